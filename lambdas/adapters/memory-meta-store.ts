@@ -13,7 +13,6 @@ import {
   conditionHolds,
   inQueryRange,
   isLive,
-
   nextVersion,
   opKey,
   validateBatchGet,
@@ -89,4 +88,3 @@ export class MemoryMetaStore implements MetaStore {
     return n;
   }
 }
-

@@ -36,7 +36,11 @@ export class MemoryObjectStore implements ObjectStore {
     validatePrefix(prefix);
     const limit = listLimit(options);
     const keys = [...this.objects.keys()]
-      .filter((key) => key.startsWith(prefix) && (options.startAfter === undefined || compareKeys(key, options.startAfter) > 0))
+      .filter(
+        (key) =>
+          key.startsWith(prefix) &&
+          (options.startAfter === undefined || compareKeys(key, options.startAfter) > 0),
+      )
       .sort(compareKeys);
     const page = keys.slice(0, limit);
     const objects = page.map((key) => ({ key, size: this.objects.get(key)?.byteLength ?? 0 }));

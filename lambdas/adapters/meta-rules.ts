@@ -44,10 +44,7 @@ export function validateKey(key: ItemKey): void {
 
 /** Size of a number as DynamoDB bills it: about one byte per two significant digits, plus one. */
 function numberSize(n: number): number {
-  const digits = Math.abs(n)
-    .toExponential()
-    .replace(/e.*$/, '')
-    .replace('.', '').length;
+  const digits = Math.abs(n).toExponential().replace(/e.*$/, '').replace('.', '').length;
   return Math.min(21, Math.ceil(digits / 2) + 1);
 }
 
@@ -87,9 +84,13 @@ export function itemSize(item: ItemInput): number {
 export function validateItem(item: ItemInput): number {
   validateKey(item);
   for (const name of Object.keys(item)) {
-    if (RESERVED.has(name)) throw invalid(`attribute name ${name} is reserved (pk ${item.pk}, sk ${item.sk})`);
+    if (RESERVED.has(name))
+      throw invalid(`attribute name ${name} is reserved (pk ${item.pk}, sk ${item.sk})`);
   }
-  if (item.expiresAt !== undefined && (typeof item.expiresAt !== 'number' || !Number.isFinite(item.expiresAt))) {
+  if (
+    item.expiresAt !== undefined &&
+    (typeof item.expiresAt !== 'number' || !Number.isFinite(item.expiresAt))
+  ) {
     throw invalid(`expiresAt must be epoch milliseconds (pk ${item.pk}, sk ${item.sk})`);
   }
   const size = itemSize(item);

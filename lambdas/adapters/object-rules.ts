@@ -12,7 +12,8 @@ export function validateObjectKey(key: string): void {
   if (typeof key !== 'string' || key.length === 0 || Buffer.byteLength(key, 'utf8') > 1024) {
     throw invalid('an object key is 1 to 1024 bytes of UTF-8');
   }
-  if (FORBIDDEN.test(key)) throw invalid(`object key ${JSON.stringify(key)} holds a control character or backslash`);
+  if (FORBIDDEN.test(key))
+    throw invalid(`object key ${JSON.stringify(key)} holds a control character or backslash`);
   for (const segment of key.split('/')) {
     if (segment === '' || segment === '.' || segment === '..') {
       throw invalid(`object key ${JSON.stringify(key)} has an empty, '.' or '..' segment`);
@@ -23,7 +24,11 @@ export function validateObjectKey(key: string): void {
 /** The prefix of a listing: empty, or a key-shaped string whose last segment may be partial. */
 export function validatePrefix(prefix: string): void {
   if (prefix === '') return;
-  if (FORBIDDEN.test(prefix) || prefix.startsWith('/') || prefix.split('/').some((s) => s === '.' || s === '..')) {
+  if (
+    FORBIDDEN.test(prefix) ||
+    prefix.startsWith('/') ||
+    prefix.split('/').some((s) => s === '.' || s === '..')
+  ) {
     throw invalid(`list prefix ${JSON.stringify(prefix)} is not a valid key prefix`);
   }
 }
@@ -33,7 +38,11 @@ export function validatePrefix(prefix: string): void {
  * starts at or past the end of the object is INVALID_ARGUMENT (S3's InvalidRange), except a range that
  * was asked empty (start == end), and a whole read of an empty object.
  */
-export function resolveRange(key: string, size: number, range: RangeOptions = {}): { start: number; end: number } {
+export function resolveRange(
+  key: string,
+  size: number,
+  range: RangeOptions = {},
+): { start: number; end: number } {
   validateRangeShape(key, range);
   const start = range.start ?? 0;
   if (range.end === start) return { start, end: start };
@@ -45,7 +54,11 @@ export function resolveRange(key: string, size: number, range: RangeOptions = {}
 
 export function validateRangeShape(key: string, range: RangeOptions = {}): void {
   const { start = 0, end } = range;
-  if (!Number.isInteger(start) || start < 0 || (end !== undefined && (!Number.isInteger(end) || end < start))) {
+  if (
+    !Number.isInteger(start) ||
+    start < 0 ||
+    (end !== undefined && (!Number.isInteger(end) || end < start))
+  ) {
     throw invalid(`range [${start}, ${end}) of ${key} is not a valid byte range`);
   }
 }

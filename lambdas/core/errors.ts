@@ -70,7 +70,11 @@ export class ConditionFailedError extends StreamError {
   readonly failedOps: readonly number[];
   readonly reason: 'condition' | 'contention';
 
-  constructor(failedOps: readonly number[], reason: 'condition' | 'contention' = 'condition', cause?: unknown) {
+  constructor(
+    failedOps: readonly number[],
+    reason: 'condition' | 'contention' = 'condition',
+    cause?: unknown,
+  ) {
     super(
       'CONFLICT',
       reason === 'condition'

@@ -17,7 +17,14 @@
  */
 
 /** Attribute values an item may hold. Numbers must be finite; binary travels as Uint8Array. */
-export type AttrValue = string | number | boolean | null | Uint8Array | AttrValue[] | { [name: string]: AttrValue };
+export type AttrValue =
+  | string
+  | number
+  | boolean
+  | null
+  | Uint8Array
+  | AttrValue[]
+  | { [name: string]: AttrValue };
 
 export interface ItemKey {
   pk: string;

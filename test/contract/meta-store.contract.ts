@@ -14,7 +14,11 @@ export interface MetaStoreFixture {
   clock: ManualClock;
 }
 
-const put = (item: ItemInput, expect: 'absent' | number = 'absent'): TransactOp => ({ type: 'put', item, expect });
+const put = (item: ItemInput, expect: 'absent' | number = 'absent'): TransactOp => ({
+  type: 'put',
+  item,
+  expect,
+});
 
 async function rejection(promise: Promise<unknown>): Promise<StreamError> {
   try {
@@ -96,7 +100,9 @@ export function metaStoreContract(adapter: string, setup: () => Promise<MetaStor
       await store.transact([put({ ...key, n: 2 }, 1)]);
       await expect(store.transact([put({ ...key, n: 99 }, 1)])).rejects.toMatchObject({ failedOps: [0] });
       const absent = { pk: pk(), sk: 'meta' };
-      await expect(store.transact([put({ ...absent, n: 1 }, 1)])).rejects.toBeInstanceOf(ConditionFailedError);
+      await expect(store.transact([put({ ...absent, n: 1 }, 1)])).rejects.toBeInstanceOf(
+        ConditionFailedError,
+      );
       expect(await store.get(key)).toEqual({ ...key, v: 2, n: 2 });
       expect(await store.get(absent)).toBeUndefined();
     });
@@ -104,7 +110,9 @@ export function metaStoreContract(adapter: string, setup: () => Promise<MetaStor
     it('delete honours its expected version; an unconditional delete of an absent item succeeds', async () => {
       const key = { pk: pk(), sk: 'meta' };
       await store.transact([put({ ...key, n: 1 })]);
-      await expect(store.transact([{ type: 'delete', key, expect: 2 }])).rejects.toMatchObject({ failedOps: [0] });
+      await expect(store.transact([{ type: 'delete', key, expect: 2 }])).rejects.toMatchObject({
+        failedOps: [0],
+      });
       expect(await store.get(key)).toBeDefined();
       await store.transact([{ type: 'delete', key, expect: 1 }]);
       expect(await store.get(key)).toBeUndefined();
@@ -178,7 +186,9 @@ export function metaStoreContract(adapter: string, setup: () => Promise<MetaStor
           }
         }
       };
-      await Promise.all(Array.from({ length: 6 }, () => Promise.all([increment(), increment(), increment()])));
+      await Promise.all(
+        Array.from({ length: 6 }, () => Promise.all([increment(), increment(), increment()])),
+      );
       expect(await store.get(key, { consistent: true })).toMatchObject({ n: 18, v: 19 });
     });
 
@@ -186,7 +196,10 @@ export function metaStoreContract(adapter: string, setup: () => Promise<MetaStor
       const p = `q#${randomUUID()}`;
       const sks = Array.from({ length: 12 }, (_, i) => `b#${String(i * 10).padStart(20, '0')}`);
       beforeAll(async () => {
-        await store.transact([...sks.map((sk, i) => put({ pk: p, sk, i })), put({ pk: p, sk: 'meta', i: -1 })]);
+        await store.transact([
+          ...sks.map((sk, i) => put({ pk: p, sk, i })),
+          put({ pk: p, sk: 'meta', i: -1 }),
+        ]);
       });
 
       it('returns a partition in ascending sk order', async () => {
@@ -217,7 +230,12 @@ export function metaStoreContract(adapter: string, setup: () => Promise<MetaStor
         }
         expect(forward).toEqual(sks.map((_, i) => i));
         const first = await store.query(p, { to: 'b#~', reverse: true, limit: 4 });
-        const second = await store.query(p, { to: 'b#~', reverse: true, limit: 4, startAfter: first.lastKey });
+        const second = await store.query(p, {
+          to: 'b#~',
+          reverse: true,
+          limit: 4,
+          startAfter: first.lastKey,
+        });
         expect([...first.items, ...second.items].map((item) => item.i)).toEqual([11, 10, 9, 8, 7, 6, 5, 4]);
       });
 
@@ -293,9 +311,13 @@ export function metaStoreContract(adapter: string, setup: () => Promise<MetaStor
       it("lets 'absent' conditions hold for an expired item and version conditions fail", async () => {
         const key = { pk: pk(), sk: 'lease' };
         await store.transact([put({ ...key, owner: 'a', expiresAt: clock.now() + 1_000 })]);
-        await expect(store.transact([put({ ...key, owner: 'b' })])).rejects.toBeInstanceOf(ConditionFailedError);
+        await expect(store.transact([put({ ...key, owner: 'b' })])).rejects.toBeInstanceOf(
+          ConditionFailedError,
+        );
         clock.advance(1_001);
-        await expect(store.transact([put({ ...key, owner: 'b' }, 1)])).rejects.toBeInstanceOf(ConditionFailedError);
+        await expect(store.transact([put({ ...key, owner: 'b' }, 1)])).rejects.toBeInstanceOf(
+          ConditionFailedError,
+        );
         await store.transact([put({ ...key, owner: 'b', expiresAt: clock.now() + 1_000 })]);
         expect(await store.get(key)).toMatchObject({ owner: 'b', v: 1 });
       });

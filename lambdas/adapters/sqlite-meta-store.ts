@@ -1,0 +1,172 @@
+import { deserialize, serialize } from 'node:v8';
+import Database from 'better-sqlite3';
+import { ConditionFailedError, StreamError } from '../core/errors.ts';
+import { type Clock, systemClock } from '../ports/clock.ts';
+import type {
+  GetOptions,
+  Item,
+  ItemKey,
+  MetaStore,
+  QueryOptions,
+  QueryResult,
+  TransactOp,
+} from '../ports/meta-store.ts';
+import {
+  conditionHolds,
+  nextVersion,
+  opKey,
+  validateBatchGet,
+  validateKey,
+  validateQuery,
+  validateTransact,
+  withVersion,
+} from './meta-rules.ts';
+
+interface Row {
+  pk: string;
+  sk: string;
+  v: number;
+  expires_at: number | null;
+  attrs: Buffer;
+}
+
+const COLUMNS = 'pk, sk, v, expires_at, attrs';
+const LIVE = '(expires_at IS NULL OR expires_at > @now)';
+
+/** Expired rows are swept once every this many transactions (readers skip them before that). */
+const SWEEP_EVERY = 1000;
+
+/**
+ * MetaStore on SQLite (better-sqlite3), the embedded backend of `npm start`.
+ *
+ * One row per item; the non-key attributes are kept with node's structured serializer (its format is
+ * backward compatible, and it round-trips Uint8Array exactly). SQLite's BINARY collation orders sk by
+ * UTF-8 bytes, as DynamoDB does. WAL with synchronous=NORMAL: a committed transaction survives a crash
+ * of the process (kill -9); a power loss may drop the last commits (see docs/decisions.md).
+ * Transactions are BEGIN IMMEDIATE so several processes may share one file safely.
+ */
+export class SqliteMetaStore implements MetaStore {
+  private readonly db: Database.Database;
+  private readonly clock: Clock;
+  private transactions = 0;
+  private readonly statements;
+  private readonly queries = new Map<string, Database.Statement<Record<string, unknown>, Row>>();
+
+  constructor(options: { path: string; clock?: Clock }) {
+    this.clock = options.clock ?? systemClock;
+    this.db = new Database(options.path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(`CREATE TABLE IF NOT EXISTS items (
+      pk TEXT NOT NULL, sk TEXT NOT NULL, v INTEGER NOT NULL, expires_at INTEGER, attrs BLOB NOT NULL,
+      PRIMARY KEY (pk, sk)) WITHOUT ROWID`);
+    this.statements = {
+      get: this.db.prepare<{ pk: string; sk: string; now: number }, Row>(
+        `SELECT ${COLUMNS} FROM items WHERE pk = @pk AND sk = @sk AND ${LIVE}`,
+      ),
+      upsert: this.db.prepare(
+        `INSERT INTO items (pk, sk, v, expires_at, attrs) VALUES (@pk, @sk, @v, @expiresAt, @attrs)
+         ON CONFLICT (pk, sk) DO UPDATE SET v = excluded.v, expires_at = excluded.expires_at, attrs = excluded.attrs`,
+      ),
+      delete: this.db.prepare('DELETE FROM items WHERE pk = @pk AND sk = @sk'),
+      sweep: this.db.prepare('DELETE FROM items WHERE expires_at IS NOT NULL AND expires_at <= @now'),
+    };
+  }
+
+  private read(key: ItemKey, now: number): Item | undefined {
+    const row = this.statements.get.get({ pk: key.pk, sk: key.sk, now });
+    return row === undefined ? undefined : toItem(row);
+  }
+
+  async get(key: ItemKey, _options?: GetOptions): Promise<Item | undefined> {
+    validateKey(key);
+    return this.guard(() => this.read(key, this.clock.now()));
+  }
+
+  async batchGet(keys: readonly ItemKey[], _options?: GetOptions): Promise<(Item | undefined)[]> {
+    validateBatchGet(keys);
+    const now = this.clock.now();
+    return this.guard(() => keys.map((key) => this.read(key, now)));
+  }
+
+  async query(pk: string, options: QueryOptions = {}): Promise<QueryResult> {
+    validateQuery(pk, options);
+    const where = ['pk = @pk', LIVE];
+    if (options.from !== undefined) where.push('sk >= @from');
+    if (options.to !== undefined) where.push('sk <= @to');
+    if (options.startAfter !== undefined)
+      where.push(options.reverse ? 'sk < @startAfter' : 'sk > @startAfter');
+    const limit = options.limit === undefined ? '' : ' LIMIT @take';
+    const sql = `SELECT ${COLUMNS} FROM items WHERE ${where.join(' AND ')} ORDER BY sk ${options.reverse ? 'DESC' : 'ASC'}${limit}`;
+    const rows = this.guard(() =>
+      this.prepared(sql).all({
+        pk,
+        now: this.clock.now(),
+        from: options.from,
+        to: options.to,
+        startAfter: options.startAfter,
+        take: options.limit === undefined ? undefined : options.limit + 1,
+      }),
+    );
+    const more = options.limit !== undefined && rows.length > options.limit;
+    const items = (more ? rows.slice(0, options.limit) : rows).map(toItem);
+    const last = items.at(-1);
+    return more && last !== undefined ? { items, lastKey: last.sk } : { items };
+  }
+
+  async transact(ops: readonly TransactOp[]): Promise<void> {
+    validateTransact(ops);
+    const now = this.clock.now();
+    const apply = this.db.transaction(() => {
+      const failed = ops.flatMap((op, index) =>
+        conditionHolds(op, this.read(opKey(op), now)) ? [] : [index],
+      );
+      if (failed.length > 0) throw new ConditionFailedError(failed);
+      for (const op of ops) {
+        if (op.type === 'put') {
+          const { pk, sk, v, expiresAt, ...attrs } = withVersion(op.item, nextVersion(op.expect));
+          this.statements.upsert.run({ pk, sk, v, expiresAt: expiresAt ?? null, attrs: serialize(attrs) });
+        } else if (op.type === 'delete') {
+          this.statements.delete.run({ pk: op.key.pk, sk: op.key.sk });
+        }
+      }
+    });
+    this.guard(() => apply.immediate());
+    if (++this.transactions % SWEEP_EVERY === 0) this.guard(() => this.statements.sweep.run({ now }));
+  }
+
+  /** Queries come in a handful of shapes; each is prepared once. */
+  private prepared(sql: string): Database.Statement<Record<string, unknown>, Row> {
+    let statement = this.queries.get(sql);
+    if (statement === undefined) {
+      statement = this.db.prepare<Record<string, unknown>, Row>(sql);
+      this.queries.set(sql, statement);
+    }
+    return statement;
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+
+  /** Translates driver failures into the domain family; domain errors pass through. */
+  private guard<T>(work: () => T): T {
+    try {
+      return work();
+    } catch (error) {
+      if (error instanceof StreamError) throw error;
+      const code = (error as { code?: string }).code ?? '';
+      if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+        throw new StreamError('UNAVAILABLE', 'the metadata database is busy; retry', { cause: error });
+      }
+      throw new StreamError('INTERNAL', `metadata database error ${code}`.trim(), { cause: error });
+    }
+  }
+}
+
+function toItem(row: Row): Item {
+  const item = { pk: row.pk, sk: row.sk, v: row.v, ...(deserialize(row.attrs) as object) } as Item;
+  if (row.expires_at !== null) item.expiresAt = row.expires_at;
+  return item;
+}
