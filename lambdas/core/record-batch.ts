@@ -1,0 +1,577 @@
+/*
+ * Apache Kafka RecordBatch v2 (magic 2) — the byte grammar this codec reads and writes.
+ * All fixed-width integers are big-endian and signed unless marked unsigned.
+ *
+ *   offset size field
+ *   ------ ---- ----------------------------------------------------------------------------------------
+ *        0    8 baseOffset            int64   offset of the first record; 0 as written by Streambed,
+ *                                             patched to the real offset when served (outside the CRC)
+ *        8    4 batchLength           int32   bytes after this field = total batch size − 12
+ *       12    4 partitionLeaderEpoch  int32   -1 (Streambed has no leaders; outside the CRC, as in Kafka)
+ *       16    1 magic                 int8    2
+ *       17    4 crc                   uint32  CRC-32C of bytes 21..end (attributes to the last record)
+ *       21    2 attributes            int16   bits 0-2 compression codec (0 none, 1 gzip, 2 snappy,
+ *                                             3 lz4, 4 zstd), bit 3 timestamp type (0 CreateTime,
+ *                                             1 LogAppendTime), bit 4 transactional, bit 5 control
+ *       23    4 lastOffsetDelta       int32   offset delta of the last record (recordCount − 1 as written)
+ *       27    8 firstTimestamp        int64   timestamp of the first record (Kafka's "baseTimestamp"), ms
+ *       35    8 maxTimestamp          int64   largest record timestamp, ms
+ *       43    8 producerId            int64   -1 unless idempotent
+ *       51    2 producerEpoch         int16   -1 unless idempotent
+ *       53    4 baseSequence          int32   -1 unless idempotent
+ *       57    4 recordCount           int32   number of records that follow
+ *       61    … records               recordCount × Record; the whole section is compressed with the codec
+ *
+ *   Record :=
+ *     length          varint   bytes of the record after this field
+ *     attributes      int8     unused, 0
+ *     timestampDelta  varlong  timestamp − firstTimestamp
+ *     offsetDelta     varint   offset − baseOffset
+ *     keyLength       varint   -1 = null key
+ *     key             keyLength bytes
+ *     valueLength     varint   -1 = null value
+ *     value           valueLength bytes
+ *     headerCount     varint
+ *     Header × headerCount
+ *
+ *   Header :=
+ *     keyLength    varint   ≥ 0 (header keys are never null)
+ *     key          keyLength bytes of UTF-8
+ *     valueLength  varint   -1 = null value
+ *     value        valueLength bytes
+ *
+ * varint/varlong are zig-zag encoded (see varint.ts). Concatenated batches are walked by batchLength:
+ * a batch occupies exactly 12 + batchLength bytes.
+ */
+
+import { Buffer } from 'node:buffer';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { crc32c } from './crc32c.ts';
+import { StreamError } from './errors.ts';
+import {
+  type Cursor,
+  readVarint,
+  readVarlong,
+  sizeOfVarint,
+  sizeOfVarlong,
+  writeVarint,
+  writeVarlong,
+} from './varint.ts';
+
+export interface RecordHeader {
+  key: string;
+  value: Uint8Array | null;
+}
+
+/** A record as a producer hands it over. Named LogRecord so it does not shadow TypeScript's `Record`. */
+export interface LogRecord {
+  key: Uint8Array | null;
+  value: Uint8Array | null;
+  /** Milliseconds since the epoch. */
+  timestamp: number;
+  headers: RecordHeader[];
+}
+
+export interface DecodedRecord extends LogRecord {
+  offset: number;
+}
+
+export type Compression = 'none' | 'gzip';
+
+export type TimestampType = 'CreateTime' | 'LogAppendTime';
+
+export interface EncodeOptions {
+  compression?: Compression;
+  producerId?: bigint | number;
+  producerEpoch?: number;
+  baseSequence?: number;
+  partitionLeaderEpoch?: number;
+}
+
+export interface DecodeOptions {
+  /**
+   * Ceiling on the decompressed size of a batch's records, so a small compressed batch cannot exhaust
+   * a Lambda's memory ("zip bomb"). Defaults to 64 MiB, far above any request Streambed accepts.
+   */
+  maxUncompressedBytes?: number;
+}
+
+export interface RecordBatchHeader {
+  baseOffset: number;
+  batchLength: number;
+  /** Bytes the whole batch occupies: 12 + batchLength. */
+  sizeInBytes: number;
+  partitionLeaderEpoch: number;
+  magic: number;
+  /** The stored CRC-32C (unsigned); readBatchHeader does not verify it, decodeRecordBatch does. */
+  crc: number;
+  attributes: number;
+  /** Attribute bits 0-2: 0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd. */
+  compressionCodec: number;
+  timestampType: TimestampType;
+  isTransactional: boolean;
+  isControl: boolean;
+  lastOffsetDelta: number;
+  firstTimestamp: number;
+  maxTimestamp: number;
+  producerId: bigint;
+  producerEpoch: number;
+  baseSequence: number;
+  recordCount: number;
+}
+
+export interface DecodedRecordBatch extends RecordBatchHeader {
+  records: DecodedRecord[];
+}
+
+/** Bytes before batchLength's coverage begins: baseOffset (8) + batchLength (4). */
+export const LOG_OVERHEAD = 12;
+/** Size of the fixed batch header; records start here. */
+export const RECORD_BATCH_OVERHEAD = 61;
+export const MAGIC = 2;
+
+const BATCH_LENGTH_OFFSET = 8;
+const PARTITION_LEADER_EPOCH_OFFSET = 12;
+const MAGIC_OFFSET = 16;
+const CRC_OFFSET = 17;
+const ATTRIBUTES_OFFSET = 21;
+const LAST_OFFSET_DELTA_OFFSET = 23;
+const FIRST_TIMESTAMP_OFFSET = 27;
+const MAX_TIMESTAMP_OFFSET = 35;
+const PRODUCER_ID_OFFSET = 43;
+const PRODUCER_EPOCH_OFFSET = 51;
+const BASE_SEQUENCE_OFFSET = 53;
+const RECORD_COUNT_OFFSET = 57;
+
+const COMPRESSION_CODEC_MASK = 0x07;
+const TIMESTAMP_TYPE_MASK = 0x08;
+const TRANSACTIONAL_FLAG_MASK = 0x10;
+const CONTROL_FLAG_MASK = 0x20;
+
+const CODEC_NONE = 0;
+const CODEC_GZIP = 1;
+const CODEC_NAMES = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
+
+/** Smallest record body: attributes, timestampDelta, offsetDelta, keyLength, valueLength, headerCount. */
+const MIN_RECORD_BODY = 6;
+const DEFAULT_MAX_UNCOMPRESSED_BYTES = 64 * 1024 * 1024;
+const TWO_POW_32 = 2 ** 32;
+
+// fatal: a header key that is not UTF-8 is a broken batch, not text to repair. ignoreBOM: a leading
+// U+FEFF is part of the key and must survive the round trip.
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+function corrupt(message: string, details?: Record<string, unknown>): StreamError {
+  return new StreamError('CORRUPT_DATA', `record batch: ${message}`, details ? { details } : {});
+}
+
+function invalid(message: string): StreamError {
+  return new StreamError('INVALID_REQUEST', `record batch: ${message}`);
+}
+
+function viewOf(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * Reads an int64 as a number, or throws CORRUPT_DATA when it is not a safe integer (a rounded offset
+ * or timestamp would be garbage). Two 32-bit reads avoid a bigint on the hot path.
+ */
+function readInt64(view: DataView, pos: number, field: string): number {
+  const high = view.getInt32(pos);
+  const low = view.getUint32(pos + 4);
+  // |value| < 2^53 exactly when the high word is within [-2^21, 2^21).
+  if (high < -0x200000 || high >= 0x200000 || (high === -0x200000 && low === 0)) {
+    throw corrupt(`${field} does not fit a safe integer`);
+  }
+  return high * TWO_POW_32 + low;
+}
+
+/** Writes a safe integer as an int64 (two's complement, big-endian). */
+function writeInt64(view: DataView, pos: number, value: number): void {
+  const high = Math.floor(value / TWO_POW_32);
+  view.setInt32(pos, high);
+  view.setUint32(pos + 4, value - high * TWO_POW_32);
+}
+
+function toInt64(value: bigint | number, field: string): bigint {
+  if (typeof value === 'number' ? !Number.isSafeInteger(value) : value !== BigInt.asIntN(64, value)) {
+    throw invalid(`${field} ${value} is not an int64`);
+  }
+  return BigInt(value);
+}
+
+function checkedInt(value: number, min: number, max: number, field: string): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw invalid(`${field} ${value} is outside [${min}, ${max}]`);
+  }
+  return value;
+}
+
+/**
+ * Encodes `records` as one RecordBatch v2 with baseOffset 0. Offsets are the records' positions
+ * (offsetDelta = index); firstTimestamp is the first record's timestamp and maxTimestamp the largest.
+ *
+ * Bad input (no records, a timestamp that is not a non-negative safe integer, a field out of range)
+ * throws INVALID_REQUEST before anything is written. Header keys are written as UTF-8; a lone UTF-16
+ * surrogate becomes U+FFFD, as with any UTF-8 encoder.
+ */
+export function encodeRecordBatch(records: readonly LogRecord[], options: EncodeOptions = {}): Uint8Array {
+  const count = records.length;
+  if (count === 0) throw invalid('a batch needs at least one record');
+  const compression = options.compression ?? 'none';
+  if (compression !== 'none' && compression !== 'gzip') throw invalid(`unknown compression ${compression}`);
+  const producerId = toInt64(options.producerId ?? -1, 'producerId');
+  const producerEpoch = checkedInt(options.producerEpoch ?? -1, -0x8000, 0x7fff, 'producerEpoch');
+  const baseSequence = checkedInt(options.baseSequence ?? -1, -0x80000000, 0x7fffffff, 'baseSequence');
+  const partitionLeaderEpoch = checkedInt(
+    options.partitionLeaderEpoch ?? -1,
+    -0x80000000,
+    0x7fffffff,
+    'partitionLeaderEpoch',
+  );
+
+  // Pass 1: validate and size every record, so the output is written into one exact allocation.
+  const firstTimestamp = (records[0] as LogRecord).timestamp;
+  let maxTimestamp = firstTimestamp;
+  const bodySizes = new Int32Array(count);
+  let recordsSize = 0;
+  for (let i = 0; i < count; i++) {
+    const record = records[i] as LogRecord;
+    const { timestamp, key, value, headers } = record;
+    if (!Number.isSafeInteger(timestamp) || timestamp < 0) {
+      throw invalid(`record ${i}: timestamp ${timestamp} is not a non-negative integer of milliseconds`);
+    }
+    if (timestamp > maxTimestamp) maxTimestamp = timestamp;
+    const headerCount = headers?.length ?? 0;
+    // attributes (1 byte) + timestampDelta + offsetDelta + key + value + headerCount + headers
+    let body = 1 + sizeOfVarlong(timestamp - firstTimestamp) + sizeOfVarint(i);
+    body += sizeOfBytesField(key, i, 'key') + sizeOfBytesField(value, i, 'value') + sizeOfVarint(headerCount);
+    for (let h = 0; h < headerCount; h++) {
+      const header = headers[h] as RecordHeader;
+      if (typeof header.key !== 'string') throw invalid(`record ${i}: header ${h} key is not a string`);
+      const keyLength = Buffer.byteLength(header.key, 'utf8');
+      body += sizeOfVarint(keyLength) + keyLength + sizeOfBytesField(header.value, i, `header ${h} value`);
+    }
+    bodySizes[i] = body;
+    recordsSize += sizeOfVarint(body) + body;
+  }
+
+  const codec = compression === 'gzip' ? CODEC_GZIP : CODEC_NONE;
+  let batch: Uint8Array;
+  if (codec === CODEC_NONE) {
+    batch = new Uint8Array(RECORD_BATCH_OVERHEAD + recordsSize);
+    writeRecords(batch, RECORD_BATCH_OVERHEAD, records, bodySizes, firstTimestamp);
+  } else {
+    const section = new Uint8Array(recordsSize);
+    writeRecords(section, 0, records, bodySizes, firstTimestamp);
+    const compressed = gzipSync(section);
+    batch = new Uint8Array(RECORD_BATCH_OVERHEAD + compressed.length);
+    batch.set(compressed, RECORD_BATCH_OVERHEAD);
+  }
+
+  const view = viewOf(batch);
+  writeInt64(view, 0, 0);
+  view.setInt32(BATCH_LENGTH_OFFSET, batch.length - LOG_OVERHEAD);
+  view.setInt32(PARTITION_LEADER_EPOCH_OFFSET, partitionLeaderEpoch);
+  view.setInt8(MAGIC_OFFSET, MAGIC);
+  view.setInt16(ATTRIBUTES_OFFSET, codec);
+  view.setInt32(LAST_OFFSET_DELTA_OFFSET, count - 1);
+  writeInt64(view, FIRST_TIMESTAMP_OFFSET, firstTimestamp);
+  writeInt64(view, MAX_TIMESTAMP_OFFSET, maxTimestamp);
+  view.setBigInt64(PRODUCER_ID_OFFSET, producerId);
+  view.setInt16(PRODUCER_EPOCH_OFFSET, producerEpoch);
+  view.setInt32(BASE_SEQUENCE_OFFSET, baseSequence);
+  view.setInt32(RECORD_COUNT_OFFSET, count);
+  // The CRC is computed last: it covers every byte from attributes to the end.
+  view.setUint32(CRC_OFFSET, crc32c(batch.subarray(ATTRIBUTES_OFFSET)));
+  return batch;
+}
+
+function sizeOfBytesField(bytes: Uint8Array | null | undefined, index: number, field: string): number {
+  if (bytes == null) return 1; // varint(-1)
+  if (!(bytes instanceof Uint8Array)) throw invalid(`record ${index}: ${field} is not bytes or null`);
+  return sizeOfVarint(bytes.length) + bytes.length;
+}
+
+/** Pass 2 of encode: writes the records section at `pos`; sizes come from pass 1 and are exact. */
+function writeRecords(
+  out: Uint8Array,
+  pos: number,
+  records: readonly LogRecord[],
+  bodySizes: Int32Array,
+  firstTimestamp: number,
+): number {
+  // A Buffer view of the same memory, for writing UTF-8 header keys in place without a temporary.
+  const text = Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+  for (let i = 0; i < records.length; i++) {
+    const { timestamp, key, value, headers } = records[i] as LogRecord;
+    pos = writeVarint(out, pos, bodySizes[i] as number);
+    out[pos++] = 0; // record attributes: unused
+    pos = writeVarlong(out, pos, timestamp - firstTimestamp);
+    pos = writeVarint(out, pos, i);
+    pos = writeBytesField(out, pos, key);
+    pos = writeBytesField(out, pos, value);
+    const headerCount = headers?.length ?? 0;
+    pos = writeVarint(out, pos, headerCount);
+    for (let h = 0; h < headerCount; h++) {
+      const header = headers[h] as RecordHeader;
+      const keyLength = Buffer.byteLength(header.key, 'utf8');
+      pos = writeVarint(out, pos, keyLength);
+      pos += text.write(header.key, pos, keyLength, 'utf8');
+      pos = writeBytesField(out, pos, header.value);
+    }
+  }
+  return pos;
+}
+
+function writeBytesField(out: Uint8Array, pos: number, bytes: Uint8Array | null | undefined): number {
+  if (bytes == null) return writeVarint(out, pos, -1);
+  pos = writeVarint(out, pos, bytes.length);
+  out.set(bytes, pos);
+  return pos + bytes.length;
+}
+
+/**
+ * The header of the batch at `offset` as a DataView, after the checks every reader needs before
+ * trusting any other field: all 61 header bytes present, magic 2, and a batchLength that at least
+ * covers the header (which also keeps walks over concatenated batches moving forward).
+ */
+function frameView(bytes: Uint8Array, offset: number): DataView {
+  if (!Number.isInteger(offset) || offset < 0 || offset + RECORD_BATCH_OVERHEAD > bytes.length) {
+    throw corrupt(`truncated header: need ${RECORD_BATCH_OVERHEAD} bytes at ${offset}, have ${bytes.length}`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset + offset, RECORD_BATCH_OVERHEAD);
+  const magic = view.getInt8(MAGIC_OFFSET);
+  if (magic !== MAGIC)
+    throw corrupt(`unsupported magic ${magic} (only 2 is supported)`, { position: offset });
+  const batchLength = view.getInt32(BATCH_LENGTH_OFFSET);
+  if (batchLength < RECORD_BATCH_OVERHEAD - LOG_OVERHEAD) {
+    throw corrupt(`batchLength ${batchLength} is shorter than the header`, { position: offset });
+  }
+  return view;
+}
+
+/**
+ * Reads the fixed header of the batch starting at `offset` without touching its records or verifying
+ * its CRC (for indexing and for walking concatenated batches). Only the 61 header bytes need to be
+ * present. Throws CORRUPT_DATA if they are missing, the magic is not 2, or batchLength is impossible.
+ */
+export function readBatchHeader(bytes: Uint8Array, offset = 0): RecordBatchHeader {
+  const view = frameView(bytes, offset);
+  const batchLength = view.getInt32(BATCH_LENGTH_OFFSET);
+  const magic = view.getInt8(MAGIC_OFFSET);
+  const baseOffset = readInt64(view, 0, 'baseOffset');
+  if (baseOffset < 0) throw corrupt(`negative baseOffset ${baseOffset}`, { position: offset });
+  const attributes = view.getInt16(ATTRIBUTES_OFFSET);
+  return {
+    baseOffset,
+    batchLength,
+    sizeInBytes: LOG_OVERHEAD + batchLength,
+    partitionLeaderEpoch: view.getInt32(PARTITION_LEADER_EPOCH_OFFSET),
+    magic,
+    crc: view.getUint32(CRC_OFFSET),
+    attributes,
+    compressionCodec: attributes & COMPRESSION_CODEC_MASK,
+    timestampType: attributes & TIMESTAMP_TYPE_MASK ? 'LogAppendTime' : 'CreateTime',
+    isTransactional: (attributes & TRANSACTIONAL_FLAG_MASK) !== 0,
+    isControl: (attributes & CONTROL_FLAG_MASK) !== 0,
+    lastOffsetDelta: view.getInt32(LAST_OFFSET_DELTA_OFFSET),
+    firstTimestamp: readInt64(view, FIRST_TIMESTAMP_OFFSET, 'firstTimestamp'),
+    maxTimestamp: readInt64(view, MAX_TIMESTAMP_OFFSET, 'maxTimestamp'),
+    producerId: view.getBigInt64(PRODUCER_ID_OFFSET),
+    producerEpoch: view.getInt16(PRODUCER_EPOCH_OFFSET),
+    baseSequence: view.getInt32(BASE_SEQUENCE_OFFSET),
+    recordCount: view.getInt32(RECORD_COUNT_OFFSET),
+  };
+}
+
+/**
+ * Decodes exactly one batch (`bytes` must hold it and nothing else; use splitBatches for several).
+ * Magic, length and CRC are checked before any record is parsed, and every length inside is checked
+ * against its enclosing record, so a damaged batch throws CORRUPT_DATA and never yields records.
+ *
+ * Keys, values and header values are views into `bytes` (or into the decompressed section): no copies
+ * on the fetch path. They stay valid as long as the caller does not overwrite `bytes`; patching the
+ * base offset touches only the header and is safe.
+ */
+export function decodeRecordBatch(bytes: Uint8Array, options: DecodeOptions = {}): DecodedRecordBatch {
+  // Framing and CRC first: no other field is interpreted until the bytes are known to be intact.
+  const view = frameView(bytes, 0);
+  const sizeInBytes = LOG_OVERHEAD + view.getInt32(BATCH_LENGTH_OFFSET);
+  if (sizeInBytes !== bytes.length) {
+    throw corrupt(`batchLength says ${sizeInBytes} bytes but ${bytes.length} were given`, {
+      expected: sizeInBytes,
+      actual: bytes.length,
+    });
+  }
+  const stored = view.getUint32(CRC_OFFSET);
+  const computed = crc32c(bytes.subarray(ATTRIBUTES_OFFSET));
+  if (computed !== stored) throw corrupt(`CRC mismatch: stored ${hex(stored)}, computed ${hex(computed)}`);
+  const header = readBatchHeader(bytes);
+
+  const { recordCount, lastOffsetDelta, compressionCodec } = header;
+  if (recordCount < 0) throw corrupt(`negative recordCount ${recordCount}`);
+  if (lastOffsetDelta < recordCount - 1) {
+    throw corrupt(`lastOffsetDelta ${lastOffsetDelta} cannot cover ${recordCount} records`);
+  }
+
+  let section: Uint8Array;
+  if (compressionCodec === CODEC_NONE) {
+    // A plain Uint8Array view, so records never surface as Buffers whatever the caller passed in.
+    section = new Uint8Array(
+      bytes.buffer,
+      bytes.byteOffset + RECORD_BATCH_OVERHEAD,
+      bytes.length - RECORD_BATCH_OVERHEAD,
+    );
+  } else if (compressionCodec === CODEC_GZIP) {
+    section = gunzip(bytes.subarray(RECORD_BATCH_OVERHEAD), options.maxUncompressedBytes);
+  } else {
+    const name = CODEC_NAMES[compressionCodec] ?? `unknown (${compressionCodec})`;
+    throw corrupt(`compression codec ${name} not supported (only none and gzip are)`, {
+      codec: compressionCodec,
+    });
+  }
+
+  // Kafka semantics: with LogAppendTime every record's timestamp is the batch's maxTimestamp.
+  const logAppendTime = header.timestampType === 'LogAppendTime' ? header.maxTimestamp : undefined;
+  const records = decodeRecords(section, header, logAppendTime);
+  return { ...header, records };
+}
+
+function gunzip(compressed: Uint8Array, maxUncompressedBytes = DEFAULT_MAX_UNCOMPRESSED_BYTES): Uint8Array {
+  let out: Buffer;
+  try {
+    out = gunzipSync(compressed, { maxOutputLength: maxUncompressedBytes });
+  } catch (cause) {
+    throw new StreamError('CORRUPT_DATA', 'record batch: gzip records section could not be decompressed', {
+      cause,
+      details: { maxUncompressedBytes },
+    });
+  }
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+}
+
+function decodeRecords(
+  section: Uint8Array,
+  header: RecordBatchHeader,
+  logAppendTime: number | undefined,
+): DecodedRecord[] {
+  const { recordCount, baseOffset, firstTimestamp, lastOffsetDelta } = header;
+  const end = section.length;
+  // Each record takes at least 7 bytes: refuse an impossible count before parsing any record.
+  if (recordCount > end / (MIN_RECORD_BODY + 1)) {
+    throw corrupt(`recordCount ${recordCount} cannot fit in ${end} bytes of records`);
+  }
+  const records: DecodedRecord[] = [];
+  const cursor: Cursor = { pos: 0 };
+  let previousDelta = -1;
+  for (let i = 0; i < recordCount; i++) {
+    const length = readVarint(section, cursor, end);
+    const recordEnd = cursor.pos + length;
+    if (length < MIN_RECORD_BODY || recordEnd > end) {
+      throw corrupt(`record ${i} length ${length} does not fit the batch`);
+    }
+    cursor.pos++; // record attributes: unused by magic 2
+    const timestampDelta = readVarlong(section, cursor, recordEnd);
+    const offsetDelta = readVarint(section, cursor, recordEnd);
+    // Offsets strictly increase and stay within the batch (gaps are legal: Kafka compaction makes them).
+    if (offsetDelta <= previousDelta || offsetDelta > lastOffsetDelta) {
+      throw corrupt(`record ${i} offsetDelta ${offsetDelta} is out of order or beyond lastOffsetDelta`);
+    }
+    previousDelta = offsetDelta;
+    const key = readBytesField(section, cursor, recordEnd, i, 'key');
+    const value = readBytesField(section, cursor, recordEnd, i, 'value');
+    const headerCount = readVarint(section, cursor, recordEnd);
+    if (headerCount < 0) throw corrupt(`record ${i} has negative headerCount ${headerCount}`);
+    const headers: RecordHeader[] = [];
+    for (let h = 0; h < headerCount; h++) {
+      const keyLength = readVarint(section, cursor, recordEnd);
+      if (keyLength < 0 || cursor.pos + keyLength > recordEnd) {
+        throw corrupt(`record ${i} header ${h} key length ${keyLength} does not fit the record`);
+      }
+      let headerKey: string;
+      try {
+        headerKey = utf8Decoder.decode(section.subarray(cursor.pos, cursor.pos + keyLength));
+      } catch (cause) {
+        throw new StreamError('CORRUPT_DATA', `record batch: record ${i} header ${h} key is not UTF-8`, {
+          cause,
+        });
+      }
+      cursor.pos += keyLength;
+      headers.push({ key: headerKey, value: readBytesField(section, cursor, recordEnd, i, `header ${h}`) });
+    }
+    if (cursor.pos !== recordEnd) {
+      throw corrupt(`record ${i} has ${recordEnd - cursor.pos} bytes beyond its fields`);
+    }
+    const timestamp = logAppendTime ?? firstTimestamp + timestampDelta;
+    if (!Number.isSafeInteger(timestamp)) throw corrupt(`record ${i} timestamp is not a safe integer`);
+    records.push({ offset: baseOffset + offsetDelta, timestamp, key, value, headers });
+  }
+  if (cursor.pos !== end) {
+    throw corrupt(`${end - cursor.pos} bytes follow the last of ${recordCount} records`);
+  }
+  return records;
+}
+
+function readBytesField(
+  section: Uint8Array,
+  cursor: Cursor,
+  recordEnd: number,
+  index: number,
+  field: string,
+): Uint8Array | null {
+  const length = readVarint(section, cursor, recordEnd);
+  if (length === -1) return null;
+  const start = cursor.pos;
+  if (length < -1 || start + length > recordEnd) {
+    throw corrupt(`record ${index} ${field} length ${length} does not fit the record`);
+  }
+  cursor.pos = start + length;
+  return section.subarray(start, cursor.pos);
+}
+
+function hex(n: number): string {
+  return `0x${n.toString(16).padStart(8, '0')}`;
+}
+
+/**
+ * Writes `baseOffset` into bytes 0..8 of the batch, in place. Those bytes are outside the CRC, so the
+ * batch stays valid: this is how a stored batch (written with baseOffset 0) is served at its real
+ * offset. Throws INVALID_REQUEST if `bytes` is not a batch header or the offsets would not be safe
+ * integers.
+ */
+export function patchBaseOffset(bytes: Uint8Array, baseOffset: number): void {
+  if (bytes.length < RECORD_BATCH_OVERHEAD) {
+    throw invalid(`cannot patch baseOffset: ${bytes.length} bytes is shorter than a batch header`);
+  }
+  const view = viewOf(bytes);
+  if (view.getInt8(MAGIC_OFFSET) !== MAGIC) throw invalid('cannot patch baseOffset: not a magic 2 batch');
+  const lastOffset = baseOffset + view.getInt32(LAST_OFFSET_DELTA_OFFSET);
+  if (!Number.isSafeInteger(baseOffset) || baseOffset < 0 || !Number.isSafeInteger(lastOffset)) {
+    throw invalid(`baseOffset ${baseOffset} is not a non-negative safe integer for this batch`);
+  }
+  writeInt64(view, 0, baseOffset);
+}
+
+/**
+ * Walks concatenated batches (as stored in an object or returned by a range read) and yields a view of
+ * each one, without copying or verifying CRCs. Throws CORRUPT_DATA on a truncated batch or a header
+ * that cannot start a batch; batches before the damage have already been yielded.
+ */
+export function* splitBatches(bytes: Uint8Array): Generator<Uint8Array> {
+  let pos = 0;
+  while (pos < bytes.length) {
+    const { sizeInBytes } = readBatchHeader(bytes, pos);
+    if (pos + sizeInBytes > bytes.length) {
+      throw corrupt(
+        `truncated batch at byte ${pos}: needs ${sizeInBytes} bytes, ${bytes.length - pos} left`,
+        {
+          position: pos,
+        },
+      );
+    }
+    yield bytes.subarray(pos, pos + sizeInBytes);
+    pos += sizeInBytes;
+  }
+}
