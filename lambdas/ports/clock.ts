@@ -2,9 +2,14 @@
 export interface Clock {
   /** Milliseconds since the Unix epoch. */
   now(): number;
+  /** Resolves after `ms` milliseconds of this clock's time. */
+  sleep(ms: number): Promise<void>;
 }
 
-export const systemClock: Clock = { now: () => Date.now() };
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms))),
+};
 
 /** A clock that moves only when told to; for tests and deterministic simulations. */
 export class ManualClock implements Clock {
@@ -17,5 +22,10 @@ export class ManualClock implements Clock {
   }
   set(ms: number): void {
     this.current = ms;
+  }
+  /** Time jumps forward at once; the caller resumes on the next turn of the event loop. */
+  async sleep(ms: number): Promise<void> {
+    this.current += Math.max(0, ms);
+    await new Promise((resolve) => setImmediate(resolve));
   }
 }

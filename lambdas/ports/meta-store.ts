@@ -95,3 +95,9 @@ export const MAX_BATCH_GET_KEYS = 100;
 /** DynamoDB: key attribute values. A partition key is at most 2048 bytes, a sort key 1024. */
 export const MAX_PK_BYTES = 2048;
 export const MAX_SK_BYTES = 1024;
+
+/** An item's attributes without its version, ready to be written back with a new expectation. */
+export function attributesOf(item: Item): ItemInput {
+  const { v: _version, ...rest } = item;
+  return rest;
+}
