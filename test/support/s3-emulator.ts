@@ -4,14 +4,11 @@
  * globalSetup can start one emulator for the whole run and hand its endpoint to the test files.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
-import { createS3Client, S3ObjectStore } from '../../lambdas/adapters/s3-object-store.ts';
 
 export interface S3Emulator {
   /** e.g. http://127.0.0.1:41234 — use with forcePathStyle (see s3ClientFor). */

@@ -1,0 +1,294 @@
+/**
+ * Fetch (DESIGN §5): any reader serves any partition from the batch index plus ranged object reads.
+ *
+ * Find the index entry holding `offset` (the last entry at or below it), walk forward until
+ * `maxBytes`, read the byte ranges — neighbours in one object coalesced into one GET — patch each
+ * batch's base offset (outside its CRC), and for the JSON form drop the records below `offset`.
+ * At least one batch is returned whenever offset < highWatermark, however large.
+ */
+import type { Clock } from '../ports/clock.ts';
+import type { Item, MetaStore } from '../ports/meta-store.ts';
+import type { ObjectStore } from '../ports/object-store.ts';
+import type { CommitNotifier } from './commit-notifier.ts';
+import { StreamError } from './errors.ts';
+import { batchSk, FIRST_BATCH_SK, LAST_BATCH_SK, partitionKey, partitionPk } from './layout.ts';
+import { DEFAULT_FETCH_MAX_BYTES, MAX_FETCH_MAX_BYTES, MAX_FETCH_WAIT_MS } from './limits.ts';
+import type {
+  FetchBatchesResult,
+  FetchedRecord,
+  FetchRequest,
+  FetchResult,
+  OffsetsResult,
+  TopicDescription,
+} from './log-types.ts';
+import { type PartitionMeta, readPartitionMeta } from './partition-state.ts';
+import { decodeRecordBatch, patchBaseOffset, readBatchHeader, splitBatches } from './record-batch.ts';
+
+export interface FetchDeps {
+  meta: MetaStore;
+  objects: ObjectStore;
+  clock: Clock;
+  requireTopic(name: string): Promise<TopicDescription>;
+  notifier?: CommitNotifier;
+}
+
+interface IndexEntry {
+  baseOffset: number;
+  objectKey: string;
+  byteOffset: number;
+  byteLength: number;
+  recordCount: number;
+  minTimestamp: number;
+  maxTimestamp: number;
+}
+
+/** How often a long poll re-reads the partition item when no in-process notification comes. */
+const POLL_INTERVAL_MS = 200;
+/** Index entries read per query while walking forward. */
+const INDEX_PAGE = 64;
+
+function toEntry(item: Item): IndexEntry {
+  return {
+    baseOffset: Number(item.sk.slice(2)),
+    objectKey: item.objectKey as string,
+    byteOffset: item.byteOffset as number,
+    byteLength: item.byteLength as number,
+    recordCount: item.recordCount as number,
+    minTimestamp: item.minTimestamp as number,
+    maxTimestamp: item.maxTimestamp as number,
+  };
+}
+
+function checkPartition(topic: TopicDescription, partition: number): void {
+  if (!Number.isInteger(partition) || partition < 0 || partition >= topic.partitions) {
+    throw new StreamError(
+      'PARTITION_NOT_FOUND',
+      `topic ${topic.name} has no partition ${partition} (it has ${topic.partitions})`,
+    );
+  }
+}
+
+function checkOffset(offset: number): void {
+  if (!Number.isSafeInteger(offset) || offset < 0) {
+    throw new StreamError('INVALID_REQUEST', `offset must be a non-negative integer, got ${offset}`);
+  }
+}
+
+export function createFetcher({ meta, objects, clock, requireTopic, notifier }: FetchDeps) {
+  async function readState(topic: TopicDescription, partition: number): Promise<PartitionMeta> {
+    return readPartitionMeta(await meta.get(partitionKey(topic.topicId, partition), { consistent: true }));
+  }
+
+  function outOfRange(topic: TopicDescription, partition: number, offset: number, state: PartitionMeta) {
+    return new StreamError(
+      'OFFSET_OUT_OF_RANGE',
+      `offset ${offset} is outside ${topic.name}/${partition}: valid offsets are ${state.logStartOffset} to ${state.highWatermark}`,
+      { details: { logStartOffset: state.logStartOffset, highWatermark: state.highWatermark } },
+    );
+  }
+
+  /** Long poll: re-read until the high watermark passes `offset` or the wait is over. */
+  async function awaitData(
+    topic: TopicDescription,
+    partition: number,
+    offset: number,
+    state: PartitionMeta,
+    waitMs: number,
+  ) {
+    const pk = partitionPk(topic.topicId, partition);
+    const until = clock.now() + waitMs;
+    let current = state;
+    while (current.highWatermark <= offset && clock.now() < until) {
+      const wake = notifier?.next(pk);
+      await Promise.race([clock.sleep(Math.min(POLL_INTERVAL_MS, until - clock.now())), wake?.promise]);
+      wake?.cancel();
+      current = await readState(topic, partition);
+    }
+    return current;
+  }
+
+  /** Index entries from the one holding `offset`, until `maxBytes` (at least one entry). */
+  async function locate(
+    pk: string,
+    offset: number,
+    highWatermark: number,
+    maxBytes: number,
+  ): Promise<IndexEntry[]> {
+    const first = await meta.query(pk, {
+      from: FIRST_BATCH_SK,
+      to: batchSk(offset),
+      reverse: true,
+      limit: 1,
+    });
+    const head = first.items[0];
+    if (head === undefined) return [];
+    const entries = [toEntry(head)];
+    let bytes = entries[0]?.byteLength ?? 0;
+    let startAfter = head.sk;
+    while (bytes < maxBytes) {
+      const last = entries[entries.length - 1] as IndexEntry;
+      if (last.baseOffset + last.recordCount >= highWatermark) break;
+      const page = await meta.query(pk, { startAfter, to: LAST_BATCH_SK, limit: INDEX_PAGE });
+      for (const item of page.items) {
+        const entry = toEntry(item);
+        if (bytes + entry.byteLength > maxBytes || entry.baseOffset >= highWatermark) return entries;
+        entries.push(entry);
+        bytes += entry.byteLength;
+      }
+      if (page.lastKey === undefined) break;
+      startAfter = page.lastKey;
+    }
+    return entries;
+  }
+
+  /** Reads the entries' bytes, one GET per run of neighbouring ranges in one object. */
+  async function readBatches(entries: IndexEntry[]): Promise<Uint8Array[]> {
+    const runs: { key: string; start: number; end: number; entries: IndexEntry[] }[] = [];
+    for (const entry of entries) {
+      const run = runs[runs.length - 1];
+      if (run !== undefined && run.key === entry.objectKey && run.end === entry.byteOffset) {
+        run.end += entry.byteLength;
+        run.entries.push(entry);
+      } else {
+        runs.push({
+          key: entry.objectKey,
+          start: entry.byteOffset,
+          end: entry.byteOffset + entry.byteLength,
+          entries: [entry],
+        });
+      }
+    }
+    const reads = await Promise.all(
+      runs.map((run) => objects.get(run.key, { start: run.start, end: run.end })),
+    );
+    const batches: Uint8Array[] = [];
+    runs.forEach((run, i) => {
+      const bytes = reads[i] as Uint8Array;
+      for (const entry of run.entries) {
+        // An entry may cover several batches (a compacted run): each gets its own base offset.
+        let base = entry.baseOffset;
+        const slice = bytes.subarray(
+          entry.byteOffset - run.start,
+          entry.byteOffset - run.start + entry.byteLength,
+        );
+        for (const batch of splitBatches(slice)) {
+          patchBaseOffset(batch, base);
+          base += readBatchHeader(batch).lastOffsetDelta + 1;
+          batches.push(batch);
+        }
+      }
+    });
+    return batches;
+  }
+
+  async function fetchBatchList(request: FetchRequest) {
+    checkOffset(request.offset);
+    const topic = await requireTopic(request.topic);
+    checkPartition(topic, request.partition);
+    const maxBytes = Math.min(Math.max(1, request.maxBytes ?? DEFAULT_FETCH_MAX_BYTES), MAX_FETCH_MAX_BYTES);
+    const waitMs = Math.min(Math.max(0, request.maxWaitMs ?? 0), MAX_FETCH_WAIT_MS);
+    let state = await readState(topic, request.partition);
+    const { offset, partition } = request;
+    if (offset < state.logStartOffset || offset > state.highWatermark)
+      throw outOfRange(topic, partition, offset, state);
+    if (offset === state.highWatermark && waitMs > 0)
+      state = await awaitData(topic, partition, offset, state, waitMs);
+    const empty = { batches: [] as Uint8Array[], nextOffset: offset, state };
+    if (offset >= state.highWatermark) return empty;
+    const pk = partitionPk(topic.topicId, partition);
+    // An entry may vanish between the index read and the object read (retention, compaction): read
+    // the index again once before giving up.
+    for (let attempt = 0; ; attempt++) {
+      const entries = await locate(pk, offset, state.highWatermark, maxBytes);
+      const last = entries[entries.length - 1];
+      if (last === undefined || (entries[0]?.baseOffset ?? 0) + (entries[0]?.recordCount ?? 0) <= offset) {
+        // The index no longer covers `offset` (retention moved past it since the state was read).
+        state = await readState(topic, partition);
+        if (offset < state.logStartOffset) throw outOfRange(topic, partition, offset, state);
+        if (attempt > 0)
+          throw new StreamError('UNAVAILABLE', `${topic.name}/${partition} is changing; retry`);
+        continue;
+      }
+      try {
+        const batches = await readBatches(entries);
+        return { batches, nextOffset: last.baseOffset + last.recordCount, state };
+      } catch (error) {
+        if (!(error instanceof StreamError) || error.code !== 'NOT_FOUND' || attempt > 0) throw error;
+        state = await readState(topic, partition);
+      }
+    }
+  }
+
+  async function fetchBatches(request: FetchRequest): Promise<FetchBatchesResult> {
+    const { batches, nextOffset, state } = await fetchBatchList(request);
+    const total = batches.reduce((sum, batch) => sum + batch.byteLength, 0);
+    const joined = new Uint8Array(total);
+    let at = 0;
+    for (const batch of batches) {
+      joined.set(batch, at);
+      at += batch.byteLength;
+    }
+    return {
+      batches: joined,
+      nextOffset,
+      highWatermark: state.highWatermark,
+      logStartOffset: state.logStartOffset,
+    };
+  }
+
+  async function fetch(request: FetchRequest): Promise<FetchResult> {
+    const { batches, nextOffset, state } = await fetchBatchList(request);
+    const records: FetchedRecord[] = [];
+    for (const batch of batches) {
+      for (const record of decodeRecordBatch(batch).records) {
+        if (record.offset >= request.offset) {
+          records.push({
+            offset: record.offset,
+            timestamp: record.timestamp,
+            key: record.key,
+            value: record.value,
+            headers: record.headers,
+          });
+        }
+      }
+    }
+    return { records, nextOffset, highWatermark: state.highWatermark, logStartOffset: state.logStartOffset };
+  }
+
+  /** Kafka's ListOffsets: the range, and for a timestamp the earliest offset at or after it. */
+  async function offsets(topicName: string, partition: number, timestamp?: number): Promise<OffsetsResult> {
+    const topic = await requireTopic(topicName);
+    checkPartition(topic, partition);
+    const state = await readState(topic, partition);
+    const range = { logStartOffset: state.logStartOffset, highWatermark: state.highWatermark };
+    if (timestamp === undefined) return range;
+    if (!Number.isSafeInteger(timestamp) || timestamp < 0) {
+      throw new StreamError(
+        'INVALID_REQUEST',
+        `timestamp must be a non-negative integer (ms), got ${timestamp}`,
+      );
+    }
+    // Timestamps are the producers' and need not grow with offsets, so this is a scan of the index by
+    // maxTimestamp: the first entry holding a record at or after `timestamp`, then its records.
+    const pk = partitionPk(topic.topicId, partition);
+    let startAfter: string | undefined;
+    for (;;) {
+      const page = await meta.query(pk, { from: FIRST_BATCH_SK, to: LAST_BATCH_SK, startAfter, limit: 500 });
+      for (const item of page.items) {
+        const entry = toEntry(item);
+        if (entry.maxTimestamp < timestamp || entry.baseOffset >= state.highWatermark) continue;
+        for (const batch of await readBatches([entry])) {
+          for (const record of decodeRecordBatch(batch).records) {
+            if (record.timestamp >= timestamp && record.offset >= state.logStartOffset) {
+              return { ...range, offset: record.offset };
+            }
+          }
+        }
+      }
+      if (page.lastKey === undefined) return { ...range, offset: state.highWatermark };
+      startAfter = page.lastKey;
+    }
+  }
+
+  return { fetch, fetchBatches, offsets };
+}

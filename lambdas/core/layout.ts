@@ -1,0 +1,78 @@
+/**
+ * The one owner of every storage key Streambed uses: metadata item keys (DESIGN §3) and object keys
+ * (DESIGN §2). Nothing else builds or parses a key.
+ *
+ * Metadata items:
+ *   topic#{name} / meta             the topic: topicId, partitions, config, createdAt
+ *   topics / {name}                 one item per topic, so topics can be listed with one query
+ *   deleted-topics / {topicId}      a deleted topic whose data the janitor still has to remove
+ *   part#{topicId}#{p} / meta       a partition: highWatermark, logStartOffset, bytes, batches, ...
+ *   part#{topicId}#{p} / b#{20 digits}   a batch index entry, by base offset (zero-padded: sk order = offset order)
+ *
+ * Objects: data/{2 hex}/{ULID}.sbo — the hex prefix spreads keys over S3 partitions, the ULID makes
+ * every key unique and carries its creation time (garbage collection reads it, DESIGN §7).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { ItemKey } from '../ports/meta-store.ts';
+
+export const topicKey = (name: string): ItemKey => ({ pk: `topic#${name}`, sk: 'meta' });
+export const TOPICS_PK = 'topics';
+export const topicListKey = (name: string): ItemKey => ({ pk: TOPICS_PK, sk: name });
+export const DELETED_TOPICS_PK = 'deleted-topics';
+export const deletedTopicKey = (topicId: string): ItemKey => ({ pk: DELETED_TOPICS_PK, sk: topicId });
+
+export const partitionPk = (topicId: string, partition: number): string => `part#${topicId}#${partition}`;
+export const partitionKey = (topicId: string, partition: number): ItemKey => ({
+  pk: partitionPk(topicId, partition),
+  sk: 'meta',
+});
+
+const OFFSET_DIGITS = 20;
+/** Lowest and highest possible batch sort keys of a partition. */
+export const FIRST_BATCH_SK = 'b#';
+export const LAST_BATCH_SK = `b#${'9'.repeat(OFFSET_DIGITS)}`;
+export const batchSk = (baseOffset: number): string => `b#${String(baseOffset).padStart(OFFSET_DIGITS, '0')}`;
+export const batchKey = (topicId: string, partition: number, baseOffset: number): ItemKey => ({
+  pk: partitionPk(topicId, partition),
+  sk: batchSk(baseOffset),
+});
+
+// ULIDs: 48-bit millisecond time + 80 random bits, in Crockford's base32 (26 characters, sortable).
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+export function ulid(timeMs: number): string {
+  let time = '';
+  let t = Math.floor(timeMs);
+  for (let i = 0; i < 10; i++) {
+    time = CROCKFORD[t % 32] + time;
+    t = Math.floor(t / 32);
+  }
+  const random = randomBytes(16);
+  let tail = '';
+  for (let i = 0; i < 16; i++) tail += CROCKFORD[(random[i] ?? 0) % 32];
+  return time + tail;
+}
+
+export function ulidTime(id: string): number {
+  let t = 0;
+  for (let i = 0; i < 10; i++) t = t * 32 + CROCKFORD.indexOf(id[i] ?? '0');
+  return t;
+}
+
+export const DATA_PREFIX = 'data/';
+
+/** A fresh key for the object of one produce request, created at `timeMs`. */
+export function newDataObjectKey(timeMs: number): string {
+  const id = ulid(timeMs);
+  const spread = createHash('sha1').update(id).digest('hex').slice(0, 2);
+  return `${DATA_PREFIX}${spread}/${id}.sbo`;
+}
+
+/** The creation time embedded in an object key made by this module. */
+export function objectKeyTime(key: string): number {
+  const name = key.slice(key.lastIndexOf('/') + 1);
+  return ulidTime(name);
+}
+
+/** A new topic id: unique per creation, so a re-created topic never meets a deleted one's leftovers. */
+export const newTopicId = (timeMs: number): string => ulid(timeMs);

@@ -1,0 +1,24 @@
+/**
+ * Request limits, shaped by AWS Lambda and API Gateway (DESIGN §5) and applied everywhere — locally
+ * too — so that what works on a laptop works on AWS.
+ *
+ * A synchronous Lambda invocation carries at most 6 MB each way, and API Gateway base64-encodes binary
+ * bodies (x4/3): 4.5 MB of raw body stays inside that. HTTP APIs time out at 30 s, so long polls stop
+ * well before.
+ */
+
+/** Largest produce request body, in bytes (JSON or binary). */
+export const MAX_REQUEST_BODY_BYTES = 4_500_000;
+/** Most records in one produce request. */
+export const MAX_RECORDS_PER_REQUEST = 10_000;
+/** Default and largest `max_bytes` of a fetch: base64 in JSON grows bytes by 4/3, still under 6 MB. */
+export const DEFAULT_FETCH_MAX_BYTES = 1024 * 1024;
+export const MAX_FETCH_MAX_BYTES = 3 * 1024 * 1024;
+/** Largest `max_wait_ms` of a long poll. */
+export const MAX_FETCH_WAIT_MS = 20_000;
+/** Most partitions a topic may have (describe reads them all; leases rebalance them all). */
+export const MAX_PARTITIONS = 256;
+/** Default `max.message.bytes`: the largest record, as in Kafka (1 MiB). */
+export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
+/** Longest Idempotency-Key accepted. */
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 128;

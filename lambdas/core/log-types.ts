@@ -1,0 +1,128 @@
+/**
+ * The shapes the log's services (topics, produce, fetch) take and return. The HTTP layer, the SDK and
+ * the tests speak these; storage details stay behind them.
+ */
+
+/** Topic configuration (Kafka's names). Absent keys take the defaults in topics.ts. */
+export interface TopicConfig {
+  /** Batches whose newest record is older than this are deleted; -1 keeps data forever. */
+  'retention.ms': number;
+  /** The oldest batches are deleted while a partition holds more bytes than this; -1 = no limit. */
+  'retention.bytes': number;
+  /** The largest record (key + value + headers, in bytes) a producer may send. */
+  'max.message.bytes': number;
+  'cleanup.policy': 'delete';
+}
+
+export interface TopicDescription {
+  name: string;
+  topicId: string;
+  partitions: number;
+  config: TopicConfig;
+  createdAt: number;
+}
+
+export interface PartitionState {
+  partition: number;
+  logStartOffset: number;
+  highWatermark: number;
+  /** Batch index entries (a compacted run counts once). */
+  batches: number;
+  /** Bytes of record batches the partition's index points at. */
+  bytes: number;
+}
+
+export interface TopicDetails extends TopicDescription {
+  partitionStates: PartitionState[];
+}
+
+/** One record as a producer hands it over; bytes are already encoded (serdes live at the edge). */
+export interface ProduceRecord {
+  key: Uint8Array | null;
+  value: Uint8Array | null;
+  headers: { key: string; value: Uint8Array | null }[];
+  /** An explicit partition; otherwise keyed records hash like Kafka's default partitioner. */
+  partition?: number;
+  /** Milliseconds since the epoch; defaults to the time the server accepts the request. */
+  timestamp?: number;
+}
+
+export interface ProduceRequest {
+  topic: string;
+  records: ProduceRecord[];
+  /** The client's Idempotency-Key; a retry with the same key never writes twice. */
+  idempotencyKey?: string;
+}
+
+export interface RecordOffset {
+  partition: number;
+  offset: number;
+}
+
+export interface ProduceResult {
+  /** One per record, in request order. */
+  offsets: RecordOffset[];
+}
+
+export interface FetchRequest {
+  topic: string;
+  partition: number;
+  offset: number;
+  /** Soft cap on the bytes returned; at least one batch is returned whenever offset < highWatermark. */
+  maxBytes?: number;
+  /** Long poll: wait up to this long for data when offset == highWatermark. */
+  maxWaitMs?: number;
+}
+
+export interface FetchedRecord {
+  offset: number;
+  timestamp: number;
+  key: Uint8Array | null;
+  value: Uint8Array | null;
+  headers: { key: string; value: Uint8Array | null }[];
+}
+
+export interface FetchResult {
+  records: FetchedRecord[];
+  /** The offset to fetch next. */
+  nextOffset: number;
+  highWatermark: number;
+  logStartOffset: number;
+}
+
+/** Raw form of a fetch for the binary API: Kafka record batches, base offsets patched. */
+export interface FetchBatchesResult {
+  /** Concatenated RecordBatch v2 bytes; records below the requested offset may lead the first batch. */
+  batches: Uint8Array;
+  nextOffset: number;
+  highWatermark: number;
+  logStartOffset: number;
+}
+
+export interface OffsetsResult {
+  logStartOffset: number;
+  highWatermark: number;
+  /** For a timestamp query: the earliest offset whose timestamp is >= it (highWatermark past the end). */
+  offset?: number;
+}
+
+/** Topic administration (DESIGN §8). Config values arrive validated in shape; rules live in topics.ts. */
+export interface TopicService {
+  createTopic(name: string, partitions: number, config?: Record<string, unknown>): Promise<TopicDescription>;
+  listTopics(): Promise<string[]>;
+  describeTopic(name: string): Promise<TopicDetails>;
+  /** Changes config keys (others kept) and/or raises the partition count (never lowers it). */
+  alterTopic(
+    name: string,
+    change: { config?: Record<string, unknown>; partitions?: number },
+  ): Promise<TopicDescription>;
+  deleteTopic(name: string): Promise<void>;
+}
+
+/** The data path (DESIGN §4, §5). */
+export interface LogService {
+  produce(request: ProduceRequest): Promise<ProduceResult>;
+  fetch(request: FetchRequest): Promise<FetchResult>;
+  fetchBatches(request: FetchRequest): Promise<FetchBatchesResult>;
+  offsets(topic: string, partition: number, timestamp?: number): Promise<OffsetsResult>;
+}

@@ -1,0 +1,54 @@
+/**
+ * The object format (DESIGN §2): what one produce request writes to the object store.
+ *
+ *   object  := header batch*
+ *   header  := magic "SBED" (4 bytes) | formatVersion uint16 BE (= 1) | flags uint16 BE (= 0)
+ *   batch   := an Apache Kafka RecordBatch v2 with baseOffset 0 (record-batch.ts)
+ *
+ * Batches are addressed by byte range from the batch index, so the header is never read on the fetch
+ * path; it identifies the format for tools and for the janitor's rewrites.
+ */
+import { StreamError } from './errors.ts';
+
+const MAGIC = [0x53, 0x42, 0x45, 0x44];
+export const OBJECT_FORMAT_VERSION = 1;
+export const OBJECT_HEADER_BYTES = 8;
+
+export interface BatchPosition {
+  byteOffset: number;
+  byteLength: number;
+}
+
+/** Concatenates batches behind the header; returns the bytes and where each batch landed. */
+export function encodeObject(batches: readonly Uint8Array[]): {
+  bytes: Uint8Array;
+  positions: BatchPosition[];
+} {
+  const total = batches.reduce((sum, batch) => sum + batch.byteLength, OBJECT_HEADER_BYTES);
+  const bytes = new Uint8Array(total);
+  bytes.set(MAGIC, 0);
+  new DataView(bytes.buffer).setUint16(4, OBJECT_FORMAT_VERSION);
+  const positions: BatchPosition[] = [];
+  let at = OBJECT_HEADER_BYTES;
+  for (const batch of batches) {
+    bytes.set(batch, at);
+    positions.push({ byteOffset: at, byteLength: batch.byteLength });
+    at += batch.byteLength;
+  }
+  return { bytes, positions };
+}
+
+/** Checks an object's header; throws CORRUPT_DATA for anything that is not a version-1 object. */
+export function checkObjectHeader(bytes: Uint8Array, key: string): void {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.byteLength < OBJECT_HEADER_BYTES || MAGIC.some((b, i) => bytes[i] !== b)) {
+    throw new StreamError('CORRUPT_DATA', `object ${key} is not a Streambed object`);
+  }
+  const version = view.getUint16(4);
+  if (version !== OBJECT_FORMAT_VERSION) {
+    throw new StreamError(
+      'CORRUPT_DATA',
+      `object ${key} has format version ${version}; this build reads ${OBJECT_FORMAT_VERSION}`,
+    );
+  }
+}

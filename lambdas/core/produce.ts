@@ -1,0 +1,327 @@
+/**
+ * Produce (DESIGN §4): validate everything, upload ONE object holding a record batch per partition,
+ * then commit each partition independently and in parallel with a small compare-and-set transaction.
+ *
+ * Invariants:
+ * - Offsets are assigned only after the object is durable; a commit never reserves offsets ahead.
+ * - A partition's commit writes exactly two items: the partition item (highWatermark += count, CAS on
+ *   its version) and the new batch index entry (put if absent). Partitions never share a transaction.
+ * - Every request has a key; its hash in the partition's recentKeys means "already committed here",
+ *   so retries and ambiguous outcomes re-read instead of writing twice.
+ * - A commit must land within COMMIT_WINDOW_MS of its upload, or it is abandoned: garbage collection
+ *   (DESIGN §7) may delete objects older than that which no partition points at.
+ */
+import { createHash, randomInt, randomUUID } from 'node:crypto';
+import type { Clock } from '../ports/clock.ts';
+import type { MetaStore } from '../ports/meta-store.ts';
+import type { ObjectStore } from '../ports/object-store.ts';
+import { retryOnConflict } from './cas.ts';
+import type { CommitNotifier } from './commit-notifier.ts';
+import { ConditionFailedError, StreamError } from './errors.ts';
+import { batchKey, newDataObjectKey, partitionKey } from './layout.ts';
+import { MAX_IDEMPOTENCY_KEY_LENGTH, MAX_RECORDS_PER_REQUEST } from './limits.ts';
+import type {
+  ProduceRecord,
+  ProduceRequest,
+  ProduceResult,
+  RecordOffset,
+  TopicDescription,
+} from './log-types.ts';
+import { encodeObject } from './object-format.ts';
+import {
+  appendRecentKey,
+  findRecentKey,
+  hashRequestKey,
+  type PartitionMeta,
+  partitionAttributes,
+  readPartitionMeta,
+} from './partition-state.ts';
+import { partitionForKey } from './partitioner.ts';
+import { encodeRecordBatch } from './record-batch.ts';
+
+/** How long after its upload a commit may still land (DESIGN §4.6). */
+export const COMMIT_WINDOW_MS = 60_000;
+
+export interface ProduceDeps {
+  meta: MetaStore;
+  objects: ObjectStore;
+  clock: Clock;
+  requireTopic(name: string): Promise<TopicDescription>;
+  notifier?: CommitNotifier;
+}
+
+interface PartitionBatch {
+  partition: number;
+  /** Indexes of the request's records that go to this partition, in request order. */
+  records: number[];
+  meta: PartitionMeta;
+}
+
+interface IndexEntry {
+  objectKey: string;
+  byteOffset: number;
+  byteLength: number;
+  recordCount: number;
+  minTimestamp: number;
+  maxTimestamp: number;
+}
+
+const utf8 = new TextEncoder();
+
+function recordSize(record: ProduceRecord): number {
+  let size = (record.key?.byteLength ?? 0) + (record.value?.byteLength ?? 0);
+  for (const header of record.headers)
+    size += utf8.encode(header.key).byteLength + (header.value?.byteLength ?? 0);
+  return size;
+}
+
+export function createProducer({ meta, objects, clock, requireTopic, notifier }: ProduceDeps) {
+  // Unkeyed records of a request without a client key go to one partition, rotating across requests.
+  let rotation = randomInt(0, 2 ** 31);
+
+  function validate(topic: TopicDescription, request: ProduceRequest): void {
+    const { records } = request;
+    if (records.length === 0)
+      throw new StreamError('INVALID_REQUEST', `produce to ${topic.name} holds no records`);
+    if (records.length > MAX_RECORDS_PER_REQUEST) {
+      throw new StreamError(
+        'INVALID_REQUEST',
+        `produce to ${topic.name} holds ${records.length} records; the limit is ${MAX_RECORDS_PER_REQUEST}`,
+      );
+    }
+    const key = request.idempotencyKey;
+    if (key !== undefined && (key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH)) {
+      throw new StreamError(
+        'INVALID_REQUEST',
+        `Idempotency-Key must be 1-${MAX_IDEMPOTENCY_KEY_LENGTH} characters`,
+      );
+    }
+    const limit = topic.config['max.message.bytes'];
+    records.forEach((record, i) => {
+      const { partition, timestamp } = record;
+      if (
+        partition !== undefined &&
+        (!Number.isInteger(partition) || partition < 0 || partition >= topic.partitions)
+      ) {
+        throw new StreamError(
+          'PARTITION_NOT_FOUND',
+          `record ${i}: topic ${topic.name} has no partition ${partition} (it has ${topic.partitions})`,
+        );
+      }
+      if (timestamp !== undefined && (!Number.isSafeInteger(timestamp) || timestamp < 0)) {
+        throw new StreamError(
+          'INVALID_REQUEST',
+          `record ${i}: timestamp must be a non-negative integer (ms)`,
+        );
+      }
+      const size = recordSize(record);
+      if (size > limit) {
+        throw new StreamError(
+          'RECORD_TOO_LARGE',
+          `record ${i} is ${size} bytes; topic ${topic.name} allows ${limit} (max.message.bytes)`,
+        );
+      }
+    });
+  }
+
+  /** Groups record indexes by partition, in ascending partition order. */
+  function assignPartitions(topic: TopicDescription, request: ProduceRequest): Map<number, number[]> {
+    // A client key pins the unkeyed partition, so a retry lands where the first attempt did.
+    const unkeyed =
+      request.idempotencyKey !== undefined
+        ? createHash('sha256').update(request.idempotencyKey).digest().readUInt32BE(0) % topic.partitions
+        : rotation++ % topic.partitions;
+    const groups = new Map<number, number[]>();
+    request.records.forEach((record, i) => {
+      const partition =
+        record.partition ?? (record.key !== null ? partitionForKey(record.key, topic.partitions) : unkeyed);
+      const group = groups.get(partition);
+      if (group === undefined) groups.set(partition, [i]);
+      else group.push(i);
+    });
+    return new Map([...groups.entries()].sort(([a], [b]) => a - b));
+  }
+
+  async function readPartitions(topicId: string, partitions: number[]): Promise<PartitionMeta[]> {
+    const out: PartitionMeta[] = [];
+    for (let i = 0; i < partitions.length; i += 100) {
+      const keys = partitions.slice(i, i + 100).map((p) => partitionKey(topicId, p));
+      const items = await meta.batchGet(keys, { consistent: true });
+      out.push(...items.map(readPartitionMeta));
+    }
+    return out;
+  }
+
+  async function commitPartition(
+    topic: TopicDescription,
+    batch: PartitionBatch,
+    entry: IndexEntry,
+    keyHash: Uint8Array,
+    deadline: number,
+  ): Promise<number> {
+    const key = partitionKey(topic.topicId, batch.partition);
+    let state = batch.meta;
+    const reread = async () => readPartitionMeta(await meta.get(key, { consistent: true }));
+    return retryOnConflict({ clock, what: `${topic.name}/${batch.partition}` }, async (attempt) => {
+      if (attempt > 0) state = await reread();
+      const done = findRecentKey(state.recentKeys, keyHash);
+      if (done !== undefined) return done.baseOffset;
+      if (clock.now() > deadline) {
+        throw new StreamError(
+          'UNAVAILABLE',
+          `commit to ${topic.name}/${batch.partition} ran out of time; retry`,
+        );
+      }
+      const baseOffset = state.highWatermark;
+      const next: PartitionMeta = {
+        ...state,
+        highWatermark: baseOffset + entry.recordCount,
+        bytes: state.bytes + entry.byteLength,
+        batches: state.batches + 1,
+        recentKeys: appendRecentKey(state.recentKeys, keyHash, {
+          baseOffset,
+          recordCount: entry.recordCount,
+        }),
+        oldestSharedObject:
+          state.oldestSharedObject === undefined || entry.objectKey < state.oldestSharedObject
+            ? entry.objectKey
+            : state.oldestSharedObject,
+      };
+      try {
+        await meta.transact([
+          { type: 'put', item: { ...key, ...partitionAttributes(next) }, expect: state.v ?? 'absent' },
+          {
+            type: 'put',
+            item: { ...batchKey(topic.topicId, batch.partition, baseOffset), ...entry },
+            expect: 'absent',
+          },
+        ]);
+        return baseOffset;
+      } catch (error) {
+        if (error instanceof ConditionFailedError || !(error instanceof StreamError) || !error.retriable)
+          throw error;
+        // Ambiguous: the write may have applied before the failure. The partition item says which.
+        state = await reread();
+        const applied = findRecentKey(state.recentKeys, keyHash);
+        if (applied !== undefined) return applied.baseOffset;
+        throw error;
+      }
+    });
+  }
+
+  return async function produce(request: ProduceRequest): Promise<ProduceResult> {
+    const topic = await requireTopic(request.topic);
+    validate(topic, request);
+    const groups = assignPartitions(topic, request);
+    const requestKey = request.idempotencyKey ?? randomUUID();
+    const keyHash = hashRequestKey(topic.topicId, requestKey);
+    const states = await readPartitions(topic.topicId, [...groups.keys()]);
+    const baseOffsets = new Map<number, number>();
+    const pending: PartitionBatch[] = [];
+    [...groups.entries()].forEach(([partition, records], i) => {
+      const state = states[i] as PartitionMeta;
+      const done = findRecentKey(state.recentKeys, keyHash);
+      if (done === undefined) {
+        pending.push({ partition, records, meta: state });
+      } else if (done.recordCount !== records.length) {
+        throw new StreamError(
+          'INVALID_REQUEST',
+          `Idempotency-Key ${requestKey} was already used for a different request to ${topic.name}`,
+        );
+      } else {
+        baseOffsets.set(partition, done.baseOffset);
+      }
+    });
+
+    if (pending.length > 0) {
+      const now = clock.now();
+      const entries: IndexEntry[] = [];
+      const batches = pending.map((batch) => {
+        const records = batch.records.map((i) => {
+          const record = request.records[i] as ProduceRecord;
+          return {
+            key: record.key,
+            value: record.value,
+            headers: record.headers,
+            timestamp: record.timestamp ?? now,
+          };
+        });
+        const timestamps = records.map((record) => record.timestamp);
+        entries.push({
+          objectKey: '',
+          byteOffset: 0,
+          byteLength: 0,
+          recordCount: records.length,
+          minTimestamp: Math.min(...timestamps),
+          maxTimestamp: Math.max(...timestamps),
+        });
+        return encodeRecordBatch(records);
+      });
+      const object = encodeObject(batches);
+      const objectKey = newDataObjectKey(now);
+      await objects.put(objectKey, object.bytes);
+      const deadline = clock.now() + COMMIT_WINDOW_MS;
+      const outcomes = await Promise.allSettled(
+        pending.map((batch, i) => {
+          const entry = { ...(entries[i] as IndexEntry), objectKey, ...object.positions[i] };
+          return commitPartition(topic, batch, entry, keyHash, deadline);
+        }),
+      );
+      const failures: unknown[] = [];
+      outcomes.forEach((outcome, i) => {
+        const { partition } = pending[i] as PartitionBatch;
+        if (outcome.status === 'fulfilled') {
+          baseOffsets.set(partition, outcome.value);
+          notifier?.notify(partitionKey(topic.topicId, partition).pk);
+        } else {
+          failures.push(outcome.reason);
+        }
+      });
+      if (failures.length > 0) throw partialFailure(topic, request, groups, baseOffsets, failures[0]);
+    }
+    return { offsets: offsetsFor(request, groups, baseOffsets) };
+  };
+}
+
+function offsetsFor(
+  request: ProduceRequest,
+  groups: Map<number, number[]>,
+  baseOffsets: Map<number, number>,
+): (RecordOffset & { offset: number })[] {
+  const offsets: RecordOffset[] = new Array(request.records.length);
+  for (const [partition, records] of groups) {
+    const base = baseOffsets.get(partition);
+    if (base === undefined) continue;
+    records.forEach((recordIndex, i) => {
+      offsets[recordIndex] = { partition, offset: base + i };
+    });
+  }
+  return offsets;
+}
+
+/**
+ * Some partitions could not commit. The reply is that failure (retriable when it was), carrying the
+ * offsets of the records that did commit (null for the others); a retry with the same key completes
+ * only the missing partitions.
+ */
+function partialFailure(
+  topic: TopicDescription,
+  request: ProduceRequest,
+  groups: Map<number, number[]>,
+  baseOffsets: Map<number, number>,
+  first: unknown,
+): StreamError {
+  const offsets = offsetsFor(request, groups, baseOffsets);
+  const committed = Array.from({ length: request.records.length }, (_, i) => offsets[i] ?? null);
+  const missing = [...groups.keys()].filter((p) => !baseOffsets.has(p));
+  const cause = first instanceof StreamError ? first : undefined;
+  return new StreamError(
+    cause?.code ?? 'INTERNAL',
+    `produce to ${topic.name}: partitions ${missing.join(', ')} did not commit${baseOffsets.size > 0 ? ' (the others did)' : ''}; retry with the same Idempotency-Key`,
+    {
+      retriable: cause?.retriable ?? false,
+      cause: first,
+      details: { offsets: committed },
+    },
+  );
+}
