@@ -156,7 +156,11 @@ describe('produce and fetch', () => {
     const { topics, log } = logFixture({ meta: flaky });
     await topics.createTopic('orders', 1);
     let armed = true;
-    flaky.failNext = () => (armed ? ((armed = false), 'after') : undefined);
+    flaky.failNext = () => {
+      if (!armed) return undefined;
+      armed = false;
+      return 'after';
+    };
     // Act
     const { offsets } = await log.produce({ topic: 'orders', records: [record('a'), record('b')] });
     // Assess
@@ -206,7 +210,7 @@ describe('produce and fetch', () => {
           for (let r = 0; r < 10; r++) {
             const values = [`p${producer}-r${r}-a`, `p${producer}-r${r}-b`];
             const { offsets } = await log.produce({ topic: 'hot', records: values.map((v) => record(v)) });
-            offsets.forEach((o, i) => mine.push([o.offset, values[i]!]));
+            for (const [i, o] of offsets.entries()) mine.push([o.offset, values[i]!]);
           }
           return mine;
         })(),
