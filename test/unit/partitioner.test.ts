@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { StreamError } from '../../lambdas/core/errors.ts';
 import { murmur2, partitionForKey, toPositive } from '../../lambdas/core/partitioner.ts';
+import { KAFKA_MURMUR2_VECTORS } from '../support/kafka-vectors.ts';
 
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
 
@@ -16,16 +17,7 @@ function thrownBy(action: () => unknown): StreamError {
 }
 
 describe('murmur2', () => {
-  // Apache Kafka, clients/src/test/java/org/apache/kafka/common/utils/UtilsTest.java, testMurmur2.
-  // Tail lengths covered: 2 ("21", "foobar", "…longer-string"), 3 ("abc"), 0 (the 24- and 48-byte keys).
-  it.each([
-    ['21', -973932308],
-    ['foobar', -790332482],
-    ['a-little-bit-long-string', -985981536],
-    ['a-little-bit-longer-string', -1486304829],
-    ['lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8', -58897971],
-    ['abc', 479470107],
-  ])('matches Kafka UtilsTest.testMurmur2 for %j', (key, expected) => {
+  it.each(KAFKA_MURMUR2_VECTORS)('matches Kafka UtilsTest.testMurmur2 for %j', (key, expected) => {
     // Prepare
     const bytes = utf8(key);
 

@@ -1,0 +1,94 @@
+/**
+ * `streambed <command>`: one clear line and a non-zero exit on any error.
+ */
+import { parseArgs } from 'node:util';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const USAGE = `usage: streambed <command> [options]
+
+commands:
+  start     run a local Streambed server
+            --port N (8080)  --host H (127.0.0.1)  --data-dir DIR (./.streambed)  --memory
+            --backend embedded|aws  --token T (or STREAMBED_TOKEN)
+            with --backend aws: STREAMBED_TABLE (streambed), STREAMBED_BUCKET (streambed-local),
+            AWS_REGION, AWS_ENDPOINT_URL (LocalStack; the table and bucket are created if missing)`;
+
+export async function runCli(argv: string[], out = process.stdout, err = process.stderr): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'start':
+        return await start(rest, out);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        out.write(`${USAGE}\n`);
+        return command === undefined ? 1 : 0;
+      default:
+        err.write(`streambed: unknown command ${JSON.stringify(command)}\n${USAGE}\n`);
+        return 2;
+    }
+  } catch (error) {
+    err.write(`streambed: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}
+
+function integer(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw))
+    throw new Error(`--${name} must be a non-negative integer, got ${JSON.stringify(raw)}`);
+  return Number(raw);
+}
+
+async function start(argv: string[], out: NodeJS.WritableStream): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'data-dir': { type: 'string' },
+      memory: { type: 'boolean' },
+      backend: { type: 'string' },
+      token: { type: 'string' },
+    },
+    strict: true,
+  });
+  const backend = values.backend ?? 'embedded';
+  if (backend !== 'embedded' && backend !== 'aws')
+    throw new Error(`--backend must be embedded or aws, got ${backend}`);
+  const { startLocalServer } = await import('../../lambdas/runtime/local-server.ts');
+  const endpoint = process.env.AWS_ENDPOINT_URL || undefined;
+  const server = await startLocalServer({
+    host: values.host ?? '127.0.0.1',
+    port: integer('port', values.port, 8080),
+    backend,
+    dataDir: values['data-dir'] ?? '.streambed',
+    memory: values.memory ?? false,
+    token: values.token ?? process.env.STREAMBED_TOKEN,
+    aws: {
+      table: process.env.STREAMBED_TABLE ?? 'streambed',
+      bucket: process.env.STREAMBED_BUCKET ?? 'streambed-local',
+      region: process.env.AWS_REGION ?? (endpoint ? 'us-east-1' : undefined),
+      endpoint,
+      create: endpoint !== undefined,
+    },
+  });
+  const where =
+    backend === 'aws'
+      ? `DynamoDB + S3${endpoint ? ` at ${endpoint}` : ''}`
+      : values.memory
+        ? 'memory'
+        : (values['data-dir'] ?? '.streambed');
+  out.write(`streambed listening on ${server.url} (${where})\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  out.write('streambed: shutting down\n');
+  await server.close();
+  return 0;
+}

@@ -1,0 +1,236 @@
+/*
+ * The compact binary forms of produce and fetch, for the SDK (DESIGN §8: "record batches as bytes").
+ *
+ * PRODUCE — `POST /v1/topics/{t}/records` with `Content-Type: application/vnd.streambed.produce.v1`.
+ * All integers are big-endian, signed. The response is the usual JSON `{"offsets":[...]}`.
+ *
+ *   ProduceBody :=
+ *     recordCount   int32    1 .. MAX_RECORDS_PER_REQUEST
+ *     Record × recordCount
+ *     (nothing after the last record: trailing bytes are a 400)
+ *
+ *   Record :=
+ *     partition     int32    -1 = let the server choose (key hash, else sticky); otherwise ≥ 0
+ *     timestamp     int64    -1 = the time the server accepts the request; otherwise 0 .. 2^53−1 ms
+ *     keyLength     int32    -1 = null key; otherwise ≥ 0
+ *     key           keyLength bytes
+ *     valueLength   int32    -1 = null value (tombstone); otherwise ≥ 0
+ *     value         valueLength bytes
+ *     headerCount   int32    ≥ 0
+ *     Header × headerCount
+ *
+ *   Header :=
+ *     keyLength     int32    ≥ 0 (Kafka header keys are never null)
+ *     key           keyLength bytes of UTF-8
+ *     valueLength   int32    -1 = null value; otherwise ≥ 0
+ *     value         valueLength bytes
+ *
+ * The leading recordCount makes truncation detectable even when a body is cut at a record boundary.
+ * Header keys may repeat, as in Kafka (the JSON form cannot say that).
+ *
+ * FETCH — `GET /v1/topics/{t}/partitions/{p}/records?...` with
+ * `Accept: application/vnd.streambed.batches.v1`. The body is concatenated Kafka RecordBatch v2 bytes
+ * (see core/record-batch.ts), base offsets already patched; the first batch may start below the
+ * requested offset (a batch is served whole), so the client drops records below it, as Kafka clients
+ * do. Response headers `streambed-next-offset`, `streambed-high-watermark`,
+ * `streambed-log-start-offset` carry what the JSON form puts in its body.
+ */
+
+import { StreamError } from '../core/errors.ts';
+import { MAX_RECORDS_PER_REQUEST } from '../core/limits.ts';
+import type { FetchBatchesResult, ProduceRecord } from '../core/log-types.ts';
+
+export const PRODUCE_CONTENT_TYPE = 'application/vnd.streambed.produce.v1';
+export const BATCHES_CONTENT_TYPE = 'application/vnd.streambed.batches.v1';
+
+export const NEXT_OFFSET_HEADER = 'streambed-next-offset';
+export const HIGH_WATERMARK_HEADER = 'streambed-high-watermark';
+export const LOG_START_OFFSET_HEADER = 'streambed-log-start-offset';
+
+/** Smallest encodings, used to reject absurd counts before looping over them. */
+const MIN_RECORD_BYTES = 4 + 8 + 4 + 4 + 4;
+const MIN_HEADER_BYTES = 4 + 4;
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const utf8Encoder = new TextEncoder();
+
+function invalid(message: string): StreamError {
+  return new StreamError('INVALID_REQUEST', `binary produce body: ${message}`);
+}
+
+/** A forward-only reader that names what it was reading when the bytes run out. */
+class Reader {
+  private position = 0;
+  private readonly view: DataView;
+
+  constructor(private readonly bytes: Uint8Array) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  get remaining(): number {
+    return this.bytes.byteLength - this.position;
+  }
+
+  get offset(): number {
+    return this.position;
+  }
+
+  private need(count: number, what: string): void {
+    if (this.remaining < count) {
+      throw invalid(
+        `truncated at byte ${this.position} reading ${what}: needs ${count} bytes, ${this.remaining} left`,
+      );
+    }
+  }
+
+  int32(what: string): number {
+    this.need(4, what);
+    const value = this.view.getInt32(this.position);
+    this.position += 4;
+    return value;
+  }
+
+  int64(what: string): bigint {
+    this.need(8, what);
+    const value = this.view.getBigInt64(this.position);
+    this.position += 8;
+    return value;
+  }
+
+  /** A view into the body, not a copy: the body outlives the request's handling. */
+  take(count: number, what: string): Uint8Array {
+    this.need(count, what);
+    const slice = this.bytes.subarray(this.position, this.position + count);
+    this.position += count;
+    return slice;
+  }
+}
+
+function readNullableBytes(reader: Reader, what: string): Uint8Array | null {
+  const length = reader.int32(`${what} length`);
+  if (length === -1) return null;
+  if (length < -1) throw invalid(`${what} length ${length} is invalid (-1 = null, else ≥ 0)`);
+  return reader.take(length, what);
+}
+
+function readRecord(reader: Reader, index: number): ProduceRecord {
+  const at = `record ${index}`;
+  const partition = reader.int32(`${at} partition`);
+  if (partition < -1)
+    throw invalid(`${at}: partition ${partition} is invalid (-1 = server chooses, else ≥ 0)`);
+  const timestamp = reader.int64(`${at} timestamp`);
+  if (timestamp < -1n || timestamp > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw invalid(`${at}: timestamp ${timestamp} is invalid (-1 = server time, else 0 .. 2^53-1 ms)`);
+  }
+  const key = readNullableBytes(reader, `${at} key`);
+  const value = readNullableBytes(reader, `${at} value`);
+  const headerCount = reader.int32(`${at} header count`);
+  if (headerCount < 0 || headerCount * MIN_HEADER_BYTES > reader.remaining) {
+    throw invalid(`${at}: header count ${headerCount} is invalid or exceeds the bytes left`);
+  }
+  const headers: ProduceRecord['headers'] = [];
+  for (let h = 0; h < headerCount; h += 1) {
+    const keyLength = reader.int32(`${at} header ${h} key length`);
+    if (keyLength < 0)
+      throw invalid(`${at} header ${h}: key length ${keyLength} is invalid (header keys are never null)`);
+    const keyBytes = reader.take(keyLength, `${at} header ${h} key`);
+    let headerKey: string;
+    try {
+      headerKey = strictUtf8.decode(keyBytes);
+    } catch {
+      throw invalid(`${at} header ${h}: key is not valid UTF-8`);
+    }
+    headers.push({ key: headerKey, value: readNullableBytes(reader, `${at} header ${h} value`) });
+  }
+  const record: ProduceRecord = { key, value, headers };
+  if (partition !== -1) record.partition = partition;
+  if (timestamp !== -1n) record.timestamp = Number(timestamp);
+  return record;
+}
+
+/** Strictly decodes a binary produce body; any deviation from the grammar is a 400 saying where. */
+export function decodeProduceBody(body: Uint8Array): ProduceRecord[] {
+  const reader = new Reader(body);
+  const count = reader.int32('record count');
+  if (count < 1 || count > MAX_RECORDS_PER_REQUEST) {
+    throw invalid(`record count ${count} is out of range 1..${MAX_RECORDS_PER_REQUEST}`);
+  }
+  if (count * MIN_RECORD_BYTES > reader.remaining) {
+    throw invalid(
+      `record count ${count} needs at least ${count * MIN_RECORD_BYTES} bytes, ${reader.remaining} left`,
+    );
+  }
+  const records: ProduceRecord[] = [];
+  for (let index = 0; index < count; index += 1) records.push(readRecord(reader, index));
+  if (reader.remaining !== 0) {
+    throw invalid(
+      `${reader.remaining} unexpected bytes after record ${count - 1} (at byte ${reader.offset})`,
+    );
+  }
+  return records;
+}
+
+function sizeOfRecord(record: ProduceRecord, headerKeys: Uint8Array[]): number {
+  let size = MIN_RECORD_BYTES + (record.key?.byteLength ?? 0) + (record.value?.byteLength ?? 0);
+  for (let h = 0; h < record.headers.length; h += 1) {
+    size += MIN_HEADER_BYTES + (headerKeys[h]?.byteLength ?? 0) + (record.headers[h]?.value?.byteLength ?? 0);
+  }
+  return size;
+}
+
+/** The inverse of decodeProduceBody, for the SDK and tests. */
+export function encodeProduceBody(records: readonly ProduceRecord[]): Uint8Array {
+  const headerKeys = records.map((record) => record.headers.map((header) => utf8Encoder.encode(header.key)));
+  const total = records.reduce((sum, record, i) => sum + sizeOfRecord(record, headerKeys[i] ?? []), 4);
+  const bytes = new Uint8Array(total);
+  const view = new DataView(bytes.buffer);
+  let at = 0;
+  const int32 = (value: number): void => {
+    view.setInt32(at, value);
+    at += 4;
+  };
+  const nullable = (value: Uint8Array | null): void => {
+    if (value === null) {
+      int32(-1);
+      return;
+    }
+    int32(value.byteLength);
+    bytes.set(value, at);
+    at += value.byteLength;
+  };
+  int32(records.length);
+  records.forEach((record, i) => {
+    int32(record.partition ?? -1);
+    view.setBigInt64(at, BigInt(record.timestamp ?? -1));
+    at += 8;
+    nullable(record.key);
+    nullable(record.value);
+    int32(record.headers.length);
+    record.headers.forEach((header, h) => {
+      nullable(headerKeys[i]?.[h] ?? new Uint8Array(0));
+      nullable(header.value);
+    });
+  });
+  return bytes;
+}
+
+/** True when the Accept header asks for record batches (media type match, q > 0). */
+export function acceptsBatches(accept: string | undefined): boolean {
+  if (accept === undefined) return false;
+  return accept.split(',').some((range) => {
+    const [type, ...parameters] = range.split(';').map((part) => part.trim().toLowerCase());
+    if (type !== BATCHES_CONTENT_TYPE) return false;
+    const q = parameters.find((parameter) => parameter.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) > 0;
+  });
+}
+
+/** Headers of a binary fetch response: the JSON body's offsets, moved to headers. */
+export function batchesHeaders(result: FetchBatchesResult): Record<string, string> {
+  return {
+    'content-type': BATCHES_CONTENT_TYPE,
+    [NEXT_OFFSET_HEADER]: String(result.nextOffset),
+    [HIGH_WATERMARK_HEADER]: String(result.highWatermark),
+    [LOG_START_OFFSET_HEADER]: String(result.logStartOffset),
+  };
+}

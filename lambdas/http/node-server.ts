@@ -1,0 +1,265 @@
+/**
+ * The router on node:http, for the local server (`streambed start`) and tests.
+ *
+ * Body reading has a hard cap: a declared Content-Length over the cap is refused before one body byte
+ * is read (and before `100 Continue` is sent), and a chunked body is refused the moment it crosses the
+ * cap. Either way the server answers 413 RECORD_TOO_LARGE with `Connection: close`, stops reading, and
+ * closes the connection: at most `maxBodyBytes` of a request are ever held in memory.
+ *
+ * Timeouts: `requestTimeoutMs` bounds receiving a request (node answers 408 past it), so a slow client
+ * cannot hold a connection forever; `handlerTimeoutMs` bounds the handler, past it the client gets
+ * 503 UNAVAILABLE (retriable) — as API Gateway answers a Lambda that outlives its 30 s integration
+ * timeout, so local behaviour predicts AWS. A produce retried after that is made safe by its
+ * Idempotency-Key.
+ */
+
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { StreamError } from '../core/errors.ts';
+import { MAX_REQUEST_BODY_BYTES } from '../core/limits.ts';
+import { bodyTooLarge, errorResponse } from './errors.ts';
+import type { HttpHandler, HttpRequest, HttpResponse } from './types.ts';
+
+export interface HttpServerOptions {
+  handler: HttpHandler;
+  host?: string;
+  /** 0 picks a free port; the chosen one is in `url`. */
+  port?: number;
+  /** Largest request body accepted; default MAX_REQUEST_BODY_BYTES. */
+  maxBodyBytes?: number;
+  /** Time to receive a whole request, headers and body; default 30 s. */
+  requestTimeoutMs?: number;
+  /** Time the handler may take; default 30 s (API Gateway's limit), above the longest long poll. */
+  handlerTimeoutMs?: number;
+  /** How long `close()` waits for in-flight requests before cutting connections; default 30 s. */
+  drainTimeoutMs?: number;
+  /** Sees errors that escaped the handler (they are answered with a generic 500). */
+  onError?: (error: unknown) => void;
+}
+
+export interface RunningHttpServer {
+  url: string;
+  /** Stops accepting, lets in-flight requests finish (bounded by drainTimeoutMs), then resolves. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+/** Bytes still read (and dropped) after refusing a body, so the 413 is not lost to a TCP reset. */
+const LINGER_BYTES = 64 * 1024;
+const LINGER_MS = 1_000;
+
+type BodyOutcome = { kind: 'body'; body: Uint8Array } | { kind: 'too-large' } | { kind: 'aborted' };
+
+function declaredLength(request: IncomingMessage): number | undefined {
+  const raw = request.headers['content-length'];
+  if (raw === undefined || !/^\d+$/.test(raw)) return undefined;
+  return Number(raw);
+}
+
+function readBody(request: IncomingMessage, maxBytes: number): Promise<BodyOutcome> {
+  const declared = declaredLength(request);
+  if (declared !== undefined && declared > maxBytes) return Promise.resolve({ kind: 'too-large' });
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let received = 0;
+    let settled = false;
+    const settle = (outcome: BodyOutcome): void => {
+      if (settled) return;
+      settled = true;
+      request.off('data', onData);
+      resolve(outcome);
+    };
+    const onData = (chunk: Buffer): void => {
+      received += chunk.byteLength;
+      if (received > maxBytes) {
+        chunks.length = 0; // drop what was held: the request is refused, its bytes are worthless
+        request.pause();
+        settle({ kind: 'too-large' });
+        return;
+      }
+      chunks.push(chunk);
+    };
+    request.on('data', onData);
+    request.once('end', () => {
+      const body = Buffer.concat(chunks, received);
+      settle({ kind: 'body', body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength) });
+    });
+    request.once('error', () => settle({ kind: 'aborted' }));
+    request.once('close', () => settle({ kind: 'aborted' }));
+  });
+}
+
+function toHttpRequest(request: IncomingMessage, body: Uint8Array): HttpRequest {
+  const url = request.url ?? '/';
+  const queryAt = url.indexOf('?');
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value === undefined) continue;
+    headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return {
+    method: request.method ?? 'GET',
+    // Raw, still percent-encoded: the router splits before it decodes (see types.ts).
+    path: queryAt === -1 ? url : url.slice(0, queryAt),
+    query: new URLSearchParams(queryAt === -1 ? '' : url.slice(queryAt + 1)),
+    headers,
+    body,
+  };
+}
+
+function writeResponse(response: ServerResponse, result: HttpResponse, closeConnection: boolean): void {
+  if (response.headersSent || response.destroyed) return;
+  const body = typeof result.body === 'string' ? Buffer.from(result.body, 'utf8') : result.body;
+  for (const [name, value] of Object.entries(result.headers)) response.setHeader(name, value);
+  response.setHeader('content-length', body.byteLength);
+  if (closeConnection) response.setHeader('connection', 'close');
+  response.statusCode = result.status;
+  response.end(body);
+}
+
+/**
+ * Refuses an oversized body: answer, then close. Reading a little more and closing our side first
+ * (instead of destroying at once) keeps the kernel from resetting the connection while unread bytes
+ * sit in its buffer, which could make the client lose the 413 it was sent.
+ */
+function refuseBody(request: IncomingMessage, response: ServerResponse, maxBytes: number): void {
+  writeResponse(response, errorResponse(bodyTooLarge(maxBytes)), true);
+  const socket = request.socket;
+  let lingered = 0;
+  const drop = (chunk: Buffer): void => {
+    lingered += chunk.byteLength;
+    if (lingered > LINGER_BYTES) socket.destroy();
+  };
+  request.on('data', drop);
+  request.resume();
+  setTimeout(() => socket.destroy(), LINGER_MS).unref();
+}
+
+function withTimeout(promise: Promise<HttpResponse>, ms: number): Promise<HttpResponse> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<HttpResponse>((resolve) => {
+    timer = setTimeout(
+      () =>
+        resolve(
+          errorResponse(
+            new StreamError('UNAVAILABLE', `the request did not complete within ${ms} ms; retry`),
+          ),
+        ),
+      ms,
+    );
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+export async function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
+  const maxBodyBytes = options.maxBodyBytes ?? MAX_REQUEST_BODY_BYTES;
+  const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const handlerTimeoutMs = options.handlerTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const onError =
+    options.onError ??
+    ((error: unknown) => console.error('streambed: unhandled error in HTTP handler', error));
+  let inFlight = 0;
+  let closing = false;
+  let onDrained: (() => void) | undefined;
+
+  async function serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    inFlight += 1;
+    try {
+      const outcome = await readBody(request, maxBodyBytes);
+      if (outcome.kind === 'aborted') return;
+      if (outcome.kind === 'too-large') {
+        refuseBody(request, response, maxBodyBytes);
+        return;
+      }
+      let result: HttpResponse;
+      try {
+        result = await withTimeout(options.handler(toHttpRequest(request, outcome.body)), handlerTimeoutMs);
+      } catch (error) {
+        // The router never throws; anything else that does is answered without its internals.
+        onError(error);
+        result = errorResponse(error);
+      }
+      writeResponse(response, result, closing);
+    } finally {
+      inFlight -= 1;
+      if (inFlight === 0) onDrained?.();
+    }
+  }
+
+  const server = createServer(
+    {
+      requestTimeout: requestTimeoutMs,
+      headersTimeout: Math.min(requestTimeoutMs, 60_000),
+      // How often node checks the two timeouts above; the default (30 s) would make short ones lax.
+      connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(requestTimeoutMs / 4))),
+    },
+    (request, response) => {
+      void serve(request, response);
+    },
+  );
+  // `Expect: 100-continue`: refuse an oversized body before the client sends it.
+  server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {
+    const declared = declaredLength(request);
+    if (declared !== undefined && declared > maxBodyBytes) {
+      writeResponse(response, errorResponse(bodyTooLarge(maxBodyBytes)), true);
+      return;
+    }
+    response.writeContinue();
+    void serve(request, response);
+  });
+
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 8080, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+
+  return {
+    url: `http://${urlHost}:${port}`,
+    close: async () => {
+      closing = true;
+      const stopped = new Promise<void>((resolve, reject) =>
+        server.close((error) => (error === undefined ? resolve() : reject(error))),
+      );
+      // Keep-alive connections with nothing in flight would hold close() open for their idle timeout.
+      server.closeIdleConnections();
+      if (inFlight > 0) {
+        const drained = new Promise<void>((resolve) => {
+          onDrained = resolve;
+        });
+        let timer: NodeJS.Timeout | undefined;
+        const deadline = new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, drainTimeoutMs);
+        });
+        await Promise.race([drained, deadline]);
+        clearTimeout(timer);
+      }
+      // Responses in flight were sent with `Connection: close`; whatever is still open is cut.
+      server.closeAllConnections();
+      await stopped;
+    },
+  };
+}
+
+/**
+ * `Authorization: Bearer <token>` check for the local server. Both sides are hashed to equal-length
+ * digests before `timingSafeEqual`, so neither the content nor the length of the token leaks through
+ * response timing.
+ */
+export function bearerTokenAuth(token: string): (request: HttpRequest) => boolean {
+  if (token.length === 0) throw new Error('bearerTokenAuth: the token must not be empty');
+  const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
+  const expected = digest(token);
+  return (request) => {
+    const match = /^Bearer +(\S+) *$/i.exec(request.headers.authorization ?? '');
+    if (match?.[1] === undefined) return false;
+    return timingSafeEqual(digest(match[1]), expected);
+  };
+}

@@ -1,0 +1,103 @@
+/**
+ * Fetched records → JSON (DESIGN §8, fetch response).
+ *
+ * One rule for keys, values and header values: bytes are rendered as text when the encoding allows it
+ * and they are valid UTF-8, else as base64 under a `…Base64` name; null stays null under the plain name.
+ *
+ *   encoding=utf8 (default)  key → `key` (string) or `keyBase64`, same for value; header values → the
+ *                            `headers` object, or `headersBase64` for values that are not valid UTF-8
+ *   encoding=base64          key → `keyBase64`, value → `valueBase64`, every non-null header value →
+ *                            `headersBase64`
+ *   null key / value         `"key": null` / `"value": null` in both encodings
+ *
+ * `headers` is always present (possibly `{}`); `headersBase64` only when it holds something, so the
+ * common all-text case reads exactly as DESIGN's `{"offset","timestamp","key","value","headers"}`.
+ * Kafka allows a header key to repeat; a JSON object cannot, so the LAST value of a repeated key wins
+ * (what Kafka's `Headers.lastHeader` returns). The binary fetch form keeps the full list.
+ * Bytes are decoded with BOM kept (`ignoreBOM`): the string must re-encode to exactly the stored bytes.
+ */
+
+import { Buffer } from 'node:buffer';
+import { StreamError } from '../core/errors.ts';
+import type { FetchedRecord } from '../core/log-types.ts';
+
+export type RecordEncoding = 'utf8' | 'base64';
+
+export const RECORD_ENCODINGS: readonly RecordEncoding[] = ['utf8', 'base64'];
+
+/** The `encoding` query parameter; absent means utf8. */
+export function parseRecordEncoding(raw: string | null | undefined): RecordEncoding {
+  if (raw === null || raw === undefined) return 'utf8';
+  if (raw === 'utf8' || raw === 'base64') return raw;
+  throw new StreamError(
+    'INVALID_REQUEST',
+    `encoding: must be one of ${RECORD_ENCODINGS.join(', ')}, got ${JSON.stringify(raw.slice(0, 40))}`,
+  );
+}
+
+export interface JsonRecord {
+  offset: number;
+  timestamp: number;
+  key?: string | null;
+  keyBase64?: string;
+  value?: string | null;
+  valueBase64?: string;
+  headers: Record<string, string | null>;
+  headersBase64?: Record<string, string>;
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** The bytes as text, or undefined when they are not valid UTF-8. */
+export function utf8OrUndefined(bytes: Uint8Array): string | undefined {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+export function toBase64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+}
+
+type Rendered = { text: string | null } | { base64: string };
+
+function render(bytes: Uint8Array | null, encoding: RecordEncoding): Rendered {
+  if (bytes === null) return { text: null };
+  if (encoding === 'utf8') {
+    const decoded = utf8OrUndefined(bytes);
+    if (decoded !== undefined) return { text: decoded };
+  }
+  return { base64: toBase64(bytes) };
+}
+
+export function toJsonRecord(record: FetchedRecord, encoding: RecordEncoding): JsonRecord {
+  // Null-prototype objects: a header named `__proto__` must be an ordinary key, not a prototype swap.
+  const headers: Record<string, string | null> = Object.create(null);
+  const key = render(record.key, encoding);
+  const value = render(record.value, encoding);
+  // Field order as in DESIGN §8 (offset, timestamp, key, value, headers): easier to read in a terminal.
+  const out: JsonRecord = {
+    offset: record.offset,
+    timestamp: record.timestamp,
+    ...('text' in key ? { key: key.text } : { keyBase64: key.base64 }),
+    ...('text' in value ? { value: value.text } : { valueBase64: value.base64 }),
+    headers,
+  };
+
+  const lastByKey = new Map<string, Uint8Array | null>();
+  for (const header of record.headers) lastByKey.set(header.key, header.value);
+  const headersBase64: Record<string, string> = Object.create(null);
+  let anyBase64 = false;
+  for (const [name, bytes] of lastByKey) {
+    const rendered = render(bytes, encoding);
+    if ('text' in rendered) headers[name] = rendered.text;
+    else {
+      headersBase64[name] = rendered.base64;
+      anyBase64 = true;
+    }
+  }
+  if (anyBase64) out.headersBase64 = headersBase64;
+  return out;
+}

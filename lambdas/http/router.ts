@@ -1,0 +1,486 @@
+/**
+ * The HTTP API (DESIGN §8), shared by the Lambda handlers and the local server. Each route is a short
+ * pipeline — parse and validate at the edge, one service call, shape the response — and every error,
+ * thrown anywhere, leaves through the one translation in errors.ts.
+ *
+ * Decisions (also stated where they are enforced):
+ * - Unknown route → 404 `INVALID_REQUEST`; known path with another method → 405 `INVALID_REQUEST` with
+ *   `Allow`; wrong Content-Type → 415 `INVALID_REQUEST` (errors.ts explains why no new code).
+ * - Body over `maxBodyBytes` → 413 `RECORD_TOO_LARGE`, checked before anything else is parsed.
+ * - Auth (when configured) runs for every request except `GET /v1/health`, before 404/405, so that an
+ *   anonymous caller learns nothing about which routes exist.
+ * - Unknown query parameters are a 400: a misspelt `max_byte=` must not silently mean the default.
+ * - Repeated query parameters are a 400: which one wins would be a guess.
+ * - Everything under `/schema-registry` that no route table answers gets 404 in the Confluent error
+ *   shape `{"error_code":404,"message":...}`: Confluent clients probe optional routes and fall back on
+ *   404, and read `error_code`.
+ *
+ * Extension point: `routeTables` (groups, schema registry) are tried before the built-in ones. A table
+ * owns the paths under its `prefix` for 404/405 answers and may render errors in its own dialect.
+ */
+
+import type { StreamError } from '../core/errors.ts';
+import {
+  DEFAULT_FETCH_MAX_BYTES,
+  MAX_FETCH_MAX_BYTES,
+  MAX_FETCH_WAIT_MS,
+  MAX_IDEMPOTENCY_KEY_LENGTH,
+  MAX_REQUEST_BODY_BYTES,
+} from '../core/limits.ts';
+import type { LogService, TopicDescription, TopicService } from '../core/log-types.ts';
+import { acceptsBatches, batchesHeaders, decodeProduceBody, PRODUCE_CONTENT_TYPE } from './binary.ts';
+import {
+  bodyTooLarge,
+  describeError,
+  errorResponse,
+  HttpError,
+  invalidRequest,
+  JSON_CONTENT_TYPE,
+  jsonResponse,
+  methodNotAllowed,
+  routeNotFound,
+  unsupportedMediaType,
+} from './errors.ts';
+import { parseRecordEncoding, toJsonRecord } from './records-json.ts';
+import { parseAlterTopicBody, parseCreateTopicBody, parseProduceBody } from './schemas.ts';
+import type { HttpHandler, HttpRequest, HttpResponse } from './types.ts';
+
+export interface RouteContext {
+  request: HttpRequest;
+  /** Path parameters, percent-decoded. */
+  params: Readonly<Record<string, string>>;
+}
+
+export interface Route {
+  method: string;
+  /** Literal segments and `{name}` parameters, e.g. `/v1/topics/{topic}`; a parameter is never empty. */
+  path: string;
+  /** Answered without auth (health only, in the built-in tables). */
+  public?: boolean;
+  handle(context: RouteContext): Promise<HttpResponse>;
+}
+
+export interface RouteTable {
+  /** The table owns `prefix` and every path below it: unmatched ones are its 404s and 405s. */
+  prefix: string;
+  routes: readonly Route[];
+  /** Renders any error of a request this table owns; default: the Streambed `{"error":{...}}` body. */
+  renderError?: (error: unknown) => HttpResponse;
+}
+
+export interface RouterOptions {
+  topics: TopicService;
+  log: LogService;
+  /** When given, every request but health must pass it, else 401 UNAUTHORIZED. */
+  auth?: (request: HttpRequest) => boolean | Promise<boolean>;
+  /** Extra tables (groups, schema registry), tried before the built-in ones. */
+  routeTables?: readonly RouteTable[];
+  /** Largest request body; default MAX_REQUEST_BODY_BYTES. */
+  maxBodyBytes?: number;
+  /** Sees every error that was hidden from the client behind a 500; default: console.error. */
+  onInternalError?: (error: unknown, request: HttpRequest) => void;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Edge helpers, exported for extension tables so their parsing rules match the built-in routes.
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The media type of a Content-Type, lower-cased, and whether its charset (if any) is UTF-8. */
+function mediaType(contentType: string | undefined): { type: string; utf8: boolean } | undefined {
+  if (contentType === undefined) return undefined;
+  const [type = '', ...parameters] = contentType.split(';').map((part) => part.trim().toLowerCase());
+  const charset = parameters.find((parameter) => parameter.startsWith('charset='));
+  const charsetValue = charset?.slice('charset='.length).replace(/^"(.*)"$/, '$1');
+  return { type, utf8: charsetValue === undefined || charsetValue === 'utf-8' || charsetValue === 'utf8' };
+}
+
+/** 415 unless the request's Content-Type is one of `accepted` (JSON with a UTF-8 charset at most). */
+export function requireContentType(request: HttpRequest, accepted: readonly string[]): string {
+  const received = request.headers['content-type'];
+  const parsed = mediaType(received);
+  if (parsed === undefined || !accepted.includes(parsed.type) || !parsed.utf8) {
+    throw unsupportedMediaType(received, accepted);
+  }
+  return parsed.type;
+}
+
+/** Parses an `application/json` body (415 otherwise); malformed JSON or non-UTF-8 bytes are a 400. */
+export function readJsonBody(request: HttpRequest): unknown {
+  requireContentType(request, [JSON_CONTENT_TYPE]);
+  return parseJsonBytes(request.body);
+}
+
+function parseJsonBytes(body: Uint8Array): unknown {
+  if (body.byteLength === 0) throw invalidRequest('request body is empty; send a JSON object');
+  let text: string;
+  try {
+    text = strictUtf8.decode(body);
+  } catch {
+    throw invalidRequest('request body is not valid UTF-8');
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    // V8's message gives the position; it quotes at most a short excerpt of the client's own input.
+    const detail = error instanceof SyntaxError ? `: ${error.message.slice(0, 200)}` : '';
+    throw invalidRequest(`malformed JSON body${detail}`);
+  }
+}
+
+/** Reads the query, rejecting unknown and repeated parameters (400). */
+export function readQuery(request: HttpRequest, allowed: readonly string[]): Map<string, string> {
+  const values = new Map<string, string>();
+  for (const [name, value] of request.query) {
+    if (!allowed.includes(name)) {
+      const known = allowed.length === 0 ? 'this route takes none' : `known: ${allowed.join(', ')}`;
+      throw invalidRequest(`unknown query parameter ${JSON.stringify(name.slice(0, 60))} (${known})`);
+    }
+    if (values.has(name)) throw invalidRequest(`query parameter ${name} is given more than once`);
+    values.set(name, value);
+  }
+  return values;
+}
+
+const DIGITS = /^\d+$/;
+
+/**
+ * A non-negative decimal integer (no sign, no exponent, no fraction), at most `max`. Offsets travel
+ * as JS numbers end to end, so anything past 2^53−1 is rejected rather than rounded.
+ */
+export function parseNonNegativeInt(name: string, raw: string, max = Number.MAX_SAFE_INTEGER): number {
+  if (!DIGITS.test(raw)) {
+    throw invalidRequest(`${name}: must be a non-negative integer, got ${JSON.stringify(raw.slice(0, 40))}`);
+  }
+  const value = Number(raw);
+  if (value > max) throw invalidRequest(`${name}: must be at most ${max}, got ${raw.slice(0, 40)}`);
+  return value;
+}
+
+/** Kafka partitions are int32. */
+const MAX_PARTITION_ID = 2 ** 31 - 1;
+
+/** Idempotency keys are echoed into logs and hashed: visible ASCII only, no spaces. */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]+$/;
+
+function readIdempotencyKey(request: HttpRequest): string | undefined {
+  const key = request.headers['idempotency-key'];
+  if (key === undefined) return undefined;
+  if (key.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
+    throw invalidRequest(`Idempotency-Key: must be at most ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`);
+  }
+  if (!IDEMPOTENCY_KEY.test(key)) {
+    throw invalidRequest('Idempotency-Key: must be 1 or more visible ASCII characters (no spaces)');
+  }
+  return key;
+}
+
+/** A request id the client chose is echoed so it can match responses with its own logs. */
+const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
+
+// ---------------------------------------------------------------------------------------------------
+// The built-in routes.
+
+function topicBody(topic: TopicDescription): { name: string; partitions: number; config: unknown } {
+  // The created/altered resource in the shape of the request that makes it (`partitions` is a count).
+  return { name: topic.name, partitions: topic.partitions, config: topic.config };
+}
+
+function topicLocation(name: string): string {
+  return `/v1/topics/${encodeURIComponent(name)}`;
+}
+
+function partitionParam(params: Readonly<Record<string, string>>): number {
+  return parseNonNegativeInt('partition', params.partition ?? '', MAX_PARTITION_ID);
+}
+
+function param(params: Readonly<Record<string, string>>, name: string): string {
+  const value = params[name];
+  // Route patterns guarantee presence; this guards a pattern/handler mismatch in this file.
+  if (value === undefined) throw new Error(`route parameter ${name} missing`);
+  return value;
+}
+
+function v1Routes(topics: TopicService, log: LogService): Route[] {
+  return [
+    {
+      method: 'GET',
+      path: '/v1/health',
+      public: true,
+      handle: async () => jsonResponse(200, { status: 'ok' }),
+    },
+    {
+      method: 'POST',
+      path: '/v1/topics',
+      handle: async ({ request }) => {
+        readQuery(request, []);
+        const body = parseCreateTopicBody(readJsonBody(request));
+        const topic = await topics.createTopic(body.name, body.partitions, body.config);
+        return jsonResponse(201, topicBody(topic), { location: topicLocation(topic.name) });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/topics',
+      handle: async ({ request }) => {
+        readQuery(request, []);
+        return jsonResponse(200, { topics: await topics.listTopics() });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/topics/{topic}',
+      handle: async ({ request, params }) => {
+        readQuery(request, []);
+        const details = await topics.describeTopic(param(params, 'topic'));
+        return jsonResponse(200, {
+          name: details.name,
+          config: details.config,
+          partitions: details.partitionStates.map((state) => ({
+            partition: state.partition,
+            logStartOffset: state.logStartOffset,
+            highWatermark: state.highWatermark,
+            batches: state.batches,
+            bytes: state.bytes,
+          })),
+        });
+      },
+    },
+    {
+      method: 'PATCH',
+      path: '/v1/topics/{topic}',
+      handle: async ({ request, params }) => {
+        readQuery(request, []);
+        const change = parseAlterTopicBody(readJsonBody(request));
+        return jsonResponse(200, topicBody(await topics.alterTopic(param(params, 'topic'), change)));
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/v1/topics/{topic}',
+      handle: async ({ request, params }) => {
+        readQuery(request, []);
+        await topics.deleteTopic(param(params, 'topic'));
+        return { status: 204, headers: {}, body: '' };
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/topics/{topic}/records',
+      handle: async ({ request, params }) => {
+        readQuery(request, []);
+        const type = requireContentType(request, [JSON_CONTENT_TYPE, PRODUCE_CONTENT_TYPE]);
+        const idempotencyKey = readIdempotencyKey(request);
+        const records =
+          type === PRODUCE_CONTENT_TYPE
+            ? decodeProduceBody(request.body)
+            : parseProduceBody(parseJsonBytes(request.body));
+        const result = await log.produce({
+          topic: param(params, 'topic'),
+          records,
+          ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+        });
+        return jsonResponse(200, {
+          offsets: result.offsets.map((o) => ({ partition: o.partition, offset: o.offset })),
+        });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/topics/{topic}/partitions/{partition}/records',
+      handle: async ({ request, params }) => {
+        const query = readQuery(request, ['offset', 'max_bytes', 'max_wait_ms', 'encoding']);
+        const partition = partitionParam(params);
+        const rawOffset = query.get('offset');
+        if (rawOffset === undefined) throw invalidRequest('offset: query parameter is required');
+        const offset = parseNonNegativeInt('offset', rawOffset);
+        const rawMaxBytes = query.get('max_bytes');
+        // Larger max_bytes are clamped, not refused: the limit is the server's business (Kafka does
+        // the same with fetch.max.bytes). Zero could never return anything useful, so it is a 400.
+        const maxBytes =
+          rawMaxBytes === undefined
+            ? DEFAULT_FETCH_MAX_BYTES
+            : Math.min(
+                parseNonNegativeInt('max_bytes', rawMaxBytes, Number.POSITIVE_INFINITY),
+                MAX_FETCH_MAX_BYTES,
+              );
+        if (maxBytes < 1) throw invalidRequest('max_bytes: must be at least 1');
+        const rawMaxWait = query.get('max_wait_ms');
+        const maxWaitMs =
+          rawMaxWait === undefined ? 0 : parseNonNegativeInt('max_wait_ms', rawMaxWait, MAX_FETCH_WAIT_MS);
+        const encoding = parseRecordEncoding(query.get('encoding'));
+        const fetchRequest = { topic: param(params, 'topic'), partition, offset, maxBytes, maxWaitMs };
+
+        if (acceptsBatches(request.headers.accept)) {
+          const result = await log.fetchBatches(fetchRequest);
+          return { status: 200, headers: batchesHeaders(result), body: result.batches };
+        }
+        const result = await log.fetch(fetchRequest);
+        return jsonResponse(200, {
+          records: result.records.map((record) => toJsonRecord(record, encoding)),
+          nextOffset: result.nextOffset,
+          highWatermark: result.highWatermark,
+          logStartOffset: result.logStartOffset,
+        });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/topics/{topic}/partitions/{partition}/offsets',
+      handle: async ({ request, params }) => {
+        const query = readQuery(request, ['timestamp']);
+        const partition = partitionParam(params);
+        const rawTimestamp = query.get('timestamp');
+        const timestamp =
+          rawTimestamp === undefined ? undefined : parseNonNegativeInt('timestamp', rawTimestamp);
+        const result = await log.offsets(param(params, 'topic'), partition, timestamp);
+        return jsonResponse(200, {
+          logStartOffset: result.logStartOffset,
+          highWatermark: result.highWatermark,
+          ...(result.offset === undefined ? {} : { offset: result.offset }),
+        });
+      },
+    },
+  ];
+}
+
+/** The Confluent Schema Registry error shape, for paths under /schema-registry nobody answers. */
+function confluentErrorResponse(error: unknown): HttpResponse {
+  const described = describeError(error);
+  const message = described.status === 404 ? 'HTTP 404 Not Found' : described.message;
+  return {
+    status: described.status,
+    headers: { ...described.headers, 'content-type': 'application/vnd.schemaregistry.v1+json' },
+    body: JSON.stringify({ error_code: described.status, message }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Matching and dispatch.
+
+interface CompiledRoute {
+  route: Route;
+  /** A literal segment, or `{ param }` for a parameter. */
+  segments: readonly (string | { param: string })[];
+}
+
+interface CompiledTable {
+  table: RouteTable;
+  routes: readonly CompiledRoute[];
+}
+
+function compile(table: RouteTable): CompiledTable {
+  return {
+    table,
+    routes: table.routes.map((route) => ({
+      route,
+      segments: route.path
+        .split('/')
+        .slice(1)
+        .map((segment) => {
+          const match = /^\{(\w+)\}$/.exec(segment);
+          return match?.[1] === undefined ? segment : { param: match[1] };
+        }),
+    })),
+  };
+}
+
+function matchSegments(
+  compiled: CompiledRoute,
+  segments: readonly string[],
+): Record<string, string> | undefined {
+  if (compiled.segments.length !== segments.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < segments.length; i += 1) {
+    const pattern = compiled.segments[i];
+    const actual = segments[i] ?? '';
+    if (typeof pattern === 'string') {
+      if (pattern !== actual) return undefined;
+    } else if (pattern === undefined || actual === '') {
+      return undefined;
+    } else params[pattern.param] = actual;
+  }
+  return params;
+}
+
+function owns(prefix: string, path: string): boolean {
+  return path === prefix || path.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`);
+}
+
+type Resolution =
+  | { kind: 'route'; route: Route; params: Record<string, string>; table: CompiledTable }
+  | { kind: 'error'; error: StreamError; table: CompiledTable | undefined };
+
+function resolve(tables: readonly CompiledTable[], method: string, rawPath: string): Resolution {
+  const owner = tables.find((compiled) => owns(compiled.table.prefix, rawPath));
+  if (!rawPath.startsWith('/')) return { kind: 'error', error: routeNotFound(method, rawPath), table: owner };
+  let segments: string[];
+  try {
+    // Split first, decode second: `%2F` stays inside its segment.
+    segments = rawPath.split('/').slice(1).map(decodeURIComponent);
+  } catch {
+    return { kind: 'error', error: invalidRequest('path holds malformed percent-encoding'), table: owner };
+  }
+  const allowed: string[] = [];
+  for (const compiled of tables) {
+    for (const candidate of compiled.routes) {
+      const params = matchSegments(candidate, segments);
+      if (params === undefined) continue;
+      if (candidate.route.method === method)
+        return { kind: 'route', route: candidate.route, params, table: compiled };
+      if (!allowed.includes(candidate.route.method)) allowed.push(candidate.route.method);
+    }
+  }
+  const error =
+    allowed.length > 0 ? methodNotAllowed(method, rawPath, allowed) : routeNotFound(method, rawPath);
+  return { kind: 'error', error, table: owner };
+}
+
+function unauthorized(): HttpError {
+  // Only the local server authenticates in the router (bearer token); on AWS, IAM is checked by API
+  // Gateway before the Lambda runs. RFC 9110 asks a 401 to name the scheme.
+  return new HttpError(401, 'UNAUTHORIZED', 'missing or invalid credentials', {
+    headers: { 'www-authenticate': 'Bearer realm="streambed"' },
+  });
+}
+
+export function createRouter(options: RouterOptions): HttpHandler {
+  const maxBodyBytes = options.maxBodyBytes ?? MAX_REQUEST_BODY_BYTES;
+  const onInternalError =
+    options.onInternalError ??
+    ((error: unknown, request: HttpRequest) => {
+      console.error(`streambed: internal error on ${request.method} ${request.path}`, error);
+    });
+  const tables = [
+    ...(options.routeTables ?? []),
+    { prefix: '/v1', routes: v1Routes(options.topics, options.log) },
+    { prefix: '/schema-registry', routes: [], renderError: confluentErrorResponse },
+  ].map(compile);
+
+  async function dispatch(request: HttpRequest, resolution: Resolution): Promise<HttpResponse> {
+    const isPublic = resolution.kind === 'route' && resolution.route.public === true;
+    if (!isPublic && options.auth !== undefined && !(await options.auth(request))) throw unauthorized();
+    if (resolution.kind === 'error') throw resolution.error;
+    // Checked before any parsing, for every route: a body past the limit is never looked at.
+    if (request.body.byteLength > maxBodyBytes) throw bodyTooLarge(maxBodyBytes);
+    return resolution.route.handle({ request, params: resolution.params });
+  }
+
+  return async (request) => {
+    const method = request.method.toUpperCase();
+    const resolution = resolve(tables, method, request.path);
+    let response: HttpResponse;
+    try {
+      response = await dispatch(request, resolution);
+    } catch (error) {
+      if (describeError(error).internal) onInternalError(error, request);
+      const render = resolution.table?.table.renderError ?? errorResponse;
+      response = render(error);
+    }
+    const requestId = request.headers['x-request-id'];
+    if (requestId !== undefined && REQUEST_ID.test(requestId)) {
+      response = { ...response, headers: { ...response.headers, 'x-request-id': requestId } };
+    }
+    return response;
+  };
+}

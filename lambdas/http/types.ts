@@ -1,0 +1,31 @@
+/**
+ * The transport-neutral request and response the router speaks. The Lambda handlers (API Gateway
+ * events) and the local node:http server both adapt to these, so one router serves both and local
+ * behaviour predicts AWS.
+ */
+
+export interface HttpRequest {
+  /** Upper-case method, e.g. `GET`. */
+  method: string;
+  /**
+   * The path as it was on the wire, without the query string and still percent-encoded: the router
+   * splits it on `/` first and decodes each segment afterwards, so an encoded `%2F` stays inside one
+   * path parameter instead of creating a new segment.
+   */
+  path: string;
+  query: URLSearchParams;
+  /** Header names lower-cased; repeated headers joined with `, ` as RFC 9110 allows. */
+  headers: Record<string, string>;
+  /** The raw body; empty when there is none. */
+  body: Uint8Array;
+}
+
+export interface HttpResponse {
+  status: number;
+  /** Header names lower-cased. */
+  headers: Record<string, string>;
+  /** A string is sent as UTF-8. */
+  body: Uint8Array | string;
+}
+
+export type HttpHandler = (request: HttpRequest) => Promise<HttpResponse>;

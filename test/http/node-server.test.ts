@@ -1,0 +1,381 @@
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { StreamError } from '../../lambdas/core/errors.ts';
+import type { LogService, TopicService } from '../../lambdas/core/log-types.ts';
+import { bearerTokenAuth, type RunningHttpServer, startHttpServer } from '../../lambdas/http/node-server.ts';
+import { createRouter } from '../../lambdas/http/router.ts';
+import type { HttpHandler, HttpRequest } from '../../lambdas/http/types.ts';
+
+const running: RunningHttpServer[] = [];
+
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((server) => server.close()));
+});
+
+async function serve(
+  handler: HttpHandler,
+  options: { maxBodyBytes?: number; handlerTimeoutMs?: number; onError?: (error: unknown) => void } = {},
+) {
+  const server = await startHttpServer({ handler, port: 0, ...options });
+  running.push(server);
+  return server;
+}
+
+const notUsed = (): never => {
+  throw new Error('not used by this test');
+};
+
+/** Only listTopics answers; the rest must never be reached by these tests. */
+const topics: TopicService = {
+  listTopics: async () => ['orders'],
+  createTopic: notUsed,
+  describeTopic: notUsed,
+  alterTopic: notUsed,
+  deleteTopic: notUsed,
+};
+
+function logFailingWith(error: unknown): LogService {
+  return {
+    produce: async () => {
+      throw error;
+    },
+    fetch: notUsed,
+    fetchBatches: notUsed,
+    offsets: notUsed,
+  };
+}
+
+interface ApiError {
+  code: string;
+  message: string;
+  retriable: boolean;
+}
+
+async function errorOf(response: Response): Promise<ApiError> {
+  return ((await response.json()) as { error: ApiError }).error;
+}
+
+interface RawResponse {
+  status: number;
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+
+/**
+ * Sends a request whose body is written by `write` and never ended unless `write` ends it: proves
+ * the server answers without waiting for (or holding) the whole body.
+ */
+function rawRequest(
+  url: string,
+  options: { method: string; path: string; headers?: Record<string, string> },
+  write: (request: ReturnType<typeof httpRequest>) => void,
+): Promise<RawResponse & { closed: Promise<void> }> {
+  const target = new URL(url);
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(
+      {
+        host: target.hostname,
+        port: target.port,
+        method: options.method,
+        path: options.path,
+        headers: options.headers,
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () =>
+          resolve({
+            status: response.statusCode ?? 0,
+            headers: response.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+            closed: new Promise((done) => {
+              if (request.socket?.destroyed) done();
+              else request.socket?.once('close', () => done());
+            }),
+          }),
+        );
+      },
+    );
+    // The server closes the connection on a refused body: writes after that fail, which is expected.
+    request.on('error', (error) => {
+      if (!('code' in error) || (error.code !== 'EPIPE' && error.code !== 'ECONNRESET')) reject(error);
+    });
+    write(request);
+  });
+}
+
+describe('startHttpServer', () => {
+  it('round-trips a request and a response', async () => {
+    // Prepare
+    let seen: HttpRequest | undefined;
+    const server = await serve(async (request) => {
+      seen = request;
+      return {
+        status: 207,
+        headers: { 'x-answer': '42', 'content-type': 'application/octet-stream' },
+        body: new Uint8Array([1, 2, 255]),
+      };
+    });
+
+    // Act
+    const response = await fetch(`${server.url}/v1/topics/a%2Fb/records?offset=3&encoding=utf8`, {
+      method: 'POST',
+      headers: { 'X-Custom': 'Yes', 'content-type': 'application/json' },
+      body: '{"records":[]}',
+    });
+    const body = new Uint8Array(await response.arrayBuffer());
+
+    // Assess
+    expect(response.status).toBe(207);
+    expect(response.headers.get('x-answer')).toBe('42');
+    expect(body).toEqual(new Uint8Array([1, 2, 255]));
+    expect(seen?.method).toBe('POST');
+    expect(seen?.path).toBe('/v1/topics/a%2Fb/records');
+    expect(Object.fromEntries(seen?.query ?? [])).toEqual({ offset: '3', encoding: 'utf8' });
+    expect(seen?.headers['x-custom']).toBe('Yes');
+    expect(new TextDecoder().decode(seen?.body)).toBe('{"records":[]}');
+  });
+
+  it('serves the router end to end', async () => {
+    // Prepare
+    const server = await serve(createRouter({ topics, log: logFailingWith(new Error('unused')) }));
+
+    // Act
+    const response = await fetch(`${server.url}/v1/topics`);
+
+    // Assess
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/json');
+    expect(await response.json()).toEqual({ topics: ['orders'] });
+  });
+
+  it('refuses a declared oversized body with 413 before reading it, and closes the connection', async () => {
+    // Prepare
+    let handlerCalls = 0;
+    const server = await serve(
+      async () => {
+        handlerCalls += 1;
+        return { status: 200, headers: {}, body: '' };
+      },
+      { maxBodyBytes: 1000 },
+    );
+
+    // Act: declare 50 MB, send 10 bytes, never finish.
+    const response = await rawRequest(
+      server.url,
+      { method: 'POST', path: '/v1/topics/t/records', headers: { 'content-length': String(50_000_000) } },
+      (request) => request.write('0123456789'),
+    );
+
+    // Assess
+    expect(response.status).toBe(413);
+    expect(response.headers.connection).toBe('close');
+    expect(JSON.parse(response.body).error).toMatchObject({ code: 'RECORD_TOO_LARGE', retriable: false });
+    await response.closed;
+    expect(handlerCalls).toBe(0);
+  });
+
+  it('refuses a chunked body the moment it crosses the cap, without waiting for its end', async () => {
+    // Prepare
+    let handlerCalls = 0;
+    const server = await serve(
+      async () => {
+        handlerCalls += 1;
+        return { status: 200, headers: {}, body: '' };
+      },
+      { maxBodyBytes: 1000 },
+    );
+
+    // Act: 4 KB in chunked encoding (no Content-Length), and the request is never ended.
+    const response = await rawRequest(
+      server.url,
+      { method: 'POST', path: '/v1/topics/t/records', headers: { 'transfer-encoding': 'chunked' } },
+      (request) => {
+        request.write(Buffer.alloc(2048, 1));
+        request.write(Buffer.alloc(2048, 2));
+      },
+    );
+
+    // Assess
+    expect(response.status).toBe(413);
+    expect(JSON.parse(response.body).error.code).toBe('RECORD_TOO_LARGE');
+    await response.closed;
+    expect(handlerCalls).toBe(0);
+  });
+
+  it('accepts a body exactly at the cap', async () => {
+    // Prepare
+    const server = await serve(
+      async (request) => ({ status: 200, headers: {}, body: String(request.body.length) }),
+      {
+        maxBodyBytes: 1000,
+      },
+    );
+
+    // Act
+    const response = await fetch(server.url, { method: 'POST', body: new Uint8Array(1000) });
+
+    // Assess
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe('1000');
+  });
+
+  it('answers 503 UNAVAILABLE, retriable, when the handler outlives its timeout', async () => {
+    // Prepare
+    const server = await serve(() => new Promise(() => {}), { handlerTimeoutMs: 50 });
+
+    // Act
+    const response = await fetch(`${server.url}/v1/topics`);
+
+    // Assess
+    expect(response.status).toBe(503);
+    expect(response.headers.get('retry-after')).toBe('1');
+    expect(await errorOf(response)).toMatchObject({ code: 'UNAVAILABLE', retriable: true });
+  });
+
+  it('drains: close() lets an in-flight request finish', async () => {
+    // Prepare
+    let release: () => void = () => {};
+    let started: () => void = () => {};
+    const handlerStarted = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    const server = await startHttpServer({
+      port: 0,
+      handler: async () => {
+        started();
+        await new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        return { status: 200, headers: {}, body: 'done' };
+      },
+    });
+    const inFlight = fetch(server.url);
+    await handlerStarted;
+
+    // Act
+    const closing = server.close();
+    release();
+    const response = await inFlight;
+    await closing;
+
+    // Assess
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe('done');
+    await expect(fetch(server.url)).rejects.toThrow();
+  });
+});
+
+describe('error bodies', () => {
+  it('never carry a stack trace, class name or message of an internal error', async () => {
+    // Prepare
+    const secret = new TypeError('ENOENT: /var/lib/streambed/meta.sqlite (table streambed-meta)');
+    const server = await serve(
+      createRouter({ topics, log: logFailingWith(secret), onInternalError: () => {} }),
+    );
+    const thrower = await serve(
+      async () => {
+        throw secret;
+      },
+      { onError: () => {} },
+    );
+
+    // Act
+    const fromRouter = await fetch(`${server.url}/v1/topics/orders/records`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"records":[{"value":"x"}]}',
+    });
+    const routerText = await fromRouter.text();
+    const fromHandler = await fetch(thrower.url);
+    const handlerText = await fromHandler.text();
+
+    // Assess
+    for (const [response, text] of [
+      [fromRouter, routerText],
+      [fromHandler, handlerText],
+    ] as const) {
+      expect(response.status).toBe(500);
+      expect(JSON.parse(text)).toEqual({
+        error: { code: 'INTERNAL', message: 'internal error', retriable: false },
+      });
+      expect(text).not.toMatch(/TypeError|ENOENT|sqlite|streambed-meta|\bat\s|\.ts:\d+/);
+    }
+  });
+
+  it('pass a client-facing StreamError message through unchanged', async () => {
+    // Prepare
+    const server = await serve(
+      createRouter({ topics, log: logFailingWith(new StreamError('RECORD_TOO_LARGE', 'record 0 is 2 MB')) }),
+    );
+
+    // Act
+    const response = await fetch(`${server.url}/v1/topics/orders/records`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"records":[{"value":"x"}]}',
+    });
+
+    // Assess
+    expect(response.status).toBe(413);
+    expect(await errorOf(response)).toEqual({
+      code: 'RECORD_TOO_LARGE',
+      message: 'record 0 is 2 MB',
+      retriable: false,
+    });
+  });
+});
+
+describe('bearerTokenAuth', () => {
+  async function authServer() {
+    return serve(
+      createRouter({ topics, log: logFailingWith(new Error('unused')), auth: bearerTokenAuth('s3cret') }),
+    );
+  }
+
+  it('answers 401 without a token or with a wrong one', async () => {
+    // Prepare
+    const server = await authServer();
+
+    // Act
+    const none = await fetch(`${server.url}/v1/topics`);
+    const wrong = await fetch(`${server.url}/v1/topics`, { headers: { authorization: 'Bearer s3cres' } });
+    const longer = await fetch(`${server.url}/v1/topics`, { headers: { authorization: 'Bearer s3cret2' } });
+    const basic = await fetch(`${server.url}/v1/topics`, { headers: { authorization: 'Basic czNjcmV0' } });
+
+    // Assess
+    for (const response of [none, wrong, longer, basic]) {
+      expect(response.status).toBe(401);
+      expect((await errorOf(response)).code).toBe('UNAUTHORIZED');
+    }
+  });
+
+  it('answers 200 with the right token, whatever the case of the scheme', async () => {
+    // Prepare
+    const server = await authServer();
+
+    // Act
+    const response = await fetch(`${server.url}/v1/topics`, { headers: { authorization: 'bearer s3cret' } });
+
+    // Assess
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ topics: ['orders'] });
+  });
+
+  it('leaves health open', async () => {
+    // Prepare
+    const server = await authServer();
+
+    // Act
+    const response = await fetch(`${server.url}/v1/health`);
+
+    // Assess
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'ok' });
+  });
+
+  it('refuses to be built with an empty token', () => {
+    // Act + Assess
+    expect(() => bearerTokenAuth('')).toThrow(/must not be empty/);
+  });
+});
