@@ -12,7 +12,8 @@ commands:
             --port N (8080)  --host H (127.0.0.1)  --data-dir DIR (./.streambed)  --memory
             --backend embedded|aws  --token T (or STREAMBED_TOKEN)
             with --backend aws: STREAMBED_TABLE (streambed), STREAMBED_BUCKET (streambed-local),
-            AWS_REGION, AWS_ENDPOINT_URL (LocalStack; the table and bucket are created if missing)`;
+            AWS_REGION, AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_DYNAMODB + AWS_ENDPOINT_URL_S3
+            (emulators such as LocalStack: the table and bucket are created if missing)`;
 
 export async function runCli(argv: string[], out = process.stdout, err = process.stderr): Promise<number> {
   const [command, ...rest] = argv;
@@ -61,6 +62,11 @@ async function start(argv: string[], out: NodeJS.WritableStream): Promise<number
     throw new Error(`--backend must be embedded or aws, got ${backend}`);
   const { startLocalServer } = await import('../../lambdas/runtime/local-server.ts');
   const endpoint = process.env.AWS_ENDPOINT_URL || undefined;
+  // An emulator (LocalStack, or per-service AWS_ENDPOINT_URL_DYNAMODB / _S3, which the SDK reads
+  // itself): path-style S3 addressing, and the table and bucket are created when missing.
+  const emulated = [endpoint, process.env.AWS_ENDPOINT_URL_DYNAMODB, process.env.AWS_ENDPOINT_URL_S3].some(
+    Boolean,
+  );
   const server = await startLocalServer({
     host: values.host ?? '127.0.0.1',
     port: integer('port', values.port, 8080),
@@ -71,9 +77,9 @@ async function start(argv: string[], out: NodeJS.WritableStream): Promise<number
     aws: {
       table: process.env.STREAMBED_TABLE ?? 'streambed',
       bucket: process.env.STREAMBED_BUCKET ?? 'streambed-local',
-      region: process.env.AWS_REGION ?? (endpoint ? 'us-east-1' : undefined),
+      region: process.env.AWS_REGION ?? (emulated ? 'us-east-1' : undefined),
       endpoint,
-      create: endpoint !== undefined,
+      emulated,
     },
   });
   const where =

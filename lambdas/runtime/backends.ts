@@ -52,10 +52,10 @@ export interface AwsBackendOptions {
   table: string;
   bucket: string;
   region?: string;
-  /** An emulator or LocalStack; unset on AWS (the SDK also honours AWS_ENDPOINT_URL by itself). */
+  /** An emulator or LocalStack; unset on AWS (the SDK also honours AWS_ENDPOINT_URL[_S3|_DYNAMODB]). */
   endpoint?: string;
-  /** Create the table and bucket when missing (local development against emulators only). */
-  create?: boolean;
+  /** Running against emulators: path-style S3 addressing, and the table and bucket are created when missing. */
+  emulated?: boolean;
   clock?: Clock;
 }
 
@@ -63,9 +63,9 @@ export interface AwsBackendOptions {
 export async function createAwsBackend(options: AwsBackendOptions): Promise<Backend> {
   const common = { region: options.region, endpoint: options.endpoint };
   const dynamo = new DynamoDBClient(common);
-  // Path-style addressing only against an explicit endpoint: emulators rarely serve virtual hosts.
-  const s3 = createS3Client({ ...common, forcePathStyle: options.endpoint !== undefined });
-  if (options.create) {
+  // Path-style addressing only for emulators: they rarely serve virtual-hosted buckets.
+  const s3 = createS3Client({ ...common, forcePathStyle: options.emulated === true });
+  if (options.emulated) {
     await ensureTable(dynamo, options.table);
     await ensureBucket(s3, options.bucket);
   }

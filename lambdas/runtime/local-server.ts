@@ -5,7 +5,13 @@
 import { bearerTokenAuth, startHttpServer } from '../http/node-server.ts';
 import { createRouter } from '../http/router.ts';
 import { systemClock } from '../ports/clock.ts';
-import { type Backend, createAwsBackend, createEmbeddedBackend, createServices } from './backends.ts';
+import {
+  type AwsBackendOptions,
+  type Backend,
+  createAwsBackend,
+  createEmbeddedBackend,
+  createServices,
+} from './backends.ts';
 
 export interface LocalServerOptions {
   host?: string;
@@ -16,7 +22,7 @@ export interface LocalServerOptions {
   memory?: boolean;
   /** Require `Authorization: Bearer <token>` on every route but health. */
   token?: string;
-  aws?: { table: string; bucket: string; region?: string; endpoint?: string; create?: boolean };
+  aws?: AwsBackendOptions;
   /** Storage built by the caller (tests wrap adapters, or point them at separate emulators). */
   storage?: Backend;
 }

@@ -2,11 +2,12 @@
  * The local server killed with SIGKILL under load keeps every acknowledged record: restarted on the
  * same data directory, each acked offset holds the acked value, with no gaps.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { type ServerProcess, startCliServer } from '../support/cli-server.ts';
 import { freePort } from '../support/free-port.ts';
 
 const children: ChildProcess[] = [];
@@ -14,27 +15,10 @@ afterEach(() => {
   for (const child of children.splice(0)) child.kill('SIGKILL');
 });
 
-async function startServer(dataDir: string, port: number): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'client/cli/bin.ts', 'start', '--port', String(port), '--data-dir', dataDir],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  children.push(child);
-  const url = await new Promise<string>((resolve, reject) => {
-    let output = '';
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening on (\S+)/.exec(output);
-      if (match?.[1]) resolve(match[1]);
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.once('exit', (code) => reject(new Error(`server exited (${code}): ${output}`)));
-  });
-  return { url, child };
+async function startServer(dataDir: string, port: number): Promise<ServerProcess> {
+  const server = await startCliServer(['--port', String(port), '--data-dir', dataDir]);
+  children.push(server.child);
+  return server;
 }
 
 async function call(url: string, path: string, init?: RequestInit): Promise<Response> {
