@@ -6,8 +6,8 @@
  * - Objects are strict at every level: an unknown field (a typo such as `valueBas64`) is a 400, never
  *   silently dropped.
  * - `key`: a string (stored as its UTF-8 bytes, so it hashes like a Kafka StringSerializer key), or
- *   absent. `"key": null` is accepted as the JSON spelling of "no key": fetch prints a null key as
- *   `"key": null`, and a fetched record must be producible again as-is. Any other type is a 400.
+ *   absent. Any other type, `null` included, is a 400 (DESIGN §8); a fetched record with a null key
+ *   is produced again by leaving `key` out.
  * - `value`: a string is stored as its UTF-8 bytes; `null` or absent is a null value (a Kafka
  *   tombstone, which compaction-style consumers read as a delete); any other JSON value (number,
  *   boolean, object, array) is stored as its compact JSON text (`JSON.stringify`), so `1.0` is stored

@@ -1,0 +1,19 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryMetaStore } from '../../lambdas/adapters/memory-meta-store.ts';
+import { MemoryObjectStore } from '../../lambdas/adapters/memory-object-store.ts';
+import { runChaos } from './chaos.ts';
+
+const memory = async () => ({
+  meta: new MemoryMetaStore(),
+  objects: new MemoryObjectStore(),
+  close: async () => {},
+});
+
+describe('chaos (short seeded runs)', () => {
+  it.each([1, 2, 3])('seed %i: no invariant violations under injected faults', async (seed) => {
+    const report = await runChaos({ seed, operations: 400, faultRate: 0.2, backend: memory });
+    expect(report.violations).toEqual([]);
+    expect(report.faults).toBeGreaterThan(50);
+    expect(report.acknowledged).toBeGreaterThan(100);
+  });
+});

@@ -1,0 +1,117 @@
+/**
+ * Seeded fault injection for both ports. Every decision comes from one PRNG seeded by the run, so a
+ * failing run replays exactly from its seed (given the same interleaving of actors, which the chaos run
+ * keeps deterministic by drawing all randomness from the same generator).
+ *
+ * Faults:
+ * - throttle: THROTTLED before the call reaches the store;
+ * - unavailable: UNAVAILABLE before the call reaches the store (a 5xx);
+ * - timeout-after: the call is applied, then the caller sees UNAVAILABLE (the ambiguous outcome);
+ * - latency: the call is delayed (reorders concurrent actors);
+ * - partial delete: some keys of a batch delete are deleted, then UNAVAILABLE.
+ */
+import { StreamError } from '../../lambdas/core/errors.ts';
+import type {
+  GetOptions,
+  Item,
+  ItemKey,
+  MetaStore,
+  QueryOptions,
+  QueryResult,
+  TransactOp,
+} from '../../lambdas/ports/meta-store.ts';
+import type { ListOptions, ListResult, ObjectStore, RangeOptions } from '../../lambdas/ports/object-store.ts';
+
+/** mulberry32: small, fast, good enough for schedules; returns floats in [0, 1). */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface FaultPlan {
+  random: () => number;
+  /** Probability that a call gets a fault at all. */
+  rate: number;
+  /** Counts by kind, for the summary. */
+  injected: Record<string, number>;
+}
+
+export function faultPlan(seed: number, rate: number): FaultPlan {
+  return { random: seededRandom(seed), rate, injected: {} };
+}
+
+type Fault = 'none' | 'throttle' | 'unavailable' | 'timeout-after' | 'latency';
+
+function draw(plan: FaultPlan, writes: boolean): Fault {
+  if (plan.random() >= plan.rate) return 'none';
+  const r = plan.random();
+  const fault: Fault =
+    r < 0.25 ? 'throttle' : r < 0.5 ? 'unavailable' : r < 0.8 && writes ? 'timeout-after' : 'latency';
+  plan.injected[fault] = (plan.injected[fault] ?? 0) + 1;
+  return fault;
+}
+
+export function totalFaults(plan: FaultPlan): number {
+  return Object.values(plan.injected).reduce((a, b) => a + b, 0);
+}
+
+async function around<T>(plan: FaultPlan, writes: boolean, what: string, call: () => Promise<T>): Promise<T> {
+  const fault = draw(plan, writes);
+  if (fault === 'throttle') throw new StreamError('THROTTLED', `injected throttle on ${what}`);
+  if (fault === 'unavailable') throw new StreamError('UNAVAILABLE', `injected 5xx on ${what}`);
+  if (fault === 'latency')
+    await new Promise((resolve) => setTimeout(resolve, Math.floor(plan.random() * 20)));
+  const result = await call();
+  if (fault === 'timeout-after')
+    throw new StreamError('UNAVAILABLE', `injected timeout after ${what} applied`);
+  return result;
+}
+
+export class FaultyMetaStore implements MetaStore {
+  constructor(
+    private readonly inner: MetaStore,
+    private readonly plan: FaultPlan,
+  ) {}
+  get(key: ItemKey, options?: GetOptions): Promise<Item | undefined> {
+    return around(this.plan, false, 'get', () => this.inner.get(key, options));
+  }
+  batchGet(keys: readonly ItemKey[], options?: GetOptions): Promise<(Item | undefined)[]> {
+    return around(this.plan, false, 'batchGet', () => this.inner.batchGet(keys, options));
+  }
+  query(pk: string, options?: QueryOptions): Promise<QueryResult> {
+    return around(this.plan, false, 'query', () => this.inner.query(pk, options));
+  }
+  transact(ops: readonly TransactOp[]): Promise<void> {
+    return around(this.plan, true, 'transact', () => this.inner.transact(ops));
+  }
+}
+
+export class FaultyObjectStore implements ObjectStore {
+  constructor(
+    private readonly inner: ObjectStore,
+    private readonly plan: FaultPlan,
+  ) {}
+  put(key: string, bytes: Uint8Array): Promise<void> {
+    return around(this.plan, true, 'put', () => this.inner.put(key, bytes));
+  }
+  get(key: string, range?: RangeOptions): Promise<Uint8Array> {
+    return around(this.plan, false, 'get', () => this.inner.get(key, range));
+  }
+  async delete(keys: readonly string[]): Promise<void> {
+    if (keys.length > 1 && this.plan.random() < this.plan.rate) {
+      this.plan.injected['partial-delete'] = (this.plan.injected['partial-delete'] ?? 0) + 1;
+      await this.inner.delete(keys.slice(0, Math.floor(keys.length / 2)));
+      throw new StreamError('UNAVAILABLE', 'injected partial batch delete');
+    }
+    return around(this.plan, true, 'delete', () => this.inner.delete(keys));
+  }
+  list(prefix: string, options?: ListOptions): Promise<ListResult> {
+    return around(this.plan, false, 'list', () => this.inner.list(prefix, options));
+  }
+}
