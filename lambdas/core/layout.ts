@@ -76,3 +76,21 @@ export function objectKeyTime(key: string): number {
 
 /** A new topic id: unique per creation, so a re-created topic never meets a deleted one's leftovers. */
 export const newTopicId = (timeMs: number): string => ulid(timeMs);
+
+// Consumer groups (DESIGN §6): members and leases of a group share its partition key.
+export const GROUPS_PK = 'groups';
+export const groupListKey = (group: string): ItemKey => ({ pk: GROUPS_PK, sk: group });
+export const groupPk = (group: string): string => `group#${group}`;
+export const MEMBER_SK_PREFIX = 'm#';
+export const LEASE_SK_PREFIX = 'l#';
+export const memberKey = (group: string, memberId: string): ItemKey => ({
+  pk: groupPk(group),
+  sk: `${MEMBER_SK_PREFIX}${memberId}`,
+});
+/** Partition numbers are zero-padded so a topic's leases sort by partition. */
+export const leaseSk = (topic: string, partition: number): string =>
+  `${LEASE_SK_PREFIX}${topic}#${String(partition).padStart(5, '0')}`;
+export const leaseKey = (group: string, topic: string, partition: number): ItemKey => ({
+  pk: groupPk(group),
+  sk: leaseSk(topic, partition),
+});

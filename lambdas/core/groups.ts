@@ -1,0 +1,515 @@
+/**
+ * Consumer groups on leases (DESIGN §6), in the manner of the Kinesis Client Library: one lease item
+ * per (group, topic, partition), changed only by compare-and-set; no coordinator, any instance serves
+ * any request.
+ *
+ * Items under `group#{g}`: members `m#{memberId}` (TTL `expiresAt` = last heartbeat + session timeout,
+ * so a silent member simply disappears) and leases `l#{topic}#{p}` with owner, epoch, leaseExpiresAt,
+ * committedOffset and the topicId it belongs to. A lease is never TTL-deleted: it carries the group's
+ * committed offset.
+ *
+ * Invariants:
+ * - At most one live owner per lease: taking a lease is a CAS from "free" (no owner, or expired).
+ * - `epoch` is the fencing token: it grows by one on every change of ownership (take, release, reset);
+ *   renewals keep it. A commit succeeds only with the current owner and epoch on a live lease, so a
+ *   consumer that lost its lease (a "zombie") gets LEASE_LOST.
+ * - Balance: every heartbeat computes the same targets for every member (members sorted by id: the
+ *   first P mod M get ceil(P/M), the rest floor(P/M)); members over target release surplus at once,
+ *   members under target take free leases. With stable membership, within two heartbeat intervals
+ *   every partition is owned and counts differ by at most one.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../ports/clock.ts';
+import { attributesOf, type Item, type ItemInput, type MetaStore } from '../ports/meta-store.ts';
+import { retryOnConflict } from './cas.ts';
+import { ConditionFailedError, StreamError } from './errors.ts';
+import {
+  GROUPS_PK,
+  groupListKey,
+  groupPk,
+  LEASE_SK_PREFIX,
+  leaseKey,
+  MEMBER_SK_PREFIX,
+  memberKey,
+} from './layout.ts';
+import type { LogService, TopicDescription } from './log-types.ts';
+import type { TopicServiceImpl } from './topics.ts';
+
+export const DEFAULT_SESSION_TIMEOUT_MS = 30_000;
+export const MIN_SESSION_TIMEOUT_MS = 1_000;
+export const MAX_SESSION_TIMEOUT_MS = 300_000;
+/** Offsets per commit request: one transaction of at most 100 ops. */
+export const MAX_COMMIT_OFFSETS = 100;
+/** Topics one member may subscribe to. */
+export const MAX_SUBSCRIBED_TOPICS = 50;
+
+export interface Assignment {
+  topic: string;
+  partition: number;
+  epoch: number;
+  /** The group's committed offset, or null when the group has none for this partition. */
+  committedOffset: number | null;
+}
+
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
+export interface MembershipView {
+  assignments: Assignment[];
+  /** Partitions this member gave up in this call: stop processing them. */
+  revoked: TopicPartition[];
+}
+
+export interface CommitOffset extends TopicPartition {
+  offset: number;
+  epoch: number;
+}
+
+export interface GroupDescription {
+  group: string;
+  members: { memberId: string; topics: string[]; expiresAt: number }[];
+  partitions: {
+    topic: string;
+    partition: number;
+    owner: string | null;
+    epoch: number;
+    committedOffset: number | null;
+    highWatermark: number;
+    lag: number;
+  }[];
+}
+
+export type ResetTarget =
+  | { to: 'earliest' }
+  | { to: 'latest' }
+  | { to: 'timestamp'; timestamp: number }
+  | { to: 'offset'; offset: number };
+
+export interface GroupService {
+  join(
+    group: string,
+    options: { topics: string[]; sessionTimeoutMs?: number },
+  ): Promise<MembershipView & { memberId: string }>;
+  heartbeat(group: string, memberId: string): Promise<MembershipView>;
+  leave(group: string, memberId: string): Promise<void>;
+  commit(group: string, memberId: string, offsets: CommitOffset[]): Promise<void>;
+  describe(group: string): Promise<GroupDescription>;
+  list(): Promise<string[]>;
+  /** Moves a group's committed offsets; only while the group has no live members. */
+  resetOffsets(
+    group: string,
+    topic: string,
+    target: ResetTarget,
+    partitions?: number[],
+  ): Promise<(TopicPartition & { committedOffset: number })[]>;
+}
+
+const NAME = /^[A-Za-z0-9._-]{1,249}$/;
+const invalid = (message: string) => new StreamError('INVALID_REQUEST', message);
+
+function validateGroup(group: string): void {
+  if (typeof group !== 'string' || !NAME.test(group)) {
+    throw invalid(`group id ${JSON.stringify(group)} is invalid: use 1-249 of A-Z a-z 0-9 . _ -`);
+  }
+}
+
+interface Lease {
+  item: Item | undefined;
+  topic: string;
+  partition: number;
+  owner: string | null;
+  epoch: number;
+  leaseExpiresAt: number;
+  committedOffset: number | null;
+  topicId: string | null;
+}
+
+function readLease(item: Item | undefined, topic: string, partition: number): Lease {
+  return {
+    item,
+    topic,
+    partition,
+    owner: (item?.owner as string | null | undefined) ?? null,
+    epoch: (item?.epoch as number | undefined) ?? 0,
+    leaseExpiresAt: (item?.leaseExpiresAt as number | undefined) ?? 0,
+    committedOffset: (item?.committedOffset as number | null | undefined) ?? null,
+    topicId: (item?.topicId as string | undefined) ?? null,
+  };
+}
+
+function parseLeaseSk(sk: string): TopicPartition {
+  const body = sk.slice(LEASE_SK_PREFIX.length);
+  const cut = body.lastIndexOf('#');
+  return { topic: body.slice(0, cut), partition: Number(body.slice(cut + 1)) };
+}
+
+const id = (tp: TopicPartition) => `${tp.topic}#${tp.partition}`;
+
+export interface GroupServiceDeps {
+  meta: MetaStore;
+  clock: Clock;
+  topics: Pick<TopicServiceImpl, 'requireTopic'>;
+  log: Pick<LogService, 'offsets'>;
+}
+
+export function createGroupService({ meta, clock, topics, log }: GroupServiceDeps): GroupService {
+  /** Members and leases of a group, read together (one query: they share the partition key). */
+  async function readGroup(group: string) {
+    const members: Item[] = [];
+    const leases = new Map<string, Lease>();
+    let startAfter: string | undefined;
+    do {
+      const page = await meta.query(groupPk(group), { startAfter, consistent: true, limit: 500 });
+      for (const item of page.items) {
+        if (item.sk.startsWith(MEMBER_SK_PREFIX)) members.push(item);
+        else if (item.sk.startsWith(LEASE_SK_PREFIX)) {
+          const tp = parseLeaseSk(item.sk);
+          leases.set(id(tp), readLease(item, tp.topic, tp.partition));
+        }
+      }
+      startAfter = page.lastKey;
+    } while (startAfter !== undefined);
+    members.sort((a, b) => (a.sk < b.sk ? -1 : 1));
+    return { members, leases };
+  }
+
+  /** The subscribed topics that exist, with their partitions. Deleted topics are simply skipped. */
+  async function describeTopics(names: readonly string[]): Promise<TopicDescription[]> {
+    const found: TopicDescription[] = [];
+    for (const name of names) {
+      try {
+        found.push(await topics.requireTopic(name));
+      } catch (error) {
+        if (!(error instanceof StreamError) || error.code !== 'TOPIC_NOT_FOUND') throw error;
+      }
+    }
+    return found;
+  }
+
+  function leaseInput(group: string, lease: Lease, change: Partial<Omit<Lease, 'item'>>): ItemInput {
+    const next = { ...lease, ...change };
+    return {
+      ...leaseKey(group, next.topic, next.partition),
+      owner: next.owner,
+      epoch: next.epoch,
+      leaseExpiresAt: next.leaseExpiresAt,
+      committedOffset: next.committedOffset,
+      topicId: next.topicId,
+    };
+  }
+
+  /** Writes a lease by CAS; false when someone else changed it first. */
+  async function casLease(
+    group: string,
+    lease: Lease,
+    change: Partial<Omit<Lease, 'item'>>,
+  ): Promise<boolean> {
+    try {
+      await meta.transact([
+        { type: 'put', item: leaseInput(group, lease, change), expect: lease.item?.v ?? 'absent' },
+      ]);
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionFailedError) return false;
+      throw error;
+    }
+  }
+
+  const isFree = (lease: Lease, now: number) => lease.owner === null || lease.leaseExpiresAt <= now;
+
+  async function rebalance(group: string, memberId: string): Promise<MembershipView> {
+    const now = clock.now();
+    const { members, leases } = await readGroup(group);
+    const me = members.find((m) => m.sk === memberKey(group, memberId).sk);
+    if (me === undefined) {
+      throw new StreamError(
+        'LEASE_LOST',
+        `member ${memberId} is not in group ${group} (it left or timed out); join again`,
+      );
+    }
+    const timeout = me.sessionTimeoutMs as number;
+    // Renew the membership first: a member that cannot renew must not take leases.
+    try {
+      await meta.transact([
+        { type: 'put', item: { ...attributesOf(me), expiresAt: now + timeout }, expect: me.v },
+      ]);
+    } catch (error) {
+      if (error instanceof ConditionFailedError) {
+        throw new StreamError(
+          'LEASE_LOST',
+          `member ${memberId} of group ${group} changed concurrently; join again`,
+        );
+      }
+      throw error;
+    }
+    const myTopics = new Set(me.topics as string[]);
+    const described = await describeTopics([...myTopics]);
+    const partitions: TopicPartition[] = described.flatMap((t) =>
+      Array.from({ length: t.partitions }, (_, partition) => ({ topic: t.name, partition })),
+    );
+    const topicIds = new Map(described.map((t) => [t.name, t.topicId]));
+    const eligible = members.filter((m) => (m.topics as string[]).some((t) => myTopics.has(t)));
+    const index = eligible.findIndex((m) => m.sk === me.sk);
+    const base = Math.floor(partitions.length / eligible.length);
+    const target = base + (index < partitions.length % eligible.length ? 1 : 0);
+    const leaseOf = (tp: TopicPartition) =>
+      leases.get(id(tp)) ?? readLease(undefined, tp.topic, tp.partition);
+
+    const owned = partitions.map(leaseOf).filter((l) => l.owner === memberId && l.leaseExpiresAt > now);
+    const revoked: TopicPartition[] = [];
+    const kept: Lease[] = [];
+    // Surplus first: release the highest partitions beyond the target so others can take them now.
+    for (const [i, lease] of owned.entries()) {
+      if (i >= target) {
+        if (await casLease(group, lease, { owner: null, epoch: lease.epoch + 1, leaseExpiresAt: 0 })) {
+          revoked.push({ topic: lease.topic, partition: lease.partition });
+        }
+      } else if (await casLease(group, lease, { leaseExpiresAt: now + timeout })) {
+        kept.push({ ...lease, leaseExpiresAt: now + timeout });
+      }
+    }
+    // Then take free or expired leases up to the target, each member starting at its own place in
+    // the list so members joining together do not all race for the same leases.
+    if (kept.length < target && partitions.length > 0) {
+      const start = Math.floor((index * partitions.length) / eligible.length);
+      for (let k = 0; k < partitions.length && kept.length < target; k++) {
+        const tp = partitions[(start + k) % partitions.length] as TopicPartition;
+        const lease = leaseOf(tp);
+        if (!isFree(lease, now) || lease.owner === memberId) continue;
+        // A lease left over from a deleted topic of the same name carries no offset into the new one.
+        const topicId = topicIds.get(tp.topic) ?? null;
+        const committedOffset = lease.topicId === topicId ? lease.committedOffset : null;
+        const change = {
+          owner: memberId,
+          epoch: lease.epoch + 1,
+          leaseExpiresAt: now + timeout,
+          topicId,
+          committedOffset,
+        };
+        if (await casLease(group, lease, change)) kept.push({ ...lease, ...change });
+      }
+    }
+    const assignments = kept
+      .map((l) => ({
+        topic: l.topic,
+        partition: l.partition,
+        epoch: l.epoch,
+        committedOffset: l.committedOffset,
+      }))
+      .sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
+    return { assignments, revoked };
+  }
+
+  return {
+    async join(group, { topics: subscribed, sessionTimeoutMs }) {
+      validateGroup(group);
+      const timeout = sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
+      if (
+        !Number.isInteger(timeout) ||
+        timeout < MIN_SESSION_TIMEOUT_MS ||
+        timeout > MAX_SESSION_TIMEOUT_MS
+      ) {
+        throw invalid(
+          `sessionTimeoutMs must be an integer from ${MIN_SESSION_TIMEOUT_MS} to ${MAX_SESSION_TIMEOUT_MS}`,
+        );
+      }
+      if (
+        !Array.isArray(subscribed) ||
+        subscribed.length === 0 ||
+        subscribed.length > MAX_SUBSCRIBED_TOPICS
+      ) {
+        throw invalid(`topics must list 1 to ${MAX_SUBSCRIBED_TOPICS} topic names`);
+      }
+      const unique = [...new Set(subscribed)];
+      for (const topic of unique) await topics.requireTopic(topic);
+      const memberId = randomUUID();
+      const now = clock.now();
+      await meta.transact([
+        {
+          type: 'put',
+          item: {
+            ...memberKey(group, memberId),
+            topics: unique,
+            sessionTimeoutMs: timeout,
+            joinedAt: now,
+            expiresAt: now + timeout,
+          },
+          expect: 'absent',
+        },
+      ]);
+      // The listing item is written once per group; an existing one is fine.
+      if ((await meta.get(groupListKey(group))) === undefined) {
+        await meta
+          .transact([{ type: 'put', item: { ...groupListKey(group), createdAt: now }, expect: 'absent' }])
+          .catch((error) => {
+            if (!(error instanceof ConditionFailedError)) throw error;
+          });
+      }
+      return { memberId, ...(await rebalance(group, memberId)) };
+    },
+
+    async heartbeat(group, memberId) {
+      validateGroup(group);
+      return rebalance(group, memberId);
+    },
+
+    async leave(group, memberId) {
+      validateGroup(group);
+      const now = clock.now();
+      const { members, leases } = await readGroup(group);
+      const me = members.find((m) => m.sk === memberKey(group, memberId).sk);
+      if (me === undefined) {
+        throw new StreamError(
+          'LEASE_LOST',
+          `member ${memberId} is not in group ${group} (it left or timed out)`,
+        );
+      }
+      // Release the leases first, so the partitions are free the moment the member is gone.
+      for (const lease of leases.values()) {
+        if (lease.owner === memberId && lease.leaseExpiresAt > now) {
+          await casLease(group, lease, { owner: null, epoch: lease.epoch + 1, leaseExpiresAt: 0 });
+        }
+      }
+      await meta.transact([{ type: 'delete', key: memberKey(group, memberId) }]);
+    },
+
+    async commit(group, memberId, offsets) {
+      validateGroup(group);
+      if (offsets.length === 0 || offsets.length > MAX_COMMIT_OFFSETS) {
+        throw invalid(`a commit holds 1 to ${MAX_COMMIT_OFFSETS} offsets`);
+      }
+      const seen = new Set<string>();
+      for (const o of offsets) {
+        if (!Number.isSafeInteger(o.offset) || o.offset < 0)
+          throw invalid(`offset for ${o.topic}/${o.partition} must be a non-negative integer`);
+        if (seen.has(id(o))) throw invalid(`${o.topic}/${o.partition} appears twice in one commit`);
+        seen.add(id(o));
+      }
+      // Renewals bump the lease's version, so a commit racing a heartbeat re-reads and checks again.
+      await retryOnConflict({ clock, what: `offsets of group ${group}` }, async () => {
+        const now = clock.now();
+        const items = await meta.batchGet(
+          offsets.map((o) => leaseKey(group, o.topic, o.partition)),
+          { consistent: true },
+        );
+        const ops = offsets.map((o, i) => {
+          const lease = readLease(items[i], o.topic, o.partition);
+          if (lease.owner !== memberId || lease.epoch !== o.epoch || lease.leaseExpiresAt <= now) {
+            throw new StreamError(
+              'LEASE_LOST',
+              `member ${memberId} does not hold ${o.topic}/${o.partition} at epoch ${o.epoch} in group ${group}; heartbeat for the current assignment`,
+            );
+          }
+          return {
+            type: 'put' as const,
+            item: leaseInput(group, lease, { committedOffset: o.offset }),
+            expect: lease.item?.v as number,
+          };
+        });
+        await meta.transact(ops);
+      });
+    },
+
+    async describe(group) {
+      validateGroup(group);
+      const now = clock.now();
+      const { members, leases } = await readGroup(group);
+      // A group nobody has joined describes as empty, as Kafka describes an unknown group as dead.
+      const names = new Set<string>([...leases.values()].map((l) => l.topic));
+      for (const m of members) for (const t of m.topics as string[]) names.add(t);
+      const partitions: GroupDescription['partitions'] = [];
+      for (const topic of await describeTopics([...names].sort())) {
+        for (let partition = 0; partition < topic.partitions; partition++) {
+          const lease =
+            leases.get(id({ topic: topic.name, partition })) ?? readLease(undefined, topic.name, partition);
+          const range = await log.offsets(topic.name, partition);
+          const committed = lease.topicId === topic.topicId ? lease.committedOffset : null;
+          partitions.push({
+            topic: topic.name,
+            partition,
+            owner: isFree(lease, now) ? null : lease.owner,
+            epoch: lease.epoch,
+            committedOffset: committed,
+            highWatermark: range.highWatermark,
+            lag: range.highWatermark - (committed ?? range.logStartOffset),
+          });
+        }
+      }
+      return {
+        group,
+        members: members.map((m) => ({
+          memberId: m.sk.slice(MEMBER_SK_PREFIX.length),
+          topics: m.topics as string[],
+          expiresAt: m.expiresAt as number,
+        })),
+        partitions,
+      };
+    },
+
+    async list() {
+      const names: string[] = [];
+      let startAfter: string | undefined;
+      do {
+        const page = await meta.query(GROUPS_PK, { startAfter, limit: 1000, consistent: true });
+        names.push(...page.items.map((item) => item.sk));
+        startAfter = page.lastKey;
+      } while (startAfter !== undefined);
+      return names;
+    },
+
+    async resetOffsets(group, topicName, target, partitions) {
+      validateGroup(group);
+      const topic = await topics.requireTopic(topicName);
+      const chosen = partitions ?? Array.from({ length: topic.partitions }, (_, p) => p);
+      for (const p of chosen) {
+        if (!Number.isInteger(p) || p < 0 || p >= topic.partitions) {
+          throw new StreamError('PARTITION_NOT_FOUND', `topic ${topicName} has no partition ${p}`);
+        }
+      }
+      const { members, leases } = await readGroup(group);
+      if (members.length > 0) {
+        throw invalid(
+          `group ${group} has ${members.length} live member(s); offsets can be reset only while it has none`,
+        );
+      }
+      const results: (TopicPartition & { committedOffset: number })[] = [];
+      for (const partition of chosen) {
+        const range = await log.offsets(
+          topicName,
+          partition,
+          target.to === 'timestamp' ? target.timestamp : undefined,
+        );
+        let committedOffset: number;
+        if (target.to === 'earliest') committedOffset = range.logStartOffset;
+        else if (target.to === 'latest') committedOffset = range.highWatermark;
+        else if (target.to === 'timestamp') committedOffset = range.offset ?? range.highWatermark;
+        else {
+          committedOffset = target.offset;
+          if (committedOffset < range.logStartOffset || committedOffset > range.highWatermark) {
+            throw new StreamError(
+              'OFFSET_OUT_OF_RANGE',
+              `offset ${committedOffset} is outside ${topicName}/${partition}: valid offsets are ${range.logStartOffset} to ${range.highWatermark}`,
+              { details: { logStartOffset: range.logStartOffset, highWatermark: range.highWatermark } },
+            );
+          }
+        }
+        const lease =
+          leases.get(id({ topic: topicName, partition })) ?? readLease(undefined, topicName, partition);
+        const change = {
+          owner: null,
+          epoch: lease.epoch + 1,
+          leaseExpiresAt: 0,
+          committedOffset,
+          topicId: topic.topicId,
+        };
+        if (!(await casLease(group, lease, change))) {
+          throw new StreamError('CONFLICT', `group ${group} changed while its offsets were reset; retry`);
+        }
+        results.push({ topic: topicName, partition, committedOffset });
+      }
+      return results;
+    },
+  };
+}

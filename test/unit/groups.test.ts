@@ -1,0 +1,160 @@
+import { describe, expect, it } from 'vitest';
+import { StreamError } from '../../lambdas/core/errors.ts';
+import { type Assignment, createGroupService } from '../../lambdas/core/groups.ts';
+import { ManualClock } from '../../lambdas/ports/clock.ts';
+import { logFixture, record } from '../support/log-fixture.ts';
+
+async function failure(promise: Promise<unknown>): Promise<StreamError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(StreamError);
+    return error as StreamError;
+  }
+  throw new Error('expected a failure');
+}
+
+async function world(partitions = 6) {
+  const clock = new ManualClock();
+  const fixture = logFixture({ clock });
+  await fixture.topics.createTopic('events', partitions);
+  const groups = createGroupService({ meta: fixture.meta, clock, topics: fixture.topics, log: fixture.log });
+  return { ...fixture, clock, groups };
+}
+
+const owned = (assignments: Assignment[]) => assignments.map((a) => a.partition);
+
+describe('consumer groups', () => {
+  it('gives a lone member every partition at epoch 1 with no committed offset', async () => {
+    const { groups } = await world(3);
+    const joined = await groups.join('g', { topics: ['events'] });
+    expect(joined.assignments).toEqual(
+      [0, 1, 2].map((partition) => ({ topic: 'events', partition, epoch: 1, committedOffset: null })),
+    );
+    expect(await groups.list()).toEqual(['g']);
+  });
+
+  it('balances three members within two heartbeat rounds: all owned, counts differ by at most one', async () => {
+    // Prepare
+    const { groups } = await world(7);
+    const members = [];
+    for (let i = 0; i < 3; i++) members.push((await groups.join('g', { topics: ['events'] })).memberId);
+    // Act: two rounds of heartbeats
+    let views = [] as Assignment[][];
+    for (let round = 0; round < 2; round++) {
+      views = [];
+      for (const m of members) views.push((await groups.heartbeat('g', m)).assignments);
+    }
+    // Assess
+    const all = views.flatMap(owned).sort((a, b) => a - b);
+    expect(all).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    const counts = views.map((v) => v.length);
+    expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(1);
+  });
+
+  it('reports the partitions a member hands over as revoked', async () => {
+    const { groups } = await world(4);
+    const first = await groups.join('g', { topics: ['events'] });
+    expect(first.assignments).toHaveLength(4);
+    await groups.join('g', { topics: ['events'] });
+    const view = await groups.heartbeat('g', first.memberId);
+    expect(view.assignments).toHaveLength(2);
+    expect(view.revoked).toHaveLength(2);
+  });
+
+  it('accepts commits from the owner at its epoch and fences a zombie with LEASE_LOST', async () => {
+    // Prepare: member a owns everything, commits, then goes silent past its session timeout
+    const { groups, clock, log, topics } = await world(1);
+    await log.produce({ topic: 'events', records: [record('1'), record('2'), record('3')] });
+    const a = await groups.join('g', { topics: ['events'], sessionTimeoutMs: 5_000 });
+    await groups.commit('g', a.memberId, [{ topic: 'events', partition: 0, offset: 1, epoch: 1 }]);
+    clock.advance(6_000);
+    // Act: b joins and takes the expired lease; a, the zombie, tries to commit
+    const b = await groups.join('g', { topics: ['events'] });
+    const zombie = await failure(
+      groups.commit('g', a.memberId, [{ topic: 'events', partition: 0, offset: 3, epoch: 1 }]),
+    );
+    // Assess
+    expect(b.assignments).toEqual([{ topic: 'events', partition: 0, epoch: 2, committedOffset: 1 }]);
+    expect(zombie).toMatchObject({ code: 'LEASE_LOST', retriable: false });
+    await groups.commit('g', b.memberId, [{ topic: 'events', partition: 0, offset: 3, epoch: 2 }]);
+    const described = await groups.describe('g');
+    expect(described.partitions).toEqual([
+      {
+        topic: 'events',
+        partition: 0,
+        owner: b.memberId,
+        epoch: 2,
+        committedOffset: 3,
+        highWatermark: 3,
+        lag: 0,
+      },
+    ]);
+    expect(described.members.map((m) => m.memberId)).toEqual([b.memberId]);
+    expect(await failure(groups.heartbeat('g', a.memberId))).toMatchObject({ code: 'LEASE_LOST' });
+    expect((await topics.describeTopic('events')).partitions).toBe(1);
+  });
+
+  it('moves a leaving member’s partitions at once', async () => {
+    const { groups } = await world(2);
+    const a = await groups.join('g', { topics: ['events'] });
+    const b = await groups.join('g', { topics: ['events'] });
+    await groups.heartbeat('g', a.memberId);
+    await groups.heartbeat('g', b.memberId);
+    await groups.leave('g', a.memberId);
+    const view = await groups.heartbeat('g', b.memberId);
+    expect(owned(view.assignments)).toEqual([0, 1]);
+    expect(await failure(groups.leave('g', a.memberId))).toMatchObject({ code: 'LEASE_LOST' });
+  });
+
+  it('resets offsets only when the group has no live members', async () => {
+    const { groups, log } = await world(2);
+    await log.produce({
+      topic: 'events',
+      records: [record('a', { partition: 0, timestamp: 100 }), record('b', { partition: 0, timestamp: 200 })],
+    });
+    const a = await groups.join('g', { topics: ['events'] });
+    expect((await failure(groups.resetOffsets('g', 'events', { to: 'earliest' }))).code).toBe(
+      'INVALID_REQUEST',
+    );
+    await groups.leave('g', a.memberId);
+    expect(await groups.resetOffsets('g', 'events', { to: 'latest' })).toEqual([
+      { topic: 'events', partition: 0, committedOffset: 2 },
+      { topic: 'events', partition: 1, committedOffset: 0 },
+    ]);
+    expect(await groups.resetOffsets('g', 'events', { to: 'timestamp', timestamp: 150 }, [0])).toEqual([
+      { topic: 'events', partition: 0, committedOffset: 1 },
+    ]);
+    expect((await failure(groups.resetOffsets('g', 'events', { to: 'offset', offset: 9 }, [0]))).code).toBe(
+      'OFFSET_OUT_OF_RANGE',
+    );
+    const again = await groups.join('g', { topics: ['events'] });
+    expect(again.assignments.map((x) => x.committedOffset)).toEqual([1, 0]);
+  });
+
+  it('does not carry committed offsets into a re-created topic of the same name', async () => {
+    const { groups, topics } = await world(1);
+    const a = await groups.join('g', { topics: ['events'] });
+    await groups.commit('g', a.memberId, [{ topic: 'events', partition: 0, offset: 0, epoch: 1 }]);
+    await groups.leave('g', a.memberId);
+    await topics.deleteTopic('events');
+    await topics.createTopic('events', 1);
+    const b = await groups.join('g', { topics: ['events'] });
+    expect(b.assignments[0]?.committedOffset).toBeNull();
+  });
+
+  it('refuses bad input', async () => {
+    const { groups } = await world(1);
+    const cases: [Promise<unknown>, string][] = [
+      [groups.join('bad group', { topics: ['events'] }), 'INVALID_REQUEST'],
+      [groups.join('g', { topics: [] }), 'INVALID_REQUEST'],
+      [groups.join('g', { topics: ['events'], sessionTimeoutMs: 10 }), 'INVALID_REQUEST'],
+      [groups.join('g', { topics: ['nope'] }), 'TOPIC_NOT_FOUND'],
+      [groups.heartbeat('g', 'no-such-member'), 'LEASE_LOST'],
+      [groups.commit('g', 'm', []), 'INVALID_REQUEST'],
+      [groups.commit('g', 'm', [{ topic: 'events', partition: 0, offset: -1, epoch: 1 }]), 'INVALID_REQUEST'],
+      [groups.resetOffsets('g', 'events', { to: 'earliest' }, [5]), 'PARTITION_NOT_FOUND'],
+    ];
+    for (const [promise, code] of cases) expect((await failure(promise)).code).toBe(code);
+  });
+});
