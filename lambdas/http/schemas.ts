@@ -224,7 +224,7 @@ function jsonValueBytes(value: unknown, index: number): Uint8Array | null {
 export function toProduceRecord(record: ProduceRecordBody, index: number): ProduceRecord {
   const key =
     record.keyBase64 ??
-    (record.key === undefined || record.key === null ? null : utf8Encoder.encode(record.key));
+    (record.key === undefined ? null : utf8Encoder.encode(record.key));
   const value = record.valueBase64 ?? jsonValueBytes(record.value, index);
   const headers = Object.entries(record.headers ?? {}).map(([name, headerValue]) => ({
     key: name,

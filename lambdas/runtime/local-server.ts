@@ -2,6 +2,7 @@
  * The local server: the same router the Lambdas use, on node:http, over the embedded backend (SQLite +
  * files, or memory) or over DynamoDB + S3 (`backend: 'aws'`, e.g. LocalStack).
  */
+import { groupRoutes } from '../http/groups-routes.ts';
 import { bearerTokenAuth, startHttpServer } from '../http/node-server.ts';
 import { createRouter } from '../http/router.ts';
 import { systemClock } from '../ports/clock.ts';
@@ -55,6 +56,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     topics: services.topics,
     log: services.log,
     auth: options.token ? bearerTokenAuth(options.token) : undefined,
+    routeTables: [groupRoutes(services.groups)],
   });
   const server = await startHttpServer({ handler, host, port: options.port ?? 8080 });
   return {

@@ -1,0 +1,124 @@
+/** The consumer group routes over a real local server (embedded backend, in memory). */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalServer, startLocalServer } from '../../lambdas/runtime/local-server.ts';
+
+let server: LocalServer;
+beforeAll(async () => {
+  server = await startLocalServer({ port: 0, memory: true });
+});
+afterAll(async () => server.close());
+
+async function call(
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: Record<string, any> }> {
+  const response = await fetch(`${server.url}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text === '' ? {} : JSON.parse(text) };
+}
+
+describe('consumer group routes', () => {
+  it('joins, heartbeats, commits, describes with lag, fences a zombie and leaves', async () => {
+    // Prepare
+    await call('POST', '/v1/topics', { name: 'clicks', partitions: 2 });
+    await call('POST', '/v1/topics/clicks/records', {
+      records: [
+        { value: 'a', partition: 0 },
+        { value: 'b', partition: 0 },
+      ],
+    });
+    // Act
+    const joined = await call('POST', '/v1/groups/readers/members', {
+      topics: ['clicks'],
+      sessionTimeoutMs: 10_000,
+    });
+    const { memberId, assignments } = joined.body;
+    const committed = await call('POST', '/v1/groups/readers/offsets', {
+      memberId,
+      offsets: [{ topic: 'clicks', partition: 0, offset: 1, epoch: assignments[0].epoch }],
+    });
+    const zombie = await call('POST', '/v1/groups/readers/offsets', {
+      memberId,
+      offsets: [{ topic: 'clicks', partition: 0, offset: 2, epoch: assignments[0].epoch + 1 }],
+    });
+    const heartbeat = await call('POST', `/v1/groups/readers/members/${memberId}/heartbeat`);
+    const described = await call('GET', '/v1/groups/readers');
+    const listed = await call('GET', '/v1/groups');
+    const left = await call('DELETE', `/v1/groups/readers/members/${memberId}`);
+    const afterLeave = await call('POST', `/v1/groups/readers/members/${memberId}/heartbeat`);
+    // Assess
+    expect(joined.status).toBe(201);
+    expect(assignments.map((a: { partition: number }) => a.partition)).toEqual([0, 1]);
+    expect(committed.status).toBe(200);
+    expect(zombie.status).toBe(409);
+    expect(zombie.body.error).toMatchObject({ code: 'LEASE_LOST', retriable: false });
+    expect(heartbeat.body).toMatchObject({ revoked: [] });
+    expect(described.body.partitions).toEqual([
+      {
+        topic: 'clicks',
+        partition: 0,
+        owner: memberId,
+        epoch: 1,
+        committedOffset: 1,
+        highWatermark: 2,
+        lag: 1,
+      },
+      {
+        topic: 'clicks',
+        partition: 1,
+        owner: memberId,
+        epoch: 1,
+        committedOffset: null,
+        highWatermark: 0,
+        lag: 0,
+      },
+    ]);
+    expect(listed.body).toEqual({ groups: ['readers'] });
+    expect(left.status).toBe(204);
+    expect(afterLeave.status).toBe(409);
+  });
+
+  it('resets offsets of an empty group and refuses bad input', async () => {
+    await call('POST', '/v1/topics', { name: 'resets', partitions: 1 });
+    await call('POST', '/v1/topics/resets/records', {
+      records: [{ value: 'a' }, { value: 'b' }, { value: 'c' }],
+    });
+    const reset = await call('POST', '/v1/groups/r/offsets/reset', {
+      topic: 'resets',
+      to: 'offset',
+      offset: 2,
+    });
+    expect(reset.body).toEqual({ partitions: [{ topic: 'resets', partition: 0, committedOffset: 2 }] });
+    const bad: [string, string, unknown, number][] = [
+      ['POST', '/v1/groups/r/members', { topics: 'resets' }, 400],
+      ['POST', '/v1/groups/r/members', { topics: ['resets'], extra: 1 }, 400],
+      ['POST', '/v1/groups/bad%20name/members', { topics: ['resets'] }, 400],
+      ['POST', '/v1/groups/r/members', { topics: ['missing'] }, 404],
+      [
+        'POST',
+        '/v1/groups/r/offsets',
+        { memberId: 'x', offsets: [{ topic: 'resets', partition: 0, offset: -1, epoch: 1 }] },
+        400,
+      ],
+      [
+        'POST',
+        '/v1/groups/r/offsets',
+        { memberId: 'x', offsets: [{ topic: 'resets', partition: 0, offset: 1, epoch: 1 }] },
+        409,
+      ],
+      ['POST', '/v1/groups/r/offsets/reset', { topic: 'resets', to: 'timestamp' }, 400],
+      ['POST', '/v1/groups/r/offsets/reset', { topic: 'resets', to: 'offset', offset: 99 }, 416],
+      ['GET', '/v1/groups/r/nothing', undefined, 404],
+    ];
+    for (const [method, path, body, status] of bad) {
+      const response = await call(method, path, body);
+      expect({ path, body, status: response.status }).toEqual({ path, body, status });
+    }
+    expect((await call('GET', '/v1/groups/r')).body.partitions[0].committedOffset).toBe(2);
+  });
+});
