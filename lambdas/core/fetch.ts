@@ -44,6 +44,8 @@ interface IndexEntry {
 
 /** How often a long poll re-reads the partition item when no in-process notification comes. */
 const POLL_INTERVAL_MS = 200;
+/** Estimated JSON bytes of one record beyond its payload: field names, offset, timestamp. */
+const JSON_RECORD_OVERHEAD = 100;
 /** Index entries read per query while walking forward. */
 const INDEX_PAGE = 64;
 
@@ -238,18 +240,34 @@ export function createFetcher({ meta, objects, clock, requireTopic, notifier }: 
 
   async function fetch(request: FetchRequest): Promise<FetchResult> {
     const { batches, nextOffset, state } = await fetchBatchList(request);
+    const maxBytes = Math.min(Math.max(1, request.maxBytes ?? DEFAULT_FETCH_MAX_BYTES), MAX_FETCH_MAX_BYTES);
+    // The JSON form costs more than the batch bytes: base64 grows payloads by 4/3 and every record
+    // carries field names. Budget by that estimate so a page of tiny records still fits Lambda's 6 MB.
+    const budget = (maxBytes * 4) / 3;
     const records: FetchedRecord[] = [];
+    let estimate = 0;
     for (const batch of batches) {
       for (const record of decodeRecordBatch(batch).records) {
-        if (record.offset >= request.offset) {
-          records.push({
-            offset: record.offset,
-            timestamp: record.timestamp,
-            key: record.key,
-            value: record.value,
-            headers: record.headers,
-          });
+        if (record.offset < request.offset) continue;
+        let payload = (record.key?.byteLength ?? 0) + (record.value?.byteLength ?? 0);
+        for (const header of record.headers) payload += header.key.length + (header.value?.byteLength ?? 0);
+        estimate += JSON_RECORD_OVERHEAD + Math.ceil((payload * 4) / 3);
+        if (estimate > budget && records.length > 0) {
+          const next = (records[records.length - 1] as FetchedRecord).offset + 1;
+          return {
+            records,
+            nextOffset: next,
+            highWatermark: state.highWatermark,
+            logStartOffset: state.logStartOffset,
+          };
         }
+        records.push({
+          offset: record.offset,
+          timestamp: record.timestamp,
+          key: record.key,
+          value: record.value,
+          headers: record.headers,
+        });
       }
     }
     return { records, nextOffset, highWatermark: state.highWatermark, logStartOffset: state.logStartOffset };

@@ -2,7 +2,7 @@
  * Consumer group routes (DESIGN §8), a route table for the shared router. Each route: parse and
  * validate at the edge, one call to the group service, shape the response.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { GroupService, ResetTarget } from '../core/groups.ts';
 import { invalidRequest, jsonResponse } from './errors.ts';
 import { type RouteTable, readJsonBody, readQuery } from './router.ts';

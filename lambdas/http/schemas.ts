@@ -21,7 +21,7 @@
  */
 
 import { Buffer } from 'node:buffer';
-import { z } from 'zod';
+import * as z from 'zod';
 import { StreamError } from '../core/errors.ts';
 import { MAX_PARTITIONS, MAX_RECORDS_PER_REQUEST } from '../core/limits.ts';
 import type { ProduceRecord } from '../core/log-types.ts';
@@ -222,9 +222,7 @@ function jsonValueBytes(value: unknown, index: number): Uint8Array | null {
 }
 
 export function toProduceRecord(record: ProduceRecordBody, index: number): ProduceRecord {
-  const key =
-    record.keyBase64 ??
-    (record.key === undefined ? null : utf8Encoder.encode(record.key));
+  const key = record.keyBase64 ?? (record.key === undefined ? null : utf8Encoder.encode(record.key));
   const value = record.valueBase64 ?? jsonValueBytes(record.value, index);
   const headers = Object.entries(record.headers ?? {}).map(([name, headerValue]) => ({
     key: name,

@@ -301,11 +301,13 @@ describe('fetch', () => {
     expect(page.nextOffset).toBe(12);
   });
 
-  it('returns at least one batch even when it is larger than max_bytes, and walks in steps', async () => {
+  it('returns at least one record even when max_bytes is smaller than a batch, and walks on from there', async () => {
     const { log } = await filled(5, 3);
     const page = await log.fetch({ topic: 't', partition: 0, offset: 0, maxBytes: 1 });
-    expect(page.records.map((r) => r.offset)).toEqual([0, 1, 2]);
-    expect(page.nextOffset).toBe(3);
+    expect(page.records.map((r) => r.offset)).toEqual([0]);
+    expect(page.nextOffset).toBe(1);
+    const raw = await log.fetchBatches({ topic: 't', partition: 0, offset: 0, maxBytes: 1 });
+    expect(raw.nextOffset).toBe(3);
   });
 
   it('reads coalesced neighbours with one GET per object', async () => {
@@ -354,6 +356,27 @@ describe('fetch', () => {
     const page = await fixture.log.fetch({ topic: 't', partition: 0, offset: 0, maxWaitMs: 2_000 });
     expect(page.records).toEqual([]);
     expect(clock.now()).toBeGreaterThanOrEqual(1_700_000_000_000 + 2_000);
+  });
+
+  it('keeps a JSON page of many tiny records within the Lambda response bound, continuing where it stopped', async () => {
+    // Prepare: 30,000 one-byte records, far more JSON than raw batch bytes
+    const fixture = logFixture();
+    await fixture.topics.createTopic('tiny', 1);
+    for (let r = 0; r < 3; r++) {
+      await fixture.log.produce({
+        topic: 'tiny',
+        records: Array.from({ length: 10_000 }, () => record('x')),
+      });
+    }
+    // Act
+    const first = await fixture.log.fetch({ topic: 'tiny', partition: 0, offset: 0 });
+    const second = await fixture.log.fetch({ topic: 'tiny', partition: 0, offset: first.nextOffset });
+    // Assess: the page stopped early, its JSON is far below 6 MB, and the next page starts right after
+    const json = JSON.stringify(first.records.map((r) => ({ ...r, key: null, value: 'x', headers: {} })));
+    expect(json.length).toBeLessThan(4.5 * 1024 * 1024);
+    expect(first.records.length).toBeLessThan(30_000);
+    expect(first.nextOffset).toBe(first.records.length);
+    expect(second.records[0]?.offset).toBe(first.nextOffset);
   });
 
   it('finds the offset for a timestamp: the earliest record at or after it', async () => {

@@ -1,0 +1,582 @@
+/**
+ * The Lambda handlers end to end on API Gateway HTTP API v2 events (fixtures in ./events, shaped as API
+ * Gateway sends them), through the real router and services on the memory adapters, injected at the
+ * Lambda composition root. Logs and EMF metrics are read from what Powertools writes to stdout/stderr.
+ */
+import { readFileSync } from 'node:fs';
+import type { Context } from 'aws-lambda';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { MemoryMetaStore } from '../../lambdas/adapters/memory-meta-store.ts';
+import { MemoryObjectStore } from '../../lambdas/adapters/memory-object-store.ts';
+import { MAX_REQUEST_BODY_BYTES } from '../../lambdas/core/limits.ts';
+import { decodeRecordBatch } from '../../lambdas/core/record-batch.ts';
+import { handler as admin } from '../../lambdas/handlers/admin.ts';
+import { handler as fetchHandler } from '../../lambdas/handlers/fetch.ts';
+import type { HttpLambda } from '../../lambdas/handlers/http-handler.ts';
+import { handler as produce } from '../../lambdas/handlers/produce.ts';
+import {
+  type ApiGatewayEvent,
+  type ApiGatewayResult,
+  MAX_LAMBDA_RESPONSE_BYTES,
+} from '../../lambdas/http/apigw.ts';
+import { BATCHES_CONTENT_TYPE, PRODUCE_CONTENT_TYPE } from '../../lambdas/http/binary.ts';
+import type { MetaStore } from '../../lambdas/ports/meta-store.ts';
+import { getServices, readLambdaConfig, setBackendForTests } from '../../lambdas/runtime/lambda-root.ts';
+import type { Backend } from '../../lambdas/runtime/services.ts';
+
+// ---------------------------------------------------------------------------------------------------
+// Fixtures and helpers.
+
+/** Parsed JSON (bodies, log lines, EMF documents): checked by `expect`, not narrowed by hand. */
+// biome-ignore lint/suspicious/noExplicitAny: see above
+type Json = any;
+
+function loadEvent(name: string): ApiGatewayEvent {
+  return JSON.parse(
+    readFileSync(new URL(`./events/${name}.json`, import.meta.url), 'utf8'),
+  ) as ApiGatewayEvent;
+}
+
+function lambdaContext(functionName: string, awsRequestId: string): Context {
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:eu-west-1:123456789012:function:${functionName}`,
+    memoryLimitInMB: '512',
+    awsRequestId,
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: '2025/03/12/[$LATEST]0123456789abcdef0123456789abcdef',
+    getRemainingTimeInMillis: () => 29_000,
+    done: () => {},
+    fail: () => {},
+    succeed: () => {},
+  };
+}
+
+let invocations = 0;
+
+async function invoke(handler: HttpLambda, event: ApiGatewayEvent | string): Promise<ApiGatewayResult> {
+  invocations += 1;
+  const requestId = `8f5a3c1e-0000-4000-8000-${String(invocations).padStart(12, '0')}`;
+  return handler(
+    typeof event === 'string' ? loadEvent(event) : event,
+    lambdaContext('streambed-fn', requestId),
+  );
+}
+
+function jsonBody(result: ApiGatewayResult): Json {
+  expect(result.isBase64Encoded ?? false).toBe(false);
+  return JSON.parse(result.body ?? '');
+}
+
+function memoryBackend(meta: MetaStore = new MemoryMetaStore()): Backend {
+  return { meta, objects: new MemoryObjectStore(), close: async () => {} };
+}
+
+/** Everything Powertools prints (it writes through its own Console on process.stdout / stderr). */
+interface Captured {
+  raw: () => string;
+  /** JSON log lines (not EMF). */
+  logs: () => Record<string, Json>[];
+  /** EMF documents, each with its `_aws` metadata. */
+  emf: () => Record<string, Json>[];
+}
+
+function captureOutput(): Captured & { restore: () => void } {
+  const chunks: string[] = [];
+  const record = ((chunk: string | Uint8Array) => {
+    chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+    return true;
+  }) as typeof process.stdout.write;
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation(record);
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation(record);
+  const parsed = (): Record<string, Json>[] =>
+    chunks
+      .join('')
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, Json>);
+  return {
+    raw: () => chunks.join(''),
+    logs: () => parsed().filter((entry) => entry._aws === undefined),
+    emf: () => parsed().filter((entry) => entry._aws !== undefined),
+    restore: () => {
+      out.mockRestore();
+      err.mockRestore();
+    },
+  };
+}
+
+function requestLogs(output: Captured): Record<string, Json>[] {
+  return output.logs().filter((entry) => entry.message === 'request');
+}
+
+/** The request metrics (not the ColdStart document, which only the first invocation emits). */
+function requestMetrics(output: Captured): Record<string, Json>[] {
+  return output.emf().filter((entry) => entry.Latency !== undefined);
+}
+
+/** Values, keys and credentials from the fixtures that must never reach a log line. */
+const SECRETS = [
+  'json-secret-value',
+  'base64-secret-value',
+  'binary-secret-value',
+  'eu-secret-value',
+  'customer-42',
+  'sensor-7',
+  '5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7',
+  'IQoJb3JpZ2luX2VjEXAMPLETOKEN',
+  'AWS4-HMAC-SHA256',
+];
+
+let output: Captured & { restore: () => void };
+
+beforeEach(() => {
+  setBackendForTests(memoryBackend());
+  output = captureOutput();
+});
+
+afterEach(() => {
+  output.restore();
+  setBackendForTests(undefined);
+  vi.unstubAllEnvs();
+});
+
+async function createOrders(): Promise<void> {
+  const result = await invoke(admin, 'create-topic');
+  expect(result.statusCode).toBe(201);
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+describe('admin handler', () => {
+  it('creates a topic from a JSON body', async () => {
+    // Act
+    const result = await invoke(admin, 'create-topic');
+
+    // Assess
+    expect(result.statusCode).toBe(201);
+    expect(result.headers).toMatchObject({
+      'content-type': 'application/json',
+      location: '/v1/topics/orders',
+    });
+    expect(jsonBody(result)).toMatchObject({ name: 'orders', partitions: 3 });
+    const services = await getServices();
+    expect((await services.topics.describeTopic('orders')).partitions).toBe(3);
+  });
+
+  it('answers an unknown topic with 404 and the Streambed error shape', async () => {
+    // Act
+    const result = await invoke(admin, 'describe-unknown-topic');
+
+    // Assess
+    expect(result.statusCode).toBe(404);
+    const body = jsonBody(result);
+    expect(Object.keys(body)).toEqual(['error']);
+    expect(body.error).toMatchObject({ code: 'TOPIC_NOT_FOUND', retriable: false });
+    expect(body.error.message).toContain('no-such-topic');
+  });
+
+  it('keeps an encoded %2F inside the topic segment (rawPath, not the decoded path)', async () => {
+    // Act: the decoded path /v1/topics/orders/eu would be "no route" (404 INVALID_REQUEST)
+    const result = await invoke(admin, 'describe-encoded-slash');
+
+    // Assess
+    expect(result.statusCode).toBe(400);
+    expect(jsonBody(result).error).toMatchObject({ code: 'INVALID_REQUEST' });
+    expect(jsonBody(result).error.message).toContain('"orders/eu"');
+  });
+
+  it('strips a named stage from rawPath', async () => {
+    // Prepare
+    const event = loadEvent('health');
+    event.rawPath = '/prod/v1/health';
+    event.requestContext.http.path = '/prod/v1/health';
+    event.requestContext.stage = 'prod';
+
+    // Act
+    const result = await invoke(admin, event);
+
+    // Assess
+    expect(result.statusCode).toBe(200);
+    expect(jsonBody(result)).toEqual({ status: 'ok' });
+  });
+
+  it('hides an internal error behind a bare 500 and logs it for operators', async () => {
+    // Prepare: a metadata store failing with an operator-only message
+    const secret = 'table arn:aws:dynamodb:eu-west-1:123456789012:table/streambed-internal is on fire';
+    const failing = new MemoryMetaStore();
+    failing.get = async () => {
+      throw new Error(secret);
+    };
+    setBackendForTests(memoryBackend(failing));
+
+    // Act
+    const result = await invoke(admin, 'describe-unknown-topic');
+
+    // Assess
+    expect(result.statusCode).toBe(500);
+    expect(jsonBody(result)).toEqual({
+      error: { code: 'INTERNAL', message: 'internal error', retriable: false },
+    });
+    expect(result.body).not.toContain('arn:aws');
+    const logged = output.logs().find((entry) => entry.message === 'internal error');
+    expect(logged?.level).toBe('ERROR');
+    expect(logged?.error?.message).toBe(secret);
+    expect(requestMetrics(output)[0]).toMatchObject({ Requests5xx: 1, Requests4xx: 0, Requests2xx: 0 });
+  });
+});
+
+describe('produce handler', () => {
+  it('produces a JSON body and replies with one offset per record', async () => {
+    // Prepare
+    await createOrders();
+
+    // Act
+    const result = await invoke(produce, 'produce-json');
+
+    // Assess
+    expect(result.statusCode).toBe(200);
+    expect(jsonBody(result)).toEqual({
+      offsets: [
+        { partition: 0, offset: 0 },
+        { partition: 0, offset: 1 },
+      ],
+    });
+  });
+
+  it('decodes a base64-encoded JSON body (isBase64Encoded)', async () => {
+    // Prepare
+    await createOrders();
+
+    // Act
+    const result = await invoke(produce, 'produce-json-base64');
+
+    // Assess
+    expect(result.statusCode).toBe(200);
+    expect(jsonBody(result)).toEqual({ offsets: [{ partition: 2, offset: 0 }] });
+    const fetched = await (await getServices()).log.fetch({ topic: 'orders', partition: 2, offset: 0 });
+    expect(new TextDecoder().decode(fetched.records[0]?.value ?? new Uint8Array())).toBe(
+      'base64-secret-value',
+    );
+  });
+
+  it('produces the binary form, base64-encoded by API Gateway', async () => {
+    // Prepare
+    await createOrders();
+    const event = loadEvent('produce-binary');
+    expect(event.headers['content-type']).toBe(PRODUCE_CONTENT_TYPE);
+
+    // Act
+    const result = await invoke(produce, event);
+
+    // Assess
+    expect(result.statusCode).toBe(200);
+    expect(jsonBody(result)).toEqual({
+      offsets: [
+        { partition: 1, offset: 0 },
+        { partition: 1, offset: 1 },
+      ],
+    });
+    expect(requestLogs(output).at(-1)).toMatchObject({
+      bytesIn: Buffer.from(event.body ?? '', 'base64').length,
+    });
+  });
+
+  it('produces to a topic whose name is percent-encoded in rawPath', async () => {
+    // Prepare
+    await (await getServices()).topics.createTopic('orders.eu', 1);
+
+    // Act
+    const result = await invoke(produce, 'produce-encoded-topic');
+
+    // Assess
+    expect(result.statusCode).toBe(200);
+    expect(jsonBody(result)).toEqual({ offsets: [{ partition: 0, offset: 0 }] });
+    const details = await (await getServices()).topics.describeTopic('orders.eu');
+    expect(details.partitionStates[0]?.highWatermark).toBe(1);
+  });
+
+  it('answers a body over the request limit with a clean 413 and writes nothing', async () => {
+    // Prepare: the largest body API Gateway and Lambda still deliver is larger than the router's limit
+    await createOrders();
+    const event = loadEvent('produce-binary');
+    event.body = Buffer.alloc(MAX_REQUEST_BODY_BYTES + 1, 7).toString('base64');
+
+    // Act
+    const result = await invoke(produce, event);
+
+    // Assess
+    expect(result.statusCode).toBe(413);
+    expect(jsonBody(result).error).toMatchObject({
+      code: 'RECORD_TOO_LARGE',
+      retriable: false,
+      maxRequestBytes: MAX_REQUEST_BODY_BYTES,
+    });
+    const details = await (await getServices()).topics.describeTopic('orders');
+    expect(details.partitionStates.map((state) => state.highWatermark)).toEqual([0, 0, 0]);
+  });
+});
+
+describe('fetch handler', () => {
+  async function prepareRecords(): Promise<void> {
+    await createOrders();
+    expect((await invoke(produce, 'produce-json')).statusCode).toBe(200);
+  }
+
+  it('fetches JSON records by path parameters and query string', async () => {
+    // Prepare
+    await prepareRecords();
+
+    // Act
+    const result = await invoke(fetchHandler, 'fetch-utf8');
+
+    // Assess
+    expect(result.statusCode).toBe(200);
+    expect(jsonBody(result)).toEqual({
+      records: [
+        {
+          offset: 0,
+          timestamp: 1741806000000,
+          key: 'customer-42',
+          value: 'json-secret-value-1',
+          headers: { trace: 't-1' },
+        },
+        {
+          offset: 1,
+          timestamp: 1741806100000,
+          key: 'customer-43',
+          value: '{"amount":12,"note":"json-secret-value-2"}',
+          headers: {},
+        },
+      ],
+      nextOffset: 2,
+      highWatermark: 2,
+      logStartOffset: 0,
+    });
+  });
+
+  it('fetches with encoding=base64', async () => {
+    // Prepare
+    await prepareRecords();
+
+    // Act
+    const result = await invoke(fetchHandler, 'fetch-base64');
+
+    // Assess
+    expect(result.statusCode).toBe(200);
+    const [record, ...rest] = jsonBody(result).records;
+    expect(rest).toEqual([]);
+    expect(record).toMatchObject({
+      offset: 1,
+      keyBase64: Buffer.from('customer-43').toString('base64'),
+      valueBase64: Buffer.from('{"amount":12,"note":"json-secret-value-2"}').toString('base64'),
+    });
+    expect(record).not.toHaveProperty('value');
+  });
+
+  it('returns record batches base64-encoded when Accept asks for them', async () => {
+    // Prepare
+    await createOrders();
+    expect((await invoke(produce, 'produce-binary')).statusCode).toBe(200);
+    const event = loadEvent('fetch-binary');
+    expect(event.headers.accept).toBe(BATCHES_CONTENT_TYPE);
+
+    // Act
+    const result = await invoke(fetchHandler, event);
+
+    // Assess
+    expect(result.statusCode).toBe(200);
+    expect(result.isBase64Encoded).toBe(true);
+    expect(result.headers).toMatchObject({
+      'content-type': BATCHES_CONTENT_TYPE,
+      'streambed-next-offset': '2',
+      'streambed-high-watermark': '2',
+    });
+    const batch = decodeRecordBatch(Buffer.from(result.body ?? '', 'base64'));
+    expect(
+      batch.records.map((r) => [r.offset, r.value === null ? null : Buffer.from(r.value).toString('hex')]),
+    ).toEqual([
+      [0, 'deadbeef00ff'],
+      [1, Buffer.from('binary-secret-value').toString('hex')],
+    ]);
+    expect(requestLogs(output).at(-1)).toMatchObject({
+      partition: 1,
+      bytesOut: Buffer.from(result.body ?? '', 'base64').length,
+    });
+  });
+
+  it('finds the offset for a timestamp', async () => {
+    // Prepare
+    await prepareRecords();
+
+    // Act
+    const result = await invoke(fetchHandler, 'offsets-timestamp');
+
+    // Assess
+    expect(result.statusCode).toBe(200);
+    expect(jsonBody(result)).toEqual({ logStartOffset: 0, highWatermark: 2, offset: 1 });
+  });
+
+  it('rejects an unknown query parameter with 400', async () => {
+    // Prepare
+    await prepareRecords();
+
+    // Act
+    const result = await invoke(fetchHandler, 'fetch-bad-query');
+
+    // Assess
+    expect(result.statusCode).toBe(400);
+    expect(jsonBody(result).error).toMatchObject({ code: 'INVALID_REQUEST', retriable: false });
+    expect(jsonBody(result).error.message).toContain('max_byte');
+  });
+
+  it('keeps a JSON page of ~110k tiny records under the Lambda response bound', async () => {
+    // Prepare: ~110k tiny records fit the default max_bytes as batches, but not as JSON in 6 MB
+    await createOrders();
+    const { log } = await getServices();
+    const tiny = {
+      key: null,
+      value: new Uint8Array([0x78]),
+      headers: [],
+      partition: 0,
+      timestamp: 1741806000000,
+    };
+    for (let request = 0; request < 11; request += 1) {
+      await log.produce({ topic: 'orders', records: Array.from({ length: 10_000 }, () => ({ ...tiny })) });
+    }
+
+    // Act
+    const result = await invoke(fetchHandler, 'fetch-utf8');
+
+    // Assess: fetch budgets the page by its JSON size, so the page is cut short and says where to go on
+    expect(result.statusCode).toBe(200);
+    const page = jsonBody(result) as { records: { offset: number }[]; nextOffset: number };
+    expect(page.records.length).toBeGreaterThan(0);
+    expect(page.records.length).toBeLessThan(110_000);
+    expect(page.nextOffset).toBe((page.records.at(-1)?.offset ?? -1) + 1);
+    expect(Buffer.byteLength(JSON.stringify(result))).toBeLessThan(MAX_LAMBDA_RESPONSE_BYTES);
+  });
+});
+
+describe('logs and metrics', () => {
+  it('logs one structured line per request with no bodies, keys, values or credentials', async () => {
+    // Prepare
+    await createOrders();
+    const event = loadEvent('produce-json');
+
+    // Act
+    await invoke(produce, event);
+    await invoke(produce, 'produce-json-base64');
+    await invoke(produce, 'produce-binary');
+    await invoke(fetchHandler, 'fetch-utf8');
+    await invoke(fetchHandler, 'fetch-base64');
+    await invoke(fetchHandler, 'fetch-binary');
+
+    // Assess
+    const lines = requestLogs(output);
+    expect(lines).toHaveLength(7);
+    expect(lines[1]).toMatchObject({
+      level: 'INFO',
+      service: 'streambed',
+      concern: 'produce',
+      function_request_id: expect.stringMatching(/^8f5a3c1e-/),
+      correlation_id: event.requestContext.requestId,
+      method: 'POST',
+      route: 'POST /v1/topics/{topic}/records',
+      topic: 'orders',
+      status: 200,
+      bytesIn: Buffer.byteLength(event.body ?? ''),
+      bytesOut: expect.any(Number),
+      latencyMs: expect.any(Number),
+    });
+    expect(lines[4]).toMatchObject({ concern: 'fetch', topic: 'orders', partition: 0, status: 200 });
+    const raw = output.raw();
+    for (const secret of SECRETS) expect(raw).not.toContain(secret);
+  });
+
+  it('emits EMF metrics once per invocation, with the concern as dimension', async () => {
+    // Act
+    await invoke(admin, 'create-topic');
+    await invoke(admin, 'describe-unknown-topic');
+
+    // Assess
+    const [created, missing, ...rest] = requestMetrics(output);
+    expect(rest).toEqual([]);
+    expect(created?._aws.CloudWatchMetrics).toEqual([
+      {
+        Namespace: 'Streambed',
+        Dimensions: [['service', 'concern']],
+        Metrics: expect.arrayContaining([
+          { Name: 'Requests2xx', Unit: 'Count' },
+          { Name: 'Requests4xx', Unit: 'Count' },
+          { Name: 'Requests5xx', Unit: 'Count' },
+          { Name: 'Latency', Unit: 'Milliseconds' },
+          { Name: 'BytesIn', Unit: 'Bytes' },
+          { Name: 'BytesOut', Unit: 'Bytes' },
+        ]),
+      },
+    ]);
+    expect(created).toMatchObject({ service: 'streambed', concern: 'admin', Requests2xx: 1, Requests4xx: 0 });
+    expect(created?.BytesIn).toBe(Buffer.byteLength(loadEvent('create-topic').body ?? ''));
+    expect(missing).toMatchObject({
+      concern: 'admin',
+      Requests2xx: 0,
+      Requests4xx: 1,
+      Requests5xx: 0,
+      BytesIn: 0,
+    });
+  });
+});
+
+describe('composition root', () => {
+  it('names every missing variable at once', () => {
+    // Act
+    const read = () => readLambdaConfig({ AWS_REGION: 'eu-west-1' });
+
+    // Assess
+    expect(read).toThrow(/STREAMBED_TABLE, STREAMBED_BUCKET not set/);
+    expect(
+      readLambdaConfig({ STREAMBED_TABLE: 't', STREAMBED_BUCKET: 'b', AWS_REGION: 'eu-west-1' }),
+    ).toEqual({
+      table: 't',
+      bucket: 'b',
+      region: 'eu-west-1',
+    });
+  });
+
+  it('answers 500 and logs the missing variable when the environment is incomplete', async () => {
+    // Prepare
+    setBackendForTests(undefined);
+    vi.stubEnv('STREAMBED_TABLE', '');
+    vi.stubEnv('STREAMBED_BUCKET', 'streambed-data');
+    vi.stubEnv('AWS_REGION', 'eu-west-1');
+
+    // Act
+    const result = await invoke(admin, 'health');
+
+    // Assess
+    expect(result.statusCode).toBe(500);
+    expect(jsonBody(result).error.code).toBe('INTERNAL');
+    const logged = output.logs().find((entry) => entry.message === 'handler failed before routing');
+    expect(logged?.error?.message).toContain('STREAMBED_TABLE');
+    expect(result.body).not.toContain('STREAMBED_TABLE');
+  });
+
+  it('builds the AWS backend from the environment once per container, without network at build', async () => {
+    // Prepare
+    setBackendForTests(undefined);
+    vi.stubEnv('STREAMBED_TABLE', 'streambed-meta');
+    vi.stubEnv('STREAMBED_BUCKET', 'streambed-data');
+    vi.stubEnv('AWS_REGION', 'eu-west-1');
+
+    // Act: health never touches storage, so no credentials or endpoints are needed
+    const first = await invoke(admin, 'health');
+    const second = await invoke(admin, 'health');
+
+    // Assess
+    expect([first.statusCode, second.statusCode]).toEqual([200, 200]);
+    expect(await getServices()).toBe(await getServices());
+  });
+});
