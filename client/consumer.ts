@@ -1,0 +1,403 @@
+/**
+ * The consumer: joins a consumer group, heartbeats to keep and balance its partition leases, fetches
+ * each owned partition in order and hands messages to `eachMessage` or `eachBatch`, and commits the
+ * position (the next offset to read) with the lease's epoch, so a consumer that lost a partition can
+ * never overwrite the new owner's progress.
+ *
+ * Delivery is at-least-once: a partition moves to another member from the last committed offset, so
+ * messages processed after the last commit are seen again. Within a partition, messages are handed
+ * over strictly in offset order, one at a time.
+ */
+
+import { decodeRecordBatch, splitBatches } from '../lambdas/core/record-batch.ts';
+import { BATCHES_CONTENT_TYPE } from '../lambdas/http/binary.ts';
+import { StreambedError } from './errors.ts';
+import { type RetryOptions, sleep, withRetries } from './retry.ts';
+import type { Serde } from './serdes.ts';
+import { segment, type Transport } from './transport.ts';
+
+export interface ConsumedMessage<V = Buffer> {
+  offset: number;
+  timestamp: number;
+  key: Buffer | null;
+  value: V | null;
+  headers: Record<string, Buffer | null>;
+}
+
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
+export interface EachMessagePayload<V = Buffer> extends TopicPartition {
+  message: ConsumedMessage<V>;
+}
+
+export interface EachBatchPayload<V = Buffer> {
+  batch: TopicPartition & { highWatermark: number; messages: ConsumedMessage<V>[] };
+  /** Marks a message as processed (the position moves past it). By default all are, on return. */
+  resolveOffset(offset: number): void;
+  /** Commits positions now if auto-commit is due. */
+  commitOffsetsIfNecessary(): Promise<void>;
+  isRunning(): boolean;
+}
+
+export interface ConsumerOptions<V = Buffer> {
+  groupId: string;
+  /** A member that does not heartbeat for this long loses its partitions. Default 10 s. */
+  sessionTimeoutMs?: number;
+  /** Default 3 s; keep it well under the session timeout. */
+  heartbeatIntervalMs?: number;
+  /** Commit positions periodically (and before every heartbeat and on disconnect). Default true. */
+  autoCommit?: boolean;
+  autoCommitIntervalMs?: number;
+  /** Soft cap on bytes per fetch. Default 1 MiB. */
+  maxBytes?: number;
+  /** Long-poll time when a partition has nothing new. Default 1 s. */
+  maxWaitMs?: number;
+  valueSerde?: Serde<V>;
+  retry?: RetryOptions;
+  onPartitionsAssigned?: (partitions: TopicPartition[]) => void | Promise<void>;
+  onPartitionsRevoked?: (partitions: TopicPartition[]) => void | Promise<void>;
+  /** Errors the consumer handled itself (a failed heartbeat, a handler that threw and will retry). */
+  onError?: (error: unknown) => void;
+}
+
+export interface RunOptions<V = Buffer> {
+  eachMessage?: (payload: EachMessagePayload<V>) => Promise<void>;
+  eachBatch?: (payload: EachBatchPayload<V>) => Promise<void>;
+}
+
+interface Owned extends TopicPartition {
+  epoch: number;
+  /** Next offset to hand over; null until resolved from the committed offset or the reset policy. */
+  position: number | null;
+  committed: number | null;
+  stopped: boolean;
+  loop: Promise<void> | undefined;
+  /** A seek that the loop has to apply before its next fetch. */
+  seekTo: number | undefined;
+}
+
+const key = (tp: TopicPartition) => `${tp.topic}\u0000${tp.partition}`;
+
+export class Consumer<V = Buffer> {
+  private readonly topics = new Set<string>();
+  private fromBeginning = false;
+  private memberId: string | undefined;
+  private readonly owned = new Map<string, Owned>();
+  private readonly paused = new Set<string>();
+  private running = false;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private heartbeating: Promise<void> | undefined;
+  private lastCommit = 0;
+  private handlers: RunOptions<V> = {};
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly options: ConsumerOptions<V>,
+  ) {}
+
+  async subscribe({
+    topics,
+    topic,
+    fromBeginning,
+  }: {
+    topics?: string[];
+    topic?: string;
+    fromBeginning?: boolean;
+  }): Promise<void> {
+    for (const name of [...(topics ?? []), ...(topic ? [topic] : [])]) this.topics.add(name);
+    if (fromBeginning !== undefined) this.fromBeginning = fromBeginning;
+  }
+
+  /** Joins the group and starts consuming; resolves once the first assignment is running. */
+  async run(handlers: RunOptions<V>): Promise<void> {
+    if (!handlers.eachMessage && !handlers.eachBatch)
+      throw new StreambedError('INVALID_REQUEST', 'run needs eachMessage or eachBatch');
+    if (this.topics.size === 0)
+      throw new StreambedError('INVALID_REQUEST', 'subscribe to at least one topic before run');
+    this.handlers = handlers;
+    this.running = true;
+    await this.join();
+    this.scheduleHeartbeat();
+  }
+
+  /** Moves a partition's position; takes effect before its next fetch. */
+  seek({ topic, partition, offset }: TopicPartition & { offset: number }): void {
+    const owned = this.owned.get(key({ topic, partition }));
+    if (owned === undefined)
+      throw new StreambedError('INVALID_REQUEST', `${topic}/${partition} is not assigned to this consumer`);
+    owned.seekTo = offset;
+  }
+
+  pause(partitions: { topic: string; partitions?: number[] }[]): void {
+    for (const { topic, partitions: list } of partitions) {
+      for (const tp of this.matching(topic, list)) this.paused.add(key(tp));
+    }
+  }
+
+  resume(partitions: { topic: string; partitions?: number[] }[]): void {
+    for (const { topic, partitions: list } of partitions) {
+      for (const tp of this.matching(topic, list)) this.paused.delete(key(tp));
+    }
+  }
+
+  /** The partitions this consumer owns now. */
+  assignment(): TopicPartition[] {
+    return [...this.owned.values()].map(({ topic, partition }) => ({ topic, partition }));
+  }
+
+  /** Commits the given positions (next offsets to read), or every owned partition's position. */
+  async commitOffsets(offsets?: (TopicPartition & { offset: number })[]): Promise<void> {
+    const list =
+      offsets ??
+      [...this.owned.values()]
+        .filter((o) => o.position !== null && o.position !== o.committed)
+        .map((o) => ({ topic: o.topic, partition: o.partition, offset: o.position as number }));
+    if (list.length === 0 || this.memberId === undefined) return;
+    const body = list.map((o) => {
+      const owned = this.owned.get(key(o));
+      if (owned === undefined)
+        throw new StreambedError('LEASE_LOST', `${o.topic}/${o.partition} is not assigned to this consumer`);
+      return { ...o, epoch: owned.epoch };
+    });
+    for (let i = 0; i < body.length; i += 100) {
+      const chunk = body.slice(i, i + 100);
+      await withRetries(this.options.retry ?? {}, () =>
+        this.transport.json('POST', `/v1/groups/${segment(this.options.groupId)}/offsets`, {
+          json: { memberId: this.memberId, offsets: chunk },
+        }),
+      );
+      for (const o of chunk) {
+        const owned = this.owned.get(key(o));
+        if (owned) owned.committed = o.offset;
+      }
+    }
+    this.lastCommit = Date.now();
+  }
+
+  /** Stops fetching, commits positions, leaves the group (its partitions move at once). */
+  async disconnect(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    clearTimeout(this.heartbeatTimer);
+    await this.heartbeating;
+    await this.stopLoops([...this.owned.values()]);
+    try {
+      if (this.options.autoCommit !== false) await this.commitOffsets();
+    } catch (error) {
+      this.options.onError?.(error);
+    }
+    if (this.memberId !== undefined) {
+      try {
+        await this.transport.raw(
+          'DELETE',
+          `/v1/groups/${segment(this.options.groupId)}/members/${segment(this.memberId)}`,
+        );
+      } catch (error) {
+        this.options.onError?.(error);
+      }
+    }
+    this.owned.clear();
+    this.memberId = undefined;
+  }
+
+  private matching(topic: string, partitions: number[] | undefined): TopicPartition[] {
+    return [...this.owned.values()].filter(
+      (o) => o.topic === topic && (partitions === undefined || partitions.includes(o.partition)),
+    );
+  }
+
+  private async join(): Promise<void> {
+    const joined = await withRetries(this.options.retry ?? {}, () =>
+      this.transport.json<{ memberId: string; assignments: Assignment[] }>(
+        'POST',
+        `/v1/groups/${segment(this.options.groupId)}/members`,
+        {
+          json: { topics: [...this.topics], sessionTimeoutMs: this.options.sessionTimeoutMs ?? 10_000 },
+        },
+      ),
+    );
+    this.memberId = joined.memberId;
+    await this.apply(joined.assignments);
+  }
+
+  private scheduleHeartbeat(): void {
+    if (!this.running) return;
+    this.heartbeatTimer = setTimeout(() => {
+      this.heartbeating = this.heartbeat().finally(() => this.scheduleHeartbeat());
+    }, this.options.heartbeatIntervalMs ?? 3_000);
+  }
+
+  private async heartbeat(): Promise<void> {
+    try {
+      // Commit before the heartbeat: a partition handed over in it then resumes from here.
+      if (this.options.autoCommit !== false)
+        await this.commitOffsets().catch((error) => this.options.onError?.(error));
+      const view = await this.transport.json<{ assignments: Assignment[] }>(
+        'POST',
+        `/v1/groups/${segment(this.options.groupId)}/members/${segment(this.memberId ?? '')}/heartbeat`,
+      );
+      if (this.running) await this.apply(view.assignments);
+    } catch (error) {
+      this.options.onError?.(error);
+      if (error instanceof StreambedError && error.code === 'LEASE_LOST' && this.running) {
+        // The group forgot this member (it was silent too long): start over as a new member.
+        await this.stopLoops([...this.owned.values()]);
+        this.owned.clear();
+        await this.join().catch((e) => this.options.onError?.(e));
+      }
+    }
+  }
+
+  /** Reconciles owned partitions with the server's assignment. */
+  private async apply(assignments: Assignment[]): Promise<void> {
+    const next = new Map(assignments.map((a) => [key(a), a]));
+    const revoked = [...this.owned.values()].filter((o) => next.get(key(o))?.epoch !== o.epoch);
+    if (revoked.length > 0) {
+      await this.stopLoops(revoked);
+      for (const o of revoked) this.owned.delete(key(o));
+      await this.options.onPartitionsRevoked?.(revoked.map(({ topic, partition }) => ({ topic, partition })));
+    }
+    const added: TopicPartition[] = [];
+    for (const a of assignments) {
+      if (this.owned.has(key(a))) continue;
+      const owned: Owned = {
+        ...a,
+        position: a.committedOffset,
+        committed: a.committedOffset,
+        stopped: false,
+        loop: undefined,
+        seekTo: undefined,
+      };
+      this.owned.set(key(a), owned);
+      owned.loop = this.consume(owned);
+      added.push({ topic: a.topic, partition: a.partition });
+    }
+    if (added.length > 0) await this.options.onPartitionsAssigned?.(added);
+  }
+
+  private async stopLoops(list: Owned[]): Promise<void> {
+    for (const o of list) o.stopped = true;
+    await Promise.allSettled(list.map((o) => o.loop));
+  }
+
+  private async startingOffset(o: Owned): Promise<number> {
+    const range = await this.transport.json<{ logStartOffset: number; highWatermark: number }>(
+      'GET',
+      `/v1/topics/${segment(o.topic)}/partitions/${o.partition}/offsets`,
+    );
+    return this.fromBeginning ? range.logStartOffset : range.highWatermark;
+  }
+
+  /** One partition's loop: fetch in order, hand over, advance the position. */
+  private async consume(o: Owned): Promise<void> {
+    const live = () => this.running && !o.stopped;
+    while (live()) {
+      try {
+        if (o.seekTo !== undefined) {
+          o.position = o.seekTo;
+          o.seekTo = undefined;
+        }
+        if (o.position === null) o.position = await this.startingOffset(o);
+        if (this.paused.has(key(o))) {
+          await sleep(50);
+          continue;
+        }
+        const response = await this.transport.raw(
+          'GET',
+          `/v1/topics/${segment(o.topic)}/partitions/${o.partition}/records`,
+          {
+            query: {
+              offset: o.position,
+              max_bytes: this.options.maxBytes ?? 1024 * 1024,
+              max_wait_ms: this.options.maxWaitMs ?? 1_000,
+            },
+            accept: BATCHES_CONTENT_TYPE,
+          },
+        );
+        const highWatermark = Number(response.headers.get('streambed-high-watermark'));
+        const messages: ConsumedMessage<V>[] = [];
+        for (const batch of splitBatches(response.bytes)) {
+          for (const record of decodeRecordBatch(batch).records) {
+            if (record.offset < o.position) continue;
+            messages.push(this.toMessage(record));
+          }
+        }
+        if (messages.length > 0) await this.deliver(o, messages, highWatermark, live);
+      } catch (error) {
+        if (!live()) return;
+        if (error instanceof StreambedError && error.code === 'OFFSET_OUT_OF_RANGE') {
+          // The position fell out of the log (retention) or past its end: reset like Kafka's
+          // auto.offset.reset, to the earliest offset when reading from the beginning, else the latest.
+          o.position = await this.startingOffset(o).catch(() => o.position);
+          continue;
+        }
+        this.options.onError?.(error);
+        await sleep(200 + Math.random() * 300);
+      }
+    }
+  }
+
+  private async deliver(
+    o: Owned,
+    messages: ConsumedMessage<V>[],
+    highWatermark: number,
+    live: () => boolean,
+  ): Promise<void> {
+    const tp = { topic: o.topic, partition: o.partition };
+    if (this.paused.has(key(o))) return;
+    if (this.handlers.eachBatch) {
+      let resolved: number | undefined;
+      await this.handlers.eachBatch({
+        batch: { ...tp, highWatermark, messages },
+        resolveOffset: (offset) => {
+          resolved = offset;
+        },
+        commitOffsetsIfNecessary: () => this.commitIfDue(),
+        isRunning: live,
+      });
+      if (live() && o.seekTo === undefined)
+        o.position = (resolved ?? (messages.at(-1) as ConsumedMessage<V>).offset) + 1;
+      return;
+    }
+    for (const message of messages) {
+      // A pause or seek that came while the fetch was in flight wins: the rest is fetched again later.
+      if (!live() || o.seekTo !== undefined || this.paused.has(key(o))) return;
+      // A handler that throws sees the same message again after a pause: nothing is skipped.
+      await this.handlers.eachMessage?.({ ...tp, message });
+      o.position = message.offset + 1;
+    }
+    await this.commitIfDue();
+  }
+
+  private async commitIfDue(): Promise<void> {
+    if (this.options.autoCommit === false) return;
+    if (Date.now() - this.lastCommit < (this.options.autoCommitIntervalMs ?? 5_000)) return;
+    this.lastCommit = Date.now();
+    await this.commitOffsets().catch((error) => this.options.onError?.(error));
+  }
+
+  private toMessage(record: {
+    offset: number;
+    timestamp: number;
+    key: Uint8Array | null;
+    value: Uint8Array | null;
+    headers: { key: string; value: Uint8Array | null }[];
+  }): ConsumedMessage<V> {
+    const buffer = (bytes: Uint8Array | null) =>
+      bytes === null ? null : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const headers: Record<string, Buffer | null> = {};
+    for (const header of record.headers) headers[header.key] = buffer(header.value);
+    const value = this.options.valueSerde
+      ? this.options.valueSerde.deserialize(record.value)
+      : (buffer(record.value) as V | null);
+    return { offset: record.offset, timestamp: record.timestamp, key: buffer(record.key), value, headers };
+  }
+}
+
+interface Assignment extends TopicPartition {
+  epoch: number;
+  committedOffset: number | null;
+}

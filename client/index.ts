@@ -1,0 +1,57 @@
+/**
+ * The Streambed SDK. A KafkaJS-shaped client for Streambed's HTTP API:
+ *
+ * ```ts
+ * const streambed = new Streambed({ url: 'http://127.0.0.1:8080' });
+ * const producer = streambed.producer();
+ * await producer.send({ topic: 'orders', messages: [{ key: 'customer-7', value: { total: 42 } }] });
+ * const consumer = streambed.consumer({ groupId: 'billing' });
+ * await consumer.subscribe({ topics: ['orders'], fromBeginning: true });
+ * await consumer.run({ eachMessage: async ({ message }) => console.log(message.value?.toString()) });
+ * ```
+ *
+ * Against a deployed stack pass `aws: { region }` to sign requests with SigV4 using the standard AWS
+ * credential chain; against a local server started with `--token` pass `token`.
+ */
+import { Admin } from './admin.ts';
+import { Consumer, type ConsumerOptions } from './consumer.ts';
+import { Producer, type ProducerOptions } from './producer.ts';
+import { Transport, type TransportOptions } from './transport.ts';
+
+export type StreambedOptions = TransportOptions;
+
+export class Streambed {
+  private readonly transport: Transport;
+
+  constructor(options: StreambedOptions) {
+    this.transport = new Transport(options);
+  }
+
+  producer<V = unknown>(options?: ProducerOptions<V>): Producer<V> {
+    return new Producer<V>(this.transport, options);
+  }
+
+  consumer<V = Buffer>(options: ConsumerOptions<V>): Consumer<V> {
+    return new Consumer<V>(this.transport, options);
+  }
+
+  admin(): Admin {
+    return new Admin(this.transport);
+  }
+}
+
+export { Admin } from './admin.ts';
+export type {
+  ConsumedMessage,
+  ConsumerOptions,
+  EachBatchPayload,
+  EachMessagePayload,
+  RunOptions,
+  TopicPartition,
+} from './consumer.ts';
+export { Consumer } from './consumer.ts';
+export { StreambedError } from './errors.ts';
+export type { Message, Partitioner, ProducerOptions, RecordMetadata } from './producer.ts';
+export { Producer } from './producer.ts';
+export type { RetryOptions } from './retry.ts';
+export { autoSerde, bytesSerde, jsonSerde, type Serde, stringSerde } from './serdes.ts';

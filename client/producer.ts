@@ -1,0 +1,201 @@
+/**
+ * The producer: batches messages per topic for `lingerMs` or until `batchBytes`, sends each batch as
+ * one request (one object on the server, whatever partitions it spans), and retries retriable failures
+ * with the same Idempotency-Key, so a retry never writes twice.
+ */
+import { randomUUID } from 'node:crypto';
+import { MAX_RECORDS_PER_REQUEST, MAX_REQUEST_BODY_BYTES } from '../lambdas/core/limits.ts';
+import type { ProduceRecord } from '../lambdas/core/log-types.ts';
+import { encodeProduceBody, PRODUCE_CONTENT_TYPE } from '../lambdas/http/binary.ts';
+import { StreambedError } from './errors.ts';
+import { type RetryOptions, withRetries } from './retry.ts';
+import { autoSerde, type Serde, stringSerde } from './serdes.ts';
+import { segment, type Transport } from './transport.ts';
+
+export interface Message<V = unknown> {
+  key?: string | Uint8Array | null;
+  value: V;
+  headers?: Record<string, string | Uint8Array | null>;
+  partition?: number;
+  /** Milliseconds since the epoch; the server's time of acceptance when absent. */
+  timestamp?: number;
+}
+
+export interface RecordMetadata {
+  topic: string;
+  partition: number;
+  offset: number;
+}
+
+/** Chooses a partition, or undefined to let the server apply Kafka's default partitioner. */
+export type Partitioner = (args: {
+  topic: string;
+  key: Uint8Array | null;
+  partitionCount: number;
+}) => number | undefined;
+
+export interface ProducerOptions<V = unknown> {
+  /** How long a message may wait for others to share its request. Default 5 ms. */
+  lingerMs?: number;
+  /** Send as soon as a topic's pending bytes reach this. Default 1 MiB; at most the request limit. */
+  batchBytes?: number;
+  retry?: RetryOptions;
+  valueSerde?: Serde<V>;
+  keySerde?: Serde<string>;
+  partitioner?: Partitioner;
+}
+
+interface Pending {
+  records: ProduceRecord[];
+  bytes: number;
+  waiters: {
+    from: number;
+    count: number;
+    resolve: (m: RecordMetadata[]) => void;
+    reject: (e: unknown) => void;
+  }[];
+  timer: NodeJS.Timeout | undefined;
+}
+
+/** Bytes a record takes in the binary produce body (see lambdas/http/binary.ts). */
+function encodedSize(record: ProduceRecord): number {
+  let size = 24 + (record.key?.byteLength ?? 0) + (record.value?.byteLength ?? 0);
+  for (const header of record.headers)
+    size += 8 + Buffer.byteLength(header.key) + (header.value?.byteLength ?? 0);
+  return size;
+}
+
+/** Request bodies stay this far under the server's limit. */
+const BODY_LIMIT = MAX_REQUEST_BODY_BYTES - 1024;
+
+export class Producer<V = unknown> {
+  private readonly pending = new Map<string, Pending>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly partitionCounts = new Map<string, { count: number; at: number }>();
+  private readonly lingerMs: number;
+  private readonly batchBytes: number;
+  private readonly valueSerde: Serde<V>;
+  private closed = false;
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly options: ProducerOptions<V> = {},
+  ) {
+    this.lingerMs = options.lingerMs ?? 5;
+    this.batchBytes = Math.min(options.batchBytes ?? 1024 * 1024, BODY_LIMIT);
+    this.valueSerde = options.valueSerde ?? (autoSerde as Serde<V>);
+  }
+
+  /** Queues messages and resolves with their offsets once the server has committed them. */
+  async send({ topic, messages }: { topic: string; messages: Message<V>[] }): Promise<RecordMetadata[]> {
+    if (this.closed) throw new StreambedError('INVALID_REQUEST', 'the producer is disconnected');
+    const records = await Promise.all(messages.map((message) => this.toRecord(topic, message)));
+    const results: Promise<RecordMetadata[]>[] = [];
+    // Messages join the topic's pending batch; a batch that fills up is sent at once.
+    let start = 0;
+    while (start < records.length) {
+      let batch = this.pending.get(topic);
+      if (batch === undefined) {
+        batch = { records: [], bytes: 4, waiters: [], timer: undefined };
+        this.pending.set(topic, batch);
+      }
+      const from = batch.records.length;
+      let end = start;
+      while (end < records.length) {
+        const size = encodedSize(records[end] as ProduceRecord);
+        const full = batch.records.length >= MAX_RECORDS_PER_REQUEST || batch.bytes + size > BODY_LIMIT;
+        if (full && batch.records.length > 0) break;
+        batch.records.push(records[end] as ProduceRecord);
+        batch.bytes += size;
+        end++;
+      }
+      const target = batch;
+      results.push(
+        new Promise((resolve, reject) => target.waiters.push({ from, count: end - start, resolve, reject })),
+      );
+      start = end;
+      if (start < records.length || batch.bytes >= this.batchBytes) this.sendNow(topic);
+      else batch.timer ??= setTimeout(() => this.sendNow(topic), this.lingerMs);
+    }
+    return (await Promise.all(results)).flat();
+  }
+
+  /** Sends everything pending and waits for every request in flight. */
+  async flush(): Promise<void> {
+    for (const topic of [...this.pending.keys()]) this.sendNow(topic);
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  async disconnect(): Promise<void> {
+    await this.flush();
+    this.closed = true;
+  }
+
+  private async toRecord(topic: string, message: Message<V>): Promise<ProduceRecord> {
+    const keySerde = this.options.keySerde ?? stringSerde;
+    const key =
+      message.key === undefined || message.key === null
+        ? null
+        : message.key instanceof Uint8Array
+          ? message.key
+          : keySerde.serialize(message.key);
+    const headers = Object.entries(message.headers ?? {}).map(([name, value]) => ({
+      key: name,
+      value: value === null ? null : typeof value === 'string' ? new TextEncoder().encode(value) : value,
+    }));
+    const record: ProduceRecord = { key, value: this.valueSerde.serialize(message.value), headers };
+    let partition = message.partition;
+    if (partition === undefined && this.options.partitioner) {
+      partition = this.options.partitioner({ topic, key, partitionCount: await this.partitionCount(topic) });
+    }
+    if (partition !== undefined) record.partition = partition;
+    if (message.timestamp !== undefined) record.timestamp = message.timestamp;
+    return record;
+  }
+
+  /** Partition counts for a custom partitioner, refreshed every minute (partitions can grow). */
+  private async partitionCount(topic: string): Promise<number> {
+    const cached = this.partitionCounts.get(topic);
+    if (cached && Date.now() - cached.at < 60_000) return cached.count;
+    const described = await this.transport.json<{ partitions: unknown[] }>(
+      'GET',
+      `/v1/topics/${segment(topic)}`,
+    );
+    this.partitionCounts.set(topic, { count: described.partitions.length, at: Date.now() });
+    return described.partitions.length;
+  }
+
+  private sendNow(topic: string): void {
+    const batch = this.pending.get(topic);
+    if (batch === undefined) return;
+    this.pending.delete(topic);
+    if (batch.timer) clearTimeout(batch.timer);
+    const request = this.deliver(topic, batch).finally(() => this.inFlight.delete(request));
+    this.inFlight.add(request);
+  }
+
+  private async deliver(topic: string, batch: Pending): Promise<void> {
+    // One key per request, reused by every retry: the server answers a repeat from its record of the
+    // first attempt instead of writing again.
+    const idempotencyKey = randomUUID();
+    const body = encodeProduceBody(batch.records);
+    try {
+      const { offsets } = await withRetries(this.options.retry ?? {}, () =>
+        this.transport.json<{ offsets: { partition: number; offset: number }[] }>(
+          'POST',
+          `/v1/topics/${segment(topic)}/records`,
+          {
+            body,
+            contentType: PRODUCE_CONTENT_TYPE,
+            headers: { 'idempotency-key': idempotencyKey },
+          },
+        ),
+      );
+      for (const waiter of batch.waiters) {
+        waiter.resolve(offsets.slice(waiter.from, waiter.from + waiter.count).map((o) => ({ topic, ...o })));
+      }
+    } catch (error) {
+      for (const waiter of batch.waiters) waiter.reject(error);
+    }
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * HTTP to a Streambed API: the local server (optionally with a bearer token) or a deployed stack
+ * (SigV4). Global fetch, JSON or binary bodies; an error response becomes a StreambedError carrying
+ * the server's stable code and `retriable`. No retries here: the producer and consumer retry, once.
+ */
+import { StreambedError } from './errors.ts';
+import { type RequestSigner, type SigV4Options, sigV4Signer } from './sigv4.ts';
+
+export interface TransportOptions {
+  /** Base URL, e.g. http://127.0.0.1:8080 or the deployed API's URL. */
+  url: string;
+  /** Bearer token for a local server started with --token. */
+  token?: string;
+  /** Sign requests with SigV4 for an IAM-authorized deployment. */
+  aws?: SigV4Options;
+  /** Per-request timeout; default 35 s (longer than the longest long poll). */
+  timeoutMs?: number;
+  /** The fetch implementation; default the global one (tests and proxies may wrap it). */
+  fetch?: typeof fetch;
+}
+
+export interface RequestOptions {
+  query?: Record<string, string | number | undefined>;
+  json?: unknown;
+  body?: Uint8Array;
+  contentType?: string;
+  headers?: Record<string, string>;
+  accept?: string;
+}
+
+export interface RawResponse {
+  status: number;
+  headers: Headers;
+  bytes: Uint8Array;
+}
+
+export class Transport {
+  private readonly base: URL;
+  private readonly signer: RequestSigner | undefined;
+
+  constructor(private readonly options: TransportOptions) {
+    this.base = new URL(options.url.endsWith('/') ? options.url : `${options.url}/`);
+    this.signer = options.aws ? sigV4Signer(options.aws) : undefined;
+  }
+
+  /** A request whose 2xx body is returned raw; error responses throw StreambedError. */
+  async raw(method: string, path: string, request: RequestOptions = {}): Promise<RawResponse> {
+    const url = new URL(path.replace(/^\//, ''), this.base);
+    for (const [name, value] of Object.entries(request.query ?? {})) {
+      if (value !== undefined) url.searchParams.set(name, String(value));
+    }
+    const body =
+      request.json !== undefined ? new TextEncoder().encode(JSON.stringify(request.json)) : request.body;
+    const headers: Record<string, string> = { ...request.headers };
+    if (body !== undefined)
+      headers['content-type'] =
+        request.json !== undefined ? 'application/json' : (request.contentType ?? 'application/octet-stream');
+    if (request.accept) headers.accept = request.accept;
+    if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
+    const signed = this.signer ? await this.signer({ method, url, headers, body }) : headers;
+    let response: Response;
+    try {
+      response = await (this.options.fetch ?? fetch)(url, {
+        method,
+        headers: signed,
+        body,
+        signal: AbortSignal.timeout(this.options.timeoutMs ?? 35_000),
+      });
+    } catch (error) {
+      // No answer: the request may or may not have been applied. Retrying is safe only with an
+      // idempotency key, which the producer always sends.
+      throw new StreambedError('UNAVAILABLE', `no response from ${url.origin}: ${(error as Error).message}`, {
+        retriable: true,
+        cause: error,
+      });
+    }
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    if (response.status >= 400) throw toError(response.status, bytes);
+    return { status: response.status, headers: response.headers, bytes };
+  }
+
+  /** A request answered with JSON (or nothing, for 204). */
+  async json<T>(method: string, path: string, request: RequestOptions = {}): Promise<T> {
+    const { bytes } = await this.raw(method, path, request);
+    return (bytes.byteLength === 0 ? undefined : JSON.parse(new TextDecoder().decode(bytes))) as T;
+  }
+}
+
+function toError(status: number, bytes: Uint8Array): StreambedError {
+  let parsed: { error?: { code?: string; message?: string; retriable?: boolean } & Record<string, unknown> } =
+    {};
+  try {
+    parsed = JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    // Not a Streambed error body (a proxy or gateway answered): judge by the status alone.
+  }
+  const error = parsed.error;
+  if (error?.code && typeof error.message === 'string') {
+    const { code, message, retriable, ...details } = error;
+    return new StreambedError(code, message, { retriable: retriable === true, status, details });
+  }
+  const retriable = status === 429 || status >= 500;
+  const code =
+    status === 429
+      ? 'THROTTLED'
+      : status === 401 || status === 403
+        ? 'UNAUTHORIZED'
+        : status >= 500
+          ? 'UNAVAILABLE'
+          : 'INVALID_REQUEST';
+  return new StreambedError(code, `HTTP ${status}`, { retriable, status });
+}
+
+/** Path segment encoding for topic and group names. */
+export const segment = (value: string | number): string => encodeURIComponent(String(value));
