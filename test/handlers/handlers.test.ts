@@ -12,6 +12,7 @@ import { MAX_REQUEST_BODY_BYTES } from '../../lambdas/core/limits.ts';
 import { decodeRecordBatch } from '../../lambdas/core/record-batch.ts';
 import { handler as admin } from '../../lambdas/handlers/admin.ts';
 import { handler as fetchHandler } from '../../lambdas/handlers/fetch.ts';
+import { handler as groups } from '../../lambdas/handlers/groups.ts';
 import type { HttpLambda } from '../../lambdas/handlers/http-handler.ts';
 import { handler as produce } from '../../lambdas/handlers/produce.ts';
 import {
@@ -457,6 +458,27 @@ describe('fetch handler', () => {
     expect(page.records.length).toBeLessThan(110_000);
     expect(page.nextOffset).toBe((page.records.at(-1)?.offset ?? -1) + 1);
     expect(Buffer.byteLength(JSON.stringify(result))).toBeLessThan(MAX_LAMBDA_RESPONSE_BYTES);
+  });
+});
+
+describe('groups handler', () => {
+  it('joins a consumer group through the groups function and gets every partition', async () => {
+    // Prepare
+    await createOrders();
+    // Act
+    const result = await invoke(groups, 'join-group');
+    // Assess
+    expect(result.statusCode).toBe(201);
+    const body = jsonBody(result) as {
+      memberId: string;
+      assignments: { partition: number; epoch: number }[];
+    };
+    expect(body.memberId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(body.assignments.map((a) => [a.partition, a.epoch])).toEqual([
+      [0, 1],
+      [1, 1],
+      [2, 1],
+    ]);
   });
 });
 

@@ -1,0 +1,716 @@
+/**
+ * The `Streambed` L3 construct (DESIGN §9): the S3 bucket of immutable record objects, the DynamoDB
+ * metadata table, one Lambda per concern behind an HTTP API with IAM authorization, least-privilege
+ * grants, and alarms. It validates its props (every problem at once), merges secure defaults, wires
+ * resources together and holds no business logic.
+ *
+ * The concerns live in one table, `STREAMBED_CONCERNS`: a row names the handler file, its routes or
+ * schedule, and what the function may do to the objects and the metadata. `bindConcern` turns a row's
+ * access levels into the function's environment variables and IAM statements in the same call, so
+ * configuration and permissions cannot drift apart (the SST "bind" idea).
+ */
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import {
+  type CorsPreflightOptions,
+  HttpApi,
+  HttpMethod,
+  HttpNoneAuthorizer,
+  HttpStage,
+  type IHttpRouteAuthorizer,
+  LogGroupLogDestination,
+} from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import {
+  Alarm,
+  ComparisonOperator,
+  type IAlarm,
+  type IAlarmAction,
+  type IMetric,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { AttributeType, BillingMode, Operation, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { Rule, type Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import {
+  BlockPublicAccess,
+  Bucket,
+  BucketEncryption,
+  type CfnBucket,
+  type IBucket,
+  ObjectOwnership,
+} from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+// The key-layout module owns the object prefix; IAM resources are scoped with the same constant.
+import { DATA_PREFIX } from '../lambdas/core/layout.ts';
+
+// ---------------------------------------------------------------------------------------------------
+// The concern table.
+
+/** What a function may do to the record objects in the bucket. */
+export type ObjectAccess =
+  /** No bucket access at all. */
+  | 'none'
+  /** GetObject under the data prefix (fetch serves byte ranges). */
+  | 'read'
+  /** PutObject under the data prefix (produce uploads one new, uniquely named object per request). */
+  | 'write'
+  /** Read, write, delete and list under the data prefix: compaction and garbage collection (janitor). */
+  | 'manage';
+
+/** What a function may do to the metadata table. */
+export type MetaAccess =
+  /** GetItem, BatchGetItem, Query. */
+  | 'read'
+  /** Reads + PutItem and ConditionCheckItem: the compare-and-set commits of produce, never a delete. */
+  | 'commit'
+  /** Commits + DeleteItem: topic, group and janitor changes that remove items. */
+  | 'readWrite';
+
+export interface StreambedRoute {
+  readonly method: HttpMethod;
+  /** An API Gateway route path, e.g. `/v1/topics/{topic}`. */
+  readonly path: string;
+  /** Answered without authorization. Only `GET /v1/health` is public. */
+  readonly public?: boolean;
+}
+
+export interface StreambedConcern {
+  /** Lower-case name: construct ids, log groups and alarms are named after it. */
+  readonly name: string;
+  /** The handler module under `lambdas/handlers/`, exporting `handler`. */
+  readonly handlerFile: string;
+  readonly timeout: Duration;
+  /** The HTTP routes the function serves (none for a scheduled function). */
+  readonly routes: readonly StreambedRoute[];
+  /** Invoke on an EventBridge schedule (the janitor). */
+  readonly schedule?: Schedule;
+  readonly objects: ObjectAccess;
+  readonly meta: MetaAccess;
+}
+
+/**
+ * API Gateway HTTP APIs give up on an integration after 30 s; a function stops one second earlier so
+ * it ends the request itself. This bound also keeps every produce commit inside the commit window the
+ * janitor relies on (DESIGN §4.6).
+ */
+const API_TIMEOUT = Duration.seconds(29);
+/** Largest timeout of a scheduled function (Lambda's own limit is 15 minutes). */
+const SCHEDULED_MAX_TIMEOUT = Duration.minutes(15);
+
+/**
+ * One row per Lambda. Adding a concern is one row here (plus its handler file); its function, role,
+ * grants, environment, routes or schedule, and alarms all follow from the row.
+ *
+ * Still to come, with their issues (add a row only once its handler file exists — bundling needs it):
+ * - `schemas` (schemas.ts): objects 'none', meta 'readWrite', routes ANY /schema-registry and
+ *   ANY /schema-registry/{proxy+} (the router answers Confluent-style 404s below it).
+ * - `janitor` (janitor.ts): objects 'manage', meta 'readWrite', routes [], timeout 5 minutes,
+ *   schedule Schedule.rate(Duration.minutes(1)). Its errors alarm comes with the row.
+ */
+export const STREAMBED_CONCERNS: readonly StreambedConcern[] = [
+  {
+    name: 'admin',
+    handlerFile: 'admin.ts',
+    timeout: API_TIMEOUT,
+    objects: 'none',
+    meta: 'readWrite',
+    routes: [
+      { method: HttpMethod.GET, path: '/v1/health', public: true },
+      { method: HttpMethod.POST, path: '/v1/topics' },
+      { method: HttpMethod.GET, path: '/v1/topics' },
+      { method: HttpMethod.GET, path: '/v1/topics/{topic}' },
+      { method: HttpMethod.PATCH, path: '/v1/topics/{topic}' },
+      { method: HttpMethod.DELETE, path: '/v1/topics/{topic}' },
+    ],
+  },
+  {
+    name: 'produce',
+    handlerFile: 'produce.ts',
+    timeout: API_TIMEOUT,
+    objects: 'write',
+    meta: 'commit',
+    routes: [{ method: HttpMethod.POST, path: '/v1/topics/{topic}/records' }],
+  },
+  {
+    name: 'fetch',
+    handlerFile: 'fetch.ts',
+    // Long polls wait at most 20 s (MAX_FETCH_WAIT_MS); the rest is the read itself.
+    timeout: API_TIMEOUT,
+    objects: 'read',
+    meta: 'read',
+    routes: [
+      { method: HttpMethod.GET, path: '/v1/topics/{topic}/partitions/{partition}/records' },
+      { method: HttpMethod.GET, path: '/v1/topics/{topic}/partitions/{partition}/offsets' },
+    ],
+  },
+  {
+    name: 'groups',
+    handlerFile: 'groups.ts',
+    timeout: API_TIMEOUT,
+    objects: 'none',
+    // Describe reads partition items for lag; leases and members are written by CAS and deleted on leave.
+    meta: 'readWrite',
+    routes: [
+      { method: HttpMethod.GET, path: '/v1/groups' },
+      { method: HttpMethod.GET, path: '/v1/groups/{group}' },
+      { method: HttpMethod.POST, path: '/v1/groups/{group}/members' },
+      { method: HttpMethod.POST, path: '/v1/groups/{group}/members/{member}/heartbeat' },
+      { method: HttpMethod.DELETE, path: '/v1/groups/{group}/members/{member}' },
+      { method: HttpMethod.POST, path: '/v1/groups/{group}/offsets' },
+      { method: HttpMethod.POST, path: '/v1/groups/{group}/offsets/reset' },
+    ],
+  },
+];
+
+const META_ACTIONS: Record<MetaAccess, readonly string[]> = {
+  read: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'],
+  // TransactWriteItems is authorized through the actions inside it (PutItem, DeleteItem,
+  // ConditionCheckItem); IAM has no `dynamodb:TransactWriteItems` action to grant.
+  commit: [
+    'dynamodb:GetItem',
+    'dynamodb:BatchGetItem',
+    'dynamodb:Query',
+    'dynamodb:PutItem',
+    'dynamodb:ConditionCheckItem',
+  ],
+  readWrite: [
+    'dynamodb:GetItem',
+    'dynamodb:BatchGetItem',
+    'dynamodb:Query',
+    'dynamodb:PutItem',
+    'dynamodb:ConditionCheckItem',
+    'dynamodb:DeleteItem',
+  ],
+};
+
+const OBJECT_ACTIONS: Record<ObjectAccess, readonly string[]> = {
+  none: [],
+  read: ['s3:GetObject'],
+  write: ['s3:PutObject'],
+  manage: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+};
+
+// ---------------------------------------------------------------------------------------------------
+// Props.
+
+export interface StreambedBucketOptions {
+  /** @default RemovalPolicy.RETAIN — the records outlive the stack. */
+  readonly removalPolicy?: RemovalPolicy;
+  /** Empty the bucket when the stack is deleted; needs removalPolicy DESTROY. @default false */
+  readonly autoDeleteObjects?: boolean;
+  /** SSE-KMS with this key (and an S3 Bucket Key, to cut KMS requests). @default SSE-S3 */
+  readonly encryptionKey?: IKey;
+  /** Write S3 server access logs here. @default none (the construct records why for cdk-nag) */
+  readonly serverAccessLogsBucket?: IBucket;
+  /** @default 'streambed/' */
+  readonly serverAccessLogsPrefix?: string;
+}
+
+export interface StreambedTableOptions {
+  /** @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+  /** @default true */
+  readonly deletionProtection?: boolean;
+  /** Encrypt with this customer managed key. @default an AWS owned key */
+  readonly encryptionKey?: IKey;
+}
+
+export type StreambedAuth =
+  /** SigV4-signed requests, authorized by the caller's IAM policy for execute-api:Invoke. */
+  | { readonly type: 'iam' }
+  /** Bearer JWTs from an OIDC issuer, checked by API Gateway. */
+  | { readonly type: 'jwt'; readonly issuer: string; readonly audience: readonly string[] };
+
+export interface StreambedThrottle {
+  /** Steady-state requests per second for the whole stage. */
+  readonly rateLimit: number;
+  /** Burst bucket size. */
+  readonly burstLimit: number;
+}
+
+export interface StreambedProps {
+  readonly bucket?: StreambedBucketOptions;
+  readonly table?: StreambedTableOptions;
+  /** @default { type: 'iam' } */
+  readonly auth?: StreambedAuth;
+  /** @default { rateLimit: 500, burstLimit: 1000 } */
+  readonly throttle?: StreambedThrottle;
+  /** Browser access; API clients do not need it. @default no CORS */
+  readonly cors?: CorsPreflightOptions;
+  /** X-Ray active tracing on every function. @default false */
+  readonly tracing?: boolean;
+  /** Retention of the function and API access logs. @default one month */
+  readonly logRetention?: RetentionDays;
+  /** @default RemovalPolicy.RETAIN */
+  readonly logRemovalPolicy?: RemovalPolicy;
+  /** Notified when any alarm fires (e.g. an SNS action). @default none */
+  readonly alarmActions?: readonly IAlarmAction[];
+  /** The concern table. @default STREAMBED_CONCERNS */
+  readonly concerns?: readonly StreambedConcern[];
+}
+
+const DEFAULT_THROTTLE: StreambedThrottle = { rateLimit: 500, burstLimit: 1000 };
+
+/** Every problem with the props, so one synth reports them all. */
+export function validateStreambedProps(props: StreambedProps): string[] {
+  const problems: string[] = [];
+  const known = (value: unknown) => value !== undefined && !Token.isUnresolved(value);
+
+  if (props.bucket?.autoDeleteObjects && props.bucket.removalPolicy !== RemovalPolicy.DESTROY) {
+    problems.push('bucket.autoDeleteObjects needs bucket.removalPolicy DESTROY (the default is RETAIN)');
+  }
+  if (props.table?.removalPolicy === RemovalPolicy.DESTROY && props.table.deletionProtection !== false) {
+    problems.push(
+      'table.removalPolicy DESTROY needs table.deletionProtection false (CloudFormation cannot delete a protected table)',
+    );
+  }
+  const prefix = props.bucket?.serverAccessLogsPrefix;
+  if (prefix !== undefined && props.bucket?.serverAccessLogsBucket === undefined) {
+    problems.push('bucket.serverAccessLogsPrefix is set without bucket.serverAccessLogsBucket');
+  }
+
+  const auth = props.auth;
+  if (auth !== undefined && auth.type !== 'iam' && auth.type !== 'jwt') {
+    problems.push(
+      `auth.type must be 'iam' or 'jwt', got ${JSON.stringify((auth as { type: unknown }).type)}`,
+    );
+  }
+  if (auth?.type === 'jwt') {
+    if (known(auth.issuer) && !/^https:\/\/[^\s/]+/.test(auth.issuer)) {
+      problems.push(`auth.issuer must be an https:// URL, got ${JSON.stringify(auth.issuer)}`);
+    }
+    if (!Array.isArray(auth.audience) || auth.audience.length === 0) {
+      problems.push('auth.audience must list at least one audience (client id)');
+    } else if (auth.audience.some((a) => typeof a !== 'string' || a.trim() === '')) {
+      problems.push('auth.audience entries must be non-empty strings');
+    }
+  }
+
+  const throttle = props.throttle;
+  if (throttle !== undefined) {
+    if (known(throttle.rateLimit) && !(throttle.rateLimit > 0)) {
+      problems.push(`throttle.rateLimit must be > 0, got ${throttle.rateLimit}`);
+    }
+    if (known(throttle.burstLimit) && !(Number.isInteger(throttle.burstLimit) && throttle.burstLimit > 0)) {
+      problems.push(`throttle.burstLimit must be a positive integer, got ${throttle.burstLimit}`);
+    }
+  }
+
+  const concerns = props.concerns ?? STREAMBED_CONCERNS;
+  if (concerns.length === 0) problems.push('concerns must name at least one function');
+  const names = new Set<string>();
+  const routeOwners = new Map<string, string>();
+  for (const concern of concerns) {
+    const label = `concern ${JSON.stringify(concern.name)}`;
+    if (!/^[a-z][a-z0-9-]*$/.test(concern.name)) {
+      problems.push(`${label}: name must be lower-case letters, digits and dashes`);
+    }
+    if (!/^[a-z0-9-]+\.ts$/.test(concern.handlerFile)) {
+      problems.push(`${label}: handlerFile must be a .ts file name directly under lambdas/handlers/`);
+    }
+    if (names.has(concern.name)) problems.push(`${label}: listed twice`);
+    names.add(concern.name);
+    if (concern.routes.length === 0 && concern.schedule === undefined) {
+      problems.push(`${label}: has neither routes nor a schedule, so nothing would invoke it`);
+    }
+    const seconds = concern.timeout.toSeconds();
+    if (concern.routes.length > 0 && seconds > API_TIMEOUT.toSeconds()) {
+      problems.push(
+        `${label}: timeout ${seconds} s exceeds ${API_TIMEOUT.toSeconds()} s (API Gateway stops at 30 s)`,
+      );
+    }
+    if (seconds > SCHEDULED_MAX_TIMEOUT.toSeconds()) {
+      problems.push(`${label}: timeout ${seconds} s exceeds Lambda's 900 s`);
+    }
+    for (const route of concern.routes) {
+      const key = `${route.method} ${route.path}`;
+      if (!route.path.startsWith('/')) problems.push(`${label}: route ${key} must start with /`);
+      const owner = routeOwners.get(key);
+      if (owner !== undefined) problems.push(`${label}: route ${key} is already served by ${owner}`);
+      routeOwners.set(key, concern.name);
+      if (route.public && key !== 'GET /v1/health') {
+        problems.push(`${label}: route ${key} cannot be public; only GET /v1/health is`);
+      }
+    }
+  }
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The construct.
+
+/** The repository root: handler entries and the lock file are found from here, whatever the cwd. */
+const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
+const HANDLERS_DIR = join(REPO_ROOT, 'lambdas', 'handlers');
+
+/** nodejs24.x is the newest Lambda Node.js runtime aws-cdk-lib 2.276 knows (cdk-nag L1 checks this). */
+export const STREAMBED_RUNTIME = Runtime.NODEJS_24_X;
+
+const pascal = (name: string): string =>
+  name.replace(/(^|-)([a-z0-9])/g, (_match, _dash: string, letter: string) => letter.toUpperCase());
+
+/** Acknowledges one cdk-nag finding on `scope`, with the reason it is acceptable here. */
+function acknowledge(scope: Construct, id: string, reason: string): void {
+  Validations.of(scope).acknowledge({ id, reason });
+}
+
+export class Streambed extends Construct {
+  readonly bucket: Bucket;
+  readonly table: Table;
+  readonly api: HttpApi;
+  readonly stage: HttpStage;
+  /** The API's base URL (ends with `/`). */
+  readonly url: string;
+  readonly functions: Readonly<Record<string, NodejsFunction>>;
+  readonly alarms: readonly IAlarm[];
+
+  private readonly props: StreambedProps;
+  private readonly alarmList: IAlarm[] = [];
+
+  constructor(scope: Construct, id: string, props: StreambedProps = {}) {
+    super(scope, id);
+    const problems = validateStreambedProps(props);
+    if (problems.length > 0) {
+      throw new Error(`Invalid Streambed props (${problems.length}):\n  - ${problems.join('\n  - ')}`);
+    }
+    this.props = props;
+
+    this.bucket = this.createBucket(props.bucket ?? {});
+    this.table = this.createTable(props.table ?? {});
+    const { api, stage } = this.createApi();
+    this.api = api;
+    this.stage = stage;
+    this.url = stage.url;
+
+    const functions: Record<string, NodejsFunction> = {};
+    for (const concern of props.concerns ?? STREAMBED_CONCERNS) {
+      functions[concern.name] = this.createConcern(concern);
+    }
+    this.functions = functions;
+    this.createStorageAlarms();
+    this.alarms = this.alarmList;
+  }
+
+  private createBucket(options: StreambedBucketOptions): Bucket {
+    const key = options.encryptionKey;
+    const bucket = new Bucket(this, 'Bucket', {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      encryption: key ? BucketEncryption.KMS : BucketEncryption.S3_MANAGED,
+      encryptionKey: key,
+      bucketKeyEnabled: key ? true : undefined,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      // Versioning stays off: objects are immutable and uniquely named (a ULID per PUT), so no write
+      // ever replaces data; deletes are the janitor's retention and garbage collection, and versions
+      // would keep every deleted byte billed until a second expiry rule removed it.
+      versioned: false,
+      lifecycleRules: [
+        // One produce request is one small PutObject, but a client of the bucket (or a future multipart
+        // upload) that dies mid-way would otherwise leave invisible, billed parts forever.
+        { id: 'abort-incomplete-multipart-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+      ],
+      removalPolicy: options.removalPolicy ?? RemovalPolicy.RETAIN,
+      autoDeleteObjects: options.autoDeleteObjects ?? false,
+      serverAccessLogsBucket: options.serverAccessLogsBucket,
+      serverAccessLogsPrefix: options.serverAccessLogsBucket
+        ? (options.serverAccessLogsPrefix ?? 'streambed/')
+        : undefined,
+    });
+    if (!options.serverAccessLogsBucket) {
+      acknowledge(
+        bucket,
+        'AwsSolutions-S1',
+        'Only the Streambed Lambda roles can reach the bucket (public access blocked, TLS only), and every ' +
+          'API call is in the API access log; pass bucket.serverAccessLogsBucket to add S3 access logs.',
+      );
+    }
+    return bucket;
+  }
+
+  private createTable(options: StreambedTableOptions): Table {
+    const key = options.encryptionKey;
+    return new Table(this, 'Table', {
+      partitionKey: { name: 'pk', type: AttributeType.STRING },
+      sortKey: { name: 'sk', type: AttributeType.STRING },
+      // On-demand: load follows producers and consumers, with nothing to provision while idle.
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      // Leases and group members carry `ttl` (epoch seconds); readers already ignore expired items.
+      timeToLiveAttribute: 'ttl',
+      deletionProtection: options.deletionProtection ?? true,
+      removalPolicy: options.removalPolicy ?? RemovalPolicy.RETAIN,
+      encryption: key ? TableEncryption.CUSTOMER_MANAGED : TableEncryption.DEFAULT,
+      encryptionKey: key,
+    });
+  }
+
+  private createLogGroup(id: string): LogGroup {
+    return new LogGroup(this, id, {
+      retention: this.props.logRetention ?? RetentionDays.ONE_MONTH,
+      removalPolicy: this.props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
+  }
+
+  private createApi(): { api: HttpApi; stage: HttpStage } {
+    const auth = this.props.auth ?? { type: 'iam' };
+    const defaultAuthorizer: IHttpRouteAuthorizer =
+      auth.type === 'jwt'
+        ? new HttpJwtAuthorizer('JwtAuthorizer', auth.issuer, { jwtAudience: [...auth.audience] })
+        : new HttpIamAuthorizer();
+    const api = new HttpApi(this, 'Api', {
+      description: 'Streambed HTTP API (v1)',
+      defaultAuthorizer,
+      corsPreflight: this.props.cors,
+      // The stage is made explicitly below, to set throttling and access logging on it.
+      createDefaultStage: false,
+    });
+    const accessLogs = this.createLogGroup('ApiAccessLogs');
+    const throttle = this.props.throttle ?? DEFAULT_THROTTLE;
+    const stage = new HttpStage(this, 'DefaultStage', {
+      httpApi: api,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: throttle.rateLimit, burstLimit: throttle.burstLimit },
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(accessLogs),
+        // One JSON object per request: who called (IAM caller or JWT subject), what, and the outcome.
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            requestTime: '$context.requestTime',
+            sourceIp: '$context.identity.sourceIp',
+            caller: '$context.identity.userArn',
+            jwtSubject: '$context.authorizer.claims.sub',
+            routeKey: '$context.routeKey',
+            path: '$context.path',
+            status: '$context.status',
+            protocol: '$context.protocol',
+            responseLength: '$context.responseLength',
+            latencyMs: '$context.responseLatency',
+            integrationLatencyMs: '$context.integrationLatency',
+            error: '$context.error.message',
+            authorizerError: '$context.authorizer.error',
+            integrationError: '$context.integrationErrorMessage',
+          }),
+        ),
+      },
+    });
+    return { api, stage };
+  }
+
+  private createConcern(concern: StreambedConcern): NodejsFunction {
+    const id = pascal(concern.name);
+    const logGroup = this.createLogGroup(`${id}Logs`);
+    // An explicit role, so the function gets exactly the statements below: no managed
+    // AWSLambdaBasicExecutionRole, whose log permissions cover every log group in the account.
+    const role = new Role(this, `${id}Role`, {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Streambed ${concern.name} function`,
+    });
+    logGroup.grantWrite(role);
+
+    const fn = new NodejsFunction(this, `${id}Function`, {
+      description: `Streambed ${concern.name}`,
+      entry: join(HANDLERS_DIR, concern.handlerFile),
+      handler: 'handler',
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
+      runtime: STREAMBED_RUNTIME,
+      architecture: Architecture.ARM_64,
+      // DESIGN §10: every function fits 512 MB with a maximal request.
+      memorySize: 512,
+      timeout: concern.timeout,
+      role,
+      logGroup,
+      tracing: this.props.tracing ? Tracing.ACTIVE : Tracing.DISABLED,
+      environment: {
+        POWERTOOLS_SERVICE_NAME: 'streambed',
+        POWERTOOLS_METRICS_NAMESPACE: 'Streambed',
+        // Stack traces point into the TypeScript sources (the bundle is minified).
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      bundling: {
+        // esbuild from node_modules: no Docker, works offline.
+        forceDockerBundling: false,
+        format: OutputFormat.ESM,
+        // Bundled CommonJS dependencies call require(); ESM has none unless we make one.
+        banner:
+          "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+        // Prefer ES module entry points so esbuild can tree-shake the AWS SDK clients.
+        mainFields: ['module', 'main'],
+        minify: true,
+        sourceMap: true,
+        target: 'node24',
+        // The pinned AWS SDK clients are bundled (not the runtime's copy, whose version drifts), so
+        // nothing from @aws-sdk is external. better-sqlite3 is the embedded backend's native module:
+        // it must never reach a Lambda bundle, so it stays out even if an import slips in (the infra
+        // tests fail on any reference to it in a bundle).
+        externalModules: ['better-sqlite3'],
+      },
+    });
+
+    this.bindConcern(fn, role, concern);
+
+    if (concern.routes.length > 0) {
+      const integration = new HttpLambdaIntegration(`${id}Integration`, fn);
+      for (const route of concern.routes) {
+        const [created] = this.api.addRoutes({
+          path: route.path,
+          methods: [route.method],
+          integration,
+          authorizer: route.public ? new HttpNoneAuthorizer() : undefined,
+        });
+        if (route.public && created) {
+          acknowledge(
+            created,
+            'AwsSolutions-APIG4',
+            'GET /v1/health answers {"status":"ok"} and nothing else, so load balancers and uptime checks can call it without credentials.',
+          );
+        }
+      }
+    }
+    if (concern.schedule) {
+      new Rule(this, `${id}Schedule`, {
+        description: `Runs the Streambed ${concern.name}`,
+        schedule: concern.schedule,
+        // Each run is idempotent and the next tick comes soon: no retries that overlap it.
+        targets: [new LambdaFunction(fn, { retryAttempts: 0 })],
+      });
+    }
+    this.createFunctionAlarms(id, fn);
+    if (this.props.tracing) {
+      acknowledge(
+        role,
+        'AwsSolutions-IAM5[Resource::*]',
+        'X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level permissions.',
+      );
+    }
+    return fn;
+  }
+
+  /**
+   * The single place where a concern's access becomes configuration and permissions together. The
+   * names go to every function because the Lambda composition root (lambdas/runtime/lambda-root.ts)
+   * reads both on every function; the rights on each resource follow the concern's access level, so a
+   * function without object access that touched S3 would be refused (AccessDenied), not misconfigured.
+   */
+  private bindConcern(fn: NodejsFunction, role: Role, concern: StreambedConcern): void {
+    fn.addEnvironment('STREAMBED_TABLE', this.table.tableName);
+    fn.addEnvironment('STREAMBED_BUCKET', this.bucket.bucketName);
+
+    role.addToPolicy(
+      new PolicyStatement({ actions: [...META_ACTIONS[concern.meta]], resources: [this.table.tableArn] }),
+    );
+    const tableKey = this.props.table?.encryptionKey;
+    if (tableKey) {
+      const writes = concern.meta !== 'read';
+      role.addToPolicy(
+        new PolicyStatement({
+          actions: writes
+            ? ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey']
+            : ['kms:Decrypt', 'kms:DescribeKey'],
+          resources: [tableKey.keyArn],
+        }),
+      );
+    }
+
+    if (concern.objects === 'none') return;
+    const objectPattern = `${DATA_PREFIX}*`;
+    role.addToPolicy(
+      new PolicyStatement({
+        actions: [...OBJECT_ACTIONS[concern.objects]],
+        resources: [this.bucket.arnForObjects(objectPattern)],
+      }),
+    );
+    if (concern.objects === 'manage') {
+      role.addToPolicy(
+        new PolicyStatement({
+          actions: ['s3:ListBucket'],
+          resources: [this.bucket.bucketArn],
+          conditions: { StringLike: { 's3:prefix': [DATA_PREFIX, objectPattern] } },
+        }),
+      );
+    }
+    const bucketKey = this.props.bucket?.encryptionKey;
+    if (bucketKey) {
+      const actions = new Set<string>();
+      if (concern.objects !== 'write') actions.add('kms:Decrypt');
+      if (concern.objects !== 'read') actions.add('kms:GenerateDataKey');
+      role.addToPolicy(new PolicyStatement({ actions: [...actions], resources: [bucketKey.keyArn] }));
+    }
+    const bucketLogicalId = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as CfnBucket);
+    acknowledge(
+      role,
+      `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${objectPattern}]`,
+      `Object keys are generated per request (${DATA_PREFIX}{hash}/{ULID}.sbo), so the grant is scoped to the ` +
+        'data prefix, the narrowest resource that covers them; the actions are listed one by one.',
+    );
+  }
+
+  private alarm(id: string, metric: IMetric, description: string): void {
+    const alarm = new Alarm(this, id, {
+      metric,
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      // No data means no requests, which is healthy.
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+      alarmDescription: description,
+    });
+    for (const action of this.props.alarmActions ?? []) alarm.addAlarmAction(action);
+    this.alarmList.push(alarm);
+  }
+
+  private createFunctionAlarms(id: string, fn: NodejsFunction): void {
+    const period = Duration.minutes(5);
+    this.alarm(
+      `${id}ErrorsAlarm`,
+      fn.metricErrors({ period, statistic: 'Sum' }),
+      `Streambed ${id}: the function failed (unhandled error or timeout) in the last 5 minutes.`,
+    );
+    this.alarm(
+      `${id}ThrottlesAlarm`,
+      fn.metricThrottles({ period, statistic: 'Sum' }),
+      `Streambed ${id}: invocations were throttled (account or function concurrency exhausted).`,
+    );
+  }
+
+  private createStorageAlarms(): void {
+    const period = Duration.minutes(5);
+    this.alarm(
+      'Api5xxAlarm',
+      this.api.metricServerError({ period, statistic: 'Sum' }),
+      'Streambed API answered 5xx (INTERNAL, UNAVAILABLE or an integration failure) in the last 5 minutes.',
+    );
+    // Every operation the functions use. Account-wide UserErrors is left out: it has no table
+    // dimension, and Streambed's compare-and-set makes failed conditions part of normal operation.
+    const operations = [
+      Operation.GET_ITEM,
+      Operation.BATCH_GET_ITEM,
+      Operation.QUERY,
+      Operation.PUT_ITEM,
+      Operation.DELETE_ITEM,
+      Operation.TRANSACT_WRITE_ITEMS,
+    ];
+    this.alarm(
+      'TableThrottlesAlarm',
+      this.table.metricThrottledRequestsForOperations({ operations, period, statistic: 'Sum' }),
+      'Streambed metadata table throttled requests (a hot partition, or traffic above twice its previous peak).',
+    );
+    this.alarm(
+      'TableSystemErrorsAlarm',
+      this.table.metricSystemErrorsForOperations({ operations, period, statistic: 'Sum' }),
+      'Streambed metadata table returned 5xx system errors.',
+    );
+  }
+}

@@ -1,0 +1,414 @@
+/**
+ * The deployed shape of Streambed, asserted on the template of the real app (lib/app.ts, with the
+ * context of cdk.json and the cdk-nag AWS Solutions checks), synthesized once with real esbuild
+ * bundling. Template assertions only: a snapshot would approve whatever it is shown.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createStreambedApp } from '../../lib/app.ts';
+import { STREAMBED_CONCERNS, type Streambed } from '../../lib/streambed.ts';
+
+const REPO = join(import.meta.dirname, '..', '..');
+const CDK_CONTEXT = JSON.parse(readFileSync(join(REPO, 'cdk.json'), 'utf8')).context as Record<
+  string,
+  unknown
+>;
+
+/** DESIGN §8 routes that exist today, with the function that must serve each. */
+const EXPECTED_ROUTES: Record<string, string> = {
+  'GET /v1/health': 'admin',
+  'POST /v1/topics': 'admin',
+  'GET /v1/topics': 'admin',
+  'GET /v1/topics/{topic}': 'admin',
+  'PATCH /v1/topics/{topic}': 'admin',
+  'DELETE /v1/topics/{topic}': 'admin',
+  'POST /v1/topics/{topic}/records': 'produce',
+  'GET /v1/topics/{topic}/partitions/{partition}/records': 'fetch',
+  'GET /v1/topics/{topic}/partitions/{partition}/offsets': 'fetch',
+  'GET /v1/groups': 'groups',
+  'GET /v1/groups/{group}': 'groups',
+  'POST /v1/groups/{group}/members': 'groups',
+  'POST /v1/groups/{group}/members/{member}/heartbeat': 'groups',
+  'DELETE /v1/groups/{group}/members/{member}': 'groups',
+  'POST /v1/groups/{group}/offsets': 'groups',
+  'POST /v1/groups/{group}/offsets/reset': 'groups',
+};
+
+/** DESIGN §10: each function's bundle stays within 1 MiB, so cold starts stay short. */
+const MAX_BUNDLE_BYTES = 1024 * 1024;
+
+type Json = Record<string, unknown>;
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: unknown;
+}
+
+const asArray = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+
+let outdir: string;
+let stack: Stack;
+let streambed: Streambed;
+let template: Template;
+let validationReport: { pluginReports: { pluginName: string; violations: unknown[] }[] };
+
+const logicalId = (construct: IConstruct): string =>
+  stack.getLogicalId(construct.node.defaultChild as Parameters<Stack['getLogicalId']>[0]);
+
+/** Every statement of the policies attached to a function's role. */
+function statementsOf(concern: string): Statement[] {
+  const fn = streambed.functions[concern];
+  if (fn === undefined) throw new Error(`no function ${concern}`);
+  if (fn.role === undefined) throw new Error(`function ${concern} has no role`);
+  const roleId = logicalId(fn.role);
+  const policies = Object.values(template.findResources('AWS::IAM::Policy')) as Json[];
+  return policies
+    .filter((policy) => JSON.stringify((policy.Properties as Json).Roles).includes(`"${roleId}"`))
+    .flatMap(
+      (policy) => ((policy.Properties as Json).PolicyDocument as { Statement: Statement[] }).Statement,
+    );
+}
+
+const actionsOf = (concern: string): string[] =>
+  [...new Set(statementsOf(concern).flatMap((s) => asArray(s.Action)))].sort();
+
+beforeAll(() => {
+  // Prepare: the app exactly as `cdk synth` builds it, into a private output directory.
+  outdir = mkdtempSync(join(tmpdir(), 'streambed-infra-'));
+  const built = createStreambedApp({ outdir, context: CDK_CONTEXT });
+  stack = built.stack;
+  streambed = built.stack.streambed;
+  // Act: one synth (esbuild runs once per function). cdk-nag runs inside it and throws on findings.
+  const assembly = built.app.synth();
+  template = Template.fromJSON(assembly.getStackByName(stack.stackName).template);
+  validationReport = JSON.parse(readFileSync(join(assembly.directory, 'validation-report.json'), 'utf8'));
+}, 300_000);
+
+afterAll(() => {
+  if (outdir) rmSync(outdir, { recursive: true, force: true });
+});
+
+describe('S3 bucket', () => {
+  it('is encrypted, private, TLS-only, unversioned and aborts stale multipart uploads', () => {
+    template.resourceCountIs('AWS::S3::Bucket', 1);
+    template.hasResource('AWS::S3::Bucket', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: {
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+        },
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+        LifecycleConfiguration: {
+          Rules: Match.arrayWith([
+            Match.objectLike({
+              AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+              Status: 'Enabled',
+            }),
+          ]),
+        },
+        VersioningConfiguration: Match.absent(),
+      },
+    });
+  });
+
+  it('denies every request that does not use TLS', () => {
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 's3:*',
+            Principal: { AWS: '*' },
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      },
+    });
+  });
+});
+
+describe('DynamoDB table', () => {
+  it('has pk/sk string keys, on-demand billing, PITR, TTL on `ttl` and deletion protection', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      Properties: {
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        AttributeDefinitions: Match.arrayEquals([
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+        ]),
+        BillingMode: 'PAY_PER_REQUEST',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+        DeletionProtectionEnabled: true,
+        // SSEEnabled false means DynamoDB's AWS owned key (encrypted at rest, no KMS charges).
+        SSESpecification: { SSEEnabled: false },
+      },
+    });
+  });
+});
+
+describe('Lambda functions', () => {
+  it('one per concern: nodejs24.x on arm64 with 512 MB, an API-safe timeout and its own log group', () => {
+    template.resourceCountIs('AWS::Lambda::Function', STREAMBED_CONCERNS.length);
+    for (const concern of STREAMBED_CONCERNS) {
+      const fn = streambed.functions[concern.name];
+      expect(fn, concern.name).toBeDefined();
+      const properties = template.toJSON().Resources[logicalId(fn as IConstruct)].Properties;
+      expect(properties).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        MemorySize: 512,
+        Handler: 'index.handler',
+        LoggingConfig: { LogGroup: { Ref: expect.any(String) } },
+      });
+      expect(properties.Timeout).toBeLessThanOrEqual(29);
+    }
+    // Every function and the API access log: one month of retention.
+    const logGroups = Object.values(template.findResources('AWS::Logs::LogGroup')) as Json[];
+    expect(logGroups).toHaveLength(STREAMBED_CONCERNS.length + 1);
+    for (const group of logGroups) expect((group.Properties as Json).RetentionInDays).toBe(30);
+  });
+
+  it('publish the table and bucket names and the Powertools settings', () => {
+    const functions = Object.values(template.findResources('AWS::Lambda::Function')) as Json[];
+    for (const fn of functions) {
+      expect((fn.Properties as Json).Environment).toEqual({
+        Variables: {
+          STREAMBED_TABLE: { Ref: logicalId(streambed.table) },
+          STREAMBED_BUCKET: { Ref: logicalId(streambed.bucket) },
+          POWERTOOLS_SERVICE_NAME: 'streambed',
+          POWERTOOLS_METRICS_NAMESPACE: 'Streambed',
+          NODE_OPTIONS: '--enable-source-maps',
+        },
+      });
+    }
+  });
+
+  it('bundle to one minified ESM file within 1 MiB, with a source map and without better-sqlite3', () => {
+    const functions = Object.values(template.findResources('AWS::Lambda::Function')) as Json[];
+    for (const fn of functions) {
+      const key = ((fn.Properties as Json).Code as { S3Key: string }).S3Key;
+      const dir = join(outdir, `asset.${key.replace(/\.zip$/, '')}`);
+      const bundle = join(dir, 'index.mjs');
+      expect(existsSync(bundle), bundle).toBe(true);
+      expect(existsSync(`${bundle}.map`)).toBe(true);
+      expect(statSync(bundle).size).toBeLessThanOrEqual(MAX_BUNDLE_BYTES);
+      const code = readFileSync(bundle, 'utf8');
+      expect(code.startsWith("import { createRequire } from 'node:module';")).toBe(true);
+      // The embedded backend's native module must never reach a Lambda (it is external, so any
+      // import of it would survive in the bundle as a module specifier and fail at cold start).
+      expect(code).not.toMatch(/["']better-sqlite3["']/);
+      // The AWS SDK is bundled (pinned), not left to the runtime's copy.
+      expect(code).not.toMatch(/from\s*["']@aws-sdk\//);
+    }
+  });
+});
+
+describe('IAM', () => {
+  it('gives each function exactly the actions of its concern', () => {
+    const logs = ['logs:CreateLogStream', 'logs:PutLogEvents'];
+    expect(actionsOf('produce')).toEqual(
+      [
+        ...logs,
+        'dynamodb:BatchGetItem',
+        'dynamodb:ConditionCheckItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        's3:PutObject',
+      ].sort(),
+    );
+    expect(actionsOf('fetch')).toEqual(
+      [...logs, 'dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query', 's3:GetObject'].sort(),
+    );
+    expect(actionsOf('admin')).toEqual(
+      [
+        ...logs,
+        'dynamodb:BatchGetItem',
+        'dynamodb:ConditionCheckItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+      ].sort(),
+    );
+  });
+
+  it('fetch cannot write anything', () => {
+    const writes = actionsOf('fetch').filter((action) => !action.startsWith('logs:'));
+    for (const action of writes) expect(action).not.toMatch(/Put|Delete|Update|Write|ConditionCheck|\*/);
+  });
+
+  it('produce can never delete, in S3 or DynamoDB', () => {
+    for (const action of actionsOf('produce')) expect(action).not.toMatch(/Delete|\*/);
+  });
+
+  it('admin and groups have no S3 access', () => {
+    for (const action of [...actionsOf('admin'), ...actionsOf('groups')]) expect(action).not.toMatch(/^s3:/);
+  });
+
+  it('scopes object access to the data/ prefix and table access to the table', () => {
+    const bucketArn = { 'Fn::GetAtt': [logicalId(streambed.bucket), 'Arn'] };
+    const tableArn = { 'Fn::GetAtt': [logicalId(streambed.table), 'Arn'] };
+    for (const concern of ['produce', 'fetch', 'admin', 'groups']) {
+      for (const statement of statementsOf(concern)) {
+        const actions = asArray(statement.Action);
+        if (actions.some((a) => a.startsWith('s3:'))) {
+          expect(statement.Resource).toEqual({ 'Fn::Join': ['', [bucketArn, '/data/*']] });
+        }
+        if (actions.some((a) => a.startsWith('dynamodb:'))) expect(statement.Resource).toEqual(tableArn);
+      }
+    }
+  });
+
+  it('has no statement with a wildcard action, and none on every resource', () => {
+    const documents: unknown[] = [];
+    for (const policy of Object.values(template.findResources('AWS::IAM::Policy')) as Json[]) {
+      documents.push((policy.Properties as Json).PolicyDocument);
+    }
+    for (const role of Object.values(template.findResources('AWS::IAM::Role')) as Json[]) {
+      for (const inline of ((role.Properties as Json).Policies as Json[] | undefined) ?? []) {
+        documents.push(inline.PolicyDocument);
+      }
+      // No managed policies either (AWSLambdaBasicExecutionRole writes to every log group).
+      expect((role.Properties as Json).ManagedPolicyArns).toBeUndefined();
+    }
+    expect(documents.length).toBeGreaterThan(0);
+    for (const document of documents as { Statement: Statement[] }[]) {
+      for (const statement of document.Statement) {
+        const actions = asArray(statement.Action);
+        expect(actions, JSON.stringify(statement)).not.toContain('*');
+        const wildcardAction = actions.some((a) => a.includes('*'));
+        const everyResource = asArray(statement.Resource as unknown).includes('*');
+        expect(wildcardAction && everyResource, JSON.stringify(statement)).toBe(false);
+      }
+    }
+  });
+});
+
+describe('HTTP API', () => {
+  it('routes every DESIGN §8 path to its function, IAM-authorized except GET /v1/health', () => {
+    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')) as Json[];
+    const integrations = template.findResources('AWS::ApiGatewayV2::Integration') as Record<string, Json>;
+    const byKey = new Map(routes.map((route) => [(route.Properties as Json).RouteKey as string, route]));
+    expect([...byKey.keys()].sort()).toEqual(Object.keys(EXPECTED_ROUTES).sort());
+
+    for (const [routeKey, concern] of Object.entries(EXPECTED_ROUTES)) {
+      const properties = byKey.get(routeKey)?.Properties as Json;
+      expect(properties.AuthorizationType, routeKey).toBe(routeKey === 'GET /v1/health' ? 'NONE' : 'AWS_IAM');
+      // Target is `integrations/{integration}`; the integration invokes the concern's function.
+      const target = JSON.stringify(properties.Target);
+      const integrationId = Object.keys(integrations).find((id) => target.includes(`"${id}"`));
+      expect(integrationId, routeKey).toBeDefined();
+      const integration = integrations[integrationId as string]?.Properties as Json;
+      expect(integration.IntegrationUri, routeKey).toEqual({
+        'Fn::GetAtt': [logicalId(streambed.functions[concern] as IConstruct), 'Arn'],
+      });
+      expect(integration.PayloadFormatVersion).toBe('2.0');
+    }
+  });
+
+  it('has no CORS by default', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      ProtocolType: 'HTTP',
+      CorsConfiguration: Match.absent(),
+    });
+  });
+
+  it('throttles the stage and writes JSON access logs to a log group', () => {
+    const stages = Object.values(template.findResources('AWS::ApiGatewayV2::Stage')) as Json[];
+    expect(stages).toHaveLength(1);
+    const properties = stages[0]?.Properties as Json;
+    expect(properties).toMatchObject({
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 500, ThrottlingBurstLimit: 1000 },
+      AccessLogSettings: { DestinationArn: { 'Fn::GetAtt': [expect.any(String), 'Arn'] } },
+    });
+    const format = JSON.parse((properties.AccessLogSettings as { Format: string }).Format);
+    expect(format).toMatchObject({ requestId: '$context.requestId', status: '$context.status' });
+  });
+});
+
+describe('alarms and outputs', () => {
+  it('alarms on API 5xx, each function’s errors and throttles, and table throttles', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/ApiGateway',
+      MetricName: '5xx',
+    });
+    for (const concern of STREAMBED_CONCERNS) {
+      const fnRef = { Ref: logicalId(streambed.functions[concern.name] as IConstruct) };
+      for (const metric of ['Errors', 'Throttles']) {
+        template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+          Namespace: 'AWS/Lambda',
+          MetricName: metric,
+          Dimensions: [{ Name: 'FunctionName', Value: fnRef }],
+          Threshold: 1,
+        });
+      }
+    }
+    // Table throttles: a sum over the operations Streambed uses.
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Json[];
+    const throttled = alarms.filter((alarm) =>
+      JSON.stringify((alarm.Properties as Json).Metrics ?? []).includes('"ThrottledRequests"'),
+    );
+    expect(throttled).toHaveLength(1);
+    expect(JSON.stringify(throttled[0])).toContain('"TransactWriteItems"');
+    expect(alarms).toHaveLength(2 * STREAMBED_CONCERNS.length + 3);
+  });
+
+  it('prints the API URL, bucket name and table name', () => {
+    template.hasOutput('ApiUrl', {
+      Value: { 'Fn::Join': ['', Match.arrayWith(['https://', { Ref: logicalId(streambed.api) }])] },
+    });
+    template.hasOutput('BucketName', { Value: { Ref: logicalId(streambed.bucket) } });
+    template.hasOutput('TableName', { Value: { Ref: logicalId(streambed.table) } });
+  });
+});
+
+describe('cdk-nag (AWS Solutions)', () => {
+  it('reports no unacknowledged finding on the app', () => {
+    // The synth in beforeAll would have thrown on an unacknowledged error; the report says why.
+    const nag = validationReport.pluginReports.filter((report) => report.pluginName === 'AwsSolutions');
+    expect(nag.flatMap((report) => report.violations)).toEqual([]);
+  });
+
+  it('acknowledges only known findings, each with a reason', () => {
+    const acknowledged: { path: string; id: string; reason: string }[] = [];
+    for (const construct of stack.node.findAll()) {
+      for (const entry of construct.node.metadata) {
+        if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
+        for (const [id, reason] of Object.entries(entry.data as Record<string, string>)) {
+          acknowledged.push({ path: construct.node.path, id: id.replace(/^annotation::/i, ''), reason });
+        }
+      }
+    }
+    for (const { id, reason } of acknowledged) expect(reason.length, id).toBeGreaterThan(40);
+    const bucketId = logicalId(streambed.bucket);
+    expect(acknowledged.map(({ path, id }) => `${path} ${id}`).sort()).toEqual(
+      [
+        'Streambed/Streambed/Bucket AwsSolutions-S1',
+        'Streambed/Streambed/Api/GET--v1--health AwsSolutions-APIG4',
+        `Streambed/Streambed/ProduceRole AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/data/*]`,
+        `Streambed/Streambed/FetchRole AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/data/*]`,
+      ].sort(),
+    );
+  });
+});
