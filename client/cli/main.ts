@@ -2,25 +2,47 @@
  * `streambed <command>`: one clear line and a non-zero exit on any error.
  */
 import { parseArgs } from 'node:util';
+import { StreambedError } from '../errors.ts';
+import { consumeCommand, groupsCommand, produceCommand, topicsCommand } from './commands.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const USAGE = `usage: streambed <command> [options]
 
 commands:
+  topics create <name> [--partitions N] [--config key=value ...]
+  topics list | describe <name> | alter <name> [--partitions N] [--config key=value ...] | delete <name>
+  produce <topic> [--key-separator SEP] [--partition N]     one record per stdin line
+  consume <topic> [--group G] [--from-beginning] [--max-messages N]     one value per stdout line
+  groups list | describe <group>
   start     run a local Streambed server
             --port N (8080)  --host H (127.0.0.1)  --data-dir DIR (./.streambed)  --memory
             --backend embedded|aws  --token T (or STREAMBED_TOKEN)
             with --backend aws: STREAMBED_TABLE (streambed), STREAMBED_BUCKET (streambed-local),
             AWS_REGION, AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_DYNAMODB + AWS_ENDPOINT_URL_S3
-            (emulators such as LocalStack: the table and bucket are created if missing)`;
+            (emulators such as LocalStack: the table and bucket are created if missing)
+
+client options (every command but start):
+  --url URL         the API (STREAMBED_URL, default http://127.0.0.1:8080)
+  --token T         bearer token of a local server (STREAMBED_TOKEN)
+  --aws-region R    sign requests with SigV4 from the standard AWS credential chain (automatic for
+                    execute-api URLs)`;
 
 export async function runCli(argv: string[], out = process.stdout, err = process.stderr): Promise<number> {
   const [command, ...rest] = argv;
+  const io = () => ({ stdin: process.stdin, stdout: out, stderr: err, env: process.env });
   try {
     switch (command) {
       case 'start':
         return await start(rest, out);
+      case 'topics':
+        return await topicsCommand(rest, io());
+      case 'produce':
+        return await produceCommand(rest, io());
+      case 'consume':
+        return await consumeCommand(rest, io());
+      case 'groups':
+        return await groupsCommand(rest, io());
       case undefined:
       case 'help':
       case '--help':
@@ -32,7 +54,9 @@ export async function runCli(argv: string[], out = process.stdout, err = process
         return 2;
     }
   } catch (error) {
-    err.write(`streambed: ${error instanceof Error ? error.message : String(error)}\n`);
+    const code =
+      error instanceof StreambedError && error.code !== 'INVALID_REQUEST' ? ` (${error.code})` : '';
+    err.write(`streambed: ${error instanceof Error ? error.message : String(error)}${code}\n`);
     return 1;
   }
 }

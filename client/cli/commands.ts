@@ -1,0 +1,340 @@
+/**
+ * The CLI's commands on top of the SDK: topics, produce (a record per stdin line), consume (a value
+ * per stdout line), groups. Output for people goes to stderr; data goes to stdout.
+ */
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { decodeRecordBatch, splitBatches } from '../../lambdas/core/record-batch.ts';
+import { BATCHES_CONTENT_TYPE } from '../../lambdas/http/binary.ts';
+import type { Admin } from '../admin.ts';
+import { StreambedError } from '../errors.ts';
+import { Streambed } from '../index.ts';
+import { segment, Transport } from '../transport.ts';
+
+export interface Io {
+  stdin: NodeJS.ReadableStream;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  env: NodeJS.ProcessEnv;
+}
+
+const GLOBAL_OPTIONS = {
+  url: { type: 'string' },
+  token: { type: 'string' },
+  'aws-region': { type: 'string' },
+} as const;
+
+function usage(message: string): never {
+  throw new StreambedError('INVALID_REQUEST', message);
+}
+
+function integerOption(name: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^\d+$/.test(raw)) usage(`--${name} must be a non-negative integer, got ${JSON.stringify(raw)}`);
+  return Number(raw);
+}
+
+/** Client options from --url/--token/--aws-region and STREAMBED_URL/STREAMBED_TOKEN/AWS_REGION. */
+function clientOptions(
+  values: { url?: string; token?: string; 'aws-region'?: string },
+  env: NodeJS.ProcessEnv,
+) {
+  const url = values.url ?? env.STREAMBED_URL ?? 'http://127.0.0.1:8080';
+  const token = values.token ?? env.STREAMBED_TOKEN;
+  // A deployed API (execute-api) is IAM-authorized: sign with SigV4 from the standard AWS chain.
+  const host = new URL(url).hostname;
+  const region =
+    values['aws-region'] ??
+    (host.endsWith('.amazonaws.com') ? (host.split('.').at(-3) ?? env.AWS_REGION) : undefined);
+  return { url, ...(token ? { token } : {}), ...(region ? { aws: { region } } : {}) };
+}
+
+function parse<T extends Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>>(
+  argv: string[],
+  options: T,
+) {
+  return parseArgs({
+    args: argv,
+    options: { ...GLOBAL_OPTIONS, ...options },
+    allowPositionals: true,
+    strict: true,
+  });
+}
+
+function table(rows: (string | number | null)[][]): string {
+  const cells = rows.map((row) => row.map((cell) => (cell === null ? '-' : String(cell))));
+  const widths = cells[0]?.map((_, i) => Math.max(...cells.map((row) => row[i]?.length ?? 0))) ?? [];
+  return `${cells
+    .map((row) =>
+      row
+        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')}\n`;
+}
+
+function configPairs(pairs: string[] | undefined): Record<string, string> | undefined {
+  if (pairs === undefined || pairs.length === 0) return undefined;
+  const config: Record<string, string> = {};
+  for (const pair of pairs) {
+    const cut = pair.indexOf('=');
+    if (cut < 1) usage(`--config takes key=value, got ${JSON.stringify(pair)}`);
+    config[pair.slice(0, cut)] = pair.slice(cut + 1);
+  }
+  return config;
+}
+
+/** Reports a rate on stderr about once a second during long runs. */
+function progress(io: Io, verb: string) {
+  const started = Date.now();
+  let count = 0;
+  let last = started;
+  return {
+    add(n: number) {
+      count += n;
+      const now = Date.now();
+      if (now - last >= 1000) {
+        last = now;
+        io.stderr.write(`${verb} ${count} records (${Math.round(count / ((now - started) / 1000))}/s)\n`);
+      }
+    },
+    done() {
+      const seconds = Math.max(0.001, (Date.now() - started) / 1000);
+      io.stderr.write(
+        `${verb} ${count} records in ${seconds.toFixed(1)} s (${Math.round(count / seconds)}/s)\n`,
+      );
+    },
+  };
+}
+
+export async function topicsCommand(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    partitions: { type: 'string' },
+    config: { type: 'string', multiple: true },
+  });
+  const [action, name] = positionals;
+  const admin = new Streambed(clientOptions(values, io.env)).admin();
+  const needName = () => name ?? usage(`topics ${action} needs a topic name`);
+  switch (action) {
+    case 'create': {
+      const topic = needName();
+      const numPartitions = integerOption('partitions', values.partitions) ?? 1;
+      await admin.createTopic({
+        topic,
+        numPartitions,
+        ...(values.config ? { config: configPairs(values.config) } : {}),
+      });
+      io.stderr.write(`created topic ${topic} with ${numPartitions} partition(s)\n`);
+      return 0;
+    }
+    case 'list':
+      for (const topic of await admin.listTopics()) io.stdout.write(`${topic}\n`);
+      return 0;
+    case 'describe':
+      return describeTopic(admin, needName(), io);
+    case 'alter': {
+      const partitions = integerOption('partitions', values.partitions);
+      const config = configPairs(values.config);
+      await admin.alterTopic(needName(), {
+        ...(partitions !== undefined ? { partitions } : {}),
+        ...(config ? { config } : {}),
+      });
+      io.stderr.write(`altered topic ${name}\n`);
+      return 0;
+    }
+    case 'delete':
+      await admin.deleteTopic(needName());
+      io.stderr.write(`deleted topic ${name}\n`);
+      return 0;
+    default:
+      return usage('topics takes create|list|describe|alter|delete');
+  }
+}
+
+async function describeTopic(admin: Admin, name: string, io: Io): Promise<number> {
+  const topic = await admin.describeTopic(name);
+  io.stdout.write(`topic ${topic.name}\nconfig ${JSON.stringify(topic.config)}\n`);
+  io.stdout.write(
+    table([
+      ['PARTITION', 'LOG-START', 'HIGH-WATERMARK', 'BATCHES', 'BYTES'],
+      ...topic.partitions.map((p) => [p.partition, p.logStartOffset, p.highWatermark, p.batches, p.bytes]),
+    ]),
+  );
+  return 0;
+}
+
+export async function produceCommand(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    'key-separator': { type: 'string' },
+    partition: { type: 'string' },
+  });
+  const topic = positionals[0] ?? usage('produce needs a topic: streambed produce <topic> < lines');
+  const partition = integerOption('partition', values.partition);
+  const separator = values['key-separator'];
+  const producer = new Streambed(clientOptions(values, io.env)).producer({ lingerMs: 20 });
+  const meter = progress(io, 'produced');
+  const pending = new Set<Promise<unknown>>();
+  let failure: unknown;
+  for await (const line of createInterface({ input: io.stdin, crlfDelay: Number.POSITIVE_INFINITY })) {
+    if (failure !== undefined) break;
+    let key: string | undefined;
+    let value = line;
+    if (separator !== undefined) {
+      const cut = line.indexOf(separator);
+      if (cut >= 0) {
+        key = line.slice(0, cut);
+        value = line.slice(cut + separator.length);
+      }
+    }
+    const sent = producer
+      .send({
+        topic,
+        messages: [
+          { value, ...(key !== undefined ? { key } : {}), ...(partition !== undefined ? { partition } : {}) },
+        ],
+      })
+      .then(
+        () => meter.add(1),
+        (error: unknown) => {
+          failure ??= error;
+        },
+      );
+    pending.add(sent);
+    void sent.finally(() => pending.delete(sent));
+    // Keep memory bounded on huge inputs: wait when many records are still unacknowledged.
+    if (pending.size >= 50_000) await Promise.race(pending);
+  }
+  await producer.flush();
+  await Promise.all(pending);
+  if (failure !== undefined) throw failure;
+  meter.done();
+  return 0;
+}
+
+export async function consumeCommand(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    group: { type: 'string' },
+    'from-beginning': { type: 'boolean' },
+    'max-messages': { type: 'string' },
+  });
+  const topic = positionals[0] ?? usage('consume needs a topic: streambed consume <topic>');
+  const max = integerOption('max-messages', values['max-messages']) ?? Number.POSITIVE_INFINITY;
+  const options = clientOptions(values, io.env);
+  const meter = progress(io, 'consumed');
+  let count = 0;
+  const print = (value: Buffer | Uint8Array | null) => {
+    io.stdout.write(`${value === null ? '' : Buffer.from(value).toString('utf8')}\n`);
+    meter.add(1);
+  };
+  if (values.group === undefined) {
+    count = await consumeWithoutGroup(
+      new Transport(options),
+      topic,
+      values['from-beginning'] === true,
+      max,
+      print,
+    );
+  } else {
+    const consumer = new Streambed(options).consumer({ groupId: values.group, heartbeatIntervalMs: 1_000 });
+    await consumer.subscribe({ topics: [topic], fromBeginning: values['from-beginning'] === true });
+    let done: () => void = () => {};
+    const finished = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        if (count >= max) return done();
+        count++;
+        print(message.value);
+        if (count >= max) done();
+      },
+    });
+    const stop = () => done();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    await finished;
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    await consumer.disconnect();
+  }
+  meter.done();
+  return 0;
+}
+
+/** Reads every partition in turn, without a group: nothing is committed. */
+async function consumeWithoutGroup(
+  transport: Transport,
+  topic: string,
+  fromBeginning: boolean,
+  max: number,
+  print: (value: Uint8Array | null) => void,
+): Promise<number> {
+  const described = await transport.json<{
+    partitions: { partition: number; logStartOffset: number; highWatermark: number }[];
+  }>('GET', `/v1/topics/${segment(topic)}`);
+  const positions = described.partitions.map((p) => (fromBeginning ? p.logStartOffset : p.highWatermark));
+  let count = 0;
+  let stopped = false;
+  const stop = () => {
+    stopped = true;
+  };
+  process.once('SIGINT', stop);
+  try {
+    while (!stopped && count < max) {
+      let any = false;
+      for (const [partition, offset] of positions.entries()) {
+        const response = await transport.raw(
+          'GET',
+          `/v1/topics/${segment(topic)}/partitions/${partition}/records`,
+          {
+            query: { offset, max_wait_ms: positions.length === 1 ? 1_000 : 0 },
+            accept: BATCHES_CONTENT_TYPE,
+          },
+        );
+        positions[partition] = Number(response.headers.get('streambed-next-offset'));
+        for (const batch of splitBatches(response.bytes)) {
+          for (const record of decodeRecordBatch(batch).records) {
+            if (record.offset < offset || count >= max) continue;
+            any = true;
+            count++;
+            print(record.value);
+          }
+        }
+      }
+      if (!any && positions.length > 1) await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  } finally {
+    process.off('SIGINT', stop);
+  }
+  return count;
+}
+
+export async function groupsCommand(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(argv, {});
+  const [action, group] = positionals;
+  const admin = new Streambed(clientOptions(values, io.env)).admin();
+  if (action === 'list') {
+    for (const name of await admin.listGroups()) io.stdout.write(`${name}\n`);
+    return 0;
+  }
+  if (action === 'describe') {
+    const described = await admin.describeGroup(group ?? usage('groups describe needs a group id'));
+    io.stdout.write(`group ${described.group}: ${described.members.length} member(s)\n`);
+    io.stdout.write(
+      table([
+        ['TOPIC', 'PARTITION', 'OWNER', 'COMMITTED', 'HIGH-WATERMARK', 'LAG'],
+        ...described.partitions.map((p) => [
+          p.topic,
+          p.partition,
+          p.owner,
+          p.committedOffset,
+          p.highWatermark,
+          p.lag,
+        ]),
+      ]),
+    );
+    return 0;
+  }
+  return usage('groups takes list|describe');
+}
