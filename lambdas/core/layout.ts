@@ -26,6 +26,11 @@ export const partitionKey = (topicId: string, partition: number): ItemKey => ({
   pk: partitionPk(topicId, partition),
   sk: 'meta',
 });
+/** The janitor's lease on a partition: at most one janitor works a partition at a time. */
+export const janitorLeaseKey = (topicId: string, partition: number): ItemKey => ({
+  pk: partitionPk(topicId, partition),
+  sk: 'lease',
+});
 
 const OFFSET_DIGITS = 20;
 /** Lowest and highest possible batch sort keys of a partition. */
@@ -67,6 +72,25 @@ export function newDataObjectKey(timeMs: number): string {
   const spread = createHash('sha1').update(id).digest('hex').slice(0, 2);
   return `${DATA_PREFIX}${spread}/${id}.sbo`;
 }
+
+/** The ULID of an object key made by this module; ULIDs sort by creation time. */
+export function objectId(key: string): string {
+  return key.slice(key.lastIndexOf('/') + 1).replace(/\.sbo$/, '');
+}
+
+/** Whether object `a` was created before object `b` (by their keys, whatever their prefixes). */
+export const isOlderObject = (a: string, b: string): boolean => objectId(a) < objectId(b);
+
+/** A fresh key for an object the janitor writes for one partition (it owns the object alone). */
+export function newPartitionObjectKey(topicId: string, partition: number, timeMs: number): string {
+  return `${partitionObjectPrefix(topicId, partition)}${ulid(timeMs)}.sbo`;
+}
+
+export const COMPACTED_PREFIX = 'compacted/';
+export const topicObjectPrefix = (topicId: string): string => `${COMPACTED_PREFIX}${topicId}/`;
+export const partitionObjectPrefix = (topicId: string, partition: number): string =>
+  `${topicObjectPrefix(topicId)}${partition}/`;
+export const isSharedObject = (key: string): boolean => key.startsWith(DATA_PREFIX);
 
 /** The creation time embedded in an object key made by this module. */
 export function objectKeyTime(key: string): number {

@@ -18,7 +18,7 @@ import type { ObjectStore } from '../ports/object-store.ts';
 import { retryOnConflict } from './cas.ts';
 import type { CommitNotifier } from './commit-notifier.ts';
 import { ConditionFailedError, StreamError } from './errors.ts';
-import { batchKey, newDataObjectKey, partitionKey } from './layout.ts';
+import { batchKey, isOlderObject, newDataObjectKey, partitionKey } from './layout.ts';
 import { MAX_IDEMPOTENCY_KEY_LENGTH, MAX_RECORDS_PER_REQUEST } from './limits.ts';
 import type {
   ProduceRecord,
@@ -183,7 +183,7 @@ export function createProducer({ meta, objects, clock, requireTopic, notifier }:
           recordCount: entry.recordCount,
         }),
         oldestSharedObject:
-          state.oldestSharedObject === undefined || entry.objectKey < state.oldestSharedObject
+          state.oldestSharedObject === undefined || isOlderObject(entry.objectKey, state.oldestSharedObject)
             ? entry.objectKey
             : state.oldestSharedObject,
       };

@@ -1,0 +1,184 @@
+import { describe, expect, it } from 'vitest';
+import { StreamError } from '../../lambdas/core/errors.ts';
+import { createJanitor } from '../../lambdas/core/janitor.ts';
+import { DATA_PREFIX, FIRST_BATCH_SK, LAST_BATCH_SK, partitionPk } from '../../lambdas/core/layout.ts';
+import type { FetchedRecord } from '../../lambdas/core/log-types.ts';
+import { ManualClock } from '../../lambdas/ports/clock.ts';
+import { asText, logFixture, record } from '../support/log-fixture.ts';
+
+async function world(config: Record<string, unknown> = {}, partitions = 1) {
+  const clock = new ManualClock(Date.UTC(2026, 0, 1));
+  const fixture = logFixture({ clock });
+  await fixture.topics.createTopic('t', partitions, config);
+  const janitor = createJanitor(fixture, { owner: 'janitor-1', compactAfterMs: 5_000, graceMs: 1_000 });
+  return { ...fixture, clock, janitor };
+}
+
+async function readAll(log: ReturnType<typeof logFixture>['log'], partition = 0): Promise<FetchedRecord[]> {
+  const out: FetchedRecord[] = [];
+  const { logStartOffset, highWatermark } = await log.offsets('t', partition);
+  for (let offset = logStartOffset; offset < highWatermark; ) {
+    const page = await log.fetch({ topic: 't', partition, offset });
+    out.push(...page.records);
+    offset = page.nextOffset;
+  }
+  return out;
+}
+
+async function failure(promise: Promise<unknown>): Promise<StreamError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(StreamError);
+    return error as StreamError;
+  }
+  throw new Error('expected a failure');
+}
+
+describe('janitor: retention', () => {
+  it('drops batches older than retention.ms, the newest included, and production goes on at the high watermark', async () => {
+    // Prepare: three batches, one minute apart, kept for 90 s
+    const { log, clock, janitor, topics } = await world({ 'retention.ms': 90_000 });
+    for (const value of ['a', 'b', 'c']) {
+      await log.produce({ topic: 't', records: [record(value, { timestamp: clock.now() })] });
+      clock.advance(60_000);
+    }
+    // Act: at +180 s, 'a' (0 s) and 'b' (60 s) are past 90 s; 'c' (120 s) is not
+    await janitor.runOnce();
+    // Assess
+    expect((await readAll(log)).map((r) => asText(r.value))).toEqual(['c']);
+    const error = await failure(log.fetch({ topic: 't', partition: 0, offset: 0 }));
+    expect(error).toMatchObject({
+      code: 'OFFSET_OUT_OF_RANGE',
+      details: { logStartOffset: 2, highWatermark: 3 },
+    });
+    clock.advance(60_000);
+    await janitor.runOnce();
+    expect(await log.offsets('t', 0)).toEqual({ logStartOffset: 3, highWatermark: 3 });
+    const { offsets } = await log.produce({ topic: 't', records: [record('d')] });
+    expect(offsets).toEqual([{ partition: 0, offset: 3 }]);
+    const state = (await topics.describeTopic('t')).partitionStates[0];
+    expect(state).toMatchObject({ logStartOffset: 3, highWatermark: 4, batches: 1 });
+  });
+
+  it('drops the oldest batches while the partition holds more than retention.bytes, never the newest', async () => {
+    const { log, janitor, topics } = await world({ 'retention.bytes': 250, 'retention.ms': -1 });
+    for (let i = 0; i < 6; i++) await log.produce({ topic: 't', records: [record('x'.repeat(40))] });
+    const before = (await topics.describeTopic('t')).partitionStates[0]!;
+    await janitor.runOnce();
+    const after = (await topics.describeTopic('t')).partitionStates[0]!;
+    expect(before.bytes).toBeGreaterThan(250);
+    expect(after.bytes).toBeLessThanOrEqual(250);
+    expect(after.logStartOffset).toBeGreaterThan(0);
+    expect(after.highWatermark).toBe(6);
+    expect((await readAll(log)).map((r) => r.offset)).toEqual(
+      Array.from({ length: 6 - after.logStartOffset }, (_, i) => after.logStartOffset + i),
+    );
+  });
+});
+
+describe('janitor: compaction', () => {
+  it('compacts 200+ small requests into a few batches per partition with byte-identical records', async () => {
+    // Prepare
+    const { log, clock, janitor, topics, objects } = await world({ 'retention.ms': -1 }, 2);
+    for (let i = 0; i < 220; i++) {
+      await log.produce({
+        topic: 't',
+        records: [record(`v${i}`, { partition: i % 2, key: `k${i}`, headers: { n: `${i}` } })],
+      });
+    }
+    const before = [await readAll(log, 0), await readAll(log, 1)];
+    clock.advance(10_000);
+    // Act: compact while fetches run concurrently
+    const fetching = Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        const page = await log.fetch({ topic: 't', partition: i % 2, offset: i * 3 });
+        expect(page.records[0]?.offset).toBe(i * 3);
+        expect(page.records.map((r) => asText(r.value))).toEqual(
+          before[i % 2]!.slice(i * 3, i * 3 + page.records.length).map((r) => asText(r.value)),
+        );
+      }),
+    );
+    const report = await janitor.runOnce();
+    await fetching;
+    // Assess
+    expect(report.compactedBatches).toBeGreaterThanOrEqual(220);
+    const details = await topics.describeTopic('t');
+    for (const state of details.partitionStates) expect(state.batches).toBeLessThanOrEqual(10);
+    expect([await readAll(log, 0), await readAll(log, 1)]).toEqual(before);
+    // After the windows pass, the produce objects go: nothing points at them any more.
+    clock.advance(3 * 60_000);
+    await janitor.runOnce();
+    expect((await objects.list(DATA_PREFIX)).objects).toEqual([]);
+    expect([await readAll(log, 0), await readAll(log, 1)]).toEqual(before);
+  });
+
+  it('leaves fresh batches alone until they are old enough', async () => {
+    const { log, janitor, topics } = await world({}, 1);
+    for (let i = 0; i < 5; i++) await log.produce({ topic: 't', records: [record(`${i}`)] });
+    await janitor.runOnce();
+    expect((await topics.describeTopic('t')).partitionStates[0]?.batches).toBe(5);
+  });
+});
+
+describe('janitor: garbage collection and deleted topics', () => {
+  it('removes orphans after the commit window and everything of a deleted topic, keeping live data', async () => {
+    // Prepare: an orphan upload, a live topic, a deleted topic
+    const { log, clock, janitor, topics, objects, meta } = await world({ 'retention.ms': -1 }, 1);
+    await objects.put(`${DATA_PREFIX}00/01ARZ3NDEKTSV4RRFFQ69G5FAV.sbo`, new Uint8Array([1])); // created in 2016
+    await topics.createTopic('gone', 2);
+    await log.produce({
+      topic: 'gone',
+      records: [record('a', { partition: 0 }), record('b', { partition: 1 })],
+    });
+    const goneId = (await topics.requireTopic('gone')).topicId;
+    await log.produce({ topic: 't', records: [record('keep')] });
+    await topics.deleteTopic('gone');
+    // Act
+    clock.advance(10_000);
+    await janitor.runOnce();
+    clock.advance(3 * 60_000);
+    const report = await janitor.runOnce();
+    // Assess
+    expect(report.deletedTopics).toBeGreaterThanOrEqual(0);
+    expect((await meta.query(partitionPk(goneId, 0))).items).toEqual([]);
+    expect((await meta.query(partitionPk(goneId, 1))).items).toEqual([]);
+    expect((await meta.query('deleted-topics')).items).toEqual([]);
+    const remaining = (await objects.list('')).objects.map((o) => o.key);
+    expect(remaining).not.toContain(`${DATA_PREFIX}00/01ARZ3NDEKTSV4RRFFQ69G5FAV.sbo`);
+    expect((await readAll(log)).map((r) => asText(r.value))).toEqual(['keep']);
+    // Every index entry points at an object that exists, and every object is pointed at.
+    const t = await topics.requireTopic('t');
+    const index = await meta.query(partitionPk(t.topicId, 0), { from: FIRST_BATCH_SK, to: LAST_BATCH_SK });
+    expect(new Set(index.items.map((i) => i.objectKey))).toEqual(new Set(remaining));
+  });
+
+  it('keeps a second janitor off a partition while the first holds its lease, and takes over after expiry', async () => {
+    const { log, clock, meta, objects, topics } = await world({}, 1);
+    for (let i = 0; i < 4; i++) await log.produce({ topic: 't', records: [record(`${i}`)] });
+    clock.advance(10_000);
+    const first = createJanitor({ meta, objects, clock, topics }, { owner: 'a', leaseMs: 30_000 });
+    const second = createJanitor({ meta, objects, clock, topics }, { owner: 'b', leaseMs: 30_000 });
+    // Simulate a crash of `a` mid-work: it holds the lease without finishing.
+    const t = await topics.requireTopic('t');
+    await meta.transact([
+      {
+        type: 'put',
+        item: {
+          pk: partitionPk(t.topicId, 0),
+          sk: 'lease',
+          owner: 'a',
+          epoch: 1,
+          leaseExpiresAt: clock.now() + 30_000,
+        },
+        expect: 'absent',
+      },
+    ]);
+    expect((await second.runOnce()).skipped).toBe(1);
+    clock.advance(31_000);
+    const report = await second.runOnce();
+    expect(report.skipped).toBe(0);
+    expect(report.compactedBatches).toBe(4);
+    expect((await first.runOnce()).skipped).toBe(0);
+  });
+});
