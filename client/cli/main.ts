@@ -15,6 +15,7 @@ commands:
   produce <topic> [--key-separator SEP] [--partition N]     one record per stdin line
   consume <topic> [--group G] [--from-beginning] [--max-messages N]     one value per stdout line
   groups list | describe <group>
+  bench [--quick] [--backend embedded|memory]     throughput, latency and $/GiB (bench/results/)
   start     run a local Streambed server
             --port N (8080)  --host H (127.0.0.1)  --data-dir DIR (./.streambed)  --memory
             --backend embedded|aws  --token T (or STREAMBED_TOKEN)
@@ -43,6 +44,8 @@ export async function runCli(argv: string[], out = process.stdout, err = process
         return await consumeCommand(rest, io());
       case 'groups':
         return await groupsCommand(rest, io());
+      case 'bench':
+        return await bench(rest);
       case undefined:
       case 'help':
       case '--help':
@@ -121,4 +124,12 @@ async function start(argv: string[], out: NodeJS.WritableStream): Promise<number
   out.write('streambed: shutting down\n');
   await server.close();
   return 0;
+}
+
+/** The benchmark lives in bench/ (a checkout only); it runs as its own process. */
+async function bench(argv: string[]): Promise<number> {
+  const { spawn } = await import('node:child_process');
+  const script = new URL('../../bench/run.ts', import.meta.url);
+  const child = spawn(process.execPath, ['--import', 'tsx', script.pathname, ...argv], { stdio: 'inherit' });
+  return new Promise((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
 }

@@ -1,0 +1,137 @@
+/** Command-line flags and what each mode runs. */
+import { KiB, MiB } from './stats.ts';
+
+export type Mode = 'quick' | 'full';
+export type BackendKind = 'embedded' | 'memory';
+
+export interface ProduceConfig {
+  /** Bytes of each record's value (keys are null, no headers). */
+  recordBytes: number;
+  /** Target size of the binary produce body; it holds as many records as fit (at least one). */
+  requestBytes: number;
+  /** Producers in flight; each owns one partition of the topic. */
+  concurrency: number;
+}
+
+export interface BenchPlan {
+  mode: Mode;
+  backend: BackendKind;
+  /** Repetitions of every produce configuration and read-back dataset, each on a fresh topic. */
+  runs: number;
+  produce: {
+    configs: ProduceConfig[];
+    /** The configuration whose numbers are the headline `produce.*` of latest.json. */
+    headline: ProduceConfig;
+    /** Payload per run, bounded below and above by a number of requests. */
+    volumeBytes: number;
+    minRequests: number;
+    maxRequests: number;
+  };
+  readBack: {
+    /** Produce request sizes of the datasets written then read back (cost per GiB comes from these). */
+    requestSizes: number[];
+    recordBytes: number;
+    volumeBytes: number;
+    minRequests: number;
+    /** max_bytes of the warm reads; the cold read and the cost use the first. */
+    maxBytes: number[];
+    /** Dataset and max_bytes of the headline `fetch.*`. */
+    headlineRequestBytes: number;
+  };
+  logLength: {
+    shortBatches: number;
+    longBatches: number;
+    /** Fetches per position (head, tail) per log. */
+    samples: number;
+    /** Small, so every read does the same work whatever the log length. */
+    maxBytes: number;
+  };
+  endToEnd: { messages: number; recordBytes: number };
+}
+
+export const USAGE = `Usage: npm run bench -- [--quick] [--backend embedded|memory]
+
+  --quick            representative subset, finishes in under 3 minutes on 2 cores
+                     (default: full mode, all sizes and concurrencies, up to ~15 minutes)
+  --backend KIND     embedded (default): SQLite + files in a temporary directory
+                     memory: everything in process memory (RSS then includes the data)
+  --help             this text
+
+Starts an in-process local server on port 0 over counting storage wrappers, runs the scenarios, and
+writes bench/results/latest.json, report.md and chart.svg. Progress goes to stderr.`;
+
+export function parseArgs(argv: readonly string[]): BenchPlan | 'help' {
+  let mode: Mode = 'full';
+  let backend: BackendKind = 'embedded';
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--quick') mode = 'quick';
+    else if (arg === '--full') mode = 'full';
+    else if (arg === '--help' || arg === '-h') return 'help';
+    else if (arg === '--backend' || arg?.startsWith('--backend=')) {
+      const value = arg === '--backend' ? argv[++i] : arg.slice('--backend='.length);
+      if (value !== 'embedded' && value !== 'memory') {
+        throw new Error(`--backend must be embedded or memory, got ${JSON.stringify(value)}\n\n${USAGE}`);
+      }
+      backend = value;
+    } else {
+      throw new Error(`unknown argument ${JSON.stringify(arg)}\n\n${USAGE}`);
+    }
+  }
+  return mode === 'quick' ? quickPlan(backend) : fullPlan(backend);
+}
+
+const headline: ProduceConfig = { recordBytes: KiB, requestBytes: MiB, concurrency: 4 };
+
+function quickPlan(backend: BackendKind): BenchPlan {
+  const configs: ProduceConfig[] = [];
+  for (const requestBytes of [16 * KiB, MiB])
+    for (const concurrency of [1, 4]) configs.push({ recordBytes: KiB, requestBytes, concurrency });
+  return {
+    mode: 'quick',
+    backend,
+    runs: 3,
+    produce: { configs, headline, volumeBytes: 8 * MiB, minRequests: 24, maxRequests: 512 },
+    readBack: {
+      requestSizes: [16 * KiB, 64 * KiB, MiB, 4 * MiB],
+      recordBytes: KiB,
+      volumeBytes: 16 * MiB,
+      minRequests: 8,
+      maxBytes: [MiB, 3 * MiB],
+      headlineRequestBytes: MiB,
+    },
+    logLength: { shortBatches: 1_000, longBatches: 20_000, samples: 100, maxBytes: KiB },
+    endToEnd: { messages: 100, recordBytes: 100 },
+  };
+}
+
+function fullPlan(backend: BackendKind): BenchPlan {
+  const configs: ProduceConfig[] = [];
+  for (const recordBytes of [100, KiB, 10 * KiB])
+    for (const requestBytes of [16 * KiB, 256 * KiB, MiB])
+      for (const concurrency of [1, 4, 16]) configs.push({ recordBytes, requestBytes, concurrency });
+  return {
+    mode: 'full',
+    backend,
+    runs: 3,
+    produce: { configs, headline, volumeBytes: 32 * MiB, minRequests: 64, maxRequests: 2048 },
+    readBack: {
+      requestSizes: [16 * KiB, 64 * KiB, 256 * KiB, MiB, 4 * MiB],
+      recordBytes: KiB,
+      volumeBytes: 64 * MiB,
+      minRequests: 16,
+      maxBytes: [MiB, 3 * MiB],
+      headlineRequestBytes: MiB,
+    },
+    logLength: { shortBatches: 1_000, longBatches: 100_000, samples: 300, maxBytes: KiB },
+    endToEnd: { messages: 300, recordBytes: 100 },
+  };
+}
+
+/** Framing of one record in the binary produce body without key or headers (lambdas/http/binary.ts). */
+const BINARY_RECORD_OVERHEAD = 4 + 8 + 4 + 4 + 4;
+
+/** Records of `recordBytes` that fit a binary produce body of `requestBytes` (at least one). */
+export function recordsPerRequest(recordBytes: number, requestBytes: number): number {
+  return Math.max(1, Math.floor((requestBytes - 4) / (recordBytes + BINARY_RECORD_OVERHEAD)));
+}

@@ -1,0 +1,187 @@
+/**
+ * Produce throughput and latency over HTTP (binary produce), per record size x request size x
+ * concurrency. Every run is on a fresh topic with one partition per producer, so producers never
+ * contend (contention would measure the retry jitter, not the write path). Each Streambed run is
+ * followed by the raw filesystem baseline of the same bytes, so drift on a shared machine hits both.
+ */
+import { randomBytes } from 'node:crypto';
+import type { ProduceRecord } from '../../lambdas/core/log-types.ts';
+import { encodeProduceBody } from '../../lambdas/http/binary.ts';
+import type { Harness } from '../harness.ts';
+import { type BenchPlan, type ProduceConfig, recordsPerRequest } from '../plan.ts';
+import { formatBytes, type LatencySummary, MiB, median, round, runPool, summarize } from '../stats.ts';
+import { rawWriteRead } from './raw-fs.ts';
+
+export interface ProduceRun {
+  requests: number;
+  records: number;
+  payloadBytes: number;
+  seconds: number;
+  mibPerSec: number;
+  recordsPerSec: number;
+  rawFsWriteMibPerSec: number;
+  rawFsReadMibPerSec: number;
+}
+
+export interface ProduceConfigResult extends ProduceConfig {
+  recordsPerRequest: number;
+  payloadBytesPerRequest: number;
+  runs: ProduceRun[];
+  /** Medians over the runs. */
+  mibPerSec: number;
+  recordsPerSec: number;
+  rawFsWriteMibPerSec: number;
+  ratioVsRawFs: number;
+  /** Over every request of every run. */
+  latency: LatencySummary;
+  /** Storage calls per produce request, over all runs. */
+  objectPutsPerRequest: number;
+  transactionsPerRequest: number;
+  opsPerTransaction: number;
+  conflicts: number;
+}
+
+/** Deterministic-looking but incompressible values, sliced from one random pool. */
+const pool = randomBytes(8 * MiB);
+export function payloadOf(bytes: number, seed = 0): Uint8Array {
+  const start = (seed * 7919) % (pool.byteLength - bytes);
+  return pool.subarray(start, start + bytes);
+}
+
+export function produceBody(recordBytes: number, count: number, partition?: number): Uint8Array {
+  const records: ProduceRecord[] = Array.from({ length: count }, (_, i) => ({
+    key: null,
+    value: payloadOf(recordBytes, i),
+    headers: [],
+    ...(partition === undefined ? {} : { partition }),
+  }));
+  return encodeProduceBody(records);
+}
+
+export function requestCount(
+  payloadPerRequest: number,
+  plan: { volumeBytes: number; minRequests: number; maxRequests?: number },
+): number {
+  const wanted = Math.ceil(plan.volumeBytes / payloadPerRequest);
+  return Math.min(plan.maxRequests ?? Number.POSITIVE_INFINITY, Math.max(plan.minRequests, wanted));
+}
+
+let topicSeq = 0;
+export const freshTopic = (prefix: string): string => `${prefix}-${process.pid}-${++topicSeq}`;
+
+export async function runProduce(harness: Harness, plan: BenchPlan): Promise<ProduceConfigResult[]> {
+  const results: ProduceConfigResult[] = [];
+  for (const config of plan.produce.configs) {
+    const perRequest = recordsPerRequest(config.recordBytes, config.requestBytes);
+    const payloadPerRequest = perRequest * config.recordBytes;
+    const requests = requestCount(payloadPerRequest, plan.produce);
+    const bodies = Array.from({ length: config.concurrency }, (_, lane) =>
+      produceBody(config.recordBytes, perRequest, lane),
+    );
+    const label = `${formatBytes(config.recordBytes)} records x ${formatBytes(config.requestBytes)} requests x ${config.concurrency}`;
+    const runs: ProduceRun[] = [];
+    const latencies: number[] = [];
+    let puts = 0;
+    let transactions = 0;
+    let ops = 0;
+    let conflicts = 0;
+    for (let run = 0; run < plan.runs; run++) {
+      const topic = freshTopic('produce');
+      await harness.client.createTopic(topic, config.concurrency);
+      harness.beginPhase();
+      const start = performance.now();
+      await runPool(requests, config.concurrency, async (_, lane) => {
+        latencies.push(await harness.client.produce(topic, bodies[lane] as Uint8Array));
+      });
+      const seconds = (performance.now() - start) / 1000;
+      const counts = harness.endPhase();
+      puts += counts.objects.puts;
+      transactions += counts.meta.transacts;
+      ops += counts.meta.opsPerTransaction.reduce((sum, n) => sum + n, 0);
+      conflicts += counts.meta.conflicts;
+      const raw = await rawWriteRead(harness.scratchDir, {
+        files: requests,
+        payload: payloadOf(payloadPerRequest),
+        writeConcurrency: config.concurrency,
+        readConcurrency: config.concurrency,
+      });
+      const payloadBytes = requests * payloadPerRequest;
+      runs.push({
+        requests,
+        records: requests * perRequest,
+        payloadBytes,
+        seconds: round(seconds),
+        mibPerSec: round(payloadBytes / MiB / seconds),
+        recordsPerSec: round((requests * perRequest) / seconds),
+        rawFsWriteMibPerSec: round(raw.writeMibPerSec),
+        rawFsReadMibPerSec: round(raw.readMibPerSec),
+      });
+    }
+    const mibPerSec = median(runs.map((r) => r.mibPerSec));
+    const rawFsWriteMibPerSec = median(runs.map((r) => r.rawFsWriteMibPerSec));
+    const total = requests * plan.runs;
+    const result: ProduceConfigResult = {
+      ...config,
+      recordsPerRequest: perRequest,
+      payloadBytesPerRequest: payloadPerRequest,
+      runs,
+      mibPerSec,
+      recordsPerSec: median(runs.map((r) => r.recordsPerSec)),
+      rawFsWriteMibPerSec,
+      ratioVsRawFs: round(mibPerSec / rawFsWriteMibPerSec),
+      latency: summarize(latencies),
+      objectPutsPerRequest: round(puts / total),
+      transactionsPerRequest: round(transactions / total),
+      opsPerTransaction: round(transactions === 0 ? 0 : ops / transactions),
+      conflicts,
+    };
+    results.push(result);
+    harness.progress(
+      `produce ${label}: ${mibPerSec} MiB/s (raw fs ${rawFsWriteMibPerSec}), p50 ${result.latency.p50Ms} ms, p99 ${result.latency.p99Ms} ms`,
+    );
+  }
+  return results;
+}
+
+export interface FanOutResult {
+  partitions: number;
+  requests: number;
+  /** Object PUTs per produce request: DESIGN §1.3 says exactly one, however many partitions. */
+  objectPutsPerRequest: number;
+  /** Metadata transactions per partition touched, and items per transaction (DESIGN §10: one of two). */
+  transactionsPerPartition: number;
+  opsPerTransaction: number;
+  writeUnitsPerPartition: number;
+  largestItemWrittenBytes: number;
+}
+
+/** Requests that touch every partition of a topic: still one object, one two-item commit per partition. */
+export async function runFanOut(harness: Harness, partitions = 8, requests = 20): Promise<FanOutResult> {
+  const topic = freshTopic('fanout');
+  await harness.client.createTopic(topic, partitions);
+  const records: ProduceRecord[] = Array.from({ length: partitions * 8 }, (_, i) => ({
+    key: null,
+    value: payloadOf(1024, i),
+    headers: [],
+    partition: i % partitions,
+  }));
+  const body = encodeProduceBody(records);
+  harness.beginPhase();
+  for (let i = 0; i < requests; i++) await harness.client.produce(topic, body);
+  const counts = harness.endPhase();
+  const touched = requests * partitions;
+  const ops = counts.meta.opsPerTransaction.reduce((sum, n) => sum + n, 0);
+  const result: FanOutResult = {
+    partitions,
+    requests,
+    objectPutsPerRequest: round(counts.objects.puts / requests),
+    transactionsPerPartition: round(counts.meta.transacts / touched),
+    opsPerTransaction: round(ops / counts.meta.transacts),
+    writeUnitsPerPartition: round(counts.units.writeUnits / touched),
+    largestItemWrittenBytes: counts.units.largestItemWritten,
+  };
+  harness.progress(
+    `fan-out over ${partitions} partitions: ${result.objectPutsPerRequest} PUT/request, ${result.transactionsPerPartition} transaction/partition of ${result.opsPerTransaction} items`,
+  );
+  return result;
+}

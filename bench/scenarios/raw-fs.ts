@@ -1,0 +1,77 @@
+/**
+ * The raw filesystem baseline: the same bytes written as one file per request, the way the fs object
+ * store writes an object (write a temporary file, rename it into a hashed directory; no fsync, since
+ * the adapter does none), then read back whole. Same request sizes, same concurrency, same
+ * filesystem, same process as the Streambed measurement it is compared with.
+ *
+ * A pass over a few MiB of page cache takes milliseconds, so one pass is at the mercy of a single
+ * scheduling hiccup: each call makes several passes over fresh files and reports the median.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { MiB, median, runPool } from '../stats.ts';
+
+export interface RawFsResult {
+  files: number;
+  bytes: number;
+  writeMibPerSec: number;
+  readMibPerSec: number;
+}
+
+const PASSES = 3;
+
+export async function rawWriteRead(
+  scratchDir: string,
+  options: { files: number; payload: Uint8Array; writeConcurrency: number; readConcurrency: number },
+): Promise<RawFsResult> {
+  const passes: RawFsResult[] = [];
+  for (let pass = 0; pass < PASSES; pass++) passes.push(await onePass(scratchDir, options));
+  return {
+    files: options.files,
+    bytes: options.files * options.payload.byteLength,
+    writeMibPerSec: median(passes.map((p) => p.writeMibPerSec)),
+    readMibPerSec: median(passes.map((p) => p.readMibPerSec)),
+  };
+}
+
+async function onePass(
+  scratchDir: string,
+  options: { files: number; payload: Uint8Array; writeConcurrency: number; readConcurrency: number },
+): Promise<RawFsResult> {
+  const { files, payload, writeConcurrency, readConcurrency } = options;
+  const root = join(scratchDir, randomUUID());
+  const temp = join(root, '.tmp');
+  await mkdir(temp, { recursive: true });
+  for (let d = 0; d < 256; d++) await mkdir(join(root, d.toString(16).padStart(2, '0')));
+  const paths: string[] = [];
+
+  const writeStart = performance.now();
+  await runPool(files, writeConcurrency, async (index) => {
+    const name = randomUUID();
+    const target = join(root, (index % 256).toString(16).padStart(2, '0'), name);
+    const staging = join(temp, name);
+    await writeFile(staging, payload);
+    await rename(staging, target);
+    paths[index] = target;
+  });
+  const writeSeconds = (performance.now() - writeStart) / 1000;
+
+  let readBytes = 0;
+  const readStart = performance.now();
+  await runPool(files, readConcurrency, async (index) => {
+    const bytes = await readFile(paths[index] as string);
+    readBytes += bytes.byteLength;
+  });
+  const readSeconds = (performance.now() - readStart) / 1000;
+
+  await rm(root, { recursive: true, force: true });
+  const bytes = files * payload.byteLength;
+  if (readBytes !== bytes) throw new Error(`raw fs read ${readBytes} bytes, wrote ${bytes}`);
+  return {
+    files,
+    bytes,
+    writeMibPerSec: bytes / MiB / writeSeconds,
+    readMibPerSec: bytes / MiB / readSeconds,
+  };
+}

@@ -1,0 +1,168 @@
+/**
+ * Write a dataset, then read it all back with binary fetch: once cold (the first read, which is also
+ * what the cost per GiB counts: written once, read once) and again warm at each max_bytes. One dataset
+ * per produce request size, one partition, one producer and one consumer, fresh topics per run.
+ *
+ * "Cold" means the first read through Streambed; the operating system's page cache still holds the
+ * files just written (the bench cannot drop caches without root), and Streambed itself caches nothing
+ * yet, so cold and warm differ only by what the process and the filesystem keep warm.
+ */
+import { addUsage, type MeteredUsage, meterUsage } from '../cost.ts';
+import type { Harness } from '../harness.ts';
+import { type BenchPlan, recordsPerRequest } from '../plan.ts';
+import { formatBytes, type LatencySummary, MiB, median, round, summarize } from '../stats.ts';
+import { freshTopic, payloadOf, produceBody, requestCount } from './produce.ts';
+import { rawWriteRead } from './raw-fs.ts';
+
+export interface ReadPass {
+  maxBytes: number;
+  /** Median over runs, of record payload bytes delivered per second. */
+  mibPerSec: number;
+  fetchesPerRun: number;
+  latency: LatencySummary;
+  /** Storage calls per fetch request (cold pass only, where they are counted). */
+  objectGetsPerFetch?: number;
+  indexQueriesPerFetch?: number;
+}
+
+export interface ReadBackResult {
+  requestBytes: number;
+  recordBytes: number;
+  recordsPerRequest: number;
+  requestsPerRun: number;
+  payloadBytesPerRun: number;
+  produce: { mibPerSec: number; latency: LatencySummary };
+  cold: ReadPass;
+  warm: ReadPass[];
+  rawFs: { writeMibPerSec: number; readMibPerSec: number };
+  /** Fetch MiB/s (cold, first max_bytes) / raw fs read MiB/s of the same files. */
+  ratioVsRawFs: number;
+  /** Written once + read once (cold), summed over runs. */
+  usage: MeteredUsage;
+  payloadBytes: number;
+}
+
+interface PassSample {
+  seconds: number;
+  fetches: number;
+  latencies: number[];
+}
+
+async function readAll(
+  harness: Harness,
+  topic: string,
+  highWatermark: number,
+  maxBytes: number,
+): Promise<PassSample> {
+  const latencies: number[] = [];
+  let offset = 0;
+  const start = performance.now();
+  while (offset < highWatermark) {
+    const result = await harness.client.fetchBatches(topic, 0, offset, { maxBytes });
+    latencies.push(result.latencyMs);
+    if (result.nextOffset <= offset) throw new Error(`fetch of ${topic} at ${offset} made no progress`);
+    offset = result.nextOffset;
+  }
+  if (offset !== highWatermark) throw new Error(`read ${topic} to ${offset}, expected ${highWatermark}`);
+  return { seconds: (performance.now() - start) / 1000, fetches: latencies.length, latencies };
+}
+
+export async function runReadBack(harness: Harness, plan: BenchPlan): Promise<ReadBackResult[]> {
+  const { readBack } = plan;
+  const results: ReadBackResult[] = [];
+  for (const requestBytes of readBack.requestSizes) {
+    const perRequest = recordsPerRequest(readBack.recordBytes, requestBytes);
+    const payloadPerRequest = perRequest * readBack.recordBytes;
+    const requests = requestCount(payloadPerRequest, readBack);
+    const payloadBytes = requests * payloadPerRequest;
+    const body = produceBody(readBack.recordBytes, perRequest, 0);
+    let usage: MeteredUsage | undefined;
+    const produceLatencies: number[] = [];
+    const produceRates: number[] = [];
+    const cold = { rates: [] as number[], latencies: [] as number[], fetches: 0, gets: 0, queries: 0 };
+    const warm = readBack.maxBytes.map(() => ({
+      rates: [] as number[],
+      latencies: [] as number[],
+      fetches: 0,
+    }));
+    const raw = { write: [] as number[], read: [] as number[] };
+
+    for (let run = 0; run < plan.runs; run++) {
+      const topic = freshTopic('readback');
+      await harness.client.createTopic(topic, 1);
+
+      harness.beginPhase();
+      const writeStart = performance.now();
+      for (let i = 0; i < requests; i++) produceLatencies.push(await harness.client.produce(topic, body));
+      produceRates.push(payloadBytes / MiB / ((performance.now() - writeStart) / 1000));
+      const written = harness.endPhase();
+
+      harness.beginPhase();
+      const first = await readAll(harness, topic, requests * perRequest, readBack.maxBytes[0] as number);
+      const read = harness.endPhase();
+      cold.rates.push(payloadBytes / MiB / first.seconds);
+      cold.latencies.push(...first.latencies);
+      cold.fetches = first.fetches;
+      cold.gets += read.objects.gets;
+      cold.queries += read.meta.queries;
+
+      const once = addUsage(
+        meterUsage(written.objects, written.units, written.calls),
+        meterUsage(read.objects, read.units, read.calls),
+      );
+      usage = usage === undefined ? once : addUsage(usage, once);
+
+      for (const [i, maxBytes] of readBack.maxBytes.entries()) {
+        const pass = await readAll(harness, topic, requests * perRequest, maxBytes);
+        const slot = warm[i] as (typeof warm)[number];
+        slot.rates.push(payloadBytes / MiB / pass.seconds);
+        slot.latencies.push(...pass.latencies);
+        slot.fetches = pass.fetches;
+      }
+
+      const baseline = await rawWriteRead(harness.scratchDir, {
+        files: requests,
+        payload: payloadOf(payloadPerRequest),
+        writeConcurrency: 1,
+        readConcurrency: 1,
+      });
+      raw.write.push(baseline.writeMibPerSec);
+      raw.read.push(baseline.readMibPerSec);
+    }
+
+    const coldMibPerSec = round(median(cold.rates));
+    const rawRead = round(median(raw.read));
+    const totalFetches = cold.latencies.length;
+    const result: ReadBackResult = {
+      requestBytes,
+      recordBytes: readBack.recordBytes,
+      recordsPerRequest: perRequest,
+      requestsPerRun: requests,
+      payloadBytesPerRun: payloadBytes,
+      produce: { mibPerSec: round(median(produceRates)), latency: summarize(produceLatencies) },
+      cold: {
+        maxBytes: readBack.maxBytes[0] as number,
+        mibPerSec: coldMibPerSec,
+        fetchesPerRun: cold.fetches,
+        latency: summarize(cold.latencies),
+        objectGetsPerFetch: round(cold.gets / totalFetches),
+        indexQueriesPerFetch: round(cold.queries / totalFetches),
+      },
+      warm: warm.map((slot, i) => ({
+        maxBytes: readBack.maxBytes[i] as number,
+        mibPerSec: round(median(slot.rates)),
+        fetchesPerRun: slot.fetches,
+        latency: summarize(slot.latencies),
+      })),
+      rawFs: { writeMibPerSec: round(median(raw.write)), readMibPerSec: rawRead },
+      ratioVsRawFs: round(coldMibPerSec / rawRead),
+      usage: usage as MeteredUsage,
+      payloadBytes: payloadBytes * plan.runs,
+    };
+    results.push(result);
+    harness.progress(
+      `read back ${formatBytes(requestBytes)}-request dataset: cold ${coldMibPerSec} MiB/s (raw fs ${rawRead}), p50 ${result.cold.latency.p50Ms} ms; warm ${result.warm.map((w) => `${w.mibPerSec} MiB/s @${formatBytes(w.maxBytes)}`).join(', ')}`,
+    );
+  }
+  return results;
+}
