@@ -109,7 +109,12 @@ export function createFetcher({ meta, objects, clock, requireTopic, notifier }: 
     return current;
   }
 
-  /** Index entries from the one holding `offset`, until `maxBytes` (at least one entry). */
+  /**
+   * Index entries from the one holding `offset`, until `maxBytes` (at least one entry). The walk is
+   * several queries, and compaction may swap entries between them; each entry must start where the
+   * previous one ended, so the walk stops at a seam rather than skip offsets (the next fetch goes on
+   * from there).
+   */
   async function locate(
     pk: string,
     offset: number,
@@ -133,6 +138,8 @@ export function createFetcher({ meta, objects, clock, requireTopic, notifier }: 
       const page = await meta.query(pk, { startAfter, to: LAST_BATCH_SK, limit: INDEX_PAGE });
       for (const item of page.items) {
         const entry = toEntry(item);
+        const previous = entries[entries.length - 1] as IndexEntry;
+        if (entry.baseOffset !== previous.baseOffset + previous.recordCount) return entries;
         if (bytes + entry.byteLength > maxBytes || entry.baseOffset >= highWatermark) return entries;
         entries.push(entry);
         bytes += entry.byteLength;

@@ -19,7 +19,7 @@
  *   Readers racing a deletion re-read the index once (fetch.ts), so grace protects the slow ones only.
  */
 import type { Clock } from '../ports/clock.ts';
-import { attributesOf, type Item, type MetaStore, type TransactOp } from '../ports/meta-store.ts';
+import type { Item, MetaStore, TransactOp } from '../ports/meta-store.ts';
 import type { ObjectStore } from '../ports/object-store.ts';
 import { retryOnConflict } from './cas.ts';
 import { ConditionFailedError, StreamError } from './errors.ts';
@@ -152,20 +152,22 @@ export function createJanitor({ meta, objects, clock, topics }: JanitorDeps, opt
     return { item, state: readPartitionMeta(item) };
   }
 
-  /** Takes or renews the partition's janitor lease; false when another janitor holds it. */
+  /**
+   * Takes or renews the partition's janitor lease; false when another janitor holds it. The lease item
+   * expires by TTL with the lease, so one left behind (a crash, a topic deleted meanwhile) goes away.
+   */
   async function acquire(topicId: string, partition: number): Promise<boolean> {
     const key = janitorLeaseKey(topicId, partition);
     const now = clock.now();
     const lease = await meta.get(key, { consistent: true });
     const owner = lease?.owner as string | undefined;
-    if (lease !== undefined && owner !== options.owner && (lease.leaseExpiresAt as number) > now)
-      return false;
-    const epoch = ((lease?.epoch as number | undefined) ?? 0) + (owner === options.owner ? 0 : 1);
+    if (lease !== undefined && owner !== options.owner) return false;
+    const epoch = ((lease?.epoch as number | undefined) ?? 0) + 1;
     try {
       await meta.transact([
         {
           type: 'put',
-          item: { ...key, owner: options.owner, epoch, leaseExpiresAt: now + leaseMs },
+          item: { ...key, owner: options.owner, epoch, expiresAt: now + leaseMs },
           expect: lease?.v ?? 'absent',
         },
       ]);
@@ -180,11 +182,9 @@ export function createJanitor({ meta, objects, clock, topics }: JanitorDeps, opt
     const key = janitorLeaseKey(topicId, partition);
     const lease = await meta.get(key, { consistent: true });
     if (lease?.owner !== options.owner) return;
-    await meta
-      .transact([{ type: 'put', item: { ...attributesOf(lease), leaseExpiresAt: 0 }, expect: lease.v }])
-      .catch((error) => {
-        if (!(error instanceof ConditionFailedError)) throw error;
-      });
+    await meta.transact([{ type: 'delete', key, expect: lease.v }]).catch((error) => {
+      if (!(error instanceof ConditionFailedError)) throw error;
+    });
   }
 
   /** Retention by time and size: drops the oldest entries, moving logStartOffset in the same step. */
@@ -405,11 +405,14 @@ export function createJanitor({ meta, objects, clock, topics }: JanitorDeps, opt
     }
   }
 
-  /** Removes what a deleted topic left: every item of its partitions and its owned objects. */
+  /**
+   * Removes what a deleted topic left: every item of its partitions and its owned objects. The
+   * tombstone stays until no janitor that started before the deletion can still be working on the
+   * topic (its lease and compaction windows have passed); until then each run sweeps again.
+   */
   async function cleanDeletedTopic(tombstone: Item): Promise<number> {
     const topicId = tombstone.sk;
     const partitions = tombstone.partitions as number;
-    let deleted = 0;
     for (let partition = 0; partition < partitions; partition++) {
       for (;;) {
         const page = await meta.query(partitionPk(topicId, partition), { limit: 100, consistent: true });
@@ -417,10 +420,13 @@ export function createJanitor({ meta, objects, clock, topics }: JanitorDeps, opt
         await meta.transact(page.items.map((item): TransactOp => ({ type: 'delete', key: item })));
       }
     }
-    deleted += await deleteListed(topicObjectPrefix(topicId), () => true);
-    await meta.transact([{ type: 'delete', key: tombstone, expect: tombstone.v }]).catch((error) => {
-      if (!(error instanceof ConditionFailedError)) throw error;
-    });
+    const deleted = await deleteListed(topicObjectPrefix(topicId), () => true);
+    const settled = (tombstone.deletedAt as number) + COMPACTION_WINDOW_MS + leaseMs + graceMs < clock.now();
+    if (settled) {
+      await meta.transact([{ type: 'delete', key: tombstone, expect: tombstone.v }]).catch((error) => {
+        if (!(error instanceof ConditionFailedError)) throw error;
+      });
+    }
     return deleted;
   }
 
@@ -501,3 +507,5 @@ export function createJanitor({ meta, objects, clock, topics }: JanitorDeps, opt
 
   return { runOnce };
 }
+
+export type Janitor = ReturnType<typeof createJanitor>;

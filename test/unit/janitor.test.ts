@@ -169,7 +169,7 @@ describe('janitor: garbage collection and deleted topics', () => {
           sk: 'lease',
           owner: 'a',
           epoch: 1,
-          leaseExpiresAt: clock.now() + 30_000,
+          expiresAt: clock.now() + 30_000,
         },
         expect: 'absent',
       },
