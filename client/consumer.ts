@@ -13,7 +13,7 @@ import { decodeRecordBatch, splitBatches } from '../lambdas/core/record-batch.ts
 import { BATCHES_CONTENT_TYPE } from '../lambdas/http/binary.ts';
 import { StreambedError } from './errors.ts';
 import { type RetryOptions, sleep, withRetries } from './retry.ts';
-import type { Serde } from './serdes.ts';
+import type { AsyncSerde } from './serdes.ts';
 import { segment, type Transport } from './transport.ts';
 
 export interface ConsumedMessage<V = Buffer> {
@@ -55,7 +55,8 @@ export interface ConsumerOptions<V = Buffer> {
   maxBytes?: number;
   /** Long-poll time when a partition has nothing new. Default 1 s. */
   maxWaitMs?: number;
-  valueSerde?: Serde<V>;
+  /** How value bytes become values; may be asynchronous (the Avro serde fetches writer schemas). */
+  valueSerde?: AsyncSerde<V>;
   retry?: RetryOptions;
   onPartitionsAssigned?: (partitions: TopicPartition[]) => void | Promise<void>;
   onPartitionsRevoked?: (partitions: TopicPartition[]) => void | Promise<void>;
@@ -322,7 +323,7 @@ export class Consumer<V = Buffer> {
         for (const batch of splitBatches(response.bytes)) {
           for (const record of decodeRecordBatch(batch).records) {
             if (record.offset < o.position) continue;
-            messages.push(this.toMessage(record));
+            messages.push(await this.toMessage(record));
           }
         }
         if (messages.length > 0) await this.deliver(o, messages, highWatermark, live);
@@ -379,19 +380,19 @@ export class Consumer<V = Buffer> {
     await this.commitOffsets().catch((error) => this.options.onError?.(error));
   }
 
-  private toMessage(record: {
+  private async toMessage(record: {
     offset: number;
     timestamp: number;
     key: Uint8Array | null;
     value: Uint8Array | null;
     headers: { key: string; value: Uint8Array | null }[];
-  }): ConsumedMessage<V> {
+  }): Promise<ConsumedMessage<V>> {
     const buffer = (bytes: Uint8Array | null) =>
       bytes === null ? null : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const headers: Record<string, Buffer | null> = {};
     for (const header of record.headers) headers[header.key] = buffer(header.value);
     const value = this.options.valueSerde
-      ? this.options.valueSerde.deserialize(record.value)
+      ? await this.options.valueSerde.deserialize(record.value)
       : (buffer(record.value) as V | null);
     return { offset: record.offset, timestamp: record.timestamp, key: buffer(record.key), value, headers };
   }

@@ -12,6 +12,9 @@
  *
  * Against a deployed stack pass `aws: { region }` to sign requests with SigV4 using the standard AWS
  * credential chain; against a local server started with `--token` pass `token`.
+ *
+ * Avro values with the schema registry: `avroSerde({ registry: new SchemaRegistryClient({ url }),
+ * subject: 'orders-value', schema })` as the producer's or consumer's `valueSerde`.
  */
 import { Admin } from './admin.ts';
 import { Consumer, type ConsumerOptions } from './consumer.ts';
@@ -54,4 +57,14 @@ export { StreambedError } from './errors.ts';
 export type { Message, Partitioner, ProducerOptions, RecordMetadata } from './producer.ts';
 export { Producer } from './producer.ts';
 export type { RetryOptions } from './retry.ts';
-export { autoSerde, bytesSerde, jsonSerde, type Serde, stringSerde } from './serdes.ts';
+export {
+  type AvroSchemaInput,
+  type AvroSerdeOptions,
+  avroSerde,
+  decodeFrame,
+  encodeFrame,
+  type RegisteredSchema,
+  SchemaRegistryClient,
+  type SchemaRegistryClientOptions,
+} from './schema-registry.ts';
+export { type AsyncSerde, autoSerde, bytesSerde, jsonSerde, type Serde, stringSerde } from './serdes.ts';

@@ -9,7 +9,7 @@ import type { ProduceRecord } from '../lambdas/core/log-types.ts';
 import { encodeProduceBody, PRODUCE_CONTENT_TYPE } from '../lambdas/http/binary.ts';
 import { StreambedError } from './errors.ts';
 import { type RetryOptions, withRetries } from './retry.ts';
-import { autoSerde, type Serde, stringSerde } from './serdes.ts';
+import { type AsyncSerde, autoSerde, type Serde, stringSerde } from './serdes.ts';
 import { segment, type Transport } from './transport.ts';
 
 export interface Message<V = unknown> {
@@ -40,7 +40,8 @@ export interface ProducerOptions<V = unknown> {
   /** Send as soon as a topic's pending bytes reach this. Default 1 MiB; at most the request limit. */
   batchBytes?: number;
   retry?: RetryOptions;
-  valueSerde?: Serde<V>;
+  /** How values become bytes; may be asynchronous (the Avro serde registers its schema first). */
+  valueSerde?: AsyncSerde<V>;
   keySerde?: Serde<string>;
   partitioner?: Partitioner;
 }
@@ -74,7 +75,7 @@ export class Producer<V = unknown> {
   private readonly partitionCounts = new Map<string, { count: number; at: number }>();
   private readonly lingerMs: number;
   private readonly batchBytes: number;
-  private readonly valueSerde: Serde<V>;
+  private readonly valueSerde: AsyncSerde<V>;
   private closed = false;
 
   constructor(
@@ -143,7 +144,7 @@ export class Producer<V = unknown> {
       key: name,
       value: value === null ? null : typeof value === 'string' ? new TextEncoder().encode(value) : value,
     }));
-    const record: ProduceRecord = { key, value: this.valueSerde.serialize(message.value), headers };
+    const record: ProduceRecord = { key, value: await this.valueSerde.serialize(message.value), headers };
     let partition = message.partition;
     if (partition === undefined && this.options.partitioner) {
       partition = this.options.partitioner({ topic, key, partitionCount: await this.partitionCount(topic) });

@@ -1,10 +1,20 @@
 /**
  * Serializers and deserializers for keys and values. Bytes travel as Uint8Array; a serde turns them
- * into what the application works with. Avro (with the schema registry) plugs in the same way.
+ * into what the application works with. Avro (with the schema registry, schema-registry.ts) plugs in
+ * the same way as an AsyncSerde.
  */
 export interface Serde<T> {
   serialize(value: T): Uint8Array | null;
   deserialize(bytes: Uint8Array | null): T | null;
+}
+
+/**
+ * A serde whose work may need I/O, such as looking a schema up in the registry. The producer and the
+ * consumer await whatever it returns; every Serde is also an AsyncSerde.
+ */
+export interface AsyncSerde<T> {
+  serialize(value: T): Uint8Array | null | Promise<Uint8Array | null>;
+  deserialize(bytes: Uint8Array | null): T | null | Promise<T | null>;
 }
 
 const encoder = new TextEncoder();

@@ -33,7 +33,7 @@ import {
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { AttributeType, BillingMode, Operation, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
-import { Rule, type Schedule } from 'aws-cdk-lib/aws-events';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
@@ -50,7 +50,7 @@ import {
 } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 // The key-layout module owns the object prefix; IAM resources are scoped with the same constant.
-import { DATA_PREFIX } from '../lambdas/core/layout.ts';
+import { COMPACTED_PREFIX, DATA_PREFIX } from '../lambdas/core/layout.ts';
 
 // ---------------------------------------------------------------------------------------------------
 // The concern table.
@@ -109,12 +109,6 @@ const SCHEDULED_MAX_TIMEOUT = Duration.minutes(15);
 /**
  * One row per Lambda. Adding a concern is one row here (plus its handler file); its function, role,
  * grants, environment, routes or schedule, and alarms all follow from the row.
- *
- * Still to come, with their issues (add a row only once its handler file exists — bundling needs it):
- * - `schemas` (schemas.ts): objects 'none', meta 'readWrite', routes ANY /schema-registry and
- *   ANY /schema-registry/{proxy+} (the router answers Confluent-style 404s below it).
- * - `janitor` (janitor.ts): objects 'manage', meta 'readWrite', routes [], timeout 5 minutes,
- *   schedule Schedule.rate(Duration.minutes(1)). Its errors alarm comes with the row.
  */
 export const STREAMBED_CONCERNS: readonly StreambedConcern[] = [
   {
@@ -169,6 +163,30 @@ export const STREAMBED_CONCERNS: readonly StreambedConcern[] = [
       { method: HttpMethod.POST, path: '/v1/groups/{group}/offsets/reset' },
     ],
   },
+  {
+    name: 'schemas',
+    handlerFile: 'schemas.ts',
+    timeout: API_TIMEOUT,
+    objects: 'none',
+    // Versions and configs are written by CAS; permanent deletes remove subject and version items.
+    meta: 'readWrite',
+    // The whole Confluent subset: the router answers the routes it knows and Confluent-style 404s
+    // for the rest (Confluent clients probe optional routes and fall back on 404).
+    routes: [
+      { method: HttpMethod.ANY, path: '/schema-registry' },
+      { method: HttpMethod.ANY, path: '/schema-registry/{proxy+}' },
+    ],
+  },
+  {
+    name: 'janitor',
+    handlerFile: 'janitor.ts',
+    // Each run works partitions until a minute before its timeout and the next run carries on.
+    timeout: Duration.minutes(5),
+    objects: 'manage',
+    meta: 'readWrite',
+    routes: [],
+    schedule: Schedule.rate(Duration.minutes(1)),
+  },
 ];
 
 const META_ACTIONS: Record<MetaAccess, readonly string[]> = {
@@ -190,6 +208,17 @@ const META_ACTIONS: Record<MetaAccess, readonly string[]> = {
     'dynamodb:ConditionCheckItem',
     'dynamodb:DeleteItem',
   ],
+};
+
+/**
+ * Where each access level may act (lambdas/core/layout.ts owns the layout): produce writes only new
+ * request objects under data/; readers also read the janitor's compacted/ objects; the janitor manages
+ * both.
+ */
+const OBJECT_PREFIXES: Record<Exclude<ObjectAccess, 'none'>, readonly string[]> = {
+  read: [DATA_PREFIX, COMPACTED_PREFIX],
+  write: [DATA_PREFIX],
+  manage: [DATA_PREFIX, COMPACTED_PREFIX],
 };
 
 const OBJECT_ACTIONS: Record<ObjectAccess, readonly string[]> = {
@@ -625,11 +654,11 @@ export class Streambed extends Construct {
     }
 
     if (concern.objects === 'none') return;
-    const objectPattern = `${DATA_PREFIX}*`;
+    const patterns = OBJECT_PREFIXES[concern.objects].map((prefix) => `${prefix}*`);
     role.addToPolicy(
       new PolicyStatement({
         actions: [...OBJECT_ACTIONS[concern.objects]],
-        resources: [this.bucket.arnForObjects(objectPattern)],
+        resources: patterns.map((pattern) => this.bucket.arnForObjects(pattern)),
       }),
     );
     if (concern.objects === 'manage') {
@@ -637,7 +666,7 @@ export class Streambed extends Construct {
         new PolicyStatement({
           actions: ['s3:ListBucket'],
           resources: [this.bucket.bucketArn],
-          conditions: { StringLike: { 's3:prefix': [DATA_PREFIX, objectPattern] } },
+          conditions: { StringLike: { 's3:prefix': [...OBJECT_PREFIXES.manage, ...patterns] } },
         }),
       );
     }
@@ -649,12 +678,14 @@ export class Streambed extends Construct {
       role.addToPolicy(new PolicyStatement({ actions: [...actions], resources: [bucketKey.keyArn] }));
     }
     const bucketLogicalId = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as CfnBucket);
-    acknowledge(
-      role,
-      `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${objectPattern}]`,
-      `Object keys are generated per request (${DATA_PREFIX}{hash}/{ULID}.sbo), so the grant is scoped to the ` +
-        'data prefix, the narrowest resource that covers them; the actions are listed one by one.',
-    );
+    for (const pattern of patterns) {
+      acknowledge(
+        role,
+        `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${pattern}]`,
+        `Object keys are generated per request (${DATA_PREFIX}{hash}/{ULID}.sbo, ${COMPACTED_PREFIX}{topicId}/{partition}/{ULID}.sbo), ` +
+          'so the grant is scoped to the key prefix, the narrowest resource that covers them; the actions are listed one by one.',
+      );
+    }
   }
 
   private alarm(id: string, metric: IMetric, description: string): void {

@@ -2,13 +2,16 @@
  * The CLI's commands on top of the SDK: topics, produce (a record per stdin line), consume (a value
  * per stdout line), groups. Output for people goes to stderr; data goes to stdout.
  */
+import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import avro, { type Type } from 'avsc';
 import { decodeRecordBatch, splitBatches } from '../../lambdas/core/record-batch.ts';
 import { BATCHES_CONTENT_TYPE } from '../../lambdas/http/binary.ts';
 import type { Admin } from '../admin.ts';
 import { StreambedError } from '../errors.ts';
 import { Streambed } from '../index.ts';
+import { avroSerde, SchemaRegistryClient } from '../schema-registry.ts';
 import { segment, Transport } from '../transport.ts';
 
 export interface Io {
@@ -164,27 +167,90 @@ async function describeTopic(admin: Admin, name: string, io: Io): Promise<number
   return 0;
 }
 
+/** The schema in --value-schema-file, parsed: what each stdin line is read with. */
+async function readSchemaFile(path: string): Promise<{ text: string; type: Type }> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    return usage(`--value-schema-file: cannot read ${path}: ${(error as Error).message}`);
+  }
+  try {
+    return { text, type: avro.Type.forSchema(JSON.parse(text), { noAnonymousTypes: true }) };
+  } catch (error) {
+    return usage(`--value-schema-file: ${path} is not a valid Avro schema: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * One stdin line as a value of `type`: Avro's JSON encoding first (unions as {"type": value}, bytes as
+ * strings — what Confluent's console tools read and write), else plain JSON (unions unwrapped).
+ */
+function avroValue(type: Type, line: string, lineNumber: number): unknown {
+  try {
+    return type.fromString(line);
+  } catch (avroJsonError) {
+    try {
+      return type.clone(JSON.parse(line), { coerceBuffers: true });
+    } catch {
+      return usage(`line ${lineNumber}: not a value of the schema: ${(avroJsonError as Error).message}`);
+    }
+  }
+}
+
 export async function produceCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(argv, {
     'key-separator': { type: 'string' },
     partition: { type: 'string' },
+    'value-schema-file': { type: 'string' },
+    subject: { type: 'string' },
   });
   const topic = positionals[0] ?? usage('produce needs a topic: streambed produce <topic> < lines');
   const partition = integerOption('partition', values.partition);
   const separator = values['key-separator'];
-  const producer = new Streambed(clientOptions(values, io.env)).producer({ lingerMs: 20 });
+  const options = clientOptions(values, io.env);
+  const schemaFile = values['value-schema-file'];
+  if (values.subject !== undefined && schemaFile === undefined) usage('--subject needs --value-schema-file');
+  // With a schema, every line is an Avro record: registered under the subject, written in
+  // Confluent's wire format (magic byte, schema id, Avro binary).
+  const schema = schemaFile === undefined ? undefined : await readSchemaFile(schemaFile);
+  const valueSerde =
+    schema === undefined
+      ? undefined
+      : avroSerde({
+          registry: new SchemaRegistryClient(options),
+          subject: values.subject ?? `${topic}-value`,
+          schema: schema.text,
+        });
+  const producer = new Streambed(options).producer<unknown>({
+    lingerMs: 20,
+    ...(valueSerde === undefined ? {} : { valueSerde }),
+  });
   const meter = progress(io, 'produced');
   const pending = new Set<Promise<unknown>>();
   let failure: unknown;
+  let lineNumber = 0;
   for await (const line of createInterface({ input: io.stdin, crlfDelay: Number.POSITIVE_INFINITY })) {
+    lineNumber++;
     if (failure !== undefined) break;
     let key: string | undefined;
-    let value = line;
+    let text = line;
     if (separator !== undefined) {
       const cut = line.indexOf(separator);
       if (cut >= 0) {
         key = line.slice(0, cut);
-        value = line.slice(cut + separator.length);
+        text = line.slice(cut + separator.length);
+      }
+    }
+    let value: unknown = text;
+    if (schema !== undefined) {
+      // A blank line cannot be a record: skipped, like a trailing newline.
+      if (text.trim() === '') continue;
+      try {
+        value = avroValue(schema.type, text, lineNumber);
+      } catch (error) {
+        failure ??= error;
+        break;
       }
     }
     const sent = producer
@@ -217,14 +283,25 @@ export async function consumeCommand(argv: string[], io: Io): Promise<number> {
     group: { type: 'string' },
     'from-beginning': { type: 'boolean' },
     'max-messages': { type: 'string' },
+    avro: { type: 'boolean' },
   });
   const topic = positionals[0] ?? usage('consume needs a topic: streambed consume <topic>');
   const max = integerOption('max-messages', values['max-messages']) ?? Number.POSITIVE_INFINITY;
   const options = clientOptions(values, io.env);
   const meter = progress(io, 'consumed');
+  // --avro: each value is decoded with its writer's schema (by the id it carries) and printed in
+  // Avro's JSON encoding, which `produce --value-schema-file` reads back.
+  const registry = values.avro === true ? new SchemaRegistryClient(options) : undefined;
   let count = 0;
-  const print = (value: Buffer | Uint8Array | null) => {
-    io.stdout.write(`${value === null ? '' : Buffer.from(value).toString('utf8')}\n`);
+  const print = async (value: Buffer | Uint8Array | null) => {
+    let text = '';
+    if (value !== null && registry !== undefined) {
+      const decoded = await registry.decode(value);
+      text = decoded.type.toString(decoded.value);
+    } else if (value !== null) {
+      text = Buffer.from(value).toString('utf8');
+    }
+    io.stdout.write(`${text}\n`);
     meter.add(1);
   };
   if (values.group === undefined) {
@@ -239,14 +316,23 @@ export async function consumeCommand(argv: string[], io: Io): Promise<number> {
     const consumer = new Streambed(options).consumer({ groupId: values.group, heartbeatIntervalMs: 1_000 });
     await consumer.subscribe({ topics: [topic], fromBeginning: values['from-beginning'] === true });
     let done: () => void = () => {};
+    let failure: unknown;
     const finished = new Promise<void>((resolve) => {
       done = resolve;
     });
     await consumer.run({
       eachMessage: async ({ message }) => {
+        // An undecodable value ends the command; throwing keeps the group's position before it.
+        if (failure !== undefined) throw failure;
         if (count >= max) return done();
+        try {
+          await print(message.value);
+        } catch (error) {
+          failure = error;
+          done();
+          throw error;
+        }
         count++;
-        print(message.value);
         if (count >= max) done();
       },
     });
@@ -257,6 +343,7 @@ export async function consumeCommand(argv: string[], io: Io): Promise<number> {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
     await consumer.disconnect();
+    if (failure !== undefined) throw failure;
   }
   meter.done();
   return 0;
@@ -268,7 +355,7 @@ async function consumeWithoutGroup(
   topic: string,
   fromBeginning: boolean,
   max: number,
-  print: (value: Uint8Array | null) => void,
+  print: (value: Uint8Array | null) => Promise<void>,
 ): Promise<number> {
   const described = await transport.json<{
     partitions: { partition: number; logStartOffset: number; highWatermark: number }[];
@@ -297,8 +384,8 @@ async function consumeWithoutGroup(
           for (const record of decodeRecordBatch(batch).records) {
             if (record.offset < offset || count >= max) continue;
             any = true;
+            await print(record.value);
             count++;
-            print(record.value);
           }
         }
       }

@@ -13,12 +13,16 @@ commands:
   topics create <name> [--partitions N] [--config key=value ...]
   topics list | describe <name> | alter <name> [--partitions N] [--config key=value ...] | delete <name>
   produce <topic> [--key-separator SEP] [--partition N]     one record per stdin line
+          [--value-schema-file FILE [--subject S]]   lines are JSON records of this Avro schema, registered
+                                                     under S (default <topic>-value), sent as Confluent Avro
   consume <topic> [--group G] [--from-beginning] [--max-messages N]     one value per stdout line
+          [--avro]                                   decode Confluent Avro values, print them as JSON
   groups list | describe <group>
   bench [--quick] [--backend embedded|memory]     throughput, latency and $/GiB (bench/results/)
   start     run a local Streambed server
             --port N (8080)  --host H (127.0.0.1)  --data-dir DIR (./.streambed)  --memory
             --backend embedded|aws  --token T (or STREAMBED_TOKEN)
+            --janitor-interval-ms N (5000; 0 = off): retention, compaction, garbage collection
             with --backend aws: STREAMBED_TABLE (streambed), STREAMBED_BUCKET (streambed-local),
             AWS_REGION, AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_DYNAMODB + AWS_ENDPOINT_URL_S3
             (emulators such as LocalStack: the table and bucket are created if missing)
@@ -81,6 +85,7 @@ async function start(argv: string[], out: NodeJS.WritableStream): Promise<number
       memory: { type: 'boolean' },
       backend: { type: 'string' },
       token: { type: 'string' },
+      'janitor-interval-ms': { type: 'string' },
     },
     strict: true,
   });
@@ -101,6 +106,7 @@ async function start(argv: string[], out: NodeJS.WritableStream): Promise<number
     dataDir: values['data-dir'] ?? '.streambed',
     memory: values.memory ?? false,
     token: values.token ?? process.env.STREAMBED_TOKEN,
+    janitorIntervalMs: integer('janitor-interval-ms', values['janitor-interval-ms'], 5_000),
     aws: {
       table: process.env.STREAMBED_TABLE ?? 'streambed',
       bucket: process.env.STREAMBED_BUCKET ?? 'streambed-local',

@@ -9,6 +9,16 @@
  *   part#{topicId}#{p} / meta       a partition: highWatermark, logStartOffset, bytes, batches, ...
  *   part#{topicId}#{p} / b#{20 digits}   a batch index entry, by base offset (zero-padded: sk order = offset order)
  *
+ * Schema registry items (core/schemas.ts):
+ *   subject#{s} / meta              a subject: latestVersion, deletedThrough, compatibility (optional)
+ *   subject#{s} / v#{10 digits}     a version of a subject: id, fingerprint, deleted
+ *   subjects / {s}                  one item per subject with versions, with its `deleted` flag (listing)
+ *   schema#{id} / meta              a schema: its text and fingerprint; immutable, never deleted
+ *   schema#{id} / ref#{s}#{10 digits}   a (subject, version) that uses the schema (GET /schemas/ids/{id}/versions)
+ *   schemaFingerprint#{fp} / meta   fingerprint → id, so one schema keeps one id across subjects
+ *   schema-registry / ids           the id counter: lastId, advanced by compare-and-set
+ *   schema-registry / config        the global compatibility level
+ *
  * Objects: data/{2 hex}/{ULID}.sbo — the hex prefix spreads keys over S3 partitions, the ULID makes
  * every key unique and carries its creation time (garbage collection reads it, DESIGN §7).
  */
@@ -118,3 +128,34 @@ export const leaseKey = (group: string, topic: string, partition: number): ItemK
   pk: groupPk(group),
   sk: leaseSk(topic, partition),
 });
+
+// Schema registry (core/schemas.ts). Versions and ids are int32 in Confluent's API: 10 digits suffice.
+const VERSION_DIGITS = 10;
+const padVersion = (version: number): string => String(version).padStart(VERSION_DIGITS, '0');
+export const subjectPk = (subject: string): string => `subject#${subject}`;
+export const subjectKey = (subject: string): ItemKey => ({ pk: subjectPk(subject), sk: 'meta' });
+export const SUBJECT_VERSION_SK_PREFIX = 'v#';
+/** Lowest and highest possible version sort keys of a subject. */
+export const FIRST_SUBJECT_VERSION_SK = SUBJECT_VERSION_SK_PREFIX;
+export const LAST_SUBJECT_VERSION_SK = `${SUBJECT_VERSION_SK_PREFIX}${'9'.repeat(VERSION_DIGITS)}`;
+export const subjectVersionKey = (subject: string, version: number): ItemKey => ({
+  pk: subjectPk(subject),
+  sk: `${SUBJECT_VERSION_SK_PREFIX}${padVersion(version)}`,
+});
+export const SUBJECTS_PK = 'subjects';
+export const subjectListKey = (subject: string): ItemKey => ({ pk: SUBJECTS_PK, sk: subject });
+export const schemaPk = (id: number): string => `schema#${id}`;
+export const schemaKey = (id: number): ItemKey => ({ pk: schemaPk(id), sk: 'meta' });
+export const SCHEMA_REF_SK_PREFIX = 'ref#';
+/** Which subject versions use schema `id`; subject and version are also attributes (a subject may hold `#`). */
+export const schemaRefKey = (id: number, subject: string, version: number): ItemKey => ({
+  pk: schemaPk(id),
+  sk: `${SCHEMA_REF_SK_PREFIX}${subject}#${padVersion(version)}`,
+});
+export const schemaFingerprintKey = (fingerprint: string): ItemKey => ({
+  pk: `schemaFingerprint#${fingerprint}`,
+  sk: 'meta',
+});
+export const SCHEMA_REGISTRY_PK = 'schema-registry';
+export const schemaIdCounterKey: ItemKey = { pk: SCHEMA_REGISTRY_PK, sk: 'ids' };
+export const registryConfigKey: ItemKey = { pk: SCHEMA_REGISTRY_PK, sk: 'config' };

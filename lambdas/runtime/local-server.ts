@@ -5,6 +5,7 @@
 import { groupRoutes } from '../http/groups-routes.ts';
 import { bearerTokenAuth, startHttpServer } from '../http/node-server.ts';
 import { createRouter } from '../http/router.ts';
+import { schemaRegistryRoutes } from '../http/schema-routes.ts';
 import { systemClock } from '../ports/clock.ts';
 import {
   type AwsBackendOptions,
@@ -12,6 +13,7 @@ import {
   createAwsBackend,
   createEmbeddedBackend,
   createServices,
+  type Services,
 } from './backends.ts';
 
 export interface LocalServerOptions {
@@ -26,6 +28,10 @@ export interface LocalServerOptions {
   aws?: AwsBackendOptions;
   /** Storage built by the caller (tests wrap adapters, or point them at separate emulators). */
   storage?: Backend;
+  /** Run the janitor (retention, compaction, GC) this often; 0 or unset: never. */
+  janitorIntervalMs?: number;
+  /** Where janitor failures are reported; default stderr. */
+  onJanitorError?: (error: unknown) => void;
 }
 
 export interface LocalServer {
@@ -56,14 +62,41 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     topics: services.topics,
     log: services.log,
     auth: options.token ? bearerTokenAuth(options.token) : undefined,
-    routeTables: [groupRoutes(services.groups)],
+    routeTables: [groupRoutes(services.groups), schemaRegistryRoutes(services.schemas)],
   });
   const server = await startHttpServer({ handler, host, port: options.port ?? 8080 });
+  const janitor = scheduleJanitor(services, options);
   return {
     url: server.url,
     close: async () => {
+      await janitor.stop();
       await server.close();
       await backend.close();
+    },
+  };
+}
+
+/** Runs the janitor on a timer, one run at a time; a run in progress finishes before close. */
+function scheduleJanitor(services: Services, options: LocalServerOptions): { stop(): Promise<void> } {
+  const interval = options.janitorIntervalMs ?? 0;
+  if (interval <= 0) return { stop: async () => {} };
+  let running: Promise<unknown> | undefined;
+  const report =
+    options.onJanitorError ?? ((error: unknown) => process.stderr.write(`janitor: ${String(error)}\n`));
+  const timer = setInterval(() => {
+    if (running !== undefined) return;
+    running = services.janitor
+      .runOnce()
+      .catch(report)
+      .finally(() => {
+        running = undefined;
+      });
+  }, interval);
+  timer.unref();
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await running;
     },
   };
 }

@@ -9,12 +9,18 @@
  * - no record is in the log twice (retries with the same key never duplicate), and nothing is in the
  *   log that no producer sent;
  * - fetches during the run return, for acknowledged offsets, exactly the acknowledged values;
- * - no batch index entry points at a missing object.
+ * - no batch index entry points at a missing object;
+ * - after a final janitor pass (retention, compaction, GC) no object is left that nothing points at,
+ *   and nothing of a deleted topic is left.
+ *
+ * A janitor actor runs retention and compaction against the faulty stores throughout; one topic has
+ * a small retention.bytes, so records may legitimately leave its log start (they are excused below
+ * logStartOffset); a churn actor creates, fills and deletes a topic over and over.
  */
 import { StreamError } from '../../lambdas/core/errors.ts';
-import { FIRST_BATCH_SK, LAST_BATCH_SK, partitionPk } from '../../lambdas/core/layout.ts';
+import { DELETED_TOPICS_PK, FIRST_BATCH_SK, LAST_BATCH_SK, partitionPk } from '../../lambdas/core/layout.ts';
 import type { ProduceRecord } from '../../lambdas/core/log-types.ts';
-import { systemClock } from '../../lambdas/ports/clock.ts';
+import { ManualClock, systemClock } from '../../lambdas/ports/clock.ts';
 import { type Backend, createServices } from '../../lambdas/runtime/backends.ts';
 import { FaultyMetaStore, FaultyObjectStore, faultPlan, seededRandom, totalFaults } from './faults.ts';
 
@@ -36,16 +42,18 @@ export interface ChaosReport {
   faults: number;
   faultsByKind: Record<string, number>;
   acknowledged: number;
+  deletedTopics: number;
   violations: string[];
 }
 
 const TOPICS = [
-  { name: 'chaos-a', partitions: 3 },
-  { name: 'chaos-b', partitions: 2 },
+  { name: 'chaos-a', partitions: 3, config: { 'retention.ms': -1 } },
+  { name: 'chaos-b', partitions: 2, config: { 'retention.ms': -1, 'retention.bytes': 3000 } },
 ];
 const utf8 = new TextEncoder();
 const text = new TextDecoder();
 const RETRIES = 10;
+const JANITOR = 'chaos-janitor';
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const random = seededRandom(options.seed);
@@ -58,7 +66,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   };
   const clean = createServices(storage, systemClock);
   const services = createServices(faulty, systemClock);
-  for (const topic of TOPICS) await clean.topics.createTopic(topic.name, topic.partitions);
+  for (const topic of TOPICS) await clean.topics.createTopic(topic.name, topic.partitions, topic.config);
+  const deletedTopicIds: string[] = [];
 
   const violations: string[] = [];
   const acked = new Map<string, string>(); // "topic/partition/offset" → value
@@ -134,8 +143,43 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         }
       }
     } catch (error) {
-      if (!(error instanceof StreamError) || !error.retriable)
+      // Retention may move the log start past the offset between reading the range and fetching.
+      const outOfRange = error instanceof StreamError && error.code === 'OFFSET_OUT_OF_RANGE';
+      if (!(error instanceof StreamError) || (!error.retriable && !outOfRange)) {
         violations.push(`fetch failed: ${String(error)}`);
+      }
+    }
+  }
+
+  // Retention and compaction as often as they can run, against the same faulty stores.
+  const janitor = createServices(faulty, systemClock, {
+    janitor: { owner: JANITOR, compactAfterMs: 0, graceMs: 0 },
+  }).janitor;
+  async function janitorOnce(): Promise<void> {
+    try {
+      await janitor.runOnce();
+    } catch (error) {
+      if (!(error instanceof StreamError) || !error.retriable)
+        violations.push(`janitor failed: ${String(error)}`);
+    }
+  }
+
+  async function churnOnce(): Promise<void> {
+    try {
+      const created = await services.topics.createTopic('chaos-churn', 2);
+      await services.log.produce({
+        topic: 'chaos-churn',
+        records: [{ key: null, value: utf8.encode('x'), headers: [] }],
+      });
+      await services.topics.deleteTopic('chaos-churn');
+      deletedTopicIds.push(created.topicId);
+    } catch (error) {
+      if (!(error instanceof StreamError)) violations.push(`topic churn failed: ${String(error)}`);
+      // A half-done churn leaves the topic for the next round to delete.
+      await clean.topics.deleteTopic('chaos-churn').then(
+        () => undefined,
+        () => undefined,
+      );
     }
   }
 
@@ -150,7 +194,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   await Promise.all([
     ...Array.from({ length: producers }, () => actor(produceOnce)),
     ...Array.from({ length: fetchers }, () => actor(fetchOnce)),
+    actor(janitorOnce),
+    actor(churnOnce),
   ]);
+  const leftover = await clean.topics.requireTopic('chaos-churn').catch(() => undefined);
+  if (leftover !== undefined) {
+    await clean.topics.deleteTopic('chaos-churn');
+    deletedTopicIds.push(leftover.topicId);
+  }
 
   // Read everything back without faults and check the invariants.
   const seen = new Map<string, string>();
@@ -198,11 +249,64 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       }
     }
   }
+  const starts = new Map<string, number>();
+  for (const topic of TOPICS) {
+    for (let partition = 0; partition < topic.partitions; partition++) {
+      starts.set(
+        `${topic.name}/${partition}`,
+        (await clean.log.offsets(topic.name, partition)).logStartOffset,
+      );
+    }
+  }
   for (const [where, value] of acked) {
-    if (seen.get(value) !== where)
+    const [name, partition, offset] = where.split('/');
+    if (Number(offset) < (starts.get(`${name}/${partition}`) ?? 0)) continue; // retention removed it
+    if (seen.get(value) !== where) {
       violations.push(
         `acknowledged ${value} at ${where} but the log has it at ${seen.get(value) ?? 'nowhere'}`,
       );
+    }
+  }
+
+  // A final janitor far in the future, past every window: compaction, GC, deleted-topic clean-up.
+  const future = new ManualClock(Date.now() + 24 * 60 * 60 * 1000);
+  // The same owner: its leases, even those a faulty release left behind, are its own to take back.
+  const finalJanitor = createServices(storage, future, {
+    janitor: { owner: JANITOR, compactAfterMs: 0, graceMs: 0 },
+  }).janitor;
+  // A run cleans at most 100 deleted topics; the churn leaves more. Run until all are gone.
+  for (let run = 0; run < 50; run++) {
+    await finalJanitor.runOnce();
+    future.advance(10 * 60 * 1000);
+    if ((await storage.meta.query(DELETED_TOPICS_PK, { limit: 1 })).items.length === 0) break;
+  }
+  await finalJanitor.runOnce();
+  const referenced = new Set<string>();
+  for (const topic of TOPICS) {
+    const id = (await clean.topics.requireTopic(topic.name)).topicId;
+    for (let partition = 0; partition < topic.partitions; partition++) {
+      const index = await storage.meta.query(partitionPk(id, partition), {
+        from: FIRST_BATCH_SK,
+        to: LAST_BATCH_SK,
+      });
+      for (const entry of index.items) referenced.add(entry.objectKey as string);
+    }
+  }
+  let startAfter: string | undefined;
+  do {
+    const page = await storage.objects.list('', { startAfter });
+    for (const object of page.objects) {
+      if (!referenced.has(object.key))
+        violations.push(`object ${object.key} survived GC with nothing pointing at it`);
+    }
+    startAfter = page.next;
+  } while (startAfter !== undefined);
+  for (const id of deletedTopicIds) {
+    for (const partition of [0, 1]) {
+      if ((await storage.meta.query(partitionPk(id, partition), { limit: 1 })).items.length > 0) {
+        violations.push(`deleted topic ${id} still has items in partition ${partition}`);
+      }
+    }
   }
   await storage.close();
   return {
@@ -211,6 +315,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     faults: totalFaults(plan),
     faultsByKind: plan.injected,
     acknowledged: acked.size,
+    deletedTopics: deletedTopicIds.length,
     violations,
   };
 }

@@ -14,6 +14,7 @@ import { handler as admin } from '../../lambdas/handlers/admin.ts';
 import { handler as fetchHandler } from '../../lambdas/handlers/fetch.ts';
 import { handler as groups } from '../../lambdas/handlers/groups.ts';
 import type { HttpLambda } from '../../lambdas/handlers/http-handler.ts';
+import { handler as janitorHandler } from '../../lambdas/handlers/janitor.ts';
 import { handler as produce } from '../../lambdas/handlers/produce.ts';
 import {
   type ApiGatewayEvent,
@@ -479,6 +480,20 @@ describe('groups handler', () => {
       [1, 1],
       [2, 1],
     ]);
+  });
+});
+
+describe('janitor handler', () => {
+  it('runs one janitor pass on a scheduled event and reports it in logs and metrics', async () => {
+    // Prepare
+    await createOrders();
+    const scheduled = { version: '0', 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} };
+    // Act
+    await janitorHandler(scheduled, lambdaContext('streambed-janitor', 'req-janitor-1'));
+    // Assess
+    const line = output.logs().find((entry) => entry.message === 'janitor run');
+    expect(line).toMatchObject({ partitions: 3, incomplete: false });
+    expect(output.emf().some((doc) => 'JanitorErrors' in doc && 'CompactedBatches' in doc)).toBe(true);
   });
 });
 

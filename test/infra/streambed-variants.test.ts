@@ -182,23 +182,9 @@ describe('JWT authorization', () => {
   });
 });
 
-describe('a scheduled concern (the janitor row, once janitor.ts exists)', () => {
-  // janitor.ts is not written yet: admin.ts stands in as the handler module. The row is the one the
-  // comment above STREAMBED_CONCERNS describes.
-  const janitor: StreambedConcern = {
-    name: 'janitor',
-    handlerFile: 'admin.ts',
-    timeout: Duration.minutes(5),
-    objects: 'manage',
-    meta: 'readWrite',
-    routes: [],
-    schedule: Schedule.rate(Duration.minutes(1)),
-  };
-
-  it('becomes a function on an EventBridge schedule with manage rights and its own alarms', () => {
-    const { template, streambed, logicalId, actionsOf } = synthProps({
-      concerns: [...STREAMBED_CONCERNS, janitor],
-    });
+describe('the scheduled janitor', () => {
+  it('is a function on an EventBridge schedule with manage rights and its own alarms', () => {
+    const { template, streambed, logicalId, actionsOf } = synthProps({});
     const fn = streambed.functions.janitor as IConstruct;
     const fnArn = { 'Fn::GetAtt': [logicalId(fn), 'Arn'] };
     template.hasResourceProperties('AWS::Lambda::Function', { Timeout: 300, Runtime: 'nodejs24.x' });
@@ -215,20 +201,27 @@ describe('a scheduled concern (the janitor row, once janitor.ts exists)', () => 
     // No route reaches it.
     const routes = JSON.stringify(template.findResources('AWS::ApiGatewayV2::Integration'));
     expect(routes).not.toContain(`"${logicalId(fn)}"`);
-    // Objects: read, write and delete under data/, list only that prefix.
+    // Objects: read, write and delete under data/ and compacted/, list only those prefixes.
     const statements = actionsOf('janitor');
     const bucketArn = { 'Fn::GetAtt': [logicalId(streambed.bucket), 'Arn'] };
     expect(statements).toContainEqual(
       expect.objectContaining({
         Action: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'],
-        Resource: { 'Fn::Join': ['', [bucketArn, '/data/*']] },
+        Resource: expect.arrayContaining([
+          { 'Fn::Join': ['', [bucketArn, '/data/*']] },
+          { 'Fn::Join': ['', [bucketArn, '/compacted/*']] },
+        ]),
       }),
     );
     expect(statements).toContainEqual(
       expect.objectContaining({
         Action: 's3:ListBucket',
         Resource: bucketArn,
-        Condition: { StringLike: { 's3:prefix': ['data/', 'data/*'] } },
+        Condition: {
+          StringLike: {
+            's3:prefix': expect.arrayContaining(['data/', 'compacted/', 'data/*', 'compacted/*']),
+          },
+        },
       }),
     );
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {

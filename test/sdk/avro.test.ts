@@ -1,0 +1,154 @@
+/**
+ * Avro end to end through the SDK against a real local server: a producer with `avroSerde` registers
+ * its schema and writes Confluent-framed records; a consumer group with `avroSerde` decodes them —
+ * with each writer's schema, or resolved into a newer reader schema.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  avroSerde,
+  decodeFrame,
+  SchemaRegistryClient,
+  Streambed,
+  StreambedError,
+} from '../../client/index.ts';
+import { type LocalServer, startLocalServer } from '../../lambdas/runtime/local-server.ts';
+
+let server: LocalServer;
+let client: Streambed;
+let registry: SchemaRegistryClient;
+beforeAll(async () => {
+  server = await startLocalServer({ port: 0, memory: true });
+  client = new Streambed({ url: server.url });
+  registry = new SchemaRegistryClient({ url: server.url });
+});
+afterAll(async () => server.close());
+
+const orderV1 = {
+  type: 'record',
+  name: 'Order',
+  namespace: 'shop',
+  fields: [
+    { name: 'id', type: 'long' },
+    { name: 'total', type: 'double' },
+    { name: 'items', type: { type: 'array', items: 'string' } },
+  ],
+};
+const orderV2 = {
+  ...orderV1,
+  fields: [...orderV1.fields, { name: 'coupon', type: ['null', 'string'], default: null }],
+};
+
+interface Order {
+  id: number;
+  total: number;
+  items: string[];
+  coupon?: string | null;
+}
+
+/** Consumes `count` values of `topic` with `valueSerde` in a fresh group, then leaves. */
+async function consumeAll<V>(topic: string, count: number, valueSerde: ReturnType<typeof avroSerde<V>>) {
+  const consumer = client.consumer<V>({ groupId: `readers-${topic}-${Math.random()}`, valueSerde });
+  const values: V[] = [];
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      values.push(message.value as V);
+    },
+  });
+  const deadline = Date.now() + 20_000;
+  while (values.length < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  await consumer.disconnect();
+  return { values };
+}
+
+describe('Avro with the SDK', () => {
+  it('produces Avro records with avroSerde and consumes them decoded', async () => {
+    // Prepare
+    await client.admin().createTopic({ topic: 'orders', numPartitions: 3 });
+    const producer = client.producer<Order>({
+      valueSerde: avroSerde<Order>({ registry, subject: 'orders-value', schema: orderV1 }),
+    });
+    const orders: Order[] = Array.from({ length: 30 }, (_, i) => ({
+      id: i,
+      total: i * 1.5,
+      items: [`sku-${i}`, `sku-${i + 1}`],
+    }));
+    // Act
+    await producer.send({
+      topic: 'orders',
+      messages: orders.map((value) => ({ key: `customer-${value.id % 4}`, value })),
+    });
+    await producer.disconnect();
+    const { values } = await consumeAll('orders', orders.length, avroSerde<Order>({ registry }));
+    // Assess
+    expect(values.map((v) => ({ ...v })).sort((a, b) => a.id - b.id)).toEqual(orders);
+    expect((await registry.version('orders-value')).version).toBe(1);
+  });
+
+  it('writes Confluent framing: magic byte 0, the big-endian schema id, then Avro binary', async () => {
+    // Prepare
+    const serde = avroSerde<Order>({ registry, subject: 'framing-value', schema: orderV1 });
+    // Act
+    const bytes = (await serde.serialize({ id: 1, total: 2, items: [] })) as Uint8Array;
+    // Assess
+    const { id, payload } = decodeFrame(bytes);
+    expect(bytes[0]).toBe(0);
+    expect(id).toBe((await registry.version('framing-value')).id);
+    expect([...payload]).toEqual([2, ...new Uint8Array(new Float64Array([2]).buffer), 0]);
+  });
+
+  it('decodes records of two schema versions into the newer reader schema', async () => {
+    // Prepare
+    await client.admin().createTopic({ topic: 'evolving', numPartitions: 1 });
+    const v1 = client.producer<Order>({
+      valueSerde: avroSerde<Order>({ registry, subject: 'evolving-value', schema: orderV1 }),
+    });
+    const v2 = client.producer<Order>({
+      valueSerde: avroSerde<Order>({ registry, subject: 'evolving-value', schema: orderV2 }),
+    });
+    await v1.send({ topic: 'evolving', messages: [{ value: { id: 1, total: 10, items: ['a'] } }] });
+    await v2.send({
+      topic: 'evolving',
+      messages: [{ value: { id: 2, total: 20, items: [], coupon: 'SPRING' } }],
+    });
+    // Act
+    const { values } = await consumeAll('evolving', 2, avroSerde<Order>({ registry, readerSchema: orderV2 }));
+    // Assess
+    expect(values.map((v) => ({ ...v }))).toEqual([
+      { id: 1, total: 10, items: ['a'], coupon: null },
+      { id: 2, total: 20, items: [], coupon: 'SPRING' },
+    ]);
+    expect(await registry.testCompatibility('evolving-value', orderV1)).toBe(true);
+  });
+
+  it('fails a send whose value does not match the schema, or whose schema is not registered', async () => {
+    // Prepare
+    const strict = client.producer<unknown>({
+      valueSerde: avroSerde({ registry, subject: 'orders-value', schema: orderV1 }),
+      retry: { retries: 0 },
+    });
+    const lookupOnly = client.producer<unknown>({
+      valueSerde: avroSerde({ registry, subject: 'orders-value', schema: orderV2, autoRegister: false }),
+      retry: { retries: 0 },
+    });
+    // Act
+    const mismatch = await strict
+      .send({ topic: 'orders', messages: [{ value: { id: 'not a number' } }] })
+      .catch((e: unknown) => e);
+    const unregistered = await lookupOnly
+      .send({ topic: 'orders', messages: [{ value: { id: 1, total: 1, items: [] } }] })
+      .catch((e: unknown) => e);
+    // Assess
+    expect(mismatch).toBeInstanceOf(StreambedError);
+    expect((mismatch as StreambedError).message).toMatch(/does not match Avro schema/);
+    expect(unregistered).toMatchObject({ code: 'SCHEMA_NOT_FOUND', details: { errorCode: 40403 } });
+  });
+
+  it('refuses to decode bytes that are not Confluent-framed', async () => {
+    const serde = avroSerde({ registry });
+    await expect(serde.deserialize(new TextEncoder().encode('{"plain":"json"}'))).rejects.toMatchObject({
+      code: 'CORRUPT_DATA',
+    });
+    expect(await serde.deserialize(null)).toBeNull();
+  });
+});
