@@ -164,6 +164,75 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     }
   }
 
+  // Consumer-group members on chaos-a: heartbeat, commit with their lease epoch, sometimes leave and
+  // then try again as a zombie. Commits made with a stale epoch or after leaving must be refused.
+  const GROUP = 'chaos-group';
+  const attemptedCommits = new Map<number, Set<number>>(); // partition → offsets ever sent
+  interface Member {
+    id: string | undefined;
+    assignments: { topic: string; partition: number; epoch: number }[];
+    left: { id: string; assignments: { topic: string; partition: number; epoch: number }[] } | undefined;
+  }
+  async function groupOnce(member: Member): Promise<void> {
+    const commit = async (id: string, partition: number, epoch: number) => {
+      const offset = Math.floor(random() * 50);
+      const sent = attemptedCommits.get(partition) ?? new Set<number>();
+      sent.add(offset);
+      attemptedCommits.set(partition, sent);
+      await services.groups.commit(GROUP, id, [{ topic: 'chaos-a', partition, offset, epoch }]);
+    };
+    try {
+      if (member.left !== undefined && random() < 0.3) {
+        // A zombie: the member left; its old lease must not accept its commits any more.
+        const stale = member.left.assignments[0];
+        if (stale !== undefined) {
+          try {
+            await commit(member.left.id, stale.partition, stale.epoch);
+            violations.push(`member ${member.left.id} committed to chaos-a/${stale.partition} after leaving`);
+          } catch (error) {
+            if (!(error instanceof StreamError)) throw error;
+          }
+        }
+        return;
+      }
+      if (member.id === undefined) {
+        const joined = await services.groups.join(GROUP, { topics: ['chaos-a'], sessionTimeoutMs: 5_000 });
+        member.id = joined.memberId;
+        member.assignments = joined.assignments;
+        return;
+      }
+      const roll = random();
+      if (roll < 0.5) {
+        member.assignments = (await services.groups.heartbeat(GROUP, member.id)).assignments;
+      } else if (roll < 0.8) {
+        const owned = member.assignments[Math.floor(random() * member.assignments.length)];
+        if (owned === undefined) return;
+        const stale = random() < 0.3;
+        try {
+          await commit(member.id, owned.partition, stale ? owned.epoch - 1 : owned.epoch);
+          if (stale)
+            violations.push(
+              `a commit to chaos-a/${owned.partition} with a stale epoch ${owned.epoch - 1} succeeded`,
+            );
+        } catch (error) {
+          if (!(error instanceof StreamError)) throw error;
+        }
+      } else if (roll < 0.9) {
+        // Only a leave that was acknowledged makes the member a zombie; a failed one may not have applied.
+        const id = member.id;
+        await services.groups.leave(GROUP, id);
+        member.id = undefined;
+        member.left = { id, assignments: member.assignments };
+      }
+    } catch (error) {
+      if (!(error instanceof StreamError)) violations.push(`group action failed: ${String(error)}`);
+      // LEASE_LOST on heartbeat: the group forgot the member (a fault ate its renewals); rejoin later.
+      if (error instanceof StreamError && error.code === 'LEASE_LOST' && member.id !== undefined)
+        member.id = undefined;
+    }
+  }
+  const members: Member[] = [0, 1].map(() => ({ id: undefined, assignments: [], left: undefined }));
+
   async function churnOnce(): Promise<void> {
     try {
       const created = await services.topics.createTopic('chaos-churn', 2);
@@ -196,6 +265,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     ...Array.from({ length: fetchers }, () => actor(fetchOnce)),
     actor(janitorOnce),
     actor(churnOnce),
+    ...members.map((member) => actor(() => groupOnce(member))),
   ]);
   const leftover = await clean.topics.requireTopic('chaos-churn').catch(() => undefined);
   if (leftover !== undefined) {
@@ -249,6 +319,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       }
     }
   }
+  // Committed offsets are only ever values some member sent.
+  const group = await clean.groups.describe(GROUP);
+  for (const p of group.partitions) {
+    if (p.committedOffset !== null && !attemptedCommits.get(p.partition)?.has(p.committedOffset)) {
+      violations.push(
+        `group offset ${p.committedOffset} of chaos-a/${p.partition} was never sent by a member`,
+      );
+    }
+  }
+
   const starts = new Map<string, number>();
   for (const topic of TOPICS) {
     for (let partition = 0; partition < topic.partitions; partition++) {
