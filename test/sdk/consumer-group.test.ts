@@ -4,7 +4,7 @@
  * commits); its partitions move and processing completes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Streambed, StreambedError } from '../../client/index.ts';
+import { jsonSerde, Streambed, StreambedError } from '../../client/index.ts';
 import { type LocalServer, startLocalServer } from '../../lambdas/runtime/local-server.ts';
 
 let server: LocalServer;
@@ -133,6 +133,31 @@ describe('SDK producers and a consumer group', () => {
     expect(values).toEqual(['a', 'b', 'c', 'd', 'c', 'd', 'e']);
     expect(whilePaused).toBe(6);
     const group = await client.admin().describeGroup('manual-group');
+    expect(group.partitions[0]).toMatchObject({ committedOffset: 5, lag: 0 });
+  });
+
+  it('hands over whole batches with eachBatch, resolving offsets as told, with JSON values', async () => {
+    const client = new Streambed({ url: server.url });
+    await client.admin().createTopic({ topic: 'batches', numPartitions: 1 });
+    const producer = client.producer({ valueSerde: jsonSerde });
+    await producer.send({ topic: 'batches', messages: [1, 2, 3, 4, 5].map((n) => ({ value: { n } })) });
+    const seen: number[] = [];
+    const consumer = client.consumer({ groupId: 'batcher', valueSerde: jsonSerde, heartbeatIntervalMs: 200 });
+    await consumer.subscribe({ topic: 'batches', fromBeginning: true });
+    await consumer.run({
+      eachBatch: async ({ batch, resolveOffset }) => {
+        for (const message of batch.messages) {
+          seen.push((message.value as { n: number }).n);
+          // Stop after the third message of the first batch: the rest comes again in the next batch.
+          if (seen.length === 3) return resolveOffset(message.offset);
+        }
+        resolveOffset(batch.messages.at(-1)!.offset);
+      },
+    });
+    await waitFor(() => seen.length >= 5 && seen.at(-1) === 5, 10_000, 'all five values');
+    await consumer.disconnect();
+    expect(seen).toEqual([1, 2, 3, 4, 5]);
+    const group = await client.admin().describeGroup('batcher');
     expect(group.partitions[0]).toMatchObject({ committedOffset: 5, lag: 0 });
   });
 });
