@@ -61,6 +61,29 @@ function toEntry(item: Item): IndexEntry {
   };
 }
 
+/**
+ * The batches as one byte array. Batches read in one range GET are already neighbours in one buffer
+ * (patched in place), so the common case needs no copy at all.
+ */
+function concatenate(batches: readonly Uint8Array[]): Uint8Array {
+  const first = batches[0];
+  if (first === undefined) return new Uint8Array(0);
+  let end = first.byteOffset + first.byteLength;
+  let contiguous = true;
+  for (const batch of batches.slice(1)) {
+    contiguous &&= batch.buffer === first.buffer && batch.byteOffset === end;
+    end = batch.byteOffset + batch.byteLength;
+  }
+  if (contiguous) return new Uint8Array(first.buffer, first.byteOffset, end - first.byteOffset);
+  const joined = new Uint8Array(batches.reduce((sum, batch) => sum + batch.byteLength, 0));
+  let at = 0;
+  for (const batch of batches) {
+    joined.set(batch, at);
+    at += batch.byteLength;
+  }
+  return joined;
+}
+
 function checkPartition(topic: TopicDescription, partition: number): void {
   if (!Number.isInteger(partition) || partition < 0 || partition >= topic.partitions) {
     throw new StreamError(
@@ -230,15 +253,8 @@ export function createFetcher({ meta, objects, clock, requireTopic, notifier }: 
 
   async function fetchBatches(request: FetchRequest): Promise<FetchBatchesResult> {
     const { batches, nextOffset, state } = await fetchBatchList(request);
-    const total = batches.reduce((sum, batch) => sum + batch.byteLength, 0);
-    const joined = new Uint8Array(total);
-    let at = 0;
-    for (const batch of batches) {
-      joined.set(batch, at);
-      at += batch.byteLength;
-    }
     return {
-      batches: joined,
+      batches: concatenate(batches),
       nextOffset,
       highWatermark: state.highWatermark,
       logStartOffset: state.logStartOffset,
