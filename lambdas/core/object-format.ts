@@ -38,6 +38,13 @@ export function encodeObject(batches: readonly Uint8Array[]): {
   return { bytes, positions };
 }
 
+function writeHeader(bytes: Uint8Array): void {
+  bytes.set(MAGIC, 0);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, OBJECT_HEADER_BYTES);
+  view.setUint16(4, OBJECT_FORMAT_VERSION);
+  view.setUint16(6, 0);
+}
+
 /** Checks an object's header; throws CORRUPT_DATA for anything that is not a version-1 object. */
 export function checkObjectHeader(bytes: Uint8Array, key: string): void {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -27,7 +27,7 @@ import type {
   RecordOffset,
   TopicDescription,
 } from './log-types.ts';
-import { encodeObject } from './object-format.ts';
+import { encodeObject, OBJECT_HEADER_BYTES } from './object-format.ts';
 import {
   appendRecentKey,
   findRecentKey,
@@ -255,7 +255,8 @@ export function createProducer({ meta, objects, clock, requireTopic, notifier }:
           minTimestamp: Math.min(...timestamps),
           maxTimestamp: Math.max(...timestamps),
         });
-        return encodeRecordBatch(records);
+        // A lone batch leaves room for the object header, so the object is written without a copy.
+        return encodeRecordBatch(records, { headroom: pending.length === 1 ? OBJECT_HEADER_BYTES : 0 });
       });
       const object = encodeObject(batches);
       const objectKey = newDataObjectKey(now);

@@ -86,6 +86,11 @@ export interface EncodeOptions {
   producerEpoch?: number;
   baseSequence?: number;
   partitionLeaderEpoch?: number;
+  /**
+   * Bytes to leave free in front of the batch in its buffer (the returned array starts after them), so
+   * a container can put its own header there without copying the batch (see object-format.ts).
+   */
+  headroom?: number;
 }
 
 export interface DecodeOptions {
@@ -258,15 +263,16 @@ export function encodeRecordBatch(records: readonly LogRecord[], options: Encode
   }
 
   const codec = compression === 'gzip' ? CODEC_GZIP : CODEC_NONE;
+  const headroom = checkedInt(options.headroom ?? 0, 0, 1024, 'headroom');
   let batch: Uint8Array;
   if (codec === CODEC_NONE) {
-    batch = new Uint8Array(RECORD_BATCH_OVERHEAD + recordsSize);
+    batch = new Uint8Array(headroom + RECORD_BATCH_OVERHEAD + recordsSize).subarray(headroom);
     writeRecords(batch, RECORD_BATCH_OVERHEAD, records, bodySizes, firstTimestamp);
   } else {
     const section = new Uint8Array(recordsSize);
     writeRecords(section, 0, records, bodySizes, firstTimestamp);
     const compressed = gzipSync(section);
-    batch = new Uint8Array(RECORD_BATCH_OVERHEAD + compressed.length);
+    batch = new Uint8Array(headroom + RECORD_BATCH_OVERHEAD + compressed.length).subarray(headroom);
     batch.set(compressed, RECORD_BATCH_OVERHEAD);
   }
 
