@@ -19,15 +19,34 @@ export interface BatchPosition {
   byteLength: number;
 }
 
-/** Concatenates batches behind the header; returns the bytes and where each batch landed. */
-export function encodeObject(batches: readonly Uint8Array[]): {
+/**
+ * Concatenates batches behind the header; returns the bytes and where each batch landed. With
+ * `headroom`, the caller promises that the lone batch was encoded with OBJECT_HEADER_BYTES of headroom
+ * (encodeRecordBatch's option), and the header is written in front of it in place: no copy. The
+ * promise must be explicit — the bytes before an arbitrary subarray may belong to someone else.
+ */
+export function encodeObject(
+  batches: readonly Uint8Array[],
+  options: { headroom?: boolean } = {},
+): {
   bytes: Uint8Array;
   positions: BatchPosition[];
 } {
+  const [only] = batches;
+  if (
+    options.headroom &&
+    batches.length === 1 &&
+    only !== undefined &&
+    only.byteOffset >= OBJECT_HEADER_BYTES
+  ) {
+    const start = only.byteOffset - OBJECT_HEADER_BYTES;
+    const bytes = new Uint8Array(only.buffer, start, OBJECT_HEADER_BYTES + only.byteLength);
+    writeHeader(bytes);
+    return { bytes, positions: [{ byteOffset: OBJECT_HEADER_BYTES, byteLength: only.byteLength }] };
+  }
   const total = batches.reduce((sum, batch) => sum + batch.byteLength, OBJECT_HEADER_BYTES);
   const bytes = new Uint8Array(total);
-  bytes.set(MAGIC, 0);
-  new DataView(bytes.buffer).setUint16(4, OBJECT_FORMAT_VERSION);
+  writeHeader(bytes);
   const positions: BatchPosition[] = [];
   let at = OBJECT_HEADER_BYTES;
   for (const batch of batches) {

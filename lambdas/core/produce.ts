@@ -258,7 +258,7 @@ export function createProducer({ meta, objects, clock, requireTopic, notifier }:
         // A lone batch leaves room for the object header, so the object is written without a copy.
         return encodeRecordBatch(records, { headroom: pending.length === 1 ? OBJECT_HEADER_BYTES : 0 });
       });
-      const object = encodeObject(batches);
+      const object = encodeObject(batches, { headroom: batches.length === 1 });
       const objectKey = newDataObjectKey(now);
       await objects.put(objectKey, object.bytes);
       const deadline = clock.now() + COMMIT_WINDOW_MS;

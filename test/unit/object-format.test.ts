@@ -9,7 +9,7 @@ describe('object format', () => {
     // Prepare
     const batch = encodeRecordBatch(records, { headroom: OBJECT_HEADER_BYTES });
     // Act
-    const { bytes, positions } = encodeObject([batch]);
+    const { bytes, positions } = encodeObject([batch], { headroom: true });
     // Assess
     expect(bytes.buffer).toBe(batch.buffer);
     expect(positions).toEqual([{ byteOffset: OBJECT_HEADER_BYTES, byteLength: batch.byteLength }]);
@@ -34,6 +34,15 @@ describe('object format', () => {
         decodeRecordBatch(bytes.subarray(p.byteOffset, p.byteOffset + p.byteLength)).records,
       ).toHaveLength(1);
     }
+  });
+
+  it('never writes in front of a batch it was not promised headroom for', () => {
+    const shared = new Uint8Array(200).fill(7);
+    const batch = encodeRecordBatch(records);
+    shared.set(batch, 50);
+    const { bytes } = encodeObject([shared.subarray(50, 50 + batch.byteLength)]);
+    expect(bytes.buffer).not.toBe(shared.buffer);
+    expect(shared.subarray(40, 50)).toEqual(new Uint8Array(10).fill(7));
   });
 
   it('refuses bytes that are not a Streambed object', () => {
