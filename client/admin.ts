@@ -1,4 +1,5 @@
 /** Topic and group administration over the HTTP API. */
+import type { GroupDescription } from '../lambdas/core/groups.ts';
 import { segment, type Transport } from './transport.ts';
 
 export interface TopicDescription {
@@ -13,19 +14,8 @@ export interface TopicDescription {
   }[];
 }
 
-export interface GroupDescription {
-  group: string;
-  members: { memberId: string; topics: string[]; expiresAt: number }[];
-  partitions: {
-    topic: string;
-    partition: number;
-    owner: string | null;
-    epoch: number;
-    committedOffset: number | null;
-    highWatermark: number;
-    lag: number;
-  }[];
-}
+/** A group's members and, per partition, owner, committed offset and lag (the server's own type). */
+export type { GroupDescription } from '../lambdas/core/groups.ts';
 
 export type OffsetReset =
   | { to: 'earliest' }

@@ -3,7 +3,7 @@
  * writes each stdin line as a Confluent Avro record; `consume --avro` decodes them by schema id and
  * prints them as JSON — with and without a group. Bad input fails with one clear line.
  */
-import { spawn } from 'node:child_process';
+
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import avro from 'avsc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SchemaRegistryClient, Streambed } from '../../client/index.ts';
 import { type LocalServer, startLocalServer } from '../../lambdas/runtime/local-server.ts';
+import { runCli } from '../support/cli-server.ts';
 
 let server: LocalServer;
 let dir: string;
@@ -23,24 +24,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function cli(args: string[], stdin = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'client/cli/bin.ts', ...args], {
-      env: { ...process.env, STREAMBED_URL: server.url },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
-}
+const cli = (args: string[], stdin = '') => runCli(server.url, args, stdin);
 
 const schema = {
   type: 'record',

@@ -2,9 +2,9 @@
  * The CLI round trip of the README quick start, against `streambed start`: create a topic, produce
  * lines from stdin, consume them from the beginning, consume as a group, and describe it with zero lag.
  */
-import { spawn } from 'node:child_process';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ServerProcess, startCliServer, stopCliServer } from '../support/cli-server.ts';
+import { runCli, type ServerProcess, startCliServer, stopCliServer } from '../support/cli-server.ts';
 
 let server: ServerProcess;
 beforeAll(async () => {
@@ -14,24 +14,7 @@ afterAll(async () => {
   await stopCliServer(server);
 });
 
-function cli(args: string[], stdin = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'client/cli/bin.ts', ...args], {
-      env: { ...process.env, STREAMBED_URL: server.url },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
-}
+const cli = (args: string[], stdin = '') => runCli(server.url, args, stdin);
 
 describe('streambed CLI', () => {
   it('creates, produces from stdin, consumes, consumes as a group and describes zero lag', async () => {

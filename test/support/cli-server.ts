@@ -33,3 +33,29 @@ export async function stopCliServer(server: ServerProcess): Promise<number | nul
   server.child.kill('SIGTERM');
   return exited;
 }
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs one `streambed` command against `url`, feeding `stdin`, and collects its output. */
+export function runCli(url: string, args: string[], stdin = ''): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'client/cli/bin.ts', ...args], {
+      env: { ...process.env, STREAMBED_URL: url },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    child.stdin?.end(stdin);
+  });
+}
