@@ -9,6 +9,7 @@
 import type { Clock } from '../ports/clock.ts';
 import type { Item, MetaStore } from '../ports/meta-store.ts';
 import type { ObjectStore } from '../ports/object-store.ts';
+import { type IndexEntry, readIndexEntry } from './batch-index.ts';
 import type { CommitNotifier } from './commit-notifier.ts';
 import { StreamError } from './errors.ts';
 import { batchSk, FIRST_BATCH_SK, LAST_BATCH_SK, partitionKey, partitionPk } from './layout.ts';
@@ -32,34 +33,12 @@ export interface FetchDeps {
   notifier?: CommitNotifier;
 }
 
-interface IndexEntry {
-  baseOffset: number;
-  objectKey: string;
-  byteOffset: number;
-  byteLength: number;
-  recordCount: number;
-  minTimestamp: number;
-  maxTimestamp: number;
-}
-
 /** How often a long poll re-reads the partition item when no in-process notification comes. */
 const POLL_INTERVAL_MS = 200;
 /** Estimated JSON bytes of one record beyond its payload: field names, offset, timestamp. */
 const JSON_RECORD_OVERHEAD = 100;
 /** Index entries read per query while walking forward. */
 const INDEX_PAGE = 64;
-
-function toEntry(item: Item): IndexEntry {
-  return {
-    baseOffset: Number(item.sk.slice(2)),
-    objectKey: item.objectKey as string,
-    byteOffset: item.byteOffset as number,
-    byteLength: item.byteLength as number,
-    recordCount: item.recordCount as number,
-    minTimestamp: item.minTimestamp as number,
-    maxTimestamp: item.maxTimestamp as number,
-  };
-}
 
 /**
  * The batches as one byte array. Batches read in one range GET are already neighbours in one buffer
@@ -152,7 +131,7 @@ export function createFetcher({ meta, objects, clock, requireTopic, notifier }: 
     });
     const head = first.items[0];
     if (head === undefined) return [];
-    const entries = [toEntry(head)];
+    const entries = [readIndexEntry(head)];
     let bytes = entries[0]?.byteLength ?? 0;
     let startAfter = head.sk;
     while (bytes < maxBytes) {
@@ -160,7 +139,7 @@ export function createFetcher({ meta, objects, clock, requireTopic, notifier }: 
       if (last.baseOffset + last.recordCount >= highWatermark) break;
       const page = await meta.query(pk, { startAfter, to: LAST_BATCH_SK, limit: INDEX_PAGE });
       for (const item of page.items) {
-        const entry = toEntry(item);
+        const entry = readIndexEntry(item);
         const previous = entries[entries.length - 1] as IndexEntry;
         if (entry.baseOffset !== previous.baseOffset + previous.recordCount) return entries;
         if (bytes + entry.byteLength > maxBytes || entry.baseOffset >= highWatermark) return entries;
@@ -316,7 +295,7 @@ export function createFetcher({ meta, objects, clock, requireTopic, notifier }: 
     for (;;) {
       const page = await meta.query(pk, { from: FIRST_BATCH_SK, to: LAST_BATCH_SK, startAfter, limit: 500 });
       for (const item of page.items) {
-        const entry = toEntry(item);
+        const entry = readIndexEntry(item);
         if (entry.maxTimestamp < timestamp || entry.baseOffset >= state.highWatermark) continue;
         for (const batch of await readBatches([entry])) {
           for (const record of decodeRecordBatch(batch).records) {

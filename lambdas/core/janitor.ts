@@ -21,6 +21,7 @@
 import type { Clock } from '../ports/clock.ts';
 import type { Item, MetaStore, TransactOp } from '../ports/meta-store.ts';
 import type { ObjectStore } from '../ports/object-store.ts';
+import { type IndexAttributes, type IndexEntry, readIndexEntry } from './batch-index.ts';
 import { retryOnConflict } from './cas.ts';
 import { ConditionFailedError, StreamError } from './errors.ts';
 import {
@@ -77,30 +78,6 @@ export const COMPACTION_WINDOW_MS = 60_000;
 /** One transaction: the partition item, the entry that becomes the run's, and the rest deleted. */
 const MAX_RUN_ENTRIES = 98;
 
-interface IndexEntry {
-  item: Item;
-  baseOffset: number;
-  objectKey: string;
-  byteOffset: number;
-  byteLength: number;
-  recordCount: number;
-  minTimestamp: number;
-  maxTimestamp: number;
-}
-
-function toEntry(item: Item): IndexEntry {
-  return {
-    item,
-    baseOffset: Number(item.sk.slice(2)),
-    objectKey: item.objectKey as string,
-    byteOffset: item.byteOffset as number,
-    byteLength: item.byteLength as number,
-    recordCount: item.recordCount as number,
-    minTimestamp: item.minTimestamp as number,
-    maxTimestamp: item.maxTimestamp as number,
-  };
-}
-
 /** The oldest shared object the entries point at (what GC must keep), if any. */
 function oldestShared(entries: readonly IndexEntry[]): string | undefined {
   let oldest: string | undefined;
@@ -138,7 +115,7 @@ export function createJanitor({ meta, objects, clock, topics }: JanitorDeps, opt
         limit: 1000,
         consistent: true,
       });
-      entries.push(...page.items.map(toEntry));
+      entries.push(...page.items.map(readIndexEntry));
       startAfter = page.lastKey;
     } while (startAfter !== undefined);
     return entries;
@@ -296,7 +273,7 @@ export function createJanitor({ meta, objects, clock, topics }: JanitorDeps, opt
     await objects.put(objectKey, object.bytes);
     const first = run[0] as IndexEntry;
     const last = run.at(-1) as IndexEntry;
-    const covered: Omit<IndexEntry, 'item' | 'baseOffset'> = {
+    const covered: IndexAttributes = {
       objectKey,
       byteOffset: object.positions[0]?.byteOffset ?? 0,
       byteLength: object.bytes.byteLength - (object.positions[0]?.byteOffset ?? 0),

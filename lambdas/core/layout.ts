@@ -47,6 +47,7 @@ const OFFSET_DIGITS = 20;
 export const FIRST_BATCH_SK = 'b#';
 export const LAST_BATCH_SK = `b#${'9'.repeat(OFFSET_DIGITS)}`;
 export const batchSk = (baseOffset: number): string => `b#${String(baseOffset).padStart(OFFSET_DIGITS, '0')}`;
+export const parseBatchSk = (sk: string): number => Number(sk.slice(2));
 export const batchKey = (topicId: string, partition: number, baseOffset: number): ItemKey => ({
   pk: partitionPk(topicId, partition),
   sk: batchSk(baseOffset),

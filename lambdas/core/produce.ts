@@ -15,6 +15,7 @@ import { createHash, randomInt, randomUUID } from 'node:crypto';
 import type { Clock } from '../ports/clock.ts';
 import type { MetaStore } from '../ports/meta-store.ts';
 import type { ObjectStore } from '../ports/object-store.ts';
+import type { IndexAttributes } from './batch-index.ts';
 import { retryOnConflict } from './cas.ts';
 import type { CommitNotifier } from './commit-notifier.ts';
 import { ConditionFailedError, StreamError } from './errors.ts';
@@ -55,15 +56,6 @@ interface PartitionBatch {
   /** Indexes of the request's records that go to this partition, in request order. */
   records: number[];
   meta: PartitionMeta;
-}
-
-interface IndexEntry {
-  objectKey: string;
-  byteOffset: number;
-  byteLength: number;
-  recordCount: number;
-  minTimestamp: number;
-  maxTimestamp: number;
 }
 
 const utf8 = new TextEncoder();
@@ -155,7 +147,7 @@ export function createProducer({ meta, objects, clock, requireTopic, notifier }:
   async function commitPartition(
     topic: TopicDescription,
     batch: PartitionBatch,
-    entry: IndexEntry,
+    entry: IndexAttributes,
     keyHash: Uint8Array,
     deadline: number,
   ): Promise<number> {
@@ -235,7 +227,7 @@ export function createProducer({ meta, objects, clock, requireTopic, notifier }:
 
     if (pending.length > 0) {
       const now = clock.now();
-      const entries: IndexEntry[] = [];
+      const entries: IndexAttributes[] = [];
       const batches = pending.map((batch) => {
         const records = batch.records.map((i) => {
           const record = request.records[i] as ProduceRecord;
@@ -264,7 +256,7 @@ export function createProducer({ meta, objects, clock, requireTopic, notifier }:
       const deadline = clock.now() + COMMIT_WINDOW_MS;
       const outcomes = await Promise.allSettled(
         pending.map((batch, i) => {
-          const entry = { ...(entries[i] as IndexEntry), objectKey, ...object.positions[i] };
+          const entry = { ...(entries[i] as IndexAttributes), objectKey, ...object.positions[i] };
           return commitPartition(topic, batch, entry, keyHash, deadline);
         }),
       );

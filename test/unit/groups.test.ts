@@ -2,17 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { StreamError } from '../../lambdas/core/errors.ts';
 import { type Assignment, createGroupService } from '../../lambdas/core/groups.ts';
 import { ManualClock } from '../../lambdas/ports/clock.ts';
+import { failure } from '../support/failure.ts';
 import { logFixture, record } from '../support/log-fixture.ts';
-
-async function failure(promise: Promise<unknown>): Promise<StreamError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(StreamError);
-    return error as StreamError;
-  }
-  throw new Error('expected a failure');
-}
 
 async function world(partitions = 6) {
   const clock = new ManualClock();

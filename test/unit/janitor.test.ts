@@ -4,6 +4,7 @@ import { createJanitor } from '../../lambdas/core/janitor.ts';
 import { DATA_PREFIX, FIRST_BATCH_SK, LAST_BATCH_SK, partitionPk } from '../../lambdas/core/layout.ts';
 import type { FetchedRecord } from '../../lambdas/core/log-types.ts';
 import { ManualClock } from '../../lambdas/ports/clock.ts';
+import { failure } from '../support/failure.ts';
 import { asText, logFixture, record } from '../support/log-fixture.ts';
 
 async function world(config: Record<string, unknown> = {}, partitions = 1) {
@@ -23,16 +24,6 @@ async function readAll(log: ReturnType<typeof logFixture>['log'], partition = 0)
     offset = page.nextOffset;
   }
   return out;
-}
-
-async function failure(promise: Promise<unknown>): Promise<StreamError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(StreamError);
-    return error as StreamError;
-  }
-  throw new Error('expected a failure');
 }
 
 describe('janitor: retention', () => {

@@ -6,19 +6,10 @@ import { partitionForKey } from '../../lambdas/core/partitioner.ts';
 import { decodeRecordBatch, splitBatches } from '../../lambdas/core/record-batch.ts';
 import { ManualClock } from '../../lambdas/ports/clock.ts';
 import type { TransactOp } from '../../lambdas/ports/meta-store.ts';
+import { failure } from '../support/failure.ts';
 import { asText, logFixture, record } from '../support/log-fixture.ts';
 
 const utf8 = new TextEncoder();
-
-async function failure(promise: Promise<unknown>): Promise<StreamError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(StreamError);
-    return error as StreamError;
-  }
-  throw new Error('expected a failure');
-}
 
 /** A memory store whose transactions can be made to fail before or after they apply. */
 class FlakyMetaStore extends MemoryMetaStore {
