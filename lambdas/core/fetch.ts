@@ -7,7 +7,7 @@
  * At least one batch is returned whenever offset < highWatermark, however large.
  */
 import type { Clock } from '../ports/clock.ts';
-import type { Item, MetaStore } from '../ports/meta-store.ts';
+import type { MetaStore } from '../ports/meta-store.ts';
 import type { ObjectStore } from '../ports/object-store.ts';
 import { type IndexEntry, readIndexEntry } from './batch-index.ts';
 import type { CommitNotifier } from './commit-notifier.ts';

@@ -12,6 +12,7 @@ async function call(
   method: string,
   path: string,
   body?: unknown,
+  // biome-ignore lint/suspicious/noExplicitAny: response bodies are checked field by field by the assertions
 ): Promise<{ status: number; body: Record<string, any> }> {
   const response = await fetch(`${server.url}${path}`, {
     method,

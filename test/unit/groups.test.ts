@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { StreamError } from '../../lambdas/core/errors.ts';
 import { type Assignment, createGroupService } from '../../lambdas/core/groups.ts';
 import { ManualClock } from '../../lambdas/ports/clock.ts';
 import { failure } from '../support/failure.ts';

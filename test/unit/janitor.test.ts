@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { StreamError } from '../../lambdas/core/errors.ts';
 import { createJanitor } from '../../lambdas/core/janitor.ts';
 import { DATA_PREFIX, FIRST_BATCH_SK, LAST_BATCH_SK, partitionPk } from '../../lambdas/core/layout.ts';
 import type { FetchedRecord } from '../../lambdas/core/log-types.ts';
