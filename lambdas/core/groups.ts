@@ -20,7 +20,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../ports/clock.ts';
-import { attributesOf, type Item, type ItemInput, type MetaStore } from '../ports/meta-store.ts';
+import {
+  attributesOf,
+  type Item,
+  type ItemInput,
+  type MetaStore,
+  type TransactOp,
+} from '../ports/meta-store.ts';
 import { retryOnConflict } from './cas.ts';
 import { ConditionFailedError, StreamError } from './errors.ts';
 import {
@@ -468,12 +474,15 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
           throw new StreamError('PARTITION_NOT_FOUND', `topic ${topicName} has no partition ${p}`);
         }
       }
+      if (new Set(chosen).size !== chosen.length)
+        throw invalid(`partitions of ${topicName} are listed more than once`);
       const { members, leases } = await readGroup(group);
       if (members.length > 0) {
         throw invalid(
           `group ${group} has ${members.length} live member(s); offsets can be reset only while it has none`,
         );
       }
+      // Every target is worked out and checked before anything is written: all partitions or none.
       const results: (TopicPartition & { committedOffset: number })[] = [];
       for (const partition of chosen) {
         const range = await log.offsets(
@@ -495,6 +504,9 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
             );
           }
         }
+        results.push({ topic: topicName, partition, committedOffset });
+      }
+      const ops: TransactOp[] = results.map(({ partition, committedOffset }) => {
         const lease =
           leases.get(id({ topic: topicName, partition })) ?? readLease(undefined, topicName, partition);
         const change = {
@@ -504,10 +516,19 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
           committedOffset,
           topicId: topic.topicId,
         };
-        if (!(await casLease(group, lease, change))) {
-          throw new StreamError('CONFLICT', `group ${group} changed while its offsets were reset; retry`);
+        return { type: 'put', item: leaseInput(group, lease, change), expect: lease.item?.v ?? 'absent' };
+      });
+      // One transaction holds at most 100 ops; topics have at most 256 partitions, so a reset of more
+      // than 100 partitions is done in steps, each all-or-nothing.
+      for (let i = 0; i < ops.length; i += 100) {
+        try {
+          await meta.transact(ops.slice(i, i + 100));
+        } catch (error) {
+          if (error instanceof ConditionFailedError) {
+            throw new StreamError('CONFLICT', `group ${group} changed while its offsets were reset; retry`);
+          }
+          throw error;
         }
-        results.push({ topic: topicName, partition, committedOffset });
       }
       return results;
     },

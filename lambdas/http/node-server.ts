@@ -14,11 +14,12 @@
  */
 
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { StreamError } from '../core/errors.ts';
 import { MAX_REQUEST_BODY_BYTES } from '../core/limits.ts';
-import { bodyTooLarge, errorResponse } from './errors.ts';
+import { bodyTooLarge, errorResponse, invalidRequest, methodNotAllowed } from './errors.ts';
 import type { HttpHandler, HttpRequest, HttpResponse } from './types.ts';
 
 export interface HttpServerOptions {
@@ -36,6 +37,11 @@ export interface HttpServerOptions {
   drainTimeoutMs?: number;
   /** Sees errors that escaped the handler (they are answered with a generic 500). */
   onError?: (error: unknown) => void;
+  /**
+   * Renders errors the server answers itself, before the handler (an oversized body), in the dialect
+   * of the path (the router's `renderErrorFor`: Confluent's shape under /schema-registry).
+   */
+  renderError?: (path: string, error: unknown) => HttpResponse;
 }
 
 export interface RunningHttpServer {
@@ -123,8 +129,8 @@ function writeResponse(response: ServerResponse, result: HttpResponse, closeConn
  * (instead of destroying at once) keeps the kernel from resetting the connection while unread bytes
  * sit in its buffer, which could make the client lose the 413 it was sent.
  */
-function refuseBody(request: IncomingMessage, response: ServerResponse, maxBytes: number): void {
-  writeResponse(response, errorResponse(bodyTooLarge(maxBytes)), true);
+function refuseBody(request: IncomingMessage, response: ServerResponse, refusal: HttpResponse): void {
+  writeResponse(response, refusal, true);
   const socket = request.socket;
   let lingered = 0;
   const drop = (chunk: Buffer): void => {
@@ -134,6 +140,26 @@ function refuseBody(request: IncomingMessage, response: ServerResponse, maxBytes
   request.on('data', drop);
   request.resume();
   setTimeout(() => socket.destroy(), LINGER_MS).unref();
+}
+
+/** The path of a request target, without its query. */
+function pathOf(target: string | undefined): string {
+  return (target ?? '/').split('?')[0] ?? '/';
+}
+
+/** Writes a whole response on a socket node has taken away from the HTTP layer, then closes it. */
+function writeRaw(socket: Duplex, result: HttpResponse): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const body = typeof result.body === 'string' ? Buffer.from(result.body, 'utf8') : Buffer.from(result.body);
+  const headers = { ...result.headers, 'content-length': String(body.byteLength), connection: 'close' };
+  const head = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
+  const status = `HTTP/1.1 ${result.status} ${STATUS_CODES[result.status] ?? ''}\r\n`;
+  socket.end(Buffer.concat([Buffer.from(`${status}${head}\r\n`), body]));
 }
 
 function withTimeout(promise: Promise<HttpResponse>, ms: number): Promise<HttpResponse> {
@@ -160,6 +186,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   const onError =
     options.onError ??
     ((error: unknown) => console.error('streambed: unhandled error in HTTP handler', error));
+  const render = options.renderError ?? ((_path: string, error: unknown) => errorResponse(error));
+  const tooLarge = (request: IncomingMessage) => render(pathOf(request.url), bodyTooLarge(maxBodyBytes));
   let inFlight = 0;
   let closing = false;
   let onDrained: (() => void) | undefined;
@@ -170,7 +198,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       const outcome = await readBody(request, maxBodyBytes);
       if (outcome.kind === 'aborted') return;
       if (outcome.kind === 'too-large') {
-        refuseBody(request, response, maxBodyBytes);
+        refuseBody(request, response, tooLarge(request));
         return;
       }
       let result: HttpResponse;
@@ -203,11 +231,34 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {
     const declared = declaredLength(request);
     if (declared !== undefined && declared > maxBodyBytes) {
-      writeResponse(response, errorResponse(bodyTooLarge(maxBodyBytes)), true);
+      writeResponse(response, tooLarge(request), true);
       return;
     }
     response.writeContinue();
     void serve(request, response);
+  });
+  // Requests node itself refuses never reach the handler; they still get the documented error shape.
+  server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
+    writeResponse(
+      response,
+      render(pathOf(request.url), invalidRequest('Expect: only 100-continue is supported')),
+      true,
+    );
+  });
+  server.on('connect', (request: IncomingMessage, socket: Duplex) => {
+    const path = pathOf(request.url);
+    writeRaw(socket, render(path, methodNotAllowed('CONNECT', path, ['GET', 'POST', 'PATCH', 'DELETE'])));
+  });
+  server.on('clientError', (error: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Duplex) => {
+    const message =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? 'request headers are too large'
+        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? 'the request did not arrive in time'
+          : 'malformed HTTP request';
+    // The request line, when node got that far, tells whose dialect the answer is in.
+    const target = error.rawPacket?.subarray(0, 2048).toString('latin1').split('\r\n')[0]?.split(' ')[1];
+    writeRaw(socket, render(pathOf(target), invalidRequest(message)));
   });
 
   const host = options.host ?? '127.0.0.1';

@@ -444,7 +444,10 @@ function unauthorized(): HttpError {
   });
 }
 
-export function createRouter(options: RouterOptions): HttpHandler {
+/** The router, and how it renders an error for a path it was not asked to handle (see node-server). */
+export type Router = HttpHandler & { renderErrorFor(path: string, error: unknown): HttpResponse };
+
+export function createRouter(options: RouterOptions): Router {
   const maxBodyBytes = options.maxBodyBytes ?? MAX_REQUEST_BODY_BYTES;
   const onInternalError =
     options.onInternalError ??
@@ -466,7 +469,7 @@ export function createRouter(options: RouterOptions): HttpHandler {
     return resolution.route.handle({ request, params: resolution.params });
   }
 
-  return async (request) => {
+  const handler: HttpHandler = async (request) => {
     const method = request.method.toUpperCase();
     const resolution = resolve(tables, method, request.path);
     let response: HttpResponse;
@@ -483,4 +486,9 @@ export function createRouter(options: RouterOptions): HttpHandler {
     }
     return response;
   };
+  const renderErrorFor = (path: string, error: unknown): HttpResponse => {
+    const owner = tables.find((compiled) => owns(compiled.table.prefix, path));
+    return (owner?.table.renderError ?? errorResponse)(error);
+  };
+  return Object.assign(handler, { renderErrorFor });
 }

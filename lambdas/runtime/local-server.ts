@@ -64,7 +64,12 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     auth: options.token ? bearerTokenAuth(options.token) : undefined,
     routeTables: [groupRoutes(services.groups), schemaRegistryRoutes(services.schemas)],
   });
-  const server = await startHttpServer({ handler, host, port: options.port ?? 8080 });
+  const server = await startHttpServer({
+    handler,
+    host,
+    port: options.port ?? 8080,
+    renderError: handler.renderErrorFor,
+  });
   const janitor = scheduleJanitor(services, options);
   return {
     url: server.url,
