@@ -173,18 +173,33 @@ export function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const segment of path) {
     if (typeof segment === 'number') out += `[${segment}]`;
-    else if (typeof segment === 'string' && /^[A-Za-z_$][\w$]*$/.test(segment)) {
+    else if (
+      typeof segment === 'string' &&
+      /^[A-Za-z_$][\w$]*$/.test(segment) &&
+      segment.length <= MAX_ECHOED_NAME
+    ) {
       out += out === '' ? segment : `.${segment}`;
-    } else out += `[${JSON.stringify(String(segment))}]`;
+    } else out += `[${echoName(String(segment))}]`;
   }
   return out === '' ? 'body' : out;
+}
+
+/** Client-chosen names are echoed cut short, so an error never grows with the request that caused it. */
+const MAX_ECHOED_NAME = 60;
+/** Unknown field names listed in one message, at most. */
+const MAX_ECHOED_NAMES = 5;
+
+function echoName(name: string): string {
+  return JSON.stringify(name.length > MAX_ECHOED_NAME ? `${name.slice(0, MAX_ECHOED_NAME)}…` : name);
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
   const where = formatPath(issue.path);
   if (issue.code === 'unrecognized_keys') {
-    const names = issue.keys.map((name) => JSON.stringify(name)).join(', ');
-    return `${where}: unknown field${issue.keys.length > 1 ? 's' : ''} ${names}`;
+    const listed = issue.keys.slice(0, MAX_ECHOED_NAMES).map(echoName).join(', ');
+    const more =
+      issue.keys.length > MAX_ECHOED_NAMES ? ` and ${issue.keys.length - MAX_ECHOED_NAMES} more` : '';
+    return `${where}: unknown field${issue.keys.length > 1 ? 's' : ''} ${listed}${more}`;
   }
   // Parsed with reportInput, and JSON has no `undefined`: an undefined input is a missing field.
   if (issue.code === 'invalid_type' && issue.input === undefined) return `${where}: is required`;

@@ -1592,3 +1592,20 @@ describe('toJsonRecord', () => {
     expect(out.headersBase64).toBeUndefined();
   });
 });
+
+describe('error messages stay small', () => {
+  it('echoes at most five unknown field names, each cut short, however many and long they are', async () => {
+    // Prepare: 20,000 unknown fields, one of them 3 MB long
+    const { handle } = await setup();
+    const body: Record<string, unknown> = { name: 'ok', partitions: 1 };
+    for (let i = 0; i < 20_000; i++) body[`field${i}`] = i;
+    body['x'.repeat(3_000_000)] = 1;
+    // Act
+    const response = await handle(request('POST', '/v1/topics', { body }));
+    // Assess
+    expect(response.status).toBe(400);
+    const text = typeof response.body === 'string' ? response.body : new TextDecoder().decode(response.body);
+    expect(text.length).toBeLessThan(2_000);
+    expect(text, text).toMatch(/unknown fields .* and \d+ more/);
+  });
+});
