@@ -204,7 +204,7 @@ export function createFetcher({ meta, objects, clock, requireTopic, notifier }: 
       throw outOfRange(topic, partition, offset, state);
     if (offset === state.highWatermark && waitMs > 0)
       state = await awaitData(topic, partition, offset, state, waitMs);
-    const empty = { batches: [] as Uint8Array[], nextOffset: offset, state };
+    const empty = { batches: [] as Uint8Array[], nextOffset: offset, state, maxBytes };
     if (offset >= state.highWatermark) return empty;
     const pk = partitionPk(topic.topicId, partition);
     // An entry may vanish between the index read and the object read (retention, compaction): read
@@ -222,7 +222,7 @@ export function createFetcher({ meta, objects, clock, requireTopic, notifier }: 
       }
       try {
         const batches = await readBatches(entries);
-        return { batches, nextOffset: last.baseOffset + last.recordCount, state };
+        return { batches, nextOffset: last.baseOffset + last.recordCount, state, maxBytes };
       } catch (error) {
         if (!(error instanceof StreamError) || error.code !== 'NOT_FOUND' || attempt > 0) throw error;
         state = await readState(topic, partition);
@@ -241,8 +241,7 @@ export function createFetcher({ meta, objects, clock, requireTopic, notifier }: 
   }
 
   async function fetch(request: FetchRequest): Promise<FetchResult> {
-    const { batches, nextOffset, state } = await fetchBatchList(request);
-    const maxBytes = Math.min(Math.max(1, request.maxBytes ?? DEFAULT_FETCH_MAX_BYTES), MAX_FETCH_MAX_BYTES);
+    const { batches, nextOffset, state, maxBytes } = await fetchBatchList(request);
     // The JSON form costs more than the batch bytes: base64 grows payloads by 4/3 and every record
     // carries field names. Budget by that estimate so a page of tiny records still fits Lambda's 6 MB.
     const budget = (maxBytes * 4) / 3;

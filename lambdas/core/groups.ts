@@ -25,6 +25,7 @@ import {
   type Item,
   type ItemInput,
   type MetaStore,
+  queryAll,
   type TransactOp,
 } from '../ports/meta-store.ts';
 import { retryOnConflict } from './cas.ts';
@@ -165,18 +166,13 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
   async function readGroup(group: string) {
     const members: Item[] = [];
     const leases = new Map<string, Lease>();
-    let startAfter: string | undefined;
-    do {
-      const page = await meta.query(groupPk(group), { startAfter, consistent: true, limit: 500 });
-      for (const item of page.items) {
-        if (item.sk.startsWith(MEMBER_SK_PREFIX)) members.push(item);
-        else if (item.sk.startsWith(LEASE_SK_PREFIX)) {
-          const tp = parseLeaseSk(item.sk);
-          leases.set(id(tp), readLease(item, tp.topic, tp.partition));
-        }
+    for (const item of await queryAll(meta, groupPk(group), { consistent: true, pageSize: 500 })) {
+      if (item.sk.startsWith(MEMBER_SK_PREFIX)) members.push(item);
+      else if (item.sk.startsWith(LEASE_SK_PREFIX)) {
+        const tp = parseLeaseSk(item.sk);
+        leases.set(id(tp), readLease(item, tp.topic, tp.partition));
       }
-      startAfter = page.lastKey;
-    } while (startAfter !== undefined);
+    }
     members.sort((a, b) => (a.sk < b.sk ? -1 : 1));
     return { members, leases };
   }
@@ -225,6 +221,10 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
 
   const isFree = (lease: Lease, now: number) => lease.owner === null || lease.leaseExpiresAt <= now;
 
+  /** Gives a lease up: no owner, and a new epoch, so the last owner's commits are refused from now on. */
+  const releaseLease = (group: string, lease: Lease) =>
+    casLease(group, lease, { owner: null, epoch: lease.epoch + 1, leaseExpiresAt: 0 });
+
   async function rebalance(group: string, memberId: string): Promise<MembershipView> {
     const now = clock.now();
     const { members, leases } = await readGroup(group);
@@ -269,7 +269,7 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
     // Surplus first: release the highest partitions beyond the target so others can take them now.
     for (const [i, lease] of owned.entries()) {
       if (i >= target) {
-        if (await casLease(group, lease, { owner: null, epoch: lease.epoch + 1, leaseExpiresAt: 0 })) {
+        if (await releaseLease(group, lease)) {
           revoked.push({ topic: lease.topic, partition: lease.partition });
         }
       } else if (await casLease(group, lease, { leaseExpiresAt: now + timeout })) {
@@ -375,7 +375,7 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
       // Release the leases first, so the partitions are free the moment the member is gone.
       for (const lease of leases.values()) {
         if (lease.owner === memberId && lease.leaseExpiresAt > now) {
-          await casLease(group, lease, { owner: null, epoch: lease.epoch + 1, leaseExpiresAt: 0 });
+          await releaseLease(group, lease);
         }
       }
       await meta.transact([{ type: 'delete', key: memberKey(group, memberId) }]);
@@ -455,14 +455,7 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
     },
 
     async list() {
-      const names: string[] = [];
-      let startAfter: string | undefined;
-      do {
-        const page = await meta.query(GROUPS_PK, { startAfter, limit: 1000, consistent: true });
-        names.push(...page.items.map((item) => item.sk));
-        startAfter = page.lastKey;
-      } while (startAfter !== undefined);
-      return names;
+      return (await queryAll(meta, GROUPS_PK, { consistent: true })).map((item) => item.sk);
     },
 
     async resetOffsets(group, topicName, target, partitions) {

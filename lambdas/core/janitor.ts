@@ -19,7 +19,7 @@
  *   Readers racing a deletion re-read the index once (fetch.ts), so grace protects the slow ones only.
  */
 import type { Clock } from '../ports/clock.ts';
-import type { Item, MetaStore, TransactOp } from '../ports/meta-store.ts';
+import { type Item, type MetaStore, queryAll, type TransactOp } from '../ports/meta-store.ts';
 import type { ObjectStore } from '../ports/object-store.ts';
 import { type IndexAttributes, type IndexEntry, readIndexEntry } from './batch-index.ts';
 import { retryOnConflict } from './cas.ts';
@@ -105,20 +105,12 @@ export function createJanitor({ meta, objects, clock, topics }: JanitorDeps, opt
   const smallBytes = Math.max(1, Math.floor(targetBytes / 4));
 
   async function readIndex(topicId: string, partition: number): Promise<IndexEntry[]> {
-    const entries: IndexEntry[] = [];
-    let startAfter: string | undefined;
-    do {
-      const page = await meta.query(partitionPk(topicId, partition), {
-        from: FIRST_BATCH_SK,
-        to: LAST_BATCH_SK,
-        startAfter,
-        limit: 1000,
-        consistent: true,
-      });
-      entries.push(...page.items.map(readIndexEntry));
-      startAfter = page.lastKey;
-    } while (startAfter !== undefined);
-    return entries;
+    const items = await queryAll(meta, partitionPk(topicId, partition), {
+      from: FIRST_BATCH_SK,
+      to: LAST_BATCH_SK,
+      consistent: true,
+    });
+    return items.map(readIndexEntry);
   }
 
   async function readState(

@@ -34,6 +34,7 @@ import {
   type ItemInput,
   MAX_BATCH_GET_KEYS,
   type MetaStore,
+  queryAll,
   type TransactOp,
 } from '../ports/meta-store.ts';
 import { retryOnConflict } from './cas.ts';
@@ -512,17 +513,9 @@ export function createSchemaRegistryService({ meta, clock }: SchemaRegistryDeps)
 
   /** The (subject, version) pairs using schema `id`, with whether each is soft-deleted. */
   async function referencesOf(id: number): Promise<{ subject: string; version: number; deleted: boolean }[]> {
-    const refs: Item[] = [];
-    let found = false;
-    let startAfter: string | undefined;
-    do {
-      const page = await meta.query(schemaPk(id), { startAfter, limit: 1000, consistent: true });
-      for (const item of page.items) {
-        if (item.sk === 'meta') found = true;
-        else if (item.sk.startsWith(SCHEMA_REF_SK_PREFIX)) refs.push(item);
-      }
-      startAfter = page.lastKey;
-    } while (startAfter !== undefined);
+    const items = await queryAll(meta, schemaPk(id), { consistent: true });
+    const found = items.some((item) => item.sk === 'meta');
+    const refs = items.filter((item) => item.sk.startsWith(SCHEMA_REF_SK_PREFIX));
     if (!found) throw schemaNotFound(String(id));
     const pairs = refs.map((ref) => ({ subject: ref.subject as string, version: ref.version as number }));
     const out: { subject: string; version: number; deleted: boolean }[] = [];
@@ -601,16 +594,8 @@ export function createSchemaRegistryService({ meta, clock }: SchemaRegistryDeps)
     },
 
     async listSubjects(options = {}) {
-      const subjects: string[] = [];
-      let startAfter: string | undefined;
-      do {
-        const page = await meta.query(SUBJECTS_PK, { startAfter, limit: 1000, consistent: true });
-        for (const item of page.items) {
-          if (options.deleted === true || item.deleted !== true) subjects.push(item.sk);
-        }
-        startAfter = page.lastKey;
-      } while (startAfter !== undefined);
-      return subjects;
+      const items = await queryAll(meta, SUBJECTS_PK, { consistent: true });
+      return items.filter((item) => options.deleted === true || item.deleted !== true).map((item) => item.sk);
     },
 
     async listVersions(subject, options = {}) {

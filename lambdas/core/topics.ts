@@ -7,7 +7,7 @@
  * (it finds it under `deleted-topics`). Partition items are created by the first commit to them.
  */
 import type { Clock } from '../ports/clock.ts';
-import { attributesOf, type Item, type MetaStore } from '../ports/meta-store.ts';
+import { attributesOf, type Item, type MetaStore, queryAll } from '../ports/meta-store.ts';
 import { retryOnConflict } from './cas.ts';
 import { ConditionFailedError, StreamError } from './errors.ts';
 import { deletedTopicKey, newTopicId, partitionKey, TOPICS_PK, topicKey, topicListKey } from './layout.ts';
@@ -158,14 +158,7 @@ export function createTopicService({ meta, clock }: TopicServiceDeps): TopicServ
     },
 
     async listTopics() {
-      const names: string[] = [];
-      let startAfter: string | undefined;
-      do {
-        const page = await meta.query(TOPICS_PK, { startAfter, limit: 1000, consistent: true });
-        names.push(...page.items.map((item) => item.sk));
-        startAfter = page.lastKey;
-      } while (startAfter !== undefined);
-      return names;
+      return (await queryAll(meta, TOPICS_PK, { consistent: true })).map((item) => item.sk);
     },
 
     async describeTopic(name) {

@@ -101,3 +101,24 @@ export function attributesOf(item: Item): ItemInput {
   const { v: _version, ...rest } = item;
   return rest;
 }
+
+/**
+ * Every live item of a partition key within the query's range, page after page (each page at most
+ * `pageSize` items). For item collections the caller knows to be bounded: a topic list, a group, a
+ * partition's index.
+ */
+export async function queryAll(
+  meta: MetaStore,
+  pk: string,
+  options: Omit<QueryOptions, 'startAfter' | 'limit'> & { pageSize?: number } = {},
+): Promise<Item[]> {
+  const { pageSize = 1000, ...query } = options;
+  const items: Item[] = [];
+  let startAfter: string | undefined;
+  do {
+    const page = await meta.query(pk, { ...query, startAfter, limit: pageSize });
+    items.push(...page.items);
+    startAfter = page.lastKey;
+  } while (startAfter !== undefined);
+  return items;
+}
