@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
+import { uninitializedBytes } from '../core/bytes.ts';
 import { StreamError } from '../core/errors.ts';
 import type { ListOptions, ListResult, ObjectStore, RangeOptions } from '../ports/object-store.ts';
 import {
@@ -56,7 +57,7 @@ export class FsObjectStore implements ObjectStore {
       handle = await open(this.path(key), 'r');
       const { size } = await handle.stat();
       const { start, end } = resolveRange(key, size, range);
-      const buffer = new Uint8Array(end - start);
+      const buffer = uninitializedBytes(end - start);
       let filled = 0;
       while (filled < buffer.byteLength) {
         const { bytesRead } = await handle.read(buffer, filled, buffer.byteLength - filled, start + filled);

@@ -10,6 +10,7 @@ import type { Clock } from '../ports/clock.ts';
 import type { MetaStore } from '../ports/meta-store.ts';
 import type { ObjectStore } from '../ports/object-store.ts';
 import { type IndexEntry, readIndexEntry } from './batch-index.ts';
+import { concatBytes } from './bytes.ts';
 import type { CommitNotifier } from './commit-notifier.ts';
 import { StreamError } from './errors.ts';
 import { batchSk, FIRST_BATCH_SK, LAST_BATCH_SK, partitionKey, partitionPk } from './layout.ts';
@@ -54,13 +55,7 @@ function concatenate(batches: readonly Uint8Array[]): Uint8Array {
     end = batch.byteOffset + batch.byteLength;
   }
   if (contiguous) return new Uint8Array(first.buffer, first.byteOffset, end - first.byteOffset);
-  const joined = new Uint8Array(batches.reduce((sum, batch) => sum + batch.byteLength, 0));
-  let at = 0;
-  for (const batch of batches) {
-    joined.set(batch, at);
-    at += batch.byteLength;
-  }
-  return joined;
+  return concatBytes(batches);
 }
 
 function checkPartition(topic: TopicDescription, partition: number): void {

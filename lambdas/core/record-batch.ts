@@ -46,6 +46,7 @@
 
 import { Buffer } from 'node:buffer';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { uninitializedBytes } from './bytes.ts';
 import { crc32c } from './crc32c.ts';
 import { StreamError } from './errors.ts';
 import {
@@ -266,13 +267,13 @@ export function encodeRecordBatch(records: readonly LogRecord[], options: Encode
   const headroom = checkedInt(options.headroom ?? 0, 0, 1024, 'headroom');
   let batch: Uint8Array;
   if (codec === CODEC_NONE) {
-    batch = new Uint8Array(headroom + RECORD_BATCH_OVERHEAD + recordsSize).subarray(headroom);
+    batch = withHeadroom(headroom, RECORD_BATCH_OVERHEAD + recordsSize);
     writeRecords(batch, RECORD_BATCH_OVERHEAD, records, bodySizes, firstTimestamp);
   } else {
     const section = new Uint8Array(recordsSize);
     writeRecords(section, 0, records, bodySizes, firstTimestamp);
     const compressed = gzipSync(section);
-    batch = new Uint8Array(headroom + RECORD_BATCH_OVERHEAD + compressed.length).subarray(headroom);
+    batch = withHeadroom(headroom, RECORD_BATCH_OVERHEAD + compressed.length);
     batch.set(compressed, RECORD_BATCH_OVERHEAD);
   }
 
@@ -292,6 +293,16 @@ export function encodeRecordBatch(records: readonly LogRecord[], options: Encode
   // The CRC is computed last: it covers every byte from attributes to the end.
   view.setUint32(CRC_OFFSET, crc32c(batch.subarray(ATTRIBUTES_OFFSET)));
   return batch;
+}
+
+/**
+ * `size` uninitialized bytes (every one is written by the encoder) behind `headroom` zeroed bytes
+ * that an object header may later be written into.
+ */
+function withHeadroom(headroom: number, size: number): Uint8Array {
+  const whole = uninitializedBytes(headroom + size);
+  whole.fill(0, 0, headroom);
+  return whole.subarray(headroom);
 }
 
 function sizeOfBytesField(bytes: Uint8Array | null | undefined, index: number, field: string): number {

@@ -36,6 +36,7 @@
  * `streambed-log-start-offset` carry what the JSON form puts in its body.
  */
 
+import { uninitializedBytes } from '../core/bytes.ts';
 import { StreamError } from '../core/errors.ts';
 import { MAX_RECORDS_PER_REQUEST } from '../core/limits.ts';
 import type { FetchBatchesResult, ProduceRecord } from '../core/log-types.ts';
@@ -182,8 +183,8 @@ function sizeOfRecord(record: ProduceRecord, headerKeys: Uint8Array[]): number {
 export function encodeProduceBody(records: readonly ProduceRecord[]): Uint8Array {
   const headerKeys = records.map((record) => record.headers.map((header) => utf8Encoder.encode(header.key)));
   const total = records.reduce((sum, record, i) => sum + sizeOfRecord(record, headerKeys[i] ?? []), 4);
-  const bytes = new Uint8Array(total);
-  const view = new DataView(bytes.buffer);
+  const bytes = uninitializedBytes(total);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let at = 0;
   const int32 = (value: number): void => {
     view.setInt32(at, value);
@@ -211,6 +212,7 @@ export function encodeProduceBody(records: readonly ProduceRecord[]): Uint8Array
       nullable(header.value);
     });
   });
+  if (at !== total) throw new RangeError(`produce body: wrote ${at} of ${total} bytes`);
   return bytes;
 }
 
