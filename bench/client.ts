@@ -1,11 +1,15 @@
 /**
- * The bench's HTTP client: plain global fetch with the binary forms of produce and fetch (docs/api.md,
- * lambdas/http/binary.ts). It is deliberately the smallest thing that works, behind one interface
- * (`BenchClient`), so the SDK can replace it once it exists.
+ * The bench's HTTP client: the SDK (client/), as users run it. Produce scenarios send through the SDK
+ * `Producer`; fetches use the SDK transport with the binary fetch form (docs/api.md), which is what
+ * the SDK consumer reads with, without the consumer's group protocol around it. A local server with a
+ * token, or a deployed stack signed with SigV4, work the same way (`TransportOptions`).
  *
- * It also meters what an API Gateway would see: one call per HTTP request, and the bytes each way
- * (HTTP APIs bill per 512 KB of a request, see bench/cost.ts).
+ * The transport's fetch is wrapped to meter what an API Gateway would see: one call per HTTP request,
+ * and the bytes each way (HTTP APIs bill per 512 KB of a request, see bench/cost.ts).
  */
+import { Admin } from '../client/admin.ts';
+import { Producer, type ProducerOptions } from '../client/producer.ts';
+import { segment, Transport, type TransportOptions } from '../client/transport.ts';
 import {
   BATCHES_CONTENT_TYPE,
   HIGH_WATERMARK_HEADER,
@@ -16,9 +20,9 @@ import {
 export interface HttpCall {
   /** Request body bytes. */
   requestBytes: number;
-  /** Response body bytes. */
+  /** Response body bytes (its Content-Length). */
   responseBytes: number;
-  /** Wall time from sending to having read the whole response. */
+  /** Wall time from sending to the response's headers; the server has finished its work by then. */
   latencyMs: number;
 }
 
@@ -41,7 +45,9 @@ export interface FetchedBatches {
 
 export interface BenchClient {
   createTopic(name: string, partitions: number): Promise<void>;
-  /** Sends a body made by `encodeProduceBody`; returns the call's latency in ms. */
+  /** An SDK producer on this client's transport (metered like every other call). */
+  producer(options?: ProducerOptions<Uint8Array>): Producer<Uint8Array>;
+  /** Sends a body made by `encodeProduceBody` as is; returns the call's latency in ms. */
   produce(topic: string, body: Uint8Array): Promise<number>;
   fetchBatches(
     topic: string,
@@ -52,68 +58,64 @@ export interface BenchClient {
   readonly calls: CallLog;
 }
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    body: string,
-    what: string,
-  ) {
-    super(`${what}: HTTP ${status} ${body.slice(0, 300)}`);
-  }
+function bodyBytes(body: RequestInit['body']): number {
+  if (body === undefined || body === null) return 0;
+  if (typeof body === 'string') return Buffer.byteLength(body);
+  if (ArrayBuffer.isView(body) || body instanceof ArrayBuffer) return body.byteLength;
+  return 0;
 }
 
-export function createBenchClient(baseUrl: string): BenchClient {
+export function createBenchClient(options: TransportOptions): BenchClient {
   const calls = new CallLog();
-
-  async function call(
-    what: string,
-    path: string,
-    init: RequestInit & { body?: Uint8Array | string },
-  ): Promise<{ response: Response; bytes: Uint8Array; latencyMs: number }> {
+  const underlying = options.fetch ?? fetch;
+  const metered: typeof fetch = async (input, init) => {
     const started = performance.now();
-    const response = await fetch(`${baseUrl}${path}`, init);
-    const bytes = new Uint8Array(await response.arrayBuffer());
-    const latencyMs = performance.now() - started;
-    const body = init.body;
-    const requestBytes =
-      body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
-    calls.calls.push({ requestBytes, responseBytes: bytes.byteLength, latencyMs });
-    if (!response.ok) throw new HttpError(response.status, new TextDecoder().decode(bytes), what);
-    return { response, bytes, latencyMs };
-  }
+    const response = await underlying(input, init);
+    calls.calls.push({
+      requestBytes: bodyBytes(init?.body),
+      responseBytes: Number(response.headers.get('content-length') ?? 0),
+      latencyMs: performance.now() - started,
+    });
+    return response;
+  };
+  const transport = new Transport({ ...options, fetch: metered });
+  const admin = new Admin(transport);
 
   return {
     calls,
 
     async createTopic(name, partitions) {
-      await call(`create topic ${name}`, '/v1/topics', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ name, partitions }),
-      });
+      await admin.createTopic({ topic: name, numPartitions: partitions });
+    },
+
+    producer(producerOptions) {
+      return new Producer<Uint8Array>(transport, producerOptions);
     },
 
     async produce(topic, body) {
-      const { latencyMs } = await call(`produce to ${topic}`, `/v1/topics/${topic}/records`, {
-        method: 'POST',
-        headers: { 'content-type': PRODUCE_CONTENT_TYPE },
+      const started = performance.now();
+      await transport.raw('POST', `/v1/topics/${segment(topic)}/records`, {
         body,
+        contentType: PRODUCE_CONTENT_TYPE,
       });
-      return latencyMs;
+      return performance.now() - started;
     },
 
     async fetchBatches(topic, partition, offset, { maxBytes, maxWaitMs = 0 }) {
-      const query = `offset=${offset}&max_bytes=${maxBytes}${maxWaitMs > 0 ? `&max_wait_ms=${maxWaitMs}` : ''}`;
-      const { response, bytes, latencyMs } = await call(
-        `fetch ${topic}/${partition}@${offset}`,
-        `/v1/topics/${topic}/partitions/${partition}/records?${query}`,
-        { method: 'GET', headers: { accept: BATCHES_CONTENT_TYPE } },
+      const started = performance.now();
+      const { headers, bytes } = await transport.raw(
+        'GET',
+        `/v1/topics/${segment(topic)}/partitions/${partition}/records`,
+        {
+          query: { offset, max_bytes: maxBytes, max_wait_ms: maxWaitMs > 0 ? maxWaitMs : undefined },
+          accept: BATCHES_CONTENT_TYPE,
+        },
       );
       return {
         bytes: bytes.byteLength,
-        nextOffset: Number(response.headers.get(NEXT_OFFSET_HEADER)),
-        highWatermark: Number(response.headers.get(HIGH_WATERMARK_HEADER)),
-        latencyMs,
+        nextOffset: Number(headers.get(NEXT_OFFSET_HEADER)),
+        highWatermark: Number(headers.get(HIGH_WATERMARK_HEADER)),
+        latencyMs: performance.now() - started,
       };
     },
   };

@@ -1,133 +1,293 @@
 /**
- * What every scenario runs on: storage wrapped in counters, the real HTTP server on port 0 in this
- * process, an HTTP client, the core services on the same (uncounted) storage for building logs fast,
- * a peak-RSS sampler and progress lines on stderr.
+ * What every scenario runs on: the real local server in a process of its own (bench/server.ts) over
+ * counted storage, an SDK client in this process, progress lines on stderr, and the calls that reach
+ * into the server process — its storage counters, its memory, and the work that runs next to its
+ * storage (building long logs, timing core layers).
+ *
+ * Backends: `embedded` (SQLite + files in a temporary directory), `memory`, or `aws`: DynamoDB + S3 on
+ * the emulators the tests use (DynamoDB Local and s3rver, started here), or on LocalStack when
+ * AWS_ENDPOINT_URL points at one.
  */
+import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  CountingMetaStore,
-  CountingObjectStore,
-  type MetaCounts,
-  type ObjectCounts,
-} from '../lambdas/adapters/counting-stores.ts';
-import {
-  type Backend,
-  createEmbeddedBackend,
-  createServices,
-  type Services,
-} from '../lambdas/runtime/backends.ts';
-import { startLocalServer } from '../lambdas/runtime/local-server.ts';
+import { fileURLToPath } from 'node:url';
+import type { TransportOptions } from '../client/transport.ts';
+import { noMetaCounts, noObjectCounts } from '../lambdas/adapters/counting-stores.ts';
+import { startDynamoDbLocal } from '../test/support/dynamodb-local.ts';
+import { startS3Emulator } from '../test/support/s3-emulator.ts';
 import { type BenchClient, createBenchClient, type HttpCall } from './client.ts';
-import { MeteredMetaStore, type RequestUnits } from './metered-meta-store.ts';
+import { emptyUnits } from './metered-meta-store.ts';
 import type { BackendKind } from './plan.ts';
-import { MiB } from './stats.ts';
+import type { CoreLayersArgs, LayerTiming } from './scenarios/core-layers.ts';
+import type {
+  ServerCall,
+  ServerConfig,
+  ServerMemory,
+  ServerMessage,
+  StorageCounts,
+} from './server-protocol.ts';
 
 /** Everything storage and HTTP saw during one phase. */
-export interface PhaseCounts {
-  objects: ObjectCounts;
-  meta: Omit<MetaCounts, 'transactSizes'> & { opsPerTransaction: number[] };
-  units: RequestUnits;
+export interface PhaseCounts extends StorageCounts {
   calls: HttpCall[];
+}
+
+/** The bare HTTP baseline in the server process (bench/server.ts), called with plain fetch. */
+export interface BareHttp {
+  /** POSTs `body`; returns the latency in ms. */
+  post(body: Uint8Array): Promise<number>;
+  /** GETs `bytes` bytes; returns the latency in ms. */
+  get(bytes: number): Promise<number>;
 }
 
 export interface Harness {
   url: string;
   client: BenchClient;
-  /** Core services on the same storage, not counted: for building long logs without HTTP. */
-  direct: Services;
-  /** The storage under the counters (the same SQLite database and directory as the server's). */
-  storage: Backend;
-  /** A scratch directory for the raw filesystem baseline (on the same filesystem as the data). */
-  scratchDir: string;
+  /**
+   * False for a server reached by --url: no storage counters, no server process to measure or to
+   * run core steps in, no bare HTTP baseline beside it, and raw file baselines would be of the wrong
+   * machine.
+   */
+  local: boolean;
+  /** The bare HTTP baseline, beside a local server only. */
+  bare?: BareHttp;
   backend: BackendKind;
+  /** The DynamoDB and S3 endpoints behind the aws backend. */
+  aws?: NonNullable<ServerConfig['aws']>;
+  /** A scratch directory for the raw filesystem baseline (the same filesystem as the embedded data). */
+  scratchDir: string;
   /** Starts counting from zero. */
-  beginPhase(): void;
+  beginPhase(): Promise<void>;
   /** What was counted since beginPhase. */
-  endPhase(): PhaseCounts;
-  peakRssMb(): number;
-  /** Peak RSS sampled since the previous call (or the start), in MB; starts a new window. */
-  windowPeakRssMb(): number;
-  /** RSS when the harness was ready, before any scenario. */
-  startRssMb: number;
+  endPhase(): Promise<PhaseCounts>;
+  /** The server process's memory; each call starts a new window for `windowPeakMb`. */
+  serverMemory(): Promise<ServerMemory>;
+  /** RSS of the server process when it was ready, before any request. */
+  serverStartRssMb: number;
+  /** A one-partition topic of `batches` one-record batches, built through the core log service. */
+  buildLog(topic: string, batches: number, valueBytes: number): Promise<{ batchesPerSec: number }>;
+  /** Core steps of one request timed in the server process (scenarios/core-layers.ts). */
+  coreLayers(args: CoreLayersArgs): Promise<LayerTiming[]>;
   progress(message: string): void;
   close(): Promise<void>;
 }
 
-export async function startHarness(kind: BackendKind): Promise<Harness> {
-  const started = performance.now();
-  const root = mkdtempSync(join(tmpdir(), 'streambed-bench-'));
-  const inner: Backend =
-    kind === 'memory'
-      ? createEmbeddedBackend({ memory: true })
-      : createEmbeddedBackend({ dataDir: join(root, 'data') });
-  const objects = new CountingObjectStore(inner.objects);
-  const counted = new CountingMetaStore(inner.meta);
-  const metered = new MeteredMetaStore(counted);
-  const server = await startLocalServer({
-    port: 0,
-    storage: { meta: metered, objects, close: () => inner.close() },
-  });
-  const client = createBenchClient(server.url);
-  const direct = createServices(inner);
+const SERVER_SCRIPT = fileURLToPath(new URL('./server.ts', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+const START_TIMEOUT_MS = 60_000;
 
-  const startRss = process.memoryUsage().rss;
-  let peakRss = startRss;
-  let windowPeak = startRss;
-  const sample = () => {
-    const rss = process.memoryUsage().rss;
-    peakRss = Math.max(peakRss, rss);
-    windowPeak = Math.max(windowPeak, rss);
+/** The emulators behind `--backend aws`, or LocalStack when AWS_ENDPOINT_URL names one. */
+export async function awsEndpoints(
+  progress: (message: string) => void,
+): Promise<{ config: NonNullable<ServerConfig['aws']>; stop: () => Promise<void> }> {
+  const external = process.env.AWS_ENDPOINT_URL;
+  if (external !== undefined && external !== '') {
+    progress(`aws backend on ${external} (AWS_ENDPOINT_URL)`);
+    return { config: { dynamoEndpoint: external, s3Endpoint: external }, stop: async () => {} };
+  }
+  const [dynamo, s3] = await Promise.all([startDynamoDbLocal(), startS3Emulator()]);
+  progress(`aws backend on emulators: DynamoDB Local ${dynamo.endpoint}, s3rver ${s3.endpoint}`);
+  return {
+    config: {
+      dynamoEndpoint: dynamo.endpoint,
+      s3Endpoint: s3.endpoint,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    },
+    stop: async () => {
+      await Promise.all([dynamo.stop(), s3.stop()]);
+    },
   };
-  const sampler = setInterval(sample, 100);
-  sampler.unref();
+}
+
+export interface HarnessOptions {
+  /** For the aws backend: emulators already running (the tests'), instead of starting a pair. */
+  aws?: ServerConfig['aws'];
+}
+
+export async function startHarness(kind: BackendKind, options: HarnessOptions = {}): Promise<Harness> {
+  const started = performance.now();
+  const progress = (message: string) => {
+    const seconds = ((performance.now() - started) / 1000).toFixed(1).padStart(6);
+    process.stderr.write(`[bench ${seconds}s] ${message}\n`);
+  };
+  const scratch = mkdtempSync(join(tmpdir(), 'streambed-bench-'));
+  const aws =
+    kind !== 'aws'
+      ? undefined
+      : options.aws !== undefined
+        ? { config: options.aws, stop: async () => {} }
+        : await awsEndpoints(progress);
+  const config: ServerConfig = { backend: kind, ...(aws ? { aws: aws.config } : {}) };
+  // The server is TypeScript run through tsx, whatever runs this process (tsx, vitest).
+  const child = fork(SERVER_SCRIPT, [JSON.stringify(config)], {
+    cwd: REPO_ROOT,
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const link = serverLink(child, progress);
+  let ready: { url: string; bareUrl: string; rssMb: number };
+  try {
+    ready = await link.ready;
+  } catch (error) {
+    child.kill('SIGKILL');
+    await aws?.stop();
+    rmSync(scratch, { recursive: true, force: true });
+    throw error;
+  }
+  const client = createBenchClient({ url: ready.url });
 
   return {
-    url: server.url,
+    url: ready.url,
     client,
-    direct,
-    storage: inner,
-    startRssMb: startRss / MiB,
-    scratchDir: join(root, 'raw'),
+    local: true,
+    bare: bareHttp(ready.bareUrl),
     backend: kind,
-    beginPhase() {
-      objects.reset();
-      counted.reset();
-      metered.reset();
+    ...(aws ? { aws: aws.config } : {}),
+    scratchDir: join(scratch, 'raw'),
+    serverStartRssMb: ready.rssMb,
+    async beginPhase() {
+      client.calls.reset();
+      await link.call({ op: 'begin' });
+    },
+    async endPhase() {
+      const counts = (await link.call({ op: 'end' })) as StorageCounts;
+      return { ...counts, calls: client.calls.reset() };
+    },
+    serverMemory: () => link.call({ op: 'memory' }) as Promise<ServerMemory>,
+    buildLog: (topic, batches, valueBytes) =>
+      link.call({ op: 'buildLog', topic, batches, valueBytes }) as Promise<{ batchesPerSec: number }>,
+    coreLayers: (args) => link.call({ op: 'coreLayers', args }) as Promise<LayerTiming[]>,
+    progress,
+    async close() {
+      try {
+        await link.close();
+        await aws?.stop();
+      } finally {
+        rmSync(scratch, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+/**
+ * A server somewhere else (`--url`: a deployed stack, or a server started by hand), reached through
+ * the SDK with its token or SigV4. Only what a client can see is measured: storage counts come back
+ * empty, and what needs the server process throws.
+ */
+export function connectHarness(target: TransportOptions): Harness {
+  const started = performance.now();
+  const client = createBenchClient(target);
+  const scratch = mkdtempSync(join(tmpdir(), 'streambed-bench-'));
+  const remoteOnly = (what: string) => () =>
+    Promise.reject(new Error(`${what} needs the bench's own server process, not --url`));
+  return {
+    url: target.url,
+    client,
+    local: false,
+    backend: 'remote',
+    scratchDir: join(scratch, 'raw'),
+    serverStartRssMb: Number.NaN,
+    async beginPhase() {
       client.calls.reset();
     },
-    endPhase() {
-      const { transactSizes, ...meta } = counted.counts;
-      return {
-        objects: { ...objects.counts },
-        meta: { ...meta, opsPerTransaction: [...transactSizes] },
-        units: metered.reset(),
-        calls: client.calls.reset(),
-      };
+    async endPhase() {
+      return { ...emptyStorageCounts(), calls: client.calls.reset() };
     },
-    peakRssMb() {
-      // maxRSS is the kernel's peak (KiB); the sampler catches the same on systems that lack it.
-      const kernelPeak = process.resourceUsage().maxRSS * 1024;
-      return Math.max(peakRss, kernelPeak) / MiB;
-    },
-    windowPeakRssMb() {
-      sample();
-      const peak = windowPeak;
-      windowPeak = process.memoryUsage().rss;
-      return peak / MiB;
-    },
-    progress(message) {
+    serverMemory: remoteOnly('server memory'),
+    buildLog: remoteOnly('building a log through the core'),
+    coreLayers: remoteOnly('timing core layers'),
+    progress: (message) => {
       const seconds = ((performance.now() - started) / 1000).toFixed(1).padStart(6);
       process.stderr.write(`[bench ${seconds}s] ${message}\n`);
     },
     async close() {
-      clearInterval(sampler);
-      try {
-        await server.close();
-      } finally {
-        rmSync(root, { recursive: true, force: true });
-      }
+      rmSync(scratch, { recursive: true, force: true });
+    },
+  };
+}
+
+function emptyStorageCounts(): StorageCounts {
+  const { transactSizes, ...meta } = noMetaCounts();
+  return {
+    objects: noObjectCounts(),
+    meta: { ...meta, opsPerTransaction: transactSizes },
+    units: emptyUnits(),
+  };
+}
+
+function bareHttp(url: string): BareHttp {
+  const timed = async (request: () => Promise<Response>): Promise<number> => {
+    const started = performance.now();
+    const response = await request();
+    await response.arrayBuffer();
+    if (!response.ok) throw new Error(`bare HTTP baseline: HTTP ${response.status}`);
+    return performance.now() - started;
+  };
+  return {
+    post: (body) => timed(() => fetch(url, { method: 'POST', body })),
+    get: (bytes) => timed(() => fetch(`${url}/?bytes=${bytes}`)),
+  };
+}
+
+interface ServerLink {
+  ready: Promise<{ url: string; bareUrl: string; rssMb: number }>;
+  call(call: ServerCall): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+/** Request/reply over the child's IPC channel; a child that dies fails every pending call. */
+function serverLink(child: ChildProcess, progress: (message: string) => void): ServerLink {
+  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+  let nextId = 0;
+  let onReady: ((value: { url: string; bareUrl: string; rssMb: number }) => void) | undefined;
+  let onFailure: ((error: Error) => void) | undefined;
+  const ready = new Promise<{ url: string; bareUrl: string; rssMb: number }>((resolve, reject) => {
+    onReady = resolve;
+    onFailure = reject;
+  });
+  const timer = setTimeout(
+    () => onFailure?.(new Error(`the bench server did not start within ${START_TIMEOUT_MS} ms`)),
+    START_TIMEOUT_MS,
+  );
+  child.on('message', (raw) => {
+    const message = raw as ServerMessage;
+    if (message.kind === 'ready') {
+      clearTimeout(timer);
+      onReady?.({ url: message.url, bareUrl: message.bareUrl, rssMb: message.rssMb });
+    } else if (message.kind === 'progress') {
+      progress(message.message);
+    } else {
+      const waiter = pending.get(message.id);
+      pending.delete(message.id);
+      if (message.error !== undefined) waiter?.reject(new Error(`bench server: ${message.error}`));
+      else waiter?.resolve(message.result);
+    }
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.once('exit', (code, signal) => {
+    clearTimeout(timer);
+    const error = new Error(`the bench server exited (code ${code}, signal ${signal})`);
+    onFailure?.(error);
+    for (const waiter of pending.values()) waiter.reject(error);
+    pending.clear();
+  });
+  return {
+    ready,
+    call(call) {
+      const id = nextId++;
+      return new Promise((resolve, reject) => {
+        pending.set(id, { resolve, reject });
+        child.send({ id, call });
+      });
+    },
+    async close() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.disconnect(); // the server closes itself when its channel closes
+      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(killer);
     },
   };
 }

@@ -1,8 +1,11 @@
 /** Command-line flags and what each mode runs. */
+import { clientOptions } from '../client/cli/commands.ts';
+import type { TransportOptions } from '../client/transport.ts';
 import { KiB, MiB } from './stats.ts';
 
 export type Mode = 'quick' | 'full';
-export type BackendKind = 'embedded' | 'memory';
+/** `remote`: a server reached by --url, whatever it runs on. */
+export type BackendKind = 'embedded' | 'memory' | 'aws' | 'remote';
 
 export interface ProduceConfig {
   /** Bytes of each record's value (keys are null, no headers). */
@@ -47,38 +50,78 @@ export interface BenchPlan {
     maxBytes: number;
   };
   endToEnd: { messages: number; recordBytes: number };
+  /** A server reached by --url (the `remote` backend): where and how to authenticate. */
+  target?: TransportOptions;
+  /** Invocations of each Lambda handler with a maximal request (scenarios/lambda-memory.ts); 0 skips it. */
+  lambdaMemory: { requests: number };
 }
 
-export const USAGE = `Usage: npm run bench -- [--quick] [--backend embedded|memory]
+export const USAGE = `Usage: npm run bench -- [--quick] [--backend embedded|memory|aws]
+       npm run bench -- [--quick] --url URL [--token T | --aws-region R]
 
   --quick            representative subset, finishes in under 3 minutes on 2 cores
                      (default: full mode, all sizes and concurrencies, up to ~15 minutes)
   --backend KIND     embedded (default): SQLite + files in a temporary directory
-                     memory: everything in process memory (RSS then includes the data)
+                     memory: everything in the server's memory (its RSS then includes the data)
+                     aws: DynamoDB + S3 through the AWS adapters, on DynamoDB Local and s3rver
+                     started for the run (needs java), or on LocalStack if AWS_ENDPOINT_URL is set
+  --url URL          measure a server that is already running (a deployed stack, or one started
+                     by hand) through the SDK instead: produce, read back and end to end only, into
+                     bench/results/remote.json and remote.md (storage counts, cost, memory and the
+                     local baselines need the bench's own server)
+  --token T          bearer token of that server (STREAMBED_TOKEN)
+  --aws-region R     sign with SigV4 from the standard AWS credential chain (automatic for
+                     execute-api URLs)
   --help             this text
 
-Starts an in-process local server on port 0 over counting storage wrappers, runs the scenarios, and
-writes bench/results/latest.json, report.md and chart.svg. Progress goes to stderr.`;
+Starts the local server in a process of its own on port 0 over counting storage wrappers, runs the
+scenarios from this process through the SDK, and writes bench/results/latest.json, report.md and
+chart.svg. Progress goes to stderr.`;
 
-export function parseArgs(argv: readonly string[]): BenchPlan | 'help' {
+export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}): BenchPlan | 'help' {
   let mode: Mode = 'full';
   let backend: BackendKind = 'embedded';
+  const remote: { url?: string; token?: string; 'aws-region'?: string } = {};
+  const flagValue = (name: string, arg: string, i: number): string => {
+    const value = arg === `--${name}` ? argv[i + 1] : arg.slice(`--${name}=`.length);
+    if (value === undefined || value === '') throw new Error(`--${name} needs a value\n\n${USAGE}`);
+    return value;
+  };
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
+    const arg = argv[i] as string;
+    const flag = arg.split('=')[0];
     if (arg === '--quick') mode = 'quick';
     else if (arg === '--full') mode = 'full';
     else if (arg === '--help' || arg === '-h') return 'help';
-    else if (arg === '--backend' || arg?.startsWith('--backend=')) {
-      const value = arg === '--backend' ? argv[++i] : arg.slice('--backend='.length);
-      if (value !== 'embedded' && value !== 'memory') {
-        throw new Error(`--backend must be embedded or memory, got ${JSON.stringify(value)}\n\n${USAGE}`);
+    else if (flag === '--backend') {
+      const value = flagValue('backend', arg, i);
+      if (value !== 'embedded' && value !== 'memory' && value !== 'aws') {
+        throw new Error(
+          `--backend must be embedded, memory or aws, got ${JSON.stringify(value)}\n\n${USAGE}`,
+        );
       }
       backend = value;
+      if (arg === flag) i++;
+    } else if (flag === '--url' || flag === '--token' || flag === '--aws-region') {
+      const name = flag.slice(2) as keyof typeof remote;
+      remote[name] = flagValue(name, arg, i);
+      if (arg === flag) i++;
     } else {
       throw new Error(`unknown argument ${JSON.stringify(arg)}\n\n${USAGE}`);
     }
   }
-  return mode === 'quick' ? quickPlan(backend) : fullPlan(backend);
+  if (remote.url === undefined) {
+    if (remote.token !== undefined || remote['aws-region'] !== undefined)
+      throw new Error(`--token and --aws-region go with --url\n\n${USAGE}`);
+    return mode === 'quick' ? quickPlan(backend) : fullPlan(backend);
+  }
+  try {
+    new URL(remote.url);
+  } catch {
+    throw new Error(`--url must be an http(s) URL, got ${JSON.stringify(remote.url)}\n\n${USAGE}`);
+  }
+  const plan = mode === 'quick' ? quickPlan('remote') : fullPlan('remote');
+  return { ...plan, target: clientOptions(remote, env) };
 }
 
 const headline: ProduceConfig = { recordBytes: KiB, requestBytes: MiB, concurrency: 4 };
@@ -102,6 +145,7 @@ function quickPlan(backend: BackendKind): BenchPlan {
     },
     logLength: { shortBatches: 1_000, longBatches: 20_000, samples: 100, maxBytes: KiB },
     endToEnd: { messages: 100, recordBytes: 100 },
+    lambdaMemory: { requests: 5 },
   };
 }
 
@@ -125,6 +169,7 @@ function fullPlan(backend: BackendKind): BenchPlan {
     },
     logLength: { shortBatches: 1_000, longBatches: 100_000, samples: 300, maxBytes: KiB },
     endToEnd: { messages: 300, recordBytes: 100 },
+    lambdaMemory: { requests: 20 },
   };
 }
 

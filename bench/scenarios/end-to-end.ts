@@ -1,6 +1,7 @@
 /**
- * End-to-end latency: a consumer long-polls one partition (binary fetch, max_wait_ms) while a producer
- * sends one small record at a time. Before each send the producer waits until the previous record
+ * End-to-end latency: a consumer long-polls one partition (binary fetch, max_wait_ms) while an SDK
+ * producer sends one small record at a time (`lingerMs: 0`: each `send` goes out on the next turn of
+ * the event loop instead of waiting 5 ms for company). Before each send the producer waits until the previous record
  * arrived plus a short random pause, so the consumer is parked in its long poll and the measurement
  * is of the wake-up path, not of a fetch that happened to find data.
  *
@@ -8,7 +9,6 @@
  * ack→receive (the producer has its acknowledgement → the consumer has the record). The latter may be
  * negative: the consumer can see a committed record before the producer's HTTP response arrives.
  */
-import { encodeProduceBody } from '../../lambdas/http/binary.ts';
 import type { Harness } from '../harness.ts';
 import type { BenchPlan } from '../plan.ts';
 import { type LatencySummary, round, sleep, summarize } from '../stats.ts';
@@ -30,7 +30,8 @@ export async function runEndToEnd(harness: Harness, plan: BenchPlan): Promise<En
   const { messages, recordBytes } = plan.endToEnd;
   const topic = freshTopic('e2e');
   await harness.client.createTopic(topic, 1);
-  const body = encodeProduceBody([{ key: null, value: payloadOf(recordBytes), headers: [], partition: 0 }]);
+  const producer = harness.client.producer({ lingerMs: 0, retry: { retries: 0 } });
+  const message = { value: payloadOf(recordBytes), partition: 0 };
 
   const receivedAt: number[] = [];
   const waiters = new Map<number, () => void>();
@@ -68,8 +69,9 @@ export async function runEndToEnd(harness: Harness, plan: BenchPlan): Promise<En
     for (let i = 0; i < messages; i++) {
       await sleep(2 + Math.random() * 8);
       const sent = performance.now();
-      acks.push(await harness.client.produce(topic, body));
+      await producer.send({ topic, messages: [message] });
       const acked = performance.now();
+      acks.push(acked - sent);
       await arrival(i);
       const received = receivedAt[i] as number;
       sendToReceive.push(received - sent);

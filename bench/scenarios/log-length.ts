@@ -1,14 +1,14 @@
 /**
  * Does fetch latency depend on how long the log is? Two single-partition logs of tiny one-record
- * batches, a short one and a long one, are built fast by calling the core log service directly on the
- * same storage (no HTTP); then fetches at the head (offsets 0..9) and at the tail (the last 10
+ * batches, a short one and a long one, are built fast by the server process calling the core log
+ * service directly on its storage (no HTTP); then fetches at the head (offsets 0..9) and at the tail (the last 10
  * offsets) of both go through HTTP, interleaved sample by sample so drift hits all four alike. A small
  * max_bytes makes every read do the same work (about a dozen batches) whatever the log length.
  */
 import type { Harness } from '../harness.ts';
 import type { BenchPlan } from '../plan.ts';
 import { type LatencySummary, median, round, summarize } from '../stats.ts';
-import { freshTopic, payloadOf } from './produce.ts';
+import { freshTopic } from './produce.ts';
 
 export interface LogLengthResult {
   shortBatches: number;
@@ -34,19 +34,8 @@ async function buildLog(
   label: string,
 ): Promise<{ topic: string; rate: number }> {
   const topic = freshTopic(`log-${label}`);
-  await harness.direct.topics.createTopic(topic, 1);
-  const value = payloadOf(16);
-  const start = performance.now();
-  let reported = 0;
-  for (let i = 0; i < batches; i++) {
-    await harness.direct.log.produce({ topic, records: [{ key: null, value, headers: [] }] });
-    const done = Math.floor(((i + 1) * 10) / batches);
-    if (done > reported && batches >= 10_000) {
-      reported = done;
-      harness.progress(`  building ${label} log: ${i + 1}/${batches} batches`);
-    }
-  }
-  return { topic, rate: batches / ((performance.now() - start) / 1000) };
+  const { batchesPerSec } = await harness.buildLog(topic, batches, 16);
+  return { topic, rate: batchesPerSec };
 }
 
 export async function runLogLength(harness: Harness, plan: BenchPlan): Promise<LogLengthResult> {
@@ -72,9 +61,9 @@ export async function runLogLength(harness: Harness, plan: BenchPlan): Promise<L
     for (const log of logs) {
       for (const position of ['head', 'tail'] as const) {
         const offset = position === 'head' ? sample % 10 : log.length - 1 - (sample % 10);
-        harness.beginPhase();
+        await harness.beginPhase();
         const result = await harness.client.fetchBatches(log.topic, 0, offset, { maxBytes });
-        const counts = harness.endPhase();
+        const counts = await harness.endPhase();
         latencies[log.name][position].push(result.latencyMs);
         calls[log.name].queries += counts.meta.queries;
         calls[log.name].gets += counts.objects.gets;

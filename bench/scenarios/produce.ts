@@ -1,10 +1,15 @@
 /**
- * Produce throughput and latency over HTTP (binary produce), per record size x request size x
- * concurrency. Every run is on a fresh topic with one partition per producer, so producers never
- * contend (contention would measure the retry jitter, not the write path). Each Streambed run is
- * followed by the raw filesystem baseline of the same bytes, so drift on a shared machine hits both.
+ * Produce throughput and latency through the SDK producer (which sends the binary produce form), per
+ * record size x request size x concurrency. Each of the concurrent producers is its own SDK `Producer`
+ * sending one request's worth of messages per `send` to a partition of its own: every run is on a fresh
+ * topic with one partition per producer, so producers never contend (contention would measure the
+ * retry jitter, not the write path). Each producer's `batchBytes` is its request size, so a `send` goes
+ * out at once as exactly one request; its latency is the `send` call's, from the messages to their
+ * offsets. Each Streambed run is followed by the raw filesystem baseline of the same bytes, so drift on
+ * a shared machine hits both.
  */
 import { randomBytes } from 'node:crypto';
+import type { Message, Producer } from '../../client/producer.ts';
 import type { ProduceRecord } from '../../lambdas/core/log-types.ts';
 import { encodeProduceBody } from '../../lambdas/http/binary.ts';
 import type { Harness } from '../harness.ts';
@@ -21,6 +26,8 @@ export interface ProduceRun {
   recordsPerSec: number;
   rawFsWriteMibPerSec: number;
   rawFsReadMibPerSec: number;
+  /** The bare HTTP baseline receiving the same bodies at the same concurrency, payload MiB/s. */
+  bareHttpMibPerSec: number;
 }
 
 export interface ProduceConfigResult extends ProduceConfig {
@@ -32,6 +39,9 @@ export interface ProduceConfigResult extends ProduceConfig {
   recordsPerSec: number;
   rawFsWriteMibPerSec: number;
   ratioVsRawFs: number;
+  bareHttpMibPerSec: number;
+  /** MiB/s / bare HTTP MiB/s: what Streambed keeps of what HTTP allows. */
+  ratioVsBareHttp: number;
   /** Over every request of every run. */
   latency: LatencySummary;
   /** Storage calls per produce request, over all runs. */
@@ -75,9 +85,14 @@ export async function runProduce(harness: Harness, plan: BenchPlan): Promise<Pro
     const perRequest = recordsPerRequest(config.recordBytes, config.requestBytes);
     const payloadPerRequest = perRequest * config.recordBytes;
     const requests = requestCount(payloadPerRequest, plan.produce);
-    const bodies = Array.from({ length: config.concurrency }, (_, lane) =>
-      produceBody(config.recordBytes, perRequest, lane),
+    const messages: Message<Uint8Array>[][] = Array.from({ length: config.concurrency }, (_, lane) =>
+      Array.from({ length: perRequest }, (_, i) => ({
+        value: payloadOf(config.recordBytes, i),
+        partition: lane,
+      })),
     );
+    const bareBody = produceBody(config.recordBytes, perRequest, 0);
+    const bodyBytes = bareBody.byteLength;
     const label = `${formatBytes(config.recordBytes)} records x ${formatBytes(config.requestBytes)} requests x ${config.concurrency}`;
     const runs: ProduceRun[] = [];
     const latencies: number[] = [];
@@ -88,24 +103,44 @@ export async function runProduce(harness: Harness, plan: BenchPlan): Promise<Pro
     for (let run = 0; run < plan.runs; run++) {
       const topic = freshTopic('produce');
       await harness.client.createTopic(topic, config.concurrency);
-      harness.beginPhase();
+      const producers = messages.map(() =>
+        harness.client.producer({ batchBytes: bodyBytes, retry: { retries: 0 } }),
+      );
+      await harness.beginPhase();
       const start = performance.now();
       await runPool(requests, config.concurrency, async (_, lane) => {
-        latencies.push(await harness.client.produce(topic, bodies[lane] as Uint8Array));
+        const sent = performance.now();
+        await (producers[lane] as Producer<Uint8Array>).send({
+          topic,
+          messages: messages[lane] as Message<Uint8Array>[],
+        });
+        latencies.push(performance.now() - sent);
       });
       const seconds = (performance.now() - start) / 1000;
-      const counts = harness.endPhase();
+      const counts = await harness.endPhase();
       puts += counts.objects.puts;
       transactions += counts.meta.transacts;
       ops += counts.meta.opsPerTransaction.reduce((sum, n) => sum + n, 0);
       conflicts += counts.meta.conflicts;
-      const raw = await rawWriteRead(harness.scratchDir, {
-        files: requests,
-        payload: payloadOf(payloadPerRequest),
-        writeConcurrency: config.concurrency,
-        readConcurrency: config.concurrency,
-      });
       const payloadBytes = requests * payloadPerRequest;
+      // Baselines beside a local server only (a remote one runs on another machine).
+      const raw = harness.local
+        ? await rawWriteRead(harness.scratchDir, {
+            files: requests,
+            payload: payloadOf(payloadPerRequest),
+            writeConcurrency: config.concurrency,
+            readConcurrency: config.concurrency,
+          })
+        : { writeMibPerSec: Number.NaN, readMibPerSec: Number.NaN };
+      let bareSeconds = Number.NaN;
+      const { bare } = harness;
+      if (bare !== undefined) {
+        const bareStart = performance.now();
+        await runPool(requests, config.concurrency, async () => {
+          await bare.post(bareBody);
+        });
+        bareSeconds = (performance.now() - bareStart) / 1000;
+      }
       runs.push({
         requests,
         records: requests * perRequest,
@@ -115,10 +150,12 @@ export async function runProduce(harness: Harness, plan: BenchPlan): Promise<Pro
         recordsPerSec: round((requests * perRequest) / seconds),
         rawFsWriteMibPerSec: round(raw.writeMibPerSec),
         rawFsReadMibPerSec: round(raw.readMibPerSec),
+        bareHttpMibPerSec: round(payloadBytes / MiB / bareSeconds),
       });
     }
     const mibPerSec = median(runs.map((r) => r.mibPerSec));
     const rawFsWriteMibPerSec = median(runs.map((r) => r.rawFsWriteMibPerSec));
+    const bareHttpMibPerSec = median(runs.map((r) => r.bareHttpMibPerSec));
     const total = requests * plan.runs;
     const result: ProduceConfigResult = {
       ...config,
@@ -129,6 +166,8 @@ export async function runProduce(harness: Harness, plan: BenchPlan): Promise<Pro
       recordsPerSec: median(runs.map((r) => r.recordsPerSec)),
       rawFsWriteMibPerSec,
       ratioVsRawFs: round(mibPerSec / rawFsWriteMibPerSec),
+      bareHttpMibPerSec,
+      ratioVsBareHttp: round(mibPerSec / bareHttpMibPerSec),
       latency: summarize(latencies),
       objectPutsPerRequest: round(puts / total),
       transactionsPerRequest: round(transactions / total),
@@ -137,7 +176,7 @@ export async function runProduce(harness: Harness, plan: BenchPlan): Promise<Pro
     };
     results.push(result);
     harness.progress(
-      `produce ${label}: ${mibPerSec} MiB/s (raw fs ${rawFsWriteMibPerSec}), p50 ${result.latency.p50Ms} ms, p99 ${result.latency.p99Ms} ms`,
+      `produce ${label}: ${mibPerSec} MiB/s (raw fs ${rawFsWriteMibPerSec}, bare HTTP ${bareHttpMibPerSec}), p50 ${result.latency.p50Ms} ms, p99 ${result.latency.p99Ms} ms`,
     );
   }
   return results;
@@ -166,9 +205,9 @@ export async function runFanOut(harness: Harness, partitions = 8, requests = 20)
     partition: i % partitions,
   }));
   const body = encodeProduceBody(records);
-  harness.beginPhase();
+  await harness.beginPhase();
   for (let i = 0; i < requests; i++) await harness.client.produce(topic, body);
-  const counts = harness.endPhase();
+  const counts = await harness.endPhase();
   const touched = requests * partitions;
   const ops = counts.meta.opsPerTransaction.reduce((sum, n) => sum + n, 0);
   const result: FanOutResult = {

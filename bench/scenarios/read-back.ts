@@ -37,6 +37,10 @@ export interface ReadBackResult {
   rawFs: { writeMibPerSec: number; readMibPerSec: number };
   /** Fetch MiB/s (cold, first max_bytes) / raw fs read MiB/s of the same files. */
   ratioVsRawFs: number;
+  /** The bare HTTP baseline answering the same response sizes in sequence, payload MiB/s. */
+  bareHttpMibPerSec: number;
+  /** Fetch MiB/s (cold) / bare HTTP MiB/s: what Streambed keeps of what HTTP allows. */
+  ratioVsBareHttp: number;
   /** Written once + read once (cold), summed over runs. */
   usage: MeteredUsage;
   payloadBytes: number;
@@ -86,20 +90,21 @@ export async function runReadBack(harness: Harness, plan: BenchPlan): Promise<Re
       fetches: 0,
     }));
     const raw = { write: [] as number[], read: [] as number[] };
+    const bareRates: number[] = [];
 
     for (let run = 0; run < plan.runs; run++) {
       const topic = freshTopic('readback');
       await harness.client.createTopic(topic, 1);
 
-      harness.beginPhase();
+      await harness.beginPhase();
       const writeStart = performance.now();
       for (let i = 0; i < requests; i++) produceLatencies.push(await harness.client.produce(topic, body));
       produceRates.push(payloadBytes / MiB / ((performance.now() - writeStart) / 1000));
-      const written = harness.endPhase();
+      const written = await harness.endPhase();
 
-      harness.beginPhase();
+      await harness.beginPhase();
       const first = await readAll(harness, topic, requests * perRequest, readBack.maxBytes[0] as number);
-      const read = harness.endPhase();
+      const read = await harness.endPhase();
       cold.rates.push(payloadBytes / MiB / first.seconds);
       cold.latencies.push(...first.latencies);
       cold.fetches = first.fetches;
@@ -120,14 +125,23 @@ export async function runReadBack(harness: Harness, plan: BenchPlan): Promise<Re
         slot.fetches = pass.fetches;
       }
 
-      const baseline = await rawWriteRead(harness.scratchDir, {
-        files: requests,
-        payload: payloadOf(payloadPerRequest),
-        writeConcurrency: 1,
-        readConcurrency: 1,
-      });
-      raw.write.push(baseline.writeMibPerSec);
-      raw.read.push(baseline.readMibPerSec);
+      // Baselines beside a local server only (a remote one runs on another machine).
+      const { bare } = harness;
+      if (harness.local && bare !== undefined) {
+        const baseline = await rawWriteRead(harness.scratchDir, {
+          files: requests,
+          payload: payloadOf(payloadPerRequest),
+          writeConcurrency: 1,
+          readConcurrency: 1,
+        });
+        raw.write.push(baseline.writeMibPerSec);
+        raw.read.push(baseline.readMibPerSec);
+
+        // The same response sizes from the bare HTTP server, one after another like the cold read.
+        const bareStart = performance.now();
+        for (const call of read.calls) await bare.get(call.responseBytes);
+        bareRates.push(payloadBytes / MiB / ((performance.now() - bareStart) / 1000));
+      }
     }
 
     const coldMibPerSec = round(median(cold.rates));
@@ -156,12 +170,14 @@ export async function runReadBack(harness: Harness, plan: BenchPlan): Promise<Re
       })),
       rawFs: { writeMibPerSec: round(median(raw.write)), readMibPerSec: rawRead },
       ratioVsRawFs: round(coldMibPerSec / rawRead),
+      bareHttpMibPerSec: round(median(bareRates)),
+      ratioVsBareHttp: round(coldMibPerSec / median(bareRates)),
       usage: usage as MeteredUsage,
       payloadBytes: payloadBytes * plan.runs,
     };
     results.push(result);
     harness.progress(
-      `read back ${formatBytes(requestBytes)}-request dataset: cold ${coldMibPerSec} MiB/s (raw fs ${rawRead}), p50 ${result.cold.latency.p50Ms} ms; warm ${result.warm.map((w) => `${w.mibPerSec} MiB/s @${formatBytes(w.maxBytes)}`).join(', ')}`,
+      `read back ${formatBytes(requestBytes)}-request dataset: cold ${coldMibPerSec} MiB/s (raw fs ${rawRead}, bare HTTP ${result.bareHttpMibPerSec}), p50 ${result.cold.latency.p50Ms} ms; warm ${result.warm.map((w) => `${w.mibPerSec} MiB/s @${formatBytes(w.maxBytes)}`).join(', ')}`,
     );
   }
   return results;

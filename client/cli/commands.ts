@@ -38,7 +38,7 @@ function integerOption(name: string, raw: string | undefined): number | undefine
 }
 
 /** Client options from --url/--token/--aws-region and STREAMBED_URL/STREAMBED_TOKEN/AWS_REGION. */
-function clientOptions(
+export function clientOptions(
   values: { url?: string; token?: string; 'aws-region'?: string },
   env: NodeJS.ProcessEnv,
 ) {

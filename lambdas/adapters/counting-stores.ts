@@ -24,16 +24,18 @@ export interface ObjectCounts {
   lists: number;
 }
 
+export const noObjectCounts = (): ObjectCounts => ({
+  puts: 0,
+  putBytes: 0,
+  gets: 0,
+  getBytes: 0,
+  deletes: 0,
+  deletedKeys: 0,
+  lists: 0,
+});
+
 export class CountingObjectStore implements ObjectStore {
-  readonly counts: ObjectCounts = {
-    puts: 0,
-    putBytes: 0,
-    gets: 0,
-    getBytes: 0,
-    deletes: 0,
-    deletedKeys: 0,
-    lists: 0,
-  };
+  readonly counts: ObjectCounts = noObjectCounts();
 
   constructor(private readonly inner: ObjectStore) {}
 
@@ -78,16 +80,18 @@ export interface MetaCounts {
   conflicts: number;
 }
 
+export const noMetaCounts = (): MetaCounts => ({
+  gets: 0,
+  batchGets: 0,
+  batchGetKeys: 0,
+  queries: 0,
+  transacts: 0,
+  transactSizes: [],
+  conflicts: 0,
+});
+
 export class CountingMetaStore implements MetaStore {
-  readonly counts: MetaCounts = {
-    gets: 0,
-    batchGets: 0,
-    batchGetKeys: 0,
-    queries: 0,
-    transacts: 0,
-    transactSizes: [],
-    conflicts: 0,
-  };
+  readonly counts: MetaCounts = noMetaCounts();
   /** Every transaction submitted, for assertions on what was written. */
   readonly transactions: TransactOp[][] = [];
 
@@ -122,15 +126,7 @@ export class CountingMetaStore implements MetaStore {
   }
 
   reset(): void {
-    Object.assign(this.counts, {
-      gets: 0,
-      batchGets: 0,
-      batchGetKeys: 0,
-      queries: 0,
-      transacts: 0,
-      conflicts: 0,
-    });
-    this.counts.transactSizes = [];
+    Object.assign(this.counts, noMetaCounts());
     this.transactions.length = 0;
   }
 

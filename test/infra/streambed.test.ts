@@ -12,6 +12,7 @@ import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStreambedApp } from '../../lib/app.ts';
 import { STREAMBED_CONCERNS, type Streambed } from '../../lib/streambed.ts';
+import { bundleFileOf } from '../support/lambda-bundles.ts';
 
 const REPO = join(import.meta.dirname, '..', '..');
 const CDK_CONTEXT = JSON.parse(readFileSync(join(REPO, 'cdk.json'), 'utf8')).context as Record<
@@ -207,9 +208,7 @@ describe('Lambda functions', () => {
   it('bundle to one minified ESM file within 1 MiB, with a source map and without better-sqlite3', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function')) as Json[];
     for (const fn of functions) {
-      const key = ((fn.Properties as Json).Code as { S3Key: string }).S3Key;
-      const dir = join(outdir, `asset.${key.replace(/\.zip$/, '')}`);
-      const bundle = join(dir, 'index.mjs');
+      const bundle = bundleFileOf(outdir, fn);
       expect(existsSync(bundle), bundle).toBe(true);
       expect(existsSync(`${bundle}.map`)).toBe(true);
       expect(statSync(bundle).size).toBeLessThanOrEqual(MAX_BUNDLE_BYTES);

@@ -1,0 +1,42 @@
+/** What the bench process (bench/harness.ts) and its server process (bench/server.ts) say to each other. */
+import type { MetaCounts, ObjectCounts } from '../lambdas/adapters/counting-stores.ts';
+import type { RequestUnits } from './metered-meta-store.ts';
+import type { BackendKind } from './plan.ts';
+import type { CoreLayersArgs } from './scenarios/core-layers.ts';
+
+export interface ServerConfig {
+  backend: BackendKind;
+  /** For the aws backend: the DynamoDB and S3 endpoints (emulators or LocalStack). */
+  aws?: {
+    dynamoEndpoint: string;
+    s3Endpoint: string;
+    credentials?: { accessKeyId: string; secretAccessKey: string };
+  };
+}
+
+/** What storage saw during one phase. */
+export interface StorageCounts {
+  objects: ObjectCounts;
+  meta: Omit<MetaCounts, 'transactSizes'> & { opsPerTransaction: number[] };
+  units: RequestUnits;
+}
+
+export interface ServerMemory {
+  /** Peak RSS of the server process since it started, MB. */
+  peakMb: number;
+  /** Peak RSS since the previous `memory` call, MB. */
+  windowPeakMb: number;
+  usage: NodeJS.MemoryUsage;
+}
+
+export type ServerCall =
+  | { op: 'begin' }
+  | { op: 'end' }
+  | { op: 'memory' }
+  | { op: 'buildLog'; topic: string; batches: number; valueBytes: number }
+  | { op: 'coreLayers'; args: CoreLayersArgs };
+
+export type ServerMessage =
+  | { kind: 'ready'; url: string; bareUrl: string; rssMb: number }
+  | { kind: 'progress'; message: string }
+  | { kind: 'reply'; id: number; result?: unknown; error?: string };

@@ -1,0 +1,165 @@
+/**
+ * The bench itself: flags, and one whole run with a tiny plan, so a change that breaks
+ * `npm run bench` (the server process, its IPC, the SDK client, a scenario, the report) fails here
+ * rather than in a newcomer's hands. Nothing about timings is asserted; only what must hold on any
+ * machine (one PUT per produce request, one two-item commit per partition, files written).
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { runBench, runRemoteBench } from '../../bench/bench.ts';
+import { type BenchPlan, parseArgs } from '../../bench/plan.ts';
+import { benchCommand } from '../../bench/report.ts';
+import { KiB, MiB } from '../../bench/stats.ts';
+import { startLocalServer } from '../../lambdas/runtime/local-server.ts';
+
+describe('bench flags', () => {
+  it('defaults to full mode on the embedded backend', () => {
+    const plan = parseArgs([]) as BenchPlan;
+    expect([plan.mode, plan.backend]).toEqual(['full', 'embedded']);
+    expect(plan.produce.configs).toHaveLength(27); // 3 record sizes x 3 request sizes x 3 concurrencies
+  });
+
+  it('takes --quick and every backend, in both spellings', () => {
+    for (const backend of ['embedded', 'memory', 'aws'] as const) {
+      expect((parseArgs(['--quick', '--backend', backend]) as BenchPlan).backend).toBe(backend);
+      expect((parseArgs([`--backend=${backend}`]) as BenchPlan).backend).toBe(backend);
+    }
+    expect((parseArgs(['--quick']) as BenchPlan).mode).toBe('quick');
+    expect(parseArgs(['--help'])).toBe('help');
+  });
+
+  it('refuses unknown flags and backends, naming them', () => {
+    expect(() => parseArgs(['--backend', 'oracle'])).toThrow(/embedded, memory or aws, got "oracle"/);
+    expect(() => parseArgs(['--fast'])).toThrow(/unknown argument "--fast"/);
+  });
+
+  it('takes --url with a token or a SigV4 region, and refuses them without --url', () => {
+    const withToken = parseArgs([
+      '--quick',
+      '--url',
+      'http://127.0.0.1:9/',
+      '--token',
+      's3cret',
+    ]) as BenchPlan;
+    expect(withToken.backend).toBe('remote');
+    expect(withToken.target).toEqual({ url: 'http://127.0.0.1:9/', token: 's3cret' });
+    const deployed = parseArgs(['--url=https://abc123.execute-api.eu-west-1.amazonaws.com']) as BenchPlan;
+    expect(deployed.target?.aws).toEqual({ region: 'eu-west-1' });
+    expect(() => parseArgs(['--token', 'x'])).toThrow(/go with --url/);
+    expect(() => parseArgs(['--url', 'not a url'])).toThrow(/--url must be an http\(s\) URL/);
+    expect(() => parseArgs(['--url'])).toThrow(/--url needs a value/);
+  });
+
+  it('writes the command line that reproduces a run into the report', () => {
+    expect(benchCommand({ mode: 'full', backend: 'embedded' })).toBe('npm run bench');
+    expect(benchCommand({ mode: 'quick', backend: 'embedded' })).toBe('npm run bench -- --quick');
+    expect(benchCommand({ mode: 'full', backend: 'aws' })).toBe('npm run bench -- --backend aws');
+  });
+});
+
+/** A plan that exercises every scenario in seconds. */
+function tinyPlan(backend: BenchPlan['backend']): BenchPlan {
+  const quick = parseArgs(['--quick', '--backend', backend]) as BenchPlan;
+  return {
+    ...quick,
+    runs: 1,
+    produce: {
+      ...quick.produce,
+      configs: [{ recordBytes: KiB, requestBytes: 64 * KiB, concurrency: 2 }],
+      headline: { recordBytes: KiB, requestBytes: 64 * KiB, concurrency: 2 },
+      volumeBytes: 256 * KiB,
+      minRequests: 4,
+      maxRequests: 8,
+    },
+    readBack: {
+      ...quick.readBack,
+      requestSizes: [16 * KiB, 64 * KiB, MiB, 4 * MiB],
+      volumeBytes: 256 * KiB,
+      minRequests: 1,
+      maxBytes: [MiB],
+      headlineRequestBytes: 64 * KiB,
+    },
+    logLength: { shortBatches: 20, longBatches: 60, samples: 3, maxBytes: KiB },
+    endToEnd: { messages: 5, recordBytes: 100 },
+    lambdaMemory: { requests: 2 },
+  };
+}
+
+describe('a whole bench run with a tiny plan', () => {
+  const out = mkdtempSync(join(tmpdir(), 'streambed-bench-test-'));
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+  it('measures every scenario through the server process and writes the three files', async () => {
+    const { results, checks } = await runBench(tinyPlan('memory'), out);
+
+    expect(results.putsPerProduceRequest).toBe(1);
+    expect(results.commit.transactionsPerPartition).toBe(1);
+    expect(results.commit.opsPerTransaction).toBe(2);
+    expect(results.produce.mibPerSec).toBeGreaterThan(0);
+    expect(results.produce.bareHttpMibPerSec).toBeGreaterThan(0);
+    expect(results.fetch.mibPerSec).toBeGreaterThan(0);
+    expect(results.costPerGiB.streambed1MiB).toBeGreaterThan(0);
+    expect(results.memory.serverRssMb).toBeGreaterThan(0);
+    expect(results.endToEnd.messages).toBe(5);
+    expect(
+      'skipped' in results.lambda ? results.lambda.skipped : results.lambda.functions.map((f) => f.name),
+    ).toEqual(['produce', 'fetch']);
+    expect(checks.find((c) => c.what === 'S3 PUTs per produce request')?.status).toBe('met');
+    for (const file of ['latest.json', 'report.md', 'chart.svg'])
+      expect(existsSync(join(out, file))).toBe(true);
+    const written = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8'));
+    for (const key of [
+      'streambed1MiB',
+      'streambed64KiB',
+      'streambed16KiB',
+      'kinesisOnDemand',
+      'mskServerless',
+    ])
+      expect(written.costPerGiB[key]).toEqual(expect.any(Number));
+    for (const key of ['mibPerSec', 'recordsPerSec', 'p50Ms', 'p99Ms', 'ratioVsRawFs'])
+      expect(written.produce[key]).toEqual(expect.any(Number));
+    for (const key of ['mibPerSec', 'p50Ms', 'p99Ms', 'ratioVsRawFs', 'latencyRatioLongVsShortLog'])
+      expect(written.fetch[key]).toEqual(expect.any(Number));
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain(
+      'npm run bench -- --quick --backend memory',
+    );
+  }, 120_000);
+
+  it('measures a server that is already running, through --url and its token', async () => {
+    const server = await startLocalServer({ port: 0, memory: true, token: 'bench-token' });
+    try {
+      const plan: BenchPlan = {
+        ...tinyPlan('memory'),
+        backend: 'remote',
+        target: { url: server.url, token: 'bench-token' },
+      };
+      const results = await runRemoteBench(plan, join(out, 'remote'));
+      expect(results.produce.mibPerSec).toBeGreaterThan(0);
+      expect(results.fetch.mibPerSec).toBeGreaterThan(0);
+      expect(results.run.signedWith).toBe('bearer token');
+      expect(readFileSync(join(out, 'remote', 'remote.md'), 'utf8')).toContain(`--url ${server.url}`);
+      expect(existsSync(join(out, 'remote', 'latest.json'))).toBe(false);
+    } finally {
+      await server.close();
+    }
+  }, 120_000);
+
+  it('runs on the AWS adapters (DynamoDB Local and s3rver) with the same counts', async () => {
+    const aws = {
+      dynamoEndpoint: inject('dynamoEndpoint'),
+      s3Endpoint: inject('s3Endpoint'),
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    };
+    // The Lambda scenario ran in the run above; here it would only repeat itself.
+    const plan = { ...tinyPlan('aws'), lambdaMemory: { requests: 0 } };
+    const { results, checks } = await runBench(plan, join(out, 'aws'), { aws });
+    expect(results.run.backend).toBe('aws');
+    expect(results.putsPerProduceRequest).toBe(1);
+    expect(results.commit.transactionsPerPartition).toBe(1);
+    expect(results.commit.opsPerTransaction).toBe(2);
+    expect(results.fetch.mibPerSec).toBeGreaterThan(0);
+    expect(checks.find((c) => c.what === 'Lambda bundles')?.note).toMatch(/skipped: not part of this plan/);
+  }, 180_000);
+});
