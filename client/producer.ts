@@ -4,6 +4,7 @@
  * with the same Idempotency-Key, so a retry never writes twice.
  */
 import { randomUUID } from 'node:crypto';
+import { BytePool } from '../lambdas/core/bytes.ts';
 import { MAX_RECORDS_PER_REQUEST, MAX_REQUEST_BODY_BYTES } from '../lambdas/core/limits.ts';
 import type { ProduceRecord } from '../lambdas/core/log-types.ts';
 import { encodeProduceBody, PRODUCE_CONTENT_TYPE } from '../lambdas/http/binary.ts';
@@ -73,6 +74,8 @@ export class Producer<V = unknown> {
   private readonly pending = new Map<string, Pending>();
   private readonly inFlight = new Set<Promise<void>>();
   private readonly partitionCounts = new Map<string, { count: number; at: number }>();
+  /** Request bodies, reused from request to request (see BytePool). */
+  private readonly bodies = new BytePool();
   private readonly lingerMs: number;
   private readonly batchBytes: number;
   private readonly valueSerde: AsyncSerde<V>;
@@ -179,7 +182,7 @@ export class Producer<V = unknown> {
     // One key per request, reused by every retry: the server answers a repeat from its record of the
     // first attempt instead of writing again.
     const idempotencyKey = randomUUID();
-    const body = encodeProduceBody(batch.records);
+    const body = encodeProduceBody(batch.records, this.bodies.acquire);
     try {
       const { offsets } = await withRetries(this.options.retry ?? {}, () =>
         this.transport.json<{ offsets: { partition: number; offset: number }[] }>(
@@ -197,6 +200,9 @@ export class Producer<V = unknown> {
       }
     } catch (error) {
       for (const waiter of batch.waiters) waiter.reject(error);
+    } finally {
+      // Every attempt has been answered (or given up on): the body's bytes can serve the next request.
+      this.bodies.release([body]);
     }
   }
 }

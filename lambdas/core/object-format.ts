@@ -8,7 +8,7 @@
  * Batches are addressed by byte range from the batch index, so the header is never read on the fetch
  * path; it identifies the format for tools and for the janitor's rewrites.
  */
-import { uninitializedBytes } from './bytes.ts';
+import { type Allocate, uninitializedBytes } from './bytes.ts';
 import { StreamError } from './errors.ts';
 
 const MAGIC = [0x53, 0x42, 0x45, 0x44];
@@ -28,7 +28,7 @@ export interface BatchPosition {
  */
 export function encodeObject(
   batches: readonly Uint8Array[],
-  options: { headroom?: boolean } = {},
+  options: { headroom?: boolean; allocate?: Allocate } = {},
 ): {
   bytes: Uint8Array;
   positions: BatchPosition[];
@@ -46,7 +46,7 @@ export function encodeObject(
     return { bytes, positions: [{ byteOffset: OBJECT_HEADER_BYTES, byteLength: only.byteLength }] };
   }
   const total = batches.reduce((sum, batch) => sum + batch.byteLength, OBJECT_HEADER_BYTES);
-  const bytes = uninitializedBytes(total);
+  const bytes = (options.allocate ?? uninitializedBytes)(total);
   writeHeader(bytes);
   const positions: BatchPosition[] = [];
   let at = OBJECT_HEADER_BYTES;

@@ -16,6 +16,7 @@ import type { Clock } from '../ports/clock.ts';
 import type { MetaStore } from '../ports/meta-store.ts';
 import type { ObjectStore } from '../ports/object-store.ts';
 import type { IndexAttributes } from './batch-index.ts';
+import { BytePool } from './bytes.ts';
 import { retryOnConflict } from './cas.ts';
 import type { CommitNotifier } from './commit-notifier.ts';
 import { ConditionFailedError, StreamError } from './errors.ts';
@@ -70,6 +71,8 @@ function recordSize(record: ProduceRecord): number {
 export function createProducer({ meta, objects, clock, requireTopic, notifier }: ProduceDeps) {
   // Unkeyed records of a request without a client key go to one partition, rotating across requests.
   let rotation = randomInt(0, 2 ** 31);
+  // Object buffers, reused from request to request (see BytePool).
+  const buffers = new BytePool();
 
   function validate(topic: TopicDescription, request: ProduceRequest): void {
     const { records } = request;
@@ -248,11 +251,19 @@ export function createProducer({ meta, objects, clock, requireTopic, notifier }:
           maxTimestamp: Math.max(...timestamps),
         });
         // A lone batch leaves room for the object header, so the object is written without a copy.
-        return encodeRecordBatch(records, { headroom: pending.length === 1 ? OBJECT_HEADER_BYTES : 0 });
+        return encodeRecordBatch(records, {
+          headroom: pending.length === 1 ? OBJECT_HEADER_BYTES : 0,
+          allocate: buffers.acquire,
+        });
       });
-      const object = encodeObject(batches, { headroom: batches.length === 1 });
+      const object = encodeObject(batches, { headroom: batches.length === 1, allocate: buffers.acquire });
       const objectKey = newDataObjectKey(now);
-      await objects.put(objectKey, object.bytes);
+      try {
+        await objects.put(objectKey, object.bytes);
+      } finally {
+        // The put has settled: every adapter has copied or written the bytes; only positions are kept.
+        buffers.release([...batches, object.bytes]);
+      }
       const deadline = clock.now() + COMMIT_WINDOW_MS;
       const outcomes = await Promise.allSettled(
         pending.map((batch, i) => {

@@ -46,7 +46,7 @@
 
 import { Buffer } from 'node:buffer';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { uninitializedBytes } from './bytes.ts';
+import { type Allocate, uninitializedBytes } from './bytes.ts';
 import { crc32c } from './crc32c.ts';
 import { StreamError } from './errors.ts';
 import {
@@ -92,6 +92,8 @@ export interface EncodeOptions {
    * a container can put its own header there without copying the batch (see object-format.ts).
    */
   headroom?: number;
+  /** Where the batch's bytes come from (a BytePool's acquire); default a fresh uninitialized array. */
+  allocate?: Allocate;
 }
 
 export interface DecodeOptions {
@@ -267,13 +269,13 @@ export function encodeRecordBatch(records: readonly LogRecord[], options: Encode
   const headroom = checkedInt(options.headroom ?? 0, 0, 1024, 'headroom');
   let batch: Uint8Array;
   if (codec === CODEC_NONE) {
-    batch = withHeadroom(headroom, RECORD_BATCH_OVERHEAD + recordsSize);
+    batch = withHeadroom(headroom, RECORD_BATCH_OVERHEAD + recordsSize, options.allocate);
     writeRecords(batch, RECORD_BATCH_OVERHEAD, records, bodySizes, firstTimestamp);
   } else {
     const section = new Uint8Array(recordsSize);
     writeRecords(section, 0, records, bodySizes, firstTimestamp);
     const compressed = gzipSync(section);
-    batch = withHeadroom(headroom, RECORD_BATCH_OVERHEAD + compressed.length);
+    batch = withHeadroom(headroom, RECORD_BATCH_OVERHEAD + compressed.length, options.allocate);
     batch.set(compressed, RECORD_BATCH_OVERHEAD);
   }
 
@@ -299,8 +301,8 @@ export function encodeRecordBatch(records: readonly LogRecord[], options: Encode
  * `size` uninitialized bytes (every one is written by the encoder) behind `headroom` zeroed bytes
  * that an object header may later be written into.
  */
-function withHeadroom(headroom: number, size: number): Uint8Array {
-  const whole = uninitializedBytes(headroom + size);
+function withHeadroom(headroom: number, size: number, allocate: Allocate = uninitializedBytes): Uint8Array {
+  const whole = allocate(headroom + size);
   whole.fill(0, 0, headroom);
   return whole.subarray(headroom);
 }
