@@ -51,6 +51,12 @@ export function renderChart(results: BenchResults): string {
         color: STREAMBED,
       },
       {
+        label: 'bare HTTP POST',
+        value: produce.bareHttpMibPerSec,
+        text: mib(produce.bareHttpMibPerSec),
+        color: BASELINE,
+      },
+      {
         label: 'raw fs write',
         value: produce.rawFsMibPerSec,
         text: mib(produce.rawFsMibPerSec),
@@ -61,6 +67,12 @@ export function renderChart(results: BenchResults): string {
         value: fetch.mibPerSec,
         text: mib(fetch.mibPerSec),
         color: STREAMBED,
+      },
+      {
+        label: 'bare HTTP GET',
+        value: fetch.bareHttpMibPerSec,
+        text: mib(fetch.bareHttpMibPerSec),
+        color: BASELINE,
       },
       { label: 'raw fs read', value: fetch.rawFsMibPerSec, text: mib(fetch.rawFsMibPerSec), color: BASELINE },
     ],

@@ -134,7 +134,7 @@ function quickPlan(backend: BackendKind): BenchPlan {
     mode: 'quick',
     backend,
     runs: 3,
-    produce: { configs, headline, volumeBytes: 8 * MiB, minRequests: 24, maxRequests: 512 },
+    produce: { configs, headline, volumeBytes: 16 * MiB, minRequests: 48, maxRequests: 512 },
     readBack: {
       requestSizes: [16 * KiB, 64 * KiB, MiB, 4 * MiB],
       recordBytes: KiB,

@@ -18,7 +18,7 @@ commands:
   consume <topic> [--group G] [--from-beginning] [--max-messages N]     one value per stdout line
           [--avro]                                   decode Confluent Avro values, print them as JSON
   groups list | describe <group>
-  bench [--quick] [--backend embedded|memory]     throughput, latency and $/GiB (bench/results/)
+  bench [--quick] [--backend embedded|memory|aws] [--url URL]   throughput, latency, $/GiB (bench/results/)
   start     run a local Streambed server
             --port N (8080)  --host H (127.0.0.1)  --data-dir DIR (./.streambed)  --memory
             --backend embedded|aws  --token T (or STREAMBED_TOKEN)
