@@ -8,7 +8,7 @@
  * must run next to the storage — building long logs through the core log service (no HTTP) and timing
  * the core layers of one request (bench/scenarios/layers.ts).
  *
- * Beside it, on a second port, runs the bare HTTP baseline: node:http receiving a body into one array
+ * Beside it, on a second port, runs the bare HTTP baseline: node:http receiving a body into a reused array
  * and answering a few bytes, or answering N bytes held in memory, and nothing else. Measured the same
  * way from the same client, it is the ceiling HTTP itself sets on this machine, so the report can tell
  * what Streambed costs from what the transport costs.
@@ -20,7 +20,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CountingMetaStore, CountingObjectStore } from '../lambdas/adapters/counting-stores.ts';
-import { uninitializedBytes } from '../lambdas/core/bytes.ts';
+import { BytePool } from '../lambdas/core/bytes.ts';
 import { type Backend, createEmbeddedBackend, createServices } from '../lambdas/runtime/backends.ts';
 import { startLocalServer } from '../lambdas/runtime/local-server.ts';
 import { dynamoOn, s3On } from '../test/support/aws-targets.ts';
@@ -47,9 +47,11 @@ const BARE_MAX_BYTES = 8 * MiB;
 
 async function startBareHttp(): Promise<{ server: Server; url: string }> {
   const held = randomBytes(BARE_MAX_BYTES);
+  // Bodies are received into reused buffers, as the local server receives them (node-server.ts).
+  const bodies = new BytePool(4, BARE_MAX_BYTES);
   const server = createServer((request, response) => {
     if (request.method === 'POST') {
-      const body = uninitializedBytes(Number(request.headers['content-length'] ?? 0));
+      const body = bodies.acquire(Number(request.headers['content-length'] ?? 0));
       let at = 0;
       request.on('data', (chunk: Buffer) => {
         body.set(chunk, at);
@@ -59,6 +61,7 @@ async function startBareHttp(): Promise<{ server: Server; url: string }> {
         const answer = `{"received":${at}}`;
         response.writeHead(200, { 'content-type': 'application/json', 'content-length': answer.length });
         response.end(answer);
+        bodies.release([body]);
       });
       return;
     }

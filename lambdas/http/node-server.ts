@@ -17,7 +17,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { concatBytes, uninitializedBytes } from '../core/bytes.ts';
+import { type Allocate, BytePool, concatBytes } from '../core/bytes.ts';
 import { StreamError } from '../core/errors.ts';
 import { MAX_REQUEST_BODY_BYTES } from '../core/limits.ts';
 import { bodyTooLarge, errorResponse, invalidRequest, methodNotAllowed } from './errors.ts';
@@ -64,13 +64,13 @@ function declaredLength(request: IncomingMessage): number | undefined {
   return Number(raw);
 }
 
-function readBody(request: IncomingMessage, maxBytes: number): Promise<BodyOutcome> {
+function readBody(request: IncomingMessage, maxBytes: number, allocate: Allocate): Promise<BodyOutcome> {
   const declared = declaredLength(request);
   if (declared !== undefined && declared > maxBytes) return Promise.resolve({ kind: 'too-large' });
   return new Promise((resolve) => {
     // With a declared length the body is received straight into its final array; without one
     // (chunked), chunks are kept and joined at the end.
-    const into = declared === undefined ? undefined : uninitializedBytes(declared);
+    const into = declared === undefined ? undefined : allocate(declared);
     const chunks: Buffer[] = [];
     let received = 0;
     let settled = false;
@@ -200,6 +200,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     ((error: unknown) => console.error('streambed: unhandled error in HTTP handler', error));
   const render = options.renderError ?? ((_path: string, error: unknown) => errorResponse(error));
   const tooLarge = (request: IncomingMessage) => render(pathOf(request.url), bodyTooLarge(maxBodyBytes));
+  // Request bodies, reused from request to request (see BytePool): a body's buffer goes back only once
+  // the handler has settled — a handler past its timeout may still be reading it — and the response
+  // has been written.
+  const bodies = new BytePool(4, maxBodyBytes);
   let inFlight = 0;
   let closing = false;
   let onDrained: (() => void) | undefined;
@@ -207,7 +211,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   async function serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
     inFlight += 1;
     try {
-      const outcome = await readBody(request, maxBodyBytes);
+      const outcome = await readBody(request, maxBodyBytes, bodies.acquire);
       if (outcome.kind === 'aborted') return;
       if (outcome.kind === 'too-large') {
         refuseBody(request, response, tooLarge(request));
@@ -215,7 +219,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       }
       let result: HttpResponse;
       try {
-        result = await withTimeout(options.handler(toHttpRequest(request, outcome.body)), handlerTimeoutMs);
+        const handled = options.handler(toHttpRequest(request, outcome.body));
+        const written = new Promise((resolve) => response.once('close', resolve));
+        void Promise.allSettled([handled, written]).then(() => bodies.release([outcome.body]));
+        result = await withTimeout(handled, handlerTimeoutMs);
       } catch (error) {
         // The router never throws; anything else that does is answered without its internals.
         onError(error);

@@ -379,3 +379,55 @@ describe('bearerTokenAuth', () => {
     expect(() => bearerTokenAuth('')).toThrow(/must not be empty/);
   });
 });
+
+describe('request bodies received into reused buffers', () => {
+  const bodyOf = (fill: number) => new Uint8Array(256 * 1024).fill(fill);
+  const sameBytes = (body: Uint8Array, fill: number) => body.every((byte) => byte === fill);
+
+  it('gives each request its own bytes, concurrent or one after another', async () => {
+    // Prepare: the handler answers whether its body is still all one byte after a pause
+    const server = await serve(async (request) => {
+      const fill = request.body[0] as number;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      return { status: 200, headers: {}, body: String(sameBytes(request.body, fill)) };
+    });
+    const post = (fill: number) =>
+      fetch(`${server.url}/echo`, { method: 'POST', body: bodyOf(fill) }).then((r) => r.text());
+
+    // Act
+    const answers = [
+      ...(await Promise.all([1, 2, 3, 4, 5, 6].map(post))),
+      ...(await Promise.all([7, 8].map(post))),
+      await post(9),
+    ];
+
+    // Assess
+    expect(answers).toEqual(Array(9).fill('true'));
+  });
+
+  it('keeps a body away from later requests while its handler runs past its timeout', async () => {
+    // Prepare: the first handler is answered 503 at 50 ms but goes on reading its body until 300 ms
+    let late: boolean | undefined;
+    const server = await serve(
+      async (request) => {
+        const fill = request.body[0] as number;
+        if (fill === 1) {
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          late = sameBytes(request.body, 1);
+        }
+        return { status: 200, headers: {}, body: 'ok' };
+      },
+      { handlerTimeoutMs: 50 },
+    );
+    const post = (fill: number) => fetch(`${server.url}/x`, { method: 'POST', body: bodyOf(fill) });
+
+    // Act: while the first handler still holds its body, others arrive and are answered
+    const first = await post(1);
+    for (let fill = 2; fill < 8; fill++) expect((await post(fill)).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+
+    // Assess
+    expect(first.status).toBe(503);
+    expect(late).toBe(true);
+  });
+});
