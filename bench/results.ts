@@ -5,6 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import {
   kinesisOnDemandCostPerGiB,
   lambdaDurationSensitivity,
@@ -68,8 +69,13 @@ const LABELS: Record<number, string> = {
 
 function gitInfo(): { commit: string; dirty: boolean } {
   try {
-    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
-    const status = execFileSync('git', ['status', '--porcelain'], { encoding: 'utf8' });
+    const cwd = fileURLToPath(new URL('..', import.meta.url));
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd, encoding: 'utf8' }).trim();
+    // Results written by earlier runs are not the measured code.
+    const status = execFileSync('git', ['status', '--porcelain', '--', '.', ':!bench/results'], {
+      cwd,
+      encoding: 'utf8',
+    });
     return { commit, dirty: status.trim().length > 0 };
   } catch {
     return { commit: 'unknown', dirty: false };
