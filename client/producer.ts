@@ -36,7 +36,7 @@ export type Partitioner = (args: {
 }) => number | undefined;
 
 export interface ProducerOptions<V = unknown> {
-  /** How long a message may wait for others to share its request. Default 5 ms. */
+  /** How long a message may wait for others to share its request. Default 5 ms; 0 sends each `send` at once. */
   lingerMs?: number;
   /** Send as soon as a topic's pending bytes reach this. Default 1 MiB; at most the request limit. */
   batchBytes?: number;
@@ -118,7 +118,7 @@ export class Producer<V = unknown> {
         new Promise((resolve, reject) => target.waiters.push({ from, count: end - start, resolve, reject })),
       );
       start = end;
-      if (start < records.length || batch.bytes >= this.batchBytes) this.sendNow(topic);
+      if (start < records.length || batch.bytes >= this.batchBytes || this.lingerMs <= 0) this.sendNow(topic);
       else batch.timer ??= setTimeout(() => this.sendNow(topic), this.lingerMs);
     }
     return (await Promise.all(results)).flat();
@@ -153,7 +153,16 @@ export class Producer<V = unknown> {
       partition = this.options.partitioner({ topic, key, partitionCount: await this.partitionCount(topic) });
     }
     if (partition !== undefined) record.partition = partition;
-    if (message.timestamp !== undefined) record.timestamp = message.timestamp;
+    if (message.timestamp !== undefined) {
+      const { timestamp } = message;
+      if (!Number.isSafeInteger(timestamp) || timestamp < 0) {
+        throw new StreambedError(
+          'INVALID_REQUEST',
+          `message timestamp ${timestamp} to ${topic} is not a whole number of milliseconds 0 .. 2^53-1`,
+        );
+      }
+      record.timestamp = timestamp;
+    }
     return record;
   }
 

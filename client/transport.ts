@@ -15,7 +15,10 @@ export interface TransportOptions {
   aws?: SigV4Options;
   /** Per-request timeout; default 35 s (longer than the longest long poll). */
   timeoutMs?: number;
-  /** The fetch implementation; default the global one (tests and proxies may wrap it). */
+  /**
+   * The fetch implementation; default the global one (tests and proxies may wrap it). A request body
+   * is valid until the call settles (the producer reuses its buffer): a wrapper keeping it must copy.
+   */
   fetch?: typeof fetch;
 }
 

@@ -1,7 +1,7 @@
 /**
  * End-to-end latency: a consumer long-polls one partition (binary fetch, max_wait_ms) while an SDK
- * producer sends one small record at a time (`lingerMs: 0`: each `send` goes out on the next turn of
- * the event loop instead of waiting 5 ms for company). Before each send the producer waits until the previous record
+ * producer sends one small record at a time (`lingerMs: 0`: each `send` goes out at once instead of
+ * waiting 5 ms for company). Before each send the producer waits until the previous record
  * arrived plus a short random pause, so the consumer is parked in its long poll and the measurement
  * is of the wake-up path, not of a fetch that happened to find data.
  *

@@ -46,10 +46,15 @@ export type Allocate = (size: number) => Uint8Array;
  * settled (the adapters copy or finish with the bytes by then; the commit keeps only positions).
  * Reuse skips the page faults a fresh megabyte costs (see uninitializedBytes) on every request.
  *
- * Buffers are handed out whole and never shared: `acquire` takes a free buffer large enough or
- * allocates one (rounded up, so similar sizes reuse each other), `release` returns it. At most
- * `maxBuffers` are kept, none larger than `maxBufferBytes`; the rest are left to the garbage
- * collector. Arrays from `acquire` hold old bytes until written, as uninitializedBytes.
+ * Buffers are handed out whole and never shared: `acquire` takes the smallest free buffer large
+ * enough or allocates one (rounded up, so similar sizes reuse each other), `release` returns it. At
+ * most `maxBuffers` are kept, none larger than `maxBufferBytes`; when the pool is full, a returned
+ * buffer replaces the smallest free one if it is larger (so a few small requests cannot keep the
+ * pool from ever serving a large one); the rest are left to the garbage collector. Arrays from
+ * `acquire` hold old bytes until written, as uninitializedBytes.
+ *
+ * The rule for whoever receives a lent array: its bytes are valid until the lender's release point
+ * (documented where each pool is used) and must be copied to be kept beyond it.
  */
 export class BytePool {
   private readonly free: ArrayBuffer[] = [];
@@ -82,8 +87,17 @@ export class BytePool {
     for (const { buffer } of arrays) {
       if (!(buffer instanceof ArrayBuffer) || !this.lent.has(buffer)) continue;
       this.lent.delete(buffer);
-      if (this.free.length < this.maxBuffers && buffer.byteLength <= this.maxBufferBytes)
+      if (buffer.byteLength > this.maxBufferBytes) continue;
+      if (this.free.length < this.maxBuffers) {
         this.free.push(buffer);
+        continue;
+      }
+      let smallest = 0;
+      for (let i = 1; i < this.free.length; i++) {
+        if ((this.free[i] as ArrayBuffer).byteLength < (this.free[smallest] as ArrayBuffer).byteLength)
+          smallest = i;
+      }
+      if ((this.free[smallest] as ArrayBuffer).byteLength < buffer.byteLength) this.free[smallest] = buffer;
     }
   }
 

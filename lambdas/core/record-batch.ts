@@ -270,10 +270,10 @@ export function encodeRecordBatch(records: readonly LogRecord[], options: Encode
   let batch: Uint8Array;
   if (codec === CODEC_NONE) {
     batch = withHeadroom(headroom, RECORD_BATCH_OVERHEAD + recordsSize, options.allocate);
-    writeRecords(batch, RECORD_BATCH_OVERHEAD, records, bodySizes, firstTimestamp);
+    wroteAll(writeRecords(batch, RECORD_BATCH_OVERHEAD, records, bodySizes, firstTimestamp), batch);
   } else {
     const section = new Uint8Array(recordsSize);
-    writeRecords(section, 0, records, bodySizes, firstTimestamp);
+    wroteAll(writeRecords(section, 0, records, bodySizes, firstTimestamp), section);
     const compressed = gzipSync(section);
     batch = withHeadroom(headroom, RECORD_BATCH_OVERHEAD + compressed.length, options.allocate);
     batch.set(compressed, RECORD_BATCH_OVERHEAD);
@@ -295,6 +295,11 @@ export function encodeRecordBatch(records: readonly LogRecord[], options: Encode
   // The CRC is computed last: it covers every byte from attributes to the end.
   view.setUint32(CRC_OFFSET, crc32c(batch.subarray(ATTRIBUTES_OFFSET)));
   return batch;
+}
+
+/** The records filled `out` to its end: no byte of the uninitialized array is left unwritten. */
+function wroteAll(end: number, out: Uint8Array): void {
+  if (end !== out.byteLength) throw new RangeError(`record batch: wrote ${end} of ${out.byteLength} bytes`);
 }
 
 /**

@@ -98,7 +98,7 @@ class Reader {
     return value;
   }
 
-  /** A view into the body, not a copy: the body outlives the request's handling. */
+  /** A view into the body, not a copy: valid while the request is handled (see HttpRequest.body). */
   take(count: number, what: string): Uint8Array {
     this.need(count, what);
     const slice = this.bytes.subarray(this.position, this.position + count);
@@ -210,6 +210,9 @@ export function encodeProduceBody(
     const record = records[i] as ProduceRecord;
     view.setInt32(at, record.partition ?? -1);
     const timestamp = record.timestamp ?? -1;
+    if (timestamp !== -1 && !(Number.isSafeInteger(timestamp) && timestamp >= 0)) {
+      throw invalid(`record ${i}: timestamp ${timestamp} is not a whole number of milliseconds 0 .. 2^53-1`);
+    }
     // -1 is all ones; a non-negative timestamp is below 2^53, so its high half fits an int32.
     view.setInt32(at + 4, timestamp === -1 ? -1 : Math.floor(timestamp / 2 ** 32));
     view.setUint32(at + 8, timestamp === -1 ? 0xffffffff : timestamp >>> 0);

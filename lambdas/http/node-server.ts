@@ -68,9 +68,10 @@ function readBody(request: IncomingMessage, maxBytes: number, allocate: Allocate
   const declared = declaredLength(request);
   if (declared !== undefined && declared > maxBytes) return Promise.resolve({ kind: 'too-large' });
   return new Promise((resolve) => {
-    // With a declared length the body is received straight into its final array; without one
-    // (chunked), chunks are kept and joined at the end.
-    const into = declared === undefined ? undefined : allocate(declared);
+    // With a declared length the body is received straight into its final array, taken when the
+    // first byte arrives (headers alone reserve nothing); without one (chunked), chunks are kept and
+    // joined at the end.
+    let into: Uint8Array | undefined;
     const chunks: Buffer[] = [];
     let received = 0;
     let settled = false;
@@ -80,27 +81,32 @@ function readBody(request: IncomingMessage, maxBytes: number, allocate: Allocate
       request.off('data', onData);
       resolve(outcome);
     };
+    const refuse = (): void => {
+      // Drop what was held: the request is refused and its bytes are worthless.
+      chunks.length = 0;
+      request.pause();
+      settle({ kind: 'too-large' });
+    };
     const onData = (chunk: Buffer): void => {
-      if (into !== undefined && received + chunk.byteLength <= into.byteLength) {
+      if (declared !== undefined) {
+        into ??= allocate(declared);
+        // More than the declared length: node's parser does not allow it; kept as a guard.
+        if (received + chunk.byteLength > into.byteLength) {
+          refuse();
+          return;
+        }
         into.set(chunk, received);
         received += chunk.byteLength;
         return;
       }
       received += chunk.byteLength;
-      if (received > maxBytes || into !== undefined) {
-        // Over the cap, or more than the declared length (node's parser does not allow that; kept as
-        // a guard): drop what was held, the request is refused and its bytes are worthless.
-        chunks.length = 0;
-        request.pause();
-        settle({ kind: 'too-large' });
-        return;
-      }
-      chunks.push(chunk);
+      if (received > maxBytes) refuse();
+      else chunks.push(chunk);
     };
     request.on('data', onData);
     request.once('end', () => {
-      if (into === undefined) settle({ kind: 'body', body: concatBytes(chunks, received) });
-      else if (received === into.byteLength) settle({ kind: 'body', body: into });
+      if (declared === undefined) settle({ kind: 'body', body: concatBytes(chunks, received) });
+      else if (received === declared) settle({ kind: 'body', body: into ?? new Uint8Array(0) });
       else settle({ kind: 'aborted' }); // ended short of its declared length
     });
     request.once('error', () => settle({ kind: 'aborted' }));
@@ -220,7 +226,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       let result: HttpResponse;
       try {
         const handled = options.handler(toHttpRequest(request, outcome.body));
-        const written = new Promise((resolve) => response.once('close', resolve));
+        const written = response.closed
+          ? Promise.resolve()
+          : new Promise((resolve) => response.once('close', resolve));
         void Promise.allSettled([handled, written]).then(() => bodies.release([outcome.body]));
         result = await withTimeout(handled, handlerTimeoutMs);
       } catch (error) {

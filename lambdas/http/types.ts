@@ -16,7 +16,10 @@ export interface HttpRequest {
   query: URLSearchParams;
   /** Header names lower-cased; repeated headers joined with `, ` as RFC 9110 allows. */
   headers: Record<string, string>;
-  /** The raw body; empty when there is none. */
+  /**
+   * The raw body; empty when there is none. Valid until the handler settles: the local server reuses
+   * the buffer for a later request after that, so anything kept longer must be copied.
+   */
   body: Uint8Array;
 }
 

@@ -35,6 +35,10 @@ export interface ListResult {
 }
 
 export interface ObjectStore {
+  /**
+   * Stores `bytes` under `key`. The bytes are the caller's again once the returned promise settles
+   * (produce reuses the buffer): an adapter copies or finishes with them before settling.
+   */
   put(key: string, bytes: Uint8Array): Promise<void>;
   /** The object's bytes, or the range [start, end). A missing key is `NOT_FOUND`. */
   get(key: string, range?: RangeOptions): Promise<Uint8Array>;

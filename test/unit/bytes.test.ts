@@ -59,6 +59,22 @@ describe('BytePool', () => {
     expect(pool.acquire(500).buffer).toBe(big.buffer);
   });
 
+  it('lets a large buffer replace a smaller free one when full, so small requests cannot lock out large ones', () => {
+    // Prepare: the pool full of small free buffers
+    const pool = new BytePool(2, 1024 * 1024, 1024);
+    const smalls = [pool.acquire(100), pool.acquire(100)];
+    pool.release(smalls);
+    const large = pool.acquire(512 * 1024); // no free buffer fits: a fresh one
+
+    // Act
+    pool.release([large]);
+
+    // Assess: the large buffer is kept and serves the next large request
+    expect(pool.idle).toBe(2);
+    expect(pool.acquire(400 * 1024).buffer).toBe(large.buffer);
+    expect(pool.acquire(100).buffer).toBe(smalls[1]?.buffer);
+  });
+
   it('ignores arrays it did not lend', () => {
     const pool = new BytePool();
     pool.release([new Uint8Array(10), uninitializedBytes(10)]);
