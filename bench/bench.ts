@@ -26,12 +26,14 @@ import { MiB } from './stats.ts';
 async function runLambdaMemoryScenario(
   harness: Harness,
   plan: BenchPlan,
+  running: HarnessOptions['aws'],
 ): Promise<LambdaMemoryResult | { skipped: string }> {
   if (plan.lambdaMemory.requests === 0) return { skipped: 'not part of this plan' };
   let started: Awaited<ReturnType<typeof awsEndpoints>> | undefined;
   try {
-    if (harness.aws === undefined) started = await awsEndpoints(harness.progress);
-    const endpoints = harness.aws ?? (started as NonNullable<typeof started>).config;
+    const given = harness.aws ?? running;
+    if (given === undefined) started = await awsEndpoints(harness.progress);
+    const endpoints = given ?? (started as NonNullable<typeof started>).config;
     const result = await runLambdaMemory({
       dynamoEndpoint: endpoints.dynamoEndpoint,
       s3Endpoint: endpoints.s3Endpoint,
@@ -81,7 +83,7 @@ export async function runBench(plan: BenchPlan, outDir: string, options: Harness
     const readBack = await measure('readBack', () => runReadBack(harness, plan));
     const endToEnd = await measure('endToEnd', () => runEndToEnd(harness, plan));
     const logLength = await measure('logLength', () => runLogLength(harness, plan));
-    const lambdaMemory = await runLambdaMemoryScenario(harness, plan);
+    const lambdaMemory = await runLambdaMemoryScenario(harness, plan, options.aws);
     outputs = {
       produce,
       fanOut,
@@ -132,6 +134,10 @@ export async function runRemoteBench(plan: BenchPlan, outDir: string) {
     writeFileSync(join(outDir, 'remote.md'), renderRemoteReport(results, plan));
     return results;
   } finally {
+    // Someone else's server: leave no topic behind (their data is deleted by the server's janitor).
+    await harness.client
+      .deleteCreatedTopics()
+      .catch((error: unknown) => harness.progress(`could not delete every bench topic: ${String(error)}`));
     await harness.close();
   }
 }

@@ -45,6 +45,8 @@ export interface FetchedBatches {
 
 export interface BenchClient {
   createTopic(name: string, partitions: number): Promise<void>;
+  /** Deletes every topic this client created (a run against someone's server leaves nothing). */
+  deleteCreatedTopics(): Promise<void>;
   /** An SDK producer on this client's transport (metered like every other call). */
   producer(options?: ProducerOptions<Uint8Array>): Producer<Uint8Array>;
   /** Sends a body made by `encodeProduceBody` as is; returns the call's latency in ms. */
@@ -80,12 +82,18 @@ export function createBenchClient(options: TransportOptions): BenchClient {
   };
   const transport = new Transport({ ...options, fetch: metered });
   const admin = new Admin(transport);
+  const created: string[] = [];
 
   return {
     calls,
 
     async createTopic(name, partitions) {
       await admin.createTopic({ topic: name, numPartitions: partitions });
+      created.push(name);
+    },
+
+    async deleteCreatedTopics() {
+      for (const name of created.splice(0)) await admin.deleteTopic(name);
     },
 
     producer(producerOptions) {

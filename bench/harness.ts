@@ -87,7 +87,14 @@ export async function awsEndpoints(
     progress(`aws backend on ${external} (AWS_ENDPOINT_URL)`);
     return { config: { dynamoEndpoint: external, s3Endpoint: external }, stop: async () => {} };
   }
-  const [dynamo, s3] = await Promise.all([startDynamoDbLocal(), startS3Emulator()]);
+  const started = await Promise.allSettled([startDynamoDbLocal(), startS3Emulator()]);
+  const [dynamo, s3] = started.map((each) => (each.status === 'fulfilled' ? each.value : undefined));
+  if (dynamo === undefined || s3 === undefined) {
+    // One may have started: stop it, then report why the other did not.
+    await Promise.all([dynamo?.stop(), s3?.stop()]);
+    const failed = started.find((each) => each.status === 'rejected');
+    throw failed?.status === 'rejected' ? failed.reason : new Error('the emulators did not start');
+  }
   progress(`aws backend on emulators: DynamoDB Local ${dynamo.endpoint}, s3rver ${s3.endpoint}`);
   return {
     config: {
@@ -102,7 +109,10 @@ export async function awsEndpoints(
 }
 
 export interface HarnessOptions {
-  /** For the aws backend: emulators already running (the tests'), instead of starting a pair. */
+  /**
+   * Emulators already running (the tests'), instead of starting a pair: the aws backend's storage,
+   * and the Lambda memory scenario's on any backend.
+   */
   aws?: ServerConfig['aws'];
 }
 
@@ -112,13 +122,13 @@ export async function startHarness(kind: BackendKind, options: HarnessOptions = 
     const seconds = ((performance.now() - started) / 1000).toFixed(1).padStart(6);
     process.stderr.write(`[bench ${seconds}s] ${message}\n`);
   };
-  const scratch = mkdtempSync(join(tmpdir(), 'streambed-bench-'));
   const aws =
     kind !== 'aws'
       ? undefined
       : options.aws !== undefined
         ? { config: options.aws, stop: async () => {} }
         : await awsEndpoints(progress);
+  const scratch = mkdtempSync(join(tmpdir(), 'streambed-bench-'));
   const config: ServerConfig = { backend: kind, ...(aws ? { aws: aws.config } : {}) };
   // The server is TypeScript run through tsx, whatever runs this process (tsx, vitest).
   const child = fork(SERVER_SCRIPT, [JSON.stringify(config)], {
@@ -266,6 +276,11 @@ function serverLink(child: ChildProcess, progress: (message: string) => void): S
     }
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // A failed send (the channel closed under us) fails the calls waiting on it, not the whole process.
+  child.on('error', (error) => {
+    for (const waiter of pending.values()) waiter.reject(error);
+    pending.clear();
+  });
   child.once('exit', (code, signal) => {
     clearTimeout(timer);
     const error = new Error(`the bench server exited (code ${code}, signal ${signal})`);
@@ -277,14 +292,21 @@ function serverLink(child: ChildProcess, progress: (message: string) => void): S
     ready,
     call(call) {
       const id = nextId++;
+      if (!child.connected) return Promise.reject(new Error('the bench server is gone'));
       return new Promise((resolve, reject) => {
         pending.set(id, { resolve, reject });
-        child.send({ id, call });
+        child.send({ id, call }, (error) => {
+          if (error === null) return;
+          pending.delete(id);
+          reject(error);
+        });
       });
     },
     async close() {
       if (child.exitCode !== null || child.signalCode !== null) return;
-      child.disconnect(); // the server closes itself when its channel closes
+      if (child.connected)
+        child.disconnect(); // the server closes itself when its channel closes
+      else child.kill('SIGKILL');
       const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
       await exited;
       clearTimeout(killer);

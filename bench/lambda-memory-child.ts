@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
 import type { ApiGatewayEvent, ApiGatewayResult } from '../lambdas/http/apigw.ts';
+import { kernelPeakRss } from './peak-rss.ts';
 
 /** What the parent asks for, as JSON in argv[2]. */
 export interface ChildPlan {
@@ -78,17 +79,9 @@ const ERROR_BODY_CHARS = 4000;
 
 const mb = (bytes: number): number => Math.round((bytes / MB) * 10) / 10;
 
-/**
- * The kernel's RSS high-water mark of this process image (Linux: VmHWM, reset by exec). Elsewhere
- * process.resourceUsage().maxRSS, which Linux carries across exec: a forked child starts with its
- * parent's RSS as its maximum, which would report the parent's memory, not the function's.
- */
 function kernelPeakRssMb(): { mb: number; source: 'VmHWM' | 'maxRSS' } {
-  if (process.platform === 'linux') {
-    const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
-    if (match?.[1] !== undefined) return { mb: mb(Number(match[1]) * 1024), source: 'VmHWM' };
-  }
-  return { mb: mb(process.resourceUsage().maxRSS * 1024), source: 'maxRSS' };
+  const { bytes, source } = kernelPeakRss();
+  return { mb: mb(bytes), source };
 }
 
 function send(message: ChildMessage): Promise<void> {

@@ -68,7 +68,8 @@ export const USAGE = `Usage: npm run bench -- [--quick] [--backend embedded|memo
   --url URL          measure a server that is already running (a deployed stack, or one started
                      by hand) through the SDK instead: produce, read back and end to end only, into
                      bench/results/remote.json and remote.md (storage counts, cost, memory and the
-                     local baselines need the bench's own server)
+                     local baselines need the bench's own server). It writes real data (full mode:
+                     about 3.6 GiB, billed as usual on AWS) into topics it deletes at the end
   --token T          bearer token of that server (STREAMBED_TOKEN)
   --aws-region R     sign with SigV4 from the standard AWS credential chain (automatic for
                      execute-api URLs)
@@ -81,6 +82,7 @@ chart.svg. Progress goes to stderr.`;
 export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}): BenchPlan | 'help' {
   let mode: Mode = 'full';
   let backend: BackendKind = 'embedded';
+  let backendGiven = false;
   const remote: { url?: string; token?: string; 'aws-region'?: string } = {};
   const flagValue = (name: string, arg: string, i: number): string => {
     const value = arg === `--${name}` ? argv[i + 1] : arg.slice(`--${name}=`.length);
@@ -101,6 +103,7 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}):
         );
       }
       backend = value;
+      backendGiven = true;
       if (arg === flag) i++;
     } else if (flag === '--url' || flag === '--token' || flag === '--aws-region') {
       const name = flag.slice(2) as keyof typeof remote;
@@ -115,9 +118,11 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}):
       throw new Error(`--token and --aws-region go with --url\n\n${USAGE}`);
     return mode === 'quick' ? quickPlan(backend) : fullPlan(backend);
   }
-  try {
-    new URL(remote.url);
-  } catch {
+  if (backendGiven)
+    throw new Error(
+      `--backend and --url do not go together: --url measures a server that runs elsewhere\n\n${USAGE}`,
+    );
+  if (!URL.canParse(remote.url) || !/^https?:$/.test(new URL(remote.url).protocol)) {
     throw new Error(`--url must be an http(s) URL, got ${JSON.stringify(remote.url)}\n\n${USAGE}`);
   }
   const plan = mode === 'quick' ? quickPlan('remote') : fullPlan('remote');

@@ -187,7 +187,7 @@ export function renderReport(results: BenchResults, checks: TargetCheck[], plan:
   const { layers } = results;
   out.push('## Where the time of one request goes', '');
   out.push(
-    `One ${formatBytes(layers.requestBytes)} request (${formatBytes(layers.recordBytes)} records), each step alone and sequential, median of ${layers.iterations}; MiB/s is record payload at that median. The raw fs, bare HTTP and HTTP rows are timed in the bench process, the rest in the server process (${run.backend} backend). The steps above the core row are its parts, timed alone; the core row includes them plus the metadata reads and commit; the HTTP row includes the core plus HTTP transport and the SDK client. The bare HTTP row is the same body or response through node:http with nothing behind it: the floor HTTP itself sets.`,
+    `One ${formatBytes(layers.requestBytes)} request (${formatBytes(layers.recordBytes)} records), each step alone and sequential, median of ${layers.iterations}; MiB/s is record payload at that median. The raw fs, bare HTTP and HTTP rows are timed in the bench process, the rest in the server process (${run.backend} backend). The steps above the core row are its parts, timed alone (the object copy only where a request spans several partitions: a one-partition request gets its object header written in place); the core row includes them plus the metadata reads and commit; the HTTP row includes the core plus HTTP transport and the SDK client. The bare HTTP row is the same body or response through node:http with nothing behind it: the floor HTTP itself sets.`,
     '',
   );
   out.push(

@@ -25,6 +25,7 @@ import { type Backend, createEmbeddedBackend, createServices } from '../lambdas/
 import { startLocalServer } from '../lambdas/runtime/local-server.ts';
 import { dynamoOn, s3On } from '../test/support/aws-targets.ts';
 import { MeteredMetaStore } from './metered-meta-store.ts';
+import { kernelPeakRss } from './peak-rss.ts';
 import { coreLayers } from './scenarios/core-layers.ts';
 import type { ServerCall, ServerConfig, ServerMessage, StorageCounts } from './server-protocol.ts';
 import { MiB } from './stats.ts';
@@ -122,10 +123,9 @@ async function main(): Promise<void> {
         sample();
         const window = windowPeak;
         windowPeak = process.memoryUsage().rss;
-        // maxRSS is the kernel's peak (KiB); the sampler catches the same where it is missing.
-        const kernelPeak = process.resourceUsage().maxRSS * 1024;
+        // The kernel's own peak of this process (not maxRSS: a forked child inherits its parent's).
         return {
-          peakMb: Math.max(peak, kernelPeak) / MiB,
+          peakMb: Math.max(peak, kernelPeakRss().bytes) / MiB,
           windowPeakMb: window / MiB,
           usage: process.memoryUsage(),
         };

@@ -293,7 +293,15 @@ function fetchEvent(topic: string, offset: number, index: number): ApiGatewayEve
 /** The driver as plain JavaScript for `node` (it has type imports only, so nothing is bundled). */
 async function compileChild(dir: string): Promise<string> {
   const outfile = join(dir, 'lambda-memory-child.mjs');
-  await build({ entryPoints: [CHILD_SOURCE], outfile, format: 'esm', platform: 'node', logLevel: 'error' });
+  // Bundled: the driver and the small bench module it imports (peak-rss.ts), nothing of the handler's.
+  await build({
+    entryPoints: [CHILD_SOURCE],
+    outfile,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    logLevel: 'error',
+  });
   return outfile;
 }
 

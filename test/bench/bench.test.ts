@@ -49,6 +49,10 @@ describe('bench flags', () => {
     expect(deployed.target?.aws).toEqual({ region: 'eu-west-1' });
     expect(() => parseArgs(['--token', 'x'])).toThrow(/go with --url/);
     expect(() => parseArgs(['--url', 'not a url'])).toThrow(/--url must be an http\(s\) URL/);
+    expect(() => parseArgs(['--url', 'localhost:8080'])).toThrow(/--url must be an http\(s\) URL/);
+    expect(() => parseArgs(['--backend', 'aws', '--url', 'http://127.0.0.1:9/'])).toThrow(
+      /do not go together/,
+    );
     expect(() => parseArgs(['--url'])).toThrow(/--url needs a value/);
   });
 
@@ -57,6 +61,13 @@ describe('bench flags', () => {
     expect(benchCommand({ mode: 'quick', backend: 'embedded' })).toBe('npm run bench -- --quick');
     expect(benchCommand({ mode: 'full', backend: 'aws' })).toBe('npm run bench -- --backend aws');
   });
+});
+
+/** The emulators the test setup started (DynamoDB Local and s3rver). */
+const testEmulators = () => ({
+  dynamoEndpoint: inject('dynamoEndpoint'),
+  s3Endpoint: inject('s3Endpoint'),
+  credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
 });
 
 /** A plan that exercises every scenario in seconds. */
@@ -92,7 +103,7 @@ describe('a whole bench run with a tiny plan', () => {
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
   it('measures every scenario through the server process and writes the three files', async () => {
-    const { results, checks } = await runBench(tinyPlan('memory'), out);
+    const { results, checks } = await runBench(tinyPlan('memory'), out, { aws: testEmulators() });
 
     expect(results.putsPerProduceRequest).toBe(1);
     expect(results.commit.transactionsPerPartition).toBe(1);
@@ -141,17 +152,17 @@ describe('a whole bench run with a tiny plan', () => {
       expect(results.run.signedWith).toBe('bearer token');
       expect(readFileSync(join(out, 'remote', 'remote.md'), 'utf8')).toContain(`--url ${server.url}`);
       expect(existsSync(join(out, 'remote', 'latest.json'))).toBe(false);
+      const topics = await fetch(`${server.url}/v1/topics`, {
+        headers: { authorization: 'Bearer bench-token' },
+      });
+      expect(await topics.json()).toEqual({ topics: [] }); // the run deleted what it created
     } finally {
       await server.close();
     }
   }, 120_000);
 
   it('runs on the AWS adapters (DynamoDB Local and s3rver) with the same counts', async () => {
-    const aws = {
-      dynamoEndpoint: inject('dynamoEndpoint'),
-      s3Endpoint: inject('s3Endpoint'),
-      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    };
+    const aws = testEmulators();
     // The Lambda scenario ran in the run above; here it would only repeat itself.
     const plan = { ...tinyPlan('aws'), lambdaMemory: { requests: 0 } };
     const { results, checks } = await runBench(plan, join(out, 'aws'), { aws });
