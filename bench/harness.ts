@@ -78,6 +78,15 @@ const SERVER_SCRIPT = fileURLToPath(new URL('./server.ts', import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const START_TIMEOUT_MS = 60_000;
 
+/** Progress on stderr, each line stamped with the seconds since this call. */
+function progressLines(): (message: string) => void {
+  const started = performance.now();
+  return (message) => {
+    const seconds = ((performance.now() - started) / 1000).toFixed(1).padStart(6);
+    process.stderr.write(`[bench ${seconds}s] ${message}\n`);
+  };
+}
+
 /** The emulators behind `--backend aws`, or LocalStack when AWS_ENDPOINT_URL names one. */
 export async function awsEndpoints(
   progress: (message: string) => void,
@@ -117,11 +126,7 @@ export interface HarnessOptions {
 }
 
 export async function startHarness(kind: BackendKind, options: HarnessOptions = {}): Promise<Harness> {
-  const started = performance.now();
-  const progress = (message: string) => {
-    const seconds = ((performance.now() - started) / 1000).toFixed(1).padStart(6);
-    process.stderr.write(`[bench ${seconds}s] ${message}\n`);
-  };
+  const progress = progressLines();
   const aws =
     kind !== 'aws'
       ? undefined
@@ -187,7 +192,6 @@ export async function startHarness(kind: BackendKind, options: HarnessOptions = 
  * empty, and what needs the server process throws.
  */
 export function connectHarness(target: TransportOptions): Harness {
-  const started = performance.now();
   const client = createBenchClient(target);
   const scratch = mkdtempSync(join(tmpdir(), 'streambed-bench-'));
   const remoteOnly = (what: string) => () =>
@@ -208,10 +212,7 @@ export function connectHarness(target: TransportOptions): Harness {
     serverMemory: remoteOnly('server memory'),
     buildLog: remoteOnly('building a log through the core'),
     coreLayers: remoteOnly('timing core layers'),
-    progress: (message) => {
-      const seconds = ((performance.now() - started) / 1000).toFixed(1).padStart(6);
-      process.stderr.write(`[bench ${seconds}s] ${message}\n`);
-    },
+    progress: progressLines(),
     async close() {
       rmSync(scratch, { recursive: true, force: true });
     },

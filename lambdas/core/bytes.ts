@@ -14,9 +14,8 @@
  * only the filled prefix), and the codec tests compare whole encodings byte for byte with Kafka's.
  */
 export function uninitializedBytes(size: number): Uint8Array {
-  const buffer = Buffer.allocUnsafeSlow(size);
   // A plain Uint8Array view: callers and tests compare these with other Uint8Arrays.
-  return new Uint8Array(buffer.buffer, buffer.byteOffset, size);
+  return new Uint8Array(freshBuffer(size));
 }
 
 /** An uninitialized ArrayBuffer of exactly `size` bytes (allocUnsafeSlow never pools or offsets). */
