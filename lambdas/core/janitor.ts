@@ -19,7 +19,7 @@
  *   Readers racing a deletion re-read the index once (fetch.ts), so grace protects the slow ones only.
  */
 import type { Clock } from '../ports/clock.ts';
-import { type Item, type MetaStore, queryAll, type TransactOp } from '../ports/meta-store.ts';
+import { type Item, type ItemInput, type MetaStore, queryAll, type TransactOp } from '../ports/meta-store.ts';
 import type { ObjectStore } from '../ports/object-store.ts';
 import { type IndexAttributes, type IndexEntry, readIndexEntry } from './batch-index.ts';
 import { retryOnConflict } from './cas.ts';
@@ -28,9 +28,11 @@ import {
   batchSk,
   DATA_PREFIX,
   DELETED_TOPICS_PK,
+  dataObjectFloor,
   FIRST_BATCH_SK,
   isOlderObject,
   isSharedObject,
+  JANITOR_PROGRESS_KEY,
   janitorLeaseKey,
   LAST_BATCH_SK,
   newPartitionObjectKey,
@@ -69,14 +71,44 @@ export interface JanitorReport {
   compactedBatches: number;
   deletedObjects: number;
   deletedTopics: number;
-  /** True when the deadline stopped the run before it covered everything. */
+  /** Partitions or steps that failed (each reported and skipped; the pass went on). */
+  failures: number;
+  /** The first few failures: where, the error code, and whether a later pass can be expected to succeed. */
+  errors: { where: string; code: string; retriable: boolean; message: string }[];
+  /** True when the deadline or a failure stopped the pass before it covered everything. */
   incomplete: boolean;
 }
 
 /** A swap must land within this long after its object was written; GC waits at least as long. */
 export const COMPACTION_WINDOW_MS = 60_000;
+/** Share of a pass's time for partition work; deleted topics and GC get the rest. */
+const PARTITION_SHARE = 2 / 3;
+/** How often a long pass saves where it is. */
+const PROGRESS_SAVE_MS = 30_000;
+const MAX_REPORTED_ERRORS = 5;
+
+/** Where the janitor's passes left off. */
+interface Progress {
+  v: number | undefined;
+  /** The last partition worked, as partitionCursor() spells it. */
+  partitionCursor: string | undefined;
+  /** The last data object key GC listed; undefined: start from the beginning. */
+  gcCursor: string | undefined;
+}
+
+/** Partitions in a fixed order: by topic name, then partition number. */
+const partitionCursor = (topic: string, partition: number) =>
+  `${topic}\u0000${String(partition).padStart(5, '0')}`;
+
 /** One transaction: the partition item, the entry that becomes the run's, and the rest deleted. */
 const MAX_RUN_ENTRIES = 98;
+
+/** An index entry a janitor step was conditioned on changed: the step is void, nothing was written. */
+class EntriesChanged extends Error {}
+
+/** The older of two object keys (either may be missing). */
+const older = (a: string | undefined, b: string | undefined): string | undefined =>
+  a === undefined ? b : b === undefined || isOlderObject(a, b) ? a : b;
 
 /** The oldest shared object the entries point at (what GC must keep), if any. */
 function oldestShared(entries: readonly IndexEntry[]): string | undefined {
@@ -156,57 +188,146 @@ export function createJanitor({ meta, objects, clock, topics }: JanitorDeps, opt
     });
   }
 
-  /** Retention by time and size: drops the oldest entries, moving logStartOffset in the same step. */
-  async function retain(topic: TopicDescription, partition: number): Promise<number> {
+  /**
+   * The time retention judges an entry by: its newest record's timestamp, but never later than its
+   * data's append time plus the topic's message.timestamp.after.max.ms, so one record stamped far in
+   * the future (accepted before the topic bounded timestamps) cannot hold the partition back forever.
+   * The append time is the time in the entry's object key (for a compacted entry, the compaction's:
+   * later than the records' own, so this errs on the side of keeping data).
+   */
+  function retentionTime(topic: TopicDescription, entry: IndexEntry): number {
+    const bound = objectKeyTime(entry.objectKey) + topic.config['message.timestamp.after.max.ms'];
+    return Math.min(entry.maxTimestamp, bound);
+  }
+
+  /** The entries retention removes now, oldest first, at most one transaction's worth. */
+  function expired(
+    topic: TopicDescription,
+    state: PartitionMeta,
+    entries: readonly IndexEntry[],
+  ): IndexEntry[] {
     const retentionMs = topic.config['retention.ms'];
     const retentionBytes = topic.config['retention.bytes'];
-    if (retentionMs < 0 && retentionBytes < 0) return 0;
+    const cutoff = clock.now() - retentionMs;
+    let bytes = state.bytes;
+    const doomed: IndexEntry[] = [];
+    for (const [i, entry] of entries.entries()) {
+      if (doomed.length === MAX_RUN_ENTRIES) break;
+      const old = retentionMs >= 0 && retentionTime(topic, entry) < cutoff;
+      // Size retention never removes the newest entry: a partition keeps its latest data.
+      const oversized = retentionBytes >= 0 && bytes > retentionBytes && i < entries.length - 1;
+      if (!old && !oversized) break;
+      doomed.push(entry);
+      bytes -= entry.byteLength;
+    }
+    return doomed;
+  }
+
+  /**
+   * Retention by time and size: drops the oldest entries, moving logStartOffset in the same step.
+   * Producers keep committing to the partition meanwhile, so a step must not need the partition item
+   * to stay still while the index is read: the index is read once, and each attempt only re-reads the
+   * partition item and writes (see rewrite), like a producer's commit does.
+   */
+  async function retain(topic: TopicDescription, partition: number): Promise<number> {
+    if (topic.config['retention.ms'] < 0 && topic.config['retention.bytes'] < 0) return 0;
     let removedTotal = 0;
     for (;;) {
-      const removed = await retryOnConflict(
-        { clock, what: `retention of ${topic.name}/${partition}` },
-        async () => {
-          const { item, state } = await readState(topic.topicId, partition);
-          if (item === undefined) return 0;
-          const entries = await readIndex(topic.topicId, partition);
-          const cutoff = clock.now() - retentionMs;
-          let bytes = state.bytes;
-          const doomed: IndexEntry[] = [];
-          for (const [i, entry] of entries.entries()) {
-            if (doomed.length === MAX_RUN_ENTRIES) break;
-            const expired = retentionMs >= 0 && entry.maxTimestamp < cutoff;
-            // Size retention never removes the newest entry: a partition keeps its latest data.
-            const oversized = retentionBytes >= 0 && bytes > retentionBytes && i < entries.length - 1;
-            if (!expired && !oversized) break;
-            doomed.push(entry);
-            bytes -= entry.byteLength;
-          }
-          const last = doomed.at(-1);
-          if (last === undefined) return 0;
-          const remaining = entries.slice(doomed.length);
+      const { item, state } = await readState(topic.topicId, partition);
+      if (item === undefined) return removedTotal;
+      const entries = await readIndex(topic.topicId, partition);
+      const doomed = expired(topic, state, entries);
+      if (doomed.length === 0) return removedTotal;
+      const last = doomed.at(-1) as IndexEntry;
+      const applied = await rewrite(topic, partition, state, entries, doomed, {
+        logStartOffset: last.baseOffset + last.recordCount,
+      });
+      if (!applied) return removedTotal;
+      removedTotal += doomed.length;
+      if (doomed.length < MAX_RUN_ENTRIES) return removedTotal;
+    }
+  }
+
+  /**
+   * Removes `removed` (entries read as `entries` when the partition was `seen`) from the index and puts
+   * `replacement` (a compacted entry at the first removed one's offset) in their place, with the
+   * partition item's counters, in one transaction conditioned on every entry and the partition item.
+   *
+   * Commits that land meanwhile only append entries and bump the partition item, so a conflict on the
+   * partition item alone is retried at once from a fresh read of that one item: the counters are moved
+   * by the removed entries' share, and the oldest shared object is recomputed from the entries read,
+   * bounded by the commit window for entries appended since (they point at objects no older than the
+   * read minus the commit window). False when an entry itself changed (another janitor, a deleted
+   * topic): the caller starts over, or leaves it for the next pass.
+   */
+  async function rewrite(
+    topic: TopicDescription,
+    partition: number,
+    seen: PartitionMeta,
+    entries: readonly IndexEntry[],
+    removed: readonly IndexEntry[],
+    change: { logStartOffset?: number; replacement?: IndexAttributes },
+  ): Promise<boolean> {
+    const readAt = clock.now();
+    const gone = new Set(removed.map((entry) => entry.item.sk));
+    const kept = entries.filter((entry) => !gone.has(entry.item.sk));
+    const first = removed[0] as IndexEntry;
+    const removedBytes = removed.reduce((sum, entry) => sum + entry.byteLength, 0);
+    const readEnd =
+      entries.length === 0
+        ? seen.highWatermark
+        : (entries.at(-1) as IndexEntry).baseOffset + (entries.at(-1) as IndexEntry).recordCount;
+    const key = partitionKey(topic.topicId, partition);
+    try {
+      await retryOnConflict(
+        { clock, what: `janitor step on ${topic.name}/${partition}`, maxAttempts: 50 },
+        async (attempt) => {
+          const current = attempt === 0 ? seen : readPartitionMeta(await meta.get(key, { consistent: true }));
+          if (current.v === undefined) throw new ConditionFailedError([0]);
+          let oldest = oldestShared(kept);
+          if (change.replacement !== undefined && isSharedObject(change.replacement.objectKey))
+            oldest = older(oldest, change.replacement.objectKey);
+          if (current.highWatermark > readEnd)
+            oldest = older(oldest, dataObjectFloor(readAt - COMMIT_WINDOW_MS));
           const next: PartitionMeta = {
-            ...state,
+            ...current,
             logStartOffset: Math.min(
-              state.highWatermark,
-              Math.max(state.logStartOffset, last.baseOffset + last.recordCount),
+              current.highWatermark,
+              Math.max(current.logStartOffset, change.logStartOffset ?? 0),
             ),
-            bytes: Math.max(0, bytes),
-            batches: state.batches - doomed.length,
-            oldestSharedObject: oldestShared(remaining),
+            bytes: Math.max(0, current.bytes - removedBytes + (change.replacement?.byteLength ?? 0)),
+            batches: current.batches - removed.length + (change.replacement === undefined ? 0 : 1),
+            oldestSharedObject: oldest,
           };
-          await meta.transact([
-            {
-              type: 'put',
-              item: { ...partitionKey(topic.topicId, partition), ...partitionAttributes(next) },
-              expect: item.v,
-            },
-            ...doomed.map((entry): TransactOp => ({ type: 'delete', key: entry.item, expect: entry.item.v })),
-          ]);
-          return doomed.length;
+          const replaced = change.replacement !== undefined;
+          try {
+            await meta.transact([
+              { type: 'put', item: { ...key, ...partitionAttributes(next) }, expect: current.v },
+              ...(replaced
+                ? [
+                    {
+                      type: 'put' as const,
+                      item: { pk: first.item.pk, sk: batchSk(first.baseOffset), ...change.replacement },
+                      expect: first.item.v,
+                    },
+                  ]
+                : []),
+              ...removed
+                .slice(replaced ? 1 : 0)
+                .map((entry): TransactOp => ({ type: 'delete', key: entry.item, expect: entry.item.v })),
+            ]);
+          } catch (error) {
+            // Only the partition item moved (a commit landed): worth another try at once.
+            if (error instanceof ConditionFailedError && error.failedOps.some((op) => op > 0))
+              throw new EntriesChanged();
+            throw error;
+          }
         },
       );
-      removedTotal += removed;
-      if (removed < MAX_RUN_ENTRIES) return removedTotal;
+      return true;
+    } catch (error) {
+      if (error instanceof EntriesChanged) return false;
+      throw error;
     }
   }
 
@@ -359,11 +480,15 @@ export function createJanitor({ meta, objects, clock, topics }: JanitorDeps, opt
       report.retainedBatches += await retain(topic, partition);
       const runs = compactionRuns(await readIndex(topic.topicId, partition), clock.now());
       for (const run of runs) {
+        // Renewed before each step, so a long stretch of work never outlives the lease and a second
+        // janitor never starts on the partition meanwhile (it would compact the same runs again).
+        if (!(await acquire(topic.topicId, partition))) return;
         if (await compactRun(topic, partition, run)) {
           report.compactedRuns++;
           report.compactedBatches += run.length;
         }
       }
+      if (!(await acquire(topic.topicId, partition))) return;
       report.deletedObjects += await collectOwned(
         topic.topicId,
         partition,
@@ -400,31 +525,113 @@ export function createJanitor({ meta, objects, clock, topics }: JanitorDeps, opt
   }
 
   /**
-   * Shared objects: delete those older than every live partition's oldest shared object, and older
-   * than the commit window plus grace (a commit in flight can still land until then).
+   * The oldest shared object any live partition may point at, read now: after the caller fixed its
+   * horizon, so a partition created or written since is seen (never a topic list from earlier).
    */
-  async function collectShared(live: readonly TopicDescription[]): Promise<number> {
+  async function oldestSharedOfAll(): Promise<string | undefined> {
     let oldest: string | undefined;
-    for (const topic of live) {
+    for (const topic of await liveTopics()) {
       for (let first = 0; first < topic.partitions; first += 100) {
         const keys = Array.from({ length: Math.min(100, topic.partitions - first) }, (_, i) =>
           partitionKey(topic.topicId, first + i),
         );
-        for (const item of await meta.batchGet(keys, { consistent: true })) {
-          const candidate = readPartitionMeta(item).oldestSharedObject;
-          if (candidate !== undefined && (oldest === undefined || isOlderObject(candidate, oldest)))
-            oldest = candidate;
-        }
+        for (const item of await meta.batchGet(keys, { consistent: true }))
+          oldest = older(oldest, readPartitionMeta(item).oldestSharedObject);
       }
     }
-    const horizon = clock.now() - COMMIT_WINDOW_MS - graceMs;
-    return deleteListed(
-      DATA_PREFIX,
-      (key) => objectKeyTime(key) < horizon && (oldest === undefined || isOlderObject(key, oldest)),
-    );
+    return oldest;
   }
 
-  /** One pass over everything, stopping early at `deadline` (epoch ms); the next pass carries on. */
+  /**
+   * Shared objects: delete those older than every live partition's oldest shared object, and older
+   * than the commit window plus grace. The horizon is fixed first and the partitions are read after
+   * it: a commit that lands later points at an object no older than the commit window before it lands
+   * (produce.ts never attempts one later), so nothing this deletes can become referenced. Resumable:
+   * the listing goes on from `progress.gcCursor` and stops at `until`.
+   */
+  async function collectShared(progress: Progress, report: JanitorReport, until: number): Promise<void> {
+    const horizon = clock.now() - COMMIT_WINDOW_MS - graceMs;
+    const oldest = await oldestSharedOfAll();
+    let startAfter = progress.gcCursor;
+    do {
+      if (clock.now() >= until) {
+        progress.gcCursor = startAfter;
+        report.incomplete = true;
+        return;
+      }
+      const page = await objects.list(DATA_PREFIX, { startAfter });
+      const keys = page.objects
+        .map((o) => o.key)
+        .filter(
+          (key) => objectKeyTime(key) < horizon && (oldest === undefined || isOlderObject(key, oldest)),
+        );
+      if (keys.length > 0) await objects.delete(keys);
+      report.deletedObjects += keys.length;
+      startAfter = page.next;
+      progress.gcCursor = startAfter;
+    } while (startAfter !== undefined);
+  }
+
+  async function liveTopics(): Promise<TopicDescription[]> {
+    const live: TopicDescription[] = [];
+    for (const name of await topics.listTopics()) {
+      try {
+        live.push(await topics.requireTopic(name));
+      } catch (error) {
+        if (!(error instanceof StreamError) || error.code !== 'TOPIC_NOT_FOUND') throw error;
+      }
+    }
+    return live;
+  }
+
+  async function readProgress(): Promise<Progress> {
+    const item = await meta.get(JANITOR_PROGRESS_KEY, { consistent: true });
+    return {
+      v: item?.v,
+      partitionCursor: item?.partitionCursor as string | undefined,
+      gcCursor: (item?.gcCursor as string | null | undefined) ?? undefined,
+    };
+  }
+
+  /** Saves where this pass is; a janitor running alongside may have saved first, which is as good. */
+  async function saveProgress(progress: Progress): Promise<void> {
+    const item: ItemInput = { ...JANITOR_PROGRESS_KEY, gcCursor: progress.gcCursor ?? null };
+    if (progress.partitionCursor !== undefined) item.partitionCursor = progress.partitionCursor;
+    try {
+      await meta.transact([{ type: 'put', item, expect: progress.v ?? 'absent' }]);
+      progress.v = (progress.v ?? 0) + 1;
+    } catch (error) {
+      if (!(error instanceof ConditionFailedError)) throw error;
+      progress.v = (await readProgress()).v;
+    }
+  }
+
+  /** Runs one step; a failure is counted and reported, and the pass goes on with the next step. */
+  async function isolated(report: JanitorReport, what: string, step: () => Promise<void>): Promise<void> {
+    try {
+      await step();
+    } catch (error) {
+      report.failures++;
+      report.incomplete = true;
+      if (report.errors.length < MAX_REPORTED_ERRORS) {
+        const known = error instanceof StreamError;
+        report.errors.push({
+          where: what,
+          code: known ? error.code : 'INTERNAL',
+          retriable: known && error.retriable,
+          message: error instanceof Error ? error.message : String(error),
+        });
+      }
+    }
+  }
+
+  /**
+   * One pass, stopping at `deadline` (epoch ms); the next pass carries on where it stopped. Partitions
+   * are worked in a fixed order from the saved cursor, for up to PARTITION_SHARE of the time; then
+   * deleted topics and shared-object GC get the rest, GC also from its cursor. A partition's or a
+   * step's failure (throttling, contention, an outage) is reported and skipped, never the whole pass:
+   * garbage collection must not depend on every partition being workable.
+   */
   async function runOnce(deadline = Number.POSITIVE_INFINITY): Promise<JanitorReport> {
     const report: JanitorReport = {
       partitions: 0,
@@ -434,43 +641,54 @@ export function createJanitor({ meta, objects, clock, topics }: JanitorDeps, opt
       compactedBatches: 0,
       deletedObjects: 0,
       deletedTopics: 0,
+      failures: 0,
+      errors: [],
       incomplete: false,
     };
-    const live: TopicDescription[] = [];
-    for (const name of await topics.listTopics()) {
-      try {
-        live.push(await topics.requireTopic(name));
-      } catch (error) {
-        if (!(error instanceof StreamError) || error.code !== 'TOPIC_NOT_FOUND') throw error;
-      }
-    }
-    // Partitions in a random rotation, so runs cut short by the deadline still cover everything over time.
-    const work = live.flatMap((topic) =>
-      Array.from({ length: topic.partitions }, (_, partition) => ({ topic, partition })),
+    const started = clock.now();
+    const partitionsUntil = Number.isFinite(deadline)
+      ? started + (deadline - started) * PARTITION_SHARE
+      : Number.POSITIVE_INFINITY;
+    const progress = await readProgress();
+    let saved = started;
+    const live = await liveTopics();
+    const work = live
+      .flatMap((topic) => Array.from({ length: topic.partitions }, (_, partition) => ({ topic, partition })))
+      .map((w) => ({ ...w, cursor: partitionCursor(w.topic.name, w.partition) }))
+      .sort((a, b) => (a.cursor < b.cursor ? -1 : 1));
+    const from = work.findIndex(
+      (w) => progress.partitionCursor === undefined || w.cursor > progress.partitionCursor,
     );
-    const start = work.length === 0 ? 0 : Math.floor(Math.random() * work.length);
+    const start = Math.max(from, 0);
     for (let k = 0; k < work.length; k++) {
-      if (clock.now() >= deadline) {
+      if (clock.now() >= partitionsUntil) {
         report.incomplete = true;
-        return report;
+        break;
       }
-      const { topic, partition } = work[(start + k) % work.length] as {
-        topic: TopicDescription;
-        partition: number;
-      };
-      await workPartition(topic, partition, report);
+      const { topic, partition, cursor } = work[(start + k) % work.length] as (typeof work)[number];
+      await isolated(report, `${topic.name}/${partition}`, () => workPartition(topic, partition, report));
       report.partitions++;
-    }
-    const tombstones = await meta.query(DELETED_TOPICS_PK, { consistent: true, limit: 100 });
-    for (const tombstone of tombstones.items) {
-      if (clock.now() >= deadline) {
-        report.incomplete = true;
-        return report;
+      progress.partitionCursor = cursor;
+      if (clock.now() - saved >= PROGRESS_SAVE_MS) {
+        await isolated(report, 'saving progress', () => saveProgress(progress));
+        saved = clock.now();
       }
-      report.deletedObjects += await cleanDeletedTopic(tombstone);
-      report.deletedTopics++;
     }
-    if (clock.now() < deadline) report.deletedObjects += await collectShared(live);
+    await isolated(report, 'deleted topics', async () => {
+      const tombstones = await meta.query(DELETED_TOPICS_PK, { consistent: true, limit: 100 });
+      for (const tombstone of tombstones.items) {
+        if (clock.now() >= deadline) {
+          report.incomplete = true;
+          return;
+        }
+        await isolated(report, `deleted topic ${tombstone.sk}`, async () => {
+          report.deletedObjects += await cleanDeletedTopic(tombstone);
+          report.deletedTopics++;
+        });
+      }
+    });
+    await isolated(report, 'shared objects', () => collectShared(progress, report, deadline));
+    await isolated(report, 'saving progress', () => saveProgress(progress));
     return report;
   }
 

@@ -6,6 +6,7 @@
  *   topic#{name} / meta             the topic: topicId, partitions, config, createdAt
  *   topics / {name}                 one item per topic, so topics can be listed with one query
  *   deleted-topics / {topicId}      a deleted topic whose data the janitor still has to remove
+ *   janitor / progress              where the janitor's passes left off (partition and GC cursors)
  *   part#{topicId}#{p} / meta       a partition: highWatermark, logStartOffset, bytes, batches, ...
  *   part#{topicId}#{p} / b#{20 digits}   a batch index entry, by base offset (zero-padded: sk order = offset order)
  *
@@ -29,6 +30,8 @@ export const topicKey = (name: string): ItemKey => ({ pk: `topic#${name}`, sk: '
 export const TOPICS_PK = 'topics';
 export const topicListKey = (name: string): ItemKey => ({ pk: TOPICS_PK, sk: name });
 export const DELETED_TOPICS_PK = 'deleted-topics';
+/** Where janitor passes left off, so a pass cut short by its deadline is carried on by the next. */
+export const JANITOR_PROGRESS_KEY: ItemKey = { pk: 'janitor', sk: 'progress' };
 export const deletedTopicKey = (topicId: string): ItemKey => ({ pk: DELETED_TOPICS_PK, sk: topicId });
 
 export const partitionPk = (topicId: string, partition: number): string => `part#${topicId}#${partition}`;
@@ -82,6 +85,15 @@ export function newDataObjectKey(timeMs: number): string {
   const id = ulid(timeMs);
   const spread = createHash('sha1').update(id).digest('hex').slice(0, 2);
   return `${DATA_PREFIX}${spread}/${id}.sbo`;
+}
+
+/**
+ * A data object key older than or equal to every object created at or after `timeMs`, and newer than
+ * every object created before it: a time, written as an object key, for GC's "oldest object a partition
+ * may point at" when only a bound by time is known.
+ */
+export function dataObjectFloor(timeMs: number): string {
+  return `${DATA_PREFIX}00/${ulid(timeMs).slice(0, 10)}${'0'.repeat(16)}.sbo`;
 }
 
 /** The ULID of an object key made by this module; ULIDs sort by creation time. */

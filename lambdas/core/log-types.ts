@@ -12,6 +12,16 @@ export interface TopicConfig {
   /** The largest record (key + value + headers, in bytes) a producer may send. */
   'max.message.bytes': number;
   'cleanup.policy': 'delete';
+  /** A record whose timestamp is more than this before the server's clock is refused (Kafka's name). */
+  'message.timestamp.before.max.ms': number;
+  /** A record whose timestamp is more than this after the server's clock is refused (Kafka's name). */
+  'message.timestamp.after.max.ms': number;
+}
+
+/** A partition count the topic had until `until` (epoch ms), when it grew. */
+export interface PartitionCountChange {
+  partitions: number;
+  until: number;
 }
 
 export interface TopicDescription {
@@ -20,6 +30,11 @@ export interface TopicDescription {
   partitions: number;
   config: TopicConfig;
   createdAt: number;
+  /**
+   * Earlier partition counts, newest first, kept for a while after each growth so that a produce retry
+   * with the same Idempotency-Key lands where its first attempt did (produce.ts).
+   */
+  partitionHistory?: PartitionCountChange[];
 }
 
 export interface PartitionState {

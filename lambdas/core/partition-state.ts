@@ -56,10 +56,16 @@ export function partitionAttributes(state: PartitionMeta): Record<string, number
   return attributes;
 }
 
-/** A request key's hash, scoped to a topic incarnation so keys never match across re-created topics. */
-export function hashRequestKey(topicId: string, requestKey: string): Uint8Array {
+/**
+ * A request key's hash, scoped to a topic incarnation so keys never match across re-created topics,
+ * and to the partition count the request was partitioned by: finding it in a partition tells which
+ * count a first attempt used, so its retry is partitioned the same way after the topic grew.
+ */
+export function hashRequestKey(topicId: string, requestKey: string, partitions: number): Uint8Array {
   return createHash('sha256')
     .update(topicId)
+    .update('\u0000')
+    .update(String(partitions))
     .update('\u0000')
     .update(requestKey)
     .digest()

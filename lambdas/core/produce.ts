@@ -8,8 +8,14 @@
  *   its version) and the new batch index entry (put if absent). Partitions never share a transaction.
  * - Every request has a key; its hash in the partition's recentKeys means "already committed here",
  *   so retries and ambiguous outcomes re-read instead of writing twice.
- * - A commit must land within COMMIT_WINDOW_MS of its upload, or it is abandoned: garbage collection
- *   (DESIGN §7) may delete objects older than that which no partition points at.
+ * - A commit lands within COMMIT_WINDOW_MS of the time in its object's key, or is never attempted:
+ *   garbage collection (DESIGN §7) may delete objects older than that which no partition points at.
+ *   One clock from one start: the key's time is taken before encoding and upload, and no attempt
+ *   starts later than COMMIT_ATTEMPT_MS before the window closes (an attempt, with the adapter's own
+ *   retries and timeouts, ends within that), so a slow upload or a slow commit can never land late.
+ * - A request with an Idempotency-Key is partitioned as its first attempt was, even when the topic has
+ *   grown partitions since (keyed records hash by the partition count): a retry lands where the first
+ *   attempt did, for as long as the topic remembers the earlier count (PARTITION_HISTORY_MS).
  */
 import { createHash, randomInt, randomUUID } from 'node:crypto';
 import type { Clock } from '../ports/clock.ts';
@@ -40,9 +46,16 @@ import {
 } from './partition-state.ts';
 import { partitionForKey } from './partitioner.ts';
 import { encodeRecordBatch } from './record-batch.ts';
+import { PARTITION_HISTORY_MS } from './topics.ts';
 
-/** How long after its upload a commit may still land (DESIGN §4.6). */
+/** How long after the time in its object's key a commit may still land (DESIGN §4.6). */
 export const COMMIT_WINDOW_MS = 60_000;
+/**
+ * The longest one commit attempt may take from its start until it has landed or failed for good: the
+ * AWS adapters' request timeouts and SDK retries end within it (runtime/aws-backend.ts). No attempt
+ * starts later than this before the window closes.
+ */
+export const COMMIT_ATTEMPT_MS = 20_000;
 
 export interface ProduceDeps {
   meta: MetaStore;
@@ -74,7 +87,7 @@ export function createProducer({ meta, objects, clock, requireTopic, notifier }:
   // Object buffers, reused from request to request (see BytePool).
   const buffers = new BytePool();
 
-  function validate(topic: TopicDescription, request: ProduceRequest): void {
+  function validate(topic: TopicDescription, request: ProduceRequest, now: number): void {
     const { records } = request;
     if (records.length === 0)
       throw new StreamError('INVALID_REQUEST', `produce to ${topic.name} holds no records`);
@@ -109,6 +122,18 @@ export function createProducer({ meta, objects, clock, requireTopic, notifier }:
           `record ${i}: timestamp must be a non-negative integer (ms)`,
         );
       }
+      if (timestamp !== undefined && timestamp - now > topic.config['message.timestamp.after.max.ms']) {
+        throw new StreamError(
+          'INVALID_REQUEST',
+          `record ${i}: timestamp ${timestamp} is ${timestamp - now} ms ahead of the server's clock; topic ${topic.name} allows ${topic.config['message.timestamp.after.max.ms']} (message.timestamp.after.max.ms)`,
+        );
+      }
+      if (timestamp !== undefined && now - timestamp > topic.config['message.timestamp.before.max.ms']) {
+        throw new StreamError(
+          'INVALID_REQUEST',
+          `record ${i}: timestamp ${timestamp} is ${now - timestamp} ms behind the server's clock; topic ${topic.name} allows ${topic.config['message.timestamp.before.max.ms']} (message.timestamp.before.max.ms)`,
+        );
+      }
       const size = recordSize(record);
       if (size > limit) {
         throw new StreamError(
@@ -119,17 +144,17 @@ export function createProducer({ meta, objects, clock, requireTopic, notifier }:
     });
   }
 
-  /** Groups record indexes by partition, in ascending partition order. */
-  function assignPartitions(topic: TopicDescription, request: ProduceRequest): Map<number, number[]> {
+  /** Groups record indexes by partition, in ascending partition order, for a topic of `partitions`. */
+  function assignPartitions(partitions: number, request: ProduceRequest): Map<number, number[]> {
     // A client key pins the unkeyed partition, so a retry lands where the first attempt did.
     const unkeyed =
       request.idempotencyKey !== undefined
-        ? createHash('sha256').update(request.idempotencyKey).digest().readUInt32BE(0) % topic.partitions
-        : rotation++ % topic.partitions;
+        ? createHash('sha256').update(request.idempotencyKey).digest().readUInt32BE(0) % partitions
+        : rotation++ % partitions;
     const groups = new Map<number, number[]>();
     request.records.forEach((record, i) => {
       const partition =
-        record.partition ?? (record.key !== null ? partitionForKey(record.key, topic.partitions) : unkeyed);
+        record.partition ?? (record.key !== null ? partitionForKey(record.key, partitions) : unkeyed);
       const group = groups.get(partition);
       if (group === undefined) groups.set(partition, [i]);
       else group.push(i);
@@ -204,13 +229,39 @@ export function createProducer({ meta, objects, clock, requireTopic, notifier }:
     });
   }
 
+  /**
+   * The request's partitioning, its key's hash and those partitions' states. A client key that no
+   * partition of today's partitioning has seen may belong to a first attempt made before the topic
+   * grew: the partitioning by each earlier count is checked too, newest first, and the one whose hash
+   * (which names its count) a partition holds wins, so the retry completes what the first attempt
+   * started instead of writing the records again elsewhere.
+   */
+  async function partitionRequest(topic: TopicDescription, request: ProduceRequest, now: number) {
+    const requestKey = request.idempotencyKey ?? randomUUID();
+    const attempt = async (partitions: number) => {
+      const groups = assignPartitions(partitions, request);
+      const keyHash = hashRequestKey(topic.topicId, requestKey, partitions);
+      const states = await readPartitions(topic.topicId, [...groups.keys()]);
+      const seen = states.some((state) => findRecentKey(state.recentKeys, keyHash) !== undefined);
+      return { groups, keyHash, states, requestKey, seen };
+    };
+    const current = await attempt(topic.partitions);
+    if (request.idempotencyKey === undefined || current.seen) return current;
+    for (const change of topic.partitionHistory ?? []) {
+      if (change.until < now - PARTITION_HISTORY_MS) break;
+      // An explicit partition beyond the earlier count cannot have been written under it.
+      if (request.records.some((record) => (record.partition ?? 0) >= change.partitions)) continue;
+      const earlier = await attempt(change.partitions);
+      if (earlier.seen) return earlier;
+    }
+    return current;
+  }
+
   return async function produce(request: ProduceRequest): Promise<ProduceResult> {
     const topic = await requireTopic(request.topic);
-    validate(topic, request);
-    const groups = assignPartitions(topic, request);
-    const requestKey = request.idempotencyKey ?? randomUUID();
-    const keyHash = hashRequestKey(topic.topicId, requestKey);
-    const states = await readPartitions(topic.topicId, [...groups.keys()]);
+    const now = clock.now();
+    validate(topic, request, now);
+    const { groups, keyHash, states, requestKey } = await partitionRequest(topic, request, now);
     const baseOffsets = new Map<number, number>();
     const pending: PartitionBatch[] = [];
     [...groups.entries()].forEach(([partition, records], i) => {
@@ -229,7 +280,6 @@ export function createProducer({ meta, objects, clock, requireTopic, notifier }:
     });
 
     if (pending.length > 0) {
-      const now = clock.now();
       const entries: IndexAttributes[] = [];
       const batches = pending.map((batch) => {
         const records = batch.records.map((i) => {
@@ -264,7 +314,8 @@ export function createProducer({ meta, objects, clock, requireTopic, notifier }:
         // The put has settled: every adapter has copied or written the bytes; only positions are kept.
         buffers.release([...batches, object.bytes]);
       }
-      const deadline = clock.now() + COMMIT_WINDOW_MS;
+      // The window runs from the time in the object's key (GC reads the same time), not from now.
+      const deadline = now + COMMIT_WINDOW_MS - COMMIT_ATTEMPT_MS;
       const outcomes = await Promise.allSettled(
         pending.map((batch, i) => {
           const entry = { ...(entries[i] as IndexAttributes), objectKey, ...object.positions[i] };

@@ -13,6 +13,7 @@ import { ConditionFailedError, StreamError } from './errors.ts';
 import { deletedTopicKey, newTopicId, partitionKey, TOPICS_PK, topicKey, topicListKey } from './layout.ts';
 import { DEFAULT_MAX_MESSAGE_BYTES, MAX_PARTITIONS, MAX_REQUEST_BODY_BYTES } from './limits.ts';
 import type {
+  PartitionCountChange,
   PartitionState,
   TopicConfig,
   TopicDescription,
@@ -26,7 +27,18 @@ export const DEFAULT_TOPIC_CONFIG: TopicConfig = {
   'retention.bytes': -1,
   'max.message.bytes': DEFAULT_MAX_MESSAGE_BYTES,
   'cleanup.policy': 'delete',
+  // Kafka 4.0's defaults (KIP-1030): any age in the past, at most an hour ahead. A far-future timestamp
+  // would hold its batch, and every batch after it, back from time retention.
+  'message.timestamp.before.max.ms': Number.MAX_SAFE_INTEGER,
+  'message.timestamp.after.max.ms': 60 * 60 * 1000,
 };
+
+/** How long earlier partition counts are remembered for produce retries (see TopicDescription). */
+export const PARTITION_HISTORY_MS = 24 * 60 * 60 * 1000;
+/** At most this many earlier partition counts are remembered. */
+const PARTITION_HISTORY_ENTRIES = 8;
+/** Kafka's "no bound" for a time span is Long.MAX_VALUE; JavaScript numbers stop at this. */
+const KAFKA_LONG_MAX = '9223372036854775807';
 
 const NAME = /^[A-Za-z0-9._-]{1,249}$/;
 
@@ -55,9 +67,17 @@ function validatePartitionCount(partitions: unknown): number {
   return partitions;
 }
 
-/** Kafka tools send config values as strings; numbers are accepted too. Integers only. */
+/**
+ * Kafka tools send config values as strings; numbers are accepted too. Integers only. A time span
+ * given as Kafka's Long.MAX_VALUE ("no bound") is stored as the largest safe integer.
+ */
 function integerConfig(key: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  const n = typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value;
+  const n =
+    value === KAFKA_LONG_MAX
+      ? Number.MAX_SAFE_INTEGER
+      : typeof value === 'string' && /^-?\d+$/.test(value)
+        ? Number(value)
+        : value;
   if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min || n > max) {
     throw invalid(`config ${key} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
   }
@@ -82,6 +102,10 @@ export function mergeTopicConfig(base: TopicConfig, change: unknown): TopicConfi
       case 'max.message.bytes':
         config[key] = integerConfig(key, value, 1, MAX_REQUEST_BODY_BYTES);
         break;
+      case 'message.timestamp.before.max.ms':
+      case 'message.timestamp.after.max.ms':
+        config[key] = integerConfig(key, value, 0);
+        break;
       case 'cleanup.policy':
         if (value !== 'delete') {
           throw invalid(`config cleanup.policy supports only "delete", got ${JSON.stringify(value)}`);
@@ -104,6 +128,7 @@ function toDescription(name: string, item: Item): TopicDescription {
     partitions: item.partitions as number,
     config: { ...DEFAULT_TOPIC_CONFIG, ...(item.config as Partial<TopicConfig>) },
     createdAt: item.createdAt as number,
+    partitionHistory: (item.partitionHistory as PartitionCountChange[] | undefined) ?? [],
   };
 }
 
@@ -194,10 +219,27 @@ export function createTopicService({ meta, clock }: TopicServiceDeps): TopicServ
         if (partitions < current.partitions) {
           throw invalid(`topic ${name} has ${current.partitions} partitions; partitions can only grow`);
         }
+        // A growth moves keyed records to other partitions: remember the old count for produce retries.
+        const now = clock.now();
+        const partitionHistory =
+          partitions === current.partitions
+            ? (current.partitionHistory ?? [])
+            : [{ partitions: current.partitions, until: now }, ...(current.partitionHistory ?? [])]
+                .filter((change) => change.until >= now - PARTITION_HISTORY_MS)
+                .slice(0, PARTITION_HISTORY_ENTRIES);
         await meta.transact([
-          { type: 'put', item: { ...attributesOf(item), config: { ...config }, partitions }, expect: item.v },
+          {
+            type: 'put',
+            item: {
+              ...attributesOf(item),
+              config: { ...config },
+              partitions,
+              partitionHistory: partitionHistory.map((change) => ({ ...change })),
+            },
+            expect: item.v,
+          },
         ]);
-        return { ...current, config, partitions };
+        return { ...current, config, partitions, partitionHistory };
       });
     },
 

@@ -25,7 +25,8 @@ export class ManualClock implements Clock {
   }
   /** Time jumps forward at once; the caller resumes on the next turn of the event loop. */
   async sleep(ms: number): Promise<void> {
-    this.current += Math.max(0, ms);
+    // Whole milliseconds, as a real clock reads: jittered sleeps must not make timestamps fractional.
+    this.current += Math.max(0, Math.ceil(ms));
     await new Promise((resolve) => setImmediate(resolve));
   }
 }

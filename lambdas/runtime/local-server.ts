@@ -92,6 +92,9 @@ function scheduleJanitor(services: Services, options: LocalServerOptions): { sto
     if (running !== undefined) return;
     running = services.janitor
       .runOnce()
+      .then((result) => {
+        for (const failure of result.errors) report(new Error(`${failure.where}: ${failure.message}`));
+      })
       .catch(report)
       .finally(() => {
         running = undefined;

@@ -157,7 +157,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   }).janitor;
   async function janitorOnce(): Promise<void> {
     try {
-      await janitor.runOnce();
+      const report = await janitor.runOnce();
+      for (const failure of report.errors) {
+        if (!failure.retriable) violations.push(`janitor step ${failure.where} failed: ${failure.message}`);
+      }
     } catch (error) {
       if (!(error instanceof StreamError) || !error.retriable)
         violations.push(`janitor failed: ${String(error)}`);

@@ -44,6 +44,8 @@ const CONFIG: TopicConfig = {
   'retention.bytes': -1,
   'max.message.bytes': 1024 * 1024,
   'cleanup.policy': 'delete',
+  'message.timestamp.before.max.ms': Number.MAX_SAFE_INTEGER,
+  'message.timestamp.after.max.ms': 3_600_000,
 };
 
 class FakeTopics implements TopicService {
