@@ -214,3 +214,48 @@ describe('janitor: a pass is not all-or-nothing', () => {
     expect(passes).toBe(Math.ceil(6 / first.partitions));
   });
 });
+
+describe('janitor: the partition lease', () => {
+  it('is renewed between compaction steps, so a second janitor never starts on a partition a slow one still works', async () => {
+    // Prepare: twelve small batches that compact as several runs, each run's upload taking 40 s of a
+    // 60 s lease
+    const { log, topics, clock, tappedObjects, meta, objects } = tappedWorld();
+    await topics.createTopic('t', 1, { 'retention.ms': -1 });
+    for (let i = 0; i < 12; i++) await log.produce({ topic: 't', records: [record(`v${i}`)] });
+    const entryBytes = (await topics.describeTopic('t')).partitionStates[0]!.bytes / 12;
+    const options = {
+      compactAfterMs: 0,
+      graceMs: 1_000,
+      leaseMs: 60_000,
+      compactTargetBytes: Math.floor(entryBytes * 3) + 1,
+    };
+    const slow = createJanitor({ meta, objects, clock, topics }, { ...options, owner: 'slow' });
+    const other = createJanitor({ meta, objects, clock, topics }, { ...options, owner: 'other' });
+    clock.advance(1_000);
+    const others: Awaited<ReturnType<typeof other.runOnce>>[] = [];
+    let uploads = 0;
+    tappedObjects.tap = async (call) => {
+      if (call.op !== 'put' || !call.stored || !call.key.startsWith('compacted/')) return;
+      uploads++;
+      clock.advance(40_000);
+      if (uploads === 2 || uploads === 3) {
+        const saved = tappedObjects.tap;
+        tappedObjects.tap = undefined;
+        others.push(await other.runOnce());
+        tappedObjects.tap = saved;
+      }
+    };
+    // Act
+    const report = await slow.runOnce();
+    tappedObjects.tap = undefined;
+    // Assess: the other janitor was kept off while the slow one worked, and the slow one finished
+    expect(report.compactedRuns).toBeGreaterThanOrEqual(3);
+    expect(others.map((r) => [r.skipped, r.compactedRuns])).toEqual([
+      [1, 0],
+      [1, 0],
+    ]);
+    expect(
+      (await log.fetch({ topic: 't', partition: 0, offset: 0, maxBytes: 1 << 20 })).records,
+    ).toHaveLength(12);
+  });
+});
