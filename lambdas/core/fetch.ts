@@ -67,6 +67,12 @@ function checkPartition(topic: TopicDescription, partition: number): void {
   }
 }
 
+const isNotFound = (error: unknown): boolean => error instanceof StreamError && error.code === 'NOT_FOUND';
+
+/** The index moved under a reader (retention, compaction, GC): retriable, a new read sees the new index. */
+const changing = (topic: TopicDescription, partition: number, cause?: unknown) =>
+  new StreamError('UNAVAILABLE', `${topic.name}/${partition} is changing; retry`, { cause });
+
 function checkOffset(offset: number): void {
   if (!Number.isSafeInteger(offset) || offset < 0) {
     throw new StreamError('INVALID_REQUEST', `offset must be a non-negative integer, got ${offset}`);
@@ -118,11 +124,14 @@ export function createFetcher({ meta, objects, clock, requireTopic, notifier }: 
     highWatermark: number,
     maxBytes: number,
   ): Promise<IndexEntry[]> {
+    // Consistent reads: the high watermark was read consistently, and an eventually consistent query
+    // may not yet hold the entries it already counts (the newest batch would look missing).
     const first = await meta.query(pk, {
       from: FIRST_BATCH_SK,
       to: batchSk(offset),
       reverse: true,
       limit: 1,
+      consistent: true,
     });
     const head = first.items[0];
     if (head === undefined) return [];
@@ -132,7 +141,12 @@ export function createFetcher({ meta, objects, clock, requireTopic, notifier }: 
     while (bytes < maxBytes) {
       const last = entries[entries.length - 1] as IndexEntry;
       if (last.baseOffset + last.recordCount >= highWatermark) break;
-      const page = await meta.query(pk, { startAfter, to: LAST_BATCH_SK, limit: INDEX_PAGE });
+      const page = await meta.query(pk, {
+        startAfter,
+        to: LAST_BATCH_SK,
+        limit: INDEX_PAGE,
+        consistent: true,
+      });
       for (const item of page.items) {
         const entry = readIndexEntry(item);
         const previous = entries[entries.length - 1] as IndexEntry;
@@ -211,15 +225,17 @@ export function createFetcher({ meta, objects, clock, requireTopic, notifier }: 
         // The index no longer covers `offset` (retention moved past it since the state was read).
         state = await readState(topic, partition);
         if (offset < state.logStartOffset) throw outOfRange(topic, partition, offset, state);
-        if (attempt > 0)
-          throw new StreamError('UNAVAILABLE', `${topic.name}/${partition} is changing; retry`);
+        if (attempt > 0) throw changing(topic, partition);
         continue;
       }
       try {
         const batches = await readBatches(entries);
         return { batches, nextOffset: last.baseOffset + last.recordCount, state, maxBytes };
       } catch (error) {
-        if (!(error instanceof StreamError) || error.code !== 'NOT_FOUND' || attempt > 0) throw error;
+        if (!isNotFound(error)) throw error;
+        // Gone twice: the index is changing under this reader (compaction and GC racing it). The data
+        // is still there under a newer entry, so the client should simply ask again.
+        if (attempt > 0) throw changing(topic, partition, error);
         state = await readState(topic, partition);
       }
     }
@@ -287,11 +303,25 @@ export function createFetcher({ meta, objects, clock, requireTopic, notifier }: 
     const pk = partitionPk(topic.topicId, partition);
     let startAfter: string | undefined;
     for (;;) {
-      const page = await meta.query(pk, { from: FIRST_BATCH_SK, to: LAST_BATCH_SK, startAfter, limit: 500 });
+      const page = await meta.query(pk, {
+        from: FIRST_BATCH_SK,
+        to: LAST_BATCH_SK,
+        startAfter,
+        limit: 500,
+        consistent: true,
+      });
       for (const item of page.items) {
         const entry = readIndexEntry(item);
         if (entry.maxTimestamp < timestamp || entry.baseOffset >= state.highWatermark) continue;
-        for (const batch of await readBatches([entry])) {
+        let batches: Uint8Array[];
+        try {
+          batches = await readBatches([entry]);
+        } catch (error) {
+          // The entry was swapped or retained since the query: the next scan finds its successor.
+          if (isNotFound(error)) throw changing(topic, partition, error);
+          throw error;
+        }
+        for (const batch of batches) {
           for (const record of decodeRecordBatch(batch).records) {
             if (record.timestamp >= timestamp && record.offset >= state.logStartOffset) {
               return { ...range, offset: record.offset };
