@@ -9,6 +9,7 @@ import { MemoryObjectStore } from '../../lambdas/adapters/memory-object-store.ts
 import { StreamError } from '../../lambdas/core/errors.ts';
 import { createJanitor } from '../../lambdas/core/janitor.ts';
 import { newPartitionObjectKey, partitionPk, topicObjectPrefix } from '../../lambdas/core/layout.ts';
+import { splitBatches } from '../../lambdas/core/record-batch.ts';
 import { ManualClock } from '../../lambdas/ports/clock.ts';
 import type { QueryOptions, QueryResult, TransactOp } from '../../lambdas/ports/meta-store.ts';
 import type { RangeOptions } from '../../lambdas/ports/object-store.ts';
@@ -129,6 +130,65 @@ describe('regressions found by the chaos run', () => {
 });
 
 describe('regressions found in review', () => {
+  it('after compaction a fetch ignores max_bytes; on Lambda consumers stall forever (800 requests of 12 KB)', async () => {
+    // Prepare: 800 one-batch requests of 12 KB, compacted by two janitor passes into entries of MiBs
+    const clock = new ManualClock();
+    const fixture = logFixture({ clock });
+    await fixture.topics.createTopic('t', 1, { 'retention.ms': -1 });
+    for (let i = 0; i < 800; i++) {
+      await fixture.log.produce({ topic: 't', records: [record(`${i}:`.padEnd(12_000, 'x'))] });
+    }
+    const janitor = createJanitor(fixture, { owner: 'j' });
+    for (let pass = 0; pass < 2; pass++) {
+      clock.advance(10_000);
+      await janitor.runOnce();
+    }
+    expect((await fixture.topics.describeTopic('t')).partitionStates[0]?.batches).toBeLessThanOrEqual(2);
+    // Act: a consumer reads everything with max_bytes 1 MiB, in both forms
+    const maxBytes = 1024 * 1024;
+    const seen: number[] = [];
+    for (let offset = 0; offset < 800; ) {
+      fixture.objects.reset();
+      const page = await fixture.log.fetchBatches({ topic: 't', partition: 0, offset, maxBytes });
+      // Assess: whole batches within max_bytes, read without fetching the rest of the entry
+      expect(page.batches.byteLength).toBeLessThanOrEqual(maxBytes);
+      expect(fixture.objects.counts.getBytes).toBeLessThanOrEqual(maxBytes);
+      const json = await fixture.log.fetch({ topic: 't', partition: 0, offset, maxBytes });
+      const payload = json.records.reduce((sum, r) => sum + (r.value?.byteLength ?? 0), 0);
+      expect(payload).toBeLessThanOrEqual(maxBytes);
+      expect(json.records.map((r) => asText(r.value)?.split(':')[0])).toEqual(
+        json.records.map((r) => `${r.offset}`),
+      );
+      const batches = [...splitBatches(page.batches)];
+      expect(batches.length).toBeGreaterThan(0);
+      seen.push(...json.records.map((r) => r.offset));
+      offset = json.nextOffset;
+    }
+    expect(seen).toEqual(Array.from({ length: 800 }, (_, i) => i));
+  });
+
+  it('after compaction a fetch ignores max_bytes; on Lambda consumers stall forever (1 MiB requests)', async () => {
+    // Prepare: ten requests of one record of 1,000,000 bytes, compacted by one pass
+    const clock = new ManualClock();
+    const fixture = logFixture({ clock });
+    await fixture.topics.createTopic('t', 1, { 'retention.ms': -1 });
+    for (let i = 0; i < 10; i++) {
+      await fixture.log.produce({ topic: 't', records: [record(`${i}:`.padEnd(1_000_000, 'x'))] });
+    }
+    clock.advance(10_000);
+    await createJanitor(fixture, { owner: 'j' }).runOnce();
+    expect((await fixture.topics.describeTopic('t')).partitionStates[0]?.batches).toBeLessThan(10);
+    // Act and Assess: every binary fetch is one batch of the default max_bytes (1 MiB), read alone
+    for (let offset = 0; offset < 10; offset++) {
+      fixture.objects.reset();
+      const page = await fixture.log.fetchBatches({ topic: 't', partition: 0, offset });
+      expect(page.batches.byteLength).toBeLessThanOrEqual(1024 * 1024);
+      expect([...splitBatches(page.batches)]).toHaveLength(1);
+      expect(page.nextOffset).toBe(offset + 1);
+      expect(fixture.objects.counts.getBytes).toBe(page.batches.byteLength);
+    }
+  });
+
   it('a fetch whose object is gone twice (racing GC twice) answers the retriable UNAVAILABLE, not a 500', async () => {
     // Prepare
     const objects = new VanishingObjectStore();
