@@ -1,15 +1,22 @@
 /**
  * Fetch (DESIGN §5): any reader serves any partition from the batch index plus ranged object reads.
  *
- * Find the index entry holding `offset` (the last entry at or below it), walk forward until
- * `maxBytes`, read the byte ranges — neighbours in one object coalesced into one GET — patch each
- * batch's base offset (outside its CRC), and for the JSON form drop the records below `offset`.
- * At least one batch is returned whenever offset < highWatermark, however large.
+ * Find the index entry holding `offset` (the last entry at or below it) and walk forward; read byte
+ * ranges — neighbours in one object coalesced into one GET — patch each batch's base offset (outside
+ * its CRC), and for the JSON form drop the records below `offset`. Invariants:
+ * - A page is whole record batches, from the batch holding `offset`, of at most `maxBytes` in all —
+ *   or exactly one batch when that one alone is bigger. So at least one batch is returned whenever
+ *   offset < highWatermark, and `nextOffset` is where the last batch returned ends.
+ * - Reads start and end at batch boundaries the index knows (an entry's start and end, and the points
+ *   of a compacted entry's batch directory, batch-index.ts), and take at most `maxBytes`, or the one
+ *   stretch between two known boundaries that holds `offset`. However big an entry, a fetch reads only
+ *   around what it serves; an entry without a directory is read whole and split.
+ * - Index queries are consistent, like the read of the partition item whose high watermark they serve.
  */
 import type { Clock } from '../ports/clock.ts';
 import type { MetaStore } from '../ports/meta-store.ts';
 import type { ObjectStore } from '../ports/object-store.ts';
-import { type IndexEntry, readIndexEntry } from './batch-index.ts';
+import { type Boundary, entryBoundaries, type IndexEntry, readIndexEntry } from './batch-index.ts';
 import { concatBytes } from './bytes.ts';
 import type { CommitNotifier } from './commit-notifier.ts';
 import { StreamError } from './errors.ts';
@@ -58,6 +65,82 @@ function concatenate(batches: readonly Uint8Array[]): Uint8Array {
   return concatBytes(batches);
 }
 
+/** A byte range of one index entry to read: whole batches, between two known batch boundaries. */
+interface Slice {
+  objectKey: string;
+  /** Where the range starts in the object, and how many bytes it takes. */
+  start: number;
+  byteLength: number;
+  /** The first offset of its first batch, and the offset after its last batch. */
+  baseOffset: number;
+  endOffset: number;
+  /** Whether it runs to the end of its entry, so a walk may go on to the next entry. */
+  toEnd: boolean;
+}
+
+/** A batch as read, base offset patched, with the offset after it. */
+interface ServedBatch {
+  bytes: Uint8Array;
+  nextOffset: number;
+}
+
+/**
+ * The slice of `entry` from its known boundary at or below `offset`, over whole stretches between
+ * known boundaries while it stays within `budget` bytes. The first stretch (it holds `offset`) is taken
+ * however big, unless `optional`: then a first stretch over budget means nothing to read here.
+ */
+function sliceOf(
+  entry: IndexEntry,
+  offset: number,
+  budget: number,
+  { optional = false } = {},
+): Slice | undefined {
+  const bounds = entryBoundaries(entry);
+  const at = (i: number) => bounds[i] as Boundary;
+  let from = 0;
+  while (from + 2 < bounds.length && at(from + 1).offset <= offset) from++;
+  let to = from + 1;
+  if (optional && at(to).byte - at(from).byte > budget) return undefined;
+  while (to + 1 < bounds.length && at(to + 1).byte - at(from).byte <= budget) to++;
+  return {
+    objectKey: entry.objectKey,
+    start: entry.byteOffset + at(from).byte,
+    byteLength: at(to).byte - at(from).byte,
+    baseOffset: at(from).offset,
+    endOffset: at(to).offset,
+    toEnd: to === bounds.length - 1,
+  };
+}
+
+/**
+ * The page served from the batches read: from the batch holding `offset` (a read may start at a
+ * directory point before it), whole batches while they fit in `maxBytes`, and at least one.
+ */
+function pageOf(
+  read: readonly ServedBatch[],
+  offset: number,
+  maxBytes: number,
+  where: string,
+): { batches: Uint8Array[]; nextOffset: number } {
+  const batches: Uint8Array[] = [];
+  let bytes = 0;
+  let nextOffset = offset;
+  for (const batch of read) {
+    if (batch.nextOffset <= offset) continue;
+    if (batches.length > 0 && bytes + batch.bytes.byteLength > maxBytes) break;
+    batches.push(batch.bytes);
+    bytes += batch.bytes.byteLength;
+    nextOffset = batch.nextOffset;
+  }
+  if (batches.length === 0) {
+    throw new StreamError(
+      'CORRUPT_DATA',
+      `${where}: the batches its index points at do not hold offset ${offset}`,
+    );
+  }
+  return { batches, nextOffset };
+}
+
 function checkPartition(topic: TopicDescription, partition: number): void {
   if (!Number.isInteger(partition) || partition < 0 || partition >= topic.partitions) {
     throw new StreamError(
@@ -66,6 +149,12 @@ function checkPartition(topic: TopicDescription, partition: number): void {
     );
   }
 }
+
+const isNotFound = (error: unknown): boolean => error instanceof StreamError && error.code === 'NOT_FOUND';
+
+/** The index moved under a reader (retention, compaction, GC): retriable, a new read sees the new index. */
+const changing = (topic: TopicDescription, partition: number, cause?: unknown) =>
+  new StreamError('UNAVAILABLE', `${topic.name}/${partition} is changing; retry`, { cause });
 
 function checkOffset(offset: number): void {
   if (!Number.isSafeInteger(offset) || offset < 0) {
@@ -107,80 +196,92 @@ export function createFetcher({ meta, objects, clock, requireTopic, notifier }: 
   }
 
   /**
-   * Index entries from the one holding `offset`, until `maxBytes` (at least one entry). The walk is
-   * several queries, and compaction may swap entries between them; each entry must start where the
-   * previous one ended, so the walk stops at a seam rather than skip offsets (the next fetch goes on
-   * from there).
+   * What to read for a page from `offset`: a slice of the entry holding it, then of the entries after
+   * it, until `maxBytes`. The walk is several queries, and compaction may swap entries between them;
+   * each entry must start where the previous one ended, so the walk stops at a seam rather than skip
+   * offsets (the next fetch goes on from there). Empty when the index no longer covers `offset`.
    */
   async function locate(
     pk: string,
     offset: number,
     highWatermark: number,
     maxBytes: number,
-  ): Promise<IndexEntry[]> {
+  ): Promise<Slice[]> {
+    // Consistent reads: the high watermark was read consistently, and an eventually consistent query
+    // may not yet hold the entries it already counts (the newest batch would look missing).
     const first = await meta.query(pk, {
       from: FIRST_BATCH_SK,
       to: batchSk(offset),
       reverse: true,
       limit: 1,
+      consistent: true,
     });
     const head = first.items[0];
     if (head === undefined) return [];
-    const entries = [readIndexEntry(head)];
-    let bytes = entries[0]?.byteLength ?? 0;
+    const headEntry = readIndexEntry(head);
+    if (headEntry.baseOffset + headEntry.recordCount <= offset) return [];
+    const slices = [sliceOf(headEntry, offset, maxBytes) as Slice];
+    let bytes = slices[0]?.byteLength ?? 0;
     let startAfter = head.sk;
-    while (bytes < maxBytes) {
-      const last = entries[entries.length - 1] as IndexEntry;
-      if (last.baseOffset + last.recordCount >= highWatermark) break;
-      const page = await meta.query(pk, { startAfter, to: LAST_BATCH_SK, limit: INDEX_PAGE });
+    for (;;) {
+      const last = slices[slices.length - 1] as Slice;
+      // Stopped inside an entry (the budget is spent), or at the end of the committed log.
+      if (bytes >= maxBytes || !last.toEnd || last.endOffset >= highWatermark) return slices;
+      const page = await meta.query(pk, {
+        startAfter,
+        to: LAST_BATCH_SK,
+        limit: INDEX_PAGE,
+        consistent: true,
+      });
       for (const item of page.items) {
         const entry = readIndexEntry(item);
-        const previous = entries[entries.length - 1] as IndexEntry;
-        if (entry.baseOffset !== previous.baseOffset + previous.recordCount) return entries;
-        if (bytes + entry.byteLength > maxBytes || entry.baseOffset >= highWatermark) return entries;
-        entries.push(entry);
-        bytes += entry.byteLength;
+        const previous = slices[slices.length - 1] as Slice;
+        if (entry.baseOffset !== previous.endOffset || entry.baseOffset >= highWatermark) return slices;
+        const slice = sliceOf(entry, entry.baseOffset, maxBytes - bytes, { optional: true });
+        if (slice === undefined) return slices;
+        slices.push(slice);
+        bytes += slice.byteLength;
+        if (!slice.toEnd || bytes >= maxBytes) return slices;
       }
-      if (page.lastKey === undefined) break;
+      if (page.lastKey === undefined) return slices;
       startAfter = page.lastKey;
     }
-    return entries;
   }
 
-  /** Reads the entries' bytes, one GET per run of neighbouring ranges in one object. */
-  async function readBatches(entries: IndexEntry[]): Promise<Uint8Array[]> {
-    const runs: { key: string; start: number; end: number; entries: IndexEntry[] }[] = [];
-    for (const entry of entries) {
+  /**
+   * Reads the slices' batches, one GET per run of neighbouring ranges in one object, and patches each
+   * batch's base offset. Batches read in one GET stay neighbours in its buffer.
+   */
+  async function readBatches(slices: readonly Slice[]): Promise<ServedBatch[]> {
+    const runs: { key: string; start: number; end: number; slices: Slice[] }[] = [];
+    for (const slice of slices) {
       const run = runs[runs.length - 1];
-      if (run !== undefined && run.key === entry.objectKey && run.end === entry.byteOffset) {
-        run.end += entry.byteLength;
-        run.entries.push(entry);
+      if (run !== undefined && run.key === slice.objectKey && run.end === slice.start) {
+        run.end = slice.start + slice.byteLength;
+        run.slices.push(slice);
       } else {
         runs.push({
-          key: entry.objectKey,
-          start: entry.byteOffset,
-          end: entry.byteOffset + entry.byteLength,
-          entries: [entry],
+          key: slice.objectKey,
+          start: slice.start,
+          end: slice.start + slice.byteLength,
+          slices: [slice],
         });
       }
     }
     const reads = await Promise.all(
       runs.map((run) => objects.get(run.key, { start: run.start, end: run.end })),
     );
-    const batches: Uint8Array[] = [];
+    const batches: ServedBatch[] = [];
     runs.forEach((run, i) => {
       const bytes = reads[i] as Uint8Array;
-      for (const entry of run.entries) {
-        // An entry may cover several batches (a compacted run): each gets its own base offset.
-        let base = entry.baseOffset;
-        const slice = bytes.subarray(
-          entry.byteOffset - run.start,
-          entry.byteOffset - run.start + entry.byteLength,
-        );
-        for (const batch of splitBatches(slice)) {
+      for (const slice of run.slices) {
+        // A slice may cover several batches (a compacted entry): each gets its own base offset.
+        let base = slice.baseOffset;
+        const at = slice.start - run.start;
+        for (const batch of splitBatches(bytes.subarray(at, at + slice.byteLength))) {
           patchBaseOffset(batch, base);
           base += readBatchHeader(batch).lastOffsetDelta + 1;
-          batches.push(batch);
+          batches.push({ bytes: batch, nextOffset: base });
         }
       }
     });
@@ -205,23 +306,26 @@ export function createFetcher({ meta, objects, clock, requireTopic, notifier }: 
     // An entry may vanish between the index read and the object read (retention, compaction): read
     // the index again once before giving up.
     for (let attempt = 0; ; attempt++) {
-      const entries = await locate(pk, offset, state.highWatermark, maxBytes);
-      const last = entries[entries.length - 1];
-      if (last === undefined || (entries[0]?.baseOffset ?? 0) + (entries[0]?.recordCount ?? 0) <= offset) {
+      const slices = await locate(pk, offset, state.highWatermark, maxBytes);
+      if (slices.length === 0) {
         // The index no longer covers `offset` (retention moved past it since the state was read).
         state = await readState(topic, partition);
         if (offset < state.logStartOffset) throw outOfRange(topic, partition, offset, state);
-        if (attempt > 0)
-          throw new StreamError('UNAVAILABLE', `${topic.name}/${partition} is changing; retry`);
+        if (attempt > 0) throw changing(topic, partition);
         continue;
       }
+      let read: ServedBatch[];
       try {
-        const batches = await readBatches(entries);
-        return { batches, nextOffset: last.baseOffset + last.recordCount, state, maxBytes };
+        read = await readBatches(slices);
       } catch (error) {
-        if (!(error instanceof StreamError) || error.code !== 'NOT_FOUND' || attempt > 0) throw error;
+        if (!isNotFound(error)) throw error;
+        // Gone twice: the index is changing under this reader (compaction and GC racing it). The data
+        // is still there under a newer entry, so the client should simply ask again.
+        if (attempt > 0) throw changing(topic, partition, error);
         state = await readState(topic, partition);
+        continue;
       }
+      return { ...pageOf(read, offset, maxBytes, `${topic.name}/${partition}`), state, maxBytes };
     }
   }
 
@@ -287,11 +391,27 @@ export function createFetcher({ meta, objects, clock, requireTopic, notifier }: 
     const pk = partitionPk(topic.topicId, partition);
     let startAfter: string | undefined;
     for (;;) {
-      const page = await meta.query(pk, { from: FIRST_BATCH_SK, to: LAST_BATCH_SK, startAfter, limit: 500 });
+      const page = await meta.query(pk, {
+        from: FIRST_BATCH_SK,
+        to: LAST_BATCH_SK,
+        startAfter,
+        limit: 500,
+        consistent: true,
+      });
       for (const item of page.items) {
         const entry = readIndexEntry(item);
         if (entry.maxTimestamp < timestamp || entry.baseOffset >= state.highWatermark) continue;
-        for (const batch of await readBatches([entry])) {
+        let batches: Uint8Array[];
+        try {
+          batches = (await readBatches([sliceOf(entry, entry.baseOffset, entry.byteLength) as Slice])).map(
+            (batch) => batch.bytes,
+          );
+        } catch (error) {
+          // The entry was swapped or retained since the query: the next scan finds its successor.
+          if (isNotFound(error)) throw changing(topic, partition, error);
+          throw error;
+        }
+        for (const batch of batches) {
           for (const record of decodeRecordBatch(batch).records) {
             if (record.timestamp >= timestamp && record.offset >= state.logStartOffset) {
               return { ...range, offset: record.offset };

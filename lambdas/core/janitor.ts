@@ -9,7 +9,9 @@
  *   the index entries below it, in the transaction that moves it.
  * - Compaction writes a new partition-owned object, then swaps a run of index entries for one entry
  *   covering the run, in one transaction conditioned on every old entry and the partition item.
- *   The new entry points at the same record batches, byte for byte.
+ *   The new entry points at the same record batches, byte for byte, and carries their batch
+ *   directory (batch-index.ts), so a fetch reads only around what it serves however big the entry.
+ *   Compacted entries may be compacted again: the directory stays bounded whatever the batch count.
  * - An object is deleted only when no index entry points at it and none can later:
  *   - a partition-owned object (compacted/…) once its partition's index does not point at it and it
  *     is older than the compaction window plus a grace period (a swap lands within the window);
@@ -21,7 +23,12 @@
 import type { Clock } from '../ports/clock.ts';
 import { type Item, type ItemInput, type MetaStore, queryAll, type TransactOp } from '../ports/meta-store.ts';
 import type { ObjectStore } from '../ports/object-store.ts';
-import { type IndexAttributes, type IndexEntry, readIndexEntry } from './batch-index.ts';
+import {
+  encodeBatchDirectory,
+  type IndexAttributes,
+  type IndexEntry,
+  readIndexEntry,
+} from './batch-index.ts';
 import { retryOnConflict } from './cas.ts';
 import { ConditionFailedError, StreamError } from './errors.ts';
 import {
@@ -46,7 +53,7 @@ import type { TopicDescription } from './log-types.ts';
 import { encodeObject } from './object-format.ts';
 import { type PartitionMeta, partitionAttributes, readPartitionMeta } from './partition-state.ts';
 import { COMMIT_WINDOW_MS } from './produce.ts';
-import { splitBatches } from './record-batch.ts';
+import { readBatchHeader, splitBatches } from './record-batch.ts';
 import type { TopicServiceImpl } from './topics.ts';
 
 export interface JanitorOptions {
@@ -331,19 +338,24 @@ export function createJanitor({ meta, objects, clock, topics }: JanitorDeps, opt
     }
   }
 
-  /** Runs of entries worth rewriting: old enough, and small or still in a shared object. */
+  /**
+   * Runs of entries worth rewriting: old enough, and small, still in a shared object, or compacted
+   * before entries carried a batch directory (rewritten once, alone if need be, so that fetch reads
+   * them by range; a fetch reads such an entry whole).
+   */
   function compactionRuns(entries: readonly IndexEntry[], now: number): IndexEntry[][] {
     const runs: IndexEntry[][] = [];
     let run: IndexEntry[] = [];
     let runBytes = 0;
+    const rewrite = (entry: IndexEntry) => isSharedObject(entry.objectKey) || entry.directory === undefined;
     const close = () => {
-      if (run.length >= 2 || run.some((entry) => isSharedObject(entry.objectKey))) runs.push(run);
+      if (run.length >= 2 || run.some(rewrite)) runs.push(run);
       run = [];
       runBytes = 0;
     };
     for (const entry of entries) {
       const old = now - objectKeyTime(entry.objectKey) >= compactAfterMs;
-      const candidate = old && (isSharedObject(entry.objectKey) || entry.byteLength < smallBytes);
+      const candidate = old && (rewrite(entry) || entry.byteLength < smallBytes);
       if (!candidate) {
         close();
         continue;
@@ -380,6 +392,12 @@ export function createJanitor({ meta, objects, clock, topics }: JanitorDeps, opt
       i = j;
     }
     const batches = chunks.flatMap((chunk) => [...splitBatches(chunk)]);
+    const directory = encodeBatchDirectory(
+      batches.map((batch) => ({
+        offsets: readBatchHeader(batch).lastOffsetDelta + 1,
+        bytes: batch.byteLength,
+      })),
+    );
     const written = clock.now();
     const objectKey = newPartitionObjectKey(topic.topicId, partition, written);
     const object = encodeObject(batches);
@@ -393,6 +411,7 @@ export function createJanitor({ meta, objects, clock, topics }: JanitorDeps, opt
       recordCount: last.baseOffset + last.recordCount - first.baseOffset,
       minTimestamp: Math.min(...run.map((entry) => entry.minTimestamp)),
       maxTimestamp: Math.max(...run.map((entry) => entry.maxTimestamp)),
+      directory,
     };
     try {
       await retryOnConflict(

@@ -1,8 +1,19 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { itemSize } from '../../lambdas/adapters/meta-rules.ts';
+import { MAX_DIRECTORY_POINTS } from '../../lambdas/core/batch-index.ts';
 import { createJanitor } from '../../lambdas/core/janitor.ts';
-import { DATA_PREFIX, FIRST_BATCH_SK, LAST_BATCH_SK, partitionPk } from '../../lambdas/core/layout.ts';
+import {
+  COMPACTED_PREFIX,
+  DATA_PREFIX,
+  FIRST_BATCH_SK,
+  LAST_BATCH_SK,
+  partitionPk,
+} from '../../lambdas/core/layout.ts';
 import type { FetchedRecord } from '../../lambdas/core/log-types.ts';
+import { readBatchHeader, splitBatches } from '../../lambdas/core/record-batch.ts';
 import { ManualClock } from '../../lambdas/ports/clock.ts';
+import { attributesOf, type Item } from '../../lambdas/ports/meta-store.ts';
 import { failure } from '../support/failure.ts';
 import { asText, logFixture, record } from '../support/log-fixture.ts';
 
@@ -23,6 +34,53 @@ async function readAll(log: ReturnType<typeof logFixture>['log'], partition = 0)
     offset = page.nextOffset;
   }
   return out;
+}
+
+type World = Awaited<ReturnType<typeof world>>;
+
+async function indexItems({ meta, topics }: World): Promise<Item[]> {
+  const t = await topics.requireTopic('t');
+  return (await meta.query(partitionPk(t.topicId, 0), { from: FIRST_BATCH_SK, to: LAST_BATCH_SK })).items;
+}
+
+/**
+ * Reads partition 0 from its start with `maxBytes`, in both forms, checking every page: whole batches
+ * from the batch holding the offset, within max_bytes unless the page is one batch; the JSON page a
+ * prefix of the binary one from the offset; each page going on where the last one ended. Returns the
+ * values in offset order and the most bytes one fetch read from the object store.
+ */
+async function consume({ log, objects }: World, maxBytes: number) {
+  const { logStartOffset, highWatermark } = await log.offsets('t', 0);
+  const values: (string | null)[] = [];
+  let mostRead = 0;
+  for (let offset = logStartOffset; offset < highWatermark; ) {
+    objects.reset();
+    const raw = await log.fetchBatches({ topic: 't', partition: 0, offset, maxBytes });
+    mostRead = Math.max(mostRead, objects.counts.getBytes);
+    const batches = [...splitBatches(raw.batches)].map((bytes) => ({ bytes, ...readBatchHeader(bytes) }));
+    expect(batches.length).toBeGreaterThan(0);
+    if (batches.length > 1) expect(raw.batches.byteLength).toBeLessThanOrEqual(maxBytes);
+    const first = batches[0]!;
+    expect(first.baseOffset).toBeLessThanOrEqual(offset);
+    expect(first.baseOffset + first.lastOffsetDelta).toBeGreaterThanOrEqual(offset);
+    let next = first.baseOffset;
+    for (const batch of batches) {
+      expect(batch.baseOffset).toBe(next);
+      next = batch.baseOffset + batch.lastOffsetDelta + 1;
+    }
+    expect(raw.nextOffset).toBe(next);
+    const page = await log.fetch({ topic: 't', partition: 0, offset, maxBytes });
+    expect(page.records.length).toBeGreaterThan(0);
+    expect(page.records.map((r) => r.offset)).toEqual(
+      Array.from({ length: page.records.length }, (_, i) => offset + i),
+    );
+    expect(page.nextOffset).toBe(offset + page.records.length);
+    expect(page.nextOffset).toBeLessThanOrEqual(raw.nextOffset);
+    values.push(...page.records.map((r) => asText(r.value)));
+    offset = page.nextOffset;
+  }
+  expect(values).toHaveLength(highWatermark - logStartOffset);
+  return { values, mostRead };
 }
 
 describe('janitor: retention', () => {
@@ -108,6 +166,120 @@ describe('janitor: compaction', () => {
     for (let i = 0; i < 5; i++) await log.produce({ topic: 't', records: [record(`${i}`)] });
     await janitor.runOnce();
     expect((await topics.describeTopic('t')).partitionStates[0]?.batches).toBe(5);
+  });
+});
+
+describe('janitor: compaction and fetch sizes', () => {
+  const sizes = fc.oneof(
+    { weight: 6, arbitrary: fc.integer({ min: 0, max: 3_000 }) },
+    { weight: 1, arbitrary: fc.integer({ min: 20_000, max: 70_000 }) },
+  );
+
+  it('serves pages within max_bytes that cover every offset exactly once, before and after compaction', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.array(sizes, { minLength: 1, maxLength: 4 }), {
+          minLength: 1,
+          maxLength: 40,
+          size: 'max',
+        }),
+        fc.constantFrom(4 * 1024, 64 * 1024, 8 * 1024 * 1024),
+        fc.constantFrom(1, 700, 9_000, 100_000, 1024 * 1024),
+        async (requests, compactTargetBytes, maxBytes) => {
+          // Prepare: requests of one batch each, of 1 to 4 records
+          const w = await world({ 'retention.ms': -1 });
+          const janitor = createJanitor(w, { owner: 'j', compactAfterMs: 5_000, compactTargetBytes });
+          const expected: string[] = [];
+          for (const request of requests) {
+            const values = request.map((size, i) => `${expected.length + i}:`.padEnd(size, 'v'));
+            await w.log.produce({ topic: 't', records: values.map((value) => record(value)) });
+            expected.push(...values);
+          }
+          // Act and Assess: before compaction, after one pass, and after a second pass that compacts
+          // compacted entries again
+          expect((await consume(w, maxBytes)).values).toEqual(expected);
+          for (let pass = 0; pass < 2; pass++) {
+            w.clock.advance(10_000);
+            await janitor.runOnce();
+            expect((await consume(w, maxBytes)).values).toEqual(expected);
+          }
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it('keeps the batch directory of an entry of thousands of batches within one read unit, and reads only around the page', async () => {
+    // Prepare: 3,000 tiny requests and a few of 40 KB, compacted into small entries and then again
+    // into one: a directory cannot list every batch
+    const w = await world({ 'retention.ms': -1 });
+    const expected: string[] = [];
+    for (let i = 0; i < 3_000; i++) {
+      const value = `${i}:`.padEnd(i % 500 === 7 ? 40_000 : i % 40, 'v');
+      await w.log.produce({ topic: 't', records: [record(value)] });
+      expected.push(value);
+    }
+    const small = createJanitor(w, { owner: 'small', compactTargetBytes: 16 * 1024 });
+    w.clock.advance(10_000);
+    await small.runOnce();
+    expect((await indexItems(w)).length).toBeGreaterThan(10);
+    w.clock.advance(10_000);
+    await w.janitor.runOnce();
+    // Assess: one entry, its item under 4 KB
+    const items = await indexItems(w);
+    expect(items).toHaveLength(1);
+    const directory = items[0]!.directory as Uint8Array;
+    expect((directory.byteLength - 1) / 8).toBeLessThanOrEqual(MAX_DIRECTORY_POINTS);
+    expect(itemSize(attributesOf(items[0]!))).toBeLessThan(4096);
+    // Act and Assess: pages cover everything; a fetch reads at most max_bytes, or the one stretch
+    // between directory points that holds its offset (one batch, or under two spacings)
+    const spacing = Math.ceil((2 * (items[0]!.byteLength as number)) / (MAX_DIRECTORY_POINTS - 1));
+    for (const maxBytes of [1, 5_000, 100_000, 1024 * 1024]) {
+      const { values, mostRead } = await consume(w, maxBytes);
+      expect(values).toEqual(expected);
+      expect(mostRead).toBeLessThanOrEqual(Math.max(maxBytes, 2 * spacing, 40_100));
+    }
+    w.objects.reset();
+    const middle = await w.log.fetch({ topic: 't', partition: 0, offset: 2_500, maxBytes: 10_000 });
+    expect(middle.records[0]?.offset).toBe(2_500);
+    expect(w.objects.counts.getBytes).toBeLessThanOrEqual(2 * spacing);
+  });
+
+  it('serves entries compacted before batch directories existed, whole but within max_bytes, then rewrites them with one', async () => {
+    // Prepare: compacted entries, with their directories removed as the old code wrote them
+    const w = await world({ 'retention.ms': -1 });
+    const expected: string[] = [];
+    for (let i = 0; i < 300; i++) {
+      const value = `${i}:`.padEnd(3_000, 'v');
+      await w.log.produce({ topic: 't', records: [record(value)] });
+      expected.push(value);
+    }
+    w.clock.advance(10_000);
+    await w.janitor.runOnce();
+    const compacted = await indexItems(w);
+    expect(compacted.every((item) => (item.objectKey as string).startsWith(COMPACTED_PREFIX))).toBe(true);
+    await w.meta.transact(
+      compacted.map((item) => {
+        const { directory: _directory, ...old } = attributesOf(item);
+        return { type: 'put' as const, item: old, expect: item.v };
+      }),
+    );
+    // Act and Assess: fetch reads such an entry whole and serves only what fits
+    const legacy = await consume(w, 64 * 1024);
+    expect(legacy.values).toEqual(expected);
+    expect(legacy.mostRead).toBeGreaterThan(64 * 1024);
+    // Act: the next pass rewrites them, with a directory
+    w.clock.advance(10_000);
+    const report = await w.janitor.runOnce();
+    // Assess
+    expect(report.compactedRuns).toBeGreaterThan(0);
+    const rewritten = await indexItems(w);
+    expect(rewritten.every((item) => item.directory instanceof Uint8Array)).toBe(true);
+    const after = await consume(w, 64 * 1024);
+    expect(after.values).toEqual(expected);
+    expect(after.mostRead).toBeLessThanOrEqual(64 * 1024);
+    w.clock.advance(10_000);
+    expect((await w.janitor.runOnce()).compactedRuns).toBe(0);
   });
 });
 
