@@ -52,7 +52,7 @@ import {
 import type { TopicDescription } from './log-types.ts';
 import { encodeObject } from './object-format.ts';
 import { type PartitionMeta, partitionAttributes, readPartitionMeta } from './partition-state.ts';
-import { COMMIT_WINDOW_MS } from './produce.ts';
+import { COMMIT_ATTEMPT_MS, COMMIT_WINDOW_MS } from './produce.ts';
 import { readBatchHeader, splitBatches } from './record-batch.ts';
 import type { TopicServiceImpl } from './topics.ts';
 
@@ -273,7 +273,7 @@ export function createJanitor({ meta, objects, clock, topics }: JanitorDeps, opt
     seen: PartitionMeta,
     entries: readonly IndexEntry[],
     removed: readonly IndexEntry[],
-    change: { logStartOffset?: number; replacement?: IndexAttributes },
+    change: { logStartOffset?: number; replacement?: IndexAttributes; deadline?: number },
   ): Promise<boolean> {
     const readAt = clock.now();
     const gone = new Set(removed.map((entry) => entry.item.sk));
@@ -289,6 +289,11 @@ export function createJanitor({ meta, objects, clock, topics }: JanitorDeps, opt
       await retryOnConflict(
         { clock, what: `janitor step on ${topic.name}/${partition}`, maxAttempts: 50 },
         async (attempt) => {
+          if (change.deadline !== undefined && clock.now() > change.deadline)
+            throw new StreamError(
+              'UNAVAILABLE',
+              `janitor step on ${topic.name}/${partition} ran out of time`,
+            );
           const current = attempt === 0 ? seen : readPartitionMeta(await meta.get(key, { consistent: true }));
           if (current.v === undefined) throw new ConditionFailedError([0]);
           let oldest = oldestShared(kept);
@@ -413,46 +418,18 @@ export function createJanitor({ meta, objects, clock, topics }: JanitorDeps, opt
       maxTimestamp: Math.max(...run.map((entry) => entry.maxTimestamp)),
       directory,
     };
+    // The swap: the run's entries give way to one covering them, in the short re-read loop of rewrite.
+    // It must land within the compaction window of the object's key time, which GC waits out.
+    const { state } = await readState(topic.topicId, partition);
+    if (state.v === undefined) return false;
+    const entries = await readIndex(topic.topicId, partition);
     try {
-      await retryOnConflict(
-        { clock, what: `compaction of ${topic.name}/${partition}`, maxAttempts: 10 },
-        async () => {
-          if (clock.now() - written > COMPACTION_WINDOW_MS) {
-            throw new StreamError('UNAVAILABLE', 'compaction swap ran out of time; the object is left to GC');
-          }
-          const { item, state } = await readState(topic.topicId, partition);
-          if (item === undefined) throw new ConditionFailedError([0]);
-          const entries = await readIndex(topic.topicId, partition);
-          const ids = new Set(run.map((entry) => entry.item.sk));
-          // The partition's oldest shared object once the run points at the new object instead.
-          const after = entries.filter((entry) => !ids.has(entry.item.sk));
-          const next: PartitionMeta = {
-            ...state,
-            batches: state.batches - (run.length - 1),
-            oldestSharedObject: oldestShared(after),
-          };
-          const { item: firstItem } = first;
-          await meta.transact([
-            {
-              type: 'put',
-              item: { ...partitionKey(topic.topicId, partition), ...partitionAttributes(next) },
-              expect: item.v,
-            },
-            {
-              type: 'put',
-              item: { pk: firstItem.pk, sk: batchSk(first.baseOffset), ...covered },
-              expect: firstItem.v,
-            },
-            ...run
-              .slice(1)
-              .map((entry): TransactOp => ({ type: 'delete', key: entry.item, expect: entry.item.v })),
-          ]);
-        },
-      );
-      return true;
+      return await rewrite(topic, partition, state, entries, run, {
+        replacement: covered,
+        deadline: written + COMPACTION_WINDOW_MS - COMMIT_ATTEMPT_MS,
+      });
     } catch (error) {
-      // The old entries changed (retention took them, another janitor compacted them): the new object
-      // is unreferenced and GC removes it after the window. Nothing else to undo.
+      // Out of time or contention: the new object is unreferenced and GC removes it after the window.
       if (error instanceof StreamError && (error.code === 'CONFLICT' || error.code === 'UNAVAILABLE'))
         return false;
       throw error;
