@@ -164,7 +164,7 @@ describe('janitor: a pass is not all-or-nothing', () => {
     clock.advance(10_000);
     let commits = 0;
     tappedMeta.tap = async (call) => {
-      if (call.op !== 'get' || call.key.sk !== 'meta' || !call.key.pk.startsWith('part#')) return;
+      if (call.op !== 'query' || call.options.consistent !== true || !call.pk.startsWith('part#')) return;
       const saved = tappedMeta.tap;
       tappedMeta.tap = undefined;
       await log.produce({ topic: 't', records: [record(`new${commits++}`)] });
