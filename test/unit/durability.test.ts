@@ -10,6 +10,7 @@ import * as fsp from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parseStartArgs } from '../../client/cli/main.ts';
 import { type FsCalls, FsObjectStore, type WritableFile } from '../../lambdas/adapters/fs-object-store.ts';
 import { MemoryMetaStore } from '../../lambdas/adapters/memory-meta-store.ts';
 import { SqliteMetaStore } from '../../lambdas/adapters/sqlite-meta-store.ts';
@@ -255,5 +256,22 @@ describe('the embedded backend', () => {
     expect(error).toBeInstanceOf(StreamError);
     expect((error as StreamError).code).toBe('INVALID_ARGUMENT');
     expect((error as StreamError).message).toBe(`durability must be 'fsync' or 'none', got "sometimes"`);
+  });
+});
+
+describe('streambed start --no-fsync', () => {
+  it('is durable unless --no-fsync is given', () => {
+    // Act
+    const durable = parseStartArgs([], {});
+    const fast = parseStartArgs(['--no-fsync'], {});
+    // Assess
+    expect(durable.durability).toBe('fsync');
+    expect(fast.durability).toBe('none');
+  });
+
+  it('refuses --no-fsync where there is nothing to fsync (--memory, --backend aws)', () => {
+    // Act + Assess
+    expect(() => parseStartArgs(['--memory', '--no-fsync'], {})).toThrow(/--no-fsync/);
+    expect(() => parseStartArgs(['--backend', 'aws', '--no-fsync'], {})).toThrow(/--no-fsync/);
   });
 });
