@@ -210,7 +210,7 @@ describe('SqliteMetaStore durability', () => {
     const settings = store.settings();
     await store.close();
     // Assess
-    expect(settings).toEqual({ journalMode: 'wal', synchronous: 'FULL' });
+    expect(settings).toEqual({ journalMode: 'wal', synchronous: 'FULL', fullfsync: true });
   });
 
   it("durability 'none' keeps WAL with synchronous=NORMAL: consistent, not durable", async () => {
@@ -221,7 +221,7 @@ describe('SqliteMetaStore durability', () => {
     const settings = store.settings();
     await store.close();
     // Assess
-    expect(settings).toEqual({ journalMode: 'wal', synchronous: 'NORMAL' });
+    expect(settings).toEqual({ journalMode: 'wal', synchronous: 'NORMAL', fullfsync: false });
   });
 });
 
