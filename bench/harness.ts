@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TransportOptions } from '../client/transport.ts';
 import { noMetaCounts, noObjectCounts } from '../lambdas/adapters/counting-stores.ts';
+import { DEFAULT_DURABILITY, type Durability } from '../lambdas/adapters/durability.ts';
 import { startDynamoDbLocal } from '../test/support/dynamodb-local.ts';
 import { startS3Emulator } from '../test/support/s3-emulator.ts';
 import { type BenchClient, createBenchClient, type HttpCall } from './client.ts';
@@ -54,6 +55,11 @@ export interface Harness {
   /** The bare HTTP baseline, beside a local server only. */
   bare?: BareHttp;
   backend: BackendKind;
+  /**
+   * The embedded backend's durability (undefined for the others): the raw filesystem baselines fsync
+   * when it does, so that they write the way the server does.
+   */
+  durability?: Durability;
   /** The DynamoDB and S3 endpoints behind the aws backend. */
   aws?: NonNullable<ServerConfig['aws']>;
   /** A scratch directory for the raw filesystem baseline (the same filesystem as the embedded data). */
@@ -123,6 +129,8 @@ export interface HarnessOptions {
    * and the Lambda memory scenario's on any backend.
    */
   aws?: ServerConfig['aws'];
+  /** The embedded backend's durability (bench/durability.ts runs both); default `fsync`. */
+  durability?: Durability;
 }
 
 export async function startHarness(kind: BackendKind, options: HarnessOptions = {}): Promise<Harness> {
@@ -134,7 +142,12 @@ export async function startHarness(kind: BackendKind, options: HarnessOptions = 
         ? { config: options.aws, stop: async () => {} }
         : await awsEndpoints(progress);
   const scratch = mkdtempSync(join(tmpdir(), 'streambed-bench-'));
-  const config: ServerConfig = { backend: kind, ...(aws ? { aws: aws.config } : {}) };
+  const durability = kind === 'embedded' ? (options.durability ?? DEFAULT_DURABILITY) : undefined;
+  const config: ServerConfig = {
+    backend: kind,
+    ...(durability ? { durability } : {}),
+    ...(aws ? { aws: aws.config } : {}),
+  };
   // The server is TypeScript run through tsx, whatever runs this process (tsx, vitest).
   const child = fork(SERVER_SCRIPT, [JSON.stringify(config)], {
     cwd: REPO_ROOT,
@@ -159,6 +172,7 @@ export async function startHarness(kind: BackendKind, options: HarnessOptions = 
     local: true,
     bare: bareHttp(ready.bareUrl),
     backend: kind,
+    ...(durability ? { durability } : {}),
     ...(aws ? { aws: aws.config } : {}),
     scratchDir: join(scratch, 'raw'),
     serverStartRssMb: ready.rssMb,

@@ -92,7 +92,7 @@ const headlineOf = (plan: BenchPlan, produce: readonly ProduceConfigResult[]) =>
   );
 
 /** When, where and from what code a run was made. */
-function runInfo(plan: BenchPlan, durationSec: number) {
+export function runInfo(plan: BenchPlan, durationSec: number) {
   const git = gitInfo();
   return {
     date: new Date().toISOString(),

@@ -1,11 +1,14 @@
 /** What the bench process (bench/harness.ts) and its server process (bench/server.ts) say to each other. */
 import type { MetaCounts, ObjectCounts } from '../lambdas/adapters/counting-stores.ts';
+import type { Durability } from '../lambdas/adapters/durability.ts';
 import type { RequestUnits } from './metered-meta-store.ts';
 import type { BackendKind } from './plan.ts';
 import type { CoreLayersArgs } from './scenarios/core-layers.ts';
 
 export interface ServerConfig {
   backend: BackendKind;
+  /** The embedded backend's durability; its default (`fsync`) when unset. */
+  durability?: Durability;
   /** For the aws backend: the DynamoDB and S3 endpoints (emulators or LocalStack). */
   aws?: {
     dynamoEndpoint: string;

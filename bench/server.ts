@@ -32,7 +32,8 @@ import { MiB } from './stats.ts';
 
 async function openStorage(config: ServerConfig, root: string): Promise<Backend> {
   if (config.backend === 'memory') return createEmbeddedBackend({ memory: true });
-  if (config.backend === 'embedded') return createEmbeddedBackend({ dataDir: join(root, 'data') });
+  if (config.backend === 'embedded')
+    return createEmbeddedBackend({ dataDir: join(root, 'data'), durability: config.durability });
   const credentials = config.aws?.credentials ?? {
     accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'test',
     secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'test',

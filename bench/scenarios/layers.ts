@@ -5,12 +5,13 @@
  * (core-layers.ts). The differences between rows are what each layer adds.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Harness } from '../harness.ts';
 import { type BenchPlan, recordsPerRequest } from '../plan.ts';
 import { type LayerTiming, layerFetchOffset, layerRow, timeIt } from './core-layers.ts';
 import { freshTopic, payloadOf, produceBody } from './produce.ts';
+import { writeLikeFsStore } from './raw-fs.ts';
 
 export type { LayerTiming } from './core-layers.ts';
 
@@ -37,18 +38,18 @@ export async function runLayers(harness: Harness, plan: BenchPlan): Promise<Laye
   const rawDir = join(harness.scratchDir, `layers-${randomUUID()}`);
   await mkdir(join(rawDir, 'files'), { recursive: true });
   const rawFiles: string[] = [];
+  const fsync = harness.durability === 'fsync';
   const topic = freshTopic('layers');
   await harness.client.createTopic(topic, 1);
   const core = { topic, recordBytes, recordsPerRequest: perRequest, requestBytes, iterations };
 
   const produce = [
     row(
-      'raw fs: writeFile + rename',
+      fsync ? 'raw fs: writeFile + fsync + rename + fsync dir' : 'raw fs: writeFile + rename',
       await timeIt(iterations, async (i) => {
         const temp = join(rawDir, randomUUID());
         const target = join(rawDir, 'files', `${i + 1}`);
-        await writeFile(temp, payload);
-        await rename(temp, target);
+        await writeLikeFsStore(temp, target, payload, fsync);
         rawFiles.push(target);
       }),
     ),

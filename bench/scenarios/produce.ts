@@ -130,6 +130,7 @@ export async function runProduce(harness: Harness, plan: BenchPlan): Promise<Pro
             payload: payloadOf(payloadPerRequest),
             writeConcurrency: config.concurrency,
             readConcurrency: config.concurrency,
+            fsync: harness.durability === 'fsync',
           })
         : { writeMibPerSec: Number.NaN, readMibPerSec: Number.NaN };
       let bareSeconds = Number.NaN;

@@ -1,15 +1,16 @@
 /**
  * The raw filesystem baseline: the same bytes written as one file per request, the way the fs object
- * store writes an object (write a temporary file, rename it into a hashed directory; no fsync, since
- * the adapter does none), then read back whole. Same request sizes, same concurrency, same
- * filesystem, same process as the Streambed measurement it is compared with.
+ * store writes an object (write a temporary file, rename it into a hashed directory; with `fsync`,
+ * as the embedded backend does by default, fsync the file before the rename and its directory
+ * after), then read back whole. Same request sizes, same concurrency, same filesystem, same process
+ * as the Streambed measurement it is compared with.
  *
  * A pass over a few MiB of page cache takes milliseconds, so one pass is at the mercy of a single
  * scheduling hiccup: each call makes several passes over fresh files and reports the median.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { MiB, median, runPool } from '../stats.ts';
 
 export interface RawFsResult {
@@ -19,12 +20,46 @@ export interface RawFsResult {
   readMibPerSec: number;
 }
 
+export interface RawFsOptions {
+  files: number;
+  payload: Uint8Array;
+  writeConcurrency: number;
+  readConcurrency: number;
+  /** Fsync as the embedded backend's store does with durability `fsync` (the server's setting). */
+  fsync: boolean;
+}
+
 const PASSES = 3;
 
-export async function rawWriteRead(
-  scratchDir: string,
-  options: { files: number; payload: Uint8Array; writeConcurrency: number; readConcurrency: number },
-): Promise<RawFsResult> {
+/** One object's write as FsObjectStore.put does it, without its checks and directory bookkeeping. */
+export async function writeLikeFsStore(
+  temp: string,
+  target: string,
+  payload: Uint8Array,
+  fsync: boolean,
+): Promise<void> {
+  if (!fsync) {
+    await writeFile(temp, payload);
+    await rename(temp, target);
+    return;
+  }
+  const file = await open(temp, 'w');
+  try {
+    await file.writeFile(payload);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  await rename(temp, target);
+  const dir = await open(dirname(target), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}
+
+export async function rawWriteRead(scratchDir: string, options: RawFsOptions): Promise<RawFsResult> {
   const passes: RawFsResult[] = [];
   for (let pass = 0; pass < PASSES; pass++) passes.push(await onePass(scratchDir, options));
   return {
@@ -35,11 +70,8 @@ export async function rawWriteRead(
   };
 }
 
-async function onePass(
-  scratchDir: string,
-  options: { files: number; payload: Uint8Array; writeConcurrency: number; readConcurrency: number },
-): Promise<RawFsResult> {
-  const { files, payload, writeConcurrency, readConcurrency } = options;
+async function onePass(scratchDir: string, options: RawFsOptions): Promise<RawFsResult> {
+  const { files, payload, writeConcurrency, readConcurrency, fsync } = options;
   const root = join(scratchDir, randomUUID());
   const temp = join(root, '.tmp');
   await mkdir(temp, { recursive: true });
@@ -51,8 +83,7 @@ async function onePass(
     const name = randomUUID();
     const target = join(root, (index % 256).toString(16).padStart(2, '0'), name);
     const staging = join(temp, name);
-    await writeFile(staging, payload);
-    await rename(staging, target);
+    await writeLikeFsStore(staging, target, payload, fsync);
     paths[index] = target;
   });
   const writeSeconds = (performance.now() - writeStart) / 1000;

@@ -133,6 +133,7 @@ export async function runReadBack(harness: Harness, plan: BenchPlan): Promise<Re
           payload: payloadOf(payloadPerRequest),
           writeConcurrency: 1,
           readConcurrency: 1,
+          fsync: harness.durability === 'fsync',
         });
         raw.write.push(baseline.writeMibPerSec);
         raw.read.push(baseline.readMibPerSec);

@@ -2,6 +2,7 @@
  * `streambed <command>`: one clear line and a non-zero exit on any error.
  */
 import { parseArgs } from 'node:util';
+import type { LocalServerOptions } from '../../lambdas/runtime/local-server.ts';
 import { StreambedError } from '../errors.ts';
 import { consumeCommand, groupsCommand, produceCommand, topicsCommand } from './commands.ts';
 
@@ -21,6 +22,8 @@ commands:
   bench [--quick] [--backend embedded|memory|aws] [--url URL]   throughput, latency, $/GiB (bench/results/)
   start     run a local Streambed server
             --port N (8080)  --host H (127.0.0.1)  --data-dir DIR (./.streambed)  --memory
+            --no-fsync: do not fsync writes to DIR (faster; a power loss, not a crash, may lose
+            the last seconds of acknowledged records, see docs/reliability.md)
             --backend embedded|aws  --token T (or STREAMBED_TOKEN)
             --janitor-interval-ms N (5000; 0 = off): retention, compaction, garbage collection
             with --backend aws: STREAMBED_TABLE (streambed), STREAMBED_BUCKET (streambed-local),
@@ -75,7 +78,12 @@ function integer(name: string, raw: string | undefined, fallback: number): numbe
   return Number(raw);
 }
 
-async function start(argv: string[], out: NodeJS.WritableStream): Promise<number> {
+/**
+ * The options of `streambed start`, from its flags and the environment. `--no-fsync` turns off the
+ * embedded backend's fsyncs (durability `none`): faster, but a power loss may lose acknowledged
+ * writes (docs/reliability.md, "Power loss"). It is refused where nothing is fsynced anyway.
+ */
+export function parseStartArgs(argv: string[], env: NodeJS.ProcessEnv): LocalServerOptions {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -83,6 +91,7 @@ async function start(argv: string[], out: NodeJS.WritableStream): Promise<number
       host: { type: 'string' },
       'data-dir': { type: 'string' },
       memory: { type: 'boolean' },
+      'no-fsync': { type: 'boolean' },
       backend: { type: 'string' },
       token: { type: 'string' },
       'janitor-interval-ms': { type: 'string' },
@@ -92,35 +101,44 @@ async function start(argv: string[], out: NodeJS.WritableStream): Promise<number
   const backend = values.backend ?? 'embedded';
   if (backend !== 'embedded' && backend !== 'aws')
     throw new Error(`--backend must be embedded or aws, got ${backend}`);
-  const { startLocalServer } = await import('../../lambdas/runtime/local-server.ts');
-  const endpoint = process.env.AWS_ENDPOINT_URL || undefined;
+  const noFsync = values['no-fsync'] ?? false;
+  if (noFsync && (backend === 'aws' || values.memory))
+    throw new Error('--no-fsync applies to the embedded backend on disk, not to --memory or --backend aws');
+  const endpoint = env.AWS_ENDPOINT_URL || undefined;
   // An emulator (LocalStack, or per-service AWS_ENDPOINT_URL_DYNAMODB / _S3, which the SDK reads
   // itself): path-style S3 addressing, and the table and bucket are created when missing.
-  const emulated = [endpoint, process.env.AWS_ENDPOINT_URL_DYNAMODB, process.env.AWS_ENDPOINT_URL_S3].some(
-    Boolean,
-  );
-  const server = await startLocalServer({
+  const emulated = [endpoint, env.AWS_ENDPOINT_URL_DYNAMODB, env.AWS_ENDPOINT_URL_S3].some(Boolean);
+  return {
     host: values.host ?? '127.0.0.1',
     port: integer('port', values.port, 8080),
     backend,
     dataDir: values['data-dir'] ?? '.streambed',
     memory: values.memory ?? false,
-    token: values.token ?? process.env.STREAMBED_TOKEN,
+    durability: noFsync ? 'none' : 'fsync',
+    token: values.token ?? env.STREAMBED_TOKEN,
     janitorIntervalMs: integer('janitor-interval-ms', values['janitor-interval-ms'], 5_000),
     aws: {
-      table: process.env.STREAMBED_TABLE ?? 'streambed',
-      bucket: process.env.STREAMBED_BUCKET ?? 'streambed-local',
-      region: process.env.AWS_REGION ?? (emulated ? 'us-east-1' : undefined),
+      table: env.STREAMBED_TABLE ?? 'streambed',
+      bucket: env.STREAMBED_BUCKET ?? 'streambed-local',
+      region: env.AWS_REGION ?? (emulated ? 'us-east-1' : undefined),
       endpoint,
       emulated,
     },
-  });
+  };
+}
+
+async function start(argv: string[], out: NodeJS.WritableStream): Promise<number> {
+  const options = parseStartArgs(argv, process.env);
+  const { startLocalServer } = await import('../../lambdas/runtime/local-server.ts');
+  const server = await startLocalServer(options);
   const where =
-    backend === 'aws'
-      ? `DynamoDB + S3${endpoint ? ` at ${endpoint}` : ''}`
-      : values.memory
+    options.backend === 'aws'
+      ? `DynamoDB + S3${options.aws?.endpoint ? ` at ${options.aws.endpoint}` : ''}`
+      : options.memory
         ? 'memory'
-        : (values['data-dir'] ?? '.streambed');
+        : options.durability === 'none'
+          ? `${options.dataDir}, no fsync: a power loss may lose acknowledged records`
+          : options.dataDir;
   out.write(`streambed listening on ${server.url} (${where})\n`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();

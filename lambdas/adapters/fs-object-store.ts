@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
-import { dirname, join, relative, sep } from 'node:path';
+import * as nodeFs from 'node:fs/promises';
+import { open, readdir, stat, unlink } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { uninitializedBytes } from '../core/bytes.ts';
 import { StreamError } from '../core/errors.ts';
 import type { ListOptions, ListResult, ObjectStore, RangeOptions } from '../ports/object-store.ts';
+import { checkDurability, DEFAULT_DURABILITY, type Durability } from './durability.ts';
 import {
   compareKeys,
   listLimit,
@@ -17,17 +19,61 @@ import {
 /** Where half-written objects live until renamed into place; never listed. */
 const TEMP_DIR = '.tmp';
 
+/** A file opened for writing, or a directory opened to be fsynced: what `put` does with a handle. */
+export interface WritableFile {
+  writeFile(data: Uint8Array): Promise<void>;
+  sync(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The filesystem calls `put` makes, node:fs/promises by default. Injectable so that a test can record
+ * their order (test/unit/durability.test.ts): a power cut cannot be simulated, the order can be seen.
+ */
+export interface FsCalls {
+  mkdir(path: string, options: { recursive: true }): Promise<string | undefined>;
+  open(path: string, flags: 'w' | 'r'): Promise<WritableFile>;
+  rename(from: string, to: string): Promise<void>;
+  rm(path: string, options: { force: true }): Promise<void>;
+}
+
+export interface FsObjectStoreOptions {
+  root: string;
+  /** `fsync` (default): a put is on the disk when it resolves; `none`: in the page cache only. */
+  durability?: Durability;
+  fs?: FsCalls;
+}
+
 /**
  * ObjectStore on a local directory, the embedded backend of `npm start`. A key's '/' segments are
  * directories. Writes go to a temporary file first and are renamed into place, so a reader or a crash
  * never sees half an object. Like S3, a key cannot be both an object and a "directory" of other keys;
  * Streambed's key layout never asks for that.
+ *
+ * Durability `fsync` (the default; see durability.ts): when `put` resolves, the object's bytes and
+ * every directory entry on the path from the root's parent to it are on the disk, so the commit that
+ * follows (an index entry naming the key) can never point at a missing or empty file after a power
+ * loss. The order that makes it so: write the temporary file, fsync it, rename it into place, fsync
+ * the target's directory (the rename is only durable once the directory holding the new name is).
+ * A directory the store has not yet seen durable has each entry above it fsynced, up to the root's
+ * parent, before the first object goes in: a new file in a directory whose own entry is lost is lost
+ * with it. The store owns its root: nothing else removes its directories while it runs.
  */
 export class FsObjectStore implements ObjectStore {
   private readonly root: string;
+  readonly durability: Durability;
+  private readonly fs: FsCalls;
+  /**
+   * Directories whose entries, from the root's parent down to them, are known to be on the disk, by
+   * the fsyncs that made them so (concurrent puts into a new directory wait for the same ones).
+   */
+  private readonly durableDirectories = new Map<string, Promise<void>>();
 
-  constructor(options: { root: string }) {
-    this.root = options.root;
+  constructor(options: FsObjectStoreOptions) {
+    // Absolute, so that the paths mkdir reports compare with the root's.
+    this.root = resolve(options.root);
+    this.durability = checkDurability(options.durability ?? DEFAULT_DURABILITY);
+    this.fs = options.fs ?? nodeFs;
   }
 
   private path(key: string): string {
@@ -39,13 +85,70 @@ export class FsObjectStore implements ObjectStore {
     const target = this.path(key);
     const temp = join(this.root, TEMP_DIR, randomUUID());
     try {
-      await mkdir(dirname(temp), { recursive: true });
-      await mkdir(dirname(target), { recursive: true });
-      await writeFile(temp, bytes);
-      await rename(temp, target);
+      await this.directory(dirname(temp));
+      await this.directory(dirname(target));
+      const file = await this.fs.open(temp, 'w');
+      try {
+        await file.writeFile(bytes);
+        if (this.durability === 'fsync') await file.sync();
+      } finally {
+        await file.close();
+      }
+      await this.fs.rename(temp, target);
+      // The temporary name's removal from TEMP_DIR needs no fsync: if it were lost, a stray file would
+      // be left there, never listed.
+      if (this.durability === 'fsync') await this.syncDirectory(dirname(target));
     } catch (error) {
-      await rm(temp, { force: true });
+      // A failure after the rename (the directory fsync) leaves an object nothing will point at: the
+      // put fails, so no commit names it, and garbage collection removes it like any orphan upload.
+      await this.fs.rm(temp, { force: true });
       throw translate(error, key);
+    }
+  }
+
+  /** Creates `dir` if needed; with fsync, makes sure its entry and its ancestors' are on the disk. */
+  private async directory(dir: string): Promise<void> {
+    const created = await this.fs.mkdir(dir, { recursive: true });
+    if (this.durability === 'none') return;
+    let durable = this.durableDirectories.get(dir);
+    // A directory created now (again, if something removed it) needs its entries synced even if an
+    // earlier one of the same name had them.
+    if (durable === undefined || created !== undefined) {
+      durable = this.syncAncestors(dir, created);
+      this.durableDirectories.set(dir, durable);
+      const settled = durable;
+      // A failed fsync is not remembered: the next put into the directory tries again.
+      settled.catch(() => {
+        if (this.durableDirectories.get(dir) === settled) this.durableDirectories.delete(dir);
+      });
+    }
+    await durable;
+  }
+
+  /**
+   * Fsyncs every directory holding an entry on the way to `dir`: its parent, up to the root's parent
+   * (which holds the root's entry), or higher when mkdir had to create directories above the root
+   * (`created` is the first directory it created). Done once per directory and process, also for one
+   * that already existed: it may have been created by a process that died before syncing it.
+   */
+  private async syncAncestors(dir: string, created: string | undefined): Promise<void> {
+    const createdAboveRoot =
+      created !== undefined && (this.root === created || this.root.startsWith(`${created}${sep}`));
+    const top = createdAboveRoot ? dirname(created) : dirname(this.root);
+    for (let parent = dirname(dir); ; parent = dirname(parent)) {
+      await this.syncDirectory(parent);
+      if (parent === top || parent === dirname(parent)) break;
+    }
+  }
+
+  private async syncDirectory(dir: string): Promise<void> {
+    // Windows cannot open a directory to flush it; NTFS journals the rename and its directory itself.
+    if (process.platform === 'win32') return;
+    const handle = await this.fs.open(dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
     }
   }
 
@@ -72,6 +175,11 @@ export class FsObjectStore implements ObjectStore {
     }
   }
 
+  /**
+   * No fsync, whatever the durability: a delete lost to a power cut brings back an object that nothing
+   * points at any more (its index entries were removed first), which garbage collection deletes
+   * again. Losing it costs disk space for a while, never correctness.
+   */
   async delete(keys: readonly string[]): Promise<void> {
     for (const key of keys) validateObjectKey(key);
     for (const key of keys) {

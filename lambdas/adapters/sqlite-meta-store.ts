@@ -11,6 +11,7 @@ import type {
   QueryResult,
   TransactOp,
 } from '../ports/meta-store.ts';
+import { checkDurability, DEFAULT_DURABILITY, type Durability } from './durability.ts';
 import {
   conditionHolds,
   nextVersion,
@@ -41,9 +42,17 @@ const SWEEP_EVERY = 1000;
  *
  * One row per item; the non-key attributes are kept with node's structured serializer (its format is
  * backward compatible, and it round-trips Uint8Array exactly). SQLite's BINARY collation orders sk by
- * UTF-8 bytes, as DynamoDB does. WAL with synchronous=NORMAL: a committed transaction survives a crash
- * of the process (kill -9); a power loss may drop the last commits (see docs/decisions.md).
- * Transactions are BEGIN IMMEDIATE so several processes may share one file safely.
+ * UTF-8 bytes, as DynamoDB does. Transactions are BEGIN IMMEDIATE so several processes may share one
+ * file safely.
+ *
+ * WAL journal. With durability `fsync` (the default) synchronous=FULL: every commit fsyncs the WAL
+ * before it returns, so a committed transaction survives a power loss, at one fsync per commit (WAL
+ * appends sequentially, the cheapest durable mode SQLite has: a rollback journal needs several fsyncs
+ * per commit). It must be set on every connection: better-sqlite3 12 builds SQLite with
+ * SQLITE_DEFAULT_WAL_SYNCHRONOUS=1, so a connection that opens an existing WAL database would run at
+ * NORMAL. With `none`, synchronous=NORMAL: the WAL is synced only at checkpoints, so a power loss
+ * may drop the last commits but never corrupts the file (OFF could); a crash of the process (kill -9)
+ * loses nothing in either mode. See docs/reliability.md, "Power loss".
  */
 export class SqliteMetaStore implements MetaStore {
   private readonly db: Database.Database;
@@ -52,11 +61,16 @@ export class SqliteMetaStore implements MetaStore {
   private readonly statements;
   private readonly queries = new Map<string, Database.Statement<Record<string, unknown>, Row>>();
 
-  constructor(options: { path: string; clock?: Clock }) {
+  constructor(options: { path: string; clock?: Clock; durability?: Durability }) {
     this.clock = options.clock ?? systemClock;
+    const durability = checkDurability(options.durability ?? DEFAULT_DURABILITY);
     this.db = new Database(options.path);
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
+    // After journal_mode: entering WAL may apply the build's WAL default.
+    this.db.pragma(`synchronous = ${durability === 'fsync' ? 'FULL' : 'NORMAL'}`);
+    // macOS only (a no-op elsewhere): its plain fsync leaves data in the drive's cache; F_FULLFSYNC
+    // flushes it, as node's own FileHandle.sync (libuv) already does for the object files.
+    this.db.pragma(`fullfsync = ${durability === 'fsync' ? 'ON' : 'OFF'}`);
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(`CREATE TABLE IF NOT EXISTS items (
       pk TEXT NOT NULL, sk TEXT NOT NULL, v INTEGER NOT NULL, expires_at INTEGER, attrs BLOB NOT NULL,
@@ -144,6 +158,17 @@ export class SqliteMetaStore implements MetaStore {
       this.queries.set(sql, statement);
     }
     return statement;
+  }
+
+  /** The connection's durability pragmas, as SQLite reports them (diagnostics, tests). */
+  settings(): { journalMode: string; synchronous: string; fullfsync: boolean } {
+    const levels = ['OFF', 'NORMAL', 'FULL', 'EXTRA'];
+    const level = this.db.pragma('synchronous', { simple: true }) as number;
+    return {
+      journalMode: String(this.db.pragma('journal_mode', { simple: true })),
+      synchronous: levels[level] ?? String(level),
+      fullfsync: this.db.pragma('fullfsync', { simple: true }) === 1,
+    };
   }
 
   async close(): Promise<void> {

@@ -7,8 +7,9 @@
  * (lambda-root.ts) imports those modules directly and its bundles never contain SQLite, the
  * filesystem store or the memory stores.
  */
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { checkDurability, DEFAULT_DURABILITY, type Durability } from '../adapters/durability.ts';
 import { FsObjectStore } from '../adapters/fs-object-store.ts';
 import { MemoryMetaStore } from '../adapters/memory-meta-store.ts';
 import { MemoryObjectStore } from '../adapters/memory-object-store.ts';
@@ -19,19 +20,44 @@ import type { Backend } from './services.ts';
 export { type AwsBackendOptions, createAwsBackend } from './aws-backend.ts';
 export { type Backend, createServices, type Services } from './services.ts';
 
-/** The embedded backend of `npm start`: SQLite + files under `dataDir`, or everything in memory. */
-export function createEmbeddedBackend(options: {
+export interface EmbeddedBackendOptions {
   dataDir?: string;
   memory?: boolean;
   clock?: Clock;
-}): Backend {
+  /**
+   * On disk only. `fsync` (default): every acknowledged write survives a power loss; `none`: faster,
+   * but a power loss may lose the last seconds of acknowledged writes (lambdas/adapters/durability.ts).
+   */
+  durability?: Durability;
+}
+
+/** The embedded backend of `npm start`: SQLite + files under `dataDir`, or everything in memory. */
+export function createEmbeddedBackend(options: EmbeddedBackendOptions): Backend {
   const clock = options.clock ?? systemClock;
+  const durability = checkDurability(options.durability ?? DEFAULT_DURABILITY);
   if (options.memory) {
     return { meta: new MemoryMetaStore(clock), objects: new MemoryObjectStore(), close: async () => {} };
   }
-  const dataDir = options.dataDir ?? '.streambed';
-  mkdirSync(dataDir, { recursive: true });
-  const meta = new SqliteMetaStore({ path: join(dataDir, 'meta.db'), clock });
-  const objects = new FsObjectStore({ root: join(dataDir, 'objects') });
+  const dataDir = resolve(options.dataDir ?? '.streambed');
+  const created = mkdirSync(dataDir, { recursive: true });
+  // The stores make everything inside dataDir durable; a dataDir created here needs its own entry,
+  // and those of any parent created with it, on the disk too.
+  if (durability === 'fsync' && created !== undefined) syncParents(dataDir, created);
+  const meta = new SqliteMetaStore({ path: join(dataDir, 'meta.db'), clock, durability });
+  const objects = new FsObjectStore({ root: join(dataDir, 'objects'), durability });
   return { meta, objects, close: () => meta.close() };
+}
+
+/** Fsyncs the parent of each directory from `dir` up to `created`, the first one mkdir created. */
+function syncParents(dir: string, created: string): void {
+  if (process.platform === 'win32') return; // see FsObjectStore: Windows cannot fsync a directory
+  for (let child = dir; ; child = dirname(child)) {
+    const fd = openSync(dirname(child), 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    if (child === created || child === dirname(child)) break;
+  }
 }

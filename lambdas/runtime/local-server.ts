@@ -2,6 +2,7 @@
  * The local server: the same router the Lambdas use, on node:http, over the embedded backend (SQLite +
  * files, or memory) or over DynamoDB + S3 (`backend: 'aws'`, e.g. LocalStack).
  */
+import type { Durability } from '../adapters/durability.ts';
 import { groupRoutes } from '../http/groups-routes.ts';
 import { bearerTokenAuth, startHttpServer } from '../http/node-server.ts';
 import { createRouter } from '../http/router.ts';
@@ -23,6 +24,11 @@ export interface LocalServerOptions {
   backend?: 'embedded' | 'aws';
   dataDir?: string;
   memory?: boolean;
+  /**
+   * The embedded backend on disk: `fsync` (default) keeps every acknowledged write across a power
+   * loss; `none` trades that for speed (lambdas/adapters/durability.ts, docs/reliability.md).
+   */
+  durability?: Durability;
   /** Require `Authorization: Bearer <token>` on every route but health. */
   token?: string;
   aws?: AwsBackendOptions;
@@ -55,7 +61,11 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     if (options.aws === undefined) throw new Error('the aws backend needs a table and a bucket');
     backend = await createAwsBackend(options.aws);
   } else {
-    backend = createEmbeddedBackend({ dataDir: options.dataDir, memory: options.memory });
+    backend = createEmbeddedBackend({
+      dataDir: options.dataDir,
+      memory: options.memory,
+      durability: options.durability,
+    });
   }
   const services = createServices(backend, systemClock);
   const handler = createRouter({
