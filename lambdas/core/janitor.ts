@@ -624,7 +624,7 @@ export function createJanitor({ meta, objects, clock, topics }: JanitorDeps, opt
   /**
    * One pass, stopping at `deadline` (epoch ms); the next pass carries on where it stopped. Partitions
    * are worked in a fixed order from the saved cursor, for up to PARTITION_SHARE of the time; then
-   * deleted topics and shared-object GC get the rest, GC also from its cursor. A partition's or a
+   * shared-object GC (from its own cursor) gets up to half of what is left, and deleted topics the rest. A partition's or a
    * step's failure (throttling, contention, an outage) is reported and skipped, never the whole pass:
    * garbage collection must not depend on every partition being workable.
    */
@@ -670,6 +670,9 @@ export function createJanitor({ meta, objects, clock, topics }: JanitorDeps, opt
         saved = clock.now();
       }
     }
+    // Shared-object GC next, for up to half of what is left: its cursor carries it across passes.
+    const gcUntil = Number.isFinite(deadline) ? (clock.now() + deadline) / 2 : deadline;
+    await isolated(report, 'shared objects', () => collectShared(progress, report, gcUntil));
     await isolated(report, 'deleted topics', async () => {
       const tombstones = await meta.query(DELETED_TOPICS_PK, { consistent: true, limit: 100 });
       for (const tombstone of tombstones.items) {
@@ -683,7 +686,6 @@ export function createJanitor({ meta, objects, clock, topics }: JanitorDeps, opt
         });
       }
     });
-    await isolated(report, 'shared objects', () => collectShared(progress, report, deadline));
     await isolated(report, 'saving progress', () => saveProgress(progress));
     return report;
   }

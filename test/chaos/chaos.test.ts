@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryMetaStore } from '../../lambdas/adapters/memory-meta-store.ts';
 import { MemoryObjectStore } from '../../lambdas/adapters/memory-object-store.ts';
+import type { Clock } from '../../lambdas/ports/clock.ts';
 import { runChaos } from './chaos.ts';
 
-const memory = async () => ({
-  meta: new MemoryMetaStore(),
+const memory = async (clock: Clock) => ({
+  meta: new MemoryMetaStore(clock),
   objects: new MemoryObjectStore(),
   close: async () => {},
 });

@@ -1,39 +1,76 @@
 /**
  * The model-based chaos run: concurrent actors produce (with and without idempotency keys, retrying as
- * a client would) and fetch against stores that fail on a seeded schedule; a simple model remembers
- * every acknowledged record; at the end the log is read back with the faults switched off and checked.
+ * a client would), fetch, consume in groups, churn topics and run the janitor against stores that fail
+ * on a seeded schedule, on a clock that jumps; a simple model remembers everything acknowledged; at the
+ * end the system is quiesced and read back with the faults switched off and checked.
+ *
+ * What it models, beyond throttling, 5xx, timeouts after a write applied and latency (faults.ts):
+ * - time: slow uploads that finish a minute later while a janitor pass runs; janitor passes that run
+ *   longer than the commit window (the clock jumps minutes mid-pass); members paused for seconds;
+ * - topics created, deleted and re-created while janitor passes and consumer groups work on them;
+ * - a topic that grows partitions between a produce request and its retry;
+ * - records stamped in the past, the near future and the far future, on a topic with time retention;
+ * - fetches of random sizes, checked against the deployed limits;
+ * - commits racing heartbeats; lease writes failing between the member's renewal and its leases';
+ * - janitor passes cut short by a deadline.
  *
  * Invariants checked:
- * - every acknowledged record is readable at its acknowledged offset, with its value;
- * - offsets in a partition are contiguous from the log start, with no gaps;
- * - no record is in the log twice (retries with the same key never duplicate), and nothing is in the
- *   log that no producer sent;
- * - fetches during the run return, for acknowledged offsets, exactly the acknowledged values;
+ * - every acknowledged record is readable at its acknowledged offset, with its value (unless retention
+ *   has removed it: below logStartOffset), also on a topic re-created during the run;
+ * - offsets in a partition are contiguous from the log start; no record is in the log twice; nothing is
+ *   in the log that no producer sent;
+ * - fetches return, for acknowledged offsets, exactly the acknowledged values; every binary fetch is
+ *   whole batches, at most max_bytes unless it is one batch, and within Lambda's 6 MB after base64;
  * - no batch index entry points at a missing object;
- * - after a final janitor pass (retention, compaction, GC) no object is left that nothing points at,
- *   and nothing of a deleted topic is left.
- *
- * A janitor actor runs retention and compaction against the faulty stores throughout; one topic has
- * a small retention.bytes, so records may legitimately leave its log start (they are excused below
- * logStartOffset); a churn actor creates, fills and deletes a topic over and over.
+ * - a commit with a stale epoch, or after leaving, never succeeds; committed offsets are values some
+ *   member sent; after a heartbeat, every live lease the member owns is in its assignments or revoked;
+ *   an acknowledged commit on a topic's current incarnation stays visible;
+ * - liveness once quiet: every partition of a group's topic is owned after a few heartbeats; time
+ *   retention empties a partition once everything in it is past retention;
+ * - garbage: deadline-bounded janitor passes alone remove every unreferenced data object past the
+ *   windows; afterwards nothing is left that nothing points at, and nothing of a deleted topic.
  */
 import { StreamError } from '../../lambdas/core/errors.ts';
-import { DELETED_TOPICS_PK, FIRST_BATCH_SK, LAST_BATCH_SK, partitionPk } from '../../lambdas/core/layout.ts';
+import {
+  DELETED_TOPICS_PK,
+  FIRST_BATCH_SK,
+  LAST_BATCH_SK,
+  objectKeyTime,
+  partitionPk,
+} from '../../lambdas/core/layout.ts';
 import type { ProduceRecord } from '../../lambdas/core/log-types.ts';
-import { ManualClock, systemClock } from '../../lambdas/ports/clock.ts';
+import { COMMIT_WINDOW_MS } from '../../lambdas/core/produce.ts';
+import { readBatchHeader, splitBatches } from '../../lambdas/core/record-batch.ts';
+import type { Clock } from '../../lambdas/ports/clock.ts';
+import type {
+  GetOptions,
+  Item,
+  ItemKey,
+  MetaStore,
+  QueryOptions,
+  QueryResult,
+  TransactOp,
+} from '../../lambdas/ports/meta-store.ts';
 import { type Backend, createServices } from '../../lambdas/runtime/backends.ts';
-import { FaultyMetaStore, FaultyObjectStore, faultPlan, seededRandom, totalFaults } from './faults.ts';
+import {
+  FaultyMetaStore,
+  FaultyObjectStore,
+  faultPlan,
+  JumpClock,
+  seededRandom,
+  totalFaults,
+} from './faults.ts';
 
 export interface ChaosOptions {
   seed: number;
-  /** Produce and fetch operations across all actors. */
+  /** Operations across all actors. */
   operations: number;
   /** Probability that a storage call gets a fault. */
   faultRate?: number;
   producers?: number;
   fetchers?: number;
-  /** Opens the storage to torture; read back through a fault-free view of the same storage. */
-  backend: () => Promise<Backend>;
+  /** Opens the storage to torture on the run's clock; read back through a fault-free view of it. */
+  backend: (clock: Clock) => Promise<Backend>;
 }
 
 export interface ChaosReport {
@@ -46,28 +83,75 @@ export interface ChaosReport {
   violations: string[];
 }
 
-const TOPICS = [
+interface TopicSpec {
+  name: string;
+  partitions: number;
+  config: Record<string, unknown>;
+}
+
+const HOUR = 60 * 60 * 1000;
+const TOPICS: TopicSpec[] = [
   { name: 'chaos-a', partitions: 3, config: { 'retention.ms': -1 } },
   { name: 'chaos-b', partitions: 2, config: { 'retention.ms': -1, 'retention.bytes': 3000 } },
+  // Time retention, and records stamped from an hour ago to the far future.
+  { name: 'chaos-t', partitions: 2, config: { 'retention.ms': 10 * 60 * 1000 } },
+  // Grows partitions between produce attempts.
+  { name: 'chaos-g', partitions: 2, config: { 'retention.ms': -1 } },
 ];
+const GROWN_MAX_PARTITIONS = 12;
+/** Re-created now and then, with a consumer group on it. */
+const RECREATED = 'chaos-re';
 const utf8 = new TextEncoder();
 const text = new TextDecoder();
 const RETRIES = 10;
 const JANITOR = 'chaos-janitor';
+/** Lambda's synchronous response limit (DESIGN §11). */
+const LAMBDA_PAYLOAD_BYTES = 6_291_456;
+const SESSION_MS = 5_000;
+
+/** A janitor's store that, now and then, makes the pass run long: minutes pass, topics come and go. */
+class PausingMetaStore implements MetaStore {
+  constructor(
+    private readonly inner: MetaStore,
+    private readonly pause: (key: ItemKey) => Promise<void>,
+  ) {}
+  async get(key: ItemKey, options?: GetOptions): Promise<Item | undefined> {
+    await this.pause(key);
+    return this.inner.get(key, options);
+  }
+  batchGet(keys: readonly ItemKey[], options?: GetOptions): Promise<(Item | undefined)[]> {
+    return this.inner.batchGet(keys, options);
+  }
+  query(pk: string, options?: QueryOptions): Promise<QueryResult> {
+    return this.inner.query(pk, options);
+  }
+  transact(ops: readonly TransactOp[]): Promise<void> {
+    return this.inner.transact(ops);
+  }
+}
+
+/** A store on which every call takes a second of the clock: passes with a deadline get cut short. */
+class TickingMetaStore extends PausingMetaStore {
+  constructor(inner: MetaStore, clock: JumpClock) {
+    super(inner, async () => clock.jump(1_000));
+  }
+}
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const random = seededRandom(options.seed);
-  const plan = faultPlan(options.seed ^ 0x5eed, options.faultRate ?? 0.15);
-  const storage = await options.backend();
+  const clock = new JumpClock();
+  const plan = faultPlan(options.seed ^ 0x5eed, options.faultRate ?? 0.15, clock, 0.01);
+  const storage = await options.backend(clock);
   const faulty: Backend = {
     meta: new FaultyMetaStore(storage.meta, plan),
     objects: new FaultyObjectStore(storage.objects, plan),
     close: async () => {},
   };
-  const clean = createServices(storage, systemClock);
-  const services = createServices(faulty, systemClock);
+  const clean = createServices(storage, clock);
+  const services = createServices(faulty, clock);
   for (const topic of TOPICS) await clean.topics.createTopic(topic.name, topic.partitions, topic.config);
-  const deletedTopicIds: string[] = [];
+  await clean.topics.createTopic(RECREATED, 2, { 'retention.ms': -1 });
+  const deletedTopicIds: { id: string; partitions: number }[] = [];
 
   const violations: string[] = [];
   const acked = new Map<string, string>(); // "topic/partition/offset" → value
@@ -76,29 +160,100 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   let nextRequest = 0;
 
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+  const quietly = <T>(promise: Promise<T>) =>
+    promise.then(
+      () => undefined,
+      () => undefined,
+    );
+
+  // ---- The janitor: passes run continuously, some long, some cut short by a deadline ----
+  let janitorPasses = 0;
+  const passWaiters: (() => void)[] = [];
+  const nextJanitorPass = () => new Promise<void>((resolve) => passWaiters.push(resolve));
+  let recreateRequest: (() => void) | undefined;
+  const janitorMeta = new PausingMetaStore(faulty.meta, async (key) => {
+    // A pass that runs longer than the commit window, while a topic is re-created and written.
+    if (key.sk !== 'lease' || recreateRequest !== undefined || random() >= 0.03) return;
+    clock.jump(2 * 60_000 + Math.floor(random() * 60_000));
+    await Promise.race([
+      new Promise<void>((resolve) => {
+        recreateRequest = resolve;
+      }),
+      new Promise<void>((resolve) => setTimeout(resolve, 2_000)),
+    ]);
+    recreateRequest = undefined;
+  });
+  const janitor = createServices({ ...faulty, meta: janitorMeta }, clock, {
+    janitor: { owner: JANITOR, compactAfterMs: 0, graceMs: 0 },
+  }).janitor;
+  async function janitorOnce(): Promise<void> {
+    const deadline = random() < 0.5 ? Number.POSITIVE_INFINITY : clock.now() + Math.floor(random() * 30);
+    try {
+      const report = await janitor.runOnce(deadline);
+      for (const failure of report.errors) {
+        if (!failure.retriable) violations.push(`janitor step ${failure.where} failed: ${failure.message}`);
+      }
+    } catch (error) {
+      if (!(error instanceof StreamError) || !error.retriable)
+        violations.push(`janitor failed: ${String(error)}`);
+    }
+    janitorPasses++;
+    for (const wake of passWaiters.splice(0)) wake();
+  }
+  // A slow upload: stored now, but the upload returns a minute later, after a janitor pass.
+  plan.slowUpload = async () => {
+    clock.jump(50_000 + Math.floor(random() * 30_000));
+    await Promise.race([nextJanitorPass(), new Promise((resolve) => setTimeout(resolve, 2_000))]);
+  };
+
+  // ---- Producers ----
+  function recordsFor(
+    topic: TopicSpec,
+    request: number,
+  ): { records: ProduceRecord[]; values: string[]; farFuture: boolean } {
+    const records: ProduceRecord[] = [];
+    const values: string[] = [];
+    let farFuture = false;
+    const count = 1 + Math.floor(random() * 5);
+    for (let i = 0; i < count; i++) {
+      const value = `r${request}-${i}`;
+      values.push(value);
+      const shape = random();
+      const record: ProduceRecord = {
+        key: shape < 0.4 || topic.name === 'chaos-g' ? utf8.encode(`key-${Math.floor(random() * 20)}`) : null,
+        value: utf8.encode(value),
+        headers: [],
+      };
+      if (shape > 0.8 && topic.name !== 'chaos-g') record.partition = Math.floor(random() * topic.partitions);
+      if (topic.name === 'chaos-t') {
+        const when = random();
+        if (when < 0.2) record.timestamp = clock.now() - Math.floor(random() * HOUR);
+        else if (when < 0.3) record.timestamp = clock.now() + Math.floor(random() * 50 * 60_000);
+        else if (when < 0.33) {
+          record.timestamp = clock.now() + 10 * 365 * 24 * HOUR;
+          farFuture = true;
+        }
+      }
+      records.push(record);
+    }
+    return { records, values, farFuture };
+  }
 
   async function produceOnce(): Promise<void> {
     const topic = pick(TOPICS);
     const request = nextRequest++;
     const withKey = random() < 0.8;
-    const records: ProduceRecord[] = [];
-    const count = 1 + Math.floor(random() * 5);
-    const values: string[] = [];
-    for (let i = 0; i < count; i++) {
-      const value = `r${request}-${i}`;
-      values.push(value);
-      sent.add(value);
-      const shape = random();
-      records.push({
-        key: shape < 0.4 ? utf8.encode(`key-${Math.floor(random() * 20)}`) : null,
-        value: utf8.encode(value),
-        headers: [],
-        ...(shape > 0.8 ? { partition: Math.floor(random() * topic.partitions) } : {}),
-      });
-    }
+    const { records, values, farFuture } = recordsFor(topic, request);
+    for (const value of values) sent.add(value);
     const idempotencyKey = withKey ? `chaos-${options.seed}-${request}` : undefined;
     // A client without an idempotency key must not retry (it could duplicate); with one it retries.
     for (let attempt = 0; attempt < (withKey ? RETRIES : 1); attempt++) {
+      if (attempt > 0 && topic.name === 'chaos-g' && random() < 0.5) {
+        // The topic grows between the first attempt and its retry.
+        const { partitions } = await clean.topics.requireTopic(topic.name);
+        if (partitions < GROWN_MAX_PARTITIONS)
+          await quietly(clean.topics.alterTopic(topic.name, { partitions: partitions + 1 }));
+      }
       try {
         const { offsets } = await services.log.produce({ topic: topic.name, records, idempotencyKey });
         offsets.forEach((o, i) => {
@@ -111,6 +266,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         });
         return;
       } catch (error) {
+        // A far-future timestamp is refused: message.timestamp.after.max.ms.
+        if (farFuture && error instanceof StreamError && error.code === 'INVALID_REQUEST') return;
         if (!(error instanceof StreamError) || !error.retriable) {
           violations.push(`produce failed with a non-retriable error: ${String(error)}`);
           return;
@@ -119,79 +276,197 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     }
   }
 
+  // ---- Fetchers ----
+  function checkRecord(
+    topic: string,
+    partition: number,
+    offset: number,
+    value: Uint8Array | null,
+    via: string,
+  ) {
+    const expected = acked.get(`${topic}/${partition}/${offset}`);
+    const got = value === null ? null : text.decode(value);
+    if (expected !== undefined && expected !== got)
+      violations.push(`${via} ${topic}/${partition}@${offset} returned ${got}, acknowledged ${expected}`);
+  }
+
   async function fetchOnce(): Promise<void> {
-    const topic = pick(TOPICS);
-    const partition = Math.floor(random() * topic.partitions);
+    const topic = pick([...TOPICS.map((t) => t.name), RECREATED]);
+    const partitions = (await clean.topics.requireTopic(topic).catch(() => undefined))?.partitions ?? 0;
+    if (partitions === 0) return;
+    const partition = Math.floor(random() * partitions);
+    const maxBytes = 1 + Math.floor(random() * 4000);
+    const binary = random() < 0.5;
     try {
-      const range = await services.log.offsets(topic.name, partition);
+      const range = await services.log.offsets(topic, partition);
       const offset =
         range.logStartOffset + Math.floor(random() * (range.highWatermark - range.logStartOffset + 1));
-      const page = await services.log.fetch({ topic: topic.name, partition, offset, maxBytes: 2000 });
-      let expected = offset;
-      for (const record of page.records) {
-        if (record.offset !== expected)
-          violations.push(
-            `fetch ${topic.name}/${partition}@${offset}: offset ${record.offset}, expected ${expected}`,
-          );
-        expected = record.offset + 1;
-        const value = acked.get(`${topic.name}/${partition}/${record.offset}`);
-        const got = record.value === null ? null : text.decode(record.value);
-        if (value !== undefined && value !== got) {
-          violations.push(
-            `fetch ${topic.name}/${partition}@${record.offset} returned ${got}, acknowledged ${value}`,
-          );
+      if (!binary) {
+        const page = await services.log.fetch({ topic, partition, offset, maxBytes });
+        let expected = offset;
+        for (const record of page.records) {
+          if (record.offset !== expected)
+            violations.push(
+              `fetch ${topic}/${partition}@${offset}: offset ${record.offset}, expected ${expected}`,
+            );
+          expected = record.offset + 1;
+          if (topic !== RECREATED) checkRecord(topic, partition, record.offset, record.value, 'fetch');
         }
+        return;
+      }
+      const page = await services.log.fetchBatches({ topic, partition, offset, maxBytes });
+      const batches = [...splitBatches(page.batches)];
+      if (page.batches.byteLength > maxBytes && batches.length > 1) {
+        violations.push(
+          `fetch ${topic}/${partition}@${offset} max_bytes ${maxBytes} returned ${batches.length} batches of ${page.batches.byteLength} bytes`,
+        );
+      }
+      if (Math.ceil(page.batches.byteLength / 3) * 4 > LAMBDA_PAYLOAD_BYTES)
+        violations.push(`fetch ${topic}/${partition}@${offset} is over Lambda's 6 MB once base64-encoded`);
+      const first = batches[0];
+      if (first !== undefined) {
+        const header = readBatchHeader(first);
+        if (header.baseOffset > offset || header.baseOffset + header.lastOffsetDelta < offset)
+          violations.push(`fetch ${topic}/${partition}@${offset} starts with a batch not holding it`);
       }
     } catch (error) {
-      // Retention may move the log start past the offset between reading the range and fetching.
-      const outOfRange = error instanceof StreamError && error.code === 'OFFSET_OUT_OF_RANGE';
-      if (!(error instanceof StreamError) || (!error.retriable && !outOfRange)) {
+      // Retention may move the log start past the offset between reading the range and fetching; a
+      // re-created topic may be gone in between.
+      const expected =
+        error instanceof StreamError &&
+        (error.code === 'OFFSET_OUT_OF_RANGE' || (topic === RECREATED && error.code === 'TOPIC_NOT_FOUND'));
+      if (!(error instanceof StreamError) || (!error.retriable && !expected)) {
         violations.push(`fetch failed: ${String(error)}`);
       }
     }
   }
 
-  // Retention and compaction as often as they can run, against the same faulty stores.
-  const janitor = createServices(faulty, systemClock, {
-    janitor: { owner: JANITOR, compactAfterMs: 0, graceMs: 0 },
-  }).janitor;
-  async function janitorOnce(): Promise<void> {
+  // ---- Topic churn: create, fill, delete (deleted topics must be cleaned up) ----
+  async function churnOnce(): Promise<void> {
     try {
-      const report = await janitor.runOnce();
-      for (const failure of report.errors) {
-        if (!failure.retriable) violations.push(`janitor step ${failure.where} failed: ${failure.message}`);
-      }
+      const created = await services.topics.createTopic('chaos-churn', 2);
+      deletedTopicIds.push({ id: created.topicId, partitions: 2 });
+      await services.log.produce({
+        topic: 'chaos-churn',
+        records: [{ key: null, value: utf8.encode('x'), headers: [] }],
+      });
+      await services.topics.deleteTopic('chaos-churn');
     } catch (error) {
-      if (!(error instanceof StreamError) || !error.retriable)
-        violations.push(`janitor failed: ${String(error)}`);
+      if (!(error instanceof StreamError)) violations.push(`topic churn failed: ${String(error)}`);
+      // A half-done churn leaves the topic for the next round to delete.
+      await quietly(clean.topics.deleteTopic('chaos-churn'));
     }
   }
 
-  // Consumer-group members on chaos-a: heartbeat, commit with their lease epoch, sometimes leave and
-  // then try again as a zombie. Commits made with a stale epoch or after leaving must be refused.
-  const GROUP = 'chaos-group';
-  const attemptedCommits = new Map<number, Set<number>>(); // partition → offsets ever sent
+  // ---- A topic re-created now and then (also while janitor passes run), its records checked ----
+  let incarnation = 0;
+  let recreatedAcked = new Map<string, string>();
+  async function recreateOnce(): Promise<void> {
+    const requested = recreateRequest;
+    if (requested !== undefined || random() < 0.05) {
+      const before = await clean.topics.requireTopic(RECREATED).catch(() => undefined);
+      if (before !== undefined) {
+        await clean.topics.deleteTopic(RECREATED);
+        deletedTopicIds.push({ id: before.topicId, partitions: before.partitions });
+      }
+      await clean.topics.createTopic(RECREATED, 2, { 'retention.ms': -1 });
+      incarnation++;
+      recreatedAcked = new Map();
+    }
+    const request = nextRequest++;
+    const value = `re${request}`;
+    sent.add(value);
+    for (let attempt = 0; attempt < RETRIES; attempt++) {
+      try {
+        const { offsets } = await services.log.produce({
+          topic: RECREATED,
+          records: [{ key: utf8.encode(`k${request % 7}`), value: utf8.encode(value), headers: [] }],
+          idempotencyKey: `chaos-re-${options.seed}-${request}`,
+        });
+        const o = offsets[0] as { partition: number; offset: number };
+        recreatedAcked.set(`${o.partition}/${o.offset}`, value);
+        break;
+      } catch (error) {
+        if (!(error instanceof StreamError) || !error.retriable) {
+          violations.push(`produce to ${RECREATED} failed: ${String(error)}`);
+          break;
+        }
+      }
+    }
+    requested?.();
+  }
+
+  // ---- Consumer-group members: heartbeat, commit with their lease epoch (sometimes racing a
+  // heartbeat), pause, leave, and retry as zombies ----
   interface Member {
+    group: string;
+    topic: string;
     id: string | undefined;
     assignments: { topic: string; partition: number; epoch: number }[];
     left: { id: string; assignments: { topic: string; partition: number; epoch: number }[] } | undefined;
   }
+  const attemptedCommits = new Map<string, Set<number>>(); // "group/partition" → offsets ever sent
+  // chaos-re's group: the incarnation each partition's last acknowledged commit was made in.
+  const committedIn = new Map<number, number>();
+  const members: Member[] = [
+    ...['chaos-group', 'chaos-group', 'chaos-re-group', 'chaos-re-group'].map((group) => ({
+      group,
+      topic: group === 'chaos-group' ? 'chaos-a' : RECREATED,
+      id: undefined,
+      assignments: [],
+      left: undefined,
+    })),
+  ];
+
+  /**
+   * After a heartbeat, a lease the member held before it and still owns live must be in its
+   * assignments or revoked: never dropped silently (the SDK would stop consuming it, then restart it
+   * from the last commit). A lease whose take timed out after it applied is not known yet, and is
+   * simply renewed by the next heartbeat.
+   */
+  async function checkLeases(
+    member: Member,
+    before: readonly { topic: string; partition: number }[],
+    revoked: readonly { topic: string; partition: number }[],
+  ) {
+    if (member.id === undefined) return;
+    const now = clock.now();
+    const name = (a: { topic: string; partition: number }) => `${a.topic}#${a.partition}`;
+    const held = new Set(before.map(name));
+    const known = new Set([...member.assignments, ...revoked].map(name));
+    for (const item of (await storage.meta.query(`group#${member.group}`, { consistent: true })).items) {
+      if (!item.sk.startsWith('l#') || item.owner !== member.id || (item.leaseExpiresAt as number) <= now)
+        continue;
+      const body = item.sk.slice(2);
+      const cut = body.lastIndexOf('#');
+      const tp = `${body.slice(0, cut)}#${Number(body.slice(cut + 1))}`;
+      if (held.has(tp) && !known.has(tp))
+        violations.push(`member ${member.id} of ${member.group} still owns ${tp} but a heartbeat dropped it`);
+    }
+  }
+
+  async function commit(member: Member, id: string, partition: number, epoch: number): Promise<void> {
+    const offset = Math.floor(random() * 50);
+    const key = `${member.group}/${partition}`;
+    const offsets = attemptedCommits.get(key) ?? new Set<number>();
+    offsets.add(offset);
+    attemptedCommits.set(key, offsets);
+    const before = incarnation;
+    await services.groups.commit(member.group, id, [{ topic: member.topic, partition, offset, epoch }]);
+    if (member.topic === RECREATED && before === incarnation) committedIn.set(partition, incarnation);
+  }
+
   async function groupOnce(member: Member): Promise<void> {
-    const commit = async (id: string, partition: number, epoch: number) => {
-      const offset = Math.floor(random() * 50);
-      const sent = attemptedCommits.get(partition) ?? new Set<number>();
-      sent.add(offset);
-      attemptedCommits.set(partition, sent);
-      await services.groups.commit(GROUP, id, [{ topic: 'chaos-a', partition, offset, epoch }]);
-    };
     try {
       if (member.left !== undefined && random() < 0.3) {
         // A zombie: the member left; its old lease must not accept its commits any more.
         const stale = member.left.assignments[0];
         if (stale !== undefined) {
           try {
-            await commit(member.left.id, stale.partition, stale.epoch);
-            violations.push(`member ${member.left.id} committed to chaos-a/${stale.partition} after leaving`);
+            await commit(member, member.left.id, stale.partition, stale.epoch);
+            violations.push(
+              `member ${member.left.id} committed to ${member.topic}/${stale.partition} after leaving`,
+            );
           } catch (error) {
             if (!(error instanceof StreamError)) throw error;
           }
@@ -199,31 +474,48 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         return;
       }
       if (member.id === undefined) {
-        const joined = await services.groups.join(GROUP, { topics: ['chaos-a'], sessionTimeoutMs: 5_000 });
+        const joined = await services.groups.join(member.group, {
+          topics: [member.topic],
+          sessionTimeoutMs: SESSION_MS,
+        });
         member.id = joined.memberId;
         member.assignments = joined.assignments;
         return;
       }
       const roll = random();
-      if (roll < 0.5) {
-        member.assignments = (await services.groups.heartbeat(GROUP, member.id)).assignments;
+      if (roll < 0.05) {
+        // The member pauses for a few seconds (a long GC, a slow handler): some of its leases may lapse.
+        clock.jump(1_000 + Math.floor(random() * 3_000));
+      } else if (roll < 0.45) {
+        const id = member.id;
+        const owned = member.assignments[Math.floor(random() * member.assignments.length)];
+        // Half the time a commit races the heartbeat (the SDK commits from the processing loop).
+        const racing =
+          owned !== undefined && random() < 0.5
+            ? quietly(commit(member, id, owned.partition, owned.epoch))
+            : undefined;
+        const before = member.assignments;
+        const view = await services.groups.heartbeat(member.group, id);
+        await racing;
+        member.assignments = view.assignments;
+        await checkLeases(member, before, view.revoked);
       } else if (roll < 0.8) {
         const owned = member.assignments[Math.floor(random() * member.assignments.length)];
         if (owned === undefined) return;
         const stale = random() < 0.3;
         try {
-          await commit(member.id, owned.partition, stale ? owned.epoch - 1 : owned.epoch);
+          await commit(member, member.id, owned.partition, stale ? owned.epoch - 1 : owned.epoch);
           if (stale)
             violations.push(
-              `a commit to chaos-a/${owned.partition} with a stale epoch ${owned.epoch - 1} succeeded`,
+              `a commit to ${member.topic}/${owned.partition} with a stale epoch ${owned.epoch - 1} succeeded`,
             );
         } catch (error) {
           if (!(error instanceof StreamError)) throw error;
         }
-      } else if (roll < 0.9) {
+      } else if (roll < 0.88) {
         // Only a leave that was acknowledged makes the member a zombie; a failed one may not have applied.
         const id = member.id;
-        await services.groups.leave(GROUP, id);
+        await services.groups.leave(member.group, id);
         member.id = undefined;
         member.left = { id, assignments: member.assignments };
       }
@@ -234,27 +526,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         member.id = undefined;
     }
   }
-  const members: Member[] = [0, 1].map(() => ({ id: undefined, assignments: [], left: undefined }));
 
-  async function churnOnce(): Promise<void> {
-    try {
-      const created = await services.topics.createTopic('chaos-churn', 2);
-      await services.log.produce({
-        topic: 'chaos-churn',
-        records: [{ key: null, value: utf8.encode('x'), headers: [] }],
-      });
-      await services.topics.deleteTopic('chaos-churn');
-      deletedTopicIds.push(created.topicId);
-    } catch (error) {
-      if (!(error instanceof StreamError)) violations.push(`topic churn failed: ${String(error)}`);
-      // A half-done churn leaves the topic for the next round to delete.
-      await clean.topics.deleteTopic('chaos-churn').then(
-        () => undefined,
-        () => undefined,
-      );
-    }
-  }
-
+  // ---- Run ----
   const producers = options.producers ?? 4;
   const fetchers = options.fetchers ?? 2;
   const actor = async (work: () => Promise<void>) => {
@@ -268,73 +541,64 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     ...Array.from({ length: fetchers }, () => actor(fetchOnce)),
     actor(janitorOnce),
     actor(churnOnce),
+    actor(recreateOnce),
     ...members.map((member) => actor(() => groupOnce(member))),
   ]);
+  for (const wake of passWaiters.splice(0)) wake();
   const leftover = await clean.topics.requireTopic('chaos-churn').catch(() => undefined);
-  if (leftover !== undefined) {
-    await clean.topics.deleteTopic('chaos-churn');
-    deletedTopicIds.push(leftover.topicId);
-  }
+  if (leftover !== undefined) await clean.topics.deleteTopic('chaos-churn');
 
-  // Read everything back without faults and check the invariants.
+  // ---- Read everything back without faults ----
   const seen = new Map<string, string>();
-  for (const topic of TOPICS) {
-    for (let partition = 0; partition < topic.partitions; partition++) {
-      const range = await clean.log.offsets(topic.name, partition);
-      let offset = range.logStartOffset;
-      while (offset < range.highWatermark) {
-        const page = await clean.log.fetch({ topic: topic.name, partition, offset });
-        for (const record of page.records) {
-          const where = `${topic.name}/${partition}/${record.offset}`;
-          if (record.offset !== offset)
-            violations.push(
-              `gap: expected offset ${offset} in ${topic.name}/${partition}, found ${record.offset}`,
-            );
-          offset = record.offset + 1;
-          const value = record.value === null ? '' : text.decode(record.value);
-          if (!sent.has(value)) violations.push(`${where} holds ${value}, which nobody sent`);
-          const duplicate = seen.get(value);
-          if (duplicate !== undefined)
-            violations.push(`${value} is in the log twice: ${duplicate} and ${where}`);
-          seen.set(value, where);
-        }
-        if (page.records.length === 0) {
-          violations.push(
-            `${topic.name}/${partition}: no records at ${offset} below the high watermark ${range.highWatermark}`,
-          );
-          break;
-        }
+  async function readBack(topic: string, partition: number): Promise<Map<number, string>> {
+    const out = new Map<number, string>();
+    const range = await clean.log.offsets(topic, partition);
+    let offset = range.logStartOffset;
+    while (offset < range.highWatermark) {
+      const page = await clean.log.fetch({ topic, partition, offset });
+      for (const record of page.records) {
+        if (record.offset !== offset)
+          violations.push(`gap: expected offset ${offset} in ${topic}/${partition}, found ${record.offset}`);
+        offset = record.offset + 1;
+        const value = record.value === null ? '' : text.decode(record.value);
+        out.set(record.offset, value);
+        const where = `${topic}/${partition}/${record.offset}`;
+        if (!sent.has(value)) violations.push(`${where} holds ${value}, which nobody sent`);
+        const duplicate = seen.get(value);
+        if (duplicate !== undefined)
+          violations.push(`${value} is in the log twice: ${duplicate} and ${where}`);
+        seen.set(value, where);
       }
-      // Every index entry points at an object that exists.
-      const id = (await clean.topics.requireTopic(topic.name)).topicId;
-      const index = await storage.meta.query(partitionPk(id, partition), {
-        from: FIRST_BATCH_SK,
-        to: LAST_BATCH_SK,
-      });
-      for (const entry of index.items) {
-        try {
-          await storage.objects.get(entry.objectKey as string, { start: 0, end: 1 });
-        } catch {
-          violations.push(
-            `index entry ${entry.pk}/${entry.sk} points at missing object ${String(entry.objectKey)}`,
-          );
-        }
+      if (page.records.length === 0) {
+        violations.push(
+          `${topic}/${partition}: no records at ${offset} below the high watermark ${range.highWatermark}`,
+        );
+        break;
       }
     }
-  }
-  // Committed offsets are only ever values some member sent.
-  const group = await clean.groups.describe(GROUP);
-  for (const p of group.partitions) {
-    if (p.committedOffset !== null && !attemptedCommits.get(p.partition)?.has(p.committedOffset)) {
-      violations.push(
-        `group offset ${p.committedOffset} of chaos-a/${p.partition} was never sent by a member`,
-      );
+    // Every index entry points at an object that exists.
+    const id = (await clean.topics.requireTopic(topic)).topicId;
+    const index = await storage.meta.query(partitionPk(id, partition), {
+      from: FIRST_BATCH_SK,
+      to: LAST_BATCH_SK,
+      consistent: true,
+    });
+    for (const entry of index.items) {
+      try {
+        await storage.objects.get(entry.objectKey as string, { start: 0, end: 1 });
+      } catch {
+        violations.push(
+          `index entry ${entry.pk}/${entry.sk} points at missing object ${String(entry.objectKey)}`,
+        );
+      }
     }
+    return out;
   }
-
+  const partitionsOf = async (topic: string) => (await clean.topics.requireTopic(topic)).partitions;
   const starts = new Map<string, number>();
   for (const topic of TOPICS) {
-    for (let partition = 0; partition < topic.partitions; partition++) {
+    for (let partition = 0; partition < (await partitionsOf(topic.name)); partition++) {
+      await readBack(topic.name, partition);
       starts.set(
         `${topic.name}/${partition}`,
         (await clean.log.offsets(topic.name, partition)).logStartOffset,
@@ -344,51 +608,127 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   for (const [where, value] of acked) {
     const [name, partition, offset] = where.split('/');
     if (Number(offset) < (starts.get(`${name}/${partition}`) ?? 0)) continue; // retention removed it
-    if (seen.get(value) !== where) {
+    if (seen.get(value) !== where)
       violations.push(
         `acknowledged ${value} at ${where} but the log has it at ${seen.get(value) ?? 'nowhere'}`,
       );
+  }
+  for (let partition = 0; partition < 2; partition++) {
+    const log = await readBack(RECREATED, partition);
+    for (const [where, value] of recreatedAcked) {
+      const [p, offset] = where.split('/').map(Number);
+      if (p === partition && log.get(offset as number) !== value)
+        violations.push(
+          `acknowledged ${value} at ${RECREATED}/${where} but the log has ${log.get(offset as number) ?? 'nothing'} there`,
+        );
     }
   }
 
-  // A final janitor far in the future, past every window: compaction, GC, deleted-topic clean-up.
-  const future = new ManualClock(Date.now() + 24 * 60 * 60 * 1000);
-  // The same owner: its leases, even those a faulty release left behind, are its own to take back.
-  const finalJanitor = createServices(storage, future, {
+  // ---- Groups, once quiet: members whose join answer was lost (ghosts) time out first ----
+  clock.jump(SESSION_MS + 1_000);
+  for (const member of members) {
+    for (let round = 0; round < 3; round++) {
+      try {
+        if (member.id === undefined) {
+          const joined = await clean.groups.join(member.group, {
+            topics: [member.topic],
+            sessionTimeoutMs: 60_000,
+          });
+          member.id = joined.memberId;
+        } else await clean.groups.heartbeat(member.group, member.id);
+      } catch (error) {
+        if (error instanceof StreamError && error.code === 'LEASE_LOST') member.id = undefined;
+        else throw error;
+      }
+    }
+  }
+  for (const member of members)
+    if (member.id !== undefined) await clean.groups.heartbeat(member.group, member.id);
+  for (const group of ['chaos-group', 'chaos-re-group']) {
+    const description = await clean.groups.describe(group);
+    for (const p of description.partitions) {
+      if (p.owner === null)
+        violations.push(`${group}: ${p.topic}/${p.partition} has no owner with members heartbeating`);
+      const sentOffsets = attemptedCommits.get(`${group}/${p.partition}`);
+      if (p.committedOffset !== null && !sentOffsets?.has(p.committedOffset))
+        violations.push(
+          `${group}: offset ${p.committedOffset} of ${p.topic}/${p.partition} was never sent by a member`,
+        );
+      if (
+        group === 'chaos-re-group' &&
+        committedIn.get(p.partition) === incarnation &&
+        p.committedOffset === null
+      )
+        violations.push(
+          `${group}: the acknowledged commit on ${p.topic}/${p.partition} of the current incarnation is gone`,
+        );
+    }
+  }
+
+  // ---- Garbage: janitor passes that each run out of time, alone, must still collect it ----
+  clock.jump(24 * HOUR);
+  const bounded = createServices({ ...storage, meta: new TickingMetaStore(storage.meta, clock) }, clock, {
     janitor: { owner: JANITOR, compactAfterMs: 0, graceMs: 0 },
   }).janitor;
-  // A run cleans at most 100 deleted topics; the churn leaves more. Run until all are gone.
-  for (let run = 0; run < 50; run++) {
-    await finalJanitor.runOnce();
-    future.advance(10 * 60 * 1000);
-    if ((await storage.meta.query(DELETED_TOPICS_PK, { limit: 1 })).items.length === 0) break;
-  }
-  await finalJanitor.runOnce();
+  for (let pass = 0; pass < 30; pass++) await bounded.runOnce(clock.now() + 60_000);
   const referenced = new Set<string>();
-  for (const topic of TOPICS) {
-    const id = (await clean.topics.requireTopic(topic.name)).topicId;
-    for (let partition = 0; partition < topic.partitions; partition++) {
-      const index = await storage.meta.query(partitionPk(id, partition), {
+  const liveTopics = [...TOPICS.map((t) => t.name), RECREATED];
+  for (const topic of liveTopics) {
+    const { topicId, partitions } = await clean.topics.requireTopic(topic);
+    for (let partition = 0; partition < partitions; partition++) {
+      const index = await storage.meta.query(partitionPk(topicId, partition), {
         from: FIRST_BATCH_SK,
         to: LAST_BATCH_SK,
+        consistent: true,
       });
       for (const entry of index.items) referenced.add(entry.objectKey as string);
     }
   }
-  let startAfter: string | undefined;
-  do {
-    const page = await storage.objects.list('', { startAfter });
-    for (const object of page.objects) {
-      if (!referenced.has(object.key))
-        violations.push(`object ${object.key} survived GC with nothing pointing at it`);
+  const horizon = clock.now() - COMMIT_WINDOW_MS;
+  for await (const key of allObjects(storage, 'data/')) {
+    if (!referenced.has(key) && objectKeyTime(key) < horizon)
+      violations.push(
+        `data object ${key} survived deadline-bounded janitor passes with nothing pointing at it`,
+      );
+  }
+  // Time retention: everything in chaos-t is past retention by now, whatever its records claimed.
+  for (let partition = 0; partition < 2; partition++) {
+    const range = await clean.log.offsets('chaos-t', partition);
+    if (range.logStartOffset !== range.highWatermark)
+      violations.push(
+        `chaos-t/${partition}: retention is stuck at ${range.logStartOffset} of ${range.highWatermark}`,
+      );
+  }
+
+  // ---- Then unbounded passes until every deleted topic is cleaned: nothing may be left over ----
+  const finalJanitor = createServices(storage, clock, {
+    janitor: { owner: JANITOR, compactAfterMs: 0, graceMs: 0 },
+  }).janitor;
+  for (let run = 0; run < 100; run++) {
+    await finalJanitor.runOnce();
+    clock.jump(10 * 60 * 1000);
+    if ((await storage.meta.query(DELETED_TOPICS_PK, { limit: 1 })).items.length === 0) break;
+  }
+  await finalJanitor.runOnce();
+  referenced.clear();
+  for (const topic of liveTopics) {
+    const { topicId, partitions } = await clean.topics.requireTopic(topic);
+    for (let partition = 0; partition < partitions; partition++) {
+      const index = await storage.meta.query(partitionPk(topicId, partition), {
+        from: FIRST_BATCH_SK,
+        to: LAST_BATCH_SK,
+        consistent: true,
+      });
+      for (const entry of index.items) referenced.add(entry.objectKey as string);
     }
-    startAfter = page.next;
-  } while (startAfter !== undefined);
-  for (const id of deletedTopicIds) {
-    for (const partition of [0, 1]) {
-      if ((await storage.meta.query(partitionPk(id, partition), { limit: 1 })).items.length > 0) {
+  }
+  for await (const key of allObjects(storage, '')) {
+    if (!referenced.has(key)) violations.push(`object ${key} survived GC with nothing pointing at it`);
+  }
+  for (const { id, partitions } of deletedTopicIds) {
+    for (let partition = 0; partition < partitions; partition++) {
+      if ((await storage.meta.query(partitionPk(id, partition), { limit: 1 })).items.length > 0)
         violations.push(`deleted topic ${id} still has items in partition ${partition}`);
-      }
     }
   }
   await storage.close();
@@ -397,8 +737,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     operations,
     faults: totalFaults(plan),
     faultsByKind: plan.injected,
-    acknowledged: acked.size,
+    acknowledged: acked.size + recreatedAcked.size,
     deletedTopics: deletedTopicIds.length,
     violations,
   };
+}
+
+async function* allObjects(storage: Backend, prefix: string): AsyncGenerator<string> {
+  let startAfter: string | undefined;
+  do {
+    const page = await storage.objects.list(prefix, { startAfter });
+    for (const object of page.objects) yield object.key;
+    startAfter = page.next;
+  } while (startAfter !== undefined);
 }

@@ -8,9 +8,18 @@
  * - unavailable: UNAVAILABLE before the call reaches the store (a 5xx);
  * - timeout-after: the call is applied, then the caller sees UNAVAILABLE (the ambiguous outcome);
  * - latency: the call is delayed (reorders concurrent actors);
- * - partial delete: some keys of a batch delete are deleted, then UNAVAILABLE.
+ * - partial delete: some keys of a batch delete are deleted, then UNAVAILABLE;
+ * - slow upload: a data object is stored, and then the upload takes a minute more (the plan's
+ *   `slowUpload` hook moves the clock and lets the janitor run meanwhile).
+ *
+ * Time: the run's clock is a JumpClock (real time plus jumps some faults make). A metadata write whose
+ * clock time from start to landing exceeds the SDK bound (runtime/aws-backend.ts: a call gives up within
+ * COMMIT_ATTEMPT_MS) fails before it applies, as a timed-out AWS call would: a request does not sit on
+ * the wire for a minute and then land.
  */
 import { StreamError } from '../../lambdas/core/errors.ts';
+import { COMMIT_ATTEMPT_MS } from '../../lambdas/core/produce.ts';
+import type { Clock } from '../../lambdas/ports/clock.ts';
 import type {
   GetOptions,
   Item,
@@ -34,17 +43,39 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+/** Real time plus forward jumps: a paused process, a slow upload, a long janitor pass. */
+export class JumpClock implements Clock {
+  private offset = 0;
+  now(): number {
+    return Date.now() + this.offset;
+  }
+  jump(ms: number): void {
+    this.offset += Math.max(0, Math.floor(ms));
+  }
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+  }
+}
+
 export interface FaultPlan {
   random: () => number;
   /** Probability that a call gets a fault at all. */
   rate: number;
   /** Counts by kind, for the summary. */
   injected: Record<string, number>;
+  clock: Clock;
+  /** Probability that a data object's upload is slow (after it is stored), and what then happens. */
+  slowUploadRate: number;
+  slowUpload?: (key: string) => Promise<void>;
 }
 
-export function faultPlan(seed: number, rate: number): FaultPlan {
-  return { random: seededRandom(seed), rate, injected: {} };
+export function faultPlan(seed: number, rate: number, clock: Clock, slowUploadRate = 0): FaultPlan {
+  return { random: seededRandom(seed), rate, injected: {}, clock, slowUploadRate };
 }
+
+const count = (plan: FaultPlan, kind: string) => {
+  plan.injected[kind] = (plan.injected[kind] ?? 0) + 1;
+};
 
 type Fault = 'none' | 'throttle' | 'unavailable' | 'timeout-after' | 'latency';
 
@@ -53,7 +84,7 @@ function draw(plan: FaultPlan, writes: boolean): Fault {
   const r = plan.random();
   const fault: Fault =
     r < 0.25 ? 'throttle' : r < 0.5 ? 'unavailable' : r < 0.8 && writes ? 'timeout-after' : 'latency';
-  plan.injected[fault] = (plan.injected[fault] ?? 0) + 1;
+  count(plan, fault);
   return fault;
 }
 
@@ -62,11 +93,16 @@ export function totalFaults(plan: FaultPlan): number {
 }
 
 async function around<T>(plan: FaultPlan, writes: boolean, what: string, call: () => Promise<T>): Promise<T> {
+  const started = plan.clock.now();
   const fault = draw(plan, writes);
   if (fault === 'throttle') throw new StreamError('THROTTLED', `injected throttle on ${what}`);
   if (fault === 'unavailable') throw new StreamError('UNAVAILABLE', `injected 5xx on ${what}`);
   if (fault === 'latency')
     await new Promise((resolve) => setTimeout(resolve, Math.floor(plan.random() * 20)));
+  if (writes && plan.clock.now() - started > COMMIT_ATTEMPT_MS) {
+    count(plan, 'timed-out');
+    throw new StreamError('UNAVAILABLE', `${what} timed out before it reached the store`);
+  }
   const result = await call();
   if (fault === 'timeout-after')
     throw new StreamError('UNAVAILABLE', `injected timeout after ${what} applied`);
@@ -97,15 +133,23 @@ export class FaultyObjectStore implements ObjectStore {
     private readonly inner: ObjectStore,
     private readonly plan: FaultPlan,
   ) {}
-  put(key: string, bytes: Uint8Array): Promise<void> {
-    return around(this.plan, true, 'put', () => this.inner.put(key, bytes));
+  async put(key: string, bytes: Uint8Array): Promise<void> {
+    await around(this.plan, true, 'put', () => this.inner.put(key, bytes));
+    if (
+      key.startsWith('data/') &&
+      this.plan.slowUpload !== undefined &&
+      this.plan.random() < this.plan.slowUploadRate
+    ) {
+      count(this.plan, 'slow-upload');
+      await this.plan.slowUpload(key);
+    }
   }
   get(key: string, range?: RangeOptions): Promise<Uint8Array> {
     return around(this.plan, false, 'get', () => this.inner.get(key, range));
   }
   async delete(keys: readonly string[]): Promise<void> {
     if (keys.length > 1 && this.plan.random() < this.plan.rate) {
-      this.plan.injected['partial-delete'] = (this.plan.injected['partial-delete'] ?? 0) + 1;
+      count(this.plan, 'partial-delete');
       await this.inner.delete(keys.slice(0, Math.floor(keys.length / 2)));
       throw new StreamError('UNAVAILABLE', 'injected partial batch delete');
     }

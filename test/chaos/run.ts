@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MemoryMetaStore } from '../../lambdas/adapters/memory-meta-store.ts';
 import { MemoryObjectStore } from '../../lambdas/adapters/memory-object-store.ts';
+import type { Clock } from '../../lambdas/ports/clock.ts';
 import { type Backend, createEmbeddedBackend } from '../../lambdas/runtime/backends.ts';
 import { dynamoOn, s3On } from '../support/aws-targets.ts';
 import { startDynamoDbLocal } from '../support/dynamodb-local.ts';
@@ -37,23 +38,24 @@ if (!Number.isInteger(seed) || !Number.isInteger(operations) || !(faultRate >= 0
 }
 
 const stops: (() => Promise<void>)[] = [];
-let backend: () => Promise<Backend>;
+let backend: (clock: Clock) => Promise<Backend>;
 if (backendName === 'memory') {
-  backend = async () => ({
-    meta: new MemoryMetaStore(),
+  backend = async (clock) => ({
+    meta: new MemoryMetaStore(clock),
     objects: new MemoryObjectStore(),
     close: async () => {},
   });
 } else if (backendName === 'embedded') {
-  backend = async () => createEmbeddedBackend({ dataDir: mkdtempSync(join(tmpdir(), 'streambed-chaos-')) });
+  backend = async (clock) =>
+    createEmbeddedBackend({ dataDir: mkdtempSync(join(tmpdir(), 'streambed-chaos-')), clock });
 } else if (backendName === 'aws') {
   const [dynamo, s3] = await Promise.all([startDynamoDbLocal(), startS3Emulator()]);
   stops.push(dynamo.stop, s3.stop);
-  backend = async () => ({
-    meta: await dynamoOn({
-      endpoint: dynamo.endpoint,
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    }),
+  backend = async (clock) => ({
+    meta: await dynamoOn(
+      { endpoint: dynamo.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } },
+      clock,
+    ),
     objects: await s3On({
       endpoint: s3.endpoint,
       credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
@@ -74,7 +76,8 @@ try {
     process.stderr.write(
       `replay with: npm run chaos -- --seed ${seed} --operations ${operations} --backend ${backendName}\n`,
     );
-    for (const violation of report.violations.slice(0, 20)) process.stderr.write(`  ${violation}\n`);
+    for (const violation of report.violations.slice(0, Number(process.env.CHAOS_SHOW ?? 20)))
+      process.stderr.write(`  ${violation}\n`);
     process.exitCode = 1;
   }
 } finally {
