@@ -9,10 +9,12 @@
  * committed offset.
  *
  * Invariants:
- * - At most one live owner per lease: taking a lease is a CAS from "free" (no owner, or expired).
- * - `epoch` is the fencing token: it grows by one on every change of ownership (take, release, reset);
- *   renewals keep it. A commit succeeds only with the current owner and epoch on a live lease, so a
- *   consumer that lost its lease (a "zombie") gets LEASE_LOST.
+ * - At most one live owner per lease: taking a lease is a CAS from "free" (no owner, or expired —
+ *   including a lease this same member let expire).
+ * - `epoch` is the fencing token: it grows by one on every change of ownership (take, re-take of an
+ *   expired lease by its last owner, release, reset); renewals keep it. A commit succeeds only with the
+ *   current owner and epoch on a live lease, so a consumer that lost its lease (a "zombie") gets
+ *   LEASE_LOST.
  * - Balance: every heartbeat computes the same targets for every member (members sorted by id: the
  *   first P mod M get ceil(P/M), the rest floor(P/M)); members over target release surplus at once,
  *   members under target take free leases. With stable membership, within two heartbeat intervals
@@ -277,13 +279,16 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
       }
     }
     // Then take free or expired leases up to the target, each member starting at its own place in
-    // the list so members joining together do not all race for the same leases.
+    // the list so members joining together do not all race for the same leases. A lease this member
+    // let expire (a renewal that failed) is taken back like any other: with a new epoch, so nothing
+    // committed under the old one after it expired can count.
+    const handled = new Set(owned.map(id));
     if (kept.length < target && partitions.length > 0) {
       const start = Math.floor((index * partitions.length) / eligible.length);
       for (let k = 0; k < partitions.length && kept.length < target; k++) {
         const tp = partitions[(start + k) % partitions.length] as TopicPartition;
         const lease = leaseOf(tp);
-        if (!isFree(lease, now) || lease.owner === memberId) continue;
+        if (handled.has(id(tp)) || !isFree(lease, now)) continue;
         // A lease left over from a deleted topic of the same name carries no offset into the new one.
         const topicId = topicIds.get(tp.topic) ?? null;
         const committedOffset = lease.topicId === topicId ? lease.committedOffset : null;

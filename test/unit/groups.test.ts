@@ -1,18 +1,59 @@
 import { describe, expect, it } from 'vitest';
+import { MemoryMetaStore } from '../../lambdas/adapters/memory-meta-store.ts';
+import { StreamError } from '../../lambdas/core/errors.ts';
 import { type Assignment, createGroupService } from '../../lambdas/core/groups.ts';
+import { leaseKey } from '../../lambdas/core/layout.ts';
 import { ManualClock } from '../../lambdas/ports/clock.ts';
+import type {
+  GetOptions,
+  Item,
+  ItemKey,
+  MetaStore,
+  QueryOptions,
+  QueryResult,
+  TransactOp,
+} from '../../lambdas/ports/meta-store.ts';
 import { failure } from '../support/failure.ts';
 import { logFixture, record } from '../support/log-fixture.ts';
 
+/**
+ * A memory store that runs a cue just before the next transaction writing a given item: a fault
+ * (the cue throws, the write never happens) or a racing writer (the cue writes first), on cue.
+ */
+class CuedMetaStore implements MetaStore {
+  private readonly cues: { sk: string; run: () => Promise<void> }[] = [];
+  constructor(private readonly inner: MetaStore) {}
+  /** Runs `run` once, before the next transaction that puts the item with this key. */
+  beforeNextWrite(key: ItemKey, run: () => Promise<void>): void {
+    this.cues.push({ sk: key.sk, run });
+  }
+  get(key: ItemKey, options?: GetOptions): Promise<Item | undefined> {
+    return this.inner.get(key, options);
+  }
+  batchGet(keys: readonly ItemKey[], options?: GetOptions): Promise<(Item | undefined)[]> {
+    return this.inner.batchGet(keys, options);
+  }
+  query(pk: string, options?: QueryOptions): Promise<QueryResult> {
+    return this.inner.query(pk, options);
+  }
+  async transact(ops: readonly TransactOp[]): Promise<void> {
+    const at = this.cues.findIndex((cue) => ops.some((op) => op.type === 'put' && op.item.sk === cue.sk));
+    if (at >= 0) await this.cues.splice(at, 1)[0]?.run();
+    return this.inner.transact(ops);
+  }
+}
+
 async function world(partitions = 6) {
   const clock = new ManualClock();
-  const fixture = logFixture({ clock });
+  const cued = new CuedMetaStore(new MemoryMetaStore(clock));
+  const fixture = logFixture({ clock, meta: cued });
   await fixture.topics.createTopic('events', partitions);
   const groups = createGroupService({ meta: fixture.meta, clock, topics: fixture.topics, log: fixture.log });
-  return { ...fixture, clock, groups };
+  return { ...fixture, clock, groups, cued };
 }
 
 const owned = (assignments: Assignment[]) => assignments.map((a) => a.partition);
+const lease = (partition: number) => leaseKey('g', 'events', partition);
 
 describe('consumer groups', () => {
   it('gives a lone member every partition at epoch 1 with no committed offset', async () => {
@@ -131,6 +172,35 @@ describe('consumer groups', () => {
     await topics.createTopic('events', 1);
     const b = await groups.join('g', { topics: ['events'] });
     expect(b.assignments[0]?.committedOffset).toBeNull();
+  });
+
+  it('a member re-takes its own lease that expired after a failed lease write, at a new epoch that fences the old one', async () => {
+    // Prepare: a holds the only partition at epoch 1 and has committed; one heartbeat's lease write
+    // is throttled, so the membership is renewed but the lease is not
+    const { groups, clock, log, cued } = await world(1);
+    await log.produce({ topic: 'events', records: [record('1'), record('2')] });
+    const a = await groups.join('g', { topics: ['events'], sessionTimeoutMs: 5_000 });
+    await groups.commit('g', a.memberId, [{ topic: 'events', partition: 0, offset: 1, epoch: 1 }]);
+    clock.advance(3_000);
+    cued.beforeNextWrite(lease(0), async () => {
+      throw new StreamError('THROTTLED', 'injected throttle');
+    });
+    // Whether this heartbeat fails or carries on is another test's concern; only its effect matters.
+    await groups.heartbeat('g', a.memberId).catch(() => undefined);
+    // Act: the next heartbeat comes after the lease expired (t=6 s > 5 s) but within the session (8 s)
+    clock.advance(3_000);
+    const view = await groups.heartbeat('g', a.memberId);
+    const stale = await failure(
+      groups.commit('g', a.memberId, [{ topic: 'events', partition: 0, offset: 2, epoch: 1 }]),
+    );
+    // Assess: taken back as a fresh assignment; a commit made under the old epoch is fenced
+    expect(view.assignments).toEqual([{ topic: 'events', partition: 0, epoch: 2, committedOffset: 1 }]);
+    expect(stale.code).toBe('LEASE_LOST');
+    await groups.commit('g', a.memberId, [{ topic: 'events', partition: 0, offset: 2, epoch: 2 }]);
+    expect((await groups.describe('g')).partitions[0]).toMatchObject({
+      owner: a.memberId,
+      committedOffset: 2,
+    });
   });
 
   it('refuses bad input', async () => {
