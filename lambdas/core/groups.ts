@@ -15,6 +15,12 @@
  *   expired lease by its last owner, release, reset); renewals keep it. A commit succeeds only with the
  *   current owner and epoch on a live lease, so a consumer that lost its lease (a "zombie") gets
  *   LEASE_LOST.
+ * - A conflict on a lease the member holds is not a loss: its own commits bump the lease's version.
+ *   Renewals and releases re-read and retry while the lease is still the member's at the same epoch.
+ * - Nothing is dropped silently: after a heartbeat, every lease the member held live at its start is in
+ *   `assignments` (still held) or in `revoked` (given up or lost). A transient storage error on one
+ *   lease does not fail the heartbeat: that lease stays assigned at its epoch until it expires, and the
+ *   next heartbeat renews or re-takes it.
  * - Balance: every heartbeat computes the same targets for every member (members sorted by id: the
  *   first P mod M get ceil(P/M), the rest floor(P/M)); members over target release surplus at once,
  *   members under target take free leases. With stable membership, within two heartbeat intervals
@@ -67,7 +73,10 @@ export interface TopicPartition {
 
 export interface MembershipView {
   assignments: Assignment[];
-  /** Partitions this member gave up in this call: stop processing them. */
+  /**
+   * Partitions this member held at the start of the call and gave up or lost in it: stop processing
+   * them.
+   */
   revoked: TopicPartition[];
 }
 
@@ -123,6 +132,12 @@ function validateGroup(group: string): void {
     throw invalid(`group id ${JSON.stringify(group)} is invalid: use 1-249 of A-Z a-z 0-9 . _ -`);
   }
 }
+
+/**
+ * A storage fault (throttling, a 5xx, a timeout, CAS contention that outlasted its retries) on one
+ * lease write: that write may be tried again on the next heartbeat, so the heartbeat carries on.
+ */
+const isTransient = (error: unknown): boolean => error instanceof StreamError && error.retriable;
 
 interface Lease {
   item: Item | undefined;
@@ -223,9 +238,50 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
 
   const isFree = (lease: Lease, now: number) => lease.owner === null || lease.leaseExpiresAt <= now;
 
-  /** Gives a lease up: no owner, and a new epoch, so the last owner's commits are refused from now on. */
-  const releaseLease = (group: string, lease: Lease) =>
-    casLease(group, lease, { owner: null, epoch: lease.epoch + 1, leaseExpiresAt: 0 });
+  type LeaseChange = Partial<Omit<Lease, 'item'>>;
+
+  /**
+   * Changes a lease this member holds live at `lease.epoch` (renew, release). A CAS conflict is
+   * not a loss by itself — the member's own commits bump the version too — so the lease is read again
+   * and the change retried while it is still this member's, at the same epoch, unexpired at `now`.
+   * Returns the lease as written, or undefined when it was lost meanwhile (another owner, a new epoch,
+   * or expired). Storage faults are thrown.
+   */
+  function changeOwnLease(
+    group: string,
+    memberId: string,
+    lease: Lease,
+    now: number,
+    change: (current: Lease) => LeaseChange,
+  ): Promise<Lease | undefined> {
+    const what = `lease ${lease.topic}/${lease.partition} of group ${group}`;
+    return retryOnConflict({ clock, what }, async (attempt) => {
+      // The first attempt uses the lease as read (consistently) at the start of this call.
+      const current =
+        attempt === 0
+          ? lease
+          : readLease(
+              await meta.get(leaseKey(group, lease.topic, lease.partition), { consistent: true }),
+              lease.topic,
+              lease.partition,
+            );
+      if (current.owner !== memberId || current.epoch !== lease.epoch || current.leaseExpiresAt <= now) {
+        return undefined;
+      }
+      const next = change(current);
+      await meta.transact([
+        { type: 'put', item: leaseInput(group, current, next), expect: current.item?.v ?? 'absent' },
+      ]);
+      return { ...current, ...next };
+    });
+  }
+
+  /** Giving a lease up: no owner, and a new epoch, so the last owner's commits are refused from now on. */
+  const released = (current: Lease): LeaseChange => ({
+    owner: null,
+    epoch: current.epoch + 1,
+    leaseExpiresAt: 0,
+  });
 
   async function rebalance(group: string, memberId: string): Promise<MembershipView> {
     const now = clock.now();
@@ -264,19 +320,46 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
     const target = base + (index < partitions.length % eligible.length ? 1 : 0);
     const leaseOf = (tp: TopicPartition) =>
       leases.get(id(tp)) ?? readLease(undefined, tp.topic, tp.partition);
+    const isHeld = (l: Lease) => l.owner === memberId && l.leaseExpiresAt > now;
 
-    const owned = partitions.map(leaseOf).filter((l) => l.owner === memberId && l.leaseExpiresAt > now);
     const revoked: TopicPartition[] = [];
     const kept: Lease[] = [];
+    /** Runs one lease write; a transient fault leaves the lease as it was, for the next heartbeat. */
+    async function tryWrite<T>(write: () => Promise<T>): Promise<{ done: T } | undefined> {
+      try {
+        return { done: await write() };
+      } catch (error) {
+        if (isTransient(error)) return undefined;
+        throw error;
+      }
+    }
+
+    // Leases held on partitions that are no longer the member's (their topic was deleted): give them
+    // up, and stop processing them whether or not the release got through (they expire anyway).
+    const current = new Set(partitions.map(id));
+    for (const lease of leases.values()) {
+      if (!isHeld(lease) || current.has(id(lease))) continue;
+      await tryWrite(() => changeOwnLease(group, memberId, lease, now, released));
+      revoked.push({ topic: lease.topic, partition: lease.partition });
+    }
+
+    const owned = partitions.map(leaseOf).filter(isHeld);
     // Surplus first: release the highest partitions beyond the target so others can take them now.
     for (const [i, lease] of owned.entries()) {
+      const tp = { topic: lease.topic, partition: lease.partition };
       if (i >= target) {
-        if (await releaseLease(group, lease)) {
-          revoked.push({ topic: lease.topic, partition: lease.partition });
-        }
-      } else if (await casLease(group, lease, { leaseExpiresAt: now + timeout })) {
-        kept.push({ ...lease, leaseExpiresAt: now + timeout });
+        const outcome = await tryWrite(() => changeOwnLease(group, memberId, lease, now, released));
+        // Released, or lost meanwhile: either way no longer this member's. A fault: still held.
+        if (outcome === undefined) kept.push(lease);
+        else revoked.push(tp);
+        continue;
       }
+      const outcome = await tryWrite(() =>
+        changeOwnLease(group, memberId, lease, now, () => ({ leaseExpiresAt: now + timeout })),
+      );
+      if (outcome === undefined) kept.push(lease);
+      else if (outcome.done === undefined) revoked.push(tp);
+      else kept.push(outcome.done);
     }
     // Then take free or expired leases up to the target, each member starting at its own place in
     // the list so members joining together do not all race for the same leases. A lease this member
@@ -299,7 +382,7 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
           topicId,
           committedOffset,
         };
-        if (await casLease(group, lease, change)) kept.push({ ...lease, ...change });
+        if ((await tryWrite(() => casLease(group, lease, change)))?.done) kept.push({ ...lease, ...change });
       }
     }
     const assignments = kept
@@ -377,10 +460,11 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
           `member ${memberId} is not in group ${group} (it left or timed out)`,
         );
       }
-      // Release the leases first, so the partitions are free the moment the member is gone.
+      // Release the leases first, so the partitions are free the moment the member is gone. A commit
+      // racing the release only bumps the version: the release is retried, not skipped.
       for (const lease of leases.values()) {
         if (lease.owner === memberId && lease.leaseExpiresAt > now) {
-          await releaseLease(group, lease);
+          await changeOwnLease(group, memberId, lease, now, released);
         }
       }
       await meta.transact([{ type: 'delete', key: memberKey(group, memberId) }]);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryMetaStore } from '../../lambdas/adapters/memory-meta-store.ts';
 import { StreamError } from '../../lambdas/core/errors.ts';
-import { type Assignment, createGroupService } from '../../lambdas/core/groups.ts';
+import { type Assignment, createGroupService, type MembershipView } from '../../lambdas/core/groups.ts';
 import { leaseKey } from '../../lambdas/core/layout.ts';
 import { ManualClock } from '../../lambdas/ports/clock.ts';
 import type {
@@ -54,6 +54,12 @@ async function world(partitions = 6) {
 
 const owned = (assignments: Assignment[]) => assignments.map((a) => a.partition);
 const lease = (partition: number) => leaseKey('g', 'events', partition);
+
+/** Every partition held before a heartbeat is still assigned after it, or reported revoked. */
+function expectNothingDropped(before: Assignment[], after: MembershipView): void {
+  const accounted = new Set([...after.assignments, ...after.revoked].map((tp) => tp.partition));
+  expect(owned(before).filter((p) => !accounted.has(p))).toEqual([]);
+}
 
 describe('consumer groups', () => {
   it('gives a lone member every partition at epoch 1 with no committed offset', async () => {
@@ -201,6 +207,71 @@ describe('consumer groups', () => {
       owner: a.memberId,
       committedOffset: 2,
     });
+  });
+
+  it('carries on through a transient error renewing one lease: it stays assigned and is renewed next time', async () => {
+    // Prepare
+    const { groups, clock, cued } = await world(2);
+    const a = await groups.join('g', { topics: ['events'], sessionTimeoutMs: 5_000 });
+    clock.advance(1_000);
+    cued.beforeNextWrite(lease(1), async () => {
+      throw new StreamError('UNAVAILABLE', 'injected 5xx');
+    });
+    // Act
+    const during = await groups.heartbeat('g', a.memberId);
+    clock.advance(3_000);
+    const after = await groups.heartbeat('g', a.memberId);
+    // Assess: the lease whose renewal failed is still held at its epoch (it had not expired), and the
+    // next heartbeat renews it
+    expect(during).toEqual({ assignments: a.assignments, revoked: [] });
+    expect(after).toEqual({ assignments: a.assignments, revoked: [] });
+    expectNothingDropped(a.assignments, during);
+  });
+
+  it('keeps a partition whose renewal races the member’s own commit, and keeps the committed offset', async () => {
+    // Prepare: the member's commit bumps the lease's version between the heartbeat's read and write
+    const { groups, clock, cued } = await world(1);
+    const a = await groups.join('g', { topics: ['events'], sessionTimeoutMs: 5_000 });
+    clock.advance(1_000);
+    cued.beforeNextWrite(lease(0), () =>
+      groups.commit('g', a.memberId, [{ topic: 'events', partition: 0, offset: 7, epoch: 1 }]),
+    );
+    // Act
+    const view = await groups.heartbeat('g', a.memberId);
+    clock.advance(4_500); // past the join's lease expiry (5 s), within the renewed one (6 s)
+    // Assess: still held at epoch 1 with the racing commit's offset, and the lease was really renewed
+    expect(view).toEqual({
+      assignments: [{ topic: 'events', partition: 0, epoch: 1, committedOffset: 7 }],
+      revoked: [],
+    });
+    expectNothingDropped(a.assignments, view);
+    await groups.commit('g', a.memberId, [{ topic: 'events', partition: 0, offset: 8, epoch: 1 }]);
+  });
+
+  it('reports a lease that changed hands during the heartbeat as revoked', async () => {
+    // Prepare: between the heartbeat's read and its renewal, the lease moves to another owner
+    const { groups, clock, cued, meta } = await world(2);
+    const a = await groups.join('g', { topics: ['events'], sessionTimeoutMs: 5_000 });
+    clock.advance(1_000);
+    cued.beforeNextWrite(lease(1), async () => {
+      const item = (await meta.get(lease(1))) as Item;
+      const { v, ...rest } = item;
+      await meta.transact([
+        {
+          type: 'put',
+          item: { ...rest, owner: 'other', epoch: 2, leaseExpiresAt: clock.now() + 9_000 },
+          expect: v,
+        },
+      ]);
+    });
+    // Act
+    const view = await groups.heartbeat('g', a.memberId);
+    // Assess
+    expect(view).toEqual({
+      assignments: [{ topic: 'events', partition: 0, epoch: 1, committedOffset: null }],
+      revoked: [{ topic: 'events', partition: 1 }],
+    });
+    expectNothingDropped(a.assignments, view);
   });
 
   it('refuses bad input', async () => {
