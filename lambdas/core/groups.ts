@@ -12,15 +12,19 @@
  * - At most one live owner per lease: taking a lease is a CAS from "free" (no owner, or expired —
  *   including a lease this same member let expire).
  * - `epoch` is the fencing token: it grows by one on every change of ownership (take, re-take of an
- *   expired lease by its last owner, release, reset); renewals keep it. A commit succeeds only with the
- *   current owner and epoch on a live lease, so a consumer that lost its lease (a "zombie") gets
- *   LEASE_LOST.
+ *   expired lease by its last owner, release, reset, move to a re-created topic); renewals keep it. A
+ *   commit succeeds only with the current owner and epoch on a live lease of the topic's current
+ *   incarnation, so a consumer that lost its lease (a "zombie"), or that still reads a deleted topic,
+ *   gets LEASE_LOST.
+ * - A lease's committedOffset belongs to its topicId. A renewal that finds the topic re-created moves
+ *   the lease to the new topicId with no offset and a new epoch (the member sees it revoked and assigned
+ *   again); commits always write the current topicId.
  * - A conflict on a lease the member holds is not a loss: its own commits bump the lease's version.
  *   Renewals and releases re-read and retry while the lease is still the member's at the same epoch.
  * - Nothing is dropped silently: after a heartbeat, every lease the member held live at its start is in
- *   `assignments` (still held) or in `revoked` (given up or lost). A transient storage error on one
- *   lease does not fail the heartbeat: that lease stays assigned at its epoch until it expires, and the
- *   next heartbeat renews or re-takes it.
+ *   `assignments` (still held; at a new epoch if it moved) or in `revoked` (given up or lost). A
+ *   transient storage error on one lease does not fail the heartbeat: that lease stays assigned at its
+ *   epoch until it expires, and the next heartbeat renews or re-takes it.
  * - Balance: every heartbeat computes the same targets for every member (members sorted by id: the
  *   first P mod M get ceil(P/M), the rest floor(P/M)); members over target release surplus at once,
  *   members under target take free leases. With stable membership, within two heartbeat intervals
@@ -75,7 +79,8 @@ export interface MembershipView {
   assignments: Assignment[];
   /**
    * Partitions this member held at the start of the call and gave up or lost in it: stop processing
-   * them.
+   * them. One that is also in `assignments` came back at a new epoch (its topic was re-created): start
+   * it over from its committedOffset.
    */
   revoked: TopicPartition[];
 }
@@ -241,7 +246,7 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
   type LeaseChange = Partial<Omit<Lease, 'item'>>;
 
   /**
-   * Changes a lease this member holds live at `lease.epoch` (renew, release). A CAS conflict is
+   * Changes a lease this member holds live at `lease.epoch` (renew, move, release). A CAS conflict is
    * not a loss by itself — the member's own commits bump the version too — so the lease is read again
    * and the change retried while it is still this member's, at the same epoch, unexpired at `now`.
    * Returns the lease as written, or undefined when it was lost meanwhile (another owner, a new epoch,
@@ -354,12 +359,21 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
         else revoked.push(tp);
         continue;
       }
+      const topicId = topicIds.get(lease.topic) ?? null;
       const outcome = await tryWrite(() =>
-        changeOwnLease(group, memberId, lease, now, () => ({ leaseExpiresAt: now + timeout })),
+        changeOwnLease(group, memberId, lease, now, (l) =>
+          l.topicId === topicId
+            ? { leaseExpiresAt: now + timeout }
+            : // The topic was re-created under this lease: the old offset means nothing in the new one.
+              { leaseExpiresAt: now + timeout, epoch: l.epoch + 1, topicId, committedOffset: null },
+        ),
       );
       if (outcome === undefined) kept.push(lease);
       else if (outcome.done === undefined) revoked.push(tp);
-      else kept.push(outcome.done);
+      else {
+        if (outcome.done.epoch !== lease.epoch) revoked.push(tp);
+        kept.push(outcome.done);
+      }
     }
     // Then take free or expired leases up to the target, each member starting at its own place in
     // the list so members joining together do not all race for the same leases. A lease this member
@@ -482,6 +496,13 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
         if (seen.has(id(o))) throw invalid(`${o.topic}/${o.partition} appears twice in one commit`);
         seen.add(id(o));
       }
+      // A committed offset belongs to the topic's current incarnation. A lease still on a deleted or
+      // re-created topic's old topicId is the member's until its next heartbeat moves it (with a new
+      // epoch), but an offset for it would be read against the wrong log: refused like a stale epoch.
+      const topicIds = new Map<string, string | undefined>();
+      for (const name of new Set(offsets.map((o) => o.topic))) {
+        topicIds.set(name, (await describeTopics([name]))[0]?.topicId);
+      }
       // Renewals bump the lease's version, so a commit racing a heartbeat re-reads and checks again.
       await retryOnConflict({ clock, what: `offsets of group ${group}` }, async () => {
         const now = clock.now();
@@ -491,15 +512,22 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
         );
         const ops = offsets.map((o, i) => {
           const lease = readLease(items[i], o.topic, o.partition);
+          const topicId = topicIds.get(o.topic);
           if (lease.owner !== memberId || lease.epoch !== o.epoch || lease.leaseExpiresAt <= now) {
             throw new StreamError(
               'LEASE_LOST',
               `member ${memberId} does not hold ${o.topic}/${o.partition} at epoch ${o.epoch} in group ${group}; heartbeat for the current assignment`,
             );
           }
+          if (topicId === undefined || lease.topicId !== topicId) {
+            throw new StreamError(
+              'LEASE_LOST',
+              `topic ${o.topic} was deleted or re-created since member ${memberId} took ${o.topic}/${o.partition} in group ${group}; heartbeat for the current assignment`,
+            );
+          }
           return {
             type: 'put' as const,
-            item: leaseInput(group, lease, { committedOffset: o.offset }),
+            item: leaseInput(group, lease, { committedOffset: o.offset, topicId }),
             expect: lease.item?.v as number,
           };
         });

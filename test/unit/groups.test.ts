@@ -274,6 +274,36 @@ describe('consumer groups', () => {
     expectNothingDropped(a.assignments, view);
   });
 
+  it('moves a live lease to a re-created topic: a new epoch, no old offset, and commits count on the new topic', async () => {
+    // Prepare: a commits on the first incarnation, then the topic is deleted and created again while
+    // a's lease is live
+    const { groups, topics, log } = await world(1);
+    await log.produce({ topic: 'events', records: [record('1'), record('2'), record('3')] });
+    const a = await groups.join('g', { topics: ['events'], sessionTimeoutMs: 10_000 });
+    await groups.commit('g', a.memberId, [{ topic: 'events', partition: 0, offset: 3, epoch: 1 }]);
+    await topics.deleteTopic('events');
+    await topics.createTopic('events', 1);
+    await log.produce({ topic: 'events', records: [record('x'), record('y')] });
+    // Act
+    const before = await failure(
+      groups.commit('g', a.memberId, [{ topic: 'events', partition: 0, offset: 1, epoch: 1 }]),
+    );
+    const view = await groups.heartbeat('g', a.memberId);
+    await groups.commit('g', a.memberId, [{ topic: 'events', partition: 0, offset: 2, epoch: 2 }]);
+    const described = await groups.describe('g');
+    await groups.leave('g', a.memberId);
+    const b = await groups.join('g', { topics: ['events'] });
+    // Assess: a commit under the old incarnation's epoch is refused; the heartbeat hands the partition
+    // over anew (revoked and assigned again); the new commit counts and survives the hand-over
+    expect(before.code).toBe('LEASE_LOST');
+    expect(view).toEqual({
+      assignments: [{ topic: 'events', partition: 0, epoch: 2, committedOffset: null }],
+      revoked: [{ topic: 'events', partition: 0 }],
+    });
+    expect(described.partitions[0]).toMatchObject({ committedOffset: 2, highWatermark: 2, lag: 0 });
+    expect(b.assignments).toEqual([{ topic: 'events', partition: 0, epoch: 4, committedOffset: 2 }]);
+  });
+
   it('refuses bad input', async () => {
     const { groups } = await world(1);
     const cases: [Promise<unknown>, string][] = [
