@@ -29,6 +29,8 @@
  *   first P mod M get ceil(P/M), the rest floor(P/M)); members over target release surplus at once,
  *   members under target take free leases. With stable membership, within two heartbeat intervals
  *   every partition is owned and counts differ by at most one.
+ * - Joining is idempotent per member id: a join carrying the `memberId` of a live member with the same
+ *   subscription is that member's retry, not a new member.
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../ports/clock.ts';
@@ -111,9 +113,13 @@ export type ResetTarget =
   | { to: 'offset'; offset: number };
 
 export interface GroupService {
+  /**
+   * Adds a member. With `memberId` (chosen by the client, reused on every retry of the same join) a
+   * retry whose first response was lost finds the member already there and answers for it.
+   */
   join(
     group: string,
-    options: { topics: string[]; sessionTimeoutMs?: number },
+    options: { topics: string[]; sessionTimeoutMs?: number; memberId?: string },
   ): Promise<MembershipView & { memberId: string }>;
   heartbeat(group: string, memberId: string): Promise<MembershipView>;
   leave(group: string, memberId: string): Promise<void>;
@@ -138,11 +144,26 @@ function validateGroup(group: string): void {
   }
 }
 
+/** Client-chosen member ids travel in URL paths and sort keys: the group id's alphabet, shorter. */
+const MEMBER_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+function validateMemberId(memberId: string): void {
+  if (typeof memberId !== 'string' || !MEMBER_ID.test(memberId)) {
+    throw invalid(`memberId ${JSON.stringify(memberId)} is invalid: use 1-128 of A-Z a-z 0-9 . _ -`);
+  }
+}
+
 /**
  * A storage fault (throttling, a 5xx, a timeout, CAS contention that outlasted its retries) on one
  * lease write: that write may be tried again on the next heartbeat, so the heartbeat carries on.
  */
 const isTransient = (error: unknown): boolean => error instanceof StreamError && error.retriable;
+
+function sameTopics(a: readonly string[], b: readonly string[]): boolean {
+  const x = [...a].sort();
+  const y = [...b].sort();
+  return x.length === y.length && x.every((topic, i) => topic === y[i]);
+}
 
 interface Lease {
   item: Item | undefined;
@@ -288,31 +309,39 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
     leaseExpiresAt: 0,
   });
 
+  /** Renews the membership; a member that is gone (left, or timed out) must join again. */
+  async function renewMember(group: string, memberId: string, read: Item, now: number): Promise<Item> {
+    const lost = () =>
+      new StreamError(
+        'LEASE_LOST',
+        `member ${memberId} is not in group ${group} (it left or timed out); join again`,
+      );
+    // A conflict here is another renewal of the same member (a join retried while its first attempt
+    // still runs): harmless, so read again and renew again.
+    return retryOnConflict({ clock, what: `member ${memberId} of group ${group}` }, async (attempt) => {
+      const me = attempt === 0 ? read : await meta.get(memberKey(group, memberId), { consistent: true });
+      if (me === undefined) throw lost();
+      const timeout = me.sessionTimeoutMs as number;
+      await meta.transact([
+        { type: 'put', item: { ...attributesOf(me), expiresAt: now + timeout }, expect: me.v },
+      ]);
+      return me;
+    });
+  }
+
   async function rebalance(group: string, memberId: string): Promise<MembershipView> {
     const now = clock.now();
     const { members, leases } = await readGroup(group);
-    const me = members.find((m) => m.sk === memberKey(group, memberId).sk);
-    if (me === undefined) {
+    const read = members.find((m) => m.sk === memberKey(group, memberId).sk);
+    if (read === undefined) {
       throw new StreamError(
         'LEASE_LOST',
         `member ${memberId} is not in group ${group} (it left or timed out); join again`,
       );
     }
-    const timeout = me.sessionTimeoutMs as number;
     // Renew the membership first: a member that cannot renew must not take leases.
-    try {
-      await meta.transact([
-        { type: 'put', item: { ...attributesOf(me), expiresAt: now + timeout }, expect: me.v },
-      ]);
-    } catch (error) {
-      if (error instanceof ConditionFailedError) {
-        throw new StreamError(
-          'LEASE_LOST',
-          `member ${memberId} of group ${group} changed concurrently; join again`,
-        );
-      }
-      throw error;
-    }
+    const me = await renewMember(group, memberId, read, now);
+    const timeout = me.sessionTimeoutMs as number;
     const myTopics = new Set(me.topics as string[]);
     const described = await describeTopics([...myTopics]);
     const partitions: TopicPartition[] = described.flatMap((t) =>
@@ -411,8 +440,9 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
   }
 
   return {
-    async join(group, { topics: subscribed, sessionTimeoutMs }) {
+    async join(group, { topics: subscribed, sessionTimeoutMs, memberId: chosen }) {
       validateGroup(group);
+      if (chosen !== undefined) validateMemberId(chosen);
       const timeout = sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
       if (
         !Number.isInteger(timeout) ||
@@ -432,21 +462,35 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
       }
       const unique = [...new Set(subscribed)];
       for (const topic of unique) await topics.requireTopic(topic);
-      const memberId = randomUUID();
+      const memberId = chosen ?? randomUUID();
       const now = clock.now();
-      await meta.transact([
-        {
-          type: 'put',
-          item: {
-            ...memberKey(group, memberId),
-            topics: unique,
-            sessionTimeoutMs: timeout,
-            joinedAt: now,
-            expiresAt: now + timeout,
+      const key = memberKey(group, memberId);
+      await retryOnConflict({ clock, what: `member ${memberId} of group ${group}` }, async () => {
+        const existing = chosen === undefined ? undefined : await meta.get(key, { consistent: true });
+        if (existing !== undefined) {
+          // The member is live: this is a retry of its join whose answer was lost (or a duplicate).
+          // The rebalance below renews it. Another subscription under the same id is a client error.
+          if (existing.sessionTimeoutMs !== timeout || !sameTopics(existing.topics as string[], unique)) {
+            throw invalid(
+              `member ${memberId} is already in group ${group} with other topics or sessionTimeoutMs; leave first or join with another memberId`,
+            );
+          }
+          return;
+        }
+        await meta.transact([
+          {
+            type: 'put',
+            item: {
+              ...key,
+              topics: unique,
+              sessionTimeoutMs: timeout,
+              joinedAt: now,
+              expiresAt: now + timeout,
+            },
+            expect: 'absent',
           },
-          expect: 'absent',
-        },
-      ]);
+        ]);
+      });
       // The listing item is written once per group; an existing one is fine.
       if ((await meta.get(groupListKey(group))) === undefined) {
         await meta

@@ -102,6 +102,33 @@ describe('SDK producers and a consumer group', () => {
     expect(group.partitions.every((p) => p.lag === 0)).toBe(true);
   }, 180_000);
 
+  it('joins once when the answer to its join is lost: the retry reuses the member id', async () => {
+    // Prepare: a network that loses the first join's response after the server applied the join
+    const client = new Streambed({ url: server.url });
+    await client.admin().createTopic({ topic: 'lossy', numPartitions: 4 });
+    let lost = false;
+    const lossy: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      if (!lost && init?.method === 'POST' && String(input).endsWith('/members')) {
+        lost = true;
+        await response.arrayBuffer();
+        throw new TypeError('socket hang up');
+      }
+      return response;
+    };
+    const consumer = new Streambed({ url: server.url, fetch: lossy }).consumer({ groupId: 'lossy-group' });
+    await consumer.subscribe({ topic: 'lossy' });
+    // Act: run resolves once the (retried) join's assignment is running
+    await consumer.run({ eachMessage: async () => {} });
+    const assigned = consumer.assignment();
+    const group = await client.admin().describeGroup('lossy-group');
+    await consumer.disconnect();
+    // Assess: one member, not a ghost holding the partitions plus a member with none
+    expect(lost).toBe(true);
+    expect(group.members).toHaveLength(1);
+    expect(assigned.map((tp) => tp.partition).sort()).toEqual([0, 1, 2, 3]);
+  });
+
   it('seeks, pauses and resumes, and commits manually', async () => {
     const client = new Streambed({ url: server.url });
     await client.admin().createTopic({ topic: 'manual', numPartitions: 1 });

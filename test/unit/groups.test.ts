@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryMetaStore } from '../../lambdas/adapters/memory-meta-store.ts';
 import { StreamError } from '../../lambdas/core/errors.ts';
 import { type Assignment, createGroupService, type MembershipView } from '../../lambdas/core/groups.ts';
-import { leaseKey } from '../../lambdas/core/layout.ts';
+import { leaseKey, memberKey } from '../../lambdas/core/layout.ts';
 import { ManualClock } from '../../lambdas/ports/clock.ts';
 import type {
   GetOptions,
@@ -302,6 +302,49 @@ describe('consumer groups', () => {
     });
     expect(described.partitions[0]).toMatchObject({ committedOffset: 2, highWatermark: 2, lag: 0 });
     expect(b.assignments).toEqual([{ topic: 'events', partition: 0, epoch: 4, committedOffset: 2 }]);
+  });
+
+  it('counts a join retried with the same memberId once (the first response was lost after the write applied)', async () => {
+    // Prepare
+    const { groups } = await world(2);
+    const first = await groups.join('g', { topics: ['events'], memberId: 'consumer-1' });
+    // Act: the client never saw `first` and sends the same request again
+    const retry = await groups.join('g', { topics: ['events'], memberId: 'consumer-1' });
+    const other = await groups.join('g', { topics: ['events'] });
+    const described = await groups.describe('g');
+    // Assess: one member, holding what the first attempt took; the second member is balanced against it
+    expect(first.memberId).toBe('consumer-1');
+    expect(retry).toEqual(first);
+    expect(described.members.map((m) => m.memberId).sort()).toEqual([other.memberId, 'consumer-1'].sort());
+    const mismatch = await failure(
+      groups.join('g', { topics: ['events'], sessionTimeoutMs: 9_000, memberId: 'consumer-1' }),
+    );
+    expect(mismatch.code).toBe('INVALID_REQUEST');
+    expect((await failure(groups.join('g', { topics: ['events'], memberId: 'bad id' }))).code).toBe(
+      'INVALID_REQUEST',
+    );
+  });
+
+  it('counts a join retry racing its first attempt once: both answer for the same member', async () => {
+    // Prepare: the retry runs whole between the first attempt's member write and its renewal
+    const { groups, cued } = await world(2);
+    const join = () => groups.join('g', { topics: ['events'], memberId: 'consumer-1' });
+    const member = memberKey('g', 'consumer-1');
+    let retry: Awaited<ReturnType<typeof join>> | undefined;
+    cued.beforeNextWrite(member, async () => {
+      cued.beforeNextWrite(member, async () => {
+        retry = await join();
+      });
+    });
+    // Act
+    const first = await join();
+    const after = await groups.heartbeat('g', 'consumer-1');
+    // Assess: neither attempt is refused, one member, and it holds every partition (the retry took
+    // them; the first attempt's answer may lack them, and the next heartbeat reports them)
+    expect([first.memberId, retry?.memberId]).toEqual(['consumer-1', 'consumer-1']);
+    expect(owned(retry?.assignments ?? [])).toEqual([0, 1]);
+    expect((await groups.describe('g')).members.map((m) => m.memberId)).toEqual(['consumer-1']);
+    expect(after).toEqual({ assignments: retry?.assignments, revoked: [] });
   });
 
   it('refuses bad input', async () => {
