@@ -9,6 +9,7 @@
  * over strictly in offset order, one at a time.
  */
 
+import { randomUUID } from 'node:crypto';
 import { decodeRecordBatch, splitBatches } from '../lambdas/core/record-batch.ts';
 import { BATCHES_CONTENT_TYPE } from '../lambdas/http/binary.ts';
 import { StreambedError } from './errors.ts';
@@ -211,12 +212,20 @@ export class Consumer<V = Buffer> {
   }
 
   private async join(): Promise<void> {
+    // One member id for this join and all its retries: a retry whose first answer was lost (applied,
+    // but no response) is then answered for the member the first attempt created, instead of adding
+    // a second member that would hold partitions nobody consumes until its session times out.
+    const memberId = randomUUID();
     const joined = await withRetries(this.options.retry ?? {}, () =>
       this.transport.json<{ memberId: string; assignments: Assignment[] }>(
         'POST',
         `/v1/groups/${segment(this.options.groupId)}/members`,
         {
-          json: { topics: [...this.topics], sessionTimeoutMs: this.options.sessionTimeoutMs ?? 10_000 },
+          json: {
+            topics: [...this.topics],
+            sessionTimeoutMs: this.options.sessionTimeoutMs ?? 10_000,
+            memberId,
+          },
         },
       ),
     );

@@ -9,14 +9,28 @@
  * committed offset.
  *
  * Invariants:
- * - At most one live owner per lease: taking a lease is a CAS from "free" (no owner, or expired).
- * - `epoch` is the fencing token: it grows by one on every change of ownership (take, release, reset);
- *   renewals keep it. A commit succeeds only with the current owner and epoch on a live lease, so a
- *   consumer that lost its lease (a "zombie") gets LEASE_LOST.
+ * - At most one live owner per lease: taking a lease is a CAS from "free" (no owner, or expired —
+ *   including a lease this same member let expire).
+ * - `epoch` is the fencing token: it grows by one on every change of ownership (take, re-take of an
+ *   expired lease by its last owner, release, reset, move to a re-created topic); renewals keep it. A
+ *   commit succeeds only with the current owner and epoch on a live lease of the topic's current
+ *   incarnation, so a consumer that lost its lease (a "zombie"), or that still reads a deleted topic,
+ *   gets LEASE_LOST.
+ * - A lease's committedOffset belongs to its topicId. A renewal that finds the topic re-created moves
+ *   the lease to the new topicId with no offset and a new epoch (the member sees it revoked and assigned
+ *   again); commits always write the current topicId.
+ * - A conflict on a lease the member holds is not a loss: its own commits bump the lease's version.
+ *   Renewals and releases re-read and retry while the lease is still the member's at the same epoch.
+ * - Nothing is dropped silently: after a heartbeat, every lease the member held live at its start is in
+ *   `assignments` (still held; at a new epoch if it moved) or in `revoked` (given up or lost). A
+ *   transient storage error on one lease does not fail the heartbeat: that lease stays assigned at its
+ *   epoch until it expires, and the next heartbeat renews or re-takes it.
  * - Balance: every heartbeat computes the same targets for every member (members sorted by id: the
  *   first P mod M get ceil(P/M), the rest floor(P/M)); members over target release surplus at once,
  *   members under target take free leases. With stable membership, within two heartbeat intervals
  *   every partition is owned and counts differ by at most one.
+ * - Joining is idempotent per member id: a join carrying the `memberId` of a live member with the same
+ *   subscription is that member's retry, not a new member.
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../ports/clock.ts';
@@ -65,7 +79,11 @@ export interface TopicPartition {
 
 export interface MembershipView {
   assignments: Assignment[];
-  /** Partitions this member gave up in this call: stop processing them. */
+  /**
+   * Partitions this member held at the start of the call and gave up or lost in it: stop processing
+   * them. One that is also in `assignments` came back at a new epoch (its topic was re-created): start
+   * it over from its committedOffset.
+   */
   revoked: TopicPartition[];
 }
 
@@ -95,9 +113,13 @@ export type ResetTarget =
   | { to: 'offset'; offset: number };
 
 export interface GroupService {
+  /**
+   * Adds a member. With `memberId` (chosen by the client, reused on every retry of the same join) a
+   * retry whose first response was lost finds the member already there and answers for it.
+   */
   join(
     group: string,
-    options: { topics: string[]; sessionTimeoutMs?: number },
+    options: { topics: string[]; sessionTimeoutMs?: number; memberId?: string },
   ): Promise<MembershipView & { memberId: string }>;
   heartbeat(group: string, memberId: string): Promise<MembershipView>;
   leave(group: string, memberId: string): Promise<void>;
@@ -120,6 +142,27 @@ function validateGroup(group: string): void {
   if (typeof group !== 'string' || !NAME.test(group)) {
     throw invalid(`group id ${JSON.stringify(group)} is invalid: use 1-249 of A-Z a-z 0-9 . _ -`);
   }
+}
+
+/** Client-chosen member ids travel in URL paths and sort keys: the group id's alphabet, shorter. */
+const MEMBER_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+function validateMemberId(memberId: string): void {
+  if (typeof memberId !== 'string' || !MEMBER_ID.test(memberId)) {
+    throw invalid(`memberId ${JSON.stringify(memberId)} is invalid: use 1-128 of A-Z a-z 0-9 . _ -`);
+  }
+}
+
+/**
+ * A storage fault (throttling, a 5xx, a timeout, CAS contention that outlasted its retries) on one
+ * lease write: that write may be tried again on the next heartbeat, so the heartbeat carries on.
+ */
+const isTransient = (error: unknown): boolean => error instanceof StreamError && error.retriable;
+
+function sameTopics(a: readonly string[], b: readonly string[]): boolean {
+  const x = [...a].sort();
+  const y = [...b].sort();
+  return x.length === y.length && x.every((topic, i) => topic === y[i]);
 }
 
 interface Lease {
@@ -221,35 +264,84 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
 
   const isFree = (lease: Lease, now: number) => lease.owner === null || lease.leaseExpiresAt <= now;
 
-  /** Gives a lease up: no owner, and a new epoch, so the last owner's commits are refused from now on. */
-  const releaseLease = (group: string, lease: Lease) =>
-    casLease(group, lease, { owner: null, epoch: lease.epoch + 1, leaseExpiresAt: 0 });
+  type LeaseChange = Partial<Omit<Lease, 'item'>>;
+
+  /**
+   * Changes a lease this member holds live at `lease.epoch` (renew, move, release). A CAS conflict is
+   * not a loss by itself — the member's own commits bump the version too — so the lease is read again
+   * and the change retried while it is still this member's, at the same epoch, unexpired at `now`.
+   * Returns the lease as written, or undefined when it was lost meanwhile (another owner, a new epoch,
+   * or expired). Storage faults are thrown.
+   */
+  function changeOwnLease(
+    group: string,
+    memberId: string,
+    lease: Lease,
+    now: number,
+    change: (current: Lease) => LeaseChange,
+  ): Promise<Lease | undefined> {
+    const what = `lease ${lease.topic}/${lease.partition} of group ${group}`;
+    return retryOnConflict({ clock, what }, async (attempt) => {
+      // The first attempt uses the lease as read (consistently) at the start of this call.
+      const current =
+        attempt === 0
+          ? lease
+          : readLease(
+              await meta.get(leaseKey(group, lease.topic, lease.partition), { consistent: true }),
+              lease.topic,
+              lease.partition,
+            );
+      if (current.owner !== memberId || current.epoch !== lease.epoch || current.leaseExpiresAt <= now) {
+        return undefined;
+      }
+      const next = change(current);
+      await meta.transact([
+        { type: 'put', item: leaseInput(group, current, next), expect: current.item?.v ?? 'absent' },
+      ]);
+      return { ...current, ...next };
+    });
+  }
+
+  /** Giving a lease up: no owner, and a new epoch, so the last owner's commits are refused from now on. */
+  const released = (current: Lease): LeaseChange => ({
+    owner: null,
+    epoch: current.epoch + 1,
+    leaseExpiresAt: 0,
+  });
+
+  /** Renews the membership; a member that is gone (left, or timed out) must join again. */
+  async function renewMember(group: string, memberId: string, read: Item, now: number): Promise<Item> {
+    const lost = () =>
+      new StreamError(
+        'LEASE_LOST',
+        `member ${memberId} is not in group ${group} (it left or timed out); join again`,
+      );
+    // A conflict here is another renewal of the same member (a join retried while its first attempt
+    // still runs): harmless, so read again and renew again.
+    return retryOnConflict({ clock, what: `member ${memberId} of group ${group}` }, async (attempt) => {
+      const me = attempt === 0 ? read : await meta.get(memberKey(group, memberId), { consistent: true });
+      if (me === undefined) throw lost();
+      const timeout = me.sessionTimeoutMs as number;
+      await meta.transact([
+        { type: 'put', item: { ...attributesOf(me), expiresAt: now + timeout }, expect: me.v },
+      ]);
+      return me;
+    });
+  }
 
   async function rebalance(group: string, memberId: string): Promise<MembershipView> {
     const now = clock.now();
     const { members, leases } = await readGroup(group);
-    const me = members.find((m) => m.sk === memberKey(group, memberId).sk);
-    if (me === undefined) {
+    const read = members.find((m) => m.sk === memberKey(group, memberId).sk);
+    if (read === undefined) {
       throw new StreamError(
         'LEASE_LOST',
         `member ${memberId} is not in group ${group} (it left or timed out); join again`,
       );
     }
-    const timeout = me.sessionTimeoutMs as number;
     // Renew the membership first: a member that cannot renew must not take leases.
-    try {
-      await meta.transact([
-        { type: 'put', item: { ...attributesOf(me), expiresAt: now + timeout }, expect: me.v },
-      ]);
-    } catch (error) {
-      if (error instanceof ConditionFailedError) {
-        throw new StreamError(
-          'LEASE_LOST',
-          `member ${memberId} of group ${group} changed concurrently; join again`,
-        );
-      }
-      throw error;
-    }
+    const me = await renewMember(group, memberId, read, now);
+    const timeout = me.sessionTimeoutMs as number;
     const myTopics = new Set(me.topics as string[]);
     const described = await describeTopics([...myTopics]);
     const partitions: TopicPartition[] = described.flatMap((t) =>
@@ -262,28 +354,67 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
     const target = base + (index < partitions.length % eligible.length ? 1 : 0);
     const leaseOf = (tp: TopicPartition) =>
       leases.get(id(tp)) ?? readLease(undefined, tp.topic, tp.partition);
+    const isHeld = (l: Lease) => l.owner === memberId && l.leaseExpiresAt > now;
 
-    const owned = partitions.map(leaseOf).filter((l) => l.owner === memberId && l.leaseExpiresAt > now);
     const revoked: TopicPartition[] = [];
     const kept: Lease[] = [];
+    /** Runs one lease write; a transient fault leaves the lease as it was, for the next heartbeat. */
+    async function tryWrite<T>(write: () => Promise<T>): Promise<{ done: T } | undefined> {
+      try {
+        return { done: await write() };
+      } catch (error) {
+        if (isTransient(error)) return undefined;
+        throw error;
+      }
+    }
+
+    // Leases held on partitions that are no longer the member's (their topic was deleted): give them
+    // up, and stop processing them whether or not the release got through (they expire anyway).
+    const current = new Set(partitions.map(id));
+    for (const lease of leases.values()) {
+      if (!isHeld(lease) || current.has(id(lease))) continue;
+      await tryWrite(() => changeOwnLease(group, memberId, lease, now, released));
+      revoked.push({ topic: lease.topic, partition: lease.partition });
+    }
+
+    const owned = partitions.map(leaseOf).filter(isHeld);
     // Surplus first: release the highest partitions beyond the target so others can take them now.
     for (const [i, lease] of owned.entries()) {
+      const tp = { topic: lease.topic, partition: lease.partition };
       if (i >= target) {
-        if (await releaseLease(group, lease)) {
-          revoked.push({ topic: lease.topic, partition: lease.partition });
-        }
-      } else if (await casLease(group, lease, { leaseExpiresAt: now + timeout })) {
-        kept.push({ ...lease, leaseExpiresAt: now + timeout });
+        const outcome = await tryWrite(() => changeOwnLease(group, memberId, lease, now, released));
+        // Released, or lost meanwhile: either way no longer this member's. A fault: still held.
+        if (outcome === undefined) kept.push(lease);
+        else revoked.push(tp);
+        continue;
+      }
+      const topicId = topicIds.get(lease.topic) ?? null;
+      const outcome = await tryWrite(() =>
+        changeOwnLease(group, memberId, lease, now, (l) =>
+          l.topicId === topicId
+            ? { leaseExpiresAt: now + timeout }
+            : // The topic was re-created under this lease: the old offset means nothing in the new one.
+              { leaseExpiresAt: now + timeout, epoch: l.epoch + 1, topicId, committedOffset: null },
+        ),
+      );
+      if (outcome === undefined) kept.push(lease);
+      else if (outcome.done === undefined) revoked.push(tp);
+      else {
+        if (outcome.done.epoch !== lease.epoch) revoked.push(tp);
+        kept.push(outcome.done);
       }
     }
     // Then take free or expired leases up to the target, each member starting at its own place in
-    // the list so members joining together do not all race for the same leases.
+    // the list so members joining together do not all race for the same leases. A lease this member
+    // let expire (a renewal that failed) is taken back like any other: with a new epoch, so nothing
+    // committed under the old one after it expired can count.
+    const handled = new Set(owned.map(id));
     if (kept.length < target && partitions.length > 0) {
       const start = Math.floor((index * partitions.length) / eligible.length);
       for (let k = 0; k < partitions.length && kept.length < target; k++) {
         const tp = partitions[(start + k) % partitions.length] as TopicPartition;
         const lease = leaseOf(tp);
-        if (!isFree(lease, now) || lease.owner === memberId) continue;
+        if (handled.has(id(tp)) || !isFree(lease, now)) continue;
         // A lease left over from a deleted topic of the same name carries no offset into the new one.
         const topicId = topicIds.get(tp.topic) ?? null;
         const committedOffset = lease.topicId === topicId ? lease.committedOffset : null;
@@ -294,7 +425,7 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
           topicId,
           committedOffset,
         };
-        if (await casLease(group, lease, change)) kept.push({ ...lease, ...change });
+        if ((await tryWrite(() => casLease(group, lease, change)))?.done) kept.push({ ...lease, ...change });
       }
     }
     const assignments = kept
@@ -309,8 +440,9 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
   }
 
   return {
-    async join(group, { topics: subscribed, sessionTimeoutMs }) {
+    async join(group, { topics: subscribed, sessionTimeoutMs, memberId: chosen }) {
       validateGroup(group);
+      if (chosen !== undefined) validateMemberId(chosen);
       const timeout = sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
       if (
         !Number.isInteger(timeout) ||
@@ -330,21 +462,35 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
       }
       const unique = [...new Set(subscribed)];
       for (const topic of unique) await topics.requireTopic(topic);
-      const memberId = randomUUID();
+      const memberId = chosen ?? randomUUID();
       const now = clock.now();
-      await meta.transact([
-        {
-          type: 'put',
-          item: {
-            ...memberKey(group, memberId),
-            topics: unique,
-            sessionTimeoutMs: timeout,
-            joinedAt: now,
-            expiresAt: now + timeout,
+      const key = memberKey(group, memberId);
+      await retryOnConflict({ clock, what: `member ${memberId} of group ${group}` }, async () => {
+        const existing = chosen === undefined ? undefined : await meta.get(key, { consistent: true });
+        if (existing !== undefined) {
+          // The member is live: this is a retry of its join whose answer was lost (or a duplicate).
+          // The rebalance below renews it. Another subscription under the same id is a client error.
+          if (existing.sessionTimeoutMs !== timeout || !sameTopics(existing.topics as string[], unique)) {
+            throw invalid(
+              `member ${memberId} is already in group ${group} with other topics or sessionTimeoutMs; leave first or join with another memberId`,
+            );
+          }
+          return;
+        }
+        await meta.transact([
+          {
+            type: 'put',
+            item: {
+              ...key,
+              topics: unique,
+              sessionTimeoutMs: timeout,
+              joinedAt: now,
+              expiresAt: now + timeout,
+            },
+            expect: 'absent',
           },
-          expect: 'absent',
-        },
-      ]);
+        ]);
+      });
       // The listing item is written once per group; an existing one is fine.
       if ((await meta.get(groupListKey(group))) === undefined) {
         await meta
@@ -372,10 +518,11 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
           `member ${memberId} is not in group ${group} (it left or timed out)`,
         );
       }
-      // Release the leases first, so the partitions are free the moment the member is gone.
+      // Release the leases first, so the partitions are free the moment the member is gone. A commit
+      // racing the release only bumps the version: the release is retried, not skipped.
       for (const lease of leases.values()) {
         if (lease.owner === memberId && lease.leaseExpiresAt > now) {
-          await releaseLease(group, lease);
+          await changeOwnLease(group, memberId, lease, now, released);
         }
       }
       await meta.transact([{ type: 'delete', key: memberKey(group, memberId) }]);
@@ -393,6 +540,13 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
         if (seen.has(id(o))) throw invalid(`${o.topic}/${o.partition} appears twice in one commit`);
         seen.add(id(o));
       }
+      // A committed offset belongs to the topic's current incarnation. A lease still on a deleted or
+      // re-created topic's old topicId is the member's until its next heartbeat moves it (with a new
+      // epoch), but an offset for it would be read against the wrong log: refused like a stale epoch.
+      const topicIds = new Map<string, string | undefined>();
+      for (const name of new Set(offsets.map((o) => o.topic))) {
+        topicIds.set(name, (await describeTopics([name]))[0]?.topicId);
+      }
       // Renewals bump the lease's version, so a commit racing a heartbeat re-reads and checks again.
       await retryOnConflict({ clock, what: `offsets of group ${group}` }, async () => {
         const now = clock.now();
@@ -402,15 +556,22 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
         );
         const ops = offsets.map((o, i) => {
           const lease = readLease(items[i], o.topic, o.partition);
+          const topicId = topicIds.get(o.topic);
           if (lease.owner !== memberId || lease.epoch !== o.epoch || lease.leaseExpiresAt <= now) {
             throw new StreamError(
               'LEASE_LOST',
               `member ${memberId} does not hold ${o.topic}/${o.partition} at epoch ${o.epoch} in group ${group}; heartbeat for the current assignment`,
             );
           }
+          if (topicId === undefined || lease.topicId !== topicId) {
+            throw new StreamError(
+              'LEASE_LOST',
+              `topic ${o.topic} was deleted or re-created since member ${memberId} took ${o.topic}/${o.partition} in group ${group}; heartbeat for the current assignment`,
+            );
+          }
           return {
             type: 'put' as const,
-            item: leaseInput(group, lease, { committedOffset: o.offset }),
+            item: leaseInput(group, lease, { committedOffset: o.offset, topicId }),
             expect: lease.item?.v as number,
           };
         });

@@ -18,6 +18,8 @@ const joinSchema = z.strictObject(
   {
     topics: z.array(name, { error: 'must be an array of topic names' }),
     sessionTimeoutMs: nonNegativeInt.optional(),
+    /** Chosen by the client and sent again on a retry: the join is then answered, not repeated. */
+    memberId: name.optional(),
   },
   { error: 'must be a JSON object' },
 );

@@ -1477,7 +1477,7 @@ function rejectedArb(): fc.Arbitrary<FuzzRequest> {
   const join = fc
     .tuple(
       fc.constantFrom('readers', 'fz-group'),
-      fc.constantFrom('nope-topic', 'no-topics', 'session', 'many', 'extra', 'bad-group'),
+      fc.constantFrom('nope-topic', 'no-topics', 'session', 'many', 'extra', 'bad-member', 'bad-group'),
       fc.constantFrom(999, 300_001, 1.5, -1, '1000', null),
     )
     .map(([group, broken, session]) => {
@@ -1493,8 +1493,10 @@ function rejectedArb(): fc.Arbitrary<FuzzRequest> {
               : broken === 'many'
                 ? { ...valid, topics: Array.from({ length: 51 }, () => 'fuzz') }
                 : broken === 'extra'
-                  ? { ...valid, memberId: 'x' }
-                  : valid;
+                  ? { ...valid, extra: 1 }
+                  : broken === 'bad-member'
+                    ? { ...valid, memberId: 'a b' }
+                    : valid;
       return jsonRequest('POST', target, body);
     });
 

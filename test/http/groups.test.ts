@@ -84,6 +84,25 @@ describe('consumer group routes', () => {
     expect(afterLeave.status).toBe(409);
   });
 
+  it('answers a join retried with the same memberId for the member the first attempt created', async () => {
+    // Prepare
+    await call('POST', '/v1/topics', { name: 'retried', partitions: 2 });
+    const body = { topics: ['retried'], sessionTimeoutMs: 10_000, memberId: 'reader-7f3a' };
+    // Act: the first response is "lost"; the client sends the same request again
+    const first = await call('POST', '/v1/groups/retries/members', body);
+    const retry = await call('POST', '/v1/groups/retries/members', body);
+    const other = await call('POST', '/v1/groups/retries/members', { ...body, sessionTimeoutMs: 20_000 });
+    const badId = await call('POST', '/v1/groups/retries/members', { ...body, memberId: 'a/b' });
+    const described = await call('GET', '/v1/groups/retries');
+    // Assess
+    expect([first.status, retry.status]).toEqual([201, 201]);
+    expect(retry.body).toEqual(first.body);
+    expect(first.body.memberId).toBe('reader-7f3a');
+    expect(described.body.members.map((m: { memberId: string }) => m.memberId)).toEqual(['reader-7f3a']);
+    expect(other.status).toBe(400);
+    expect(badId.status).toBe(400);
+  });
+
   it('resets offsets of an empty group and refuses bad input', async () => {
     await call('POST', '/v1/topics', { name: 'resets', partitions: 1 });
     await call('POST', '/v1/topics/resets/records', {

@@ -4,7 +4,7 @@
  * commits); its partitions move and processing completes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jsonSerde, Streambed, StreambedError } from '../../client/index.ts';
+import { jsonSerde, Streambed, StreambedError, type TopicPartition } from '../../client/index.ts';
 import { type LocalServer, startLocalServer } from '../../lambdas/runtime/local-server.ts';
 
 let server: LocalServer;
@@ -13,9 +13,10 @@ beforeAll(async () => {
 });
 afterAll(async () => server.close());
 
-const waitFor = async (condition: () => boolean, timeoutMs: number, what: string) => {
+/** Polls a condition until it holds; fails past the bound. Tests wait for states, never for time. */
+const waitFor = async (condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string) => {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -70,12 +71,34 @@ describe('SDK producers and a consumer group', () => {
 
     // Act: produce while consuming; cut one consumer off part-way
     const producing = Promise.all([produce(0), produce(1)]);
-    await waitFor(() => processed.size > 20_000, 60_000, 'a fifth of the records');
-    const doomedPartitions = consumers[2]!.assignment();
-    cut = true;
+    // Right after the joins the first consumer holds every partition until heartbeats balance the
+    // group, and a fifth of the records can be processed before that: cut the third consumer only
+    // once it holds partitions (read and cut in one step, so no heartbeat lands in between).
+    let doomedPartitions: TopicPartition[] = [];
+    await waitFor(
+      () => {
+        if (processed.size <= 20_000) return false;
+        doomedPartitions = consumers[2]!.assignment();
+        cut = doomedPartitions.length > 0;
+        return cut;
+      },
+      60_000,
+      'a fifth of the records, with the third consumer holding partitions',
+    );
     await producing;
     await Promise.all(producers.map((p) => p.disconnect()));
-    await waitFor(() => processed.size === 2 * perProducer, 90_000, 'every record');
+    // Every record, and the dead consumer's partitions taken over: its session ended and the two
+    // survivors own every partition. Only then may it wake up, so its commits meet a new epoch.
+    await waitFor(
+      async () => {
+        if (processed.size !== 2 * perProducer) return false;
+        const group = await client.admin().describeGroup('billing');
+        const live = new Set(group.members.map((m) => m.memberId));
+        return live.size === 2 && group.partitions.every((p) => p.owner !== null && live.has(p.owner));
+      },
+      90_000,
+      "every record, and the dead consumer's partitions taken over",
+    );
     // The dead consumer, woken up too late, is fenced: its commits are refused.
     cut = false;
     let fenced: unknown;
@@ -101,6 +124,33 @@ describe('SDK producers and a consumer group', () => {
     );
     expect(group.partitions.every((p) => p.lag === 0)).toBe(true);
   }, 180_000);
+
+  it('joins once when the answer to its join is lost: the retry reuses the member id', async () => {
+    // Prepare: a network that loses the first join's response after the server applied the join
+    const client = new Streambed({ url: server.url });
+    await client.admin().createTopic({ topic: 'lossy', numPartitions: 4 });
+    let lost = false;
+    const lossy: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      if (!lost && init?.method === 'POST' && String(input).endsWith('/members')) {
+        lost = true;
+        await response.arrayBuffer();
+        throw new TypeError('socket hang up');
+      }
+      return response;
+    };
+    const consumer = new Streambed({ url: server.url, fetch: lossy }).consumer({ groupId: 'lossy-group' });
+    await consumer.subscribe({ topic: 'lossy' });
+    // Act: run resolves once the (retried) join's assignment is running
+    await consumer.run({ eachMessage: async () => {} });
+    const assigned = consumer.assignment();
+    const group = await client.admin().describeGroup('lossy-group');
+    await consumer.disconnect();
+    // Assess: one member, not a ghost holding the partitions plus a member with none
+    expect(lost).toBe(true);
+    expect(group.members).toHaveLength(1);
+    expect(assigned.map((tp) => tp.partition).sort()).toEqual([0, 1, 2, 3]);
+  });
 
   it('seeks, pauses and resumes, and commits manually', async () => {
     const client = new Streambed({ url: server.url });

@@ -1,18 +1,65 @@
 import { describe, expect, it } from 'vitest';
-import { type Assignment, createGroupService } from '../../lambdas/core/groups.ts';
+import { MemoryMetaStore } from '../../lambdas/adapters/memory-meta-store.ts';
+import { StreamError } from '../../lambdas/core/errors.ts';
+import { type Assignment, createGroupService, type MembershipView } from '../../lambdas/core/groups.ts';
+import { leaseKey, memberKey } from '../../lambdas/core/layout.ts';
 import { ManualClock } from '../../lambdas/ports/clock.ts';
+import type {
+  GetOptions,
+  Item,
+  ItemKey,
+  MetaStore,
+  QueryOptions,
+  QueryResult,
+  TransactOp,
+} from '../../lambdas/ports/meta-store.ts';
 import { failure } from '../support/failure.ts';
 import { logFixture, record } from '../support/log-fixture.ts';
 
+/**
+ * A memory store that runs a cue just before the next transaction writing a given item: a fault
+ * (the cue throws, the write never happens) or a racing writer (the cue writes first), on cue.
+ */
+class CuedMetaStore implements MetaStore {
+  private readonly cues: { sk: string; run: () => Promise<void> }[] = [];
+  constructor(private readonly inner: MetaStore) {}
+  /** Runs `run` once, before the next transaction that puts the item with this key. */
+  beforeNextWrite(key: ItemKey, run: () => Promise<void>): void {
+    this.cues.push({ sk: key.sk, run });
+  }
+  get(key: ItemKey, options?: GetOptions): Promise<Item | undefined> {
+    return this.inner.get(key, options);
+  }
+  batchGet(keys: readonly ItemKey[], options?: GetOptions): Promise<(Item | undefined)[]> {
+    return this.inner.batchGet(keys, options);
+  }
+  query(pk: string, options?: QueryOptions): Promise<QueryResult> {
+    return this.inner.query(pk, options);
+  }
+  async transact(ops: readonly TransactOp[]): Promise<void> {
+    const at = this.cues.findIndex((cue) => ops.some((op) => op.type === 'put' && op.item.sk === cue.sk));
+    if (at >= 0) await this.cues.splice(at, 1)[0]?.run();
+    return this.inner.transact(ops);
+  }
+}
+
 async function world(partitions = 6) {
   const clock = new ManualClock();
-  const fixture = logFixture({ clock });
+  const cued = new CuedMetaStore(new MemoryMetaStore(clock));
+  const fixture = logFixture({ clock, meta: cued });
   await fixture.topics.createTopic('events', partitions);
   const groups = createGroupService({ meta: fixture.meta, clock, topics: fixture.topics, log: fixture.log });
-  return { ...fixture, clock, groups };
+  return { ...fixture, clock, groups, cued };
 }
 
 const owned = (assignments: Assignment[]) => assignments.map((a) => a.partition);
+const lease = (partition: number) => leaseKey('g', 'events', partition);
+
+/** Every partition held before a heartbeat is still assigned after it, or reported revoked. */
+function expectNothingDropped(before: Assignment[], after: MembershipView): void {
+  const accounted = new Set([...after.assignments, ...after.revoked].map((tp) => tp.partition));
+  expect(owned(before).filter((p) => !accounted.has(p))).toEqual([]);
+}
 
 describe('consumer groups', () => {
   it('gives a lone member every partition at epoch 1 with no committed offset', async () => {
@@ -131,6 +178,173 @@ describe('consumer groups', () => {
     await topics.createTopic('events', 1);
     const b = await groups.join('g', { topics: ['events'] });
     expect(b.assignments[0]?.committedOffset).toBeNull();
+  });
+
+  it('a member re-takes its own lease that expired after a failed lease write, at a new epoch that fences the old one', async () => {
+    // Prepare: a holds the only partition at epoch 1 and has committed; one heartbeat's lease write
+    // is throttled, so the membership is renewed but the lease is not
+    const { groups, clock, log, cued } = await world(1);
+    await log.produce({ topic: 'events', records: [record('1'), record('2')] });
+    const a = await groups.join('g', { topics: ['events'], sessionTimeoutMs: 5_000 });
+    await groups.commit('g', a.memberId, [{ topic: 'events', partition: 0, offset: 1, epoch: 1 }]);
+    clock.advance(3_000);
+    cued.beforeNextWrite(lease(0), async () => {
+      throw new StreamError('THROTTLED', 'injected throttle');
+    });
+    // Whether this heartbeat fails or carries on is another test's concern; only its effect matters.
+    await groups.heartbeat('g', a.memberId).catch(() => undefined);
+    // Act: the next heartbeat comes after the lease expired (t=6 s > 5 s) but within the session (8 s)
+    clock.advance(3_000);
+    const view = await groups.heartbeat('g', a.memberId);
+    const stale = await failure(
+      groups.commit('g', a.memberId, [{ topic: 'events', partition: 0, offset: 2, epoch: 1 }]),
+    );
+    // Assess: taken back as a fresh assignment; a commit made under the old epoch is fenced
+    expect(view.assignments).toEqual([{ topic: 'events', partition: 0, epoch: 2, committedOffset: 1 }]);
+    expect(stale.code).toBe('LEASE_LOST');
+    await groups.commit('g', a.memberId, [{ topic: 'events', partition: 0, offset: 2, epoch: 2 }]);
+    expect((await groups.describe('g')).partitions[0]).toMatchObject({
+      owner: a.memberId,
+      committedOffset: 2,
+    });
+  });
+
+  it('carries on through a transient error renewing one lease: it stays assigned and is renewed next time', async () => {
+    // Prepare
+    const { groups, clock, cued } = await world(2);
+    const a = await groups.join('g', { topics: ['events'], sessionTimeoutMs: 5_000 });
+    clock.advance(1_000);
+    cued.beforeNextWrite(lease(1), async () => {
+      throw new StreamError('UNAVAILABLE', 'injected 5xx');
+    });
+    // Act
+    const during = await groups.heartbeat('g', a.memberId);
+    clock.advance(3_000);
+    const after = await groups.heartbeat('g', a.memberId);
+    // Assess: the lease whose renewal failed is still held at its epoch (it had not expired), and the
+    // next heartbeat renews it
+    expect(during).toEqual({ assignments: a.assignments, revoked: [] });
+    expect(after).toEqual({ assignments: a.assignments, revoked: [] });
+    expectNothingDropped(a.assignments, during);
+  });
+
+  it('keeps a partition whose renewal races the member’s own commit, and keeps the committed offset', async () => {
+    // Prepare: the member's commit bumps the lease's version between the heartbeat's read and write
+    const { groups, clock, cued } = await world(1);
+    const a = await groups.join('g', { topics: ['events'], sessionTimeoutMs: 5_000 });
+    clock.advance(1_000);
+    cued.beforeNextWrite(lease(0), () =>
+      groups.commit('g', a.memberId, [{ topic: 'events', partition: 0, offset: 7, epoch: 1 }]),
+    );
+    // Act
+    const view = await groups.heartbeat('g', a.memberId);
+    clock.advance(4_500); // past the join's lease expiry (5 s), within the renewed one (6 s)
+    // Assess: still held at epoch 1 with the racing commit's offset, and the lease was really renewed
+    expect(view).toEqual({
+      assignments: [{ topic: 'events', partition: 0, epoch: 1, committedOffset: 7 }],
+      revoked: [],
+    });
+    expectNothingDropped(a.assignments, view);
+    await groups.commit('g', a.memberId, [{ topic: 'events', partition: 0, offset: 8, epoch: 1 }]);
+  });
+
+  it('reports a lease that changed hands during the heartbeat as revoked', async () => {
+    // Prepare: between the heartbeat's read and its renewal, the lease moves to another owner
+    const { groups, clock, cued, meta } = await world(2);
+    const a = await groups.join('g', { topics: ['events'], sessionTimeoutMs: 5_000 });
+    clock.advance(1_000);
+    cued.beforeNextWrite(lease(1), async () => {
+      const item = (await meta.get(lease(1))) as Item;
+      const { v, ...rest } = item;
+      await meta.transact([
+        {
+          type: 'put',
+          item: { ...rest, owner: 'other', epoch: 2, leaseExpiresAt: clock.now() + 9_000 },
+          expect: v,
+        },
+      ]);
+    });
+    // Act
+    const view = await groups.heartbeat('g', a.memberId);
+    // Assess
+    expect(view).toEqual({
+      assignments: [{ topic: 'events', partition: 0, epoch: 1, committedOffset: null }],
+      revoked: [{ topic: 'events', partition: 1 }],
+    });
+    expectNothingDropped(a.assignments, view);
+  });
+
+  it('moves a live lease to a re-created topic: a new epoch, no old offset, and commits count on the new topic', async () => {
+    // Prepare: a commits on the first incarnation, then the topic is deleted and created again while
+    // a's lease is live
+    const { groups, topics, log } = await world(1);
+    await log.produce({ topic: 'events', records: [record('1'), record('2'), record('3')] });
+    const a = await groups.join('g', { topics: ['events'], sessionTimeoutMs: 10_000 });
+    await groups.commit('g', a.memberId, [{ topic: 'events', partition: 0, offset: 3, epoch: 1 }]);
+    await topics.deleteTopic('events');
+    await topics.createTopic('events', 1);
+    await log.produce({ topic: 'events', records: [record('x'), record('y')] });
+    // Act
+    const before = await failure(
+      groups.commit('g', a.memberId, [{ topic: 'events', partition: 0, offset: 1, epoch: 1 }]),
+    );
+    const view = await groups.heartbeat('g', a.memberId);
+    await groups.commit('g', a.memberId, [{ topic: 'events', partition: 0, offset: 2, epoch: 2 }]);
+    const described = await groups.describe('g');
+    await groups.leave('g', a.memberId);
+    const b = await groups.join('g', { topics: ['events'] });
+    // Assess: a commit under the old incarnation's epoch is refused; the heartbeat hands the partition
+    // over anew (revoked and assigned again); the new commit counts and survives the hand-over
+    expect(before.code).toBe('LEASE_LOST');
+    expect(view).toEqual({
+      assignments: [{ topic: 'events', partition: 0, epoch: 2, committedOffset: null }],
+      revoked: [{ topic: 'events', partition: 0 }],
+    });
+    expect(described.partitions[0]).toMatchObject({ committedOffset: 2, highWatermark: 2, lag: 0 });
+    expect(b.assignments).toEqual([{ topic: 'events', partition: 0, epoch: 4, committedOffset: 2 }]);
+  });
+
+  it('counts a join retried with the same memberId once (the first response was lost after the write applied)', async () => {
+    // Prepare
+    const { groups } = await world(2);
+    const first = await groups.join('g', { topics: ['events'], memberId: 'consumer-1' });
+    // Act: the client never saw `first` and sends the same request again
+    const retry = await groups.join('g', { topics: ['events'], memberId: 'consumer-1' });
+    const other = await groups.join('g', { topics: ['events'] });
+    const described = await groups.describe('g');
+    // Assess: one member, holding what the first attempt took; the second member is balanced against it
+    expect(first.memberId).toBe('consumer-1');
+    expect(retry).toEqual(first);
+    expect(described.members.map((m) => m.memberId).sort()).toEqual([other.memberId, 'consumer-1'].sort());
+    const mismatch = await failure(
+      groups.join('g', { topics: ['events'], sessionTimeoutMs: 9_000, memberId: 'consumer-1' }),
+    );
+    expect(mismatch.code).toBe('INVALID_REQUEST');
+    expect((await failure(groups.join('g', { topics: ['events'], memberId: 'bad id' }))).code).toBe(
+      'INVALID_REQUEST',
+    );
+  });
+
+  it('counts a join retry racing its first attempt once: both answer for the same member', async () => {
+    // Prepare: the retry runs whole between the first attempt's member write and its renewal
+    const { groups, cued } = await world(2);
+    const join = () => groups.join('g', { topics: ['events'], memberId: 'consumer-1' });
+    const member = memberKey('g', 'consumer-1');
+    let retry: Awaited<ReturnType<typeof join>> | undefined;
+    cued.beforeNextWrite(member, async () => {
+      cued.beforeNextWrite(member, async () => {
+        retry = await join();
+      });
+    });
+    // Act
+    const first = await join();
+    const after = await groups.heartbeat('g', 'consumer-1');
+    // Assess: neither attempt is refused, one member, and it holds every partition (the retry took
+    // them; the first attempt's answer may lack them, and the next heartbeat reports them)
+    expect([first.memberId, retry?.memberId]).toEqual(['consumer-1', 'consumer-1']);
+    expect(owned(retry?.assignments ?? [])).toEqual([0, 1]);
+    expect((await groups.describe('g')).members.map((m) => m.memberId)).toEqual(['consumer-1']);
+    expect(after).toEqual({ assignments: retry?.assignments, revoked: [] });
   });
 
   it('refuses bad input', async () => {
