@@ -167,7 +167,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     );
 
   // ---- The janitor: passes run continuously, some long, some cut short by a deadline ----
-  let janitorPasses = 0;
   const passWaiters: (() => void)[] = [];
   const nextJanitorPass = () => new Promise<void>((resolve) => passWaiters.push(resolve));
   let recreateRequest: (() => void) | undefined;
@@ -197,7 +196,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       if (!(error instanceof StreamError) || !error.retriable)
         violations.push(`janitor failed: ${String(error)}`);
     }
-    janitorPasses++;
     for (const wake of passWaiters.splice(0)) wake();
   }
   // A slow upload: stored now, but the upload returns a minute later, after a janitor pass.
@@ -418,29 +416,36 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     })),
   ];
 
-  /**
-   * After a heartbeat, a lease the member held before it and still owns live must be in its
-   * assignments or revoked: never dropped silently (the SDK would stop consuming it, then restart it
-   * from the last commit). A lease whose take timed out after it applied is not known yet, and is
-   * simply renewed by the next heartbeat.
-   */
-  async function checkLeases(
-    member: Member,
-    before: readonly { topic: string; partition: number }[],
-    revoked: readonly { topic: string; partition: number }[],
-  ) {
-    if (member.id === undefined) return;
-    const now = clock.now();
-    const name = (a: { topic: string; partition: number }) => `${a.topic}#${a.partition}`;
-    const held = new Set(before.map(name));
-    const known = new Set([...member.assignments, ...revoked].map(name));
+  /** The member's leases as stored: "topic#partition" → epoch and expiry. */
+  async function leasesOf(member: Member): Promise<Map<string, { epoch: number; expiresAt: number }>> {
+    const out = new Map<string, { epoch: number; expiresAt: number }>();
     for (const item of (await storage.meta.query(`group#${member.group}`, { consistent: true })).items) {
-      if (!item.sk.startsWith('l#') || item.owner !== member.id || (item.leaseExpiresAt as number) <= now)
-        continue;
+      if (!item.sk.startsWith('l#') || item.owner !== member.id) continue;
       const body = item.sk.slice(2);
       const cut = body.lastIndexOf('#');
-      const tp = `${body.slice(0, cut)}#${Number(body.slice(cut + 1))}`;
-      if (held.has(tp) && !known.has(tp))
+      out.set(`${body.slice(0, cut)}#${Number(body.slice(cut + 1))}`, {
+        epoch: item.epoch as number,
+        expiresAt: item.leaseExpiresAt as number,
+      });
+    }
+    return out;
+  }
+
+  /**
+   * A heartbeat never drops a lease silently (the SDK would stop consuming it, then restart it from the
+   * last commit): a lease the member owned before the heartbeat and still owns live after it, at the
+   * same epoch (so it was held throughout, not re-taken), is in its assignments or revoked.
+   */
+  function checkLeases(
+    member: Member,
+    before: Map<string, { epoch: number }>,
+    after: Map<string, { epoch: number; expiresAt: number }>,
+    revoked: readonly { topic: string; partition: number }[],
+  ) {
+    const now = clock.now();
+    const known = new Set([...member.assignments, ...revoked].map((a) => `${a.topic}#${a.partition}`));
+    for (const [tp, lease] of after) {
+      if (lease.expiresAt > now && before.get(tp)?.epoch === lease.epoch && !known.has(tp))
         violations.push(`member ${member.id} of ${member.group} still owns ${tp} but a heartbeat dropped it`);
     }
   }
@@ -490,15 +495,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         const id = member.id;
         const owned = member.assignments[Math.floor(random() * member.assignments.length)];
         // Half the time a commit races the heartbeat (the SDK commits from the processing loop).
+        const before = await leasesOf(member);
         const racing =
           owned !== undefined && random() < 0.5
             ? quietly(commit(member, id, owned.partition, owned.epoch))
             : undefined;
-        const before = member.assignments;
         const view = await services.groups.heartbeat(member.group, id);
         await racing;
         member.assignments = view.assignments;
-        await checkLeases(member, before, view.revoked);
+        checkLeases(member, before, await leasesOf(member), view.revoked);
       } else if (roll < 0.8) {
         const owned = member.assignments[Math.floor(random() * member.assignments.length)];
         if (owned === undefined) return;
