@@ -108,6 +108,8 @@ const JANITOR = 'chaos-janitor';
 /** Lambda's synchronous response limit (DESIGN §11). */
 const LAMBDA_PAYLOAD_BYTES = 6_291_456;
 const SESSION_MS = 5_000;
+/** Members' session once the run is quiet. */
+const QUIET_SESSION_MS = 60_000;
 
 /** A janitor's store that, now and then, makes the pass run long: minutes pass, topics come and go. */
 class PausingMetaStore implements MetaStore {
@@ -127,6 +129,22 @@ class PausingMetaStore implements MetaStore {
   }
   transact(ops: readonly TransactOp[]): Promise<void> {
     return this.inner.transact(ops);
+  }
+}
+
+/** A store whose next lease write, once armed, is throttled. */
+class OneLeaseWriteFails extends PausingMetaStore {
+  armed = false;
+  constructor(private readonly store: MetaStore) {
+    super(store, async () => {});
+  }
+  override transact(ops: readonly TransactOp[]): Promise<void> {
+    const first = ops[0];
+    if (this.armed && first?.type === 'put' && first.item.sk.startsWith('l#')) {
+      this.armed = false;
+      return Promise.reject(new StreamError('THROTTLED', 'injected: a lease write throttled'));
+    }
+    return this.store.transact(ops);
   }
 }
 
@@ -167,28 +185,35 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     );
 
   // ---- The janitor: passes run continuously, some long, some cut short by a deadline ----
-  const passWaiters: (() => void)[] = [];
-  const nextJanitorPass = () => new Promise<void>((resolve) => passWaiters.push(resolve));
+  let passesStarted = 0;
+  /** Waiters for a whole pass (not cut short) that starts after they asked. */
+  const passWaiters: { after: number; wake: () => void }[] = [];
+  const nextWholePass = () => new Promise<void>((wake) => passWaiters.push({ after: passesStarted, wake }));
+  const realDelay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
   let recreateRequest: (() => void) | undefined;
   const janitorMeta = new PausingMetaStore(faulty.meta, async (key) => {
-    // A pass that runs longer than the commit window, while a topic is re-created and written.
+    // A pass that runs longer than the commit window: meanwhile a topic is re-created and written,
+    // then minutes pass before the pass goes on to garbage collection.
     if (key.sk !== 'lease' || recreateRequest !== undefined || random() >= 0.03) return;
-    clock.jump(2 * 60_000 + Math.floor(random() * 60_000));
     await Promise.race([
       new Promise<void>((resolve) => {
         recreateRequest = resolve;
       }),
-      new Promise<void>((resolve) => setTimeout(resolve, 2_000)),
+      realDelay(2_000),
     ]);
     recreateRequest = undefined;
+    clock.jump(2 * 60_000 + Math.floor(random() * 60_000));
   });
   const janitor = createServices({ ...faulty, meta: janitorMeta }, clock, {
     janitor: { owner: JANITOR, compactAfterMs: 0, graceMs: 0 },
   }).janitor;
   async function janitorOnce(): Promise<void> {
     const deadline = random() < 0.5 ? Number.POSITIVE_INFINITY : clock.now() + Math.floor(random() * 30);
+    const pass = passesStarted++;
+    let whole = false;
     try {
       const report = await janitor.runOnce(deadline);
+      whole = !report.incomplete;
       for (const failure of report.errors) {
         if (!failure.retriable) violations.push(`janitor step ${failure.where} failed: ${failure.message}`);
       }
@@ -196,12 +221,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       if (!(error instanceof StreamError) || !error.retriable)
         violations.push(`janitor failed: ${String(error)}`);
     }
-    for (const wake of passWaiters.splice(0)) wake();
+    if (!whole) return;
+    for (const waiter of passWaiters.filter((w) => w.after <= pass)) {
+      passWaiters.splice(passWaiters.indexOf(waiter), 1);
+      waiter.wake();
+    }
   }
-  // A slow upload: stored now, but the upload returns a minute later, after a janitor pass.
+  // A slow upload: the object is stored, but the upload returns a minute later, after a whole
+  // janitor pass has run meanwhile.
   plan.slowUpload = async () => {
     clock.jump(50_000 + Math.floor(random() * 30_000));
-    await Promise.race([nextJanitorPass(), new Promise((resolve) => setTimeout(resolve, 2_000))]);
+    await Promise.race([nextWholePass(), realDelay(5_000)]);
   };
 
   // ---- Producers ----
@@ -450,6 +480,27 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     }
   }
 
+  /**
+   * A partition handed over in the topic's current incarnation carries the last commit made in it:
+   * after an acknowledged commit there, a member newly given the partition (a new epoch) is never told
+   * "no committed offset". (A partition it keeps may show an offset read before its own racing commit.)
+   */
+  function checkHandOver(
+    member: Member,
+    held: readonly { partition: number; epoch: number }[],
+    assignments: readonly { partition: number; epoch: number; committedOffset: number | null }[],
+    since: number,
+  ) {
+    if (member.topic !== RECREATED || since !== incarnation) return;
+    for (const a of assignments) {
+      const kept = held.some((h) => h.partition === a.partition && h.epoch === a.epoch);
+      if (!kept && a.committedOffset === null && committedIn.get(a.partition) === incarnation)
+        violations.push(
+          `${member.group}: ${RECREATED}/${a.partition} was handed over without the commit acknowledged in its incarnation`,
+        );
+    }
+  }
+
   async function commit(member: Member, id: string, partition: number, epoch: number): Promise<void> {
     const offset = Math.floor(random() * 50);
     const key = `${member.group}/${partition}`;
@@ -479,10 +530,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         return;
       }
       if (member.id === undefined) {
+        const since = incarnation;
         const joined = await services.groups.join(member.group, {
           topics: [member.topic],
           sessionTimeoutMs: SESSION_MS,
         });
+        checkHandOver(member, [], joined.assignments, since);
         member.id = joined.memberId;
         member.assignments = joined.assignments;
         return;
@@ -500,8 +553,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           owned !== undefined && random() < 0.5
             ? quietly(commit(member, id, owned.partition, owned.epoch))
             : undefined;
+        const since = incarnation;
         const view = await services.groups.heartbeat(member.group, id);
         await racing;
+        checkHandOver(member, member.assignments, view.assignments, since);
         member.assignments = view.assignments;
         checkLeases(member, before, await leasesOf(member), view.revoked);
       } else if (roll < 0.8) {
@@ -549,7 +604,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     actor(recreateOnce),
     ...members.map((member) => actor(() => groupOnce(member))),
   ]);
-  for (const wake of passWaiters.splice(0)) wake();
+  for (const waiter of passWaiters.splice(0)) waiter.wake();
   const leftover = await clean.topics.requireTopic('chaos-churn').catch(() => undefined);
   if (leftover !== undefined) await clean.topics.deleteTopic('chaos-churn');
 
@@ -630,25 +685,52 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   }
 
   // ---- Groups, once quiet: members whose join answer was lost (ghosts) time out first ----
-  clock.jump(SESSION_MS + 1_000);
-  for (const member of members) {
-    for (let round = 0; round < 3; round++) {
-      try {
-        if (member.id === undefined) {
-          const joined = await clean.groups.join(member.group, {
-            topics: [member.topic],
-            sessionTimeoutMs: 60_000,
-          });
-          member.id = joined.memberId;
-        } else await clean.groups.heartbeat(member.group, member.id);
-      } catch (error) {
-        if (error instanceof StreamError && error.code === 'LEASE_LOST') member.id = undefined;
-        else throw error;
+  async function settle(group: readonly Member[]): Promise<void> {
+    for (const member of group) {
+      for (let round = 0; round < 3; round++) {
+        try {
+          if (member.id === undefined) {
+            const joined = await clean.groups.join(member.group, {
+              topics: [member.topic],
+              sessionTimeoutMs: QUIET_SESSION_MS,
+            });
+            member.id = joined.memberId;
+            member.assignments = joined.assignments;
+          } else member.assignments = (await clean.groups.heartbeat(member.group, member.id)).assignments;
+        } catch (error) {
+          if (error instanceof StreamError && error.code === 'LEASE_LOST') member.id = undefined;
+          else throw error;
+        }
       }
     }
+    for (const member of group)
+      if (member.id !== undefined)
+        member.assignments = (await clean.groups.heartbeat(member.group, member.id)).assignments;
   }
-  for (const member of members)
-    if (member.id !== undefined) await clean.groups.heartbeat(member.group, member.id);
+  clock.jump(SESSION_MS + 1_000);
+  await settle(members);
+  // One lease write fails between a member's renewal and its leases', and the lease lapses while the
+  // member lives on: its next heartbeats must take the partition back.
+  const [m1, m2] = members
+    .filter((m) => m.group === 'chaos-group' && m.id !== undefined)
+    .sort((a, b) => b.assignments.length - a.assignments.length);
+  if (m1?.id !== undefined && m2?.id !== undefined) {
+    const flaky = new OneLeaseWriteFails(storage.meta);
+    const throughFlaky = createServices({ ...storage, meta: flaky }, clock);
+    m1.assignments = (await clean.groups.heartbeat(m1.group, m1.id)).assignments;
+    await clean.groups.heartbeat(m2.group, m2.id);
+    clock.jump(2_000);
+    await clean.groups.heartbeat(m2.group, m2.id);
+    flaky.armed = true;
+    await throughFlaky.groups.heartbeat(m1.group, m1.id);
+    clock.jump(QUIET_SESSION_MS - 1_500);
+    for (let round = 0; round < 2; round++) {
+      await clean.groups.heartbeat(m1.group, m1.id);
+      await clean.groups.heartbeat(m2.group, m2.id);
+    }
+  }
+  // The other group's members sat the pause out: they join again and settle.
+  await settle(members.filter((m) => m.group !== 'chaos-group'));
   for (const group of ['chaos-group', 'chaos-re-group']) {
     const description = await clean.groups.describe(group);
     for (const p of description.partitions) {
