@@ -190,29 +190,47 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const passWaiters: { after: number; wake: () => void }[] = [];
   const nextWholePass = () => new Promise<void>((wake) => passWaiters.push({ after: passesStarted, wake }));
   const realDelay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-  let recreateRequest: (() => void) | undefined;
-  const janitorMeta = new PausingMetaStore(faulty.meta, async (key) => {
+  // The janitor's calls fail at a fifth of the rate: a partition's work is a dozen calls, and with no
+  // retries below the port (the AWS SDK's own retries are not modelled) most would fail otherwise.
+  const janitorPlan = faultPlan(options.seed ^ 0x1a17, (options.faultRate ?? 0.15) / 5, clock);
+  // Now and then a pass runs while everything else is quiet (the other actors wait at a gate), as on a
+  // deployment with one busy moment: its partitions end up compacted, so garbage collection decides
+  // from the re-created topic alone. It pauses once, at its third partition lease.
+  let quiet: { over: Promise<void>; leaseReads: number } | undefined;
+  let inFlight = 0;
+  const janitorMeta = new PausingMetaStore(new FaultyMetaStore(storage.meta, janitorPlan), async (key) => {
     // A pass that runs longer than the commit window: meanwhile a topic is re-created and written,
     // then minutes pass before the pass goes on to garbage collection.
-    if (key.sk !== 'lease' || recreateRequest !== undefined || random() >= 0.03) return;
-    await Promise.race([
-      new Promise<void>((resolve) => {
-        recreateRequest = resolve;
-      }),
-      realDelay(2_000),
-    ]);
-    recreateRequest = undefined;
+    if (key.sk !== 'lease') return;
+    const scripted = quiet !== undefined && ++quiet.leaseReads === 3;
+    if (!scripted && (quiet !== undefined || random() >= 0.03)) return;
+    await recreate();
+    for (let i = 0; i < 3; i++) await produceRecreated();
     clock.jump(2 * 60_000 + Math.floor(random() * 60_000));
   });
-  const janitor = createServices({ ...faulty, meta: janitorMeta }, clock, {
-    janitor: { owner: JANITOR, compactAfterMs: 0, graceMs: 0 },
-  }).janitor;
+  const janitor = createServices(
+    {
+      meta: janitorMeta,
+      objects: new FaultyObjectStore(storage.objects, janitorPlan),
+      close: async () => {},
+    },
+    clock,
+    { janitor: { owner: JANITOR, compactAfterMs: 0, graceMs: 0 } },
+  ).janitor;
   async function janitorOnce(): Promise<void> {
     const deadline = random() < 0.5 ? Number.POSITIVE_INFINITY : clock.now() + Math.floor(random() * 30);
     const pass = passesStarted++;
     let whole = false;
+    let open = () => {};
+    const rate = janitorPlan.rate;
+    if (random() < 0.1) {
+      // A calm moment: no other actor, no faults.
+      janitorPlan.rate = 0;
+      quiet = { over: new Promise<void>((resolve) => (open = resolve)), leaseReads: 0 };
+      for (let waited = 0; inFlight > 0 && waited < 2_000; waited += 5) await realDelay(5);
+    }
     try {
-      const report = await janitor.runOnce(deadline);
+      const report = await janitor.runOnce(quiet === undefined ? deadline : Number.POSITIVE_INFINITY);
       whole = !report.incomplete;
       for (const failure of report.errors) {
         if (!failure.retriable) violations.push(`janitor step ${failure.where} failed: ${failure.message}`);
@@ -221,6 +239,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       if (!(error instanceof StreamError) || !error.retriable)
         violations.push(`janitor failed: ${String(error)}`);
     }
+    quiet = undefined;
+    janitorPlan.rate = rate;
+    open();
     if (!whole) return;
     for (const waiter of passWaiters.filter((w) => w.after <= pass)) {
       passWaiters.splice(passWaiters.indexOf(waiter), 1);
@@ -389,22 +410,47 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   // ---- A topic re-created now and then (also while janitor passes run), its records checked ----
   let incarnation = 0;
   let recreatedAcked = new Map<string, string>();
-  async function recreateOnce(): Promise<void> {
-    const requested = recreateRequest;
-    if (requested !== undefined || random() < 0.05) {
+  let recreating: Promise<void> | undefined;
+  /** Every record acknowledged in the topic's current incarnation is readable at its offset. */
+  async function checkRecreated(): Promise<void> {
+    for (const [where, value] of recreatedAcked) {
+      const [partition, offset] = where.split('/').map(Number) as [number, number];
+      try {
+        const page = await clean.log.fetch({ topic: RECREATED, partition, offset, maxBytes: 1 });
+        const got = page.records.find((r) => r.offset === offset)?.value;
+        if (got === undefined || text.decode(got ?? new Uint8Array()) !== value)
+          violations.push(`acknowledged ${value} at ${RECREATED}/${where} is not there`);
+      } catch (error) {
+        violations.push(`acknowledged ${value} at ${RECREATED}/${where} cannot be read: ${String(error)}`);
+      }
+    }
+  }
+
+  /** Deletes the topic and creates it again: a new incarnation, nothing acknowledged in it yet. */
+  async function recreate(): Promise<void> {
+    if (recreating !== undefined) return recreating;
+    recreating = (async () => {
       const before = await clean.topics.requireTopic(RECREATED).catch(() => undefined);
       if (before !== undefined) {
+        await checkRecreated();
         await clean.topics.deleteTopic(RECREATED);
         deletedTopicIds.push({ id: before.topicId, partitions: before.partitions });
       }
       await clean.topics.createTopic(RECREATED, 2, { 'retention.ms': -1 });
       incarnation++;
       recreatedAcked = new Map();
-    }
+    })().finally(() => {
+      recreating = undefined;
+    });
+    return recreating;
+  }
+  /** One record to the re-created topic, retried with its key; remembered if acknowledged in one incarnation. */
+  async function produceRecreated(): Promise<void> {
     const request = nextRequest++;
     const value = `re${request}`;
     sent.add(value);
     for (let attempt = 0; attempt < RETRIES; attempt++) {
+      const since = incarnation;
       try {
         const { offsets } = await services.log.produce({
           topic: RECREATED,
@@ -412,16 +458,21 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           idempotencyKey: `chaos-re-${options.seed}-${request}`,
         });
         const o = offsets[0] as { partition: number; offset: number };
-        recreatedAcked.set(`${o.partition}/${o.offset}`, value);
-        break;
+        if (since === incarnation) recreatedAcked.set(`${o.partition}/${o.offset}`, value);
+        return;
       } catch (error) {
+        // The topic was deleted under the request (re-created meanwhile).
+        if (error instanceof StreamError && error.code === 'TOPIC_NOT_FOUND' && since !== incarnation) return;
         if (!(error instanceof StreamError) || !error.retriable) {
           violations.push(`produce to ${RECREATED} failed: ${String(error)}`);
-          break;
+          return;
         }
       }
     }
-    requested?.();
+  }
+  async function recreateOnce(): Promise<void> {
+    if (random() < 0.05) await recreate();
+    await produceRecreated();
   }
 
   // ---- Consumer-group members: heartbeat, commit with their lease epoch (sometimes racing a
@@ -590,16 +641,22 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   // ---- Run ----
   const producers = options.producers ?? 4;
   const fetchers = options.fetchers ?? 2;
-  const actor = async (work: () => Promise<void>) => {
+  const actor = async (work: () => Promise<void>, gated = true) => {
     while (operations < options.operations) {
+      while (gated && quiet !== undefined) await quiet.over;
       operations++;
-      await work();
+      inFlight += gated ? 1 : 0;
+      try {
+        await work();
+      } finally {
+        inFlight -= gated ? 1 : 0;
+      }
     }
   };
   await Promise.all([
     ...Array.from({ length: producers }, () => actor(produceOnce)),
     ...Array.from({ length: fetchers }, () => actor(fetchOnce)),
-    actor(janitorOnce),
+    actor(janitorOnce, false),
     actor(churnOnce),
     actor(recreateOnce),
     ...members.map((member) => actor(() => groupOnce(member))),
@@ -615,7 +672,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const range = await clean.log.offsets(topic, partition);
     let offset = range.logStartOffset;
     while (offset < range.highWatermark) {
-      const page = await clean.log.fetch({ topic, partition, offset });
+      let page: Awaited<ReturnType<typeof clean.log.fetch>>;
+      try {
+        page = await clean.log.fetch({ topic, partition, offset });
+      } catch (error) {
+        violations.push(`${topic}/${partition}@${offset} cannot be read back: ${String(error)}`);
+        break;
+      }
       for (const record of page.records) {
         if (record.offset !== offset)
           violations.push(`gap: expected offset ${offset} in ${topic}/${partition}, found ${record.offset}`);
@@ -822,8 +885,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   return {
     seed: options.seed,
     operations,
-    faults: totalFaults(plan),
-    faultsByKind: plan.injected,
+    faults: totalFaults(plan) + totalFaults(janitorPlan),
+    faultsByKind: Object.fromEntries(
+      [...new Set([...Object.keys(plan.injected), ...Object.keys(janitorPlan.injected)])].map((kind) => [
+        kind,
+        (plan.injected[kind] ?? 0) + (janitorPlan.injected[kind] ?? 0),
+      ]),
+    ),
     acknowledged: acked.size + recreatedAcked.size,
     deletedTopics: deletedTopicIds.length,
     violations,

@@ -30,7 +30,7 @@ const { values } = parseArgs({
 });
 const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(values.seed);
 const operations = Number(values.operations ?? (values.backend === 'aws' ? 3000 : 20000));
-const faultRate = Number(values['fault-rate'] ?? 0.15);
+const faultRate = Number(values['fault-rate'] ?? 0.2);
 const backendName = values.backend ?? 'memory';
 if (!Number.isInteger(seed) || !Number.isInteger(operations) || !(faultRate >= 0 && faultRate < 1)) {
   process.stderr.write('chaos: --seed and --operations take integers, --fault-rate a probability below 1\n');
