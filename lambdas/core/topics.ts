@@ -35,8 +35,6 @@ export const DEFAULT_TOPIC_CONFIG: TopicConfig = {
 
 /** How long earlier partition counts are remembered for produce retries (see TopicDescription). */
 export const PARTITION_HISTORY_MS = 24 * 60 * 60 * 1000;
-/** At most this many earlier partition counts are remembered. */
-const PARTITION_HISTORY_ENTRIES = 8;
 /** Kafka's "no bound" for a time span is Long.MAX_VALUE; JavaScript numbers stop at this. */
 const KAFKA_LONG_MAX = '9223372036854775807';
 
@@ -225,8 +223,9 @@ export function createTopicService({ meta, clock }: TopicServiceDeps): TopicServ
           partitions === current.partitions
             ? (current.partitionHistory ?? [])
             : [{ partitions: current.partitions, until: now }, ...(current.partitionHistory ?? [])]
-                .filter((change) => change.until >= now - PARTITION_HISTORY_MS)
-                .slice(0, PARTITION_HISTORY_ENTRIES);
+                // Every growth of the window: a retry spanning several growths must find its count. A
+                // topic grows at most MAX_PARTITIONS - 1 times, so this stays small.
+                .filter((change) => change.until >= now - PARTITION_HISTORY_MS);
         await meta.transact([
           {
             type: 'put',

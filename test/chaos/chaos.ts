@@ -158,7 +158,7 @@ class TickingMetaStore extends PausingMetaStore {
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const random = seededRandom(options.seed);
   const clock = new JumpClock();
-  const plan = faultPlan(options.seed ^ 0x5eed, options.faultRate ?? 0.15, clock, 0.01);
+  const plan = faultPlan(options.seed ^ 0x5eed, options.faultRate ?? 0.2, clock, 0.01);
   const storage = await options.backend(clock);
   const faulty: Backend = {
     meta: new FaultyMetaStore(storage.meta, plan),
@@ -192,7 +192,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const realDelay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
   // The janitor's calls fail at a fifth of the rate: a partition's work is a dozen calls, and with no
   // retries below the port (the AWS SDK's own retries are not modelled) most would fail otherwise.
-  const janitorPlan = faultPlan(options.seed ^ 0x1a17, (options.faultRate ?? 0.15) / 5, clock);
+  const janitorPlan = faultPlan(options.seed ^ 0x1a17, (options.faultRate ?? 0.2) / 5, clock);
   // Now and then a pass runs while everything else is quiet (the other actors wait at a gate), as on a
   // deployment with one busy moment: its partitions end up compacted, so garbage collection decides
   // from the re-created topic alone. It pauses once, at its third partition lease.

@@ -121,6 +121,21 @@ describe('produce: a retry lands where its first attempt did', () => {
     expect(fresh.offsets[0]?.partition).toBe(partitionForKey(utf8.encode(movingKeys[0] as string), 4));
   });
 
+  it('a retry spanning ten growths of the topic still lands where its first attempt did', async () => {
+    // Prepare: found by the chaos run (seed 105): a client retrying while other clients grow the topic
+    const { log, topics } = world();
+    await topics.createTopic('t', 2);
+    const records = movingKeys.map((key) => record(`v-${key}`, { key }));
+    const first = await log.produce({ topic: 't', records, idempotencyKey: 'slow-client' });
+    for (let partitions = 3; partitions <= 12; partitions++) await topics.alterTopic('t', { partitions });
+    // Act
+    const retry = await log.produce({ topic: 't', records, idempotencyKey: 'slow-client' });
+    // Assess
+    expect(retry.offsets).toEqual(first.offsets);
+    const states = (await topics.describeTopic('t')).partitionStates;
+    expect(states.reduce((sum, s) => sum + s.highWatermark, 0)).toBe(records.length);
+  });
+
   it('a retry after the growth completes a first attempt that committed only some partitions, where it started', async () => {
     // Prepare: the first attempt commits partition 0 of its two and fails on the other
     const { log, topics, meta } = world();
