@@ -39,6 +39,7 @@ import {
   partitionPk,
 } from '../../lambdas/core/layout.ts';
 import type { ProduceRecord } from '../../lambdas/core/log-types.ts';
+import { RECENT_KEYS } from '../../lambdas/core/partition-state.ts';
 import { COMMIT_WINDOW_MS } from '../../lambdas/core/produce.ts';
 import { readBatchHeader, splitBatches } from '../../lambdas/core/record-batch.ts';
 import type { Clock } from '../../lambdas/ports/clock.ts';
@@ -80,6 +81,8 @@ export interface ChaosReport {
   faultsByKind: Record<string, number>;
   acknowledged: number;
   deletedTopics: number;
+  /** Records in the log twice because their retry came after the idempotency window (not violations). */
+  windowExceeded: number;
   violations: string[];
 }
 
@@ -173,6 +176,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
   const violations: string[] = [];
   const acked = new Map<string, string>(); // "topic/partition/offset" → value
+  /** What each keyed request's attempts got, to explain a duplicate. */
+  const journal = new Map<string, string[]>();
+  const runStart = clock.now();
   const sent = new Set<string>();
   let operations = 0;
   let nextRequest = 0;
@@ -303,8 +309,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         if (partitions < GROWN_MAX_PARTITIONS)
           await quietly(clean.topics.alterTopic(topic.name, { partitions: partitions + 1 }));
       }
+      const started = clock.now();
+      const note = (what: string) => {
+        const lines = journal.get(`r${request}`) ?? [];
+        lines.push(`attempt ${attempt} at +${started - runStart} ms: ${what}`);
+        journal.set(`r${request}`, lines);
+      };
       try {
         const { offsets } = await services.log.produce({ topic: topic.name, records, idempotencyKey });
+        note(offsets.map((o) => `${o.partition}/${o.offset}`).join(' '));
         offsets.forEach((o, i) => {
           const where = `${topic.name}/${o.partition}/${o.offset}`;
           const previous = acked.get(where);
@@ -315,6 +328,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         });
         return;
       } catch (error) {
+        note(
+          `${error instanceof StreamError ? error.code : 'error'} ${error instanceof Error ? error.message.slice(0, 120) : ''}`,
+        );
         // A far-future timestamp is refused: message.timestamp.after.max.ms.
         if (farFuture && error instanceof StreamError && error.code === 'INVALID_REQUEST') return;
         if (!(error instanceof StreamError) || !error.retriable) {
@@ -688,8 +704,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         const where = `${topic}/${partition}/${record.offset}`;
         if (!sent.has(value)) violations.push(`${where} holds ${value}, which nobody sent`);
         const duplicate = seen.get(value);
-        if (duplicate !== undefined)
-          violations.push(`${value} is in the log twice: ${duplicate} and ${where}`);
+        if (duplicate !== undefined) duplicates.push({ value, first: duplicate, second: where });
         seen.set(value, where);
       }
       if (page.records.length === 0) {
@@ -715,8 +730,36 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         );
       }
     }
+    logs.set(`${topic}/${partition}`, out);
     return out;
   }
+  const logs = new Map<string, Map<number, string>>();
+  const duplicates: { value: string; first: string; second: string }[] = [];
+  /**
+   * A retry is exactly-once while fewer than RECENT_KEYS other requests committed to the partition
+   * since its first attempt committed there (the documented idempotency window). A record in the log
+   * twice is a violation unless that many did.
+   */
+  function judgeDuplicates(): void {
+    const requestOf = (value: string) => value.slice(0, value.lastIndexOf('-'));
+    for (const { value, first, second } of duplicates) {
+      const [topic, partition, offset] = first.split('/') as [string, string, string];
+      const [, secondPartition, secondOffset] = second.split('/') as [string, string, string];
+      const until = secondPartition === partition ? Number(secondOffset) : Number.POSITIVE_INFINITY;
+      const between = new Set<string>();
+      for (const [o, v] of logs.get(`${topic}/${partition}`) ?? []) {
+        if (o > Number(offset) && o < until && requestOf(v) !== requestOf(value)) between.add(requestOf(v));
+      }
+      if (between.size >= RECENT_KEYS) {
+        windowExceeded++;
+        continue;
+      }
+      violations.push(
+        `${value} is in the log twice: ${first} and ${second}, ${between.size} commits apart; its attempts: ${(journal.get(requestOf(value)) ?? []).join('; ')}`,
+      );
+    }
+  }
+  let windowExceeded = 0;
   const partitionsOf = async (topic: string) => (await clean.topics.requireTopic(topic)).partitions;
   const starts = new Map<string, number>();
   for (const topic of TOPICS) {
@@ -731,7 +774,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   for (const [where, value] of acked) {
     const [name, partition, offset] = where.split('/');
     if (Number(offset) < (starts.get(`${name}/${partition}`) ?? 0)) continue; // retention removed it
-    if (seen.get(value) !== where)
+    if (logs.get(`${name}/${partition}`)?.get(Number(offset)) !== value)
       violations.push(
         `acknowledged ${value} at ${where} but the log has it at ${seen.get(value) ?? 'nowhere'}`,
       );
@@ -746,6 +789,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         );
     }
   }
+
+  judgeDuplicates();
 
   // ---- Groups, once quiet: members whose join answer was lost (ghosts) time out first ----
   async function settle(group: readonly Member[]): Promise<void> {
@@ -894,6 +939,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     ),
     acknowledged: acked.size + recreatedAcked.size,
     deletedTopics: deletedTopicIds.length,
+    windowExceeded,
     violations,
   };
 }

@@ -72,6 +72,11 @@ try {
   process.stdout.write(
     `operations ${report.operations}, faults injected ${report.faults}, invariant violations ${report.violations.length}\n`,
   );
+  if (report.windowExceeded > 0) {
+    process.stderr.write(
+      `${report.windowExceeded} record(s) in the log twice because the retry came after the idempotency window (32 commits to the partition): documented, not a violation\n`,
+    );
+  }
   if (report.violations.length > 0) {
     process.stderr.write(
       `replay with: npm run chaos -- --seed ${seed} --operations ${operations} --backend ${backendName}\n`,
