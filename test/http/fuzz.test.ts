@@ -444,7 +444,13 @@ const SCHEMA_INCOMPATIBLE = JSON.stringify({
 const FUZZ_HWM = [5, 2, 0];
 
 async function createFuzzTopic(base: string): Promise<void> {
-  await ok(base, 'POST', '/v1/topics', { name: 'fuzz', partitions: 3 });
+  // Record timestamps anywhere in int64 ms are valid here: the bounds (message.timestamp.*.max.ms) are
+  // checked in test/unit/produce-rules.test.ts, not modelled by this fuzzer.
+  await ok(base, 'POST', '/v1/topics', {
+    name: 'fuzz',
+    partitions: 3,
+    config: { 'message.timestamp.after.max.ms': '9223372036854775807' },
+  });
   await ok(base, 'POST', '/v1/topics/fuzz/records', {
     records: [
       ...Array.from({ length: FUZZ_HWM[0] ?? 0 }, (_, i) => ({ key: `k${i}`, value: `v${i}`, partition: 0 })),
@@ -1828,7 +1834,12 @@ describe('HTTP fuzzing: produce then fetch', () => {
   let server: LocalServer;
   beforeAll(async () => {
     server = await startLocalServer({ port: 0, memory: true });
-    await ok(server.url, 'POST', '/v1/topics', { name: 'fuzz', partitions: 3 });
+    // Any int64 timestamp is valid here; the bounds are checked in test/unit/produce-rules.test.ts.
+    await ok(server.url, 'POST', '/v1/topics', {
+      name: 'fuzz',
+      partitions: 3,
+      config: { 'message.timestamp.after.max.ms': '9223372036854775807' },
+    });
   });
   afterAll(async () => server.close());
 
