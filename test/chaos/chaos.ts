@@ -192,9 +192,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
   // ---- The janitor: passes run continuously, some long, some cut short by a deadline ----
   let passesStarted = 0;
-  /** Waiters for a whole pass (not cut short) that starts after they asked. */
+  /** Waiters for a pass that starts after they asked (and so collects garbage past their moment). */
   const passWaiters: { after: number; wake: () => void }[] = [];
-  const nextWholePass = () => new Promise<void>((wake) => passWaiters.push({ after: passesStarted, wake }));
+  const nextPass = () => new Promise<void>((wake) => passWaiters.push({ after: passesStarted, wake }));
   const realDelay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
   // The janitor's calls fail at a fifth of the rate: a partition's work is a dozen calls, and with no
   // retries below the port (the AWS SDK's own retries are not modelled) most would fail otherwise.
@@ -226,7 +226,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   async function janitorOnce(): Promise<void> {
     const deadline = random() < 0.5 ? Number.POSITIVE_INFINITY : clock.now() + Math.floor(random() * 30);
     const pass = passesStarted++;
-    let whole = false;
     let open = () => {};
     const rate = janitorPlan.rate;
     if (random() < 0.1) {
@@ -237,7 +236,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     }
     try {
       const report = await janitor.runOnce(quiet === undefined ? deadline : Number.POSITIVE_INFINITY);
-      whole = !report.incomplete;
       for (const failure of report.errors) {
         if (!failure.retriable) violations.push(`janitor step ${failure.where} failed: ${failure.message}`);
       }
@@ -248,17 +246,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     quiet = undefined;
     janitorPlan.rate = rate;
     open();
-    if (!whole) return;
     for (const waiter of passWaiters.filter((w) => w.after <= pass)) {
       passWaiters.splice(passWaiters.indexOf(waiter), 1);
       waiter.wake();
     }
   }
-  // A slow upload: the object is stored, but the upload returns a minute later, after a whole
-  // janitor pass has run meanwhile.
+  // A slow upload: the object is stored, but the upload returns a minute later, after a janitor pass
+  // has run meanwhile.
   plan.slowUpload = async () => {
     clock.jump(50_000 + Math.floor(random() * 30_000));
-    await Promise.race([nextWholePass(), realDelay(5_000)]);
+    await Promise.race([nextPass(), realDelay(5_000)]);
   };
 
   // ---- Producers ----
@@ -839,6 +836,35 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   }
   // The other group's members sat the pause out: they join again and settle.
   await settle(members.filter((m) => m.group !== 'chaos-group'));
+  // The topic is re-created while the group holds its partitions; a commit lands on the new
+  // incarnation; its owner leaves: the member taking the partition over must get that commit.
+  const holders = members.filter((m) => m.group === 'chaos-re-group' && m.id !== undefined);
+  await recreate();
+  for (const member of holders) {
+    const view = await clean.groups.heartbeat(member.group, member.id as string);
+    member.assignments = view.assignments;
+  }
+  const owner = holders.find((m) => m.assignments.some((a) => a.partition === 0));
+  const heir = holders.find((m) => m !== owner);
+  if (owner?.id !== undefined && heir?.id !== undefined) {
+    const held = owner.assignments.find((a) => a.partition === 0) as { epoch: number };
+    const before = incarnation;
+    await clean.groups.commit(owner.group, owner.id, [
+      { topic: RECREATED, partition: 0, offset: 7, epoch: held.epoch },
+    ]);
+    attemptedCommits.set(
+      `${owner.group}/0`,
+      new Set([...(attemptedCommits.get(`${owner.group}/0`) ?? []), 7]),
+    );
+    if (before === incarnation) committedIn.set(0, incarnation);
+    await clean.groups.leave(owner.group, owner.id);
+    owner.id = undefined;
+    const since = incarnation;
+    const view = await clean.groups.heartbeat(heir.group, heir.id);
+    checkHandOver(heir, heir.assignments, view.assignments, since);
+    heir.assignments = view.assignments;
+    await settle(holders);
+  }
   for (const group of ['chaos-group', 'chaos-re-group']) {
     const description = await clean.groups.describe(group);
     for (const p of description.partitions) {

@@ -66,7 +66,7 @@ for (const patch of [undefined, ...names]) {
     failed ||= !caught;
     const name = patch?.replace(/\.patch$/, '') ?? '(none: the code as it is)';
     const first = result.first.replaceAll('|', '\\|').slice(0, 160);
-    rows.push(`| ${name} | ${seed} | ${result.summary} | ${patch === undefined ? '' : first} |`);
+    rows.push(`| ${name} | ${seed} | ${result.summary} | ${patch === undefined && caught ? '' : first} |`);
     process.stderr.write(
       `${caught ? 'ok  ' : 'FAIL'} ${name}: ${result.summary} (${result.seconds.toFixed(0)} s)\n`,
     );
