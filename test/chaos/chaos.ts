@@ -161,7 +161,7 @@ class TickingMetaStore extends PausingMetaStore {
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const random = seededRandom(options.seed);
   const clock = new JumpClock();
-  const plan = faultPlan(options.seed ^ 0x5eed, options.faultRate ?? 0.2, clock, 0.01);
+  const plan = faultPlan(options.seed ^ 0x5eed, options.faultRate ?? 0.2, clock, 0.02);
   const storage = await options.backend(clock);
   const faulty: Backend = {
     meta: new FaultyMetaStore(storage.meta, plan),
@@ -204,6 +204,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   // from the re-created topic alone. It pauses once, at its third partition lease.
   let quiet: { over: Promise<void>; leaseReads: number } | undefined;
   let inFlight = 0;
+  /** Slow uploads waiting for a calm pass. */
+  let calmWanted = 0;
   const janitorMeta = new PausingMetaStore(new FaultyMetaStore(storage.meta, janitorPlan), async (key) => {
     // A pass that runs longer than the commit window: meanwhile a topic is re-created and written,
     // then minutes pass before the pass goes on to garbage collection.
@@ -228,11 +230,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const pass = passesStarted++;
     let open = () => {};
     const rate = janitorPlan.rate;
-    if (random() < 0.1) {
-      // A calm moment: no other actor, no faults.
+    if (calmWanted > 0 || random() < 0.1) {
+      // A calm moment: no other actor, no faults (slow uploads waiting for it do not count).
       janitorPlan.rate = 0;
       quiet = { over: new Promise<void>((resolve) => (open = resolve)), leaseReads: 0 };
-      for (let waited = 0; inFlight > 0 && waited < 2_000; waited += 5) await realDelay(5);
+      for (let waited = 0; inFlight > calmWanted && waited < 2_000; waited += 5) await realDelay(5);
     }
     try {
       const report = await janitor.runOnce(quiet === undefined ? deadline : Number.POSITIVE_INFINITY);
@@ -255,7 +257,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   // has run meanwhile.
   plan.slowUpload = async () => {
     clock.jump(50_000 + Math.floor(random() * 30_000));
+    // The pass is a calm one, so garbage collection sees every other partition compacted: an
+    // object that nothing points at yet and that is past the commit window goes.
+    calmWanted++;
     await Promise.race([nextPass(), realDelay(5_000)]);
+    calmWanted--;
   };
 
   // ---- Producers ----
@@ -657,6 +663,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const actor = async (work: () => Promise<void>, gated = true) => {
     while (operations < options.operations) {
       while (gated && quiet !== undefined) await quiet.over;
+      if (operations >= options.operations) break;
       operations++;
       inFlight += gated ? 1 : 0;
       try {
