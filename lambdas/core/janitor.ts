@@ -242,11 +242,12 @@ export function createJanitor({ meta, objects, clock, topics }: JanitorDeps, opt
     for (;;) {
       const { item, state } = await readState(topic.topicId, partition);
       if (item === undefined) return removedTotal;
+      const readAt = clock.now();
       const entries = await readIndex(topic.topicId, partition);
       const doomed = expired(topic, state, entries);
       if (doomed.length === 0) return removedTotal;
       const last = doomed.at(-1) as IndexEntry;
-      const applied = await rewrite(topic, partition, state, entries, doomed, {
+      const applied = await rewrite(topic, partition, { seen: state, readAt, entries }, doomed, {
         logStartOffset: last.baseOffset + last.recordCount,
       });
       if (!applied) return removedTotal;
@@ -256,9 +257,10 @@ export function createJanitor({ meta, objects, clock, topics }: JanitorDeps, opt
   }
 
   /**
-   * Removes `removed` (entries read as `entries` when the partition was `seen`) from the index and puts
-   * `replacement` (a compacted entry at the first removed one's offset) in their place, with the
-   * partition item's counters, in one transaction conditioned on every entry and the partition item.
+   * Removes `removed` (of `entries`, the index as read from `readAt` on, after the partition item was
+   * read as `seen`) from the index and puts `replacement` (a compacted entry at the first removed
+   * one's offset) in their place, with the partition item's counters, in one transaction conditioned
+   * on every entry and the partition item.
    *
    * Commits that land meanwhile only append entries and bump the partition item, so a conflict on the
    * partition item alone is retried at once from a fresh read of that one item: the counters are moved
@@ -270,12 +272,10 @@ export function createJanitor({ meta, objects, clock, topics }: JanitorDeps, opt
   async function rewrite(
     topic: TopicDescription,
     partition: number,
-    seen: PartitionMeta,
-    entries: readonly IndexEntry[],
+    { seen, readAt, entries }: { seen: PartitionMeta; readAt: number; entries: readonly IndexEntry[] },
     removed: readonly IndexEntry[],
     change: { logStartOffset?: number; replacement?: IndexAttributes; deadline?: number },
   ): Promise<boolean> {
-    const readAt = clock.now();
     const gone = new Set(removed.map((entry) => entry.item.sk));
     const kept = entries.filter((entry) => !gone.has(entry.item.sk));
     const first = removed[0] as IndexEntry;
@@ -422,9 +422,10 @@ export function createJanitor({ meta, objects, clock, topics }: JanitorDeps, opt
     // It must land within the compaction window of the object's key time, which GC waits out.
     const { state } = await readState(topic.topicId, partition);
     if (state.v === undefined) return false;
+    const readAt = clock.now();
     const entries = await readIndex(topic.topicId, partition);
     try {
-      return await rewrite(topic, partition, state, entries, run, {
+      return await rewrite(topic, partition, { seen: state, readAt, entries }, run, {
         replacement: covered,
         deadline: written + COMPACTION_WINDOW_MS - COMMIT_ATTEMPT_MS,
       });
