@@ -438,13 +438,11 @@ export function createJanitor({ meta, objects, clock, topics }: JanitorDeps, opt
   }
 
   /** Deletes this partition's owned objects that its index no longer points at. */
-  async function collectOwned(
-    topicId: string,
-    partition: number,
-    entries: readonly IndexEntry[],
-  ): Promise<number> {
-    const referenced = new Set(entries.map((entry) => entry.objectKey));
+  async function collectOwned(topicId: string, partition: number): Promise<number> {
+    // The horizon first, the index after it: a swap that lands later points at an object no older
+    // than the compaction window before it lands, so nothing deleted here can become referenced.
     const horizon = clock.now() - COMPACTION_WINDOW_MS - graceMs;
+    const referenced = new Set((await readIndex(topicId, partition)).map((entry) => entry.objectKey));
     return deleteListed(
       partitionObjectPrefix(topicId, partition),
       (key) => !referenced.has(key) && objectKeyTime(key) < horizon,
@@ -486,11 +484,7 @@ export function createJanitor({ meta, objects, clock, topics }: JanitorDeps, opt
         }
       }
       if (!(await acquire(topic.topicId, partition))) return;
-      report.deletedObjects += await collectOwned(
-        topic.topicId,
-        partition,
-        await readIndex(topic.topicId, partition),
-      );
+      report.deletedObjects += await collectOwned(topic.topicId, partition);
     } finally {
       await release(topic.topicId, partition);
     }

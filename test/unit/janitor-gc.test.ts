@@ -6,12 +6,23 @@
 import { describe, expect, it } from 'vitest';
 import { StreamError } from '../../lambdas/core/errors.ts';
 import { createJanitor } from '../../lambdas/core/janitor.ts';
-import { DATA_PREFIX, JANITOR_PROGRESS_KEY } from '../../lambdas/core/layout.ts';
+import { COMPACTED_PREFIX, DATA_PREFIX, JANITOR_PROGRESS_KEY } from '../../lambdas/core/layout.ts';
 import { COMMIT_ATTEMPT_MS, COMMIT_WINDOW_MS } from '../../lambdas/core/produce.ts';
 import { ManualClock } from '../../lambdas/ports/clock.ts';
+import type { QueryOptions, QueryResult } from '../../lambdas/ports/meta-store.ts';
 import { failure } from '../support/failure.ts';
 import { asText, logFixture, record } from '../support/log-fixture.ts';
 import { TappedMetaStore, TappedObjectStore } from '../support/tapped-stores.ts';
+
+/** A query whose answer is read at its start but returned only after `afterQuery` (a slow query). */
+class SlowQueryMetaStore extends TappedMetaStore {
+  afterQuery: ((pk: string) => Promise<void>) | undefined;
+  override async query(pk: string, options: QueryOptions = {}): Promise<QueryResult> {
+    const result = await super.query(pk, options);
+    await this.afterQuery?.(pk);
+    return result;
+  }
+}
 
 function tappedWorld() {
   const clock = new ManualClock(Date.UTC(2026, 0, 1));
@@ -284,5 +295,69 @@ describe('janitor: the partition lease', () => {
     expect(
       (await log.fetch({ topic: 't', partition: 0, offset: 0, maxBytes: 1 << 20 })).records,
     ).toHaveLength(12);
+  });
+});
+
+describe('janitor: owned-object GC decides from what it reads after its horizon', () => {
+  it('keeps a compacted object whose swap lands while a second janitor reads the index for GC', async () => {
+    // Prepare: three small old batches; janitors `a` and `b` share the usual configuration
+    const clock = new ManualClock(Date.UTC(2026, 0, 1));
+    const meta = new SlowQueryMetaStore(clock);
+    const objects = new TappedObjectStore();
+    const { log, topics } = logFixture({ clock, meta, objects });
+    await topics.createTopic('t', 1, { 'retention.ms': -1 });
+    for (let i = 0; i < 3; i++) await log.produce({ topic: 't', records: [record(`v${i}`)] });
+    clock.advance(10_000);
+    const options = { compactAfterMs: 5_000, graceMs: 1_000, leaseMs: 60_000 };
+    const a = createJanitor({ meta, objects, clock, topics }, { ...options, owner: 'a' });
+    const b = createJanitor({ meta, objects, clock, topics }, { ...options, owner: 'b' });
+    // `a` reads the run slowly (its lease lapses meanwhile) and waits there
+    let resumeA: () => void = () => {};
+    const aWaits = new Promise<void>((resolve) => {
+      resumeA = resolve;
+    });
+    let aPaused: () => void = () => {};
+    const aIsPaused = new Promise<void>((resolve) => {
+      aPaused = resolve;
+    });
+    let phase: 'a-get' | 'b' | 'done' = 'a-get';
+    let queriesAfterBUpload = -1;
+    objects.tap = async (call) => {
+      if (phase === 'a-get' && call.op === 'get' && call.key.startsWith(DATA_PREFIX)) {
+        phase = 'b';
+        clock.advance(61_000);
+        aPaused();
+        await aWaits;
+      } else if (phase === 'b' && call.op === 'put' && call.stored && call.key.startsWith(COMPACTED_PREFIX)) {
+        // `b` compacts the same run, but its upload is slow: its swap runs out of time
+        clock.advance(41_000);
+        queriesAfterBUpload = 0;
+      }
+    };
+    let aRun: ReturnType<typeof a.runOnce> | undefined;
+    meta.afterQuery = async (pk) => {
+      if (phase !== 'b' || queriesAfterBUpload < 0 || !pk.startsWith('part#')) return;
+      queriesAfterBUpload++;
+      // The first is b's own swap attempt; the second is b's index read for owned-object GC, which
+      // has read the index when `a`'s swap lands, and returns a minute later
+      if (queriesAfterBUpload !== 2) return;
+      phase = 'done';
+      resumeA();
+      await aRun;
+      clock.advance(62_000);
+    };
+    // Act
+    aRun = a.runOnce();
+    await aIsPaused;
+    const bReport = await b.runOnce();
+    const aReport = await aRun;
+    objects.tap = undefined;
+    meta.afterQuery = undefined;
+    // Assess: `a`'s swap landed, and the object its entry points at is still there
+    expect(phase).toBe('done');
+    expect(aReport.compactedRuns).toBe(1);
+    expect(bReport.compactedRuns).toBe(0);
+    const page = await log.fetch({ topic: 't', partition: 0, offset: 0, maxBytes: 1 << 20 });
+    expect(page.records.map((r) => asText(r.value))).toEqual(['v0', 'v1', 'v2']);
   });
 });
