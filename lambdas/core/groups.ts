@@ -25,10 +25,13 @@
  *   `assignments` (still held; at a new epoch if it moved) or in `revoked` (given up or lost). A
  *   transient storage error on one lease does not fail the heartbeat: that lease stays assigned at its
  *   epoch until it expires, and the next heartbeat renews or re-takes it.
- * - Balance: every heartbeat computes the same targets for every member (members sorted by id: the
- *   first P mod M get ceil(P/M), the rest floor(P/M)); members over target release surplus at once,
- *   members under target take free leases. With stable membership, within two heartbeat intervals
- *   every partition is owned and counts differ by at most one.
+ * - Balance: every heartbeat computes the same targets for every member, topic by topic: a topic's
+ *   P partitions are shared among the M members subscribed to it (sorted by id), floor(P/M) each, and
+ *   the P mod M extras go round-robin from where the previous topic's extras stopped (topics sorted by
+ *   name). So every partition of every topic has a member whose target includes it, whatever the
+ *   members' subscriptions, and when all subscribe to the same topics the counts differ by at most
+ *   one. Members over a target release surplus at once, members under it take free leases. With
+ *   stable membership, within two heartbeat intervals every partition is owned.
  * - Joining is idempotent per member id: a join carrying the `memberId` of a live member with the same
  *   subscription is that member's retry, not a new member.
  */
@@ -329,6 +332,36 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
     });
   }
 
+  /**
+   * This member's target per topic (see Balance in the module comment): its index among the topic's
+   * subscribers, how many they are, and how many of the topic's partitions it should hold.
+   */
+  function topicTargets(
+    members: readonly Item[],
+    groupTopics: readonly TopicDescription[],
+    me: string,
+  ): Map<string, { target: number; index: number; members: number }> {
+    const out = new Map<string, { target: number; index: number; members: number }>();
+    let carried = 0;
+    for (const topic of groupTopics) {
+      const sharing = members.filter((m) => (m.topics as string[]).includes(topic.name));
+      const index = sharing.findIndex((m) => m.sk === me);
+      const M = sharing.length;
+      const extras = topic.partitions % M;
+      const first = carried % M;
+      if (index >= 0) {
+        const hasExtra = (index - first + M) % M < extras;
+        out.set(topic.name, {
+          target: Math.floor(topic.partitions / M) + (hasExtra ? 1 : 0),
+          index,
+          members: M,
+        });
+      }
+      carried += topic.partitions;
+    }
+    return out;
+  }
+
   async function rebalance(group: string, memberId: string): Promise<MembershipView> {
     const now = clock.now();
     const { members, leases } = await readGroup(group);
@@ -343,15 +376,16 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
     const me = await renewMember(group, memberId, read, now);
     const timeout = me.sessionTimeoutMs as number;
     const myTopics = new Set(me.topics as string[]);
-    const described = await describeTopics([...myTopics]);
+    // Targets depend on every topic of the group (where each topic's extras start), so all are read.
+    const groupTopics = await describeTopics(
+      [...new Set(members.flatMap((m) => m.topics as string[]))].sort(),
+    );
+    const described = groupTopics.filter((t) => myTopics.has(t.name));
     const partitions: TopicPartition[] = described.flatMap((t) =>
       Array.from({ length: t.partitions }, (_, partition) => ({ topic: t.name, partition })),
     );
     const topicIds = new Map(described.map((t) => [t.name, t.topicId]));
-    const eligible = members.filter((m) => (m.topics as string[]).some((t) => myTopics.has(t)));
-    const index = eligible.findIndex((m) => m.sk === me.sk);
-    const base = Math.floor(partitions.length / eligible.length);
-    const target = base + (index < partitions.length % eligible.length ? 1 : 0);
+    const targets = topicTargets(members, groupTopics, me.sk);
     const leaseOf = (tp: TopicPartition) =>
       leases.get(id(tp)) ?? readLease(undefined, tp.topic, tp.partition);
     const isHeld = (l: Lease) => l.owner === memberId && l.leaseExpiresAt > now;
@@ -378,10 +412,13 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
     }
 
     const owned = partitions.map(leaseOf).filter(isHeld);
-    // Surplus first: release the highest partitions beyond the target so others can take them now.
-    for (const [i, lease] of owned.entries()) {
+    // Surplus first: release the highest partitions beyond a topic's target so others can take them now.
+    const held = new Map<string, number>();
+    for (const lease of owned) {
       const tp = { topic: lease.topic, partition: lease.partition };
-      if (i >= target) {
+      const rank = held.get(lease.topic) ?? 0;
+      held.set(lease.topic, rank + 1);
+      if (rank >= (targets.get(lease.topic)?.target ?? 0)) {
         const outcome = await tryWrite(() => changeOwnLease(group, memberId, lease, now, released));
         // Released, or lost meanwhile: either way no longer this member's. A fault: still held.
         if (outcome === undefined) kept.push(lease);
@@ -409,10 +446,16 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
     // let expire (a renewal that failed) is taken back like any other: with a new epoch, so nothing
     // committed under the old one after it expired can count.
     const handled = new Set(owned.map(id));
-    if (kept.length < target && partitions.length > 0) {
-      const start = Math.floor((index * partitions.length) / eligible.length);
-      for (let k = 0; k < partitions.length && kept.length < target; k++) {
-        const tp = partitions[(start + k) % partitions.length] as TopicPartition;
+    for (const topic of described) {
+      const {
+        target,
+        index,
+        members: sharing,
+      } = targets.get(topic.name) ?? { target: 0, index: 0, members: 1 };
+      let count = kept.filter((l) => l.topic === topic.name).length;
+      const start = Math.floor((index * topic.partitions) / sharing);
+      for (let k = 0; k < topic.partitions && count < target; k++) {
+        const tp = { topic: topic.name, partition: (start + k) % topic.partitions };
         const lease = leaseOf(tp);
         if (handled.has(id(tp)) || !isFree(lease, now)) continue;
         // A lease left over from a deleted topic of the same name carries no offset into the new one.
@@ -425,7 +468,10 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
           topicId,
           committedOffset,
         };
-        if ((await tryWrite(() => casLease(group, lease, change)))?.done) kept.push({ ...lease, ...change });
+        if ((await tryWrite(() => casLease(group, lease, change)))?.done) {
+          kept.push({ ...lease, ...change });
+          count++;
+        }
       }
     }
     const assignments = kept

@@ -347,6 +347,61 @@ describe('consumer groups', () => {
     expect(after).toEqual({ assignments: retry?.assignments, revoked: [] });
   });
 
+  it('owns every partition (found by review) when members of one group subscribe to different topic sets', async () => {
+    // Prepare: `a` reads t1 (2 partitions); `b` reads t1 and t2 (2 partitions each)
+    const clock = new ManualClock();
+    const fixture = logFixture({ clock, meta: new MemoryMetaStore(clock) });
+    await fixture.topics.createTopic('t1', 2);
+    await fixture.topics.createTopic('t2', 2);
+    const groups = createGroupService({
+      meta: fixture.meta,
+      clock,
+      topics: fixture.topics,
+      log: fixture.log,
+    });
+    const a = await groups.join('g', { topics: ['t1'], memberId: 'a' });
+    const b = await groups.join('g', { topics: ['t1', 't2'], memberId: 'b' });
+    // Act: stable membership, several heartbeat rounds
+    for (let round = 0; round < 5; round++) {
+      clock.advance(1_000);
+      await groups.heartbeat('g', a.memberId);
+      await groups.heartbeat('g', b.memberId);
+    }
+    // Assess: DESIGN §6: within two heartbeat intervals every partition is owned
+    const described = await groups.describe('g');
+    expect(
+      described.partitions.filter((p) => p.owner === null).map((p) => `${p.topic}/${p.partition}`),
+    ).toEqual([]);
+  });
+
+  it('balances several topics among members subscribed to all of them: every partition owned, counts within one', async () => {
+    // Prepare: three one-partition topics and a two-partition one; three members read all four
+    const clock = new ManualClock();
+    const fixture = logFixture({ clock, meta: new MemoryMetaStore(clock) });
+    for (const name of ['x1', 'x2', 'x3']) await fixture.topics.createTopic(name, 1);
+    await fixture.topics.createTopic('x4', 2);
+    const groups = createGroupService({
+      meta: fixture.meta,
+      clock,
+      topics: fixture.topics,
+      log: fixture.log,
+    });
+    const topics = ['x1', 'x2', 'x3', 'x4'];
+    const ids: string[] = [];
+    for (const m of ['m1', 'm2', 'm3']) ids.push((await groups.join('g', { topics, memberId: m })).memberId);
+    // Act
+    for (let round = 0; round < 3; round++) {
+      clock.advance(1_000);
+      for (const m of ids) await groups.heartbeat('g', m);
+    }
+    // Assess
+    const described = await groups.describe('g');
+    expect(described.partitions.filter((p) => p.owner === null)).toEqual([]);
+    const counts = ids.map((m) => described.partitions.filter((p) => p.owner === m).length);
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(5);
+    expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(1);
+  });
+
   it('refuses bad input', async () => {
     const { groups } = await world(1);
     const cases: [Promise<unknown>, string][] = [
