@@ -899,19 +899,23 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     janitor: { owner: JANITOR, compactAfterMs: 0, graceMs: 0 },
   }).janitor;
   for (let pass = 0; pass < 30; pass++) await bounded.runOnce(clock.now() + 60_000);
-  const referenced = new Set<string>();
-  const liveTopics = [...TOPICS.map((t) => t.name), RECREATED];
-  for (const topic of liveTopics) {
-    const { topicId, partitions } = await clean.topics.requireTopic(topic);
-    for (let partition = 0; partition < partitions; partition++) {
-      const index = await storage.meta.query(partitionPk(topicId, partition), {
-        from: FIRST_BATCH_SK,
-        to: LAST_BATCH_SK,
-        consistent: true,
-      });
-      for (const entry of index.items) referenced.add(entry.objectKey as string);
+  /** Every object an index entry of a live topic points at. */
+  const referencedObjects = async () => {
+    const referenced = new Set<string>();
+    for (const topic of [...TOPICS.map((t) => t.name), RECREATED]) {
+      const { topicId, partitions } = await clean.topics.requireTopic(topic);
+      for (let partition = 0; partition < partitions; partition++) {
+        const index = await storage.meta.query(partitionPk(topicId, partition), {
+          from: FIRST_BATCH_SK,
+          to: LAST_BATCH_SK,
+          consistent: true,
+        });
+        for (const entry of index.items) referenced.add(entry.objectKey as string);
+      }
     }
-  }
+    return referenced;
+  };
+  let referenced = await referencedObjects();
   const horizon = clock.now() - COMMIT_WINDOW_MS;
   for await (const key of allObjects(storage, 'data/')) {
     if (!referenced.has(key) && objectKeyTime(key) < horizon)
@@ -938,18 +942,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     if ((await storage.meta.query(DELETED_TOPICS_PK, { limit: 1 })).items.length === 0) break;
   }
   await finalJanitor.runOnce();
-  referenced.clear();
-  for (const topic of liveTopics) {
-    const { topicId, partitions } = await clean.topics.requireTopic(topic);
-    for (let partition = 0; partition < partitions; partition++) {
-      const index = await storage.meta.query(partitionPk(topicId, partition), {
-        from: FIRST_BATCH_SK,
-        to: LAST_BATCH_SK,
-        consistent: true,
-      });
-      for (const entry of index.items) referenced.add(entry.objectKey as string);
-    }
-  }
+  referenced = await referencedObjects();
   for await (const key of allObjects(storage, '')) {
     if (!referenced.has(key)) violations.push(`object ${key} survived GC with nothing pointing at it`);
   }
