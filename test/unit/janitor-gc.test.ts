@@ -33,6 +33,19 @@ function tappedWorld() {
   return { ...fixture, clock, janitor, tappedMeta: meta, tappedObjects: objects };
 }
 
+/** A producer that commits a record `new{n}` to t/0 right before each of the janitor's index reads. */
+function commitBeforeEveryIndexRead(tappedMeta: TappedMetaStore, log: ReturnType<typeof logFixture>['log']) {
+  const producer = { commits: 0 };
+  tappedMeta.tap = async (call) => {
+    if (call.op !== 'query' || call.options.consistent !== true || !call.pk.startsWith('part#')) return;
+    const saved = tappedMeta.tap;
+    tappedMeta.tap = undefined;
+    await log.produce({ topic: 't', records: [record(`new${producer.commits++}`)] });
+    tappedMeta.tap = saved;
+  };
+  return producer;
+}
+
 const isLeaseRead = (call: { op: string; key?: { sk: string } }) =>
   call.op === 'get' && call.key?.sk === 'lease';
 
@@ -144,14 +157,7 @@ describe('janitor: a pass is not all-or-nothing', () => {
     await topics.createTopic('t', 1, { 'retention.ms': 60_000 });
     for (let i = 0; i < 3; i++) await log.produce({ topic: 't', records: [record(`old${i}`)] });
     clock.advance(5 * 60_000);
-    let commits = 0;
-    tappedMeta.tap = async (call) => {
-      if (call.op !== 'query' || call.options.consistent !== true || !call.pk.startsWith('part#')) return;
-      const saved = tappedMeta.tap;
-      tappedMeta.tap = undefined;
-      await log.produce({ topic: 't', records: [record(`new${commits++}`)] });
-      tappedMeta.tap = saved;
-    };
+    const producer = commitBeforeEveryIndexRead(tappedMeta, log);
     // Act
     const report = await janitor.runOnce();
     tappedMeta.tap = undefined;
@@ -160,10 +166,10 @@ describe('janitor: a pass is not all-or-nothing', () => {
     expect(report.retainedBatches).toBe(3);
     const { logStartOffset, highWatermark } = await log.offsets('t', 0);
     expect(logStartOffset).toBe(3);
-    expect(highWatermark).toBe(3 + commits);
+    expect(highWatermark).toBe(3 + producer.commits);
     const page = await log.fetch({ topic: 't', partition: 0, offset: 3 });
     expect(page.records.map((r) => asText(r.value))).toEqual(
-      Array.from({ length: commits }, (_, i) => `new${i}`),
+      Array.from({ length: producer.commits }, (_, i) => `new${i}`),
     );
   });
 
@@ -173,14 +179,7 @@ describe('janitor: a pass is not all-or-nothing', () => {
     await topics.createTopic('t', 1, { 'retention.ms': -1 });
     for (let i = 0; i < 6; i++) await log.produce({ topic: 't', records: [record(`old${i}`)] });
     clock.advance(10_000);
-    let commits = 0;
-    tappedMeta.tap = async (call) => {
-      if (call.op !== 'query' || call.options.consistent !== true || !call.pk.startsWith('part#')) return;
-      const saved = tappedMeta.tap;
-      tappedMeta.tap = undefined;
-      await log.produce({ topic: 't', records: [record(`new${commits++}`)] });
-      tappedMeta.tap = saved;
-    };
+    const producer = commitBeforeEveryIndexRead(tappedMeta, log);
     // Act
     const report = await janitor.runOnce();
     tappedMeta.tap = undefined;
@@ -190,7 +189,7 @@ describe('janitor: a pass is not all-or-nothing', () => {
     const page = await log.fetch({ topic: 't', partition: 0, offset: 0, maxBytes: 1 << 20 });
     expect(page.records.map((r) => asText(r.value))).toEqual([
       ...Array.from({ length: 6 }, (_, i) => `old${i}`),
-      ...Array.from({ length: commits }, (_, i) => `new${i}`),
+      ...Array.from({ length: producer.commits }, (_, i) => `new${i}`),
     ]);
   });
 
