@@ -18,7 +18,11 @@
  *   - a shared object (data/…, what produce writes) once it is older than every live partition's
  *     `oldestSharedObject` and older than the commit window plus a grace period (a commit lands within
  *     the window, DESIGN §4.6). Orphans (uploads that never committed) go the same way.
+ *   Both decisions fix their horizon first and read the index or the partitions after it: whatever
+ *   lands later points at an object no older than its window before it lands.
  *   Readers racing a deletion re-read the index once (fetch.ts), so grace protects the slow ones only.
+ * - A pass is never all-or-nothing: a failed partition is reported and skipped, GC and deleted-topic
+ *   clean-up get their share of every pass, and cursors (`janitor / progress`) carry the next pass on.
  */
 import type { Clock } from '../ports/clock.ts';
 import { type Item, type ItemInput, type MetaStore, queryAll, type TransactOp } from '../ports/meta-store.ts';
