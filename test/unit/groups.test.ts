@@ -349,16 +349,9 @@ describe('consumer groups', () => {
 
   it('owns every partition (found by review) when members of one group subscribe to different topic sets', async () => {
     // Prepare: `a` reads t1 (2 partitions); `b` reads t1 and t2 (2 partitions each)
-    const clock = new ManualClock();
-    const fixture = logFixture({ clock, meta: new MemoryMetaStore(clock) });
-    await fixture.topics.createTopic('t1', 2);
-    await fixture.topics.createTopic('t2', 2);
-    const groups = createGroupService({
-      meta: fixture.meta,
-      clock,
-      topics: fixture.topics,
-      log: fixture.log,
-    });
+    const { clock, topics, groups } = await world();
+    await topics.createTopic('t1', 2);
+    await topics.createTopic('t2', 2);
     const a = await groups.join('g', { topics: ['t1'], memberId: 'a' });
     const b = await groups.join('g', { topics: ['t1', 't2'], memberId: 'b' });
     // Act: stable membership, several heartbeat rounds
@@ -376,16 +369,9 @@ describe('consumer groups', () => {
 
   it('balances several topics among members subscribed to all of them: every partition owned, counts within one', async () => {
     // Prepare: three one-partition topics and a two-partition one; three members read all four
-    const clock = new ManualClock();
-    const fixture = logFixture({ clock, meta: new MemoryMetaStore(clock) });
-    for (const name of ['x1', 'x2', 'x3']) await fixture.topics.createTopic(name, 1);
-    await fixture.topics.createTopic('x4', 2);
-    const groups = createGroupService({
-      meta: fixture.meta,
-      clock,
-      topics: fixture.topics,
-      log: fixture.log,
-    });
+    const { clock, groups, topics: topicService } = await world();
+    for (const name of ['x1', 'x2', 'x3']) await topicService.createTopic(name, 1);
+    await topicService.createTopic('x4', 2);
     const topics = ['x1', 'x2', 'x3', 'x4'];
     const ids: string[] = [];
     for (const m of ['m1', 'm2', 'm3']) ids.push((await groups.join('g', { topics, memberId: m })).memberId);
