@@ -1,0 +1,305 @@
+/**
+ * The synthesized stack, run offline: `cdk synth` of the real app, then every function's bundle from
+ * cdk.out served behind an API Gateway front (./api-front.ts), on DynamoDB Local and the S3 emulator
+ * reached through an IAM-enforcing proxy (./service-proxy.ts), with the janitor invoked on its
+ * schedule. What it takes from the template — and only from there — is listed in ./template.ts; what
+ * it does not emulate is said in each module and in docs/deploy.md.
+ *
+ * Used by the stack end-to-end tests, `npm run stack:local`, and the bench's `--stack local`.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  CreateTableCommand,
+  type CreateTableCommandInput,
+  DeleteTableCommand,
+  DynamoDBClient,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { createS3Client } from '../../lambdas/adapters/s3-object-store.ts';
+import { createStreambedApp } from '../../lib/app.ts';
+import { type ApiCaller, type RunningApiFront, startApiFront } from './api-front.ts';
+import { isTextContentType } from './content-types.ts';
+import { type Invocation, LambdaHost } from './lambda-host.ts';
+import { type Denial, type RunningServiceProxy, startServiceProxy } from './service-proxy.ts';
+import {
+  type Environment,
+  type FunctionSpec,
+  OFFLINE_ENVIRONMENT,
+  type PolicyStatement,
+  readStack,
+  type StackModel,
+  scheduleIntervalMs,
+  type Template,
+} from './template.ts';
+
+const REPO = join(import.meta.dirname, '..', '..');
+
+export type ApiFlavor = 'http' | 'rest';
+
+export interface SynthesizedStack {
+  template: Template;
+  assemblyDir: string;
+  stackName: string;
+}
+
+/** `cdk synth` of the app in lib/app.ts, with cdk.json's context and the chosen API flavor. */
+export function synthesizeStack(
+  outdir: string,
+  flavor: ApiFlavor,
+  extraContext: Record<string, string> = {},
+): SynthesizedStack {
+  process.env.CDK_DISABLE_CLI_TELEMETRY = 'true';
+  const context = JSON.parse(readFileSync(join(REPO, 'cdk.json'), 'utf8')).context as Record<string, unknown>;
+  const { app, stack } = createStreambedApp({
+    outdir,
+    context: { ...context, 'streambed:api': flavor, ...extraContext },
+  });
+  const assembly = app.synth();
+  const template = assembly.getStackByName(stack.stackName).template as Template;
+  return { template, assemblyDir: assembly.directory, stackName: stack.stackName };
+}
+
+/**
+ * The caller policy docs/deploy.md tells users to attach, for the API whose execute-api ARN prefix is
+ * `apiArn` (`arn:aws:execute-api:REGION:ACCOUNT:API_ID`).
+ */
+export function documentedCallerPolicy(apiArn: string, stage: string): PolicyStatement[] {
+  return [
+    {
+      Effect: 'Allow',
+      Action: ['execute-api:Invoke'],
+      Resource: [
+        `${apiArn}/${stage}/*/v1/*`,
+        `${apiArn}/${stage}/*/schema-registry`,
+        `${apiArn}/${stage}/*/schema-registry/*`,
+      ],
+    },
+  ];
+}
+
+export interface OfflineStackOptions {
+  synthesized: SynthesizedStack;
+  dynamoEndpoint: string;
+  s3Endpoint: string;
+  /** Changes the template before it is served: a test's way to show what a broken construct does. */
+  mutate?: (template: Template) => void;
+  /**
+   * The identity policy of the offline caller; default: documentedCallerPolicy. Receives the API's
+   * execute-api ARN prefix and stage.
+   */
+  callerPolicy?: (apiArn: string, stage: string) => PolicyStatement[];
+  /** Invoke scheduled functions on their rate (true, the default) or only through invokeScheduled. */
+  schedules?: boolean;
+  /** Port of the API front; default a free one. */
+  port?: number;
+  /** Every log line of every function; default: kept in `logs`. */
+  onLog?: (functionName: string, line: string) => void;
+}
+
+export interface OfflineStack {
+  /** The API's base URL (REST: with the stage), like the stack's ApiUrl output. */
+  url: string;
+  region: string;
+  /** Credentials of the offline caller, allowed by `callerPolicy`. */
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  model: StackModel;
+  /** The last log lines of the functions (most recent last). */
+  logs: string[];
+  /** Calls the service proxy refused. */
+  denials: Denial[];
+  /** Invokes the function behind the first schedule whose function name contains `name`. */
+  invokeScheduled(name: string): Promise<Invocation>;
+  close(): Promise<void>;
+}
+
+const MAX_LOG_LINES = 2_000;
+
+function tableInput(name: string, properties: Record<string, unknown>): CreateTableCommandInput {
+  return {
+    TableName: name,
+    KeySchema: properties.KeySchema as CreateTableCommandInput['KeySchema'],
+    AttributeDefinitions: properties.AttributeDefinitions as CreateTableCommandInput['AttributeDefinitions'],
+    BillingMode: (properties.BillingMode as CreateTableCommandInput['BillingMode']) ?? 'PAY_PER_REQUEST',
+    ...(properties.GlobalSecondaryIndexes === undefined
+      ? {}
+      : {
+          GlobalSecondaryIndexes:
+            properties.GlobalSecondaryIndexes as CreateTableCommandInput['GlobalSecondaryIndexes'],
+        }),
+  };
+}
+
+export async function startOfflineStack(options: OfflineStackOptions): Promise<OfflineStack> {
+  const template = structuredClone(options.synthesized.template);
+  options.mutate?.(template);
+  // A unique stack name per instance: its table and bucket names never collide on shared emulators.
+  const environment: Environment = { ...OFFLINE_ENVIRONMENT, stackName: `sb${randomUUID().slice(0, 8)}` };
+  const model = readStack(template, options.synthesized.assemblyDir, environment);
+  const logs: string[] = [];
+  const denials: Denial[] = [];
+  const onLog =
+    options.onLog ??
+    ((name: string, line: string) => {
+      logs.push(`${name}: ${line}`);
+      if (logs.length > MAX_LOG_LINES) logs.splice(0, logs.length - MAX_LOG_LINES);
+    });
+
+  // The resources CloudFormation would create, from their template properties.
+  const dynamo = new DynamoDBClient({
+    endpoint: options.dynamoEndpoint,
+    region: environment.region,
+    credentials: { accessKeyId: 'offline', secretAccessKey: 'offline' },
+  });
+  for (const table of model.tables) {
+    await dynamo.send(new CreateTableCommand(tableInput(table.name, table.properties)));
+    const ttl = table.properties.TimeToLiveSpecification as
+      | { AttributeName?: string; Enabled?: boolean }
+      | undefined;
+    if (ttl?.Enabled === true && ttl.AttributeName !== undefined) {
+      await dynamo.send(
+        new UpdateTimeToLiveCommand({
+          TableName: table.name,
+          TimeToLiveSpecification: { AttributeName: ttl.AttributeName, Enabled: true },
+        }),
+      );
+    }
+  }
+  const s3 = createS3Client({
+    endpoint: options.s3Endpoint,
+    region: environment.region,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    forcePathStyle: true,
+  });
+  for (const bucket of model.buckets) await s3.send(new CreateBucketCommand({ Bucket: bucket.name }));
+  s3.destroy();
+
+  // One access key per function, so the proxy knows whose role a call runs under.
+  const keys = new Map<string, { accessKeyId: string; secretAccessKey: string }>();
+  const proxyCallers = new Map<string, { statements: PolicyStatement[]; principal: string }>();
+  for (const fn of model.functions) {
+    const accessKeyId = `ASIA${randomBytes(8).toString('hex').toUpperCase()}`;
+    keys.set(fn.logicalId, { accessKeyId, secretAccessKey: randomBytes(20).toString('hex') });
+    const roleName = fn.roleArn.split('/').pop() ?? fn.roleLogicalId;
+    proxyCallers.set(accessKeyId, {
+      statements: model.roleStatements.get(fn.roleLogicalId) ?? [],
+      principal: `arn:aws:sts::${environment.accountId}:assumed-role/${roleName}/${fn.name}`,
+    });
+  }
+  const proxy: RunningServiceProxy = await startServiceProxy({
+    environment,
+    dynamoEndpoint: options.dynamoEndpoint,
+    s3Endpoint: options.s3Endpoint,
+    callers: proxyCallers,
+    onDenied: (denial) => {
+      denials.push(denial);
+      onLog(
+        'service-proxy',
+        `AccessDenied: ${denial.principal} may not ${denial.action} on ${denial.resource}`,
+      );
+    },
+  });
+
+  const host = new LambdaHost({
+    region: environment.region,
+    environmentFor: (fn: FunctionSpec) => {
+      const key = keys.get(fn.logicalId) as { accessKeyId: string; secretAccessKey: string };
+      return {
+        AWS_ACCESS_KEY_ID: key.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: key.secretAccessKey,
+        AWS_SESSION_TOKEN: 'offline-session',
+        AWS_ENDPOINT_URL_DYNAMODB: proxy.dynamoEndpoint,
+        AWS_ENDPOINT_URL_S3: proxy.s3Endpoint,
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      };
+    },
+    onLog,
+  });
+
+  const caller: ApiCaller = {
+    accessKeyId: `AKIA${randomBytes(8).toString('hex').toUpperCase()}`,
+    secretAccessKey: randomBytes(20).toString('hex'),
+    arn: `arn:aws:iam::${environment.accountId}:user/streambed-offline`,
+    statements: [],
+  };
+  const apiArn = `arn:aws:execute-api:${environment.region}:${environment.accountId}:${model.api.id}`;
+  caller.statements = (options.callerPolicy ?? documentedCallerPolicy)(apiArn, model.api.stage);
+
+  const functions = new Map(model.functions.map((fn) => [fn.logicalId, fn]));
+  const front: RunningApiFront = await startApiFront({
+    api: model.api,
+    environment,
+    functions,
+    invokable: model.apiInvokable,
+    host,
+    callers: [caller],
+    isTextContentType,
+    ...(options.port === undefined ? {} : { port: options.port }),
+  });
+
+  const scheduledEvent = (ruleId: string) =>
+    JSON.stringify({
+      version: '0',
+      id: randomUUID(),
+      'detail-type': 'Scheduled Event',
+      source: 'aws.events',
+      account: environment.accountId,
+      time: new Date().toISOString(),
+      region: environment.region,
+      resources: [`arn:aws:events:${environment.region}:${environment.accountId}:rule/${ruleId}`],
+      detail: {},
+    });
+  const timers: NodeJS.Timeout[] = [];
+  if (options.schedules !== false) {
+    for (const schedule of model.schedules) {
+      const fn = functions.get(schedule.functionLogicalId);
+      if (fn === undefined) continue;
+      const timer = setInterval(() => {
+        // EventBridge invokes asynchronously: the outcome goes to the function's logs, nowhere else.
+        void host.invoke(fn, scheduledEvent(schedule.ruleLogicalId)).then((outcome) => {
+          if (outcome.kind !== 'result') onLog(fn.name, `scheduled invocation: ${JSON.stringify(outcome)}`);
+        });
+      }, scheduleIntervalMs(schedule.expression));
+      timer.unref();
+      timers.push(timer);
+    }
+  }
+
+  return {
+    url: front.url,
+    region: environment.region,
+    credentials: { accessKeyId: caller.accessKeyId, secretAccessKey: caller.secretAccessKey },
+    model,
+    logs,
+    denials,
+    async invokeScheduled(name) {
+      const schedule = model.schedules.find((each) =>
+        functions.get(each.functionLogicalId)?.name.includes(name),
+      );
+      const fn = schedule === undefined ? undefined : functions.get(schedule.functionLogicalId);
+      if (schedule === undefined || fn === undefined)
+        throw new Error(`no scheduled function named like ${name}`);
+      return host.invoke(fn, scheduledEvent(schedule.ruleLogicalId));
+    },
+    async close() {
+      for (const timer of timers) clearInterval(timer);
+      await front.close();
+      await host.close();
+      await proxy.close();
+      for (const table of model.tables) {
+        await dynamo.send(new DeleteTableCommand({ TableName: table.name })).catch(() => {});
+      }
+      dynamo.destroy();
+    },
+  };
+}
+
+/** A fresh assembly directory; removed by the returned function. */
+export async function assemblyDirectory(): Promise<{ dir: string; remove(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'streambed-stack-'));
+  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
