@@ -53,6 +53,8 @@ type Reply =
 
 export class LambdaHost {
   private readonly pools = new Map<string, Environment[]>();
+  /** Invocations waiting for an environment of a function (laptop cap reached), by function. */
+  private readonly waiting = new Map<string, (() => void)[]>();
   private closed = false;
 
   constructor(private readonly options: LambdaHostOptions) {}
@@ -111,8 +113,22 @@ export class LambdaHost {
         fn.logicalId,
         pool.filter((each) => each !== environment),
       );
+      this.wakeOne(fn);
     });
     return environment;
+  }
+
+  /** An environment of `fn` became free or went away: the longest waiting invocation tries again. */
+  private wakeOne(fn: FunctionSpec): void {
+    this.waiting.get(fn.logicalId)?.shift()?.();
+  }
+
+  private nextFree(fn: FunctionSpec): Promise<void> {
+    return new Promise((resolve) => {
+      const queue = this.waiting.get(fn.logicalId) ?? [];
+      queue.push(resolve);
+      this.waiting.set(fn.logicalId, queue);
+    });
   }
 
   private acquire(fn: FunctionSpec): Environment | undefined {
@@ -143,7 +159,8 @@ export class LambdaHost {
     let environment = this.acquire(fn);
     while (environment === undefined) {
       if (fn.reservedConcurrency !== undefined) return { kind: 'throttled' };
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      await this.nextFree(fn);
+      if (this.closed) throw new Error('the Lambda host is closed');
       environment = this.acquire(fn);
     }
     const used = environment;
@@ -159,8 +176,10 @@ export class LambdaHost {
         clearTimeout(timer);
         used.child.off('message', onMessage);
         used.child.off('exit', onExit);
-        if (keep) used.busy = false;
-        else used.child.kill('SIGKILL');
+        if (keep) {
+          used.busy = false;
+          this.wakeOne(fn);
+        } else used.child.kill('SIGKILL');
         resolve(outcome);
       };
       const timer = setTimeout(
@@ -248,6 +267,7 @@ export class LambdaHost {
 
   async close(): Promise<void> {
     this.closed = true;
+    for (const queue of this.waiting.values()) for (const wake of queue.splice(0)) wake();
     const all = [...this.pools.values()].flat();
     await Promise.all(
       all.map(

@@ -9,9 +9,11 @@ import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { SchemaRegistryClient, Streambed } from '../../client/index.ts';
 import { sigV4Signer } from '../../client/sigv4.ts';
+import { createS3Client } from '../../lambdas/adapters/s3-object-store.ts';
 import {
   type ApiFlavor,
   assemblyDirectory,
@@ -227,6 +229,27 @@ describe.each(flavors)('the synthesized stack offline (%s API)', (flavor) => {
       expect(await readAll()).toEqual(before);
       expect(stack.denials).toEqual([]);
     });
+
+    it.each(['fetch', 'janitor'])(
+      'lets the %s function see a missing object as missing (404), so a read racing a delete re-reads the index',
+      async (concern) => {
+        // Without s3:ListBucket, S3 answers AccessDenied for a missing key and the re-read never runs.
+        const config = stack.awsConfigOf(concern);
+        const s3 = createS3Client({
+          region: config.region,
+          credentials: config.credentials,
+          endpoint: config.s3Endpoint,
+        });
+        try {
+          const error = await s3
+            .send(new GetObjectCommand({ Bucket: config.bucket, Key: 'data/00/never-written.sbo' }))
+            .catch((caught: unknown) => caught as { name?: string; $metadata?: { httpStatusCode?: number } });
+          expect(error).toMatchObject({ name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } });
+        } finally {
+          s3.destroy();
+        }
+      },
+    );
 
     it('answers a request too large for Lambda with API Gateway’s 413', async () => {
       // 1.5 M quote characters: 3 MB of JSON body, about 6.3 MB once escaped inside the Lambda event.

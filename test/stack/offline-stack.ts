@@ -112,6 +112,17 @@ export interface OfflineStack {
   logs: string[];
   /** Calls the service proxy refused. */
   denials: Denial[];
+  /**
+   * What a function's AWS SDK clients are given: its credentials and the service proxy's endpoints,
+   * to make calls as that function would (`concern` is matched against the function names).
+   */
+  awsConfigOf(concern: string): {
+    region: string;
+    credentials: { accessKeyId: string; secretAccessKey: string };
+    dynamoEndpoint: string;
+    s3Endpoint: string;
+    bucket: string;
+  };
   /** Invokes the function behind the first schedule whose function name contains `name`. */
   invokeScheduled(name: string): Promise<Invocation>;
   close(): Promise<void>;
@@ -276,6 +287,22 @@ export async function startOfflineStack(options: OfflineStackOptions): Promise<O
     model,
     logs,
     denials,
+    awsConfigOf(concern) {
+      const fn = model.functions.find((each) =>
+        each.name.toLowerCase().includes(`${concern.toLowerCase()}function`),
+      );
+      const key = fn === undefined ? undefined : keys.get(fn.logicalId);
+      if (fn === undefined || key === undefined) throw new Error(`no ${concern} function in the stack`);
+      const bucket = model.buckets[0]?.name;
+      if (bucket === undefined) throw new Error('the stack has no bucket');
+      return {
+        region: environment.region,
+        credentials: key,
+        dynamoEndpoint: proxy.dynamoEndpoint,
+        s3Endpoint: proxy.s3Endpoint,
+        bucket,
+      };
+    },
     async invokeScheduled(name) {
       const schedule = model.schedules.find((each) =>
         functions.get(each.functionLogicalId)?.name.includes(name),
