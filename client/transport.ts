@@ -90,8 +90,10 @@ export class Transport {
 }
 
 function toError(status: number, bytes: Uint8Array): StreambedError {
-  let parsed: { error?: { code?: string; message?: string; retriable?: boolean } & Record<string, unknown> } =
-    {};
+  let parsed: {
+    error?: { code?: string; message?: string; retriable?: boolean } & Record<string, unknown>;
+    message?: unknown;
+  } = {};
   try {
     parsed = JSON.parse(new TextDecoder().decode(bytes));
   } catch {
@@ -102,16 +104,21 @@ function toError(status: number, bytes: Uint8Array): StreambedError {
     const { code, message, retriable, ...details } = error;
     return new StreambedError(code, message, { retriable: retriable === true, status, details });
   }
+  // API Gateway answers some requests itself, as {"message": …}: a body too large for Lambda (413),
+  // a signature or policy that refused the caller (403), throttling (429).
+  const gatewayMessage = typeof parsed.message === 'string' ? `: ${parsed.message.slice(0, 300)}` : '';
   const retriable = status === 429 || status >= 500;
   const code =
     status === 429
       ? 'THROTTLED'
       : status === 401 || status === 403
         ? 'UNAUTHORIZED'
-        : status >= 500
-          ? 'UNAVAILABLE'
-          : 'INVALID_REQUEST';
-  return new StreambedError(code, `HTTP ${status}`, { retriable, status });
+        : status === 413
+          ? 'RECORD_TOO_LARGE'
+          : status >= 500
+            ? 'UNAVAILABLE'
+            : 'INVALID_REQUEST';
+  return new StreambedError(code, `HTTP ${status}${gatewayMessage}`, { retriable, status });
 }
 
 /** Path segment encoding for topic and group names. */
