@@ -114,21 +114,26 @@ export async function runBench(plan: BenchPlan, outDir: string, options: Harness
  * `--url`: what a client of an already running server can measure — produce through the SDK, read
  * back, end to end — into remote.json and remote.md (latest.json stays the local run's).
  */
+/** Produce, read back and end to end through the SDK against a server the bench did not start. */
+export async function measureRemote(plan: BenchPlan, harness: Harness) {
+  const started = performance.now();
+  const produce = await runProduce(harness, plan);
+  const readBack = await runReadBack(harness, plan);
+  const endToEnd = await runEndToEnd(harness, plan);
+  return buildRemoteResults(plan, {
+    produce,
+    readBack,
+    endToEnd,
+    durationSec: (performance.now() - started) / 1000,
+  });
+}
+
 export async function runRemoteBench(plan: BenchPlan, outDir: string) {
   if (plan.target === undefined) throw new Error('a remote run needs --url');
-  const started = performance.now();
   const harness = connectHarness(plan.target);
   try {
     harness.progress(`${plan.mode} mode against ${plan.target.url}`);
-    const produce = await runProduce(harness, plan);
-    const readBack = await runReadBack(harness, plan);
-    const endToEnd = await runEndToEnd(harness, plan);
-    const results = buildRemoteResults(plan, {
-      produce,
-      readBack,
-      endToEnd,
-      durationSec: (performance.now() - started) / 1000,
-    });
+    const results = await measureRemote(plan, harness);
     mkdirSync(outDir, { recursive: true });
     writeFileSync(join(outDir, 'remote.json'), `${JSON.stringify(results, null, 2)}\n`);
     writeFileSync(join(outDir, 'remote.md'), renderRemoteReport(results, plan));

@@ -52,12 +52,15 @@ export interface BenchPlan {
   endToEnd: { messages: number; recordBytes: number };
   /** A server reached by --url (the `remote` backend): where and how to authenticate. */
   target?: TransportOptions;
+  /** `--stack local`: the synthesized stack run offline, with this API flavor (bench/stack.ts). */
+  stack?: { api: 'http' | 'rest' };
   /** Invocations of each Lambda handler with a maximal request (scenarios/lambda-memory.ts); 0 skips it. */
   lambdaMemory: { requests: number };
 }
 
 export const USAGE = `Usage: npm run bench -- [--quick] [--backend embedded|memory|aws]
        npm run bench -- [--quick] --url URL [--token T | --aws-region R]
+       npm run bench -- [--quick] --stack local [--api http|rest]
 
   --quick            representative subset, finishes in under 3 minutes on 2 cores
                      (default: full mode, all sizes and concurrencies, up to ~15 minutes)
@@ -70,6 +73,10 @@ export const USAGE = `Usage: npm run bench -- [--quick] [--backend embedded|memo
                      bench/results/remote.json and remote.md (storage counts, cost, memory and the
                      local baselines need the bench's own server). It writes real data (full mode:
                      about 3.6 GiB, billed as usual on AWS) into topics it deletes at the end
+  --stack local      synthesize the CDK app and run its bundles offline (npm run stack:local) on
+                     DynamoDB Local and s3rver, then measure it like --url, plus a check that no
+                     Lambda response exceeds 6 MB after compaction: bench/results/stack.json, stack.md
+  --api http|rest    the API flavor of --stack local (default http)
   --token T          bearer token of that server (STREAMBED_TOKEN)
   --aws-region R     sign with SigV4 from the standard AWS credential chain (automatic for
                      execute-api URLs)
@@ -84,6 +91,8 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}):
   let backend: BackendKind = 'embedded';
   let backendGiven = false;
   const remote: { url?: string; token?: string; 'aws-region'?: string } = {};
+  let stack: string | undefined;
+  let api: string | undefined;
   const flagValue = (name: string, arg: string, i: number): string => {
     const value = arg === `--${name}` ? argv[i + 1] : arg.slice(`--${name}=`.length);
     if (value === undefined || value === '') throw new Error(`--${name} needs a value\n\n${USAGE}`);
@@ -105,6 +114,12 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}):
       backend = value;
       backendGiven = true;
       if (arg === flag) i++;
+    } else if (flag === '--stack') {
+      stack = flagValue('stack', arg, i);
+      if (arg === flag) i++;
+    } else if (flag === '--api') {
+      api = flagValue('api', arg, i);
+      if (arg === flag) i++;
     } else if (flag === '--url' || flag === '--token' || flag === '--aws-region') {
       const name = flag.slice(2) as keyof typeof remote;
       remote[name] = flagValue(name, arg, i);
@@ -112,6 +127,18 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}):
     } else {
       throw new Error(`unknown argument ${JSON.stringify(arg)}\n\n${USAGE}`);
     }
+  }
+  if (stack !== undefined || api !== undefined) {
+    if (stack !== 'local')
+      throw new Error(`--stack takes local, got ${JSON.stringify(stack ?? '')}\n\n${USAGE}`);
+    if (api !== undefined && api !== 'http' && api !== 'rest')
+      throw new Error(`--api must be http or rest, got ${JSON.stringify(api)}\n\n${USAGE}`);
+    if (backendGiven || Object.keys(remote).length > 0)
+      throw new Error(
+        `--stack local goes alone: it starts its own stack (no --backend, --url, --token)\n\n${USAGE}`,
+      );
+    const plan = mode === 'quick' ? quickPlan('remote') : fullPlan('remote');
+    return { ...plan, stack: { api: api === 'rest' ? 'rest' : 'http' } };
   }
   if (remote.url === undefined) {
     if (remote.token !== undefined || remote['aws-region'] !== undefined)

@@ -18,6 +18,20 @@ async function main(): Promise<void> {
   }
   const dir = join(dirname(fileURLToPath(import.meta.url)), 'results');
   const line = (text: string) => process.stderr.write(`${text}\n`);
+  if (plan.stack !== undefined) {
+    const { runStackBench } = await import('./stack.ts');
+    const { results, check } = await runStackBench(plan, dir, plan.stack.api);
+    line('');
+    line(
+      `produce ${results.produce.mibPerSec} MiB/s, fetch ${results.fetch.mibPerSec} MiB/s (offline stack, ${plan.stack.api} API)`,
+    );
+    line(
+      `largest Lambda response ${check.largestResponseBytes} B of ${check.responseLimitBytes}; ${check.oversizedResponses} over the bound after compaction: ${check.passed ? 'passed' : 'FAILED'}`,
+    );
+    line(`wrote ${dir}/stack.json, stack.md`);
+    if (!check.passed) process.exitCode = 1;
+    return;
+  }
   if (plan.target !== undefined) {
     const remote = await runRemoteBench(plan, dir);
     line('');

@@ -56,6 +56,15 @@ describe('bench flags', () => {
     expect(() => parseArgs(['--url'])).toThrow(/--url needs a value/);
   });
 
+  it('takes --stack local with an API flavor, alone', () => {
+    expect((parseArgs(['--quick', '--stack', 'local']) as BenchPlan).stack).toEqual({ api: 'http' });
+    expect((parseArgs(['--stack=local', '--api=rest']) as BenchPlan).stack).toEqual({ api: 'rest' });
+    expect(() => parseArgs(['--stack', 'aws'])).toThrow(/--stack takes local, got "aws"/);
+    expect(() => parseArgs(['--stack', 'local', '--api', 'grpc'])).toThrow(/--api must be http or rest/);
+    expect(() => parseArgs(['--stack', 'local', '--url', 'http://127.0.0.1:9/'])).toThrow(/goes alone/);
+    expect(() => parseArgs(['--api', 'rest'])).toThrow(/--stack takes local/);
+  });
+
   it('writes the command line that reproduces a run into the report', () => {
     expect(benchCommand({ mode: 'full', backend: 'embedded' })).toBe('npm run bench');
     expect(benchCommand({ mode: 'quick', backend: 'embedded' })).toBe('npm run bench -- --quick');

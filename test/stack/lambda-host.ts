@@ -40,6 +40,17 @@ export interface LambdaHostOptions {
   onLog?: (functionName: string, line: string) => void;
 }
 
+/** What one function's invocations carried, for the bench's report. */
+export interface PayloadStats {
+  invocations: number;
+  largestRequestBytes: number;
+  largestResponseBytes: number;
+  /** Responses over LAMBDA_MAX_RESPONSE_BYTES (each failed as on Lambda). */
+  oversizedResponses: number;
+  /** Requests over LAMBDA_MAX_REQUEST_BYTES (refused as on Lambda). */
+  oversizedRequests: number;
+}
+
 interface Environment {
   child: ChildProcess;
   ready: Promise<void>;
@@ -56,6 +67,8 @@ export class LambdaHost {
   /** Invocations waiting for an environment of a function (laptop cap reached), by function. */
   private readonly waiting = new Map<string, (() => void)[]>();
   private closed = false;
+  /** Payload sizes by function name. */
+  readonly stats = new Map<string, PayloadStats>();
 
   constructor(private readonly options: LambdaHostOptions) {}
 
@@ -131,6 +144,21 @@ export class LambdaHost {
     });
   }
 
+  private statsOf(fn: FunctionSpec): PayloadStats {
+    let stats = this.stats.get(fn.name);
+    if (stats === undefined) {
+      stats = {
+        invocations: 0,
+        largestRequestBytes: 0,
+        largestResponseBytes: 0,
+        oversizedResponses: 0,
+        oversizedRequests: 0,
+      };
+      this.stats.set(fn.name, stats);
+    }
+    return stats;
+  }
+
   private acquire(fn: FunctionSpec): Environment | undefined {
     const pool = this.pools.get(fn.logicalId) ?? [];
     this.pools.set(fn.logicalId, pool);
@@ -155,7 +183,13 @@ export class LambdaHost {
   async invoke(fn: FunctionSpec, eventJson: string): Promise<Invocation> {
     if (this.closed) throw new Error('the Lambda host is closed');
     const bytes = Buffer.byteLength(eventJson);
-    if (bytes > LAMBDA_MAX_REQUEST_BYTES) return { kind: 'request-too-large', bytes };
+    const stats = this.statsOf(fn);
+    stats.invocations += 1;
+    stats.largestRequestBytes = Math.max(stats.largestRequestBytes, bytes);
+    if (bytes > LAMBDA_MAX_REQUEST_BYTES) {
+      stats.oversizedRequests += 1;
+      return { kind: 'request-too-large', bytes };
+    }
     let environment = this.acquire(fn);
     while (environment === undefined) {
       if (fn.reservedConcurrency !== undefined) return { kind: 'throttled' };
@@ -230,7 +264,9 @@ export class LambdaHost {
           return;
         }
         const size = Buffer.byteLength(message.payload);
+        stats.largestResponseBytes = Math.max(stats.largestResponseBytes, size);
         if (size > LAMBDA_MAX_RESPONSE_BYTES) {
+          stats.oversizedResponses += 1;
           finish(
             {
               kind: 'error',

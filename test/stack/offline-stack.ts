@@ -112,6 +112,8 @@ export interface OfflineStack {
   logs: string[];
   /** Calls the service proxy refused. */
   denials: Denial[];
+  /** Payload sizes each function saw (request events and responses, as JSON text). */
+  payloadStats: LambdaHost['stats'];
   /**
    * What a function's AWS SDK clients are given: its credentials and the service proxy's endpoints,
    * to make calls as that function would (`concern` is matched against the function names).
@@ -287,6 +289,7 @@ export async function startOfflineStack(options: OfflineStackOptions): Promise<O
     model,
     logs,
     denials,
+    payloadStats: host.stats,
     awsConfigOf(concern) {
       const fn = model.functions.find((each) =>
         each.name.toLowerCase().includes(`${concern.toLowerCase()}function`),
