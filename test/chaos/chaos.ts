@@ -31,10 +31,13 @@
  *   windows; afterwards nothing is left that nothing points at, and nothing of a deleted topic.
  */
 import { StreamError } from '../../lambdas/core/errors.ts';
+import type { MembershipView } from '../../lambdas/core/groups.ts';
 import {
   DELETED_TOPICS_PK,
   FIRST_BATCH_SK,
+  groupPk,
   LAST_BATCH_SK,
+  LEASE_SK_PREFIX,
   objectKeyTime,
   partitionPk,
 } from '../../lambdas/core/layout.ts';
@@ -104,6 +107,7 @@ const TOPICS: TopicSpec[] = [
 const GROWN_MAX_PARTITIONS = 12;
 /** Re-created now and then, with a consumer group on it. */
 const RECREATED = 'chaos-re';
+const RE_GROUP = 'chaos-re-group';
 const utf8 = new TextEncoder();
 const text = new TextDecoder();
 const RETRIES = 10;
@@ -151,6 +155,37 @@ class OneLeaseWriteFails extends PausingMetaStore {
   }
 }
 
+/**
+ * Hands every lease write that reached the store to `note` once it applied, so a violation can show
+ * the lease's history (a write whose caller saw a timeout is here too). Returns the caller the store's
+ * own promise: no extra turn, no change to the interleaving.
+ */
+class LeaseWriteTap extends PausingMetaStore {
+  constructor(
+    private readonly store: MetaStore,
+    private readonly group: string,
+    private readonly note: (lease: Item) => void,
+  ) {
+    super(store, async () => {});
+  }
+  override transact(ops: readonly TransactOp[]): Promise<void> {
+    const written = this.store.transact(ops);
+    const leases = ops.flatMap((op) =>
+      op.type === 'put' && op.item.pk === groupPk(this.group) && op.item.sk.startsWith(LEASE_SK_PREFIX)
+        ? [op.item]
+        : [],
+    );
+    if (leases.length > 0)
+      written.then(
+        () => {
+          for (const lease of leases) this.note(lease as Item);
+        },
+        () => {},
+      );
+    return written;
+  }
+}
+
 /** A store on which every call takes a second of the clock: passes with a deadline get cut short. */
 class TickingMetaStore extends PausingMetaStore {
   constructor(inner: MetaStore, clock: JumpClock) {
@@ -161,24 +196,52 @@ class TickingMetaStore extends PausingMetaStore {
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const random = seededRandom(options.seed);
   const clock = new JumpClock();
+  const runStart = clock.now();
   const plan = faultPlan(options.seed ^ 0x5eed, options.faultRate ?? 0.2, clock, 0.02);
   const storage = await options.backend(clock);
+  // chaos-re-group's story (lease writes as applied, commits, views, incarnations) explains a
+  // hand-over violation.
+  const story: { partition: number | undefined; line: string }[] = [];
+  const tell = (partition: number | undefined, line: string) =>
+    story.push({ partition, line: `+${clock.now() - runStart} ms ${line}` });
+  const incarnationOf = new Map<string, number>(); // topicId → incarnation of chaos-re
+  const named = (topicId: unknown) =>
+    incarnationOf.has(topicId as string)
+      ? `incarnation ${incarnationOf.get(topicId as string)}`
+      : `topicId ${String(topicId)}`;
+  const short = (memberId: unknown) => (typeof memberId === 'string' ? memberId.slice(0, 8) : 'nobody');
+  /** Owners of chaos-re-group's leases, write by write: partition → owner and epoch. */
+  const owners = new Map<number, { owner: unknown; epoch: number }[]>();
+  /** The last owner of the partition at an epoch below `epoch`. */
+  const ownerBefore = (partition: number, epoch: number) => {
+    const last = (owners.get(partition) ?? []).findLast((w) => w.owner !== null && w.epoch < epoch);
+    return last === undefined ? 'none' : `${short(last.owner)} at epoch ${last.epoch}`;
+  };
+  const tapped = new LeaseWriteTap(storage.meta, RE_GROUP, (lease) => {
+    const partition = Number(lease.sk.slice(lease.sk.lastIndexOf('#') + 1));
+    const written = owners.get(partition) ?? [];
+    written.push({ owner: lease.owner, epoch: lease.epoch as number });
+    owners.set(partition, written);
+    tell(
+      partition,
+      `lease ${RECREATED}/${partition} written: owner ${short(lease.owner)}, epoch ${lease.epoch}, ${named(lease.topicId)}, committedOffset ${lease.committedOffset}, ${lease.owner === null ? 'free' : `expires at +${(lease.leaseExpiresAt as number) - runStart} ms`}`,
+    );
+  });
   const faulty: Backend = {
-    meta: new FaultyMetaStore(storage.meta, plan),
+    meta: new FaultyMetaStore(tapped, plan),
     objects: new FaultyObjectStore(storage.objects, plan),
     close: async () => {},
   };
-  const clean = createServices(storage, clock);
+  const clean = createServices({ ...storage, meta: tapped }, clock);
   const services = createServices(faulty, clock);
   for (const topic of TOPICS) await clean.topics.createTopic(topic.name, topic.partitions, topic.config);
-  await clean.topics.createTopic(RECREATED, 2, { 'retention.ms': -1 });
+  incarnationOf.set((await clean.topics.createTopic(RECREATED, 2, { 'retention.ms': -1 })).topicId, 0);
   const deletedTopicIds: { id: string; partitions: number }[] = [];
 
   const violations: string[] = [];
   const acked = new Map<string, string>(); // "topic/partition/offset" → value
   /** What each keyed request's attempts got, to explain a duplicate. */
   const journal = new Map<string, string[]>();
-  const runStart = clock.now();
   const sent = new Set<string>();
   let operations = 0;
   let nextRequest = 0;
@@ -455,8 +518,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         await clean.topics.deleteTopic(RECREATED);
         deletedTopicIds.push({ id: before.topicId, partitions: before.partitions });
       }
-      await clean.topics.createTopic(RECREATED, 2, { 'retention.ms': -1 });
+      const created = await clean.topics.createTopic(RECREATED, 2, { 'retention.ms': -1 });
       incarnation++;
+      incarnationOf.set(created.topicId, incarnation);
+      tell(undefined, `${RECREATED} re-created: incarnation ${incarnation}`);
       recreatedAcked = new Map();
     })().finally(() => {
       recreating = undefined;
@@ -557,18 +622,37 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
    */
   function checkHandOver(
     member: Member,
+    how: string,
     held: readonly { partition: number; epoch: number }[],
-    assignments: readonly { partition: number; epoch: number; committedOffset: number | null }[],
+    view: MembershipView & { memberId: string },
     since: number,
   ) {
-    if (member.topic !== RECREATED || since !== incarnation) return;
-    for (const a of assignments) {
+    if (member.topic !== RECREATED) return;
+    const who = `${how} of ${short(view.memberId)} (started in incarnation ${since})`;
+    for (const r of view.revoked) tell(r.partition, `${who}: ${RECREATED}/${r.partition} revoked`);
+    for (const a of view.assignments) {
       const kept = held.some((h) => h.partition === a.partition && h.epoch === a.epoch);
+      tell(
+        a.partition,
+        `${who}: ${RECREATED}/${a.partition} assigned at epoch ${a.epoch} (${kept ? 'held before' : `new to it; previous owner ${ownerBefore(a.partition, a.epoch)}`}), committedOffset ${a.committedOffset}`,
+      );
+      // Judged only when no re-creation ended during the call and none is under way: the store has the
+      // next incarnation a moment before `incarnation` counts it (between createTopic's write and its
+      // answer), and a view taken then would be judged against the commits of the one before.
+      if (since !== incarnation || recreating !== undefined) continue;
       if (!kept && a.committedOffset === null && committedIn.get(a.partition) === incarnation)
         violations.push(
-          `${member.group}: ${RECREATED}/${a.partition} was handed over without the commit acknowledged in its incarnation`,
+          `${member.group}: ${RECREATED}/${a.partition} was handed over without the commit acknowledged in its incarnation\n    its story in ${RE_GROUP}, oldest first:\n${storyOf(a.partition)}`,
         );
     }
+  }
+  /** The last lines of chaos-re-group's story that concern the partition. */
+  function storyOf(partition: number): string {
+    return story
+      .filter((entry) => entry.partition === undefined || entry.partition === partition)
+      .slice(-60)
+      .map((entry) => `      ${entry.line}`)
+      .join('\n');
   }
 
   async function commit(member: Member, id: string, partition: number, epoch: number): Promise<void> {
@@ -578,8 +662,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     offsets.add(offset);
     attemptedCommits.set(key, offsets);
     const before = incarnation;
-    await services.groups.commit(member.group, id, [{ topic: member.topic, partition, offset, epoch }]);
-    if (member.topic === RECREATED && before === incarnation) committedIn.set(partition, incarnation);
+    const what = `commit of ${short(id)}: ${RECREATED}/${partition} offset ${offset} at epoch ${epoch}, started in incarnation ${before}`;
+    try {
+      await services.groups.commit(member.group, id, [{ topic: member.topic, partition, offset, epoch }]);
+    } catch (error) {
+      if (member.topic === RECREATED)
+        tell(partition, `${what}: ${error instanceof StreamError ? error.code : String(error)}`);
+      throw error;
+    }
+    if (member.topic !== RECREATED) return;
+    tell(partition, `${what}: acknowledged${before === incarnation ? '' : ` in incarnation ${incarnation}`}`);
+    if (before === incarnation) committedIn.set(partition, incarnation);
   }
 
   async function groupOnce(member: Member): Promise<void> {
@@ -605,7 +698,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           topics: [member.topic],
           sessionTimeoutMs: SESSION_MS,
         });
-        checkHandOver(member, [], joined.assignments, since);
+        checkHandOver(member, 'join', [], joined, since);
         member.id = joined.memberId;
         member.assignments = joined.assignments;
         return;
@@ -626,7 +719,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         const since = incarnation;
         const view = await services.groups.heartbeat(member.group, id);
         await racing;
-        checkHandOver(member, member.assignments, view.assignments, since);
+        checkHandOver(member, 'heartbeat', member.assignments, { ...view, memberId: id }, since);
         member.assignments = view.assignments;
         checkLeases(member, before, await leasesOf(member), view.revoked);
       } else if (roll < 0.8) {
@@ -646,6 +739,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         // Only a leave that was acknowledged makes the member a zombie; a failed one may not have applied.
         const id = member.id;
         await services.groups.leave(member.group, id);
+        if (member.topic === RECREATED) tell(undefined, `${short(id)} left`);
         member.id = undefined;
         member.left = { id, assignments: member.assignments };
       }
@@ -863,12 +957,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       `${owner.group}/0`,
       new Set([...(attemptedCommits.get(`${owner.group}/0`) ?? []), 7]),
     );
+    tell(0, `commit of ${short(owner.id)}: ${RECREATED}/0 offset 7 at epoch ${held.epoch}: acknowledged`);
     if (before === incarnation) committedIn.set(0, incarnation);
     await clean.groups.leave(owner.group, owner.id);
+    tell(undefined, `${short(owner.id)} left`);
     owner.id = undefined;
     const since = incarnation;
     const view = await clean.groups.heartbeat(heir.group, heir.id);
-    checkHandOver(heir, heir.assignments, view.assignments, since);
+    checkHandOver(heir, 'heartbeat', heir.assignments, { ...view, memberId: heir.id }, since);
     heir.assignments = view.assignments;
     await settle(holders);
   }
@@ -888,7 +984,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         p.committedOffset === null
       )
         violations.push(
-          `${group}: the acknowledged commit on ${p.topic}/${p.partition} of the current incarnation is gone`,
+          `${group}: the acknowledged commit on ${p.topic}/${p.partition} of the current incarnation is gone\n    its story in ${RE_GROUP}, oldest first:\n${storyOf(p.partition)}`,
         );
     }
   }
