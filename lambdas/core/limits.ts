@@ -7,6 +7,19 @@
  * well before.
  */
 
+/**
+ * Lambda's bound on a synchronous invocation's request event and response document, in bytes: JSON
+ * documents, a body in them base64-encoded or JSON-escaped (lambdas/http/lambda-payload.ts).
+ */
+export const MAX_LAMBDA_PAYLOAD_BYTES = 6_291_456;
+/**
+ * Bytes of a request event that the router cannot measure, reserved on top of what it can (the body
+ * as API Gateway encodes it, path, query and headers): `requestContext` with the caller's IAM identity,
+ * `routeKey`, `pathParameters`, `stageVariables` and the headers API Gateway adds (`x-forwarded-*`,
+ * `x-amzn-trace-id`). Real events hold about 1.2 KB of these (test/handlers/events).
+ */
+export const LAMBDA_EVENT_RESERVE_BYTES = 4096;
+
 /** Largest produce request body, in bytes (JSON or binary). */
 export const MAX_REQUEST_BODY_BYTES = 4_500_000;
 /** Most records in one produce request. */
