@@ -456,6 +456,74 @@ describe('fetch handler', () => {
     expect(page.nextOffset).toBe((page.records.at(-1)?.offset ?? -1) + 1);
     expect(Buffer.byteLength(JSON.stringify(result))).toBeLessThanOrEqual(MAX_LAMBDA_PAYLOAD_BYTES);
   });
+
+  /** Fetches partition 0 of orders from `offset` with max_bytes 3 MiB, as API Gateway invokes the function. */
+  async function fetchPage(offset: number): Promise<ApiGatewayResult> {
+    const event = loadEvent('fetch-utf8');
+    event.rawQueryString = `offset=${offset}&max_bytes=${3 * 1024 * 1024}`;
+    return invoke(fetchHandler, event);
+  }
+
+  /** Every record from offset 0 to the high watermark, page by page; each page checked against Lambda's bound. */
+  async function fetchAll(): Promise<{ pages: Json[]; records: Json[] }> {
+    const pages: Json[] = [];
+    let offset = 0;
+    for (;;) {
+      const result = await fetchPage(offset);
+      expect(result.statusCode).toBe(200);
+      expect(Buffer.byteLength(JSON.stringify(result))).toBeLessThanOrEqual(MAX_LAMBDA_PAYLOAD_BYTES);
+      const page = jsonBody(result);
+      pages.push(page);
+      expect(page.records.length).toBeGreaterThan(0);
+      expect(page.nextOffset).toBe(page.records.at(-1).offset + 1);
+      offset = page.nextOffset;
+      if (offset === page.highWatermark) break;
+    }
+    return { pages, records: pages.flatMap((page) => page.records) };
+  }
+
+  it('answers quote-heavy records at max_bytes 3 MiB with fewer records, none lost across fetches', async () => {
+    // Prepare: 30 values of 100 000 `"` (3 MB of batch bytes, one page). Each `"` is 2 bytes of the
+    // JSON body and 4 of the Lambda response document: the whole page would be 12 MB there.
+    await createOrders();
+    const { log } = await getServices();
+    const quotes = new Uint8Array(100_000).fill(0x22);
+    const records = Array.from({ length: 30 }, () => ({
+      key: null,
+      value: quotes,
+      headers: [],
+      partition: 0,
+    }));
+    await log.produce({ topic: 'orders', records });
+
+    // Act
+    const { pages, records: fetched } = await fetchAll();
+
+    // Assess: cut into pages that fit, every record once, in order, as stored
+    expect(pages.length).toBeGreaterThan(1);
+    expect(fetched.map((record: Json) => record.offset)).toEqual(Array.from({ length: 30 }, (_, i) => i));
+    expect(fetched.every((record: Json) => record.value === '"'.repeat(100_000))).toBe(true);
+  });
+
+  it('answers one 900 kB record of 0x01 bytes as base64, since its text does not fit', async () => {
+    // Prepare: as text each 0x01 is `\u0001` (6 bytes) in the body and 7 in the document: 6.3 MB.
+    await createOrders();
+    const { log } = await getServices();
+    const value = new Uint8Array(900_000).fill(0x01);
+    await log.produce({ topic: 'orders', records: [{ key: null, value, headers: [], partition: 0 }] });
+
+    // Act
+    const result = await fetchPage(0);
+
+    // Assess
+    expect(result.statusCode).toBe(200);
+    expect(Buffer.byteLength(JSON.stringify(result))).toBeLessThanOrEqual(MAX_LAMBDA_PAYLOAD_BYTES);
+    const page = jsonBody(result);
+    expect(page.nextOffset).toBe(1);
+    expect(page.records).toHaveLength(1);
+    expect(page.records[0]).not.toHaveProperty('value');
+    expect(Buffer.from(page.records[0].valueBase64, 'base64').equals(Buffer.from(value))).toBe(true);
+  });
 });
 
 describe('groups handler', () => {

@@ -22,6 +22,7 @@ import { METHODS } from 'node:http';
 import { connect } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_MESSAGE_BYTES } from '../../lambdas/core/limits.ts';
 import { encodeProduceBody } from '../../lambdas/http/binary.ts';
 import { type LocalServer, startLocalServer } from '../../lambdas/runtime/local-server.ts';
 
@@ -1351,7 +1352,7 @@ const INVALID_CONFIG_ENTRIES: readonly [string, unknown][] = [
   ['retention.ms', 2 ** 53],
   ['retention.bytes', -5],
   ['max.message.bytes', 0],
-  ['max.message.bytes', 4_500_001],
+  ['max.message.bytes', MAX_MESSAGE_BYTES + 1],
   ['cleanup.policy', 'compact'],
   ['segment.ms', 1],
   ['retention.ms', null],

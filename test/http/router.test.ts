@@ -29,7 +29,8 @@ import {
   encodeProduceBody,
   PRODUCE_CONTENT_TYPE,
 } from '../../lambdas/http/binary.ts';
-import { HTTP_STATUS_BY_CODE } from '../../lambdas/http/errors.ts';
+import { HTTP_STATUS_BY_CODE, jsonResponse } from '../../lambdas/http/errors.ts';
+import { lambdaResponseBytes } from '../../lambdas/http/lambda-payload.ts';
 import { toJsonRecord } from '../../lambdas/http/records-json.ts';
 import { createRouter, type RouterOptions } from '../../lambdas/http/router.ts';
 import type { HttpRequest, HttpResponse } from '../../lambdas/http/types.ts';
@@ -1477,6 +1478,79 @@ describe('bad input', () => {
     expect(errorOf(response).message).toBe(
       'records[0].key: must be a string (send bytes as keyBase64); records[1].partition: must be an integer',
     );
+  });
+});
+
+describe("Lambda's payload bound on responses", () => {
+  const quotes = (n: number) => utf8('"'.repeat(n));
+  // Small enough for a few records per page, large enough for a GET's event (4096 bytes are reserved).
+  const bound = 5600;
+
+  it('cuts a JSON fetch page where its Lambda result document is full, and loses no record', async () => {
+    // Prepare: 30 records of 100 `"` (each about 500 bytes of the document), some per page
+    const { handle, log } = await setup({ maxPayloadBytes: bound });
+    await log.produce({
+      topic: 'orders',
+      records: Array.from({ length: 30 }, () => ({ key: null, value: quotes(100), headers: [] })),
+    });
+
+    // Act
+    const pages: { records: { offset: number; value: string }[]; nextOffset: number }[] = [];
+    for (let offset = 0; offset < 30; ) {
+      const response = await handle(request('GET', `${FETCH}?offset=${offset}`));
+      expect(response.status).toBe(200);
+      expect(lambdaResponseBytes(response)).toBeLessThanOrEqual(bound);
+      const page = json(response) as (typeof pages)[number];
+      pages.push(page);
+      offset = page.nextOffset;
+    }
+
+    // Assess
+    expect(pages.length).toBeGreaterThan(2);
+    const records = pages.flatMap((page) => page.records);
+    expect(records.map((record) => record.offset)).toEqual(Array.from({ length: 30 }, (_, i) => i));
+    expect(records.every((record) => record.value === '"'.repeat(100))).toBe(true);
+  });
+
+  it('refuses a binary fetch whose batch is too large for the response once base64-encoded', async () => {
+    // Prepare: a 3000-byte batch, 4000 characters of base64, against a bound that leaves 3552
+    const { handle, log } = await setup({ maxPayloadBytes: bound });
+    await log.produce({ topic: 'orders', records: [{ key: null, value: quotes(2900), headers: [] }] });
+
+    // Act
+    const response = await handle(
+      request('GET', `${FETCH}?offset=0`, { headers: { accept: BATCHES_CONTENT_TYPE } }),
+    );
+
+    // Assess
+    expect(response.status).toBe(413);
+    expect(errorOf(response)).toMatchObject({ code: 'RECORD_TOO_LARGE', retriable: false });
+    expect(errorOf(response).message).toContain('JSON form');
+  });
+
+  it('answers 500 INTERNAL for a response Lambda could not return, and reports it', async () => {
+    // Prepare: a route whose answer is over the bound
+    const { handle, internalErrors } = await setup({
+      maxPayloadBytes: bound,
+      routeTables: [
+        {
+          prefix: '/v1/big',
+          routes: [
+            { method: 'GET', path: '/v1/big', handle: async () => jsonResponse(200, 'x'.repeat(bound)) },
+          ],
+        },
+      ],
+    });
+
+    // Act
+    const response = await handle(request('GET', '/v1/big', { headers: { 'x-request-id': 'r-1' } }));
+
+    // Assess
+    expect(response.status).toBe(500);
+    expect(errorOf(response)).toMatchObject({ code: 'INTERNAL', message: 'internal error' });
+    expect(response.headers['x-request-id']).toBe('r-1');
+    expect(internalErrors).toHaveLength(1);
+    expect(String(internalErrors[0])).toContain('exceeds');
   });
 });
 

@@ -1,12 +1,19 @@
 /**
  * The sizes the router, the local server and the Lambda adapter bound requests and responses by
  * (lambdas/http/lambda-payload.ts), checked against what JSON.stringify makes of real API Gateway
- * events (test/handlers/events) and of real Lambda results (apigw.ts).
+ * events (test/handlers/events) and of real Lambda results (apigw.ts), and the limits derived from them.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LAMBDA_EVENT_RESERVE_BYTES } from '../../lambdas/core/limits.ts';
+import {
+  LAMBDA_EVENT_RESERVE_BYTES,
+  LAMBDA_RESPONSE_RESERVE_BYTES,
+  MAX_BATCH_BYTES,
+  MAX_FETCH_MAX_BYTES,
+  MAX_LAMBDA_PAYLOAD_BYTES,
+  MAX_MESSAGE_BYTES,
+} from '../../lambdas/core/limits.ts';
 import { type ApiGatewayEvent, fromApiGatewayEvent, toApiGatewayResult } from '../../lambdas/http/apigw.ts';
 import {
   base64Length,
@@ -17,6 +24,7 @@ import {
   oversizedResponseBytes,
   utf8JsonStringContentBytes,
 } from '../../lambdas/http/lambda-payload.ts';
+import { fetchPageBody } from '../../lambdas/http/records-json.ts';
 import type { HttpResponse } from '../../lambdas/http/types.ts';
 
 const bytesOf = (value: unknown): number => Buffer.byteLength(JSON.stringify(value));
@@ -180,6 +188,98 @@ describe('lambdaResponseBytes', () => {
         expect(oversizedResponseBytes(response, limit)).toBe(exact > limit ? exact : undefined);
       }),
       { numRuns: 1000 },
+    );
+  });
+});
+
+describe('fetchPageBody', () => {
+  const record = (offset: number, value: string) => ({
+    offset,
+    timestamp: 1_700_000_000_000,
+    key: null,
+    value: new TextEncoder().encode(value),
+    headers: [],
+  });
+  const result = (values: string[]) => ({
+    records: values.map((value, i) => record(i, value)),
+    nextOffset: values.length,
+    highWatermark: values.length,
+    logStartOffset: 0,
+  });
+
+  it('writes what JSON.stringify writes for the page, and the records fill the budget exactly', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.string({ unit: nastyChar, maxLength: 30 }), { minLength: 1, maxLength: 8 }),
+        (values) => {
+          const page = result(values.map((value) => value.replace(/[\ud800-\udfff]/g, 'x')));
+          const full = fetchPageBody(page, 'utf8', Number.MAX_SAFE_INTEGER, 't/0');
+          const parsed = JSON.parse(full) as { records: unknown[]; nextOffset: number };
+          expect(full).toBe(JSON.stringify(parsed));
+          // The records' share of the document: the document of the page minus that of an empty page.
+          const recordBytes = (body: string, nextOffset: number) =>
+            jsonStringContentBytes(body) -
+            jsonStringContentBytes(JSON.stringify({ ...page, records: [], nextOffset }));
+          const budget = recordBytes(full, page.nextOffset);
+          expect(fetchPageBody(page, 'utf8', budget, 't/0')).toBe(full);
+          if (values.length > 1) {
+            const cut = JSON.parse(fetchPageBody(page, 'utf8', budget - 1, 't/0')) as typeof parsed;
+            expect(cut.records).toHaveLength(values.length - 1);
+            expect(cut.nextOffset).toBe(values.length - 1);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('returns a first record that does not fit as text as base64, and refuses one that fits neither way', () => {
+    const page = result(['\u0001'.repeat(100)]);
+    // As text: 100 × `\u0001`, 700 bytes of the document; as base64, 227 bytes.
+    const asBase64 = JSON.parse(fetchPageBody(page, 'utf8', 300, 't/0'));
+    expect(asBase64.records[0]).toMatchObject({
+      offset: 0,
+      valueBase64: Buffer.alloc(100, 1).toString('base64'),
+    });
+    expect(asBase64.nextOffset).toBe(1);
+    expect(() => fetchPageBody(page, 'utf8', 200, 't/0')).toThrow(
+      expect.objectContaining({
+        code: 'RECORD_TOO_LARGE',
+        message: expect.stringContaining('record 0 of t/0'),
+      }),
+    );
+  });
+});
+
+describe('limits', () => {
+  it('keeps a fetch response frame and its headers within the response reserve', () => {
+    // The largest frame: offsets at 2^53 - 1 and an echoed X-Request-Id of 128 characters to escape
+    const max = Number.MAX_SAFE_INTEGER;
+    const frame: HttpResponse = {
+      status: 200,
+      headers: {
+        'content-type': 'application/vnd.streambed.batches.v1',
+        'streambed-next-offset': String(max),
+        'streambed-high-watermark': String(max),
+        'streambed-log-start-offset': String(max),
+        'x-request-id': '"\\'.repeat(64),
+      },
+      body: JSON.stringify({ records: [], nextOffset: max, highWatermark: max, logStartOffset: max }),
+    };
+    expect(lambdaResponseBytes(frame)).toBeLessThanOrEqual(LAMBDA_RESPONSE_RESERVE_BYTES);
+    expect(lambdaResponseBytes({ ...frame, body: new Uint8Array(0) })).toBeLessThanOrEqual(
+      LAMBDA_RESPONSE_RESERVE_BYTES,
+    );
+  });
+
+  it('lets a whole batch of MAX_BATCH_BYTES, and any page of max_bytes, travel as base64', () => {
+    expect(base64Length(MAX_BATCH_BYTES) + LAMBDA_RESPONSE_RESERVE_BYTES).toBeLessThanOrEqual(
+      MAX_LAMBDA_PAYLOAD_BYTES,
+    );
+    expect(MAX_FETCH_MAX_BYTES).toBeLessThanOrEqual(MAX_BATCH_BYTES);
+    // A record of max.message.bytes fits a JSON response as base64, with 1 KiB for its frame.
+    expect(base64Length(MAX_MESSAGE_BYTES) + 1024 + LAMBDA_RESPONSE_RESERVE_BYTES).toBeLessThanOrEqual(
+      MAX_LAMBDA_PAYLOAD_BYTES,
     );
   });
 });
