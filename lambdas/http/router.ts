@@ -6,10 +6,10 @@
  * Decisions (also stated where they are enforced):
  * - Unknown route → 404 `INVALID_REQUEST`; known path with another method → 405 `INVALID_REQUEST` with
  *   `Allow`; wrong Content-Type → 415 `INVALID_REQUEST` (errors.ts explains why no new code).
- * - Body over `maxBodyBytes` → 413 `RECORD_TOO_LARGE`, checked before anything else is parsed.
- * - A response whose Lambda result document would exceed Lambda's bound (lambda-payload.ts) → 500
- *   `INTERNAL` (a route's bug: fetch budgets its pages). Locally and on AWS alike, so the local server
- *   never answers what Lambda could not return.
+ * - A request whose Lambda event would exceed Lambda's bound (its body base64-encoded or JSON-escaped
+ *   as API Gateway sends it, lambda-payload.ts) → 413 `RECORD_TOO_LARGE`, checked before the body is
+ *   parsed; a response whose Lambda document would exceed it → 500 `INTERNAL` (a route's bug: fetch
+ *   budgets its pages). Locally and on AWS alike, so the local server never carries more than Lambda.
  * - Auth (when configured) runs for every request except `GET /v1/health`, before 404/405, so that an
  *   anonymous caller learns nothing about which routes exist.
  * - Unknown query parameters are a 400: a misspelt `max_byte=` must not silently mean the default.
@@ -30,14 +30,13 @@ import {
   MAX_FETCH_WAIT_MS,
   MAX_IDEMPOTENCY_KEY_LENGTH,
   MAX_LAMBDA_PAYLOAD_BYTES,
-  MAX_REQUEST_BODY_BYTES,
 } from '../core/limits.ts';
 import type { LogService, TopicDescription, TopicService } from '../core/log-types.ts';
 import { acceptsBatches, batchesHeaders, decodeProduceBody, PRODUCE_CONTENT_TYPE } from './binary.ts';
 import {
-  bodyTooLarge,
   describeError,
   errorResponse,
+  eventTooLarge,
   HttpError,
   invalidRequest,
   JSON_CONTENT_TYPE,
@@ -46,7 +45,7 @@ import {
   routeNotFound,
   unsupportedMediaType,
 } from './errors.ts';
-import { base64Length, oversizedResponseBytes } from './lambda-payload.ts';
+import { base64Length, lambdaEventSize, oversizedResponseBytes } from './lambda-payload.ts';
 import { fetchPageBody, parseRecordEncoding } from './records-json.ts';
 import { parseAlterTopicBody, parseCreateTopicBody, parseProduceBody } from './schemas.ts';
 import type { HttpHandler, HttpRequest, HttpResponse } from './types.ts';
@@ -81,9 +80,10 @@ export interface RouterOptions {
   auth?: (request: HttpRequest) => boolean | Promise<boolean>;
   /** Extra tables (groups, schema registry), tried before the built-in ones. */
   routeTables?: readonly RouteTable[];
-  /** Largest request body; default MAX_REQUEST_BODY_BYTES. */
-  maxBodyBytes?: number;
-  /** Lambda's bound on a response document; default MAX_LAMBDA_PAYLOAD_BYTES (tests lower it). */
+  /**
+   * Lambda's bound on a request event and a response document, each way; default
+   * MAX_LAMBDA_PAYLOAD_BYTES (tests lower it).
+   */
   maxPayloadBytes?: number;
   /** Sees every error that was hidden from the client behind a 500; default: console.error. */
   onInternalError?: (error: unknown, request: HttpRequest) => void;
@@ -466,7 +466,6 @@ function unauthorized(): HttpError {
 export type Router = HttpHandler & { renderErrorFor(path: string, error: unknown): HttpResponse };
 
 export function createRouter(options: RouterOptions): Router {
-  const maxBodyBytes = options.maxBodyBytes ?? MAX_REQUEST_BODY_BYTES;
   const maxPayloadBytes = options.maxPayloadBytes ?? MAX_LAMBDA_PAYLOAD_BYTES;
   const onInternalError =
     options.onInternalError ??
@@ -483,8 +482,9 @@ export function createRouter(options: RouterOptions): Router {
     const isPublic = resolution.kind === 'route' && resolution.route.public === true;
     if (!isPublic && options.auth !== undefined && !(await options.auth(request))) throw unauthorized();
     if (resolution.kind === 'error') throw resolution.error;
-    // Checked before any parsing, for every route: a body past the limit is never looked at.
-    if (request.body.byteLength > maxBodyBytes) throw bodyTooLarge(maxBodyBytes);
+    // Checked before any parsing, for every route: a request Lambda could not take is never looked at.
+    const event = lambdaEventSize(request, resolution.params);
+    if (event.bytes > maxPayloadBytes) throw eventTooLarge(event.bytes, maxPayloadBytes, event.base64);
     return resolution.route.handle({ request, params: resolution.params });
   }
 

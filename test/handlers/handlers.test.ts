@@ -8,7 +8,7 @@ import type { Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MemoryMetaStore } from '../../lambdas/adapters/memory-meta-store.ts';
 import { MemoryObjectStore } from '../../lambdas/adapters/memory-object-store.ts';
-import { MAX_LAMBDA_PAYLOAD_BYTES, MAX_REQUEST_BODY_BYTES } from '../../lambdas/core/limits.ts';
+import { MAX_LAMBDA_PAYLOAD_BYTES, MAX_PRODUCE_BODY_BYTES } from '../../lambdas/core/limits.ts';
 import { decodeRecordBatch } from '../../lambdas/core/record-batch.ts';
 import { handler as admin } from '../../lambdas/handlers/admin.ts';
 import { handler as fetchHandler } from '../../lambdas/handlers/fetch.ts';
@@ -17,7 +17,7 @@ import type { HttpLambda } from '../../lambdas/handlers/http-handler.ts';
 import { handler as janitorHandler } from '../../lambdas/handlers/janitor.ts';
 import { handler as produce } from '../../lambdas/handlers/produce.ts';
 import type { ApiGatewayEvent, ApiGatewayResult } from '../../lambdas/http/apigw.ts';
-import { BATCHES_CONTENT_TYPE, PRODUCE_CONTENT_TYPE } from '../../lambdas/http/binary.ts';
+import { BATCHES_CONTENT_TYPE, encodeProduceBody, PRODUCE_CONTENT_TYPE } from '../../lambdas/http/binary.ts';
 import type { MetaStore } from '../../lambdas/ports/meta-store.ts';
 import { getServices, readLambdaConfig, setBackendForTests } from '../../lambdas/runtime/lambda-root.ts';
 import type { Backend } from '../../lambdas/runtime/services.ts';
@@ -296,11 +296,40 @@ describe('produce handler', () => {
     expect(details.partitionStates[0]?.highWatermark).toBe(1);
   });
 
-  it('answers a body over the request limit with a clean 413 and writes nothing', async () => {
-    // Prepare: the largest body API Gateway and Lambda still deliver is larger than the router's limit
+  it('accepts a binary body of MAX_PRODUCE_BODY_BYTES, the largest the SDK builds', async () => {
+    // Prepare: five records (each within max.message.bytes) filling the body exactly
+    await createOrders();
+    const framing = encodeProduceBody(
+      Array.from({ length: 5 }, () => ({ key: null, value: new Uint8Array(0), headers: [] })),
+    ).byteLength;
+    const valueBytes = MAX_PRODUCE_BODY_BYTES - framing;
+    const size = (i: number) => Math.floor(valueBytes / 5) + (i === 0 ? valueBytes % 5 : 0);
+    const records = Array.from({ length: 5 }, (_, i) => ({
+      key: null,
+      value: new Uint8Array(size(i)).fill(i),
+      headers: [],
+      partition: 0,
+    }));
+    const body = encodeProduceBody(records);
+    expect(body.byteLength).toBe(MAX_PRODUCE_BODY_BYTES);
+    const event = loadEvent('produce-binary');
+    event.body = Buffer.from(body).toString('base64');
+
+    // Act
+    const result = await invoke(produce, event);
+
+    // Assess
+    expect(Buffer.byteLength(JSON.stringify(event))).toBeLessThanOrEqual(MAX_LAMBDA_PAYLOAD_BYTES);
+    expect(result.statusCode).toBe(200);
+    expect(jsonBody(result).offsets).toHaveLength(5);
+  });
+
+  it("answers an event within the envelope reserve of Lambda's bound with a clean 413, writing nothing", async () => {
+    // Prepare: a binary body whose base64 leaves less than the envelope's reserve of Lambda's bound
     await createOrders();
     const event = loadEvent('produce-binary');
-    event.body = Buffer.alloc(MAX_REQUEST_BODY_BYTES + 1, 7).toString('base64');
+    event.body = Buffer.alloc(Math.floor((MAX_LAMBDA_PAYLOAD_BYTES - 3000) / 4) * 3, 7).toString('base64');
+    expect(Buffer.byteLength(JSON.stringify(event))).toBeLessThan(MAX_LAMBDA_PAYLOAD_BYTES);
 
     // Act
     const result = await invoke(produce, event);
@@ -310,7 +339,7 @@ describe('produce handler', () => {
     expect(jsonBody(result).error).toMatchObject({
       code: 'RECORD_TOO_LARGE',
       retriable: false,
-      maxRequestBytes: MAX_REQUEST_BODY_BYTES,
+      maxEventBytes: MAX_LAMBDA_PAYLOAD_BYTES,
     });
     const details = await (await getServices()).topics.describeTopic('orders');
     expect(details.partitionStates.map((state) => state.highWatermark)).toEqual([0, 0, 0]);

@@ -13,8 +13,13 @@ import {
   MAX_FETCH_MAX_BYTES,
   MAX_LAMBDA_PAYLOAD_BYTES,
   MAX_MESSAGE_BYTES,
+  MAX_PRODUCE_BODY_BYTES,
+  MAX_RECORDS_PER_REQUEST,
+  REQUEST_HEADROOM_BYTES,
 } from '../../lambdas/core/limits.ts';
+import { encodeRecordBatch } from '../../lambdas/core/record-batch.ts';
 import { type ApiGatewayEvent, fromApiGatewayEvent, toApiGatewayResult } from '../../lambdas/http/apigw.ts';
+import { encodeProduceBody } from '../../lambdas/http/binary.ts';
 import {
   base64Length,
   isTextBody,
@@ -281,5 +286,25 @@ describe('limits', () => {
     expect(base64Length(MAX_MESSAGE_BYTES) + 1024 + LAMBDA_RESPONSE_RESERVE_BYTES).toBeLessThanOrEqual(
       MAX_LAMBDA_PAYLOAD_BYTES,
     );
+  });
+
+  it('fits a produce body of MAX_PRODUCE_BODY_BYTES in an event, and its records in one batch', () => {
+    expect(
+      base64Length(MAX_PRODUCE_BODY_BYTES) + REQUEST_HEADROOM_BYTES + LAMBDA_EVENT_RESERVE_BYTES,
+    ).toBeLessThanOrEqual(MAX_LAMBDA_PAYLOAD_BYTES);
+    // The worst case for the batch: the most records, timestamps as far apart as they go (8-byte
+    // varlong deltas), one value large enough for 4-byte varint lengths, all for one partition.
+    const count = MAX_RECORDS_PER_REQUEST;
+    const framing = encodeProduceBody(
+      Array.from({ length: count }, () => ({ key: null, value: new Uint8Array(0), headers: [] })),
+    ).byteLength;
+    const records = Array.from({ length: count }, (_, i) => ({
+      key: null,
+      value: new Uint8Array(i === 0 ? MAX_PRODUCE_BODY_BYTES - framing : 0),
+      headers: [],
+      timestamp: i % 2 === 0 ? 0 : Number.MAX_SAFE_INTEGER,
+    }));
+    expect(encodeProduceBody(records).byteLength).toBe(MAX_PRODUCE_BODY_BYTES);
+    expect(encodeRecordBatch(records).byteLength).toBeLessThanOrEqual(MAX_BATCH_BYTES);
   });
 });
