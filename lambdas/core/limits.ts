@@ -7,7 +7,7 @@
  * - Lambda carries at most MAX_LAMBDA_PAYLOAD_BYTES each way, measured on the JSON documents it moves:
  *   the request event (the body in it base64-encoded or JSON-escaped, lambdas/http/lambda-payload.ts)
  *   and the result document (whose `body` is the response text as a JSON string, so the escaping of
- *   a JSON response counts twice).
+ *   a JSON response counts twice). The functions stop after LAMBDA_TIMEOUT_MS.
  *
  * What follows from it: the router measures every request's event and every response's document
  * exactly, a record batch is never larger than one response can carry (MAX_BATCH_BYTES), and the SDK
@@ -34,6 +34,8 @@ export const LAMBDA_EVENT_RESERVE_BYTES = 4096;
  * `logStartOffset`). A fetch fills at most MAX_LAMBDA_PAYLOAD_BYTES minus this with records.
  */
 export const LAMBDA_RESPONSE_RESERVE_BYTES = 2048;
+/** The HTTP functions' timeout in the stack (lib/streambed.ts), inside API Gateway's 30 s. */
+export const LAMBDA_TIMEOUT_MS = 29_000;
 
 /**
  * The largest record batch: its base64 fits one response document alone, so a binary fetch can always
@@ -66,7 +68,7 @@ export const MAX_PRODUCE_BODY_BYTES = Math.min(
 /** Default and largest `max_bytes` of a fetch (batch bytes); the response is measured as well. */
 export const DEFAULT_FETCH_MAX_BYTES = 1024 * 1024;
 export const MAX_FETCH_MAX_BYTES = 3 * 1024 * 1024;
-/** Largest `max_wait_ms` of a long poll. */
+/** Largest `max_wait_ms` of a long poll: it ends well inside LAMBDA_TIMEOUT_MS. */
 export const MAX_FETCH_WAIT_MS = 20_000;
 /** Most partitions a topic may have (describe reads them all; leases rebalance them all). */
 export const MAX_PARTITIONS = 256;

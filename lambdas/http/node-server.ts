@@ -9,10 +9,10 @@
  * event is larger than the body: base64, escaping) is the router's 413, as on AWS.
  *
  * Timeouts: `requestTimeoutMs` bounds receiving a request (node answers 408 past it), so a slow client
- * cannot hold a connection forever; `handlerTimeoutMs` bounds the handler, past it the client gets
- * 503 UNAVAILABLE (retriable) — as API Gateway answers a Lambda that outlives its 30 s integration
- * timeout, so local behaviour predicts AWS. A produce retried after that is made safe by its
- * Idempotency-Key.
+ * cannot hold a connection forever; `handlerTimeoutMs` bounds the handler at the deployed functions'
+ * timeout (LAMBDA_TIMEOUT_MS, 29 s), past it the client gets 503 UNAVAILABLE (retriable), so local
+ * behaviour predicts AWS and a long poll (at most MAX_FETCH_WAIT_MS) ends well inside it. A produce
+ * retried after a timeout is made safe by its Idempotency-Key.
  */
 
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -21,7 +21,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type Allocate, BytePool, concatBytes } from '../core/bytes.ts';
 import { StreamError } from '../core/errors.ts';
-import { MAX_EDGE_BODY_BYTES, MAX_LAMBDA_PAYLOAD_BYTES } from '../core/limits.ts';
+import { LAMBDA_TIMEOUT_MS, MAX_EDGE_BODY_BYTES, MAX_LAMBDA_PAYLOAD_BYTES } from '../core/limits.ts';
 import { bodyTooLarge, errorResponse, invalidRequest, methodNotAllowed } from './errors.ts';
 import type { HttpHandler, HttpRequest, HttpResponse } from './types.ts';
 
@@ -34,7 +34,7 @@ export interface HttpServerOptions {
   maxBodyBytes?: number;
   /** Time to receive a whole request, headers and body; default 30 s. */
   requestTimeoutMs?: number;
-  /** Time the handler may take; default 30 s (API Gateway's limit), above the longest long poll. */
+  /** Time the handler may take; default LAMBDA_TIMEOUT_MS (29 s), above the longest long poll. */
   handlerTimeoutMs?: number;
   /** How long `close()` waits for in-flight requests before cutting connections; default 30 s. */
   drainTimeoutMs?: number;
@@ -201,7 +201,7 @@ function withTimeout(promise: Promise<HttpResponse>, ms: number): Promise<HttpRe
 export async function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
   const maxBodyBytes = options.maxBodyBytes ?? MAX_EDGE_BODY_BYTES;
   const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const handlerTimeoutMs = options.handlerTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const handlerTimeoutMs = options.handlerTimeoutMs ?? LAMBDA_TIMEOUT_MS;
   const drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_TIMEOUT_MS;
   const onError =
     options.onError ??
