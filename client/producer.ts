@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { BytePool } from '../lambdas/core/bytes.ts';
-import { MAX_RECORDS_PER_REQUEST, MAX_REQUEST_BODY_BYTES } from '../lambdas/core/limits.ts';
+import { MAX_PRODUCE_BODY_BYTES, MAX_RECORDS_PER_REQUEST } from '../lambdas/core/limits.ts';
 import type { ProduceRecord } from '../lambdas/core/log-types.ts';
 import { encodeProduceBody, PRODUCE_CONTENT_TYPE } from '../lambdas/http/binary.ts';
 import { StreambedError } from './errors.ts';
@@ -67,8 +67,12 @@ function encodedSize(record: ProduceRecord): number {
   return size;
 }
 
-/** Request bodies stay this far under the server's limit. */
-const BODY_LIMIT = MAX_REQUEST_BODY_BYTES - 1024;
+/**
+ * The largest body the producer builds: its base64 fits a Lambda event with room for the request's
+ * path and headers, and no batch the server writes from it is over the batch limit (limits.ts), so
+ * the server never refuses a request for its size (a single record over it is sent alone and refused).
+ */
+const BODY_LIMIT = MAX_PRODUCE_BODY_BYTES;
 
 export class Producer<V = unknown> {
   private readonly pending = new Map<string, Pending>();

@@ -7,11 +7,12 @@
  * S3 behind emulators. A small driver (bench/lambda-memory-child.ts) invokes the handler with API
  * Gateway HTTP API events the way the Lambda runtime does and reports the process's memory.
  *
- * The maximal requests: a binary produce body of exactly MAX_REQUEST_BODY_BYTES (the largest the
- * router accepts) holding MAX_RECORDS_PER_REQUEST records, base64 in the event as API Gateway delivers
- * binary bodies; and binary fetches with max_bytes = MAX_FETCH_MAX_BYTES over those records. A fetch
- * always serves its first batch whole, and one maximal produce request is one batch, so each fetch
- * answers with that whole batch — more than max_bytes, the largest response a fetch can give.
+ * The maximal requests: a binary produce body of exactly MAX_PRODUCE_BODY_BYTES (the largest a client
+ * should build, where the SDK's batching stops) holding MAX_RECORDS_PER_REQUEST records, base64 in the
+ * event as API Gateway delivers binary bodies; and binary fetches with max_bytes = MAX_FETCH_MAX_BYTES
+ * over those records. A fetch always serves its first batch whole, and one maximal produce request is
+ * one batch, so each fetch answers with that whole batch — more than max_bytes, the largest response a
+ * fetch can give.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -25,8 +26,8 @@ import { ensureTable } from '../../lambdas/adapters/dynamo-meta-store.ts';
 import { createS3Client, ensureBucket } from '../../lambdas/adapters/s3-object-store.ts';
 import {
   MAX_FETCH_MAX_BYTES,
+  MAX_PRODUCE_BODY_BYTES,
   MAX_RECORDS_PER_REQUEST,
-  MAX_REQUEST_BODY_BYTES,
 } from '../../lambdas/core/limits.ts';
 import type { ProduceRecord } from '../../lambdas/core/log-types.ts';
 import type { ApiGatewayEvent } from '../../lambdas/http/apigw.ts';
@@ -137,7 +138,7 @@ const FIXED_RECORD_BYTES =
  * first ones one byte more when the division leaves a remainder.
  */
 export function maximalProduceRecords(
-  bodyBytes: number = MAX_REQUEST_BODY_BYTES,
+  bodyBytes: number = MAX_PRODUCE_BODY_BYTES,
   count: number = MAX_RECORDS_PER_REQUEST,
 ): ProduceRecord[] {
   const valueBytes = bodyBytes - 4 - count * FIXED_RECORD_BYTES;

@@ -43,8 +43,6 @@ export interface FetchDeps {
 
 /** How often a long poll re-reads the partition item when no in-process notification comes. */
 const POLL_INTERVAL_MS = 200;
-/** Estimated JSON bytes of one record beyond its payload: field names, offset, timestamp. */
-const JSON_RECORD_OVERHEAD = 100;
 /** Index entries read per query while walking forward. */
 const INDEX_PAGE = 64;
 
@@ -300,7 +298,7 @@ export function createFetcher({ meta, objects, clock, requireTopic, notifier }: 
       throw outOfRange(topic, partition, offset, state);
     if (offset === state.highWatermark && waitMs > 0)
       state = await awaitData(topic, partition, offset, state, waitMs);
-    const empty = { batches: [] as Uint8Array[], nextOffset: offset, state, maxBytes };
+    const empty = { batches: [] as Uint8Array[], nextOffset: offset, state };
     if (offset >= state.highWatermark) return empty;
     const pk = partitionPk(topic.topicId, partition);
     // An entry may vanish between the index read and the object read (retention, compaction): read
@@ -325,7 +323,7 @@ export function createFetcher({ meta, objects, clock, requireTopic, notifier }: 
         state = await readState(topic, partition);
         continue;
       }
-      return { ...pageOf(read, offset, maxBytes, `${topic.name}/${partition}`), state, maxBytes };
+      return { ...pageOf(read, offset, maxBytes, `${topic.name}/${partition}`), state };
     }
   }
 
@@ -339,28 +337,17 @@ export function createFetcher({ meta, objects, clock, requireTopic, notifier }: 
     };
   }
 
+  /**
+   * The page's records from `offset` on. Only `max_bytes` of batch bytes bound it: how many records a
+   * response can carry depends on how they are rendered, which is the HTTP layer's business (the router
+   * cuts a JSON page where its Lambda response document is full).
+   */
   async function fetch(request: FetchRequest): Promise<FetchResult> {
-    const { batches, nextOffset, state, maxBytes } = await fetchBatchList(request);
-    // The JSON form costs more than the batch bytes: base64 grows payloads by 4/3 and every record
-    // carries field names. Budget by that estimate so a page of tiny records still fits Lambda's 6 MB.
-    const budget = (maxBytes * 4) / 3;
+    const { batches, nextOffset, state } = await fetchBatchList(request);
     const records: FetchedRecord[] = [];
-    let estimate = 0;
     for (const batch of batches) {
       for (const record of decodeRecordBatch(batch).records) {
         if (record.offset < request.offset) continue;
-        let payload = (record.key?.byteLength ?? 0) + (record.value?.byteLength ?? 0);
-        for (const header of record.headers) payload += header.key.length + (header.value?.byteLength ?? 0);
-        estimate += JSON_RECORD_OVERHEAD + Math.ceil((payload * 4) / 3);
-        if (estimate > budget && records.length > 0) {
-          const next = (records[records.length - 1] as FetchedRecord).offset + 1;
-          return {
-            records,
-            nextOffset: next,
-            highWatermark: state.highWatermark,
-            logStartOffset: state.logStartOffset,
-          };
-        }
         records.push({
           offset: record.offset,
           timestamp: record.timestamp,

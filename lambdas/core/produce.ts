@@ -16,6 +16,8 @@
  * - A request with an Idempotency-Key is partitioned as its first attempt was, even when the topic has
  *   grown partitions since (keyed records hash by the partition count): a retry lands where the first
  *   attempt did, for as long as the topic remembers the earlier count (PARTITION_HISTORY_MS).
+ * - No record batch is larger than MAX_BATCH_BYTES, so one fetch response carries any batch whole; a
+ *   request that would make one is refused (413) before anything is written.
  */
 import { createHash, randomInt, randomUUID } from 'node:crypto';
 import type { Clock } from '../ports/clock.ts';
@@ -27,7 +29,7 @@ import { retryOnConflict } from './cas.ts';
 import type { CommitNotifier } from './commit-notifier.ts';
 import { ConditionFailedError, StreamError } from './errors.ts';
 import { batchKey, isOlderObject, newDataObjectKey, partitionKey } from './layout.ts';
-import { MAX_IDEMPOTENCY_KEY_LENGTH, MAX_RECORDS_PER_REQUEST } from './limits.ts';
+import { MAX_BATCH_BYTES, MAX_IDEMPOTENCY_KEY_LENGTH, MAX_RECORDS_PER_REQUEST } from './limits.ts';
 import type {
   ProduceRecord,
   ProduceRequest,
@@ -306,6 +308,17 @@ export function createProducer({ meta, objects, clock, requireTopic, notifier }:
           allocate: buffers.acquire,
         });
       });
+      // A batch is served whole by a binary fetch, so it must fit one response (limits.ts): refuse
+      // the request before anything is written rather than store a batch no fetch could return.
+      const oversized = batches.findIndex((batch) => batch.byteLength > MAX_BATCH_BYTES);
+      if (oversized !== -1) {
+        buffers.release(batches);
+        const { partition, records } = pending[oversized] as PartitionBatch;
+        throw new StreamError(
+          'RECORD_TOO_LARGE',
+          `produce to ${topic.name}: the ${records.length} records for partition ${partition} make a record batch of ${(batches[oversized] as Uint8Array).byteLength} bytes, over the ${MAX_BATCH_BYTES} one fetch response can carry; split them over several requests`,
+        );
+      }
       const object = encodeObject(batches, { headroom: batches.length === 1, allocate: buffers.acquire });
       const objectKey = newDataObjectKey(now);
       try {

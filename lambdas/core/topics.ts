@@ -11,7 +11,7 @@ import { attributesOf, type Item, type MetaStore, queryAll } from '../ports/meta
 import { retryOnConflict } from './cas.ts';
 import { ConditionFailedError, StreamError } from './errors.ts';
 import { deletedTopicKey, newTopicId, partitionKey, TOPICS_PK, topicKey, topicListKey } from './layout.ts';
-import { DEFAULT_MAX_MESSAGE_BYTES, MAX_PARTITIONS, MAX_REQUEST_BODY_BYTES } from './limits.ts';
+import { DEFAULT_MAX_MESSAGE_BYTES, MAX_MESSAGE_BYTES, MAX_PARTITIONS } from './limits.ts';
 import type {
   PartitionCountChange,
   PartitionState,
@@ -98,7 +98,7 @@ export function mergeTopicConfig(base: TopicConfig, change: unknown): TopicConfi
         config[key] = integerConfig(key, value, -1);
         break;
       case 'max.message.bytes':
-        config[key] = integerConfig(key, value, 1, MAX_REQUEST_BODY_BYTES);
+        config[key] = integerConfig(key, value, 1, MAX_MESSAGE_BYTES);
         break;
       case 'message.timestamp.before.max.ms':
       case 'message.timestamp.after.max.ms':

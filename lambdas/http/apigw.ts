@@ -15,6 +15,7 @@ import type {
 } from 'aws-lambda';
 import { StreamError } from '../core/errors.ts';
 import { errorResponse } from './errors.ts';
+import { oversizedResponseBytes } from './lambda-payload.ts';
 import type { HttpRequest, HttpResponse } from './types.ts';
 
 /**
@@ -24,12 +25,6 @@ import type { HttpRequest, HttpResponse } from './types.ts';
  */
 export type ApiGatewayEvent = APIGatewayProxyEventV2WithRequestContext<APIGatewayEventRequestContextV2>;
 export type ApiGatewayResult = APIGatewayProxyStructuredResultV2;
-
-/**
- * Lambda refuses a synchronous response whose JSON document exceeds 6 MB (6,291,556 bytes) and API
- * Gateway then answers a bare 502; we keep a little below it.
- */
-export const MAX_LAMBDA_RESPONSE_BYTES = 6 * 1024 * 1024;
 
 const EMPTY = new Uint8Array(0);
 const utf8 = new TextEncoder();
@@ -70,22 +65,6 @@ export function fromApiGatewayEvent(event: ApiGatewayEvent): HttpRequest {
   };
 }
 
-/**
- * The size of the Lambda response document this result becomes when that exceeds Lambda's limit;
- * undefined when it fits. Base64 needs no JSON escaping; text can grow up to 6× (`\u0001`), so it
- * is measured exactly only when the cheap bound does not already prove it fits (small JSON bodies).
- */
-function oversizedPayloadBytes(result: ApiGatewayResult): number | undefined {
-  const body = result.body ?? '';
-  const envelopeBytes = Buffer.byteLength(JSON.stringify(result.headers ?? {})) + 100;
-  let bytes = body.length + envelopeBytes;
-  if (!result.isBase64Encoded) {
-    if (Buffer.byteLength(body) * 6 + envelopeBytes <= MAX_LAMBDA_RESPONSE_BYTES) return undefined;
-    bytes = Buffer.byteLength(JSON.stringify(result));
-  }
-  return bytes > MAX_LAMBDA_RESPONSE_BYTES ? bytes : undefined;
-}
-
 function toResult(response: HttpResponse): ApiGatewayResult {
   if (typeof response.body === 'string') {
     return { statusCode: response.status, headers: { ...response.headers }, body: response.body };
@@ -100,17 +79,18 @@ function toResult(response: HttpResponse): ApiGatewayResult {
 }
 
 /**
- * The router's response as an HTTP API result. A response Lambda could not return (over 6 MB as
- * JSON) becomes a clean 500 in the Streambed error shape instead of API Gateway's bare 502; the
- * caller learns about it through `onOversized` to log it.
+ * The router's response as an HTTP API result. A response Lambda could not return (its result document
+ * over MAX_LAMBDA_PAYLOAD_BYTES, measured by lambda-payload.ts like every other bound) becomes a clean
+ * 500 in the Streambed error shape instead of API Gateway's bare 502; the caller learns about it
+ * through `onOversized` to log it. The router already refuses such responses itself: this is the last
+ * resort for anything answered outside it.
  */
 export function toApiGatewayResult(
   response: HttpResponse,
   onOversized?: (payloadBytes: number) => void,
 ): ApiGatewayResult {
-  const result = toResult(response);
-  const payloadBytes = oversizedPayloadBytes(result);
-  if (payloadBytes === undefined) return result;
+  const payloadBytes = oversizedResponseBytes(response);
+  if (payloadBytes === undefined) return toResult(response);
   onOversized?.(payloadBytes);
   return toResult(
     errorResponse(

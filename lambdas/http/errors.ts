@@ -107,6 +107,19 @@ export function bodyTooLarge(limitBytes: number): StreamError {
   );
 }
 
+/**
+ * A request whose Lambda event would exceed Lambda's bound (lambda-payload.ts): the same 413, naming
+ * the event's size with the body as API Gateway encodes it.
+ */
+export function eventTooLarge(eventBytes: number, maxEventBytes: number, base64: boolean): StreamError {
+  const body = base64 ? 'the body base64-encoded' : 'the body JSON-escaped';
+  return new StreamError(
+    'RECORD_TOO_LARGE',
+    `request takes ${eventBytes} bytes as a Lambda event (${body}, as API Gateway sends it), over Lambda's ${maxEventBytes}-byte limit; split the records over several requests`,
+    { details: { eventBytes, maxEventBytes } },
+  );
+}
+
 /** What a client is told about an error; internals already stripped. */
 export interface DescribedError {
   status: number;

@@ -1,16 +1,18 @@
 /**
  * The router on node:http, for the local server (`streambed start`) and tests.
  *
- * Body reading has a hard cap: a declared Content-Length over the cap is refused before one body byte
- * is read (and before `100 Continue` is sent), and a chunked body is refused the moment it crosses the
- * cap. Either way the server answers 413 RECORD_TOO_LARGE with `Connection: close`, stops reading, and
- * closes the connection: at most `maxBodyBytes` of a request are ever held in memory.
+ * Body reading has a hard cap, API Gateway's 10 MB by default (MAX_EDGE_BODY_BYTES): a declared
+ * Content-Length over the cap is refused before one body byte is read (and before `100 Continue` is
+ * sent), and a chunked body is refused the moment it crosses the cap. Either way the server answers 413
+ * RECORD_TOO_LARGE with `Connection: close`, stops reading, and closes the connection: at most
+ * `maxBodyBytes` of a request are ever held in memory. What Lambda could not take below that cap (its
+ * event is larger than the body: base64, escaping) is the router's 413, as on AWS.
  *
  * Timeouts: `requestTimeoutMs` bounds receiving a request (node answers 408 past it), so a slow client
- * cannot hold a connection forever; `handlerTimeoutMs` bounds the handler, past it the client gets
- * 503 UNAVAILABLE (retriable) — as API Gateway answers a Lambda that outlives its 30 s integration
- * timeout, so local behaviour predicts AWS. A produce retried after that is made safe by its
- * Idempotency-Key.
+ * cannot hold a connection forever; `handlerTimeoutMs` bounds the handler at the deployed functions'
+ * timeout (LAMBDA_TIMEOUT_MS, 29 s), past it the client gets 503 UNAVAILABLE (retriable), so local
+ * behaviour predicts AWS and a long poll (at most MAX_FETCH_WAIT_MS) ends well inside it. A produce
+ * retried after a timeout is made safe by its Idempotency-Key.
  */
 
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -19,7 +21,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type Allocate, BytePool, concatBytes } from '../core/bytes.ts';
 import { StreamError } from '../core/errors.ts';
-import { MAX_REQUEST_BODY_BYTES } from '../core/limits.ts';
+import { LAMBDA_TIMEOUT_MS, MAX_EDGE_BODY_BYTES, MAX_LAMBDA_PAYLOAD_BYTES } from '../core/limits.ts';
 import { bodyTooLarge, errorResponse, invalidRequest, methodNotAllowed } from './errors.ts';
 import type { HttpHandler, HttpRequest, HttpResponse } from './types.ts';
 
@@ -28,11 +30,11 @@ export interface HttpServerOptions {
   host?: string;
   /** 0 picks a free port; the chosen one is in `url`. */
   port?: number;
-  /** Largest request body accepted; default MAX_REQUEST_BODY_BYTES. */
+  /** Largest request body read; default MAX_EDGE_BODY_BYTES (API Gateway's 10 MB). */
   maxBodyBytes?: number;
   /** Time to receive a whole request, headers and body; default 30 s. */
   requestTimeoutMs?: number;
-  /** Time the handler may take; default 30 s (API Gateway's limit), above the longest long poll. */
+  /** Time the handler may take; default LAMBDA_TIMEOUT_MS (29 s), above the longest long poll. */
   handlerTimeoutMs?: number;
   /** How long `close()` waits for in-flight requests before cutting connections; default 30 s. */
   drainTimeoutMs?: number;
@@ -197,9 +199,9 @@ function withTimeout(promise: Promise<HttpResponse>, ms: number): Promise<HttpRe
 }
 
 export async function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
-  const maxBodyBytes = options.maxBodyBytes ?? MAX_REQUEST_BODY_BYTES;
+  const maxBodyBytes = options.maxBodyBytes ?? MAX_EDGE_BODY_BYTES;
   const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const handlerTimeoutMs = options.handlerTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const handlerTimeoutMs = options.handlerTimeoutMs ?? LAMBDA_TIMEOUT_MS;
   const drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_TIMEOUT_MS;
   const onError =
     options.onError ??
@@ -208,8 +210,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   const tooLarge = (request: IncomingMessage) => render(pathOf(request.url), bodyTooLarge(maxBodyBytes));
   // Request bodies, reused from request to request (see BytePool): a body's buffer goes back only once
   // the handler has settled — a handler past its timeout may still be reading it — and the response
-  // has been written.
-  const bodies = new BytePool(4, maxBodyBytes);
+  // has been written. Bodies over Lambda's bound are refused by the router: not worth keeping.
+  const bodies = new BytePool(4, Math.min(maxBodyBytes, MAX_LAMBDA_PAYLOAD_BYTES));
   let inFlight = 0;
   let closing = false;
   let onDrained: (() => void) | undefined;

@@ -15,11 +15,18 @@
  * Kafka allows a header key to repeat; a JSON object cannot, so the LAST value of a repeated key wins
  * (what Kafka's `Headers.lastHeader` returns). The binary fetch form keeps the full list.
  * Bytes are decoded with BOM kept (`ignoreBOM`): the string must re-encode to exactly the stored bytes.
+ *
+ * A page of records (`fetchPageBody`) fits one Lambda response document: records are added while the
+ * bytes each adds to that document — its JSON text escaped once more inside the document's `body`
+ * string, so a `"` of a value costs 4 — stay within the budget. The first record is always returned
+ * (Kafka returns at least one): when its text does not fit, it is rendered as base64 instead.
  */
 
 import { Buffer } from 'node:buffer';
 import { StreamError } from '../core/errors.ts';
-import type { FetchedRecord } from '../core/log-types.ts';
+import type { FetchedRecord, FetchResult } from '../core/log-types.ts';
+import { BATCHES_CONTENT_TYPE } from './binary.ts';
+import { jsonStringContentBytes } from './lambda-payload.ts';
 
 export type RecordEncoding = 'utf8' | 'base64';
 
@@ -100,4 +107,47 @@ export function toJsonRecord(record: FetchedRecord, encoding: RecordEncoding): J
   }
   if (anyBase64) out.headersBase64 = headersBase64;
   return out;
+}
+
+/**
+ * The JSON body of a fetch page: the records of `result` from the first, while the bytes they add to
+ * the Lambda response document (records and the commas between them) stay within `budgetBytes`, and
+ * `nextOffset` at the first record left out. The first record is always there, as base64 when its text
+ * does not fit; one that does not fit either way is a 413 naming the binary form, which carries any
+ * batch (MAX_BATCH_BYTES).
+ */
+export function fetchPageBody(
+  result: FetchResult,
+  encoding: RecordEncoding,
+  budgetBytes: number,
+  where: string,
+): string {
+  const parts: string[] = [];
+  let used = 0;
+  let nextOffset = result.nextOffset;
+  for (const record of result.records) {
+    let text = JSON.stringify(toJsonRecord(record, encoding));
+    let bytes = jsonStringContentBytes(text) + (parts.length > 0 ? 1 : 0);
+    if (used + bytes > budgetBytes) {
+      if (parts.length > 0) {
+        nextOffset = record.offset;
+        break;
+      }
+      if (encoding === 'utf8') {
+        text = JSON.stringify(toJsonRecord(record, 'base64'));
+        bytes = jsonStringContentBytes(text);
+      }
+      if (bytes > budgetBytes) {
+        throw new StreamError(
+          'RECORD_TOO_LARGE',
+          `record ${record.offset} of ${where} takes ${bytes} bytes of a JSON fetch response even as base64, over the ${budgetBytes} a response can carry; fetch it in the binary form (Accept: ${BATCHES_CONTENT_TYPE})`,
+        );
+      }
+    }
+    parts.push(text);
+    used += bytes;
+  }
+  // What JSON.stringify writes for {records, nextOffset, highWatermark, logStartOffset}, built from the
+  // records' texts already measured.
+  return `{"records":[${parts.join(',')}],"nextOffset":${nextOffset},"highWatermark":${result.highWatermark},"logStartOffset":${result.logStartOffset}}`;
 }

@@ -6,7 +6,10 @@
  * Decisions (also stated where they are enforced):
  * - Unknown route → 404 `INVALID_REQUEST`; known path with another method → 405 `INVALID_REQUEST` with
  *   `Allow`; wrong Content-Type → 415 `INVALID_REQUEST` (errors.ts explains why no new code).
- * - Body over `maxBodyBytes` → 413 `RECORD_TOO_LARGE`, checked before anything else is parsed.
+ * - A request whose Lambda event would exceed Lambda's bound (its body base64-encoded or JSON-escaped
+ *   as API Gateway sends it, lambda-payload.ts) → 413 `RECORD_TOO_LARGE`, checked before the body is
+ *   parsed; a response whose Lambda document would exceed it → 500 `INTERNAL` (a route's bug: fetch
+ *   budgets its pages). Locally and on AWS alike, so the local server never carries more than Lambda.
  * - Auth (when configured) runs for every request except `GET /v1/health`, before 404/405, so that an
  *   anonymous caller learns nothing about which routes exist.
  * - Unknown query parameters are a 400: a misspelt `max_byte=` must not silently mean the default.
@@ -19,20 +22,21 @@
  * owns the paths under its `prefix` for 404/405 answers and may render errors in its own dialect.
  */
 
-import type { StreamError } from '../core/errors.ts';
+import { StreamError } from '../core/errors.ts';
 import {
   DEFAULT_FETCH_MAX_BYTES,
+  LAMBDA_RESPONSE_RESERVE_BYTES,
   MAX_FETCH_MAX_BYTES,
   MAX_FETCH_WAIT_MS,
   MAX_IDEMPOTENCY_KEY_LENGTH,
-  MAX_REQUEST_BODY_BYTES,
+  MAX_LAMBDA_PAYLOAD_BYTES,
 } from '../core/limits.ts';
 import type { LogService, TopicDescription, TopicService } from '../core/log-types.ts';
 import { acceptsBatches, batchesHeaders, decodeProduceBody, PRODUCE_CONTENT_TYPE } from './binary.ts';
 import {
-  bodyTooLarge,
   describeError,
   errorResponse,
+  eventTooLarge,
   HttpError,
   invalidRequest,
   JSON_CONTENT_TYPE,
@@ -41,7 +45,8 @@ import {
   routeNotFound,
   unsupportedMediaType,
 } from './errors.ts';
-import { parseRecordEncoding, toJsonRecord } from './records-json.ts';
+import { base64Length, lambdaEventSize, oversizedResponseBytes } from './lambda-payload.ts';
+import { fetchPageBody, parseRecordEncoding } from './records-json.ts';
 import { parseAlterTopicBody, parseCreateTopicBody, parseProduceBody } from './schemas.ts';
 import type { HttpHandler, HttpRequest, HttpResponse } from './types.ts';
 
@@ -75,8 +80,11 @@ export interface RouterOptions {
   auth?: (request: HttpRequest) => boolean | Promise<boolean>;
   /** Extra tables (groups, schema registry), tried before the built-in ones. */
   routeTables?: readonly RouteTable[];
-  /** Largest request body; default MAX_REQUEST_BODY_BYTES. */
-  maxBodyBytes?: number;
+  /**
+   * Lambda's bound on a request event and a response document, each way; default
+   * MAX_LAMBDA_PAYLOAD_BYTES (tests lower it).
+   */
+  maxPayloadBytes?: number;
   /** Sees every error that was hidden from the client behind a 500; default: console.error. */
   onInternalError?: (error: unknown, request: HttpRequest) => void;
 }
@@ -201,7 +209,9 @@ function param(params: Readonly<Record<string, string>>, name: string): string {
   return value;
 }
 
-function v1Routes(topics: TopicService, log: LogService): Route[] {
+function v1Routes(topics: TopicService, log: LogService, maxPayloadBytes: number): Route[] {
+  // What a fetch response may fill with records or batches: the rest of the document is reserved.
+  const responseBudget = maxPayloadBytes - LAMBDA_RESPONSE_RESERVE_BYTES;
   return [
     {
       method: 'GET',
@@ -309,19 +319,27 @@ function v1Routes(topics: TopicService, log: LogService): Route[] {
         const maxWaitMs =
           rawMaxWait === undefined ? 0 : parseNonNegativeInt('max_wait_ms', rawMaxWait, MAX_FETCH_WAIT_MS);
         const encoding = parseRecordEncoding(query.get('encoding'));
-        const fetchRequest = { topic: param(params, 'topic'), partition, offset, maxBytes, maxWaitMs };
+        const topic = param(params, 'topic');
+        const fetchRequest = { topic, partition, offset, maxBytes, maxWaitMs };
 
         if (acceptsBatches(request.headers.accept)) {
+          // max_bytes (≤ 3 MiB, at most MAX_BATCH_BYTES) keeps a page of several batches inside the
+          // response; a page of one batch is too, as produce writes none larger. Only a batch written
+          // before batches were bounded can be refused here.
           const result = await log.fetchBatches(fetchRequest);
+          if (base64Length(result.batches.byteLength) > responseBudget) {
+            throw new StreamError(
+              'RECORD_TOO_LARGE',
+              `the batch at offset ${offset} of ${topic}/${partition} is ${result.batches.byteLength} bytes, more than a binary fetch response carries once base64-encoded; fetch it in the JSON form`,
+            );
+          }
           return { status: 200, headers: batchesHeaders(result), body: result.batches };
         }
+        // The page holds whole batches up to max_bytes; how many of its records fit the response is
+        // measured as they are rendered (records-json.ts).
         const result = await log.fetch(fetchRequest);
-        return jsonResponse(200, {
-          records: result.records.map((record) => toJsonRecord(record, encoding)),
-          nextOffset: result.nextOffset,
-          highWatermark: result.highWatermark,
-          logStartOffset: result.logStartOffset,
-        });
+        const body = fetchPageBody(result, encoding, responseBudget, `${topic}/${partition}`);
+        return { status: 200, headers: { 'content-type': JSON_CONTENT_TYPE }, body };
       },
     },
     {
@@ -448,7 +466,7 @@ function unauthorized(): HttpError {
 export type Router = HttpHandler & { renderErrorFor(path: string, error: unknown): HttpResponse };
 
 export function createRouter(options: RouterOptions): Router {
-  const maxBodyBytes = options.maxBodyBytes ?? MAX_REQUEST_BODY_BYTES;
+  const maxPayloadBytes = options.maxPayloadBytes ?? MAX_LAMBDA_PAYLOAD_BYTES;
   const onInternalError =
     options.onInternalError ??
     ((error: unknown, request: HttpRequest) => {
@@ -456,7 +474,7 @@ export function createRouter(options: RouterOptions): Router {
     });
   const tables = [
     ...(options.routeTables ?? []),
-    { prefix: '/v1', routes: v1Routes(options.topics, options.log) },
+    { prefix: '/v1', routes: v1Routes(options.topics, options.log, maxPayloadBytes) },
     { prefix: '/schema-registry', routes: [], renderError: confluentErrorResponse },
   ].map(compile);
 
@@ -464,8 +482,9 @@ export function createRouter(options: RouterOptions): Router {
     const isPublic = resolution.kind === 'route' && resolution.route.public === true;
     if (!isPublic && options.auth !== undefined && !(await options.auth(request))) throw unauthorized();
     if (resolution.kind === 'error') throw resolution.error;
-    // Checked before any parsing, for every route: a body past the limit is never looked at.
-    if (request.body.byteLength > maxBodyBytes) throw bodyTooLarge(maxBodyBytes);
+    // Checked before any parsing, for every route: a request Lambda could not take is never looked at.
+    const event = lambdaEventSize(request, resolution.params);
+    if (event.bytes > maxPayloadBytes) throw eventTooLarge(event.bytes, maxPayloadBytes, event.base64);
     return resolution.route.handle({ request, params: resolution.params });
   }
 
@@ -481,10 +500,19 @@ export function createRouter(options: RouterOptions): Router {
       response = render(error);
     }
     const requestId = request.headers['x-request-id'];
-    if (requestId !== undefined && REQUEST_ID.test(requestId)) {
-      response = { ...response, headers: { ...response.headers, 'x-request-id': requestId } };
-    }
-    return response;
+    const echoed = (answer: HttpResponse): HttpResponse =>
+      requestId !== undefined && REQUEST_ID.test(requestId)
+        ? { ...answer, headers: { ...answer.headers, 'x-request-id': requestId } }
+        : answer;
+    response = echoed(response);
+    const oversized = oversizedResponseBytes(response, maxPayloadBytes);
+    if (oversized === undefined) return response;
+    const error = new StreamError(
+      'INTERNAL',
+      `response of ${oversized} bytes as a Lambda result exceeds Lambda's ${maxPayloadBytes}-byte limit`,
+    );
+    onInternalError(error, request);
+    return echoed((resolution.table?.table.renderError ?? errorResponse)(error));
   };
   const renderErrorFor = (path: string, error: unknown): HttpResponse => {
     const owner = tables.find((compiled) => owns(compiled.table.prefix, path));

@@ -18,7 +18,7 @@ import type { Backend } from './services.ts';
 export const CONNECTION_TIMEOUT_MS = 1_000;
 export const DYNAMO_REQUEST_TIMEOUT_MS = 3_000;
 export const DYNAMO_MAX_ATTEMPTS = 3;
-/** Objects are up to ~4.5 MB: a response (or a socket idle) this long means the call is stuck. */
+/** Produce objects are up to ~6 MB (a request Lambda carries): a response (or a socket idle) this long means the call is stuck. */
 export const S3_REQUEST_TIMEOUT_MS = 15_000;
 
 export interface AwsBackendOptions {

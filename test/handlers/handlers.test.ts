@@ -8,7 +8,7 @@ import type { Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MemoryMetaStore } from '../../lambdas/adapters/memory-meta-store.ts';
 import { MemoryObjectStore } from '../../lambdas/adapters/memory-object-store.ts';
-import { MAX_REQUEST_BODY_BYTES } from '../../lambdas/core/limits.ts';
+import { MAX_LAMBDA_PAYLOAD_BYTES, MAX_PRODUCE_BODY_BYTES } from '../../lambdas/core/limits.ts';
 import { decodeRecordBatch } from '../../lambdas/core/record-batch.ts';
 import { handler as admin } from '../../lambdas/handlers/admin.ts';
 import { handler as fetchHandler } from '../../lambdas/handlers/fetch.ts';
@@ -16,12 +16,8 @@ import { handler as groups } from '../../lambdas/handlers/groups.ts';
 import type { HttpLambda } from '../../lambdas/handlers/http-handler.ts';
 import { handler as janitorHandler } from '../../lambdas/handlers/janitor.ts';
 import { handler as produce } from '../../lambdas/handlers/produce.ts';
-import {
-  type ApiGatewayEvent,
-  type ApiGatewayResult,
-  MAX_LAMBDA_RESPONSE_BYTES,
-} from '../../lambdas/http/apigw.ts';
-import { BATCHES_CONTENT_TYPE, PRODUCE_CONTENT_TYPE } from '../../lambdas/http/binary.ts';
+import type { ApiGatewayEvent, ApiGatewayResult } from '../../lambdas/http/apigw.ts';
+import { BATCHES_CONTENT_TYPE, encodeProduceBody, PRODUCE_CONTENT_TYPE } from '../../lambdas/http/binary.ts';
 import type { MetaStore } from '../../lambdas/ports/meta-store.ts';
 import { getServices, readLambdaConfig, setBackendForTests } from '../../lambdas/runtime/lambda-root.ts';
 import type { Backend } from '../../lambdas/runtime/services.ts';
@@ -300,11 +296,40 @@ describe('produce handler', () => {
     expect(details.partitionStates[0]?.highWatermark).toBe(1);
   });
 
-  it('answers a body over the request limit with a clean 413 and writes nothing', async () => {
-    // Prepare: the largest body API Gateway and Lambda still deliver is larger than the router's limit
+  it('accepts a binary body of MAX_PRODUCE_BODY_BYTES, the largest the SDK builds', async () => {
+    // Prepare: five records (each within max.message.bytes) filling the body exactly
+    await createOrders();
+    const framing = encodeProduceBody(
+      Array.from({ length: 5 }, () => ({ key: null, value: new Uint8Array(0), headers: [] })),
+    ).byteLength;
+    const valueBytes = MAX_PRODUCE_BODY_BYTES - framing;
+    const size = (i: number) => Math.floor(valueBytes / 5) + (i === 0 ? valueBytes % 5 : 0);
+    const records = Array.from({ length: 5 }, (_, i) => ({
+      key: null,
+      value: new Uint8Array(size(i)).fill(i),
+      headers: [],
+      partition: 0,
+    }));
+    const body = encodeProduceBody(records);
+    expect(body.byteLength).toBe(MAX_PRODUCE_BODY_BYTES);
+    const event = loadEvent('produce-binary');
+    event.body = Buffer.from(body).toString('base64');
+
+    // Act
+    const result = await invoke(produce, event);
+
+    // Assess
+    expect(Buffer.byteLength(JSON.stringify(event))).toBeLessThanOrEqual(MAX_LAMBDA_PAYLOAD_BYTES);
+    expect(result.statusCode).toBe(200);
+    expect(jsonBody(result).offsets).toHaveLength(5);
+  });
+
+  it("answers an event within the envelope reserve of Lambda's bound with a clean 413, writing nothing", async () => {
+    // Prepare: a binary body whose base64 leaves less than the envelope's reserve of Lambda's bound
     await createOrders();
     const event = loadEvent('produce-binary');
-    event.body = Buffer.alloc(MAX_REQUEST_BODY_BYTES + 1, 7).toString('base64');
+    event.body = Buffer.alloc(Math.floor((MAX_LAMBDA_PAYLOAD_BYTES - 3000) / 4) * 3, 7).toString('base64');
+    expect(Buffer.byteLength(JSON.stringify(event))).toBeLessThan(MAX_LAMBDA_PAYLOAD_BYTES);
 
     // Act
     const result = await invoke(produce, event);
@@ -314,7 +339,7 @@ describe('produce handler', () => {
     expect(jsonBody(result).error).toMatchObject({
       code: 'RECORD_TOO_LARGE',
       retriable: false,
-      maxRequestBytes: MAX_REQUEST_BODY_BYTES,
+      maxEventBytes: MAX_LAMBDA_PAYLOAD_BYTES,
     });
     const details = await (await getServices()).topics.describeTopic('orders');
     expect(details.partitionStates.map((state) => state.highWatermark)).toEqual([0, 0, 0]);
@@ -458,7 +483,75 @@ describe('fetch handler', () => {
     expect(page.records.length).toBeGreaterThan(0);
     expect(page.records.length).toBeLessThan(110_000);
     expect(page.nextOffset).toBe((page.records.at(-1)?.offset ?? -1) + 1);
-    expect(Buffer.byteLength(JSON.stringify(result))).toBeLessThan(MAX_LAMBDA_RESPONSE_BYTES);
+    expect(Buffer.byteLength(JSON.stringify(result))).toBeLessThanOrEqual(MAX_LAMBDA_PAYLOAD_BYTES);
+  });
+
+  /** Fetches partition 0 of orders from `offset` with max_bytes 3 MiB, as API Gateway invokes the function. */
+  async function fetchPage(offset: number): Promise<ApiGatewayResult> {
+    const event = loadEvent('fetch-utf8');
+    event.rawQueryString = `offset=${offset}&max_bytes=${3 * 1024 * 1024}`;
+    return invoke(fetchHandler, event);
+  }
+
+  /** Every record from offset 0 to the high watermark, page by page; each page checked against Lambda's bound. */
+  async function fetchAll(): Promise<{ pages: Json[]; records: Json[] }> {
+    const pages: Json[] = [];
+    let offset = 0;
+    for (;;) {
+      const result = await fetchPage(offset);
+      expect(result.statusCode).toBe(200);
+      expect(Buffer.byteLength(JSON.stringify(result))).toBeLessThanOrEqual(MAX_LAMBDA_PAYLOAD_BYTES);
+      const page = jsonBody(result);
+      pages.push(page);
+      expect(page.records.length).toBeGreaterThan(0);
+      expect(page.nextOffset).toBe(page.records.at(-1).offset + 1);
+      offset = page.nextOffset;
+      if (offset === page.highWatermark) break;
+    }
+    return { pages, records: pages.flatMap((page) => page.records) };
+  }
+
+  it('answers quote-heavy records at max_bytes 3 MiB with fewer records, none lost across fetches', async () => {
+    // Prepare: 30 values of 100 000 `"` (3 MB of batch bytes, one page). Each `"` is 2 bytes of the
+    // JSON body and 4 of the Lambda response document: the whole page would be 12 MB there.
+    await createOrders();
+    const { log } = await getServices();
+    const quotes = new Uint8Array(100_000).fill(0x22);
+    const records = Array.from({ length: 30 }, () => ({
+      key: null,
+      value: quotes,
+      headers: [],
+      partition: 0,
+    }));
+    await log.produce({ topic: 'orders', records });
+
+    // Act
+    const { pages, records: fetched } = await fetchAll();
+
+    // Assess: cut into pages that fit, every record once, in order, as stored
+    expect(pages.length).toBeGreaterThan(1);
+    expect(fetched.map((record: Json) => record.offset)).toEqual(Array.from({ length: 30 }, (_, i) => i));
+    expect(fetched.every((record: Json) => record.value === '"'.repeat(100_000))).toBe(true);
+  });
+
+  it('answers one 900 kB record of 0x01 bytes as base64, since its text does not fit', async () => {
+    // Prepare: as text each 0x01 is `\u0001` (6 bytes) in the body and 7 in the document: 6.3 MB.
+    await createOrders();
+    const { log } = await getServices();
+    const value = new Uint8Array(900_000).fill(0x01);
+    await log.produce({ topic: 'orders', records: [{ key: null, value, headers: [], partition: 0 }] });
+
+    // Act
+    const result = await fetchPage(0);
+
+    // Assess
+    expect(result.statusCode).toBe(200);
+    expect(Buffer.byteLength(JSON.stringify(result))).toBeLessThanOrEqual(MAX_LAMBDA_PAYLOAD_BYTES);
+    const page = jsonBody(result);
+    expect(page.nextOffset).toBe(1);
+    expect(page.records).toHaveLength(1);
+    expect(page.records[0]).not.toHaveProperty('value');
+    expect(Buffer.from(page.records[0].valueBase64, 'base64').equals(Buffer.from(value))).toBe(true);
   });
 });
 

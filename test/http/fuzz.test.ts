@@ -22,6 +22,11 @@ import { METHODS } from 'node:http';
 import { connect } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  MAX_EDGE_BODY_BYTES,
+  MAX_LAMBDA_PAYLOAD_BYTES,
+  MAX_MESSAGE_BYTES,
+} from '../../lambdas/core/limits.ts';
 import { encodeProduceBody } from '../../lambdas/http/binary.ts';
 import { type LocalServer, startLocalServer } from '../../lambdas/runtime/local-server.ts';
 
@@ -216,7 +221,9 @@ const BIG_PAYLOADS = {
     const tail = '"}]}';
     return `${head}${'e'.repeat(4_500_000 - head.length - tail.length)}${tail}`;
   },
-  'body-4500001': () => 'o'.repeat(4_500_001),
+  // No Content-Type: base64 in the event, one character past Lambda's bound.
+  'body-base64-over-lambda': () => 'o'.repeat((MAX_LAMBDA_PAYLOAD_BYTES / 4) * 3 + 1),
+  'body-over-edge': () => 'o'.repeat(MAX_EDGE_BODY_BYTES + 1),
   'body-6MB-json': () => JSON.stringify({ records: [{ value: 's'.repeat(6_000_000) }] }),
   'records-10001': () => JSON.stringify({ records: Array.from({ length: 10_001 }, () => ({})) }),
   'unknown-fields-20k': () =>
@@ -1204,7 +1211,10 @@ function bodyFor(kind: BodyKind | undefined): fc.Arbitrary<BodySpec> {
 }
 
 const isOverLimit = (body: BodySpec): boolean =>
-  body.kind === 'big' && (body.name === 'body-4500001' || body.name === 'body-6MB-json');
+  body.kind === 'big' &&
+  (body.name === 'body-base64-over-lambda' ||
+    body.name === 'body-over-edge' ||
+    body.name === 'body-6MB-json');
 
 function requestArb(): fc.Arbitrary<FuzzRequest> {
   return (
@@ -1226,7 +1236,7 @@ function requestArb(): fc.Arbitrary<FuzzRequest> {
             return { route, query, headers, body };
           }),
       )
-      // Known bug, see the test 'seed 9001: a body over 4.5 MB under /schema-registry'.
+      // Known bug, see the test 'seed 9001: a body over the edge limit under /schema-registry'.
       .filter(({ route, body }) => !(KNOWN_BUGS_EXCLUDED && isRegistryPath(route.path) && isOverLimit(body)))
       .map(({ route, query, headers, body }) => ({
         method: route.method,
@@ -1351,7 +1361,7 @@ const INVALID_CONFIG_ENTRIES: readonly [string, unknown][] = [
   ['retention.ms', 2 ** 53],
   ['retention.bytes', -5],
   ['max.message.bytes', 0],
-  ['max.message.bytes', 4_500_001],
+  ['max.message.bytes', MAX_MESSAGE_BYTES + 1],
   ['cleanup.policy', 'compact'],
   ['segment.ms', 1],
   ['retention.ms', null],
@@ -1978,7 +1988,7 @@ const rawRequestArb: fc.Arbitrary<RawRequest> = fc
     body,
     framing,
   }))
-  // Known bug, see the test 'seed 9001: a body over 4.5 MB under /schema-registry'.
+  // Known bug, see the test 'seed 9001: a body over the edge limit under /schema-registry'.
   .filter(
     (r) =>
       !(
@@ -1996,7 +2006,7 @@ function encodeRaw(request: RawRequest): { head: string; body: Uint8Array } {
   for (const [name, value] of request.headers) lines.push(`${name}: ${value}`);
   let body = bytes;
   if (request.framing === 'declared-too-large') {
-    lines.push('Content-Length: 4500001');
+    lines.push(`Content-Length: ${MAX_EDGE_BODY_BYTES + 1}`);
     body = new Uint8Array(0);
   } else if (request.framing === 'chunked') {
     lines.push('Transfer-Encoding: chunked');
@@ -2070,14 +2080,14 @@ describe('HTTP fuzzing: regressions', () => {
     );
   }
 
-  it("seed 9001: a body over 4.5 MB under /schema-registry is refused in Confluent's error shape", async () => {
+  it("seed 9001: a body over the edge limit under /schema-registry is refused in Confluent's error shape", async () => {
     // The node layer refuses the body before the router; it must render the refusal in the path's dialect,
     // as the router (and so API Gateway + Lambda) does.
     await expectDocumentedShape({
       method: 'delete',
       target: '/schema-registry/schemas/ids//schema?offset=0',
       headers: {},
-      body: { kind: 'big', name: 'body-4500001' },
+      body: { kind: 'big', name: 'body-over-edge' },
     });
   });
 

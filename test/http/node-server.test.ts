@@ -1,6 +1,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { StreamError } from '../../lambdas/core/errors.ts';
+import { LAMBDA_TIMEOUT_MS, MAX_FETCH_WAIT_MS } from '../../lambdas/core/limits.ts';
 import type { LogService, TopicService } from '../../lambdas/core/log-types.ts';
 import { bearerTokenAuth, type RunningHttpServer, startHttpServer } from '../../lambdas/http/node-server.ts';
 import { createRouter } from '../../lambdas/http/router.ts';
@@ -9,6 +10,8 @@ import type { HttpHandler, HttpRequest } from '../../lambdas/http/types.ts';
 const running: RunningHttpServer[] = [];
 
 afterEach(async () => {
+  // A test that fails with fake timers on must not leave close() waiting on them.
+  vi.useRealTimers();
   await Promise.all(running.splice(0).map((server) => server.close()));
 });
 
@@ -219,6 +222,42 @@ describe('startHttpServer', () => {
     expect(response.status).toBe(200);
     expect(await response.text()).toBe('1000');
   });
+
+  it("gives a handler the deployed functions' 29 s by default, then answers 503 UNAVAILABLE", async () => {
+    // Prepare: only the server's own timers are faked; sockets run for real.
+    expect(MAX_FETCH_WAIT_MS).toBeLessThan(LAMBDA_TIMEOUT_MS);
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      let reached: () => void = () => {};
+      const handlerReached = new Promise<void>((resolve) => {
+        reached = resolve;
+      });
+      const server = await startHttpServer({
+        port: 0,
+        drainTimeoutMs: 100,
+        handler: () => {
+          reached();
+          return new Promise(() => {});
+        },
+      });
+      running.push(server);
+      const answered = rawRequest(server.url, { method: 'GET', path: '/v1/topics' }, (request) =>
+        request.end(),
+      );
+      await handlerReached;
+
+      // Act: Lambda's timeout passes (API Gateway's 30 s would not have yet)
+      await vi.advanceTimersByTimeAsync(LAMBDA_TIMEOUT_MS);
+
+      // Assess
+      const response = await answered;
+      expect(response.status).toBe(503);
+      expect(JSON.parse(response.body).error).toMatchObject({ code: 'UNAVAILABLE', retriable: true });
+      expect(JSON.parse(response.body).error.message).toContain(`${LAMBDA_TIMEOUT_MS} ms`);
+    } finally {
+      vi.useRealTimers();
+    }
+  }, 10_000);
 
   it('answers 503 UNAVAILABLE, retriable, when the handler outlives its timeout', async () => {
     // Prepare

@@ -29,7 +29,8 @@ import {
   encodeProduceBody,
   PRODUCE_CONTENT_TYPE,
 } from '../../lambdas/http/binary.ts';
-import { HTTP_STATUS_BY_CODE } from '../../lambdas/http/errors.ts';
+import { HTTP_STATUS_BY_CODE, jsonResponse } from '../../lambdas/http/errors.ts';
+import { lambdaEventSize, lambdaResponseBytes } from '../../lambdas/http/lambda-payload.ts';
 import { toJsonRecord } from '../../lambdas/http/records-json.ts';
 import { createRouter, type RouterOptions } from '../../lambdas/http/router.ts';
 import type { HttpRequest, HttpResponse } from '../../lambdas/http/types.ts';
@@ -1446,23 +1447,72 @@ describe('bad input', () => {
     expect(response.headers.allow).toBe('GET');
   });
 
-  it('answers 413 RECORD_TOO_LARGE for a body over the limit, before parsing it', async () => {
-    // Prepare
-    const { handle, log } = await setup({ maxBodyBytes: 100 });
-    const body = JSON.stringify({ records: [{ value: 'x'.repeat(200) }] });
+  it('answers 413 RECORD_TOO_LARGE for an event one byte over the bound, before parsing the body', async () => {
+    // Prepare: a bound set to this request's exact event size, then one byte below it
+    const body = JSON.stringify({ records: [{ value: 'x"\u0001'.repeat(200) }] });
+    const produce = () => request('POST', RECORDS, { headers: { 'content-type': 'text/plain' }, body });
+    const { bytes } = lambdaEventSize(produce(), { topic: 'orders' });
+    const atBound = await setup({ maxPayloadBytes: bytes });
+    const overBound = await setup({ maxPayloadBytes: bytes - 1 });
 
     // Act
-    const response = await handle(
-      request('POST', RECORDS, { headers: { 'content-type': 'text/plain' }, body }),
-    );
+    const accepted = await atBound.handle(produce());
+    const refused = await overBound.handle(produce());
 
-    // Assess
-    expect(response.status).toBe(413);
-    expect(errorOf(response)).toMatchObject({
+    // Assess: at the bound the route runs (and refuses text/plain); over it, nothing is parsed
+    expect(accepted.status).toBe(415);
+    expect(refused.status).toBe(413);
+    expect(errorOf(refused)).toMatchObject({
       code: 'RECORD_TOO_LARGE',
       retriable: false,
-      maxRequestBytes: 100,
+      eventBytes: bytes,
+      maxEventBytes: bytes - 1,
     });
+    expect(errorOf(refused).message).toContain('JSON-escaped');
+    expect(overBound.log.produced).toBeUndefined();
+  });
+
+  it('measures a binary body by its base64, as API Gateway sends it', async () => {
+    // Prepare: 3000 bytes of body are 4000 characters of base64 in the event
+    const body = encodeProduceBody([{ key: null, value: new Uint8Array(2972).fill(0x22), headers: [] }]);
+    expect(body.byteLength).toBe(3000);
+    const produce = () =>
+      request('POST', RECORDS, { headers: { 'content-type': PRODUCE_CONTENT_TYPE }, body });
+    const { bytes, base64 } = lambdaEventSize(produce(), { topic: 'orders' });
+    const { handle, log } = await setup({ maxPayloadBytes: bytes - 1 });
+
+    // Act
+    const response = await handle(produce());
+
+    // Assess
+    expect(base64).toBe(true);
+    expect(lambdaEventSize({ ...produce(), body: new Uint8Array(0) }, { topic: 'orders' }).bytes).toBe(
+      bytes - 4000,
+    );
+    expect(response.status).toBe(413);
+    expect(errorOf(response).message).toContain('base64');
+    expect(log.produced).toBeUndefined();
+  });
+
+  it('answers 413 RECORD_TOO_LARGE for a JSON body under 4.5 MB whose Lambda event is over 6 MiB', async () => {
+    // Prepare: 3.2 MB of body, nearly all `\"`; API Gateway escapes the body once more into the
+    // event's body string, where each `\"` becomes 4 bytes: 6.4 MB, more than Lambda takes.
+    const { handle, log } = await setup();
+    const body = JSON.stringify({
+      records: [{ value: '"'.repeat(800_000) }, { value: '"'.repeat(800_000) }],
+    });
+    expect(body.length).toBeLessThan(4_500_000);
+
+    // Act
+    const response = await handle(request('POST', RECORDS, { body }));
+
+    // Assess: the router's own 413 naming both sizes, and nothing produced
+    expect(response.status).toBe(413);
+    const error = errorOf(response);
+    expect(error).toMatchObject({ code: 'RECORD_TOO_LARGE', retriable: false, maxEventBytes: 6_291_456 });
+    expect(error.eventBytes).toBeGreaterThan(6_400_000);
+    expect(error.message).toContain(String(error.eventBytes));
+    expect(error.message).toContain('6291456');
     expect(log.produced).toBeUndefined();
   });
 
@@ -1477,6 +1527,79 @@ describe('bad input', () => {
     expect(errorOf(response).message).toBe(
       'records[0].key: must be a string (send bytes as keyBase64); records[1].partition: must be an integer',
     );
+  });
+});
+
+describe("Lambda's payload bound on responses", () => {
+  const quotes = (n: number) => utf8('"'.repeat(n));
+  // Small enough for a few records per page, large enough for a GET's event (4096 bytes are reserved).
+  const bound = 5600;
+
+  it('cuts a JSON fetch page where its Lambda result document is full, and loses no record', async () => {
+    // Prepare: 30 records of 100 `"` (each about 500 bytes of the document), some per page
+    const { handle, log } = await setup({ maxPayloadBytes: bound });
+    await log.produce({
+      topic: 'orders',
+      records: Array.from({ length: 30 }, () => ({ key: null, value: quotes(100), headers: [] })),
+    });
+
+    // Act
+    const pages: { records: { offset: number; value: string }[]; nextOffset: number }[] = [];
+    for (let offset = 0; offset < 30; ) {
+      const response = await handle(request('GET', `${FETCH}?offset=${offset}`));
+      expect(response.status).toBe(200);
+      expect(lambdaResponseBytes(response)).toBeLessThanOrEqual(bound);
+      const page = json(response) as (typeof pages)[number];
+      pages.push(page);
+      offset = page.nextOffset;
+    }
+
+    // Assess
+    expect(pages.length).toBeGreaterThan(2);
+    const records = pages.flatMap((page) => page.records);
+    expect(records.map((record) => record.offset)).toEqual(Array.from({ length: 30 }, (_, i) => i));
+    expect(records.every((record) => record.value === '"'.repeat(100))).toBe(true);
+  });
+
+  it('refuses a binary fetch whose batch is too large for the response once base64-encoded', async () => {
+    // Prepare: a 3000-byte batch, 4000 characters of base64, against a bound that leaves 3552
+    const { handle, log } = await setup({ maxPayloadBytes: bound });
+    await log.produce({ topic: 'orders', records: [{ key: null, value: quotes(2900), headers: [] }] });
+
+    // Act
+    const response = await handle(
+      request('GET', `${FETCH}?offset=0`, { headers: { accept: BATCHES_CONTENT_TYPE } }),
+    );
+
+    // Assess
+    expect(response.status).toBe(413);
+    expect(errorOf(response)).toMatchObject({ code: 'RECORD_TOO_LARGE', retriable: false });
+    expect(errorOf(response).message).toContain('JSON form');
+  });
+
+  it('answers 500 INTERNAL for a response Lambda could not return, and reports it', async () => {
+    // Prepare: a route whose answer is over the bound
+    const { handle, internalErrors } = await setup({
+      maxPayloadBytes: bound,
+      routeTables: [
+        {
+          prefix: '/v1/big',
+          routes: [
+            { method: 'GET', path: '/v1/big', handle: async () => jsonResponse(200, 'x'.repeat(bound)) },
+          ],
+        },
+      ],
+    });
+
+    // Act
+    const response = await handle(request('GET', '/v1/big', { headers: { 'x-request-id': 'r-1' } }));
+
+    // Assess
+    expect(response.status).toBe(500);
+    expect(errorOf(response)).toMatchObject({ code: 'INTERNAL', message: 'internal error' });
+    expect(response.headers['x-request-id']).toBe('r-1');
+    expect(internalErrors).toHaveLength(1);
+    expect(String(internalErrors[0])).toContain('exceeds');
   });
 });
 

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { httpApiEvent, lambdaHeapFlags, maximalProduceRecords } from '../../bench/scenarios/lambda-memory.ts';
-import { MAX_RECORDS_PER_REQUEST, MAX_REQUEST_BODY_BYTES } from '../../lambdas/core/limits.ts';
+import { MAX_PRODUCE_BODY_BYTES, MAX_RECORDS_PER_REQUEST } from '../../lambdas/core/limits.ts';
 import { fromApiGatewayEvent } from '../../lambdas/http/apigw.ts';
 import { decodeProduceBody, encodeProduceBody, PRODUCE_CONTENT_TYPE } from '../../lambdas/http/binary.ts';
 
@@ -18,7 +18,7 @@ describe('lambdaHeapFlags', () => {
 describe('maximalProduceRecords', () => {
   it('fills the largest accepted body exactly, with the most records a request may hold', () => {
     const body = encodeProduceBody(maximalProduceRecords());
-    expect(body.byteLength).toBe(MAX_REQUEST_BODY_BYTES);
+    expect(body.byteLength).toBe(MAX_PRODUCE_BODY_BYTES);
     const records = decodeProduceBody(body);
     expect(records).toHaveLength(MAX_RECORDS_PER_REQUEST);
     const sizes = records.map((record) => record.value?.byteLength ?? -1);

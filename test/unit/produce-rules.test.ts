@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { StreamError } from '../../lambdas/core/errors.ts';
 import { createJanitor } from '../../lambdas/core/janitor.ts';
+import { MAX_BATCH_BYTES, MAX_MESSAGE_BYTES } from '../../lambdas/core/limits.ts';
 import { partitionForKey } from '../../lambdas/core/partitioner.ts';
 import { ManualClock } from '../../lambdas/ports/clock.ts';
 import { failure } from '../support/failure.ts';
@@ -169,5 +170,43 @@ describe('produce: a retry lands where its first attempt did', () => {
     ]);
     const page = await log.fetch({ topic: 't', partition: 0, offset: 0 });
     expect(page.records.map((r) => asText(r.value))).toEqual(['a']);
+  });
+});
+
+describe('produce: a record batch fits one fetch response', () => {
+  it('refuses records for one partition that would encode to a batch over MAX_BATCH_BYTES, writing nothing', async () => {
+    // Prepare: two records each within max.message.bytes, together over the batch limit
+    const { log, topics, objects } = world();
+    await topics.createTopic('t', 2, { 'max.message.bytes': MAX_MESSAGE_BYTES });
+    const half = new Uint8Array(Math.ceil(MAX_BATCH_BYTES / 2)).fill(7);
+    const putsBefore = objects.counts.puts;
+    // Act
+    const error = await failure(
+      log.produce({
+        topic: 't',
+        records: [
+          { key: null, value: half, headers: [], partition: 0 },
+          { key: null, value: half, headers: [], partition: 0 },
+        ],
+      }),
+    );
+    // Assess
+    expect(error.code).toBe('RECORD_TOO_LARGE');
+    expect(error.message).toContain(`partition 0`);
+    expect(error.message).toContain(String(MAX_BATCH_BYTES));
+    expect(objects.counts.puts).toBe(putsBefore);
+    expect(await log.offsets('t', 0)).toEqual({ logStartOffset: 0, highWatermark: 0 });
+    // The same records over two partitions make two batches, each within the limit
+    const spread = await log.produce({
+      topic: 't',
+      records: [
+        { key: null, value: half, headers: [], partition: 0 },
+        { key: null, value: half, headers: [], partition: 1 },
+      ],
+    });
+    expect(spread.offsets).toEqual([
+      { partition: 0, offset: 0 },
+      { partition: 1, offset: 0 },
+    ]);
   });
 });
