@@ -30,6 +30,7 @@
  * - garbage: deadline-bounded janitor passes alone remove every unreferenced data object past the
  *   windows; afterwards nothing is left that nothing points at, and nothing of a deleted topic.
  */
+
 import { StreamError } from '../../lambdas/core/errors.ts';
 import type { MembershipView } from '../../lambdas/core/groups.ts';
 import {
@@ -41,6 +42,7 @@ import {
   objectKeyTime,
   partitionPk,
 } from '../../lambdas/core/layout.ts';
+import { MAX_LAMBDA_PAYLOAD_BYTES } from '../../lambdas/core/limits.ts';
 import type { ProduceRecord } from '../../lambdas/core/log-types.ts';
 import { RECENT_KEYS } from '../../lambdas/core/partition-state.ts';
 import { COMMIT_WINDOW_MS } from '../../lambdas/core/produce.ts';
@@ -112,8 +114,6 @@ const utf8 = new TextEncoder();
 const text = new TextDecoder();
 const RETRIES = 10;
 const JANITOR = 'chaos-janitor';
-/** Lambda's synchronous response limit (DESIGN §11). */
-const LAMBDA_PAYLOAD_BYTES = 6_291_456;
 const SESSION_MS = 5_000;
 /** Members' session once the run is quiet. */
 const QUIET_SESSION_MS = 60_000;
@@ -452,7 +452,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           `fetch ${topic}/${partition}@${offset} max_bytes ${maxBytes} returned ${batches.length} batches of ${page.batches.byteLength} bytes`,
         );
       }
-      if (Math.ceil(page.batches.byteLength / 3) * 4 > LAMBDA_PAYLOAD_BYTES)
+      if (Math.ceil(page.batches.byteLength / 3) * 4 > MAX_LAMBDA_PAYLOAD_BYTES)
         violations.push(`fetch ${topic}/${partition}@${offset} is over Lambda's 6 MB once base64-encoded`);
       const first = batches[0];
       if (first !== undefined) {

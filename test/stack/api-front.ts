@@ -25,12 +25,11 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { MAX_EDGE_BODY_BYTES } from '../../lambdas/core/limits.ts';
 import { isAllowed } from './iam.ts';
 import type { Invocation, LambdaHost } from './lambda-host.ts';
 import type { ApiSpec, Environment, FunctionSpec, PolicyStatement, RouteSpec } from './template.ts';
 
-/** API Gateway's request payload limit, for both API kinds. */
-export const API_GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
 /** How long a SigV4 signature stays valid either side of now. */
 const SIGNATURE_SKEW_MS = 15 * 60 * 1000;
 
@@ -422,12 +421,12 @@ function toAnswer(invocation: Invocation, call: IncomingCall, options: ApiFrontO
 
 async function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
   const declared = Number(request.headers['content-length'] ?? Number.NaN);
-  if (declared > API_GATEWAY_MAX_BODY_BYTES) return undefined;
+  if (declared > MAX_EDGE_BODY_BYTES) return undefined;
   const chunks: Buffer[] = [];
   let received = 0;
   for await (const chunk of request) {
     received += (chunk as Buffer).byteLength;
-    if (received > API_GATEWAY_MAX_BODY_BYTES) return undefined;
+    if (received > MAX_EDGE_BODY_BYTES) return undefined;
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);

@@ -16,6 +16,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { MAX_LAMBDA_PAYLOAD_BYTES } from '../../lambdas/core/limits.ts';
 import type { FunctionSpec } from './template.ts';
 
 /**
@@ -23,8 +24,8 @@ import type { FunctionSpec } from './template.ts';
  * has been measured to accept responses up to 100 bytes longer; the offline stack holds both to the
  * documented figure, so it is never more generous than AWS.
  */
-export const LAMBDA_MAX_REQUEST_BYTES = 6_291_456;
-export const LAMBDA_MAX_RESPONSE_BYTES = 6_291_456;
+export const LAMBDA_MAX_REQUEST_BYTES = MAX_LAMBDA_PAYLOAD_BYTES;
+export const LAMBDA_MAX_RESPONSE_BYTES = MAX_LAMBDA_PAYLOAD_BYTES;
 /** Environments one function may have at once when the template reserves none (a laptop's cap). */
 const DEFAULT_CONCURRENCY = 6;
 

@@ -21,9 +21,9 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../lambdas/adapters/s3-object-store.ts';
+import { isTextBody } from '../../lambdas/http/lambda-payload.ts';
 import { createStreambedApp } from '../../lib/app.ts';
 import { type ApiCaller, type RunningApiFront, startApiFront } from './api-front.ts';
-import { isTextContentType } from './content-types.ts';
 import { type Invocation, LambdaHost } from './lambda-host.ts';
 import { type Denial, type RunningServiceProxy, startServiceProxy } from './service-proxy.ts';
 import {
@@ -250,7 +250,7 @@ export async function startOfflineStack(options: OfflineStackOptions): Promise<O
     invokable: model.apiInvokable,
     host,
     callers: [caller],
-    isTextContentType,
+    isTextContentType: isTextBody,
     ...(options.port === undefined ? {} : { port: options.port }),
   });
 
