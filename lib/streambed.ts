@@ -59,11 +59,11 @@ import { COMPACTED_PREFIX, DATA_PREFIX } from '../lambdas/core/layout.ts';
 export type ObjectAccess =
   /** No bucket access at all. */
   | 'none'
-  /** GetObject under the data prefix (fetch serves byte ranges). */
+  /** GetObject under the data and compacted prefixes, and ListBucket (fetch serves byte ranges). */
   | 'read'
   /** PutObject under the data prefix (produce uploads one new, uniquely named object per request). */
   | 'write'
-  /** Read, write, delete and list under the data prefix: compaction and garbage collection (janitor). */
+  /** Read, write and delete under both prefixes, and ListBucket: compaction and garbage collection (janitor). */
   | 'manage';
 
 /** What a function may do to the metadata table. */
@@ -220,6 +220,12 @@ const OBJECT_PREFIXES: Record<Exclude<ObjectAccess, 'none'>, readonly string[]> 
   write: [DATA_PREFIX],
   manage: [DATA_PREFIX, COMPACTED_PREFIX],
 };
+
+/**
+ * Who may list the bucket: every level that reads objects, so that S3 answers a read of a missing key
+ * with 404 NoSuchKey instead of 403 (DESIGN §11). produce only writes, and a 404 would tell it nothing.
+ */
+const OBJECT_LISTS: Record<ObjectAccess, boolean> = { none: false, read: true, write: false, manage: true };
 
 const OBJECT_ACTIONS: Record<ObjectAccess, readonly string[]> = {
   none: [],
@@ -661,13 +667,17 @@ export class Streambed extends Construct {
         resources: patterns.map((pattern) => this.bucket.arnForObjects(pattern)),
       }),
     );
-    if (concern.objects === 'manage') {
+    if (OBJECT_LISTS[concern.objects]) {
+      // Without s3:ListBucket S3 answers GetObject of a missing key with 403 AccessDenied, which the
+      // S3 adapter cannot tell from a real denial, so the re-read after a compaction or retention race
+      // (fetch.ts) would never run. The grant is on the whole bucket and unconditioned on purpose:
+      // S3's GetObject reference makes the 404 depend on "the s3:ListBucket permission on the bucket",
+      // and a GetObject request carries no `prefix`, so the s3:prefix key is absent from its request
+      // context and, per the IAM condition-operator reference, a StringLike on an absent key does not
+      // match: a prefix-conditioned grant would not count. The bucket holds Streambed objects only,
+      // whose keys these functions already know from the index.
       role.addToPolicy(
-        new PolicyStatement({
-          actions: ['s3:ListBucket'],
-          resources: [this.bucket.bucketArn],
-          conditions: { StringLike: { 's3:prefix': [...OBJECT_PREFIXES.manage, ...patterns] } },
-        }),
+        new PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn] }),
       );
     }
     const bucketKey = this.props.bucket?.encryptionKey;

@@ -238,7 +238,14 @@ describe('IAM', () => {
       ].sort(),
     );
     expect(actionsOf('fetch')).toEqual(
-      [...logs, 'dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query', 's3:GetObject'].sort(),
+      [
+        ...logs,
+        'dynamodb:BatchGetItem',
+        'dynamodb:GetItem',
+        'dynamodb:Query',
+        's3:GetObject',
+        's3:ListBucket',
+      ].sort(),
     );
     expect(actionsOf('admin')).toEqual(
       [
@@ -251,6 +258,18 @@ describe('IAM', () => {
         'dynamodb:Query',
       ].sort(),
     );
+  });
+
+  it('lets fetch and the janitor list the bucket without a condition, so S3 answers 404 for a missing key', () => {
+    // S3 answers GetObject of a missing key with 404 only to a caller allowed s3:ListBucket on the
+    // bucket, and 403 to anyone else; a prefix-conditioned grant does not count (lib/streambed.ts).
+    const bucketArn = { 'Fn::GetAtt': [logicalId(streambed.bucket), 'Arn'] };
+    for (const concern of ['fetch', 'janitor']) {
+      const listing = statementsOf(concern).filter((s) => asArray(s.Action).includes('s3:ListBucket'));
+      expect(listing, concern).toEqual([{ Effect: 'Allow', Action: 's3:ListBucket', Resource: bucketArn }]);
+    }
+    // produce reads no object, so it has no missing key to tell apart.
+    expect(actionsOf('produce')).not.toContain('s3:ListBucket');
   });
 
   it('fetch cannot write anything', () => {
@@ -281,7 +300,10 @@ describe('IAM', () => {
     for (const concern of ['produce', 'fetch', 'admin', 'groups', 'schemas']) {
       for (const statement of statementsOf(concern)) {
         const actions = asArray(statement.Action);
-        if (actions.some((a) => a.startsWith('s3:'))) expect(statement.Resource).toEqual(expected[concern]);
+        // ListBucket is on the bucket itself (its own test above); object actions are on the prefixes.
+        if (actions.some((a) => a.startsWith('s3:') && a !== 's3:ListBucket')) {
+          expect(statement.Resource).toEqual(expected[concern]);
+        }
         if (actions.some((a) => a.startsWith('dynamodb:'))) expect(statement.Resource).toEqual(tableArn);
       }
     }
