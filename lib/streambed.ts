@@ -14,10 +14,12 @@ import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
+  type CfnStage,
   type CorsPreflightOptions,
   HttpApi,
   HttpMethod,
   HttpNoneAuthorizer,
+  type HttpRoute,
   HttpStage,
   type IHttpRouteAuthorizer,
   LogGroupLogDestination,
@@ -279,6 +281,13 @@ export interface StreambedProps {
   readonly auth?: StreambedAuth;
   /** @default { rateLimit: 500, burstLimit: 1000 } */
   readonly throttle?: StreambedThrottle;
+  /**
+   * The public `GET /v1/health` route's own throttle. It must stay far below the stage's: anyone may
+   * call it unsigned, and each call invokes the admin function, so a flood on it must hit this limit
+   * instead of the stage's, which signed traffic shares.
+   * @default { rateLimit: 5, burstLimit: 10 }
+   */
+  readonly healthThrottle?: StreambedThrottle;
   /** Browser access; API clients do not need it. @default no CORS */
   readonly cors?: CorsPreflightOptions;
   /** X-Ray active tracing on every function. @default false */
@@ -294,6 +303,9 @@ export interface StreambedProps {
 }
 
 const DEFAULT_THROTTLE: StreambedThrottle = { rateLimit: 500, burstLimit: 1000 };
+const DEFAULT_HEALTH_THROTTLE: StreambedThrottle = { rateLimit: 5, burstLimit: 10 };
+/** The one route that answers without authorization (its key in both API flavors). */
+export const HEALTH_ROUTE = { method: HttpMethod.GET, path: '/v1/health' } as const;
 
 /** Every problem with the props, so one synth reports them all. */
 export function validateStreambedProps(props: StreambedProps): string[] {
@@ -330,14 +342,24 @@ export function validateStreambedProps(props: StreambedProps): string[] {
     }
   }
 
-  const throttle = props.throttle;
-  if (throttle !== undefined) {
+  for (const [name, throttle] of [
+    ['throttle', props.throttle],
+    ['healthThrottle', props.healthThrottle],
+  ] as const) {
+    if (throttle === undefined) continue;
     if (known(throttle.rateLimit) && !(throttle.rateLimit > 0)) {
-      problems.push(`throttle.rateLimit must be > 0, got ${throttle.rateLimit}`);
+      problems.push(`${name}.rateLimit must be > 0, got ${throttle.rateLimit}`);
     }
     if (known(throttle.burstLimit) && !(Number.isInteger(throttle.burstLimit) && throttle.burstLimit > 0)) {
-      problems.push(`throttle.burstLimit must be a positive integer, got ${throttle.burstLimit}`);
+      problems.push(`${name}.burstLimit must be a positive integer, got ${throttle.burstLimit}`);
     }
+  }
+  const stage = props.throttle ?? DEFAULT_THROTTLE;
+  const health = props.healthThrottle ?? DEFAULT_HEALTH_THROTTLE;
+  if (known(stage.rateLimit) && known(health.rateLimit) && health.rateLimit >= stage.rateLimit) {
+    problems.push(
+      `healthThrottle.rateLimit (${health.rateLimit}) must be below the stage's throttle.rateLimit (${stage.rateLimit}), or an unsigned flood on GET /v1/health can use up what signed calls share`,
+    );
   }
 
   const concerns = props.concerns ?? STREAMBED_CONCERNS;
@@ -372,8 +394,9 @@ export function validateStreambedProps(props: StreambedProps): string[] {
       const owner = routeOwners.get(key);
       if (owner !== undefined) problems.push(`${label}: route ${key} is already served by ${owner}`);
       routeOwners.set(key, concern.name);
-      if (route.public && key !== 'GET /v1/health') {
-        problems.push(`${label}: route ${key} cannot be public; only GET /v1/health is`);
+      const healthKey = `${HEALTH_ROUTE.method} ${HEALTH_ROUTE.path}`;
+      if (route.public && key !== healthKey) {
+        problems.push(`${label}: route ${key} cannot be public; only ${healthKey} is`);
       }
     }
   }
@@ -543,6 +566,23 @@ export class Streambed extends Construct {
     return { api, stage };
   }
 
+  /**
+   * The health route's own throttle, as an HTTP API route setting (`RouteSettings` keyed by route key;
+   * the L2 stage only sets the stage-wide defaults). A route setting must name an existing route, so
+   * the stage waits for the route.
+   */
+  private throttleHealthRoute(route: HttpRoute): void {
+    const health = this.props.healthThrottle ?? DEFAULT_HEALTH_THROTTLE;
+    const stage = this.stage.node.defaultChild as CfnStage;
+    stage.routeSettings = {
+      [`${HEALTH_ROUTE.method} ${HEALTH_ROUTE.path}`]: {
+        ThrottlingRateLimit: health.rateLimit,
+        ThrottlingBurstLimit: health.burstLimit,
+      },
+    };
+    stage.node.addDependency(route);
+  }
+
   private createConcern(concern: StreambedConcern): NodejsFunction {
     const id = pascal(concern.name);
     const logGroup = this.createLogGroup(`${id}Logs`);
@@ -606,6 +646,7 @@ export class Streambed extends Construct {
           authorizer: route.public ? new HttpNoneAuthorizer() : undefined,
         });
         if (route.public && created) {
+          this.throttleHealthRoute(created);
           acknowledge(
             created,
             'AwsSolutions-APIG4',

@@ -376,6 +376,23 @@ describe('HTTP API', () => {
     const format = JSON.parse((properties.AccessLogSettings as { Format: string }).Format);
     expect(format).toMatchObject({ requestId: '$context.requestId', status: '$context.status' });
   });
+  it('throttles the public health route far below the stage, so an anonymous flood cannot starve signed calls', () => {
+    const [stageId, stage] = Object.entries(template.findResources('AWS::ApiGatewayV2::Stage'))[0] as [
+      string,
+      Json,
+    ];
+    const properties = stage.Properties as Json;
+    const health = (properties.RouteSettings as Record<string, Json> | undefined)?.['GET /v1/health'];
+    expect(health).toEqual({ ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 });
+    const stageDefaults = properties.DefaultRouteSettings as Json;
+    expect(health?.ThrottlingRateLimit).toBeLessThan((stageDefaults.ThrottlingRateLimit as number) / 10);
+    // Route settings name a route by its key: CloudFormation must create the route before the stage.
+    const routes = template.findResources('AWS::ApiGatewayV2::Route') as Record<string, Json>;
+    const healthRouteId = Object.keys(routes).find(
+      (id) => (routes[id]?.Properties as Json).RouteKey === 'GET /v1/health',
+    );
+    expect(asArray(stage.DependsOn as string[]), stageId).toContain(healthRouteId);
+  });
 });
 
 describe('alarms and outputs', () => {
