@@ -20,6 +20,15 @@ export class StreambedStack extends Stack {
       value: this.streambed.url,
       description: 'Base URL of the Streambed HTTP API (SigV4-signed requests, service execute-api)',
     });
+    new CfnOutput(this, 'ApiId', {
+      value: this.streambed.apiId,
+      description: 'Id of the Streambed API (the first label of ApiUrl)',
+    });
+    new CfnOutput(this, 'ExecuteApiArnPrefix', {
+      value: this.streambed.executeApiArnPrefix,
+      description:
+        'execute-api ARN of every method and path of the stage: the Resource of a caller policy allowing execute-api:Invoke',
+    });
     new CfnOutput(this, 'BucketName', {
       value: this.streambed.bucket.bucketName,
       description: 'S3 bucket holding the record objects',

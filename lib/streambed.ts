@@ -428,6 +428,13 @@ export class Streambed extends Construct {
   readonly stage: HttpStage;
   /** The API's base URL (ends with `/`). */
   readonly url: string;
+  /** The API's id, the first label of its URL. */
+  readonly apiId: string;
+  /**
+   * `arn:aws:execute-api:REGION:ACCOUNT:API_ID/STAGE/*`: every method and path of the stage. Callers'
+   * `execute-api:Invoke` policies name this (or narrower `…/STAGE/METHOD/path` resources under it).
+   */
+  readonly executeApiArnPrefix: string;
   readonly functions: Readonly<Record<string, NodejsFunction>>;
   readonly alarms: readonly IAlarm[];
 
@@ -448,6 +455,12 @@ export class Streambed extends Construct {
     this.api = api;
     this.stage = stage;
     this.url = stage.url;
+    this.apiId = api.apiId;
+    this.executeApiArnPrefix = Stack.of(this).formatArn({
+      service: 'execute-api',
+      resource: api.apiId,
+      resourceName: `${stage.stageName}/*`,
+    });
 
     const functions: Record<string, NodejsFunction> = {};
     for (const concern of props.concerns ?? STREAMBED_CONCERNS) {

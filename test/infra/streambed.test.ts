@@ -422,9 +422,29 @@ describe('alarms and outputs', () => {
     expect(alarms).toHaveLength(2 * STREAMBED_CONCERNS.length + 3);
   });
 
-  it('prints the API URL, bucket name and table name', () => {
+  it('prints the API URL, API id, execute-api ARN prefix, bucket name and table name', () => {
     template.hasOutput('ApiUrl', {
       Value: { 'Fn::Join': ['', Match.arrayWith(['https://', { Ref: logicalId(streambed.api) }])] },
+    });
+    // What callers write their execute-api:Invoke policies against: every method and path of the stage.
+    template.hasOutput('ApiId', { Value: { Ref: logicalId(streambed.api) } });
+    template.hasOutput('ExecuteApiArnPrefix', {
+      Value: {
+        'Fn::Join': [
+          '',
+          [
+            'arn:',
+            { Ref: 'AWS::Partition' },
+            ':execute-api:',
+            { Ref: 'AWS::Region' },
+            ':',
+            { Ref: 'AWS::AccountId' },
+            ':',
+            { Ref: logicalId(streambed.api) },
+            '/$default/*',
+          ],
+        ],
+      },
     });
     template.hasOutput('BucketName', { Value: { Ref: logicalId(streambed.bucket) } });
     template.hasOutput('TableName', { Value: { Ref: logicalId(streambed.table) } });
