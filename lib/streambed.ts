@@ -28,10 +28,12 @@ import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigateway
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import {
   Alarm,
+  type AlarmProps,
   ComparisonOperator,
   type IAlarm,
   type IAlarmAction,
   type IMetric,
+  MathExpression,
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { AttributeType, BillingMode, Operation, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
@@ -39,7 +41,14 @@ import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import {
+  Architecture,
+  type DestinationConfig,
+  type IDestination,
+  type IFunction,
+  Runtime,
+  Tracing,
+} from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
@@ -50,6 +59,7 @@ import {
   type IBucket,
   ObjectOwnership,
 } from 'aws-cdk-lib/aws-s3';
+import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 // The key-layout module owns the object prefix; IAM resources are scoped with the same constant.
 import { COMPACTED_PREFIX, DATA_PREFIX } from '../lambdas/core/layout.ts';
@@ -93,8 +103,13 @@ export interface StreambedConcern {
   readonly timeout: Duration;
   /** The HTTP routes the function serves (none for a scheduled function). */
   readonly routes: readonly StreambedRoute[];
-  /** Invoke on an EventBridge schedule (the janitor). */
+  /**
+   * Invoke on an EventBridge schedule (the janitor). A rate schedule's interval must exceed the
+   * timeout, so that a run ends before the next tick.
+   */
   readonly schedule?: Schedule;
+  /** At most this many invocations at once (Lambda reserved concurrency). @default unreserved */
+  readonly reservedConcurrency?: number;
   readonly objects: ObjectAccess;
   readonly meta: MetaAccess;
 }
@@ -107,6 +122,24 @@ export interface StreambedConcern {
 const API_TIMEOUT = Duration.seconds(29);
 /** Largest timeout of a scheduled function (Lambda's own limit is 15 minutes). */
 const SCHEDULED_MAX_TIMEOUT = Duration.minutes(15);
+/**
+ * How long Lambda keeps a scheduled function's event when it cannot run it yet (throttled): the
+ * smallest value Lambda accepts. A tick older than this is stale, the next one is due; it goes to the
+ * failure queue instead of running late.
+ */
+const SCHEDULED_MAX_EVENT_AGE = Duration.seconds(60);
+/** How long a failed or expired scheduled event stays in the failure queue (SQS's maximum). */
+const FAILURE_RETENTION = Duration.days(14);
+/** The "has not succeeded" window of a scheduled function's alarm. */
+const SCHEDULED_SUCCESS_WINDOW = Duration.minutes(15);
+
+/** The interval of a `rate(...)` schedule in seconds; undefined for cron and other expressions. */
+function rateSeconds(schedule: Schedule): number | undefined {
+  const match = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(schedule.expressionString);
+  if (match === null) return undefined;
+  const unit = { minute: 60, hour: 3600, day: 86_400 }[(match[2] as string).replace(/s$/, '') as 'minute'];
+  return Number(match[1]) * unit;
+}
 
 /**
  * One row per Lambda. Adding a concern is one row here (plus its handler file); its function, role,
@@ -182,8 +215,17 @@ export const STREAMBED_CONCERNS: readonly StreambedConcern[] = [
   {
     name: 'janitor',
     handlerFile: 'janitor.ts',
-    // Each run works partitions until a minute before its timeout and the next run carries on.
-    timeout: Duration.minutes(5),
+    // One run per minute, each ending before the next tick: it works partitions until shortly before
+    // its timeout (lambdas/handlers/janitor.ts) and the next run carries on. Overlapping runs would not
+    // be unsafe (a lease per partition keeps them apart) but wasteful: they would mostly skip each
+    // other's leased partitions. Reserved concurrency 1 makes "one at a time" hard: a tick that still
+    // finds a run going (EventBridge does not promise the second of a tick) is throttled, and Lambda
+    // retries a throttled asynchronous event until it is older than the maximum event age (60 s,
+    // SCHEDULED_MAX_EVENT_AGE); the running one ends within 50 s, so the tick usually runs late, and
+    // otherwise it is dropped to the failure queue while the next tick is already due. With the
+    // default six hours, throttled ticks would instead pile up and run back to back.
+    timeout: Duration.seconds(50),
+    reservedConcurrency: 1,
     objects: 'manage',
     meta: 'readWrite',
     routes: [],
@@ -388,6 +430,16 @@ export function validateStreambedProps(props: StreambedProps): string[] {
     if (seconds > SCHEDULED_MAX_TIMEOUT.toSeconds()) {
       problems.push(`${label}: timeout ${seconds} s exceeds Lambda's 900 s`);
     }
+    const interval = concern.schedule === undefined ? undefined : rateSeconds(concern.schedule);
+    if (interval !== undefined && seconds >= interval) {
+      problems.push(
+        `${label}: timeout ${seconds} s is not below its schedule's ${interval} s interval, so runs would overlap`,
+      );
+    }
+    const reserved = concern.reservedConcurrency;
+    if (reserved !== undefined && known(reserved) && !(Number.isInteger(reserved) && reserved > 0)) {
+      problems.push(`${label}: reservedConcurrency must be a positive integer, got ${reserved}`);
+    }
     for (const route of concern.routes) {
       const key = `${route.method} ${route.path}`;
       if (!route.path.startsWith('/')) problems.push(`${label}: route ${key} must start with /`);
@@ -419,6 +471,22 @@ const pascal = (name: string): string =>
 /** Acknowledges one cdk-nag finding on `scope`, with the reason it is acceptable here. */
 function acknowledge(scope: Construct, id: string, reason: string): void {
   Validations.of(scope).acknowledge({ id, reason });
+}
+
+/**
+ * An SQS on-failure destination that grants the function sqs:SendMessage on the queue and nothing
+ * else (the stock SqsDestination grants GetQueueAttributes and GetQueueUrl too, which Lambda does not
+ * use to deliver). SSE-SQS needs no KMS permission.
+ */
+class SendOnlyQueueDestination implements IDestination {
+  constructor(private readonly queue: IQueue) {}
+
+  bind(_scope: Construct, fn: IFunction): DestinationConfig {
+    fn.addToRolePolicy(
+      new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.queue.queueArn] }),
+    );
+    return { destination: this.queue.queueArn };
+  }
 }
 
 export class Streambed extends Construct {
@@ -618,6 +686,7 @@ export class Streambed extends Construct {
       // DESIGN §10: every function fits 512 MB with a maximal request.
       memorySize: 512,
       timeout: concern.timeout,
+      reservedConcurrentExecutions: concern.reservedConcurrency,
       role,
       logGroup,
       tracing: this.props.tracing ? Tracing.ACTIVE : Tracing.DISABLED,
@@ -668,15 +737,8 @@ export class Streambed extends Construct {
         }
       }
     }
-    if (concern.schedule) {
-      new Rule(this, `${id}Schedule`, {
-        description: `Runs the Streambed ${concern.name}`,
-        schedule: concern.schedule,
-        // Each run is idempotent and the next tick comes soon: no retries that overlap it.
-        targets: [new LambdaFunction(fn, { retryAttempts: 0 })],
-      });
-    }
-    this.createFunctionAlarms(id, fn);
+    if (concern.schedule) this.createSchedule(id, fn, concern.schedule);
+    this.createFunctionAlarms(id, fn, concern);
     if (this.props.tracing) {
       acknowledge(
         role,
@@ -685,6 +747,55 @@ export class Streambed extends Construct {
       );
     }
     return fn;
+  }
+
+  /**
+   * A scheduled function: the rule, Lambda's own asynchronous-invocation settings, a queue for the
+   * events that failed or expired, and an alarm for when it stops succeeding. Each run is idempotent and
+   * the next tick comes soon, so nothing is retried: the target's retryAttempts 0 covers EventBridge's
+   * retries of a failed delivery, and the invoke config's retryAttempts 0 covers Lambda's own (two by
+   * default) retries of a run that failed.
+   */
+  private createSchedule(id: string, fn: NodejsFunction, schedule: Schedule): void {
+    const failures = new Queue(this, `${id}Failures`, {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: FAILURE_RETENTION,
+    });
+    acknowledge(
+      failures,
+      'AwsSolutions-SQS3',
+      `This queue is itself the dead-letter queue of the ${id} function's scheduled runs (its on-failure destination); nothing consumes from it, so a further dead-letter queue would hold nothing.`,
+    );
+    fn.configureAsyncInvoke({
+      retryAttempts: 0,
+      maxEventAge: SCHEDULED_MAX_EVENT_AGE,
+      onFailure: new SendOnlyQueueDestination(failures),
+    });
+    new Rule(this, `${id}Schedule`, {
+      description: `Runs the Streambed ${id}`,
+      schedule,
+      targets: [new LambdaFunction(fn, { retryAttempts: 0 })],
+    });
+    const period = SCHEDULED_SUCCESS_WINDOW;
+    this.alarm(
+      `${id}NotSucceedingAlarm`,
+      new MathExpression({
+        expression: 'FILL(invocations, 0) - FILL(errors, 0)',
+        usingMetrics: {
+          invocations: fn.metricInvocations({ period, statistic: 'Sum' }),
+          errors: fn.metricErrors({ period, statistic: 'Sum' }),
+        },
+        period,
+        label: 'successful runs',
+      }),
+      `Streambed ${id}: no run succeeded in the last ${period.toMinutes()} minutes (failing, throttled or not invoked at all); retention, compaction and garbage collection have stalled.`,
+      {
+        comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+        // No data means no runs at all: that is the failure this alarm is for.
+        treatMissingData: TreatMissingData.BREACHING,
+      },
+    );
   }
 
   /**
@@ -752,32 +863,44 @@ export class Streambed extends Construct {
     }
   }
 
-  private alarm(id: string, metric: IMetric, description: string): void {
+  /**
+   * One alarm. By default it fires on one event (metric ≥ 1) in one period, and no data means no
+   * requests, which is healthy.
+   */
+  private alarm(
+    id: string,
+    metric: IMetric,
+    description: string,
+    options: Partial<Pick<AlarmProps, 'threshold' | 'comparisonOperator' | 'treatMissingData'>> = {},
+  ): void {
     const alarm = new Alarm(this, id, {
       metric,
-      threshold: 1,
+      threshold: options.threshold ?? 1,
       evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      // No data means no requests, which is healthy.
-      treatMissingData: TreatMissingData.NOT_BREACHING,
+      comparisonOperator: options.comparisonOperator ?? ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: options.treatMissingData ?? TreatMissingData.NOT_BREACHING,
       alarmDescription: description,
     });
     for (const action of this.props.alarmActions ?? []) alarm.addAlarmAction(action);
     this.alarmList.push(alarm);
   }
 
-  private createFunctionAlarms(id: string, fn: NodejsFunction): void {
+  private createFunctionAlarms(id: string, fn: NodejsFunction, concern: StreambedConcern): void {
     const period = Duration.minutes(5);
     this.alarm(
       `${id}ErrorsAlarm`,
       fn.metricErrors({ period, statistic: 'Sum' }),
       `Streambed ${id}: the function failed (unhandled error or timeout) in the last 5 minutes.`,
     );
-    this.alarm(
-      `${id}ThrottlesAlarm`,
-      fn.metricThrottles({ period, statistic: 'Sum' }),
-      `Streambed ${id}: invocations were throttled (account or function concurrency exhausted).`,
-    );
+    // A function capped by reserved concurrency (the janitor) is throttled by design when a tick finds
+    // a run still going; its not-succeeding alarm says when that stops being occasional.
+    if (concern.reservedConcurrency === undefined) {
+      this.alarm(
+        `${id}ThrottlesAlarm`,
+        fn.metricThrottles({ period, statistic: 'Sum' }),
+        `Streambed ${id}: invocations were throttled (account or function concurrency exhausted).`,
+      );
+    }
   }
 
   private createStorageAlarms(): void {

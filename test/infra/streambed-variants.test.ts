@@ -10,6 +10,7 @@ import { App, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { Schedule } from 'aws-cdk-lib/aws-events';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { BlockPublicAccess, Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3';
 import { Topic } from 'aws-cdk-lib/aws-sns';
@@ -97,6 +98,16 @@ describe('props validation', () => {
         ],
       },
       {
+        name: 'sweeper',
+        handlerFile: 'sweeper.ts',
+        timeout: Duration.minutes(2),
+        reservedConcurrency: 0,
+        objects: 'none',
+        meta: 'read',
+        routes: [],
+        schedule: Schedule.rate(Duration.minutes(1)),
+      },
+      {
         name: 'idle',
         handlerFile: 'idle.ts',
         timeout: Duration.minutes(20),
@@ -137,6 +148,8 @@ describe('props validation', () => {
       'concern "Produce2": timeout 60 s exceeds 29 s',
       'concern "Produce2": route POST /v1/topics/{topic}/records is already served by produce',
       'concern "Produce2": route GET /v1/secret cannot be public',
+      'concern "sweeper": timeout 120 s is not below its schedule\'s 60 s interval, so runs would overlap',
+      'concern "sweeper": reservedConcurrency must be a positive integer, got 0',
       'concern "idle": has neither routes nor a schedule',
       'concern "idle": timeout 1200 s exceeds Lambda',
     ];
@@ -189,7 +202,7 @@ describe('the scheduled janitor', () => {
     const { template, streambed, logicalId, actionsOf } = synthProps({});
     const fn = streambed.functions.janitor as IConstruct;
     const fnArn = { 'Fn::GetAtt': [logicalId(fn), 'Arn'] };
-    template.hasResourceProperties('AWS::Lambda::Function', { Timeout: 300, Runtime: 'nodejs24.x' });
+    template.hasResourceProperties('AWS::Lambda::Function', { Timeout: 50, Runtime: 'nodejs24.x' });
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(1 minute)',
       State: 'ENABLED',

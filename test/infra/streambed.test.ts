@@ -395,6 +395,85 @@ describe('HTTP API', () => {
   });
 });
 
+describe('the janitor schedule', () => {
+  const janitorRef = () => ({ Ref: logicalId(streambed.functions.janitor as IConstruct) });
+
+  it('runs every minute for at most 50 s, one run at a time', () => {
+    const fn = template.toJSON().Resources[logicalId(streambed.functions.janitor as IConstruct)];
+    // A run ends before the next tick; reserved concurrency 1 turns a tick that still finds one running
+    // (EventBridge does not promise the second) into a throttle instead of a second, competing run.
+    expect(fn.Properties).toMatchObject({ Timeout: 50, ReservedConcurrentExecutions: 1 });
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)' });
+  });
+
+  it("sets Lambda's own async retries to 0, drops ticks older than a minute and keeps the failures in a queue", () => {
+    const queues = template.findResources('AWS::SQS::Queue') as Record<string, Json>;
+    expect(Object.keys(queues)).toHaveLength(1);
+    const [queueId, queue] = Object.entries(queues)[0] as [string, Json];
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: janitorRef(),
+      Qualifier: '$LATEST',
+      MaximumRetryAttempts: 0,
+      MaximumEventAgeInSeconds: 60,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queueId, 'Arn'] } } },
+    });
+    // Encrypted, kept 14 days, TLS only.
+    expect(queue.Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 1_209_600 });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: queueId }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+    // Only the janitor may send to it, and only send.
+    const sqs = statementsOf('janitor').filter((s) => asArray(s.Action).some((a) => a.startsWith('sqs:')));
+    expect(sqs).toEqual([
+      { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [queueId, 'Arn'] } },
+    ]);
+    for (const concern of STREAMBED_CONCERNS.filter((c) => c.name !== 'janitor')) {
+      expect(
+        actionsOf(concern.name).filter((a) => a.startsWith('sqs:')),
+        concern.name,
+      ).toEqual([]);
+    }
+  });
+
+  it('alarms when the janitor has not succeeded once in 15 minutes, counting silence as failure', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Json[];
+    const stalled = alarms.filter((alarm) => {
+      const metrics = JSON.stringify((alarm.Properties as Json).Metrics ?? []);
+      return metrics.includes('"Invocations"') && metrics.includes(JSON.stringify(janitorRef()));
+    });
+    expect(stalled).toHaveLength(1);
+    const properties = stalled[0]?.Properties as Json;
+    expect(properties).toMatchObject({
+      ComparisonOperator: 'LessThanThreshold',
+      Threshold: 1,
+      EvaluationPeriods: 1,
+      TreatMissingData: 'breaching',
+    });
+    const metrics = properties.Metrics as Json[];
+    const expression = metrics.find((m) => m.Expression !== undefined);
+    expect(expression?.ReturnData ?? true).toBe(true);
+    const inputs = metrics.filter((m) => m.MetricStat !== undefined) as Json[];
+    expect(
+      inputs
+        .map((m) => (m.MetricStat as Json).Metric)
+        .map((m) => (m as Json).MetricName)
+        .sort(),
+    ).toEqual(['Errors', 'Invocations']);
+    for (const input of inputs) expect((input.MetricStat as Json).Period).toBe(900);
+    const ids = Object.fromEntries(
+      inputs.map((m) => [((m.MetricStat as Json).Metric as Json).MetricName, m.Id]),
+    );
+    expect(String(expression?.Expression).replace(/\s/g, '')).toBe(
+      `FILL(${ids.Invocations},0)-FILL(${ids.Errors},0)`,
+    );
+  });
+});
+
 describe('alarms and outputs', () => {
   it('alarms on API 5xx, each function’s errors and throttles, and table throttles', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
@@ -403,7 +482,9 @@ describe('alarms and outputs', () => {
     });
     for (const concern of STREAMBED_CONCERNS) {
       const fnRef = { Ref: logicalId(streambed.functions[concern.name] as IConstruct) };
-      for (const metric of ['Errors', 'Throttles']) {
+      // The janitor runs one at a time by design (reserved concurrency 1): its throttles are expected.
+      const metrics = concern.reservedConcurrency === undefined ? ['Errors', 'Throttles'] : ['Errors'];
+      for (const metric of metrics) {
         template.hasResourceProperties('AWS::CloudWatch::Alarm', {
           Namespace: 'AWS/Lambda',
           MetricName: metric,
@@ -419,7 +500,10 @@ describe('alarms and outputs', () => {
     );
     expect(throttled).toHaveLength(1);
     expect(JSON.stringify(throttled[0])).toContain('"TransactWriteItems"');
-    expect(alarms).toHaveLength(2 * STREAMBED_CONCERNS.length + 3);
+    const capped = STREAMBED_CONCERNS.filter((c) => c.reservedConcurrency !== undefined).length;
+    // Per function: errors, throttles unless capped; per scheduled function: not succeeding; API and table: 3.
+    const scheduled = STREAMBED_CONCERNS.filter((c) => c.schedule !== undefined).length;
+    expect(alarms).toHaveLength(2 * STREAMBED_CONCERNS.length - capped + scheduled + 3);
   });
 
   it('prints the API URL, API id, execute-api ARN prefix, bucket name and table name', () => {
@@ -479,6 +563,7 @@ describe('cdk-nag (AWS Solutions)', () => {
         `Streambed/Streambed/FetchRole AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/compacted/*]`,
         `Streambed/Streambed/JanitorRole AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/data/*]`,
         `Streambed/Streambed/JanitorRole AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/compacted/*]`,
+        'Streambed/Streambed/JanitorFailures AwsSolutions-SQS3',
       ].sort(),
     );
   });
