@@ -34,6 +34,7 @@ import {
   type IAlarmAction,
   type IMetric,
   MathExpression,
+  Metric,
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { AttributeType, BillingMode, Operation, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
@@ -338,6 +339,12 @@ export interface StreambedProps {
   readonly logRetention?: RetentionDays;
   /** @default RemovalPolicy.RETAIN */
   readonly logRemovalPolicy?: RemovalPolicy;
+  /**
+   * The Region's Lambda concurrency quota (`aws lambda get-account-settings`, AccountLimit
+   * ConcurrentExecutions). The account-concurrency alarm fires at 80 % of it.
+   * @default 1000 (Lambda's default quota; new accounts may start lower)
+   */
+  readonly accountConcurrencyQuota?: number;
   /** Notified when any alarm fires (e.g. an SNS action). @default none */
   readonly alarmActions?: readonly IAlarmAction[];
   /** The concern table. @default STREAMBED_CONCERNS */
@@ -346,6 +353,9 @@ export interface StreambedProps {
 
 const DEFAULT_THROTTLE: StreambedThrottle = { rateLimit: 500, burstLimit: 1000 };
 const DEFAULT_HEALTH_THROTTLE: StreambedThrottle = { rateLimit: 5, burstLimit: 10 };
+const DEFAULT_ACCOUNT_CONCURRENCY_QUOTA = 1000;
+/** "Near" a limit, for the duration and concurrency alarms. */
+const NEAR_LIMIT = 0.8;
 /** The one route that answers without authorization (its key in both API flavors). */
 export const HEALTH_ROUTE = { method: HttpMethod.GET, path: '/v1/health' } as const;
 
@@ -402,6 +412,11 @@ export function validateStreambedProps(props: StreambedProps): string[] {
     problems.push(
       `healthThrottle.rateLimit (${health.rateLimit}) must be below the stage's throttle.rateLimit (${stage.rateLimit}), or an unsigned flood on GET /v1/health can use up what signed calls share`,
     );
+  }
+
+  const quota = props.accountConcurrencyQuota;
+  if (quota !== undefined && known(quota) && !(Number.isInteger(quota) && quota > 0)) {
+    problems.push(`accountConcurrencyQuota must be a positive integer, got ${quota}`);
   }
 
   const concerns = props.concerns ?? STREAMBED_CONCERNS;
@@ -892,6 +907,13 @@ export class Streambed extends Construct {
       fn.metricErrors({ period, statistic: 'Sum' }),
       `Streambed ${id}: the function failed (unhandled error or timeout) in the last 5 minutes.`,
     );
+    const timeout = concern.timeout.toMilliseconds();
+    this.alarm(
+      `${id}NearTimeoutAlarm`,
+      fn.metricDuration({ period, statistic: 'Maximum' }),
+      `Streambed ${id}: a run took ${NEAR_LIMIT * 100} % or more of the ${concern.timeout.toSeconds()} s timeout in the last 5 minutes; slower dependencies will soon make it time out.`,
+      { threshold: timeout * NEAR_LIMIT },
+    );
     // A function capped by reserved concurrency (the janitor) is throttled by design when a tick finds
     // a run still going; its not-succeeding alarm says when that stops being occasional.
     if (concern.reservedConcurrency === undefined) {
@@ -924,6 +946,20 @@ export class Streambed extends Construct {
       'TableThrottlesAlarm',
       this.table.metricThrottledRequestsForOperations({ operations, period, statistic: 'Sum' }),
       'Streambed metadata table throttled requests (a hot partition, or traffic above twice its previous peak).',
+    );
+    // ClaimedAccountConcurrency (account-wide, no dimension) counts running unreserved invocations plus
+    // every reservation, so it is what runs out first; Streambed's functions share it with the account's.
+    const quota = this.props.accountConcurrencyQuota ?? DEFAULT_ACCOUNT_CONCURRENCY_QUOTA;
+    this.alarm(
+      'AccountConcurrencyAlarm',
+      new Metric({
+        namespace: 'AWS/Lambda',
+        metricName: 'ClaimedAccountConcurrency',
+        statistic: 'Maximum',
+        period: Duration.minutes(1),
+      }),
+      `Lambda concurrency claimed in this Region reached ${NEAR_LIMIT * 100} % of the ${quota} quota; beyond it every function, Streambed's included, is throttled.`,
+      { threshold: Math.floor(quota * NEAR_LIMIT) },
     );
     this.alarm(
       'TableSystemErrorsAlarm',

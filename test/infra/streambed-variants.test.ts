@@ -124,6 +124,7 @@ describe('props validation', () => {
         auth: { type: 'jwt', issuer: 'http://insecure.example.com', audience: [] },
         throttle: { rateLimit: 0, burstLimit: 1.5 },
         healthThrottle: { rateLimit: 600, burstLimit: 0 },
+        accountConcurrencyQuota: 0,
         concerns: badConcerns,
       });
     // Assess
@@ -143,6 +144,7 @@ describe('props validation', () => {
       'throttle.burstLimit must be a positive integer',
       'healthThrottle.burstLimit must be a positive integer',
       "healthThrottle.rateLimit (600) must be below the stage's throttle.rateLimit (0)",
+      'accountConcurrencyQuota must be a positive integer, got 0',
       'concern "Produce2": name must be lower-case',
       'concern "Produce2": handlerFile must be a .ts file name directly under lambdas/handlers/',
       'concern "Produce2": timeout 60 s exceeds 29 s',

@@ -501,9 +501,36 @@ describe('alarms and outputs', () => {
     expect(throttled).toHaveLength(1);
     expect(JSON.stringify(throttled[0])).toContain('"TransactWriteItems"');
     const capped = STREAMBED_CONCERNS.filter((c) => c.reservedConcurrency !== undefined).length;
-    // Per function: errors, throttles unless capped; per scheduled function: not succeeding; API and table: 3.
+    // Per function: errors, duration, throttles unless capped; per scheduled function: not succeeding;
+    // API 5xx, table throttles and system errors, account concurrency: 4.
     const scheduled = STREAMBED_CONCERNS.filter((c) => c.schedule !== undefined).length;
-    expect(alarms).toHaveLength(2 * STREAMBED_CONCERNS.length - capped + scheduled + 3);
+    expect(alarms).toHaveLength(3 * STREAMBED_CONCERNS.length - capped + scheduled + 4);
+  });
+
+  it('alarms when a function runs near its timeout (maximum duration ≥ 80 % of it)', () => {
+    for (const concern of STREAMBED_CONCERNS) {
+      const fnRef = { Ref: logicalId(streambed.functions[concern.name] as IConstruct) };
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Duration',
+        Dimensions: [{ Name: 'FunctionName', Value: fnRef }],
+        Statistic: 'Maximum',
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        Threshold: concern.timeout.toMilliseconds() * 0.8,
+      });
+    }
+  });
+
+  it("alarms when the Region's claimed Lambda concurrency nears the account quota (80 % of 1000)", () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'ClaimedAccountConcurrency',
+      Dimensions: Match.absent(),
+      Statistic: 'Maximum',
+      Period: 60,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 800,
+    });
   });
 
   it('prints the API URL, API id, execute-api ARN prefix, bucket name and table name', () => {
