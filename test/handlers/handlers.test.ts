@@ -17,8 +17,8 @@ import type { HttpLambda } from '../../lambdas/handlers/http-handler.ts';
 import { handler as janitorHandler } from '../../lambdas/handlers/janitor.ts';
 import { handler as produce } from '../../lambdas/handlers/produce.ts';
 import {
-  type ApiGatewayEvent,
   type ApiGatewayResult,
+  type HttpApiEvent,
   MAX_LAMBDA_RESPONSE_BYTES,
 } from '../../lambdas/http/apigw.ts';
 import { BATCHES_CONTENT_TYPE, PRODUCE_CONTENT_TYPE } from '../../lambdas/http/binary.ts';
@@ -33,10 +33,8 @@ import type { Backend } from '../../lambdas/runtime/services.ts';
 // biome-ignore lint/suspicious/noExplicitAny: see above
 type Json = any;
 
-function loadEvent(name: string): ApiGatewayEvent {
-  return JSON.parse(
-    readFileSync(new URL(`./events/${name}.json`, import.meta.url), 'utf8'),
-  ) as ApiGatewayEvent;
+function loadEvent(name: string): HttpApiEvent {
+  return JSON.parse(readFileSync(new URL(`./events/${name}.json`, import.meta.url), 'utf8')) as HttpApiEvent;
 }
 
 function lambdaContext(functionName: string, awsRequestId: string): Context {
@@ -58,7 +56,7 @@ function lambdaContext(functionName: string, awsRequestId: string): Context {
 
 let invocations = 0;
 
-async function invoke(handler: HttpLambda, event: ApiGatewayEvent | string): Promise<ApiGatewayResult> {
+async function invoke(handler: HttpLambda, event: HttpApiEvent | string): Promise<ApiGatewayResult> {
   invocations += 1;
   const requestId = `8f5a3c1e-0000-4000-8000-${String(invocations).padStart(12, '0')}`;
   return handler(
