@@ -1,7 +1,7 @@
 /**
  * The `Streambed` L3 construct (DESIGN §9): the S3 bucket of immutable record objects, the DynamoDB
- * metadata table, one Lambda per concern behind an HTTP API with IAM authorization, least-privilege
- * grants, and alarms. It validates its props (every problem at once), merges secure defaults, wires
+ * metadata table, one Lambda per concern behind an API Gateway API with IAM authorization (an HTTP
+ * API, or a REST API with `api: 'rest'`), least-privilege grants, and alarms. It validates its props (every problem at once), merges secure defaults, wires
  * resources together and holds no business logic.
  *
  * The concerns live in one table, `STREAMBED_CONCERNS`: a row names the handler file, its routes or
@@ -12,7 +12,15 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
-import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import {
+  AccessLogFormat,
+  AuthorizationType,
+  EndpointType,
+  LambdaIntegration,
+  RestApi,
+  LogGroupLogDestination as RestLogGroupLogDestination,
+  type Stage as RestStage,
+} from 'aws-cdk-lib/aws-apigateway';
 import {
   type CfnStage,
   type CorsPreflightOptions,
@@ -64,6 +72,8 @@ import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 // The key-layout module owns the object prefix; IAM resources are scoped with the same constant.
 import { COMPACTED_PREFIX, DATA_PREFIX } from '../lambdas/core/layout.ts';
+// The binary content types the REST flavor must pass as bytes are the HTTP layer's own constants.
+import { BATCHES_CONTENT_TYPE, PRODUCE_CONTENT_TYPE } from '../lambdas/http/binary.ts';
 
 // ---------------------------------------------------------------------------------------------------
 // The concern table.
@@ -310,6 +320,15 @@ export type StreambedAuth =
   /** Bearer JWTs from an OIDC issuer, checked by API Gateway. */
   | { readonly type: 'jwt'; readonly issuer: string; readonly audience: readonly string[] };
 
+/**
+ * Which API Gateway product fronts the functions. Both are built from the same concern table, with
+ * the same routes, IAM authorization, throttles and access logs.
+ * - `http`: an HTTP API (API Gateway v2, payload format 2.0): cheaper and faster; JWT auth and CORS.
+ * - `rest`: a REST API (API Gateway v1, Lambda proxy integrations, payload format 1.0), for where
+ *   HTTP APIs are not available, such as LocalStack's free edition. IAM auth only.
+ */
+export type StreambedApiFlavor = 'http' | 'rest';
+
 export interface StreambedThrottle {
   /** Steady-state requests per second for the whole stage. */
   readonly rateLimit: number;
@@ -320,6 +339,8 @@ export interface StreambedThrottle {
 export interface StreambedProps {
   readonly bucket?: StreambedBucketOptions;
   readonly table?: StreambedTableOptions;
+  /** @default 'http' */
+  readonly api?: StreambedApiFlavor;
   /** @default { type: 'iam' } */
   readonly auth?: StreambedAuth;
   /** @default { rateLimit: 500, burstLimit: 1000 } */
@@ -331,7 +352,7 @@ export interface StreambedProps {
    * @default { rateLimit: 5, burstLimit: 10 }
    */
   readonly healthThrottle?: StreambedThrottle;
-  /** Browser access; API clients do not need it. @default no CORS */
+  /** Browser access (HTTP API only); API clients do not need it. @default no CORS */
   readonly cors?: CorsPreflightOptions;
   /** X-Ray active tracing on every function. @default false */
   readonly tracing?: boolean;
@@ -356,6 +377,20 @@ const DEFAULT_HEALTH_THROTTLE: StreambedThrottle = { rateLimit: 5, burstLimit: 1
 const DEFAULT_ACCOUNT_CONCURRENCY_QUOTA = 1000;
 /** "Near" a limit, for the duration and concurrency alarms. */
 const NEAR_LIMIT = 0.8;
+/** The stage of the HTTP flavor, served at the root of its URL. */
+const HTTP_STAGE = '$default';
+/** The stage of the REST flavor, the first segment of its URL's path. */
+export const REST_STAGE = 'prod';
+/**
+ * The request and response content types a REST API must pass as bytes (lambdas/http/binary.ts):
+ * the binary produce body and the record batches a fetch answers when Accept asks for them. Only
+ * these, so that JSON bodies reach the functions as text; API Gateway decides a response by the
+ * request's first Accept type, which the SDK sends alone.
+ */
+const BINARY_MEDIA_TYPES = [PRODUCE_CONTENT_TYPE, BATCHES_CONTENT_TYPE];
+const HEALTH_REASON =
+  'GET /v1/health answers {"status":"ok"} and nothing else, so load balancers and uptime checks can call it without credentials; it has its own low throttle.';
+
 /** The one route that answers without authorization (its key in both API flavors). */
 export const HEALTH_ROUTE = { method: HttpMethod.GET, path: '/v1/health' } as const;
 
@@ -375,6 +410,17 @@ export function validateStreambedProps(props: StreambedProps): string[] {
   const prefix = props.bucket?.serverAccessLogsPrefix;
   if (prefix !== undefined && props.bucket?.serverAccessLogsBucket === undefined) {
     problems.push('bucket.serverAccessLogsPrefix is set without bucket.serverAccessLogsBucket');
+  }
+
+  const flavor = props.api ?? 'http';
+  if (flavor !== 'http' && flavor !== 'rest') {
+    problems.push(`api must be 'http' or 'rest', got ${JSON.stringify(flavor)}`);
+  }
+  if (flavor === 'rest' && props.auth?.type === 'jwt') {
+    problems.push("auth jwt needs api 'http': a REST API has no JWT authorizer (use IAM auth, the default)");
+  }
+  if (flavor === 'rest' && props.cors !== undefined) {
+    problems.push("cors needs api 'http' (the REST flavor serves API clients only)");
   }
 
   const auth = props.auth;
@@ -507,8 +553,8 @@ class SendOnlyQueueDestination implements IDestination {
 export class Streambed extends Construct {
   readonly bucket: Bucket;
   readonly table: Table;
-  readonly api: HttpApi;
-  readonly stage: HttpStage;
+  readonly api: HttpApi | RestApi;
+  readonly stage: HttpStage | RestStage;
   /** The API's base URL (ends with `/`). */
   readonly url: string;
   /** The API's id, the first label of its URL. */
@@ -534,15 +580,25 @@ export class Streambed extends Construct {
 
     this.bucket = this.createBucket(props.bucket ?? {});
     this.table = this.createTable(props.table ?? {});
-    const { api, stage } = this.createApi();
-    this.api = api;
-    this.stage = stage;
-    this.url = stage.url;
-    this.apiId = api.apiId;
+    if ((props.api ?? 'http') === 'rest') {
+      const api = this.createRestApi();
+      this.api = api;
+      this.stage = api.deploymentStage;
+      this.url = api.url;
+      this.apiId = api.restApiId;
+    } else {
+      const { api, stage } = this.createHttpApi();
+      this.api = api;
+      this.stage = stage;
+      this.url = stage.url;
+      this.apiId = api.apiId;
+    }
+    // The stage's name as a literal (the REST stage's `stageName` is a reference to the stage).
+    const stageName = this.api instanceof RestApi ? REST_STAGE : HTTP_STAGE;
     this.executeApiArnPrefix = Stack.of(this).formatArn({
       service: 'execute-api',
-      resource: api.apiId,
-      resourceName: `${stage.stageName}/*`,
+      resource: this.apiId,
+      resourceName: `${stageName}/*`,
     });
 
     const functions: Record<string, NodejsFunction> = {};
@@ -615,7 +671,80 @@ export class Streambed extends Construct {
     });
   }
 
-  private createApi(): { api: HttpApi; stage: HttpStage } {
+  /**
+   * The REST flavor: one Lambda proxy method per route (added with the concerns), IAM on every method
+   * but health, the stage throttled as a whole and the health method far below it (method settings),
+   * and one JSON access-log line per request.
+   */
+  private createRestApi(): RestApi {
+    const accessLogs = this.createLogGroup('ApiAccessLogs');
+    const throttle = this.props.throttle ?? DEFAULT_THROTTLE;
+    const health = this.props.healthThrottle ?? DEFAULT_HEALTH_THROTTLE;
+    const api = new RestApi(this, 'Api', {
+      description: 'Streambed REST API (v1)',
+      // Regional like an HTTP API: no CloudFront distribution in front of it.
+      endpointConfiguration: { types: [EndpointType.REGIONAL] },
+      binaryMediaTypes: BINARY_MEDIA_TYPES,
+      // Execution logs would need an account-wide API Gateway role; the access log below suffices.
+      cloudWatchRole: false,
+      defaultMethodOptions: { authorizationType: AuthorizationType.IAM },
+      deployOptions: {
+        stageName: REST_STAGE,
+        throttlingRateLimit: throttle.rateLimit,
+        throttlingBurstLimit: throttle.burstLimit,
+        methodOptions: {
+          [`${HEALTH_ROUTE.path}/${HEALTH_ROUTE.method}`]: {
+            throttlingRateLimit: health.rateLimit,
+            throttlingBurstLimit: health.burstLimit,
+          },
+        },
+        tracingEnabled: this.props.tracing ?? false,
+        accessLogDestination: new RestLogGroupLogDestination(accessLogs),
+        // One JSON object per request: who called (the IAM caller), what, and the outcome.
+        accessLogFormat: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            requestTime: '$context.requestTime',
+            sourceIp: '$context.identity.sourceIp',
+            caller: '$context.identity.userArn',
+            httpMethod: '$context.httpMethod',
+            resourcePath: '$context.resourcePath',
+            path: '$context.path',
+            status: '$context.status',
+            protocol: '$context.protocol',
+            responseLength: '$context.responseLength',
+            latencyMs: '$context.responseLatency',
+            integrationLatencyMs: '$context.integrationLatency',
+            error: '$context.error.message',
+            integrationError: '$context.integrationErrorMessage',
+          }),
+        ),
+      },
+    });
+    acknowledge(
+      api,
+      'AwsSolutions-APIG2',
+      'Every request is validated by the function behind it (the shared router checks paths, queries, headers and bodies and answers 400 INVALID_REQUEST with the reason); a gateway model would duplicate those rules.',
+    );
+    acknowledge(
+      api,
+      'AwsSolutions-APIG3',
+      'Every method but the throttled health check needs a SigV4 signature, and the stage and health method are throttled; attach a WAF web ACL to the stage yourself if the API is reachable by untrusted networks.',
+    );
+    acknowledge(
+      api,
+      'AwsSolutions-APIG6',
+      'The stage writes a JSON access log of every request (caller, method, path, status, latencies, errors); execution logging would need the account-wide API Gateway CloudWatch role, which this stack does not take over.',
+    );
+    acknowledge(
+      api,
+      'AwsSolutions-COG4',
+      'Callers are AWS principals authorized by IAM (AWS_IAM on every method but health), not Cognito users.',
+    );
+    return api;
+  }
+
+  private createHttpApi(): { api: HttpApi; stage: HttpStage } {
     const auth = this.props.auth ?? { type: 'iam' };
     const defaultAuthorizer: IHttpRouteAuthorizer =
       auth.type === 'jwt'
@@ -632,7 +761,7 @@ export class Streambed extends Construct {
     const throttle = this.props.throttle ?? DEFAULT_THROTTLE;
     const stage = new HttpStage(this, 'DefaultStage', {
       httpApi: api,
-      stageName: '$default',
+      stageName: HTTP_STAGE,
       autoDeploy: true,
       throttle: { rateLimit: throttle.rateLimit, burstLimit: throttle.burstLimit },
       accessLogSettings: {
@@ -677,6 +806,46 @@ export class Streambed extends Construct {
       },
     };
     stage.node.addDependency(route);
+  }
+
+  private addHttpRoutes(
+    api: HttpApi,
+    id: string,
+    fn: NodejsFunction,
+    routes: readonly StreambedRoute[],
+  ): void {
+    const integration = new HttpLambdaIntegration(`${id}Integration`, fn);
+    for (const route of routes) {
+      const [created] = api.addRoutes({
+        path: route.path,
+        methods: [route.method],
+        integration,
+        authorizer: route.public ? new HttpNoneAuthorizer() : undefined,
+      });
+      if (route.public && created) {
+        this.throttleHealthRoute(created);
+        acknowledge(created, 'AwsSolutions-APIG4', HEALTH_REASON);
+      }
+    }
+  }
+
+  /**
+   * One method per route on the resource of its path (created on first use); `ANY` stays `ANY`. The
+   * integration's invoke permission is scoped to each method; the console's test-invoke permission is
+   * left out.
+   */
+  private addRestMethods(api: RestApi, fn: NodejsFunction, routes: readonly StreambedRoute[]): void {
+    const integration = new LambdaIntegration(fn, { allowTestInvoke: false });
+    for (const route of routes) {
+      const method = api.root
+        .resourceForPath(route.path)
+        .addMethod(
+          route.method,
+          integration,
+          route.public ? { authorizationType: AuthorizationType.NONE } : undefined,
+        );
+      if (route.public) acknowledge(method, 'AwsSolutions-APIG4', HEALTH_REASON);
+    }
   }
 
   private createConcern(concern: StreambedConcern): NodejsFunction {
@@ -734,23 +903,8 @@ export class Streambed extends Construct {
     this.bindConcern(fn, role, concern);
 
     if (concern.routes.length > 0) {
-      const integration = new HttpLambdaIntegration(`${id}Integration`, fn);
-      for (const route of concern.routes) {
-        const [created] = this.api.addRoutes({
-          path: route.path,
-          methods: [route.method],
-          integration,
-          authorizer: route.public ? new HttpNoneAuthorizer() : undefined,
-        });
-        if (route.public && created) {
-          this.throttleHealthRoute(created);
-          acknowledge(
-            created,
-            'AwsSolutions-APIG4',
-            'GET /v1/health answers {"status":"ok"} and nothing else, so load balancers and uptime checks can call it without credentials.',
-          );
-        }
-      }
+      if (this.api instanceof RestApi) this.addRestMethods(this.api, fn, concern.routes);
+      else this.addHttpRoutes(this.api, id, fn, concern.routes);
     }
     if (concern.schedule) this.createSchedule(id, fn, concern.schedule);
     this.createFunctionAlarms(id, fn, concern);

@@ -310,12 +310,32 @@ describe('other options', () => {
       context: {
         'streambed:removalPolicy': 'sometimes',
         'streambed:tracing': 'yes',
+        'streambed:api': 'graphql',
         'streambed:jwtIssuer': 'https://auth.example.com/',
       },
     });
     expect(() => streambedPropsFromContext(app.node)).toThrow(
-      /Invalid Streambed context \(3\):[\s\S]*removalPolicy[\s\S]*tracing[\s\S]*go together/,
+      /Invalid Streambed context \(4\):[\s\S]*removalPolicy[\s\S]*tracing[\s\S]*api must be http or rest[\s\S]*go together/,
     );
+  });
+
+  it('api flavor from context: http by default, rest when asked for', () => {
+    expect(streambedPropsFromContext(new App().node).api).toBe('http');
+    expect(streambedPropsFromContext(new App({ context: { 'streambed:api': 'rest' } }).node).api).toBe(
+      'rest',
+    );
+  });
+
+  it('refuses what a REST API cannot do: JWT auth and CORS', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    expect(
+      () =>
+        new Streambed(new Stack(app, 'RestJwt'), 'Streambed', {
+          api: 'rest',
+          auth: { type: 'jwt', issuer: 'https://auth.example.com/', audience: ['a'] },
+          cors: { allowOrigins: ['https://console.example.com'] },
+        }),
+    ).toThrow(/Invalid Streambed props \(2\):[\s\S]*auth jwt needs api 'http'[\s\S]*cors needs api 'http'/);
   });
 
   it('server access logs, CORS and alarm actions when asked for', () => {
