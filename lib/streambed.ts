@@ -388,6 +388,21 @@ export const REST_STAGE = 'prod';
  * request's first Accept type, which the SDK sends alone.
  */
 const BINARY_MEDIA_TYPES = [PRODUCE_CONTENT_TYPE, BATCHES_CONTENT_TYPE];
+/** The access-log fields both API flavors have: who called (the IAM caller), what, and the outcome. */
+const ACCESS_LOG_FIELDS = {
+  requestId: '$context.requestId',
+  requestTime: '$context.requestTime',
+  sourceIp: '$context.identity.sourceIp',
+  caller: '$context.identity.userArn',
+  path: '$context.path',
+  status: '$context.status',
+  protocol: '$context.protocol',
+  responseLength: '$context.responseLength',
+  latencyMs: '$context.responseLatency',
+  integrationLatencyMs: '$context.integrationLatency',
+  error: '$context.error.message',
+  integrationError: '$context.integrationErrorMessage',
+} as const;
 const HEALTH_REASON =
   'GET /v1/health answers {"status":"ok"} and nothing else, so load balancers and uptime checks can call it without credentials; it has its own low throttle.';
 
@@ -703,20 +718,9 @@ export class Streambed extends Construct {
         // One JSON object per request: who called (the IAM caller), what, and the outcome.
         accessLogFormat: AccessLogFormat.custom(
           JSON.stringify({
-            requestId: '$context.requestId',
-            requestTime: '$context.requestTime',
-            sourceIp: '$context.identity.sourceIp',
-            caller: '$context.identity.userArn',
+            ...ACCESS_LOG_FIELDS,
             httpMethod: '$context.httpMethod',
             resourcePath: '$context.resourcePath',
-            path: '$context.path',
-            status: '$context.status',
-            protocol: '$context.protocol',
-            responseLength: '$context.responseLength',
-            latencyMs: '$context.responseLatency',
-            integrationLatencyMs: '$context.integrationLatency',
-            error: '$context.error.message',
-            integrationError: '$context.integrationErrorMessage',
           }),
         ),
       },
@@ -769,21 +773,10 @@ export class Streambed extends Construct {
         // One JSON object per request: who called (IAM caller or JWT subject), what, and the outcome.
         format: AccessLogFormat.custom(
           JSON.stringify({
-            requestId: '$context.requestId',
-            requestTime: '$context.requestTime',
-            sourceIp: '$context.identity.sourceIp',
-            caller: '$context.identity.userArn',
+            ...ACCESS_LOG_FIELDS,
             jwtSubject: '$context.authorizer.claims.sub',
             routeKey: '$context.routeKey',
-            path: '$context.path',
-            status: '$context.status',
-            protocol: '$context.protocol',
-            responseLength: '$context.responseLength',
-            latencyMs: '$context.responseLatency',
-            integrationLatencyMs: '$context.integrationLatency',
-            error: '$context.error.message',
             authorizerError: '$context.authorizer.error',
-            integrationError: '$context.integrationErrorMessage',
           }),
         ),
       },

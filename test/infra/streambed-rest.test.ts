@@ -4,7 +4,7 @@
  * main suite bundles). The same concern table builds it, so every route, grant and alarm of the HTTP
  * flavor must be here too, only in API Gateway v1 resources.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Stack, Validations } from 'aws-cdk-lib';
@@ -15,12 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BATCHES_CONTENT_TYPE, PRODUCE_CONTENT_TYPE } from '../../lambdas/http/binary.ts';
 import { createStreambedApp } from '../../lib/app.ts';
 import { STREAMBED_CONCERNS, type Streambed } from '../../lib/streambed.ts';
-
-const REPO = join(import.meta.dirname, '..', '..');
-const CDK_CONTEXT = JSON.parse(readFileSync(join(REPO, 'cdk.json'), 'utf8')).context as Record<
-  string,
-  unknown
->;
+import { CDK_CONTEXT } from '../support/cdk-context.ts';
 
 type Json = Record<string, unknown>;
 interface Statement {

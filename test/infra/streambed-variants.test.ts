@@ -1,11 +1,3 @@
-/**
- * The construct's options: props validation, the JWT authorizer, a scheduled concern (the janitor's
- * future row), customer managed keys, tracing, removal policies from context, access logs and alarm
- * actions. Each variant is synthesized with the cdk-nag AWS Solutions checks, so every option stays
- * free of unacknowledged findings. Bundling is skipped here (the main suite bundles for real).
- */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { App, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
@@ -24,12 +16,7 @@ import {
   type StreambedProps,
 } from '../../lib/streambed.ts';
 import { StreambedStack, streambedPropsFromContext } from '../../lib/streambed-stack.ts';
-
-const REPO = join(import.meta.dirname, '..', '..');
-const CDK_CONTEXT = JSON.parse(readFileSync(join(REPO, 'cdk.json'), 'utf8')).context as Record<
-  string,
-  unknown
->;
+import { CDK_CONTEXT } from '../support/cdk-context.ts';
 
 type Json = Record<string, unknown>;
 interface Statement {

@@ -12,13 +12,8 @@ import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStreambedApp } from '../../lib/app.ts';
 import { STREAMBED_CONCERNS, type Streambed } from '../../lib/streambed.ts';
+import { CDK_CONTEXT } from '../support/cdk-context.ts';
 import { bundleFileOf } from '../support/lambda-bundles.ts';
-
-const REPO = join(import.meta.dirname, '..', '..');
-const CDK_CONTEXT = JSON.parse(readFileSync(join(REPO, 'cdk.json'), 'utf8')).context as Record<
-  string,
-  unknown
->;
 
 /** DESIGN §8 routes that exist today, with the function that must serve each. */
 const EXPECTED_ROUTES: Record<string, string> = {
@@ -388,9 +383,9 @@ describe('HTTP API', () => {
     expect(health?.ThrottlingRateLimit).toBeLessThan((stageDefaults.ThrottlingRateLimit as number) / 10);
     // Route settings name a route by its key: CloudFormation must create the route before the stage.
     const routes = template.findResources('AWS::ApiGatewayV2::Route') as Record<string, Json>;
-    const healthRouteId = Object.keys(routes).find(
-      (id) => (routes[id]?.Properties as Json).RouteKey === 'GET /v1/health',
-    );
+    const healthRouteId = Object.entries(routes).find(
+      ([, route]) => (route.Properties as Json).RouteKey === 'GET /v1/health',
+    )?.[0];
     expect(asArray(stage.DependsOn as string[]), stageId).toContain(healthRouteId);
   });
 });
