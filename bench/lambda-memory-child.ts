@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
-import type { ApiGatewayEvent, ApiGatewayResult } from '../lambdas/http/apigw.ts';
+import type { ApiGatewayResult, HttpApiEvent } from '../lambdas/http/apigw.ts';
 import { kernelPeakRss } from './peak-rss.ts';
 
 /** What the parent asks for, as JSON in argv[2]. */
@@ -137,7 +137,7 @@ async function main(plan: ChildPlan): Promise<ChildReport> {
 
   // Init: what Lambda does before the first invocation (the handler builds its services lazily).
   const module = (await import(pathToFileURL(plan.bundle).href)) as {
-    handler: (event: ApiGatewayEvent, context: Context) => Promise<ApiGatewayResult>;
+    handler: (event: HttpApiEvent, context: Context) => Promise<ApiGatewayResult>;
   };
   sample();
   const init = process.memoryUsage();
@@ -146,7 +146,7 @@ async function main(plan: ChildPlan): Promise<ChildReport> {
   for (const [index, file] of plan.events.entries()) {
     let text: string | undefined = readFileSync(file, 'utf8');
     const eventBytes = Buffer.byteLength(text);
-    const event = JSON.parse(text) as ApiGatewayEvent;
+    const event = JSON.parse(text) as HttpApiEvent;
     text = undefined;
     const requestBytes = bodyBytes(event.body, event.isBase64Encoded);
     const started = performance.now();

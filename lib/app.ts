@@ -13,7 +13,7 @@ export function createStreambedApp(props?: AppProps): { app: App; stack: Streamb
   const app = new App(props);
   const stackName = (app.node.tryGetContext(CONTEXT.stackName) as string | undefined) ?? 'Streambed';
   const stack = new StreambedStack(app, stackName, {
-    description: 'Streambed: a Kafka-style log on S3 and DynamoDB behind an HTTP API',
+    description: 'Streambed: a Kafka-style log on S3 and DynamoDB behind API Gateway',
     streambed: streambedPropsFromContext(app.node),
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

@@ -4,7 +4,7 @@
  */
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct, Node } from 'constructs';
-import { Streambed, type StreambedProps } from './streambed.ts';
+import { Streambed, type StreambedApiFlavor, type StreambedProps } from './streambed.ts';
 
 export interface StreambedStackProps extends StackProps {
   readonly streambed?: StreambedProps;
@@ -18,7 +18,16 @@ export class StreambedStack extends Stack {
     this.streambed = new Streambed(this, 'Streambed', props.streambed);
     new CfnOutput(this, 'ApiUrl', {
       value: this.streambed.url,
-      description: 'Base URL of the Streambed HTTP API (SigV4-signed requests, service execute-api)',
+      description: 'Base URL of the Streambed API (SigV4-signed requests, service execute-api)',
+    });
+    new CfnOutput(this, 'ApiId', {
+      value: this.streambed.apiId,
+      description: 'Id of the Streambed API (the first label of ApiUrl)',
+    });
+    new CfnOutput(this, 'ExecuteApiArnPrefix', {
+      value: this.streambed.executeApiArnPrefix,
+      description:
+        'execute-api ARN of every method and path of the stage: the Resource of a caller policy allowing execute-api:Invoke',
     });
     new CfnOutput(this, 'BucketName', {
       value: this.streambed.bucket.bucketName,
@@ -40,6 +49,8 @@ export const CONTEXT = {
   /** Comma-separated audiences (client ids). */
   jwtAudience: 'streambed:jwtAudience',
   tracing: 'streambed:tracing',
+  /** `http` (default) or `rest`: which API Gateway product fronts the functions. */
+  api: 'streambed:api',
 } as const;
 
 function contextString(node: Node, key: string): string | undefined {
@@ -62,6 +73,10 @@ export function streambedPropsFromContext(node: Node): StreambedProps {
   if (tracing !== 'true' && tracing !== 'false') {
     problems.push(`${CONTEXT.tracing} must be true or false, got ${JSON.stringify(tracing)}`);
   }
+  const api = contextString(node, CONTEXT.api) ?? 'http';
+  if (api !== 'http' && api !== 'rest') {
+    problems.push(`${CONTEXT.api} must be http or rest, got ${JSON.stringify(api)}`);
+  }
   const issuer = contextString(node, CONTEXT.jwtIssuer);
   const audience = contextString(node, CONTEXT.jwtAudience);
   if ((issuer === undefined) !== (audience === undefined)) {
@@ -77,6 +92,8 @@ export function streambedPropsFromContext(node: Node): StreambedProps {
     table: destroy ? { removalPolicy: RemovalPolicy.DESTROY, deletionProtection: false } : {},
     logRemovalPolicy: destroy ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
     tracing: tracing === 'true',
+    // Checked above: http or rest.
+    api: api as StreambedApiFlavor,
     auth:
       issuer !== undefined && audience !== undefined
         ? {

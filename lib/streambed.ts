@@ -1,7 +1,7 @@
 /**
  * The `Streambed` L3 construct (DESIGN §9): the S3 bucket of immutable record objects, the DynamoDB
- * metadata table, one Lambda per concern behind an HTTP API with IAM authorization, least-privilege
- * grants, and alarms. It validates its props (every problem at once), merges secure defaults, wires
+ * metadata table, one Lambda per concern behind an API Gateway API with IAM authorization (an HTTP
+ * API, or a REST API with `api: 'rest'`), least-privilege grants, and alarms. It validates its props (every problem at once), merges secure defaults, wires
  * resources together and holds no business logic.
  *
  * The concerns live in one table, `STREAMBED_CONCERNS`: a row names the handler file, its routes or
@@ -12,12 +12,22 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
-import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
+  AccessLogFormat,
+  AuthorizationType,
+  EndpointType,
+  LambdaIntegration,
+  RestApi,
+  LogGroupLogDestination as RestLogGroupLogDestination,
+  type Stage as RestStage,
+} from 'aws-cdk-lib/aws-apigateway';
+import {
+  type CfnStage,
   type CorsPreflightOptions,
   HttpApi,
   HttpMethod,
   HttpNoneAuthorizer,
+  type HttpRoute,
   HttpStage,
   type IHttpRouteAuthorizer,
   LogGroupLogDestination,
@@ -26,10 +36,13 @@ import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigateway
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import {
   Alarm,
+  type AlarmProps,
   ComparisonOperator,
   type IAlarm,
   type IAlarmAction,
   type IMetric,
+  MathExpression,
+  Metric,
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { AttributeType, BillingMode, Operation, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
@@ -37,7 +50,14 @@ import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import {
+  Architecture,
+  type DestinationConfig,
+  type IDestination,
+  type IFunction,
+  Runtime,
+  Tracing,
+} from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
@@ -48,9 +68,12 @@ import {
   type IBucket,
   ObjectOwnership,
 } from 'aws-cdk-lib/aws-s3';
+import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 // The key-layout module owns the object prefix; IAM resources are scoped with the same constant.
 import { COMPACTED_PREFIX, DATA_PREFIX } from '../lambdas/core/layout.ts';
+// The binary content types the REST flavor must pass as bytes are the HTTP layer's own constants.
+import { BATCHES_CONTENT_TYPE, PRODUCE_CONTENT_TYPE } from '../lambdas/http/binary.ts';
 
 // ---------------------------------------------------------------------------------------------------
 // The concern table.
@@ -59,11 +82,11 @@ import { COMPACTED_PREFIX, DATA_PREFIX } from '../lambdas/core/layout.ts';
 export type ObjectAccess =
   /** No bucket access at all. */
   | 'none'
-  /** GetObject under the data prefix (fetch serves byte ranges). */
+  /** GetObject under the data and compacted prefixes, and ListBucket (fetch serves byte ranges). */
   | 'read'
   /** PutObject under the data prefix (produce uploads one new, uniquely named object per request). */
   | 'write'
-  /** Read, write, delete and list under the data prefix: compaction and garbage collection (janitor). */
+  /** Read, write and delete under both prefixes, and ListBucket: compaction and garbage collection (janitor). */
   | 'manage';
 
 /** What a function may do to the metadata table. */
@@ -91,8 +114,13 @@ export interface StreambedConcern {
   readonly timeout: Duration;
   /** The HTTP routes the function serves (none for a scheduled function). */
   readonly routes: readonly StreambedRoute[];
-  /** Invoke on an EventBridge schedule (the janitor). */
+  /**
+   * Invoke on an EventBridge schedule (the janitor). A rate schedule's interval must exceed the
+   * timeout, so that a run ends before the next tick.
+   */
   readonly schedule?: Schedule;
+  /** At most this many invocations at once (Lambda reserved concurrency). @default unreserved */
+  readonly reservedConcurrency?: number;
   readonly objects: ObjectAccess;
   readonly meta: MetaAccess;
 }
@@ -105,6 +133,24 @@ export interface StreambedConcern {
 const API_TIMEOUT = Duration.seconds(29);
 /** Largest timeout of a scheduled function (Lambda's own limit is 15 minutes). */
 const SCHEDULED_MAX_TIMEOUT = Duration.minutes(15);
+/**
+ * How long Lambda keeps a scheduled function's event when it cannot run it yet (throttled): the
+ * smallest value Lambda accepts. A tick older than this is stale, the next one is due; it goes to the
+ * failure queue instead of running late.
+ */
+const SCHEDULED_MAX_EVENT_AGE = Duration.seconds(60);
+/** How long a failed or expired scheduled event stays in the failure queue (SQS's maximum). */
+const FAILURE_RETENTION = Duration.days(14);
+/** The "has not succeeded" window of a scheduled function's alarm. */
+const SCHEDULED_SUCCESS_WINDOW = Duration.minutes(15);
+
+/** The interval of a `rate(...)` schedule in seconds; undefined for cron and other expressions. */
+function rateSeconds(schedule: Schedule): number | undefined {
+  const match = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(schedule.expressionString);
+  if (match === null) return undefined;
+  const unit = { minute: 60, hour: 3600, day: 86_400 }[(match[2] as string).replace(/s$/, '') as 'minute'];
+  return Number(match[1]) * unit;
+}
 
 /**
  * One row per Lambda. Adding a concern is one row here (plus its handler file); its function, role,
@@ -180,8 +226,17 @@ export const STREAMBED_CONCERNS: readonly StreambedConcern[] = [
   {
     name: 'janitor',
     handlerFile: 'janitor.ts',
-    // Each run works partitions until a minute before its timeout and the next run carries on.
-    timeout: Duration.minutes(5),
+    // One run per minute, each ending before the next tick: it works partitions until shortly before
+    // its timeout (lambdas/handlers/janitor.ts) and the next run carries on. Overlapping runs would not
+    // be unsafe (a lease per partition keeps them apart) but wasteful: they would mostly skip each
+    // other's leased partitions. Reserved concurrency 1 makes "one at a time" hard: a tick that still
+    // finds a run going (EventBridge does not promise the second of a tick) is throttled, and Lambda
+    // retries a throttled asynchronous event until it is older than the maximum event age (60 s,
+    // SCHEDULED_MAX_EVENT_AGE); the running one ends within 50 s, so the tick usually runs late, and
+    // otherwise it is dropped to the failure queue while the next tick is already due. With the
+    // default six hours, throttled ticks would instead pile up and run back to back.
+    timeout: Duration.seconds(50),
+    reservedConcurrency: 1,
     objects: 'manage',
     meta: 'readWrite',
     routes: [],
@@ -221,6 +276,12 @@ const OBJECT_PREFIXES: Record<Exclude<ObjectAccess, 'none'>, readonly string[]> 
   manage: [DATA_PREFIX, COMPACTED_PREFIX],
 };
 
+/**
+ * Who may list the bucket: every level that reads objects, so that S3 answers a read of a missing key
+ * with 404 NoSuchKey instead of 403 (DESIGN §11). produce only writes, and a 404 would tell it nothing.
+ */
+const OBJECT_LISTS: Record<ObjectAccess, boolean> = { none: false, read: true, write: false, manage: true };
+
 const OBJECT_ACTIONS: Record<ObjectAccess, readonly string[]> = {
   none: [],
   read: ['s3:GetObject'],
@@ -259,6 +320,15 @@ export type StreambedAuth =
   /** Bearer JWTs from an OIDC issuer, checked by API Gateway. */
   | { readonly type: 'jwt'; readonly issuer: string; readonly audience: readonly string[] };
 
+/**
+ * Which API Gateway product fronts the functions. Both are built from the same concern table, with
+ * the same routes, IAM authorization, throttles and access logs.
+ * - `http`: an HTTP API (API Gateway v2, payload format 2.0): cheaper and faster; JWT auth and CORS.
+ * - `rest`: a REST API (API Gateway v1, Lambda proxy integrations, payload format 1.0), for where
+ *   HTTP APIs are not available, such as LocalStack's free edition. IAM auth only.
+ */
+export type StreambedApiFlavor = 'http' | 'rest';
+
 export interface StreambedThrottle {
   /** Steady-state requests per second for the whole stage. */
   readonly rateLimit: number;
@@ -269,11 +339,20 @@ export interface StreambedThrottle {
 export interface StreambedProps {
   readonly bucket?: StreambedBucketOptions;
   readonly table?: StreambedTableOptions;
+  /** @default 'http' */
+  readonly api?: StreambedApiFlavor;
   /** @default { type: 'iam' } */
   readonly auth?: StreambedAuth;
   /** @default { rateLimit: 500, burstLimit: 1000 } */
   readonly throttle?: StreambedThrottle;
-  /** Browser access; API clients do not need it. @default no CORS */
+  /**
+   * The public `GET /v1/health` route's own throttle. It must stay far below the stage's: anyone may
+   * call it unsigned, and each call invokes the admin function, so a flood on it must hit this limit
+   * instead of the stage's, which signed traffic shares.
+   * @default { rateLimit: 5, burstLimit: 10 }
+   */
+  readonly healthThrottle?: StreambedThrottle;
+  /** Browser access (HTTP API only); API clients do not need it. @default no CORS */
   readonly cors?: CorsPreflightOptions;
   /** X-Ray active tracing on every function. @default false */
   readonly tracing?: boolean;
@@ -281,6 +360,12 @@ export interface StreambedProps {
   readonly logRetention?: RetentionDays;
   /** @default RemovalPolicy.RETAIN */
   readonly logRemovalPolicy?: RemovalPolicy;
+  /**
+   * The Region's Lambda concurrency quota (`aws lambda get-account-settings`, AccountLimit
+   * ConcurrentExecutions). The account-concurrency alarm fires at 80 % of it.
+   * @default 1000 (Lambda's default quota; new accounts may start lower)
+   */
+  readonly accountConcurrencyQuota?: number;
   /** Notified when any alarm fires (e.g. an SNS action). @default none */
   readonly alarmActions?: readonly IAlarmAction[];
   /** The concern table. @default STREAMBED_CONCERNS */
@@ -288,6 +373,41 @@ export interface StreambedProps {
 }
 
 const DEFAULT_THROTTLE: StreambedThrottle = { rateLimit: 500, burstLimit: 1000 };
+const DEFAULT_HEALTH_THROTTLE: StreambedThrottle = { rateLimit: 5, burstLimit: 10 };
+const DEFAULT_ACCOUNT_CONCURRENCY_QUOTA = 1000;
+/** "Near" a limit, for the duration and concurrency alarms. */
+const NEAR_LIMIT = 0.8;
+/** The stage of the HTTP flavor, served at the root of its URL. */
+const HTTP_STAGE = '$default';
+/** The stage of the REST flavor, the first segment of its URL's path. */
+export const REST_STAGE = 'prod';
+/**
+ * The request and response content types a REST API must pass as bytes (lambdas/http/binary.ts):
+ * the binary produce body and the record batches a fetch answers when Accept asks for them. Only
+ * these, so that JSON bodies reach the functions as text; API Gateway decides a response by the
+ * request's first Accept type, which the SDK sends alone.
+ */
+const BINARY_MEDIA_TYPES = [PRODUCE_CONTENT_TYPE, BATCHES_CONTENT_TYPE];
+/** The access-log fields both API flavors have: who called (the IAM caller), what, and the outcome. */
+const ACCESS_LOG_FIELDS = {
+  requestId: '$context.requestId',
+  requestTime: '$context.requestTime',
+  sourceIp: '$context.identity.sourceIp',
+  caller: '$context.identity.userArn',
+  path: '$context.path',
+  status: '$context.status',
+  protocol: '$context.protocol',
+  responseLength: '$context.responseLength',
+  latencyMs: '$context.responseLatency',
+  integrationLatencyMs: '$context.integrationLatency',
+  error: '$context.error.message',
+  integrationError: '$context.integrationErrorMessage',
+} as const;
+const HEALTH_REASON =
+  'GET /v1/health answers {"status":"ok"} and nothing else, so load balancers and uptime checks can call it without credentials; it has its own low throttle.';
+
+/** The one route that answers without authorization (its key in both API flavors). */
+export const HEALTH_ROUTE = { method: HttpMethod.GET, path: '/v1/health' } as const;
 
 /** Every problem with the props, so one synth reports them all. */
 export function validateStreambedProps(props: StreambedProps): string[] {
@@ -307,6 +427,17 @@ export function validateStreambedProps(props: StreambedProps): string[] {
     problems.push('bucket.serverAccessLogsPrefix is set without bucket.serverAccessLogsBucket');
   }
 
+  const flavor = props.api ?? 'http';
+  if (flavor !== 'http' && flavor !== 'rest') {
+    problems.push(`api must be 'http' or 'rest', got ${JSON.stringify(flavor)}`);
+  }
+  if (flavor === 'rest' && props.auth?.type === 'jwt') {
+    problems.push("auth jwt needs api 'http': a REST API has no JWT authorizer (use IAM auth, the default)");
+  }
+  if (flavor === 'rest' && props.cors !== undefined) {
+    problems.push("cors needs api 'http' (the REST flavor serves API clients only)");
+  }
+
   const auth = props.auth;
   if (auth !== undefined && auth.type !== 'iam' && auth.type !== 'jwt') {
     problems.push(
@@ -324,14 +455,29 @@ export function validateStreambedProps(props: StreambedProps): string[] {
     }
   }
 
-  const throttle = props.throttle;
-  if (throttle !== undefined) {
+  for (const [name, throttle] of [
+    ['throttle', props.throttle],
+    ['healthThrottle', props.healthThrottle],
+  ] as const) {
+    if (throttle === undefined) continue;
     if (known(throttle.rateLimit) && !(throttle.rateLimit > 0)) {
-      problems.push(`throttle.rateLimit must be > 0, got ${throttle.rateLimit}`);
+      problems.push(`${name}.rateLimit must be > 0, got ${throttle.rateLimit}`);
     }
     if (known(throttle.burstLimit) && !(Number.isInteger(throttle.burstLimit) && throttle.burstLimit > 0)) {
-      problems.push(`throttle.burstLimit must be a positive integer, got ${throttle.burstLimit}`);
+      problems.push(`${name}.burstLimit must be a positive integer, got ${throttle.burstLimit}`);
     }
+  }
+  const stage = props.throttle ?? DEFAULT_THROTTLE;
+  const health = props.healthThrottle ?? DEFAULT_HEALTH_THROTTLE;
+  if (known(stage.rateLimit) && known(health.rateLimit) && health.rateLimit >= stage.rateLimit) {
+    problems.push(
+      `healthThrottle.rateLimit (${health.rateLimit}) must be below the stage's throttle.rateLimit (${stage.rateLimit}), or an unsigned flood on GET /v1/health can use up what signed calls share`,
+    );
+  }
+
+  const quota = props.accountConcurrencyQuota;
+  if (quota !== undefined && known(quota) && !(Number.isInteger(quota) && quota > 0)) {
+    problems.push(`accountConcurrencyQuota must be a positive integer, got ${quota}`);
   }
 
   const concerns = props.concerns ?? STREAMBED_CONCERNS;
@@ -360,14 +506,25 @@ export function validateStreambedProps(props: StreambedProps): string[] {
     if (seconds > SCHEDULED_MAX_TIMEOUT.toSeconds()) {
       problems.push(`${label}: timeout ${seconds} s exceeds Lambda's 900 s`);
     }
+    const interval = concern.schedule === undefined ? undefined : rateSeconds(concern.schedule);
+    if (interval !== undefined && seconds >= interval) {
+      problems.push(
+        `${label}: timeout ${seconds} s is not below its schedule's ${interval} s interval, so runs would overlap`,
+      );
+    }
+    const reserved = concern.reservedConcurrency;
+    if (reserved !== undefined && known(reserved) && !(Number.isInteger(reserved) && reserved > 0)) {
+      problems.push(`${label}: reservedConcurrency must be a positive integer, got ${reserved}`);
+    }
     for (const route of concern.routes) {
       const key = `${route.method} ${route.path}`;
       if (!route.path.startsWith('/')) problems.push(`${label}: route ${key} must start with /`);
       const owner = routeOwners.get(key);
       if (owner !== undefined) problems.push(`${label}: route ${key} is already served by ${owner}`);
       routeOwners.set(key, concern.name);
-      if (route.public && key !== 'GET /v1/health') {
-        problems.push(`${label}: route ${key} cannot be public; only GET /v1/health is`);
+      const healthKey = `${HEALTH_ROUTE.method} ${HEALTH_ROUTE.path}`;
+      if (route.public && key !== healthKey) {
+        problems.push(`${label}: route ${key} cannot be public; only ${healthKey} is`);
       }
     }
   }
@@ -392,13 +549,36 @@ function acknowledge(scope: Construct, id: string, reason: string): void {
   Validations.of(scope).acknowledge({ id, reason });
 }
 
+/**
+ * An SQS on-failure destination that grants the function sqs:SendMessage on the queue and nothing
+ * else (the stock SqsDestination grants GetQueueAttributes and GetQueueUrl too, which Lambda does not
+ * use to deliver). SSE-SQS needs no KMS permission.
+ */
+class SendOnlyQueueDestination implements IDestination {
+  constructor(private readonly queue: IQueue) {}
+
+  bind(_scope: Construct, fn: IFunction): DestinationConfig {
+    fn.addToRolePolicy(
+      new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.queue.queueArn] }),
+    );
+    return { destination: this.queue.queueArn };
+  }
+}
+
 export class Streambed extends Construct {
   readonly bucket: Bucket;
   readonly table: Table;
-  readonly api: HttpApi;
-  readonly stage: HttpStage;
+  readonly api: HttpApi | RestApi;
+  readonly stage: HttpStage | RestStage;
   /** The API's base URL (ends with `/`). */
   readonly url: string;
+  /** The API's id, the first label of its URL. */
+  readonly apiId: string;
+  /**
+   * `arn:aws:execute-api:REGION:ACCOUNT:API_ID/STAGE/*`: every method and path of the stage. Callers'
+   * `execute-api:Invoke` policies name this (or narrower `…/STAGE/METHOD/path` resources under it).
+   */
+  readonly executeApiArnPrefix: string;
   readonly functions: Readonly<Record<string, NodejsFunction>>;
   readonly alarms: readonly IAlarm[];
 
@@ -415,10 +595,26 @@ export class Streambed extends Construct {
 
     this.bucket = this.createBucket(props.bucket ?? {});
     this.table = this.createTable(props.table ?? {});
-    const { api, stage } = this.createApi();
-    this.api = api;
-    this.stage = stage;
-    this.url = stage.url;
+    if ((props.api ?? 'http') === 'rest') {
+      const api = this.createRestApi();
+      this.api = api;
+      this.stage = api.deploymentStage;
+      this.url = api.url;
+      this.apiId = api.restApiId;
+    } else {
+      const { api, stage } = this.createHttpApi();
+      this.api = api;
+      this.stage = stage;
+      this.url = stage.url;
+      this.apiId = api.apiId;
+    }
+    // The stage's name as a literal (the REST stage's `stageName` is a reference to the stage).
+    const stageName = this.api instanceof RestApi ? REST_STAGE : HTTP_STAGE;
+    this.executeApiArnPrefix = Stack.of(this).formatArn({
+      service: 'execute-api',
+      resource: this.apiId,
+      resourceName: `${stageName}/*`,
+    });
 
     const functions: Record<string, NodejsFunction> = {};
     for (const concern of props.concerns ?? STREAMBED_CONCERNS) {
@@ -490,7 +686,69 @@ export class Streambed extends Construct {
     });
   }
 
-  private createApi(): { api: HttpApi; stage: HttpStage } {
+  /**
+   * The REST flavor: one Lambda proxy method per route (added with the concerns), IAM on every method
+   * but health, the stage throttled as a whole and the health method far below it (method settings),
+   * and one JSON access-log line per request.
+   */
+  private createRestApi(): RestApi {
+    const accessLogs = this.createLogGroup('ApiAccessLogs');
+    const throttle = this.props.throttle ?? DEFAULT_THROTTLE;
+    const health = this.props.healthThrottle ?? DEFAULT_HEALTH_THROTTLE;
+    const api = new RestApi(this, 'Api', {
+      description: 'Streambed REST API (v1)',
+      // Regional like an HTTP API: no CloudFront distribution in front of it.
+      endpointConfiguration: { types: [EndpointType.REGIONAL] },
+      binaryMediaTypes: BINARY_MEDIA_TYPES,
+      // Execution logs would need an account-wide API Gateway role; the access log below suffices.
+      cloudWatchRole: false,
+      defaultMethodOptions: { authorizationType: AuthorizationType.IAM },
+      deployOptions: {
+        stageName: REST_STAGE,
+        throttlingRateLimit: throttle.rateLimit,
+        throttlingBurstLimit: throttle.burstLimit,
+        methodOptions: {
+          [`${HEALTH_ROUTE.path}/${HEALTH_ROUTE.method}`]: {
+            throttlingRateLimit: health.rateLimit,
+            throttlingBurstLimit: health.burstLimit,
+          },
+        },
+        tracingEnabled: this.props.tracing ?? false,
+        accessLogDestination: new RestLogGroupLogDestination(accessLogs),
+        // One JSON object per request: who called (the IAM caller), what, and the outcome.
+        accessLogFormat: AccessLogFormat.custom(
+          JSON.stringify({
+            ...ACCESS_LOG_FIELDS,
+            httpMethod: '$context.httpMethod',
+            resourcePath: '$context.resourcePath',
+          }),
+        ),
+      },
+    });
+    acknowledge(
+      api,
+      'AwsSolutions-APIG2',
+      'Every request is validated by the function behind it (the shared router checks paths, queries, headers and bodies and answers 400 INVALID_REQUEST with the reason); a gateway model would duplicate those rules.',
+    );
+    acknowledge(
+      api,
+      'AwsSolutions-APIG3',
+      'Every method but the throttled health check needs a SigV4 signature, and the stage and health method are throttled; attach a WAF web ACL to the stage yourself if the API is reachable by untrusted networks.',
+    );
+    acknowledge(
+      api,
+      'AwsSolutions-APIG6',
+      'The stage writes a JSON access log of every request (caller, method, path, status, latencies, errors); execution logging would need the account-wide API Gateway CloudWatch role, which this stack does not take over.',
+    );
+    acknowledge(
+      api,
+      'AwsSolutions-COG4',
+      'Callers are AWS principals authorized by IAM (AWS_IAM on every method but health), not Cognito users.',
+    );
+    return api;
+  }
+
+  private createHttpApi(): { api: HttpApi; stage: HttpStage } {
     const auth = this.props.auth ?? { type: 'iam' };
     const defaultAuthorizer: IHttpRouteAuthorizer =
       auth.type === 'jwt'
@@ -507,7 +765,7 @@ export class Streambed extends Construct {
     const throttle = this.props.throttle ?? DEFAULT_THROTTLE;
     const stage = new HttpStage(this, 'DefaultStage', {
       httpApi: api,
-      stageName: '$default',
+      stageName: HTTP_STAGE,
       autoDeploy: true,
       throttle: { rateLimit: throttle.rateLimit, burstLimit: throttle.burstLimit },
       accessLogSettings: {
@@ -515,26 +773,72 @@ export class Streambed extends Construct {
         // One JSON object per request: who called (IAM caller or JWT subject), what, and the outcome.
         format: AccessLogFormat.custom(
           JSON.stringify({
-            requestId: '$context.requestId',
-            requestTime: '$context.requestTime',
-            sourceIp: '$context.identity.sourceIp',
-            caller: '$context.identity.userArn',
+            ...ACCESS_LOG_FIELDS,
             jwtSubject: '$context.authorizer.claims.sub',
             routeKey: '$context.routeKey',
-            path: '$context.path',
-            status: '$context.status',
-            protocol: '$context.protocol',
-            responseLength: '$context.responseLength',
-            latencyMs: '$context.responseLatency',
-            integrationLatencyMs: '$context.integrationLatency',
-            error: '$context.error.message',
             authorizerError: '$context.authorizer.error',
-            integrationError: '$context.integrationErrorMessage',
           }),
         ),
       },
     });
     return { api, stage };
+  }
+
+  /**
+   * The health route's own throttle, as an HTTP API route setting (`RouteSettings` keyed by route key;
+   * the L2 stage only sets the stage-wide defaults). A route setting must name an existing route, so
+   * the stage waits for the route.
+   */
+  private throttleHealthRoute(route: HttpRoute): void {
+    const health = this.props.healthThrottle ?? DEFAULT_HEALTH_THROTTLE;
+    const stage = this.stage.node.defaultChild as CfnStage;
+    stage.routeSettings = {
+      [`${HEALTH_ROUTE.method} ${HEALTH_ROUTE.path}`]: {
+        ThrottlingRateLimit: health.rateLimit,
+        ThrottlingBurstLimit: health.burstLimit,
+      },
+    };
+    stage.node.addDependency(route);
+  }
+
+  private addHttpRoutes(
+    api: HttpApi,
+    id: string,
+    fn: NodejsFunction,
+    routes: readonly StreambedRoute[],
+  ): void {
+    const integration = new HttpLambdaIntegration(`${id}Integration`, fn);
+    for (const route of routes) {
+      const [created] = api.addRoutes({
+        path: route.path,
+        methods: [route.method],
+        integration,
+        authorizer: route.public ? new HttpNoneAuthorizer() : undefined,
+      });
+      if (route.public && created) {
+        this.throttleHealthRoute(created);
+        acknowledge(created, 'AwsSolutions-APIG4', HEALTH_REASON);
+      }
+    }
+  }
+
+  /**
+   * One method per route on the resource of its path (created on first use); `ANY` stays `ANY`. The
+   * integration's invoke permission is scoped to each method; the console's test-invoke permission is
+   * left out.
+   */
+  private addRestMethods(api: RestApi, fn: NodejsFunction, routes: readonly StreambedRoute[]): void {
+    const integration = new LambdaIntegration(fn, { allowTestInvoke: false });
+    for (const route of routes) {
+      const method = api.root
+        .resourceForPath(route.path)
+        .addMethod(
+          route.method,
+          integration,
+          route.public ? { authorizationType: AuthorizationType.NONE } : undefined,
+        );
+      if (route.public) acknowledge(method, 'AwsSolutions-APIG4', HEALTH_REASON);
+    }
   }
 
   private createConcern(concern: StreambedConcern): NodejsFunction {
@@ -559,6 +863,7 @@ export class Streambed extends Construct {
       // DESIGN §10: every function fits 512 MB with a maximal request.
       memorySize: 512,
       timeout: concern.timeout,
+      reservedConcurrentExecutions: concern.reservedConcurrency,
       role,
       logGroup,
       tracing: this.props.tracing ? Tracing.ACTIVE : Tracing.DISABLED,
@@ -591,32 +896,11 @@ export class Streambed extends Construct {
     this.bindConcern(fn, role, concern);
 
     if (concern.routes.length > 0) {
-      const integration = new HttpLambdaIntegration(`${id}Integration`, fn);
-      for (const route of concern.routes) {
-        const [created] = this.api.addRoutes({
-          path: route.path,
-          methods: [route.method],
-          integration,
-          authorizer: route.public ? new HttpNoneAuthorizer() : undefined,
-        });
-        if (route.public && created) {
-          acknowledge(
-            created,
-            'AwsSolutions-APIG4',
-            'GET /v1/health answers {"status":"ok"} and nothing else, so load balancers and uptime checks can call it without credentials.',
-          );
-        }
-      }
+      if (this.api instanceof RestApi) this.addRestMethods(this.api, fn, concern.routes);
+      else this.addHttpRoutes(this.api, id, fn, concern.routes);
     }
-    if (concern.schedule) {
-      new Rule(this, `${id}Schedule`, {
-        description: `Runs the Streambed ${concern.name}`,
-        schedule: concern.schedule,
-        // Each run is idempotent and the next tick comes soon: no retries that overlap it.
-        targets: [new LambdaFunction(fn, { retryAttempts: 0 })],
-      });
-    }
-    this.createFunctionAlarms(id, fn);
+    if (concern.schedule) this.createSchedule(id, fn, concern.schedule);
+    this.createFunctionAlarms(id, fn, concern);
     if (this.props.tracing) {
       acknowledge(
         role,
@@ -625,6 +909,55 @@ export class Streambed extends Construct {
       );
     }
     return fn;
+  }
+
+  /**
+   * A scheduled function: the rule, Lambda's own asynchronous-invocation settings, a queue for the
+   * events that failed or expired, and an alarm for when it stops succeeding. Each run is idempotent and
+   * the next tick comes soon, so nothing is retried: the target's retryAttempts 0 covers EventBridge's
+   * retries of a failed delivery, and the invoke config's retryAttempts 0 covers Lambda's own (two by
+   * default) retries of a run that failed.
+   */
+  private createSchedule(id: string, fn: NodejsFunction, schedule: Schedule): void {
+    const failures = new Queue(this, `${id}Failures`, {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: FAILURE_RETENTION,
+    });
+    acknowledge(
+      failures,
+      'AwsSolutions-SQS3',
+      `This queue is itself the dead-letter queue of the ${id} function's scheduled runs (its on-failure destination); nothing consumes from it, so a further dead-letter queue would hold nothing.`,
+    );
+    fn.configureAsyncInvoke({
+      retryAttempts: 0,
+      maxEventAge: SCHEDULED_MAX_EVENT_AGE,
+      onFailure: new SendOnlyQueueDestination(failures),
+    });
+    new Rule(this, `${id}Schedule`, {
+      description: `Runs the Streambed ${id}`,
+      schedule,
+      targets: [new LambdaFunction(fn, { retryAttempts: 0 })],
+    });
+    const period = SCHEDULED_SUCCESS_WINDOW;
+    this.alarm(
+      `${id}NotSucceedingAlarm`,
+      new MathExpression({
+        expression: 'FILL(invocations, 0) - FILL(errors, 0)',
+        usingMetrics: {
+          invocations: fn.metricInvocations({ period, statistic: 'Sum' }),
+          errors: fn.metricErrors({ period, statistic: 'Sum' }),
+        },
+        period,
+        label: 'successful runs',
+      }),
+      `Streambed ${id}: no run succeeded in the last ${period.toMinutes()} minutes (failing, throttled or not invoked at all); retention, compaction and garbage collection have stalled.`,
+      {
+        comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+        // No data means no runs at all: that is the failure this alarm is for.
+        treatMissingData: TreatMissingData.BREACHING,
+      },
+    );
   }
 
   /**
@@ -661,13 +994,17 @@ export class Streambed extends Construct {
         resources: patterns.map((pattern) => this.bucket.arnForObjects(pattern)),
       }),
     );
-    if (concern.objects === 'manage') {
+    if (OBJECT_LISTS[concern.objects]) {
+      // Without s3:ListBucket S3 answers GetObject of a missing key with 403 AccessDenied, which the
+      // S3 adapter cannot tell from a real denial, so the re-read after a compaction or retention race
+      // (fetch.ts) would never run. The grant is on the whole bucket and unconditioned on purpose:
+      // S3's GetObject reference makes the 404 depend on "the s3:ListBucket permission on the bucket",
+      // and a GetObject request carries no `prefix`, so the s3:prefix key is absent from its request
+      // context and, per the IAM condition-operator reference, a StringLike on an absent key does not
+      // match: a prefix-conditioned grant would not count. The bucket holds Streambed objects only,
+      // whose keys these functions already know from the index.
       role.addToPolicy(
-        new PolicyStatement({
-          actions: ['s3:ListBucket'],
-          resources: [this.bucket.bucketArn],
-          conditions: { StringLike: { 's3:prefix': [...OBJECT_PREFIXES.manage, ...patterns] } },
-        }),
+        new PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn] }),
       );
     }
     const bucketKey = this.props.bucket?.encryptionKey;
@@ -688,32 +1025,51 @@ export class Streambed extends Construct {
     }
   }
 
-  private alarm(id: string, metric: IMetric, description: string): void {
+  /**
+   * One alarm. By default it fires on one event (metric ≥ 1) in one period, and no data means no
+   * requests, which is healthy.
+   */
+  private alarm(
+    id: string,
+    metric: IMetric,
+    description: string,
+    options: Partial<Pick<AlarmProps, 'threshold' | 'comparisonOperator' | 'treatMissingData'>> = {},
+  ): void {
     const alarm = new Alarm(this, id, {
       metric,
-      threshold: 1,
+      threshold: options.threshold ?? 1,
       evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      // No data means no requests, which is healthy.
-      treatMissingData: TreatMissingData.NOT_BREACHING,
+      comparisonOperator: options.comparisonOperator ?? ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: options.treatMissingData ?? TreatMissingData.NOT_BREACHING,
       alarmDescription: description,
     });
     for (const action of this.props.alarmActions ?? []) alarm.addAlarmAction(action);
     this.alarmList.push(alarm);
   }
 
-  private createFunctionAlarms(id: string, fn: NodejsFunction): void {
+  private createFunctionAlarms(id: string, fn: NodejsFunction, concern: StreambedConcern): void {
     const period = Duration.minutes(5);
     this.alarm(
       `${id}ErrorsAlarm`,
       fn.metricErrors({ period, statistic: 'Sum' }),
       `Streambed ${id}: the function failed (unhandled error or timeout) in the last 5 minutes.`,
     );
+    const timeout = concern.timeout.toMilliseconds();
     this.alarm(
-      `${id}ThrottlesAlarm`,
-      fn.metricThrottles({ period, statistic: 'Sum' }),
-      `Streambed ${id}: invocations were throttled (account or function concurrency exhausted).`,
+      `${id}NearTimeoutAlarm`,
+      fn.metricDuration({ period, statistic: 'Maximum' }),
+      `Streambed ${id}: a run took ${NEAR_LIMIT * 100} % or more of the ${concern.timeout.toSeconds()} s timeout in the last 5 minutes; slower dependencies will soon make it time out.`,
+      { threshold: timeout * NEAR_LIMIT },
     );
+    // A function capped by reserved concurrency (the janitor) is throttled by design when a tick finds
+    // a run still going; its not-succeeding alarm says when that stops being occasional.
+    if (concern.reservedConcurrency === undefined) {
+      this.alarm(
+        `${id}ThrottlesAlarm`,
+        fn.metricThrottles({ period, statistic: 'Sum' }),
+        `Streambed ${id}: invocations were throttled (account or function concurrency exhausted).`,
+      );
+    }
   }
 
   private createStorageAlarms(): void {
@@ -737,6 +1093,20 @@ export class Streambed extends Construct {
       'TableThrottlesAlarm',
       this.table.metricThrottledRequestsForOperations({ operations, period, statistic: 'Sum' }),
       'Streambed metadata table throttled requests (a hot partition, or traffic above twice its previous peak).',
+    );
+    // ClaimedAccountConcurrency (account-wide, no dimension) counts running unreserved invocations plus
+    // every reservation, so it is what runs out first; Streambed's functions share it with the account's.
+    const quota = this.props.accountConcurrencyQuota ?? DEFAULT_ACCOUNT_CONCURRENCY_QUOTA;
+    this.alarm(
+      'AccountConcurrencyAlarm',
+      new Metric({
+        namespace: 'AWS/Lambda',
+        metricName: 'ClaimedAccountConcurrency',
+        statistic: 'Maximum',
+        period: Duration.minutes(1),
+      }),
+      `Lambda concurrency claimed in this Region reached ${NEAR_LIMIT * 100} % of the ${quota} quota; beyond it every function, Streambed's included, is throttled.`,
+      { threshold: Math.floor(quota * NEAR_LIMIT) },
     );
     this.alarm(
       'TableSystemErrorsAlarm',

@@ -30,7 +30,7 @@ import {
   MAX_RECORDS_PER_REQUEST,
 } from '../../lambdas/core/limits.ts';
 import type { ProduceRecord } from '../../lambdas/core/log-types.ts';
-import type { ApiGatewayEvent } from '../../lambdas/http/apigw.ts';
+import type { HttpApiEvent } from '../../lambdas/http/apigw.ts';
 import {
   BATCHES_CONTENT_TYPE,
   encodeProduceBody,
@@ -177,7 +177,7 @@ export interface ApiRequest {
  * The HTTP API (payload format 2.0) event API Gateway sends for a request on the `$default` stage,
  * under IAM auth as the Streambed stack deploys it. Path parameters are filled into the route.
  */
-export function httpApiEvent(request: ApiRequest): ApiGatewayEvent {
+export function httpApiEvent(request: ApiRequest): HttpApiEvent {
   const params = request.pathParameters ?? {};
   const rawPath = request.route.replace(/\{(\w+)\}/g, (_match, name: string) => {
     const value = params[name];
@@ -253,13 +253,13 @@ export function httpApiEvent(request: ApiRequest): ApiGatewayEvent {
     },
     ...(body === undefined ? {} : { body }),
     isBase64Encoded: binary,
-  } as ApiGatewayEvent;
+  } as HttpApiEvent;
 }
 
 const PRODUCE_ROUTE = '/v1/topics/{topic}/records';
 const FETCH_ROUTE = '/v1/topics/{topic}/partitions/{partition}/records';
 
-function createTopicEvent(topic: string): ApiGatewayEvent {
+function createTopicEvent(topic: string): HttpApiEvent {
   return httpApiEvent({
     method: 'POST',
     route: '/v1/topics',
@@ -269,7 +269,7 @@ function createTopicEvent(topic: string): ApiGatewayEvent {
   });
 }
 
-function produceEvent(topic: string, body: Uint8Array): ApiGatewayEvent {
+function produceEvent(topic: string, body: Uint8Array): HttpApiEvent {
   return httpApiEvent({
     method: 'POST',
     route: PRODUCE_ROUTE,
@@ -280,7 +280,7 @@ function produceEvent(topic: string, body: Uint8Array): ApiGatewayEvent {
   });
 }
 
-function fetchEvent(topic: string, offset: number, index: number): ApiGatewayEvent {
+function fetchEvent(topic: string, offset: number, index: number): HttpApiEvent {
   return httpApiEvent({
     method: 'GET',
     route: FETCH_ROUTE,
@@ -459,7 +459,7 @@ function checkFetched(report: ChildReport, offsets: readonly number[], recordsPe
   });
 }
 
-async function writeEvent(dir: string, name: string, event: ApiGatewayEvent): Promise<string> {
+async function writeEvent(dir: string, name: string, event: HttpApiEvent): Promise<string> {
   const file = join(dir, `${name}.json`);
   await writeFile(file, JSON.stringify(event));
   return file;

@@ -1,6 +1,6 @@
 /**
- * The one shape of every HTTP Lambda (produce, fetch, admin; later groups and schemas): adapt the API
- * Gateway event, call the router, respond — plus one structured access log line and one flush of EMF
+ * The one shape of every HTTP Lambda (produce, fetch, admin, groups, schemas): adapt the API Gateway
+ * event (HTTP API 2.0 or REST API 1.0, apigw.ts), call the router, respond — plus one structured access log line and one flush of EMF
  * metrics per invocation. A handler file is `export const handler = createHttpLambda('<concern>')`.
  *
  * Each function runs the full router: which routes reach which function is API Gateway's decision
@@ -20,6 +20,7 @@ import {
   type ApiGatewayResult,
   fromApiGatewayEvent,
   resultBodyBytes,
+  routeKeyOf,
   toApiGatewayResult,
 } from '../http/apigw.ts';
 import { errorResponse } from '../http/errors.ts';
@@ -92,7 +93,7 @@ function observe(
   const { method } = request;
   logger.info('request', {
     method,
-    route: event.routeKey,
+    route: routeKeyOf(event),
     ...pathFields(event),
     status,
     latencyMs,

@@ -3,10 +3,11 @@
  * signed JSON requests (what curl sends) and the SDK's producer and consumer group. The stack is
  * deployed with `streambed:removalPolicy=destroy` and destroyed at the end.
  *
- * Runs when global setup found a LocalStack (AWS_ENDPOINT_URL or testcontainers) that can serve HTTP
- * APIs, i.e. LocalStack Pro; otherwise the suite is reported skipped with the reason. The deploy path
- * has not been run where this was written (no Docker, no LocalStack): see test/support/localstack-deploy.ts
- * for what is verified and what is taken from documentation.
+ * The stack is deployed in its REST API flavor (`streambed:api=rest`), which LocalStack's community
+ * edition serves, so it runs whenever global setup found a LocalStack (AWS_ENDPOINT_URL or
+ * testcontainers); otherwise the suite is reported skipped with the reason. The deploy path has not
+ * been run where this was written (no Docker, no LocalStack): see test/support/localstack-deploy.ts for
+ * what is verified and what is taken from documentation.
  */
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
@@ -54,7 +55,7 @@ if (skipReason !== undefined) {
     let deployment: LocalStackDeployment | undefined;
     let deployAttempted = false;
     let ready = false;
-    /** The base URL (ending with `/`) where LocalStack serves the deployed HTTP API. */
+    /** The base URL (ending with `/`) where LocalStack serves the deployed API (stage included). */
     let apiUrl = '';
     // Signed like a real deployment (LocalStack does not enforce IAM by default, so any signature
     // passes). Long request timeouts: a function that went cold again restarts inside a request.

@@ -16,7 +16,7 @@ import { handler as groups } from '../../lambdas/handlers/groups.ts';
 import type { HttpLambda } from '../../lambdas/handlers/http-handler.ts';
 import { handler as janitorHandler } from '../../lambdas/handlers/janitor.ts';
 import { handler as produce } from '../../lambdas/handlers/produce.ts';
-import type { ApiGatewayEvent, ApiGatewayResult } from '../../lambdas/http/apigw.ts';
+import type { ApiGatewayResult, HttpApiEvent } from '../../lambdas/http/apigw.ts';
 import { BATCHES_CONTENT_TYPE, encodeProduceBody, PRODUCE_CONTENT_TYPE } from '../../lambdas/http/binary.ts';
 import type { MetaStore } from '../../lambdas/ports/meta-store.ts';
 import { getServices, readLambdaConfig, setBackendForTests } from '../../lambdas/runtime/lambda-root.ts';
@@ -29,10 +29,8 @@ import type { Backend } from '../../lambdas/runtime/services.ts';
 // biome-ignore lint/suspicious/noExplicitAny: see above
 type Json = any;
 
-function loadEvent(name: string): ApiGatewayEvent {
-  return JSON.parse(
-    readFileSync(new URL(`./events/${name}.json`, import.meta.url), 'utf8'),
-  ) as ApiGatewayEvent;
+function loadEvent(name: string): HttpApiEvent {
+  return JSON.parse(readFileSync(new URL(`./events/${name}.json`, import.meta.url), 'utf8')) as HttpApiEvent;
 }
 
 function lambdaContext(functionName: string, awsRequestId: string): Context {
@@ -54,7 +52,7 @@ function lambdaContext(functionName: string, awsRequestId: string): Context {
 
 let invocations = 0;
 
-async function invoke(handler: HttpLambda, event: ApiGatewayEvent | string): Promise<ApiGatewayResult> {
+async function invoke(handler: HttpLambda, event: HttpApiEvent | string): Promise<ApiGatewayResult> {
   invocations += 1;
   const requestId = `8f5a3c1e-0000-4000-8000-${String(invocations).padStart(12, '0')}`;
   return handler(

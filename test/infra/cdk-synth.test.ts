@@ -51,7 +51,13 @@ describe('npx cdk synth', () => {
     const templatePath = join(outdir, 'Streambed.template.json');
     expect(existsSync(templatePath)).toBe(true);
     const template = JSON.parse(readFileSync(templatePath, 'utf8'));
-    expect(Object.keys(template.Outputs).sort()).toEqual(['ApiUrl', 'BucketName', 'TableName']);
+    expect(Object.keys(template.Outputs).sort()).toEqual([
+      'ApiId',
+      'ApiUrl',
+      'BucketName',
+      'ExecuteApiArnPrefix',
+      'TableName',
+    ]);
     const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8'));
     expect(report.pluginReports.flatMap((r: { violations: unknown[] }) => r.violations)).toEqual([]);
   }, 300_000);

@@ -12,13 +12,8 @@ import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStreambedApp } from '../../lib/app.ts';
 import { STREAMBED_CONCERNS, type Streambed } from '../../lib/streambed.ts';
+import { CDK_CONTEXT } from '../support/cdk-context.ts';
 import { bundleFileOf } from '../support/lambda-bundles.ts';
-
-const REPO = join(import.meta.dirname, '..', '..');
-const CDK_CONTEXT = JSON.parse(readFileSync(join(REPO, 'cdk.json'), 'utf8')).context as Record<
-  string,
-  unknown
->;
 
 /** DESIGN §8 routes that exist today, with the function that must serve each. */
 const EXPECTED_ROUTES: Record<string, string> = {
@@ -238,7 +233,14 @@ describe('IAM', () => {
       ].sort(),
     );
     expect(actionsOf('fetch')).toEqual(
-      [...logs, 'dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query', 's3:GetObject'].sort(),
+      [
+        ...logs,
+        'dynamodb:BatchGetItem',
+        'dynamodb:GetItem',
+        'dynamodb:Query',
+        's3:GetObject',
+        's3:ListBucket',
+      ].sort(),
     );
     expect(actionsOf('admin')).toEqual(
       [
@@ -251,6 +253,18 @@ describe('IAM', () => {
         'dynamodb:Query',
       ].sort(),
     );
+  });
+
+  it('lets fetch and the janitor list the bucket without a condition, so S3 answers 404 for a missing key', () => {
+    // S3 answers GetObject of a missing key with 404 only to a caller allowed s3:ListBucket on the
+    // bucket, and 403 to anyone else; a prefix-conditioned grant does not count (lib/streambed.ts).
+    const bucketArn = { 'Fn::GetAtt': [logicalId(streambed.bucket), 'Arn'] };
+    for (const concern of ['fetch', 'janitor']) {
+      const listing = statementsOf(concern).filter((s) => asArray(s.Action).includes('s3:ListBucket'));
+      expect(listing, concern).toEqual([{ Effect: 'Allow', Action: 's3:ListBucket', Resource: bucketArn }]);
+    }
+    // produce reads no object, so it has no missing key to tell apart.
+    expect(actionsOf('produce')).not.toContain('s3:ListBucket');
   });
 
   it('fetch cannot write anything', () => {
@@ -281,7 +295,10 @@ describe('IAM', () => {
     for (const concern of ['produce', 'fetch', 'admin', 'groups', 'schemas']) {
       for (const statement of statementsOf(concern)) {
         const actions = asArray(statement.Action);
-        if (actions.some((a) => a.startsWith('s3:'))) expect(statement.Resource).toEqual(expected[concern]);
+        // ListBucket is on the bucket itself (its own test above); object actions are on the prefixes.
+        if (actions.some((a) => a.startsWith('s3:') && a !== 's3:ListBucket')) {
+          expect(statement.Resource).toEqual(expected[concern]);
+        }
         if (actions.some((a) => a.startsWith('dynamodb:'))) expect(statement.Resource).toEqual(tableArn);
       }
     }
@@ -354,6 +371,102 @@ describe('HTTP API', () => {
     const format = JSON.parse((properties.AccessLogSettings as { Format: string }).Format);
     expect(format).toMatchObject({ requestId: '$context.requestId', status: '$context.status' });
   });
+  it('throttles the public health route far below the stage, so an anonymous flood cannot starve signed calls', () => {
+    const [stageId, stage] = Object.entries(template.findResources('AWS::ApiGatewayV2::Stage'))[0] as [
+      string,
+      Json,
+    ];
+    const properties = stage.Properties as Json;
+    const health = (properties.RouteSettings as Record<string, Json> | undefined)?.['GET /v1/health'];
+    expect(health).toEqual({ ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 });
+    const stageDefaults = properties.DefaultRouteSettings as Json;
+    expect(health?.ThrottlingRateLimit).toBeLessThan((stageDefaults.ThrottlingRateLimit as number) / 10);
+    // Route settings name a route by its key: CloudFormation must create the route before the stage.
+    const routes = template.findResources('AWS::ApiGatewayV2::Route') as Record<string, Json>;
+    const healthRouteId = Object.entries(routes).find(
+      ([, route]) => (route.Properties as Json).RouteKey === 'GET /v1/health',
+    )?.[0];
+    expect(asArray(stage.DependsOn as string[]), stageId).toContain(healthRouteId);
+  });
+});
+
+describe('the janitor schedule', () => {
+  const janitorRef = () => ({ Ref: logicalId(streambed.functions.janitor as IConstruct) });
+
+  it('runs every minute for at most 50 s, one run at a time', () => {
+    const fn = template.toJSON().Resources[logicalId(streambed.functions.janitor as IConstruct)];
+    // A run ends before the next tick; reserved concurrency 1 turns a tick that still finds one running
+    // (EventBridge does not promise the second) into a throttle instead of a second, competing run.
+    expect(fn.Properties).toMatchObject({ Timeout: 50, ReservedConcurrentExecutions: 1 });
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)' });
+  });
+
+  it("sets Lambda's own async retries to 0, drops ticks older than a minute and keeps the failures in a queue", () => {
+    const queues = template.findResources('AWS::SQS::Queue') as Record<string, Json>;
+    expect(Object.keys(queues)).toHaveLength(1);
+    const [queueId, queue] = Object.entries(queues)[0] as [string, Json];
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: janitorRef(),
+      Qualifier: '$LATEST',
+      MaximumRetryAttempts: 0,
+      MaximumEventAgeInSeconds: 60,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queueId, 'Arn'] } } },
+    });
+    // Encrypted, kept 14 days, TLS only.
+    expect(queue.Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 1_209_600 });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: queueId }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+    // Only the janitor may send to it, and only send.
+    const sqs = statementsOf('janitor').filter((s) => asArray(s.Action).some((a) => a.startsWith('sqs:')));
+    expect(sqs).toEqual([
+      { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [queueId, 'Arn'] } },
+    ]);
+    for (const concern of STREAMBED_CONCERNS.filter((c) => c.name !== 'janitor')) {
+      expect(
+        actionsOf(concern.name).filter((a) => a.startsWith('sqs:')),
+        concern.name,
+      ).toEqual([]);
+    }
+  });
+
+  it('alarms when the janitor has not succeeded once in 15 minutes, counting silence as failure', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Json[];
+    const stalled = alarms.filter((alarm) => {
+      const metrics = JSON.stringify((alarm.Properties as Json).Metrics ?? []);
+      return metrics.includes('"Invocations"') && metrics.includes(JSON.stringify(janitorRef()));
+    });
+    expect(stalled).toHaveLength(1);
+    const properties = stalled[0]?.Properties as Json;
+    expect(properties).toMatchObject({
+      ComparisonOperator: 'LessThanThreshold',
+      Threshold: 1,
+      EvaluationPeriods: 1,
+      TreatMissingData: 'breaching',
+    });
+    const metrics = properties.Metrics as Json[];
+    const expression = metrics.find((m) => m.Expression !== undefined);
+    expect(expression?.ReturnData ?? true).toBe(true);
+    const inputs = metrics.filter((m) => m.MetricStat !== undefined) as Json[];
+    expect(
+      inputs
+        .map((m) => (m.MetricStat as Json).Metric)
+        .map((m) => (m as Json).MetricName)
+        .sort(),
+    ).toEqual(['Errors', 'Invocations']);
+    for (const input of inputs) expect((input.MetricStat as Json).Period).toBe(900);
+    const ids = Object.fromEntries(
+      inputs.map((m) => [((m.MetricStat as Json).Metric as Json).MetricName, m.Id]),
+    );
+    expect(String(expression?.Expression).replace(/\s/g, '')).toBe(
+      `FILL(${ids.Invocations},0)-FILL(${ids.Errors},0)`,
+    );
+  });
 });
 
 describe('alarms and outputs', () => {
@@ -364,7 +477,9 @@ describe('alarms and outputs', () => {
     });
     for (const concern of STREAMBED_CONCERNS) {
       const fnRef = { Ref: logicalId(streambed.functions[concern.name] as IConstruct) };
-      for (const metric of ['Errors', 'Throttles']) {
+      // The janitor runs one at a time by design (reserved concurrency 1): its throttles are expected.
+      const metrics = concern.reservedConcurrency === undefined ? ['Errors', 'Throttles'] : ['Errors'];
+      for (const metric of metrics) {
         template.hasResourceProperties('AWS::CloudWatch::Alarm', {
           Namespace: 'AWS/Lambda',
           MetricName: metric,
@@ -380,12 +495,62 @@ describe('alarms and outputs', () => {
     );
     expect(throttled).toHaveLength(1);
     expect(JSON.stringify(throttled[0])).toContain('"TransactWriteItems"');
-    expect(alarms).toHaveLength(2 * STREAMBED_CONCERNS.length + 3);
+    const capped = STREAMBED_CONCERNS.filter((c) => c.reservedConcurrency !== undefined).length;
+    // Per function: errors, duration, throttles unless capped; per scheduled function: not succeeding;
+    // API 5xx, table throttles and system errors, account concurrency: 4.
+    const scheduled = STREAMBED_CONCERNS.filter((c) => c.schedule !== undefined).length;
+    expect(alarms).toHaveLength(3 * STREAMBED_CONCERNS.length - capped + scheduled + 4);
   });
 
-  it('prints the API URL, bucket name and table name', () => {
+  it('alarms when a function runs near its timeout (maximum duration ≥ 80 % of it)', () => {
+    for (const concern of STREAMBED_CONCERNS) {
+      const fnRef = { Ref: logicalId(streambed.functions[concern.name] as IConstruct) };
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Duration',
+        Dimensions: [{ Name: 'FunctionName', Value: fnRef }],
+        Statistic: 'Maximum',
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        Threshold: concern.timeout.toMilliseconds() * 0.8,
+      });
+    }
+  });
+
+  it("alarms when the Region's claimed Lambda concurrency nears the account quota (80 % of 1000)", () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'ClaimedAccountConcurrency',
+      Dimensions: Match.absent(),
+      Statistic: 'Maximum',
+      Period: 60,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 800,
+    });
+  });
+
+  it('prints the API URL, API id, execute-api ARN prefix, bucket name and table name', () => {
     template.hasOutput('ApiUrl', {
       Value: { 'Fn::Join': ['', Match.arrayWith(['https://', { Ref: logicalId(streambed.api) }])] },
+    });
+    // What callers write their execute-api:Invoke policies against: every method and path of the stage.
+    template.hasOutput('ApiId', { Value: { Ref: logicalId(streambed.api) } });
+    template.hasOutput('ExecuteApiArnPrefix', {
+      Value: {
+        'Fn::Join': [
+          '',
+          [
+            'arn:',
+            { Ref: 'AWS::Partition' },
+            ':execute-api:',
+            { Ref: 'AWS::Region' },
+            ':',
+            { Ref: 'AWS::AccountId' },
+            ':',
+            { Ref: logicalId(streambed.api) },
+            '/$default/*',
+          ],
+        ],
+      },
     });
     template.hasOutput('BucketName', { Value: { Ref: logicalId(streambed.bucket) } });
     template.hasOutput('TableName', { Value: { Ref: logicalId(streambed.table) } });
@@ -420,6 +585,7 @@ describe('cdk-nag (AWS Solutions)', () => {
         `Streambed/Streambed/FetchRole AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/compacted/*]`,
         `Streambed/Streambed/JanitorRole AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/data/*]`,
         `Streambed/Streambed/JanitorRole AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/compacted/*]`,
+        'Streambed/Streambed/JanitorFailures AwsSolutions-SQS3',
       ].sort(),
     );
   });

@@ -45,33 +45,13 @@ export const API_URL_ENV = 'STREAMBED_LOCALSTACK_API_URL';
 // Can this LocalStack take the stack?
 
 /**
- * A reason not to deploy into the LocalStack at `endpoint`, or undefined to go ahead. HTTP APIs (API
- * Gateway v2) are not in LocalStack's community image (LocalStack's coverage page: "API Gateway v2 is
- * supported by LocalStack only in the pro image"), and the LocalStack that test/support/localstack.ts
- * starts through testcontainers is that image; deploying there would fail on every machine with Docker.
- * The check reads `GET /_localstack/health` (`edition` and the `services` map; the exact field values
- * are unverified). When the health endpoint cannot be read the deploy goes ahead and fails with the
- * real error rather than being skipped.
+ * A reason not to deploy into the LocalStack at `endpoint`, or undefined to go ahead. The stack is
+ * deployed in its REST API flavor (`streambed:api=rest`, see `appArgs`), which LocalStack's community
+ * edition serves (its HTTP APIs, API Gateway v2, need the paid edition), so any LocalStack will do;
+ * only the opt-out variable stops it.
  */
-export async function deployBlocker(endpoint: string, env = process.env): Promise<string | undefined> {
+export async function deployBlocker(_endpoint: string, env = process.env): Promise<string | undefined> {
   if (env[SKIP_DEPLOY_ENV] === '1') return `${SKIP_DEPLOY_ENV}=1`;
-  let health: { edition?: unknown; version?: unknown; services?: Record<string, unknown> };
-  try {
-    const response = await fetch(new URL('/_localstack/health', endpoint), {
-      signal: AbortSignal.timeout(10_000),
-    });
-    if (!response.ok) return undefined;
-    health = (await response.json()) as typeof health;
-  } catch {
-    return undefined;
-  }
-  const hasHttpApis = health.services !== undefined && 'apigatewayv2' in health.services;
-  if (health.edition === 'community' && !hasHttpApis) {
-    return (
-      `LocalStack at ${endpoint} is the community edition (${String(health.version ?? 'version unknown')}), ` +
-      'which has no API Gateway v2 (HTTP APIs); set AWS_ENDPOINT_URL to a LocalStack Pro to run it'
-    );
-  }
   return undefined;
 }
 
@@ -168,6 +148,9 @@ function appArgs(d: LocalStackDeployment): string[] {
     // nothing behind (see streambedPropsFromContext in lib/streambed-stack.ts).
     '--context',
     'streambed:removalPolicy=destroy',
+    // The REST API flavor: LocalStack's community edition has no HTTP APIs.
+    '--context',
+    'streambed:api=rest',
     '--output',
     join(d.workDir, 'cdk.out'),
     '--no-notices',
@@ -286,15 +269,16 @@ export function runCdkLocal(
 // Where the deployed API answers.
 
 /**
- * Base URLs (ending with `/`) under which LocalStack may serve the HTTP API, most likely first. The
- * `ApiUrl` output is `https://<apiId>.execute-api.<region>.<URLSuffix>/`; on LocalStack only its first
- * label, the API id, is dependable (how LocalStack resolves AWS::URLSuffix there is unverified). From
- * LocalStack's API Gateway documentation (unverified against a running LocalStack Pro here):
- * - `http://<apiId>.execute-api.localhost.localstack.cloud:<port>/` is the recommended form; the stage
- *   may be left out for an HTTP API's `$default` stage. It needs DNS for localhost.localstack.cloud
- *   and LocalStack on this machine.
- * - `<endpoint>/_aws/execute-api/<apiId>/<stage>/<path>` is the form without DNS; whether `$default`
- *   may be left out there is not documented, so both are tried.
+ * Base URLs (ending with `/`) under which LocalStack may serve the deployed API, most likely first. The
+ * `ApiUrl` output is `https://<apiId>.execute-api.<region>.<URLSuffix>/<stage>/` for the REST flavor
+ * (`/` alone for an HTTP API's `$default` stage); on LocalStack only the API id and the stage path are
+ * dependable (how LocalStack resolves AWS::URLSuffix there is unverified). From LocalStack's API
+ * Gateway documentation (unverified against a running LocalStack here):
+ * - `http://<apiId>.execute-api.localhost.localstack.cloud:<port>/<stage>/` is the recommended form.
+ *   It needs DNS for localhost.localstack.cloud and LocalStack on this machine.
+ * - `<endpoint>/_aws/execute-api/<apiId>/<stage>/` is the form without DNS, and
+ *   `<endpoint>/restapis/<apiId>/<stage>/_user_request_/` the older one for REST APIs.
+ * For an HTTP API, whose stage `$default` may be left out, both forms are tried.
  * The output itself is tried only when it does not point at AWS, so the test never calls AWS.
  */
 export function apiUrlCandidates(endpoint: string, apiUrl: string): string[] {
@@ -302,13 +286,15 @@ export function apiUrlCandidates(endpoint: string, apiUrl: string): string[] {
   const output = new URL(apiUrl);
   const apiId = output.hostname.split('.')[0] ?? '';
   if (!/^[a-z0-9]+$/.test(apiId)) throw new Error(`cannot read an API id from the ApiUrl output ${apiUrl}`);
+  const stagePath = output.pathname.endsWith('/') ? output.pathname : `${output.pathname}/`;
   const candidates: string[] = [];
   if (!output.hostname.endsWith('.amazonaws.com')) candidates.push(output.href);
-  if (loopback) candidates.push(`${url.protocol}//${apiId}.execute-api.localhost.localstack.cloud:${port}/`);
-  candidates.push(
-    `${url.origin}/_aws/execute-api/${apiId}/`,
-    `${url.origin}/_aws/execute-api/${apiId}/$default/`,
-  );
+  if (loopback) {
+    candidates.push(`${url.protocol}//${apiId}.execute-api.localhost.localstack.cloud:${port}${stagePath}`);
+  }
+  candidates.push(`${url.origin}/_aws/execute-api/${apiId}${stagePath}`);
+  if (stagePath === '/') candidates.push(`${url.origin}/_aws/execute-api/${apiId}/$default/`);
+  else candidates.push(`${url.origin}/restapis/${apiId}${stagePath}_user_request_/`);
   return [...new Set(candidates.map((c) => (c.endsWith('/') ? c : `${c}/`)))];
 }
 
