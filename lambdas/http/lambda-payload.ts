@@ -117,7 +117,10 @@ function decodedPath(rawPath: string): string {
 /**
  * The size of the event API Gateway would send for `request`: exact for the body, the path, the query
  * and the headers (what the router can see), plus LAMBDA_EVENT_RESERVE_BYTES for the rest of it.
- * `pathParameters` are the matched route's, when there is one.
+ * `pathParameters` are the matched route's, when there is one. Headers and query are counted twice,
+ * as a REST API's payload format 1.0 carries them (single- and multi-value maps), so the bound holds
+ * for both API flavors; REST APIs pass only Streambed's binary types as base64, so measuring bodies by
+ * the HTTP API's rule never undercounts either.
  */
 export function lambdaEventSize(
   request: HttpRequest,
@@ -136,7 +139,13 @@ export function lambdaEventSize(
     rawPath: request.path,
     rawQueryString: request.query.toString(),
     headers: request.headers,
+    multiValueHeaders: Object.fromEntries(
+      Object.entries(request.headers).map(([name, value]) => [name, [value]]),
+    ),
     queryStringParameters,
+    multiValueQueryStringParameters: Object.fromEntries(
+      [...new Set(request.query.keys())].map((name) => [name, request.query.getAll(name)]),
+    ),
     requestContext: { http: { method: request.method, path: decodedPath(request.path) } },
     pathParameters: pathParameters ?? {},
     body: '',
