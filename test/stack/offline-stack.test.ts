@@ -17,6 +17,7 @@ import { createS3Client } from '../../lambdas/adapters/s3-object-store.ts';
 import {
   type ApiFlavor,
   assemblyDirectory,
+  documentedCallerPolicy,
   type OfflineStack,
   type SynthesizedStack,
   startOfflineStack,
@@ -73,7 +74,7 @@ async function replaceBundle(synthesized: SynthesizedStack, name: string, source
   return `${name}.zip`;
 }
 
-const flavors: ApiFlavor[] = ['http'];
+const flavors: ApiFlavor[] = ['http', 'rest'];
 
 describe.each(flavors)('the synthesized stack offline (%s API)', (flavor) => {
   let synthesized: SynthesizedStack;
@@ -251,6 +252,31 @@ describe.each(flavors)('the synthesized stack offline (%s API)', (flavor) => {
       },
     );
 
+    it('lets a caller holding the documented policy use the registry, which `…/*/v1/*` alone never allowed', async () => {
+      const apiArn = `arn:aws:execute-api:${stack.region}:${stack.model.environment.accountId}:${stack.model.api.id}`;
+      const documented = documentedCallerPolicy(apiArn, stack.model.api.stage);
+      expect(documented[0]?.Resource.some((resource) => resource.includes('schema-registry'))).toBe(true);
+      const v1Only = await startOfflineStack({
+        synthesized,
+        ...endpoints(),
+        schedules: false,
+        callerPolicy: (arn, stage) => [
+          { Effect: 'Allow', Action: ['execute-api:Invoke'], Resource: [`${arn}/${stage}/*/v1/*`] },
+        ],
+      });
+      try {
+        expect((await signedFetch(v1Only, 'GET', 'v1/topics')).status).toBe(200);
+        const refused = await signedFetch(v1Only, 'GET', 'schema-registry/subjects');
+        expect(refused.status).toBe(403);
+        expect(((await refused.json()) as { message: string }).message).toMatch(
+          /not authorized to perform: execute-api:Invoke/,
+        );
+      } finally {
+        await v1Only.close();
+      }
+      expect((await signedFetch(stack, 'GET', 'schema-registry/subjects')).status).toBe(200);
+    });
+
     it('answers a request too large for Lambda with API Gateway’s 413', async () => {
       // 1.5 M quote characters: 3 MB of JSON body, about 6.3 MB once escaped inside the Lambda event.
       const body = JSON.stringify({ records: [{ value: '"'.repeat(1_500_000) }] });
@@ -352,8 +378,16 @@ describe.each(flavors)('the synthesized stack offline (%s API)', (flavor) => {
     it('a route that is missing is not found', async () => {
       const variant = await broken((template) => {
         for (const [id, resource] of Object.entries(template.Resources)) {
-          const key = resource.Properties?.RouteKey;
-          if (key === 'GET /v1/topics/{topic}/partitions/{partition}/offsets') delete template.Resources[id];
+          const properties = resource.Properties ?? {};
+          // HTTP API: the route; REST API: the GET method on the `offsets` resource.
+          const httpRoute = properties.RouteKey === 'GET /v1/topics/{topic}/partitions/{partition}/offsets';
+          const resourceId = (properties.ResourceId as { Ref?: string } | undefined)?.Ref;
+          const restMethod =
+            resource.Type === 'AWS::ApiGateway::Method' &&
+            properties.HttpMethod === 'GET' &&
+            resourceId !== undefined &&
+            template.Resources[resourceId]?.Properties?.PathPart === 'offsets';
+          if (httpRoute || restMethod) delete template.Resources[id];
         }
       });
       try {

@@ -65,19 +65,32 @@ export function synthesizeStack(
 }
 
 /**
- * The caller policy docs/deploy.md tells users to attach, for the API whose execute-api ARN prefix is
- * `apiArn` (`arn:aws:execute-api:REGION:ACCOUNT:API_ID`).
+ * The caller policy docs/deploy.md tells users to attach (its first JSON block that grants
+ * `execute-api:Invoke`), for the API whose execute-api ARN prefix is `apiArn`
+ * (`arn:aws:execute-api:REGION:ACCOUNT:API_ID`) and the given stage: the offline caller holds exactly
+ * what the documentation promises works.
  */
 export function documentedCallerPolicy(apiArn: string, stage: string): PolicyStatement[] {
+  const doc = readFileSync(join(REPO, 'docs', 'deploy.md'), 'utf8');
+  const block = [...doc.matchAll(/```json\n([\s\S]*?)```/g)]
+    .map((match) => match[1] as string)
+    .find((text) => text.includes('execute-api:Invoke'));
+  if (block === undefined) throw new Error('docs/deploy.md has no JSON policy granting execute-api:Invoke');
+  const statement = JSON.parse(block) as {
+    Effect: 'Allow';
+    Action: string | string[];
+    Resource: string | string[];
+  };
+  const list = (value: string | string[]) => (Array.isArray(value) ? value : [value]);
   return [
     {
-      Effect: 'Allow',
-      Action: ['execute-api:Invoke'],
-      Resource: [
-        `${apiArn}/${stage}/*/v1/*`,
-        `${apiArn}/${stage}/*/schema-registry`,
-        `${apiArn}/${stage}/*/schema-registry/*`,
-      ],
+      Effect: statement.Effect,
+      Action: list(statement.Action),
+      Resource: list(statement.Resource).map((resource) =>
+        resource
+          .replace('arn:aws:execute-api:REGION:ACCOUNT:API_ID', apiArn)
+          .replace('/$default/', `/${stage}/`),
+      ),
     },
   ];
 }
