@@ -109,6 +109,42 @@ describe.each(flavors)('the synthesized stack offline (%s API)', (flavor) => {
       expect(((await forged.json()) as { message: string }).message).toMatch(/signature/);
     });
 
+    it('routes every request of the API contract (DESIGN §8) to a function', async () => {
+      // An answer from API Gateway itself (no route, no permission, no function) carries
+      // x-amzn-ErrorType; a Streambed function's never does, whatever its status.
+      const contract: [string, string][] = [
+        ['GET', 'v1/health'],
+        ['POST', 'v1/topics'],
+        ['GET', 'v1/topics'],
+        ['GET', 'v1/topics/contract'],
+        ['PATCH', 'v1/topics/contract'],
+        ['DELETE', 'v1/topics/contract'],
+        ['POST', 'v1/topics/contract/records'],
+        ['GET', 'v1/topics/contract/partitions/0/records?offset=0'],
+        ['GET', 'v1/topics/contract/partitions/0/offsets'],
+        ['GET', 'v1/groups'],
+        ['GET', 'v1/groups/contract'],
+        ['POST', 'v1/groups/contract/members'],
+        ['POST', 'v1/groups/contract/members/m/heartbeat'],
+        ['DELETE', 'v1/groups/contract/members/m'],
+        ['POST', 'v1/groups/contract/offsets'],
+        ['POST', 'v1/groups/contract/offsets/reset'],
+        ['GET', 'schema-registry/subjects'],
+        ['GET', 'schema-registry/config'],
+      ];
+      const fromGateway: string[] = [];
+      for (const [method, path] of contract) {
+        const body = method === 'POST' || method === 'PATCH' ? '{}' : undefined;
+        const response = await signedFetch(stack, method, path, {
+          ...(body === undefined ? {} : { body, headers: { 'content-type': 'application/json' } }),
+        });
+        await response.arrayBuffer();
+        if (response.headers.get('x-amzn-errortype') !== null)
+          fromGateway.push(`${method} ${path} → ${response.status}`);
+      }
+      expect(fromGateway).toEqual([]);
+    });
+
     it('produces, fetches and consumes in a group through the SDK, record for record', async () => {
       const client = new Streambed({
         url: stack.url,
