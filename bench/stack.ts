@@ -88,12 +88,12 @@ export async function compactionCheck(
   let janitorRuns = 0;
   const deadline = Date.now() + 600_000;
   for (;;) {
-    const seen = stack.logs.length;
+    const mark = stack.logMark();
     const outcome = await stack.invokeScheduled('Janitor');
     janitorRuns += 1;
     if (outcome.kind !== 'result') throw new Error(`janitor invocation failed: ${JSON.stringify(outcome)}`);
-    const report = stack.logs
-      .slice(seen)
+    const report = stack
+      .logsSince(mark)
       .map((line) => /"message":"janitor run".*"compactedBatches":(\d+)/.exec(line)?.[1])
       .find((value) => value !== undefined);
     const compacted = Number(report ?? 0);

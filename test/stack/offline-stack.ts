@@ -110,7 +110,7 @@ export interface OfflineStackOptions {
   schedules?: boolean;
   /** Port of the API front; default a free one. */
   port?: number;
-  /** Every log line of every function; default: kept in `logs`. */
+  /** Sees every log line of every function (they are also kept in `logs`). */
   onLog?: (functionName: string, line: string) => void;
 }
 
@@ -123,6 +123,10 @@ export interface OfflineStack {
   model: StackModel;
   /** The last log lines of the functions (most recent last). */
   logs: string[];
+  /** The lines logged since `mark` (a value of `logMark()`), as far as `logs` still holds them. */
+  logsSince(mark: number): string[];
+  /** How many lines were ever logged: a mark for logsSince. */
+  logMark(): number;
   /** Calls the service proxy refused. */
   denials: Denial[];
   /** Payload sizes each function saw (request events and responses, as JSON text). */
@@ -167,13 +171,14 @@ export async function startOfflineStack(options: OfflineStackOptions): Promise<O
   const environment: Environment = { ...OFFLINE_ENVIRONMENT, stackName: `sb${randomUUID().slice(0, 8)}` };
   const model = readStack(template, options.synthesized.assemblyDir, environment);
   const logs: string[] = [];
+  let logged = 0;
   const denials: Denial[] = [];
-  const onLog =
-    options.onLog ??
-    ((name: string, line: string) => {
-      logs.push(`${name}: ${line}`);
-      if (logs.length > MAX_LOG_LINES) logs.splice(0, logs.length - MAX_LOG_LINES);
-    });
+  const onLog = (name: string, line: string) => {
+    logs.push(`${name}: ${line}`);
+    logged += 1;
+    if (logs.length > MAX_LOG_LINES) logs.splice(0, logs.length - MAX_LOG_LINES);
+    options.onLog?.(name, line);
+  };
 
   // The resources CloudFormation would create, from their template properties.
   const dynamo = new DynamoDBClient({
@@ -301,6 +306,8 @@ export async function startOfflineStack(options: OfflineStackOptions): Promise<O
     credentials: { accessKeyId: caller.accessKeyId, secretAccessKey: caller.secretAccessKey },
     model,
     logs,
+    logsSince: (mark) => logs.slice(Math.max(0, logs.length - (logged - mark))),
+    logMark: () => logged,
     denials,
     payloadStats: host.stats,
     awsConfigOf(concern) {

@@ -282,18 +282,16 @@ export async function startServiceProxy(options: ServiceProxyOptions): Promise<R
     const body = await readAll(request);
     const call = s3Call(request);
     const caller = callers.get(accessKeyOf(request) ?? '');
-    if (call === undefined) {
-      send(response, 403, { 'content-type': 'application/xml' }, s3AccessDenied());
-      return;
-    }
-    const authorizations = s3Authorizations(request, call, body);
-    if (firstDenied(caller, authorizations) !== undefined) {
+    // S3's refusal: an XML error, no body at all for HEAD.
+    const accessDenied = () =>
       send(
         response,
         403,
         { 'content-type': 'application/xml' },
         request.method === 'HEAD' ? '' : s3AccessDenied(),
       );
+    if (call === undefined || firstDenied(caller, s3Authorizations(request, call, body)) !== undefined) {
+      accessDenied();
       return;
     }
     // The emulator is unauthenticated: the proxy has decided, and s3rver would refuse the functions' keys.
@@ -305,12 +303,7 @@ export async function startServiceProxy(options: ServiceProxyOptions): Promise<R
       (request.method === 'GET' || request.method === 'HEAD');
     if (missingKey && !isAllowed(caller?.statements ?? [], 's3:ListBucket', `arn:aws:s3:::${call.bucket}`)) {
       // S3 hides whether a key exists from a caller that could not have listed it.
-      send(
-        response,
-        403,
-        { 'content-type': 'application/xml' },
-        request.method === 'HEAD' ? '' : s3AccessDenied(),
-      );
+      accessDenied();
       return;
     }
     send(
