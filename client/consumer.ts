@@ -7,12 +7,18 @@
  * Delivery is at-least-once: a partition moves to another member from the last committed offset, so
  * messages processed after the last commit are seen again. Within a partition, messages are handed
  * over strictly in offset order, one at a time.
+ *
+ * A message whose handler (or value deserializer) fails is logged and retried with backoff `retry.retries`
+ * times; then it goes to the `deadLetterTopic` and consumption moves past it, or, without one, the
+ * consumer crashes: it stops, commits up to (not past) the failed message, leaves the group and emits
+ * `consumer.crash`, and rejoins only if `restartOnFailure` says so. Nothing is skipped without a dead letter.
  */
 
 import { randomUUID } from 'node:crypto';
 import { decodeRecordBatch, splitBatches } from '../lambdas/core/record-batch.ts';
 import { BATCHES_CONTENT_TYPE } from '../lambdas/http/binary.ts';
 import { StreambedError } from './errors.ts';
+import { Producer } from './producer.ts';
 import { type RetryOptions, sleep, withRetries } from './retry.ts';
 import type { AsyncSerde } from './serdes.ts';
 import { segment, type Transport } from './transport.ts';
@@ -43,6 +49,43 @@ export interface EachBatchPayload<V = Buffer> {
   isRunning(): boolean;
 }
 
+/** Where the consumer reports handler failures. Fields name the message, never its key or value. */
+export interface ConsumerLogger {
+  error(message: string, fields: Record<string, unknown>): void;
+  warn(message: string, fields: Record<string, unknown>): void;
+}
+
+/** KafkaJS's `consumer.crash` event: the consumer stopped after a message failed every retry. */
+export interface ConsumerCrashEvent {
+  type: 'consumer.crash';
+  timestamp: number;
+  payload: { error: unknown; groupId: string; restart: boolean };
+}
+
+/** Writes one JSON line per event to stderr. */
+const stderrLogger: ConsumerLogger = {
+  error: (message, fields) =>
+    process.stderr.write(`${JSON.stringify({ level: 'error', message, ...fields })}\n`),
+  warn: (message, fields) =>
+    process.stderr.write(`${JSON.stringify({ level: 'warn', message, ...fields })}\n`),
+};
+
+/** How often a failing handler is retried, unless `retry` says otherwise (KafkaJS's consumer defaults). */
+const HANDLER_RETRY_DEFAULTS: RetryOptions = { retries: 5, initialRetryTimeMs: 300, maxRetryTimeMs: 30_000 };
+
+/** Header names a dead letter carries besides the record's own headers. */
+export const DEAD_LETTER_HEADERS = {
+  topic: 'streambed-dlt-topic',
+  partition: 'streambed-dlt-partition',
+  offset: 'streambed-dlt-offset',
+  attempts: 'streambed-dlt-attempts',
+  error: 'streambed-dlt-error',
+} as const;
+
+const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+type FetchedRecord = ReturnType<typeof decodeRecordBatch>['records'][number];
+
 export interface ConsumerOptions<V = Buffer> {
   groupId: string;
   /** A member that does not heartbeat for this long loses its partitions. Default 10 s. */
@@ -58,10 +101,28 @@ export interface ConsumerOptions<V = Buffer> {
   maxWaitMs?: number;
   /** How value bytes become values; may be asynchronous (the Avro serde fetches writer schemas). */
   valueSerde?: AsyncSerde<V>;
+  /**
+   * Backoff for a failing `eachMessage`/`eachBatch` (and for the consumer's requests): `retries`
+   * (default 5) attempts after the first, waits from `initialRetryTimeMs` (default 300 ms) growing by
+   * `multiplier` (2) up to `maxRetryTimeMs` (30 s), jittered by ± `factor` (0.2).
+   */
   retry?: RetryOptions;
+  /** Failed and retried messages are logged here. Default: one JSON line per event on stderr. */
+  logger?: ConsumerLogger;
+  /**
+   * Where a message goes once its retries are exhausted: the same key, value and headers, plus
+   * `streambed-dlt-topic`, `-partition`, `-offset`, `-attempts` and `-error`. The consumer then
+   * commits past it and moves on. Without it, the consumer crashes instead.
+   */
+  deadLetterTopic?: string;
+  /**
+   * Asked after a crash: true rejoins the group and retries from the committed offset (the failed
+   * message); false (the default) leaves the consumer stopped.
+   */
+  restartOnFailure?: (error: unknown) => Promise<boolean>;
   onPartitionsAssigned?: (partitions: TopicPartition[]) => void | Promise<void>;
   onPartitionsRevoked?: (partitions: TopicPartition[]) => void | Promise<void>;
-  /** Errors the consumer handled itself (a failed heartbeat, a handler that threw and will retry). */
+  /** Errors the consumer handled itself (a failed heartbeat, a handler that threw). */
   onError?: (error: unknown) => void;
 }
 
@@ -79,6 +140,8 @@ interface Owned extends TopicPartition {
   loop: Promise<void> | undefined;
   /** A seek that the loop has to apply before its next fetch. */
   seekTo: number | undefined;
+  /** Aborted when the loop stops, so a handler's backoff does not hold up a revocation or disconnect. */
+  abort: AbortController;
 }
 
 const key = (tp: TopicPartition) => `${tp.topic}\u0000${tp.partition}`;
@@ -94,11 +157,31 @@ export class Consumer<V = Buffer> {
   private heartbeating: Promise<void> | undefined;
   private lastCommit = 0;
   private handlers: RunOptions<V> = {};
+  private readonly logger: ConsumerLogger;
+  private deadLetters: Producer | undefined;
+  private readonly crashListeners = new Set<(event: ConsumerCrashEvent) => void>();
+  /** A crash being handled (leaving, asking restartOnFailure, rejoining). */
+  private crashing: Promise<void> | undefined;
+  /** Set by disconnect: a crash then does not rejoin. */
+  private closed = false;
+
+  /** Event names, as KafkaJS's `consumer.events`. */
+  readonly events = { CRASH: 'consumer.crash' } as const;
 
   constructor(
     private readonly transport: Transport,
     private readonly options: ConsumerOptions<V>,
-  ) {}
+  ) {
+    this.logger = options.logger ?? stderrLogger;
+  }
+
+  /** Listens for `consumer.crash`; returns a function that removes the listener. */
+  on(eventName: 'consumer.crash', listener: (event: ConsumerCrashEvent) => void): () => void {
+    if (eventName !== this.events.CRASH)
+      throw new StreambedError('INVALID_REQUEST', `unknown consumer event '${eventName}'`);
+    this.crashListeners.add(listener);
+    return () => this.crashListeners.delete(listener);
+  }
 
   async subscribe({
     topics,
@@ -120,6 +203,7 @@ export class Consumer<V = Buffer> {
     if (this.topics.size === 0)
       throw new StreambedError('INVALID_REQUEST', 'subscribe to at least one topic before run');
     this.handlers = handlers;
+    this.closed = false;
     this.running = true;
     await this.join();
     this.scheduleHeartbeat();
@@ -181,7 +265,13 @@ export class Consumer<V = Buffer> {
 
   /** Stops fetching, commits positions, leaves the group (its partitions move at once). */
   async disconnect(): Promise<void> {
+    this.closed = true;
+    await this.crashing;
     if (!this.running) return;
+    await this.leave();
+  }
+
+  private async leave(): Promise<void> {
     this.running = false;
     clearTimeout(this.heartbeatTimer);
     await this.heartbeating;
@@ -203,6 +293,57 @@ export class Consumer<V = Buffer> {
     }
     this.owned.clear();
     this.memberId = undefined;
+    await this.deadLetters?.disconnect();
+    this.deadLetters = undefined;
+  }
+
+  /**
+   * Handles a message that failed every retry, with no dead-letter topic: its loop has stopped with
+   * the position on it. Leaves the group (committing only what was processed), tells the listeners,
+   * and rejoins if `restartOnFailure` says so.
+   */
+  private crash(error: unknown): void {
+    if (!this.running) return;
+    const leaving = this.leave();
+    const crashing = (async () => {
+      await leaving;
+      let restart = false;
+      try {
+        restart = !this.closed && ((await this.options.restartOnFailure?.(error)) ?? false);
+      } catch (failure) {
+        this.logger.error('restartOnFailure threw; the consumer stays stopped', {
+          group: this.options.groupId,
+          error: errorMessage(failure),
+        });
+      }
+      const event: ConsumerCrashEvent = {
+        type: this.events.CRASH,
+        timestamp: Date.now(),
+        payload: { error, groupId: this.options.groupId, restart },
+      };
+      for (const listener of this.crashListeners) {
+        try {
+          listener(event);
+        } catch (failure) {
+          this.options.onError?.(failure);
+        }
+      }
+      if (!restart || this.closed) return;
+      this.running = true;
+      try {
+        await this.join();
+        this.scheduleHeartbeat();
+      } catch (failure) {
+        this.running = false;
+        this.logger.error('rejoining after a crash failed; the consumer stays stopped', {
+          group: this.options.groupId,
+          error: errorMessage(failure),
+        });
+      }
+    })().finally(() => {
+      if (this.crashing === crashing) this.crashing = undefined;
+    });
+    this.crashing = crashing;
   }
 
   private matching(topic: string, partitions: number[] | undefined): TopicPartition[] {
@@ -280,6 +421,7 @@ export class Consumer<V = Buffer> {
         stopped: false,
         loop: undefined,
         seekTo: undefined,
+        abort: new AbortController(),
       };
       this.owned.set(key(a), owned);
       owned.loop = this.consume(owned);
@@ -289,7 +431,10 @@ export class Consumer<V = Buffer> {
   }
 
   private async stopLoops(list: Owned[]): Promise<void> {
-    for (const o of list) o.stopped = true;
+    for (const o of list) {
+      o.stopped = true;
+      o.abort.abort();
+    }
     await Promise.allSettled(list.map((o) => o.loop));
   }
 
@@ -328,14 +473,13 @@ export class Consumer<V = Buffer> {
           },
         );
         const highWatermark = Number(response.headers.get('streambed-high-watermark'));
-        const messages: ConsumedMessage<V>[] = [];
+        const records: FetchedRecord[] = [];
         for (const batch of splitBatches(response.bytes)) {
           for (const record of decodeRecordBatch(batch).records) {
-            if (record.offset < o.position) continue;
-            messages.push(await this.toMessage(record));
+            if (record.offset >= o.position) records.push(record);
           }
         }
-        if (messages.length > 0) await this.deliver(o, messages, highWatermark, live);
+        if (records.length > 0) await this.deliver(o, records, highWatermark, live);
       } catch (error) {
         if (!live()) return;
         if (error instanceof StreambedError && error.code === 'OFFSET_OUT_OF_RANGE') {
@@ -352,34 +496,164 @@ export class Consumer<V = Buffer> {
 
   private async deliver(
     o: Owned,
-    messages: ConsumedMessage<V>[],
+    records: FetchedRecord[],
     highWatermark: number,
     live: () => boolean,
   ): Promise<void> {
     const tp = { topic: o.topic, partition: o.partition };
     if (this.paused.has(key(o))) return;
-    if (this.handlers.eachBatch) {
-      let resolved: number | undefined;
-      await this.handlers.eachBatch({
-        batch: { ...tp, highWatermark, messages },
-        resolveOffset: (offset) => {
-          resolved = offset;
+    const { eachBatch, eachMessage } = this.handlers;
+    if (eachBatch) {
+      // The failed message of a batch is the first one the handler did not resolve.
+      const unresolved = () => records.filter((r) => r.offset >= (o.position as number));
+      await this.handle(
+        o,
+        live,
+        () => unresolved()[0],
+        async () => {
+          const messages = await this.toMessages(unresolved());
+          if (messages.length === 0) return;
+          let resolved: number | undefined;
+          try {
+            await eachBatch({
+              batch: { ...tp, highWatermark, messages },
+              resolveOffset: (offset) => {
+                resolved = offset;
+              },
+              commitOffsetsIfNecessary: () => this.commitIfDue(),
+              isRunning: live,
+            });
+            // Returning resolves every message the handler did not resolve itself.
+            resolved ??= (messages.at(-1) as ConsumedMessage<V>).offset;
+          } finally {
+            if (resolved !== undefined && live() && o.seekTo === undefined) o.position = resolved + 1;
+          }
         },
-        commitOffsetsIfNecessary: () => this.commitIfDue(),
-        isRunning: live,
-      });
-      if (live() && o.seekTo === undefined)
-        o.position = (resolved ?? (messages.at(-1) as ConsumedMessage<V>).offset) + 1;
+      );
       return;
     }
-    for (const message of messages) {
+    for (const record of records) {
       // A pause or seek that came while the fetch was in flight wins: the rest is fetched again later.
       if (!live() || o.seekTo !== undefined || this.paused.has(key(o))) return;
-      // A handler that throws sees the same message again after a pause: nothing is skipped.
-      await this.handlers.eachMessage?.({ ...tp, message });
-      o.position = message.offset + 1;
+      const handled = await this.handle(
+        o,
+        live,
+        () => record,
+        async () => eachMessage?.({ ...tp, message: await this.toMessage(record) }),
+      );
+      if (!handled) return;
+      o.position = record.offset + 1;
     }
     await this.commitIfDue();
+  }
+
+  /**
+   * Runs `work` (deserialize and hand over) with the handler retry policy. Once the retries are
+   * exhausted, dead-letters the failed record and moves the position past it, or stops this loop and
+   * crashes the consumer. Returns whether the loop may go on.
+   */
+  private async handle(
+    o: Owned,
+    live: () => boolean,
+    failed: () => FetchedRecord | undefined,
+    work: () => Promise<void>,
+  ): Promise<boolean> {
+    const fields = () => ({
+      group: this.options.groupId,
+      topic: o.topic,
+      partition: o.partition,
+      offset: failed()?.offset,
+    });
+    const current = () => live() && o.seekTo === undefined;
+    let attempts = 0;
+    try {
+      await withRetries(
+        this.options.retry ?? {},
+        () => {
+          attempts++;
+          return work();
+        },
+        {
+          defaults: HANDLER_RETRY_DEFAULTS,
+          retriable: current,
+          signal: o.abort.signal,
+          onRetry: (error, attempt, waitMs) =>
+            this.logger.warn('processing failed; retrying', {
+              ...fields(),
+              attempt,
+              retryInMs: Math.round(waitMs),
+              error: errorMessage(error),
+            }),
+        },
+      );
+      return true;
+    } catch (error) {
+      if (!current()) return false;
+      this.options.onError?.(error);
+      const record = failed();
+      // A batch handler that resolved every message and then threw leaves nothing unprocessed.
+      if (record === undefined) return true;
+      const failure = { ...fields(), attempts, error: errorMessage(error) };
+      const deadLetterTopic = this.options.deadLetterTopic;
+      if (deadLetterTopic !== undefined) {
+        try {
+          await this.deadLetter(deadLetterTopic, o, record, attempts, error);
+          this.logger.error('processing failed; sent to the dead-letter topic', {
+            ...failure,
+            deadLetterTopic,
+          });
+          o.position = record.offset + 1;
+          return true;
+        } catch (deadLetterError) {
+          this.logger.error('sending to the dead-letter topic failed', {
+            ...failure,
+            deadLetterTopic,
+            deadLetterError: errorMessage(deadLetterError),
+          });
+        }
+      }
+      this.logger.error('processing failed; the consumer crashes', failure);
+      o.position = record.offset;
+      o.stopped = true;
+      this.crash(error);
+      return false;
+    }
+  }
+
+  /** Produces the failed record to the dead-letter topic, with headers saying where it came from. */
+  private async deadLetter(
+    topic: string,
+    o: Owned,
+    record: FetchedRecord,
+    attempts: number,
+    error: unknown,
+  ): Promise<void> {
+    const headers: Record<string, string | Uint8Array | null> = {};
+    for (const header of record.headers) headers[header.key] = header.value;
+    headers[DEAD_LETTER_HEADERS.topic] = o.topic;
+    headers[DEAD_LETTER_HEADERS.partition] = String(o.partition);
+    headers[DEAD_LETTER_HEADERS.offset] = String(record.offset);
+    headers[DEAD_LETTER_HEADERS.attempts] = String(attempts);
+    headers[DEAD_LETTER_HEADERS.error] = errorMessage(error).slice(0, 1_000);
+    this.deadLetters ??= new Producer(this.transport, { lingerMs: 0, retry: this.options.retry });
+    await this.deadLetters.send({
+      topic,
+      messages: [{ key: record.key, value: record.value, headers }],
+    });
+  }
+
+  /** Deserializes records in order, up to the first that fails; throws if that is the first. */
+  private async toMessages(records: FetchedRecord[]): Promise<ConsumedMessage<V>[]> {
+    const messages: ConsumedMessage<V>[] = [];
+    for (const record of records) {
+      try {
+        messages.push(await this.toMessage(record));
+      } catch (error) {
+        if (messages.length === 0) throw error;
+        break;
+      }
+    }
+    return messages;
   }
 
   private async commitIfDue(): Promise<void> {
@@ -389,13 +663,7 @@ export class Consumer<V = Buffer> {
     await this.commitOffsets().catch((error) => this.options.onError?.(error));
   }
 
-  private async toMessage(record: {
-    offset: number;
-    timestamp: number;
-    key: Uint8Array | null;
-    value: Uint8Array | null;
-    headers: { key: string; value: Uint8Array | null }[];
-  }): Promise<ConsumedMessage<V>> {
+  private async toMessage(record: FetchedRecord): Promise<ConsumedMessage<V>> {
     const buffer = (bytes: Uint8Array | null) =>
       bytes === null ? null : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const headers: Record<string, Buffer | null> = {};

@@ -46,13 +46,15 @@ export class Streambed {
 export { Admin } from './admin.ts';
 export type {
   ConsumedMessage,
+  ConsumerCrashEvent,
+  ConsumerLogger,
   ConsumerOptions,
   EachBatchPayload,
   EachMessagePayload,
   RunOptions,
   TopicPartition,
 } from './consumer.ts';
-export { Consumer } from './consumer.ts';
+export { Consumer, DEAD_LETTER_HEADERS } from './consumer.ts';
 export { StreambedError } from './errors.ts';
 export type { Message, Partitioner, ProducerOptions, RecordMetadata } from './producer.ts';
 export { Producer } from './producer.ts';
