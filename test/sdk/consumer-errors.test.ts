@@ -7,12 +7,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   avroSerde,
+  type Consumer,
   type ConsumerCrashEvent,
   type ConsumerLogger,
   SchemaRegistryClient,
   Streambed,
 } from '../../client/index.ts';
 import { type LocalServer, startLocalServer } from '../../lambdas/runtime/local-server.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 let server: LocalServer;
 let client: Streambed;
@@ -22,15 +24,6 @@ beforeAll(async () => {
 });
 afterAll(async () => server.close());
 
-/** Polls a condition until it holds; fails past the bound. Tests wait for states, never for time. */
-const waitFor = async (condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string) => {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-};
-
 /** A logger that keeps what it is told. */
 function capturingLogger() {
   const lines: { level: 'error' | 'warn'; message: string; fields: Record<string, unknown> }[] = [];
@@ -39,6 +32,13 @@ function capturingLogger() {
     warn: (message, fields) => void lines.push({ level: 'warn', message, fields }),
   };
   return { lines, logger };
+}
+
+/** The crash events a consumer emits, as they come. */
+function crashesOf(consumer: Pick<Consumer, 'on' | 'events'>) {
+  const crashes: ConsumerCrashEvent[] = [];
+  consumer.on(consumer.events.CRASH, (event) => void crashes.push(event));
+  return crashes;
 }
 
 /** Small backoff so the tests run quickly; how long each wait is, is never asserted. */
@@ -57,8 +57,7 @@ describe('consumer error policy', () => {
     await topicWith('poison-crash', ['a', 'b', 'c', 'd']);
     const { lines, logger } = capturingLogger();
     const consumer = client.consumer({ groupId: 'crash-group', retry, logger });
-    const crashes: ConsumerCrashEvent[] = [];
-    consumer.on(consumer.events.CRASH, (event) => void crashes.push(event));
+    const crashes = crashesOf(consumer);
     const processed: string[] = [];
     let attempts = 0;
     await consumer.subscribe({ topic: 'poison-crash', fromBeginning: true });
@@ -110,8 +109,7 @@ describe('consumer error policy', () => {
       deadLetterTopic: 'poison-dlt.dlt',
       autoCommitIntervalMs: 0,
     });
-    const crashes: ConsumerCrashEvent[] = [];
-    consumer.on(consumer.events.CRASH, (event) => void crashes.push(event));
+    const crashes = crashesOf(consumer);
     const processed: string[] = [];
     await consumer.subscribe({ topic: 'poison-dlt', fromBeginning: true });
     // Act
@@ -164,8 +162,7 @@ describe('consumer error policy', () => {
     await topicWith('poison-batch', ['a', 'b', 'c']);
     const { lines, logger } = capturingLogger();
     const consumer = client.consumer({ groupId: 'batch-crash-group', retry, logger });
-    const crashes: ConsumerCrashEvent[] = [];
-    consumer.on(consumer.events.CRASH, (event) => void crashes.push(event));
+    const crashes = crashesOf(consumer);
     const batches: string[][] = [];
     await consumer.subscribe({ topic: 'poison-batch', fromBeginning: true });
     // Act
@@ -240,8 +237,7 @@ describe('consumer error policy', () => {
         return true;
       },
     });
-    const crashes: ConsumerCrashEvent[] = [];
-    consumer.on(consumer.events.CRASH, (event) => void crashes.push(event));
+    const crashes = crashesOf(consumer);
     const seen: string[] = [];
     let failures = 0;
     await consumer.subscribe({ topic: 'poison-restart', fromBeginning: true });

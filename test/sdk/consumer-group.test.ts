@@ -6,21 +6,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonSerde, Streambed, StreambedError, type TopicPartition } from '../../client/index.ts';
 import { type LocalServer, startLocalServer } from '../../lambdas/runtime/local-server.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 let server: LocalServer;
 beforeAll(async () => {
   server = await startLocalServer({ port: 0, memory: true });
 });
 afterAll(async () => server.close());
-
-/** Polls a condition until it holds; fails past the bound. Tests wait for states, never for time. */
-const waitFor = async (condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string) => {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-};
 
 describe('SDK producers and a consumer group', () => {
   it('consumes 100k records from 2 producers with 3 consumers over 6 partitions, surviving a dead consumer', async () => {
