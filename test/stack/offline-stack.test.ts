@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { SchemaRegistryClient, Streambed } from '../../client/index.ts';
 import { sigV4Signer } from '../../client/sigv4.ts';
 import { createS3Client } from '../../lambdas/adapters/s3-object-store.ts';
+import { waitFor } from '../support/wait-for.ts';
 import {
   type ApiFlavor,
   assemblyDirectory,
@@ -27,17 +28,6 @@ import type { Json, Template } from './template.ts';
 
 const REPO = join(import.meta.dirname, '..', '..');
 const run = promisify(execFile);
-
-/** Polls a condition until it holds; fails past the bound. */
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 /** A signed request, as `curl --aws-sigv4` or any SigV4 client would send it. */
 async function signedFetch(
@@ -168,7 +158,7 @@ describe.each(flavors)('the synthesized stack offline (%s API)', (flavor) => {
           seen.push(String(message.value));
         },
       });
-      await waitFor('300 records consumed', 60_000, async () => (seen.length >= 300 ? true : undefined));
+      await waitFor(() => seen.length >= 300, 60_000, '300 records consumed');
       await consumer.disconnect();
       expect([...seen].sort()).toEqual(sent.map((m) => m.value).sort());
       // Per key, records arrive in the order they were sent (one key, one partition).
@@ -255,14 +245,17 @@ describe.each(flavors)('the synthesized stack offline (%s API)', (flavor) => {
       expect(before).toHaveLength(100);
 
       // Objects are compacted once a few seconds old: run the scheduled function until it reports it.
-      await waitFor('the janitor to compact the five objects', 60_000, async () => {
-        const outcome = await stack.invokeScheduled('Janitor');
-        expect(outcome.kind).toBe('result');
-        const compacted = stack.logs.some(
-          (line) => /"message":"janitor run"/.test(line) && /"compactedBatches":[1-9]/.test(line),
-        );
-        return compacted ? true : undefined;
-      });
+      await waitFor(
+        async () => {
+          const outcome = await stack.invokeScheduled('Janitor');
+          expect(outcome.kind).toBe('result');
+          return stack.logs.some(
+            (line) => /"message":"janitor run"/.test(line) && /"compactedBatches":[1-9]/.test(line),
+          );
+        },
+        60_000,
+        'the janitor to compact the five objects',
+      );
       expect(await readAll()).toEqual(before);
       expect(stack.denials).toEqual([]);
     });
