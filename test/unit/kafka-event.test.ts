@@ -321,7 +321,7 @@ describe('compatibility with Powertools for AWS Lambda', () => {
     const event = toKafkaEvent({ topic: 't', partition: 0, records: [fetched(0)], bootstrapServers: '' });
 
     // Act
-    // @ts-expect-error 'SelfManagedKafka' and 'aws:kafka' do not overlap
+    // @ts-expect-error TS2352: no eventSourceArn, and 'SelfManagedKafka' is not 'aws:kafka'
     const direct = event as MSKEvent;
 
     // Assess
