@@ -75,7 +75,7 @@ export const USAGE = `Usage: npm run bench -- [--quick] [--backend embedded|memo
                      about 3.6 GiB, billed as usual on AWS) into topics it deletes at the end
   --stack local      synthesize the CDK app and run its bundles offline (npm run stack:local) on
                      DynamoDB Local and s3rver, then measure it like --url, plus a check that no
-                     Lambda response exceeds 6 MB after compaction: bench/results/stack.json, stack.md
+                     Lambda response exceeds 6 MB after compaction: bench/results/stack[-rest].json, .md
   --api http|rest    the API flavor of --stack local (default http)
   --token T          bearer token of that server (STREAMBED_TOKEN)
   --aws-region R     sign with SigV4 from the standard AWS credential chain (automatic for

@@ -28,7 +28,8 @@ async function main(): Promise<void> {
     line(
       `largest Lambda response ${check.largestResponseBytes} B of ${check.responseLimitBytes}; ${check.oversizedResponses} over the bound after compaction: ${check.passed ? 'passed' : 'FAILED'}`,
     );
-    line(`wrote ${dir}/stack.json, stack.md`);
+    const name = plan.stack.api === 'rest' ? 'stack-rest' : 'stack';
+    line(`wrote ${dir}/${name}.json, ${name}.md`);
     if (!check.passed) process.exitCode = 1;
     return;
   }

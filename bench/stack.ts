@@ -7,7 +7,7 @@
  * bytes are written, compacted, and read back whole as JSON and as batches at the largest max_bytes;
  * every payload the functions returned is measured as Lambda measures it (JSON text).
  *
- * Writes bench/results/stack.json and stack.md. The numbers are of this machine running every
+ * Writes bench/results/stack.json and stack.md (stack-rest.* for the REST flavor). The numbers are of this machine running every
  * function in a local process: they show the stack works at size, not how fast AWS is.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -223,12 +223,13 @@ export async function runStackBench(plan: BenchPlan, outDir: string, flavor: Api
     const check = await compactionCheck(stack, flavor, progress);
     mkdirSync(outDir, { recursive: true });
     const out = { ...results, stack: { flavor, compaction: check } };
-    writeFileSync(join(outDir, 'stack.json'), `${JSON.stringify(out, null, 2)}\n`);
+    const name = flavor === 'rest' ? 'stack-rest' : 'stack';
+    writeFileSync(join(outDir, `${name}.json`), `${JSON.stringify(out, null, 2)}\n`);
     const report = renderRemoteReport(results, { ...plan, target }).replace(
       '# Streambed benchmark against a running server',
       `# Streambed benchmark against the synthesized stack offline (${flavor} API)`,
     );
-    writeFileSync(join(outDir, 'stack.md'), `${report.trimEnd()}\n${renderCheck(check, flavor)}`);
+    writeFileSync(join(outDir, `${name}.md`), `${report.trimEnd()}\n${renderCheck(check, flavor)}`);
     return { results, check };
   } finally {
     await stack?.close();
