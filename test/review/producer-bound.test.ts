@@ -27,7 +27,10 @@ describe('Producer against the router', () => {
         body: new Uint8Array(init?.body as Uint8Array),
       });
       statuses.push(response.status);
-      return new Response(response.body as string | Uint8Array<ArrayBuffer>, { status: response.status, headers: response.headers });
+      return new Response(response.body as string | Uint8Array<ArrayBuffer>, {
+        status: response.status,
+        headers: response.headers,
+      });
     };
     const producer = new Producer<Uint8Array>(new Transport({ url: 'http://streambed.test', fetch }), {
       lingerMs: 0,
