@@ -25,8 +25,6 @@ describe('JSON fetch of a record within max.message.bytes', () => {
     });
 
     // Assess
-    expect({ status: response.status, body: String(response.body).slice(0, 300) }).toMatchObject({
-      status: 200,
-    });
+    expect(response.status).toBe(200);
   });
 });
