@@ -75,9 +75,22 @@ export const MAX_PARTITIONS = 256;
 /** Default `max.message.bytes`: the largest record, as in Kafka (1 MiB). */
 export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
 /**
- * The largest `max.message.bytes` a topic may set: such a record still fits a batch of its own, and a
- * JSON fetch response as base64 with 1 KiB for its offsets, timestamp and header names.
+ * What a record's header keys may take, counted as their UTF-8 bytes plus 8 per header (the binary
+ * produce form's two lengths). Header keys stay text in every JSON form — even a record sent back as
+ * base64 keeps its header names as JSON object keys, where a control character costs up to 7 bytes of
+ * the response document — so they are bounded on their own; values are bounded by max.message.bytes.
  */
-export const MAX_MESSAGE_BYTES = MAX_BATCH_BYTES - 1024;
+export const MAX_HEADER_KEY_BYTES = 4096;
+/** A binary produce body's count (4) and one record's fixed fields (partition, timestamp, three lengths). */
+const SINGLE_RECORD_BODY_BYTES = 4 + 24;
+/**
+ * The largest `max.message.bytes` a topic may set: such a record, with header keys up to
+ * MAX_HEADER_KEY_BYTES, still goes alone in a produce body the SDK sends (MAX_PRODUCE_BODY_BYTES), fits
+ * a batch of its own, and a JSON fetch response as base64 with its header keys escaped twice.
+ */
+export const MAX_MESSAGE_BYTES = Math.min(
+  MAX_BATCH_BYTES - 1024,
+  MAX_PRODUCE_BODY_BYTES - SINGLE_RECORD_BODY_BYTES - MAX_HEADER_KEY_BYTES,
+);
 /** Longest Idempotency-Key accepted. */
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 128;

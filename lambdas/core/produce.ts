@@ -29,7 +29,12 @@ import { retryOnConflict } from './cas.ts';
 import type { CommitNotifier } from './commit-notifier.ts';
 import { ConditionFailedError, StreamError } from './errors.ts';
 import { batchKey, isOlderObject, newDataObjectKey, partitionKey } from './layout.ts';
-import { MAX_BATCH_BYTES, MAX_IDEMPOTENCY_KEY_LENGTH, MAX_RECORDS_PER_REQUEST } from './limits.ts';
+import {
+  MAX_BATCH_BYTES,
+  MAX_HEADER_KEY_BYTES,
+  MAX_IDEMPOTENCY_KEY_LENGTH,
+  MAX_RECORDS_PER_REQUEST,
+} from './limits.ts';
 import type {
   ProduceRecord,
   ProduceRequest,
@@ -134,6 +139,14 @@ export function createProducer({ meta, objects, clock, requireTopic, notifier }:
         throw new StreamError(
           'INVALID_REQUEST',
           `record ${i}: timestamp ${timestamp} is ${now - timestamp} ms behind the server's clock; topic ${topic.name} allows ${topic.config['message.timestamp.before.max.ms']} (message.timestamp.before.max.ms)`,
+        );
+      }
+      let headerKeyBytes = 0;
+      for (const header of record.headers) headerKeyBytes += utf8.encode(header.key).byteLength + 8;
+      if (headerKeyBytes > MAX_HEADER_KEY_BYTES) {
+        throw new StreamError(
+          'RECORD_TOO_LARGE',
+          `record ${i}: its ${record.headers.length} header keys take ${headerKeyBytes} bytes (UTF-8, plus 8 per header); the limit is ${MAX_HEADER_KEY_BYTES}`,
         );
       }
       const size = recordSize(record);

@@ -101,6 +101,7 @@ function fromHttpApiEvent(event: HttpApiEvent): HttpRequest {
     method: event.requestContext.http.method.toUpperCase(),
     path: pathWithoutStage(event.rawPath, event.requestContext.stage),
     query: new URLSearchParams(event.rawQueryString ?? ''),
+    rawQuery: event.rawQueryString ?? '',
     // HTTP APIs already join repeated headers with commas and move Cookie into `event.cookies`, which
     // no Streambed route reads. Names arrive lower-cased today; lower-casing again costs nothing.
     headers: joinHeaders(event.headers),

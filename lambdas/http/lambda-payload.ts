@@ -25,9 +25,11 @@
  * it; events are assumed escaped the same way): `"` `\` and the control characters \b \t \n \f \r take
  * 2 bytes, the other control characters 6, a lone UTF-16 surrogate 6, everything else its UTF-8 bytes.
  */
-import { Buffer } from 'node:buffer';
+import { Buffer, isUtf8 } from 'node:buffer';
 import { LAMBDA_EVENT_RESERVE_BYTES, MAX_LAMBDA_PAYLOAD_BYTES } from '../core/limits.ts';
 import type { HttpRequest, HttpResponse } from './types.ts';
+
+const lenientUtf8 = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
 
 /** Media types API Gateway passes as text besides `text/*` (see the module comment). */
 const TEXT_MEDIA_TYPES: ReadonlySet<string> = new Set([
@@ -86,10 +88,12 @@ export function jsonStringContentBytes(text: string): number {
 }
 
 /**
- * The same for UTF-8 bytes taken as text, without decoding them. Exact for valid UTF-8; bytes that are
- * not (which every JSON route refuses with 400) are counted one for one.
+ * The same for UTF-8 bytes taken as text. Valid UTF-8 is measured without decoding it; bytes that are
+ * not valid UTF-8 reach the event as text with each bad sequence replaced by U+FFFD (3 bytes), so they
+ * are measured as that decoding gives them — a body of 0xFF bytes is three times its length there.
  */
 export function utf8JsonStringContentBytes(bytes: Uint8Array): number {
+  if (!isUtf8(bytes)) return jsonStringContentBytes(lenientUtf8.decode(bytes));
   let extra = 0;
   for (let i = 0; i < bytes.length; i++) {
     const byte = bytes[i] as number;
@@ -134,10 +138,13 @@ export function lambdaEventSize(
     queryStringParameters[name] = request.query.getAll(name).join(',');
   }
   // Everything but the body, shaped as in the event; the body's own bytes are added to its "".
+  // The path is carried as sent twice in a 1.0 event (`path`, `requestContext.path`) and once decoded
+  // in a 2.0 event: both are counted. The query as the client sent it (`%30` is 3 bytes, not 1).
   const shell = {
     version: '2.0',
     rawPath: request.path,
-    rawQueryString: request.query.toString(),
+    path: request.path,
+    rawQueryString: request.rawQuery ?? request.query.toString(),
     headers: request.headers,
     multiValueHeaders: Object.fromEntries(
       Object.entries(request.headers).map(([name, value]) => [name, [value]]),

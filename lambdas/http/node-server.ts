@@ -119,16 +119,18 @@ function readBody(request: IncomingMessage, maxBytes: number, allocate: Allocate
 function toHttpRequest(request: IncomingMessage, body: Uint8Array): HttpRequest {
   const url = request.url ?? '/';
   const queryAt = url.indexOf('?');
+  // headersDistinct, not headers: node keeps only the first of some repeated headers (User-Agent,
+  // Authorization, Content-Type, …) where API Gateway carries them all, and the event bound counts them.
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(request.headers)) {
-    if (value === undefined) continue;
-    headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  for (const [name, values] of Object.entries(request.headersDistinct)) {
+    if (values !== undefined) headers[name] = values.join(', ');
   }
   return {
     method: request.method ?? 'GET',
     // Raw, still percent-encoded: the router splits before it decodes (see types.ts).
     path: queryAt === -1 ? url : url.slice(0, queryAt),
     query: new URLSearchParams(queryAt === -1 ? '' : url.slice(queryAt + 1)),
+    rawQuery: queryAt === -1 ? '' : url.slice(queryAt + 1),
     headers,
     body,
   };

@@ -14,6 +14,11 @@ export interface HttpRequest {
    */
   path: string;
   query: URLSearchParams;
+  /**
+   * The query string as the client sent it (still percent-encoded, no `?`), where the transport has it
+   * (the local server, HTTP API events); the Lambda event bound measures it.
+   */
+  rawQuery?: string;
   /** Header names lower-cased; repeated headers joined with `, ` as RFC 9110 allows. */
   headers: Record<string, string>;
   /**

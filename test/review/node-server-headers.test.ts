@@ -77,14 +77,13 @@ describe('local server: repeated headers', () => {
     // Act
     const status = await send(server.url, head, body);
 
-    // Assess: the router measured what Node kept; the events API Gateway builds carry both lines
-    expect(seen?.headers['user-agent']).toBe('a');
-    expect(lambdaEventSize(seen as HttpRequest, params).bytes).toBeLessThanOrEqual(MAX_LAMBDA_PAYLOAD_BYTES);
+    // Assess: the router sees both lines, as the events API Gateway builds carry them
+    expect(seen?.headers['user-agent']).toBe(`a, ${long}`);
     const client: ClientRequest = {
       method: 'GET',
       rawPath: path,
       rawQuery: 'offset=0',
-      headers: { ...(seen as HttpRequest).headers, 'user-agent': `a, ${long}` },
+      headers: { ...(seen as HttpRequest).headers },
       body,
       resource: '/v1/topics/{topic}/partitions/{partition}/records',
       pathParameters: params,

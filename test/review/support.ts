@@ -108,11 +108,14 @@ export function restApiEvent(request: ClientRequest): Json {
 export const eventBytes = (event: Json): number => Buffer.byteLength(JSON.stringify(event));
 
 /** The router's view of the client request (what the local server builds). */
+/** The router's request for `request`, as the local server builds it. */
 export function routerRequest(request: ClientRequest) {
   return {
     method: request.method,
     path: request.rawPath,
     query: new URLSearchParams(request.rawQuery),
+    // As the transports hand it over (the local server, HTTP API events).
+    rawQuery: request.rawQuery,
     headers: request.headers,
     body: request.body,
   };
