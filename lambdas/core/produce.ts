@@ -19,6 +19,7 @@
  * - No record batch is larger than MAX_BATCH_BYTES, so one fetch response carries any batch whole; a
  *   request that would make one is refused (413) before anything is written.
  */
+import { Buffer } from 'node:buffer';
 import { createHash, randomInt, randomUUID } from 'node:crypto';
 import type { Clock } from '../ports/clock.ts';
 import type { MetaStore } from '../ports/meta-store.ts';
@@ -79,13 +80,19 @@ interface PartitionBatch {
   meta: PartitionMeta;
 }
 
-const utf8 = new TextEncoder();
-
-function recordSize(record: ProduceRecord): number {
+/**
+ * A record's size as max.message.bytes counts it (key, value, header keys and values), and what its
+ * header keys take as MAX_HEADER_KEY_BYTES counts them (UTF-8 plus 8 per header): one pass.
+ */
+function recordSizes(record: ProduceRecord): { size: number; headerKeyBytes: number } {
   let size = (record.key?.byteLength ?? 0) + (record.value?.byteLength ?? 0);
-  for (const header of record.headers)
-    size += utf8.encode(header.key).byteLength + (header.value?.byteLength ?? 0);
-  return size;
+  let headerKeyBytes = 0;
+  for (const header of record.headers) {
+    const keyBytes = Buffer.byteLength(header.key);
+    size += keyBytes + (header.value?.byteLength ?? 0);
+    headerKeyBytes += keyBytes + 8;
+  }
+  return { size, headerKeyBytes };
 }
 
 export function createProducer({ meta, objects, clock, requireTopic, notifier }: ProduceDeps) {
@@ -141,15 +148,13 @@ export function createProducer({ meta, objects, clock, requireTopic, notifier }:
           `record ${i}: timestamp ${timestamp} is ${now - timestamp} ms behind the server's clock; topic ${topic.name} allows ${topic.config['message.timestamp.before.max.ms']} (message.timestamp.before.max.ms)`,
         );
       }
-      let headerKeyBytes = 0;
-      for (const header of record.headers) headerKeyBytes += utf8.encode(header.key).byteLength + 8;
+      const { size, headerKeyBytes } = recordSizes(record);
       if (headerKeyBytes > MAX_HEADER_KEY_BYTES) {
         throw new StreamError(
           'RECORD_TOO_LARGE',
           `record ${i}: its ${record.headers.length} header keys take ${headerKeyBytes} bytes (UTF-8, plus 8 per header); the limit is ${MAX_HEADER_KEY_BYTES}`,
         );
       }
-      const size = recordSize(record);
       if (size > limit) {
         throw new StreamError(
           'RECORD_TOO_LARGE',

@@ -125,9 +125,7 @@ export function createHttpLambda(concern: string, options: HttpLambdaOptions = {
       });
       built = { services, router };
     }
-    return toApiGatewayResult(await built.router(request), (payloadBytes) =>
-      logger.error('response exceeds the Lambda response limit; answered 500', { payloadBytes }),
-    );
+    return toApiGatewayResult(await built.router(request));
   }
 
   return async (event, context) => {

@@ -30,9 +30,6 @@ import type {
   APIGatewayProxyEventV2WithRequestContext,
   APIGatewayProxyStructuredResultV2,
 } from 'aws-lambda';
-import { StreamError } from '../core/errors.ts';
-import { errorResponse } from './errors.ts';
-import { oversizedResponseBytes } from './lambda-payload.ts';
 import type { HttpRequest, HttpResponse } from './types.ts';
 
 /**
@@ -151,24 +148,12 @@ function toResult(response: HttpResponse): ApiGatewayResult {
 }
 
 /**
- * The router's response as an HTTP API result. A response Lambda could not return (its result document
- * over MAX_LAMBDA_PAYLOAD_BYTES, measured by lambda-payload.ts like every other bound) becomes a clean
- * 500 in the Streambed error shape instead of API Gateway's bare 502; the caller learns about it
- * through `onOversized` to log it. The router already refuses such responses itself: this is the last
- * resort for anything answered outside it.
+ * The router's response as the result Lambda returns. It always fits Lambda's response bound: the
+ * router measures every response (lambda-payload.ts) and answers one that would not fit with a clean
+ * 500 itself, so nothing here measures it again.
  */
-export function toApiGatewayResult(
-  response: HttpResponse,
-  onOversized?: (payloadBytes: number) => void,
-): ApiGatewayResult {
-  const payloadBytes = oversizedResponseBytes(response);
-  if (payloadBytes === undefined) return toResult(response);
-  onOversized?.(payloadBytes);
-  return toResult(
-    errorResponse(
-      new StreamError('INTERNAL', `response of ${payloadBytes} bytes exceeds the Lambda response limit`),
-    ),
-  );
+export function toApiGatewayResult(response: HttpResponse): ApiGatewayResult {
+  return toResult(response);
 }
 
 /** Bytes of a result's body as the client receives them (base64 decoded), for logs and metrics. */
