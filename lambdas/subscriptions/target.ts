@@ -1,0 +1,31 @@
+/**
+ * Where a subscription delivers (DESIGN §12): a URL (everywhere) or a Lambda function (the deployed
+ * stack). The deliverer hands a target one serialized event at a time and acts on the result; a
+ * target never retries by itself (the deliverer owns backoff, attempts and dead letters) and never
+ * throws for the target's own failures (a refused connection, a timeout, a 5xx, a function error):
+ * those are `{ ok: false }`.
+ */
+
+export interface Delivery {
+  /** The subscription's name (a URL target sends it as `Streambed-Subscription`). */
+  subscription: string;
+  /** Same subscription, partition and first offset → same key (`idempotencyKeyOf`). */
+  idempotencyKey: string;
+  /** The event (kafka-event.ts), serialized once by the deliverer: JSON text. */
+  body: string;
+}
+
+export type DeliveryResult =
+  /** The target took the batch. `response`: the function's return value or the URL's parsed JSON body (null if none or not JSON). */
+  | { ok: true; response: unknown }
+  /** The target failed: `error` says how, in one line, for status and dead-letter headers. */
+  | { ok: false; error: string };
+
+export interface Target {
+  /** What the status shows: the URL (without credentials or query) or the function's name. */
+  readonly description: string;
+  deliver(delivery: Delivery, signal?: AbortSignal): Promise<DeliveryResult>;
+}
+
+/** The largest event a target is sent: Lambda's synchronous invocation payload limit (6 MB). */
+export const MAX_EVENT_BYTES = 6_291_456;
