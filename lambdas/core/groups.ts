@@ -38,6 +38,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../ports/clock.ts';
 import {
+  type AttrValue,
   attributesOf,
   type Item,
   type ItemInput,
@@ -62,10 +63,47 @@ import type { TopicServiceImpl } from './topics.ts';
 export const DEFAULT_SESSION_TIMEOUT_MS = 30_000;
 export const MIN_SESSION_TIMEOUT_MS = 1_000;
 export const MAX_SESSION_TIMEOUT_MS = 300_000;
+/** The longest a claimed partition lease runs between renewals (a deliverer's longest invocation, and more). */
+export const MAX_LEASE_MS = 20 * 60_000;
 /** Offsets per commit request: one transaction of at most 100 ops. */
 export const MAX_COMMIT_OFFSETS = 100;
 /** Topics one member may subscribe to. */
 export const MAX_SUBSCRIBED_TOPICS = 50;
+
+/**
+ * A group whose name starts with this belongs to a subscription (DESIGN §12): `subscription:<name>`.
+ * Its offsets, lag and describe are any group's, but nobody joins it: its leases are taken one
+ * partition at a time by the subscription's deliverers (`claimPartition`), and its offsets move only
+ * through them or `resetOffsets`. The prefix holds `:`, which user group ids cannot, so the two never
+ * meet.
+ */
+export const SUBSCRIPTION_GROUP_PREFIX = 'subscription:';
+export const subscriptionGroup = (subscription: string): string =>
+  `${SUBSCRIPTION_GROUP_PREFIX}${subscription}`;
+
+/** What a partition lease's holder keeps on the lease beside the offset, written in the same put. */
+export type LeaseStatus = { [name: string]: AttrValue };
+
+/** One partition's lease as its single holder sees it (`claimPartition`). */
+export interface PartitionLease {
+  topic: string;
+  partition: number;
+  owner: string;
+  /** The fencing token: renewals and releases are refused once it moved on. */
+  epoch: number;
+  leaseExpiresAt: number;
+  /** The group's committed offset for this incarnation of the topic, or null. */
+  committedOffset: number | null;
+  status: LeaseStatus | null;
+  topicId: string;
+  /** The item version read or written last; a renewal conditioned on it usually needs no re-read. */
+  version: number;
+}
+
+export interface PartitionLeaseChange {
+  committedOffset?: number;
+  status?: LeaseStatus;
+}
 
 export interface Assignment {
   topic: string;
@@ -129,6 +167,31 @@ export interface GroupService {
   commit(group: string, memberId: string, offsets: CommitOffset[]): Promise<void>;
   describe(group: string): Promise<GroupDescription>;
   list(): Promise<string[]>;
+  /**
+   * Takes one partition's lease for `owner` (a subscription's deliverer), at a new epoch, when it is
+   * free or expired; undefined while someone else holds it live. An owner that finds its own lease
+   * still live takes it over at a new epoch as well (a restarted deliverer under the same id).
+   */
+  claimPartition(
+    group: string,
+    topic: string,
+    partition: number,
+    owner: string,
+    leaseMs: number,
+  ): Promise<PartitionLease | undefined>;
+  /**
+   * Extends a claimed lease to now + leaseMs, writing an offset and status with it (one put).
+   * LEASE_LOST once the lease is not the owner's at its epoch (released, taken after expiry, reset,
+   * deleted) or its topic was re-created.
+   */
+  renewPartition(
+    group: string,
+    lease: PartitionLease,
+    leaseMs: number,
+    change?: PartitionLeaseChange,
+  ): Promise<PartitionLease>;
+  /** Gives a claimed lease up (new epoch), writing an offset and status with it; LEASE_LOST as renew. */
+  releasePartition(group: string, lease: PartitionLease, change?: PartitionLeaseChange): Promise<void>;
   /** Moves a group's committed offsets; only while the group has no live members. */
   resetOffsets(
     group: string,
@@ -141,7 +204,23 @@ export interface GroupService {
 const NAME = /^[A-Za-z0-9._-]{1,249}$/;
 const invalid = (message: string) => new StreamError('INVALID_REQUEST', message);
 
-function validateGroup(group: string): void {
+/**
+ * Group ids a client may join and commit in. A subscription's group (`subscription:<name>`) is valid
+ * only where `subscriptions` allows it: describing, listing, resetting — never joining or committing.
+ */
+function validateGroup(group: string, subscriptions: 'allowed' | 'refused' = 'refused'): void {
+  if (typeof group === 'string' && group.startsWith(SUBSCRIPTION_GROUP_PREFIX)) {
+    const name = group.slice(SUBSCRIPTION_GROUP_PREFIX.length);
+    if (!NAME.test(name)) {
+      throw invalid(`group id ${JSON.stringify(group)} is invalid: use 1-249 of A-Z a-z 0-9 . _ -`);
+    }
+    if (subscriptions === 'refused') {
+      throw invalid(
+        `group ${group} belongs to subscription ${name}: its deliverers alone take its partitions and commit; describe it or reset its offsets`,
+      );
+    }
+    return;
+  }
   if (typeof group !== 'string' || !NAME.test(group)) {
     throw invalid(`group id ${JSON.stringify(group)} is invalid: use 1-249 of A-Z a-z 0-9 . _ -`);
   }
@@ -177,6 +256,8 @@ interface Lease {
   leaseExpiresAt: number;
   committedOffset: number | null;
   topicId: string | null;
+  /** What a partition lease's holder keeps beside its offset (a subscription's delivery status). */
+  status: LeaseStatus | null;
 }
 
 function readLease(item: Item | undefined, topic: string, partition: number): Lease {
@@ -189,6 +270,7 @@ function readLease(item: Item | undefined, topic: string, partition: number): Le
     leaseExpiresAt: (item?.leaseExpiresAt as number | undefined) ?? 0,
     committedOffset: (item?.committedOffset as number | null | undefined) ?? null,
     topicId: (item?.topicId as string | undefined) ?? null,
+    status: (item?.status as LeaseStatus | null | undefined) ?? null,
   };
 }
 
@@ -208,6 +290,16 @@ export interface GroupServiceDeps {
 }
 
 export function createGroupService({ meta, clock, topics, log }: GroupServiceDeps): GroupService {
+  /** The listing item is written once per group; an existing one is fine. */
+  async function listGroup(group: string, now: number): Promise<void> {
+    if ((await meta.get(groupListKey(group))) !== undefined) return;
+    await meta
+      .transact([{ type: 'put', item: { ...groupListKey(group), createdAt: now }, expect: 'absent' }])
+      .catch((error) => {
+        if (!(error instanceof ConditionFailedError)) throw error;
+      });
+  }
+
   /** Members and leases of a group, read together (one query: they share the partition key). */
   async function readGroup(group: string) {
     const members: Item[] = [];
@@ -245,6 +337,7 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
       leaseExpiresAt: next.leaseExpiresAt,
       committedOffset: next.committedOffset,
       topicId: next.topicId,
+      ...(next.status !== null && { status: next.status }),
     };
   }
 
@@ -485,7 +578,119 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
     return { assignments, revoked };
   }
 
+  function partitionLease(lease: Lease, owner: string, topicId: string, version: number): PartitionLease {
+    return {
+      topic: lease.topic,
+      partition: lease.partition,
+      owner,
+      epoch: lease.epoch,
+      leaseExpiresAt: lease.leaseExpiresAt,
+      committedOffset: lease.committedOffset,
+      status: lease.status,
+      topicId,
+      version,
+    };
+  }
+
+  function validateLeaseMs(leaseMs: number): void {
+    if (!Number.isInteger(leaseMs) || leaseMs < MIN_SESSION_TIMEOUT_MS || leaseMs > MAX_LEASE_MS) {
+      throw invalid(`leaseMs must be an integer from ${MIN_SESSION_TIMEOUT_MS} to ${MAX_LEASE_MS}`);
+    }
+  }
+
+  /** Renewal and release of a claimed partition lease: the same checks, one put. */
+  async function changePartitionLease(
+    group: string,
+    held: PartitionLease,
+    change: (current: Lease, now: number) => LeaseChange,
+  ): Promise<PartitionLease> {
+    validateGroup(group, 'allowed');
+    if (held.committedOffset !== null && !Number.isSafeInteger(held.committedOffset)) {
+      throw invalid(`committed offset of ${held.topic}/${held.partition} must be an integer`);
+    }
+    const now = clock.now();
+    const lost = (why: string) =>
+      new StreamError(
+        'LEASE_LOST',
+        `${held.owner} no longer holds ${held.topic}/${held.partition} at epoch ${held.epoch} in group ${group}: ${why}`,
+      );
+    const topic = (await describeTopics([held.topic]))[0];
+    if (topic?.topicId !== held.topicId) throw lost(`topic ${held.topic} was deleted or re-created`);
+    const start = readLease(
+      { ...leaseKey(group, held.topic, held.partition), v: held.version } as Item,
+      held.topic,
+      held.partition,
+    );
+    // The first attempt writes on the lease as this holder last wrote it; a conflict re-reads it.
+    const written = await changeOwnLease(
+      group,
+      held.owner,
+      {
+        ...start,
+        owner: held.owner,
+        epoch: held.epoch,
+        leaseExpiresAt: held.leaseExpiresAt,
+        committedOffset: held.committedOffset,
+        status: held.status,
+        topicId: held.topicId,
+      },
+      now,
+      (current) => change(current, now),
+    );
+    if (written === undefined) throw lost('it was released, expired and taken, reset, or deleted');
+    const version = (written.item?.v ?? 0) + 1;
+    return partitionLease(written, held.owner, held.topicId, version);
+  }
+
+  const partitionChange = (change: PartitionLeaseChange): LeaseChange => ({
+    ...(change.committedOffset !== undefined && { committedOffset: change.committedOffset }),
+    ...(change.status !== undefined && { status: change.status }),
+  });
+
   return {
+    async claimPartition(group, topicName, partition, owner, leaseMs) {
+      validateGroup(group, 'allowed');
+      validateMemberId(owner);
+      validateLeaseMs(leaseMs);
+      const topic = await topics.requireTopic(topicName);
+      if (!Number.isInteger(partition) || partition < 0 || partition >= topic.partitions) {
+        throw new StreamError('PARTITION_NOT_FOUND', `topic ${topicName} has no partition ${partition}`);
+      }
+      const key = leaseKey(group, topicName, partition);
+      const now = clock.now();
+      const lease = readLease(await meta.get(key, { consistent: true }), topicName, partition);
+      // A lease left over from a deleted topic of the same name carries no offset into the new one,
+      // and its holder is fenced already (renewals check the topic id): it is free to take.
+      const same = lease.topicId === topic.topicId;
+      if (same && !isFree(lease, now) && lease.owner !== owner) return undefined;
+      const change: LeaseChange = {
+        owner,
+        epoch: lease.epoch + 1,
+        leaseExpiresAt: now + leaseMs,
+        topicId: topic.topicId,
+        committedOffset: same ? lease.committedOffset : null,
+        status: same ? lease.status : null,
+      };
+      if (!(await casLease(group, lease, change))) return undefined;
+      if (lease.item === undefined) await listGroup(group, now);
+      return partitionLease({ ...lease, ...change }, owner, topic.topicId, (lease.item?.v ?? 0) + 1);
+    },
+
+    renewPartition(group, held, leaseMs, change = {}) {
+      validateLeaseMs(leaseMs);
+      return changePartitionLease(group, held, (_current, now) => ({
+        leaseExpiresAt: now + leaseMs,
+        ...partitionChange(change),
+      }));
+    },
+
+    async releasePartition(group, held, change = {}) {
+      await changePartitionLease(group, held, (current) => ({
+        ...released(current),
+        ...partitionChange(change),
+      }));
+    },
+
     async join(group, { topics: subscribed, sessionTimeoutMs, memberId: chosen }) {
       validateGroup(group);
       if (chosen !== undefined) validateMemberId(chosen);
@@ -537,14 +742,7 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
           },
         ]);
       });
-      // The listing item is written once per group; an existing one is fine.
-      if ((await meta.get(groupListKey(group))) === undefined) {
-        await meta
-          .transact([{ type: 'put', item: { ...groupListKey(group), createdAt: now }, expect: 'absent' }])
-          .catch((error) => {
-            if (!(error instanceof ConditionFailedError)) throw error;
-          });
-      }
+      await listGroup(group, now);
       return { memberId, ...(await rebalance(group, memberId)) };
     },
 
@@ -626,7 +824,7 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
     },
 
     async describe(group) {
-      validateGroup(group);
+      validateGroup(group, 'allowed');
       const now = clock.now();
       const { members, leases } = await readGroup(group);
       // A group nobody has joined describes as empty, as Kafka describes an unknown group as dead.
@@ -666,7 +864,7 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
     },
 
     async resetOffsets(group, topicName, target, partitions) {
-      validateGroup(group);
+      validateGroup(group, 'allowed');
       const topic = await topics.requireTopic(topicName);
       const chosen = partitions ?? Array.from({ length: topic.partitions }, (_, p) => p);
       for (const p of chosen) {
