@@ -15,6 +15,7 @@
  */
 
 import { randomUUID } from 'node:crypto';
+import { DEAD_LETTER_HEADERS, deadLetterHeaders } from '../lambdas/core/dead-letter.ts';
 import { decodeRecordBatch, splitBatches } from '../lambdas/core/record-batch.ts';
 import { BATCHES_CONTENT_TYPE } from '../lambdas/http/binary.ts';
 import { StreambedError } from './errors.ts';
@@ -73,14 +74,7 @@ const stderrLogger: ConsumerLogger = {
 /** How often a failing handler is retried, unless `retry` says otherwise (KafkaJS's consumer defaults). */
 const HANDLER_RETRY_DEFAULTS: RetryOptions = { retries: 5, initialRetryTimeMs: 300, maxRetryTimeMs: 30_000 };
 
-/** Header names a dead letter carries besides the record's own headers. */
-export const DEAD_LETTER_HEADERS = {
-  topic: 'streambed-dlt-topic',
-  partition: 'streambed-dlt-partition',
-  offset: 'streambed-dlt-offset',
-  attempts: 'streambed-dlt-attempts',
-  error: 'streambed-dlt-error',
-} as const;
+export { DEAD_LETTER_HEADERS };
 
 const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
@@ -630,11 +624,16 @@ export class Consumer<V = Buffer> {
   ): Promise<void> {
     const headers: Record<string, string | Uint8Array | null> = {};
     for (const header of record.headers) headers[header.key] = header.value;
-    headers[DEAD_LETTER_HEADERS.topic] = o.topic;
-    headers[DEAD_LETTER_HEADERS.partition] = String(o.partition);
-    headers[DEAD_LETTER_HEADERS.offset] = String(record.offset);
-    headers[DEAD_LETTER_HEADERS.attempts] = String(attempts);
-    headers[DEAD_LETTER_HEADERS.error] = errorMessage(error).slice(0, 1_000);
+    Object.assign(
+      headers,
+      deadLetterHeaders({
+        topic: o.topic,
+        partition: o.partition,
+        offset: record.offset,
+        attempts,
+        error: errorMessage(error),
+      }),
+    );
     this.deadLetters ??= new Producer(this.transport, { lingerMs: 0, retry: this.options.retry });
     await this.deadLetters.send({
       topic,

@@ -190,6 +190,8 @@ export interface GroupService {
     leaseMs: number,
     change?: PartitionLeaseChange,
   ): Promise<PartitionLease>;
+  /** The status each partition lease of `topic` holds (for a subscription's describe). */
+  partitionStatuses(group: string, topic: string): Promise<Map<number, LeaseStatus | null>>;
   /** Gives a claimed lease up (new epoch), writing an offset and status with it; LEASE_LOST as renew. */
   releasePartition(group: string, lease: PartitionLease, change?: PartitionLeaseChange): Promise<void>;
   /** Moves a group's committed offsets; only while the group has no live members. */
@@ -674,6 +676,15 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
       if (!(await casLease(group, lease, change))) return undefined;
       if (lease.item === undefined) await listGroup(group, now);
       return partitionLease({ ...lease, ...change }, owner, topic.topicId, (lease.item?.v ?? 0) + 1);
+    },
+
+    async partitionStatuses(group, topic) {
+      validateGroup(group, 'allowed');
+      const statuses = new Map<number, LeaseStatus | null>();
+      for (const lease of (await readGroup(group)).leases.values()) {
+        if (lease.topic === topic) statuses.set(lease.partition, lease.status);
+      }
+      return statuses;
     },
 
     renewPartition(group, held, leaseMs, change = {}) {

@@ -10,6 +10,9 @@
  *   part#{topicId}#{p} / meta       a partition: highWatermark, logStartOffset, bytes, batches, ...
  *   part#{topicId}#{p} / b#{20 digits}   a batch index entry, by base offset (zero-padded: sk order = offset order)
  *
+ * Subscriptions (subscriptions/subscriptions.ts; their offsets are the group `subscription:<name>`'s):
+ *   subscriptions / {name}          a subscription: topic, target, batching, retries, enabled
+ *
  * Schema registry items (core/schemas.ts):
  *   subject#{s} / meta              a subject: latestVersion, deletedThrough, compatibility (optional)
  *   subject#{s} / v#{10 digits}     a version of a subject: id, fingerprint, deleted
@@ -141,6 +144,10 @@ export const leaseKey = (group: string, topic: string, partition: number): ItemK
   pk: groupPk(group),
   sk: leaseSk(topic, partition),
 });
+
+// Subscriptions (DESIGN §12): one listing item each holds the whole configuration.
+export const SUBSCRIPTIONS_PK = 'subscriptions';
+export const subscriptionKey = (name: string): ItemKey => ({ pk: SUBSCRIPTIONS_PK, sk: name });
 
 // Schema registry (core/schemas.ts). Versions and ids are int32 in Confluent's API: 10 digits suffice.
 const VERSION_DIGITS = 10;

@@ -1,0 +1,520 @@
+/**
+ * The deliverer (DESIGN §12): delivers one partition of one subscription to its target, in offset
+ * order, until it is caught up. The same code runs in the local server (woken by the commit notifier)
+ * and in a Lambda function on AWS (woken by the table's stream, or the janitor's sweep).
+ *
+ * One run: take the partition's lease in the group `subscription:<name>` (fails fast when another
+ * deliverer holds it), then repeat: read the configuration (a disabled or deleted subscription stops
+ * the run), fetch from the position, wait up to `maxBatchingWindowMs` for `batchSize` records, invoke
+ * the target, act on the outcome, commit. When nothing is left it releases the lease and checks the
+ * high watermark once more, so a record committed while it was releasing is not left waiting.
+ *
+ * Outcomes (Lambda's event source mappings on streams, and DESIGN §12):
+ * - success: the position moves past the batch, committed with the status in one lease write;
+ * - partial (`batchItemFailures`): the position moves to the lowest failed offset, and that record
+ *   counts one failed attempt;
+ * - failure (an error, a non-2xx, an unreadable response): with `bisectBatchOnError` a batch of more
+ *   than one record is halved and tried again at once — halving counts no attempt, and the halves stay
+ *   small until delivery passes the end of the batch that failed — otherwise it counts one attempt and
+ *   waits (exponential backoff with jitter) before trying again;
+ * - after `maxRetryAttempts` retries (attempts > maxRetryAttempts) the failing records are produced to
+ *   the dead-letter topic with provenance headers (dead-letter.ts), then committed past. Without a
+ *   dead-letter topic the configuration has no maxRetryAttempts (subscriptions.ts), so a failing batch
+ *   is retried forever, visibly: status shows its attempts and last error.
+ * - a record that cannot fit in an event (over MAX_EVENT_BYTES once base64'd) fails deterministically:
+ *   it goes to the dead-letter topic at once when there is one; otherwise it is retried as any failure.
+ *
+ * Invariants:
+ * - Order per partition: the position only grows, and every record below it was delivered (the target
+ *   said so) or dead-lettered (its copy acknowledged) first. Delivery is at least once: a crash between
+ *   an invocation and its commit invokes the same batch again, with the same idempotency key when it
+ *   starts at the same offset.
+ * - Fencing: every write is a lease renewal at the claim's epoch; a deliverer whose lease was taken
+ *   (expiry), reset or deleted stops with `lease-lost` and writes nothing more.
+ * - The lease outlives what a deliverer may do between renewals: it is renewed before every batching
+ *   wait and every invocation, and lasts longer than the longest of them.
+ */
+import { createHash } from 'node:crypto';
+import { deadLetterHeaders } from '../core/dead-letter.ts';
+import { StreamError } from '../core/errors.ts';
+import {
+  type GroupService,
+  type LeaseStatus,
+  type PartitionLease,
+  subscriptionGroup,
+} from '../core/groups.ts';
+import { MAX_BATCH_BYTES, MAX_FETCH_MAX_BYTES, MAX_RECORDS_PER_REQUEST } from '../core/limits.ts';
+import type { FetchedRecord, LogService, ProduceRecord } from '../core/log-types.ts';
+import type { TopicServiceImpl } from '../core/topics.ts';
+import type { Clock } from '../ports/clock.ts';
+import { idempotencyKeyOf, parseBatchResponse, toKafkaEvent } from './kafka-event.ts';
+import {
+  type DeliveryStatus,
+  deliveryStatusOf,
+  type StoredSubscription,
+  type SubscriptionService,
+} from './subscriptions.ts';
+import { MAX_EVENT_BYTES, type Target } from './target.ts';
+
+/** A lease outlasts the longest batching window (300 s) plus an invocation (Lambda's 15 min at most is not waited on: invocations are bounded by the target's timeout). */
+export const DEFAULT_DELIVERY_LEASE_MS = 10 * 60_000;
+export const DEFAULT_BACKOFF = { initialMs: 1_000, maxMs: 60_000 } as const;
+
+export interface DelivererOptions {
+  /** This deliverer's identity on leases: stable per process, so a restart takes its own lease back. */
+  owner: string;
+  leaseMs?: number;
+  backoff?: { initialMs: number; maxMs: number };
+  /** The Kafka listener's address for the event's `bootstrapServers`, or '' (default). */
+  bootstrapServers?: string;
+}
+
+export interface DelivererDeps {
+  subscriptions: Pick<SubscriptionService, 'read'>;
+  groups: GroupService;
+  log: Pick<LogService, 'fetch' | 'produce' | 'offsets'>;
+  topics: Pick<TopicServiceImpl, 'requireTopic'>;
+  clock: Clock;
+  targetFor(subscription: StoredSubscription): Target;
+  /** Which of these ids the schema registry issued (values framed with them carry schema metadata). */
+  knownSchemaIds?(ids: readonly number[]): Promise<ReadonlySet<number>>;
+  /**
+   * Resolves when `topicId`/`partition` may have new records, or after `ms` (the commit notifier
+   * locally). Default: waits `ms`.
+   */
+  waitForRecords?(topicId: string, partition: number, ms: number, signal?: AbortSignal): Promise<void>;
+  /** Every delivery attempt and its outcome, for logs and metrics. */
+  onEvent?(event: DeliveryEvent): void;
+}
+
+export type DeliveryEvent =
+  | {
+      type: 'delivered';
+      subscription: string;
+      partition: number;
+      firstOffset: number;
+      records: number;
+      latencyMs: number;
+    }
+  | {
+      type: 'failed';
+      subscription: string;
+      partition: number;
+      firstOffset: number;
+      records: number;
+      attempts: number;
+      error: string;
+    }
+  | {
+      type: 'dead-lettered';
+      subscription: string;
+      partition: number;
+      firstOffset: number;
+      records: number;
+      error: string;
+    };
+
+export type RunOutcome =
+  /** Nothing left to deliver; the lease is released. */
+  | 'caught-up'
+  /** Another deliverer holds the partition. */
+  | 'busy'
+  | 'disabled'
+  /** The subscription, its topic or the partition does not exist. */
+  | 'deleted'
+  /** The signal or the deadline ended the run; the lease is released, the position saved. */
+  | 'stopped'
+  /** The lease was taken, reset or deleted under this deliverer; it wrote nothing after that. */
+  | 'lease-lost';
+
+export interface RunOptions {
+  signal?: AbortSignal;
+  /** Stop (releasing the lease) once the clock passes this; a Lambda deliverer's remaining time. */
+  deadline?: number;
+}
+
+/** Backoff before the attempt after `attempts` failures: doubling from initialMs up to maxMs, ±20%. */
+export function backoffDelay(attempts: number, backoff: { initialMs: number; maxMs: number }): number {
+  const base = Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.max(0, attempts - 1));
+  return Math.round(base * (0.8 + Math.random() * 0.4));
+}
+
+/**
+ * The event body for the longest prefix of `records` that fits in MAX_EVENT_BYTES: the records are
+ * serialized one by one and joined, so the size is exact and the body is built once.
+ */
+export function eventBody(
+  topic: string,
+  partition: number,
+  records: readonly FetchedRecord[],
+  bootstrapServers: string,
+  schemaIdOf?: (id: number) => string | undefined,
+): { body: string; count: number; firstBytes: number } {
+  const event = toKafkaEvent({ topic, partition, records, bootstrapServers, schemaIdOf });
+  const key = `${topic}-${partition}`;
+  const head = `{"eventSource":"SelfManagedKafka","bootstrapServers":${JSON.stringify(bootstrapServers)},"records":{${JSON.stringify(key)}:[`;
+  const tail = ']}}';
+  let size = Buffer.byteLength(head) + Buffer.byteLength(tail);
+  const parts: string[] = [];
+  let firstBytes = 0;
+  for (const record of event.records[key] ?? []) {
+    const part = JSON.stringify(record);
+    const bytes = Buffer.byteLength(part) + (parts.length > 0 ? 1 : 0);
+    if (parts.length === 0) firstBytes = size + bytes;
+    if (size + bytes > MAX_EVENT_BYTES) break;
+    size += bytes;
+    parts.push(part);
+  }
+  return { body: `${head}${parts.join(',')}${tail}`, count: parts.length, firstBytes };
+}
+
+/** Candidate Confluent schema ids: keys and values that start with the magic byte 0 and 4 more bytes. */
+function framedIds(records: readonly FetchedRecord[]): number[] {
+  const ids = new Set<number>();
+  for (const record of records) {
+    for (const bytes of [record.key, record.value]) {
+      if (bytes !== null && bytes.length >= 5 && bytes[0] === 0) {
+        ids.add(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getInt32(1));
+      }
+    }
+  }
+  return [...ids];
+}
+
+/** Records of a dead-letter copy, split into produce requests the log accepts. */
+function deadLetterRequests(records: ProduceRecord[]): ProduceRecord[][] {
+  const requests: ProduceRecord[][] = [];
+  let current: ProduceRecord[] = [];
+  let bytes = 0;
+  // Half the batch bound leaves room for the record framing the byte count here leaves out.
+  const budget = Math.floor(MAX_BATCH_BYTES / 2);
+  for (const record of records) {
+    const size =
+      (record.key?.length ?? 0) +
+      (record.value?.length ?? 0) +
+      record.headers.reduce((n, h) => n + h.key.length * 3 + (h.value?.length ?? 0), 0);
+    if (current.length > 0 && (bytes + size > budget || current.length >= MAX_RECORDS_PER_REQUEST)) {
+      requests.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(record);
+    bytes += size;
+  }
+  if (current.length > 0) requests.push(current);
+  return requests;
+}
+
+const utf8 = new TextEncoder();
+
+export async function deliverPartition(
+  deps: DelivererDeps,
+  options: DelivererOptions,
+  name: string,
+  partition: number,
+  run: RunOptions = {},
+): Promise<RunOutcome> {
+  const { subscriptions, groups, log, clock } = deps;
+  const leaseMs = options.leaseMs ?? DEFAULT_DELIVERY_LEASE_MS;
+  const backoff = options.backoff ?? DEFAULT_BACKOFF;
+  const group = subscriptionGroup(name);
+  const stopRequested = () =>
+    run.signal?.aborted === true || (run.deadline !== undefined && clock.now() >= run.deadline);
+
+  for (;;) {
+    let config = await subscriptions.read(name);
+    if (config === undefined) return 'deleted';
+    if (!config.enabled) return 'disabled';
+    let lease: PartitionLease | undefined;
+    try {
+      lease = await groups.claimPartition(group, config.topic, partition, options.owner, leaseMs);
+    } catch (error) {
+      if (
+        error instanceof StreamError &&
+        (error.code === 'TOPIC_NOT_FOUND' || error.code === 'PARTITION_NOT_FOUND')
+      ) {
+        return 'deleted';
+      }
+      throw error;
+    }
+    if (lease === undefined) return 'busy';
+    const held = lease;
+    const previous: DeliveryStatus | undefined = deliveryStatusOf(lease.status, config.id);
+    // An offset on the lease counts only if this creation of the subscription wrote it.
+    let position =
+      (previous === undefined ? null : lease.committedOffset) ??
+      (lease.topicId === config.topicId ? config.startOffsets[partition] : undefined) ??
+      0;
+    const status: DeliveryStatus = {
+      id: config.id,
+      attempts: previous?.headOffset === position ? previous.attempts : 0,
+      headOffset: position,
+      lastError: previous?.lastError ?? null,
+      lastErrorTime: previous?.lastErrorTime ?? null,
+      lastDeliveryTime: previous?.lastDeliveryTime ?? null,
+      deadLettered: previous?.deadLettered ?? 0,
+    };
+    const state = { lease: held };
+    const saved = (): { committedOffset: number; status: LeaseStatus } => ({
+      committedOffset: position,
+      status: { ...status, headOffset: position } as unknown as LeaseStatus,
+    });
+    const renew = async () => {
+      state.lease = await groups.renewPartition(group, state.lease, leaseMs, saved());
+    };
+    const renewIfHalfGone = async () => {
+      if (state.lease.leaseExpiresAt - clock.now() < leaseMs / 2) await renew();
+    };
+
+    let outcome: RunOutcome | 'recheck';
+    try {
+      outcome = await deliverHeld();
+    } catch (error) {
+      if (error instanceof StreamError && error.code === 'LEASE_LOST') return 'lease-lost';
+      throw error;
+    }
+    if (outcome !== 'recheck') return outcome;
+    // Released with nothing left: a commit that landed meanwhile found the lease held and woke no one.
+    const { highWatermark } = await log.offsets(config.topic, partition);
+    if (highWatermark <= position || stopRequested()) return 'caught-up';
+
+    async function deliverHeld(): Promise<RunOutcome | 'recheck'> {
+      let limit = (config as StoredSubscription).batchSize;
+      /** While bisecting: the last offset of the batch that failed; full batches resume past it. */
+      let bisectUntil = -1;
+      for (;;) {
+        if (stopRequested()) {
+          await groups.releasePartition(group, state.lease, saved());
+          return 'stopped';
+        }
+        const current = await subscriptions.read(name);
+        if (current === undefined) return 'deleted';
+        if (!current.enabled || current.id !== (config as StoredSubscription).id) {
+          await groups.releasePartition(group, state.lease, saved());
+          return current.enabled ? 'deleted' : 'disabled';
+        }
+        config = current;
+        limit = bisectUntil >= position ? Math.min(limit, config.batchSize) : config.batchSize;
+
+        let records = await fetchFrom(position, limit);
+        if (records.length === 0) {
+          await groups.releasePartition(group, state.lease, saved());
+          return 'recheck';
+        }
+        if (records.length < limit && config.maxBatchingWindowMs > 0) {
+          await renewIfHalfGone();
+          const until = Math.min(
+            clock.now() + config.maxBatchingWindowMs,
+            run.deadline ?? Number.POSITIVE_INFINITY,
+          );
+          while (records.length < limit && clock.now() < until && !stopRequested()) {
+            await waitForRecords(state.lease.topicId, until - clock.now());
+            const last = records[records.length - 1] as FetchedRecord;
+            records = records.concat(await fetchFrom(last.offset + 1, limit - records.length));
+          }
+        }
+        records = records.slice(0, limit);
+
+        const known =
+          deps.knownSchemaIds === undefined ? undefined : await deps.knownSchemaIds(framedIds(records));
+        const { body, count, firstBytes } = eventBody(
+          config.topic,
+          partition,
+          records,
+          options.bootstrapServers ?? '',
+          known === undefined ? undefined : (id) => (known.has(id) ? String(id) : undefined),
+        );
+        const first = (records[0] as FetchedRecord).offset;
+        if (count === 0) {
+          // Retrying cannot make the record smaller: it goes to the dead-letter topic now if there is one.
+          const error = `record ${first} makes an event of ${firstBytes} bytes, over the ${MAX_EVENT_BYTES}-byte limit of a target's event`;
+          await failed(records.slice(0, 1), error, { deadLetterNow: config.deadLetterTopic !== null });
+          continue;
+        }
+        const batch = records.slice(0, count);
+        const lastOffset = (batch[batch.length - 1] as FetchedRecord).offset;
+        await renewIfHalfGone();
+        const started = clock.now();
+        const result = await deps
+          .targetFor(config)
+          .deliver(
+            { subscription: name, idempotencyKey: idempotencyKeyOf(name, partition, first), body },
+            run.signal,
+          );
+        if (run.signal?.aborted && !result.ok) {
+          await groups.releasePartition(group, state.lease, saved());
+          return 'stopped';
+        }
+        const read = result.ok
+          ? parseBatchResponse(
+              result.response,
+              batch.map((r) => r.offset),
+            )
+          : ({ kind: 'invalid', reason: result.error } as const);
+        if (read.kind === 'success') {
+          position = lastOffset + 1;
+          status.attempts = 0;
+          status.lastDeliveryTime = clock.now();
+          deps.onEvent?.({
+            type: 'delivered',
+            subscription: name,
+            partition,
+            firstOffset: first,
+            records: batch.length,
+            latencyMs: clock.now() - started,
+          });
+          await renew();
+          continue;
+        }
+        if (read.kind === 'partial') {
+          const failedAt = batch.findIndex((r) => r.offset === read.failedOffset);
+          if (read.failedOffset > position) {
+            position = read.failedOffset;
+            status.attempts = 0;
+            status.lastDeliveryTime = clock.now();
+          }
+          await failed(
+            batch.slice(failedAt, failedAt + 1),
+            `the target reported record ${read.failedOffset} in batchItemFailures`,
+            {
+              deadLetterNow: false,
+            },
+          );
+          continue;
+        }
+        const error = result.ok
+          ? `the target answered an unreadable batch response: ${read.reason}`
+          : result.error;
+        if (config.bisectBatchOnError && batch.length > 1) {
+          limit = Math.ceil(batch.length / 2);
+          bisectUntil = Math.max(bisectUntil, lastOffset);
+          note(error);
+          deps.onEvent?.({
+            type: 'failed',
+            subscription: name,
+            partition,
+            firstOffset: first,
+            records: batch.length,
+            attempts: status.attempts,
+            error,
+          });
+          await renew();
+          continue;
+        }
+        await failed(batch, error, { deadLetterNow: false });
+      }
+    }
+
+    function note(error: string) {
+      status.lastError = error.replace(/\s+/g, ' ').slice(0, 1_000);
+      status.lastErrorTime = clock.now();
+    }
+
+    /** One failed attempt at `records` (which start at the position): count it, then dead-letter or back off. */
+    async function failed(records: FetchedRecord[], error: string, how: { deadLetterNow: boolean }) {
+      const cfg = config as StoredSubscription;
+      status.attempts += 1;
+      note(error);
+      const first = (records[0] as FetchedRecord).offset;
+      deps.onEvent?.({
+        type: 'failed',
+        subscription: name,
+        partition,
+        firstOffset: first,
+        records: records.length,
+        attempts: status.attempts,
+        error,
+      });
+      const exhausted = cfg.maxRetryAttempts !== null && status.attempts > cfg.maxRetryAttempts;
+      if (cfg.deadLetterTopic !== null && (how.deadLetterNow || exhausted)) {
+        await deadLetter(cfg, records, error);
+        position = (records[records.length - 1] as FetchedRecord).offset + 1;
+        status.attempts = 0;
+        status.deadLettered += records.length;
+        deps.onEvent?.({
+          type: 'dead-lettered',
+          subscription: name,
+          partition,
+          firstOffset: first,
+          records: records.length,
+          error,
+        });
+        await renew();
+        return;
+      }
+      await renew();
+      const wait = backoffDelay(status.attempts, backoff);
+      await sleep(
+        run.deadline === undefined ? wait : Math.min(wait, Math.max(0, run.deadline - clock.now())),
+      );
+    }
+
+    async function deadLetter(cfg: StoredSubscription, records: FetchedRecord[], error: string) {
+      const copies: ProduceRecord[] = records.map((record) => ({
+        key: record.key,
+        value: record.value,
+        headers: [
+          ...record.headers,
+          ...Object.entries(
+            deadLetterHeaders({
+              topic: cfg.topic,
+              partition,
+              offset: record.offset,
+              attempts: status.attempts,
+              error,
+            }),
+          ).map(([key, value]) => ({ key, value: utf8.encode(value) })),
+        ],
+      }));
+      const requests = deadLetterRequests(copies);
+      const first = (records[0] as FetchedRecord).offset;
+      for (const [index, request] of requests.entries()) {
+        // The same failed records give the same key: a retried copy is written once.
+        const idempotencyKey = `dlt-${createHash('sha256').update(`${cfg.id}/${partition}/${first}/${records.length}/${index}`).digest('hex').slice(0, 48)}`;
+        await log.produce({ topic: cfg.deadLetterTopic as string, records: request, idempotencyKey });
+      }
+    }
+
+    async function fetchFrom(offset: number, most: number): Promise<FetchedRecord[]> {
+      const topic = (config as StoredSubscription).topic;
+      try {
+        const fetched = await log.fetch({ topic, partition, offset, maxBytes: MAX_FETCH_MAX_BYTES });
+        return fetched.records.slice(0, most);
+      } catch (error) {
+        if (!(error instanceof StreamError) || error.code !== 'OFFSET_OUT_OF_RANGE') throw error;
+        const range = await log.offsets(topic, partition);
+        if (offset < range.logStartOffset) {
+          // Retention removed records before they were delivered: delivery carries on at the log start.
+          note(`records ${offset} to ${range.logStartOffset - 1} were removed by retention before delivery`);
+          if (offset === position) position = range.logStartOffset;
+          return fetchFrom(range.logStartOffset, most);
+        }
+        if (offset > range.highWatermark && offset === position) {
+          // A start offset above the log (a topic re-created since): begin at its end.
+          position = range.highWatermark;
+          return [];
+        }
+        return [];
+      }
+    }
+
+    async function waitForRecords(topicId: string, ms: number) {
+      if (deps.waitForRecords !== undefined) await deps.waitForRecords(topicId, partition, ms, run.signal);
+      else await sleep(ms);
+    }
+
+    function sleep(ms: number): Promise<void> {
+      if (run.signal === undefined) return clock.sleep(ms);
+      const signal = run.signal;
+      if (signal.aborted) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        const done = () => {
+          signal.removeEventListener('abort', done);
+          resolve();
+        };
+        signal.addEventListener('abort', done);
+        void clock.sleep(ms).then(done);
+      });
+    }
+  }
+}
