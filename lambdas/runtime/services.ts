@@ -5,6 +5,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { type CommitNotifier, createCommitNotifier } from '../core/commit-notifier.ts';
+import { StreamError } from '../core/errors.ts';
 import { createGroupService, type GroupService } from '../core/groups.ts';
 import { createJanitor, type Janitor, type JanitorOptions } from '../core/janitor.ts';
 import { createLogService } from '../core/log.ts';
@@ -14,6 +15,11 @@ import { createTopicService, type TopicServiceImpl } from '../core/topics.ts';
 import { type Clock, systemClock } from '../ports/clock.ts';
 import type { MetaStore } from '../ports/meta-store.ts';
 import type { ObjectStore } from '../ports/object-store.ts';
+import {
+  createSubscriptionService,
+  type SubscriptionService,
+  type TargetPolicy,
+} from '../subscriptions/subscriptions.ts';
 
 export interface Backend {
   meta: MetaStore;
@@ -28,13 +34,36 @@ export interface Services {
   log: LogService;
   groups: GroupService;
   schemas: SchemaRegistryService;
+  subscriptions: SubscriptionService;
   notifier: CommitNotifier;
 }
+
+export interface ServiceOptions {
+  janitor?: Partial<JanitorOptions>;
+  /** Which subscription targets this runtime accepts (DESIGN §12). Default: none but loopback URLs. */
+  subscriptionTargets?: TargetPolicy;
+  /** Told after every subscription create, change and delete (the local runner listens). */
+  onSubscriptionChange?: (name: string) => void;
+}
+
+/** Until a runtime says otherwise, only a URL on this machine: nothing leaves it by accident. */
+const LOOPBACK_ONLY: TargetPolicy = {
+  functions: false,
+  validateUrl(url) {
+    let host = '';
+    try {
+      host = new URL(url).hostname;
+    } catch {}
+    if (!['127.0.0.1', 'localhost', '[::1]'].includes(host)) {
+      throw new StreamError('INVALID_REQUEST', `target.url ${url} is not allowed here: only loopback URLs`);
+    }
+  },
+};
 
 export function createServices(
   backend: Backend,
   clock: Clock = systemClock,
-  options: { janitor?: Partial<JanitorOptions> } = {},
+  options: ServiceOptions = {},
 ): Services {
   const notifier = createCommitNotifier();
   const topics = createTopicService({ meta: backend.meta, clock });
@@ -45,5 +74,14 @@ export function createServices(
     { owner: `janitor-${randomUUID()}`, ...options.janitor },
   );
   const schemas = createSchemaRegistryService({ meta: backend.meta, clock });
-  return { janitor, topics, log, groups, schemas, notifier };
+  const subscriptions = createSubscriptionService({
+    meta: backend.meta,
+    clock,
+    topics,
+    log,
+    groups,
+    targets: options.subscriptionTargets ?? LOOPBACK_ONLY,
+    onChange: options.onSubscriptionChange,
+  });
+  return { janitor, topics, log, groups, schemas, subscriptions, notifier };
 }
