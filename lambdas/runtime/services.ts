@@ -46,9 +46,17 @@ export interface ServiceOptions {
   onSubscriptionChange?: (name: string) => void;
 }
 
+/** The policy of every runtime but the deployed stack: it cannot invoke Lambda functions. */
+export function noFunctions(fn: string): void {
+  throw new StreamError(
+    'INVALID_REQUEST',
+    `target.function ${fn}: function targets exist only on a deployed stack (the CDK construct's addSubscription grants the invoke); use target.url here`,
+  );
+}
+
 /** Until a runtime says otherwise, only a URL on this machine: nothing leaves it by accident. */
 const LOOPBACK_ONLY: TargetPolicy = {
-  functions: false,
+  validateFunction: noFunctions,
   validateUrl(url) {
     let host = '';
     try {

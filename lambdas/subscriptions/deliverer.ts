@@ -282,6 +282,8 @@ export async function deliverPartition(
       let limit = (config as StoredSubscription).batchSize;
       /** While bisecting: the last offset of the batch that failed; full batches resume past it. */
       let bisectUntil = -1;
+      /** Invocations in a row that never reached the target (their backoff grows like attempts'). */
+      let unreached = 0;
       for (;;) {
         if (stopRequested()) {
           await groups.releasePartition(group, state.lease, saved());
@@ -351,6 +353,7 @@ export async function deliverPartition(
               batch.map((r) => r.offset),
             )
           : ({ kind: 'invalid', reason: result.error } as const);
+        if (result.ok) unreached = 0;
         if (read.kind === 'success') {
           position = lastOffset + 1;
           status.attempts = 0;
@@ -385,6 +388,14 @@ export async function deliverPartition(
         const error = result.ok
           ? `the target answered an unreadable batch response: ${read.reason}`
           : result.error;
+        if (!result.ok && result.reached === false) {
+          // Throttled or a service fault before the target ran: wait and try again, uncounted.
+          note(error);
+          await renew();
+          unreached += 1;
+          await sleep(backoffDelay(unreached, backoff));
+          continue;
+        }
         if (config.bisectBatchOnError && batch.length > 1) {
           limit = Math.ceil(batch.length / 2);
           bisectUntil = Math.max(bisectUntil, lastOffset);

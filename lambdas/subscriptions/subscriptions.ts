@@ -127,8 +127,11 @@ export interface SubscriptionService {
 export interface TargetPolicy {
   /** Throws INVALID_REQUEST naming `target.url` when the URL may not be delivered to. */
   validateUrl(url: string): void;
-  /** Whether this runtime can invoke Lambda functions (the deployed stack). */
-  functions: boolean;
+  /**
+   * Throws INVALID_REQUEST naming `target.function` unless this runtime may invoke the function (on
+   * the deployed stack: one the construct's addSubscription granted; elsewhere: none).
+   */
+  validateFunction(fn: string): void;
 }
 
 export interface SubscriptionServiceDeps {
@@ -212,11 +215,7 @@ function parseTarget(value: unknown, policy: TargetPolicy): SubscriptionTarget {
   if (typeof fn !== 'string' || fn === '' || fn.length > 170) {
     throw invalid('target.function must be a function name or ARN (1-170 characters)');
   }
-  if (!policy.functions) {
-    throw invalid(
-      'target.function: function targets exist only on a deployed stack (the CDK construct’s addSubscription grants the invoke); use target.url here',
-    );
-  }
+  policy.validateFunction(fn);
   return { function: fn };
 }
 

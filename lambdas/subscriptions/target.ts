@@ -18,8 +18,13 @@ export interface Delivery {
 export type DeliveryResult =
   /** The target took the batch. `response`: the function's return value or the URL's parsed JSON body (null if none or not JSON). */
   | { ok: true; response: unknown }
-  /** The target failed: `error` says how, in one line, for status and dead-letter headers. */
-  | { ok: false; error: string };
+  /**
+   * The target failed: `error` says how, in one line, for status and dead-letter headers. `reached:
+   * false` when the batch never reached the target's code (Lambda throttled the invoke, or Lambda
+   * itself failed): retried with backoff like any failure, but not counted as an attempt, as Lambda's
+   * event source mappings do not count throttles and service errors against maxRetryAttempts.
+   */
+  | { ok: false; error: string; reached?: boolean };
 
 export interface Target {
   /** What the status shows: the URL (without credentials or query) or the function's name. */

@@ -137,6 +137,26 @@ describe('deliverer', () => {
     });
   });
 
+  it('does not count invocations that never reached the target (throttles) against maxRetryAttempts', async () => {
+    const world = await subscriptionWorld();
+    await world.subscriptions.create({
+      name: 's',
+      topic: 'events',
+      target: url,
+      startingPosition: 'earliest',
+      maxRetryAttempts: 0,
+      deadLetterTopic: 'events.dlt',
+    });
+    await produce(world, 2);
+    world.target.answer = () =>
+      world.target.seen.length <= 3
+        ? { ok: false, error: 'Rate exceeded', reached: false }
+        : { ok: true, response: null };
+    expect(await world.deliver('s', 0)).toBe('caught-up');
+    expect(world.target.delivered(0)).toEqual([0, 1]);
+    expect((await world.log.offsets('events.dlt', 0)).highWatermark).toBe(0);
+  });
+
   it('bisects to the poison record, dead-letters it alone after maxRetryAttempts, and delivers the rest in order', async () => {
     const world = await subscriptionWorld();
     await world.subscriptions.create({

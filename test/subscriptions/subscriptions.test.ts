@@ -48,7 +48,7 @@ describe('subscription configuration', () => {
     [{ ...valid, target: { url: 'x', function: 'f' } }, 'target must name exactly one of url and function'],
     [
       { ...valid, target: { function: 'f' } },
-      'target.function: function targets exist only on a deployed stack',
+      'function targets exist only on a deployed stack',
     ],
     [{ ...valid, target: { url: 'x', method: 'GET' } }, 'target.method is not a subscription field'],
     [{ ...valid, colour: 'red' }, 'colour is not a subscription field'],
@@ -83,7 +83,7 @@ describe('subscription configuration', () => {
         validateUrl: (u) => {
           throw new StreamError('INVALID_REQUEST', `target.url ${u} refused`);
         },
-        functions: true,
+        validateFunction: () => {},
       },
     });
     expect(await failure(refusing.create(valid))).toMatchObject({

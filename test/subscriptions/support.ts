@@ -3,6 +3,7 @@ import { MemoryMetaStore } from '../../lambdas/adapters/memory-meta-store.ts';
 import { createGroupService } from '../../lambdas/core/groups.ts';
 import type { FetchedRecord } from '../../lambdas/core/log-types.ts';
 import { ManualClock } from '../../lambdas/ports/clock.ts';
+import { noFunctions } from '../../lambdas/runtime/services.ts';
 import {
   type DelivererDeps,
   type DelivererOptions,
@@ -66,7 +67,7 @@ export async function subscriptionWorld(options: { partitions?: number; clock?: 
     topics: fixture.topics,
     log: fixture.log,
     groups,
-    targets: { validateUrl: () => {}, functions: false },
+    targets: { validateUrl: () => {}, validateFunction: noFunctions },
   });
   const target = new ScriptedTarget();
   const deps: DelivererDeps = {
