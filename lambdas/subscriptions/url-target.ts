@@ -20,7 +20,12 @@
  * Like every target, `deliver` never throws for the destination's own failures and never retries.
  */
 import { lookup as dnsLookup } from 'node:dns/promises';
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import {
+  type ClientRequest,
+  Agent as HttpAgent,
+  request as httpRequest,
+  type IncomingMessage,
+} from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { StreamError } from '../core/errors.ts';
@@ -52,6 +57,7 @@ export const DEFAULT_URL_TARGET_TIMEOUT_MS = 30_000;
 /** How much of an error response is read for its excerpt; the rest is discarded. */
 const ERROR_BODY_READ_BYTES = 4_096;
 const ERROR_EXCERPT_CHARS = 200;
+const IDLE_CONNECTION_MS = 4_000;
 
 /** The address ranges refused when `allowPrivate` is false, each with the word the error uses. */
 const REFUSED_RANGES: readonly { kind: string; blocks: BlockList }[] = [
@@ -173,12 +179,20 @@ export function createUrlTarget(url: string, options: UrlTargetOptions): UrlTarg
       : `${host} resolves to ${address}, a ${kind} address, which this deployment does not allow`;
   };
   const lookup = checkedLookup(resolve, check);
-  const agent = secure ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+  // Idle connections close before the 5 s keep-alive timeout common on servers (Node's included), so a
+  // delivery rarely picks a connection the server is closing; `timeout` applies to idle sockets only.
+  const agentOptions = { keepAlive: true, timeout: IDLE_CONNECTION_MS };
+  const agent = secure ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
   const send = secure ? httpsRequest : httpRequest;
 
   const deliver = (delivery: Delivery, signal?: AbortSignal): Promise<DeliveryResult> =>
     new Promise((settle) => {
+      if (signal?.aborted) {
+        settle({ ok: false, error: `delivery to ${description} aborted` });
+        return;
+      }
       const body = Buffer.from(delivery.body, 'utf8');
+      let request: ClientRequest | undefined;
       let done = false;
       const finish = (result: DeliveryResult) => {
         if (done) return;
@@ -189,23 +203,32 @@ export function createUrlTarget(url: string, options: UrlTargetOptions): UrlTarg
       };
       const fail = (error: string) => {
         finish({ ok: false, error });
-        request.destroy();
+        request?.destroy();
       };
       const onAbort = () => fail(`delivery to ${description} aborted`);
       const timer = setTimeout(() => fail(`${description} timed out after ${timeoutMs} ms`), timeoutMs);
 
-      const request = send(target, {
-        method: 'POST',
-        agent,
-        lookup,
-        headers: {
-          'content-type': 'application/json',
-          'content-length': body.length,
-          'streambed-subscription': delivery.subscription,
-          'idempotency-key': delivery.idempotencyKey,
-          'user-agent': 'streambed-subscriptions',
-        },
-      });
+      signal?.addEventListener('abort', onAbort, { once: true });
+      try {
+        request = send(target, {
+          method: 'POST',
+          agent,
+          lookup,
+          headers: {
+            'content-type': 'application/json',
+            'content-length': body.length,
+            'streambed-subscription': delivery.subscription,
+            'idempotency-key': delivery.idempotencyKey,
+            'user-agent': 'streambed-subscriptions',
+          },
+        });
+      } catch (error) {
+        // A header value Node refuses (a control character in the subscription name or key).
+        fail(
+          `request to ${description} could not be made: ${error instanceof Error ? error.message : String(error)}`,
+        );
+        return;
+      }
       request.on('error', (error: NodeJS.ErrnoException) => {
         if (error instanceof RefusedDestination) fail(`${description}: ${error.message}`);
         else fail(`connection to ${description} failed: ${error.code ?? error.message}`);
@@ -235,12 +258,6 @@ export function createUrlTarget(url: string, options: UrlTargetOptions): UrlTarg
           }
         });
       });
-
-      if (signal?.aborted) {
-        onAbort();
-        return;
-      }
-      signal?.addEventListener('abort', onAbort, { once: true });
       request.end(body);
     });
 

@@ -208,6 +208,20 @@ describe('URL target: delivery', () => {
     });
   });
 
+  it('fails at once, sending nothing, when the signal is already aborted', async () => {
+    const server = await serve((_req, res) => res.end('{}'));
+    const result = await target(`${server.url}/`).deliver(delivery, AbortSignal.abort());
+    expect(result).toEqual({ ok: false, error: `delivery to ${server.url}/ aborted` });
+    expect(server.connections()).toBe(0);
+  });
+
+  it('fails rather than throws on a header value Node refuses', async () => {
+    const server = await serve((_req, res) => res.end('{}'));
+    const result = await target(`${server.url}/`).deliver({ ...delivery, subscription: 'bad\nname' });
+    expect(result).toMatchObject({ ok: false, error: expect.stringMatching(/could not be made/) });
+    expect(server.requests()).toBe(0);
+  });
+
   it('names the connection error code and the target when nothing listens', async () => {
     const port = await freePort();
     const result = await target(`http://127.0.0.1:${port}/hook`).deliver(delivery);
