@@ -116,7 +116,10 @@ export async function startHandlerHost(options: HandlerHostOptions): Promise<Han
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
   });
   const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  // Listening on every interface: the URL to give names loopback, which a subscription may use over http.
+  const reachable =
+    address.address === '0.0.0.0' ? '127.0.0.1' : address.address === '::' ? '::1' : address.address;
+  const host = address.family === 'IPv6' ? `[${reachable}]` : reachable;
   return {
     url: `http://${host}:${address.port}/`,
     functionName,

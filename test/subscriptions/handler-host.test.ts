@@ -150,6 +150,13 @@ describe('handler host', () => {
     expect(bad.body).toMatchObject({ errorType: 'InvalidRequestContent' });
   });
 
+  it('names a loopback URL when listening on every interface', async () => {
+    const served = await startHandlerHost({ modulePath: FIXTURE, host: '0.0.0.0', port: 0 });
+    hosts.push(served);
+    expect(served.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    expect((await post(served.url, event)).status).toBe(200);
+  });
+
   it('fails to start on a missing export or file, naming it', async () => {
     await expect(startHandlerHost({ modulePath: FIXTURE, exportName: 'nope', port: 0 })).rejects.toThrow(
       /handler module test\/subscriptions\/fixtures\/handlers\.ts has no function export "nope" \(its function exports: .*handler/,
