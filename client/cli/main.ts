@@ -204,12 +204,18 @@ async function handler(argv: string[], out: NodeJS.WritableStream): Promise<numb
   const options = parseHandlerServeArgs(argv);
   const { startHandlerHost } = await import('../../lambdas/subscriptions/handler-host.ts');
   const host = await startHandlerHost(options);
+  // An error the handler leaves uncaught fails its invocation, not this process.
+  const uncaught = (error: unknown) => host.reportUncaught(error);
+  process.on('uncaughtException', uncaught);
+  process.on('unhandledRejection', uncaught);
   out.write(
     `handler ${host.functionName} listening on ${host.url}\n` +
       `give a subscription this target: {"target":{"url":"${host.url}"}}\n`,
   );
   await untilStopped();
   await host.close();
+  process.off('uncaughtException', uncaught);
+  process.off('unhandledRejection', uncaught);
   return 0;
 }
 

@@ -41,6 +41,12 @@ export interface HandlerHost {
   url: string;
   /** `<module>#<export>`, also the context's `functionName`. */
   functionName: string;
+  /**
+   * Fails the running invocation with an error the handler left uncaught (thrown from a timer, a
+   * rejection nobody awaited), as Lambda fails the invocation instead of the process; between
+   * invocations it only logs. The CLI wires it to `uncaughtException` and `unhandledRejection`.
+   */
+  reportUncaught(error: unknown): void;
   close(): Promise<void>;
 }
 
@@ -80,8 +86,15 @@ export async function startHandlerHost(options: HandlerHostOptions): Promise<Han
 
   // One invocation at a time: each waits for the previous one to settle (or time out).
   let queue: Promise<unknown> = Promise.resolve();
+  let running: LambdaContext | undefined;
   const invokeInTurn = (event: unknown): Promise<Outcome> => {
-    const turn = queue.then(() => invoke(handler, event, contextFor(), timeoutMs));
+    const turn = queue.then(async () => {
+      const context = contextFor();
+      running = context;
+      const outcome = await invoke(handler, event, context, timeoutMs);
+      if (running === context) running = undefined;
+      return outcome;
+    });
     queue = turn;
     return turn;
   };
@@ -123,6 +136,20 @@ export async function startHandlerHost(options: HandlerHostOptions): Promise<Han
   return {
     url: `http://${host}:${address.port}/`,
     functionName,
+    reportUncaught: (error) => {
+      if (running !== undefined) running.fail(error);
+      else {
+        const { errorType, errorMessage } = failureOf(error);
+        log(
+          JSON.stringify({
+            level: 'ERROR',
+            message: 'uncaught between invocations',
+            errorType,
+            errorMessage,
+          }),
+        );
+      }
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -282,7 +309,7 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }
 
-function failureOf(error: unknown): Outcome {
+function failureOf(error: unknown): Extract<Outcome, { ok: false }> {
   if (error instanceof Error) {
     return {
       ok: false,

@@ -195,6 +195,15 @@ describe('streambed handler serve', () => {
     expect(await stopCliServer(child)).toBe(0);
   });
 
+  it('fails the invocation, not the process, on an error the handler leaves uncaught', async () => {
+    const child = await startCliProcess(['handler', 'serve', `${FIXTURE}#throwsLater`, '--port', '0']);
+    processes.push(child);
+    const failed = { status: 500, body: { errorType: 'SyntaxError', errorMessage: 'thrown from a timer' } };
+    expect(await post(child.url, {})).toEqual(failed);
+    expect(await post(child.url, {})).toEqual(failed);
+    expect(await stopCliServer(child)).toBe(0);
+  });
+
   it('exits 1 with one line naming a missing export', async () => {
     const result = await runCliProcess('', ['handler', 'serve', `${FIXTURE}#nope`, '--port', '0']);
     expect(result.code).toBe(1);
