@@ -345,6 +345,24 @@ describe('URL target: the addresses actually connected to', () => {
     expect(listener.connections()).toBe(1);
   });
 
+  it('names ENOTFOUND for a name with no address, and passes resolver errors through by code', async () => {
+    const empty = target('https://nowhere.example/', { allowPrivate: false, resolve: async () => [] });
+    expect(await empty.deliver(delivery)).toEqual({
+      ok: false,
+      error: 'connection to https://nowhere.example/ failed: ENOTFOUND',
+    });
+    const failing = target('https://flaky.example/', {
+      allowPrivate: false,
+      resolve: async () => {
+        throw Object.assign(new Error('queryA ETIMEOUT flaky.example'), { code: 'ETIMEOUT' });
+      },
+    });
+    expect(await failing.deliver(delivery)).toEqual({
+      ok: false,
+      error: 'connection to https://flaky.example/ failed: ETIMEOUT',
+    });
+  });
+
   it('keeps plain http on loopback even when a loopback name resolves elsewhere', async () => {
     const hook = target('http://localhost:9/', {
       allowPrivate: true,
