@@ -29,8 +29,11 @@ commands:
             with --backend aws: STREAMBED_TABLE (streambed), STREAMBED_BUCKET (streambed-local),
             AWS_REGION, AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_DYNAMODB + AWS_ENDPOINT_URL_S3
             (emulators such as LocalStack: the table and bucket are created if missing)
+  handler serve <module>[#<export>]   host a Lambda handler (export default: handler) at a local URL,
+            to give a subscription as its target while you develop the function
+            --port N (9000)  --host H (127.0.0.1)  --timeout-ms N (3000, per invocation)
 
-client options (every command but start):
+client options (every command but start and handler serve):
   --url URL         the API (STREAMBED_URL, default http://127.0.0.1:8080)
   --token T         bearer token of a local server (STREAMBED_TOKEN)
   --aws-region R    sign requests with SigV4 from the standard AWS credential chain (automatic for
@@ -53,6 +56,8 @@ export async function runCli(argv: string[], out = process.stdout, err = process
         return await groupsCommand(rest, io());
       case 'bench':
         return await bench(rest);
+      case 'handler':
+        return await handler(rest, out);
       case undefined:
       case 'help':
       case '--help':
@@ -140,13 +145,77 @@ async function start(argv: string[], out: NodeJS.WritableStream): Promise<number
           ? `${options.dataDir}, no fsync: a power loss may lose acknowledged records`
           : options.dataDir;
   out.write(`streambed listening on ${server.url} (${where})\n`);
-  await new Promise<void>((resolve) => {
+  await untilStopped();
+  out.write('streambed: shutting down\n');
+  await server.close();
+  return 0;
+}
+
+/** Resolves on the first SIGTERM or SIGINT. */
+function untilStopped(): Promise<void> {
+  return new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
-  out.write('streambed: shutting down\n');
-  await server.close();
+}
+
+export interface HandlerServeArgs {
+  modulePath: string;
+  exportName: string;
+  host: string;
+  port: number;
+  timeoutMs: number;
+}
+
+/** `handler serve <module>[#<export>] [--port N] [--host H] [--timeout-ms N]`. */
+export function parseHandlerServeArgs(argv: string[]): HandlerServeArgs {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { port: { type: 'string' }, host: { type: 'string' }, 'timeout-ms': { type: 'string' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  const [subcommand, spec, ...extra] = positionals;
+  if (subcommand !== 'serve') {
+    throw new Error(`handler: unknown subcommand ${JSON.stringify(subcommand ?? '')} (expected serve)`);
+  }
+  if (spec === undefined || spec === '' || extra.length > 0) {
+    throw new Error('handler serve takes one <module>[#<export>], e.g. src/handler.ts#handler');
+  }
+  const hash = spec.lastIndexOf('#');
+  const modulePath = hash === -1 ? spec : spec.slice(0, hash);
+  const exportName = hash === -1 ? 'handler' : spec.slice(hash + 1);
+  if (modulePath === '' || exportName === '') {
+    throw new Error(`handler serve: ${JSON.stringify(spec)} must be <module>[#<export>]`);
+  }
+  const timeoutMs = integer('timeout-ms', values['timeout-ms'], 3_000);
+  if (timeoutMs === 0) throw new Error('--timeout-ms must be at least 1');
+  return {
+    modulePath,
+    exportName,
+    host: values.host ?? '127.0.0.1',
+    port: integer('port', values.port, 9000),
+    timeoutMs,
+  };
+}
+
+async function handler(argv: string[], out: NodeJS.WritableStream): Promise<number> {
+  const options = parseHandlerServeArgs(argv);
+  const { startHandlerHost } = await import('../../lambdas/subscriptions/handler-host.ts');
+  const host = await startHandlerHost(options);
+  // An error the handler leaves uncaught fails its invocation, not this process.
+  const uncaught = (error: unknown) => host.reportUncaught(error);
+  process.on('uncaughtException', uncaught);
+  process.on('unhandledRejection', uncaught);
+  out.write(
+    `handler ${host.functionName} listening on ${host.url}\n` +
+      `give a subscription this target: {"target":{"url":"${host.url}"}}\n`,
+  );
+  await untilStopped();
+  await host.close();
+  process.off('uncaughtException', uncaught);
+  process.off('unhandledRejection', uncaught);
   return 0;
 }
 

@@ -1,4 +1,4 @@
-/** `streambed start` as a child process, the way a user runs it; resolves once it logs its URL. */
+/** `streambed` commands as child processes, the way a user runs them. */
 import { type ChildProcess, spawn } from 'node:child_process';
 
 export interface ServerProcess {
@@ -6,8 +6,14 @@ export interface ServerProcess {
   child: ChildProcess;
 }
 
-export async function startCliServer(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'client/cli/bin.ts', 'start', ...args], {
+/** `streambed start`; resolves once it logs its URL. */
+export function startCliServer(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
+  return startCliProcess(['start', ...args], env);
+}
+
+/** Any long-running command (`start`, `handler serve`); resolves once it logs `listening on <url>`. */
+export async function startCliProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'client/cli/bin.ts', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });
