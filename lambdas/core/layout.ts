@@ -38,6 +38,12 @@ export const JANITOR_PROGRESS_KEY: ItemKey = { pk: 'janitor', sk: 'progress' };
 export const deletedTopicKey = (topicId: string): ItemKey => ({ pk: DELETED_TOPICS_PK, sk: topicId });
 
 export const partitionPk = (topicId: string, partition: number): string => `part#${topicId}#${partition}`;
+/** The topic id and partition of a partition item's pk; undefined for any other pk. */
+export function parsePartitionPk(pk: string): { topicId: string; partition: number } | undefined {
+  const match = /^part#(.+)#(0|[1-9][0-9]*)$/.exec(pk);
+  if (match === null) return undefined;
+  return { topicId: match[1] as string, partition: Number(match[2]) };
+}
 export const partitionKey = (topicId: string, partition: number): ItemKey => ({
   pk: partitionPk(topicId, partition),
   sk: 'meta',

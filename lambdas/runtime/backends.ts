@@ -18,7 +18,7 @@ import { type Clock, systemClock } from '../ports/clock.ts';
 import type { Backend } from './services.ts';
 
 export { type AwsBackendOptions, createAwsBackend } from './aws-backend.ts';
-export { type Backend, createServices, type Services } from './services.ts';
+export { type Backend, createServices, noFunctions, type Services } from './services.ts';
 
 export interface EmbeddedBackendOptions {
   dataDir?: string;

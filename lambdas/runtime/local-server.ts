@@ -2,18 +2,23 @@
  * The local server: the same router the Lambdas use, on node:http, over the embedded backend (SQLite +
  * files, or memory) or over DynamoDB + S3 (`backend: 'aws'`, e.g. LocalStack).
  */
+import { randomUUID } from 'node:crypto';
 import type { Durability } from '../adapters/durability.ts';
 import { groupRoutes } from '../http/groups-routes.ts';
 import { bearerTokenAuth, startHttpServer } from '../http/node-server.ts';
 import { createRouter } from '../http/router.ts';
 import { schemaRegistryRoutes } from '../http/schema-routes.ts';
 import { systemClock } from '../ports/clock.ts';
+import type { DeliveryEvent } from '../subscriptions/deliverer.ts';
+import { createLocalRunner, type LocalRunner } from '../subscriptions/local-runner.ts';
+import { validateTargetUrl } from '../subscriptions/url-target.ts';
 import {
   type AwsBackendOptions,
   type Backend,
   createAwsBackend,
   createEmbeddedBackend,
   createServices,
+  noFunctions,
   type Services,
 } from './backends.ts';
 
@@ -38,6 +43,12 @@ export interface LocalServerOptions {
   janitorIntervalMs?: number;
   /** Where janitor failures are reported; default stderr. */
   onJanitorError?: (error: unknown) => void;
+  /** Run subscriptions' deliverers in this process (default true). */
+  subscriptions?: boolean;
+  /** Backoff of failing deliveries (default 1 s doubling to 60 s); tests shorten it. */
+  subscriptionBackoff?: { initialMs: number; maxMs: number };
+  /** Failed and dead-lettered deliveries; default one JSON line each on stderr. */
+  onSubscriptionEvent?: (event: DeliveryEvent) => void;
 }
 
 export interface LocalServer {
@@ -67,7 +78,14 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       durability: options.durability,
     });
   }
-  const services = createServices(backend, systemClock);
+  let runner: LocalRunner | undefined;
+  const services = createServices(backend, systemClock, {
+    subscriptionTargets: {
+      validateUrl: (url) => void validateTargetUrl(url, { allowPrivate: true }),
+      validateFunction: noFunctions,
+    },
+    onSubscriptionChange: (name) => runner?.wakeSubscription(name),
+  });
   const handler = createRouter({
     topics: services.topics,
     log: services.log,
@@ -81,9 +99,25 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     renderError: handler.renderErrorFor,
   });
   const janitor = scheduleJanitor(services, options);
+  if (options.subscriptions !== false) {
+    runner = createLocalRunner(
+      { ...services, clock: systemClock },
+      {
+        // One process opens the embedded data: a restarted server takes its own leases straight back.
+        owner:
+          options.backend === 'aws' || options.storage !== undefined
+            ? `local-${randomUUID()}`
+            : 'local-server',
+        backoff: options.subscriptionBackoff,
+        onEvent: options.onSubscriptionEvent,
+      },
+    );
+    await runner.start();
+  }
   return {
     url: server.url,
     close: async () => {
+      await runner?.close();
       await janitor.stop();
       await server.close();
       await backend.close();

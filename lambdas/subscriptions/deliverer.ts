@@ -45,6 +45,7 @@ import {
 } from '../core/groups.ts';
 import { MAX_BATCH_BYTES, MAX_FETCH_MAX_BYTES, MAX_RECORDS_PER_REQUEST } from '../core/limits.ts';
 import type { FetchedRecord, LogService, ProduceRecord } from '../core/log-types.ts';
+import { RegistryErrorCode, registryErrorCode, type SchemaRegistryService } from '../core/schemas.ts';
 import type { TopicServiceImpl } from '../core/topics.ts';
 import type { Clock } from '../ports/clock.ts';
 import { idempotencyKeyOf, parseBatchResponse, toKafkaEvent } from './kafka-event.ts';
@@ -207,6 +208,26 @@ function deadLetterRequests(records: ProduceRecord[]): ProduceRecord[][] {
 
 const utf8 = new TextEncoder();
 
+/**
+ * `knownSchemaIds` over the schema registry: an id is known once the registry has it (ids are never
+ * reused, so known ids are remembered; unknown ones are asked again, they may be registered later).
+ */
+export function schemaIdsKnownTo(schemas: Pick<SchemaRegistryService, 'getSchema'>) {
+  const known = new Set<number>();
+  return async (ids: readonly number[]): Promise<ReadonlySet<number>> => {
+    for (const id of ids) {
+      if (known.has(id) || id <= 0) continue;
+      try {
+        await schemas.getSchema(id);
+        known.add(id);
+      } catch (error) {
+        if (registryErrorCode(error) !== RegistryErrorCode.SCHEMA_NOT_FOUND) throw error;
+      }
+    }
+    return new Set(ids.filter((id) => known.has(id)));
+  };
+}
+
 export async function deliverPartition(
   deps: DelivererDeps,
   options: DelivererOptions,
@@ -304,13 +325,14 @@ export async function deliverPartition(
           return 'recheck';
         }
         if (records.length < limit && config.maxBatchingWindowMs > 0) {
-          await renewIfHalfGone();
           const until = Math.min(
             clock.now() + config.maxBatchingWindowMs,
             run.deadline ?? Number.POSITIVE_INFINITY,
           );
           while (records.length < limit && clock.now() < until && !stopRequested()) {
-            await waitForRecords(state.lease.topicId, until - clock.now());
+            // Waits in slices of a quarter lease, renewing as it goes: a window may outlast a lease.
+            await waitForRecords(state.lease.topicId, Math.min(until - clock.now(), leaseMs / 4));
+            await renewIfHalfGone();
             const last = records[records.length - 1] as FetchedRecord;
             records = records.concat(await fetchFrom(last.offset + 1, limit - records.length));
           }

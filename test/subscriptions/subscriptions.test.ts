@@ -46,10 +46,7 @@ describe('subscription configuration', () => {
     [{ ...valid, startingPosition: 'beginning' }, 'startingPosition must be "earliest", "latest"'],
     [{ ...valid, target: {} }, 'target must name exactly one of url and function'],
     [{ ...valid, target: { url: 'x', function: 'f' } }, 'target must name exactly one of url and function'],
-    [
-      { ...valid, target: { function: 'f' } },
-      'function targets exist only on a deployed stack',
-    ],
+    [{ ...valid, target: { function: 'f' } }, 'function targets exist only on a deployed stack'],
     [{ ...valid, target: { url: 'x', method: 'GET' } }, 'target.method is not a subscription field'],
     [{ ...valid, colour: 'red' }, 'colour is not a subscription field'],
     [{ ...valid, topic: 3 }, 'topic must be a topic name'],
