@@ -208,6 +208,16 @@ function deadLetterRequests(records: ProduceRecord[]): ProduceRecord[][] {
 
 const utf8 = new TextEncoder();
 
+/** The least a deliverer's fetch asks for. */
+const MIN_FETCH_BYTES = 64 * 1024;
+
+/** About what a record takes in a batch: its bytes and a little framing. */
+const storedSize = (record: FetchedRecord): number =>
+  (record.key?.length ?? 0) +
+  (record.value?.length ?? 0) +
+  record.headers.reduce((n, h) => n + h.key.length + (h.value?.length ?? 0), 0) +
+  16;
+
 /**
  * `knownSchemaIds` over the schema registry: an id is known once the registry has it (ids are never
  * reused, so known ids are remembered; unknown ones are asked again, they may be registered later).
@@ -276,6 +286,8 @@ export async function deliverPartition(
       deadLettered: previous?.deadLettered ?? 0,
     };
     const state = { lease: held };
+    /** Mean stored size of the records fetched last; sizes the next fetch. */
+    let recordBytes = 1_024;
     const saved = (): { committedOffset: number; status: LeaseStatus } => ({
       committedOffset: position,
       status: { ...status, headOffset: position } as unknown as LeaseStatus,
@@ -511,8 +523,17 @@ export async function deliverPartition(
     async function fetchFrom(offset: number, most: number): Promise<FetchedRecord[]> {
       const topic = (config as StoredSubscription).topic;
       try {
-        const fetched = await log.fetch({ topic, partition, offset, maxBytes: MAX_FETCH_MAX_BYTES });
-        return fetched.records.slice(0, most);
+        // Read about what the batch needs, by the size of the records seen so far: a fetch of the
+        // largest size for a batch of a few small records would read objects only to drop them.
+        const wanted = Math.ceil(most * recordBytes * 1.25);
+        const maxBytes = Math.min(MAX_FETCH_MAX_BYTES, Math.max(MIN_FETCH_BYTES, wanted));
+        const fetched = await log.fetch({ topic, partition, offset, maxBytes });
+        const records = fetched.records.slice(0, most);
+        if (records.length > 0) {
+          const bytes = records.reduce((n, r) => n + storedSize(r), 0);
+          recordBytes = Math.max(1, Math.round(bytes / records.length));
+        }
+        return records;
       } catch (error) {
         if (!(error instanceof StreamError) || error.code !== 'OFFSET_OUT_OF_RANGE') throw error;
         const range = await log.offsets(topic, partition);

@@ -8,7 +8,7 @@ import type { DeliveryEvent } from '../../lambdas/subscriptions/deliverer.ts';
 import { createLocalRunner, type LocalRunner } from '../../lambdas/subscriptions/local-runner.ts';
 import { record } from '../support/log-fixture.ts';
 import { waitFor } from '../support/wait-for.ts';
-import { startWebhook, type Webhook } from './webhook.ts';
+import { startWebhook, type Webhook } from '../support/webhook.ts';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {

@@ -1,7 +1,7 @@
 /** A webhook on loopback that records every subscription event it receives, for delivery tests. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KafkaEvent } from '../../lambdas/subscriptions/kafka-event.ts';
-import { type LocalHttpServer, serveHttp } from '../support/local-http.ts';
+import { type LocalHttpServer, serveHttp } from './local-http.ts';
 
 export interface Received {
   subscription: string;
