@@ -427,7 +427,7 @@ export async function deliverPartition(
           note(error);
           await renew();
           unreached += 1;
-          await sleep(backoffDelay(unreached, backoff));
+          await backOff(backoffDelay(unreached, backoff));
           continue;
         }
         if (config.bisectBatchOnError && batch.length > 1) {
@@ -488,10 +488,16 @@ export async function deliverPartition(
         return;
       }
       await renew();
-      const wait = backoffDelay(status.attempts, backoff);
-      await sleep(
-        run.deadline === undefined ? wait : Math.min(wait, Math.max(0, run.deadline - clock.now())),
-      );
+      await backOff(backoffDelay(status.attempts, backoff));
+    }
+
+    /** Waits before the next attempt, holding the lease: in slices, renewing as it goes; ends early at the deadline or signal. */
+    async function backOff(ms: number) {
+      const until = Math.min(clock.now() + ms, run.deadline ?? Number.POSITIVE_INFINITY);
+      while (clock.now() < until && !stopRequested()) {
+        await sleep(Math.min(until - clock.now(), leaseMs / 4));
+        await renewIfHalfGone();
+      }
     }
 
     async function deadLetter(cfg: StoredSubscription, records: FetchedRecord[], error: string) {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEAD_LETTER_HEADERS } from '../../lambdas/core/dead-letter.ts';
+import { deliverPartition } from '../../lambdas/subscriptions/deliverer.ts';
 import { MAX_EVENT_BYTES } from '../../lambdas/subscriptions/target.ts';
 import { record } from '../support/log-fixture.ts';
 import { subscriptionWorld, valuesOf } from './support.ts';
@@ -341,6 +342,29 @@ describe('deliverer', () => {
     expect((await world.subscriptions.describe('s')).partitions[0]?.lastError).toBe(
       'records 0 to 0 were removed by retention before delivery',
     );
+  });
+
+  it('keeps its lease through a backoff longer than the lease', async () => {
+    const world = await subscriptionWorld();
+    await world.subscriptions.create({
+      name: 's',
+      topic: 'events',
+      target: url,
+      startingPosition: 'earliest',
+    });
+    await produce(world, 1);
+    world.target.answer = () =>
+      world.target.seen.length < 3 ? { ok: false, error: 'down' } : { ok: true, response: null };
+    const outcome = await deliverPartition(
+      world.deps,
+      { owner: 'slow', leaseMs: 60_000, backoff: { initialMs: 100_000, maxMs: 100_000 } },
+      's',
+      0,
+    );
+    expect(outcome).toBe('caught-up');
+    expect(world.target.seen).toHaveLength(3);
+    expect((await world.subscriptions.describe('s')).partitions[0]).toMatchObject({ committedOffset: 1 });
+    expect((await world.groups.describe('subscription:s')).partitions[0]?.epoch).toBe(2);
   });
 
   it('stops at the deadline, releasing the lease with its position saved', async () => {
