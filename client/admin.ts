@@ -96,7 +96,7 @@ export interface SubscriptionPartitionStatus {
 
 /** A subscription's configuration, its consumer group and the state of each partition. */
 export interface SubscriptionDescription extends SubscriptionConfig {
-  /** `subscription:<name>`: describe it or reset its offsets like any group. */
+  /** `subscription:<name>`: `describeGroup` describes it like any group. */
   group: string;
   partitions: SubscriptionPartitionStatus[];
 }
