@@ -18,6 +18,8 @@ beforeAll(async () => {
 afterAll(async () => server.close());
 
 const cli = (args: string[]) => runCli(server.url, args);
+/** `subscriptions create x` on topic events with a valid target; the flags under test follow. */
+const createX = ['subscriptions', 'create', 'x', '--topic', 'events', '--target-url', 'http://127.0.0.1:9/'];
 
 describe('streambed subscriptions', () => {
   it('creates, lists, describes, pauses, resumes and deletes', async () => {
@@ -103,31 +105,11 @@ describe('streambed subscriptions', () => {
         'streambed: topic nope does not exist (TOPIC_NOT_FOUND)\n',
       ],
       [
-        [
-          'subscriptions',
-          'create',
-          'x',
-          '--topic',
-          'events',
-          '--target-url',
-          'http://127.0.0.1:9/',
-          '--batch-size',
-          'ten',
-        ],
+        [...createX, '--batch-size', 'ten'],
         'streambed: --batch-size must be a non-negative integer, got "ten"\n',
       ],
       [
-        [
-          'subscriptions',
-          'create',
-          'x',
-          '--topic',
-          'events',
-          '--target-url',
-          'http://127.0.0.1:9/',
-          '--from',
-          'dawn',
-        ],
+        [...createX, '--from', 'dawn'],
         'streambed: --from must be earliest, latest or a time in epoch ms, got "dawn"\n',
       ],
       [
@@ -150,17 +132,7 @@ describe('streambed subscriptions', () => {
     const unknownFlag = await cli(['subscriptions', 'list', '--colour', 'red']);
     expect(unknownFlag.code).toBe(1);
     expect(unknownFlag.stderr).toMatch(/^streambed: Unknown option '--colour'[^\n]*\n$/);
-    const invalid = await cli([
-      'subscriptions',
-      'create',
-      'x',
-      '--topic',
-      'events',
-      '--target-url',
-      'http://127.0.0.1:9/',
-      '--max-retry-attempts',
-      '3',
-    ]);
+    const invalid = await cli([...createX, '--max-retry-attempts', '3']);
     expect(invalid.code).toBe(1);
     expect(invalid.stderr).toMatch(/^streambed: maxRetryAttempts needs deadLetterTopic[^\n]*\n$/);
     expect((await cli(['subscriptions', 'list'])).stdout).toBe('NAME  TOPIC  TARGET  STATE\n');
