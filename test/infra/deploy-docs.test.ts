@@ -53,7 +53,7 @@ describe('docs/deploy.md generated tables', () => {
     );
     expect(tables.functions).toContain('`GET /v1/health`');
     expect(tables.alarms).toContain('JanitorNotSucceedingAlarm');
-    expect(tables.resources).toMatch(/\| `AWS::Lambda::Function` +\| 6 +\|/);
+    expect(tables.resources).toMatch(/\| `AWS::Lambda::Function` +\| 7 +\|/);
     // Tampering with one table is noticed.
     const doc = withGeneratedSections(readFileSync(DEPLOY_DOC, 'utf8'), {
       ...tables,
