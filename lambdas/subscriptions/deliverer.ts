@@ -52,6 +52,7 @@ import { idempotencyKeyOf, parseBatchResponse, toKafkaEvent } from './kafka-even
 import {
   type DeliveryStatus,
   deliveryStatusOf,
+  leaseOffsetCounts,
   type StoredSubscription,
   type SubscriptionService,
 } from './subscriptions.ts';
@@ -271,9 +272,9 @@ export async function deliverPartition(
     if (lease === undefined) return 'busy';
     const held = lease;
     const previous: DeliveryStatus | undefined = deliveryStatusOf(lease.status, config.id);
-    // An offset on the lease counts only if this creation of the subscription wrote it.
+    // An offset on the lease counts only if it belongs to this creation of the subscription.
     let position =
-      (previous === undefined ? null : lease.committedOffset) ??
+      (leaseOffsetCounts(lease.status, config.id) ? lease.committedOffset : null) ??
       (lease.topicId === config.topicId ? config.startOffsets[partition] : undefined) ??
       0;
     const status: DeliveryStatus = {

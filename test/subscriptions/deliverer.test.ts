@@ -367,6 +367,19 @@ describe('deliverer', () => {
     expect((await world.groups.describe('subscription:s')).partitions[0]?.epoch).toBe(2);
   });
 
+  it('honours an offset reset of the subscription group, made before or after its first delivery', async () => {
+    const world = await subscriptionWorld();
+    await world.subscriptions.create({ name: 's', topic: 'events', target: url, startingPosition: 'earliest' });
+    await produce(world, 5);
+    await world.groups.resetOffsets('subscription:s', 'events', { to: 'offset', offset: 2 });
+    expect((await world.subscriptions.describe('s')).partitions[0]).toMatchObject({ committedOffset: 2, lag: 3 });
+    expect(await world.deliver('s', 0)).toBe('caught-up');
+    expect(world.target.seen.map((s) => s.offsets)).toEqual([[2, 3, 4]]);
+    await world.groups.resetOffsets('subscription:s', 'events', { to: 'offset', offset: 4 });
+    expect(await world.deliver('s', 0)).toBe('caught-up');
+    expect(world.target.seen.map((s) => s.offsets)).toEqual([[2, 3, 4], [4]]);
+  });
+
   it('stops at the deadline, releasing the lease with its position saved', async () => {
     const world = await subscriptionWorld();
     await world.subscriptions.create({
