@@ -39,6 +39,24 @@ export interface Wake {
   partition: number;
 }
 
+/**
+ * The deliverer function's event, checked: a Wake, or what is wrong with it. A bad event is dropped
+ * (retrying it cannot make it good).
+ */
+export function parseWake(event: unknown): Wake | string {
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) {
+    return 'the event must be {"subscription": string, "partition": number}';
+  }
+  const { subscription, partition } = event as Record<string, unknown>;
+  if (typeof subscription !== 'string' || subscription === '' || subscription.length > 249) {
+    return `subscription must be a subscription name, got ${JSON.stringify(subscription)?.slice(0, 300)}`;
+  }
+  if (typeof partition !== 'number' || !Number.isInteger(partition) || partition < 0) {
+    return `partition must be an integer from 0, got ${JSON.stringify(partition)?.slice(0, 100)}`;
+  }
+  return { subscription, partition };
+}
+
 /** A topic as the dispatcher needs it. */
 export interface TopicRef {
   name: string;
