@@ -47,7 +47,11 @@ const fakeLambda: LambdaInvoker = {
   async send(command: InvokeCommand) {
     if (failInvokes) throw Object.assign(new Error('Rate exceeded'), { name: 'TooManyRequestsException' });
     const { FunctionName, InvocationType, Payload } = command.input;
-    invoked.push({ FunctionName, InvocationType, payload: JSON.parse(new TextDecoder().decode(Payload as Uint8Array)) });
+    invoked.push({
+      FunctionName,
+      InvocationType,
+      payload: JSON.parse(new TextDecoder().decode(Payload as Uint8Array)),
+    });
     return {};
   },
 };
