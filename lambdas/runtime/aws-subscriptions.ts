@@ -7,14 +7,13 @@
  */
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { type Clock, systemClock } from '../ports/clock.ts';
-import type { DelivererDeps, DeliveryEvent } from '../subscriptions/deliverer.ts';
+import { type DelivererDeps, type DeliveryEvent, schemaIdsKnownTo } from '../subscriptions/deliverer.ts';
 import { createTopicCache, type DispatchDeps, type Wake } from '../subscriptions/dispatch.ts';
 import {
   createFunctionTarget,
   createTargetLambdaClient,
   type LambdaInvoker,
 } from '../subscriptions/function-target.ts';
-import { createSchemaIdCheck } from '../subscriptions/schema-ids.ts';
 import type { StoredSubscription } from '../subscriptions/subscriptions.ts';
 import type { Target } from '../subscriptions/target.ts';
 import { createUrlTarget, type UrlTarget } from '../subscriptions/url-target.ts';
@@ -124,7 +123,7 @@ export function awsDelivererDeps(
       }
       return target;
     },
-    knownSchemaIds: createSchemaIdCheck(services.schemas),
+    knownSchemaIds: schemaIdsKnownTo(services.schemas),
     onEvent: options.onEvent,
   };
 }
