@@ -100,10 +100,19 @@ export function awsDelivererDeps(
   options: { clock?: Clock; onEvent?: (event: DeliveryEvent) => void } = {},
 ): DelivererDeps {
   const targets = new Map<string, Target>();
-  const make = (subscription: StoredSubscription): Target =>
-    'url' in subscription.target
-      ? createUrlTarget(subscription.target.url, { allowPrivate: runtime.allowPrivate })
-      : createFunctionTarget(subscription.target.function, { client: runtime.targets });
+  const make = (subscription: StoredSubscription): Target => {
+    const target = subscription.target;
+    try {
+      return 'url' in target
+        ? createUrlTarget(target.url, { allowPrivate: runtime.allowPrivate })
+        : createFunctionTarget(target.function, { client: runtime.targets });
+    } catch (error) {
+      // A stored URL this deployment refuses (its policy changed since): every delivery fails with
+      // the reason, visibly in status and dead letters, instead of the run failing unreported.
+      const reason = (error as Error).message;
+      return { description: JSON.stringify(target), deliver: async () => ({ ok: false, error: reason }) };
+    }
+  };
   return {
     subscriptions: services.subscriptions,
     groups: services.groups,

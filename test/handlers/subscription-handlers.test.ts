@@ -218,3 +218,18 @@ describe('Lambda composition root: subscription targets', () => {
     ).rejects.toThrow(/target\.function other .*addSubscription/);
   });
 });
+
+describe('deliver handler: a target the deployment refuses', () => {
+  it('fails each delivery with the reason, visible in status, instead of failing the run', async () => {
+    // Created while private URLs were allowed; the deliverer now refuses them.
+    const { services, produce } = await subscribedTopic();
+    await produce(0, 1);
+    vi.stubEnv('STREAMBED_ALLOW_PRIVATE_URLS', '');
+    setLambdaClientForTests(fakeLambda);
+    const result = await deliver({ subscription: 'to-receiver', partition: 0 }, context(200));
+    expect(result).toEqual({ outcome: 'stopped' });
+    expect(received).toEqual([]);
+    const status = (await services.subscriptions.describe('to-receiver')).partitions[0];
+    expect(status).toMatchObject({ attempts: 1, lastError: expect.stringMatching(/loopback destination/) });
+  });
+});
