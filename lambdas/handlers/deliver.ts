@@ -18,7 +18,7 @@
  * container retakes its own lease at once, even one a crashed run left behind.
  *
  * Contract with the CDK construct (lib/):
- * - Runtime Node.js 22, timeout 15 minutes (Lambda's longest; the longer, the fewer re-invocations),
+ * - The stack's Node.js runtime, timeout 15 minutes (Lambda's longest; the longer, the fewer re-invocations),
  *   512 MB. Invoked only asynchronously.
  * - Environment: `STREAMBED_TABLE`, `STREAMBED_BUCKET` (as every Streambed function);
  *   `STREAMBED_ALLOW_PRIVATE_URLS` = `true` only when the construct's prop allows private, loopback

@@ -6,7 +6,7 @@
  * from the first of them.
  *
  * Contract with the CDK construct (lib/):
- * - Runtime Node.js 22, 256-512 MB, timeout 1 minute (a batch's wake-ups are small async invokes,
+ * - The stack's Node.js runtime, 256-512 MB, timeout 1 minute (a batch's wake-ups are small async invokes,
  *   each try bounded to a few seconds, with the SDK's retries).
  * - The table streams `NEW_AND_OLD_IMAGES` (the dispatcher compares a partition's old and new
  *   highWatermark). Event source mapping on that stream: starting position LATEST,
