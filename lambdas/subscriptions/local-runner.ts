@@ -2,7 +2,8 @@
  * Subscriptions in the local server (DESIGN §12 "Local"): the deliverer of deliverer.ts, run in the
  * server's process, woken by the commit notifier — no polling while nothing is produced.
  *
- * Wake-ups: a commit to a partition wakes every enabled subscription of its topic for that partition;
+ * Wake-ups: a commit to a partition wakes every enabled subscription of its topic for that partition
+ * (a topic id not seen before, as a re-created topic has, reads the subscriptions again);
  * a subscription created, changed or deleted wakes all of its partitions; start-up wakes every
  * partition of every enabled subscription once (records committed while the server was down, or
  * while a previous process was delivering when it died).
@@ -103,6 +104,11 @@ export function createLocalRunner(deps: LocalRunnerDeps, options: LocalRunnerOpt
       ));
   /** Enabled subscriptions by topic id, read again after every subscription change. */
   let byTopicId: Promise<Map<string, StoredSubscription[]>> | undefined;
+  /**
+   * Topic ids a fresh read found no subscription for. Any other unknown id is read again once: a
+   * topic deleted and re-created under a subscription commits under a new id.
+   */
+  const unmatched = new Set<string>();
 
   const targetFor = (subscription: StoredSubscription): Target => {
     const target = subscription.target;
@@ -240,11 +246,15 @@ export function createLocalRunner(deps: LocalRunnerDeps, options: LocalRunnerOpt
   const unsubscribe = deps.notifier.onCommit((pk) => {
     const parsed = parsePartitionPk(pk);
     if (parsed === undefined) return;
-    subscriptionsByTopicId()
-      .then((map) => {
-        for (const subscription of map.get(parsed.topicId) ?? []) wake(subscription.name, parsed.partition);
-      })
-      .catch((error) => onError(error, 'reading subscriptions'));
+    (async () => {
+      let map = await subscriptionsByTopicId();
+      if (!map.has(parsed.topicId) && !unmatched.has(parsed.topicId)) {
+        byTopicId = undefined;
+        map = await subscriptionsByTopicId();
+        if (!map.has(parsed.topicId)) unmatched.add(parsed.topicId);
+      }
+      for (const subscription of map.get(parsed.topicId) ?? []) wake(subscription.name, parsed.partition);
+    })().catch((error) => onError(error, 'reading subscriptions'));
   });
 
   return {
@@ -253,6 +263,7 @@ export function createLocalRunner(deps: LocalRunnerDeps, options: LocalRunnerOpt
     },
     wakeSubscription(name) {
       byTopicId = undefined;
+      unmatched.clear();
       deps.subscriptions
         .read(name)
         .then((subscription) => (subscription === undefined ? undefined : wakeAll(subscription)))

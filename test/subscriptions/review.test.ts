@@ -1,0 +1,71 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryMetaStore } from '../../lambdas/adapters/memory-meta-store.ts';
+import { MemoryObjectStore } from '../../lambdas/adapters/memory-object-store.ts';
+import { systemClock } from '../../lambdas/ports/clock.ts';
+import { createServices, noFunctions } from '../../lambdas/runtime/services.ts';
+import { createLocalRunner, type LocalRunner } from '../../lambdas/subscriptions/local-runner.ts';
+import { record } from '../support/log-fixture.ts';
+import { waitFor } from '../support/wait-for.ts';
+import { startWebhook } from '../support/webhook.ts';
+
+const cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const close of cleanup.splice(0).reverse()) await close();
+});
+
+async function localWorld() {
+  let runner: LocalRunner | undefined;
+  const services = createServices(
+    { meta: new MemoryMetaStore(systemClock), objects: new MemoryObjectStore(), close: async () => {} },
+    systemClock,
+    {
+      subscriptionTargets: { validateUrl: () => {}, validateFunction: noFunctions },
+      onSubscriptionChange: (name) => runner?.wakeSubscription(name),
+    },
+  );
+  runner = createLocalRunner(
+    { ...services, clock: systemClock },
+    { owner: 'review', backoff: { initialMs: 20, maxMs: 100 }, onEvent: () => {} },
+  );
+  const hook = await startWebhook();
+  cleanup.push(
+    () => hook.close(),
+    () => (runner as LocalRunner).close(),
+  );
+  await services.topics.createTopic('events', 1);
+  return { services, runner, hook };
+}
+
+describe('subscriptions review', () => {
+  it('local runner: delivers records of a topic deleted and re-created under the subscription', async () => {
+    const { services, runner, hook } = await localWorld();
+    await services.subscriptions.create({
+      name: 's',
+      topic: 'events',
+      target: { url: hook.url },
+      startingPosition: 'earliest',
+    });
+    await runner.start();
+    await services.log.produce({ topic: 'events', records: [record('old')] });
+    await waitFor(() => hook.received.length === 1, 10_000, 'the first record');
+    await services.topics.deleteTopic('events');
+    await services.topics.createTopic('events', 1);
+    await services.log.produce({ topic: 'events', records: [record('new')] });
+    await waitFor(() => hook.received.length === 2, 5_000, 'the record of the re-created topic');
+    expect(hook.received.map((r) => r.values)).toEqual([['old'], ['new']]);
+  });
+
+  it('local runner: delivers records of a partition added after the subscription was created', async () => {
+    const { services, runner, hook } = await localWorld();
+    await services.subscriptions.create({
+      name: 's',
+      topic: 'events',
+      target: { url: hook.url },
+      startingPosition: 'earliest',
+    });
+    await runner.start();
+    await services.topics.alterTopic('events', { partitions: 2 });
+    await services.log.produce({ topic: 'events', records: [record('p1', { partition: 1 })] });
+    await waitFor(() => hook.delivered(1).length === 1, 5_000, 'the record on the new partition');
+  });
+});
