@@ -352,12 +352,18 @@ export async function deliverPartition(
             clock.now() + config.maxBatchingWindowMs,
             run.deadline ?? Number.POSITIVE_INFINITY,
           );
+          let gotMore = true;
           while (records.length < limit && clock.now() < until && !stopRequested()) {
-            // Waits in slices of a quarter lease, renewing as it goes: a window may outlast a lease.
-            await waitForRecords(state.lease.topicId, Math.min(until - clock.now(), leaseMs / 4));
-            await renewIfHalfGone();
             const last = records[records.length - 1] as FetchedRecord;
-            records = records.concat(await fetchFrom(last.offset + 1, limit - records.length));
+            // Records a fetch left out for its byte budget are read at once; only the log's end is
+            // waited on, in slices of a quarter lease, renewing as it goes: a window may outlast a lease.
+            if (!gotMore || last.offset + 1 >= knownHighWatermark) {
+              await waitForRecords(state.lease.topicId, Math.min(until - clock.now(), leaseMs / 4));
+              await renewIfHalfGone();
+            }
+            const more = await fetchFrom(last.offset + 1, limit - records.length);
+            gotMore = more.length > 0;
+            records = records.concat(more);
           }
         }
         records = records.slice(0, limit);

@@ -7,7 +7,9 @@ import { createLocalRunner, type LocalRunner } from '../../lambdas/subscriptions
 import { record } from '../support/log-fixture.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { startWebhook } from '../support/webhook.ts';
+import { subscriptionWorld } from './support.ts';
 
+const url = { url: 'http://127.0.0.1:1/' };
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const close of cleanup.splice(0).reverse()) await close();
@@ -67,5 +69,27 @@ describe('subscriptions review', () => {
     await services.topics.alterTopic('events', { partitions: 2 });
     await services.log.produce({ topic: 'events', records: [record('p1', { partition: 1 })] });
     await waitFor(() => hook.delivered(1).length === 1, 5_000, 'the record on the new partition');
+  });
+
+  it('does not wait out the batching window while the log already holds a full batch', async () => {
+    const world = await subscriptionWorld();
+    await world.subscriptions.create({
+      name: 's',
+      topic: 'events',
+      target: url,
+      startingPosition: 'earliest',
+      batchSize: 100,
+      maxBatchingWindowMs: 300_000,
+    });
+    const big = 'x'.repeat(10_000);
+    for (let i = 0; i < 100; i++) await world.log.produce({ topic: 'events', records: [record(big)] });
+    let waits = 0;
+    world.deps.waitForRecords = async (_t, _p, ms) => {
+      waits++;
+      world.clock.advance(ms);
+    };
+    expect(await world.deliver('s', 0)).toBe('caught-up');
+    expect(world.target.seen.map((s) => s.offsets.length)).toEqual([100]);
+    expect(waits).toBe(0);
   });
 });
