@@ -300,8 +300,12 @@ const notFound = (name: string) =>
 export function createSubscriptionService(deps: SubscriptionServiceDeps): SubscriptionService {
   const { meta, clock, topics, log, groups, targets, onChange } = deps;
 
-  /** The cross-field rules, on a whole configuration (new, or changed). */
-  async function checkWhole(config: SubscriptionConfig): Promise<void> {
+  /**
+   * The cross-field rules, on a whole configuration (new, or changed). The dead-letter topic must
+   * exist when it is set (`dlt: 'check'`); a change that leaves it as it was does not look it up, so a
+   * subscription whose dead-letter topic was deleted can still be disabled or changed.
+   */
+  async function checkWhole(config: SubscriptionConfig, dlt: 'check' | 'unchanged' = 'check'): Promise<void> {
     if (config.maxRetryAttempts !== null && config.deadLetterTopic === null) {
       throw invalid(
         'maxRetryAttempts needs deadLetterTopic: records that run out of attempts are copied there, and nothing is skipped without a dead letter (leave maxRetryAttempts out to retry forever)',
@@ -311,7 +315,7 @@ export function createSubscriptionService(deps: SubscriptionServiceDeps): Subscr
       if (config.deadLetterTopic === config.topic) {
         throw invalid(`deadLetterTopic must differ from topic ${config.topic}`);
       }
-      await topics.requireTopic(config.deadLetterTopic);
+      if (dlt === 'check') await topics.requireTopic(config.deadLetterTopic);
     }
   }
 
@@ -456,7 +460,7 @@ export function createSubscriptionService(deps: SubscriptionServiceDeps): Subscr
         const item = await require(name);
         const stored = readStored(item);
         const next: StoredSubscription = { ...stored, ...change, updatedAt: clock.now() };
-        await checkWhole(next);
+        await checkWhole(next, change.deadLetterTopic === undefined ? 'unchanged' : 'check');
         await meta.transact([
           {
             type: 'put',

@@ -7,7 +7,7 @@ import { createLocalRunner, type LocalRunner } from '../../lambdas/subscriptions
 import { record } from '../support/log-fixture.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { startWebhook } from '../support/webhook.ts';
-import { subscriptionWorld } from './support.ts';
+import { subscriptionWorld, valuesOf } from './support.ts';
 
 const url = { url: 'http://127.0.0.1:1/' };
 const cleanup: (() => Promise<void>)[] = [];
@@ -91,5 +91,18 @@ describe('subscriptions review', () => {
     expect(await world.deliver('s', 0)).toBe('caught-up');
     expect(world.target.seen.map((s) => s.offsets.length)).toEqual([100]);
     expect(waits).toBe(0);
+  });
+  it('disables a subscription whose dead-letter topic was deleted', async () => {
+    const world = await subscriptionWorld();
+    await world.subscriptions.create({
+      name: 's',
+      topic: 'events',
+      target: url,
+      maxRetryAttempts: 1,
+      deadLetterTopic: 'events.dlt',
+    });
+    await world.topics.deleteTopic('events.dlt');
+    await world.subscriptions.update('s', { enabled: false });
+    expect((await world.subscriptions.get('s')).enabled).toBe(false);
   });
 });
