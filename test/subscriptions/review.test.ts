@@ -105,4 +105,30 @@ describe('subscriptions review', () => {
     await world.subscriptions.update('s', { enabled: false });
     expect((await world.subscriptions.get('s')).enabled).toBe(false);
   });
+
+  it('with maxRetryAttempts 0, a partial failure on the first record dead-letters it and delivers the rest', async () => {
+    const world = await subscriptionWorld();
+    await world.subscriptions.create({
+      name: 's',
+      topic: 'events',
+      target: url,
+      startingPosition: 'earliest',
+      maxRetryAttempts: 0,
+      deadLetterTopic: 'events.dlt',
+    });
+    await world.log.produce({ topic: 'events', records: [record('a'), record('b'), record('c')] });
+    world.target.answer = (seen) =>
+      seen.offsets.includes(1)
+        ? {
+            ok: true,
+            response: {
+              batchItemFailures: [{ itemIdentifier: '2' }, { itemIdentifier: 1 }, { itemIdentifier: '2' }],
+            },
+          }
+        : { ok: true, response: null };
+    expect(await world.deliver('s', 0)).toBe('caught-up');
+    const dead = await world.log.fetch({ topic: 'events.dlt', partition: 0, offset: 0 });
+    expect(valuesOf(dead.records)).toEqual(['b']);
+    expect(world.target.seen.map((s) => s.offsets)).toEqual([[0, 1, 2], [2]]);
+  });
 });
