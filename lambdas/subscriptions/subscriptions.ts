@@ -419,11 +419,16 @@ export function createSubscriptionService(deps: SubscriptionServiceDeps): Subscr
     async describe(name) {
       const stored = readStored(await require(name));
       const group = subscriptionGroup(name);
+      // A subscription outlives its topic: without one it is described with no partitions.
+      const topic = await topics.requireTopic(stored.topic).catch((error: unknown) => {
+        if (error instanceof StreamError && error.code === 'TOPIC_NOT_FOUND') return undefined;
+        throw error;
+      });
+      if (topic === undefined) return { ...publicConfig(stored), group, partitions: [] };
       const described = await groups.describe(group);
       const leases = new Map<number, (typeof described.partitions)[number]>();
       for (const p of described.partitions) if (p.topic === stored.topic) leases.set(p.partition, p);
       const statuses = await groups.partitionStatuses(group, stored.topic);
-      const topic = await topics.requireTopic(stored.topic);
       const partitions: PartitionStatus[] = [];
       for (let partition = 0; partition < topic.partitions; partition++) {
         const lease = leases.get(partition);

@@ -7,8 +7,8 @@
  *
  * A partition is woken when its lag (high watermark − the subscription's position) is above zero and
  * its lease is free or expired. A held lease means a deliverer is at work and will re-check the high
- * watermark when it releases. A subscription that fails to describe (its topic was deleted) is
- * reported and the sweep goes on with the others.
+ * watermark when it releases. A subscription whose topic was deleted has no partitions to wake; one
+ * that fails to describe, or a wake that fails, is reported and the sweep goes on with the others.
  */
 import type { SubscriptionService } from './subscriptions.ts';
 

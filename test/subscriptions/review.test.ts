@@ -106,6 +106,14 @@ describe('subscriptions review', () => {
     expect((await world.subscriptions.get('s')).enabled).toBe(false);
   });
 
+  it('describes a subscription whose topic was deleted', async () => {
+    const world = await subscriptionWorld();
+    await world.subscriptions.create({ name: 's', topic: 'events', target: url });
+    await world.topics.deleteTopic('events');
+    const described = await world.subscriptions.describe('s');
+    expect(described).toMatchObject({ name: 's', topic: 'events', partitions: [] });
+  });
+
   it('with maxRetryAttempts 0, a partial failure on the first record dead-letters it and delivers the rest', async () => {
     const world = await subscriptionWorld();
     await world.subscriptions.create({

@@ -50,7 +50,7 @@ describe('sweep', () => {
     expect(await sweepSubscriptions(world, wake)).toEqual({ woken: 0, errors: [] });
   });
 
-  it('reports a subscription it cannot describe or a wake that failed, and goes on with the others', async () => {
+  it('reports a wake that failed and goes on with the others; a subscription whose topic was deleted has nothing to wake', async () => {
     const world = await subscriptionWorld();
     await world.topics.createTopic('gone', 1);
     await world.subscriptions.create({ name: 'a-gone', topic: 'gone', target: url });
@@ -75,9 +75,6 @@ describe('sweep', () => {
     });
     expect(woken).toEqual(['c/0']);
     expect(report.woken).toBe(1);
-    expect(report.errors).toEqual([
-      { subscription: 'a-gone', message: expect.stringContaining('gone') },
-      { subscription: 'b', partition: 0, message: 'Rate exceeded' },
-    ]);
+    expect(report.errors).toEqual([{ subscription: 'b', partition: 0, message: 'Rate exceeded' }]);
   });
 });
