@@ -489,7 +489,16 @@ export async function deliverPartition(
       });
       const exhausted = cfg.maxRetryAttempts !== null && status.attempts > cfg.maxRetryAttempts;
       if (cfg.deadLetterTopic !== null && (how.deadLetterNow || exhausted)) {
-        await deadLetter(cfg, records, error);
+        try {
+          await deadLetter(cfg, records, error);
+        } catch (fault) {
+          // The run ends on the fault (nothing is committed past the records); status says why.
+          note(
+            `dead letter to ${cfg.deadLetterTopic} failed: ${fault instanceof Error ? fault.message : String(fault)}`,
+          );
+          await renew().catch(() => {});
+          throw fault;
+        }
         position = (records[records.length - 1] as FetchedRecord).offset + 1;
         status.attempts = 0;
         status.deadLettered += records.length;

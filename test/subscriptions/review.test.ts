@@ -139,4 +139,24 @@ describe('subscriptions review', () => {
     expect(valuesOf(dead.records)).toEqual(['b']);
     expect(world.target.seen.map((s) => s.offsets)).toEqual([[0, 1, 2], [2]]);
   });
+  it('a dead letter that cannot be produced (its topic deleted) commits nothing past the record and says why in status', async () => {
+    const world = await subscriptionWorld();
+    await world.subscriptions.create({
+      name: 's',
+      topic: 'events',
+      target: url,
+      startingPosition: 'earliest',
+      maxRetryAttempts: 0,
+      deadLetterTopic: 'events.dlt',
+    });
+    await world.log.produce({ topic: 'events', records: [record('a'), record('b')] });
+    await world.topics.deleteTopic('events.dlt');
+    world.target.answer = () => ({ ok: false, error: 'down' });
+    await expect(world.deliver('s', 0)).rejects.toThrow();
+    expect((await world.subscriptions.describe('s')).partitions[0]).toMatchObject({
+      committedOffset: 0,
+      attempts: 1,
+      lastError: 'dead letter to events.dlt failed: topic events.dlt does not exist',
+    });
+  });
 });
