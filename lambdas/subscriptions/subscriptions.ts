@@ -152,8 +152,11 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function validateName(name: unknown): string {
-  if (typeof name !== 'string' || !NAME.test(name)) {
-    throw invalid(`name ${JSON.stringify(name)} is invalid: use 1-249 of A-Z a-z 0-9 . _ -`);
+  // "." and ".." would be resolved away in the URL path /v1/subscriptions/{name}, as topic names are.
+  if (typeof name !== 'string' || !NAME.test(name) || name === '.' || name === '..') {
+    throw invalid(
+      `name ${JSON.stringify(name)} is invalid: use 1-249 of A-Z a-z 0-9 . _ - (and not "." or "..")`,
+    );
   }
   return name;
 }

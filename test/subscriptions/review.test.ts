@@ -180,4 +180,14 @@ describe('subscriptions review', () => {
     const [first, second] = world.target.seen;
     expect(second?.idempotencyKey).not.toBe(first?.idempotencyKey);
   });
+  it('refuses the names "." and "..", which a URL path cannot carry to /v1/subscriptions/{name}', async () => {
+    const world = await subscriptionWorld();
+    for (const name of ['.', '..']) {
+      await expect(world.subscriptions.create({ name, topic: 'events', target: url })).rejects.toMatchObject({
+        code: 'INVALID_REQUEST',
+        message: expect.stringContaining('name'),
+      });
+    }
+    expect(await world.subscriptions.list()).toEqual([]);
+  });
 });
