@@ -443,7 +443,9 @@ export function createSubscriptionService(deps: SubscriptionServiceDeps): Subscr
         const committedOffset = leaseOffsetCounts(leaseStatus, stored.id)
           ? (lease?.committedOffset ?? null)
           : null;
-        const position = committedOffset ?? stored.startOffsets[partition] ?? 0;
+        // Start offsets belong to the topic the subscription was created on, as for the deliverer.
+        const start = topic.topicId === stored.topicId ? stored.startOffsets[partition] : undefined;
+        const position = committedOffset ?? start ?? 0;
         partitions.push({
           partition,
           committedOffset,

@@ -190,4 +190,19 @@ describe('subscriptions review', () => {
     }
     expect(await world.subscriptions.list()).toEqual([]);
   });
+  it('describes the lag of a re-created topic from its start, not from the old topic start offsets', async () => {
+    const world = await subscriptionWorld();
+    await world.log.produce({ topic: 'events', records: [record('a'), record('b'), record('c')] });
+    await world.subscriptions.create({ name: 's', topic: 'events', target: url, enabled: false });
+    await world.topics.deleteTopic('events');
+    await world.topics.createTopic('events', 1);
+    await world.log.produce({ topic: 'events', records: [record('new-1'), record('new-2')] });
+    expect((await world.subscriptions.describe('s')).partitions[0]).toMatchObject({
+      highWatermark: 2,
+      lag: 2,
+    });
+    await world.subscriptions.update('s', { enabled: true });
+    expect(await world.deliver('s', 0)).toBe('caught-up');
+    expect(world.target.seen.map((s) => s.values)).toEqual([['new-1', 'new-2']]);
+  });
 });
