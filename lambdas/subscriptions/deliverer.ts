@@ -5,9 +5,10 @@
  *
  * One run: take the partition's lease in the group `subscription:<name>` (fails fast when another
  * deliverer holds it), then repeat: read the configuration (a disabled or deleted subscription stops
- * the run), fetch from the position, wait up to `maxBatchingWindowMs` for `batchSize` records, invoke
- * the target, act on the outcome, commit. When nothing is left it releases the lease and checks the
- * high watermark once more, so a record committed while it was releasing is not left waiting.
+ * the run), fetch from the position, wait up to `maxBatchingWindowMs` for `batchSize` records (and
+ * read the configuration again after waiting), invoke the target, act on the outcome, commit. When
+ * nothing is left it releases the lease and checks the high watermark once more, so a record
+ * committed while it was releasing is not left waiting.
  *
  * Outcomes (Lambda's event source mappings on streams, and DESIGN §12):
  * - success: the position moves past the batch, committed with the status in one lease write;
@@ -333,12 +334,8 @@ export async function deliverPartition(
         }
         // The configuration is read again before every batch but the first (read just before the
         // claim), so a change or a disable takes effect at the next batch.
-        const current = round === 0 ? config : await subscriptions.read(name);
-        if (current === undefined) return 'deleted';
-        if (!current.enabled || current.id !== (config as StoredSubscription).id) {
-          await groups.releasePartition(group, state.lease, saved());
-          return current.enabled ? 'deleted' : 'disabled';
-        }
+        const current = round === 0 ? (config as StoredSubscription) : await readConfig();
+        if (typeof current === 'string') return current;
         config = current;
         limit = bisectUntil >= position ? Math.min(limit, config.batchSize) : config.batchSize;
 
@@ -353,6 +350,7 @@ export async function deliverPartition(
             run.deadline ?? Number.POSITIVE_INFINITY,
           );
           let gotMore = true;
+          let waited = false;
           while (records.length < limit && clock.now() < until && !stopRequested()) {
             const last = records[records.length - 1] as FetchedRecord;
             // Records a fetch left out for its byte budget are read at once; only the log's end is
@@ -360,10 +358,17 @@ export async function deliverPartition(
             if (!gotMore || last.offset + 1 >= knownHighWatermark) {
               await waitForRecords(state.lease.topicId, Math.min(until - clock.now(), leaseMs / 4));
               await renewIfHalfGone();
+              waited = true;
             }
             const more = await fetchFrom(last.offset + 1, limit - records.length);
             gotMore = more.length > 0;
             records = records.concat(more);
+          }
+          // A window may be long: a subscription disabled or deleted meanwhile invokes nothing more.
+          if (waited) {
+            const current = await readConfig();
+            if (typeof current === 'string') return current;
+            config = current;
           }
         }
         records = records.slice(0, limit);
@@ -465,6 +470,17 @@ export async function deliverPartition(
         }
         await failed(batch, error, { deadLetterNow: false });
       }
+    }
+
+    /** The configuration read again, or the outcome that ends the run (disabled, deleted, re-created). */
+    async function readConfig(): Promise<StoredSubscription | RunOutcome> {
+      const current = await subscriptions.read(name);
+      if (current === undefined) return 'deleted';
+      if (!current.enabled || current.id !== (config as StoredSubscription).id) {
+        await groups.releasePartition(group, state.lease, saved());
+        return current.enabled ? 'deleted' : 'disabled';
+      }
+      return current;
     }
 
     function note(error: string) {

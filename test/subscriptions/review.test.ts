@@ -205,4 +205,23 @@ describe('subscriptions review', () => {
     expect(await world.deliver('s', 0)).toBe('caught-up');
     expect(world.target.seen.map((s) => s.values)).toEqual([['new-1', 'new-2']]);
   });
+  it('invokes nothing after being disabled during its batching window', async () => {
+    const world = await subscriptionWorld();
+    await world.subscriptions.create({
+      name: 's',
+      topic: 'events',
+      target: url,
+      startingPosition: 'earliest',
+      batchSize: 5,
+      maxBatchingWindowMs: 10_000,
+    });
+    await world.log.produce({ topic: 'events', records: [record('a')] });
+    world.deps.waitForRecords = async (_t, _p, ms) => {
+      await world.subscriptions.update('s', { enabled: false });
+      world.clock.advance(ms);
+    };
+    expect(await world.deliver('s', 0)).toBe('disabled');
+    expect(world.target.seen).toEqual([]);
+    expect((await world.subscriptions.describe('s')).partitions[0]).toMatchObject({ owner: null });
+  });
 });
