@@ -36,6 +36,8 @@ export const MAX_BATCH_SIZE = 10_000;
 export const MAX_BATCHING_WINDOW_MS = 300_000;
 /** Lambda event source mappings on streams allow up to 10,000 retries. */
 export const MAX_RETRY_ATTEMPTS = 10_000;
+/** A target URL's length at most: the whole configuration is one item, read on every wake-up. */
+export const MAX_TARGET_URL_CHARS = 2_048;
 /** Subscriptions per deployment: every wake-up reads their list. */
 export const MAX_SUBSCRIPTIONS = 1_000;
 
@@ -213,6 +215,9 @@ function parseTarget(value: unknown, policy: TargetPolicy): SubscriptionTarget {
   }
   if (url !== undefined) {
     if (typeof url !== 'string' || url === '') throw invalid('target.url must be a non-empty string');
+    if (url.length > MAX_TARGET_URL_CHARS) {
+      throw invalid(`target.url must be at most ${MAX_TARGET_URL_CHARS} characters, got ${url.length}`);
+    }
     policy.validateUrl(url);
     return { url };
   }

@@ -256,4 +256,14 @@ describe('subscriptions review', () => {
     expect((await world.subscriptions.describe('s')).partitions[0]?.committedOffset).toBe(3);
     expect(applied).toEqual([0, 1, 2]);
   });
+  it('refuses a target URL too long to store as a bad target.url, not an internal error', async () => {
+    const world = await subscriptionWorld();
+    const long = { url: `http://127.0.0.1:1/${'a'.repeat(500_000)}` };
+    await expect(
+      world.subscriptions.create({ name: 's', topic: 'events', target: long }),
+    ).rejects.toMatchObject({
+      code: 'INVALID_REQUEST',
+      message: expect.stringContaining('target.url'),
+    });
+  });
 });
