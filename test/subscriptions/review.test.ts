@@ -266,4 +266,34 @@ describe('subscriptions review', () => {
       message: expect.stringContaining('target.url'),
     });
   });
+  it('starts a timestamp startingPosition at the first record at or after it, inside a batch and on a tie', async () => {
+    const world = await subscriptionWorld();
+    const t = world.clock.now() - 1_000;
+    await world.log.produce({
+      topic: 'events',
+      records: [
+        record('a', { timestamp: t }),
+        record('b', { timestamp: t + 10 }),
+        record('c', { timestamp: t + 20 }),
+      ],
+    });
+    await world.log.produce({ topic: 'events', records: [record('d', { timestamp: t + 5 })] });
+    for (const [name, at] of [
+      ['tie', t + 10],
+      ['between', t + 11],
+      ['late', t + 30],
+    ] as const) {
+      await world.subscriptions.create({
+        name,
+        topic: 'events',
+        target: url,
+        startingPosition: { timestamp: at },
+      });
+      await world.deliver(name, 0);
+    }
+    expect(world.target.seen.map((s) => s.values)).toEqual([
+      ['b', 'c', 'd'],
+      ['c', 'd'],
+    ]);
+  });
 });
