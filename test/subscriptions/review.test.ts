@@ -296,4 +296,32 @@ describe('subscriptions review', () => {
       ['c', 'd'],
     ]);
   });
+  // Defect: a deliverer that read the configuration just before a delete claims the partition after
+  // it, re-creating the lease item and the group's list entry the delete removed: the deleted
+  // subscription's target is invoked and its group stays listed (with an offset) for good.
+  it.fails('a deliverer racing a delete leaves no group behind and invokes nothing', async () => {
+    const world = await subscriptionWorld();
+    await world.subscriptions.create({
+      name: 's',
+      topic: 'events',
+      target: url,
+      startingPosition: 'earliest',
+    });
+    await world.log.produce({ topic: 'events', records: [record('a')] });
+    let first = true;
+    world.deps.subscriptions = {
+      read: async (name: string) => {
+        const read = await world.subscriptions.read(name);
+        if (first) {
+          // The delete lands between the deliverer's read and its claim.
+          first = false;
+          await world.subscriptions.delete('s');
+        }
+        return read;
+      },
+    };
+    await world.deliver('s', 0);
+    expect(world.target.seen).toEqual([]);
+    expect(await world.groups.list()).not.toContain('subscription:s');
+  });
 });
