@@ -3,7 +3,7 @@ import { DEAD_LETTER_HEADERS } from '../../lambdas/core/dead-letter.ts';
 import { deliverPartition } from '../../lambdas/subscriptions/deliverer.ts';
 import { MAX_EVENT_BYTES } from '../../lambdas/subscriptions/target.ts';
 import { record } from '../support/log-fixture.ts';
-import { subscriptionWorld, valuesOf } from './support.ts';
+import { subscribe, subscriptionWorld, valuesOf } from './support.ts';
 
 const url = { url: 'http://127.0.0.1:1/' };
 
@@ -11,19 +11,6 @@ async function produce(world: Awaited<ReturnType<typeof subscriptionWorld>>, cou
   const records = Array.from({ length: count }, (_, i) => record(`v${i}`, { partition }));
   await world.log.produce({ topic: 'events', records });
 }
-
-/** The subscription `s` of these tests: `events` from the earliest offset to the scripted target. */
-const subscribe = (
-  world: Awaited<ReturnType<typeof subscriptionWorld>>,
-  extra: Record<string, unknown> = {},
-) =>
-  world.subscriptions.create({
-    name: 's',
-    topic: 'events',
-    target: url,
-    startingPosition: 'earliest',
-    ...extra,
-  });
 
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
 

@@ -86,3 +86,16 @@ export async function subscriptionWorld(options: { partitions?: number; clock?: 
 
 export const valuesOf = (records: readonly FetchedRecord[]) =>
   records.map((r) => (r.value === null ? null : Buffer.from(r.value).toString()));
+
+/** The subscription `s` of the deliverer tests: `events` from the earliest offset to the scripted target. */
+export const subscribe = (
+  world: Awaited<ReturnType<typeof subscriptionWorld>>,
+  extra: Record<string, unknown> = {},
+) =>
+  world.subscriptions.create({
+    name: 's',
+    topic: 'events',
+    target: { url: 'http://127.0.0.1:1/' },
+    startingPosition: 'earliest',
+    ...extra,
+  });
