@@ -393,12 +393,20 @@ export async function deliverPartition(
         const lastOffset = (batch[batch.length - 1] as FetchedRecord).offset;
         await renewIfHalfGone();
         const started = clock.now();
-        const result = await deps
-          .targetFor(config)
-          .deliver(
-            { subscription: name, idempotencyKey: idempotencyKeyOf(name, partition, first), body },
-            run.signal,
-          );
+        const result = await deps.targetFor(config).deliver(
+          {
+            subscription: name,
+            idempotencyKey: idempotencyKeyOf({
+              subscription: name,
+              topicId: state.lease.topicId,
+              partition,
+              firstOffset: first,
+              lastOffset,
+            }),
+            body,
+          },
+          run.signal,
+        );
         if (run.signal?.aborted && !result.ok) {
           await groups.releasePartition(group, state.lease, saved());
           return 'stopped';

@@ -193,18 +193,42 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** One delivered batch, as its idempotency key names it. */
+export interface DeliveredBatch {
+  subscription: string;
+  /** The incarnation of the topic the records were read from (a re-created topic restarts at 0). */
+  topicId: string;
+  partition: number;
+  firstOffset: number;
+  lastOffset: number;
+}
+
 /**
- * The `Idempotency-Key` of one delivery: the same subscription, partition and first offset give the
- * same key on every retry, so a URL target can drop a batch it already applied. The name is
- * percent-encoded, which keeps the key a valid header value and the `/` separators unambiguous.
+ * The `Idempotency-Key` of one delivery, `<name>/<partition>/<first>-<last>/<topicId>`: the same batch
+ * gives the same key on every retry, and any other batch another key, so a target can drop a batch it
+ * already applied. Every part is needed: a batch that starts at the same offset can end elsewhere (a
+ * retry after a lost commit may carry more records, a bisected one fewer), and a re-created topic
+ * restarts at offset 0. A target that applied a batch can thus receive an overlapping one under a new
+ * key (at least once), but never a batch with records it did not apply under a key it already has.
+ * The name is percent-encoded, which keeps the key a valid header value and the `/` unambiguous.
  */
-export function idempotencyKeyOf(subscription: string, partition: number, firstOffset: number): string {
+export function idempotencyKeyOf(batch: DeliveredBatch): string {
+  const { subscription, topicId, partition, firstOffset, lastOffset } = batch;
   if (subscription === '') throw new StreamError('INVALID_ARGUMENT', 'subscription name must not be empty');
+  if (!/^[0-9A-Za-z]+$/.test(topicId)) {
+    throw new StreamError('INVALID_ARGUMENT', `topicId must be alphanumeric, got ${JSON.stringify(topicId)}`);
+  }
   if (!Number.isSafeInteger(partition) || partition < 0) {
     throw new StreamError('INVALID_ARGUMENT', `partition must be a non-negative integer, got ${partition}`);
   }
   if (!Number.isSafeInteger(firstOffset) || firstOffset < 0) {
     throw new StreamError('INVALID_ARGUMENT', `offset must be a non-negative integer, got ${firstOffset}`);
   }
-  return `${encodeURIComponent(subscription)}/${partition}/${firstOffset}`;
+  if (!Number.isSafeInteger(lastOffset) || lastOffset < firstOffset) {
+    throw new StreamError(
+      'INVALID_ARGUMENT',
+      `last offset must be an integer >= the first (${firstOffset}), got ${lastOffset}`,
+    );
+  }
+  return `${encodeURIComponent(subscription)}/${partition}/${firstOffset}-${lastOffset}/${topicId}`;
 }

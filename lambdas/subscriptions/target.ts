@@ -9,7 +9,7 @@
 export interface Delivery {
   /** The subscription's name (a URL target sends it as `Streambed-Subscription`). */
   subscription: string;
-  /** Same subscription, partition and first offset → same key (`idempotencyKeyOf`). */
+  /** The same batch → the same key; any other batch → another key (`idempotencyKeyOf`). */
   idempotencyKey: string;
   /** The event (kafka-event.ts), serialized once by the deliverer: JSON text. */
   body: string;

@@ -263,38 +263,51 @@ describe('parseBatchResponse', () => {
 });
 
 describe('idempotencyKeyOf', () => {
-  it('gives the same key for the same delivery and different keys otherwise', () => {
+  const batch = {
+    subscription: 'orders-to-billing',
+    topicId: '01HZX3KQ8V0000000000000000',
+    partition: 3,
+    firstOffset: 1200,
+    lastOffset: 1299,
+  };
+
+  it('gives the same key for the same batch, and another for any other batch', () => {
     // Act
-    const key = idempotencyKeyOf('orders-to-billing', 3, 1200);
+    const key = idempotencyKeyOf(batch);
 
     // Assess
-    expect(idempotencyKeyOf('orders-to-billing', 3, 1200)).toBe(key);
-    expect(
-      new Set([
-        key,
-        idempotencyKeyOf('orders-to-billing', 3, 1201),
-        idempotencyKeyOf('orders-to-billing', 4, 1200),
-      ]).size,
-    ).toBe(3);
+    expect(key).toBe('orders-to-billing/3/1200-1299/01HZX3KQ8V0000000000000000');
+    expect(idempotencyKeyOf({ ...batch })).toBe(key);
+    const others = [
+      { firstOffset: 1201 },
+      { lastOffset: 1250 },
+      { lastOffset: 1400 },
+      { partition: 4 },
+      { topicId: '01HZX3KQ8V0000000000000001' },
+      { subscription: 'orders-to-billing2' },
+    ].map((change) => idempotencyKeyOf({ ...batch, ...change }));
+    expect(new Set([key, ...others]).size).toBe(7);
   });
 
   it('cannot confuse names that contain the separator, and stays a header-safe string', () => {
     // Act
-    const a = idempotencyKeyOf('a/1', 2, 3);
-    const b = idempotencyKeyOf('a', 1, 2);
+    const a = idempotencyKeyOf({ ...batch, subscription: 'a/1', partition: 2 });
+    const b = idempotencyKeyOf({ ...batch, subscription: 'a', partition: 1 });
 
     // Assess
     expect(a).not.toBe(b);
-    expect(idempotencyKeyOf('naïve sub', 0, 0)).toMatch(/^[\x21-\x7e]+$/);
+    expect(idempotencyKeyOf({ ...batch, subscription: 'naïve sub' })).toMatch(/^[\x21-\x7e]+$/);
   });
 
   it.each([
-    ['', 0, 0],
-    ['s', -1, 0],
-    ['s', 0, 1.5],
-  ])('refuses name %j, partition %d, offset %d', (name, partition, offset) => {
+    [{ subscription: '' }],
+    [{ partition: -1 }],
+    [{ firstOffset: 1.5 }],
+    [{ lastOffset: 1199 }],
+    [{ topicId: 'a/b' }],
+  ])('refuses %j', (change) => {
     // Act / Assess
-    expect(() => idempotencyKeyOf(name, partition, offset)).toThrow(
+    expect(() => idempotencyKeyOf({ ...batch, ...change })).toThrow(
       expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
     );
   });
