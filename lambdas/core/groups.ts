@@ -192,6 +192,12 @@ export interface GroupService {
   ): Promise<PartitionLease>;
   /** The status each partition lease of `topic` holds (for a subscription's describe). */
   partitionStatuses(group: string, topic: string): Promise<Map<number, LeaseStatus | null>>;
+  /**
+   * Deletes a claimed lease while it is still the holder's at its epoch (a deliverer that claimed a
+   * partition of a subscription deleted meanwhile removes what its claim re-created); nothing when
+   * it is gone or someone else's.
+   */
+  dropPartition(group: string, lease: PartitionLease): Promise<void>;
   /** Gives a claimed lease up (new epoch), writing an offset and status with it; LEASE_LOST as renew. */
   releasePartition(group: string, lease: PartitionLease, change?: PartitionLeaseChange): Promise<void>;
   /** Moves a group's committed offsets; only while the group has no live members. */
@@ -674,7 +680,11 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
         status: same ? lease.status : null,
       };
       if (!(await casLease(group, lease, change))) return undefined;
-      if (lease.item === undefined) await listGroup(group, now);
+      // A subscription's group is listed by the subscription itself (created and deleted with it), so
+      // a claim racing the subscription's delete cannot list the group again.
+      if (lease.item === undefined && !group.startsWith(SUBSCRIPTION_GROUP_PREFIX)) {
+        await listGroup(group, now);
+      }
       return partitionLease({ ...lease, ...change }, owner, topic.topicId, (lease.item?.v ?? 0) + 1);
     },
 
@@ -693,6 +703,20 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
         leaseExpiresAt: now + leaseMs,
         ...partitionChange(change),
       }));
+    },
+
+    async dropPartition(group, held) {
+      validateGroup(group, 'allowed');
+      const key = leaseKey(group, held.topic, held.partition);
+      await retryOnConflict(
+        { clock, what: `lease ${held.topic}/${held.partition} of group ${group}` },
+        async () => {
+          const current = readLease(await meta.get(key, { consistent: true }), held.topic, held.partition);
+          if (current.item === undefined || current.owner !== held.owner || current.epoch !== held.epoch)
+            return;
+          await meta.transact([{ type: 'delete', key, expect: current.item.v }]);
+        },
+      );
     },
 
     async releasePartition(group, held, change = {}) {

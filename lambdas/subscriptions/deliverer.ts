@@ -332,9 +332,9 @@ export async function deliverPartition(
           await groups.releasePartition(group, state.lease, saved());
           return 'recheck';
         }
-        // The configuration is read again before every batch but the first (read just before the
-        // claim), so a change or a disable takes effect at the next batch.
-        const current = round === 0 ? (config as StoredSubscription) : await readConfig();
+        // The configuration is read before every batch, the first included (a delete may have landed
+        // between the read before the claim and the claim), so a change takes effect at the next batch.
+        const current = await readConfig();
         if (typeof current === 'string') return current;
         config = current;
         limit = bisectUntil >= position ? Math.min(limit, config.batchSize) : config.batchSize;
@@ -483,10 +483,20 @@ export async function deliverPartition(
     /** The configuration read again, or the outcome that ends the run (disabled, deleted, re-created). */
     async function readConfig(): Promise<StoredSubscription | RunOutcome> {
       const current = await subscriptions.read(name);
-      if (current === undefined) return 'deleted';
-      if (!current.enabled || current.id !== (config as StoredSubscription).id) {
+      if (current === undefined) {
+        // Deleted: the claim may have re-created a lease the delete removed; it goes.
+        await groups.dropPartition(group, state.lease);
+        return 'deleted';
+      }
+      if (current.id !== (config as StoredSubscription).id) {
+        // Deleted and created again: the lease goes back as claimed (offset and status are the new
+        // subscription's, or ignored by it), with nothing of this run written.
+        await groups.releasePartition(group, state.lease);
+        return 'deleted';
+      }
+      if (!current.enabled) {
         await groups.releasePartition(group, state.lease, saved());
-        return current.enabled ? 'deleted' : 'disabled';
+        return 'disabled';
       }
       return current;
     }

@@ -398,6 +398,10 @@ export function createSubscriptionService(deps: SubscriptionServiceDeps): Subscr
         topicId: topic.topicId,
         startOffsets: await startOffsetsOf(topic, startingPosition),
       };
+      // The group is listed with the subscription, in the same transaction; a listing left by a
+      // delete cut short is taken over.
+      const group = subscriptionGroup(name);
+      const listing = await meta.get(groupListKey(group), { consistent: true });
       try {
         await meta.transact([
           {
@@ -405,10 +409,17 @@ export function createSubscriptionService(deps: SubscriptionServiceDeps): Subscr
             item: { ...subscriptionKey(name), ...(stored as unknown as Record<string, never>) },
             expect: 'absent',
           },
+          { type: 'put', item: { ...groupListKey(group), createdAt: now }, expect: listing?.v ?? 'absent' },
         ]);
       } catch (error) {
-        if (error instanceof ConditionFailedError) {
+        if (error instanceof ConditionFailedError && error.failedOps.includes(0)) {
           throw new StreamError('SUBSCRIPTION_ALREADY_EXISTS', `subscription ${name} already exists`);
+        }
+        if (error instanceof ConditionFailedError) {
+          throw new StreamError(
+            'CONFLICT',
+            `subscription ${name} was being created or deleted at the same time; retry`,
+          );
         }
         throw error;
       }

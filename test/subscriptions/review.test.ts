@@ -262,10 +262,10 @@ describe('subscriptions review', () => {
     ]);
   });
 
-  // Defect: a deliverer that read the configuration just before a delete claims the partition after
-  // it, re-creating the lease item and the group's list entry the delete removed: the deleted
-  // subscription's target is invoked and its group stays listed (with an offset) for good.
-  it.fails('a deliverer racing a delete leaves no group behind and invokes nothing', async () => {
+  // Regression: a deliverer that read the configuration just before a delete claimed the partition
+  // after it, re-creating the lease item and the group's list entry the delete removed: the deleted
+  // subscription's target was invoked and its group stayed listed (with an offset) for good.
+  it('a deliverer racing a delete leaves no group behind and invokes nothing', async () => {
     const world = await subscriptionWorld();
     await subscribe(world);
     await world.log.produce({ topic: 'events', records: [record('a')] });
@@ -281,8 +281,9 @@ describe('subscriptions review', () => {
         return read;
       },
     };
-    await world.deliver('s', 0);
+    expect(await world.deliver('s', 0)).toBe('deleted');
     expect(world.target.seen).toEqual([]);
     expect(await world.groups.list()).not.toContain('subscription:s');
+    expect((await world.groups.describe('subscription:s')).partitions).toEqual([]);
   });
 });

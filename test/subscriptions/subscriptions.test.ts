@@ -28,7 +28,8 @@ describe('subscription configuration', () => {
     const described = await world.subscriptions.describe('s');
     expect(described.group).toBe('subscription:s');
     expect(described.partitions.map((p) => p.partition)).toEqual([0, 1]);
-    expect(await world.groups.list()).toEqual([]);
+    // Its group is listed from the start, with the subscription.
+    expect(await world.groups.list()).toEqual(['subscription:s']);
   });
 
   it.each([
