@@ -1013,13 +1013,26 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   async function producePoison(): Promise<void> {
     poisonAsked = true;
     sent.add(poisonValue);
-    const { offsets } = await clean.log.produce({
-      topic: SUBSCRIBED,
-      records: [{ key: null, value: utf8.encode(poisonValue), headers: [], partition: 0 }],
-    });
-    const { partition, offset } = offsets[0] as { partition: number; offset: number };
-    acked.set(`${SUBSCRIBED}/${partition}/${offset}`, poisonValue);
-    poison = { partition, offset };
+    // No faults, but the clock jumps under it: a commit may run out of time. Retried with its key.
+    for (let attempt = 0; attempt < RETRIES; attempt++) {
+      try {
+        const { offsets } = await clean.log.produce({
+          topic: SUBSCRIBED,
+          records: [{ key: null, value: utf8.encode(poisonValue), headers: [], partition: 0 }],
+          idempotencyKey: `chaos-poison-${options.seed}`,
+        });
+        const { partition, offset } = offsets[0] as { partition: number; offset: number };
+        acked.set(`${SUBSCRIBED}/${partition}/${offset}`, poisonValue);
+        poison = { partition, offset };
+        return;
+      } catch (error) {
+        if (!(error instanceof StreamError) || !error.retriable) {
+          violations.push(`producing the poison failed: ${String(error)}`);
+          break;
+        }
+      }
+    }
+    poisonAsked = false; // a later operation tries again
   }
 
   async function deliverOnce(owner: string): Promise<void> {
@@ -1181,11 +1194,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   // ---- Subscriptions, once quiet: faults off, every lease lapsed, a deliverer runs each partition
   // until it is caught up (or, retrying forever, stuck at the poison) ----
   async function checkSubscriptions(): Promise<void> {
-    if (!poisonAsked) await producePoison();
-    const { partition: poisonPartition, offset: poisonOffset } = poison as {
-      partition: number;
-      offset: number;
-    };
+    if (poison === undefined) await producePoison();
+    if (poison === undefined) {
+      violations.push('the poison record was never acknowledged: the subscriptions are not checked');
+      return;
+    }
+    const { partition: poisonPartition, offset: poisonOffset } = poison;
     draining = true;
     clock.jump(DELIVERY_LEASE_MS + 1);
     for (const subscription of SUBSCRIPTIONS) {
