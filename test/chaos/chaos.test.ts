@@ -15,7 +15,9 @@ describe('chaos (short seeded runs)', () => {
     const report = await runChaos({ seed, operations: 400, faultRate: 0.2, backend: memory });
     expect(report.violations).toEqual([]);
     expect(report.faults).toBeGreaterThan(50);
-    // Producers are 4 of the run's 11 actors: a 400-operation run acknowledges 120 to 240 records.
+    // Producers are 4 of the run's 13 actors: a 400-operation run acknowledges 100 to 200 records.
     expect(report.acknowledged).toBeGreaterThan(50);
+    // Two of them are deliverers: their target sees some 40 invocations, failed, partial or taken.
+    expect(report.deliveries).toBeGreaterThan(15);
   });
 });

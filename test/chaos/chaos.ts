@@ -12,7 +12,13 @@
  * - records stamped in the past, the near future and the far future, on a topic with time retention;
  * - fetches of random sizes, checked against the deployed limits;
  * - commits racing heartbeats; lease writes failing between the member's renewal and its leases';
- * - janitor passes cut short by a deadline.
+ * - janitor passes cut short by a deadline;
+ * - subscriptions (DESIGN §12) on chaos-a, one bisecting with two retries and a dead-letter topic, one
+ *   retrying forever: two deliverers with their own ids run `deliverPartition` for random partitions,
+ *   some with a deadline that ends the run at once, against a target that fails at random (counted or
+ *   throttled), answers partial `batchItemFailures`, and always fails one poison record; now and then
+ *   a call pauses until its lease lapses and a deliverer (the other one, or one under the same id, as
+ *   a restarted process) takes the partition over while the paused one, a zombie, goes on.
  *
  * Invariants checked:
  * - every acknowledged record is readable at its acknowledged offset, with its value (unless retention
@@ -27,12 +33,20 @@
  *   an acknowledged commit on a topic's current incarnation stays visible;
  * - liveness once quiet: every partition of a group's topic is owned after a few heartbeats; time
  *   retention empties a partition once everything in it is past retention;
+ * - subscriptions, once quiet (faults off, leases lapsed, a deliverer run to caught-up): each
+ *   partition's committed offset is the high watermark (the poison's, for the one retrying forever,
+ *   with its attempts counted); every offset below it was taken by the target in some call, or is in
+ *   the dead-letter topic with provenance headers naming it and its value (below the log start
+ *   excepted); the poison is dead-lettered after maxRetryAttempts + 1 attempts; a call whose success
+ *   was committed began at the committed position of the time; no lease write of a deliverer run
+ *   applies once another run wrote the lease, no epoch goes back, no committed offset moves back;
  * - garbage: deadline-bounded janitor passes alone remove every unreferenced data object past the
  *   windows; afterwards nothing is left that nothing points at, and nothing of a deleted topic.
  */
 
+import { DEAD_LETTER_HEADERS } from '../../lambdas/core/dead-letter.ts';
 import { StreamError } from '../../lambdas/core/errors.ts';
-import type { MembershipView } from '../../lambdas/core/groups.ts';
+import { type MembershipView, SUBSCRIPTION_GROUP_PREFIX } from '../../lambdas/core/groups.ts';
 import {
   DELETED_TOPICS_PK,
   FIRST_BATCH_SK,
@@ -58,6 +72,15 @@ import type {
   TransactOp,
 } from '../../lambdas/ports/meta-store.ts';
 import { type Backend, createServices } from '../../lambdas/runtime/backends.ts';
+import {
+  type DelivererDeps,
+  type DelivererOptions,
+  deliverPartition,
+  type RunOutcome,
+} from '../../lambdas/subscriptions/deliverer.ts';
+import type { KafkaEvent } from '../../lambdas/subscriptions/kafka-event.ts';
+import type { StoredSubscription } from '../../lambdas/subscriptions/subscriptions.ts';
+import type { DeliveryResult, Target } from '../../lambdas/subscriptions/target.ts';
 import {
   FaultyMetaStore,
   FaultyObjectStore,
@@ -88,6 +111,8 @@ export interface ChaosReport {
   deletedTopics: number;
   /** Records in the log twice because their retry came after the idempotency window (not violations). */
   windowExceeded: number;
+  /** Invocations of the subscriptions' target. */
+  deliveries: number;
   violations: string[];
 }
 
@@ -117,6 +142,46 @@ const JANITOR = 'chaos-janitor';
 const SESSION_MS = 5_000;
 /** Members' session once the run is quiet. */
 const QUIET_SESSION_MS = 60_000;
+/** The produced topic the subscriptions deliver (not churned: its consumer group and producers stay). */
+const SUBSCRIBED = 'chaos-a';
+const SUBSCRIBED_PARTITIONS = 3;
+const DEAD_LETTERS = 'chaos-dlt';
+interface SubscriptionSpec {
+  name: string;
+  batchSize: number;
+  bisectBatchOnError: boolean;
+  maxRetryAttempts?: number;
+  deadLetterTopic: string | null;
+}
+/** One dead-letters after bisecting and two retries; the other retries forever. */
+const SUBSCRIPTIONS: SubscriptionSpec[] = [
+  {
+    name: 'chaos-sub-dlt',
+    batchSize: 4,
+    bisectBatchOnError: true,
+    maxRetryAttempts: 2,
+    deadLetterTopic: DEAD_LETTERS,
+  },
+  { name: 'chaos-sub-forever', batchSize: 3, bisectBatchOnError: false, deadLetterTopic: null },
+];
+/** Deliverers' owner ids; a paused one's partition is taken over by the other. */
+const DELIVERERS = ['deliverer-a', 'deliverer-b'];
+const DRAINER = 'deliverer-drain';
+/** Short enough for a pause (a clock jump past it) to make a deliverer a zombie mid-call. */
+const DELIVERY_LEASE_MS = 2_000;
+const DELIVERY_BACKOFF = { initialMs: 1, maxMs: 8 };
+
+/** One lease write of a subscription's partition, as applied. */
+interface LeaseWrite {
+  owner: string | null;
+  epoch: number;
+  committedOffset: number | null;
+  version: number;
+  /** Which deliverer run wrote it (runs of one owner id are told apart). */
+  run: number | undefined;
+  /** Milliseconds of the run's clock since its start. */
+  at: number;
+}
 
 /** A janitor's store that, now and then, makes the pass run long: minutes pass, topics come and go. */
 class PausingMetaStore implements MetaStore {
@@ -163,26 +228,44 @@ class OneLeaseWriteFails extends PausingMetaStore {
 class LeaseWriteTap extends PausingMetaStore {
   constructor(
     private readonly store: MetaStore,
-    private readonly group: string,
-    private readonly note: (lease: Item) => void,
+    private readonly tapped: (pk: string) => boolean,
+    private readonly note: (lease: Item, version: number) => void,
   ) {
     super(store, async () => {});
   }
   override transact(ops: readonly TransactOp[]): Promise<void> {
     const written = this.store.transact(ops);
     const leases = ops.flatMap((op) =>
-      op.type === 'put' && op.item.pk === groupPk(this.group) && op.item.sk.startsWith(LEASE_SK_PREFIX)
-        ? [op.item]
+      op.type === 'put' && this.tapped(op.item.pk) && op.item.sk.startsWith(LEASE_SK_PREFIX)
+        ? [{ item: op.item as Item, version: op.expect === 'absent' ? 1 : op.expect + 1 }]
         : [],
     );
     if (leases.length > 0)
       written.then(
         () => {
-          for (const lease of leases) this.note(lease as Item);
+          for (const { item, version } of leases) this.note(item, version);
         },
         () => {},
       );
     return written;
+  }
+}
+
+/** Which deliverer run each lease write comes from, by the item it puts (the stores below pass it on). */
+const runOf = new WeakMap<object, number>();
+
+/** A deliverer run's store: tags the lease items it writes with the run. */
+class RunTaggingMetaStore extends PausingMetaStore {
+  constructor(
+    private readonly store: MetaStore,
+    private readonly run: number,
+  ) {
+    super(store, async () => {});
+  }
+  override transact(ops: readonly TransactOp[]): Promise<void> {
+    for (const op of ops)
+      if (op.type === 'put' && op.item.sk.startsWith(LEASE_SK_PREFIX)) runOf.set(op.item, this.run);
+    return this.store.transact(ops);
   }
 }
 
@@ -217,25 +300,61 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const last = (owners.get(partition) ?? []).findLast((w) => w.owner !== null && w.epoch < epoch);
     return last === undefined ? 'none' : `${short(last.owner)} at epoch ${last.epoch}`;
   };
-  const tapped = new LeaseWriteTap(storage.meta, RE_GROUP, (lease) => {
-    const partition = Number(lease.sk.slice(lease.sk.lastIndexOf('#') + 1));
-    const written = owners.get(partition) ?? [];
-    written.push({ owner: lease.owner, epoch: lease.epoch as number });
-    owners.set(partition, written);
-    tell(
-      partition,
-      `lease ${RECREATED}/${partition} written: owner ${short(lease.owner)}, epoch ${lease.epoch}, ${named(lease.topicId)}, committedOffset ${lease.committedOffset}, ${lease.owner === null ? 'free' : `expires at +${(lease.leaseExpiresAt as number) - runStart} ms`}`,
-    );
-  });
+  const tapped = new LeaseWriteTap(
+    storage.meta,
+    (pk) => pk === groupPk(RE_GROUP),
+    (lease) => {
+      const partition = Number(lease.sk.slice(lease.sk.lastIndexOf('#') + 1));
+      const written = owners.get(partition) ?? [];
+      written.push({ owner: lease.owner, epoch: lease.epoch as number });
+      owners.set(partition, written);
+      tell(
+        partition,
+        `lease ${RECREATED}/${partition} written: owner ${short(lease.owner)}, epoch ${lease.epoch}, ${named(lease.topicId)}, committedOffset ${lease.committedOffset}, ${lease.owner === null ? 'free' : `expires at +${(lease.leaseExpiresAt as number) - runStart} ms`}`,
+      );
+    },
+  );
+  /** Every lease write of the subscriptions' groups that applied: "name/partition" → writes by version. */
+  const subscriptionLeases = new Map<string, LeaseWrite[]>();
+  const subscriptionsPk = groupPk(SUBSCRIPTION_GROUP_PREFIX);
+  const subscriptionTap = new LeaseWriteTap(
+    tapped,
+    (pk) => pk.startsWith(subscriptionsPk),
+    (lease, version) => {
+      const partition = Number(lease.sk.slice(lease.sk.lastIndexOf('#') + 1));
+      const key = `${lease.pk.slice(subscriptionsPk.length)}/${partition}`;
+      const writes = subscriptionLeases.get(key) ?? [];
+      const write: LeaseWrite = {
+        owner: (lease.owner as string | null) ?? null,
+        epoch: lease.epoch as number,
+        committedOffset: (lease.committedOffset as number | null) ?? null,
+        version,
+        run: runOf.get(lease),
+        at: clock.now() - runStart,
+      };
+      // Kept in version order: a write's answer may come after the next one's.
+      const after = writes.findLastIndex((w) => w.version < version);
+      writes.splice(after + 1, 0, write);
+      subscriptionLeases.set(key, writes);
+    },
+  );
   const faulty: Backend = {
-    meta: new FaultyMetaStore(tapped, plan),
+    meta: new FaultyMetaStore(subscriptionTap, plan),
     objects: new FaultyObjectStore(storage.objects, plan),
     close: async () => {},
   };
-  const clean = createServices({ ...storage, meta: tapped }, clock);
+  const clean = createServices({ ...storage, meta: subscriptionTap }, clock);
   const services = createServices(faulty, clock);
   for (const topic of TOPICS) await clean.topics.createTopic(topic.name, topic.partitions, topic.config);
   incarnationOf.set((await clean.topics.createTopic(RECREATED, 2, { 'retention.ms': -1 })).topicId, 0);
+  await clean.topics.createTopic(DEAD_LETTERS, 1, { 'retention.ms': -1 });
+  for (const subscription of SUBSCRIPTIONS)
+    await clean.subscriptions.create({
+      ...subscription,
+      topic: SUBSCRIBED,
+      target: { url: 'http://127.0.0.1:9/chaos' },
+      startingPosition: 'earliest',
+    });
   const deletedTopicIds: { id: string; partitions: number }[] = [];
 
   const violations: string[] = [];
@@ -751,6 +870,186 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     }
   }
 
+  // Deliverers' calls fail at a third of the rate: a run is a dozen calls with no retries below the
+  // port, and at the full rate few would get as far as the target.
+  const deliveryPlan = faultPlan(options.seed ^ 0xde11, (options.faultRate ?? 0.2) / 3, clock);
+  const delivering: Backend = {
+    meta: new FaultyMetaStore(subscriptionTap, deliveryPlan),
+    objects: new FaultyObjectStore(storage.objects, deliveryPlan),
+    close: async () => {},
+  };
+  /** Takeovers still running after the call that paused for them returned. */
+  const takeovers: Promise<unknown>[] = [];
+
+  // ---- Subscriptions: deliverers for random partitions under faults, some cut short by a deadline,
+  // some paused mid-call until their lease lapses and the other deliverer takes the partition over
+  // (a zombie); a target that fails at random, answers partial failures, and always fails the poison ----
+  interface TargetCall {
+    subscription: string;
+    partition: number;
+    owner: string;
+    offsets: number[];
+    outcome: 'success' | 'partial' | 'error';
+    failedOffset?: number;
+    /** The partition's lease as stored when the call began. */
+    lease: LeaseWrite | undefined;
+  }
+  const calls: TargetCall[] = [];
+  const subscriptionRandom = seededRandom(options.seed ^ 0x5b5c);
+  const poisonValue = `poison-${options.seed}`;
+  let poison: { partition: number; offset: number } | undefined;
+  let poisonAsked = false;
+  /** Once quiet, the target fails the poison only. */
+  let draining = false;
+
+  /** The target deliverer `owner` invokes; a nested one (a takeover during a pause) does not pause. */
+  /**
+   * The target deliverer `owner` invokes in one run (`done` when that run ends). A takeover's target
+   * answers only once `hold` settles, so the taker holds the partition while the zombie goes on, and
+   * never pauses itself.
+   */
+  const targetOf = (owner: string, done: Promise<void>, takeover?: { hold: Promise<unknown> }): Target => ({
+    description: `chaos target of ${owner}`,
+    async deliver(delivery): Promise<DeliveryResult> {
+      if (takeover !== undefined) await takeover.hold;
+      const event = JSON.parse(delivery.body) as KafkaEvent;
+      const records = Object.values(event.records)[0] ?? [];
+      const partition = records[0]?.partition ?? -1;
+      const offsets = records.map((r) => r.offset);
+      const values = records.map((r) =>
+        r.value === undefined ? '' : Buffer.from(r.value, 'base64').toString(),
+      );
+      const call: TargetCall = {
+        subscription: delivery.subscription,
+        partition,
+        owner,
+        offsets,
+        outcome: 'success',
+        lease: subscriptionLeases.get(`${delivery.subscription}/${partition}`)?.at(-1),
+      };
+      calls.push(call);
+      const partial = (offset: number): DeliveryResult => {
+        call.outcome = 'partial';
+        call.failedOffset = offset;
+        return { ok: true, response: { batchItemFailures: [{ itemIdentifier: String(offset) }] } };
+      };
+      const failure = (error: string, reached = true): DeliveryResult => {
+        call.outcome = 'error';
+        return { ok: false, error, reached };
+      };
+      const roll = subscriptionRandom();
+      const poisonAt = values.indexOf(poisonValue);
+      let result: DeliveryResult = { ok: true, response: null };
+      if (poisonAt > 0 && (draining || roll < 0.5)) result = partial(offsets[poisonAt] as number);
+      else if (poisonAt >= 0) result = failure('chaos: the poison record fails every time');
+      else if (draining) result = { ok: true, response: null };
+      else if (roll < 0.15) result = failure('chaos: the target failed');
+      else if (roll < 0.2) result = failure('chaos: the target was throttled', false);
+      else if (roll < 0.35)
+        result = partial(offsets[Math.floor(subscriptionRandom() * offsets.length)] as number);
+      if (!draining && takeover === undefined && subscriptionRandom() < 0.1) {
+        // A pause mid-call: the lease lapses; mostly a deliverer takes the partition over
+        // meanwhile (the other one, or one under the same id: a restarted process takes its own lease
+        // back while the old one lives on), otherwise whoever comes next may. This call's outcome,
+        // and everything its run writes after it, must then be fenced.
+        clock.jump(DELIVERY_LEASE_MS + 1);
+        if (subscriptionRandom() < 0.7) {
+          const taker = DELIVERERS[Math.floor(subscriptionRandom() * DELIVERERS.length)] as string;
+          const key = `${delivery.subscription}/${partition}`;
+          const taking = runDeliverer(delivering, taker, delivery.subscription, partition, clock.now() + 20, {
+            hold: Promise.race([done, realDelay(100)]),
+          });
+          takeovers.push(taking);
+          // The zombie wakes once the taker holds the partition (or gave up), and goes on beside it.
+          const moved = () =>
+            (subscriptionLeases.get(key)?.at(-1)?.version ?? 0) > (call.lease?.version ?? 0);
+          const wake = (async () => {
+            for (let waited = 0; waited < 50 && !moved(); waited++) await realDelay(1);
+          })();
+          await Promise.race([taking, wake]);
+        } else await realDelay(5 + Math.floor(subscriptionRandom() * 15));
+      }
+      return result;
+    },
+  });
+
+  let runs = 0;
+  async function runDeliverer(
+    backend: Backend,
+    owner: string,
+    name: string,
+    partition: number,
+    deadline: number,
+    takeover?: { hold: Promise<unknown> },
+  ): Promise<RunOutcome | undefined> {
+    const via = createServices({ ...backend, meta: new RunTaggingMetaStore(backend.meta, ++runs) }, clock);
+    let finish = () => {};
+    const done = new Promise<void>((resolve) => (finish = resolve));
+    const deps: DelivererDeps = {
+      subscriptions: via.subscriptions,
+      groups: via.groups,
+      log: via.log,
+      topics: via.topics,
+      clock,
+      targetFor: () => targetOf(owner, done, takeover),
+    };
+    const delivererOptions: DelivererOptions = {
+      owner,
+      leaseMs: DELIVERY_LEASE_MS,
+      backoff: DELIVERY_BACKOFF,
+    };
+    try {
+      return await deliverPartition(deps, delivererOptions, name, partition, { deadline });
+    } catch (error) {
+      if (!(error instanceof StreamError) || !error.retriable)
+        violations.push(`deliverer ${owner} on ${name}/${partition} failed: ${String(error)}`);
+      return undefined;
+    } finally {
+      finish();
+    }
+  }
+
+  /** The record every delivery of which fails: once, into a partition the deliverers are working on. */
+  async function producePoison(): Promise<void> {
+    poisonAsked = true;
+    sent.add(poisonValue);
+    // No faults, but the clock jumps under it: a commit may run out of time. Retried with its key.
+    for (let attempt = 0; attempt < RETRIES; attempt++) {
+      try {
+        const { offsets } = await clean.log.produce({
+          topic: SUBSCRIBED,
+          records: [{ key: null, value: utf8.encode(poisonValue), headers: [], partition: 0 }],
+          idempotencyKey: `chaos-poison-${options.seed}`,
+        });
+        const { partition, offset } = offsets[0] as { partition: number; offset: number };
+        acked.set(`${SUBSCRIBED}/${partition}/${offset}`, poisonValue);
+        poison = { partition, offset };
+        return;
+      } catch (error) {
+        if (!(error instanceof StreamError) || !error.retriable) {
+          violations.push(`producing the poison failed: ${String(error)}`);
+          break;
+        }
+      }
+    }
+    poisonAsked = false; // a later operation tries again
+  }
+
+  async function deliverOnce(owner: string): Promise<void> {
+    if (!poisonAsked && operations >= options.operations / 4) await producePoison();
+    const subscription = SUBSCRIPTIONS[
+      Math.floor(subscriptionRandom() * SUBSCRIPTIONS.length)
+    ] as SubscriptionSpec;
+    const partition = Math.floor(subscriptionRandom() * SUBSCRIBED_PARTITIONS);
+    // Now and then a deadline that ends the run before or during its first batch.
+    const deadline =
+      clock.now() +
+      (subscriptionRandom() < 0.3
+        ? Math.floor(subscriptionRandom() * 5)
+        : 20 + Math.floor(subscriptionRandom() * 80));
+    await runDeliverer(delivering, owner, subscription.name, partition, deadline);
+  }
+
   // ---- Run ----
   const producers = options.producers ?? 4;
   const fetchers = options.fetchers ?? 2;
@@ -774,8 +1073,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     actor(churnOnce),
     actor(recreateOnce),
     ...members.map((member) => actor(() => groupOnce(member))),
+    ...DELIVERERS.map((owner) => actor(() => deliverOnce(owner))),
   ]);
   for (const waiter of passWaiters.splice(0)) waiter.wake();
+  await Promise.all(takeovers);
   const leftover = await clean.topics.requireTopic('chaos-churn').catch(() => undefined);
   if (leftover !== undefined) await clean.topics.deleteTopic('chaos-churn');
 
@@ -890,6 +1191,175 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
   judgeDuplicates();
 
+  // ---- Subscriptions, once quiet: faults off, every lease lapsed, a deliverer runs each partition
+  // until it is caught up (or, retrying forever, stuck at the poison) ----
+  async function checkSubscriptions(): Promise<void> {
+    if (poison === undefined) await producePoison();
+    if (poison === undefined) {
+      violations.push('the poison record was never acknowledged: the subscriptions are not checked');
+      return;
+    }
+    const { partition: poisonPartition, offset: poisonOffset } = poison;
+    draining = true;
+    clock.jump(DELIVERY_LEASE_MS + 1);
+    for (const subscription of SUBSCRIPTIONS) {
+      const stuckAt = (partition: number) =>
+        subscription.deadLetterTopic === null && partition === poisonPartition ? poisonOffset : undefined;
+      for (let partition = 0; partition < SUBSCRIBED_PARTITIONS; partition++) {
+        for (let round = 0; round < 20; round++) {
+          const stuck = stuckAt(partition);
+          const outcome = await runDeliverer(
+            { ...storage, meta: subscriptionTap },
+            DRAINER,
+            subscription.name,
+            partition,
+            clock.now() + (stuck === undefined ? 10_000 : 20),
+          );
+          if (outcome === 'caught-up') break;
+          if (
+            stuck !== undefined &&
+            subscriptionLeases.get(`${subscription.name}/${partition}`)?.at(-1)?.committedOffset === stuck
+          )
+            break;
+        }
+      }
+    }
+    const deadLetters = await readDeadLetters();
+    for (const subscription of SUBSCRIPTIONS) {
+      const description = await clean.subscriptions.describe(subscription.name);
+      const { startOffsets } = (await clean.subscriptions.read(subscription.name)) as StoredSubscription;
+      for (const status of description.partitions) {
+        const { partition } = status;
+        const where = `${subscription.name} on ${SUBSCRIBED}/${partition}`;
+        const range = await clean.log.offsets(SUBSCRIBED, partition);
+        const stuck = subscription.deadLetterTopic === null && partition === poisonPartition;
+        const expected = stuck ? poisonOffset : Math.max(range.highWatermark, range.logStartOffset);
+        if (status.committedOffset !== expected)
+          violations.push(
+            `${where}: committed offset ${status.committedOffset} once caught up, expected ${expected} (${stuck ? 'the poison' : 'the high watermark'})`,
+          );
+        if (stuck && status.attempts < 1)
+          violations.push(`${where}: stuck at the poison ${poisonOffset} with ${status.attempts} attempts`);
+        // Nothing below the committed offset was skipped: delivered, dead-lettered, or removed by retention.
+        const delivered = new Set<number>();
+        for (const call of calls) {
+          if (call.subscription !== subscription.name || call.partition !== partition) continue;
+          const end = succeededUntil(call);
+          for (const offset of call.offsets) if (offset < end) delivered.add(offset);
+        }
+        for (let offset = startOffsets[partition] ?? 0; offset < (status.committedOffset ?? 0); offset++) {
+          if (offset < range.logStartOffset || delivered.has(offset)) continue;
+          if (subscription.deadLetterTopic !== null && deadLetters.has(`${partition}/${offset}`)) continue;
+          violations.push(
+            `${where}: offset ${offset} is below the committed offset ${status.committedOffset} but was neither delivered nor dead-lettered`,
+          );
+        }
+        if (subscription.deadLetterTopic !== null && partition === poisonPartition) {
+          const attempts = deadLetters.get(`${partition}/${poisonOffset}`);
+          if (attempts !== String((subscription.maxRetryAttempts ?? 0) + 1))
+            violations.push(
+              `${where}: the poison at ${poisonOffset} is ${attempts === undefined ? 'not in the dead-letter topic' : `dead-lettered after ${attempts} attempts`}, expected after ${(subscription.maxRetryAttempts ?? 0) + 1}`,
+            );
+        }
+      }
+    }
+    checkDeliveryOrder();
+    checkDeliveryFencing();
+  }
+
+  /** The offset below which the target took the call's records (its first offset if none). */
+  function succeededUntil(call: TargetCall): number {
+    const first = call.offsets[0] as number;
+    if (call.outcome === 'success') return (call.offsets.at(-1) as number) + 1;
+    if (call.outcome === 'partial') return Math.max(first, call.failedOffset as number);
+    return first;
+  }
+
+  /** The dead-letter topic read back: "partition/offset" of each source record → its attempts header. */
+  async function readDeadLetters(): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    const range = await clean.log.offsets(DEAD_LETTERS, 0);
+    let offset = range.logStartOffset;
+    while (offset < range.highWatermark) {
+      const page = await clean.log.fetch({ topic: DEAD_LETTERS, partition: 0, offset });
+      if (page.records.length === 0) break;
+      for (const record of page.records) {
+        offset = record.offset + 1;
+        const header = (name: string) => {
+          const value = record.headers.find((h) => h.key === name)?.value;
+          return value === undefined || value === null ? undefined : text.decode(value);
+        };
+        const topic = header(DEAD_LETTER_HEADERS.topic);
+        const partition = Number(header(DEAD_LETTER_HEADERS.partition));
+        const source = Number(header(DEAD_LETTER_HEADERS.offset));
+        const value = record.value === null ? '' : text.decode(record.value);
+        const original = logs.get(`${SUBSCRIBED}/${partition}`)?.get(source);
+        if (topic !== SUBSCRIBED || original !== value) {
+          violations.push(
+            `dead letter ${DEAD_LETTERS}/0@${record.offset} (${value}) names ${topic}/${partition}@${source}, which holds ${original ?? 'nothing'}`,
+          );
+          continue;
+        }
+        out.set(`${partition}/${source}`, header(DEAD_LETTER_HEADERS.attempts) ?? '');
+      }
+    }
+    return out;
+  }
+
+  /**
+   * No gaps: a call whose success its deliverer committed (a later write of the lease by the same
+   * owner at the same epoch at or past what it took) started at the committed position of the time.
+   */
+  function checkDeliveryOrder(): void {
+    for (const call of calls) {
+      const end = succeededUntil(call);
+      const held = call.lease;
+      const first = call.offsets[0] as number;
+      if (end <= first || held === undefined || held.owner !== call.owner) continue;
+      const committed = (subscriptionLeases.get(`${call.subscription}/${call.partition}`) ?? []).some(
+        (w) =>
+          w.version > held.version &&
+          w.owner === call.owner &&
+          w.epoch === held.epoch &&
+          (w.committedOffset ?? -1) >= end,
+      );
+      const position = held.committedOffset ?? 0;
+      if (committed && first > position)
+        violations.push(
+          `${call.subscription} on ${SUBSCRIBED}/${call.partition}: ${call.owner} delivered from ${first} and committed it while the committed position was ${position}`,
+        );
+    }
+  }
+
+  /**
+   * Fencing: once a lease moved to another owner or epoch, no write at the old one applies; the
+   * committed offset never moves back.
+   */
+  function checkDeliveryFencing(): void {
+    for (const [key, writes] of subscriptionLeases) {
+      /** Runs that wrote the lease before the current writer: none of them may write it again. */
+      const tenures = new Set<number>();
+      for (let i = 1; i < writes.length; i++) {
+        const before = writes[i - 1] as LeaseWrite;
+        const write = writes[i] as LeaseWrite;
+        const fenced =
+          write.epoch < before.epoch ||
+          (write.epoch === before.epoch && write.owner !== null && write.owner !== before.owner) ||
+          (write.run !== before.run && write.run !== undefined && tenures.has(write.run));
+        if (before.run !== undefined) tenures.add(before.run);
+        const back =
+          write.committedOffset !== null &&
+          before.committedOffset !== null &&
+          write.committedOffset < before.committedOffset;
+        if (fenced || back)
+          violations.push(
+            `lease of ${key}: write v${write.version} by ${write.owner ?? 'a release'} (run ${write.run}) at epoch ${write.epoch} (committed ${write.committedOffset}, +${write.at} ms) applied after v${before.version} by ${before.owner ?? 'a release'} (run ${before.run}) at epoch ${before.epoch} (committed ${before.committedOffset})`,
+          );
+      }
+    }
+  }
+  await checkSubscriptions();
+
   // ---- Groups, once quiet: members whose join answer was lost (ghosts) time out first ----
   async function settle(group: readonly Member[]): Promise<void> {
     for (const member of group) {
@@ -998,7 +1468,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   /** Every object an index entry of a live topic points at. */
   const referencedObjects = async () => {
     const referenced = new Set<string>();
-    for (const topic of [...TOPICS.map((t) => t.name), RECREATED]) {
+    for (const topic of [...TOPICS.map((t) => t.name), RECREATED, DEAD_LETTERS]) {
       const { topicId, partitions } = await clean.topics.requireTopic(topic);
       for (let partition = 0; partition < partitions; partition++) {
         const index = await storage.meta.query(partitionPk(topicId, partition), {
@@ -1049,19 +1519,21 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     }
   }
   await storage.close();
+  const plans = [plan, janitorPlan, deliveryPlan];
   return {
     seed: options.seed,
     operations,
-    faults: totalFaults(plan) + totalFaults(janitorPlan),
+    faults: plans.reduce((n, p) => n + totalFaults(p), 0),
     faultsByKind: Object.fromEntries(
-      [...new Set([...Object.keys(plan.injected), ...Object.keys(janitorPlan.injected)])].map((kind) => [
+      [...new Set(plans.flatMap((p) => Object.keys(p.injected)))].map((kind) => [
         kind,
-        (plan.injected[kind] ?? 0) + (janitorPlan.injected[kind] ?? 0),
+        plans.reduce((n, p) => n + (p.injected[kind] ?? 0), 0),
       ]),
     ),
     acknowledged: acked.size + recreatedAcked.size,
     deletedTopics: deletedTopicIds.length,
     windowExceeded,
+    deliveries: calls.length,
     violations,
   };
 }
