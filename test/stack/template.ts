@@ -194,6 +194,10 @@ export class TemplateResolver {
     if (attribute === 'Arn') return arnOf(this.environment, resource.Type, name);
     if (attribute === 'RootResourceId') return `${name}-root`;
     if (attribute === 'QueueName') return name;
+    // The table's stream (the label is DynamoDB's to choose; any one stands for it here).
+    if (attribute === 'StreamArn' && resource.Type === 'AWS::DynamoDB::Table') {
+      return `${arnOf(this.environment, resource.Type, name)}/stream/offline`;
+    }
     if (attribute === 'ApiEndpoint')
       return `https://${name}.execute-api.${this.environment.region}.amazonaws.com`;
     throw new Error(`template: Fn::GetAtt ${logicalId}.${attribute} is not emulated`);
