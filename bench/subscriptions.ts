@@ -70,6 +70,8 @@ async function main(): Promise<void> {
     await services.subscriptions.create({ name: 'latency', topic: 'latency', target: { url: hook.url } });
     const acked = new Map<string, number>();
     const count = quick ? 100 : 500;
+    meta.reset();
+    objects.reset();
     for (let i = 0; i < count; i++) {
       const id = `l${i}`;
       await services.log.produce({
@@ -81,6 +83,12 @@ async function main(): Promise<void> {
     }
     await waitUntil(() => [...acked.keys()].every((id) => arrived.has(id)), 'latency records');
     const latency = summarize([...acked].map(([id, at]) => (arrived.get(id) as number) - at));
+    await runner.idle();
+    // A trickle: every commit wakes a deliverer that claims, delivers one record and releases. The
+    // produce requests' own reads and writes are counted too, and taken out below.
+    const trickleUnits = meta.reset();
+    const trickleGets = objects.counts.gets;
+    const trickle = await trickleCost(services, meta, objects, count, trickleUnits, trickleGets);
 
     // Throughput and counted requests: a backlog in one partition, delivered from the earliest offset.
     const throughput: Throughput[] = [];
@@ -132,7 +140,14 @@ async function main(): Promise<void> {
       });
     }
     const cost = costs(throughput);
-    const results = { quick, recordBytes: RECORD_BYTES, latency, throughput, costPerMillionRecords: cost };
+    const results = {
+      quick,
+      recordBytes: RECORD_BYTES,
+      latency,
+      throughput,
+      costPerMillionRecords: cost,
+      trickle,
+    };
     const at = process.argv.indexOf('--out');
     const out =
       at >= 0 ? (process.argv[at + 1] as string) : join(dirname(fileURLToPath(import.meta.url)), 'results');
@@ -193,13 +208,39 @@ function costs(throughput: readonly Throughput[]) {
 }
 
 /**
- * A trickle (one record per commit) costs a wake-up per commit on AWS: a dispatcher invocation (shared
- * by the commits of one stream batch; counted here as one per commit, the worst case), a deliverer
- * invocation, a lease claim and release, and the reads of a batch.
+ * What one commit of one record costs a caught-up subscription on AWS, from the requests counted in
+ * the latency run: the storage requests of the deliverer's run (the same run as produce's, minus what
+ * the same produce requests cost without a subscription, measured after it), two Lambda invocations
+ * (the dispatcher's, counted one per commit, the worst case, and the deliverer's), and one target
+ * invocation.
  */
-function trickleNote(): string {
-  const perCommit = 2 * unitPrice(PRICES.lambdaRequest) + 4 * unitPrice(PRICES.dynamoWriteRequestUnit);
-  return `A trickle (one record per commit, each delivered alone) adds per commit two Lambda invocations (dispatcher, deliverer) and a lease claim and release (4 WRU): $${round(perCommit * PER_MILLION)} per million commits on top of the batch costs above at batchSize 1.`;
+async function trickleCost(
+  services: ReturnType<typeof createServices>,
+  meta: MeteredMetaStore,
+  objects: CountingObjectStore,
+  count: number,
+  withSubscription: { readUnits: number; writeUnits: number },
+  getsWithSubscription: number,
+) {
+  await services.topics.createTopic('baseline', 1);
+  objects.reset();
+  const value = new Uint8Array(RECORD_BYTES);
+  for (let i = 0; i < count; i++) {
+    await services.log.produce({ topic: 'baseline', records: [{ key: null, value, headers: [] }] });
+  }
+  const produceOnly = meta.reset();
+  const perCommit = {
+    dynamoReadUnits: round((withSubscription.readUnits - produceOnly.readUnits) / count),
+    dynamoWriteUnits: round((withSubscription.writeUnits - produceOnly.writeUnits) / count),
+    s3Gets: round((getsWithSubscription - objects.counts.gets) / count),
+    lambdaInvocations: 2,
+  };
+  const dollars =
+    perCommit.dynamoReadUnits * unitPrice(PRICES.dynamoReadRequestUnit) +
+    perCommit.dynamoWriteUnits * unitPrice(PRICES.dynamoWriteRequestUnit) +
+    perCommit.s3Gets * unitPrice(PRICES.s3GetRequest) +
+    perCommit.lambdaInvocations * unitPrice(PRICES.lambdaRequest);
+  return { perCommit, costPerMillionCommits: round(dollars * PER_MILLION) };
 }
 
 function report(results: {
@@ -207,6 +248,7 @@ function report(results: {
   latency: ReturnType<typeof summarize>;
   throughput: Throughput[];
   costPerMillionRecords: ReturnType<typeof costs>;
+  trickle: Awaited<ReturnType<typeof trickleCost>>;
 }): string {
   const lines = [
     '# Subscriptions: delivery latency, throughput and cost',
@@ -239,7 +281,15 @@ function report(results: {
         `| ${c.batchSize} | ${c.targetFunctionInvocations} | ${c.streambed.storage} | ${c.streambed.delivererDuration} | ${c.streambed.total} | ${c.kinesisEventSourceMapping.total} | ${c.mskTrigger.total} |`,
     ),
     '',
-    `The deliverer's duration is the measured time per batch × ${ASSUMPTIONS.lambdaMemoryGb} GB: on AWS it waits on the target function, so a slower function costs more here, linearly. ${trickleNote()}`,
+    `The deliverer's duration is the measured time per batch × ${ASSUMPTIONS.lambdaMemoryGb} GB: on AWS it waits on the target function, so a slower function costs more here, linearly.`,
+    '',
+    '## A trickle: one record per commit, counted in the latency run',
+    '',
+    '| read units / commit | write units / commit | S3 GET / commit | Lambda invocations / commit | $ per million commits |',
+    '|---|---|---|---|---|',
+    `| ${results.trickle.perCommit.dynamoReadUnits} | ${results.trickle.perCommit.dynamoWriteUnits} | ${results.trickle.perCommit.s3Gets} | ${results.trickle.perCommit.lambdaInvocations} (dispatcher, deliverer) | ${results.trickle.costPerMillionCommits} |`,
+    '',
+    'Every commit wakes a deliverer that claims the lease, delivers one record and releases: batching on the producer side (fewer, larger commits) or a batching window is what makes delivery cheap. The target function’s invocation is not included.',
     '',
   ];
   return lines.join('\n');

@@ -23,6 +23,84 @@ export type OffsetReset =
   | { to: 'timestamp'; timestamp: number }
   | { to: 'offset'; offset: number };
 
+/** Where a subscription delivers: a URL (a JSON POST) or, on a deployed stack, a Lambda function. */
+export type SubscriptionTarget = { url: string } | { function: string };
+
+/** Where a partition with no committed offset starts: its log start, its end, or a time (epoch ms). */
+export type StartingPosition = 'earliest' | 'latest' | { timestamp: number };
+
+/** What `createSubscription` takes; the fields left out get the defaults noted. */
+export interface SubscriptionSettings {
+  /** 1-249 of A-Z a-z 0-9 . _ - */
+  name: string;
+  topic: string;
+  target: SubscriptionTarget;
+  /** Records per invocation at most (1-10000). @default 100 */
+  batchSize?: number;
+  /** How long to gather records before invoking with fewer than batchSize (0-300000). @default 0 */
+  maxBatchingWindowMs?: number;
+  /** Retries of a failing batch before its records go to `deadLetterTopic` (which it needs). @default null, forever */
+  maxRetryAttempts?: number | null;
+  /** Halve a failing batch to isolate the record that fails it. @default false */
+  bisectBatchOnError?: boolean;
+  /** An existing topic, not the subscription's own. @default null */
+  deadLetterTopic?: string | null;
+  /** @default 'latest' */
+  startingPosition?: StartingPosition;
+  /** A disabled subscription delivers nothing until enabled. @default true */
+  enabled?: boolean;
+}
+
+/** A subscription's configuration, as the server keeps it (every default filled in). */
+export interface SubscriptionConfig extends Required<SubscriptionSettings> {
+  maxRetryAttempts: number | null;
+  deadLetterTopic: string | null;
+  /** Epoch ms. */
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** What `updateSubscription` may change; a field left out stays as it is. */
+export type SubscriptionChange = Partial<
+  Pick<
+    SubscriptionConfig,
+    | 'enabled'
+    | 'batchSize'
+    | 'maxBatchingWindowMs'
+    | 'maxRetryAttempts'
+    | 'bisectBatchOnError'
+    | 'deadLetterTopic'
+  >
+>;
+
+/** One partition of a subscription: its position and the delivery status its deliverer keeps. */
+export interface SubscriptionPartitionStatus {
+  partition: number;
+  /** Where delivery resumes; null before the first delivery (the starting position applies). */
+  committedOffset: number | null;
+  highWatermark: number;
+  /** Records not yet delivered. */
+  lag: number;
+  /** The deliverer holding the partition now, if any. */
+  owner: string | null;
+  /** Failed attempts at the current batch so far. */
+  attempts: number;
+  lastError: string | null;
+  /** Epoch ms. */
+  lastErrorTime: number | null;
+  /** Epoch ms. */
+  lastDeliveryTime: number | null;
+  /** Records sent to the dead-letter topic from this partition. */
+  deadLettered: number;
+}
+
+/** A subscription's configuration, its consumer group and the state of each partition. */
+export interface SubscriptionDescription extends SubscriptionConfig {
+  /** `subscription:<name>`: `describeGroup` describes it like any group. */
+  group: string;
+  partitions: SubscriptionPartitionStatus[];
+}
+
 export class Admin {
   constructor(private readonly transport: Transport) {}
 
@@ -75,6 +153,54 @@ export class Admin {
 
   async describeGroup(group: string): Promise<GroupDescription> {
     return this.transport.json('GET', `/v1/groups/${segment(group)}`);
+  }
+
+  /**
+   * Creates a subscription: delivery of `topic`'s records to `target`, in offset order per partition.
+   * Fails with `INVALID_REQUEST` naming a bad field, `TOPIC_NOT_FOUND`, or
+   * `SUBSCRIPTION_ALREADY_EXISTS`; nothing is created then.
+   * @returns the configuration with every default filled in.
+   */
+  async createSubscription(settings: SubscriptionSettings): Promise<SubscriptionConfig> {
+    return this.transport.json('POST', '/v1/subscriptions', { json: settings });
+  }
+
+  /** Every subscription's configuration. */
+  async listSubscriptions(): Promise<SubscriptionConfig[]> {
+    return (await this.transport.json<{ subscriptions: SubscriptionConfig[] }>('GET', '/v1/subscriptions'))
+      .subscriptions;
+  }
+
+  /**
+   * The configuration, and per partition the committed offset, lag and delivery status (attempts,
+   * last error, last delivery, dead letters). `SUBSCRIPTION_NOT_FOUND` when there is none.
+   */
+  async describeSubscription(name: string): Promise<SubscriptionDescription> {
+    return this.transport.json('GET', `/v1/subscriptions/${segment(name)}`);
+  }
+
+  /**
+   * Changes the fields given, all or none (`INVALID_REQUEST` naming a bad one).
+   * `SUBSCRIPTION_NOT_FOUND` when there is none.
+   * @returns the configuration after the change.
+   */
+  async updateSubscription(name: string, change: SubscriptionChange): Promise<SubscriptionConfig> {
+    return this.transport.json('PATCH', `/v1/subscriptions/${segment(name)}`, { json: change });
+  }
+
+  /** Stops delivery; the committed offsets stay, for `resumeSubscription`. Same as `enabled: false`. */
+  async pauseSubscription(name: string): Promise<SubscriptionConfig> {
+    return this.updateSubscription(name, { enabled: false });
+  }
+
+  /** Resumes delivery from the committed offsets. Same as `enabled: true`. */
+  async resumeSubscription(name: string): Promise<SubscriptionConfig> {
+    return this.updateSubscription(name, { enabled: true });
+  }
+
+  /** Deletes the subscription and its group's offsets. `SUBSCRIPTION_NOT_FOUND` when there is none. */
+  async deleteSubscription(name: string): Promise<void> {
+    await this.transport.raw('DELETE', `/v1/subscriptions/${segment(name)}`);
   }
 
   /** Moves a group's committed offsets for a topic; the group must have no live members. */

@@ -43,6 +43,15 @@ export class Streambed {
   }
 }
 
+export type {
+  StartingPosition,
+  SubscriptionChange,
+  SubscriptionConfig,
+  SubscriptionDescription,
+  SubscriptionPartitionStatus,
+  SubscriptionSettings,
+  SubscriptionTarget,
+} from './admin.ts';
 export { Admin } from './admin.ts';
 export type {
   ConsumedMessage,
@@ -55,7 +64,7 @@ export type {
   TopicPartition,
 } from './consumer.ts';
 export { Consumer, DEAD_LETTER_HEADERS } from './consumer.ts';
-export { StreambedError } from './errors.ts';
+export { ERROR_CODES, StreambedError, type StreambedErrorCode } from './errors.ts';
 export type { Message, Partitioner, ProducerOptions, RecordMetadata } from './producer.ts';
 export { Producer } from './producer.ts';
 export type { RetryOptions } from './retry.ts';

@@ -245,6 +245,22 @@ export const STREAMBED_CONCERNS: readonly StreambedConcern[] = [
     ],
   },
   {
+    name: 'subscriptions',
+    handlerFile: 'subscriptions.ts',
+    timeout: API_TIMEOUT,
+    // Create resolves a timestamp starting position to offsets, which may read record objects.
+    objects: 'read',
+    // Configurations are written by CAS; delete removes the subscription's group items.
+    meta: 'readWrite',
+    routes: [
+      { method: HttpMethod.POST, path: '/v1/subscriptions' },
+      { method: HttpMethod.GET, path: '/v1/subscriptions' },
+      { method: HttpMethod.GET, path: '/v1/subscriptions/{subscription}' },
+      { method: HttpMethod.PATCH, path: '/v1/subscriptions/{subscription}' },
+      { method: HttpMethod.DELETE, path: '/v1/subscriptions/{subscription}' },
+    ],
+  },
+  {
     name: 'schemas',
     handlerFile: 'schemas.ts',
     timeout: API_TIMEOUT,

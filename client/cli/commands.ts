@@ -1,6 +1,6 @@
 /**
  * The CLI's commands on top of the SDK: topics, produce (a record per stdin line), consume (a value
- * per stdout line), groups. Output for people goes to stderr; data goes to stdout.
+ * per stdout line), groups, subscriptions. Output for people goes to stderr; data goes to stdout.
  */
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import avro, { type Type } from 'avsc';
 import { decodeRecordBatch, splitBatches } from '../../lambdas/core/record-batch.ts';
 import { BATCHES_CONTENT_TYPE } from '../../lambdas/http/binary.ts';
-import type { Admin } from '../admin.ts';
+import type { Admin, StartingPosition, SubscriptionSettings, SubscriptionTarget } from '../admin.ts';
 import { StreambedError } from '../errors.ts';
 import { Streambed } from '../index.ts';
 import { avroSerde, SchemaRegistryClient } from '../schema-registry.ts';
@@ -424,4 +424,149 @@ export async function groupsCommand(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   return usage('groups takes list|describe');
+}
+
+/** `--from earliest|latest|<epoch-ms>` as a starting position. */
+function startingPosition(raw: string | undefined): StartingPosition | undefined {
+  if (raw === undefined || raw === 'earliest' || raw === 'latest') return raw;
+  if (/^\d+$/.test(raw)) return { timestamp: Number(raw) };
+  return usage(`--from must be earliest, latest or a time in epoch ms, got ${JSON.stringify(raw)}`);
+}
+
+/** A delivery error on one line of the table: whitespace collapsed, at most 60 characters. */
+function oneLine(text: string | null): string | null {
+  if (text === null) return null;
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > 60 ? `${flat.slice(0, 59)}…` : flat;
+}
+
+const time = (epochMs: number | null): string | null =>
+  epochMs === null ? null : new Date(epochMs).toISOString();
+
+function describeTarget(target: SubscriptionTarget): string {
+  return 'url' in target ? target.url : `function ${target.function}`;
+}
+
+function subscriptionSettings(
+  name: string,
+  values: Record<string, string | boolean | (string | boolean)[] | undefined>,
+): SubscriptionSettings {
+  const text = (flag: string): string | undefined => values[flag] as string | undefined;
+  const topic = text('topic') ?? usage('subscriptions create needs --topic T');
+  const url = text('target-url');
+  const fn = text('target-function');
+  if ((url === undefined) === (fn === undefined)) {
+    usage('subscriptions create needs exactly one of --target-url U and --target-function F');
+  }
+  const settings: SubscriptionSettings = {
+    name,
+    topic,
+    target: url !== undefined ? { url } : { function: fn as string },
+  };
+  const batchSize = integerOption('batch-size', text('batch-size'));
+  const window = integerOption('batching-window-ms', text('batching-window-ms'));
+  const retries = integerOption('max-retry-attempts', text('max-retry-attempts'));
+  const from = startingPosition(text('from'));
+  if (batchSize !== undefined) settings.batchSize = batchSize;
+  if (window !== undefined) settings.maxBatchingWindowMs = window;
+  if (retries !== undefined) settings.maxRetryAttempts = retries;
+  if (values.bisect === true) settings.bisectBatchOnError = true;
+  if (text('dead-letter-topic') !== undefined) settings.deadLetterTopic = text('dead-letter-topic');
+  if (from !== undefined) settings.startingPosition = from;
+  if (values.disabled === true) settings.enabled = false;
+  return settings;
+}
+
+async function describeSubscription(admin: Admin, name: string, io: Io): Promise<number> {
+  const s = await admin.describeSubscription(name);
+  const retries =
+    s.maxRetryAttempts === null
+      ? 'retried forever'
+      : `${s.maxRetryAttempts} retries, then dead-lettered to ${s.deadLetterTopic}`;
+  const from =
+    typeof s.startingPosition === 'object' ? time(s.startingPosition.timestamp) : s.startingPosition;
+  io.stdout.write(
+    `subscription ${s.name}: ${s.enabled ? 'enabled' : 'paused'}, topic ${s.topic} → ${describeTarget(s.target)}\n` +
+      `batches of ${s.batchSize}, window ${s.maxBatchingWindowMs} ms, failures ${retries}` +
+      `${s.bisectBatchOnError ? ', bisected' : ''}; from ${from}; group ${s.group}\n`,
+  );
+  io.stdout.write(
+    table([
+      ['PARTITION', 'COMMITTED', 'HIGH-WATERMARK', 'LAG', 'ATTEMPTS', 'LAST-ERROR', 'LAST-DELIVERY'],
+      ...s.partitions.map((p) => [
+        p.partition,
+        p.committedOffset,
+        p.highWatermark,
+        p.lag,
+        p.attempts,
+        oneLine(p.lastError),
+        time(p.lastDeliveryTime),
+      ]),
+    ]),
+  );
+  return 0;
+}
+
+export async function subscriptionsCommand(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    topic: { type: 'string' },
+    'target-url': { type: 'string' },
+    'target-function': { type: 'string' },
+    'batch-size': { type: 'string' },
+    'batching-window-ms': { type: 'string' },
+    'max-retry-attempts': { type: 'string' },
+    bisect: { type: 'boolean' },
+    'dead-letter-topic': { type: 'string' },
+    from: { type: 'string' },
+    disabled: { type: 'boolean' },
+  });
+  const [action, name, ...extra] = positionals;
+  const needName = () => {
+    if (name === undefined || extra.length > 0) usage(`subscriptions ${action} takes one subscription name`);
+    return name;
+  };
+  const createOnly = Object.keys(values).filter((flag) => !(flag in GLOBAL_OPTIONS));
+  if (action !== 'create' && createOnly.length > 0) {
+    usage(`--${createOnly[0]} applies to subscriptions create only`);
+  }
+  const admin = new Streambed(clientOptions(values, io.env)).admin();
+  switch (action) {
+    case 'create': {
+      const created = await admin.createSubscription(subscriptionSettings(needName(), values));
+      io.stderr.write(
+        `created subscription ${created.name}: topic ${created.topic} → ${describeTarget(created.target)}` +
+          `${created.enabled ? '' : ' (paused)'}\n`,
+      );
+      return 0;
+    }
+    case 'list':
+      io.stdout.write(
+        table([
+          ['NAME', 'TOPIC', 'TARGET', 'STATE'],
+          ...(await admin.listSubscriptions()).map((s) => [
+            s.name,
+            s.topic,
+            describeTarget(s.target),
+            s.enabled ? 'enabled' : 'paused',
+          ]),
+        ]),
+      );
+      return 0;
+    case 'describe':
+      return describeSubscription(admin, needName(), io);
+    case 'pause':
+      await admin.pauseSubscription(needName());
+      io.stderr.write(`paused subscription ${name}\n`);
+      return 0;
+    case 'resume':
+      await admin.resumeSubscription(needName());
+      io.stderr.write(`resumed subscription ${name}\n`);
+      return 0;
+    case 'delete':
+      await admin.deleteSubscription(needName());
+      io.stderr.write(`deleted subscription ${name}\n`);
+      return 0;
+    default:
+      return usage('subscriptions takes create|list|describe|pause|resume|delete');
+  }
 }

@@ -4,7 +4,13 @@
 import { parseArgs } from 'node:util';
 import type { LocalServerOptions } from '../../lambdas/runtime/local-server.ts';
 import { StreambedError } from '../errors.ts';
-import { consumeCommand, groupsCommand, produceCommand, topicsCommand } from './commands.ts';
+import {
+  consumeCommand,
+  groupsCommand,
+  produceCommand,
+  subscriptionsCommand,
+  topicsCommand,
+} from './commands.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -19,6 +25,10 @@ commands:
   consume <topic> [--group G] [--from-beginning] [--max-messages N]     one value per stdout line
           [--avro]                                   decode Confluent Avro values, print them as JSON
   groups list | describe <group>
+  subscriptions create <name> --topic T (--target-url U | --target-function F)   deliver T's records
+          [--batch-size N] [--batching-window-ms N] [--max-retry-attempts N --dead-letter-topic T]
+          [--bisect] [--from earliest|latest|<epoch-ms>] [--disabled]
+  subscriptions list | describe <name> | pause <name> | resume <name> | delete <name>
   bench [--quick] [--backend embedded|memory|aws] [--url URL]   throughput, latency, $/GiB (bench/results/)
   start     run a local Streambed server
             --port N (8080)  --host H (127.0.0.1)  --data-dir DIR (./.streambed)  --memory
@@ -54,6 +64,8 @@ export async function runCli(argv: string[], out = process.stdout, err = process
         return await consumeCommand(rest, io());
       case 'groups':
         return await groupsCommand(rest, io());
+      case 'subscriptions':
+        return await subscriptionsCommand(rest, io());
       case 'bench':
         return await bench(rest);
       case 'handler':

@@ -336,8 +336,13 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * Creates the table as the CDK stack does (on-demand, pk/sk, TTL on `ttl`) if it does not exist. For
  * the local server's `--backend aws` against emulators and for tests; production tables come from CDK.
+ * `stream`: with a stream of new and old images, as the stack's table has for subscriptions' dispatcher.
  */
-export async function ensureTable(client: DynamoDBClient, table: string): Promise<void> {
+export async function ensureTable(
+  client: DynamoDBClient,
+  table: string,
+  options: { stream?: boolean } = {},
+): Promise<void> {
   try {
     await client.send(new DescribeTableCommand({ TableName: table }));
     return;
@@ -357,6 +362,9 @@ export async function ensureTable(client: DynamoDBClient, table: string): Promis
           { AttributeName: 'pk', KeyType: 'HASH' },
           { AttributeName: 'sk', KeyType: 'RANGE' },
         ],
+        StreamSpecification: options.stream
+          ? { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' }
+          : undefined,
       }),
     );
   } catch (error) {

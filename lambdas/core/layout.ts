@@ -37,6 +37,8 @@ export const DELETED_TOPICS_PK = 'deleted-topics';
 export const JANITOR_PROGRESS_KEY: ItemKey = { pk: 'janitor', sk: 'progress' };
 export const deletedTopicKey = (topicId: string): ItemKey => ({ pk: DELETED_TOPICS_PK, sk: topicId });
 
+/** The sort key of a partition's own item (its highWatermark, logStartOffset, ...). */
+export const PARTITION_META_SK = 'meta';
 export const partitionPk = (topicId: string, partition: number): string => `part#${topicId}#${partition}`;
 /** The topic id and partition of a partition item's pk; undefined for any other pk. */
 export function parsePartitionPk(pk: string): { topicId: string; partition: number } | undefined {
@@ -46,7 +48,7 @@ export function parsePartitionPk(pk: string): { topicId: string; partition: numb
 }
 export const partitionKey = (topicId: string, partition: number): ItemKey => ({
   pk: partitionPk(topicId, partition),
-  sk: 'meta',
+  sk: PARTITION_META_SK,
 });
 /** The janitor's lease on a partition: at most one janitor works a partition at a time. */
 export const janitorLeaseKey = (topicId: string, partition: number): ItemKey => ({

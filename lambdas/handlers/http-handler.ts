@@ -1,6 +1,6 @@
 /**
- * The one shape of every HTTP Lambda (produce, fetch, admin, groups, schemas): adapt the API Gateway
- * event (HTTP API 2.0 or REST API 1.0, apigw.ts), call the router, respond — plus one structured access log line and one flush of EMF
+ * The one shape of every HTTP Lambda (produce, fetch, admin, groups, schemas, subscriptions): adapt
+ * the API Gateway event (HTTP API 2.0 or REST API 1.0, apigw.ts), call the router, respond — plus one structured access log line and one flush of EMF
  * metrics per invocation. A handler file is `export const handler = createHttpLambda('<concern>')`.
  *
  * Each function runs the full router: which routes reach which function is API Gateway's decision

@@ -10,6 +10,7 @@
 import { type Clock, systemClock } from '../ports/clock.ts';
 import { createAwsBackend } from './aws-backend.ts';
 import { type Backend, createServices, type Services } from './services.ts';
+import { deployedTargetPolicy } from './target-policy.ts';
 
 /** Set by the CDK construct on every Streambed function. */
 export const TABLE_ENV = 'STREAMBED_TABLE';
@@ -54,7 +55,8 @@ async function build(): Promise<Services> {
     bucket: config.bucket,
     region: config.region,
   });
-  return createServices(backend, systemClock);
+  // Subscription targets as the deployed stack allows them (target-policy.ts).
+  return createServices(backend, systemClock, { subscriptionTargets: deployedTargetPolicy(process.env) });
 }
 
 /**
@@ -73,8 +75,9 @@ export function getServices(): Promise<Services> {
 }
 
 /**
- * Tests only: run the handlers on a prebuilt backend (memory adapters) instead of DynamoDB + S3.
- * Passing undefined returns to the environment. Either way the next invocation builds new services.
+ * Tests only: run the handlers on a prebuilt backend (memory adapters) instead of DynamoDB + S3,
+ * with the services' default subscription target policy (loopback URLs only) instead of the
+ * deployed one. Passing undefined returns to the environment. Either way the next invocation builds new services.
  */
 export function setBackendForTests(backend: Backend | undefined, clock: Clock = systemClock): void {
   injected = backend === undefined ? undefined : { backend, clock };

@@ -8,6 +8,7 @@ import { groupRoutes } from '../http/groups-routes.ts';
 import { bearerTokenAuth, startHttpServer } from '../http/node-server.ts';
 import { createRouter } from '../http/router.ts';
 import { schemaRegistryRoutes } from '../http/schema-routes.ts';
+import { subscriptionRoutes } from '../http/subscription-routes.ts';
 import { systemClock } from '../ports/clock.ts';
 import type { DeliveryEvent } from '../subscriptions/deliverer.ts';
 import { createLocalRunner, type LocalRunner } from '../subscriptions/local-runner.ts';
@@ -90,7 +91,11 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     topics: services.topics,
     log: services.log,
     auth: options.token ? bearerTokenAuth(options.token) : undefined,
-    routeTables: [groupRoutes(services.groups), schemaRegistryRoutes(services.schemas)],
+    routeTables: [
+      groupRoutes(services.groups),
+      subscriptionRoutes(services.subscriptions),
+      schemaRegistryRoutes(services.schemas),
+    ],
   });
   const server = await startHttpServer({
     handler,

@@ -52,6 +52,7 @@ import { idempotencyKeyOf, parseBatchResponse, toKafkaEvent } from './kafka-even
 import {
   type DeliveryStatus,
   deliveryStatusOf,
+  leaseOffsetCounts,
   type StoredSubscription,
   type SubscriptionService,
 } from './subscriptions.ts';
@@ -271,9 +272,9 @@ export async function deliverPartition(
     if (lease === undefined) return 'busy';
     const held = lease;
     const previous: DeliveryStatus | undefined = deliveryStatusOf(lease.status, config.id);
-    // An offset on the lease counts only if this creation of the subscription wrote it.
+    // An offset on the lease counts only if it belongs to this creation of the subscription.
     let position =
-      (previous === undefined ? null : lease.committedOffset) ??
+      (leaseOffsetCounts(lease.status, config.id) ? lease.committedOffset : null) ??
       (lease.topicId === config.topicId ? config.startOffsets[partition] : undefined) ??
       0;
     const status: DeliveryStatus = {
@@ -288,6 +289,8 @@ export async function deliverPartition(
     const state = { lease: held };
     /** Mean stored size of the records fetched last; sizes the next fetch. */
     let recordBytes = 1_024;
+    /** The high watermark the last fetch saw. */
+    let knownHighWatermark = Number.POSITIVE_INFINITY;
     const saved = (): { committedOffset: number; status: LeaseStatus } => ({
       committedOffset: position,
       status: { ...status, headOffset: position } as unknown as LeaseStatus,
@@ -317,12 +320,20 @@ export async function deliverPartition(
       let bisectUntil = -1;
       /** Invocations in a row that never reached the target (their backoff grows like attempts'). */
       let unreached = 0;
-      for (;;) {
+      for (let round = 0; ; round++) {
         if (stopRequested()) {
           await groups.releasePartition(group, state.lease, saved());
           return 'stopped';
         }
-        const current = await subscriptions.read(name);
+        if (round > 0 && position >= knownHighWatermark) {
+          // The last fetch reached the high watermark and all of it was delivered: nothing is left
+          // to fetch. Release; the re-check after it reads the high watermark afresh.
+          await groups.releasePartition(group, state.lease, saved());
+          return 'recheck';
+        }
+        // The configuration is read again before every batch but the first (read just before the
+        // claim), so a change or a disable takes effect at the next batch.
+        const current = round === 0 ? config : await subscriptions.read(name);
         if (current === undefined) return 'deleted';
         if (!current.enabled || current.id !== (config as StoredSubscription).id) {
           await groups.releasePartition(group, state.lease, saved());
@@ -534,6 +545,7 @@ export async function deliverPartition(
         const wanted = Math.ceil(most * recordBytes * 1.25);
         const maxBytes = Math.min(MAX_FETCH_MAX_BYTES, Math.max(MIN_FETCH_BYTES, wanted));
         const fetched = await log.fetch({ topic, partition, offset, maxBytes });
+        knownHighWatermark = fetched.highWatermark;
         const records = fetched.records.slice(0, most);
         if (records.length > 0) {
           const bytes = records.reduce((n, r) => n + storedSize(r), 0);

@@ -17,7 +17,8 @@
  *   offset starts there, and one added to the topic later starts at its log start.
  * - Each creation draws a fresh `id`, and deliverers write it into the status they keep on a lease;
  *   an offset found on a lease with another id belongs to a deleted subscription of the same name and
- *   is not used.
+ *   is not used (`leaseOffsetCounts`). An offset on a lease without status was set by a reset of the
+ *   group before the first delivery, and is used.
  * - Changes are compare-and-set on the item's version, so two PATCHes never lose one another.
  */
 
@@ -277,6 +278,16 @@ export function publicConfig(stored: StoredSubscription): SubscriptionConfig {
   return config;
 }
 
+/**
+ * Whether the offset on a lease belongs to this creation of the subscription: written by its
+ * deliverers (their status carries its id) or by an offset reset of the group before any delivery (no
+ * status yet). Deliverers always write a status, so an offset under another id was left by a deleted
+ * subscription of the same name.
+ */
+export function leaseOffsetCounts(status: LeaseStatus | null, id: string): boolean {
+  return status === null || status.id === id;
+}
+
 /** A lease's status as the deliverers write it, for this creation of the subscription only. */
 export function deliveryStatusOf(status: LeaseStatus | null, id: string): DeliveryStatus | undefined {
   if (status === null || status.id !== id) return undefined;
@@ -412,11 +423,14 @@ export function createSubscriptionService(deps: SubscriptionServiceDeps): Subscr
       const partitions: PartitionStatus[] = [];
       for (let partition = 0; partition < topic.partitions; partition++) {
         const lease = leases.get(partition);
-        const status = deliveryStatusOf(statuses.get(partition) ?? null, stored.id);
+        const leaseStatus = statuses.get(partition) ?? null;
+        const status = deliveryStatusOf(leaseStatus, stored.id);
         const highWatermark =
           lease?.highWatermark ?? (await log.offsets(stored.topic, partition)).highWatermark;
         // Offsets on a lease written for a deleted subscription of the same name do not count.
-        const committedOffset = status === undefined ? null : (lease?.committedOffset ?? null);
+        const committedOffset = leaseOffsetCounts(leaseStatus, stored.id)
+          ? (lease?.committedOffset ?? null)
+          : null;
         const position = committedOffset ?? stored.startOffsets[partition] ?? 0;
         partitions.push({
           partition,

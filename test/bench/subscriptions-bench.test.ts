@@ -26,6 +26,9 @@ it('the subscriptions bench delivers its backlogs and writes its report', async 
     ]);
     // Records of 1 KiB in 1 MiB objects: a batch of 100 or 1,000 needs one object read.
     for (const t of results.throughput) expect(t.perBatch.s3Gets).toBeLessThanOrEqual(1.5);
+    // A one-record commit is delivered from one object read, and costs read and write units.
+    expect(results.trickle.perCommit.s3Gets).toBe(1);
+    expect(results.trickle.perCommit.dynamoWriteUnits).toBeGreaterThan(0);
     expect(readFileSync(join(out, 'subscriptions.md'), 'utf8')).toContain('Kinesis ESM');
   } finally {
     rmSync(out, { recursive: true, force: true });

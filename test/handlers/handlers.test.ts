@@ -16,6 +16,7 @@ import { handler as groups } from '../../lambdas/handlers/groups.ts';
 import type { HttpLambda } from '../../lambdas/handlers/http-handler.ts';
 import { handler as janitorHandler } from '../../lambdas/handlers/janitor.ts';
 import { handler as produce } from '../../lambdas/handlers/produce.ts';
+import { handler as subscriptions } from '../../lambdas/handlers/subscriptions.ts';
 import type { ApiGatewayResult, HttpApiEvent } from '../../lambdas/http/apigw.ts';
 import { BATCHES_CONTENT_TYPE, encodeProduceBody, PRODUCE_CONTENT_TYPE } from '../../lambdas/http/binary.ts';
 import type { MetaStore } from '../../lambdas/ports/meta-store.ts';
@@ -571,6 +572,27 @@ describe('groups handler', () => {
       [1, 1],
       [2, 1],
     ]);
+  });
+});
+
+describe('subscriptions handler', () => {
+  // Which targets a deployment accepts is the target policy's to test; here only the routing.
+  it('lists subscriptions and answers an unknown one with 404 SUBSCRIPTION_NOT_FOUND', async () => {
+    // Prepare
+    const list = loadEvent('list-subscriptions');
+    const unknown = loadEvent('list-subscriptions');
+    unknown.routeKey = 'GET /v1/subscriptions/{subscription}';
+    unknown.rawPath = '/v1/subscriptions/orders-hook';
+    unknown.requestContext.http.path = '/v1/subscriptions/orders-hook';
+    unknown.pathParameters = { subscription: 'orders-hook' };
+    // Act
+    const listed = await invoke(subscriptions, list);
+    const missing = await invoke(subscriptions, unknown);
+    // Assess
+    expect(listed.statusCode).toBe(200);
+    expect(jsonBody(listed)).toEqual({ subscriptions: [] });
+    expect(missing.statusCode).toBe(404);
+    expect(jsonBody(missing).error).toMatchObject({ code: 'SUBSCRIPTION_NOT_FOUND' });
   });
 });
 

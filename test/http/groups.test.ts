@@ -1,6 +1,7 @@
 /** The consumer group routes over a real local server (embedded backend, in memory). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalServer, startLocalServer } from '../../lambdas/runtime/local-server.ts';
+import { jsonCaller } from '../support/json-call.ts';
 
 let server: LocalServer;
 beforeAll(async () => {
@@ -8,20 +9,7 @@ beforeAll(async () => {
 });
 afterAll(async () => server.close());
 
-async function call(
-  method: string,
-  path: string,
-  body?: unknown,
-  // biome-ignore lint/suspicious/noExplicitAny: response bodies are checked field by field by the assertions
-): Promise<{ status: number; body: Record<string, any> }> {
-  const response = await fetch(`${server.url}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text === '' ? {} : JSON.parse(text) };
-}
+const call = jsonCaller(() => server.url);
 
 describe('consumer group routes', () => {
   it('joins, heartbeats, commits, describes with lag, fences a zombie and leaves', async () => {

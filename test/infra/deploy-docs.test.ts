@@ -53,7 +53,7 @@ describe('docs/deploy.md generated tables', () => {
     );
     expect(tables.functions).toContain('`GET /v1/health`');
     expect(tables.alarms).toContain('JanitorNotSucceedingAlarm');
-    expect(tables.resources).toMatch(/\| `AWS::Lambda::Function` +\| 8 +\|/);
+    expect(tables.resources).toMatch(/\| `AWS::Lambda::Function` +\| 9 +\|/);
     // Functions invoked by the table stream or by other functions say so.
     expect(tables.functions).toMatch(/\| DispatchFunction +\|.*\| `Table` stream \(filtered\) +\|/);
     expect(tables.functions).toMatch(

@@ -6,7 +6,6 @@
  */
 import { App, Duration, type Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
 import { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
@@ -301,19 +300,8 @@ describe('addSubscription', () => {
   });
 
   it('tells the deliverer, the resource handler and the subscription routes which functions are targets', () => {
-    // Prepare: a concern table with a function serving the subscription routes.
-    const concerns = [
-      ...STREAMBED_CONCERNS,
-      {
-        name: 'subscriptions',
-        handlerFile: 'admin.ts',
-        timeout: Duration.seconds(29),
-        objects: 'read' as const,
-        meta: 'readWrite' as const,
-        routes: [{ method: HttpMethod.POST, path: '/v1/subscriptions' }],
-      },
-    ];
-    const { environmentOf } = build({ concerns, allowPrivateUrlTargets: true }, (streambed, stack) => {
+    // The default concern table has the function serving /v1/subscriptions.
+    const { environmentOf } = build({ allowPrivateUrlTargets: true }, (streambed, stack) => {
       withTarget()(streambed, stack);
       streambed.addSubscription('audit', {
         topic: 'orders',
@@ -330,6 +318,13 @@ describe('addSubscription', () => {
       expect(environmentOf(concern).STREAMBED_SUBSCRIPTION_FUNCTIONS, concern).toBeUndefined();
       expect(environmentOf(concern).STREAMBED_ALLOW_PRIVATE_URLS, concern).toBeUndefined();
     }
+  });
+
+  it('works on a concern table without the subscription routes', () => {
+    const concerns = STREAMBED_CONCERNS.filter((c) => c.name !== 'subscriptions');
+    const { environmentOf, streambed } = build({ concerns }, withTarget());
+    expect(streambed.functions.subscriptions).toBeUndefined();
+    expect(environmentOf('deliver').STREAMBED_SUBSCRIPTION_FUNCTIONS).toBe(TARGET_ARN);
   });
 
   it('runs the Provider framework with its own role and log group, no managed policy, cdk-nag clean', () => {

@@ -34,6 +34,11 @@ const EXPECTED_ROUTES: Record<string, string> = {
   'DELETE /v1/groups/{group}/members/{member}': 'groups',
   'POST /v1/groups/{group}/offsets': 'groups',
   'POST /v1/groups/{group}/offsets/reset': 'groups',
+  'POST /v1/subscriptions': 'subscriptions',
+  'GET /v1/subscriptions': 'subscriptions',
+  'GET /v1/subscriptions/{subscription}': 'subscriptions',
+  'PATCH /v1/subscriptions/{subscription}': 'subscriptions',
+  'DELETE /v1/subscriptions/{subscription}': 'subscriptions',
   'ANY /schema-registry': 'schemas',
   'ANY /schema-registry/{proxy+}': 'schemas',
 };
@@ -296,8 +301,9 @@ describe('IAM', () => {
       produce: under('data/'),
       // CDK sorts the resources of a statement.
       fetch: [under('compacted/'), under('data/')],
+      subscriptions: [under('compacted/'), under('data/')],
     };
-    for (const concern of ['produce', 'fetch', 'admin', 'groups', 'schemas']) {
+    for (const concern of ['produce', 'fetch', 'admin', 'groups', 'schemas', 'subscriptions']) {
       for (const statement of statementsOf(concern)) {
         const actions = asArray(statement.Action);
         // ListBucket is on the bucket itself (its own test above); object actions are on the prefixes.
@@ -592,6 +598,8 @@ describe('cdk-nag (AWS Solutions)', () => {
         `Streambed/Streambed/ProduceRole AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/data/*]`,
         `Streambed/Streambed/FetchRole AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/data/*]`,
         `Streambed/Streambed/FetchRole AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/compacted/*]`,
+        `Streambed/Streambed/SubscriptionsRole AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/data/*]`,
+        `Streambed/Streambed/SubscriptionsRole AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/compacted/*]`,
         `Streambed/Streambed/JanitorRole AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/data/*]`,
         `Streambed/Streambed/JanitorRole AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/compacted/*]`,
         'Streambed/Streambed/JanitorFailures AwsSolutions-SQS3',

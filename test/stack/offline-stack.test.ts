@@ -119,6 +119,11 @@ describe.each(flavors)('the synthesized stack offline (%s API)', (flavor) => {
         ['DELETE', 'v1/groups/contract/members/m'],
         ['POST', 'v1/groups/contract/offsets'],
         ['POST', 'v1/groups/contract/offsets/reset'],
+        ['POST', 'v1/subscriptions'],
+        ['GET', 'v1/subscriptions'],
+        ['GET', 'v1/subscriptions/contract'],
+        ['PATCH', 'v1/subscriptions/contract'],
+        ['DELETE', 'v1/subscriptions/contract'],
         ['GET', 'schema-registry/subjects'],
         ['GET', 'schema-registry/config'],
       ];

@@ -12,18 +12,25 @@ async function produce(world: Awaited<ReturnType<typeof subscriptionWorld>>, cou
   await world.log.produce({ topic: 'events', records });
 }
 
+/** The subscription `s` of these tests: `events` from the earliest offset to the scripted target. */
+const subscribe = (
+  world: Awaited<ReturnType<typeof subscriptionWorld>>,
+  extra: Record<string, unknown> = {},
+) =>
+  world.subscriptions.create({
+    name: 's',
+    topic: 'events',
+    target: url,
+    startingPosition: 'earliest',
+    ...extra,
+  });
+
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
 
 describe('deliverer', () => {
   it('delivers every record in order, in batches of batchSize, commits and releases, then reports caught up', async () => {
     const world = await subscriptionWorld({ partitions: 2 });
-    await world.subscriptions.create({
-      name: 's',
-      topic: 'events',
-      target: url,
-      startingPosition: 'earliest',
-      batchSize: 100,
-    });
+    await subscribe(world, { batchSize: 100 });
     await produce(world, 250, 0);
     await produce(world, 3, 1);
     expect(await world.deliver('s', 0)).toBe('caught-up');
@@ -78,12 +85,7 @@ describe('deliverer', () => {
 
   it('resumes at the lowest offset in batchItemFailures, with the next attempt keyed by that offset', async () => {
     const world = await subscriptionWorld();
-    await world.subscriptions.create({
-      name: 's',
-      topic: 'events',
-      target: url,
-      startingPosition: 'earliest',
-    });
+    await subscribe(world);
     await produce(world, 10);
     let first = true;
     world.target.answer = () => {
@@ -103,12 +105,7 @@ describe('deliverer', () => {
 
   it('retries a failing batch with backoff, showing attempts and the last error, until it succeeds', async () => {
     const world = await subscriptionWorld();
-    await world.subscriptions.create({
-      name: 's',
-      topic: 'events',
-      target: url,
-      startingPosition: 'earliest',
-    });
+    await subscribe(world);
     await produce(world, 5);
     const times: number[] = [];
     let statusDuring: unknown;
@@ -140,14 +137,7 @@ describe('deliverer', () => {
 
   it('does not count invocations that never reached the target (throttles) against maxRetryAttempts', async () => {
     const world = await subscriptionWorld();
-    await world.subscriptions.create({
-      name: 's',
-      topic: 'events',
-      target: url,
-      startingPosition: 'earliest',
-      maxRetryAttempts: 0,
-      deadLetterTopic: 'events.dlt',
-    });
+    await subscribe(world, { maxRetryAttempts: 0, deadLetterTopic: 'events.dlt' });
     await produce(world, 2);
     world.target.answer = () =>
       world.target.seen.length <= 3
@@ -160,11 +150,7 @@ describe('deliverer', () => {
 
   it('bisects to the poison record, dead-letters it alone after maxRetryAttempts, and delivers the rest in order', async () => {
     const world = await subscriptionWorld();
-    await world.subscriptions.create({
-      name: 's',
-      topic: 'events',
-      target: url,
-      startingPosition: 'earliest',
+    await subscribe(world, {
       batchSize: 16,
       bisectBatchOnError: true,
       maxRetryAttempts: 2,
@@ -198,15 +184,7 @@ describe('deliverer', () => {
 
   it('without bisecting, dead-letters the whole failing batch after maxRetryAttempts and moves on', async () => {
     const world = await subscriptionWorld();
-    await world.subscriptions.create({
-      name: 's',
-      topic: 'events',
-      target: url,
-      startingPosition: 'earliest',
-      batchSize: 4,
-      maxRetryAttempts: 0,
-      deadLetterTopic: 'events.dlt',
-    });
+    await subscribe(world, { batchSize: 4, maxRetryAttempts: 0, deadLetterTopic: 'events.dlt' });
     await produce(world, 8);
     world.target.answer = (seen) =>
       seen.offsets[0] === 0 ? { ok: false, error: 'down' } : { ok: true, response: null };
@@ -219,14 +197,7 @@ describe('deliverer', () => {
   it('a record too large for any event goes to the dead-letter topic at once', async () => {
     const world = await subscriptionWorld();
     await world.topics.alterTopic('events', { config: { 'max.message.bytes': 4_600_000 } });
-    await world.subscriptions.create({
-      name: 's',
-      topic: 'events',
-      target: url,
-      startingPosition: 'earliest',
-      deadLetterTopic: 'events.dlt',
-      maxRetryAttempts: 5,
-    });
+    await subscribe(world, { deadLetterTopic: 'events.dlt', maxRetryAttempts: 5 });
     await world.topics.alterTopic('events.dlt', { config: { 'max.message.bytes': 4_600_000 } });
     // 3 MB of value is 4 MB of base64; 1 MB of header bytes is about 4 MB of JSON numbers.
     const big = new Uint8Array(3_000_000).fill(7);
@@ -245,13 +216,7 @@ describe('deliverer', () => {
 
   it('stops when disabled or deleted and carries on from the committed offset when enabled again', async () => {
     const world = await subscriptionWorld();
-    await world.subscriptions.create({
-      name: 's',
-      topic: 'events',
-      target: url,
-      startingPosition: 'earliest',
-      batchSize: 2,
-    });
+    await subscribe(world, { batchSize: 2 });
     await produce(world, 6);
     world.target.answer = async (seen) => {
       if (seen.offsets[0] === 2) await world.subscriptions.update('s', { enabled: false });
@@ -269,13 +234,7 @@ describe('deliverer', () => {
 
   it('is busy while another deliverer holds the partition, and fences a deliverer whose lease was taken', async () => {
     const world = await subscriptionWorld();
-    await world.subscriptions.create({
-      name: 's',
-      topic: 'events',
-      target: url,
-      startingPosition: 'earliest',
-      batchSize: 1,
-    });
+    await subscribe(world, { batchSize: 1 });
     await produce(world, 3);
     let inner: string | undefined;
     world.target.answer = async (seen) => {
@@ -296,14 +255,7 @@ describe('deliverer', () => {
 
   it('waits up to maxBatchingWindowMs to fill a batch, waking as records arrive', async () => {
     const world = await subscriptionWorld();
-    await world.subscriptions.create({
-      name: 's',
-      topic: 'events',
-      target: url,
-      startingPosition: 'earliest',
-      batchSize: 5,
-      maxBatchingWindowMs: 10_000,
-    });
+    await subscribe(world, { batchSize: 5, maxBatchingWindowMs: 10_000 });
     await produce(world, 2);
     let waits = 0;
     world.deps.waitForRecords = async (_topicId, _partition, ms) => {
@@ -319,12 +271,7 @@ describe('deliverer', () => {
 
   it('carries on at the log start when retention removed undelivered records, and says so in status', async () => {
     const world = await subscriptionWorld();
-    await world.subscriptions.create({
-      name: 's',
-      topic: 'events',
-      target: url,
-      startingPosition: 'earliest',
-    });
+    await subscribe(world);
     await produce(world, 1);
     world.clock.advance(1_000);
     await produce(world, 1);
@@ -346,12 +293,7 @@ describe('deliverer', () => {
 
   it('keeps its lease through a backoff longer than the lease', async () => {
     const world = await subscriptionWorld();
-    await world.subscriptions.create({
-      name: 's',
-      topic: 'events',
-      target: url,
-      startingPosition: 'earliest',
-    });
+    await subscribe(world);
     await produce(world, 1);
     world.target.answer = () =>
       world.target.seen.length < 3 ? { ok: false, error: 'down' } : { ok: true, response: null };
@@ -367,15 +309,25 @@ describe('deliverer', () => {
     expect((await world.groups.describe('subscription:s')).partitions[0]?.epoch).toBe(2);
   });
 
+  it('honours an offset reset of the subscription group, made before or after its first delivery', async () => {
+    const world = await subscriptionWorld();
+    await subscribe(world);
+    await produce(world, 5);
+    await world.groups.resetOffsets('subscription:s', 'events', { to: 'offset', offset: 2 });
+    expect((await world.subscriptions.describe('s')).partitions[0]).toMatchObject({
+      committedOffset: 2,
+      lag: 3,
+    });
+    expect(await world.deliver('s', 0)).toBe('caught-up');
+    expect(world.target.seen.map((s) => s.offsets)).toEqual([[2, 3, 4]]);
+    await world.groups.resetOffsets('subscription:s', 'events', { to: 'offset', offset: 4 });
+    expect(await world.deliver('s', 0)).toBe('caught-up');
+    expect(world.target.seen.map((s) => s.offsets)).toEqual([[2, 3, 4], [4]]);
+  });
+
   it('stops at the deadline, releasing the lease with its position saved', async () => {
     const world = await subscriptionWorld();
-    await world.subscriptions.create({
-      name: 's',
-      topic: 'events',
-      target: url,
-      startingPosition: 'earliest',
-      batchSize: 1,
-    });
+    await subscribe(world, { batchSize: 1 });
     await produce(world, 5);
     const deadline = world.clock.now() + 1_000;
     world.target.answer = () => {
