@@ -18,6 +18,7 @@ import {
   type StreambedSubscriptionOptions,
 } from '../../lib/streambed.ts';
 import { StreambedStack } from '../../lib/streambed-stack.ts';
+import { matchesPattern } from '../stack/stream-mapping.ts';
 import { CDK_CONTEXT } from '../support/cdk-context.ts';
 
 type Json = Record<string, unknown>;
@@ -75,21 +76,6 @@ const withTarget =
     streambed.addSubscription(name, { topic: 'orders', function: fn, ...options });
   };
 
-/** Lambda's event filtering of one stream record's `dynamodb` key and `eventName`, for these patterns. */
-function matches(pattern: Json, record: Json): boolean {
-  return Object.entries(pattern).every(([field, rule]) => {
-    const value = record[field];
-    if (Array.isArray(rule)) {
-      return rule.some((r) =>
-        typeof r === 'object' && r !== null && 'prefix' in r
-          ? typeof value === 'string' && value.startsWith((r as { prefix: string }).prefix)
-          : value === r,
-      );
-    }
-    return typeof value === 'object' && value !== null && matches(rule as Json, value as Json);
-  });
-}
-
 describe('the table stream and the dispatcher', () => {
   const { template, streambed, logicalId, statementsOf, invokeResources, environmentOf } = build();
 
@@ -120,7 +106,7 @@ describe('the table stream and the dispatcher', () => {
     const mapping = Object.values(template.findResources('AWS::Lambda::EventSourceMapping'))[0] as Json;
     const filters = ((mapping.Properties as Json).FilterCriteria as { Filters: { Pattern: string }[] })
       .Filters;
-    const patterns = filters.map((f) => JSON.parse(f.Pattern) as Json);
+    const patterns = filters.map((f) => JSON.parse(f.Pattern) as Parameters<typeof matchesPattern>[0]);
     expect(patterns).toEqual([
       {
         eventName: ['INSERT', 'MODIFY'],
@@ -131,7 +117,7 @@ describe('the table stream and the dispatcher', () => {
     // The keys as lambdas/core/layout.ts writes them.
     const invokes = (eventName: string, key: { pk: string; sk: string }) =>
       patterns.some((pattern) =>
-        matches(pattern, { eventName, dynamodb: { Keys: { pk: { S: key.pk }, sk: { S: key.sk } } } }),
+        matchesPattern(pattern, { eventName, dynamodb: { Keys: { pk: { S: key.pk }, sk: { S: key.sk } } } }),
       );
     expect(invokes('MODIFY', partitionKey('01J0TOPIC', 3))).toBe(true);
     expect(invokes('INSERT', subscriptionKey('orders-to-handler'))).toBe(true);

@@ -3,31 +3,20 @@
  * Update and Delete do to the subscription, with properties as CloudFormation sends them (strings).
  */
 import { describe, expect, it } from 'vitest';
-import { MemoryMetaStore } from '../../lambdas/adapters/memory-meta-store.ts';
-import { createGroupService } from '../../lambdas/core/groups.ts';
-import { ManualClock } from '../../lambdas/ports/clock.ts';
 import {
   createSubscriptionResource,
   type SubscriptionResourceEvent,
 } from '../../lambdas/subscriptions/subscription-resource.ts';
-import { createSubscriptionService } from '../../lambdas/subscriptions/subscriptions.ts';
-import { logFixture, record } from '../support/log-fixture.ts';
+import { record } from '../support/log-fixture.ts';
+import { subscriptionWorld } from './support.ts';
 
 const TARGET = 'arn:aws:lambda:eu-west-1:123456789012:function:orders-handler';
 const OTHER_TARGET = 'arn:aws:lambda:eu-west-1:123456789012:function:audit-handler';
 
+/** The shared subscription world (topics `events`, 2 partitions, and `events.dlt`), two granted functions. */
 async function world() {
-  const clock = new ManualClock();
-  const fixture = logFixture({ clock, meta: new MemoryMetaStore(clock) });
-  await fixture.topics.createTopic('orders', 2);
-  await fixture.topics.createTopic('orders.dlt', 1);
-  const groups = createGroupService({ meta: fixture.meta, clock, topics: fixture.topics, log: fixture.log });
-  const subscriptions = createSubscriptionService({
-    meta: fixture.meta,
-    clock,
-    topics: fixture.topics,
-    log: fixture.log,
-    groups,
+  const fixture = await subscriptionWorld({
+    partitions: 2,
     targets: {
       validateUrl: () => {},
       validateFunction: (fn) => {
@@ -35,15 +24,18 @@ async function world() {
       },
     },
   });
-  const onEvent = createSubscriptionResource({ subscriptions, topics: fixture.topics });
-  return { ...fixture, groups, subscriptions, onEvent };
+  const onEvent = createSubscriptionResource({
+    subscriptions: fixture.subscriptions,
+    topics: fixture.topics,
+  });
+  return { ...fixture, onEvent };
 }
 
 /** Properties as CloudFormation hands them to a custom resource: every scalar a string. */
 const props = (extra: Record<string, string> = {}) => ({
   ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:provider',
   Name: 'orders-to-handler',
-  Topic: 'orders',
+  Topic: 'events',
   Function: TARGET,
   ...extra,
 });
@@ -64,7 +56,7 @@ describe('Custom::StreambedSubscription', () => {
           BatchSize: '25',
           MaxBatchingWindowMs: '500',
           MaxRetryAttempts: '3',
-          DeadLetterTopic: 'orders.dlt',
+          DeadLetterTopic: 'events.dlt',
           BisectBatchOnError: 'true',
           Enabled: 'false',
           StartingPosition: 'earliest',
@@ -75,12 +67,12 @@ describe('Custom::StreambedSubscription', () => {
     const stored = await subscriptions.read('orders-to-handler');
     expect(PhysicalResourceId).toBe(`orders-to-handler@${stored?.id}`);
     expect(await subscriptions.get('orders-to-handler')).toMatchObject({
-      topic: 'orders',
+      topic: 'events',
       target: { function: TARGET },
       batchSize: 25,
       maxBatchingWindowMs: 500,
       maxRetryAttempts: 3,
-      deadLetterTopic: 'orders.dlt',
+      deadLetterTopic: 'events.dlt',
       bisectBatchOnError: true,
       enabled: false,
       startingPosition: 'earliest',
@@ -111,9 +103,9 @@ describe('Custom::StreambedSubscription', () => {
     });
     await onEvent(create(props({ Topic: 'payments', CreateTopicPartitions: '3' })));
     expect((await topics.requireTopic('payments')).partitions).toBe(3);
-    // orders has 2 partitions; CreateTopicPartitions does not alter an existing topic.
+    // events has 2 partitions; CreateTopicPartitions does not alter an existing topic.
     await onEvent(create(props({ Name: 'second', CreateTopicPartitions: '5' })));
-    expect((await topics.requireTopic('orders')).partitions).toBe(2);
+    expect((await topics.requireTopic('events')).partitions).toBe(2);
   });
 
   it('Update changes the changeable fields in place, keeping the physical id and the creation (so its position)', async () => {
@@ -197,7 +189,7 @@ describe('Custom::StreambedSubscription', () => {
     // Prepare
     const { onEvent, subscriptions, log } = await world();
     const created = await onEvent(create(props()));
-    await log.produce({ topic: 'orders', records: [record('a')] });
+    await log.produce({ topic: 'events', records: [record('a')] });
     const remove = (id: string) =>
       onEvent({ RequestType: 'Delete', PhysicalResourceId: id, ResourceProperties: props() });
     // Act / Assess
