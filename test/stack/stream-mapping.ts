@@ -19,6 +19,7 @@ import {
   GetShardIteratorCommand,
   type _Record as StreamRecord,
 } from '@aws-sdk/client-dynamodb-streams';
+import type { DynamoDBRecord } from 'aws-lambda';
 import { isAllowed } from './iam.ts';
 import type { Invocation } from './lambda-host.ts';
 import type { FunctionSpec, Json, PolicyStatement, StreamMappingSpec } from './template.ts';
@@ -54,8 +55,8 @@ export function matchesPattern(pattern: JsonObject, record: Json): boolean {
   });
 }
 
-/** A stream record as Lambda passes it to a handler. */
-function lambdaRecord(record: StreamRecord, streamArn: string, region: string): JsonObject {
+/** A stream record as Lambda passes it to a handler (the SDK's, but the creation time in epoch seconds). */
+function lambdaRecord(record: StreamRecord, streamArn: string, region: string): DynamoDBRecord {
   const data = record.dynamodb ?? {};
   const created = data.ApproximateCreationDateTime;
   return JSON.parse(
@@ -71,7 +72,55 @@ function lambdaRecord(record: StreamRecord, streamArn: string, region: string): 
       },
       eventSourceARN: streamArn,
     }),
-  ) as JsonObject;
+  ) as DynamoDBRecord;
+}
+
+/**
+ * Reads a table's stream on DynamoDB Local shard by shard, as Lambda's event source mapping does: the
+ * shards open at the first read start at `startingPosition`, shards that open later at their start.
+ */
+export class StreamReader {
+  private readonly iterators = new Map<string, string | undefined>();
+  private first = true;
+
+  constructor(
+    private readonly streams: DynamoDBStreamsClient,
+    private readonly streamArn: string,
+    private readonly options: {
+      startingPosition: 'LATEST' | 'TRIM_HORIZON';
+      /** The ARN the records name as their source (offline: the template's). @default streamArn */
+      eventSourceArn?: string;
+      region?: string;
+    },
+  ) {}
+
+  /** Every record written since the last read, in the shape Lambda hands a stream handler. */
+  async read(): Promise<DynamoDBRecord[]> {
+    const records: DynamoDBRecord[] = [];
+    const source = this.options.eventSourceArn ?? this.streamArn;
+    const region = this.options.region ?? 'us-east-1';
+    const described = await this.streams.send(new DescribeStreamCommand({ StreamArn: this.streamArn }));
+    for (const shard of described.StreamDescription?.Shards ?? []) {
+      const id = shard.ShardId as string;
+      if (!this.iterators.has(id)) {
+        const type = this.first ? this.options.startingPosition : 'TRIM_HORIZON';
+        const out = await this.streams.send(
+          new GetShardIteratorCommand({ StreamArn: this.streamArn, ShardId: id, ShardIteratorType: type }),
+        );
+        this.iterators.set(id, out.ShardIterator);
+      }
+      let iterator = this.iterators.get(id);
+      while (iterator !== undefined) {
+        const out = await this.streams.send(new GetRecordsCommand({ ShardIterator: iterator }));
+        for (const record of out.Records ?? []) records.push(lambdaRecord(record, source, region));
+        iterator = out.NextShardIterator;
+        this.iterators.set(id, iterator);
+        if ((out.Records ?? []).length === 0) break;
+      }
+    }
+    this.first = false;
+    return records;
+  }
 }
 
 export interface StreamMappingOptions {
@@ -112,41 +161,22 @@ export async function startStreamMapping(options: StreamMappingOptions): Promise
     region: options.region,
     credentials: { accessKeyId: 'offline', secretAccessKey: 'offline' },
   });
-  const iterators = new Map<string, string | undefined>();
-  const pending: JsonObject[] = [];
+  const reader = new StreamReader(streams, options.streamArn, {
+    startingPosition: mapping.startingPosition === 'LATEST' ? 'LATEST' : 'TRIM_HORIZON',
+    eventSourceArn: options.templateStreamArn,
+    region: options.region,
+  });
+  const pending: DynamoDBRecord[] = [];
   let attempts = 0;
   let closed = false;
-  let first = true;
 
   async function read(): Promise<void> {
-    const { StreamDescription } = await streams.send(
-      new DescribeStreamCommand({ StreamArn: options.streamArn }),
-    );
-    for (const shard of StreamDescription?.Shards ?? []) {
-      const id = shard.ShardId as string;
-      if (!iterators.has(id)) {
-        // Shards open at start begin at LATEST (the mapping's starting position); later ones at their start.
-        const type = first && mapping.startingPosition === 'LATEST' ? 'LATEST' : 'TRIM_HORIZON';
-        const out = await streams.send(
-          new GetShardIteratorCommand({ StreamArn: options.streamArn, ShardId: id, ShardIteratorType: type }),
-        );
-        iterators.set(id, out.ShardIterator);
-      }
-      let iterator = iterators.get(id);
-      while (iterator !== undefined) {
-        const out = await streams.send(new GetRecordsCommand({ ShardIterator: iterator }));
-        for (const record of out.Records ?? []) {
-          const converted = lambdaRecord(record, options.templateStreamArn, options.region);
-          if (mapping.filters.length === 0 || mapping.filters.some((p) => matchesPattern(p, converted))) {
-            pending.push(converted);
-          }
-        }
-        iterator = out.NextShardIterator;
-        iterators.set(id, iterator);
-        if ((out.Records ?? []).length === 0) break;
+    for (const record of await reader.read()) {
+      const json = record as unknown as JsonObject;
+      if (mapping.filters.length === 0 || mapping.filters.some((p) => matchesPattern(p, json))) {
+        pending.push(record);
       }
     }
-    first = false;
   }
 
   /** Sends the head of the queue; drops what succeeded, keeps what failed for the next round. */
@@ -162,7 +192,7 @@ export async function startStreamMapping(options: StreamMappingOptions): Promise
         (JSON.parse(outcome.payload || 'null') as { batchItemFailures?: { itemIdentifier?: string }[] })
           ?.batchItemFailures ?? [];
       const failed = failures
-        .map((f) => batch.findIndex((r) => (r.dynamodb as JsonObject).SequenceNumber === f.itemIdentifier))
+        .map((f) => batch.findIndex((r) => r.dynamodb?.SequenceNumber === f.itemIdentifier))
         .filter((index) => index >= 0);
       if (failed.length > 0) done = Math.min(...failed);
     }
