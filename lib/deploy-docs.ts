@@ -87,6 +87,28 @@ function triggers(template: CfnTemplate): Map<string, string[]> {
   for (const [, rule] of resourcesOfType(template, 'AWS::Events::Rule')) {
     for (const target of rule.Targets ?? []) add(target.Arn, code(rule.ScheduleExpression));
   }
+  for (const [, mapping] of resourcesOfType(template, 'AWS::Lambda::EventSourceMapping')) {
+    const filtered = mapping.FilterCriteria === undefined ? '' : ' (filtered)';
+    add(
+      mapping.FunctionName,
+      `${code(nameOf(mapping.EventSourceArn).replace(/\.StreamArn$/, ''))} stream${filtered}`,
+    );
+  }
+  // Functions that invoke others (the deliverer's wake-ups): named by the invoke grants they hold.
+  const functionOfRole = new Map(
+    resourcesOfType(template, 'AWS::Lambda::Function').map(([id, fn]) => [fn.Role?.['Fn::GetAtt']?.[0], id]),
+  );
+  for (const [, policy] of resourcesOfType(template, 'AWS::IAM::Policy')) {
+    const callers = (policy.Roles as Json[]).map((role) => functionOfRole.get(role.Ref));
+    for (const statement of policy.PolicyDocument.Statement as Json[]) {
+      if (!([] as string[]).concat(statement.Action).includes('lambda:InvokeFunction')) continue;
+      for (const resource of ([] as Json[]).concat(statement.Resource)) {
+        for (const caller of callers) {
+          if (caller !== undefined) add({ Ref: nameOf(resource) }, code(shortId(caller)));
+        }
+      }
+    }
+  }
   return byFunction;
 }
 

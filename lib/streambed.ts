@@ -11,7 +11,7 @@
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { CustomResource, Duration, Lazy, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import {
   AccessLogFormat,
   AuthorizationType,
@@ -45,19 +45,34 @@ import {
   Metric,
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
-import { AttributeType, BillingMode, Operation, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import {
+  AttributeType,
+  BillingMode,
+  Operation,
+  StreamViewType,
+  Table,
+  TableEncryption,
+} from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import {
   Architecture,
+  type CfnFunction,
   type DestinationConfig,
+  type DlqDestinationConfig,
+  FilterCriteria,
+  FilterRule,
   type IDestination,
+  type IEventSourceDlq,
+  type IEventSourceMapping,
   type IFunction,
   Runtime,
+  StartingPosition,
   Tracing,
 } from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
@@ -69,11 +84,23 @@ import {
   ObjectOwnership,
 } from 'aws-cdk-lib/aws-s3';
 import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Provider } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 // The key-layout module owns the object prefix; IAM resources are scoped with the same constant.
-import { COMPACTED_PREFIX, DATA_PREFIX } from '../lambdas/core/layout.ts';
+import { COMPACTED_PREFIX, DATA_PREFIX, partitionKey, SUBSCRIPTIONS_PK } from '../lambdas/core/layout.ts';
+import { validateTopicName } from '../lambdas/core/topics.ts';
 // The binary content types the REST flavor must pass as bytes are the HTTP layer's own constants.
 import { BATCHES_CONTENT_TYPE, PRODUCE_CONTENT_TYPE } from '../lambdas/http/binary.ts';
+// Subscription limits and the custom resource's contract are the subscription service's own.
+import {
+  SUBSCRIPTION_RESOURCE_TYPE,
+  type SubscriptionResourceProperties,
+} from '../lambdas/subscriptions/subscription-resource.ts';
+import {
+  MAX_BATCH_SIZE,
+  MAX_BATCHING_WINDOW_MS,
+  MAX_RETRY_ATTEMPTS,
+} from '../lambdas/subscriptions/subscriptions.ts';
 
 // ---------------------------------------------------------------------------------------------------
 // The concern table.
@@ -86,6 +113,8 @@ export type ObjectAccess =
   | 'read'
   /** PutObject under the data prefix (produce uploads one new, uniquely named object per request). */
   | 'write'
+  /** Both read and write: the deliverer fetches records and produces failed ones to a dead-letter topic. */
+  | 'readWrite'
   /** Read, write and delete under both prefixes, and ListBucket: compaction and garbage collection (janitor). */
   | 'manage';
 
@@ -123,6 +152,12 @@ export interface StreambedConcern {
   readonly reservedConcurrency?: number;
   readonly objects: ObjectAccess;
   readonly meta: MetaAccess;
+  /**
+   * The function works until shortly before its timeout by design (it stops at a deadline and carries
+   * on in a new invocation), so a long run is normal and it gets no near-timeout alarm; a run that
+   * does time out still counts in its errors alarm. @default false
+   */
+  readonly worksToDeadline?: boolean;
 }
 
 /**
@@ -260,6 +295,83 @@ export const STREAMBED_CONCERNS: readonly StreambedConcern[] = [
   },
 ];
 
+// ---------------------------------------------------------------------------------------------------
+// Subscriptions (DESIGN §12, AWS).
+
+/**
+ * The deliverer's timeout. A run delivers one partition of one subscription until it is caught up or
+ * until a deadline kept a minute before this timeout (lambdas/handlers/deliver.ts), and then invokes
+ * itself to carry on, so the timeout bounds one slice of a backlog, not the backlog. Five minutes makes
+ * that re-invocation rare (one per four minutes of continuous delivery, a negligible request) while
+ * the minute kept back is still a fifth of the run; a longer timeout would only let a run of old code
+ * outlive a deploy, or a run stuck on a target hold its container, for longer.
+ */
+const DELIVER_TIMEOUT = Duration.minutes(5);
+/**
+ * How long Lambda keeps a wake-up (an asynchronous event to the deliverer) it cannot run yet. A wake
+ * that waited longer is redundant: the janitor's sweep, every minute, wakes any partition that is
+ * behind and unleased. Older or failed wakes go to the deliverer's failure queue.
+ */
+const WAKE_MAX_EVENT_AGE = Duration.minutes(2);
+/**
+ * Retries of a stream batch the dispatcher failed, and how old a stream record may get. A dropped wake
+ * costs at most one sweep interval (a minute) of delay, so retrying long would only hold up the shard
+ * behind it; what is dropped is recorded in the dispatcher's failure queue.
+ */
+const DISPATCH_RETRY_ATTEMPTS = 3;
+const DISPATCH_MAX_RECORD_AGE = Duration.minutes(5);
+/** Stream records per dispatcher invocation: each wakes at most a few deliverers. */
+const DISPATCH_BATCH_SIZE = 100;
+
+/** The deliverer's name (the janitor's sweep and the dispatcher wake it with asynchronous invokes). */
+export const DELIVER_FUNCTION_ENV = 'STREAMBED_DELIVER_FUNCTION';
+/** The functions a subscription may target: comma-separated ARNs, those addSubscription granted. */
+export const SUBSCRIPTION_FUNCTIONS_ENV = 'STREAMBED_SUBSCRIPTION_FUNCTIONS';
+/** `true` when URL targets may be private, loopback or link-local (`allowPrivateUrlTargets`). */
+export const ALLOW_PRIVATE_URLS_ENV = 'STREAMBED_ALLOW_PRIVATE_URLS';
+
+/**
+ * The functions behind subscriptions. They are not rows of the concern table a stack may replace: the
+ * subscription routes (and addSubscription) need them on every stack, and their wiring (the table's
+ * stream, asynchronous invokes) is the construct's own.
+ */
+export const SUBSCRIPTION_CONCERNS = {
+  /** Delivers one (subscription, partition) per invocation; invoked asynchronously only. */
+  deliver: {
+    name: 'deliver',
+    handlerFile: 'deliver.ts',
+    timeout: DELIVER_TIMEOUT,
+    worksToDeadline: true,
+    // Fetches records; a batch out of attempts is produced to the dead-letter topic (a new object).
+    objects: 'readWrite',
+    // Leases, positions and delivery status by CAS, dead-letter commits; it never deletes an item.
+    meta: 'commit',
+    routes: [],
+  },
+  /** Turns the table's stream into deliverer wake-ups. */
+  dispatch: {
+    name: 'dispatch',
+    handlerFile: 'dispatch.ts',
+    // A batch of 100 stream records is a few asynchronous invokes; a minute is ample.
+    timeout: Duration.minutes(1),
+    objects: 'none',
+    // Subscriptions and topics are read to know whom to wake.
+    meta: 'read',
+    routes: [],
+  },
+  /** The custom resource handler of addSubscription (run by the CDK Provider framework at deploy time). */
+  resource: {
+    name: 'subscription-resource',
+    handlerFile: 'subscription-resource.ts',
+    timeout: Duration.minutes(1),
+    // A timestamp starting position is resolved to offsets, which may read record objects.
+    objects: 'read',
+    // Configurations by CAS; delete removes the subscription's group items; createTopic makes a topic.
+    meta: 'readWrite',
+    routes: [],
+  },
+} as const satisfies Record<string, StreambedConcern>;
+
 const META_ACTIONS: Record<MetaAccess, readonly string[]> = {
   read: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'],
   // TransactWriteItems is authorized through the actions inside it (PutItem, DeleteItem,
@@ -289,6 +401,7 @@ const META_ACTIONS: Record<MetaAccess, readonly string[]> = {
 const OBJECT_PREFIXES: Record<Exclude<ObjectAccess, 'none'>, readonly string[]> = {
   read: [DATA_PREFIX, COMPACTED_PREFIX],
   write: [DATA_PREFIX],
+  readWrite: [DATA_PREFIX, COMPACTED_PREFIX],
   manage: [DATA_PREFIX, COMPACTED_PREFIX],
 };
 
@@ -296,13 +409,30 @@ const OBJECT_PREFIXES: Record<Exclude<ObjectAccess, 'none'>, readonly string[]> 
  * Who may list the bucket: every level that reads objects, so that S3 answers a read of a missing key
  * with 404 NoSuchKey instead of 403 (DESIGN §11). produce only writes, and a 404 would tell it nothing.
  */
-const OBJECT_LISTS: Record<ObjectAccess, boolean> = { none: false, read: true, write: false, manage: true };
+const OBJECT_LISTS: Record<ObjectAccess, boolean> = {
+  none: false,
+  read: true,
+  write: false,
+  readWrite: true,
+  manage: true,
+};
 
-const OBJECT_ACTIONS: Record<ObjectAccess, readonly string[]> = {
+/**
+ * The object actions of each level, each on the prefixes of the level it comes from: `readWrite` reads
+ * like `read` and writes like `write` (new objects under data/ only, never compacted/).
+ */
+const OBJECT_GRANTS: Record<
+  ObjectAccess,
+  readonly { level: Exclude<ObjectAccess, 'none'>; actions: readonly string[] }[]
+> = {
   none: [],
-  read: ['s3:GetObject'],
-  write: ['s3:PutObject'],
-  manage: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+  read: [{ level: 'read', actions: ['s3:GetObject'] }],
+  write: [{ level: 'write', actions: ['s3:PutObject'] }],
+  readWrite: [
+    { level: 'read', actions: ['s3:GetObject'] },
+    { level: 'write', actions: ['s3:PutObject'] },
+  ],
+  manage: [{ level: 'manage', actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'] }],
 };
 
 // ---------------------------------------------------------------------------------------------------
@@ -386,6 +516,43 @@ export interface StreambedProps {
   readonly alarmActions?: readonly IAlarmAction[];
   /** The concern table. @default STREAMBED_CONCERNS */
   readonly concerns?: readonly StreambedConcern[];
+  /**
+   * Let subscriptions deliver to URLs on private, loopback and link-local addresses (DESIGN §12). Off,
+   * such URLs are refused at creation and at every connection, so a subscription cannot reach into the
+   * functions' own network (SSRF). @default false
+   */
+  readonly allowPrivateUrlTargets?: boolean;
+}
+
+/** A subscription declared with the stack (`Streambed.addSubscription`), delivering to a function. */
+export interface StreambedSubscriptionOptions {
+  /**
+   * The topic delivered. It must exist when the subscription is created (create it first with the API
+   * or the CLI), unless `createTopic` is given.
+   */
+  readonly topic: string;
+  /** The target; the deliverer is granted lambda:InvokeFunction on this function, nothing wider. */
+  readonly function: IFunction;
+  /** Records per invocation at most. @default 100 */
+  readonly batchSize?: number;
+  /** How long to gather records before invoking with fewer than batchSize (whole milliseconds, up to 5 minutes). @default none */
+  readonly maxBatchingWindow?: Duration;
+  /** Retries of a failing batch before its records go to `deadLetterTopic` (which it needs). @default retry forever */
+  readonly maxRetryAttempts?: number;
+  /** Halve a failing batch to isolate the record that fails it. @default false */
+  readonly bisectBatchOnError?: boolean;
+  /** Where records out of attempts are produced; an existing topic other than `topic`. @default none */
+  readonly deadLetterTopic?: string;
+  /** Where a partition without a committed offset starts; a timestamp is epoch milliseconds. @default 'latest' */
+  readonly startingPosition?: 'earliest' | 'latest' | { readonly timestamp: number };
+  /** @default true */
+  readonly enabled?: boolean;
+  /**
+   * Create the topic with this many partitions when it does not exist. An existing topic is left as it
+   * is, and deleting the subscription never deletes the topic (its records outlive the subscription).
+   * @default the topic must exist
+   */
+  readonly createTopic?: { readonly partitions: number };
 }
 
 const DEFAULT_THROTTLE: StreambedThrottle = { rateLimit: 500, burstLimit: 1000 };
@@ -424,6 +591,10 @@ const HEALTH_REASON =
 
 /** The one route that answers without authorization (its key in both API flavors). */
 export const HEALTH_ROUTE = { method: HttpMethod.GET, path: '/v1/health' } as const;
+
+const RESERVED_CONCERN_NAMES: ReadonlySet<string> = new Set(
+  Object.values(SUBSCRIPTION_CONCERNS).map((concern) => concern.name),
+);
 
 /** Every problem with the props, so one synth reports them all. */
 export function validateStreambedProps(props: StreambedProps): string[] {
@@ -509,6 +680,9 @@ export function validateStreambedProps(props: StreambedProps): string[] {
       problems.push(`${label}: handlerFile must be a .ts file name directly under lambdas/handlers/`);
     }
     if (names.has(concern.name)) problems.push(`${label}: listed twice`);
+    if (RESERVED_CONCERN_NAMES.has(concern.name)) {
+      problems.push(`${label}: the name is taken by the construct's own subscription functions`);
+    }
     names.add(concern.name);
     if (concern.routes.length === 0 && concern.schedule === undefined) {
       problems.push(`${label}: has neither routes nor a schedule, so nothing would invoke it`);
@@ -547,6 +721,73 @@ export function validateStreambedProps(props: StreambedProps): string[] {
   return problems;
 }
 
+const SUBSCRIPTION_NAME = /^[A-Za-z0-9._-]{1,249}$/;
+
+/** Every problem with one addSubscription call, so one synth reports them all. */
+export function validateSubscriptionOptions(name: string, options: StreambedSubscriptionOptions): string[] {
+  const problems: string[] = [];
+  const known = (value: unknown) => value !== undefined && !Token.isUnresolved(value);
+  const topicProblem = (field: string, topic: unknown): void => {
+    if (!known(topic) && topic !== undefined) return;
+    try {
+      validateTopicName(topic);
+    } catch (error) {
+      problems.push(`${field}: ${(error as Error).message}`);
+    }
+  };
+  const integer = (field: string, value: number | undefined, min: number, max: number): void => {
+    if (known(value) && !(Number.isInteger(value) && (value as number) >= min && (value as number) <= max)) {
+      problems.push(`${field} must be an integer from ${min} to ${max}, got ${value}`);
+    }
+  };
+
+  if (!SUBSCRIPTION_NAME.test(name)) {
+    problems.push(`name ${JSON.stringify(name)} is invalid: use 1-249 of A-Z a-z 0-9 . _ -`);
+  }
+  topicProblem('topic', options.topic);
+  if (options.function === undefined) problems.push('function is required (the target function)');
+  integer('batchSize', options.batchSize, 1, MAX_BATCH_SIZE);
+  const window = options.maxBatchingWindow;
+  if (window !== undefined && !window.isUnresolved()) {
+    const ms = window.toMilliseconds({ integral: false });
+    if (!(Number.isInteger(ms) && ms >= 0 && ms <= MAX_BATCHING_WINDOW_MS)) {
+      problems.push(
+        `maxBatchingWindow must be whole milliseconds from 0 to ${MAX_BATCHING_WINDOW_MS / 1000} s, got ${window.toHumanString()}`,
+      );
+    }
+  }
+  integer('maxRetryAttempts', options.maxRetryAttempts, 0, MAX_RETRY_ATTEMPTS);
+  if (options.deadLetterTopic !== undefined) {
+    topicProblem('deadLetterTopic', options.deadLetterTopic);
+    if (known(options.deadLetterTopic) && options.deadLetterTopic === options.topic) {
+      problems.push(`deadLetterTopic must differ from topic ${options.topic}`);
+    }
+  } else if (options.maxRetryAttempts !== undefined) {
+    problems.push(
+      'maxRetryAttempts needs deadLetterTopic: records out of attempts are produced there, and nothing is skipped without a dead letter (leave maxRetryAttempts out to retry forever)',
+    );
+  }
+  const position = options.startingPosition;
+  if (position !== undefined && position !== 'earliest' && position !== 'latest') {
+    const timestamp = typeof position === 'object' && position !== null ? position.timestamp : undefined;
+    if (
+      timestamp === undefined ||
+      (known(timestamp) && !(Number.isSafeInteger(timestamp) && timestamp >= 0))
+    ) {
+      problems.push(
+        `startingPosition must be 'earliest', 'latest' or { timestamp: <epoch ms> }, got ${JSON.stringify(position)}`,
+      );
+    }
+  }
+  if (options.createTopic !== undefined) {
+    const partitions = options.createTopic.partitions;
+    if (known(partitions) && !(Number.isInteger(partitions) && partitions > 0)) {
+      problems.push(`createTopic.partitions must be a positive integer, got ${partitions}`);
+    }
+  }
+  return problems;
+}
+
 // ---------------------------------------------------------------------------------------------------
 // The construct.
 
@@ -570,16 +811,39 @@ function acknowledge(scope: Construct, id: string, reason: string): void {
  * else (the stock SqsDestination grants GetQueueAttributes and GetQueueUrl too, which Lambda does not
  * use to deliver). SSE-SQS needs no KMS permission.
  */
-class SendOnlyQueueDestination implements IDestination {
+class SendOnlyQueueDestination implements IDestination, IEventSourceDlq {
   constructor(private readonly queue: IQueue) {}
 
-  bind(_scope: Construct, fn: IFunction): DestinationConfig {
+  bind(_scope: Construct | IEventSourceMapping, fn: IFunction): DestinationConfig & DlqDestinationConfig {
     fn.addToRolePolicy(
       new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.queue.queueArn] }),
     );
     return { destination: this.queue.queueArn };
   }
 }
+
+/**
+ * Which stream records invoke the dispatcher (Lambda event filtering on the `dynamodb` key, so the
+ * filtered-out records cost no invocation): inserts and changes of a partition's own item (its
+ * highWatermark grows with every commit) and of a subscription's configuration. Batch index items,
+ * leases, members and deletes never invoke it. Keys as lambdas/core/layout.ts writes them.
+ */
+const PARTITION_ITEM = partitionKey('{topicId}', 0);
+export const DISPATCH_FILTERS = [
+  FilterCriteria.filter({
+    eventName: FilterRule.or('INSERT', 'MODIFY'),
+    dynamodb: {
+      Keys: {
+        pk: { S: FilterRule.beginsWith(PARTITION_ITEM.pk.slice(0, PARTITION_ITEM.pk.indexOf('#') + 1)) },
+        sk: { S: FilterRule.isEqual(PARTITION_ITEM.sk) },
+      },
+    },
+  }),
+  FilterCriteria.filter({
+    eventName: FilterRule.or('INSERT', 'MODIFY'),
+    dynamodb: { Keys: { pk: { S: FilterRule.isEqual(SUBSCRIPTIONS_PK) } } },
+  }),
+];
 
 export class Streambed extends Construct {
   readonly bucket: Bucket;
@@ -595,11 +859,23 @@ export class Streambed extends Construct {
    * `execute-api:Invoke` policies name this (or narrower `…/STAGE/METHOD/path` resources under it).
    */
   readonly executeApiArnPrefix: string;
+  /** Every function by concern name, the subscription functions (`deliver`, `dispatch`) included. */
   readonly functions: Readonly<Record<string, NodejsFunction>>;
+  /** Delivers subscriptions (one partition per invocation); invoked asynchronously only. */
+  readonly deliverer: NodejsFunction;
+  /** Reads the table's stream and wakes the deliverers. */
+  readonly dispatcher: NodejsFunction;
   readonly alarms: readonly IAlarm[];
 
   private readonly props: StreambedProps;
   private readonly alarmList: IAlarm[] = [];
+  private readonly functionMap: Record<string, NodejsFunction> = {};
+  /** The deliverer's invoke rights: itself and every target function, kept apart from its role's default policy. */
+  private readonly delivererInvokes: Policy;
+  /** Target functions by ARN (token) and the subscriptions declared so far. */
+  private readonly targetFunctions = new Map<string, IFunction>();
+  private readonly subscriptionNames = new Set<string>();
+  private subscriptionProvider?: Provider;
 
   constructor(scope: Construct, id: string, props: StreambedProps = {}) {
     super(scope, id);
@@ -632,11 +908,15 @@ export class Streambed extends Construct {
       resourceName: `${stageName}/*`,
     });
 
-    const functions: Record<string, NodejsFunction> = {};
     for (const concern of props.concerns ?? STREAMBED_CONCERNS) {
-      functions[concern.name] = this.createConcern(concern);
+      this.functionMap[concern.name] = this.createConcern(concern);
     }
-    this.functions = functions;
+    this.functions = this.functionMap;
+    this.deliverer = this.createConcern(SUBSCRIPTION_CONCERNS.deliver);
+    this.dispatcher = this.createConcern(SUBSCRIPTION_CONCERNS.dispatch);
+    this.functionMap[SUBSCRIPTION_CONCERNS.deliver.name] = this.deliverer;
+    this.functionMap[SUBSCRIPTION_CONCERNS.dispatch.name] = this.dispatcher;
+    this.delivererInvokes = this.wireSubscriptions();
     this.createStorageAlarms();
     this.alarms = this.alarmList;
   }
@@ -692,6 +972,9 @@ export class Streambed extends Construct {
       removalPolicy: options.removalPolicy ?? RemovalPolicy.RETAIN,
       encryption: key ? TableEncryption.CUSTOMER_MANAGED : TableEncryption.DEFAULT,
       encryptionKey: key,
+      // The dispatcher wakes subscriptions from it (DESIGN §12); it compares a partition item's old and
+      // new highWatermark. Streams bill reads only, and Lambda's reads of them are free.
+      stream: StreamViewType.NEW_AND_OLD_IMAGES,
     });
   }
 
@@ -859,6 +1142,19 @@ export class Streambed extends Construct {
 
   private createConcern(concern: StreambedConcern): NodejsFunction {
     const id = pascal(concern.name);
+    const fn = this.createFunction(concern);
+    if (concern.routes.length > 0) {
+      if (this.api instanceof RestApi) this.addRestMethods(this.api, fn, concern.routes);
+      else this.addHttpRoutes(this.api, id, fn, concern.routes);
+    }
+    if (concern.schedule) this.createSchedule(id, fn, concern.schedule);
+    this.createFunctionAlarms(id, fn, concern);
+    return fn;
+  }
+
+  /** A concern's function with its own role, log group, grants and environment (bindConcern). */
+  private createFunction(concern: StreambedConcern): NodejsFunction {
+    const id = pascal(concern.name);
     const logGroup = this.createLogGroup(`${id}Logs`);
     // An explicit role, so the function gets exactly the statements below: no managed
     // AWSLambdaBasicExecutionRole, whose log permissions cover every log group in the account.
@@ -910,13 +1206,6 @@ export class Streambed extends Construct {
     });
 
     this.bindConcern(fn, role, concern);
-
-    if (concern.routes.length > 0) {
-      if (this.api instanceof RestApi) this.addRestMethods(this.api, fn, concern.routes);
-      else this.addHttpRoutes(this.api, id, fn, concern.routes);
-    }
-    if (concern.schedule) this.createSchedule(id, fn, concern.schedule);
-    this.createFunctionAlarms(id, fn, concern);
     if (this.props.tracing) {
       acknowledge(
         role,
@@ -935,16 +1224,7 @@ export class Streambed extends Construct {
    * default) retries of a run that failed.
    */
   private createSchedule(id: string, fn: NodejsFunction, schedule: Schedule): void {
-    const failures = new Queue(this, `${id}Failures`, {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: FAILURE_RETENTION,
-    });
-    acknowledge(
-      failures,
-      'AwsSolutions-SQS3',
-      `This queue is itself the dead-letter queue of the ${id} function's scheduled runs (its on-failure destination); nothing consumes from it, so a further dead-letter queue would hold nothing.`,
-    );
+    const failures = this.createFailureQueue(id, 'scheduled runs');
     fn.configureAsyncInvoke({
       retryAttempts: 0,
       maxEventAge: SCHEDULED_MAX_EVENT_AGE,
@@ -976,6 +1256,175 @@ export class Streambed extends Construct {
     );
   }
 
+  /** A queue keeping what a function's invocations dropped (its on-failure destination), for 14 days. */
+  private createFailureQueue(id: string, what: string): Queue {
+    const failures = new Queue(this, `${id}Failures`, {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: FAILURE_RETENTION,
+    });
+    acknowledge(
+      failures,
+      'AwsSolutions-SQS3',
+      `This queue is itself the dead-letter queue of the ${id} function's ${what} (its on-failure destination); nothing consumes from it, so a further dead-letter queue would hold nothing.`,
+    );
+    return failures;
+  }
+
+  /**
+   * Subscriptions on AWS (DESIGN §12): the dispatcher reads the table's stream (filtered to partition
+   * and subscription items) and wakes deliverers with asynchronous invokes; the janitor's minute sweep
+   * wakes whatever is behind and unleased; a deliverer out of time invokes itself. Nothing polls while
+   * idle. Returns the deliverer's invoke policy, to which addSubscription adds each target.
+   */
+  private wireSubscriptions(): Policy {
+    const deliverer = this.deliverer;
+    const dispatcher = this.dispatcher;
+    const invokeDeliverer = new PolicyStatement({
+      actions: ['lambda:InvokeFunction'],
+      resources: [deliverer.functionArn],
+    });
+
+    deliverer.configureAsyncInvoke({
+      // A failed run is not retried by Lambda: the next sweep (a minute) or commit wakes it again.
+      retryAttempts: 0,
+      maxEventAge: WAKE_MAX_EVENT_AGE,
+      onFailure: new SendOnlyQueueDestination(this.createFailureQueue('Deliver', 'wake-ups')),
+    });
+    // The deliverer invokes itself to carry on a backlog. In a policy of its own: a statement naming the
+    // function in its role's default policy would make the function depend on itself.
+    const invokes = new Policy(this, 'DeliverInvokePolicy', {
+      roles: deliverer.role ? [deliverer.role] : [],
+      statements: [invokeDeliverer],
+    });
+    if (this.props.allowPrivateUrlTargets) deliverer.addEnvironment(ALLOW_PRIVATE_URLS_ENV, 'true');
+
+    dispatcher.addEnvironment(DELIVER_FUNCTION_ENV, deliverer.functionName);
+    dispatcher.addToRolePolicy(invokeDeliverer);
+    dispatcher.addEventSource(
+      new DynamoEventSource(this.table, {
+        startingPosition: StartingPosition.LATEST,
+        batchSize: DISPATCH_BATCH_SIZE,
+        bisectBatchOnError: true,
+        retryAttempts: DISPATCH_RETRY_ATTEMPTS,
+        maxRecordAge: DISPATCH_MAX_RECORD_AGE,
+        reportBatchItemFailures: true,
+        filters: DISPATCH_FILTERS,
+        onFailure: new SendOnlyQueueDestination(this.createFailureQueue('Dispatch', 'stream batches')),
+      }),
+    );
+    if (dispatcher.role) {
+      acknowledge(
+        dispatcher.role,
+        'AwsSolutions-IAM5[Resource::*]',
+        'dynamodb:ListStreams, which the event source mapping needs to find the table stream, supports no resource-level permissions; the stream read actions are on the table stream only.',
+      );
+    }
+
+    const janitor = this.functionMap.janitor;
+    if (janitor !== undefined) {
+      janitor.addEnvironment(DELIVER_FUNCTION_ENV, deliverer.functionName);
+      janitor.addToRolePolicy(invokeDeliverer);
+    }
+    const api = this.functionMap.subscriptions;
+    if (api !== undefined && this.props.allowPrivateUrlTargets) {
+      api.addEnvironment(ALLOW_PRIVATE_URLS_ENV, 'true');
+    }
+    return invokes;
+  }
+
+  /**
+   * Declares a subscription with the stack: `name` delivers `options.topic` to `options.function`
+   * (DESIGN §12), created, changed and deleted with the stack by a custom resource
+   * (`Custom::StreambedSubscription`, lambdas/handlers/subscription-resource.ts). The deliverer is
+   * granted lambda:InvokeFunction on that function alone, and the function is added to the targets the
+   * deliverer and the subscription routes accept.
+   *
+   * A change of topic, function or starting position replaces the subscription: the new one starts at
+   * its starting position. Other changes keep its position.
+   */
+  addSubscription(name: string, options: StreambedSubscriptionOptions): CustomResource {
+    const problems = validateSubscriptionOptions(name, options);
+    if (this.subscriptionNames.has(name))
+      problems.push(`name ${JSON.stringify(name)} is already a subscription of this stack`);
+    if (problems.length > 0) {
+      throw new Error(
+        `Invalid Streambed subscription ${JSON.stringify(name)} (${problems.length}):\n  - ${problems.join('\n  - ')}`,
+      );
+    }
+    this.subscriptionNames.add(name);
+    const provider = this.subscriptionProvider ?? this.createSubscriptionProvider();
+
+    const target = options.function;
+    if (!this.targetFunctions.has(target.functionArn)) {
+      this.targetFunctions.set(target.functionArn, target);
+      // The function itself, not its versions and aliases (`:*`): a target is named by its ARN.
+      this.delivererInvokes.addStatements(
+        new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [target.functionArn] }),
+      );
+    }
+
+    const position = options.startingPosition;
+    const properties: SubscriptionResourceProperties = {
+      Name: name,
+      Topic: options.topic,
+      Function: target.functionArn,
+      BatchSize: options.batchSize,
+      MaxBatchingWindowMs: options.maxBatchingWindow?.toMilliseconds(),
+      MaxRetryAttempts: options.maxRetryAttempts,
+      BisectBatchOnError: options.bisectBatchOnError,
+      DeadLetterTopic: options.deadLetterTopic,
+      StartingPosition: typeof position === 'object' ? position.timestamp : position,
+      Enabled: options.enabled,
+      CreateTopicPartitions: options.createTopic?.partitions,
+    };
+    const resource = new CustomResource(this, `Subscription-${name}`, {
+      serviceToken: provider.serviceToken,
+      resourceType: SUBSCRIPTION_RESOURCE_TYPE,
+      properties: Object.fromEntries(Object.entries(properties).filter(([, value]) => value !== undefined)),
+    });
+    // Delivery needs the invoke grant in place once the subscription exists.
+    resource.node.addDependency(this.delivererInvokes);
+    return resource;
+  }
+
+  /**
+   * The custom resource handler and its Provider framework, made with the first subscription. The
+   * handler and the deliverer (and the subscription routes' function, when the stack has one) learn the
+   * granted targets from one lazily joined list, so a later addSubscription reaches them all.
+   */
+  private createSubscriptionProvider(): Provider {
+    const handler = this.createFunction(SUBSCRIPTION_CONCERNS.resource);
+    this.functionMap[SUBSCRIPTION_CONCERNS.resource.name] = handler;
+    const targets = Lazy.string({ produce: () => [...this.targetFunctions.keys()].join(',') });
+    for (const fn of [this.deliverer, handler, this.functionMap.subscriptions]) {
+      fn?.addEnvironment(SUBSCRIPTION_FUNCTIONS_ENV, targets);
+    }
+    if (this.props.allowPrivateUrlTargets) handler.addEnvironment(ALLOW_PRIVATE_URLS_ENV, 'true');
+
+    // The framework's function gets an explicit role and log group, like every Streambed function
+    // (no managed AWSLambdaBasicExecutionRole, whose log rights cover every log group).
+    const logGroup = this.createLogGroup('SubscriptionProviderLogs');
+    const role = new Role(this, 'SubscriptionProviderRole', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Streambed subscription custom resource provider framework',
+    });
+    logGroup.grantWrite(role);
+    const provider = new Provider(this, 'SubscriptionProvider', {
+      onEventHandler: handler,
+      frameworkOnEventRole: role,
+      logGroup,
+    });
+    const handlerId = Stack.of(this).getLogicalId(handler.node.defaultChild as CfnFunction);
+    acknowledge(
+      role,
+      `AwsSolutions-IAM5[Resource::<${handlerId}.Arn>:*]`,
+      'The CDK Provider framework grants itself lambda:InvokeFunction on the subscription resource handler and its versions (ARN and ARN:*); it invokes that one function and nothing else.',
+    );
+    this.subscriptionProvider = provider;
+    return provider;
+  }
+
   /**
    * The single place where a concern's access becomes configuration and permissions together. The
    * names go to every function because the Lambda composition root (lambdas/runtime/lambda-root.ts)
@@ -1004,12 +1453,14 @@ export class Streambed extends Construct {
 
     if (concern.objects === 'none') return;
     const patterns = OBJECT_PREFIXES[concern.objects].map((prefix) => `${prefix}*`);
-    role.addToPolicy(
-      new PolicyStatement({
-        actions: [...OBJECT_ACTIONS[concern.objects]],
-        resources: patterns.map((pattern) => this.bucket.arnForObjects(pattern)),
-      }),
-    );
+    for (const grant of OBJECT_GRANTS[concern.objects]) {
+      role.addToPolicy(
+        new PolicyStatement({
+          actions: [...grant.actions],
+          resources: OBJECT_PREFIXES[grant.level].map((prefix) => this.bucket.arnForObjects(`${prefix}*`)),
+        }),
+      );
+    }
     if (OBJECT_LISTS[concern.objects]) {
       // Without s3:ListBucket S3 answers GetObject of a missing key with 403 AccessDenied, which the
       // S3 adapter cannot tell from a real denial, so the re-read after a compaction or retention race
@@ -1071,12 +1522,14 @@ export class Streambed extends Construct {
       `Streambed ${id}: the function failed (unhandled error or timeout) in the last 5 minutes.`,
     );
     const timeout = concern.timeout.toMilliseconds();
-    this.alarm(
-      `${id}NearTimeoutAlarm`,
-      fn.metricDuration({ period, statistic: 'Maximum' }),
-      `Streambed ${id}: a run took ${NEAR_LIMIT * 100} % or more of the ${concern.timeout.toSeconds()} s timeout in the last 5 minutes; slower dependencies will soon make it time out.`,
-      { threshold: timeout * NEAR_LIMIT },
-    );
+    if (!concern.worksToDeadline) {
+      this.alarm(
+        `${id}NearTimeoutAlarm`,
+        fn.metricDuration({ period, statistic: 'Maximum' }),
+        `Streambed ${id}: a run took ${NEAR_LIMIT * 100} % or more of the ${concern.timeout.toSeconds()} s timeout in the last 5 minutes; slower dependencies will soon make it time out.`,
+        { threshold: timeout * NEAR_LIMIT },
+      );
+    }
     // A function capped by reserved concurrency (the janitor) is throttled by design when a tick finds
     // a run still going; its not-succeeding alarm says when that stops being occasional.
     if (concern.reservedConcurrency === undefined) {

@@ -18,8 +18,9 @@
  * container retakes its own lease at once, even one a crashed run left behind.
  *
  * Contract with the CDK construct (lib/):
- * - The stack's Node.js runtime, timeout 15 minutes (Lambda's longest; the longer, the fewer re-invocations),
- *   512 MB. Invoked only asynchronously.
+ * - The stack's Node.js runtime, 512 MB, timeout 5 minutes (lib/streambed.ts DELIVER_TIMEOUT: a run is
+ *   one slice of a backlog, and one re-invocation per four minutes of delivery costs next to nothing,
+ *   while a shorter run bounds how long old code outlives a deploy). Invoked only asynchronously.
  * - Environment: `STREAMBED_TABLE`, `STREAMBED_BUCKET` (as every Streambed function);
  *   `STREAMBED_ALLOW_PRIVATE_URLS` = `true` only when the construct's prop allows private, loopback
  *   and link-local URL targets (anything else refuses them, at creation and at every connection).

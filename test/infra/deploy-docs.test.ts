@@ -53,7 +53,12 @@ describe('docs/deploy.md generated tables', () => {
     );
     expect(tables.functions).toContain('`GET /v1/health`');
     expect(tables.alarms).toContain('JanitorNotSucceedingAlarm');
-    expect(tables.resources).toMatch(/\| `AWS::Lambda::Function` +\| 7 +\|/);
+    expect(tables.resources).toMatch(/\| `AWS::Lambda::Function` +\| 9 +\|/);
+    // Functions invoked by the table stream or by other functions say so.
+    expect(tables.functions).toMatch(/\| DispatchFunction +\|.*\| `Table` stream \(filtered\) +\|/);
+    expect(tables.functions).toMatch(
+      /\| DeliverFunction +\|.*\| `JanitorFunction`, `DispatchFunction`, `DeliverFunction` +\|/,
+    );
     // Tampering with one table is noticed.
     const doc = withGeneratedSections(readFileSync(DEPLOY_DOC, 'utf8'), {
       ...tables,

@@ -16,6 +16,7 @@ import { BATCHES_CONTENT_TYPE, PRODUCE_CONTENT_TYPE } from '../../lambdas/http/b
 import { createStreambedApp } from '../../lib/app.ts';
 import { STREAMBED_CONCERNS, type Streambed } from '../../lib/streambed.ts';
 import { CDK_CONTEXT } from '../support/cdk-context.ts';
+import { expectedAlarmCount } from '../support/concerns.ts';
 
 type Json = Record<string, unknown>;
 interface Statement {
@@ -182,12 +183,7 @@ describe('REST API flavor', () => {
       MetricName: '5XXError',
       Dimensions: [{ Name: 'ApiName', Value: Match.anyValue() }],
     });
-    const capped = STREAMBED_CONCERNS.filter((c) => c.reservedConcurrency !== undefined).length;
-    const scheduled = STREAMBED_CONCERNS.filter((c) => c.schedule !== undefined).length;
-    template.resourceCountIs(
-      'AWS::CloudWatch::Alarm',
-      3 * STREAMBED_CONCERNS.length - capped + scheduled + 4,
-    );
+    template.resourceCountIs('AWS::CloudWatch::Alarm', expectedAlarmCount());
   });
 
   it('prints the URL with the stage, the API id and the execute-api ARN prefix of the stage', () => {

@@ -17,6 +17,7 @@ import {
 } from '../../lib/streambed.ts';
 import { StreambedStack, streambedPropsFromContext } from '../../lib/streambed-stack.ts';
 import { CDK_CONTEXT } from '../support/cdk-context.ts';
+import { FUNCTION_CONCERNS } from '../support/concerns.ts';
 
 type Json = Record<string, unknown>;
 interface Statement {
@@ -102,6 +103,14 @@ describe('props validation', () => {
         meta: 'read',
         routes: [],
       },
+      {
+        name: 'deliver',
+        handlerFile: 'deliver.ts',
+        timeout: Duration.seconds(29),
+        objects: 'read',
+        meta: 'read',
+        routes: [{ method: HttpMethod.POST, path: '/v1/deliver' }],
+      },
     ];
     // Act
     const build = () =>
@@ -141,6 +150,7 @@ describe('props validation', () => {
       'concern "sweeper": reservedConcurrency must be a positive integer, got 0',
       'concern "idle": has neither routes nor a schedule',
       'concern "idle": timeout 1200 s exceeds Lambda',
+      `concern "deliver": the name is taken by the construct's own subscription functions`,
     ];
     for (const problem of expected) expect(message).toContain(problem);
     expect(message).toContain(`Invalid Streambed props (${expected.length}):`);
@@ -273,7 +283,7 @@ describe('other options', () => {
   it('tracing: active on every function, and the X-Ray statement is acknowledged', () => {
     const { template } = synthProps({ tracing: true });
     const functions = Object.values(template.findResources('AWS::Lambda::Function')) as Json[];
-    expect(functions).toHaveLength(STREAMBED_CONCERNS.length);
+    expect(functions).toHaveLength(FUNCTION_CONCERNS.length);
     for (const fn of functions) expect((fn.Properties as Json).TracingConfig).toEqual({ Mode: 'Active' });
   });
 

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStreambedApp } from '../../lib/app.ts';
 import { STREAMBED_CONCERNS, type Streambed } from '../../lib/streambed.ts';
 import { CDK_CONTEXT } from '../support/cdk-context.ts';
+import { expectedAlarmCount, FUNCTION_CONCERNS } from '../support/concerns.ts';
 import { bundleFileOf } from '../support/lambda-bundles.ts';
 
 /** DESIGN §8 routes that exist today, with the function that must serve each. */
@@ -169,8 +170,8 @@ describe('DynamoDB table', () => {
 
 describe('Lambda functions', () => {
   it('one per concern: nodejs24.x on arm64 with 512 MB, an API-safe timeout and its own log group', () => {
-    template.resourceCountIs('AWS::Lambda::Function', STREAMBED_CONCERNS.length);
-    for (const concern of STREAMBED_CONCERNS) {
+    template.resourceCountIs('AWS::Lambda::Function', FUNCTION_CONCERNS.length);
+    for (const concern of FUNCTION_CONCERNS) {
       const fn = streambed.functions[concern.name];
       expect(fn, concern.name).toBeDefined();
       const properties = template.toJSON().Resources[logicalId(fn as IConstruct)].Properties;
@@ -186,20 +187,24 @@ describe('Lambda functions', () => {
     }
     // Every function and the API access log: one month of retention.
     const logGroups = Object.values(template.findResources('AWS::Logs::LogGroup')) as Json[];
-    expect(logGroups).toHaveLength(STREAMBED_CONCERNS.length + 1);
+    expect(logGroups).toHaveLength(FUNCTION_CONCERNS.length + 1);
     for (const group of logGroups) expect((group.Properties as Json).RetentionInDays).toBe(30);
   });
 
-  it('publish the table and bucket names and the Powertools settings', () => {
-    const functions = Object.values(template.findResources('AWS::Lambda::Function')) as Json[];
-    for (const fn of functions) {
-      expect((fn.Properties as Json).Environment).toEqual({
+  it('publish the table and bucket names and the Powertools settings; the deliverer name to those that wake it', () => {
+    const wakers = new Set(['janitor', 'dispatch']);
+    for (const concern of FUNCTION_CONCERNS) {
+      const fn = template.toJSON().Resources[logicalId(streambed.functions[concern.name] as IConstruct)];
+      expect(fn.Properties.Environment, concern.name).toEqual({
         Variables: {
           STREAMBED_TABLE: { Ref: logicalId(streambed.table) },
           STREAMBED_BUCKET: { Ref: logicalId(streambed.bucket) },
           POWERTOOLS_SERVICE_NAME: 'streambed',
           POWERTOOLS_METRICS_NAMESPACE: 'Streambed',
           NODE_OPTIONS: '--enable-source-maps',
+          ...(wakers.has(concern.name)
+            ? { STREAMBED_DELIVER_FUNCTION: { Ref: logicalId(streambed.deliverer) } }
+            : {}),
         },
       });
     }
@@ -408,9 +413,17 @@ describe('the janitor schedule', () => {
   });
 
   it("sets Lambda's own async retries to 0, drops ticks older than a minute and keeps the failures in a queue", () => {
+    // One failure queue per function invoked asynchronously or by a stream: janitor, deliver, dispatch.
     const queues = template.findResources('AWS::SQS::Queue') as Record<string, Json>;
-    expect(Object.keys(queues)).toHaveLength(1);
-    const [queueId, queue] = Object.entries(queues)[0] as [string, Json];
+    expect(
+      Object.keys(queues)
+        .map((id) => id.replace(/[0-9A-F]{8}$/, ''))
+        .sort(),
+    ).toEqual(['StreambedDeliverFailures', 'StreambedDispatchFailures', 'StreambedJanitorFailures']);
+    const [queueId, queue] = Object.entries(queues).find(([id]) => id.includes('JanitorFailures')) as [
+      string,
+      Json,
+    ];
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       FunctionName: janitorRef(),
       Qualifier: '$LATEST',
@@ -428,7 +441,7 @@ describe('the janitor schedule', () => {
         ]),
       },
     });
-    // Only the janitor may send to it, and only send.
+    // Only the janitor may send to it, and only send (each failure queue has its one sender).
     const sqs = statementsOf('janitor').filter((s) => asArray(s.Action).some((a) => a.startsWith('sqs:')));
     expect(sqs).toEqual([
       { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [queueId, 'Arn'] } },
@@ -481,7 +494,7 @@ describe('alarms and outputs', () => {
       Namespace: 'AWS/ApiGateway',
       MetricName: '5xx',
     });
-    for (const concern of STREAMBED_CONCERNS) {
+    for (const concern of FUNCTION_CONCERNS) {
       const fnRef = { Ref: logicalId(streambed.functions[concern.name] as IConstruct) };
       // The janitor runs one at a time by design (reserved concurrency 1): its throttles are expected.
       const metrics = concern.reservedConcurrency === undefined ? ['Errors', 'Throttles'] : ['Errors'];
@@ -501,15 +514,11 @@ describe('alarms and outputs', () => {
     );
     expect(throttled).toHaveLength(1);
     expect(JSON.stringify(throttled[0])).toContain('"TransactWriteItems"');
-    const capped = STREAMBED_CONCERNS.filter((c) => c.reservedConcurrency !== undefined).length;
-    // Per function: errors, duration, throttles unless capped; per scheduled function: not succeeding;
-    // API 5xx, table throttles and system errors, account concurrency: 4.
-    const scheduled = STREAMBED_CONCERNS.filter((c) => c.schedule !== undefined).length;
-    expect(alarms).toHaveLength(3 * STREAMBED_CONCERNS.length - capped + scheduled + 4);
+    expect(alarms).toHaveLength(expectedAlarmCount());
   });
 
-  it('alarms when a function runs near its timeout (maximum duration ≥ 80 % of it)', () => {
-    for (const concern of STREAMBED_CONCERNS) {
+  it('alarms when a function runs near its timeout (maximum duration ≥ 80 % of it), unless it works to a deadline', () => {
+    for (const concern of FUNCTION_CONCERNS.filter((c) => !c.worksToDeadline)) {
       const fnRef = { Ref: logicalId(streambed.functions[concern.name] as IConstruct) };
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/Lambda',
@@ -594,6 +603,11 @@ describe('cdk-nag (AWS Solutions)', () => {
         `Streambed/Streambed/JanitorRole AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/data/*]`,
         `Streambed/Streambed/JanitorRole AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/compacted/*]`,
         'Streambed/Streambed/JanitorFailures AwsSolutions-SQS3',
+        `Streambed/Streambed/DeliverRole AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/data/*]`,
+        `Streambed/Streambed/DeliverRole AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/compacted/*]`,
+        'Streambed/Streambed/DeliverFailures AwsSolutions-SQS3',
+        'Streambed/Streambed/DispatchFailures AwsSolutions-SQS3',
+        'Streambed/Streambed/DispatchRole AwsSolutions-IAM5[Resource::*]',
       ].sort(),
     );
   });

@@ -2,7 +2,9 @@
  * The synthesized stack, run offline: `cdk synth` of the real app, then every function's bundle from
  * cdk.out served behind an API Gateway front (./api-front.ts), on DynamoDB Local and the S3 emulator
  * reached through an IAM-enforcing proxy (./service-proxy.ts), with the janitor invoked on its
- * schedule. What it takes from the template — and only from there — is listed in ./template.ts; what
+ * schedule, the table's stream feeding its event source mappings (./stream-mapping.ts), the Lambda
+ * Invoke API for the functions' own invokes (./lambda-api.ts), and custom resources created through
+ * their handlers as CloudFormation would. What it takes from the template — and only from there — is listed in ./template.ts; what
  * it does not emulate is said in each module and in docs/deploy.md.
  *
  * Used by the stack end-to-end tests, `npm run stack:local`, and the bench's `--stack local`.
@@ -16,6 +18,7 @@ import {
   CreateTableCommand,
   type CreateTableCommandInput,
   DeleteTableCommand,
+  DescribeTableCommand,
   DynamoDBClient,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
@@ -23,12 +26,16 @@ import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../lambdas/adapters/s3-object-store.ts';
 import { isTextBody } from '../../lambdas/http/lambda-payload.ts';
 import { createStreambedApp } from '../../lib/app.ts';
+import type { StreambedStack } from '../../lib/streambed-stack.ts';
 import { type ApiCaller, type RunningApiFront, startApiFront } from './api-front.ts';
+import { type ExternalFunction, type RunningLambdaApi, startLambdaApi } from './lambda-api.ts';
 import { type Invocation, LambdaHost } from './lambda-host.ts';
 import { type Denial, type RunningServiceProxy, startServiceProxy } from './service-proxy.ts';
+import { type RunningStreamMapping, startStreamMapping } from './stream-mapping.ts';
 import {
   type Environment,
   type FunctionSpec,
+  type Json,
   OFFLINE_ENVIRONMENT,
   type PolicyStatement,
   readStack,
@@ -47,11 +54,15 @@ export interface SynthesizedStack {
   stackName: string;
 }
 
-/** `cdk synth` of the app in lib/app.ts, with cdk.json's context and the chosen API flavor. */
+/**
+ * `cdk synth` of the app in lib/app.ts, with cdk.json's context and the chosen API flavor; `declare`
+ * may add to the stack first (a test's subscriptions).
+ */
 export function synthesizeStack(
   outdir: string,
   flavor: ApiFlavor,
   extraContext: Record<string, string> = {},
+  declare: (stack: StreambedStack) => void = () => {},
 ): SynthesizedStack {
   process.env.CDK_DISABLE_CLI_TELEMETRY = 'true';
   const context = JSON.parse(readFileSync(join(REPO, 'cdk.json'), 'utf8')).context as Record<string, unknown>;
@@ -59,6 +70,7 @@ export function synthesizeStack(
     outdir,
     context: { ...context, 'streambed:api': flavor, ...extraContext },
   });
+  declare(stack);
   const assembly = app.synth();
   const template = assembly.getStackByName(stack.stackName).template as Template;
   return { template, assemblyDir: assembly.directory, stackName: stack.stackName };
@@ -112,6 +124,11 @@ export interface OfflineStackOptions {
   port?: number;
   /** Sees every log line of every function (they are also kept in `logs`). */
   onLog?: (functionName: string, line: string) => void;
+  /**
+   * Functions outside the stack, by name, served by the offline Lambda API in the stack's account and
+   * Region (a subscription's target function).
+   */
+  externalFunctions?: Record<string, ExternalFunction>;
 }
 
 export interface OfflineStack {
@@ -127,7 +144,7 @@ export interface OfflineStack {
   logsSince(mark: number): string[];
   /** How many lines were ever logged: a mark for logsSince. */
   logMark(): number;
-  /** Calls the service proxy refused. */
+  /** Calls the service proxy or the Lambda API refused. */
   denials: Denial[];
   /** Payload sizes each function saw (request events and responses, as JSON text). */
   payloadStats: LambdaHost['stats'];
@@ -150,7 +167,16 @@ export interface OfflineStack {
 const MAX_LOG_LINES = 2_000;
 
 function tableInput(name: string, properties: Record<string, unknown>): CreateTableCommandInput {
+  const stream = properties.StreamSpecification as { StreamViewType?: string } | undefined;
   return {
+    ...(stream?.StreamViewType === undefined
+      ? {}
+      : {
+          StreamSpecification: {
+            StreamEnabled: true,
+            StreamViewType: stream.StreamViewType as 'NEW_AND_OLD_IMAGES',
+          },
+        }),
     TableName: name,
     KeySchema: properties.KeySchema as CreateTableCommandInput['KeySchema'],
     AttributeDefinitions: properties.AttributeDefinitions as CreateTableCommandInput['AttributeDefinitions'],
@@ -235,6 +261,19 @@ export async function startOfflineStack(options: OfflineStackOptions): Promise<O
     },
   });
 
+  const lambdaApi: RunningLambdaApi = await startLambdaApi({
+    region: environment.region,
+    accountId: environment.accountId,
+    functions: model.functions,
+    external: options.externalFunctions ?? {},
+    callers: proxyCallers,
+    invoke: (fn, eventJson) => host.invoke(fn, eventJson),
+    onLog: (line) => onLog('lambda-api', line),
+    onDenied: (denial) => {
+      denials.push(denial);
+      onLog('lambda-api', `AccessDenied: ${denial.principal} may not ${denial.action} on ${denial.resource}`);
+    },
+  });
   const host = new LambdaHost({
     region: environment.region,
     environmentFor: (fn: FunctionSpec) => {
@@ -245,11 +284,64 @@ export async function startOfflineStack(options: OfflineStackOptions): Promise<O
         AWS_SESSION_TOKEN: 'offline-session',
         AWS_ENDPOINT_URL_DYNAMODB: proxy.dynamoEndpoint,
         AWS_ENDPOINT_URL_S3: proxy.s3Endpoint,
+        AWS_ENDPOINT_URL_LAMBDA: lambdaApi.endpoint,
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       };
     },
     onLog,
   });
+
+  // Custom resources, created in template order by their handlers as CloudFormation would (the CDK
+  // Provider framework passes the event on to the user's handler, named in its environment).
+  for (const resource of model.customResources) {
+    const token = model.functions.find((fn) => fn.logicalId === resource.serviceTokenFunctionLogicalId);
+    const userArn = token?.environment.USER_ON_EVENT_FUNCTION_ARN;
+    const handler = userArn === undefined ? token : model.functions.find((fn) => fn.arn === userArn);
+    if (handler === undefined)
+      throw new Error(`custom resource ${resource.logicalId}: no handler in the stack`);
+    const outcome = await host.invoke(
+      handler,
+      JSON.stringify({
+        RequestType: 'Create',
+        RequestId: randomUUID(),
+        StackId: `arn:aws:cloudformation:${environment.region}:${environment.accountId}:stack/${environment.stackName}/offline`,
+        LogicalResourceId: resource.logicalId,
+        ResourceType: resource.type,
+        ResponseURL: 'https://cloudformation.offline/response',
+        ServiceToken: token?.arn,
+        ResourceProperties: { ServiceToken: token?.arn, ...(cfnStrings(resource.properties) as object) },
+      }),
+    );
+    if (outcome.kind !== 'result') {
+      throw new Error(`custom resource ${resource.logicalId}: Create failed: ${JSON.stringify(outcome)}`);
+    }
+  }
+
+  // Event source mappings of table streams.
+  const mappings: RunningStreamMapping[] = [];
+  for (const mapping of model.streamMappings) {
+    const table = model.tables.find((each) => each.logicalId === mapping.tableLogicalId);
+    const fn = model.functions.find((each) => each.logicalId === mapping.functionLogicalId);
+    if (table === undefined || fn === undefined)
+      throw new Error(`mapping ${mapping.logicalId}: not in the stack`);
+    const described = await dynamo.send(new DescribeTableCommand({ TableName: table.name }));
+    const streamArn = described.Table?.LatestStreamArn;
+    if (streamArn === undefined)
+      throw new Error(`mapping ${mapping.logicalId}: table ${table.name} has no stream`);
+    mappings.push(
+      await startStreamMapping({
+        mapping,
+        fn,
+        roleStatements: model.roleStatements.get(fn.roleLogicalId) ?? [],
+        templateStreamArn: mapping.sourceArn,
+        streamArn,
+        dynamoEndpoint: options.dynamoEndpoint,
+        region: environment.region,
+        invoke: (target, eventJson) => host.invoke(target, eventJson),
+        onLog: (line) => onLog(fn.name, line),
+      }),
+    );
+  }
 
   const caller: ApiCaller = {
     accessKeyId: `AKIA${randomBytes(8).toString('hex').toUpperCase()}`,
@@ -337,7 +429,9 @@ export async function startOfflineStack(options: OfflineStackOptions): Promise<O
     },
     async close() {
       for (const timer of timers) clearInterval(timer);
+      for (const mapping of mappings) await mapping.close();
       await front.close();
+      await lambdaApi.close();
       await host.close();
       await proxy.close();
       for (const table of model.tables) {
@@ -346,6 +440,15 @@ export async function startOfflineStack(options: OfflineStackOptions): Promise<O
       dynamo.destroy();
     },
   };
+}
+
+/** Properties as CloudFormation hands them to a custom resource: every scalar a string. */
+function cfnStrings(value: Json): Json {
+  if (Array.isArray(value)) return value.map(cfnStrings);
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, cfnStrings(item)]));
+  }
+  return value === null ? value : String(value);
 }
 
 /** A fresh assembly directory; removed by the returned function. */

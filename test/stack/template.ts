@@ -3,7 +3,7 @@
  * names, intrinsic functions (`Ref`, `Fn::GetAtt`, `Fn::Join`, `Fn::Sub`, …) are resolved against
  * them, and what the offline stack needs is pulled out — functions with their bundle, environment,
  * timeout and role; each role's policy statements; the API's routes and authorization; schedules; the
- * table and the bucket.
+ * table and the bucket; event source mappings on table streams; custom resources.
  *
  * Nothing here knows Streambed's construct: it reads standard resource types, so a renamed
  * environment variable, a route that is missing or a statement that was dropped reaches the offline
@@ -93,8 +93,34 @@ export interface ScheduleSpec {
   functionLogicalId: string;
 }
 
+/** An event source mapping of a table's stream (`AWS::Lambda::EventSourceMapping`). */
+export interface StreamMappingSpec {
+  logicalId: string;
+  functionLogicalId: string;
+  tableLogicalId: string;
+  /** The stream's ARN as the template names it. */
+  sourceArn: string;
+  batchSize: number;
+  startingPosition: string;
+  /** The parsed `FilterCriteria` patterns; a record passes when any one matches. */
+  filters: JsonObject[];
+  reportBatchItemFailures: boolean;
+  maxRetryAttempts: number;
+  bisectBatchOnError: boolean;
+}
+
+/** A custom resource, its properties resolved (without `ServiceToken`), and the function behind it. */
+export interface CustomResourceSpec {
+  logicalId: string;
+  type: string;
+  serviceTokenFunctionLogicalId: string;
+  properties: JsonObject;
+}
+
 export interface StackModel {
   environment: Environment;
+  streamMappings: StreamMappingSpec[];
+  customResources: CustomResourceSpec[];
   functions: FunctionSpec[];
   /** Statements of every role, by role logical id (inline policies and AWS::IAM::Policy resources). */
   roleStatements: Map<string, PolicyStatement[]>;
@@ -194,6 +220,10 @@ export class TemplateResolver {
     if (attribute === 'Arn') return arnOf(this.environment, resource.Type, name);
     if (attribute === 'RootResourceId') return `${name}-root`;
     if (attribute === 'QueueName') return name;
+    // The table's stream (the label is DynamoDB's to choose; any one stands for it here).
+    if (attribute === 'StreamArn' && resource.Type === 'AWS::DynamoDB::Table') {
+      return `${arnOf(this.environment, resource.Type, name)}/stream/offline`;
+    }
     if (attribute === 'ApiEndpoint')
       return `https://${name}.execute-api.${this.environment.region}.amazonaws.com`;
     throw new Error(`template: Fn::GetAtt ${logicalId}.${attribute} is not emulated`);
@@ -487,6 +517,50 @@ export function readStack(
     if (functionId !== undefined) apiInvokable.add(functionId);
   }
 
+  const streamMappings: StreamMappingSpec[] = [];
+  for (const [id, mapping] of resourcesOfType(template, 'AWS::Lambda::EventSourceMapping')) {
+    const properties = mapping.Properties ?? {};
+    const functionId = resolver.referencedId(properties.FunctionName);
+    const tableId = resolver.referencedId(properties.EventSourceArn);
+    if (functionId === undefined || tableId === undefined) {
+      throw new Error(`template: event source mapping ${id} names no function or no source in the stack`);
+    }
+    if (template.Resources[tableId]?.Type !== 'AWS::DynamoDB::Table') {
+      throw new Error(`template: event source mapping ${id}: only table streams are emulated`);
+    }
+    const criteria = isObject(properties.FilterCriteria) ? properties.FilterCriteria : {};
+    streamMappings.push({
+      logicalId: id,
+      functionLogicalId: functionId,
+      tableLogicalId: tableId,
+      sourceArn: String(resolver.resolve(properties.EventSourceArn)),
+      batchSize: Number(properties.BatchSize ?? 100),
+      startingPosition: String(properties.StartingPosition ?? 'LATEST'),
+      filters: asList(criteria.Filters).map(
+        (filter) => JSON.parse(String((filter as JsonObject).Pattern)) as JsonObject,
+      ),
+      reportBatchItemFailures: asList(properties.FunctionResponseTypes).includes('ReportBatchItemFailures'),
+      maxRetryAttempts: Number(properties.MaximumRetryAttempts ?? -1),
+      bisectBatchOnError: properties.BisectBatchOnFunctionError === true,
+    });
+  }
+
+  const customResources: CustomResourceSpec[] = [];
+  for (const [id, resource] of Object.entries(template.Resources)) {
+    if (!resource.Type.startsWith('Custom::') && resource.Type !== 'AWS::CloudFormation::CustomResource') {
+      continue;
+    }
+    const { ServiceToken, ...properties } = resource.Properties ?? {};
+    const functionId = resolver.referencedId(ServiceToken);
+    if (functionId === undefined) throw new Error(`template: custom resource ${id} has no function token`);
+    customResources.push({
+      logicalId: id,
+      type: resource.Type,
+      serviceTokenFunctionLogicalId: functionId,
+      properties: resolver.resolve(properties) as JsonObject,
+    });
+  }
+
   const outputs: Record<string, string> = {};
   for (const [name, output] of Object.entries(template.Outputs ?? {})) {
     outputs[name] = String(resolver.resolve(output.Value));
@@ -494,6 +568,8 @@ export function readStack(
 
   return {
     environment,
+    streamMappings,
+    customResources,
     functions,
     roleStatements,
     api,

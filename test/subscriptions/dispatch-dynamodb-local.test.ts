@@ -6,15 +6,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  DescribeStreamCommand,
-  DynamoDBStreamsClient,
-  GetRecordsCommand,
-  GetShardIteratorCommand,
-  type _Record as StreamRecord,
-} from '@aws-sdk/client-dynamodb-streams';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { InvokeCommand } from '@aws-sdk/client-lambda';
-import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import type { Context, DynamoDBStreamEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { DynamoMetaStore, ensureTable } from '../../lambdas/adapters/dynamo-meta-store.ts';
 import { MemoryObjectStore } from '../../lambdas/adapters/memory-object-store.ts';
@@ -23,6 +17,7 @@ import { handler as dispatchHandler } from '../../lambdas/handlers/dispatch.ts';
 import { setLambdaClientForTests } from '../../lambdas/runtime/aws-subscriptions.ts';
 import { getServices, setBackendForTests } from '../../lambdas/runtime/lambda-root.ts';
 import type { Wake } from '../../lambdas/subscriptions/dispatch.ts';
+import { StreamReader } from '../stack/stream-mapping.ts';
 import { localDynamoClient } from '../support/dynamodb-local.ts';
 import { type LocalHttpServer, serveHttp } from '../support/local-http.ts';
 
@@ -45,58 +40,6 @@ function context(): Context {
   };
 }
 
-/** Reads a table's stream from its start, shard by shard, as Lambda's event source mapping would. */
-class StreamReader {
-  private readonly iterators = new Map<string, string | undefined>();
-  constructor(
-    private readonly streams: DynamoDBStreamsClient,
-    private readonly streamArn: string,
-  ) {}
-
-  /** Every record written since the last read, in the shape Lambda hands a stream handler. */
-  async read(): Promise<DynamoDBRecord[]> {
-    const { StreamDescription } = await this.streams.send(
-      new DescribeStreamCommand({ StreamArn: this.streamArn }),
-    );
-    const records: DynamoDBRecord[] = [];
-    for (const shard of StreamDescription?.Shards ?? []) {
-      const id = shard.ShardId as string;
-      let iterator = this.iterators.get(id);
-      if (!this.iterators.has(id)) {
-        const out = await this.streams.send(
-          new GetShardIteratorCommand({
-            StreamArn: this.streamArn,
-            ShardId: id,
-            ShardIteratorType: 'TRIM_HORIZON',
-          }),
-        );
-        iterator = out.ShardIterator;
-      }
-      while (iterator !== undefined) {
-        const out = await this.streams.send(new GetRecordsCommand({ ShardIterator: iterator }));
-        records.push(...(out.Records ?? []).map(asLambdaRecord));
-        iterator = out.NextShardIterator;
-        if ((out.Records ?? []).length === 0) break;
-      }
-      this.iterators.set(id, iterator);
-    }
-    return records;
-  }
-}
-
-/** The SDK's record is Lambda's, but for the creation time (a Date here, epoch seconds there). */
-function asLambdaRecord(record: StreamRecord): DynamoDBRecord {
-  const created = record.dynamodb?.ApproximateCreationDateTime;
-  return {
-    ...record,
-    eventSourceARN: 'arn:aws:dynamodb:us-east-1:000000000000:table/t/stream/x',
-    dynamodb: {
-      ...record.dynamodb,
-      ApproximateCreationDateTime: created === undefined ? undefined : Math.floor(created.getTime() / 1000),
-    },
-  } as DynamoDBRecord;
-}
-
 describe('dispatcher on a DynamoDB Local stream', () => {
   let client: DynamoDBClient;
   let streams: DynamoDBStreamsClient;
@@ -115,7 +58,9 @@ describe('dispatcher on a DynamoDB Local stream', () => {
     const table = `streambed-stream-${randomUUID().slice(0, 8)}`;
     await ensureTable(client, table, { stream: true });
     const described = await client.send(new DescribeTableCommand({ TableName: table }));
-    reader = new StreamReader(streams, described.Table?.LatestStreamArn as string);
+    reader = new StreamReader(streams, described.Table?.LatestStreamArn as string, {
+      startingPosition: 'TRIM_HORIZON',
+    });
     setBackendForTests({
       meta: new DynamoMetaStore({ client, table }),
       objects: new MemoryObjectStore(),

@@ -11,7 +11,7 @@ import {
   type RunOptions,
 } from '../../lambdas/subscriptions/deliverer.ts';
 import type { KafkaEvent } from '../../lambdas/subscriptions/kafka-event.ts';
-import { createSubscriptionService } from '../../lambdas/subscriptions/subscriptions.ts';
+import { createSubscriptionService, type TargetPolicy } from '../../lambdas/subscriptions/subscriptions.ts';
 import type { Delivery, DeliveryResult, Target } from '../../lambdas/subscriptions/target.ts';
 import { logFixture } from '../support/log-fixture.ts';
 
@@ -55,7 +55,9 @@ export class ScriptedTarget implements Target {
   }
 }
 
-export async function subscriptionWorld(options: { partitions?: number; clock?: ManualClock } = {}) {
+export async function subscriptionWorld(
+  options: { partitions?: number; clock?: ManualClock; targets?: TargetPolicy } = {},
+) {
   const clock = options.clock ?? new ManualClock();
   const fixture = logFixture({ clock, meta: new MemoryMetaStore(clock) });
   await fixture.topics.createTopic('events', options.partitions ?? 1);
@@ -67,7 +69,7 @@ export async function subscriptionWorld(options: { partitions?: number; clock?: 
     topics: fixture.topics,
     log: fixture.log,
     groups,
-    targets: { validateUrl: () => {}, validateFunction: noFunctions },
+    targets: options.targets ?? { validateUrl: () => {}, validateFunction: noFunctions },
   });
   const target = new ScriptedTarget();
   const deps: DelivererDeps = {
