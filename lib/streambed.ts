@@ -299,14 +299,20 @@ export const STREAMBED_CONCERNS: readonly StreambedConcern[] = [
 // Subscriptions (DESIGN §12, AWS).
 
 /**
- * The deliverer's timeout. A run delivers one partition of one subscription until it is caught up or
- * until a deadline kept a minute before this timeout (lambdas/handlers/deliver.ts), and then invokes
- * itself to carry on, so the timeout bounds one slice of a backlog, not the backlog. Five minutes makes
- * that re-invocation rare (one per four minutes of continuous delivery, a negligible request) while
- * the minute kept back is still a fifth of the run; a longer timeout would only let a run of old code
- * outlive a deploy, or a run stuck on a target hold its container, for longer.
+ * The deliverer's timeout: Lambda's longest. A run delivers one partition until it is caught up or
+ * until a deadline kept back from this timeout by the longest target call (lambdas/handlers/deliver.ts),
+ * and then invokes itself to carry on, so the timeout bounds one slice of a backlog. It is the longest
+ * so that a target function may run for up to MAX_TARGET_TIMEOUT and still leave the deliverer time to
+ * deliver between its deadline checks: a target call is never cut off by the deliverer's own timeout,
+ * so it is never running while another deliverer starts the same partition.
  */
-const DELIVER_TIMEOUT = Duration.minutes(5);
+const DELIVER_TIMEOUT = Duration.minutes(15);
+/** The longest timeout a target function may have: the deliverer's, less two minutes to deliver in. */
+export const MAX_TARGET_TIMEOUT = Duration.minutes(13);
+/** A URL target's call timeout (lambdas/subscriptions/url-target.ts). */
+const URL_TARGET_TIMEOUT_MS = 30_000;
+/** The longest target call the deliverer must wait out (milliseconds); see deliver.ts. */
+export const TARGET_TIMEOUT_ENV = 'STREAMBED_TARGET_TIMEOUT_MS';
 /**
  * How long Lambda keeps a wake-up (an asynchronous event to the deliverer) it cannot run yet. A wake
  * that waited longer is redundant: the janitor's sweep, every minute, wakes any partition that is
@@ -344,8 +350,9 @@ export const SUBSCRIPTION_CONCERNS = {
     worksToDeadline: true,
     // Fetches records; a batch out of attempts is produced to the dead-letter topic (a new object).
     objects: 'readWrite',
-    // Leases, positions and delivery status by CAS, dead-letter commits; it never deletes an item.
-    meta: 'commit',
+    // Leases, positions and delivery status by CAS, dead-letter commits; it deletes one item: a lease
+    // its claim re-created for a subscription deleted meanwhile.
+    meta: 'readWrite',
     routes: [],
   },
   /** Turns the table's stream into deliverer wake-ups. */
@@ -533,6 +540,13 @@ export interface StreambedSubscriptionOptions {
   readonly topic: string;
   /** The target; the deliverer is granted lambda:InvokeFunction on this function, nothing wider. */
   readonly function: IFunction;
+  /**
+   * The function's timeout, when the construct cannot read it (a function imported by ARN). The
+   * deliverer keeps this much time back before its own timeout and holds its lease longer than this,
+   * so a call is never cut off and never overlaps another on the same partition. At most 13 minutes.
+   * @default the function's own timeout (required for an imported function)
+   */
+  readonly functionTimeout?: Duration;
   /** Records per invocation at most. @default 100 */
   readonly batchSize?: number;
   /** How long to gather records before invoking with fewer than batchSize (whole milliseconds, up to 5 minutes). @default none */
@@ -724,6 +738,11 @@ export function validateStreambedProps(props: StreambedProps): string[] {
 const SUBSCRIPTION_NAME = /^[A-Za-z0-9._-]{1,249}$/;
 
 /** Every problem with one addSubscription call, so one synth reports them all. */
+/** How long a call to the target function may last: its declared timeout, or the option. */
+function targetTimeoutOf(options: StreambedSubscriptionOptions): Duration | undefined {
+  return options.functionTimeout ?? (options.function as { timeout?: Duration }).timeout;
+}
+
 export function validateSubscriptionOptions(name: string, options: StreambedSubscriptionOptions): string[] {
   const problems: string[] = [];
   const known = (value: unknown) => value !== undefined && !Token.isUnresolved(value);
@@ -746,6 +765,18 @@ export function validateSubscriptionOptions(name: string, options: StreambedSubs
   }
   topicProblem('topic', options.topic);
   if (options.function === undefined) problems.push('function is required (the target function)');
+  else {
+    const timeout = targetTimeoutOf(options);
+    if (timeout === undefined) {
+      problems.push(
+        'functionTimeout is required: the timeout of an imported function cannot be read, and the deliverer must know how long a call may last',
+      );
+    } else if (!timeout.isUnresolved() && timeout.toMilliseconds() > MAX_TARGET_TIMEOUT.toMilliseconds()) {
+      problems.push(
+        `the target function's timeout (${timeout.toHumanString()}) is over ${MAX_TARGET_TIMEOUT.toHumanString()}: the deliverer (15 minutes at most) could not wait out a call and still deliver`,
+      );
+    }
+  }
   integer('batchSize', options.batchSize, 1, MAX_BATCH_SIZE);
   const window = options.maxBatchingWindow;
   if (window !== undefined && !window.isUnresolved()) {
@@ -875,6 +906,8 @@ export class Streambed extends Construct {
   /** Target functions by ARN (token) and the subscriptions declared so far. */
   private readonly targetFunctions = new Map<string, IFunction>();
   private readonly subscriptionNames = new Set<string>();
+  /** The longest timeout of a target function added so far (0: none, only URL targets). */
+  private longestTargetTimeoutMs = 0;
   private subscriptionProvider?: Provider;
 
   constructor(scope: Construct, id: string, props: StreambedProps = {}) {
@@ -1298,6 +1331,11 @@ export class Streambed extends Construct {
       statements: [invokeDeliverer],
     });
     if (this.props.allowPrivateUrlTargets) deliverer.addEnvironment(ALLOW_PRIVATE_URLS_ENV, 'true');
+    // The longest call the deliverer waits out: a URL target's 30 s, or the longest target function's.
+    deliverer.addEnvironment(
+      TARGET_TIMEOUT_ENV,
+      Lazy.string({ produce: () => String(Math.max(URL_TARGET_TIMEOUT_MS, this.longestTargetTimeoutMs)) }),
+    );
 
     dispatcher.addEnvironment(DELIVER_FUNCTION_ENV, deliverer.functionName);
     dispatcher.addToRolePolicy(invokeDeliverer);
@@ -1356,6 +1394,8 @@ export class Streambed extends Construct {
     const provider = this.subscriptionProvider ?? this.createSubscriptionProvider();
 
     const target = options.function;
+    const timeout = targetTimeoutOf(options) as Duration;
+    this.longestTargetTimeoutMs = Math.max(this.longestTargetTimeoutMs, timeout.toMilliseconds());
     if (!this.targetFunctions.has(target.functionArn)) {
       this.targetFunctions.set(target.functionArn, target);
       // The function itself, not its versions and aliases (`:*`): a target is named by its ARN.

@@ -7,7 +7,12 @@ import type { Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MemoryMetaStore } from '../../lambdas/adapters/memory-meta-store.ts';
 import { MemoryObjectStore } from '../../lambdas/adapters/memory-object-store.ts';
-import { handler as deliver } from '../../lambdas/handlers/deliver.ts';
+import {
+  handler as deliver,
+  deliveryLeaseMs,
+  deliveryMargin,
+  targetTimeoutMs,
+} from '../../lambdas/handlers/deliver.ts';
 import { handler as janitor } from '../../lambdas/handlers/janitor.ts';
 import { setLambdaClientForTests } from '../../lambdas/runtime/aws-subscriptions.ts';
 import { getServices, setBackendForTests } from '../../lambdas/runtime/lambda-root.ts';
@@ -130,6 +135,16 @@ describe('deliver handler', () => {
     expect(result).toEqual({ outcome: 'caught-up' });
     expect(received).toEqual([{ offsets: [0, 1, 2] }]);
     expect(invoked).toEqual([]);
+  });
+
+  it('keeps back the longest target call plus 30 s, and leases two minutes past it', () => {
+    expect(targetTimeoutMs({})).toBe(30_000);
+    expect(targetTimeoutMs({ STREAMBED_TARGET_TIMEOUT_MS: '780000' })).toBe(780_000);
+    expect(targetTimeoutMs({ STREAMBED_TARGET_TIMEOUT_MS: 'soon' })).toBe(30_000);
+    expect(deliveryMargin(780_000, 900_000)).toBe(810_000);
+    expect(deliveryMargin(30_000, 100_000)).toBe(50_000);
+    expect(deliveryLeaseMs(30_000)).toBe(10 * 60_000);
+    expect(deliveryLeaseMs(780_000)).toBe(900_000);
   });
 
   it('stops at its deadline and re-invokes itself asynchronously with the same event', async () => {

@@ -6,7 +6,7 @@
  */
 import { App, Duration, type Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
+import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
@@ -73,7 +73,12 @@ const withTarget =
   (options: Partial<StreambedSubscriptionOptions> = {}, name = 'orders-to-handler') =>
   (streambed: Streambed, stack: Stack) => {
     const fn = LambdaFunction.fromFunctionArn(stack, `Target-${name}`, TARGET_ARN);
-    streambed.addSubscription(name, { topic: 'orders', function: fn, ...options });
+    streambed.addSubscription(name, {
+      topic: 'orders',
+      function: fn,
+      functionTimeout: Duration.minutes(1),
+      ...options,
+    });
   };
 
 describe('the table stream and the dispatcher', () => {
@@ -157,13 +162,13 @@ describe('the deliverer', () => {
   const { template, streambed, logicalId, statementsOf, invokeResources, environmentOf } = build();
   const delivererArn = { 'Fn::GetAtt': [logicalId(streambed.deliverer), 'Arn'] };
 
-  it('runs on arm64 nodejs with 512 MB for at most 5 minutes, and has no near-timeout alarm (it works to a deadline)', () => {
+  it('runs on arm64 nodejs with 512 MB for at most 15 minutes, and has no near-timeout alarm (it works to a deadline)', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Handler: 'index.handler',
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       MemorySize: 512,
-      Timeout: 300,
+      Timeout: 900,
       Environment: { Variables: Match.objectLike({ STREAMBED_TABLE: { Ref: logicalId(streambed.table) } }) },
       Description: 'Streambed deliver',
     });
@@ -185,7 +190,7 @@ describe('the deliverer', () => {
     });
   });
 
-  it('reads and commits to the table, reads objects and writes new ones under data/ only, and invokes itself', () => {
+  it('reads and writes the table (deleting only what its claims re-created), reads objects and writes new ones under data/ only, and invokes itself', () => {
     const actions = [...new Set(statementsOf('deliver').flatMap((s) => asArray(s.Action)))].sort();
     expect(actions).toEqual(
       [
@@ -193,6 +198,7 @@ describe('the deliverer', () => {
         'logs:PutLogEvents',
         'dynamodb:BatchGetItem',
         'dynamodb:ConditionCheckItem',
+        'dynamodb:DeleteItem',
         'dynamodb:GetItem',
         'dynamodb:PutItem',
         'dynamodb:Query',
@@ -210,6 +216,8 @@ describe('the deliverer', () => {
     // No subscriptions declared: no target list at all.
     expect(environmentOf('deliver').STREAMBED_SUBSCRIPTION_FUNCTIONS).toBeUndefined();
     expect(environmentOf('deliver').STREAMBED_ALLOW_PRIVATE_URLS).toBeUndefined();
+    // Only URL targets: the longest call it waits out is a URL call's 30 s.
+    expect(environmentOf('deliver').STREAMBED_TARGET_TIMEOUT_MS).toBe('30000');
   });
 
   it("is the janitor's to wake: its name and the invoke right on it alone", () => {
@@ -292,6 +300,7 @@ describe('addSubscription', () => {
       streambed.addSubscription('audit', {
         topic: 'orders',
         function: LambdaFunction.fromFunctionArn(stack, 'Audit', OTHER_ARN),
+        functionTimeout: Duration.seconds(30),
       });
     });
     for (const concern of ['deliver', 'subscription-resource', 'subscriptions']) {
@@ -322,6 +331,37 @@ describe('addSubscription', () => {
       Description: Match.stringLikeRegexp('AWS CDK resource provider framework - onEvent'),
       LoggingConfig: { LogGroup: { Ref: Match.stringLikeRegexp('SubscriptionProviderLogs') } },
     });
+  });
+
+  it("waits out the longest target function's timeout: read from the function, or given for an imported one", () => {
+    const { environmentOf } = build({}, (streambed, stack) => {
+      withTarget({ functionTimeout: Duration.minutes(2) }, 'a')(streambed, stack);
+      const own = new LambdaFunction(stack, 'Own', {
+        runtime: Runtime.NODEJS_22_X,
+        handler: 'index.handler',
+        code: Code.fromInline('exports.handler = async () => ({})'),
+        timeout: Duration.minutes(7),
+      });
+      // A user's function, not Streambed's: its own findings are the user's to settle.
+      Validations.of(own).acknowledge(
+        {
+          id: 'AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+          reason: 'a test target',
+        },
+        { id: 'AwsSolutions::AwsSolutions-L1', reason: 'a test target' },
+      );
+      streambed.addSubscription('b', { topic: 'orders', function: own });
+    });
+    expect(environmentOf('deliver').STREAMBED_TARGET_TIMEOUT_MS).toBe(String(7 * 60_000));
+  });
+
+  it('refuses a target whose timeout is unknown or longer than 13 minutes', () => {
+    const attempt = (options: Partial<StreambedSubscriptionOptions>) => () =>
+      build({}, (streambed, stack) => withTarget(options, 'slow')(streambed, stack));
+    expect(attempt({ functionTimeout: undefined })).toThrow(/functionTimeout is required/);
+    expect(attempt({ functionTimeout: Duration.minutes(14) })).toThrow(
+      /the target function's timeout \(14 minutes\) is over 13 minutes/,
+    );
   });
 
   it('refuses bad options at synth, naming each', () => {

@@ -191,7 +191,7 @@ describe('Lambda functions', () => {
     for (const group of logGroups) expect((group.Properties as Json).RetentionInDays).toBe(30);
   });
 
-  it('publish the table and bucket names and the Powertools settings; the deliverer name to those that wake it', () => {
+  it('publish the table and bucket names and the Powertools settings; the deliverer name to those that wake it, and its longest target call to the deliverer', () => {
     const wakers = new Set(['janitor', 'dispatch']);
     for (const concern of FUNCTION_CONCERNS) {
       const fn = template.toJSON().Resources[logicalId(streambed.functions[concern.name] as IConstruct)];
@@ -205,6 +205,8 @@ describe('Lambda functions', () => {
           ...(wakers.has(concern.name)
             ? { STREAMBED_DELIVER_FUNCTION: { Ref: logicalId(streambed.deliverer) } }
             : {}),
+          // The longest target call the deliverer waits out: a URL call's, with no target functions.
+          ...(concern.name === 'deliver' ? { STREAMBED_TARGET_TIMEOUT_MS: '30000' } : {}),
         },
       });
     }

@@ -5,6 +5,7 @@
  * woken through the Lambda Invoke API, and the target function invoked by the deliverer — every step
  * by the real bundles under their own roles.
  */
+import { Duration } from 'aws-cdk-lib';
 import { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Streambed } from '../../client/index.ts';
@@ -29,6 +30,7 @@ function synthesizeWithSubscription(dir: string): SynthesizedStack {
     app.streambed.addSubscription('orders-to-handler', {
       topic: 'orders',
       function: LambdaFunction.fromFunctionArn(app, 'OrdersHandler', TARGET_ARN),
+      functionTimeout: Duration.seconds(30),
       batchSize: 10,
       startingPosition: 'earliest',
       createTopic: { partitions: 2 },
