@@ -263,7 +263,7 @@ const produceJson = (records: unknown[]) => ({ body: { records } });
 // ---------------------------------------------------------------------------------------------------
 
 describe('error table', () => {
-  it('maps every API code of DESIGN §8 to its status', () => {
+  it('maps every API code of DESIGN §8 (and §12) to its status', () => {
     // Prepare
     const expected = {
       INVALID_REQUEST: 400,
@@ -273,6 +273,9 @@ describe('error table', () => {
       OFFSET_OUT_OF_RANGE: 416,
       RECORD_TOO_LARGE: 413,
       TOPIC_ALREADY_EXISTS: 409,
+      // Subscriptions (DESIGN §12): an unknown one, and a name already taken.
+      SUBSCRIPTION_NOT_FOUND: 404,
+      SUBSCRIPTION_ALREADY_EXISTS: 409,
       LEASE_LOST: 409,
       CONFLICT: 409,
       THROTTLED: 429,
