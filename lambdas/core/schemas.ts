@@ -317,6 +317,12 @@ export interface SchemaRegistryService {
     options?: { deleted?: boolean },
   ): Promise<SubjectVersion>;
   getSchema(id: number): Promise<{ id: number; schema: string }>;
+  /**
+   * The highest schema id issued so far (0 before the first). Ids are issued in order from 1, each
+   * with its schema in the same transaction, and schemas are never deleted: every id from 1 to this
+   * one names a schema.
+   */
+  highestSchemaId(): Promise<number>;
   subjectsOfSchema(id: number, options?: { deleted?: boolean }): Promise<string[]>;
   versionsOfSchema(
     id: number,
@@ -611,6 +617,11 @@ export function createSchemaRegistryService({ meta, clock }: SchemaRegistryDeps)
 
     async getSchema(id) {
       return { id, schema: (await schemaItem(id)).schema as string };
+    },
+
+    async highestSchemaId() {
+      const counter = await meta.get(schemaIdCounterKey, { consistent: true });
+      return (counter?.lastId as number | undefined) ?? 0;
     },
 
     async subjectsOfSchema(id, options = {}) {

@@ -132,7 +132,7 @@ export function awsDelivererDeps(
       }
       return target;
     },
-    knownSchemaIds: schemaIdsKnownTo(services.schemas),
+    knownSchemaIds: schemaIdsKnownTo(services.schemas, systemClock),
     onEvent: options.onEvent,
   };
 }

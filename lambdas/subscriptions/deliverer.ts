@@ -46,7 +46,7 @@ import {
 } from '../core/groups.ts';
 import { MAX_BATCH_BYTES, MAX_FETCH_MAX_BYTES, MAX_RECORDS_PER_REQUEST } from '../core/limits.ts';
 import type { FetchedRecord, LogService, ProduceRecord } from '../core/log-types.ts';
-import { RegistryErrorCode, registryErrorCode, type SchemaRegistryService } from '../core/schemas.ts';
+import type { SchemaRegistryService } from '../core/schemas.ts';
 import type { TopicServiceImpl } from '../core/topics.ts';
 import type { Clock } from '../ports/clock.ts';
 import { idempotencyKeyOf, parseBatchResponse, toKafkaEvent } from './kafka-event.ts';
@@ -220,23 +220,24 @@ const storedSize = (record: FetchedRecord): number =>
   record.headers.reduce((n, h) => n + h.key.length + (h.value?.length ?? 0), 0) +
   16;
 
+/** How long the registry's highest id is trusted before a larger candidate makes it read again. */
+const SCHEMA_ID_REFRESH_MS = 10_000;
+
 /**
- * `knownSchemaIds` over the schema registry: an id is known once the registry has it (ids are never
- * reused, so known ids are remembered; unknown ones are asked again, they may be registered later).
+ * `knownSchemaIds` over the schema registry: ids are issued in order from 1 and never deleted, so an
+ * id is the registry's exactly when it is at most the highest issued. That one number is read, at most
+ * once per SCHEMA_ID_REFRESH_MS and only when a candidate is above it, so values that merely start with
+ * a zero byte (any binary payload may) cost no read per record.
  */
-export function schemaIdsKnownTo(schemas: Pick<SchemaRegistryService, 'getSchema'>) {
-  const known = new Set<number>();
+export function schemaIdsKnownTo(schemas: Pick<SchemaRegistryService, 'highestSchemaId'>, clock: Clock) {
+  let highest = 0;
+  let readAt = Number.NEGATIVE_INFINITY;
   return async (ids: readonly number[]): Promise<ReadonlySet<number>> => {
-    for (const id of ids) {
-      if (known.has(id) || id <= 0) continue;
-      try {
-        await schemas.getSchema(id);
-        known.add(id);
-      } catch (error) {
-        if (registryErrorCode(error) !== RegistryErrorCode.SCHEMA_NOT_FOUND) throw error;
-      }
+    if (ids.some((id) => id > highest) && clock.now() - readAt >= SCHEMA_ID_REFRESH_MS) {
+      highest = await schemas.highestSchemaId();
+      readAt = clock.now();
     }
-    return new Set(ids.filter((id) => known.has(id)));
+    return new Set(ids.filter((id) => id >= 1 && id <= highest));
   };
 }
 

@@ -48,7 +48,7 @@ export interface LocalRunnerDeps {
   groups: GroupService;
   log: LogService;
   topics: Pick<TopicServiceImpl, 'requireTopic'>;
-  schemas: Pick<SchemaRegistryService, 'getSchema'>;
+  schemas: Pick<SchemaRegistryService, 'highestSchemaId'>;
   notifier: CommitNotifier;
   clock: Clock;
 }
@@ -131,7 +131,7 @@ export function createLocalRunner(deps: LocalRunnerDeps, options: LocalRunnerOpt
     topics: deps.topics,
     clock: deps.clock,
     targetFor,
-    knownSchemaIds: schemaIdsKnownTo(deps.schemas),
+    knownSchemaIds: schemaIdsKnownTo(deps.schemas, deps.clock),
     onEvent: options.onEvent ?? stderrEvent,
     async waitForRecords(topicId, partition, ms, signal) {
       const wake = deps.notifier.next(partitionPk(topicId, partition));

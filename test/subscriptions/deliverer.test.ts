@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEAD_LETTER_HEADERS } from '../../lambdas/core/dead-letter.ts';
-import { deliverPartition } from '../../lambdas/subscriptions/deliverer.ts';
+import { createSchemaRegistryService } from '../../lambdas/core/schemas.ts';
+import { deliverPartition, schemaIdsKnownTo } from '../../lambdas/subscriptions/deliverer.ts';
 import { MAX_EVENT_BYTES } from '../../lambdas/subscriptions/target.ts';
 import { record } from '../support/log-fixture.ts';
 import { subscribe, subscriptionWorld, valuesOf } from './support.ts';
@@ -317,6 +318,39 @@ describe('deliverer', () => {
     await world.groups.resetOffsets('subscription:s', 'events', { to: 'offset', offset: 4 });
     expect(await world.deliver('s', 0)).toBe('caught-up');
     expect(world.target.seen.map((s) => s.offsets)).toEqual([[2, 3, 4], [4]]);
+  });
+
+  it('marks values framed with a registry schema id, leaves other zero-led values alone, and reads the registry once', async () => {
+    const world = await subscriptionWorld();
+    const schemas = createSchemaRegistryService({ meta: world.meta, clock: world.clock });
+    const { id } = await schemas.register('events-value', { schema: '"string"' });
+    let reads = 0;
+    world.deps.knownSchemaIds = schemaIdsKnownTo(
+      {
+        highestSchemaId: () => {
+          reads++;
+          return schemas.highestSchemaId();
+        },
+      },
+      world.clock,
+    );
+    await subscribe(world);
+    const framed = (schemaId: number, body: number[]) => new Uint8Array([0, 0, 0, 0, schemaId, ...body]);
+    const records = [framed(id, [6, 0x61, 0x62, 0x63]), framed(id + 7, [1, 2]), framed(id + 9, [3])];
+    await world.log.produce({
+      topic: 'events',
+      records: records.map((value) => ({ key: null, value, headers: [] })),
+    });
+    expect(await world.deliver('s', 0)).toBe('caught-up');
+    const delivered = Object.values(world.target.seen[0]?.event.records ?? {})[0] ?? [];
+    expect(delivered[0]?.valueSchemaMetadata).toEqual({ dataFormat: 'AVRO', schemaId: String(id) });
+    expect(Buffer.from(delivered[0]?.value ?? '', 'base64')).toEqual(Buffer.from([6, 0x61, 0x62, 0x63]));
+    for (const [i, record] of delivered.slice(1).entries()) {
+      expect(record.valueSchemaMetadata).toBeUndefined();
+      expect(new Uint8Array(Buffer.from(record.value ?? '', 'base64'))).toEqual(records[i + 1]);
+    }
+    // One read of the highest id serves the whole batch, however many zero-led values it holds.
+    expect(reads).toBe(1);
   });
 
   it('stops at the deadline, releasing the lease with its position saved', async () => {
