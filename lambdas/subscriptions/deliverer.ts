@@ -314,7 +314,9 @@ export async function deliverPartition(
     if (outcome !== 'recheck') return outcome;
     // Released with nothing left: a commit that landed meanwhile found the lease held and woke no one.
     const { highWatermark } = await log.offsets(config.topic, partition);
-    if (highWatermark <= position || stopRequested()) return 'caught-up';
+    if (highWatermark <= position) return 'caught-up';
+    // More arrived, but the run is out of time: 'stopped' makes its caller carry on.
+    if (stopRequested()) return 'stopped';
 
     async function deliverHeld(): Promise<RunOutcome | 'recheck'> {
       let limit = (config as StoredSubscription).batchSize;

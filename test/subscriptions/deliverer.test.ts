@@ -353,6 +353,28 @@ describe('deliverer', () => {
     expect(reads).toBe(1);
   });
 
+  it('reports stopped, not caught up, when records arrive after its release and its deadline has passed', async () => {
+    const world = await subscriptionWorld();
+    await subscribe(world);
+    await produce(world, 1);
+    const deadline = world.clock.now() + 1_000;
+    const offsets = world.log.offsets.bind(world.log);
+    world.deps.log = {
+      ...world.log,
+      fetch: world.log.fetch.bind(world.log),
+      produce: world.log.produce.bind(world.log),
+      // The re-check after the release: meanwhile a record is committed and the deadline passes.
+      offsets: async (topic, partition, timestamp) => {
+        if (world.target.seen.length === 1 && timestamp === undefined) {
+          await world.log.produce({ topic: 'events', records: [record('late')] });
+          world.clock.advance(2_000);
+        }
+        return offsets(topic, partition, timestamp);
+      },
+    };
+    expect(await world.deliver('s', 0, { deadline })).toBe('stopped');
+  });
+
   it('stops at the deadline, releasing the lease with its position saved', async () => {
     const world = await subscriptionWorld();
     await subscribe(world, { batchSize: 1 });
