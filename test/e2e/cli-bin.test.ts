@@ -1,0 +1,46 @@
+/**
+ * The package's `bin` as a user runs it from a checkout: committed executable (git records the mode,
+ * so every checkout gets it, not only one where npm happened to chmod the file), with a shebang that
+ * runs the TypeScript through tsx, so `npx streambed` works without a build.
+ */
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const root = resolve(import.meta.dirname, '../..');
+const BIN = 'client/cli/bin.ts';
+
+describe('the streambed bin', () => {
+  it('is the package bin and is committed with the executable bit', async () => {
+    // Prepare
+    const manifest = JSON.parse(await readFile(resolve(root, 'package.json'), 'utf8'));
+    // Act
+    const { stdout } = await run('git', ['ls-files', '-s', BIN], { cwd: root });
+    // Assess
+    expect(manifest.bin).toEqual({ streambed: BIN });
+    expect(stdout.startsWith('100755 ')).toBe(true);
+  });
+
+  it('starts with a shebang that runs it through tsx', async () => {
+    const firstLine = (await readFile(resolve(root, BIN), 'utf8')).split('\n')[0];
+    expect(firstLine).toBe('#!/usr/bin/env -S node --import tsx');
+  });
+
+  it('answers `npx streambed --help` in the checkout with the usage and exit code 0', async () => {
+    // Act: a failing exit rejects with the exit code and stderr
+    const { stdout } = await run('npx', ['--no-install', 'streambed', '--help'], {
+      cwd: root,
+      env: { ...process.env, npm_config_update_notifier: 'false' },
+    });
+    // Assess
+    expect(stdout).toMatch(/^usage: streambed /m);
+  });
+
+  it('runs when executed directly from a folder of the checkout', async () => {
+    const { stdout } = await run(resolve(root, BIN), ['--help'], { cwd: resolve(root, 'docs') });
+    expect(stdout).toMatch(/^usage: streambed /m);
+  });
+});
