@@ -29,7 +29,10 @@ import { segment, Transport, type TransportOptions } from './transport.ts';
 export type AvroSchemaInput = string | object;
 
 export interface SchemaRegistryClientOptions extends TransportOptions {
-  /** The Streambed API's URL; the registry is at `<url>/schema-registry`. */
+  /**
+   * The Streambed API's URL (the registry is at `<url>/schema-registry`), or the registry's own URL
+   * ending in `/schema-registry`: both name the same registry, with or without a trailing slash.
+   */
   url: string;
   /** The registry's own base URL, when it is not `<url>/schema-registry` (another registry). */
   registryUrl?: string;
@@ -75,20 +78,49 @@ function confluentErrors(inner: typeof fetch): typeof fetch {
       // Not a registry error body (a gateway answered): the Transport judges it by its status.
     }
     const status = response.status;
-    if (typeof body.error_code !== 'number') {
+    const errorCode = typeof body.error_code === 'number' ? body.error_code : undefined;
+    if (status === 404 && (errorCode === undefined || errorCode === 404)) {
+      // Not a missing subject, version or schema (4040x) but a path the registry does not serve: say
+      // which, since a wrong registry URL is the usual cause.
+      const error = {
+        code: 'INVALID_REQUEST',
+        message: `HTTP 404: no schema registry route for ${init?.method ?? 'GET'} ${shownUrl(input)}; the registry URL should be the Streambed API's URL or its /schema-registry`,
+        retriable: false,
+        ...(errorCode === undefined ? {} : { errorCode }),
+      };
+      return new Response(JSON.stringify({ error }), {
+        status,
+        headers: { 'content-type': 'application/json' },
+      });
+    }
+    if (errorCode === undefined) {
       return new Response(text, { status, headers: { 'content-type': 'text/plain' } });
     }
     const error = {
-      code: codeFor(body.error_code, status),
+      code: codeFor(errorCode, status),
       message: typeof body.message === 'string' ? body.message : `HTTP ${status}`,
       retriable: status === 429 || status >= 500,
-      errorCode: body.error_code,
+      errorCode,
     };
     return new Response(JSON.stringify({ error }), {
       status,
       headers: { 'content-type': 'application/json' },
     });
   };
+}
+
+/** A request's URL for a message, without any credentials it carries. */
+function shownUrl(input: string | URL | Request): string {
+  const url = new URL(input instanceof Request ? input.url : input);
+  url.username = '';
+  url.password = '';
+  return url.href;
+}
+
+/** The registry's base URL from the API's URL, or from a URL already naming `/schema-registry`. */
+function registryBase(url: string): string {
+  const trimmed = url.replace(/\/+$/, '');
+  return trimmed.endsWith('/schema-registry') ? trimmed : `${trimmed}/schema-registry`;
 }
 
 function schemaText(schema: AvroSchemaInput): string {
@@ -138,7 +170,7 @@ export class SchemaRegistryClient {
   private readonly idBySchema = new Map<string, Promise<number>>();
 
   constructor(options: SchemaRegistryClientOptions) {
-    const base = options.registryUrl ?? `${options.url.replace(/\/+$/, '')}/schema-registry`;
+    const base = options.registryUrl ?? registryBase(options.url);
     this.transport = new Transport({ ...options, url: base, fetch: confluentErrors(options.fetch ?? fetch) });
   }
 

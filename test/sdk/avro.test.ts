@@ -152,3 +152,46 @@ describe('Avro with the SDK', () => {
     expect(await serde.deserialize(null)).toBeNull();
   });
 });
+
+describe('SchemaRegistryClient URL', () => {
+  it.each([
+    ['the API URL', ''],
+    ['the API URL with a trailing slash', '/'],
+    ['the registry URL', '/schema-registry'],
+    ['the registry URL with a trailing slash', '/schema-registry/'],
+  ])('reaches the registry from %s', async (_, suffix) => {
+    // Prepare
+    const named = new SchemaRegistryClient({ url: `${server.url}${suffix}` });
+    const expected = await registry.register('url-forms-value', orderV1);
+    // Act
+    const id = await named.lookup('url-forms-value', orderV1);
+    // Assess
+    expect(id).toBe(expected);
+    expect(JSON.parse(await named.getSchema(id))).toMatchObject({ name: 'Order' });
+  });
+
+  it.each([
+    ['the registry answers', { registryUrl: '/schema-registry/schema-registry' }],
+    ['the API answers', { url: '/v1/topics' }],
+  ])('names the URL requested when the path is no registry route (%s the 404)', async (_, path) => {
+    // Prepare: a base URL below which no registry is served
+    const wrong = new SchemaRegistryClient(
+      'registryUrl' in path
+        ? { url: server.url, registryUrl: `${server.url}${path.registryUrl}` }
+        : { url: `${server.url}${path.url}` },
+    );
+    const base = `${server.url}${'registryUrl' in path ? path.registryUrl : `${path.url}/schema-registry`}`;
+    // Act
+    const error = await wrong.getSchema(1).catch((e: unknown) => e);
+    // Assess
+    expect(error).toBeInstanceOf(StreambedError);
+    expect(error).toMatchObject({ code: 'INVALID_REQUEST', status: 404 });
+    expect((error as Error).message).toContain(`no schema registry route for GET ${base}/schemas/ids/1`);
+  });
+
+  it('keeps the registry message of a subject that does not exist', async () => {
+    const error = await registry.version('no-such-subject-value').catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'SUBJECT_NOT_FOUND', details: { errorCode: 40401 } });
+    expect((error as Error).message).not.toContain('no schema registry route');
+  });
+});
