@@ -141,6 +141,43 @@ function parseType(text: string): Type {
   }
 }
 
+/**
+ * Where `value` is not a value of `type`: one entry per wrong field, by its path (record fields,
+ * array indices and map keys, dot-separated), e.g. `order.total: expected double, got undefined`.
+ */
+function mismatches(type: Type, value: unknown): string[] {
+  const found: string[] = [];
+  type.isValid(value, {
+    errorHook: (path, got, expected) => {
+      const where = path.length === 0 ? 'value' : path.join('.');
+      found.push(`${where}: expected ${describeType(expected)}, got ${describeValue(got)}`);
+    },
+  });
+  return found;
+}
+
+function describeType(type: Type): string {
+  if (type instanceof avro.types.UnwrappedUnionType || type instanceof avro.types.WrappedUnionType) {
+    return type.types.map(describeType).join(' | ');
+  }
+  const kind = type.typeName.replace(/^logical:/, '');
+  return type.name === undefined ? kind : `${kind} ${type.name}`;
+}
+
+function describeValue(value: unknown): string {
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'bigint') return `${value}n`;
+  if (Buffer.isBuffer(value)) return `${value.byteLength} byte(s)`;
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    // a cycle: fall back to the value's own description
+  }
+  text ??= String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
 export const MAGIC_BYTE = 0;
 const HEADER_BYTES = 5;
 
@@ -253,10 +290,16 @@ export class SchemaRegistryClient {
     try {
       payload = type.toBuffer(value);
     } catch (error) {
-      throw new StreambedError(
-        'INVALID_REQUEST',
-        `value does not match Avro schema id ${id}: ${(error as Error).message}`,
-      );
+      // avsc's own message names the type but not where it is ("invalid "double": undefined"): ask
+      // it again with a hook that is told the path of every wrong field.
+      const found = mismatches(type, value);
+      const why =
+        found.length === 0
+          ? (error as Error).message
+          : [...found.slice(0, 5), ...(found.length > 5 ? [`and ${found.length - 5} more`] : [])].join('; ');
+      throw new StreambedError('INVALID_REQUEST', `value does not match Avro schema id ${id}: ${why}`, {
+        cause: error,
+      });
     }
     return encodeFrame(id, payload);
   }

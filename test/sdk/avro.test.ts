@@ -153,6 +153,41 @@ describe('Avro with the SDK', () => {
   });
 });
 
+const invoice = {
+  type: 'record',
+  name: 'Invoice',
+  namespace: 'shop',
+  fields: [
+    { name: 'order', type: orderV2 },
+    { name: 'notes', type: { type: 'map', values: 'string' } },
+  ],
+};
+
+describe('Avro errors say where', () => {
+  it('names the path of every wrong field of a value that does not match the schema', async () => {
+    // Prepare
+    const serde = avroSerde({ registry, subject: 'invoices-value', schema: invoice });
+    const id = await registry.register('invoices-value', invoice);
+    // Act
+    const error = await Promise.resolve(
+      serde.serialize({ order: { id: 1, items: ['a', 5], coupon: 7 }, notes: { due: 30 } }),
+    ).catch((e: unknown) => e);
+    // Assess
+    expect(error).toMatchObject({ code: 'INVALID_REQUEST' });
+    expect((error as Error).message).toBe(
+      `value does not match Avro schema id ${id}: order.total: expected double, got undefined; ` +
+        'order.items.1: expected string, got 5; order.coupon: expected null | string, got 7; ' +
+        'notes.due: expected string, got 30',
+    );
+  });
+
+  it('names the value itself when it is not a record at all', async () => {
+    const serde = avroSerde({ registry, subject: 'invoices-value', schema: invoice });
+    const error = await Promise.resolve(serde.serialize('an invoice')).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/: value: expected record shop\.Invoice, got "an invoice"$/);
+  });
+});
+
 describe('SchemaRegistryClient URL', () => {
   it.each([
     ['the API URL', ''],
