@@ -18,7 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { DEAD_LETTER_HEADERS, deadLetterHeaders } from '../lambdas/core/dead-letter.ts';
 import { decodeRecordBatch, splitBatches } from '../lambdas/core/record-batch.ts';
 import { BATCHES_CONTENT_TYPE } from '../lambdas/http/binary.ts';
-import { StreambedError } from './errors.ts';
+import { atRecord, StreambedError } from './errors.ts';
 import { Producer } from './producer.ts';
 import { type RetryOptions, sleep, withRetries } from './retry.ts';
 import type { AsyncSerde } from './serdes.ts';
@@ -505,7 +505,7 @@ export class Consumer<V = Buffer> {
         live,
         () => unresolved()[0],
         async () => {
-          const messages = await this.toMessages(unresolved());
+          const messages = await this.toMessages(tp, unresolved());
           if (messages.length === 0) return;
           let resolved: number | undefined;
           try {
@@ -533,7 +533,7 @@ export class Consumer<V = Buffer> {
         o,
         live,
         () => record,
-        async () => eachMessage?.({ ...tp, message: await this.toMessage(record) }),
+        async () => eachMessage?.({ ...tp, message: await this.toMessage(tp, record) }),
       );
       if (!handled) return;
       o.position = record.offset + 1;
@@ -642,11 +642,11 @@ export class Consumer<V = Buffer> {
   }
 
   /** Deserializes records in order, up to the first that fails; throws if that is the first. */
-  private async toMessages(records: FetchedRecord[]): Promise<ConsumedMessage<V>[]> {
+  private async toMessages(tp: TopicPartition, records: FetchedRecord[]): Promise<ConsumedMessage<V>[]> {
     const messages: ConsumedMessage<V>[] = [];
     for (const record of records) {
       try {
-        messages.push(await this.toMessage(record));
+        messages.push(await this.toMessage(tp, record));
       } catch (error) {
         if (messages.length === 0) throw error;
         break;
@@ -662,14 +662,20 @@ export class Consumer<V = Buffer> {
     await this.commitOffsets().catch((error) => this.options.onError?.(error));
   }
 
-  private async toMessage(record: FetchedRecord): Promise<ConsumedMessage<V>> {
+  /** A fetched record as a message; a deserializer's StreambedError names the record's place. */
+  private async toMessage(tp: TopicPartition, record: FetchedRecord): Promise<ConsumedMessage<V>> {
     const buffer = (bytes: Uint8Array | null) =>
       bytes === null ? null : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const headers: Record<string, Buffer | null> = {};
     for (const header of record.headers) headers[header.key] = buffer(header.value);
-    const value = this.options.valueSerde
-      ? await this.options.valueSerde.deserialize(record.value)
-      : (buffer(record.value) as V | null);
+    let value: V | null;
+    try {
+      value = this.options.valueSerde
+        ? await this.options.valueSerde.deserialize(record.value)
+        : (buffer(record.value) as V | null);
+    } catch (error) {
+      throw atRecord(error, { ...tp, offset: record.offset });
+    }
     return { offset: record.offset, timestamp: record.timestamp, key: buffer(record.key), value, headers };
   }
 }

@@ -61,3 +61,25 @@ export class StreambedError extends Error {
     this.details = options.details ?? {};
   }
 }
+
+/**
+ * A StreambedError raised while reading one record, with the record's place put first in its message
+ * (`orders/2 offset 17: …`); code, `retriable` and details are kept, and the original is the cause.
+ * Any other error is returned as it is: it is the caller's own (a custom serde's), not ours to change.
+ */
+export function atRecord(
+  error: unknown,
+  where: { topic: string; partition: number; offset: number },
+): unknown {
+  if (!(error instanceof StreambedError)) return error;
+  return new StreambedError(
+    error.code,
+    `${where.topic}/${where.partition} offset ${where.offset}: ${error.message}`,
+    {
+      retriable: error.retriable,
+      status: error.status,
+      details: error.details,
+      cause: error,
+    },
+  );
+}

@@ -9,7 +9,7 @@ import avro, { type Type } from 'avsc';
 import { decodeRecordBatch, splitBatches } from '../../lambdas/core/record-batch.ts';
 import { BATCHES_CONTENT_TYPE } from '../../lambdas/http/binary.ts';
 import type { Admin, StartingPosition, SubscriptionSettings, SubscriptionTarget } from '../admin.ts';
-import { StreambedError } from '../errors.ts';
+import { atRecord, StreambedError } from '../errors.ts';
 import { Streambed } from '../index.ts';
 import { avroSerde, SchemaRegistryClient } from '../schema-registry.ts';
 import { segment, Transport } from '../transport.ts';
@@ -293,10 +293,12 @@ export async function consumeCommand(argv: string[], io: Io): Promise<number> {
   // Avro's JSON encoding, which `produce --value-schema-file` reads back.
   const registry = values.avro === true ? new SchemaRegistryClient(options) : undefined;
   let count = 0;
-  const print = async (value: Buffer | Uint8Array | null) => {
+  const print = async (value: Buffer | Uint8Array | null, where: { partition: number; offset: number }) => {
     let text = '';
     if (value !== null && registry !== undefined) {
-      const decoded = await registry.decode(value);
+      const decoded = await registry.decode(value).catch((error: unknown) => {
+        throw atRecord(error, { topic, ...where });
+      });
       text = decoded.type.toString(decoded.value);
     } else if (value !== null) {
       text = Buffer.from(value).toString('utf8');
@@ -321,12 +323,12 @@ export async function consumeCommand(argv: string[], io: Io): Promise<number> {
       done = resolve;
     });
     await consumer.run({
-      eachMessage: async ({ message }) => {
+      eachMessage: async ({ partition, message }) => {
         // An undecodable value ends the command; throwing keeps the group's position before it.
         if (failure !== undefined) throw failure;
         if (count >= max) return done();
         try {
-          await print(message.value);
+          await print(message.value, { partition, offset: message.offset });
         } catch (error) {
           failure = error;
           done();
@@ -355,7 +357,7 @@ async function consumeWithoutGroup(
   topic: string,
   fromBeginning: boolean,
   max: number,
-  print: (value: Uint8Array | null) => Promise<void>,
+  print: (value: Uint8Array | null, where: { partition: number; offset: number }) => Promise<void>,
 ): Promise<number> {
   const described = await transport.json<{
     partitions: { partition: number; logStartOffset: number; highWatermark: number }[];
@@ -384,7 +386,7 @@ async function consumeWithoutGroup(
           for (const record of decodeRecordBatch(batch).records) {
             if (record.offset < offset || count >= max) continue;
             any = true;
-            await print(record.value);
+            await print(record.value, { partition, offset: record.offset });
             count++;
           }
         }

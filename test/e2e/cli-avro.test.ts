@@ -106,7 +106,7 @@ describe('streambed CLI with Avro', () => {
     expect((await registry.version('web.Click')).version).toBe(1);
   }, 60_000);
 
-  it('fails consume --avro on a value that is not Confluent Avro', async () => {
+  it('fails consume --avro on a value that is not Confluent Avro, naming its partition and offset', async () => {
     // Prepare
     await cli(['topics', 'create', 'plain']);
     await cli(['produce', 'plain'], 'just text\n');
@@ -114,6 +114,8 @@ describe('streambed CLI with Avro', () => {
     const consumed = await cli(['consume', 'plain', '--avro', '--from-beginning', '--max-messages', '1']);
     // Assess
     expect(consumed.code).toBe(1);
-    expect(consumed.stderr).toMatch(/not a Confluent Avro value: expected magic byte 0/);
+    expect(consumed.stderr).toMatch(
+      /^streambed: plain\/0 offset 0: not a Confluent Avro value: expected magic byte 0/m,
+    );
   }, 60_000);
 });

@@ -12,6 +12,7 @@ import {
   StreambedError,
 } from '../../client/index.ts';
 import { type LocalServer, startLocalServer } from '../../lambdas/runtime/local-server.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 let server: LocalServer;
 let client: Streambed;
@@ -185,6 +186,41 @@ describe('Avro errors say where', () => {
     const serde = avroSerde({ registry, subject: 'invoices-value', schema: invoice });
     const error = await Promise.resolve(serde.serialize('an invoice')).catch((e: unknown) => e);
     expect((error as Error).message).toMatch(/: value: expected record shop\.Invoice, got "an invoice"$/);
+  });
+
+  it('names the schema id, topic, partition and offset of a value the consumer cannot decode', async () => {
+    // Prepare: a valid record, then one framed with the schema id but cut short
+    await client.admin().createTopic({ topic: 'cut-orders', numPartitions: 1 });
+    const id = await registry.register('cut-orders-value', orderV1);
+    const whole = (await avroSerde({ registry, subject: 'cut-orders-value', schema: orderV1 }).serialize({
+      id: 1,
+      total: 2,
+      items: ['a'],
+    })) as Uint8Array;
+    const producer = client.producer({ lingerMs: 0 });
+    await producer.send({
+      topic: 'cut-orders',
+      messages: [{ value: Buffer.from(whole) }, { value: Buffer.from(whole).subarray(0, 7) }],
+    });
+    await producer.disconnect();
+    const consumer = client.consumer<Order>({
+      groupId: 'cut-orders-readers',
+      valueSerde: avroSerde<Order>({ registry }),
+      retry: { retries: 0 },
+      logger: { error: () => {}, warn: () => {} },
+    });
+    const errors: unknown[] = [];
+    consumer.on(consumer.events.CRASH, (event) => void errors.push(event.payload.error));
+    await consumer.subscribe({ topics: ['cut-orders'], fromBeginning: true });
+    // Act
+    await consumer.run({ eachMessage: async () => {} });
+    await waitFor(() => errors.length === 1, 10_000, 'the crash');
+    await consumer.disconnect();
+    // Assess
+    expect(errors[0]).toMatchObject({ code: 'CORRUPT_DATA' });
+    expect((errors[0] as Error).message).toMatch(
+      new RegExp(`^cut-orders/0 offset 1: cannot decode an Avro value of schema id ${id}: `),
+    );
   });
 });
 
