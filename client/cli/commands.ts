@@ -12,7 +12,7 @@ import type { Admin, StartingPosition, SubscriptionSettings, SubscriptionTarget 
 import { StreambedError } from '../errors.ts';
 import { Streambed } from '../index.ts';
 import { avroSerde, SchemaRegistryClient } from '../schema-registry.ts';
-import { segment, Transport } from '../transport.ts';
+import { baseUrl, segment, Transport } from '../transport.ts';
 
 export interface Io {
   stdin: NodeJS.ReadableStream;
@@ -45,7 +45,7 @@ export function clientOptions(
   const url = values.url ?? env.STREAMBED_URL ?? 'http://127.0.0.1:8080';
   const token = values.token ?? env.STREAMBED_TOKEN;
   // A deployed API (execute-api) is IAM-authorized: sign with SigV4 from the standard AWS chain.
-  const host = new URL(url).hostname;
+  const host = baseUrl(url, values.url !== undefined ? '--url' : 'STREAMBED_URL').hostname;
   const region =
     values['aws-region'] ??
     (host.endsWith('.amazonaws.com') ? (host.split('.').at(-3) ?? env.AWS_REGION) : undefined);
