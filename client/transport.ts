@@ -72,7 +72,10 @@ export class Transport {
     } catch (error) {
       // No answer: the request may or may not have been applied. Retrying is safe only with an
       // idempotency key, which the producer always sends.
-      throw new StreambedError('UNAVAILABLE', unreachable(url.origin, error), { retriable: true, cause: error });
+      throw new StreambedError('UNAVAILABLE', unreachable(url.origin, error), {
+        retriable: true,
+        cause: error,
+      });
     }
     const bytes = new Uint8Array(await response.arrayBuffer());
     if (response.status >= 400) throw toError(response.status, bytes);

@@ -993,7 +993,11 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
           await meta.transact(
             items
               .slice(i, i + 100)
-              .map((item) => ({ type: 'delete' as const, key: { pk: item.pk, sk: item.sk }, expect: item.v })),
+              .map((item) => ({
+                type: 'delete' as const,
+                key: { pk: item.pk, sk: item.sk },
+                expect: item.v,
+              })),
           );
         } catch (error) {
           if (error instanceof ConditionFailedError) {
