@@ -22,8 +22,8 @@ const optionsOf = (argv: string[]): string[] => {
 };
 
 /**
- * Runs one command: 0 on success, 1 on an error (one `streambed: …` line on stderr), 2 on a usage
- * error (an unknown command or option, with the usage that applies).
+ * Runs one command: 0 on success; 1 on an error, one `streambed: …` line on stderr (an unknown option
+ * followed by the usage of its command); 2 on an unknown command.
  */
 export async function runCli(
   argv: string[],
@@ -77,8 +77,8 @@ export async function runCli(
     const parseCode = (error as { code?: unknown }).code;
     if (typeof parseCode === 'string' && parseCode.startsWith('ERR_PARSE_ARGS_') && command !== undefined) {
       const subcommand = rest.find((a) => !a.startsWith('-'));
-      err.write(`streambed ${command}: ${(error as Error).message}\n${commandUsage(command, subcommand)}\n`);
-      return 2;
+      err.write(`streambed: ${(error as Error).message}\n${commandUsage(command, subcommand)}\n`);
+      return 1;
     }
     const code =
       error instanceof StreambedError && error.code !== 'INVALID_REQUEST' ? ` (${error.code})` : '';

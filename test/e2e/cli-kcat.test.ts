@@ -59,8 +59,8 @@ describe('streambed --help and unknown options', () => {
 
   it('names an unknown option and prints the usage of the command', async () => {
     const run = await cli(['topics', 'list', '--frobnicate']);
-    expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/^streambed topics: Unknown option '--frobnicate'/);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^streambed: Unknown option '--frobnicate'/);
     expect(run.stderr).toMatch(/usage: streambed topics list/);
     expect(run.stdout).toBe('');
   });
