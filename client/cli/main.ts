@@ -35,11 +35,9 @@ export async function runCli(
   const [command, ...rest] = argv;
   const io = () => ({ stdin, stdout: out, stderr: err, env });
   // `--help` anywhere among a command's options: that command's usage (its subcommand's, if named).
-  if (
-    command !== undefined &&
-    isCommand(command) &&
-    optionsOf(rest).some((a) => a === '--help' || a === '-h')
-  ) {
+  // The benchmark, a program of its own, answers its --help itself.
+  const wantsHelp = optionsOf(rest).some((a) => a === '--help' || a === '-h');
+  if (command !== undefined && command !== 'bench' && isCommand(command) && wantsHelp) {
     const subcommand = rest.find((a) => !a.startsWith('-'));
     out.write(`${commandUsage(command, subcommand)}\n`);
     return 0;

@@ -55,7 +55,7 @@ const COMMANDS: Record<string, Record<string, string>> = {
     delete: 'subscriptions delete <name>',
   },
   bench: {
-    '': 'bench [--quick] [--backend embedded|memory|aws] [--url URL]   throughput, latency, $/GiB (bench/results/)',
+    '': 'bench [--quick] [--backend embedded|memory|aws] [--url URL]   throughput, latency, $/GiB (bench --help: all)',
   },
   start: {
     '': `start     run a local Streambed server

@@ -991,13 +991,11 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
       for (let i = 0; i < items.length; i += 100) {
         try {
           await meta.transact(
-            items
-              .slice(i, i + 100)
-              .map((item) => ({
-                type: 'delete' as const,
-                key: { pk: item.pk, sk: item.sk },
-                expect: item.v,
-              })),
+            items.slice(i, i + 100).map((item) => ({
+              type: 'delete' as const,
+              key: { pk: item.pk, sk: item.sk },
+              expect: item.v,
+            })),
           );
         } catch (error) {
           if (error instanceof ConditionFailedError) {

@@ -50,7 +50,6 @@ describe('streambed --help and unknown options', () => {
     [['subscriptions', 'create', '--help'], /^usage: streambed subscriptions create <name>/],
     [['start', '--help'], /^usage: streambed start/],
     [['handler', 'serve', '--help'], /^usage: streambed handler serve/],
-    [['bench', '--help'], /^usage: streambed bench/],
   ])('%j prints that usage and exits 0', async (args, usage) => {
     const run = await cli(args);
     expect(run).toMatchObject({ code: 0, stderr: '' });
