@@ -987,7 +987,7 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
           `group ${group} has ${live.length} live member(s); a group can be deleted only while it has none`,
         );
       }
-      // Each item is deleted at the version read: a member joining or a commit meanwhile conflicts.
+      // Each item is deleted at the version read: a lease taken or committed meanwhile conflicts.
       for (let i = 0; i < items.length; i += 100) {
         try {
           await meta.transact(
@@ -1005,6 +1005,9 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
         }
       }
       await meta.transact([{ type: 'delete', key: groupListKey(group) }]);
+      // A member that joined after the read above lost its listing with it: the group is listed again.
+      const joined = await queryAll(meta, groupPk(group), { consistent: true, pageSize: 500 });
+      if (joined.some((item) => item.sk.startsWith(MEMBER_SK_PREFIX))) await listGroup(group, clock.now());
     },
   };
 }
