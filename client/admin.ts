@@ -1,5 +1,6 @@
 /** Topic and group administration over the HTTP API. */
 import type { GroupDescription } from '../lambdas/core/groups.ts';
+import { StreambedError } from './errors.ts';
 import { segment, type Transport } from './transport.ts';
 
 export interface TopicDescription {
@@ -101,6 +102,14 @@ export interface SubscriptionDescription extends SubscriptionConfig {
   partitions: SubscriptionPartitionStatus[];
 }
 
+/** One group's outcome in `deleteGroups` (KafkaJS's shape). */
+export interface DeleteGroupResult {
+  groupId: string;
+  /** `'NONE'` when deleted, else the error's code. */
+  errorCode: string;
+  error?: StreambedError;
+}
+
 export class Admin {
   constructor(private readonly transport: Transport) {}
 
@@ -153,6 +162,42 @@ export class Admin {
 
   async describeGroup(group: string): Promise<GroupDescription> {
     return this.transport.json('GET', `/v1/groups/${segment(group)}`);
+  }
+
+  /**
+   * Deletes a group's committed offsets and its listing. `INVALID_REQUEST` while it has live members,
+   * and for a subscription's group (delete the subscription); a group that does not exist is fine.
+   */
+  async deleteGroup(group: string): Promise<void> {
+    await this.transport.raw('DELETE', `/v1/groups/${segment(group)}`);
+  }
+
+  /**
+   * KafkaJS's `deleteGroups`: deletes each group in turn and answers `{groupId, errorCode}` per group
+   * (`'NONE'` when deleted). When any failed, throws a StreambedError whose `details.groups` holds
+   * every group's result, each failed one with its `error`, as KafkaJS's KafkaJSDeleteGroupsError does.
+   */
+  async deleteGroups(groupIds: string[]): Promise<DeleteGroupResult[]> {
+    const results: DeleteGroupResult[] = [];
+    for (const groupId of groupIds) {
+      try {
+        await this.deleteGroup(groupId);
+        results.push({ groupId, errorCode: 'NONE' });
+      } catch (error) {
+        if (!(error instanceof StreambedError)) throw error;
+        results.push({ groupId, errorCode: error.code, error });
+      }
+    }
+    const failed = results.filter((result) => result.error !== undefined);
+    const first = failed[0]?.error;
+    if (first !== undefined) {
+      throw new StreambedError(
+        first.code,
+        `${failed.length} of ${results.length} group(s) not deleted: ${failed.map((r) => `${r.groupId}: ${r.error?.message}`).join('; ')}`,
+        { retriable: failed.every((r) => r.error?.retriable), details: { groups: results } },
+      );
+    }
+    return results;
   }
 
   /**

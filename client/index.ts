@@ -44,6 +44,7 @@ export class Streambed {
 }
 
 export type {
+  DeleteGroupResult,
   StartingPosition,
   SubscriptionChange,
   SubscriptionConfig,

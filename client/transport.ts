@@ -42,7 +42,7 @@ export class Transport {
   private readonly signer: RequestSigner | undefined;
 
   constructor(private readonly options: TransportOptions) {
-    this.base = new URL(options.url.endsWith('/') ? options.url : `${options.url}/`);
+    this.base = baseUrl(options.url);
     this.signer = options.aws ? sigV4Signer(options.aws) : undefined;
   }
 
@@ -72,7 +72,7 @@ export class Transport {
     } catch (error) {
       // No answer: the request may or may not have been applied. Retrying is safe only with an
       // idempotency key, which the producer always sends.
-      throw new StreambedError('UNAVAILABLE', `no response from ${url.origin}: ${(error as Error).message}`, {
+      throw new StreambedError('UNAVAILABLE', unreachable(url.origin, error), {
         retriable: true,
         cause: error,
       });
@@ -86,6 +86,29 @@ export class Transport {
   async json<T>(method: string, path: string, request: RequestOptions = {}): Promise<T> {
     const { bytes } = await this.raw(method, path, request);
     return (bytes.byteLength === 0 ? undefined : JSON.parse(new TextDecoder().decode(bytes))) as T;
+  }
+}
+
+/** Why fetch got no answer, from the system error under fetch's own "fetch failed". */
+function unreachable(origin: string, error: unknown): string {
+  let cause: unknown = error;
+  while (cause instanceof Error && !('code' in cause) && cause.cause !== undefined) cause = cause.cause;
+  const code = cause instanceof Error && 'code' in cause ? String(cause.code) : undefined;
+  // AbortSignal.timeout ends a request with a TimeoutError.
+  if (error instanceof Error && error.name === 'TimeoutError') return `no response from ${origin}: timed out`;
+  switch (code) {
+    case 'ECONNREFUSED':
+      return `cannot reach ${origin}: connection refused — is the server running? (\`npm start\`)`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `cannot reach ${origin}: host not found (${code})`;
+    case 'ECONNRESET':
+    case 'UND_ERR_SOCKET':
+      return `no response from ${origin}: the connection was closed (${code})`;
+    default: {
+      const detail = cause instanceof Error && cause !== error ? `: ${cause.message}` : '';
+      return `no response from ${origin}: ${(error as Error).message}${detail}${code ? ` (${code})` : ''}`;
+    }
   }
 }
 
@@ -119,6 +142,27 @@ function toError(status: number, bytes: Uint8Array): StreambedError {
             ? 'UNAVAILABLE'
             : 'INVALID_REQUEST';
   return new StreambedError(code, `HTTP ${status}${gatewayMessage}`, { retriable, status });
+}
+
+/**
+ * The API's base URL; anything but an http(s) URL is refused, naming the value and where it came from
+ * (`name`: the option, the flag or the environment variable).
+ */
+export function baseUrl(url: string, name = 'url'): URL {
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url.endsWith('/') ? url : `${url}/`);
+  } catch {
+    // Not a URL at all; the error below says so.
+  }
+  // `localhost:8080` parses, as a URL of scheme `localhost:`: only http and https are the API.
+  if (parsed === undefined || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+    throw new StreambedError(
+      'INVALID_REQUEST',
+      `${name} ${url} is not a URL: use http://host:port (or https://host)`,
+    );
+  }
+  return parsed;
 }
 
 /** Path segment encoding for topic and group names. */

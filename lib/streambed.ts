@@ -237,6 +237,7 @@ export const STREAMBED_CONCERNS: readonly StreambedConcern[] = [
     routes: [
       { method: HttpMethod.GET, path: '/v1/groups' },
       { method: HttpMethod.GET, path: '/v1/groups/{group}' },
+      { method: HttpMethod.DELETE, path: '/v1/groups/{group}' },
       { method: HttpMethod.POST, path: '/v1/groups/{group}/members' },
       { method: HttpMethod.POST, path: '/v1/groups/{group}/members/{member}/heartbeat' },
       { method: HttpMethod.DELETE, path: '/v1/groups/{group}/members/{member}' },

@@ -7,12 +7,23 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import avro, { type Type } from 'avsc';
 import { decodeRecordBatch, splitBatches } from '../../lambdas/core/record-batch.ts';
-import { BATCHES_CONTENT_TYPE } from '../../lambdas/http/binary.ts';
-import type { Admin, StartingPosition, SubscriptionSettings, SubscriptionTarget } from '../admin.ts';
+import {
+  BATCHES_CONTENT_TYPE,
+  HIGH_WATERMARK_HEADER,
+  NEXT_OFFSET_HEADER,
+} from '../../lambdas/http/binary.ts';
+import type {
+  Admin,
+  OffsetReset,
+  StartingPosition,
+  SubscriptionSettings,
+  SubscriptionTarget,
+} from '../admin.ts';
 import { atRecord, StreambedError } from '../errors.ts';
 import { Streambed } from '../index.ts';
 import { avroSerde, SchemaRegistryClient } from '../schema-registry.ts';
-import { segment, Transport } from '../transport.ts';
+import { baseUrl, segment, Transport } from '../transport.ts';
+import { compileFormat, type PrintedRecord } from './format.ts';
 
 export interface Io {
   stdin: NodeJS.ReadableStream;
@@ -45,14 +56,14 @@ export function clientOptions(
   const url = values.url ?? env.STREAMBED_URL ?? 'http://127.0.0.1:8080';
   const token = values.token ?? env.STREAMBED_TOKEN;
   // A deployed API (execute-api) is IAM-authorized: sign with SigV4 from the standard AWS chain.
-  const host = new URL(url).hostname;
+  const host = baseUrl(url, values.url !== undefined ? '--url' : 'STREAMBED_URL').hostname;
   const region =
     values['aws-region'] ??
     (host.endsWith('.amazonaws.com') ? (host.split('.').at(-3) ?? env.AWS_REGION) : undefined);
   return { url, ...(token ? { token } : {}), ...(region ? { aws: { region } } : {}) };
 }
 
-function parse<T extends Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>>(
+function parse<T extends Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }>>(
   argv: string[],
   options: T,
 ) {
@@ -77,15 +88,17 @@ function table(rows: (string | number | null)[][]): string {
     .join('\n')}\n`;
 }
 
-function configPairs(pairs: string[] | undefined): Record<string, string> | undefined {
+/** `--FLAG key=value` pairs (repeatable); a key given twice keeps its last value. */
+function keyValues(flag: string, pairs: string[] | undefined): Record<string, string> | undefined {
   if (pairs === undefined || pairs.length === 0) return undefined;
-  const config: Record<string, string> = {};
+  const result: Record<string, string> = {};
   for (const pair of pairs) {
     const cut = pair.indexOf('=');
-    if (cut < 1) usage(`--config takes key=value, got ${JSON.stringify(pair)}`);
-    config[pair.slice(0, cut)] = pair.slice(cut + 1);
+    if (cut < 1)
+      usage(`--${flag} takes ${flag === 'header' ? 'name=value' : 'key=value'}, got ${JSON.stringify(pair)}`);
+    result[pair.slice(0, cut)] = pair.slice(cut + 1);
   }
-  return config;
+  return result;
 }
 
 /** Reports a rate on stderr about once a second during long runs. */
@@ -115,18 +128,23 @@ export async function topicsCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(argv, {
     partitions: { type: 'string' },
     config: { type: 'string', multiple: true },
+    timestamp: { type: 'string' },
   });
   const [action, name] = positionals;
   const admin = new Streambed(clientOptions(values, io.env)).admin();
   const needName = () => name ?? usage(`topics ${action} needs a topic name`);
+  if (values.timestamp !== undefined && action !== 'offsets')
+    usage('--timestamp applies to topics offsets only');
   switch (action) {
+    case 'offsets':
+      return topicOffsets(admin, needName(), integerOption('timestamp', values.timestamp), io);
     case 'create': {
       const topic = needName();
       const numPartitions = integerOption('partitions', values.partitions) ?? 1;
       await admin.createTopic({
         topic,
         numPartitions,
-        ...(values.config ? { config: configPairs(values.config) } : {}),
+        ...(values.config ? { config: keyValues('config', values.config) } : {}),
       });
       io.stderr.write(`created topic ${topic} with ${numPartitions} partition(s)\n`);
       return 0;
@@ -138,7 +156,7 @@ export async function topicsCommand(argv: string[], io: Io): Promise<number> {
       return describeTopic(admin, needName(), io);
     case 'alter': {
       const partitions = integerOption('partitions', values.partitions);
-      const config = configPairs(values.config);
+      const config = keyValues('config', values.config);
       await admin.alterTopic(needName(), {
         ...(partitions !== undefined ? { partitions } : {}),
         ...(config ? { config } : {}),
@@ -151,7 +169,7 @@ export async function topicsCommand(argv: string[], io: Io): Promise<number> {
       io.stderr.write(`deleted topic ${name}\n`);
       return 0;
     default:
-      return usage('topics takes create|list|describe|alter|delete');
+      return usage('topics takes create|list|describe|alter|delete|offsets');
   }
 }
 
@@ -164,6 +182,22 @@ async function describeTopic(admin: Admin, name: string, io: Io): Promise<number
       ...topic.partitions.map((p) => [p.partition, p.logStartOffset, p.highWatermark, p.batches, p.bytes]),
     ]),
   );
+  return 0;
+}
+
+/** `topics offsets <t> [--timestamp MS]`: each partition's range, and the offset for MS. */
+async function topicOffsets(admin: Admin, name: string, timestamp: number | undefined, io: Io) {
+  const { partitions } = await admin.describeTopic(name);
+  const rows: (string | number | null)[][] = [
+    ['PARTITION', 'LOG-START', 'HIGH-WATERMARK', ...(timestamp === undefined ? [] : ['OFFSET'])],
+  ];
+  for (const { partition } of partitions) {
+    const range = await admin.fetchOffsets(name, partition, timestamp);
+    // No record at or after the time: the offset the next record will get.
+    const atTime = timestamp === undefined ? [] : [range.offset ?? range.highWatermark];
+    rows.push([partition, range.logStartOffset, range.highWatermark, ...atTime]);
+  }
+  io.stdout.write(table(rows));
   return 0;
 }
 
@@ -204,9 +238,13 @@ export async function produceCommand(argv: string[], io: Io): Promise<number> {
     partition: { type: 'string' },
     'value-schema-file': { type: 'string' },
     subject: { type: 'string' },
+    header: { type: 'string', multiple: true },
+    timestamp: { type: 'string' },
   });
   const topic = positionals[0] ?? usage('produce needs a topic: streambed produce <topic> < lines');
   const partition = integerOption('partition', values.partition);
+  const timestamp = integerOption('timestamp', values.timestamp);
+  const headers = keyValues('header', values.header);
   const separator = values['key-separator'];
   const options = clientOptions(values, io.env);
   const schemaFile = values['value-schema-file'];
@@ -257,7 +295,13 @@ export async function produceCommand(argv: string[], io: Io): Promise<number> {
       .send({
         topic,
         messages: [
-          { value, ...(key !== undefined ? { key } : {}), ...(partition !== undefined ? { partition } : {}) },
+          {
+            value,
+            ...(key !== undefined ? { key } : {}),
+            ...(partition !== undefined ? { partition } : {}),
+            ...(headers !== undefined ? { headers } : {}),
+            ...(timestamp !== undefined ? { timestamp } : {}),
+          },
         ],
       })
       .then(
@@ -278,57 +322,91 @@ export async function produceCommand(argv: string[], io: Io): Promise<number> {
   return 0;
 }
 
+/** Where `consume` without a group starts in each partition it reads. */
+type StartOffset = 'beginning' | 'end' | { offset: number } | { timestamp: number };
+
+/** `--offset N|beginning|end|@MS`, and `--from-beginning` (the same as `--offset beginning`). */
+function startOffset(raw: string | undefined, fromBeginning: boolean): StartOffset {
+  if (raw === undefined) return fromBeginning ? 'beginning' : 'end';
+  let start: StartOffset;
+  if (raw === 'beginning' || raw === 'end') start = raw;
+  else if (/^\d+$/.test(raw)) start = { offset: Number(raw) };
+  else if (/^@\d+$/.test(raw)) start = { timestamp: Number(raw.slice(1)) };
+  else return usage(`--offset must be N, beginning, end or @<epoch-ms>, got ${JSON.stringify(raw)}`);
+  if (fromBeginning && start !== 'beginning') usage(`--from-beginning contradicts --offset ${raw}`);
+  return start;
+}
+
 export async function consumeCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(argv, {
     group: { type: 'string' },
     'from-beginning': { type: 'boolean' },
-    'max-messages': { type: 'string' },
+    'max-messages': { type: 'string', short: 'c' },
     avro: { type: 'boolean' },
+    partition: { type: 'string', short: 'p' },
+    offset: { type: 'string', short: 'o' },
+    'exit-at-end': { type: 'boolean', short: 'e' },
+    format: { type: 'string', short: 'f' },
   });
   const topic = positionals[0] ?? usage('consume needs a topic: streambed consume <topic>');
   const max = integerOption('max-messages', values['max-messages']) ?? Number.POSITIVE_INFINITY;
+  const partition = integerOption('partition', values.partition);
+  const fromBeginning = values['from-beginning'] === true;
+  const exitAtEnd = values['exit-at-end'] === true;
+  if (values.group !== undefined) {
+    // A group reads the partitions it is assigned, from its committed offsets.
+    for (const flag of ['partition', 'offset', 'exit-at-end'] as const) {
+      if (values[flag] !== undefined) {
+        usage(
+          `--${flag} applies without --group (a group reads its assigned partitions from its committed offsets)`,
+        );
+      }
+    }
+  }
+  const start = startOffset(values.offset, fromBeginning);
+  const format = compileFormat(values.format ?? '%s\\n');
   const options = clientOptions(values, io.env);
   const meter = progress(io, 'consumed');
   // --avro: each value is decoded with its writer's schema (by the id it carries) and printed in
   // Avro's JSON encoding, which `produce --value-schema-file` reads back.
   const registry = values.avro === true ? new SchemaRegistryClient(options) : undefined;
   let count = 0;
-  const print = async (value: Buffer | Uint8Array | null, where: { partition: number; offset: number }) => {
-    let text = '';
-    if (value !== null && registry !== undefined) {
-      const decoded = await registry.decode(value).catch((error: unknown) => {
-        throw atRecord(error, { topic, ...where });
+  const print = async (record: Omit<PrintedRecord, 'value'> & { value: Uint8Array | null }) => {
+    let value = '';
+    if (record.value !== null && registry !== undefined) {
+      const decoded = await registry.decode(record.value).catch((error: unknown) => {
+        throw atRecord(error, { topic: record.topic, partition: record.partition, offset: record.offset });
       });
-      text = decoded.type.toString(decoded.value);
-    } else if (value !== null) {
-      text = Buffer.from(value).toString('utf8');
+      value = decoded.type.toString(decoded.value);
+    } else if (record.value !== null) {
+      value = Buffer.from(record.value).toString('utf8');
     }
-    io.stdout.write(`${text}\n`);
+    io.stdout.write(format({ ...record, value }));
     meter.add(1);
   };
   if (values.group === undefined) {
-    count = await consumeWithoutGroup(
-      new Transport(options),
-      topic,
-      values['from-beginning'] === true,
+    count = await consumeWithoutGroup(new Transport(options), topic, {
+      partition,
+      start,
       max,
+      exitAtEnd,
       print,
-    );
+    });
   } else {
     const consumer = new Streambed(options).consumer({ groupId: values.group, heartbeatIntervalMs: 1_000 });
-    await consumer.subscribe({ topics: [topic], fromBeginning: values['from-beginning'] === true });
+    await consumer.subscribe({ topics: [topic], fromBeginning });
     let done: () => void = () => {};
     let failure: unknown;
     const finished = new Promise<void>((resolve) => {
       done = resolve;
     });
     await consumer.run({
-      eachMessage: async ({ partition, message }) => {
+      eachMessage: async ({ topic, partition, message }) => {
         // An undecodable value ends the command; throwing keeps the group's position before it.
         if (failure !== undefined) throw failure;
         if (count >= max) return done();
         try {
-          await print(message.value, { partition, offset: message.offset });
+          await print({ ...message, topic, partition, headers: Object.entries(message.headers) });
         } catch (error) {
           failure = error;
           done();
@@ -351,18 +429,47 @@ export async function consumeCommand(argv: string[], io: Io): Promise<number> {
   return 0;
 }
 
-/** Reads every partition in turn, without a group: nothing is committed. */
-async function consumeWithoutGroup(
-  transport: Transport,
-  topic: string,
-  fromBeginning: boolean,
-  max: number,
-  print: (value: Uint8Array | null, where: { partition: number; offset: number }) => Promise<void>,
-): Promise<number> {
+interface ReadOptions {
+  /** One partition, or every partition. */
+  partition: number | undefined;
+  start: StartOffset;
+  max: number;
+  /** Stop once every partition read is at its high watermark. */
+  exitAtEnd: boolean;
+  print: (record: Omit<PrintedRecord, 'value'> & { value: Uint8Array | null }) => Promise<void>;
+}
+
+/** Reads the partitions in turn with the fetch API, without a group: nothing is committed. */
+async function consumeWithoutGroup(transport: Transport, topic: string, read: ReadOptions): Promise<number> {
+  const path = `/v1/topics/${segment(topic)}`;
   const described = await transport.json<{
     partitions: { partition: number; logStartOffset: number; highWatermark: number }[];
-  }>('GET', `/v1/topics/${segment(topic)}`);
-  const positions = described.partitions.map((p) => (fromBeginning ? p.logStartOffset : p.highWatermark));
+  }>('GET', path);
+  if (read.partition !== undefined && read.partition >= described.partitions.length) {
+    throw new StreambedError(
+      'PARTITION_NOT_FOUND',
+      `topic ${topic} has no partition ${read.partition} (it has ${described.partitions.length})`,
+    );
+  }
+  const cursors: { partition: number; position: number; highWatermark: number }[] = [];
+  for (const p of described.partitions) {
+    if (read.partition !== undefined && p.partition !== read.partition) continue;
+    const { start } = read;
+    let position: number;
+    if (start === 'beginning') position = p.logStartOffset;
+    else if (start === 'end') position = p.highWatermark;
+    else if ('offset' in start) position = start.offset;
+    else {
+      const found = await transport.json<{ highWatermark: number; offset?: number }>(
+        'GET',
+        `${path}/partitions/${p.partition}/offsets`,
+        { query: { timestamp: start.timestamp } },
+      );
+      position = found.offset ?? found.highWatermark;
+    }
+    cursors.push({ partition: p.partition, position, highWatermark: p.highWatermark });
+  }
+  const atEnd = () => read.exitAtEnd && cursors.every((c) => c.position >= c.highWatermark);
   let count = 0;
   let stopped = false;
   const stop = () => {
@@ -370,28 +477,33 @@ async function consumeWithoutGroup(
   };
   process.once('SIGINT', stop);
   try {
-    while (!stopped && count < max) {
+    while (!stopped && count < read.max && !atEnd()) {
       let any = false;
-      for (const [partition, offset] of positions.entries()) {
-        const response = await transport.raw(
-          'GET',
-          `/v1/topics/${segment(topic)}/partitions/${partition}/records`,
-          {
-            query: { offset, max_wait_ms: positions.length === 1 ? 1_000 : 0 },
-            accept: BATCHES_CONTENT_TYPE,
-          },
-        );
-        positions[partition] = Number(response.headers.get('streambed-next-offset'));
+      for (const cursor of cursors) {
+        if (read.exitAtEnd && cursor.position >= cursor.highWatermark) continue;
+        const offset = cursor.position;
+        const response = await transport.raw('GET', `${path}/partitions/${cursor.partition}/records`, {
+          query: { offset, max_wait_ms: cursors.length === 1 && !read.exitAtEnd ? 1_000 : 0 },
+          accept: BATCHES_CONTENT_TYPE,
+        });
+        cursor.position = Number(response.headers.get(NEXT_OFFSET_HEADER));
+        cursor.highWatermark = Number(response.headers.get(HIGH_WATERMARK_HEADER));
         for (const batch of splitBatches(response.bytes)) {
           for (const record of decodeRecordBatch(batch).records) {
-            if (record.offset < offset || count >= max) continue;
+            if (record.offset < offset || count >= read.max) continue;
             any = true;
-            await print(record.value, { partition, offset: record.offset });
+            await read.print({
+              ...record,
+              topic,
+              partition: cursor.partition,
+              headers: record.headers.map((h) => [h.key, h.value]),
+            });
             count++;
           }
         }
       }
-      if (!any && positions.length > 1) await new Promise((resolve) => setTimeout(resolve, 500));
+      if (!any && cursors.length > 1 && !read.exitAtEnd)
+        await new Promise((resolve) => setTimeout(resolve, 500));
     }
   } finally {
     process.off('SIGINT', stop);
@@ -399,33 +511,97 @@ async function consumeWithoutGroup(
   return count;
 }
 
-export async function groupsCommand(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(argv, {});
-  const [action, group] = positionals;
-  const admin = new Streambed(clientOptions(values, io.env)).admin();
-  if (action === 'list') {
-    for (const name of await admin.listGroups()) io.stdout.write(`${name}\n`);
-    return 0;
-  }
-  if (action === 'describe') {
-    const described = await admin.describeGroup(group ?? usage('groups describe needs a group id'));
-    io.stdout.write(`group ${described.group}: ${described.members.length} member(s)\n`);
-    io.stdout.write(
-      table([
-        ['TOPIC', 'PARTITION', 'OWNER', 'COMMITTED', 'HIGH-WATERMARK', 'LAG'],
-        ...described.partitions.map((p) => [
-          p.topic,
-          p.partition,
-          p.owner,
-          p.committedOffset,
-          p.highWatermark,
-          p.lag,
-        ]),
-      ]),
+/** `--to-earliest | --to-latest | --to-offset N | --to-timestamp MS`: exactly one. */
+function resetTarget(values: Record<string, string | boolean | undefined>): OffsetReset {
+  const given = ['to-earliest', 'to-latest', 'to-offset', 'to-timestamp'].filter(
+    (f) => values[f] !== undefined,
+  );
+  if (given.length !== 1) {
+    usage(
+      'groups reset-offsets needs exactly one of --to-earliest, --to-latest, --to-offset N, --to-timestamp MS',
     );
-    return 0;
   }
-  return usage('groups takes list|describe');
+  if (values['to-earliest'] === true) return { to: 'earliest' };
+  if (values['to-latest'] === true) return { to: 'latest' };
+  const offset = integerOption('to-offset', values['to-offset'] as string | undefined);
+  if (offset !== undefined) return { to: 'offset', offset };
+  return { to: 'timestamp', timestamp: integerOption('to-timestamp', values['to-timestamp'] as string) ?? 0 };
+}
+
+/** `--partitions 0,1,2`. */
+function partitionList(raw: string | undefined): number[] | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^\d+(,\d+)*$/.test(raw)) usage(`--partitions takes N[,N...], got ${JSON.stringify(raw)}`);
+  return raw.split(',').map(Number);
+}
+
+const RESET_OPTIONS = {
+  topic: { type: 'string' },
+  partitions: { type: 'string' },
+  'to-earliest': { type: 'boolean' },
+  'to-latest': { type: 'boolean' },
+  'to-offset': { type: 'string' },
+  'to-timestamp': { type: 'string' },
+} as const;
+
+export async function groupsCommand(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(argv, RESET_OPTIONS);
+  const [action, group, ...extra] = positionals;
+  const needGroup = () => {
+    if (group === undefined || extra.length > 0) usage(`groups ${action} takes one group id`);
+    return group;
+  };
+  const resetOnly = Object.keys(values).filter((flag) => flag in RESET_OPTIONS);
+  if (action !== 'reset-offsets' && resetOnly.length > 0) {
+    usage(`--${resetOnly[0]} applies to groups reset-offsets only`);
+  }
+  const admin = new Streambed(clientOptions(values, io.env)).admin();
+  switch (action) {
+    case 'list':
+      for (const name of await admin.listGroups()) io.stdout.write(`${name}\n`);
+      return 0;
+    case 'describe': {
+      const described = await admin.describeGroup(needGroup());
+      io.stdout.write(`group ${described.group}: ${described.members.length} member(s)\n`);
+      io.stdout.write(
+        table([
+          ['TOPIC', 'PARTITION', 'OWNER', 'COMMITTED', 'HIGH-WATERMARK', 'LAG'],
+          ...described.partitions.map((p) => [
+            p.topic,
+            p.partition,
+            p.owner,
+            p.committedOffset,
+            p.highWatermark,
+            p.lag,
+          ]),
+        ]),
+      );
+      return 0;
+    }
+    case 'delete':
+      await admin.deleteGroup(needGroup());
+      io.stderr.write(`deleted group ${group}\n`);
+      return 0;
+    case 'reset-offsets': {
+      const name = needGroup();
+      const topic = values.topic ?? usage('groups reset-offsets needs --topic T');
+      const reset = await admin.resetOffsets(
+        name,
+        topic,
+        resetTarget(values),
+        partitionList(values.partitions),
+      );
+      io.stdout.write(
+        table([
+          ['TOPIC', 'PARTITION', 'COMMITTED'],
+          ...reset.partitions.map((p) => [p.topic, p.partition, p.committedOffset]),
+        ]),
+      );
+      return 0;
+    }
+    default:
+      return usage('groups takes list|describe|delete|reset-offsets');
+  }
 }
 
 /** `--from earliest|latest|<epoch-ms>` as a starting position. */

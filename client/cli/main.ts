@@ -11,47 +11,37 @@ import {
   subscriptionsCommand,
   topicsCommand,
 } from './commands.ts';
+import { commandUsage, isCommand, USAGE } from './usage.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const USAGE = `usage: streambed <command> [options]
+/** The options before a `--` that ends them. */
+const optionsOf = (argv: string[]): string[] => {
+  const end = argv.indexOf('--');
+  return end === -1 ? argv : argv.slice(0, end);
+};
 
-commands:
-  topics create <name> [--partitions N] [--config key=value ...]
-  topics list | describe <name> | alter <name> [--partitions N] [--config key=value ...] | delete <name>
-  produce <topic> [--key-separator SEP] [--partition N]     one record per stdin line
-          [--value-schema-file FILE [--subject S]]   lines are JSON records of this Avro schema, registered
-                                                     under S (default <topic>-value), sent as Confluent Avro
-  consume <topic> [--group G] [--from-beginning] [--max-messages N]     one value per stdout line
-          [--avro]                                   decode Confluent Avro values, print them as JSON
-  groups list | describe <group>
-  subscriptions create <name> --topic T (--target-url U | --target-function F)   deliver T's records
-          [--batch-size N] [--batching-window-ms N] [--max-retry-attempts N --dead-letter-topic T]
-          [--bisect] [--from earliest|latest|<epoch-ms>] [--disabled]
-  subscriptions list | describe <name> | pause <name> | resume <name> | delete <name>
-  bench [--quick] [--backend embedded|memory|aws] [--url URL]   throughput, latency, $/GiB (bench/results/)
-  start     run a local Streambed server
-            --port N (8080)  --host H (127.0.0.1)  --data-dir DIR (./.streambed)  --memory
-            --no-fsync: do not fsync writes to DIR (faster; a power loss, not a crash, may lose
-            the last seconds of acknowledged records, see docs/reliability.md)
-            --backend embedded|aws  --token T (or STREAMBED_TOKEN)
-            --janitor-interval-ms N (5000; 0 = off): retention, compaction, garbage collection
-            with --backend aws: STREAMBED_TABLE (streambed), STREAMBED_BUCKET (streambed-local),
-            AWS_REGION, AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_DYNAMODB + AWS_ENDPOINT_URL_S3
-            (emulators such as LocalStack: the table and bucket are created if missing)
-  handler serve <module>[#<export>]   host a Lambda handler (export default: handler) at a local URL,
-            to give a subscription as its target while you develop the function
-            --port N (9000)  --host H (127.0.0.1)  --timeout-ms N (3000, per invocation)
-
-client options (every command but start and handler serve):
-  --url URL         the API (STREAMBED_URL, default http://127.0.0.1:8080)
-  --token T         bearer token of a local server (STREAMBED_TOKEN)
-  --aws-region R    sign requests with SigV4 from the standard AWS credential chain (automatic for
-                    execute-api URLs)`;
-
-export async function runCli(argv: string[], out = process.stdout, err = process.stderr): Promise<number> {
+/**
+ * Runs one command: 0 on success; 1 on an error, one `streambed: …` line on stderr (an unknown option
+ * followed by the usage of its command); 2 on an unknown command.
+ */
+export async function runCli(
+  argv: string[],
+  out: NodeJS.WritableStream = process.stdout,
+  err: NodeJS.WritableStream = process.stderr,
+  stdin: NodeJS.ReadableStream = process.stdin,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
   const [command, ...rest] = argv;
-  const io = () => ({ stdin: process.stdin, stdout: out, stderr: err, env: process.env });
+  const io = () => ({ stdin, stdout: out, stderr: err, env });
+  // `--help` anywhere among a command's options: that command's usage (its subcommand's, if named).
+  // The benchmark, a program of its own, answers its --help itself.
+  const wantsHelp = optionsOf(rest).some((a) => a === '--help' || a === '-h');
+  if (command !== undefined && command !== 'bench' && isCommand(command) && wantsHelp) {
+    const subcommand = rest.find((a) => !a.startsWith('-'));
+    out.write(`${commandUsage(command, subcommand)}\n`);
+    return 0;
+  }
   try {
     switch (command) {
       case 'start':
@@ -81,6 +71,13 @@ export async function runCli(argv: string[], out = process.stdout, err = process
         return 2;
     }
   } catch (error) {
+    // node:util parseArgs: an unknown option, a missing value, a stray argument.
+    const parseCode = (error as { code?: unknown }).code;
+    if (typeof parseCode === 'string' && parseCode.startsWith('ERR_PARSE_ARGS_') && command !== undefined) {
+      const subcommand = rest.find((a) => !a.startsWith('-'));
+      err.write(`streambed: ${(error as Error).message}\n${commandUsage(command, subcommand)}\n`);
+      return 1;
+    }
     const code =
       error instanceof StreambedError && error.code !== 'INVALID_REQUEST' ? ` (${error.code})` : '';
     err.write(`streambed: ${error instanceof Error ? error.message : String(error)}${code}\n`);

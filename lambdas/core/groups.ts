@@ -207,6 +207,12 @@ export interface GroupService {
     target: ResetTarget,
     partitions?: number[],
   ): Promise<(TopicPartition & { committedOffset: number })[]>;
+  /**
+   * Deletes a group: its committed offsets and its listing. Refused (INVALID_REQUEST) while it has
+   * live members, and for a subscription's group (delete the subscription). A group that does not
+   * exist is already deleted: nothing happens.
+   */
+  deleteGroup(group: string): Promise<void>;
 }
 
 const NAME = /^[A-Za-z0-9._-]{1,249}$/;
@@ -964,6 +970,44 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
         }
       }
       return results;
+    },
+
+    async deleteGroup(group) {
+      validateGroup(group, 'allowed');
+      if (group.startsWith(SUBSCRIPTION_GROUP_PREFIX)) {
+        throw invalid(
+          `group ${group} belongs to subscription ${group.slice(SUBSCRIPTION_GROUP_PREFIX.length)}: delete the subscription instead`,
+        );
+      }
+      // Members past their session timeout are absent: only live ones are read.
+      const items = await queryAll(meta, groupPk(group), { consistent: true, pageSize: 500 });
+      const live = items.filter((item) => item.sk.startsWith(MEMBER_SK_PREFIX));
+      if (live.length > 0) {
+        throw invalid(
+          `group ${group} has ${live.length} live member(s); a group can be deleted only while it has none`,
+        );
+      }
+      // Each item is deleted at the version read: a lease taken or committed meanwhile conflicts.
+      for (let i = 0; i < items.length; i += 100) {
+        try {
+          await meta.transact(
+            items.slice(i, i + 100).map((item) => ({
+              type: 'delete' as const,
+              key: { pk: item.pk, sk: item.sk },
+              expect: item.v,
+            })),
+          );
+        } catch (error) {
+          if (error instanceof ConditionFailedError) {
+            throw new StreamError('CONFLICT', `group ${group} changed while it was deleted; retry`);
+          }
+          throw error;
+        }
+      }
+      await meta.transact([{ type: 'delete', key: groupListKey(group) }]);
+      // A member that joined after the read above lost its listing with it: the group is listed again.
+      const joined = await queryAll(meta, groupPk(group), { consistent: true, pageSize: 500 });
+      if (joined.some((item) => item.sk.startsWith(MEMBER_SK_PREFIX))) await listGroup(group, clock.now());
     },
   };
 }

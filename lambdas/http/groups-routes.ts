@@ -88,6 +88,15 @@ export function groupRoutes(groups: GroupService): RouteTable {
         },
       },
       {
+        method: 'DELETE',
+        path: '/v1/groups/{group}',
+        handle: async ({ request, params }) => {
+          readQuery(request, []);
+          await groups.deleteGroup(param(params, 'group'));
+          return { status: 204, headers: {}, body: '' };
+        },
+      },
+      {
         method: 'POST',
         path: '/v1/groups/{group}/members',
         handle: async ({ request, params }) => {

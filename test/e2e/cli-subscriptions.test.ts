@@ -131,7 +131,10 @@ describe('streambed subscriptions', () => {
     }
     const unknownFlag = await cli(['subscriptions', 'list', '--colour', 'red']);
     expect(unknownFlag.code).toBe(1);
-    expect(unknownFlag.stderr).toMatch(/^streambed: Unknown option '--colour'[^\n]*\n$/);
+    // One line naming the option, then the usage of the subcommand.
+    expect(unknownFlag.stderr).toMatch(
+      /^streambed: Unknown option '--colour'[^\n]*\nusage: streambed subscriptions list\n/,
+    );
     const invalid = await cli([...createX, '--max-retry-attempts', '3']);
     expect(invalid.code).toBe(1);
     expect(invalid.stderr).toMatch(/^streambed: maxRetryAttempts needs deadLetterTopic[^\n]*\n$/);

@@ -624,6 +624,7 @@ const ROUTES: readonly string[] = [
   'GET /v1/topics/{topic}/partitions/{partition}/offsets',
   'GET /v1/groups',
   'GET /v1/groups/{group}',
+  'DELETE /v1/groups/{group}',
   'POST /v1/groups/{group}/members',
   'POST /v1/groups/{group}/members/{member}/heartbeat',
   'DELETE /v1/groups/{group}/members/{member}',

@@ -129,4 +129,47 @@ describe('consumer group routes', () => {
     }
     expect((await call('GET', '/v1/groups/r')).body.partitions[0].committedOffset).toBe(2);
   });
+
+  it('deletes a group once it has no live members: its offsets and its listing', async () => {
+    // Prepare
+    await call('POST', '/v1/topics', { name: 'deletes', partitions: 1 });
+    await call('POST', '/v1/topics/deletes/records', { records: [{ value: 'a' }, { value: 'b' }] });
+    const joined = await call('POST', '/v1/groups/gone/members', { topics: ['deletes'] });
+    const { memberId, assignments } = joined.body;
+    await call('POST', '/v1/groups/gone/offsets', {
+      memberId,
+      offsets: [{ topic: 'deletes', partition: 0, offset: 2, epoch: assignments[0].epoch }],
+    });
+    // Act
+    const whileLive = await call('DELETE', '/v1/groups/gone');
+    const describedWhileLive = await call('GET', '/v1/groups/gone');
+    await call('DELETE', `/v1/groups/gone/members/${memberId}`);
+    const deleted = await call('DELETE', '/v1/groups/gone');
+    const again = await call('DELETE', '/v1/groups/gone');
+    const described = await call('GET', '/v1/groups/gone');
+    const listed = await call('GET', '/v1/groups');
+    const subscription = await call('DELETE', '/v1/groups/subscription%3Ahook');
+    const badName = await call('DELETE', '/v1/groups/bad%20name');
+    const withQuery = await call('DELETE', '/v1/groups/gone?force=1');
+    // Assess
+    expect(whileLive.status).toBe(400);
+    expect(whileLive.body.error).toMatchObject({
+      code: 'INVALID_REQUEST',
+      message: 'group gone has 1 live member(s); a group can be deleted only while it has none',
+    });
+    expect(describedWhileLive.body.partitions[0]).toMatchObject({ committedOffset: 2 });
+    expect(deleted.status).toBe(204);
+    expect(again.status).toBe(204);
+    expect(described.body).toEqual({ group: 'gone', members: [], partitions: [] });
+    expect(listed.body.groups).not.toContain('gone');
+    expect(subscription.status).toBe(400);
+    expect(subscription.body.error.message).toBe(
+      'group subscription:hook belongs to subscription hook: delete the subscription instead',
+    );
+    expect(badName.status).toBe(400);
+    expect(withQuery.status).toBe(400);
+    // A group of the same name joined later starts with no committed offset.
+    const rejoined = await call('POST', '/v1/groups/gone/members', { topics: ['deletes'] });
+    expect(rejoined.body.assignments[0].committedOffset).toBeNull();
+  });
 });

@@ -29,6 +29,7 @@ const EXPECTED_ROUTES: Record<string, string> = {
   'GET /v1/topics/{topic}/partitions/{partition}/offsets': 'fetch',
   'GET /v1/groups': 'groups',
   'GET /v1/groups/{group}': 'groups',
+  'DELETE /v1/groups/{group}': 'groups',
   'POST /v1/groups/{group}/members': 'groups',
   'POST /v1/groups/{group}/members/{member}/heartbeat': 'groups',
   'DELETE /v1/groups/{group}/members/{member}': 'groups',

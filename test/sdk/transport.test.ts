@@ -26,3 +26,37 @@ describe('Transport errors from a gateway', () => {
     expect((error as Error).message).toContain(message);
   });
 });
+
+describe('Transport errors without an answer', () => {
+  /** What undici's fetch throws when the connection fails: "fetch failed", the system error as cause. */
+  const failing = (cause: Error) =>
+    new Transport({
+      url: 'http://streambed.test:8080',
+      fetch: async () => {
+        throw new TypeError('fetch failed', { cause });
+      },
+    });
+  const systemError = (code: string, message: string) => Object.assign(new Error(message), { code });
+
+  it.each([
+    [
+      'ECONNREFUSED',
+      'cannot reach http://streambed.test:8080: connection refused — is the server running? (`npm start`)',
+    ],
+    ['ENOTFOUND', 'cannot reach http://streambed.test:8080: host not found (ENOTFOUND)'],
+    ['ECONNRESET', 'no response from http://streambed.test:8080: the connection was closed (ECONNRESET)'],
+    ['EPIPE', 'no response from http://streambed.test:8080: fetch failed: write EPIPE (EPIPE)'],
+  ])('names the URL and the cause of %s, and stays UNAVAILABLE and retriable', async (code, message) => {
+    const error = await failing(systemError(code, `write ${code}`))
+      .json('GET', '/v1/topics')
+      .catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'UNAVAILABLE', retriable: true, message });
+  });
+
+  it('refuses a URL that is not http(s), naming it', () => {
+    expect(() => new Transport({ url: 'localhost:18181' })).toThrow(
+      'url localhost:18181 is not a URL: use http://host:port (or https://host)',
+    );
+    expect(() => new Transport({ url: 'not a url' })).toThrow('url not a url is not a URL');
+  });
+});

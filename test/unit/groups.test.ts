@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryMetaStore } from '../../lambdas/adapters/memory-meta-store.ts';
 import { StreamError } from '../../lambdas/core/errors.ts';
 import { type Assignment, createGroupService, type MembershipView } from '../../lambdas/core/groups.ts';
-import { leaseKey, memberKey } from '../../lambdas/core/layout.ts';
+import { groupListKey, leaseKey, memberKey } from '../../lambdas/core/layout.ts';
 import { ManualClock } from '../../lambdas/ports/clock.ts';
 import type {
   GetOptions,
@@ -36,9 +36,18 @@ class CuedMetaStore implements MetaStore {
   query(pk: string, options?: QueryOptions): Promise<QueryResult> {
     return this.inner.query(pk, options);
   }
+  /** Runs `run` once, before the next transaction that deletes the item with this key. */
+  beforeNextDelete(key: ItemKey, run: () => Promise<void>): void {
+    this.deleteCues.push({ sk: key.sk, run });
+  }
+  private readonly deleteCues: { sk: string; run: () => Promise<void> }[] = [];
   async transact(ops: readonly TransactOp[]): Promise<void> {
     const at = this.cues.findIndex((cue) => ops.some((op) => op.type === 'put' && op.item.sk === cue.sk));
     if (at >= 0) await this.cues.splice(at, 1)[0]?.run();
+    const del = this.deleteCues.findIndex((cue) =>
+      ops.some((op) => op.type === 'delete' && op.key.sk === cue.sk),
+    );
+    if (del >= 0) await this.deleteCues.splice(del, 1)[0]?.run();
     return this.inner.transact(ops);
   }
 }
@@ -401,5 +410,37 @@ describe('consumer groups', () => {
       [groups.resetOffsets('g', 'events', { to: 'earliest' }, [5]), 'PARTITION_NOT_FOUND'],
     ];
     for (const [promise, code] of cases) expect((await failure(promise)).code).toBe(code);
+  });
+});
+
+describe('deleteGroup', () => {
+  it('deletes the offsets and the listing of a group nobody is in, and refuses one with a live member', async () => {
+    const { groups } = await world(2);
+    const member = await groups.join('g', { topics: ['events'] });
+    await groups.commit('g', member.memberId, [
+      { topic: 'events', partition: 0, offset: 0, epoch: member.assignments[0]?.epoch ?? 0 },
+    ]);
+    const refused = await failure(groups.deleteGroup('g'));
+    expect(refused).toMatchObject({ code: 'INVALID_REQUEST' });
+    expect(await groups.list()).toEqual(['g']);
+    await groups.leave('g', member.memberId);
+    await groups.deleteGroup('g');
+    expect(await groups.list()).toEqual([]);
+    expect((await groups.describe('g')).partitions).toEqual([]);
+  });
+
+  it('lists the group again when a member joins while it is deleted', async () => {
+    const { groups, cued } = await world(2);
+    const first = await groups.join('g', { topics: ['events'] });
+    await groups.leave('g', first.memberId);
+    // The join lands after the group was read (no members) and before its listing is deleted.
+    let joined: string | undefined;
+    cued.beforeNextDelete(groupListKey('g'), async () => {
+      joined = (await groups.join('g', { topics: ['events'] })).memberId;
+    });
+    await groups.deleteGroup('g');
+    expect(joined).toBeDefined();
+    expect(await groups.list()).toEqual(['g']);
+    expect((await groups.describe('g')).members.map((m) => m.memberId)).toEqual([joined]);
   });
 });
