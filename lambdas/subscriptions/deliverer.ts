@@ -287,6 +287,7 @@ export async function deliverPartition(
       lastErrorTime: previous?.lastErrorTime ?? null,
       lastDeliveryTime: previous?.lastDeliveryTime ?? null,
       deadLettered: previous?.deadLettered ?? 0,
+      pendingDeadLetter: previous?.headOffset === position ? (previous.pendingDeadLetter ?? null) : null,
     };
     const state = { lease: held };
     /** Mean stored size of the records fetched last; sizes the next fetch. */
@@ -342,6 +343,15 @@ export async function deliverPartition(
         config = current;
         limit = bisectUntil >= position ? Math.min(limit, config.batchSize) : config.batchSize;
 
+        const pending = status.pendingDeadLetter;
+        if (pending != null && pending.through >= position) {
+          // Out of attempts already: the copy to the dead-letter topic is finished, not the target called.
+          const owed = await fetchFrom(position, pending.through - position + 1);
+          if (owed.length > 0) {
+            await sendToDeadLetter(owed, pending.error);
+            continue;
+          }
+        }
         let records = await fetchFrom(position, limit);
         if (records.length === 0) {
           await groups.releasePartition(group, state.lease, saved());
@@ -526,32 +536,45 @@ export async function deliverPartition(
       });
       const exhausted = cfg.maxRetryAttempts !== null && status.attempts > cfg.maxRetryAttempts;
       if (cfg.deadLetterTopic !== null && (how.deadLetterNow || exhausted)) {
-        try {
-          await deadLetter(cfg, records, error);
-        } catch (fault) {
-          // The run ends on the fault (nothing is committed past the records); status says why.
-          note(
-            `dead letter to ${cfg.deadLetterTopic} failed: ${fault instanceof Error ? fault.message : String(fault)}`,
-          );
-          await renew().catch(() => {});
-          throw fault;
-        }
-        position = (records[records.length - 1] as FetchedRecord).offset + 1;
-        status.attempts = 0;
-        status.deadLettered += records.length;
-        deps.onEvent?.({
-          type: 'dead-lettered',
-          subscription: name,
-          partition,
-          firstOffset: first,
-          records: records.length,
-          error,
-        });
-        await renew();
+        await sendToDeadLetter(records, error);
         return;
       }
       await renew();
       await backOff(backoffDelay(status.attempts, backoff));
+    }
+
+    /**
+     * Copies `records` (from the position on) to the dead-letter topic and commits past them. Marked
+     * pending first, so a copy that fails is finished by the next run without another call to the target.
+     */
+    async function sendToDeadLetter(records: FetchedRecord[], error: string) {
+      const cfg = config as StoredSubscription;
+      const first = (records[0] as FetchedRecord).offset;
+      const last = (records[records.length - 1] as FetchedRecord).offset;
+      status.pendingDeadLetter = { through: last, error };
+      try {
+        await deadLetter(cfg, records, error);
+      } catch (fault) {
+        // The run ends on the fault (nothing is committed past the records); status says why.
+        note(
+          `dead letter to ${cfg.deadLetterTopic} failed: ${fault instanceof Error ? fault.message : String(fault)}`,
+        );
+        await renew().catch(() => {});
+        throw fault;
+      }
+      position = last + 1;
+      status.attempts = 0;
+      status.pendingDeadLetter = null;
+      status.deadLettered += records.length;
+      deps.onEvent?.({
+        type: 'dead-lettered',
+        subscription: name,
+        partition,
+        firstOffset: first,
+        records: records.length,
+        error,
+      });
+      await renew();
     }
 
     /** Waits before the next attempt, holding the lease: in slices, renewing as it goes; ends early at the deadline or signal. */

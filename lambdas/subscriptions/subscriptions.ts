@@ -84,6 +84,11 @@ export interface DeliveryStatus {
   lastDeliveryTime: number | null;
   /** Records sent to the dead-letter topic from this partition. */
   deadLettered: number;
+  /**
+   * Records from `headOffset` through `through` ran out of attempts and are being copied to the
+   * dead-letter topic (a copy that failed is retried by the next run, without calling the target again).
+   */
+  pendingDeadLetter?: { through: number; error: string } | null;
 }
 
 export interface PartitionStatus {

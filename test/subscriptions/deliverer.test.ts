@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEAD_LETTER_HEADERS } from '../../lambdas/core/dead-letter.ts';
+import { StreamError } from '../../lambdas/core/errors.ts';
 import { createSchemaRegistryService } from '../../lambdas/core/schemas.ts';
 import { deliverPartition, schemaIdsKnownTo } from '../../lambdas/subscriptions/deliverer.ts';
 import { MAX_EVENT_BYTES } from '../../lambdas/subscriptions/target.ts';
@@ -373,6 +374,37 @@ describe('deliverer', () => {
       },
     };
     expect(await world.deliver('s', 0, { deadline })).toBe('stopped');
+  });
+
+  it('finishes a dead letter whose copy failed without calling the target again', async () => {
+    const world = await subscriptionWorld();
+    await subscribe(world, { maxRetryAttempts: 1, deadLetterTopic: 'events.dlt' });
+    await produce(world, 2);
+    world.target.answer = (seen) =>
+      seen.offsets[0] === 0 ? { ok: false, error: 'poison' } : { ok: true, response: null };
+    let failCopy = true;
+    const produceRecords = world.log.produce.bind(world.log);
+    world.deps.log = {
+      ...world.log,
+      fetch: world.log.fetch.bind(world.log),
+      offsets: world.log.offsets.bind(world.log),
+      produce: async (request) => {
+        if (request.topic === 'events.dlt' && failCopy) {
+          failCopy = false;
+          throw new StreamError('UNAVAILABLE', 'the store is down');
+        }
+        return produceRecords(request);
+      },
+    };
+    await expect(world.deliver('s', 0)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    expect(world.target.seen).toHaveLength(2);
+    expect(await world.deliver('s', 0)).toBe('caught-up');
+    // The failed batch ran out of attempts: its copy is finished, and the target is not called again.
+    expect(world.target.seen).toHaveLength(2);
+    const dead = await world.log.fetch({ topic: 'events.dlt', partition: 0, offset: 0 });
+    expect(dead.records).toHaveLength(2);
+    const attempts = dead.records[0]?.headers.find((h) => h.key === DEAD_LETTER_HEADERS.attempts);
+    expect(Buffer.from(attempts?.value ?? []).toString()).toBe('2');
   });
 
   it('stops at the deadline, releasing the lease with its position saved', async () => {
