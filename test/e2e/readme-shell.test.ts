@@ -5,11 +5,11 @@
  * `localhost:8080` in a block is pointed at the test's server; `STREAMBED_URL` does the same for the
  * CLI. A `# → output` comment is checked against what the block printed.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ServerProcess, startCliServer, stopCliServer } from '../support/cli-server.ts';
+import { runProcess } from '../support/run-process.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 const SKIP = /^<!-- not run here: (.+) -->$/;
@@ -54,19 +54,7 @@ const FIXTURES: Record<string, string> = {
 };
 
 function bash(script: string, cwd: string, env: NodeJS.ProcessEnv) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((done, fail) => {
-    const child = spawn('bash', ['-euo', 'pipefail', '-c', script], { cwd, env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.once('error', fail);
-    child.once('close', (code) => done({ code, stdout, stderr }));
-  });
+  return runProcess('bash', ['-euo', 'pipefail', '-c', script], { cwd, env: { ...process.env, ...env } });
 }
 
 const blocks = shellBlocks(await readFile(resolve(root, 'README.md'), 'utf8'));
