@@ -232,11 +232,11 @@ function createRequest(entry: ITopicConfig, index: number) {
   if (configEntries !== undefined && configEntries !== null) {
     const entries: unknown = configEntries;
     if (!Array.isArray(entries)) throw invalid(`configEntries of ${topic} must be an array of {name, value}`);
-    for (const [i, config_] of entries.entries()) {
-      const { name, value } = (config_ ?? {}) as { name?: unknown; value?: unknown };
+    for (const [i, item] of entries.entries()) {
+      const { name, value } = (item ?? {}) as { name?: unknown; value?: unknown };
       if (typeof name !== 'string' || typeof value !== 'string') {
         throw invalid(
-          `configEntries of ${topic}: entry ${i} must be {name, value} with string values, got ${JSON.stringify(config_)}`,
+          `configEntries of ${topic}: item ${i} must be {name, value} with string values, got ${JSON.stringify(item)}`,
         );
       }
       config[name] = value;

@@ -3,7 +3,7 @@
  * local in-memory server, and bad input gets a StreambedError naming what was wrong, changing nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Admin, type Producer, Streambed, StreambedError } from '../../client/index.ts';
+import { type Admin, type Producer, type SeekEntry, Streambed, StreambedError } from '../../client/index.ts';
 import { type LocalServer, startLocalServer } from '../../lambdas/runtime/local-server.ts';
 import { freePort } from '../support/free-port.ts';
 import { serveHttp } from '../support/local-http.ts';
@@ -383,51 +383,34 @@ describe('Admin offsets', () => {
   });
 
   it('setOffsets refuses an offset out of range, an unknown partition or a live group, changing nothing', async () => {
-    await admin.setOffsets({
-      groupId: 'o-guarded',
-      topic: 'o-events',
-      partitions: [{ partition: 0, offset: '1' }],
-    });
+    const setGuarded = (partitions: SeekEntry[]) =>
+      admin.setOffsets({ groupId: 'o-guarded', topic: 'o-events', partitions });
+    await setGuarded([{ partition: 0, offset: '1' }]);
     const unchanged = await admin.fetchOffsets({ groupId: 'o-guarded', topics: ['o-events'] });
-    const range = await failure(
-      admin.setOffsets({
-        groupId: 'o-guarded',
-        topic: 'o-events',
-        partitions: [
+    const cases: [SeekEntry[], string, string][] = [
+      [
+        [
           { partition: 0, offset: '0' },
           { partition: 1, offset: '7' },
         ],
-      }),
-    );
-    expect(range.code).toBe('OFFSET_OUT_OF_RANGE');
-    expect(range.message).toBe('offset 7 is outside o-events/1: valid offsets are 0 to 0');
-    const partition = await failure(
-      admin.setOffsets({
-        groupId: 'o-guarded',
-        topic: 'o-events',
-        partitions: [{ partition: 5, offset: '0' }],
-      }),
-    );
-    expect(partition.code).toBe('PARTITION_NOT_FOUND');
-    const bad = await failure(
-      admin.setOffsets({
-        groupId: 'o-guarded',
-        topic: 'o-events',
-        partitions: [{ partition: 0, offset: 'x' }],
-      }),
-    );
-    expect(bad.code).toBe('INVALID_REQUEST');
-    expect(bad.message).toContain('offset "x" of o-events/0');
+        'OFFSET_OUT_OF_RANGE',
+        'offset 7 is outside o-events/1: valid offsets are 0 to 0',
+      ],
+      [[{ partition: 5, offset: '0' }], 'PARTITION_NOT_FOUND', 'topic o-events has no partition 5'],
+      [
+        [{ partition: 0, offset: 'x' }],
+        'INVALID_REQUEST',
+        'offset "x" of o-events/0 is not an offset: use a whole number >= 0 ("-1" latest, "-2" earliest)',
+      ],
+    ];
+    for (const [partitions, code, message] of cases) {
+      const error = await failure(setGuarded(partitions));
+      expect([error.code, error.message]).toEqual([code, message]);
+    }
     expect(await admin.fetchOffsets({ groupId: 'o-guarded', topics: ['o-events'] })).toEqual(unchanged);
     const member = await liveMember('o-guarded', 'o-events');
     try {
-      const live = await failure(
-        admin.setOffsets({
-          groupId: 'o-guarded',
-          topic: 'o-events',
-          partitions: [{ partition: 0, offset: '0' }],
-        }),
-      );
+      const live = await failure(setGuarded([{ partition: 0, offset: '0' }]));
       expect(live.code).toBe('INVALID_REQUEST');
       expect(live.message).toContain('live member');
     } finally {
