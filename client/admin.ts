@@ -236,7 +236,7 @@ function createRequest(entry: ITopicConfig, index: number) {
       const { name, value } = (item ?? {}) as { name?: unknown; value?: unknown };
       if (typeof name !== 'string' || typeof value !== 'string') {
         throw invalid(
-          `configEntries of ${topic}: item ${i} must be {name, value} with string values, got ${JSON.stringify(item)}`,
+          `configEntries of ${topic}: entry ${i} must be {name, value} with string values, got ${JSON.stringify(item)}`,
         );
       }
       config[name] = value;
