@@ -112,7 +112,7 @@ export async function compactionCheck(
   progress(`stack: ${compactedBatches} batches compacted in ${janitorRuns} janitor runs; reading back`);
 
   const admin = client.admin();
-  const { highWatermark } = await admin.fetchOffsets(topic, 0);
+  const { highWatermark } = await admin.fetchPartitionOffsets(topic, 0);
   const sign = sigV4Signer({ region: stack.region, credentials: stack.credentials });
   const read = async (offset: number, accept: string) => {
     const url = new URL(

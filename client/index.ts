@@ -44,7 +44,19 @@ export class Streambed {
 }
 
 export type {
+  ConsumerGroupState,
   DeleteGroupResult,
+  FetchOffsetsPartition,
+  GroupOverview,
+  GroupSummary,
+  ITopicConfig,
+  ITopicMetadata,
+  MemberDescription,
+  OffsetReset,
+  PartitionMetadata,
+  PartitionOffsets,
+  ResetOffsetsResult,
+  SeekEntry,
   StartingPosition,
   SubscriptionChange,
   SubscriptionConfig,
@@ -66,7 +78,16 @@ export type {
 } from './consumer.ts';
 export { Consumer, DEAD_LETTER_HEADERS } from './consumer.ts';
 export { ERROR_CODES, StreambedError, type StreambedErrorCode } from './errors.ts';
-export type { Message, Partitioner, ProducerOptions, RecordMetadata } from './producer.ts';
+export type {
+  Message,
+  Partitioner,
+  ProducerBatch,
+  ProducerOptions,
+  ProducerRecord,
+  RecordMetadata,
+  SendOptions,
+  TopicMessages,
+} from './producer.ts';
 export { Producer } from './producer.ts';
 export type { RetryOptions } from './retry.ts';
 export {

@@ -192,7 +192,7 @@ async function topicOffsets(admin: Admin, name: string, timestamp: number | unde
     ['PARTITION', 'LOG-START', 'HIGH-WATERMARK', ...(timestamp === undefined ? [] : ['OFFSET'])],
   ];
   for (const { partition } of partitions) {
-    const range = await admin.fetchOffsets(name, partition, timestamp);
+    const range = await admin.fetchPartitionOffsets(name, partition, timestamp);
     // No record at or after the time: the offset the next record will get.
     const atTime = timestamp === undefined ? [] : [range.offset ?? range.highWatermark];
     rows.push([partition, range.logStartOffset, range.highWatermark, ...atTime]);
@@ -558,7 +558,7 @@ export async function groupsCommand(argv: string[], io: Io): Promise<number> {
   const admin = new Streambed(clientOptions(values, io.env)).admin();
   switch (action) {
     case 'list':
-      for (const name of await admin.listGroups()) io.stdout.write(`${name}\n`);
+      for (const name of await admin.listGroupIds()) io.stdout.write(`${name}\n`);
       return 0;
     case 'describe': {
       const described = await admin.describeGroup(needGroup());
