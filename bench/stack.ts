@@ -14,8 +14,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Streambed } from '../client/index.ts';
 import { sigV4Signer } from '../client/sigv4.ts';
-import { MAX_FETCH_MAX_BYTES } from '../lambdas/core/limits.ts';
-import { BATCHES_CONTENT_TYPE, NEXT_OFFSET_HEADER } from '../lambdas/http/binary.ts';
+import { BATCHES_CONTENT_TYPE, NEXT_OFFSET_HEADER } from '../client/wire/binary.ts';
+import { MAX_FETCH_MAX_BYTES } from '../client/wire/limits.ts';
 import { LAMBDA_MAX_RESPONSE_BYTES } from '../test/stack/lambda-host.ts';
 import {
   type ApiFlavor,

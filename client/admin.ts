@@ -1,8 +1,8 @@
 /** Topic and group administration over the HTTP API. */
-import type { GroupDescription } from '../lambdas/core/groups.ts';
-import { MAX_PARTITIONS } from '../lambdas/core/limits.ts';
+import type { GroupDescription } from './api-types.ts';
 import { StreambedError } from './errors.ts';
 import { segment, type Transport } from './transport.ts';
+import { MAX_PARTITIONS } from './wire/limits.ts';
 
 export interface TopicDescription {
   name: string;
@@ -16,8 +16,8 @@ export interface TopicDescription {
   }[];
 }
 
-/** A group's members and, per partition, owner, committed offset and lag (the server's own type). */
-export type { GroupDescription } from '../lambdas/core/groups.ts';
+/** A group's members and, per partition, owner, committed offset and lag. */
+export type { GroupDescription } from './api-types.ts';
 
 /** One partition's valid offset range, and for a timestamp the earliest offset at or after it. */
 export interface PartitionOffsets {

@@ -15,14 +15,14 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import { DEAD_LETTER_HEADERS, deadLetterHeaders } from '../lambdas/core/dead-letter.ts';
-import { decodeRecordBatch, splitBatches } from '../lambdas/core/record-batch.ts';
-import { BATCHES_CONTENT_TYPE } from '../lambdas/http/binary.ts';
 import { atRecord, StreambedError } from './errors.ts';
 import { Producer } from './producer.ts';
 import { type RetryOptions, sleep, withRetries } from './retry.ts';
 import type { AsyncSerde } from './serdes.ts';
 import { segment, type Transport } from './transport.ts';
+import { BATCHES_CONTENT_TYPE } from './wire/binary.ts';
+import { DEAD_LETTER_HEADERS, deadLetterHeaders } from './wire/dead-letter.ts';
+import { decodeRecordBatch, splitBatches } from './wire/record-batch.ts';
 
 export interface ConsumedMessage<V = Buffer> {
   offset: number;

@@ -47,6 +47,7 @@ export type {
   ConsumerGroupState,
   DeleteGroupResult,
   FetchOffsetsPartition,
+  GroupDescription,
   GroupOverview,
   GroupSummary,
   ITopicConfig,

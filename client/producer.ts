@@ -4,14 +4,14 @@
  * with the same Idempotency-Key, so a retry never writes twice.
  */
 import { randomUUID } from 'node:crypto';
-import { BytePool } from '../lambdas/core/bytes.ts';
-import { MAX_PRODUCE_BODY_BYTES, MAX_RECORDS_PER_REQUEST } from '../lambdas/core/limits.ts';
-import type { ProduceRecord } from '../lambdas/core/log-types.ts';
-import { encodeProduceBody, PRODUCE_CONTENT_TYPE } from '../lambdas/http/binary.ts';
 import { StreambedError } from './errors.ts';
 import { type RetryOptions, withRetries } from './retry.ts';
 import { type AsyncSerde, autoSerde, type Serde, stringSerde } from './serdes.ts';
 import { segment, type Transport } from './transport.ts';
+import type { ProduceRecord } from './wire/binary.ts';
+import { encodeProduceBody, PRODUCE_CONTENT_TYPE } from './wire/binary.ts';
+import { BytePool } from './wire/bytes.ts';
+import { MAX_PRODUCE_BODY_BYTES, MAX_RECORDS_PER_REQUEST } from './wire/limits.ts';
 
 export interface Message<V = unknown> {
   key?: string | Uint8Array | null;
@@ -99,7 +99,7 @@ interface Pending {
   timer: NodeJS.Timeout | undefined;
 }
 
-/** Bytes a record takes in the binary produce body (see lambdas/http/binary.ts). */
+/** Bytes a record takes in the binary produce body (see wire/binary.ts). */
 function encodedSize(record: ProduceRecord): number {
   let size = 24 + (record.key?.byteLength ?? 0) + (record.value?.byteLength ?? 0);
   for (const header of record.headers)

@@ -6,12 +6,6 @@ import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import avro, { type Type } from 'avsc';
-import { decodeRecordBatch, splitBatches } from '../../lambdas/core/record-batch.ts';
-import {
-  BATCHES_CONTENT_TYPE,
-  HIGH_WATERMARK_HEADER,
-  NEXT_OFFSET_HEADER,
-} from '../../lambdas/http/binary.ts';
 import type {
   Admin,
   OffsetReset,
@@ -23,6 +17,8 @@ import { atRecord, StreambedError } from '../errors.ts';
 import { Streambed } from '../index.ts';
 import { avroSerde, SchemaRegistryClient } from '../schema-registry.ts';
 import { baseUrl, segment, Transport } from '../transport.ts';
+import { BATCHES_CONTENT_TYPE, HIGH_WATERMARK_HEADER, NEXT_OFFSET_HEADER } from '../wire/binary.ts';
+import { decodeRecordBatch, splitBatches } from '../wire/record-batch.ts';
 import { compileFormat, type PrintedRecord } from './format.ts';
 
 export interface Io {

@@ -22,7 +22,12 @@
  * owns the paths under its `prefix` for 404/405 answers and may render errors in its own dialect.
  */
 
-import { StreamError } from '../core/errors.ts';
+import {
+  acceptsBatches,
+  batchesHeaders,
+  decodeProduceBody,
+  PRODUCE_CONTENT_TYPE,
+} from '../../client/wire/binary.ts';
 import {
   DEFAULT_FETCH_MAX_BYTES,
   LAMBDA_RESPONSE_RESERVE_BYTES,
@@ -30,9 +35,9 @@ import {
   MAX_FETCH_WAIT_MS,
   MAX_IDEMPOTENCY_KEY_LENGTH,
   MAX_LAMBDA_PAYLOAD_BYTES,
-} from '../core/limits.ts';
+} from '../../client/wire/limits.ts';
+import { StreamError } from '../core/errors.ts';
 import type { LogService, TopicDescription, TopicService } from '../core/log-types.ts';
-import { acceptsBatches, batchesHeaders, decodeProduceBody, PRODUCE_CONTENT_TYPE } from './binary.ts';
 import {
   describeError,
   errorResponse,

@@ -22,9 +22,9 @@
 
 import { Buffer } from 'node:buffer';
 import * as z from 'zod';
+import type { ProduceRecord } from '../../client/wire/binary.ts';
+import { MAX_PARTITIONS, MAX_RECORDS_PER_REQUEST } from '../../client/wire/limits.ts';
 import { StreamError } from '../core/errors.ts';
-import { MAX_PARTITIONS, MAX_RECORDS_PER_REQUEST } from '../core/limits.ts';
-import type { ProduceRecord } from '../core/log-types.ts';
 
 const utf8Encoder = new TextEncoder();
 

@@ -1,11 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ConditionFailedError, StreamError } from '../../lambdas/core/errors.ts';
 import {
-  DEFAULT_FETCH_MAX_BYTES,
-  MAX_FETCH_MAX_BYTES,
-  MAX_FETCH_WAIT_MS,
-} from '../../lambdas/core/limits.ts';
+  BATCHES_CONTENT_TYPE,
+  decodeProduceBody,
+  encodeProduceBody,
+  PRODUCE_CONTENT_TYPE,
+  type ProduceRecord,
+} from '../../client/wire/binary.ts';
+import { DEFAULT_FETCH_MAX_BYTES, MAX_FETCH_MAX_BYTES, MAX_FETCH_WAIT_MS } from '../../client/wire/limits.ts';
+import { decodeRecordBatch, encodeRecordBatch, patchBaseOffset } from '../../client/wire/record-batch.ts';
+import { ConditionFailedError, StreamError } from '../../lambdas/core/errors.ts';
 import type {
   FetchBatchesResult,
   FetchedRecord,
@@ -14,7 +18,6 @@ import type {
   LogService,
   OffsetsResult,
   PartitionState,
-  ProduceRecord,
   ProduceRequest,
   ProduceResult,
   TopicConfig,
@@ -22,13 +25,6 @@ import type {
   TopicDetails,
   TopicService,
 } from '../../lambdas/core/log-types.ts';
-import { decodeRecordBatch, encodeRecordBatch, patchBaseOffset } from '../../lambdas/core/record-batch.ts';
-import {
-  BATCHES_CONTENT_TYPE,
-  decodeProduceBody,
-  encodeProduceBody,
-  PRODUCE_CONTENT_TYPE,
-} from '../../lambdas/http/binary.ts';
 import { HTTP_STATUS_BY_CODE, jsonResponse } from '../../lambdas/http/errors.ts';
 import { lambdaEventSize, lambdaResponseBytes } from '../../lambdas/http/lambda-payload.ts';
 import { toJsonRecord } from '../../lambdas/http/records-json.ts';

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { Producer } from '../../client/producer.ts';
 import { Transport } from '../../client/transport.ts';
-import { MAX_MESSAGE_BYTES } from '../../lambdas/core/limits.ts';
+import { MAX_MESSAGE_BYTES } from '../../client/wire/limits.ts';
 import type { HttpResponse } from '../../lambdas/http/types.ts';
 import { realRouter } from './support.ts';
 
