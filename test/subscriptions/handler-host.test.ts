@@ -4,7 +4,7 @@
  * reachable by the URL target a subscription uses.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseHandlerServeArgs } from '../../client/cli/main.ts';
+import { parseHandlerServeArgs } from '../../lambdas/runtime/server-commands.ts';
 import type { FetchedRecord } from '../../lambdas/core/log-types.ts';
 import { type HandlerHost, startHandlerHost } from '../../lambdas/subscriptions/handler-host.ts';
 import { parseBatchResponse, toKafkaEvent } from '../../lambdas/subscriptions/kafka-event.ts';

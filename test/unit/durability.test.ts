@@ -10,7 +10,7 @@ import * as fsp from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseStartArgs } from '../../client/cli/main.ts';
+import { parseStartArgs } from '../../lambdas/runtime/server-commands.ts';
 import { type FsCalls, FsObjectStore, type WritableFile } from '../../lambdas/adapters/fs-object-store.ts';
 import { MemoryMetaStore } from '../../lambdas/adapters/memory-meta-store.ts';
 import { SqliteMetaStore } from '../../lambdas/adapters/sqlite-meta-store.ts';
