@@ -15,6 +15,8 @@
  *
  * Avro values with the schema registry: `avroSerde({ registry: new SchemaRegistryClient({ url }),
  * subject: 'orders-value', schema })` as the producer's or consumer's `valueSerde`.
+ *
+ * @packageDocumentation
  */
 import { Admin } from './admin.ts';
 import { Consumer, type ConsumerOptions } from './consumer.ts';
@@ -65,6 +67,7 @@ export type {
   SubscriptionPartitionStatus,
   SubscriptionSettings,
   SubscriptionTarget,
+  TopicDescription,
 } from './admin.ts';
 export { Admin } from './admin.ts';
 export type {
@@ -102,3 +105,5 @@ export {
   type SchemaRegistryClientOptions,
 } from './schema-registry.ts';
 export { type AsyncSerde, autoSerde, bytesSerde, jsonSerde, type Serde, stringSerde } from './serdes.ts';
+export type { SigV4Options } from './sigv4.ts';
+export type { TransportOptions } from './transport.ts';
