@@ -16,7 +16,13 @@ import { type LocalServer, startLocalServer } from '../../lambdas/runtime/local-
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '../..');
-const env = { ...process.env, npm_config_update_notifier: 'false' };
+/** The environment of the npm commands: none of the checkout's own (`npm test` sets its prefix). */
+const env: NodeJS.ProcessEnv = Object.fromEntries(
+  Object.entries(process.env).filter(
+    ([name]) => !/^(npm_config_local_prefix|npm_package_|npm_lifecycle_|INIT_CWD$)/i.test(name),
+  ),
+);
+env.npm_config_update_notifier = 'false';
 
 interface PackedFile {
   path: string;
