@@ -1,7 +1,6 @@
 /**
- * The JSON the HTTP API answers with, where the SDK hands it over as is (docs/api.md). These describe
- * the wire, not the server's internals; test/sdk/api-types.test.ts keeps them equal to what the
- * server sends.
+ * The JSON the HTTP API answers with, where the SDK hands it over as is (docs/api.md). The server
+ * builds its answers with these types, so the two cannot drift apart.
  */
 
 /** `GET /v1/groups/{group}`: a consumer group's live members and, per partition, where it stands. */
