@@ -92,34 +92,20 @@ const ERROR_HEADERS: Readonly<Record<number, Readonly<Record<string, string>>>> 
   503: { 'Retry-After': 'Seconds to wait before retrying.' },
 };
 
-const int32 = z
-  .int()
-  .min(0)
-  .max(2 ** 31 - 1);
+const int32 = z.int().max(2 ** 31 - 1);
 
 /** Every path parameter of the API, described once. */
 const PATH_PARAMETERS: Readonly<Record<string, z.ZodType>> = {
   topic: z.string().min(1).describe('Topic name.'),
-  partition: int32.describe('Partition number.'),
+  partition: int32.min(0).describe('Partition number.'),
   group: z.string().min(1).describe('Consumer group id.'),
   member: z.string().min(1).describe('Member id, as the join answered it.'),
   subscription: z.string().min(1).describe('Subscription name.'),
   subject: z.string().min(1).describe('Schema registry subject.'),
   version: z
-    .union([
-      z
-        .int()
-        .min(1)
-        .max(2 ** 31 - 1),
-      z.literal('latest'),
-      z.literal(-1),
-    ])
+    .union([int32.min(1), z.literal('latest'), z.literal(-1)])
     .describe('Version number, or `latest` (also `-1`).'),
-  id: z
-    .int()
-    .min(1)
-    .max(2 ** 31 - 1)
-    .describe('Global schema id.'),
+  id: int32.min(1).describe('Global schema id.'),
 };
 
 // biome-ignore lint/suspicious/noExplicitAny: an OpenAPI document is JSON.

@@ -148,14 +148,17 @@ function doc(
   response: z.ZodType,
   options: { body?: z.ZodType; query?: z.ZodObject; errors?: readonly number[] } = {},
 ): RouteDoc {
-  const bodyErrors = options.body === undefined ? [] : [400, 415];
+  const { body } = options;
   return {
     operationId,
     summary,
     ...(options.query === undefined ? {} : { query: options.query }),
-    ...(options.body === undefined ? {} : { body: { [SCHEMA_REGISTRY_CONTENT_TYPE]: options.body } }),
+    // Confluent's clients send any of the registry's request types.
+    ...(body === undefined
+      ? {}
+      : { body: Object.fromEntries(ACCEPTED_CONTENT_TYPES.map((type) => [type, body])) }),
     responses: { 200: { description: summary, content: { [SCHEMA_REGISTRY_CONTENT_TYPE]: response } } },
-    errors: [...bodyErrors, ...(options.errors ?? []), 422, ...STORE_ERRORS],
+    errors: [...(body === undefined ? [] : [400, 415]), ...(options.errors ?? []), 422, ...STORE_ERRORS],
   };
 }
 
