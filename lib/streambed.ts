@@ -200,6 +200,7 @@ export const STREAMBED_CONCERNS: readonly StreambedConcern[] = [
     meta: 'readWrite',
     routes: [
       { method: HttpMethod.GET, path: '/v1/health', public: true },
+      { method: HttpMethod.GET, path: '/v1/openapi.json' },
       { method: HttpMethod.POST, path: '/v1/topics' },
       { method: HttpMethod.GET, path: '/v1/topics' },
       { method: HttpMethod.GET, path: '/v1/topics/{topic}' },

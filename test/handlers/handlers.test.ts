@@ -200,6 +200,26 @@ describe('admin handler', () => {
     expect(jsonBody(result)).toEqual({ status: 'ok' });
   });
 
+  it('answers GET /v1/openapi.json with the API document of every route, not only its own', async () => {
+    // Prepare
+    const event = loadEvent('health');
+    event.rawPath = '/v1/openapi.json';
+    event.routeKey = 'GET /v1/openapi.json';
+    event.requestContext.http.path = '/v1/openapi.json';
+    event.requestContext.routeKey = 'GET /v1/openapi.json';
+
+    // Act
+    const result = await invoke(admin, event);
+
+    // Assess
+    expect(result.statusCode).toBe(200);
+    const document = jsonBody(result);
+    expect(document.openapi).toBe('3.1.0');
+    expect(Object.keys(document.paths)).toEqual(
+      expect.arrayContaining(['/v1/topics', '/v1/groups', '/v1/subscriptions', '/schema-registry/subjects']),
+    );
+  });
+
   it('hides an internal error behind a bare 500 and logs it for operators', async () => {
     // Prepare: a metadata store failing with an operator-only message
     const secret = 'table arn:aws:dynamodb:eu-west-1:123456789012:table/streambed-internal is on fire';
