@@ -2,6 +2,7 @@
  * `streambed <command>`: one clear line and a non-zero exit on any error.
  */
 import { parseArgs } from 'node:util';
+import { DEFAULT_LOG_LEVEL, isLogLevel, LOG_LEVELS } from '../../lambdas/runtime/local-log.ts';
 import type { LocalServerOptions } from '../../lambdas/runtime/local-server.ts';
 import { StreambedError } from '../errors.ts';
 import {
@@ -109,9 +110,13 @@ export function parseStartArgs(argv: string[], env: NodeJS.ProcessEnv): LocalSer
       backend: { type: 'string' },
       token: { type: 'string' },
       'janitor-interval-ms': { type: 'string' },
+      'log-level': { type: 'string' },
     },
     strict: true,
   });
+  const logLevel = values['log-level'] ?? (env.STREAMBED_LOG_LEVEL || DEFAULT_LOG_LEVEL);
+  if (!isLogLevel(logLevel))
+    throw new Error(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`);
   const backend = values.backend ?? 'embedded';
   if (backend !== 'embedded' && backend !== 'aws')
     throw new Error(`--backend must be embedded or aws, got ${backend}`);
@@ -131,6 +136,7 @@ export function parseStartArgs(argv: string[], env: NodeJS.ProcessEnv): LocalSer
     durability: noFsync ? 'none' : 'fsync',
     token: values.token ?? env.STREAMBED_TOKEN,
     janitorIntervalMs: integer('janitor-interval-ms', values['janitor-interval-ms'], 5_000),
+    logLevel,
     aws: {
       table: env.STREAMBED_TABLE ?? 'streambed',
       bucket: env.STREAMBED_BUCKET ?? 'streambed-local',
@@ -154,6 +160,8 @@ async function start(argv: string[], out: NodeJS.WritableStream): Promise<number
           ? `${options.dataDir}, no fsync: a power loss may lose acknowledged records`
           : options.dataDir;
   out.write(`streambed listening on ${server.url} (${where})\n`);
+  for (const listener of server.listeners) out.write(`  ${listener.name.padEnd(8)} ${listener.url}\n`);
+  out.write(`  log level ${options.logLevel ?? DEFAULT_LOG_LEVEL} (--log-level info: a line per request)\n`);
   await untilStopped();
   out.write('streambed: shutting down\n');
   await server.close();

@@ -454,7 +454,7 @@ function resolve(tables: readonly CompiledTable[], method: string, rawPath: stri
   return { kind: 'error', error, table: owner };
 }
 
-function unauthorized(): HttpError {
+export function unauthorized(): HttpError {
   // Only the local server authenticates in the router (bearer token); on AWS, IAM is checked by API
   // Gateway before the Lambda runs. RFC 9110 asks a 401 to name the scheme.
   return new HttpError(401, 'UNAUTHORIZED', 'missing or invalid credentials', {
@@ -462,8 +462,14 @@ function unauthorized(): HttpError {
   });
 }
 
-/** The router, and how it renders an error for a path it was not asked to handle (see node-server). */
-export type Router = HttpHandler & { renderErrorFor(path: string, error: unknown): HttpResponse };
+/**
+ * The router, how it renders an error for a path it was not asked to handle (see node-server), and
+ * which route template (`/v1/topics/{topic}`) a request matches, if any (the local server's metrics).
+ */
+export type Router = HttpHandler & {
+  renderErrorFor(path: string, error: unknown): HttpResponse;
+  routeOf(method: string, path: string): string | undefined;
+};
 
 export function createRouter(options: RouterOptions): Router {
   const maxPayloadBytes = options.maxPayloadBytes ?? MAX_LAMBDA_PAYLOAD_BYTES;
@@ -518,5 +524,9 @@ export function createRouter(options: RouterOptions): Router {
     const owner = tables.find((compiled) => owns(compiled.table.prefix, path));
     return (owner?.table.renderError ?? errorResponse)(error);
   };
-  return Object.assign(handler, { renderErrorFor });
+  const routeOf = (method: string, path: string): string | undefined => {
+    const resolution = resolve(tables, method.toUpperCase(), path);
+    return resolution.kind === 'route' ? resolution.route.path : undefined;
+  };
+  return Object.assign(handler, { renderErrorFor, routeOf });
 }
