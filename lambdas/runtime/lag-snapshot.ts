@@ -44,7 +44,8 @@ export async function readLagSnapshot(
   services: LagServices,
   limits: LagLimits = DEFAULT_LAG_LIMITS,
 ): Promise<LagSnapshot> {
-  const topicNames = await services.topics.listTopics();
+  // A bound of 0 reads nothing at all (the janitor Lambda reports lag, not high watermarks).
+  const topicNames = limits.maxTopics > 0 ? await services.topics.listTopics() : [];
   const groupNames = (await services.groups.list()).filter((g) => !g.startsWith(SUBSCRIPTION_GROUP_PREFIX));
   const subscriptionNames = (await services.subscriptions.list()).map((s) => s.name);
   const topics = await readEach(topicNames.slice(0, limits.maxTopics), (t) =>
