@@ -38,6 +38,7 @@ import {
   Alarm,
   type AlarmProps,
   ComparisonOperator,
+  type Dashboard,
   type IAlarm,
   type IAlarmAction,
   type IMetric,
@@ -86,7 +87,6 @@ import {
 import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Provider } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-// The key-layout module owns the object prefix; IAM resources are scoped with the same constant.
 import { COMPACTED_PREFIX, DATA_PREFIX, partitionKey, SUBSCRIPTIONS_PK } from '../lambdas/core/layout.ts';
 import { validateTopicName } from '../lambdas/core/topics.ts';
 // The binary content types the REST flavor must pass as bytes are the HTTP layer's own constants.
@@ -101,6 +101,8 @@ import {
   MAX_BATCHING_WINDOW_MS,
   MAX_RETRY_ATTEMPTS,
 } from '../lambdas/subscriptions/subscriptions.ts';
+// The key-layout module owns the object prefix; IAM resources are scoped with the same constant.
+import { createStreambedDashboard } from './dashboard.ts';
 
 // ---------------------------------------------------------------------------------------------------
 // The concern table.
@@ -522,6 +524,11 @@ export interface StreambedProps {
   readonly accountConcurrencyQuota?: number;
   /** Notified when any alarm fires (e.g. an SNS action). @default none */
   readonly alarmActions?: readonly IAlarmAction[];
+  /**
+   * A CloudWatch dashboard of lag, throughput, errors and latency (lib/dashboard.ts). CloudWatch
+   * bills dashboards past the account's first three. @default true
+   */
+  readonly dashboard?: boolean;
   /** The concern table. @default STREAMBED_CONCERNS */
   readonly concerns?: readonly StreambedConcern[];
   /**
@@ -898,6 +905,8 @@ export class Streambed extends Construct {
   /** Reads the table's stream and wakes the deliverers. */
   readonly dispatcher: NodejsFunction;
   readonly alarms: readonly IAlarm[];
+  /** Lag, throughput, errors and latency; absent with `dashboard: false`. */
+  readonly dashboard?: Dashboard;
 
   private readonly props: StreambedProps;
   private readonly alarmList: IAlarm[] = [];
@@ -953,6 +962,9 @@ export class Streambed extends Construct {
     this.delivererInvokes = this.wireSubscriptions();
     this.createStorageAlarms();
     this.alarms = this.alarmList;
+    if (props.dashboard !== false) {
+      this.dashboard = createStreambedDashboard(this, { api: this.api, functions: this.functionMap });
+    }
   }
 
   private createBucket(options: StreambedBucketOptions): Bucket {
