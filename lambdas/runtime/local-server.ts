@@ -126,6 +126,8 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     host,
     port: options.port ?? 8080,
     renderError: router.renderErrorFor,
+    // Errors that escaped the handler (a failed scrape: the router itself never throws).
+    onError: (error) => logger.error('unhandled error', errorFields(error)),
     onAnswered: (answered) => {
       const route =
         answered.path === METRICS_PATH && answered.method === 'GET'

@@ -185,6 +185,25 @@ describe('GET /metrics', () => {
     expect(((await posted.json()) as { error: { code: string } }).error.code).toBe('INVALID_REQUEST');
   });
 
+  it('answers 500 without internals and logs the cause when the metadata cannot be read', async () => {
+    // Prepare
+    const meta = new MemoryMetaStore();
+    meta.query = async () => {
+      throw new Error('disk on fire');
+    };
+    const { server, lines } = await start({
+      storage: { meta, objects: new MemoryObjectStore(), close: async () => {} },
+    });
+
+    // Act
+    const response = await fetch(`${server.url}/metrics`);
+
+    // Assess
+    expect(response.status).toBe(500);
+    expect(await response.text()).not.toContain('disk on fire');
+    expect(lines).toContainEqual(expect.objectContaining({ level: 'error', error: 'disk on fire' }));
+  });
+
   it('keeps the counts of two servers in one process apart', async () => {
     // Prepare
     const first = await start();
