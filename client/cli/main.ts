@@ -161,7 +161,11 @@ async function start(argv: string[], out: NodeJS.WritableStream): Promise<number
           : options.dataDir;
   out.write(`streambed listening on ${server.url} (${where})\n`);
   for (const listener of server.listeners) out.write(`  ${listener.name.padEnd(8)} ${listener.url}\n`);
-  out.write(`  log level ${options.logLevel ?? DEFAULT_LOG_LEVEL} (--log-level info: a line per request)\n`);
+  const level = options.logLevel ?? DEFAULT_LOG_LEVEL;
+  const perRequest = level === 'debug' || level === 'info';
+  out.write(
+    `  log      ${level} on stderr${perRequest ? ', a line per request' : ' (--log-level info: a line per request)'}\n`,
+  );
   await untilStopped();
   out.write('streambed: shutting down\n');
   await server.close();
