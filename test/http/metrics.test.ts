@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryMetaStore } from '../../lambdas/adapters/memory-meta-store.ts';
 import { MemoryObjectStore } from '../../lambdas/adapters/memory-object-store.ts';
+import type { Backend } from '../../lambdas/runtime/backends.ts';
 import { createLocalLogger, type LogLevel } from '../../lambdas/runtime/local-log.ts';
 import {
   type LocalServer,
@@ -42,6 +43,15 @@ async function start(options: LocalServerOptions & { level?: LogLevel } = {}): P
     return parsePrometheus(await response.text());
   };
   return { server, call: jsonCaller(() => server.url), lines, scrape };
+}
+
+/** Storage whose every query fails with `disk on fire` (listing topics is one). */
+function failingQueries(): Backend {
+  const meta = new MemoryMetaStore();
+  meta.query = async () => {
+    throw new Error('disk on fire');
+  };
+  return { meta, objects: new MemoryObjectStore(), close: async () => {} };
 }
 
 describe('GET /metrics', () => {
@@ -187,13 +197,7 @@ describe('GET /metrics', () => {
 
   it('answers 500 without internals and logs the cause when the metadata cannot be read', async () => {
     // Prepare
-    const meta = new MemoryMetaStore();
-    meta.query = async () => {
-      throw new Error('disk on fire');
-    };
-    const { server, lines } = await start({
-      storage: { meta, objects: new MemoryObjectStore(), close: async () => {} },
-    });
+    const { server, lines } = await start({ storage: failingQueries() });
 
     // Act
     const response = await fetch(`${server.url}/metrics`);
@@ -262,14 +266,8 @@ describe('the request log', () => {
   });
 
   it('logs an internal error at error and its request at warn, hiding it from the client', async () => {
-    // Prepare: storage whose every query fails (listing topics is one)
-    const meta = new MemoryMetaStore();
-    meta.query = async () => {
-      throw new Error('disk on fire');
-    };
-    const { call, lines } = await start({
-      storage: { meta, objects: new MemoryObjectStore(), close: async () => {} },
-    });
+    // Prepare
+    const { call, lines } = await start({ storage: failingQueries() });
 
     // Act
     const answered = await call('GET', '/v1/topics');
