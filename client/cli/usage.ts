@@ -64,6 +64,8 @@ const COMMANDS: Record<string, Record<string, string>> = {
             the last seconds of acknowledged records, see docs/reliability.md)
             --backend embedded|aws  --token T (or STREAMBED_TOKEN)
             --janitor-interval-ms N (5000; 0 = off): retention, compaction, garbage collection
+            --log-level debug|info|warn|error|silent (warn, or STREAMBED_LOG_LEVEL): JSON lines on
+            stderr; info adds one per request. GET /metrics: Prometheus metrics (needs the token too)
             with --backend aws: STREAMBED_TABLE (streambed), STREAMBED_BUCKET (streambed-local),
             AWS_REGION, AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_DYNAMODB + AWS_ENDPOINT_URL_S3
             (emulators such as LocalStack: the table and bucket are created if missing)`,

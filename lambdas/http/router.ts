@@ -603,7 +603,7 @@ function resolve(tables: readonly CompiledTable[], method: string, rawPath: stri
   return { kind: 'error', error, table: owner };
 }
 
-function unauthorized(): HttpError {
+export function unauthorized(): HttpError {
   // Only the local server authenticates in the router (bearer token); on AWS, IAM is checked by API
   // Gateway before the Lambda runs. RFC 9110 asks a 401 to name the scheme.
   return new HttpError(401, 'UNAUTHORIZED', 'missing or invalid credentials', {
@@ -613,11 +613,13 @@ function unauthorized(): HttpError {
 
 /**
  * The router, how it renders an error for a path it was not asked to handle (see node-server), and
- * the routes it answers, in the order it tries them.
+ * the routes it answers, in the order it tries them, and which route template
+ * (`/v1/topics/{topic}`) a request matches, if any (the local server's metrics).
  */
 export type Router = HttpHandler & {
   renderErrorFor(path: string, error: unknown): HttpResponse;
   routes: readonly { method: string; path: string }[];
+  routeOf(method: string, path: string): string | undefined;
 };
 
 export function createRouter(options: RouterOptions): Router {
@@ -676,5 +678,9 @@ export function createRouter(options: RouterOptions): Router {
   const routes = tables.flatMap((compiled) =>
     compiled.routes.map(({ route }) => ({ method: route.method, path: route.path })),
   );
-  return Object.assign(handler, { renderErrorFor, routes });
+  const routeOf = (method: string, path: string): string | undefined => {
+    const resolution = resolve(tables, method.toUpperCase(), path);
+    return resolution.kind === 'route' ? resolution.route.path : undefined;
+  };
+  return Object.assign(handler, { renderErrorFor, routes, routeOf });
 }
