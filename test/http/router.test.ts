@@ -7,6 +7,7 @@ import {
   MAX_FETCH_WAIT_MS,
 } from '../../lambdas/core/limits.ts';
 import type {
+  DeleteRecordsResult,
   FetchBatchesResult,
   FetchedRecord,
   FetchRequest,
@@ -189,6 +190,10 @@ class FakeLog implements LogService {
     if (timestamp === undefined) return { logStartOffset: 0, highWatermark: log.length };
     const found = log.find((record) => record.timestamp >= timestamp);
     return { logStartOffset: 0, highWatermark: log.length, offset: found?.offset ?? log.length };
+  }
+
+  async deleteRecords(): Promise<DeleteRecordsResult> {
+    throw new Error('deleting records is tested on the real log (test/http/delete-records.test.ts)');
   }
 }
 
