@@ -47,7 +47,12 @@ import {
 } from './errors.ts';
 import { base64Length, lambdaEventSize, oversizedResponseBytes } from './lambda-payload.ts';
 import { fetchPageBody, parseRecordEncoding } from './records-json.ts';
-import { parseAlterTopicBody, parseCreateTopicBody, parseProduceBody } from './schemas.ts';
+import {
+  parseAlterTopicBody,
+  parseCreateTopicBody,
+  parseDeleteRecordsBody,
+  parseProduceBody,
+} from './schemas.ts';
 import type { HttpHandler, HttpRequest, HttpResponse } from './types.ts';
 
 export interface RouteContext {
@@ -292,6 +297,22 @@ function v1Routes(topics: TopicService, log: LogService, maxPayloadBytes: number
         });
         return jsonResponse(200, {
           offsets: result.offsets.map((o) => ({ partition: o.partition, offset: o.offset })),
+        });
+      },
+    },
+    {
+      // Kafka's DeleteRecords: a POST, as a DELETE with a body is not reliably carried by proxies.
+      method: 'POST',
+      path: '/v1/topics/{topic}/records/delete',
+      handle: async ({ request, params }) => {
+        readQuery(request, []);
+        const partitions = parseDeleteRecordsBody(readJsonBody(request));
+        const result = await log.deleteRecords({ topic: param(params, 'topic'), partitions });
+        return jsonResponse(200, {
+          partitions: result.partitions.map((p) => ({
+            partition: p.partition,
+            logStartOffset: p.logStartOffset,
+          })),
         });
       },
     },

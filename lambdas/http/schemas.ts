@@ -164,6 +164,28 @@ export const produceBodySchema = z.strictObject(
   { error: 'must be a JSON object' },
 );
 
+/** `{"partitions":[{"partition","offset"}]}`: Kafka's DeleteRecords for one topic; offset -1 = the high watermark. */
+export const deleteRecordsSchema = z.strictObject(
+  {
+    partitions: z
+      .array(
+        z.strictObject(
+          {
+            partition: nonNegativeInt,
+            offset: z
+              .int({ error: 'must be an integer' })
+              .min(-1, 'must be a non-negative integer or -1 (the high watermark)'),
+          },
+          { error: 'must be a JSON object' },
+        ),
+        { error: 'must be an array of {partition, offset}' },
+      )
+      .min(1, 'must hold at least one partition')
+      .max(MAX_PARTITIONS, `must hold at most ${MAX_PARTITIONS} partitions`),
+  },
+  { error: 'must be a JSON object' },
+);
+
 export type CreateTopicBody = z.infer<typeof createTopicSchema>;
 export type AlterTopicBody = z.infer<typeof alterTopicSchema>;
 export type ProduceRecordBody = z.infer<typeof produceRecordSchema>;
@@ -260,4 +282,9 @@ export function parseAlterTopicBody(json: unknown): AlterTopicBody {
 /** The records of a JSON produce body, converted to the core's shape, in request order. */
 export function parseProduceBody(json: unknown): ProduceRecord[] {
   return parseWith(produceBodySchema, json).records.map(toProduceRecord);
+}
+
+/** The partitions and offsets of a delete-records body, in request order. */
+export function parseDeleteRecordsBody(json: unknown): { partition: number; offset: number }[] {
+  return parseWith(deleteRecordsSchema, json).partitions;
 }
