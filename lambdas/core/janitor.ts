@@ -311,6 +311,14 @@ export function createJanitor({ meta, objects, clock, topics }: JanitorDeps, opt
             );
           const current = attempt === 0 ? seen : readPartitionMeta(await meta.get(key, { consistent: true }));
           if (current.v === undefined) throw new ConditionFailedError([0]);
+          // Records deleted meanwhile (delete-records.ts) must not move into a compacted entry that also
+          // holds live ones, where no retention step could drop them: the swap is void, and the next
+          // pass drops them first.
+          if (
+            change.replacement !== undefined &&
+            first.baseOffset + first.recordCount <= current.logStartOffset
+          )
+            throw new EntriesChanged();
           let oldest = oldestShared(kept);
           if (change.replacement !== undefined && isSharedObject(change.replacement.objectKey))
             oldest = older(oldest, change.replacement.objectKey);

@@ -270,6 +270,32 @@ describe('the janitor removes what deleted records left, the way retention does'
     expect(await log.offsets('t', 0)).toEqual({ logStartOffset: 5, highWatermark: 8 });
   });
 
+  it('never compacts entries wholly below the start with live ones, even when the start moves mid-pass', async () => {
+    // Prepare: compaction on; records are deleted up to 5 right after this pass's retention step
+    const world_ = await world();
+    const { log, clock, tappedMeta } = world_;
+    const janitor = createJanitor(world_, { owner: 'janitor-2', compactAfterMs: 5_000, graceMs: 1_000 });
+    clock.advance(10_000);
+    let partitionReads = 0;
+    tappedMeta.tap = async (call) => {
+      if (call.op !== 'get' || call.key.sk !== 'meta' || !call.key.pk.startsWith('part#')) return;
+      partitionReads++;
+      // The first read is retention's; the second is the compaction swap's, after it chose its run
+      if (partitionReads === 2)
+        await log.deleteRecords({ topic: 't', partitions: [{ partition: 0, offset: 5 }] });
+    };
+    // Act
+    await janitor.runOnce();
+    tappedMeta.tap = undefined;
+    await janitor.runOnce();
+    // Assess: the swap was void; the next pass dropped the entries below 5, then compacted the rest
+    expect(partitionReads).toBeGreaterThanOrEqual(2);
+    expect(await indexBaseOffsets(world_)).toEqual([4]);
+    expect(
+      (await log.fetch({ topic: 't', partition: 0, offset: 5 })).records.map((r) => asText(r.value)),
+    ).toEqual(['v5', 'v6', 'v7']);
+  });
+
   it('after offset -1, every entry goes and producing goes on at the high watermark', async () => {
     const world_ = await world();
     const { log, janitor, topics } = world_;
