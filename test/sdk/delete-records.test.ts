@@ -74,7 +74,7 @@ describe('Admin deleteTopicRecords', () => {
     const producer = client.producer();
     const [sent] = await producer.send({ topic, messages: [{ value: 'after' }] });
     await producer.disconnect();
-    expect(sent).toEqual({ topic, partition: 0, offset: 6 });
+    expect(sent).toMatchObject({ topic, partition: 0, offset: 6 });
     expect(await admin.fetchPartitionOffsets(topic, 0)).toEqual({ logStartOffset: 6, highWatermark: 7 });
   });
 
