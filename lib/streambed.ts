@@ -209,6 +209,8 @@ export const STREAMBED_CONCERNS: readonly StreambedConcern[] = [
       { method: HttpMethod.GET, path: '/v1/topics/{topic}' },
       { method: HttpMethod.PATCH, path: '/v1/topics/{topic}' },
       { method: HttpMethod.DELETE, path: '/v1/topics/{topic}' },
+      // Deleting records only moves partition items' log start (a CAS put); the janitor deletes the rest.
+      { method: HttpMethod.POST, path: '/v1/topics/{topic}/records/delete' },
     ],
   },
   {

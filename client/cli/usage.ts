@@ -13,6 +13,8 @@ const COMMANDS: Record<string, Record<string, string>> = {
     delete: 'topics delete <name>',
     offsets: `topics offsets <name> [--timestamp MS]   per partition: log start, high watermark, and with
           --timestamp the first offset at or after MS (epoch ms)`,
+    'delete-records': `topics delete-records <name> --offset N|end [--partition P]   the log starts at N from now
+          on (end, or --offset=-1: the high watermark, every record so far); default: every partition`,
   },
   produce: {
     '': `produce <topic>   one record per stdin line

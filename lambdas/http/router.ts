@@ -61,6 +61,8 @@ import { fetchPageBody, parseRecordEncoding } from './records-json.ts';
 import {
   alterTopicSchema,
   createTopicSchema,
+  deleteRecordsResponseSchema,
+  deleteRecordsSchema,
   fetchQuerySchema,
   fetchResponseSchema,
   healthResponseSchema,
@@ -68,6 +70,7 @@ import {
   offsetsResponseSchema,
   parseAlterTopicBody,
   parseCreateTopicBody,
+  parseDeleteRecordsBody,
   parseProduceBody,
   produceBodySchema,
   produceResponseSchema,
@@ -408,6 +411,36 @@ export function v1Routes(topics: TopicService, log: LogService, maxPayloadBytes:
         });
         return jsonResponse(200, {
           offsets: result.offsets.map((o) => ({ partition: o.partition, offset: o.offset })),
+        });
+      },
+    },
+    {
+      // Kafka's DeleteRecords: a POST, as a DELETE with a body is not reliably carried by proxies.
+      method: 'POST',
+      path: '/v1/topics/{topic}/records/delete',
+      doc: {
+        operationId: 'deleteRecords',
+        summary: 'Move partitions’ log start forward: records below it are gone (Kafka’s DeleteRecords)',
+        description:
+          'Per partition an offset up to the high watermark, or -1 for the high watermark. An offset at or below the current log start changes nothing; the janitor frees the storage.',
+        body: { [JSON_CONTENT_TYPE]: deleteRecordsSchema },
+        responses: {
+          200: {
+            description: 'Each partition’s log start afterwards, in request order.',
+            content: { [JSON_CONTENT_TYPE]: deleteRecordsResponseSchema },
+          },
+        },
+        errors: [400, 404, 415, 416, ...WRITE_ERRORS],
+      },
+      handle: async ({ request, params }) => {
+        readQuery(request, []);
+        const partitions = parseDeleteRecordsBody(readJsonBody(request));
+        const result = await log.deleteRecords({ topic: param(params, 'topic'), partitions });
+        return jsonResponse(200, {
+          partitions: result.partitions.map((p) => ({
+            partition: p.partition,
+            logStartOffset: p.logStartOffset,
+          })),
         });
       },
     },
