@@ -87,7 +87,8 @@ export interface ProducerOptions<V = unknown> {
   partitioner?: Partitioner;
 }
 
-interface Pending {
+/** The records of one request, and the sends waiting for them. */
+interface Batch {
   records: ProduceRecord[];
   bytes: number;
   waiters: {
@@ -96,7 +97,17 @@ interface Pending {
     resolve: (m: RecordMetadata[]) => void;
     reject: (e: unknown) => void;
   }[];
+  /** May be sent: its linger is over, it reached `batchBytes`, or a flush asked for it. */
+  ready: boolean;
+  /** At a request limit: later records start the next batch. */
+  full: boolean;
   timer: NodeJS.Timeout | undefined;
+}
+
+/** A topic's batches in send order; only the first may be in flight, and only one request at a time. */
+interface TopicQueue {
+  batches: Batch[];
+  sending: boolean;
 }
 
 /** Bytes a record takes in the binary produce body (see wire/binary.ts). */
@@ -115,7 +126,9 @@ function encodedSize(record: ProduceRecord): number {
 const BODY_LIMIT = MAX_PRODUCE_BODY_BYTES;
 
 export class Producer<V = unknown> {
-  private readonly pending = new Map<string, Pending>();
+  private readonly queues = new Map<string, TopicQueue>();
+  /** Per topic, settles once the latest send has joined its batch (or failed to serialize). */
+  private readonly admissions = new Map<string, Promise<void>>();
   private readonly inFlight = new Set<Promise<void>>();
   private readonly partitionCounts = new Map<string, { count: number; at: number }>();
   /** Request bodies, reused from request to request (see BytePool). */
@@ -148,7 +161,7 @@ export class Producer<V = unknown> {
     this.checkOpen();
     const acks = checkSendOptions(options);
     checkTopicMessages(topic, messages);
-    const sent = await this.enqueue(topic, await this.toRecords(topic, messages));
+    const sent = await this.admit(topic, this.toRecords(topic, messages));
     return acks === 0 ? [] : sent;
   }
 
@@ -168,10 +181,16 @@ export class Producer<V = unknown> {
       merged.set(topic, [...(merged.get(topic) ?? []), ...messages]);
     }
     // Every message is serialized before any is queued: one that cannot be sends nothing.
-    const records = await Promise.all(
-      [...merged].map(async ([topic, messages]) => [topic, await this.toRecords(topic, messages)] as const),
+    const topics = [...merged];
+    const records = Promise.all(topics.map(([topic, messages]) => this.toRecords(topic, messages)));
+    const sent = await Promise.all(
+      topics.map(([topic], i) =>
+        this.admit(
+          topic,
+          records.then((all) => all[i] as ProduceRecord[]),
+        ),
+      ),
     );
-    const sent = await Promise.all(records.map(([topic, batch]) => this.enqueue(topic, batch)));
     return acks === 0 ? [] : sent.flat();
   }
 
@@ -183,42 +202,112 @@ export class Producer<V = unknown> {
     return Promise.all(messages.map((message) => this.toRecord(topic, message)));
   }
 
-  /** Adds records to the topic's pending batch and resolves with their offsets once committed. */
-  private async enqueue(topic: string, records: ProduceRecord[]): Promise<RecordMetadata[]> {
+  /**
+   * Serialization runs side by side, but sends join their topic's batches in call order: a send waits
+   * for the one before it to the same topic to be queued (or to fail) before it is queued itself.
+   */
+  private admit(topic: string, records: Promise<ProduceRecord[]>): Promise<RecordMetadata[]> {
+    records.catch(() => {}); // its failure is the caller's, through `queued`
+    const prior = this.admissions.get(topic) ?? Promise.resolve();
+    const queued = prior.then(async () => this.enqueue(topic, await records));
+    const admitted = queued.then(
+      () => {},
+      () => {},
+    );
+    this.admissions.set(topic, admitted);
+    void admitted.then(() => {
+      if (this.admissions.get(topic) === admitted) this.admissions.delete(topic);
+    });
+    return queued.then(async (results) => (await Promise.all(results)).flat());
+  }
+
+  /**
+   * Appends records to the topic's last batch, starting a new one where a request limit is reached,
+   * and answers one promise per batch they joined (an array, so that queueing is not mistaken for
+   * delivery).
+   */
+  private enqueue(topic: string, records: ProduceRecord[]): Promise<RecordMetadata[]>[] {
+    let queue = this.queues.get(topic);
+    if (queue === undefined) {
+      queue = { batches: [], sending: false };
+      this.queues.set(topic, queue);
+    }
     const results: Promise<RecordMetadata[]>[] = [];
-    // Messages join the topic's pending batch; a batch that fills up is sent at once.
     let start = 0;
     while (start < records.length) {
-      let batch = this.pending.get(topic);
-      if (batch === undefined) {
-        batch = { records: [], bytes: 4, waiters: [], timer: undefined };
-        this.pending.set(topic, batch);
+      let batch = queue.batches.at(-1);
+      if (batch === undefined || batch.full) {
+        batch = { records: [], bytes: 4, waiters: [], ready: false, full: false, timer: undefined };
+        queue.batches.push(batch);
       }
       const from = batch.records.length;
       let end = start;
       while (end < records.length) {
         const size = encodedSize(records[end] as ProduceRecord);
-        const full = batch.records.length >= MAX_RECORDS_PER_REQUEST || batch.bytes + size > BODY_LIMIT;
-        if (full && batch.records.length > 0) break;
+        if (batch.records.length >= MAX_RECORDS_PER_REQUEST || batch.bytes + size > BODY_LIMIT) {
+          // A single record over the body limit is sent alone, for the server to refuse.
+          if (batch.records.length > 0) {
+            batch.full = true;
+            batch.ready = true;
+            break;
+          }
+        }
         batch.records.push(records[end] as ProduceRecord);
         batch.bytes += size;
         end++;
       }
-      const target = batch;
-      results.push(
-        new Promise((resolve, reject) => target.waiters.push({ from, count: end - start, resolve, reject })),
-      );
+      if (end > start) {
+        const target = batch;
+        const count = end - start;
+        results.push(new Promise((resolve, reject) => target.waiters.push({ from, count, resolve, reject })));
+      }
       start = end;
-      if (start < records.length || batch.bytes >= this.batchBytes || this.lingerMs <= 0) this.sendNow(topic);
-      else batch.timer ??= setTimeout(() => this.sendNow(topic), this.lingerMs);
+      if (batch.bytes >= this.batchBytes || this.lingerMs <= 0) batch.ready = true;
+      else if (!batch.ready && batch.timer === undefined) {
+        const lingering = batch;
+        lingering.timer = setTimeout(() => {
+          lingering.ready = true;
+          this.pump(topic);
+        }, this.lingerMs);
+      }
     }
-    return (await Promise.all(results)).flat();
+    this.pump(topic);
+    return results;
   }
 
-  /** Sends everything pending and waits for every request in flight. */
+  /** Sends the topic's first batch if it is ready and no request of the topic is in flight. */
+  private pump(topic: string): void {
+    const queue = this.queues.get(topic);
+    if (queue === undefined || queue.sending) return;
+    const batch = queue.batches[0];
+    if (batch === undefined) {
+      this.queues.delete(topic);
+      return;
+    }
+    if (!batch.ready) return;
+    queue.batches.shift();
+    if (batch.timer) clearTimeout(batch.timer);
+    queue.sending = true;
+    const request = this.deliver(topic, batch).finally(() => {
+      this.inFlight.delete(request);
+      queue.sending = false;
+      this.pump(topic);
+    });
+    this.inFlight.add(request);
+  }
+
+  /** Sends everything queued, in order per topic, and waits until no request is in flight. */
   async flush(): Promise<void> {
-    for (const topic of [...this.pending.keys()]) this.sendNow(topic);
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    // Sends still being serialized join their batches first.
+    await Promise.all(this.admissions.values());
+    for (;;) {
+      for (const [topic, queue] of this.queues) {
+        for (const batch of queue.batches) batch.ready = true;
+        this.pump(topic);
+      }
+      if (this.inFlight.size === 0) return;
+      await Promise.allSettled([...this.inFlight]);
+    }
   }
 
   async disconnect(): Promise<void> {
@@ -269,16 +358,7 @@ export class Producer<V = unknown> {
     return described.partitions.length;
   }
 
-  private sendNow(topic: string): void {
-    const batch = this.pending.get(topic);
-    if (batch === undefined) return;
-    this.pending.delete(topic);
-    if (batch.timer) clearTimeout(batch.timer);
-    const request = this.deliver(topic, batch).finally(() => this.inFlight.delete(request));
-    this.inFlight.add(request);
-  }
-
-  private async deliver(topic: string, batch: Pending): Promise<void> {
+  private async deliver(topic: string, batch: Batch): Promise<void> {
     // One key per request, reused by every retry: the server answers a repeat from its record of the
     // first attempt instead of writing again.
     const idempotencyKey = randomUUID();

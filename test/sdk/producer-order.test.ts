@@ -132,6 +132,23 @@ describe('Producer order within a partition', () => {
     expect(proxy.produceRequests()).toBe(3);
   }, 30_000);
 
+  it('fails only the sends of a request that ran out of retries; later ones still go', async () => {
+    // Prepare: the first produce request is answered 503, and the producer does not retry
+    const { topic, client } = await prepare({ failFirst: true });
+    const producer = client.producer<string>({ lingerMs: 0, retry: { retries: 0 } });
+
+    // Act
+    const [first, second] = await Promise.allSettled(
+      ['first', 'second'].map((value) => producer.send({ topic, messages: [{ value, partition: 0 }] })),
+    );
+    await producer.flush();
+
+    // Assess
+    expect(first).toMatchObject({ status: 'rejected', reason: { status: 503, retriable: true } });
+    expect(second).toMatchObject({ status: 'fulfilled', value: [{ partition: 0, offset: 0 }] });
+    expect(await readBack(topic, 1)).toEqual(['second']);
+  }, 30_000);
+
   it('stores the lines of the CLI produce in line order', async () => {
     // Prepare: more lines than one request holds
     const { topic, proxy } = await prepare();
