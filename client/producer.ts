@@ -1,7 +1,8 @@
 /**
  * The producer: batches messages per topic for `lingerMs` or until `batchBytes`, sends each batch as
  * one request (one object on the server, whatever partitions it spans), and retries retriable failures
- * with the same Idempotency-Key, so a retry never writes twice.
+ * with the same Idempotency-Key, so a retry never writes twice. One request per topic is in flight at
+ * a time, which keeps each partition in send order (see the class).
  */
 import { randomUUID } from 'node:crypto';
 import { StreambedError } from './errors.ts';
@@ -125,6 +126,20 @@ function encodedSize(record: ProduceRecord): number {
  */
 const BODY_LIMIT = MAX_PRODUCE_BODY_BYTES;
 
+/**
+ * Sends messages in batches and resolves each `send` with its offsets once the server has committed
+ * them.
+ *
+ * Order: the messages one producer sends to a partition are stored in the order of the `send` (and
+ * `sendBatch`) calls, and within a call in the order of `messages`, as Kafka promises. Each topic has
+ * at most one produce request in flight: the next batch goes once the previous one has settled, after
+ * its retries (KafkaJS's `maxInFlightRequests: 1` with `idempotent: true`). Messages that arrive
+ * meanwhile join the next batch, up to the request limits (10,000 records, a body of 4,686,995
+ * bytes), so a busy producer sends fewer, larger requests. A batch that fails after its retries
+ * rejects its own sends only; the batches after it are still sent. A `send` larger than one request
+ * is sent as several, in order, and is not atomic: if one of them fails, the call fails, and the
+ * others may be written.
+ */
 export class Producer<V = unknown> {
   private readonly queues = new Map<string, TopicQueue>();
   /** Per topic, settles once the latest send has joined its batch (or failed to serialize). */
