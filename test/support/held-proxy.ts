@@ -5,7 +5,8 @@
  * sends a second while the first is held, so the hold ends by time and order is kept; one that sends
  * them side by side lets the later request commit first.
  */
-import { createServer, type IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { serveHttp } from './local-http.ts';
 
 export interface HeldProxy {
   url: string;
@@ -35,7 +36,7 @@ export async function startHeldProxy(
   const firstHeld = new Promise<void>((resolve) => {
     releaseFirst = resolve;
   });
-  const server = createServer((req, res) => {
+  const server = await serveHttp((req: IncomingMessage, res: ServerResponse) => {
     void (async () => {
       // Counted on arrival, before the body is read: the first to arrive is the one held.
       const produce = isProduce(req);
@@ -78,18 +79,13 @@ export async function startHeldProxy(
       res.writeHead(502).end(String(error));
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: server.url,
     produceRequests: () => produceRequests,
     mostInFlight: () => mostInFlight,
-    close: () =>
-      new Promise<void>((resolve) => {
-        releaseFirst();
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: async () => {
+      releaseFirst();
+      await server.close();
+    },
   };
 }
