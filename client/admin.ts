@@ -1,6 +1,16 @@
 /** Topic and group administration over the HTTP API. */
 import type { GroupDescription } from '../lambdas/core/groups.ts';
 import { StreambedError } from './errors.ts';
+import {
+  ADMIN_EVENTS,
+  type AdminEventPayloads,
+  type ClientContext,
+  defaultContext,
+  type Instrumentation,
+  instrumented,
+  type Listener,
+  type Logger,
+} from './instrumentation.ts';
 import { segment, type Transport } from './transport.ts';
 
 export interface TopicDescription {
@@ -111,7 +121,31 @@ export interface DeleteGroupResult {
 }
 
 export class Admin {
-  constructor(private readonly transport: Transport) {}
+  /** Event names, as KafkaJS's `admin.events`. */
+  readonly events = ADMIN_EVENTS;
+  private readonly instrumentation: Instrumentation<AdminEventPayloads>;
+
+  constructor(
+    private readonly transport: Transport,
+    context: ClientContext = defaultContext(),
+  ) {
+    this.instrumentation = instrumented(ADMIN_EVENTS, 'Admin', context);
+    this.transport = transport.observed((request) =>
+      this.instrumentation.emit(ADMIN_EVENTS.REQUEST, request),
+    );
+  }
+
+  /** Listens for one of `events`; returns a function that removes the listener. */
+  on<E extends keyof AdminEventPayloads & string>(
+    eventName: E,
+    listener: Listener<AdminEventPayloads[E]>,
+  ): () => void {
+    return this.instrumentation.on(eventName, listener);
+  }
+
+  logger(): Logger {
+    return this.instrumentation.logger;
+  }
 
   async createTopic(options: {
     topic: string;

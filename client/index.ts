@@ -13,33 +13,45 @@
  * Against a deployed stack pass `aws: { region }` to sign requests with SigV4 using the standard AWS
  * credential chain; against a local server started with `--token` pass `token`.
  *
+ * Logging as KafkaJS: `new Streambed({ url, logLevel: logLevel.WARN, logCreator })`; instrumentation
+ * events through `on(producer.events.REQUEST, listener)` and the like (client/instrumentation.ts).
+ *
  * Avro values with the schema registry: `avroSerde({ registry: new SchemaRegistryClient({ url }),
  * subject: 'orders-value', schema })` as the producer's or consumer's `valueSerde`.
  */
 import { Admin } from './admin.ts';
 import { Consumer, type ConsumerOptions } from './consumer.ts';
+import { type ClientContext, createLogger, type Logger, type LoggingOptions } from './instrumentation.ts';
 import { Producer, type ProducerOptions } from './producer.ts';
 import { Transport, type TransportOptions } from './transport.ts';
 
-export type StreambedOptions = TransportOptions;
+export type StreambedOptions = TransportOptions & LoggingOptions;
 
 export class Streambed {
   private readonly transport: Transport;
+  private readonly context: ClientContext;
 
   constructor(options: StreambedOptions) {
-    this.transport = new Transport(options);
+    const { logLevel, logCreator, ...transport } = options;
+    this.context = { logger: createLogger({ logLevel, logCreator }) };
+    this.transport = new Transport(transport);
   }
 
   producer<V = unknown>(options?: ProducerOptions<V>): Producer<V> {
-    return new Producer<V>(this.transport, options);
+    return new Producer<V>(this.transport, options, this.context);
   }
 
   consumer<V = Buffer>(options: ConsumerOptions<V>): Consumer<V> {
-    return new Consumer<V>(this.transport, options);
+    return new Consumer<V>(this.transport, options, this.context);
   }
 
   admin(): Admin {
-    return new Admin(this.transport);
+    return new Admin(this.transport, this.context);
+  }
+
+  /** The client's logger (namespace ''), as KafkaJS's `kafka.logger()`. */
+  logger(): Logger {
+    return this.context.logger;
   }
 }
 
@@ -66,6 +78,16 @@ export type {
 } from './consumer.ts';
 export { Consumer, DEAD_LETTER_HEADERS } from './consumer.ts';
 export { ERROR_CODES, StreambedError, type StreambedErrorCode } from './errors.ts';
+export {
+  type InstrumentationEvent,
+  type LogCreator,
+  type LogEntry,
+  type Logger,
+  type LoggingOptions,
+  type LogLevel,
+  logLevel,
+  type RequestEventPayload,
+} from './instrumentation.ts';
 export type { Message, Partitioner, ProducerOptions, RecordMetadata } from './producer.ts';
 export { Producer } from './producer.ts';
 export type { RetryOptions } from './retry.ts';

@@ -9,6 +9,16 @@ import { MAX_PRODUCE_BODY_BYTES, MAX_RECORDS_PER_REQUEST } from '../lambdas/core
 import type { ProduceRecord } from '../lambdas/core/log-types.ts';
 import { encodeProduceBody, PRODUCE_CONTENT_TYPE } from '../lambdas/http/binary.ts';
 import { StreambedError } from './errors.ts';
+import {
+  type ClientContext,
+  defaultContext,
+  type Instrumentation,
+  instrumented,
+  type Listener,
+  type Logger,
+  PRODUCER_EVENTS,
+  type ProducerEventPayloads,
+} from './instrumentation.ts';
 import { type RetryOptions, withRetries } from './retry.ts';
 import { type AsyncSerde, autoSerde, type Serde, stringSerde } from './serdes.ts';
 import { segment, type Transport } from './transport.ts';
@@ -85,13 +95,34 @@ export class Producer<V = unknown> {
   private readonly valueSerde: AsyncSerde<V>;
   private closed = false;
 
+  /** Event names, as KafkaJS's `producer.events`. */
+  readonly events = PRODUCER_EVENTS;
+  private readonly instrumentation: Instrumentation<ProducerEventPayloads>;
+
   constructor(
     private readonly transport: Transport,
     private readonly options: ProducerOptions<V> = {},
+    context: ClientContext = defaultContext(),
   ) {
+    this.instrumentation = instrumented(PRODUCER_EVENTS, 'Producer', context);
+    this.transport = transport.observed((request) =>
+      this.instrumentation.emit(PRODUCER_EVENTS.REQUEST, request),
+    );
     this.lingerMs = options.lingerMs ?? 5;
     this.batchBytes = Math.min(options.batchBytes ?? 1024 * 1024, BODY_LIMIT);
     this.valueSerde = options.valueSerde ?? (autoSerde as Serde<V>);
+  }
+
+  /** Listens for one of `events`; returns a function that removes the listener. */
+  on<E extends keyof ProducerEventPayloads & string>(
+    eventName: E,
+    listener: Listener<ProducerEventPayloads[E]>,
+  ): () => void {
+    return this.instrumentation.on(eventName, listener);
+  }
+
+  logger(): Logger {
+    return this.instrumentation.logger;
   }
 
   /** Queues messages and resolves with their offsets once the server has committed them. */
@@ -137,6 +168,7 @@ export class Producer<V = unknown> {
   async disconnect(): Promise<void> {
     await this.flush();
     this.closed = true;
+    this.instrumentation.emit(PRODUCER_EVENTS.DISCONNECT, null);
   }
 
   private async toRecord(topic: string, message: Message<V>): Promise<ProduceRecord> {
