@@ -148,11 +148,6 @@ export class Instrumentation<Payloads extends Record<string, unknown>> {
     return () => void set.delete(entry);
   }
 
-  /** Whether anyone listens, so a payload is not built for nobody. */
-  listened(eventName: keyof Payloads & string): boolean {
-    return (this.listeners.get(eventName)?.size ?? 0) > 0;
-  }
-
   emit<E extends keyof Payloads & string>(eventName: E, payload: Payloads[E]): void {
     const set = this.listeners.get(eventName);
     if (set === undefined || set.size === 0) return;
