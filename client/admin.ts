@@ -6,10 +6,7 @@ import {
   type AdminEventPayloads,
   type ClientContext,
   defaultContext,
-  type Instrumentation,
-  instrumented,
-  type Listener,
-  type Logger,
+  Instrumented,
 } from './instrumentation.ts';
 import { segment, type Transport } from './transport.ts';
 
@@ -120,31 +117,13 @@ export interface DeleteGroupResult {
   error?: StreambedError;
 }
 
-export class Admin {
-  /** Event names, as KafkaJS's `admin.events`. */
-  readonly events = ADMIN_EVENTS;
-  private readonly instrumentation: Instrumentation<AdminEventPayloads>;
-
+export class Admin extends Instrumented<AdminEventPayloads, typeof ADMIN_EVENTS> {
   constructor(
     private readonly transport: Transport,
     context: ClientContext = defaultContext(),
   ) {
-    this.instrumentation = instrumented(ADMIN_EVENTS, 'Admin', context);
-    this.transport = transport.observed((request) =>
-      this.instrumentation.emit(ADMIN_EVENTS.REQUEST, request),
-    );
-  }
-
-  /** Listens for one of `events`; returns a function that removes the listener. */
-  on<E extends keyof AdminEventPayloads & string>(
-    eventName: E,
-    listener: Listener<AdminEventPayloads[E]>,
-  ): () => void {
-    return this.instrumentation.on(eventName, listener);
-  }
-
-  logger(): Logger {
-    return this.instrumentation.logger;
+    super(ADMIN_EVENTS, 'Admin', context);
+    this.transport = this.observe(transport);
   }
 
   async createTopic(options: {

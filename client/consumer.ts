@@ -27,10 +27,8 @@ import { atRecord, StreambedError } from './errors.ts';
 import {
   type ClientContext,
   defaultContext,
-  type Instrumentation,
   type InstrumentationEvent,
-  instrumented,
-  type Listener,
+  Instrumented,
   type Logger,
   type RequestEventPayload,
 } from './instrumentation.ts';
@@ -285,7 +283,7 @@ function byTopic(offsets: (TopicPartition & { offset: number })[]): OffsetsByTop
   return { topics: [...topics].map(([topic, partitions]) => ({ topic, partitions })) };
 }
 
-export class Consumer<V = Buffer> {
+export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, typeof CONSUMER_EVENTS> {
   private readonly topics = new Set<string>();
   private fromBeginning = false;
   private memberId: string | undefined;
@@ -303,25 +301,19 @@ export class Consumer<V = Buffer> {
   private lastCommit = 0;
   private handlers: RunOptions<V> = {};
   private readonly log: Logger;
-  private readonly instrumentation: Instrumentation<ConsumerEventPayloads>;
   private deadLetters: Producer | undefined;
   /** A crash being handled (leaving, asking restartOnFailure, rejoining). */
   private crashing: Promise<void> | undefined;
   /** Set by stop and disconnect: a crash then does not rejoin. */
   private closed = false;
 
-  /** Event names, as KafkaJS's `consumer.events`. */
-  readonly events = CONSUMER_EVENTS;
-
   constructor(
     private readonly transport: Transport,
     private readonly options: ConsumerOptions<V>,
     private readonly context: ClientContext = defaultContext(),
   ) {
-    this.instrumentation = instrumented(CONSUMER_EVENTS, 'Consumer', context);
-    this.transport = transport.observed((request) =>
-      this.instrumentation.emit(CONSUMER_EVENTS.REQUEST, request),
-    );
+    super(CONSUMER_EVENTS, 'Consumer', context);
+    this.transport = this.observe(transport);
     const base = this.instrumentation.logger;
     const own = options.logger;
     this.log =
@@ -334,15 +326,8 @@ export class Consumer<V = Buffer> {
           };
   }
 
-  /** Listens for one of `events`; returns a function that removes the listener. */
-  on<E extends keyof ConsumerEventPayloads & string>(
-    eventName: E,
-    listener: Listener<ConsumerEventPayloads[E]>,
-  ): () => void {
-    return this.instrumentation.on(eventName, listener);
-  }
-
-  logger(): Logger {
+  /** The consumer's logger (with the `logger` option, its errors and warnings go there). */
+  override logger(): Logger {
     return this.log;
   }
 

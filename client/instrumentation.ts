@@ -11,6 +11,7 @@
  * ids grow by one across the process. A listener that throws is logged; it never stops the emitter.
  */
 import { StreambedError } from './errors.ts';
+import type { Transport } from './transport.ts';
 
 export const logLevel = { NOTHING: 0, ERROR: 1, WARN: 2, INFO: 4, DEBUG: 5 } as const;
 export type LogLevel = (typeof logLevel)[keyof typeof logLevel];
@@ -206,11 +207,41 @@ export interface AdminEventPayloads extends Record<string, unknown> {
   'admin.network.request': RequestEventPayload;
 }
 
-/** A part's events, accepting the names in `events` and logging under `namespace`. */
-export function instrumented<Payloads extends Record<string, unknown>>(
-  events: Record<string, keyof Payloads & string>,
-  namespace: string,
-  context: ClientContext,
-): Instrumentation<Payloads> {
-  return new Instrumentation<Payloads>(Object.values(events), context.logger.namespace(namespace));
+/**
+ * What a producer, consumer and admin share: `events`, `on`, `logger()`, and a view of the client's
+ * transport whose answered requests become their `REQUEST` events.
+ */
+export abstract class Instrumented<
+  Payloads extends Record<string, unknown>,
+  Events extends { REQUEST: keyof Payloads & string } & Record<string, keyof Payloads & string>,
+> {
+  protected readonly instrumentation: Instrumentation<Payloads>;
+
+  constructor(
+    /** Event names, as KafkaJS's `producer.events`, `consumer.events` and `admin.events`. */
+    readonly events: Events,
+    namespace: string,
+    context: ClientContext,
+  ) {
+    this.instrumentation = new Instrumentation<Payloads>(
+      Object.values(events),
+      context.logger.namespace(namespace),
+    );
+  }
+
+  /** Listens for one of `events`; returns a function that removes the listener. */
+  on<E extends keyof Payloads & string>(eventName: E, listener: Listener<Payloads[E]>): () => void {
+    return this.instrumentation.on(eventName, listener);
+  }
+
+  logger(): Logger {
+    return this.instrumentation.logger;
+  }
+
+  /** `transport`, reporting its requests as this part's `REQUEST` events. */
+  protected observe(transport: Transport): Transport {
+    return transport.observed((request) =>
+      this.instrumentation.emit(this.events.REQUEST, request as Payloads[Events['REQUEST']]),
+    );
+  }
 }

@@ -12,10 +12,7 @@ import { StreambedError } from './errors.ts';
 import {
   type ClientContext,
   defaultContext,
-  type Instrumentation,
-  instrumented,
-  type Listener,
-  type Logger,
+  Instrumented,
   PRODUCER_EVENTS,
   type ProducerEventPayloads,
 } from './instrumentation.ts';
@@ -84,7 +81,7 @@ function encodedSize(record: ProduceRecord): number {
  */
 const BODY_LIMIT = MAX_PRODUCE_BODY_BYTES;
 
-export class Producer<V = unknown> {
+export class Producer<V = unknown> extends Instrumented<ProducerEventPayloads, typeof PRODUCER_EVENTS> {
   private readonly pending = new Map<string, Pending>();
   private readonly inFlight = new Set<Promise<void>>();
   private readonly partitionCounts = new Map<string, { count: number; at: number }>();
@@ -95,34 +92,16 @@ export class Producer<V = unknown> {
   private readonly valueSerde: AsyncSerde<V>;
   private closed = false;
 
-  /** Event names, as KafkaJS's `producer.events`. */
-  readonly events = PRODUCER_EVENTS;
-  private readonly instrumentation: Instrumentation<ProducerEventPayloads>;
-
   constructor(
     private readonly transport: Transport,
     private readonly options: ProducerOptions<V> = {},
     context: ClientContext = defaultContext(),
   ) {
-    this.instrumentation = instrumented(PRODUCER_EVENTS, 'Producer', context);
-    this.transport = transport.observed((request) =>
-      this.instrumentation.emit(PRODUCER_EVENTS.REQUEST, request),
-    );
+    super(PRODUCER_EVENTS, 'Producer', context);
+    this.transport = this.observe(transport);
     this.lingerMs = options.lingerMs ?? 5;
     this.batchBytes = Math.min(options.batchBytes ?? 1024 * 1024, BODY_LIMIT);
     this.valueSerde = options.valueSerde ?? (autoSerde as Serde<V>);
-  }
-
-  /** Listens for one of `events`; returns a function that removes the listener. */
-  on<E extends keyof ProducerEventPayloads & string>(
-    eventName: E,
-    listener: Listener<ProducerEventPayloads[E]>,
-  ): () => void {
-    return this.instrumentation.on(eventName, listener);
-  }
-
-  logger(): Logger {
-    return this.instrumentation.logger;
   }
 
   /** Queues messages and resolves with their offsets once the server has committed them. */
