@@ -331,11 +331,6 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
     return this.log;
   }
 
-  /** Nothing to open over HTTP; emits `consumer.connect` for code written against KafkaJS. */
-  async connect(): Promise<void> {
-    this.instrumentation.emit(CONSUMER_EVENTS.CONNECT, null);
-  }
-
   /**
    * Adds topics: names, or RegExps matched against the topics that exist now (as KafkaJS, a topic
    * created later is not picked up). Not while running: `stop()` first.
@@ -529,9 +524,9 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
   }
 
   /** `stop()`, then `consumer.disconnect`. */
-  async disconnect(): Promise<void> {
+  override async disconnect(): Promise<void> {
     await this.stop();
-    this.instrumentation.emit(CONSUMER_EVENTS.DISCONNECT, null);
+    await super.disconnect();
   }
 
   private groupPayload(memberId = this.memberId ?? ''): GroupPayload {

@@ -207,13 +207,19 @@ export interface AdminEventPayloads extends Record<string, unknown> {
   'admin.network.request': RequestEventPayload;
 }
 
+type Names<Payloads> = keyof Payloads & string;
+
 /**
- * What a producer, consumer and admin share: `events`, `on`, `logger()`, and a view of the client's
- * transport whose answered requests become their `REQUEST` events.
+ * What a producer, consumer and admin share: `events`, `on`, `logger()`, `connect()` and
+ * `disconnect()` (which only emit CONNECT and DISCONNECT: there is no connection to open over HTTP),
+ * and a view of the client's transport whose answered requests become their `REQUEST` events.
  */
 export abstract class Instrumented<
   Payloads extends Record<string, unknown>,
-  Events extends { REQUEST: keyof Payloads & string } & Record<string, keyof Payloads & string>,
+  Events extends { CONNECT: Names<Payloads>; DISCONNECT: Names<Payloads>; REQUEST: Names<Payloads> } & Record<
+    string,
+    Names<Payloads>
+  >,
 > {
   protected readonly instrumentation: Instrumentation<Payloads>;
 
@@ -236,6 +242,14 @@ export abstract class Instrumented<
 
   logger(): Logger {
     return this.instrumentation.logger;
+  }
+
+  async connect(): Promise<void> {
+    this.instrumentation.emit(this.events.CONNECT, null as Payloads[Events['CONNECT']]);
+  }
+
+  async disconnect(): Promise<void> {
+    this.instrumentation.emit(this.events.DISCONNECT, null as Payloads[Events['DISCONNECT']]);
   }
 
   /** `transport`, reporting its requests as this part's `REQUEST` events. */

@@ -144,10 +144,10 @@ export class Producer<V = unknown> extends Instrumented<ProducerEventPayloads, t
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
-  async disconnect(): Promise<void> {
+  override async disconnect(): Promise<void> {
     await this.flush();
     this.closed = true;
-    this.instrumentation.emit(PRODUCER_EVENTS.DISCONNECT, null);
+    await super.disconnect();
   }
 
   private async toRecord(topic: string, message: Message<V>): Promise<ProduceRecord> {

@@ -228,21 +228,27 @@ describe('instrumentation events', () => {
     ).toHaveLength(1);
   });
 
-  it('producer and admin emit request events; on() returns a function that removes the listener', async () => {
+  it('producer and admin emit connect, disconnect and request events; on() returns a function that removes the listener', async () => {
     const client = new Streambed({ url: server.url, logLevel: logLevel.NOTHING });
     const admin = client.admin();
     const producer = client.producer({ lingerMs: 0 });
     const adminRequests: InstrumentationEvent<unknown>[] = [];
     const producerRequests: InstrumentationEvent<unknown>[] = [];
-    const disconnects: InstrumentationEvent<unknown>[] = [];
+    const connections: InstrumentationEvent<unknown>[] = [];
     const removeAdmin = admin.on(admin.events.REQUEST, (event) => void adminRequests.push(event));
     producer.on(producer.events.REQUEST, (event) => void producerRequests.push(event));
-    producer.on(producer.events.DISCONNECT, (event) => void disconnects.push(event));
+    for (const part of [producer, admin] as const) {
+      part.on(part.events.CONNECT, (event) => void connections.push(event));
+      part.on(part.events.DISCONNECT, (event) => void connections.push(event));
+    }
+    await producer.connect();
+    await admin.connect();
     await admin.createTopic({ topic: 'requests-topic', numPartitions: 1 });
     removeAdmin();
     await admin.listTopics();
     await producer.send({ topic: 'requests-topic', messages: [{ value: 'x' }] });
     await producer.disconnect();
+    await admin.disconnect();
     expect(adminRequests).toHaveLength(1);
     expect(adminRequests[0]).toMatchObject({
       type: 'admin.network.request',
@@ -250,7 +256,12 @@ describe('instrumentation events', () => {
     });
     expect(producerRequests.map((e) => e.type)).toContain('producer.network.request');
     expect(producerRequests.map((e) => (e.payload as { apiName: string }).apiName)).toContain('Produce');
-    expect(disconnects.map((e) => e.type)).toEqual(['producer.disconnect']);
+    expect(connections.map((e) => [e.type, e.payload])).toEqual([
+      ['producer.connect', null],
+      ['admin.connect', null],
+      ['producer.disconnect', null],
+      ['admin.disconnect', null],
+    ]);
     expect(() => admin.on('admin.nope' as 'admin.connect', () => {})).toThrow(/admin.nope/);
   });
 
