@@ -67,18 +67,24 @@ export type {
 } from './admin.ts';
 export { Admin } from './admin.ts';
 export type {
+  Batch,
+  BatchProcessPayload,
   ConsumedMessage,
   ConsumerCrashEvent,
+  ConsumerEventPayloads,
   ConsumerLogger,
   ConsumerOptions,
   EachBatchPayload,
   EachMessagePayload,
+  OffsetsByTopicPartition,
   RunOptions,
   TopicPartition,
+  TopicPartitions,
 } from './consumer.ts';
 export { Consumer, DEAD_LETTER_HEADERS } from './consumer.ts';
 export { ERROR_CODES, StreambedError, type StreambedErrorCode } from './errors.ts';
 export {
+  type AdminEventPayloads,
   type InstrumentationEvent,
   type LogCreator,
   type LogEntry,
@@ -86,6 +92,7 @@ export {
   type LoggingOptions,
   type LogLevel,
   logLevel,
+  type ProducerEventPayloads,
   type RequestEventPayload,
 } from './instrumentation.ts';
 export type { Message, Partitioner, ProducerOptions, RecordMetadata } from './producer.ts';
