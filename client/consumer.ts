@@ -183,24 +183,34 @@ type FetchedRecord = ReturnType<typeof decodeRecordBatch>['records'][number];
 export interface ConsumerOptions<V = Buffer> {
   groupId: string;
   /** A member that does not heartbeat for this long loses its partitions. Default 10 s. */
+  sessionTimeout?: number;
+  /** Default 3 s; must be under the session timeout (a third of it is a good choice). */
+  heartbeatInterval?: number;
+  /** Long-poll time when a partition has nothing new. Default 1 s. */
+  maxWaitTimeInMs?: number;
+  /** `sessionTimeout`, by its earlier name. */
   sessionTimeoutMs?: number;
-  /** Default 3 s; keep it well under the session timeout. */
+  /** `heartbeatInterval`, by its earlier name. */
   heartbeatIntervalMs?: number;
-  /** Commit positions periodically (and before every heartbeat and on disconnect). Default true. */
+  /** `maxWaitTimeInMs`, by its earlier name. */
+  maxWaitMs?: number;
+  /**
+   * Commit positions periodically (and before every heartbeat and on disconnect). Default true.
+   * `run({ autoCommit, autoCommitInterval })`, as KafkaJS, overrides these.
+   */
   autoCommit?: boolean;
   autoCommitIntervalMs?: number;
   /** Soft cap on bytes per fetch. Default 1 MiB. */
   maxBytes?: number;
-  /** Long-poll time when a partition has nothing new. Default 1 s. */
-  maxWaitMs?: number;
   /** How value bytes become values; may be asynchronous (the Avro serde fetches writer schemas). */
   valueSerde?: AsyncSerde<V>;
   /**
    * Backoff for a failing `eachMessage`/`eachBatch` (and for the consumer's requests): `retries`
    * (default 5) attempts after the first, waits from `initialRetryTimeMs` (default 300 ms) growing by
    * `multiplier` (2) up to `maxRetryTimeMs` (30 s), jittered by ± `factor` (0.2).
+   * `retry.restartOnFailure` is `restartOnFailure`, where KafkaJS has it.
    */
-  retry?: RetryOptions;
+  retry?: RetryOptions & { restartOnFailure?: (error: unknown) => Promise<boolean> };
   /**
    * Failed and retried messages are logged here instead of through the client's `logCreator`
    * (which by default writes one JSON line per entry on stderr).
@@ -227,10 +237,16 @@ export interface RunOptions<V = Buffer> {
   eachMessage?: (payload: EachMessagePayload<V>) => Promise<void>;
   eachBatch?: (payload: EachBatchPayload<V>) => Promise<void>;
   /**
-   * When `eachBatch` returns, resolve its last message (default true, as KafkaJS); false keeps the
-   * position where `resolveOffset` left it, so the rest is handed over again.
+   * What returning from `eachBatch` resolves. true: its last message, as KafkaJS's default; false:
+   * nothing, the position stays where `resolveOffset` left it and the rest is handed over again.
+   * Unset: the last message only if the handler resolved none itself, so a batch left part-way is
+   * handed over again rather than skipped (KafkaJS would skip the rest).
    */
   eachBatchAutoResolve?: boolean;
+  /** Overrides the consumer's `autoCommit` for this run. */
+  autoCommit?: boolean;
+  /** Overrides the consumer's `autoCommitIntervalMs` for this run. */
+  autoCommitInterval?: number;
 }
 
 interface Owned extends TopicPartition {
@@ -301,6 +317,8 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
   private lastCommit = 0;
   private handlers: RunOptions<V> = {};
   private readonly log: Logger;
+  private readonly sessionTimeoutMs: number;
+  private readonly heartbeatIntervalMs: number;
   private deadLetters: Producer | undefined;
   /** A crash being handled (leaving, asking restartOnFailure, rejoining). */
   private crashing: Promise<void> | undefined;
@@ -313,6 +331,13 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
     private readonly context: ClientContext = defaultContext(),
   ) {
     super(CONSUMER_EVENTS, 'Consumer', context);
+    this.sessionTimeoutMs = options.sessionTimeout ?? options.sessionTimeoutMs ?? 10_000;
+    this.heartbeatIntervalMs = options.heartbeatInterval ?? options.heartbeatIntervalMs ?? 3_000;
+    if (this.heartbeatIntervalMs >= this.sessionTimeoutMs)
+      throw new StreambedError(
+        'INVALID_REQUEST',
+        `heartbeatInterval ${this.heartbeatIntervalMs} must be lower than sessionTimeout ${this.sessionTimeoutMs} (a third of it is a good choice)`,
+      );
     this.transport = this.observe(transport);
     const base = this.instrumentation.logger;
     const own = options.logger;
@@ -529,6 +554,10 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
     await super.disconnect();
   }
 
+  private autoCommit(): boolean {
+    return (this.handlers.autoCommit ?? this.options.autoCommit) !== false;
+  }
+
   private groupPayload(memberId = this.memberId ?? ''): GroupPayload {
     return { groupId: this.options.groupId, memberId, groupGenerationId: this.generation };
   }
@@ -563,7 +592,7 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
     await this.heartbeating;
     await this.stopLoops([...this.owned.values()]);
     try {
-      if (this.options.autoCommit !== false) await this.commitOffsets();
+      if (this.autoCommit()) await this.commitOffsets();
     } catch (error) {
       this.options.onError?.(error);
     }
@@ -595,7 +624,8 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
       await leaving;
       let restart = false;
       try {
-        restart = !this.closed && ((await this.options.restartOnFailure?.(error)) ?? false);
+        const ask = this.options.restartOnFailure ?? this.options.retry?.restartOnFailure;
+        restart = !this.closed && ((await ask?.(error)) ?? false);
       } catch (failure) {
         this.log.error('restartOnFailure threw; the consumer stays stopped', {
           group: this.options.groupId,
@@ -634,7 +664,7 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
         {
           json: {
             topics: [...this.topics],
-            sessionTimeoutMs: this.options.sessionTimeoutMs ?? 10_000,
+            sessionTimeoutMs: this.sessionTimeoutMs,
             memberId,
           },
         },
@@ -667,7 +697,7 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
 
   private scheduleHeartbeat(): void {
     if (!this.running) return;
-    this.heartbeatTimer = setTimeout(() => this.beat(), this.options.heartbeatIntervalMs ?? 3_000);
+    this.heartbeatTimer = setTimeout(() => this.beat(), this.heartbeatIntervalMs);
   }
 
   private beat(): void {
@@ -684,7 +714,7 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
    */
   private async heartbeatIfDue(): Promise<void> {
     if (!this.running || this.heartbeating !== undefined) return;
-    if (Date.now() - this.lastHeartbeat < (this.options.heartbeatIntervalMs ?? 3_000)) return;
+    if (Date.now() - this.lastHeartbeat < this.heartbeatIntervalMs) return;
     clearTimeout(this.heartbeatTimer);
     this.beat();
   }
@@ -692,8 +722,7 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
   private async heartbeat(): Promise<void> {
     try {
       // Commit before the heartbeat: a partition handed over in it then resumes from here.
-      if (this.options.autoCommit !== false)
-        await this.commitOffsets().catch((error) => this.options.onError?.(error));
+      if (this.autoCommit()) await this.commitOffsets().catch((error) => this.options.onError?.(error));
       const memberId = this.memberId ?? '';
       const view = await this.transport.json<{ assignments: Assignment[] }>(
         'POST',
@@ -793,7 +822,7 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
             query: {
               offset: o.position,
               max_bytes: this.options.maxBytes ?? 1024 * 1024,
-              max_wait_ms: this.options.maxWaitMs ?? 1_000,
+              max_wait_ms: this.options.maxWaitTimeInMs ?? this.options.maxWaitMs ?? 1_000,
             },
             accept: BATCHES_CONTENT_TYPE,
           },
@@ -875,6 +904,7 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
       async () => {
         const messages = await this.toMessages(tp, unresolved());
         if (messages.length === 0) return;
+        let resolvedAny = false;
         const resolve = (offset: number) => {
           if (!stale() && offset + 1 > (o.position as number)) o.position = offset + 1;
         };
@@ -891,7 +921,10 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
             offsetLag: () => highWatermark - 1 - last,
             offsetLagLow: () => highWatermark - 1 - first,
           },
-          resolveOffset: (offset) => resolve(Number(offset)),
+          resolveOffset: (offset) => {
+            resolvedAny = true;
+            resolve(Number(offset));
+          },
           heartbeat: () => this.heartbeatIfDue(),
           pause: () => this.pauseOne(tp),
           commitOffsetsIfNecessary: () => this.commitIfDue(),
@@ -899,7 +932,8 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
           isRunning: live,
           isStale: stale,
         });
-        if (this.handlers.eachBatchAutoResolve !== false) resolve(last);
+        const auto = this.handlers.eachBatchAutoResolve;
+        if (auto === true || (auto === undefined && !resolvedAny)) resolve(last);
       },
     );
     await this.commitIfDue();
@@ -1048,8 +1082,9 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
   }
 
   private async commitIfDue(): Promise<void> {
-    if (this.options.autoCommit === false) return;
-    if (Date.now() - this.lastCommit < (this.options.autoCommitIntervalMs ?? 5_000)) return;
+    if (!this.autoCommit()) return;
+    const interval = this.handlers.autoCommitInterval ?? this.options.autoCommitIntervalMs ?? 5_000;
+    if (Date.now() - this.lastCommit < interval) return;
     this.lastCommit = Date.now();
     await this.commitOffsets().catch((error) => this.options.onError?.(error));
   }
