@@ -15,7 +15,7 @@ import {
   HIGH_WATERMARK_HEADER,
   NEXT_OFFSET_HEADER,
   PRODUCE_CONTENT_TYPE,
-} from '../lambdas/http/binary.ts';
+} from '../client/wire/binary.ts';
 
 export interface HttpCall {
   /** Request body bytes. */

@@ -205,7 +205,7 @@ function fullPlan(backend: BackendKind): BenchPlan {
   };
 }
 
-/** Framing of one record in the binary produce body without key or headers (lambdas/http/binary.ts). */
+/** Framing of one record in the binary produce body without key or headers (client/wire/binary.ts). */
 const BINARY_RECORD_OVERHEAD = 4 + 8 + 4 + 4 + 4;
 
 /** Records of `recordBytes` that fit a binary produce body of `requestBytes` (at least one). */

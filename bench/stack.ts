@@ -14,8 +14,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Streambed } from '../client/index.ts';
 import { sigV4Signer } from '../client/sigv4.ts';
-import { MAX_FETCH_MAX_BYTES } from '../lambdas/core/limits.ts';
-import { BATCHES_CONTENT_TYPE, NEXT_OFFSET_HEADER } from '../lambdas/http/binary.ts';
+import { BATCHES_CONTENT_TYPE, NEXT_OFFSET_HEADER } from '../client/wire/binary.ts';
+import { MAX_FETCH_MAX_BYTES } from '../client/wire/limits.ts';
 import { LAMBDA_MAX_RESPONSE_BYTES } from '../test/stack/lambda-host.ts';
 import {
   type ApiFlavor,
@@ -112,7 +112,7 @@ export async function compactionCheck(
   progress(`stack: ${compactedBatches} batches compacted in ${janitorRuns} janitor runs; reading back`);
 
   const admin = client.admin();
-  const { highWatermark } = await admin.fetchOffsets(topic, 0);
+  const { highWatermark } = await admin.fetchPartitionOffsets(topic, 0);
   const sign = sigV4Signer({ region: stack.region, credentials: stack.credentials });
   const read = async (offset: number, accept: string) => {
     const url = new URL(

@@ -20,9 +20,6 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import { DEAD_LETTER_HEADERS, deadLetterHeaders } from '../lambdas/core/dead-letter.ts';
-import { decodeRecordBatch, splitBatches } from '../lambdas/core/record-batch.ts';
-import { BATCHES_CONTENT_TYPE } from '../lambdas/http/binary.ts';
 import { atRecord, StreambedError } from './errors.ts';
 import {
   type ClientContext,
@@ -36,6 +33,9 @@ import { Producer } from './producer.ts';
 import { type RetryOptions, sleep, withRetries } from './retry.ts';
 import type { AsyncSerde } from './serdes.ts';
 import { segment, type Transport } from './transport.ts';
+import { BATCHES_CONTENT_TYPE } from './wire/binary.ts';
+import { DEAD_LETTER_HEADERS, deadLetterHeaders } from './wire/dead-letter.ts';
+import { decodeRecordBatch, splitBatches } from './wire/record-batch.ts';
 
 export interface ConsumedMessage<V = Buffer> {
   offset: number;
@@ -127,7 +127,7 @@ export const CONSUMER_EVENTS = {
   REQUEST: 'consumer.network.request',
 } as const;
 
-interface GroupPayload {
+export interface GroupPayload {
   groupId: string;
   memberId: string;
   /** Counts this member's assignments (there is no group-wide generation). */
@@ -546,6 +546,15 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
     await this.leave();
     this.log.debug('Stopped', { groupId: this.options.groupId });
     this.instrumentation.emit(CONSUMER_EVENTS.STOP, null);
+  }
+
+  /**
+   * KafkaJS's `connect()`: checks that the server answers (the error names the URL and the cause),
+   * then emits `consumer.connect`. `run` needs no connect.
+   */
+  override async connect(): Promise<void> {
+    await this.transport.health();
+    await super.connect();
   }
 
   /** `stop()`, then `consumer.disconnect`. */

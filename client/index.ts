@@ -18,6 +18,8 @@
  *
  * Avro values with the schema registry: `avroSerde({ registry: new SchemaRegistryClient({ url }),
  * subject: 'orders-value', schema })` as the producer's or consumer's `valueSerde`.
+ *
+ * @packageDocumentation
  */
 import { Admin } from './admin.ts';
 import { Consumer, type ConsumerOptions } from './consumer.ts';
@@ -56,7 +58,20 @@ export class Streambed {
 }
 
 export type {
+  ConsumerGroupState,
   DeleteGroupResult,
+  FetchOffsetsPartition,
+  GroupDescription,
+  GroupOverview,
+  GroupSummary,
+  ITopicConfig,
+  ITopicMetadata,
+  MemberDescription,
+  OffsetReset,
+  PartitionMetadata,
+  PartitionOffsets,
+  ResetOffsetsResult,
+  SeekEntry,
   StartingPosition,
   SubscriptionChange,
   SubscriptionConfig,
@@ -64,6 +79,7 @@ export type {
   SubscriptionPartitionStatus,
   SubscriptionSettings,
   SubscriptionTarget,
+  TopicDescription,
 } from './admin.ts';
 export { Admin } from './admin.ts';
 export type {
@@ -76,6 +92,7 @@ export type {
   ConsumerOptions,
   EachBatchPayload,
   EachMessagePayload,
+  GroupPayload,
   OffsetsByTopicPartition,
   RunOptions,
   TopicPartition,
@@ -85,7 +102,11 @@ export { Consumer, DEAD_LETTER_HEADERS } from './consumer.ts';
 export { ERROR_CODES, StreambedError, type StreambedErrorCode } from './errors.ts';
 export {
   type AdminEventPayloads,
+  type ClientContext,
+  type Instrumentation,
   type InstrumentationEvent,
+  Instrumented,
+  type Listener,
   type LogCreator,
   type LogEntry,
   type Logger,
@@ -95,7 +116,16 @@ export {
   type ProducerEventPayloads,
   type RequestEventPayload,
 } from './instrumentation.ts';
-export type { Message, Partitioner, ProducerOptions, RecordMetadata } from './producer.ts';
+export type {
+  Message,
+  Partitioner,
+  ProducerBatch,
+  ProducerOptions,
+  ProducerRecord,
+  RecordMetadata,
+  SendOptions,
+  TopicMessages,
+} from './producer.ts';
 export { Producer } from './producer.ts';
 export type { RetryOptions } from './retry.ts';
 export {
@@ -109,3 +139,5 @@ export {
   type SchemaRegistryClientOptions,
 } from './schema-registry.ts';
 export { type AsyncSerde, autoSerde, bytesSerde, jsonSerde, type Serde, stringSerde } from './serdes.ts';
+export type { SigV4Options } from './sigv4.ts';
+export type { TransportOptions } from './transport.ts';

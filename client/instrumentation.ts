@@ -207,8 +207,6 @@ export interface AdminEventPayloads extends Record<string, unknown> {
   'admin.network.request': RequestEventPayload;
 }
 
-type Names<Payloads> = keyof Payloads & string;
-
 /**
  * What a producer, consumer and admin share: `events`, `on`, `logger()`, `connect()` and
  * `disconnect()` (which only emit CONNECT and DISCONNECT: there is no connection to open over HTTP),
@@ -216,10 +214,11 @@ type Names<Payloads> = keyof Payloads & string;
  */
 export abstract class Instrumented<
   Payloads extends Record<string, unknown>,
-  Events extends { CONNECT: Names<Payloads>; DISCONNECT: Names<Payloads>; REQUEST: Names<Payloads> } & Record<
-    string,
-    Names<Payloads>
-  >,
+  Events extends {
+    CONNECT: keyof Payloads & string;
+    DISCONNECT: keyof Payloads & string;
+    REQUEST: keyof Payloads & string;
+  } & Record<string, keyof Payloads & string>,
 > {
   protected readonly instrumentation: Instrumentation<Payloads>;
 

@@ -4,10 +4,6 @@
  * with the same Idempotency-Key, so a retry never writes twice.
  */
 import { randomUUID } from 'node:crypto';
-import { BytePool } from '../lambdas/core/bytes.ts';
-import { MAX_PRODUCE_BODY_BYTES, MAX_RECORDS_PER_REQUEST } from '../lambdas/core/limits.ts';
-import type { ProduceRecord } from '../lambdas/core/log-types.ts';
-import { encodeProduceBody, PRODUCE_CONTENT_TYPE } from '../lambdas/http/binary.ts';
 import { StreambedError } from './errors.ts';
 import {
   type ClientContext,
@@ -19,6 +15,10 @@ import {
 import { type RetryOptions, withRetries } from './retry.ts';
 import { type AsyncSerde, autoSerde, type Serde, stringSerde } from './serdes.ts';
 import { segment, type Transport } from './transport.ts';
+import type { ProduceRecord } from './wire/binary.ts';
+import { encodeProduceBody, PRODUCE_CONTENT_TYPE } from './wire/binary.ts';
+import { BytePool } from './wire/bytes.ts';
+import { MAX_PRODUCE_BODY_BYTES, MAX_RECORDS_PER_REQUEST } from './wire/limits.ts';
 
 export interface Message<V = unknown> {
   key?: string | Uint8Array | null;
@@ -29,10 +29,50 @@ export interface Message<V = unknown> {
   timestamp?: number;
 }
 
+/**
+ * Where one message was written: KafkaJS's RecordMetadata fields (`topicName`, `partition`,
+ * `errorCode`, `baseOffset` as a string) and Streambed's (`topic`, `offset` as a number). One entry per
+ * message, in the order sent (KafkaJS answers one per partition, whose `baseOffset` is its first).
+ */
 export interface RecordMetadata {
+  topicName: string;
   topic: string;
   partition: number;
+  /** Always 0: a message that was not written fails the call instead. */
+  errorCode: number;
   offset: number;
+  /** `offset` as a string, as KafkaJS gives offsets. */
+  baseOffset: string;
+}
+
+/**
+ * KafkaJS's per-call producer options. Every write is committed to object storage before it is
+ * acknowledged (there are no replicas to wait for), so `acks` -1 and 1 mean the same; with 0 the call
+ * still waits for the commit (and fails if it fails) but answers `[]`, as KafkaJS does. `timeout` and
+ * `compression` are checked and otherwise unused: the client's `timeoutMs` bounds each request, and
+ * batches are stored uncompressed.
+ */
+export interface SendOptions {
+  /** -1 (all, the default), 1 or 0. */
+  acks?: number;
+  /** Milliseconds, a whole number >= 0. */
+  timeout?: number;
+  /** KafkaJS's CompressionTypes: 0 None, 1 GZIP, 2 Snappy, 3 LZ4, 4 ZSTD. */
+  compression?: number;
+}
+
+export interface ProducerRecord<V = unknown> extends SendOptions {
+  topic: string;
+  messages: Message<V>[];
+}
+
+export interface TopicMessages<V = unknown> {
+  topic: string;
+  messages: Message<V>[];
+}
+
+export interface ProducerBatch<V = unknown> extends SendOptions {
+  topicMessages?: TopicMessages<V>[];
 }
 
 /** Chooses a partition, or undefined to let the server apply Kafka's default partitioner. */
@@ -66,7 +106,7 @@ interface Pending {
   timer: NodeJS.Timeout | undefined;
 }
 
-/** Bytes a record takes in the binary produce body (see lambdas/http/binary.ts). */
+/** Bytes a record takes in the binary produce body (see wire/binary.ts). */
 function encodedSize(record: ProduceRecord): number {
   let size = 24 + (record.key?.byteLength ?? 0) + (record.value?.byteLength ?? 0);
   for (const header of record.headers)
@@ -104,10 +144,59 @@ export class Producer<V = unknown> extends Instrumented<ProducerEventPayloads, t
     this.valueSerde = options.valueSerde ?? (autoSerde as Serde<V>);
   }
 
+  /**
+   * KafkaJS's `connect()`: checks that the server answers (the error names the URL and the cause) and
+   * opens a disconnected producer again, then emits `producer.connect`. Sending needs no connect;
+   * calling it again is harmless.
+   */
+  override async connect(): Promise<void> {
+    await this.transport.health();
+    this.closed = false;
+    await super.connect();
+  }
+
   /** Queues messages and resolves with their offsets once the server has committed them. */
-  async send({ topic, messages }: { topic: string; messages: Message<V>[] }): Promise<RecordMetadata[]> {
-    if (this.closed) throw new StreambedError('INVALID_REQUEST', 'the producer is disconnected');
-    const records = await Promise.all(messages.map((message) => this.toRecord(topic, message)));
+  async send({ topic, messages, ...options }: ProducerRecord<V>): Promise<RecordMetadata[]> {
+    this.checkOpen();
+    const acks = checkSendOptions(options);
+    checkTopicMessages(topic, messages);
+    const sent = await this.enqueue(topic, await this.toRecords(topic, messages));
+    return acks === 0 ? [] : sent;
+  }
+
+  /**
+   * KafkaJS's `sendBatch`: messages for several topics, one request per topic (a topic listed twice
+   * is sent as one). Answers one flat list in the order of `topicMessages`. As with Kafka, where each
+   * partition is written or refused alone, a topic that fails does not undo the others.
+   */
+  async sendBatch({ topicMessages, ...options }: ProducerBatch<V>): Promise<RecordMetadata[]> {
+    this.checkOpen();
+    const acks = checkSendOptions(options);
+    const list = topicMessages ?? [];
+    if (!Array.isArray(list)) throw invalid('topicMessages must be an array of {topic, messages}');
+    const merged = new Map<string, Message<V>[]>();
+    for (const { topic, messages } of list) {
+      checkTopicMessages(topic, messages);
+      merged.set(topic, [...(merged.get(topic) ?? []), ...messages]);
+    }
+    // Every message is serialized before any is queued: one that cannot be sends nothing.
+    const records = await Promise.all(
+      [...merged].map(async ([topic, messages]) => [topic, await this.toRecords(topic, messages)] as const),
+    );
+    const sent = await Promise.all(records.map(([topic, batch]) => this.enqueue(topic, batch)));
+    return acks === 0 ? [] : sent.flat();
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw invalid('the producer is disconnected: call connect() to send again');
+  }
+
+  private toRecords(topic: string, messages: Message<V>[]): Promise<ProduceRecord[]> {
+    return Promise.all(messages.map((message) => this.toRecord(topic, message)));
+  }
+
+  /** Adds records to the topic's pending batch and resolves with their offsets once committed. */
+  private async enqueue(topic: string, records: ProduceRecord[]): Promise<RecordMetadata[]> {
     const results: Promise<RecordMetadata[]>[] = [];
     // Messages join the topic's pending batch; a batch that fills up is sent at once.
     let start = 0;
@@ -220,7 +309,16 @@ export class Producer<V = unknown> extends Instrumented<ProducerEventPayloads, t
         ),
       );
       for (const waiter of batch.waiters) {
-        waiter.resolve(offsets.slice(waiter.from, waiter.from + waiter.count).map((o) => ({ topic, ...o })));
+        waiter.resolve(
+          offsets.slice(waiter.from, waiter.from + waiter.count).map(({ partition, offset }) => ({
+            topicName: topic,
+            topic,
+            partition,
+            errorCode: 0,
+            offset,
+            baseOffset: String(offset),
+          })),
+        );
       }
     } catch (error) {
       for (const waiter of batch.waiters) waiter.reject(error);
@@ -229,4 +327,27 @@ export class Producer<V = unknown> extends Instrumented<ProducerEventPayloads, t
       this.bodies.release([body]);
     }
   }
+}
+
+const invalid = (message: string) => new StreambedError('INVALID_REQUEST', message);
+
+/** Checks KafkaJS's per-call options (see SendOptions) and answers `acks`. */
+function checkSendOptions({ acks = -1, timeout, compression }: SendOptions): number {
+  if (acks !== -1 && acks !== 0 && acks !== 1)
+    throw invalid(`acks ${JSON.stringify(acks)} is not -1, 0 or 1`);
+  if (timeout !== undefined && !(Number.isSafeInteger(timeout) && timeout >= 0)) {
+    throw invalid(`timeout ${JSON.stringify(timeout)} is not a whole number of milliseconds >= 0`);
+  }
+  if (compression !== undefined && !(Number.isInteger(compression) && compression >= 0 && compression <= 4)) {
+    throw invalid(
+      `compression ${JSON.stringify(compression)} is not one of KafkaJS's CompressionTypes (0 None, 1 GZIP, 2 Snappy, 3 LZ4, 4 ZSTD)`,
+    );
+  }
+  return acks;
+}
+
+function checkTopicMessages(topic: unknown, messages: unknown): void {
+  if (typeof topic !== 'string' || topic === '')
+    throw invalid(`topic ${JSON.stringify(topic)} is not a topic name`);
+  if (!Array.isArray(messages)) throw invalid(`messages for topic ${topic} must be an array`);
 }

@@ -113,6 +113,26 @@ export class Transport {
     return { status: response.status, headers: response.headers, bytes };
   }
 
+  /**
+   * KafkaJS's `connect()` here: checks that the API answers `GET /v1/health`. A failure names the URL
+   * and why (nothing listening, a timeout, or an answer that is not Streambed's).
+   */
+  async health(): Promise<void> {
+    const url = new URL('v1/health', this.base).href;
+    try {
+      await this.raw('GET', '/v1/health');
+    } catch (error) {
+      // With no answer the message already names the origin and the cause.
+      if (!(error instanceof StreambedError) || error.status === undefined) throw error;
+      throw new StreambedError(error.code, `${url} answered ${error.message}`, {
+        retriable: error.retriable,
+        status: error.status,
+        details: error.details,
+        cause: error,
+      });
+    }
+  }
+
   /** A request answered with JSON (or nothing, for 204). */
   async json<T>(method: string, path: string, request: RequestOptions = {}): Promise<T> {
     const { bytes } = await this.raw(method, path, request);

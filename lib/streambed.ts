@@ -86,11 +86,11 @@ import {
 import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Provider } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+// The binary content types the REST flavor must pass as bytes are the HTTP layer's own constants.
+import { BATCHES_CONTENT_TYPE, PRODUCE_CONTENT_TYPE } from '../client/wire/binary.ts';
 // The key-layout module owns the object prefix; IAM resources are scoped with the same constant.
 import { COMPACTED_PREFIX, DATA_PREFIX, partitionKey, SUBSCRIPTIONS_PK } from '../lambdas/core/layout.ts';
 import { validateTopicName } from '../lambdas/core/topics.ts';
-// The binary content types the REST flavor must pass as bytes are the HTTP layer's own constants.
-import { BATCHES_CONTENT_TYPE, PRODUCE_CONTENT_TYPE } from '../lambdas/http/binary.ts';
 // Subscription limits and the custom resource's contract are the subscription service's own.
 import {
   SUBSCRIPTION_RESOURCE_TYPE,
@@ -200,6 +200,7 @@ export const STREAMBED_CONCERNS: readonly StreambedConcern[] = [
     meta: 'readWrite',
     routes: [
       { method: HttpMethod.GET, path: '/v1/health', public: true },
+      { method: HttpMethod.GET, path: '/v1/openapi.json' },
       { method: HttpMethod.POST, path: '/v1/topics' },
       { method: HttpMethod.GET, path: '/v1/topics' },
       { method: HttpMethod.GET, path: '/v1/topics/{topic}' },
@@ -580,7 +581,7 @@ const HTTP_STAGE = '$default';
 /** The stage of the REST flavor, the first segment of its URL's path. */
 export const REST_STAGE = 'prod';
 /**
- * The request and response content types a REST API must pass as bytes (lambdas/http/binary.ts):
+ * The request and response content types a REST API must pass as bytes (client/wire/binary.ts):
  * the binary produce body and the record batches a fetch answers when Accept asks for them. Only
  * these, so that JSON bodies reach the functions as text; API Gateway decides a response by the
  * request's first Accept type, which the SDK sends alone.

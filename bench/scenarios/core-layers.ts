@@ -3,12 +3,13 @@
  * and fetch below HTTP, timed alone in the server process on the server's own storage, so the rows are
  * what the server spends. layers.ts adds the raw filesystem and HTTP rows around them.
  */
-import { BytePool } from '../../lambdas/core/bytes.ts';
-import { crc32c } from '../../lambdas/core/crc32c.ts';
+
+import { decodeProduceBody } from '../../client/wire/binary.ts';
+import { BytePool } from '../../client/wire/bytes.ts';
+import { crc32c } from '../../client/wire/crc32c.ts';
+import { encodeRecordBatch } from '../../client/wire/record-batch.ts';
 import { newDataObjectKey } from '../../lambdas/core/layout.ts';
 import { encodeObject } from '../../lambdas/core/object-format.ts';
-import { encodeRecordBatch } from '../../lambdas/core/record-batch.ts';
-import { decodeProduceBody } from '../../lambdas/http/binary.ts';
 import type { ObjectStore } from '../../lambdas/ports/object-store.ts';
 import type { Services } from '../../lambdas/runtime/backends.ts';
 import { MiB, median, round } from '../stats.ts';

@@ -22,21 +22,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { build } from 'esbuild';
-import { ensureTable } from '../../lambdas/adapters/dynamo-meta-store.ts';
-import { createS3Client, ensureBucket } from '../../lambdas/adapters/s3-object-store.ts';
-import {
-  MAX_FETCH_MAX_BYTES,
-  MAX_PRODUCE_BODY_BYTES,
-  MAX_RECORDS_PER_REQUEST,
-} from '../../lambdas/core/limits.ts';
-import type { ProduceRecord } from '../../lambdas/core/log-types.ts';
-import type { HttpApiEvent } from '../../lambdas/http/apigw.ts';
+import type { ProduceRecord } from '../../client/wire/binary.ts';
 import {
   BATCHES_CONTENT_TYPE,
   encodeProduceBody,
   NEXT_OFFSET_HEADER,
   PRODUCE_CONTENT_TYPE,
-} from '../../lambdas/http/binary.ts';
+} from '../../client/wire/binary.ts';
+import {
+  MAX_FETCH_MAX_BYTES,
+  MAX_PRODUCE_BODY_BYTES,
+  MAX_RECORDS_PER_REQUEST,
+} from '../../client/wire/limits.ts';
+import { ensureTable } from '../../lambdas/adapters/dynamo-meta-store.ts';
+import { createS3Client, ensureBucket } from '../../lambdas/adapters/s3-object-store.ts';
+import type { HttpApiEvent } from '../../lambdas/http/apigw.ts';
 import { buildLambdaBundles, type LambdaBundle } from '../../test/support/lambda-bundles.ts';
 import type { ChildMessage, ChildPlan, ChildReport } from '../lambda-memory-child.ts';
 import { median, round } from '../stats.ts';
@@ -123,7 +123,7 @@ export function lambdaHeapFlags(memoryMb: number): string[] {
   return [`--max-semi-space-size=${Math.floor(newSpace / 2)}`, `--max-old-space-size=${memoryMb - newSpace}`];
 }
 
-/** Binary-form bytes of one record with a key, a value and one header (lambdas/http/binary.ts). */
+/** Binary-form bytes of one record with a key, a value and one header (client/wire/binary.ts). */
 const RECORD_FRAME_BYTES = 4 + 8 + 4 + 4 + 4;
 const HEADER_FRAME_BYTES = 4 + 4;
 const KEY_BYTES = 12;

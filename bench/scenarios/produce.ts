@@ -10,8 +10,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Message, Producer } from '../../client/producer.ts';
-import type { ProduceRecord } from '../../lambdas/core/log-types.ts';
-import { encodeProduceBody } from '../../lambdas/http/binary.ts';
+import type { ProduceRecord } from '../../client/wire/binary.ts';
+import { encodeProduceBody } from '../../client/wire/binary.ts';
 import type { Harness } from '../harness.ts';
 import { type BenchPlan, type ProduceConfig, recordsPerRequest } from '../plan.ts';
 import { formatBytes, type LatencySummary, MiB, median, round, runPool, summarize } from '../stats.ts';

@@ -6,12 +6,6 @@ import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import avro, { type Type } from 'avsc';
-import { decodeRecordBatch, splitBatches } from '../../lambdas/core/record-batch.ts';
-import {
-  BATCHES_CONTENT_TYPE,
-  HIGH_WATERMARK_HEADER,
-  NEXT_OFFSET_HEADER,
-} from '../../lambdas/http/binary.ts';
 import type {
   Admin,
   OffsetReset,
@@ -23,6 +17,8 @@ import { atRecord, StreambedError } from '../errors.ts';
 import { Streambed } from '../index.ts';
 import { avroSerde, SchemaRegistryClient } from '../schema-registry.ts';
 import { baseUrl, segment, Transport } from '../transport.ts';
+import { BATCHES_CONTENT_TYPE, HIGH_WATERMARK_HEADER, NEXT_OFFSET_HEADER } from '../wire/binary.ts';
+import { decodeRecordBatch, splitBatches } from '../wire/record-batch.ts';
 import { compileFormat, type PrintedRecord } from './format.ts';
 
 export interface Io {
@@ -192,7 +188,7 @@ async function topicOffsets(admin: Admin, name: string, timestamp: number | unde
     ['PARTITION', 'LOG-START', 'HIGH-WATERMARK', ...(timestamp === undefined ? [] : ['OFFSET'])],
   ];
   for (const { partition } of partitions) {
-    const range = await admin.fetchOffsets(name, partition, timestamp);
+    const range = await admin.fetchPartitionOffsets(name, partition, timestamp);
     // No record at or after the time: the offset the next record will get.
     const atTime = timestamp === undefined ? [] : [range.offset ?? range.highWatermark];
     rows.push([partition, range.logStartOffset, range.highWatermark, ...atTime]);
@@ -558,7 +554,7 @@ export async function groupsCommand(argv: string[], io: Io): Promise<number> {
   const admin = new Streambed(clientOptions(values, io.env)).admin();
   switch (action) {
     case 'list':
-      for (const name of await admin.listGroups()) io.stdout.write(`${name}\n`);
+      for (const name of await admin.listGroupIds()) io.stdout.write(`${name}\n`);
       return 0;
     case 'describe': {
       const described = await admin.describeGroup(needGroup());

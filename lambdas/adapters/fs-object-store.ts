@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import * as nodeFs from 'node:fs/promises';
 import { open, readdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { uninitializedBytes } from '../core/bytes.ts';
+import { uninitializedBytes } from '../../client/wire/bytes.ts';
 import { StreamError } from '../core/errors.ts';
 import type { ListOptions, ListResult, ObjectStore, RangeOptions } from '../ports/object-store.ts';
 import { checkDurability, DEFAULT_DURABILITY, type Durability } from './durability.ts';

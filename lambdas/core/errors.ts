@@ -4,8 +4,11 @@
  * Every error carries a stable `code` and says whether it is `retriable`: callers decide to retry from
  * that flag alone, never from messages or classes. Errors are translated once per boundary — adapters
  * turn SDK/driver failures into these, the HTTP layer turns these into status codes, the SDK turns
- * responses back into these.
+ * responses back into these. The wire codecs shared with the SDK (client/wire) throw their own
+ * WireError; `fromWireError` turns it into one of these where the server reports errors.
  */
+
+import { WireError } from '../../client/wire/errors.ts';
 
 /** Codes that cross the HTTP API (DESIGN §8) — stable, documented, never renamed. */
 export type ApiErrorCode =
@@ -88,6 +91,19 @@ export class ConditionFailedError extends StreamError {
     this.failedOps = failedOps;
     this.reason = reason;
   }
+}
+
+/**
+ * A codec's WireError as the StreamError it stands for (same code, message and details, the original
+ * as cause); anything else unchanged. Applied where the server reports an error (the HTTP answer, the
+ * janitor's report), so a broken produce body is a 400 like any other bad request.
+ */
+export function fromWireError(error: unknown): unknown {
+  if (!(error instanceof WireError)) return error;
+  return new StreamError(error.code, error.message, {
+    cause: error,
+    ...(error.details === undefined ? {} : { details: error.details }),
+  });
 }
 
 export function isStreamError(error: unknown): error is StreamError {

@@ -13,15 +13,22 @@
  *   around what it serves; an entry without a directory is read whole and split.
  * - Index queries are consistent, like the read of the partition item whose high watermark they serve.
  */
+
+import { concatBytes } from '../../client/wire/bytes.ts';
+import { DEFAULT_FETCH_MAX_BYTES, MAX_FETCH_MAX_BYTES, MAX_FETCH_WAIT_MS } from '../../client/wire/limits.ts';
+import {
+  decodeRecordBatch,
+  patchBaseOffset,
+  readBatchHeader,
+  splitBatches,
+} from '../../client/wire/record-batch.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { MetaStore } from '../ports/meta-store.ts';
 import type { ObjectStore } from '../ports/object-store.ts';
 import { type Boundary, entryBoundaries, type IndexEntry, readIndexEntry } from './batch-index.ts';
-import { concatBytes } from './bytes.ts';
 import type { CommitNotifier } from './commit-notifier.ts';
 import { StreamError } from './errors.ts';
 import { batchSk, FIRST_BATCH_SK, LAST_BATCH_SK, partitionKey, partitionPk } from './layout.ts';
-import { DEFAULT_FETCH_MAX_BYTES, MAX_FETCH_MAX_BYTES, MAX_FETCH_WAIT_MS } from './limits.ts';
 import type {
   FetchBatchesResult,
   FetchedRecord,
@@ -31,7 +38,6 @@ import type {
   TopicDescription,
 } from './log-types.ts';
 import { type PartitionMeta, readPartitionMeta } from './partition-state.ts';
-import { decodeRecordBatch, patchBaseOffset, readBatchHeader, splitBatches } from './record-batch.ts';
 
 export interface FetchDeps {
   meta: MetaStore;

@@ -36,6 +36,7 @@
  *   subscription is that member's retry, not a new member.
  */
 import { randomUUID } from 'node:crypto';
+import type { GroupDescription } from '../../client/api-types.ts';
 import type { Clock } from '../ports/clock.ts';
 import {
   type AttrValue,
@@ -131,20 +132,6 @@ export interface MembershipView {
 export interface CommitOffset extends TopicPartition {
   offset: number;
   epoch: number;
-}
-
-export interface GroupDescription {
-  group: string;
-  members: { memberId: string; topics: string[]; expiresAt: number }[];
-  partitions: {
-    topic: string;
-    partition: number;
-    owner: string | null;
-    epoch: number;
-    committedOffset: number | null;
-    highWatermark: number;
-    lag: number;
-  }[];
 }
 
 export type ResetTarget =

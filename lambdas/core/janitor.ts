@@ -24,6 +24,8 @@
  * - A pass is never all-or-nothing: a failed partition is reported and skipped, GC and deleted-topic
  *   clean-up get their share of every pass, and cursors (`janitor / progress`) carry the next pass on.
  */
+
+import { readBatchHeader, splitBatches } from '../../client/wire/record-batch.ts';
 import type { Clock } from '../ports/clock.ts';
 import { type Item, type ItemInput, type MetaStore, queryAll, type TransactOp } from '../ports/meta-store.ts';
 import type { ObjectStore } from '../ports/object-store.ts';
@@ -34,7 +36,7 @@ import {
   readIndexEntry,
 } from './batch-index.ts';
 import { retryOnConflict } from './cas.ts';
-import { ConditionFailedError, StreamError } from './errors.ts';
+import { ConditionFailedError, fromWireError, StreamError } from './errors.ts';
 import {
   batchSk,
   DATA_PREFIX,
@@ -57,7 +59,6 @@ import type { TopicDescription } from './log-types.ts';
 import { encodeObject } from './object-format.ts';
 import { type PartitionMeta, partitionAttributes, readPartitionMeta } from './partition-state.ts';
 import { COMMIT_ATTEMPT_MS, COMMIT_WINDOW_MS } from './produce.ts';
-import { readBatchHeader, splitBatches } from './record-batch.ts';
 import type { TopicServiceImpl } from './topics.ts';
 
 export interface JanitorOptions {
@@ -605,10 +606,11 @@ export function createJanitor({ meta, objects, clock, topics }: JanitorDeps, opt
   async function isolated(report: JanitorReport, what: string, step: () => Promise<void>): Promise<void> {
     try {
       await step();
-    } catch (error) {
+    } catch (thrown) {
       report.failures++;
       report.incomplete = true;
       if (report.errors.length < MAX_REPORTED_ERRORS) {
+        const error = fromWireError(thrown);
         const known = error instanceof StreamError;
         report.errors.push({
           where: what,

@@ -1,7 +1,10 @@
 /**
- * The shapes the log's services (topics, produce, fetch) take and return. The HTTP layer, the SDK and
- * the tests speak these; storage details stay behind them.
+ * The shapes the log's services (topics, produce, fetch) take and return. The HTTP layer and
+ * the tests speak these; storage details stay behind them. A produced record's shape is the wire's
+ * (client/wire/binary.ts), shared with the SDK.
  */
+
+import type { ProduceRecord } from '../../client/wire/binary.ts';
 
 /** Topic configuration (Kafka's names). Absent keys take the defaults in topics.ts. */
 export interface TopicConfig {
@@ -49,17 +52,6 @@ export interface PartitionState {
 
 export interface TopicDetails extends TopicDescription {
   partitionStates: PartitionState[];
-}
-
-/** One record as a producer hands it over; bytes are already encoded (serdes live at the edge). */
-export interface ProduceRecord {
-  key: Uint8Array | null;
-  value: Uint8Array | null;
-  headers: { key: string; value: Uint8Array | null }[];
-  /** An explicit partition; otherwise keyed records hash like Kafka's default partitioner. */
-  partition?: number;
-  /** Milliseconds since the epoch; defaults to the time the server accepts the request. */
-  timestamp?: number;
 }
 
 export interface ProduceRequest {

@@ -3,12 +3,12 @@
  *
  *   object  := header batch*
  *   header  := magic "SBED" (4 bytes) | formatVersion uint16 BE (= 1) | flags uint16 BE (= 0)
- *   batch   := an Apache Kafka RecordBatch v2 with baseOffset 0 (record-batch.ts)
+ *   batch   := an Apache Kafka RecordBatch v2 with baseOffset 0 (client/wire/record-batch.ts)
  *
  * Batches are addressed by byte range from the batch index, so the header is never read on the fetch
  * path; it identifies the format for tools and for the janitor's rewrites.
  */
-import { type Allocate, uninitializedBytes } from './bytes.ts';
+import { type Allocate, uninitializedBytes } from '../../client/wire/bytes.ts';
 import { StreamError } from './errors.ts';
 
 const MAGIC = [0x53, 0x42, 0x45, 0x44];

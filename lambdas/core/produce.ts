@@ -21,28 +21,24 @@
  */
 import { Buffer } from 'node:buffer';
 import { createHash, randomInt, randomUUID } from 'node:crypto';
-import type { Clock } from '../ports/clock.ts';
-import type { MetaStore } from '../ports/meta-store.ts';
-import type { ObjectStore } from '../ports/object-store.ts';
-import type { IndexAttributes } from './batch-index.ts';
-import { BytePool } from './bytes.ts';
-import { retryOnConflict } from './cas.ts';
-import type { CommitNotifier } from './commit-notifier.ts';
-import { ConditionFailedError, StreamError } from './errors.ts';
-import { batchKey, isOlderObject, newDataObjectKey, partitionKey } from './layout.ts';
+import type { ProduceRecord } from '../../client/wire/binary.ts';
+import { BytePool } from '../../client/wire/bytes.ts';
 import {
   MAX_BATCH_BYTES,
   MAX_HEADER_KEY_BYTES,
   MAX_IDEMPOTENCY_KEY_LENGTH,
   MAX_RECORDS_PER_REQUEST,
-} from './limits.ts';
-import type {
-  ProduceRecord,
-  ProduceRequest,
-  ProduceResult,
-  RecordOffset,
-  TopicDescription,
-} from './log-types.ts';
+} from '../../client/wire/limits.ts';
+import { encodeRecordBatch } from '../../client/wire/record-batch.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { MetaStore } from '../ports/meta-store.ts';
+import type { ObjectStore } from '../ports/object-store.ts';
+import type { IndexAttributes } from './batch-index.ts';
+import { retryOnConflict } from './cas.ts';
+import type { CommitNotifier } from './commit-notifier.ts';
+import { ConditionFailedError, StreamError } from './errors.ts';
+import { batchKey, isOlderObject, newDataObjectKey, partitionKey } from './layout.ts';
+import type { ProduceRequest, ProduceResult, RecordOffset, TopicDescription } from './log-types.ts';
 import { encodeObject, OBJECT_HEADER_BYTES } from './object-format.ts';
 import {
   appendRecentKey,
@@ -53,7 +49,6 @@ import {
   readPartitionMeta,
 } from './partition-state.ts';
 import { partitionForKey } from './partitioner.ts';
-import { encodeRecordBatch } from './record-batch.ts';
 import { PARTITION_HISTORY_MS } from './topics.ts';
 
 /** How long after the time in its object's key a commit may still land (DESIGN §4.6). */
@@ -326,7 +321,7 @@ export function createProducer({ meta, objects, clock, requireTopic, notifier }:
           allocate: buffers.acquire,
         });
       });
-      // A batch is served whole by a binary fetch, so it must fit one response (limits.ts): refuse
+      // A batch is served whole by a binary fetch, so it must fit one response (client/wire/limits.ts): refuse
       // the request before anything is written rather than store a batch no fetch could return.
       const oversized = batches.findIndex((batch) => batch.byteLength > MAX_BATCH_BYTES);
       if (oversized !== -1) {

@@ -6,12 +6,13 @@
  * name at once: a re-created topic never sees the old one's data, which the janitor removes later
  * (it finds it under `deleted-topics`). Partition items are created by the first commit to them.
  */
+
+import { DEFAULT_MAX_MESSAGE_BYTES, MAX_MESSAGE_BYTES, MAX_PARTITIONS } from '../../client/wire/limits.ts';
 import type { Clock } from '../ports/clock.ts';
 import { attributesOf, type Item, type MetaStore, queryAll } from '../ports/meta-store.ts';
 import { retryOnConflict } from './cas.ts';
 import { ConditionFailedError, StreamError } from './errors.ts';
 import { deletedTopicKey, newTopicId, partitionKey, TOPICS_PK, topicKey, topicListKey } from './layout.ts';
-import { DEFAULT_MAX_MESSAGE_BYTES, MAX_MESSAGE_BYTES, MAX_PARTITIONS } from './limits.ts';
 import type {
   PartitionCountChange,
   PartitionState,

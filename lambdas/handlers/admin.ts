@@ -1,7 +1,8 @@
 /**
- * The admin function. API Gateway routes `GET /v1/health`, `GET|POST /v1/topics` and
- * `GET|PATCH|DELETE /v1/topics/{topic}` here.
+ * The admin function. API Gateway routes `GET /v1/health`, `GET /v1/openapi.json`,
+ * `GET|POST /v1/topics` and `GET|PATCH|DELETE /v1/topics/{topic}` here.
  */
+import { openApiRoutes } from '../http/api-routes.ts';
 import { createHttpLambda } from './http-handler.ts';
 
-export const handler = createHttpLambda('admin');
+export const handler = createHttpLambda('admin', { routeTables: () => [openApiRoutes()] });

@@ -15,7 +15,13 @@
  * means "a storage key is missing", which must surface as a 500, never as a 404.
  */
 
-import { type ApiErrorCode, ConditionFailedError, type ErrorCode, StreamError } from '../core/errors.ts';
+import {
+  type ApiErrorCode,
+  ConditionFailedError,
+  type ErrorCode,
+  fromWireError,
+  StreamError,
+} from '../core/errors.ts';
 import type { HttpResponse } from './types.ts';
 
 export const JSON_CONTENT_TYPE = 'application/json';
@@ -152,7 +158,8 @@ function retryAfterSeconds(details: Record<string, unknown>): number {
 }
 
 /** The single translation of any thrown value into what the client may see. */
-export function describeError(error: unknown): DescribedError {
+export function describeError(thrown: unknown): DescribedError {
+  const error = fromWireError(thrown);
   if (!(error instanceof StreamError) || !isApiErrorCode(error.code) || error.code === 'INTERNAL') {
     // Storage codes (NOT_FOUND, INVALID_ARGUMENT, CORRUPT_DATA), core INTERNALs and foreign errors
     // carry messages written for operators (keys, table and bucket names, stack traces): none of it

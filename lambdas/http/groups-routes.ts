@@ -4,9 +4,18 @@
  */
 import * as z from 'zod';
 import type { GroupService, ResetTarget } from '../core/groups.ts';
-import { invalidRequest, jsonResponse } from './errors.ts';
+import { invalidRequest, JSON_CONTENT_TYPE, jsonResponse } from './errors.ts';
+import { STORE_ERRORS, WRITE_ERRORS } from './openapi.ts';
 import { type RouteTable, readJsonBody, readQuery } from './router.ts';
-import { parseWith } from './schemas.ts';
+import {
+  commitResponseSchema,
+  groupDetailsResponseSchema,
+  groupListResponseSchema,
+  joinResponseSchema,
+  membershipResponseSchema,
+  parseWith,
+  resetResponseSchema,
+} from './schemas.ts';
 
 const name = z.string({ error: 'must be a string' });
 const nonNegativeInt = z
@@ -74,6 +83,17 @@ export function groupRoutes(groups: GroupService): RouteTable {
       {
         method: 'GET',
         path: '/v1/groups',
+        doc: {
+          operationId: 'listGroups',
+          summary: 'List consumer group ids',
+          responses: {
+            200: {
+              description: 'Every group’s id.',
+              content: { [JSON_CONTENT_TYPE]: groupListResponseSchema },
+            },
+          },
+          errors: [400, ...STORE_ERRORS],
+        },
         handle: async ({ request }) => {
           readQuery(request, []);
           return jsonResponse(200, { groups: await groups.list() });
@@ -82,6 +102,14 @@ export function groupRoutes(groups: GroupService): RouteTable {
       {
         method: 'GET',
         path: '/v1/groups/{group}',
+        doc: {
+          operationId: 'describeGroup',
+          summary: 'Describe a group: members, and per partition owner, committed offset and lag',
+          responses: {
+            200: { description: 'The group.', content: { [JSON_CONTENT_TYPE]: groupDetailsResponseSchema } },
+          },
+          errors: [400, ...STORE_ERRORS],
+        },
         handle: async ({ request, params }) => {
           readQuery(request, []);
           return jsonResponse(200, await groups.describe(param(params, 'group')));
@@ -90,6 +118,12 @@ export function groupRoutes(groups: GroupService): RouteTable {
       {
         method: 'DELETE',
         path: '/v1/groups/{group}',
+        doc: {
+          operationId: 'deleteGroup',
+          summary: 'Delete a group without live members: its committed offsets and its listing',
+          responses: { 204: { description: 'The group is deleted (or was not there).' } },
+          errors: [400, ...WRITE_ERRORS],
+        },
         handle: async ({ request, params }) => {
           readQuery(request, []);
           await groups.deleteGroup(param(params, 'group'));
@@ -99,6 +133,18 @@ export function groupRoutes(groups: GroupService): RouteTable {
       {
         method: 'POST',
         path: '/v1/groups/{group}/members',
+        doc: {
+          operationId: 'joinGroup',
+          summary: 'Join a group: become a member and receive partition leases',
+          body: { [JSON_CONTENT_TYPE]: joinSchema },
+          responses: {
+            201: {
+              description: 'The member and its assignments.',
+              content: { [JSON_CONTENT_TYPE]: joinResponseSchema },
+            },
+          },
+          errors: [400, 404, 415, ...WRITE_ERRORS],
+        },
         handle: async ({ request, params }) => {
           readQuery(request, []);
           const body = parseWith(joinSchema, readJsonBody(request));
@@ -113,6 +159,17 @@ export function groupRoutes(groups: GroupService): RouteTable {
       {
         method: 'POST',
         path: '/v1/groups/{group}/members/{member}/heartbeat',
+        doc: {
+          operationId: 'heartbeat',
+          summary: 'Renew a member’s leases; answers its assignments, taking and giving up partitions',
+          responses: {
+            200: {
+              description: 'The member’s assignments.',
+              content: { [JSON_CONTENT_TYPE]: membershipResponseSchema },
+            },
+          },
+          errors: [400, 404, ...WRITE_ERRORS],
+        },
         handle: async ({ request, params }) => {
           readQuery(request, []);
           return jsonResponse(200, await groups.heartbeat(param(params, 'group'), param(params, 'member')));
@@ -121,6 +178,12 @@ export function groupRoutes(groups: GroupService): RouteTable {
       {
         method: 'DELETE',
         path: '/v1/groups/{group}/members/{member}',
+        doc: {
+          operationId: 'leaveGroup',
+          summary: 'Leave a group; the member’s leases are released',
+          responses: { 204: { description: 'The member has left.' } },
+          errors: [400, ...WRITE_ERRORS],
+        },
         handle: async ({ request, params }) => {
           readQuery(request, []);
           await groups.leave(param(params, 'group'), param(params, 'member'));
@@ -130,6 +193,18 @@ export function groupRoutes(groups: GroupService): RouteTable {
       {
         method: 'POST',
         path: '/v1/groups/{group}/offsets',
+        doc: {
+          operationId: 'commitOffsets',
+          summary: 'Commit offsets of leased partitions (409 LEASE_LOST when a lease moved on)',
+          body: { [JSON_CONTENT_TYPE]: commitSchema },
+          responses: {
+            200: {
+              description: 'How many offsets were committed.',
+              content: { [JSON_CONTENT_TYPE]: commitResponseSchema },
+            },
+          },
+          errors: [400, 404, 415, ...WRITE_ERRORS],
+        },
         handle: async ({ request, params }) => {
           readQuery(request, []);
           const body = parseWith(commitSchema, readJsonBody(request));
@@ -140,6 +215,18 @@ export function groupRoutes(groups: GroupService): RouteTable {
       {
         method: 'POST',
         path: '/v1/groups/{group}/offsets/reset',
+        doc: {
+          operationId: 'resetOffsets',
+          summary: 'Set a group’s committed offsets of a topic to earliest, latest, a timestamp or an offset',
+          body: { [JSON_CONTENT_TYPE]: resetSchema },
+          responses: {
+            200: {
+              description: 'The offsets now committed.',
+              content: { [JSON_CONTENT_TYPE]: resetResponseSchema },
+            },
+          },
+          errors: [400, 404, 415, ...WRITE_ERRORS],
+        },
         handle: async ({ request, params }) => {
           readQuery(request, []);
           const body = parseWith(resetSchema, readJsonBody(request));

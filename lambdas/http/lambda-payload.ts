@@ -26,7 +26,7 @@
  * 2 bytes, the other control characters 6, a lone UTF-16 surrogate 6, everything else its UTF-8 bytes.
  */
 import { Buffer, isUtf8 } from 'node:buffer';
-import { LAMBDA_EVENT_RESERVE_BYTES, MAX_LAMBDA_PAYLOAD_BYTES } from '../core/limits.ts';
+import { LAMBDA_EVENT_RESERVE_BYTES, MAX_LAMBDA_PAYLOAD_BYTES } from '../../client/wire/limits.ts';
 import type { HttpRequest, HttpResponse } from './types.ts';
 
 const lenientUtf8 = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });

@@ -19,9 +19,13 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { type Allocate, BytePool, concatBytes } from '../core/bytes.ts';
+import { type Allocate, BytePool, concatBytes } from '../../client/wire/bytes.ts';
+import {
+  LAMBDA_TIMEOUT_MS,
+  MAX_EDGE_BODY_BYTES,
+  MAX_LAMBDA_PAYLOAD_BYTES,
+} from '../../client/wire/limits.ts';
 import { StreamError } from '../core/errors.ts';
-import { LAMBDA_TIMEOUT_MS, MAX_EDGE_BODY_BYTES, MAX_LAMBDA_PAYLOAD_BYTES } from '../core/limits.ts';
 import { bodyTooLarge, errorResponse, invalidRequest, methodNotAllowed } from './errors.ts';
 import type { HttpHandler, HttpRequest, HttpResponse } from './types.ts';
 

@@ -23,9 +23,9 @@
  */
 
 import { Buffer } from 'node:buffer';
+import { BATCHES_CONTENT_TYPE } from '../../client/wire/binary.ts';
 import { StreamError } from '../core/errors.ts';
 import type { FetchedRecord, FetchResult } from '../core/log-types.ts';
-import { BATCHES_CONTENT_TYPE } from './binary.ts';
 import { jsonStringContentBytes } from './lambda-payload.ts';
 
 export type RecordEncoding = 'utf8' | 'base64';

@@ -22,7 +22,17 @@
  * owns the paths under its `prefix` for 404/405 answers and may render errors in its own dialect.
  */
 
-import { StreamError } from '../core/errors.ts';
+import * as z from 'zod';
+import {
+  acceptsBatches,
+  BATCHES_CONTENT_TYPE,
+  batchesHeaders,
+  decodeProduceBody,
+  HIGH_WATERMARK_HEADER,
+  LOG_START_OFFSET_HEADER,
+  NEXT_OFFSET_HEADER,
+  PRODUCE_CONTENT_TYPE,
+} from '../../client/wire/binary.ts';
 import {
   DEFAULT_FETCH_MAX_BYTES,
   LAMBDA_RESPONSE_RESERVE_BYTES,
@@ -30,9 +40,9 @@ import {
   MAX_FETCH_WAIT_MS,
   MAX_IDEMPOTENCY_KEY_LENGTH,
   MAX_LAMBDA_PAYLOAD_BYTES,
-} from '../core/limits.ts';
+} from '../../client/wire/limits.ts';
+import { StreamError } from '../core/errors.ts';
 import type { LogService, TopicDescription, TopicService } from '../core/log-types.ts';
-import { acceptsBatches, batchesHeaders, decodeProduceBody, PRODUCE_CONTENT_TYPE } from './binary.ts';
 import {
   describeError,
   errorResponse,
@@ -46,8 +56,25 @@ import {
   unsupportedMediaType,
 } from './errors.ts';
 import { base64Length, lambdaEventSize, oversizedResponseBytes } from './lambda-payload.ts';
+import { type ErrorBodyDoc, type RouteDoc, STORE_ERRORS, WRITE_ERRORS } from './openapi.ts';
 import { fetchPageBody, parseRecordEncoding } from './records-json.ts';
-import { parseAlterTopicBody, parseCreateTopicBody, parseProduceBody } from './schemas.ts';
+import {
+  alterTopicSchema,
+  createTopicSchema,
+  fetchQuerySchema,
+  fetchResponseSchema,
+  healthResponseSchema,
+  offsetsQuerySchema,
+  offsetsResponseSchema,
+  parseAlterTopicBody,
+  parseCreateTopicBody,
+  parseProduceBody,
+  produceBodySchema,
+  produceResponseSchema,
+  topicDetailsResponseSchema,
+  topicListResponseSchema,
+  topicResponseSchema,
+} from './schemas.ts';
 import type { HttpHandler, HttpRequest, HttpResponse } from './types.ts';
 
 export interface RouteContext {
@@ -62,6 +89,8 @@ export interface Route {
   path: string;
   /** Answered without auth (health only, in the built-in tables). */
   public?: boolean;
+  /** The route's entry in the API document (openapi.ts): required, so no route goes undocumented. */
+  doc: RouteDoc;
   handle(context: RouteContext): Promise<HttpResponse>;
 }
 
@@ -71,6 +100,8 @@ export interface RouteTable {
   routes: readonly Route[];
   /** Renders any error of a request this table owns; default: the Streambed `{"error":{...}}` body. */
   renderError?: (error: unknown) => HttpResponse;
+  /** What `renderError` writes, for the API document; default: the Streambed error envelope. */
+  errorBody?: ErrorBodyDoc;
 }
 
 export interface RouterOptions {
@@ -209,7 +240,8 @@ function param(params: Readonly<Record<string, string>>, name: string): string {
   return value;
 }
 
-function v1Routes(topics: TopicService, log: LogService, maxPayloadBytes: number): Route[] {
+/** The built-in `/v1` routes: health, topics, produce and fetch. */
+export function v1Routes(topics: TopicService, log: LogService, maxPayloadBytes: number): Route[] {
   // What a fetch response may fill with records or batches: the rest of the document is reserved.
   const responseBudget = maxPayloadBytes - LAMBDA_RESPONSE_RESERVE_BYTES;
   return [
@@ -217,11 +249,32 @@ function v1Routes(topics: TopicService, log: LogService, maxPayloadBytes: number
       method: 'GET',
       path: '/v1/health',
       public: true,
+      doc: {
+        operationId: 'health',
+        summary: 'Whether the API answers (no credentials needed)',
+        responses: {
+          200: { description: 'The API answers.', content: { [JSON_CONTENT_TYPE]: healthResponseSchema } },
+        },
+        errors: [],
+      },
       handle: async () => jsonResponse(200, { status: 'ok' }),
     },
     {
       method: 'POST',
       path: '/v1/topics',
+      doc: {
+        operationId: 'createTopic',
+        summary: 'Create a topic',
+        body: { [JSON_CONTENT_TYPE]: createTopicSchema },
+        responses: {
+          201: {
+            description: 'The topic, created.',
+            headers: { Location: 'The topic’s URL path.' },
+            content: { [JSON_CONTENT_TYPE]: topicResponseSchema },
+          },
+        },
+        errors: [400, 409, 415, ...WRITE_ERRORS],
+      },
       handle: async ({ request }) => {
         readQuery(request, []);
         const body = parseCreateTopicBody(readJsonBody(request));
@@ -232,6 +285,17 @@ function v1Routes(topics: TopicService, log: LogService, maxPayloadBytes: number
     {
       method: 'GET',
       path: '/v1/topics',
+      doc: {
+        operationId: 'listTopics',
+        summary: 'List topic names',
+        responses: {
+          200: {
+            description: 'Every topic’s name.',
+            content: { [JSON_CONTENT_TYPE]: topicListResponseSchema },
+          },
+        },
+        errors: [400, ...STORE_ERRORS],
+      },
       handle: async ({ request }) => {
         readQuery(request, []);
         return jsonResponse(200, { topics: await topics.listTopics() });
@@ -240,6 +304,14 @@ function v1Routes(topics: TopicService, log: LogService, maxPayloadBytes: number
     {
       method: 'GET',
       path: '/v1/topics/{topic}',
+      doc: {
+        operationId: 'describeTopic',
+        summary: 'Describe a topic: its configuration and each partition’s offsets and size',
+        responses: {
+          200: { description: 'The topic.', content: { [JSON_CONTENT_TYPE]: topicDetailsResponseSchema } },
+        },
+        errors: [400, 404, ...STORE_ERRORS],
+      },
       handle: async ({ request, params }) => {
         readQuery(request, []);
         const details = await topics.describeTopic(param(params, 'topic'));
@@ -259,6 +331,15 @@ function v1Routes(topics: TopicService, log: LogService, maxPayloadBytes: number
     {
       method: 'PATCH',
       path: '/v1/topics/{topic}',
+      doc: {
+        operationId: 'alterTopic',
+        summary: 'Change a topic’s configuration and/or raise its partition count',
+        body: { [JSON_CONTENT_TYPE]: alterTopicSchema },
+        responses: {
+          200: { description: 'The topic, changed.', content: { [JSON_CONTENT_TYPE]: topicResponseSchema } },
+        },
+        errors: [400, 404, 415, ...WRITE_ERRORS],
+      },
       handle: async ({ request, params }) => {
         readQuery(request, []);
         const change = parseAlterTopicBody(readJsonBody(request));
@@ -268,6 +349,12 @@ function v1Routes(topics: TopicService, log: LogService, maxPayloadBytes: number
     {
       method: 'DELETE',
       path: '/v1/topics/{topic}',
+      doc: {
+        operationId: 'deleteTopic',
+        summary: 'Delete a topic (its data is removed by the janitor)',
+        responses: { 204: { description: 'The topic is deleted.' } },
+        errors: [400, 404, ...WRITE_ERRORS],
+      },
       handle: async ({ request, params }) => {
         readQuery(request, []);
         await topics.deleteTopic(param(params, 'topic'));
@@ -277,6 +364,35 @@ function v1Routes(topics: TopicService, log: LogService, maxPayloadBytes: number
     {
       method: 'POST',
       path: '/v1/topics/{topic}/records',
+      doc: {
+        operationId: 'produce',
+        summary: 'Append records to a topic',
+        description:
+          'Records go to their `partition`, else by key hash (as Kafka’s default partitioner), else to one partition per request. The same `Idempotency-Key` sent again with the same records answers the first attempt’s offsets instead of appending twice.',
+        headers: {
+          'Idempotency-Key': z
+            .string()
+            .min(1)
+            .max(MAX_IDEMPOTENCY_KEY_LENGTH)
+            .regex(IDEMPOTENCY_KEY)
+            .optional()
+            .describe('Makes a retry of this request safe: visible ASCII, no spaces.'),
+        },
+        body: {
+          [JSON_CONTENT_TYPE]: produceBodySchema,
+          [PRODUCE_CONTENT_TYPE]: {
+            binary:
+              'The compact binary form (client/wire/binary.ts): int32 record count, then per record int32 partition (-1: server chooses), int64 timestamp (-1: now), key and value as int32 length (-1: null) + bytes, int32 header count and headers as key length + UTF-8 key, value length (-1: null) + bytes; big-endian.',
+          },
+        },
+        responses: {
+          200: {
+            description: 'Each record’s partition and offset, in request order.',
+            content: { [JSON_CONTENT_TYPE]: produceResponseSchema },
+          },
+        },
+        errors: [400, 404, 415, ...WRITE_ERRORS],
+      },
       handle: async ({ request, params }) => {
         readQuery(request, []);
         const type = requireContentType(request, [JSON_CONTENT_TYPE, PRODUCE_CONTENT_TYPE]);
@@ -298,6 +414,30 @@ function v1Routes(topics: TopicService, log: LogService, maxPayloadBytes: number
     {
       method: 'GET',
       path: '/v1/topics/{topic}/partitions/{partition}/records',
+      doc: {
+        operationId: 'fetch',
+        summary: 'Read a page of records from a partition, from an offset',
+        description: `Whole batches up to \`max_bytes\`, at least one record. With \`Accept: ${BATCHES_CONTENT_TYPE}\` the page comes as Kafka record batches (v2) instead, its offsets in headers.`,
+        query: fetchQuerySchema,
+        responses: {
+          200: {
+            description: 'A page of records and where the next page starts.',
+            headers: {
+              [NEXT_OFFSET_HEADER]: 'Binary form only: where the next page starts.',
+              [HIGH_WATERMARK_HEADER]: 'Binary form only: the partition’s high watermark.',
+              [LOG_START_OFFSET_HEADER]: 'Binary form only: the partition’s first offset.',
+            },
+            content: {
+              [JSON_CONTENT_TYPE]: fetchResponseSchema,
+              [BATCHES_CONTENT_TYPE]: {
+                binary:
+                  'Concatenated Kafka RecordBatch v2 bytes, base offsets set; the first batch may start below `offset` (drop the records before it).',
+              },
+            },
+          },
+        },
+        errors: [400, 404, 413, 416, ...STORE_ERRORS],
+      },
       handle: async ({ request, params }) => {
         const query = readQuery(request, ['offset', 'max_bytes', 'max_wait_ms', 'encoding']);
         const partition = partitionParam(params);
@@ -345,6 +485,15 @@ function v1Routes(topics: TopicService, log: LogService, maxPayloadBytes: number
     {
       method: 'GET',
       path: '/v1/topics/{topic}/partitions/{partition}/offsets',
+      doc: {
+        operationId: 'offsets',
+        summary: 'A partition’s first offset and high watermark, and the offset of a timestamp',
+        query: offsetsQuerySchema,
+        responses: {
+          200: { description: 'The offsets.', content: { [JSON_CONTENT_TYPE]: offsetsResponseSchema } },
+        },
+        errors: [400, 404, ...STORE_ERRORS],
+      },
       handle: async ({ request, params }) => {
         const query = readQuery(request, ['timestamp']);
         const partition = partitionParam(params);
@@ -462,8 +611,14 @@ function unauthorized(): HttpError {
   });
 }
 
-/** The router, and how it renders an error for a path it was not asked to handle (see node-server). */
-export type Router = HttpHandler & { renderErrorFor(path: string, error: unknown): HttpResponse };
+/**
+ * The router, how it renders an error for a path it was not asked to handle (see node-server), and
+ * the routes it answers, in the order it tries them.
+ */
+export type Router = HttpHandler & {
+  renderErrorFor(path: string, error: unknown): HttpResponse;
+  routes: readonly { method: string; path: string }[];
+};
 
 export function createRouter(options: RouterOptions): Router {
   const maxPayloadBytes = options.maxPayloadBytes ?? MAX_LAMBDA_PAYLOAD_BYTES;
@@ -518,5 +673,8 @@ export function createRouter(options: RouterOptions): Router {
     const owner = tables.find((compiled) => owns(compiled.table.prefix, path));
     return (owner?.table.renderError ?? errorResponse)(error);
   };
-  return Object.assign(handler, { renderErrorFor });
+  const routes = tables.flatMap((compiled) =>
+    compiled.routes.map(({ route }) => ({ method: route.method, path: route.path })),
+  );
+  return Object.assign(handler, { renderErrorFor, routes });
 }

@@ -14,6 +14,7 @@
  * - Unknown body fields (`metadata`, `ruleSet`, …) are ignored; `schemaType` other than AVRO and
  *   non-empty `references` are refused with 42201.
  */
+import * as z from 'zod';
 import { StreamError } from '../core/errors.ts';
 import {
   parseCompatibilityLevel,
@@ -27,7 +28,15 @@ import {
   type SubjectVersion,
 } from '../core/schemas.ts';
 import { describeError, invalidRequest } from './errors.ts';
+import { type RouteDoc, STORE_ERRORS } from './openapi.ts';
 import { type RouteContext, type RouteTable, requireContentType } from './router.ts';
+import {
+  registryCompatibilityBodySchema,
+  registryErrorSchema,
+  registryResponses,
+  registrySchemaBodySchema,
+  subjectVersionResponseSchema,
+} from './schemas.ts';
 import type { HttpRequest, HttpResponse } from './types.ts';
 
 export const SCHEMA_REGISTRY_PREFIX = '/schema-registry';
@@ -116,24 +125,85 @@ const subjectVersionBody = (found: SubjectVersion) => ({
   schema: found.schema,
 });
 
+/** Confluent's flags are query parameters that are true only when spelled `true`. */
+function flags(descriptions: Record<string, string>): z.ZodObject {
+  return z.object(
+    Object.fromEntries(
+      Object.entries(descriptions).map(([name, text]) => [name, z.boolean().optional().describe(text)]),
+    ),
+  );
+}
+
+const DELETED = { deleted: 'Include soft-deleted subjects or versions.' };
+const VERBOSE = { verbose: 'Say why a schema is not compatible.' };
+const PERMANENT = { permanent: 'Remove what was soft-deleted before, for good.' };
+
+/**
+ * A registry route's document entry. Every route may answer 429/503 (the store; Confluent's 50001 is
+ * a 503) and 422 for an invalid subject; a route with a body also 400 and 415.
+ */
+function doc(
+  operationId: string,
+  summary: string,
+  response: z.ZodType,
+  options: { body?: z.ZodType; query?: z.ZodObject; errors?: readonly number[] } = {},
+): RouteDoc {
+  const { body } = options;
+  return {
+    operationId,
+    summary,
+    ...(options.query === undefined ? {} : { query: options.query }),
+    // Confluent's clients send any of the registry's request types.
+    ...(body === undefined
+      ? {}
+      : { body: Object.fromEntries(ACCEPTED_CONTENT_TYPES.map((type) => [type, body])) }),
+    responses: { 200: { description: summary, content: { [SCHEMA_REGISTRY_CONTENT_TYPE]: response } } },
+    errors: [...(body === undefined ? [] : [400, 415]), ...(options.errors ?? []), 422, ...STORE_ERRORS],
+  };
+}
+
+const R = registryResponses;
+
 export function schemaRegistryRoutes(registry: SchemaRegistryService): RouteTable {
   const p = SCHEMA_REGISTRY_PREFIX;
   return {
     prefix: p,
     renderError: renderRegistryError,
+    errorBody: {
+      contentType: SCHEMA_REGISTRY_CONTENT_TYPE,
+      name: 'RegistryError',
+      schema: registryErrorSchema,
+    },
     routes: [
       // Confluent answers its root with an empty object; tools use it as a health probe.
-      { method: 'GET', path: p, handle: async () => response(200, {}) },
-      { method: 'GET', path: `${p}/schemas/types`, handle: async () => response(200, ['AVRO']) },
+      {
+        method: 'GET',
+        path: p,
+        doc: doc('registryRoot', 'An empty object: the registry answers', R.root),
+        handle: async () => response(200, {}),
+      },
+      {
+        method: 'GET',
+        path: `${p}/schemas/types`,
+        doc: doc('schemaTypes', 'The schema types this registry takes', R.types),
+        handle: async () => response(200, ['AVRO']),
+      },
       {
         method: 'GET',
         path: `${p}/subjects`,
+        doc: doc('listSubjects', 'Every subject', R.names, { query: flags(DELETED) }),
         handle: async ({ request }) =>
           response(200, await registry.listSubjects({ deleted: flag(request, 'deleted') })),
       },
       {
         method: 'POST',
         path: `${p}/subjects/{subject}`,
+        doc: doc(
+          'lookupSchema',
+          'The version of a subject that holds a schema',
+          subjectVersionResponseSchema,
+          { body: registrySchemaBodySchema, query: flags(DELETED), errors: [404] },
+        ),
         handle: async ({ request, params }) => {
           const found = await registry.lookup(param(params, 'subject'), schemaInput(readBody(request)), {
             deleted: flag(request, 'deleted'),
@@ -144,6 +214,12 @@ export function schemaRegistryRoutes(registry: SchemaRegistryService): RouteTabl
       {
         method: 'DELETE',
         path: `${p}/subjects/{subject}`,
+        doc: doc(
+          'deleteSubject',
+          'Soft-delete (or with permanent=true remove) a subject: its versions',
+          R.versions,
+          { query: flags(PERMANENT), errors: [404] },
+        ),
         handle: async ({ request, params }) =>
           response(
             200,
@@ -153,6 +229,10 @@ export function schemaRegistryRoutes(registry: SchemaRegistryService): RouteTabl
       {
         method: 'GET',
         path: `${p}/subjects/{subject}/versions`,
+        doc: doc('listVersions', 'The version numbers of a subject', R.versions, {
+          query: flags(DELETED),
+          errors: [404],
+        }),
         handle: async ({ request, params }) =>
           response(
             200,
@@ -162,6 +242,12 @@ export function schemaRegistryRoutes(registry: SchemaRegistryService): RouteTabl
       {
         method: 'POST',
         path: `${p}/subjects/{subject}/versions`,
+        doc: doc(
+          'registerSchema',
+          'Register a schema under a subject (or find it registered): its global id',
+          R.registered,
+          { body: registrySchemaBodySchema, errors: [409] },
+        ),
         handle: async ({ request, params }) => {
           const { id } = await registry.register(param(params, 'subject'), schemaInput(readBody(request)));
           return response(200, { id });
@@ -170,6 +256,10 @@ export function schemaRegistryRoutes(registry: SchemaRegistryService): RouteTabl
       {
         method: 'GET',
         path: `${p}/subjects/{subject}/versions/{version}`,
+        doc: doc('getVersion', 'One version of a subject', subjectVersionResponseSchema, {
+          query: flags(DELETED),
+          errors: [404],
+        }),
         handle: async ({ request, params }) => {
           const found = await registry.getVersion(
             param(params, 'subject'),
@@ -182,6 +272,10 @@ export function schemaRegistryRoutes(registry: SchemaRegistryService): RouteTabl
       {
         method: 'GET',
         path: `${p}/subjects/{subject}/versions/{version}/schema`,
+        doc: doc('getVersionSchema', 'The schema of one version, unwrapped', R.rawSchema, {
+          query: flags(DELETED),
+          errors: [404],
+        }),
         handle: async ({ request, params }) => {
           const found = await registry.getVersion(
             param(params, 'subject'),
@@ -194,6 +288,12 @@ export function schemaRegistryRoutes(registry: SchemaRegistryService): RouteTabl
       {
         method: 'DELETE',
         path: `${p}/subjects/{subject}/versions/{version}`,
+        doc: doc(
+          'deleteVersion',
+          'Soft-delete (or with permanent=true remove) a version: its number',
+          R.version,
+          { query: flags(PERMANENT), errors: [404] },
+        ),
         handle: async ({ request, params }) =>
           response(
             200,
@@ -205,6 +305,7 @@ export function schemaRegistryRoutes(registry: SchemaRegistryService): RouteTabl
       {
         method: 'GET',
         path: `${p}/schemas/ids/{id}`,
+        doc: doc('getSchema', 'A schema by global id', R.schema, { errors: [404] }),
         handle: async ({ params }) => {
           const found = await registry.getSchema(schemaId(param(params, 'id')));
           return response(200, { schema: found.schema });
@@ -213,12 +314,17 @@ export function schemaRegistryRoutes(registry: SchemaRegistryService): RouteTabl
       {
         method: 'GET',
         path: `${p}/schemas/ids/{id}/schema`,
+        doc: doc('getSchemaText', 'A schema by global id, unwrapped', R.rawSchema, { errors: [404] }),
         handle: async ({ params }) =>
           rawSchema((await registry.getSchema(schemaId(param(params, 'id')))).schema),
       },
       {
         method: 'GET',
         path: `${p}/schemas/ids/{id}/subjects`,
+        doc: doc('subjectsOfSchema', 'The subjects a schema is registered under', R.names, {
+          query: flags(DELETED),
+          errors: [404],
+        }),
         handle: async ({ request, params }) =>
           response(
             200,
@@ -230,6 +336,10 @@ export function schemaRegistryRoutes(registry: SchemaRegistryService): RouteTabl
       {
         method: 'GET',
         path: `${p}/schemas/ids/{id}/versions`,
+        doc: doc('versionsOfSchema', 'The subject versions a schema is registered as', R.subjectVersions, {
+          query: flags(DELETED),
+          errors: [404],
+        }),
         handle: async ({ request, params }) =>
           response(
             200,
@@ -241,11 +351,15 @@ export function schemaRegistryRoutes(registry: SchemaRegistryService): RouteTabl
       {
         method: 'GET',
         path: `${p}/config`,
+        doc: doc('getGlobalCompatibility', 'The global compatibility level', R.level),
         handle: async () => response(200, { compatibilityLevel: await registry.getGlobalCompatibility() }),
       },
       {
         method: 'PUT',
         path: `${p}/config`,
+        doc: doc('setGlobalCompatibility', 'Set the global compatibility level', R.levelSet, {
+          body: registryCompatibilityBodySchema,
+        }),
         handle: async ({ request }) => {
           const level = parseCompatibilityLevel(readBody(request).compatibility);
           return response(200, { compatibility: await registry.setGlobalCompatibility(level) });
@@ -254,6 +368,15 @@ export function schemaRegistryRoutes(registry: SchemaRegistryService): RouteTabl
       {
         method: 'GET',
         path: `${p}/config/{subject}`,
+        doc: doc(
+          'getSubjectCompatibility',
+          'A subject’s own compatibility level (or the global one with defaultToGlobal=true)',
+          R.level,
+          {
+            query: flags({ defaultToGlobal: 'Answer the global level when the subject has none.' }),
+            errors: [404],
+          },
+        ),
         handle: async ({ request, params }) => {
           const level = await registry.getSubjectCompatibility(param(params, 'subject'), {
             defaultToGlobal: flag(request, 'defaultToGlobal'),
@@ -264,6 +387,9 @@ export function schemaRegistryRoutes(registry: SchemaRegistryService): RouteTabl
       {
         method: 'PUT',
         path: `${p}/config/{subject}`,
+        doc: doc('setSubjectCompatibility', 'Set a subject’s compatibility level', R.levelSet, {
+          body: registryCompatibilityBodySchema,
+        }),
         handle: async ({ request, params }) => {
           const level = parseCompatibilityLevel(readBody(request).compatibility);
           return response(200, {
@@ -274,6 +400,9 @@ export function schemaRegistryRoutes(registry: SchemaRegistryService): RouteTabl
       {
         method: 'DELETE',
         path: `${p}/config/{subject}`,
+        doc: doc('deleteSubjectCompatibility', 'Remove a subject’s own level: the level it had', R.level, {
+          errors: [404],
+        }),
         handle: async ({ params }) =>
           response(200, {
             compatibilityLevel: await registry.deleteSubjectCompatibility(param(params, 'subject')),
@@ -282,6 +411,12 @@ export function schemaRegistryRoutes(registry: SchemaRegistryService): RouteTabl
       {
         method: 'POST',
         path: `${p}/compatibility/subjects/{subject}/versions/{version}`,
+        doc: doc(
+          'testCompatibilityWithVersion',
+          'Whether a schema is compatible with one version',
+          R.compatibility,
+          { body: registrySchemaBodySchema, query: flags(VERBOSE), errors: [404] },
+        ),
         handle: async ({ request, params }) => {
           const version = parseVersion(param(params, 'version'));
           const body = schemaInput(readBody(request));
@@ -292,6 +427,12 @@ export function schemaRegistryRoutes(registry: SchemaRegistryService): RouteTabl
       {
         method: 'POST',
         path: `${p}/compatibility/subjects/{subject}/versions`,
+        doc: doc(
+          'testCompatibility',
+          'Whether a schema is compatible with the versions its level checks',
+          R.compatibility,
+          { body: registrySchemaBodySchema, query: flags(VERBOSE), errors: [404] },
+        ),
         handle: async ({ request, params }) => {
           const body = schemaInput(readBody(request));
           const result = await registry.testCompatibility(param(params, 'subject'), body, undefined);

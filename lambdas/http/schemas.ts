@@ -22,9 +22,23 @@
 
 import { Buffer } from 'node:buffer';
 import * as z from 'zod';
-import { StreamError } from '../core/errors.ts';
-import { MAX_PARTITIONS, MAX_RECORDS_PER_REQUEST } from '../core/limits.ts';
-import type { ProduceRecord } from '../core/log-types.ts';
+import type { ProduceRecord } from '../../client/wire/binary.ts';
+import {
+  DEFAULT_FETCH_MAX_BYTES,
+  MAX_FETCH_MAX_BYTES,
+  MAX_FETCH_WAIT_MS,
+  MAX_PARTITIONS,
+  MAX_RECORDS_PER_REQUEST,
+} from '../../client/wire/limits.ts';
+import { type ApiErrorCode, StreamError } from '../core/errors.ts';
+import { COMPATIBILITY_LEVELS } from '../core/schemas.ts';
+import {
+  MAX_BATCH_SIZE,
+  MAX_BATCHING_WINDOW_MS,
+  MAX_RETRY_ATTEMPTS,
+  MAX_TARGET_URL_CHARS,
+} from '../subscriptions/subscriptions.ts';
+import { HTTP_STATUS_BY_CODE } from './errors.ts';
 
 const utf8Encoder = new TextEncoder();
 
@@ -47,14 +61,17 @@ function text(typeMessage: string) {
   return z.string({ error: typeMessage }).refine((s) => !LONE_SURROGATE.test(s), NOT_WELL_FORMED);
 }
 
-const base64Bytes = z.string({ error: 'must be a base64 string' }).transform((encoded, ctx) => {
-  const bytes = decodeBase64Strict(encoded);
-  if (bytes === undefined) {
-    ctx.addIssue({ code: 'custom', message: 'invalid base64 (standard alphabet, padded, no whitespace)' });
-    return z.NEVER;
-  }
-  return bytes;
-});
+const base64Bytes = z
+  .string({ error: 'must be a base64 string' })
+  .transform((encoded, ctx) => {
+    const bytes = decodeBase64Strict(encoded);
+    if (bytes === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'invalid base64 (standard alphabet, padded, no whitespace)' });
+      return z.NEVER;
+    }
+    return bytes;
+  })
+  .meta({ contentEncoding: 'base64', description: 'Bytes as standard, padded base64.' });
 
 const nonNegativeInt = z.int({ error: 'must be an integer' }).min(0, 'must not be negative');
 
@@ -63,8 +80,14 @@ const nonNegativeInt = z.int({ error: 'must be an integer' }).min(0, 'must not b
  * because that copies entries into a plain object, where a key named `__proto__` would vanish into
  * the prototype; here every key stays an own property of a null-prototype object.
  */
-function flatObject<T>(typeMessage: string, accepts: (value: unknown) => value is T, valueMessage: string) {
-  return z.unknown().transform((input, ctx) => {
+function flatObject<T>(
+  typeMessage: string,
+  accepts: (value: unknown) => value is T,
+  valueMessage: string,
+  /** The JSON Schema of a value, for the API document (the transform hides it from zod). */
+  valueSchema: object,
+) {
+  const schema = z.unknown().transform((input, ctx) => {
     if (typeof input !== 'object' || input === null || Array.isArray(input)) {
       ctx.addIssue({ code: 'custom', message: typeMessage });
       return z.NEVER;
@@ -79,6 +102,7 @@ function flatObject<T>(typeMessage: string, accepts: (value: unknown) => value i
     }
     return out;
   });
+  return schema.meta({ type: 'object', additionalProperties: valueSchema });
 }
 
 /** Kafka topic configs are flat name → scalar; which names and values are allowed is topics.ts' call. */
@@ -86,12 +110,14 @@ const topicConfig = flatObject(
   'must be an object of string or number values',
   (value): value is string | number => typeof value === 'string' || typeof value === 'number',
   'must be a string or a number',
+  { type: ['string', 'number'] },
 );
 
 const headerValues = flatObject(
   'must be an object of string values',
   (value): value is string | null => typeof value === 'string' || value === null,
   'must be a string or null (send bytes with the binary produce form)',
+  { type: ['string', 'null'] },
 );
 
 const partitionCount = z
@@ -261,3 +287,309 @@ export function parseAlterTopicBody(json: unknown): AlterTopicBody {
 export function parseProduceBody(json: unknown): ProduceRecord[] {
   return parseWith(produceBodySchema, json).records.map(toProduceRecord);
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Response bodies (DESIGN §8), for the API document (openapi.ts): each says exactly what its route
+// writes, and the API document test checks real responses against them. Strict, so a field a route
+// starts writing must be added here too.
+
+const offset = z.int().min(0);
+const timestamp = z.int().min(0);
+
+/** The error body of every `/v1` route: `details` of the error are spread beside the three fields. */
+export const errorEnvelopeSchema = z.strictObject({
+  error: z.looseObject({
+    code: z.enum(Object.keys(HTTP_STATUS_BY_CODE) as [ApiErrorCode, ...ApiErrorCode[]]),
+    message: z.string(),
+    retriable: z.boolean(),
+  }),
+});
+
+export const healthResponseSchema = z.strictObject({ status: z.literal('ok') });
+
+export const topicConfigSchema = z.strictObject({
+  'retention.ms': z.int().min(-1),
+  'retention.bytes': z.int().min(-1),
+  'max.message.bytes': z.int().min(1),
+  'cleanup.policy': z.literal('delete'),
+  'message.timestamp.before.max.ms': z.int().min(0),
+  'message.timestamp.after.max.ms': z.int().min(0),
+});
+
+/** A created or altered topic, in the shape of the request that makes it (`partitions` is a count). */
+export const topicResponseSchema = z.strictObject({
+  name: z.string(),
+  partitions: z.int().min(1),
+  config: topicConfigSchema,
+});
+
+export const topicListResponseSchema = z.strictObject({ topics: z.array(z.string()) });
+
+export const topicDetailsResponseSchema = z.strictObject({
+  name: z.string(),
+  config: topicConfigSchema,
+  partitions: z.array(
+    z.strictObject({
+      partition: z.int().min(0),
+      logStartOffset: offset,
+      highWatermark: offset,
+      batches: z.int().min(0),
+      bytes: z.int().min(0),
+    }),
+  ),
+});
+
+export const produceResponseSchema = z.strictObject({
+  offsets: z
+    .array(z.strictObject({ partition: z.int().min(0), offset }))
+    .describe('One per record, in request order.'),
+});
+
+const textOrNull = z.string().nullable();
+
+export const fetchedRecordSchema = z
+  .strictObject({
+    offset,
+    timestamp,
+    key: textOrNull.optional(),
+    keyBase64: z.base64().optional(),
+    value: textOrNull.optional(),
+    valueBase64: z.base64().optional(),
+    headers: z.record(z.string(), textOrNull),
+    headersBase64: z.record(z.string(), z.base64()).optional(),
+  })
+  .describe(
+    'Bytes are `key`/`value` text when `encoding=utf8` and they are valid UTF-8, else `keyBase64`/`valueBase64`; a null key or value is `null` under the plain name. Header values that are not text are in `headersBase64`.',
+  );
+
+export const fetchResponseSchema = z.strictObject({
+  records: z.array(fetchedRecordSchema),
+  nextOffset: offset,
+  highWatermark: offset,
+  logStartOffset: offset,
+});
+
+export const offsetsResponseSchema = z.strictObject({
+  logStartOffset: offset,
+  highWatermark: offset,
+  offset: offset.optional().describe('The first offset whose timestamp is at or after `timestamp`.'),
+});
+
+// Query parameters, as the routes read them (router.ts parses them by hand: each is one decimal
+// integer or a name, never repeated).
+
+export const fetchQuerySchema = z.object({
+  offset: offset.describe('The first offset wanted; the page starts at the batch holding it.'),
+  max_bytes: z
+    .int()
+    .min(1)
+    .optional()
+    .describe(
+      `Record batch bytes per page, at least 1; default ${DEFAULT_FETCH_MAX_BYTES}, larger values are clamped to ${MAX_FETCH_MAX_BYTES}.`,
+    ),
+  max_wait_ms: z
+    .int()
+    .min(0)
+    .max(MAX_FETCH_WAIT_MS)
+    .optional()
+    .describe('How long to wait for records when none are at `offset` yet (long poll); default 0.'),
+  encoding: z
+    .enum(['utf8', 'base64'])
+    .optional()
+    .describe('`utf8` (default): text where the bytes are valid UTF-8; `base64`: always base64.'),
+});
+
+export const offsetsQuerySchema = z.object({
+  timestamp: timestamp
+    .optional()
+    .describe('Epoch ms: also answer the first offset whose record timestamp is at or after it.'),
+});
+
+// Consumer groups (groups-routes.ts).
+
+const committedOffset = offset.nullable().describe('The group’s committed offset, or null when it has none.');
+
+const assignmentSchema = z.strictObject({
+  topic: z.string(),
+  partition: z.int().min(0),
+  epoch: z.int().min(0).describe('The lease’s fencing token: send it with each commit.'),
+  committedOffset,
+});
+
+const topicPartitionSchema = z.strictObject({ topic: z.string(), partition: z.int().min(0) });
+
+export const membershipResponseSchema = z.strictObject({
+  assignments: z.array(assignmentSchema),
+  revoked: z
+    .array(topicPartitionSchema)
+    .describe('Partitions given up or lost in this call: stop processing them.'),
+});
+
+export const joinResponseSchema = z.strictObject({
+  memberId: z.string(),
+  ...membershipResponseSchema.shape,
+});
+
+export const groupListResponseSchema = z.strictObject({ groups: z.array(z.string()) });
+
+export const groupDetailsResponseSchema = z.strictObject({
+  group: z.string(),
+  members: z.array(
+    z.strictObject({ memberId: z.string(), topics: z.array(z.string()), expiresAt: timestamp }),
+  ),
+  partitions: z.array(
+    z.strictObject({
+      topic: z.string(),
+      partition: z.int().min(0),
+      owner: z.string().nullable(),
+      epoch: z.int().min(0),
+      committedOffset,
+      highWatermark: offset,
+      lag: z.int().min(0).describe('`highWatermark − (committedOffset ?? logStartOffset)`.'),
+    }),
+  ),
+});
+
+export const commitResponseSchema = z.strictObject({ committed: z.int().min(0) });
+
+export const resetResponseSchema = z.strictObject({
+  partitions: z.array(z.strictObject({ ...topicPartitionSchema.shape, committedOffset: offset })),
+});
+
+// Subscriptions (subscription-routes.ts). The subscription service validates bodies itself (naming
+// the field, with the same limits); these schemas describe what it accepts and answers.
+
+const subscriptionTargetSchema = z.union([
+  z.strictObject({
+    url: z.string().min(1).max(MAX_TARGET_URL_CHARS).describe('A webhook: HTTPS off loopback.'),
+  }),
+  z.strictObject({
+    function: z.string().min(1).max(170).describe('A Lambda function name or ARN the stack may invoke.'),
+  }),
+]);
+
+const startingPositionSchema = z.union([z.enum(['earliest', 'latest']), z.strictObject({ timestamp })]);
+
+const subscriptionSettings = {
+  batchSize: z.int().min(1).max(MAX_BATCH_SIZE).describe('Records per invocation at most.'),
+  maxBatchingWindowMs: z
+    .int()
+    .min(0)
+    .max(MAX_BATCHING_WINDOW_MS)
+    .describe('How long to gather records before invoking with fewer than batchSize.'),
+  maxRetryAttempts: z
+    .int()
+    .min(0)
+    .max(MAX_RETRY_ATTEMPTS)
+    .nullable()
+    .describe('Retries before records go to deadLetterTopic; null (default) retries forever.'),
+  bisectBatchOnError: z.boolean(),
+  deadLetterTopic: z.string().min(1).nullable(),
+  enabled: z.boolean(),
+};
+
+const optionalSettings = {
+  batchSize: subscriptionSettings.batchSize.optional(),
+  maxBatchingWindowMs: subscriptionSettings.maxBatchingWindowMs.optional(),
+  maxRetryAttempts: subscriptionSettings.maxRetryAttempts.optional(),
+  bisectBatchOnError: subscriptionSettings.bisectBatchOnError.optional(),
+  deadLetterTopic: subscriptionSettings.deadLetterTopic.optional(),
+  enabled: subscriptionSettings.enabled.optional(),
+};
+
+export const createSubscriptionSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9._-]{1,249}$/),
+  topic: z.string(),
+  target: subscriptionTargetSchema,
+  ...optionalSettings,
+  startingPosition: startingPositionSchema.optional(),
+});
+
+export const changeSubscriptionSchema = z.strictObject(optionalSettings);
+
+export const subscriptionResponseSchema = z.strictObject({
+  name: z.string(),
+  topic: z.string(),
+  target: subscriptionTargetSchema,
+  ...subscriptionSettings,
+  startingPosition: startingPositionSchema,
+  createdAt: timestamp,
+  updatedAt: timestamp,
+});
+
+export const subscriptionListResponseSchema = z.strictObject({
+  subscriptions: z.array(subscriptionResponseSchema),
+});
+
+export const subscriptionDetailsResponseSchema = z.strictObject({
+  ...subscriptionResponseSchema.shape,
+  group: z.string().describe('The consumer group underneath: `subscription:<name>`.'),
+  partitions: z.array(
+    z.strictObject({
+      partition: z.int().min(0),
+      committedOffset,
+      highWatermark: offset,
+      lag: z.int().min(0),
+      owner: z.string().nullable(),
+      attempts: z.int().min(0),
+      lastError: z.string().nullable(),
+      lastErrorTime: timestamp.nullable(),
+      lastDeliveryTime: timestamp.nullable(),
+      deadLettered: z.int().min(0),
+    }),
+  ),
+});
+
+// The schema registry subset (schema-routes.ts), in Confluent's shapes. Request bodies are read
+// loosely, as Confluent's clients send fields this subset has no use for.
+
+export const registryErrorSchema = z.strictObject({
+  error_code: z.int().describe('Confluent’s code; the HTTP status is its first three digits (40401 → 404).'),
+  message: z.string(),
+});
+
+export const registrySchemaBodySchema = z.looseObject({
+  schema: z.string().describe('The Avro schema, as JSON text.'),
+  schemaType: z.literal('AVRO').optional(),
+  references: z.array(z.unknown()).max(0).optional().describe('Not supported: empty or absent.'),
+});
+
+export const registryCompatibilityBodySchema = z.looseObject({
+  compatibility: z.enum(COMPATIBILITY_LEVELS),
+});
+
+const schemaId = z.int().min(1);
+const schemaVersion = z.int().min(1);
+
+export const subjectVersionResponseSchema = z.strictObject({
+  subject: z.string(),
+  version: schemaVersion,
+  id: schemaId,
+  schema: z.string(),
+});
+
+export const registryResponses = {
+  root: z.strictObject({}),
+  types: z.array(z.literal('AVRO')),
+  names: z.array(z.string()),
+  versions: z.array(schemaVersion),
+  version: schemaVersion,
+  registered: z.strictObject({ id: schemaId }),
+  schema: z.strictObject({ schema: z.string() }),
+  /** The `/schema` routes answer a schema's own text, which is JSON (an Avro schema). */
+  rawSchema: z.unknown().describe('The schema itself (Avro JSON), not wrapped in an object.'),
+  subjectVersions: z.array(z.strictObject({ subject: z.string(), version: schemaVersion })),
+  level: z.strictObject({ compatibilityLevel: z.enum(COMPATIBILITY_LEVELS) }),
+  levelSet: z.strictObject({ compatibility: z.enum(COMPATIBILITY_LEVELS) }),
+  compatibility: z.strictObject({
+    is_compatible: z.boolean(),
+    messages: z.array(z.string()).optional().describe('Why not, with `verbose=true`.'),
+  }),
+};
+
+/** `GET /v1/openapi.json`: the document's top level; the rest is OpenAPI 3.1's own schema. */
+export const openApiResponseSchema = z.looseObject({
+  openapi: z.string().regex(/^3\.1\.\d+$/),
+  info: z.looseObject({ title: z.string(), version: z.string() }),
+  paths: z.record(z.string(), z.unknown()),
+});

@@ -15,8 +15,8 @@ import {
   type LambdaInvoker,
 } from '../subscriptions/function-target.ts';
 import type { StoredSubscription } from '../subscriptions/subscriptions.ts';
-import type { Target } from '../subscriptions/target.ts';
-import { createUrlTarget, type UrlTarget } from '../subscriptions/url-target.ts';
+import { createTargetCache, type Target } from '../subscriptions/target.ts';
+import { createUrlTarget } from '../subscriptions/url-target.ts';
 import type { Services } from './services.ts';
 import { allowPrivateUrls } from './target-policy.ts';
 
@@ -90,16 +90,13 @@ export async function invokeAsync(client: LambdaInvoker, functionName: string, w
   );
 }
 
-/** Most targets a container keeps (URL targets hold kept-alive connections). */
-const MAX_CACHED_TARGETS = 64;
-
 /** The deliverer's dependencies on a container's services, with targets kept per container. */
 export function awsDelivererDeps(
   services: Services,
   runtime: SubscriptionRuntime,
   options: { clock?: Clock; onEvent?: (event: DeliveryEvent) => void } = {},
 ): DelivererDeps {
-  const targets = new Map<string, Target>();
+  const targets = createTargetCache();
   const make = (subscription: StoredSubscription): Target => {
     const target = subscription.target;
     try {
@@ -119,19 +116,7 @@ export function awsDelivererDeps(
     log: services.log,
     topics: services.topics,
     clock: options.clock ?? systemClock,
-    targetFor(subscription) {
-      const key = JSON.stringify(subscription.target);
-      let target = targets.get(key);
-      if (target === undefined) {
-        if (targets.size >= MAX_CACHED_TARGETS) {
-          for (const old of targets.values()) (old as Partial<UrlTarget>).close?.();
-          targets.clear();
-        }
-        target = make(subscription);
-        targets.set(key, target);
-      }
-      return target;
-    },
+    targetFor: (subscription) => targets.get(JSON.stringify(subscription.target), () => make(subscription)),
     knownSchemaIds: schemaIdsKnownTo(services.schemas, systemClock),
     onEvent: options.onEvent,
   };

@@ -4,11 +4,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Durability } from '../adapters/durability.ts';
-import { groupRoutes } from '../http/groups-routes.ts';
+import { apiRouteTables } from '../http/api-routes.ts';
 import { bearerTokenAuth, startHttpServer } from '../http/node-server.ts';
 import { createRouter } from '../http/router.ts';
-import { schemaRegistryRoutes } from '../http/schema-routes.ts';
-import { subscriptionRoutes } from '../http/subscription-routes.ts';
 import { systemClock } from '../ports/clock.ts';
 import type { DeliveryEvent } from '../subscriptions/deliverer.ts';
 import { createLocalRunner, type LocalRunner } from '../subscriptions/local-runner.ts';
@@ -91,11 +89,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     topics: services.topics,
     log: services.log,
     auth: options.token ? bearerTokenAuth(options.token) : undefined,
-    routeTables: [
-      groupRoutes(services.groups),
-      subscriptionRoutes(services.subscriptions),
-      schemaRegistryRoutes(services.schemas),
-    ],
+    routeTables: apiRouteTables(services),
   });
   const server = await startHttpServer({
     handler,

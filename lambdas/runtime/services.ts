@@ -20,6 +20,7 @@ import {
   type SubscriptionService,
   type TargetPolicy,
 } from '../subscriptions/subscriptions.ts';
+import { isLoopbackUrl, validateTargetUrl } from '../subscriptions/url-target.ts';
 
 export interface Backend {
   meta: MetaStore;
@@ -58,11 +59,7 @@ export function noFunctions(fn: string): void {
 const LOOPBACK_ONLY: TargetPolicy = {
   validateFunction: noFunctions,
   validateUrl(url) {
-    let host = '';
-    try {
-      host = new URL(url).hostname;
-    } catch {}
-    if (!['127.0.0.1', 'localhost', '[::1]'].includes(host)) {
+    if (!isLoopbackUrl(validateTargetUrl(url, { allowPrivate: true }))) {
       throw new StreamError('INVALID_REQUEST', `target.url ${url} is not allowed here: only loopback URLs`);
     }
   },

@@ -19,7 +19,7 @@
  *   small until delivery passes the end of the batch that failed — otherwise it counts one attempt and
  *   waits (exponential backoff with jitter) before trying again;
  * - after `maxRetryAttempts` retries (attempts > maxRetryAttempts) the failing records are produced to
- *   the dead-letter topic with provenance headers (dead-letter.ts), then committed past. Without a
+ *   the dead-letter topic with provenance headers (client/wire/dead-letter.ts), then committed past. Without a
  *   dead-letter topic the configuration has no maxRetryAttempts (subscriptions.ts), so a failing batch
  *   is retried forever, visibly: status shows its attempts and last error.
  * - a record that cannot fit in an event (over MAX_EVENT_BYTES once base64'd) fails deterministically:
@@ -36,7 +36,9 @@
  *   wait and every invocation, and lasts longer than the longest of them.
  */
 import { createHash } from 'node:crypto';
-import { deadLetterHeaders } from '../core/dead-letter.ts';
+import type { ProduceRecord } from '../../client/wire/binary.ts';
+import { deadLetterHeaders } from '../../client/wire/dead-letter.ts';
+import { MAX_BATCH_BYTES, MAX_FETCH_MAX_BYTES, MAX_RECORDS_PER_REQUEST } from '../../client/wire/limits.ts';
 import { StreamError } from '../core/errors.ts';
 import {
   type GroupService,
@@ -44,8 +46,7 @@ import {
   type PartitionLease,
   subscriptionGroup,
 } from '../core/groups.ts';
-import { MAX_BATCH_BYTES, MAX_FETCH_MAX_BYTES, MAX_RECORDS_PER_REQUEST } from '../core/limits.ts';
-import type { FetchedRecord, LogService, ProduceRecord } from '../core/log-types.ts';
+import type { FetchedRecord, LogService } from '../core/log-types.ts';
 import type { SchemaRegistryService } from '../core/schemas.ts';
 import type { TopicServiceImpl } from '../core/topics.ts';
 import type { Clock } from '../ports/clock.ts';

@@ -37,8 +37,8 @@ import {
   schemaIdsKnownTo,
 } from './deliverer.ts';
 import type { StoredSubscription, SubscriptionService } from './subscriptions.ts';
-import type { Target } from './target.ts';
-import { createUrlTarget, type UrlTarget } from './url-target.ts';
+import { createTargetCache, type Target } from './target.ts';
+import { createUrlTarget } from './url-target.ts';
 
 /** Locally a lease outlasts one URL call (30 s) with room to spare; a dead process holds it this long. */
 export const LOCAL_LEASE_MS = 60_000;
@@ -94,7 +94,7 @@ export function createLocalRunner(deps: LocalRunnerDeps, options: LocalRunnerOpt
   /** Runs in a row that a storage fault ended, per loop key: their retry backs off. */
   const faults = new Map<string, number>();
   const timers = new Set<NodeJS.Timeout>();
-  const urlTargets = new Map<string, UrlTarget>();
+  const urlTargets = createTargetCache();
   const leaseMs = options.leaseMs ?? LOCAL_LEASE_MS;
   const onError =
     options.onError ??
@@ -116,12 +116,7 @@ export function createLocalRunner(deps: LocalRunnerDeps, options: LocalRunnerOpt
       throw new Error(`subscription ${subscription.name}: only URL targets are delivered locally`);
     }
     if (options.urlTarget !== undefined) return options.urlTarget(target.url);
-    let made = urlTargets.get(target.url);
-    if (made === undefined) {
-      made = createUrlTarget(target.url, { allowPrivate: true });
-      urlTargets.set(target.url, made);
-    }
-    return made;
+    return urlTargets.get(target.url, () => createUrlTarget(target.url, { allowPrivate: true }));
   };
 
   const delivererDeps: DelivererDeps = {
@@ -278,7 +273,7 @@ export function createLocalRunner(deps: LocalRunnerDeps, options: LocalRunnerOpt
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
       await Promise.all([...loops.values()].map((loop) => loop.running));
-      for (const target of urlTargets.values()) target.close();
+      urlTargets.close();
     },
   };
 }

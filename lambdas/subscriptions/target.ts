@@ -30,6 +30,44 @@ export interface Target {
   /** What the status shows: the URL (without credentials or query) or the function's name. */
   readonly description: string;
   deliver(delivery: Delivery, signal?: AbortSignal): Promise<DeliveryResult>;
+  /** Releases what the target keeps open (a URL target's kept-alive connections). */
+  close?(): void;
+}
+
+/** Most targets a process keeps by default (URL targets hold kept-alive connections). */
+export const MAX_KEPT_TARGETS = 64;
+
+/** Targets kept by a key (the stored target), so kept-alive connections are reused across runs. */
+export interface TargetCache {
+  /** The target kept under `key`, made by `make` the first time. */
+  get(key: string, make: () => Target): Target;
+  /** Closes every kept target and forgets them. */
+  close(): void;
+}
+
+/**
+ * A cache of at most `max` targets. Past that it closes them all and starts over: subscriptions'
+ * targets rarely change, so a full cache means churn, and dropping everything bounds the open
+ * connections without tracking use.
+ */
+export function createTargetCache(max: number = MAX_KEPT_TARGETS): TargetCache {
+  const targets = new Map<string, Target>();
+  const close = () => {
+    for (const target of targets.values()) target.close?.();
+    targets.clear();
+  };
+  return {
+    get(key, make) {
+      let target = targets.get(key);
+      if (target === undefined) {
+        if (targets.size >= max) close();
+        target = make();
+        targets.set(key, target);
+      }
+      return target;
+    },
+    close,
+  };
 }
 
 /** The largest event a target is sent: Lambda's synchronous invocation payload limit (6 MB). */

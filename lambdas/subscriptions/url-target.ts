@@ -115,6 +115,11 @@ function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || isLoopbackAddress(host);
 }
 
+/** Whether a URL names this machine (localhost, 127.0.0.0/8, ::1). */
+export function isLoopbackUrl(url: URL): boolean {
+  return isLoopbackHost(bareHost(url));
+}
+
 function invalid(message: string): StreamError {
   return new StreamError('INVALID_REQUEST', `target.url ${message}`);
 }

@@ -44,7 +44,10 @@
  *   windows; afterwards nothing is left that nothing points at, and nothing of a deleted topic.
  */
 
-import { DEAD_LETTER_HEADERS } from '../../lambdas/core/dead-letter.ts';
+import type { ProduceRecord } from '../../client/wire/binary.ts';
+import { DEAD_LETTER_HEADERS } from '../../client/wire/dead-letter.ts';
+import { MAX_LAMBDA_PAYLOAD_BYTES } from '../../client/wire/limits.ts';
+import { readBatchHeader, splitBatches } from '../../client/wire/record-batch.ts';
 import { StreamError } from '../../lambdas/core/errors.ts';
 import { type MembershipView, SUBSCRIPTION_GROUP_PREFIX } from '../../lambdas/core/groups.ts';
 import {
@@ -56,11 +59,8 @@ import {
   objectKeyTime,
   partitionPk,
 } from '../../lambdas/core/layout.ts';
-import { MAX_LAMBDA_PAYLOAD_BYTES } from '../../lambdas/core/limits.ts';
-import type { ProduceRecord } from '../../lambdas/core/log-types.ts';
 import { RECENT_KEYS } from '../../lambdas/core/partition-state.ts';
 import { COMMIT_WINDOW_MS } from '../../lambdas/core/produce.ts';
-import { readBatchHeader, splitBatches } from '../../lambdas/core/record-batch.ts';
 import type { Clock } from '../../lambdas/ports/clock.ts';
 import type {
   GetOptions,

@@ -6,12 +6,14 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { runCli } from '../../client/cli/main.ts';
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '../..');
-const BIN = 'client/cli/bin.ts';
+const BIN = 'lambdas/runtime/cli.ts';
 
 describe('the streambed bin', () => {
   it('is the package bin and is committed with the executable bit', async () => {
@@ -42,5 +44,30 @@ describe('the streambed bin', () => {
   it('runs when executed directly from a folder of the checkout', async () => {
     const { stdout } = await run(resolve(root, BIN), ['--help'], { cwd: resolve(root, 'docs') });
     expect(stdout).toMatch(/^usage: streambed /m);
+  });
+});
+
+describe("the SDK's streambed, without the checkout's server commands", () => {
+  it.each([
+    [
+      ['start', '--port', 'nope'],
+      /^streambed: start: the local server ships with the Streambed repository.*`npm start`/,
+    ],
+    [['handler', 'serve'], /^streambed: handler: the handler host ships with the Streambed repository/],
+    [['bench', '--quick'], /^streambed: bench: the benchmark ships with the Streambed repository/],
+  ])('answers %j with where it ships and exit code 1', async (args, message) => {
+    // Prepare
+    const out = new PassThrough();
+    const err = new PassThrough();
+    let stderr = '';
+    err.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    // Act
+    const code = await runCli(args, out, err, Readable.from([]), {});
+    // Assess
+    expect(code).toBe(1);
+    expect(stderr).toMatch(message);
+    expect(out.read()).toBeNull();
   });
 });

@@ -140,7 +140,7 @@ if (skipReason !== undefined) {
       ]);
       expect(fetched.nextOffset).toBe(2);
       expect(fetched.highWatermark).toBe(2);
-      expect(await client().admin().fetchOffsets(topic, 0)).toMatchObject({
+      expect(await client().admin().fetchPartitionOffsets(topic, 0)).toMatchObject({
         logStartOffset: 0,
         highWatermark: 1,
       });

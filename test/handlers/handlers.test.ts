@@ -6,10 +6,11 @@
 import { readFileSync } from 'node:fs';
 import type { Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { BATCHES_CONTENT_TYPE, encodeProduceBody, PRODUCE_CONTENT_TYPE } from '../../client/wire/binary.ts';
+import { MAX_LAMBDA_PAYLOAD_BYTES, MAX_PRODUCE_BODY_BYTES } from '../../client/wire/limits.ts';
+import { decodeRecordBatch } from '../../client/wire/record-batch.ts';
 import { MemoryMetaStore } from '../../lambdas/adapters/memory-meta-store.ts';
 import { MemoryObjectStore } from '../../lambdas/adapters/memory-object-store.ts';
-import { MAX_LAMBDA_PAYLOAD_BYTES, MAX_PRODUCE_BODY_BYTES } from '../../lambdas/core/limits.ts';
-import { decodeRecordBatch } from '../../lambdas/core/record-batch.ts';
 import { handler as admin } from '../../lambdas/handlers/admin.ts';
 import { handler as fetchHandler } from '../../lambdas/handlers/fetch.ts';
 import { handler as groups } from '../../lambdas/handlers/groups.ts';
@@ -18,7 +19,6 @@ import { handler as janitorHandler } from '../../lambdas/handlers/janitor.ts';
 import { handler as produce } from '../../lambdas/handlers/produce.ts';
 import { handler as subscriptions } from '../../lambdas/handlers/subscriptions.ts';
 import type { ApiGatewayResult, HttpApiEvent } from '../../lambdas/http/apigw.ts';
-import { BATCHES_CONTENT_TYPE, encodeProduceBody, PRODUCE_CONTENT_TYPE } from '../../lambdas/http/binary.ts';
 import type { MetaStore } from '../../lambdas/ports/meta-store.ts';
 import { getServices, readLambdaConfig, setBackendForTests } from '../../lambdas/runtime/lambda-root.ts';
 import type { Backend } from '../../lambdas/runtime/services.ts';
@@ -198,6 +198,26 @@ describe('admin handler', () => {
     // Assess
     expect(result.statusCode).toBe(200);
     expect(jsonBody(result)).toEqual({ status: 'ok' });
+  });
+
+  it('answers GET /v1/openapi.json with the API document of every route, not only its own', async () => {
+    // Prepare
+    const event = loadEvent('health');
+    event.rawPath = '/v1/openapi.json';
+    event.routeKey = 'GET /v1/openapi.json';
+    event.requestContext.http.path = '/v1/openapi.json';
+    event.requestContext.routeKey = 'GET /v1/openapi.json';
+
+    // Act
+    const result = await invoke(admin, event);
+
+    // Assess
+    expect(result.statusCode).toBe(200);
+    const document = jsonBody(result);
+    expect(document.openapi).toBe('3.1.0');
+    expect(Object.keys(document.paths)).toEqual(
+      expect.arrayContaining(['/v1/topics', '/v1/groups', '/v1/subscriptions', '/schema-registry/subjects']),
+    );
   });
 
   it('hides an internal error behind a bare 500 and logs it for operators', async () => {

@@ -8,9 +8,10 @@
 import { readFileSync } from 'node:fs';
 import type { Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { BATCHES_CONTENT_TYPE } from '../../client/wire/binary.ts';
+import { decodeRecordBatch } from '../../client/wire/record-batch.ts';
 import { MemoryMetaStore } from '../../lambdas/adapters/memory-meta-store.ts';
 import { MemoryObjectStore } from '../../lambdas/adapters/memory-object-store.ts';
-import { decodeRecordBatch } from '../../lambdas/core/record-batch.ts';
 import { handler as admin } from '../../lambdas/handlers/admin.ts';
 import { handler as fetchHandler } from '../../lambdas/handlers/fetch.ts';
 import type { HttpLambda } from '../../lambdas/handlers/http-handler.ts';
@@ -21,7 +22,6 @@ import {
   type RestApiEvent,
   routeKeyOf,
 } from '../../lambdas/http/apigw.ts';
-import { BATCHES_CONTENT_TYPE } from '../../lambdas/http/binary.ts';
 import { setBackendForTests } from '../../lambdas/runtime/lambda-root.ts';
 
 function restEvent(name: string): RestApiEvent {

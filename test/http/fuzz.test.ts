@@ -22,12 +22,12 @@ import { METHODS } from 'node:http';
 import { connect } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeProduceBody } from '../../client/wire/binary.ts';
 import {
   MAX_EDGE_BODY_BYTES,
   MAX_LAMBDA_PAYLOAD_BYTES,
   MAX_MESSAGE_BYTES,
-} from '../../lambdas/core/limits.ts';
-import { encodeProduceBody } from '../../lambdas/http/binary.ts';
+} from '../../client/wire/limits.ts';
 import { type LocalServer, startLocalServer } from '../../lambdas/runtime/local-server.ts';
 
 // ---------------------------------------------------------------------------------------------------
@@ -88,6 +88,7 @@ const LEAK_MARKERS: readonly (string | RegExp)[] = [
   /sqlite/i,
   'better-sqlite3',
   'StreamError',
+  'WireError',
   'HttpError',
   'ConditionFailed',
   'MetaStore',

@@ -1,7 +1,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { LAMBDA_TIMEOUT_MS, MAX_FETCH_WAIT_MS } from '../../client/wire/limits.ts';
 import { StreamError } from '../../lambdas/core/errors.ts';
-import { LAMBDA_TIMEOUT_MS, MAX_FETCH_WAIT_MS } from '../../lambdas/core/limits.ts';
 import type { LogService, TopicService } from '../../lambdas/core/log-types.ts';
 import { bearerTokenAuth, type RunningHttpServer, startHttpServer } from '../../lambdas/http/node-server.ts';
 import { createRouter } from '../../lambdas/http/router.ts';

@@ -1,11 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ConditionFailedError, StreamError } from '../../lambdas/core/errors.ts';
 import {
-  DEFAULT_FETCH_MAX_BYTES,
-  MAX_FETCH_MAX_BYTES,
-  MAX_FETCH_WAIT_MS,
-} from '../../lambdas/core/limits.ts';
+  BATCHES_CONTENT_TYPE,
+  decodeProduceBody,
+  encodeProduceBody,
+  PRODUCE_CONTENT_TYPE,
+  type ProduceRecord,
+} from '../../client/wire/binary.ts';
+import { DEFAULT_FETCH_MAX_BYTES, MAX_FETCH_MAX_BYTES, MAX_FETCH_WAIT_MS } from '../../client/wire/limits.ts';
+import { decodeRecordBatch, encodeRecordBatch, patchBaseOffset } from '../../client/wire/record-batch.ts';
+import { ConditionFailedError, StreamError } from '../../lambdas/core/errors.ts';
 import type {
   FetchBatchesResult,
   FetchedRecord,
@@ -14,7 +18,6 @@ import type {
   LogService,
   OffsetsResult,
   PartitionState,
-  ProduceRecord,
   ProduceRequest,
   ProduceResult,
   TopicConfig,
@@ -22,15 +25,9 @@ import type {
   TopicDetails,
   TopicService,
 } from '../../lambdas/core/log-types.ts';
-import { decodeRecordBatch, encodeRecordBatch, patchBaseOffset } from '../../lambdas/core/record-batch.ts';
-import {
-  BATCHES_CONTENT_TYPE,
-  decodeProduceBody,
-  encodeProduceBody,
-  PRODUCE_CONTENT_TYPE,
-} from '../../lambdas/http/binary.ts';
 import { HTTP_STATUS_BY_CODE, jsonResponse } from '../../lambdas/http/errors.ts';
 import { lambdaEventSize, lambdaResponseBytes } from '../../lambdas/http/lambda-payload.ts';
+import type { RouteDoc } from '../../lambdas/http/openapi.ts';
 import { toJsonRecord } from '../../lambdas/http/records-json.ts';
 import { createRouter, type RouterOptions } from '../../lambdas/http/router.ts';
 import type { HttpRequest, HttpResponse } from '../../lambdas/http/types.ts';
@@ -40,6 +37,8 @@ import type { HttpRequest, HttpResponse } from '../../lambdas/http/types.ts';
 
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
 const NOW = 1_700_000_000_000;
+/** The API document entry of a route table made up for a test. */
+const TEST_ROUTE_DOC: RouteDoc = { operationId: 'test', summary: 'A test route', responses: {}, errors: [] };
 const CONFIG: TopicConfig = {
   'retention.ms': -1,
   'retention.bytes': -1,
@@ -1588,7 +1587,12 @@ describe("Lambda's payload bound on responses", () => {
         {
           prefix: '/v1/big',
           routes: [
-            { method: 'GET', path: '/v1/big', handle: async () => jsonResponse(200, 'x'.repeat(bound)) },
+            {
+              method: 'GET',
+              path: '/v1/big',
+              doc: TEST_ROUTE_DOC,
+              handle: async () => jsonResponse(200, 'x'.repeat(bound)),
+            },
           ],
         },
       ],
@@ -1617,6 +1621,7 @@ describe('extension tables', () => {
             {
               method: 'GET',
               path: '/v1/groups/{group}',
+              doc: TEST_ROUTE_DOC,
               handle: async ({ params }) => ({ status: 200, headers: {}, body: `group ${params.group}` }),
             },
           ],
@@ -1661,6 +1666,7 @@ describe('extension tables', () => {
             {
               method: 'GET',
               path: '/schema-registry/subjects',
+              doc: TEST_ROUTE_DOC,
               handle: async () => ({ status: 200, headers: {}, body: '[]' }),
             },
           ],

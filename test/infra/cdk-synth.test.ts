@@ -3,40 +3,21 @@
  * local esbuild bundling and the cdk-nag checks, all offline. Telemetry and notices are off so the CLI
  * makes no network call.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { type ProcessResult, runProcess } from '../support/run-process.ts';
 
 const REPO = join(import.meta.dirname, '..', '..');
 const outdir = mkdtempSync(join(tmpdir(), 'streambed-cdk-synth-'));
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cdk(args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    // vitest's NODE_ENV=test would switch the app to in-memory validation reporting; a user's shell has none.
-    const { NODE_ENV: _testMode, ...env } = process.env;
-    const child = spawn('npx', ['cdk', ...args], {
-      cwd: REPO,
-      env: { ...env, CDK_DISABLE_CLI_TELEMETRY: 'true' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+function cdk(args: string[]): Promise<ProcessResult> {
+  // vitest's NODE_ENV=test would switch the app to in-memory validation reporting; a user's shell has none.
+  const { NODE_ENV: _testMode, ...env } = process.env;
+  return runProcess('npx', ['cdk', ...args], {
+    cwd: REPO,
+    env: { ...env, CDK_DISABLE_CLI_TELEMETRY: 'true' },
   });
 }
 

@@ -12,7 +12,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BATCHES_CONTENT_TYPE, PRODUCE_CONTENT_TYPE } from '../../lambdas/http/binary.ts';
+import { BATCHES_CONTENT_TYPE, PRODUCE_CONTENT_TYPE } from '../../client/wire/binary.ts';
 import { createStreambedApp } from '../../lib/app.ts';
 import { STREAMBED_CONCERNS, type Streambed } from '../../lib/streambed.ts';
 import { CDK_CONTEXT } from '../support/cdk-context.ts';

@@ -19,6 +19,7 @@ import { bundleFileOf } from '../support/lambda-bundles.ts';
 /** DESIGN §8 routes that exist today, with the function that must serve each. */
 const EXPECTED_ROUTES: Record<string, string> = {
   'GET /v1/health': 'admin',
+  'GET /v1/openapi.json': 'admin',
   'POST /v1/topics': 'admin',
   'GET /v1/topics': 'admin',
   'GET /v1/topics/{topic}': 'admin',

@@ -1,9 +1,9 @@
 /** Successive JSON and binary fetches at the real bound: every record once, every document within it. */
 import { Buffer } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
-import { MAX_LAMBDA_PAYLOAD_BYTES, MAX_MESSAGE_BYTES } from '../../lambdas/core/limits.ts';
+import { BATCHES_CONTENT_TYPE, NEXT_OFFSET_HEADER } from '../../client/wire/binary.ts';
+import { MAX_LAMBDA_PAYLOAD_BYTES, MAX_MESSAGE_BYTES } from '../../client/wire/limits.ts';
 import { toApiGatewayResult } from '../../lambdas/http/apigw.ts';
-import { BATCHES_CONTENT_TYPE, NEXT_OFFSET_HEADER } from '../../lambdas/http/binary.ts';
 import { realRouter } from './support.ts';
 
 const fill = (n: number, byte: number) => new Uint8Array(n).fill(byte);

@@ -1,6 +1,6 @@
 /** Requests the router accepts (not 413) whose real Lambda event is over MAX_LAMBDA_PAYLOAD_BYTES. */
 import { describe, expect, it } from 'vitest';
-import { MAX_LAMBDA_PAYLOAD_BYTES } from '../../lambdas/core/limits.ts';
+import { MAX_LAMBDA_PAYLOAD_BYTES } from '../../client/wire/limits.ts';
 import { lambdaEventSize } from '../../lambdas/http/lambda-payload.ts';
 import {
   type ClientRequest,

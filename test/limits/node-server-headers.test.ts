@@ -4,7 +4,7 @@
  */
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MAX_LAMBDA_PAYLOAD_BYTES } from '../../lambdas/core/limits.ts';
+import { MAX_LAMBDA_PAYLOAD_BYTES } from '../../client/wire/limits.ts';
 import { lambdaEventSize } from '../../lambdas/http/lambda-payload.ts';
 import { type RunningHttpServer, startHttpServer } from '../../lambdas/http/node-server.ts';
 import type { HttpRequest } from '../../lambdas/http/types.ts';

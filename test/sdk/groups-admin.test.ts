@@ -26,7 +26,7 @@ describe('Admin deleteGroups', () => {
   it('deletes empty groups and answers {groupId, errorCode} for each', async () => {
     // Prepare
     for (const group of ['a', 'b']) await joinAndLeave(group);
-    expect(await admin.listGroups()).toEqual(['a', 'b']);
+    expect(await admin.listGroupIds()).toEqual(['a', 'b']);
     // Act
     const results = await admin.deleteGroups(['a', 'b', 'never-existed']);
     // Assess
@@ -35,7 +35,7 @@ describe('Admin deleteGroups', () => {
       { groupId: 'b', errorCode: 'NONE' },
       { groupId: 'never-existed', errorCode: 'NONE' },
     ]);
-    expect(await admin.listGroups()).toEqual([]);
+    expect(await admin.listGroupIds()).toEqual([]);
   });
 
   it('throws with every group result when one has live members, and still deletes the others', async () => {
@@ -61,8 +61,8 @@ describe('Admin deleteGroups', () => {
       { groupId: 'busy', errorCode: 'INVALID_REQUEST', error: expect.any(StreambedError) },
       { groupId: 'idle', errorCode: 'NONE' },
     ]);
-    expect(await admin.listGroups()).toEqual(['busy']);
+    expect(await admin.listGroupIds()).toEqual(['busy']);
     await admin.deleteGroup('busy');
-    expect(await admin.listGroups()).toEqual([]);
+    expect(await admin.listGroupIds()).toEqual([]);
   });
 });

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { Producer } from '../../client/producer.ts';
 import { Transport } from '../../client/transport.ts';
-import { decodeProduceBody } from '../../lambdas/http/binary.ts';
+import { decodeProduceBody } from '../../client/wire/binary.ts';
 
 /** A fetch that answers every produce with offsets and keeps a copy of each body it was sent. */
 function stubServer() {

@@ -25,7 +25,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { MAX_EDGE_BODY_BYTES } from '../../lambdas/core/limits.ts';
+import { MAX_EDGE_BODY_BYTES } from '../../client/wire/limits.ts';
 import { isAllowed } from './iam.ts';
 import type { Invocation, LambdaHost } from './lambda-host.ts';
 import type { ApiSpec, Environment, FunctionSpec, PolicyStatement, RouteSpec } from './template.ts';

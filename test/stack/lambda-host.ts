@@ -16,7 +16,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { MAX_LAMBDA_PAYLOAD_BYTES } from '../../lambdas/core/limits.ts';
+import { MAX_LAMBDA_PAYLOAD_BYTES } from '../../client/wire/limits.ts';
 import type { FunctionSpec } from './template.ts';
 
 /**

@@ -55,7 +55,7 @@ Streambed stack offline: ${stack.url}  (${values.api} API, region ${stack.region
   export STREAMBED_URL=${stack.url}
   export AWS_ACCESS_KEY_ID=${stack.credentials.accessKeyId}
   export AWS_SECRET_ACCESS_KEY=${stack.credentials.secretAccessKey}
-  npm run streambed -- topics list --aws-region ${stack.region}
+  npx streambed topics list --aws-region ${stack.region}
 Ctrl-C stops it (the data is in memory and goes with it).`);
 
 let stopping = false;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEAD_LETTER_HEADERS } from '../../lambdas/core/dead-letter.ts';
+import { DEAD_LETTER_HEADERS } from '../../client/wire/dead-letter.ts';
 import { StreamError } from '../../lambdas/core/errors.ts';
 import { createSchemaRegistryService } from '../../lambdas/core/schemas.ts';
 import { deliverPartition, schemaIdsKnownTo } from '../../lambdas/subscriptions/deliverer.ts';

@@ -4,8 +4,8 @@
  * reachable by the URL target a subscription uses.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseHandlerServeArgs } from '../../client/cli/main.ts';
 import type { FetchedRecord } from '../../lambdas/core/log-types.ts';
+import { parseHandlerServeArgs } from '../../lambdas/runtime/server-commands.ts';
 import { type HandlerHost, startHandlerHost } from '../../lambdas/subscriptions/handler-host.ts';
 import { parseBatchResponse, toKafkaEvent } from '../../lambdas/subscriptions/kafka-event.ts';
 import { createUrlTarget } from '../../lambdas/subscriptions/url-target.ts';

@@ -13,7 +13,7 @@ export function startCliServer(args: string[], env: NodeJS.ProcessEnv = {}): Pro
 
 /** Any long-running command (`start`, `handler serve`); resolves once it logs `listening on <url>`. */
 export async function startCliProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'client/cli/bin.ts', ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'lambdas/runtime/cli.ts', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });
@@ -49,7 +49,7 @@ export interface CliResult {
 /** Runs one `streambed` command against `url`, feeding `stdin`, and collects its output. */
 export function runCli(url: string, args: string[], stdin = ''): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'client/cli/bin.ts', ...args], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'lambdas/runtime/cli.ts', ...args], {
       env: { ...process.env, STREAMBED_URL: url },
     });
     let stdout = '';

@@ -1,10 +1,11 @@
 /** The log's services on in-memory stores behind counting wrappers: the unit tests' world. */
+
+import type { ProduceRecord } from '../../client/wire/binary.ts';
 import { CountingMetaStore, CountingObjectStore } from '../../lambdas/adapters/counting-stores.ts';
 import { MemoryMetaStore } from '../../lambdas/adapters/memory-meta-store.ts';
 import { MemoryObjectStore } from '../../lambdas/adapters/memory-object-store.ts';
 import { createCommitNotifier } from '../../lambdas/core/commit-notifier.ts';
 import { createLogService } from '../../lambdas/core/log.ts';
-import type { ProduceRecord } from '../../lambdas/core/log-types.ts';
 import { createTopicService } from '../../lambdas/core/topics.ts';
 import { type Clock, systemClock } from '../../lambdas/ports/clock.ts';
 import type { MetaStore } from '../../lambdas/ports/meta-store.ts';

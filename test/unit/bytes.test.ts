@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BytePool, concatBytes, uninitializedBytes } from '../../lambdas/core/bytes.ts';
+import { BytePool, concatBytes, uninitializedBytes } from '../../client/wire/bytes.ts';
 
 describe('uninitializedBytes', () => {
   it('is a plain Uint8Array of the asked size, so it compares equal to other Uint8Arrays', () => {

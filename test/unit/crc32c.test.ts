@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { crc32c } from '../../lambdas/core/crc32c.ts';
+import { crc32c } from '../../client/wire/crc32c.ts';
 
 /** Bit-at-a-time CRC-32C: slow, obviously correct, and independent of the table-driven code under test. */
 function referenceCrc32c(bytes: Uint8Array): number {

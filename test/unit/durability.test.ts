@@ -10,13 +10,13 @@ import * as fsp from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseStartArgs } from '../../client/cli/main.ts';
 import { type FsCalls, FsObjectStore, type WritableFile } from '../../lambdas/adapters/fs-object-store.ts';
 import { MemoryMetaStore } from '../../lambdas/adapters/memory-meta-store.ts';
 import { SqliteMetaStore } from '../../lambdas/adapters/sqlite-meta-store.ts';
 import { StreamError } from '../../lambdas/core/errors.ts';
 import type { TransactOp } from '../../lambdas/ports/meta-store.ts';
 import { createEmbeddedBackend } from '../../lambdas/runtime/backends.ts';
+import { parseStartArgs } from '../../lambdas/runtime/server-commands.ts';
 import { logFixture, record } from '../support/log-fixture.ts';
 
 const scratch = (name: string) => mkdtempSync(join(tmpdir(), `streambed-${name}-`));

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { StreamError } from '../../lambdas/core/errors.ts';
 import { createJanitor } from '../../lambdas/core/janitor.ts';
 import { COMPACTED_PREFIX, DATA_PREFIX, JANITOR_PROGRESS_KEY } from '../../lambdas/core/layout.ts';
+import { OBJECT_HEADER_BYTES } from '../../lambdas/core/object-format.ts';
 import { COMMIT_ATTEMPT_MS, COMMIT_WINDOW_MS } from '../../lambdas/core/produce.ts';
 import { ManualClock } from '../../lambdas/ports/clock.ts';
 import type { QueryOptions, QueryResult } from '../../lambdas/ports/meta-store.ts';
@@ -191,6 +192,24 @@ describe('janitor: a pass is not all-or-nothing', () => {
       ...Array.from({ length: 6 }, (_, i) => `old${i}`),
       ...Array.from({ length: producer.commits }, (_, i) => `new${i}`),
     ]);
+  });
+
+  it('a stored batch that fails its checks is reported as CORRUPT_DATA and the pass goes on', async () => {
+    // Prepare: small batches due for compaction, the first one's magic byte broken in its object
+    const { log, topics, clock, janitor, objects } = tappedWorld();
+    await topics.createTopic('t', 1, { 'retention.ms': -1 });
+    for (let i = 0; i < 6; i++) await log.produce({ topic: 't', records: [record(`old${i}`)] });
+    clock.advance(10_000);
+    const [first] = (await objects.list(DATA_PREFIX)).objects.map((o) => o.key).sort();
+    const bytes = await objects.get(first as string);
+    bytes[OBJECT_HEADER_BYTES + 16] = 7;
+    await objects.put(first as string, bytes);
+    // Act
+    const report = await janitor.runOnce();
+    // Assess: the codec's error is reported with its code, not as an unknown one
+    expect(report.failures).toBe(1);
+    expect(report.errors[0]).toMatchObject({ where: 't/0', code: 'CORRUPT_DATA', retriable: false });
+    expect(report.errors[0]?.message).toMatch(/record batch: unsupported magic 7/);
   });
 
   it('a storage outage on one partition is reported and the pass goes on', async () => {

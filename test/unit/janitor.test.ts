@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { readBatchHeader, splitBatches } from '../../client/wire/record-batch.ts';
 import { itemSize } from '../../lambdas/adapters/meta-rules.ts';
 import { MAX_DIRECTORY_POINTS } from '../../lambdas/core/batch-index.ts';
 import { createJanitor } from '../../lambdas/core/janitor.ts';
@@ -11,7 +12,6 @@ import {
   partitionPk,
 } from '../../lambdas/core/layout.ts';
 import type { FetchedRecord } from '../../lambdas/core/log-types.ts';
-import { readBatchHeader, splitBatches } from '../../lambdas/core/record-batch.ts';
 import { ManualClock } from '../../lambdas/ports/clock.ts';
 import { attributesOf, type Item } from '../../lambdas/ports/meta-store.ts';
 import { failure } from '../support/failure.ts';

@@ -4,9 +4,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { httpApiEvent, lambdaHeapFlags, maximalProduceRecords } from '../../bench/scenarios/lambda-memory.ts';
-import { MAX_PRODUCE_BODY_BYTES, MAX_RECORDS_PER_REQUEST } from '../../lambdas/core/limits.ts';
+import { decodeProduceBody, encodeProduceBody, PRODUCE_CONTENT_TYPE } from '../../client/wire/binary.ts';
+import { MAX_PRODUCE_BODY_BYTES, MAX_RECORDS_PER_REQUEST } from '../../client/wire/limits.ts';
 import { fromApiGatewayEvent } from '../../lambdas/http/apigw.ts';
-import { decodeProduceBody, encodeProduceBody, PRODUCE_CONTENT_TYPE } from '../../lambdas/http/binary.ts';
 
 describe('lambdaHeapFlags', () => {
   it('gives a tenth of the memory to new space (two semi-spaces) and the rest to old space', () => {

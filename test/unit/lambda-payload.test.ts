@@ -6,6 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { encodeProduceBody } from '../../client/wire/binary.ts';
 import {
   LAMBDA_EVENT_RESERVE_BYTES,
   LAMBDA_RESPONSE_RESERVE_BYTES,
@@ -16,10 +17,9 @@ import {
   MAX_PRODUCE_BODY_BYTES,
   MAX_RECORDS_PER_REQUEST,
   REQUEST_HEADROOM_BYTES,
-} from '../../lambdas/core/limits.ts';
-import { encodeRecordBatch } from '../../lambdas/core/record-batch.ts';
+} from '../../client/wire/limits.ts';
+import { encodeRecordBatch } from '../../client/wire/record-batch.ts';
 import { type ApiGatewayEvent, fromApiGatewayEvent, toApiGatewayResult } from '../../lambdas/http/apigw.ts';
-import { encodeProduceBody } from '../../lambdas/http/binary.ts';
 import {
   base64Length,
   isTextBody,

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { decodeRecordBatch, splitBatches } from '../../client/wire/record-batch.ts';
 import { MemoryMetaStore } from '../../lambdas/adapters/memory-meta-store.ts';
 import { StreamError } from '../../lambdas/core/errors.ts';
 import { RECENT_KEYS } from '../../lambdas/core/partition-state.ts';
 import { partitionForKey } from '../../lambdas/core/partitioner.ts';
-import { decodeRecordBatch, splitBatches } from '../../lambdas/core/record-batch.ts';
 import { ManualClock } from '../../lambdas/ports/clock.ts';
 import type { TransactOp } from '../../lambdas/ports/meta-store.ts';
 import { failure } from '../support/failure.ts';

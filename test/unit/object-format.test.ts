@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { decodeRecordBatch, encodeRecordBatch } from '../../client/wire/record-batch.ts';
 import { checkObjectHeader, encodeObject, OBJECT_HEADER_BYTES } from '../../lambdas/core/object-format.ts';
-import { decodeRecordBatch, encodeRecordBatch } from '../../lambdas/core/record-batch.ts';
 
 const records = [{ key: null, value: new Uint8Array([1, 2, 3]), headers: [], timestamp: 5 }];
 

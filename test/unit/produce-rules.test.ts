@@ -4,9 +4,9 @@
  * grew partitions.
  */
 import { describe, expect, it } from 'vitest';
+import { MAX_BATCH_BYTES, MAX_MESSAGE_BYTES } from '../../client/wire/limits.ts';
 import { StreamError } from '../../lambdas/core/errors.ts';
 import { createJanitor } from '../../lambdas/core/janitor.ts';
-import { MAX_BATCH_BYTES, MAX_MESSAGE_BYTES } from '../../lambdas/core/limits.ts';
 import { partitionForKey } from '../../lambdas/core/partitioner.ts';
 import { ManualClock } from '../../lambdas/ports/clock.ts';
 import { failure } from '../support/failure.ts';

@@ -2,8 +2,8 @@ import { Buffer } from 'node:buffer';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { crc32c } from '../../lambdas/core/crc32c.ts';
-import { StreamError } from '../../lambdas/core/errors.ts';
+import { crc32c } from '../../client/wire/crc32c.ts';
+import { WireError } from '../../client/wire/errors.ts';
 import {
   type Compression,
   decodeRecordBatch,
@@ -13,7 +13,7 @@ import {
   RECORD_BATCH_OVERHEAD,
   readBatchHeader,
   splitBatches,
-} from '../../lambdas/core/record-batch.ts';
+} from '../../client/wire/record-batch.ts';
 
 // ---------------------------------------------------------------------------------------------------
 // Helpers
@@ -22,14 +22,14 @@ const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
 const toHex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
 const fromHex = (hex: string): Uint8Array => Uint8Array.from(Buffer.from(hex.replace(/\s+/g, ''), 'hex'));
 
-function thrownBy(action: () => unknown): StreamError {
+function thrownBy(action: () => unknown): WireError {
   try {
     action();
   } catch (error) {
-    if (error instanceof StreamError) return error;
+    if (error instanceof WireError) return error;
     throw error;
   }
-  throw new Error('expected a StreamError, nothing was thrown');
+  throw new Error('expected a WireError, nothing was thrown');
 }
 
 /** A copy of `batch` changed by `mutate`, with its CRC recomputed so only the inner damage remains. */

@@ -4,12 +4,12 @@
  * interleaving deterministically.
  */
 import { describe, expect, it } from 'vitest';
+import { splitBatches } from '../../client/wire/record-batch.ts';
 import { MemoryMetaStore } from '../../lambdas/adapters/memory-meta-store.ts';
 import { MemoryObjectStore } from '../../lambdas/adapters/memory-object-store.ts';
 import { StreamError } from '../../lambdas/core/errors.ts';
 import { createJanitor } from '../../lambdas/core/janitor.ts';
 import { newPartitionObjectKey, partitionPk, topicObjectPrefix } from '../../lambdas/core/layout.ts';
-import { splitBatches } from '../../lambdas/core/record-batch.ts';
 import { ManualClock } from '../../lambdas/ports/clock.ts';
 import type { QueryOptions, QueryResult, TransactOp } from '../../lambdas/ports/meta-store.ts';
 import type { RangeOptions } from '../../lambdas/ports/object-store.ts';

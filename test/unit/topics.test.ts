@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { MAX_PARTITIONS } from '../../client/wire/limits.ts';
 import { StreamError } from '../../lambdas/core/errors.ts';
-import { MAX_PARTITIONS } from '../../lambdas/core/limits.ts';
 import { DEFAULT_TOPIC_CONFIG } from '../../lambdas/core/topics.ts';
 import { logFixture, record } from '../support/log-fixture.ts';
 

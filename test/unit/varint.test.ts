@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { StreamError } from '../../lambdas/core/errors.ts';
+import { WireError } from '../../client/wire/errors.ts';
 import {
   readVarint,
   readVarlong,
@@ -8,7 +8,7 @@ import {
   sizeOfVarlong,
   writeVarint,
   writeVarlong,
-} from '../../lambdas/core/varint.ts';
+} from '../../client/wire/varint.ts';
 
 /** Kafka's zig-zag varint, written independently with bigint: (n << 1) ^ (n >> 63), 7 bits per byte. */
 function referenceEncode(value: bigint): Uint8Array {
@@ -34,14 +34,14 @@ function encodeVarlong(value: number): Uint8Array {
   return buf.subarray(0, end);
 }
 
-function thrownBy(action: () => unknown): StreamError {
+function thrownBy(action: () => unknown): WireError {
   try {
     action();
   } catch (error) {
-    if (error instanceof StreamError) return error;
+    if (error instanceof WireError) return error;
     throw error;
   }
-  throw new Error('expected a StreamError, nothing was thrown');
+  throw new Error('expected a WireError, nothing was thrown');
 }
 
 const int32 = fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 });

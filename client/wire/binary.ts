@@ -30,16 +30,26 @@
  *
  * FETCH — `GET /v1/topics/{t}/partitions/{p}/records?...` with
  * `Accept: application/vnd.streambed.batches.v1`. The body is concatenated Kafka RecordBatch v2 bytes
- * (see core/record-batch.ts), base offsets already patched; the first batch may start below the
+ * (see record-batch.ts), base offsets already patched; the first batch may start below the
  * requested offset (a batch is served whole), so the client drops records below it, as Kafka clients
  * do. Response headers `streambed-next-offset`, `streambed-high-watermark`,
  * `streambed-log-start-offset` carry what the JSON form puts in its body.
  */
 
-import { type Allocate, uninitializedBytes } from '../core/bytes.ts';
-import { StreamError } from '../core/errors.ts';
-import { MAX_RECORDS_PER_REQUEST } from '../core/limits.ts';
-import type { FetchBatchesResult, ProduceRecord } from '../core/log-types.ts';
+import { type Allocate, uninitializedBytes } from './bytes.ts';
+import { WireError } from './errors.ts';
+import { MAX_RECORDS_PER_REQUEST } from './limits.ts';
+
+/** One record as a producer hands it over; bytes are already encoded (serdes live at the edge). */
+export interface ProduceRecord {
+  key: Uint8Array | null;
+  value: Uint8Array | null;
+  headers: { key: string; value: Uint8Array | null }[];
+  /** An explicit partition; otherwise keyed records hash like Kafka's default partitioner. */
+  partition?: number;
+  /** Milliseconds since the epoch; defaults to the time the server accepts the request. */
+  timestamp?: number;
+}
 
 export const PRODUCE_CONTENT_TYPE = 'application/vnd.streambed.produce.v1';
 export const BATCHES_CONTENT_TYPE = 'application/vnd.streambed.batches.v1';
@@ -55,8 +65,8 @@ const MIN_HEADER_BYTES = 4 + 4;
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const utf8Encoder = new TextEncoder();
 
-function invalid(message: string): StreamError {
-  return new StreamError('INVALID_REQUEST', `binary produce body: ${message}`);
+function invalid(message: string): WireError {
+  return new WireError('INVALID_REQUEST', `binary produce body: ${message}`);
 }
 
 /** A forward-only reader that names what it was reading when the bytes run out. */
@@ -242,8 +252,15 @@ export function acceptsBatches(accept: string | undefined): boolean {
   });
 }
 
+/** Where a binary fetch leaves the partition: what the JSON form puts beside its records. */
+export interface BatchesPosition {
+  nextOffset: number;
+  highWatermark: number;
+  logStartOffset: number;
+}
+
 /** Headers of a binary fetch response: the JSON body's offsets, moved to headers. */
-export function batchesHeaders(result: FetchBatchesResult): Record<string, string> {
+export function batchesHeaders(result: BatchesPosition): Record<string, string> {
   return {
     'content-type': BATCHES_CONTENT_TYPE,
     [NEXT_OFFSET_HEADER]: String(result.nextOffset),

@@ -11,7 +11,8 @@
  *
  * What follows from it: the router measures every request's event and every response's document
  * exactly, a record batch is never larger than one response can carry (MAX_BATCH_BYTES), and the SDK
- * builds produce bodies that always fit (MAX_PRODUCE_BODY_BYTES).
+ * builds produce bodies that always fit (MAX_PRODUCE_BODY_BYTES). They live with the wire codecs
+ * because the SDK applies them as the server does.
  */
 
 /** Lambda's bound on a synchronous invocation's request event and response document, in bytes. */

@@ -48,7 +48,7 @@ import { Buffer } from 'node:buffer';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { type Allocate, uninitializedBytes } from './bytes.ts';
 import { crc32c } from './crc32c.ts';
-import { StreamError } from './errors.ts';
+import { WireError } from './errors.ts';
 import {
   type Cursor,
   readVarint,
@@ -169,12 +169,12 @@ const TWO_POW_32 = 2 ** 32;
 // U+FEFF is part of the key and must survive the round trip.
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-function corrupt(message: string, details?: Record<string, unknown>): StreamError {
-  return new StreamError('CORRUPT_DATA', `record batch: ${message}`, details ? { details } : {});
+function corrupt(message: string, details?: Record<string, unknown>): WireError {
+  return new WireError('CORRUPT_DATA', `record batch: ${message}`, details ? { details } : {});
 }
 
-function invalid(message: string): StreamError {
-  return new StreamError('INVALID_REQUEST', `record batch: ${message}`);
+function invalid(message: string): WireError {
+  return new WireError('INVALID_REQUEST', `record batch: ${message}`);
 }
 
 function viewOf(bytes: Uint8Array): DataView {
@@ -468,7 +468,7 @@ function gunzip(compressed: Uint8Array, maxUncompressedBytes = DEFAULT_MAX_UNCOM
   try {
     out = gunzipSync(compressed, { maxOutputLength: maxUncompressedBytes });
   } catch (cause) {
-    throw new StreamError('CORRUPT_DATA', 'record batch: gzip records section could not be decompressed', {
+    throw new WireError('CORRUPT_DATA', 'record batch: gzip records section could not be decompressed', {
       cause,
       details: { maxUncompressedBytes },
     });
@@ -518,7 +518,7 @@ function decodeRecords(
       try {
         headerKey = utf8Decoder.decode(section.subarray(cursor.pos, cursor.pos + keyLength));
       } catch (cause) {
-        throw new StreamError('CORRUPT_DATA', `record batch: record ${i} header ${h} key is not UTF-8`, {
+        throw new WireError('CORRUPT_DATA', `record batch: record ${i} header ${h} key is not UTF-8`, {
           cause,
         });
       }

@@ -16,7 +16,7 @@
  * Truncated input, too many bytes, or bits beyond the type's width throw CORRUPT_DATA.
  */
 
-import { StreamError } from './errors.ts';
+import { WireError } from './errors.ts';
 
 /** Read position shared between successive reads, so decoding allocates no result objects. */
 export interface Cursor {
@@ -29,19 +29,19 @@ export const MAX_VARLONG_BYTES = 10;
 const INT31_MIN = -(2 ** 30);
 const INT31_MAX = 2 ** 30 - 1;
 
-function corrupt(message: string, pos: number): StreamError {
-  return new StreamError('CORRUPT_DATA', `${message} at byte ${pos}`, { details: { position: pos } });
+function corrupt(message: string, pos: number): WireError {
+  return new WireError('CORRUPT_DATA', `${message} at byte ${pos}`, { details: { position: pos } });
 }
 
 function assertInt32(value: number): void {
   if ((value | 0) !== value) {
-    throw new StreamError('INVALID_REQUEST', `varint value ${value} is not a 32-bit signed integer`);
+    throw new WireError('INVALID_REQUEST', `varint value ${value} is not a 32-bit signed integer`);
   }
 }
 
 function assertSafeInteger(value: number): void {
   if (!Number.isSafeInteger(value)) {
-    throw new StreamError('INVALID_REQUEST', `varlong value ${value} is not a safe integer`);
+    throw new WireError('INVALID_REQUEST', `varlong value ${value} is not a safe integer`);
   }
 }
 

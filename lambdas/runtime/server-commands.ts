@@ -1,0 +1,162 @@
+/**
+ * The CLI commands that run server code, which the SDK's `streambed` leaves to a Streambed checkout:
+ * `start` (the local server), `handler serve` (a Lambda handler at a local URL) and `bench`. The
+ * checkout's entry (cli.ts) hands them to the SDK's runCli.
+ */
+import { parseArgs } from 'node:util';
+import type { ServerCommands } from '../../client/cli/main.ts';
+import type { LocalServerOptions } from './local-server.ts';
+
+function integer(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw))
+    throw new Error(`--${name} must be a non-negative integer, got ${JSON.stringify(raw)}`);
+  return Number(raw);
+}
+
+/**
+ * The options of `streambed start`, from its flags and the environment. `--no-fsync` turns off the
+ * embedded backend's fsyncs (durability `none`): faster, but a power loss may lose acknowledged
+ * writes (docs/reliability.md, "Power loss"). It is refused where nothing is fsynced anyway.
+ */
+export function parseStartArgs(argv: string[], env: NodeJS.ProcessEnv): LocalServerOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'data-dir': { type: 'string' },
+      memory: { type: 'boolean' },
+      'no-fsync': { type: 'boolean' },
+      backend: { type: 'string' },
+      token: { type: 'string' },
+      'janitor-interval-ms': { type: 'string' },
+    },
+    strict: true,
+  });
+  const backend = values.backend ?? 'embedded';
+  if (backend !== 'embedded' && backend !== 'aws')
+    throw new Error(`--backend must be embedded or aws, got ${backend}`);
+  const noFsync = values['no-fsync'] ?? false;
+  if (noFsync && (backend === 'aws' || values.memory))
+    throw new Error('--no-fsync applies to the embedded backend on disk, not to --memory or --backend aws');
+  const endpoint = env.AWS_ENDPOINT_URL || undefined;
+  // An emulator (LocalStack, or per-service AWS_ENDPOINT_URL_DYNAMODB / _S3, which the SDK reads
+  // itself): path-style S3 addressing, and the table and bucket are created when missing.
+  const emulated = [endpoint, env.AWS_ENDPOINT_URL_DYNAMODB, env.AWS_ENDPOINT_URL_S3].some(Boolean);
+  return {
+    host: values.host ?? '127.0.0.1',
+    port: integer('port', values.port, 8080),
+    backend,
+    dataDir: values['data-dir'] ?? '.streambed',
+    memory: values.memory ?? false,
+    durability: noFsync ? 'none' : 'fsync',
+    token: values.token ?? env.STREAMBED_TOKEN,
+    janitorIntervalMs: integer('janitor-interval-ms', values['janitor-interval-ms'], 5_000),
+    aws: {
+      table: env.STREAMBED_TABLE ?? 'streambed',
+      bucket: env.STREAMBED_BUCKET ?? 'streambed-local',
+      region: env.AWS_REGION ?? (emulated ? 'us-east-1' : undefined),
+      endpoint,
+      emulated,
+    },
+  };
+}
+
+async function start(argv: string[], out: NodeJS.WritableStream): Promise<number> {
+  const options = parseStartArgs(argv, process.env);
+  const { startLocalServer } = await import('./local-server.ts');
+  const server = await startLocalServer(options);
+  const where =
+    options.backend === 'aws'
+      ? `DynamoDB + S3${options.aws?.endpoint ? ` at ${options.aws.endpoint}` : ''}`
+      : options.memory
+        ? 'memory'
+        : options.durability === 'none'
+          ? `${options.dataDir}, no fsync: a power loss may lose acknowledged records`
+          : options.dataDir;
+  out.write(`streambed listening on ${server.url} (${where})\n`);
+  await untilStopped();
+  out.write('streambed: shutting down\n');
+  await server.close();
+  return 0;
+}
+
+/** Resolves on the first SIGTERM or SIGINT. */
+function untilStopped(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+}
+
+export interface HandlerServeArgs {
+  modulePath: string;
+  exportName: string;
+  host: string;
+  port: number;
+  timeoutMs: number;
+}
+
+/** `handler serve <module>[#<export>] [--port N] [--host H] [--timeout-ms N]`. */
+export function parseHandlerServeArgs(argv: string[]): HandlerServeArgs {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { port: { type: 'string' }, host: { type: 'string' }, 'timeout-ms': { type: 'string' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  const [subcommand, spec, ...extra] = positionals;
+  if (subcommand !== 'serve') {
+    throw new Error(`handler: unknown subcommand ${JSON.stringify(subcommand ?? '')} (expected serve)`);
+  }
+  if (spec === undefined || spec === '' || extra.length > 0) {
+    throw new Error('handler serve takes one <module>[#<export>], e.g. src/handler.ts#handler');
+  }
+  const hash = spec.lastIndexOf('#');
+  const modulePath = hash === -1 ? spec : spec.slice(0, hash);
+  const exportName = hash === -1 ? 'handler' : spec.slice(hash + 1);
+  if (modulePath === '' || exportName === '') {
+    throw new Error(`handler serve: ${JSON.stringify(spec)} must be <module>[#<export>]`);
+  }
+  const timeoutMs = integer('timeout-ms', values['timeout-ms'], 3_000);
+  if (timeoutMs === 0) throw new Error('--timeout-ms must be at least 1');
+  return {
+    modulePath,
+    exportName,
+    host: values.host ?? '127.0.0.1',
+    port: integer('port', values.port, 9000),
+    timeoutMs,
+  };
+}
+
+async function handler(argv: string[], out: NodeJS.WritableStream): Promise<number> {
+  const options = parseHandlerServeArgs(argv);
+  const { startHandlerHost } = await import('../subscriptions/handler-host.ts');
+  const host = await startHandlerHost(options);
+  // An error the handler leaves uncaught fails its invocation, not this process.
+  const uncaught = (error: unknown) => host.reportUncaught(error);
+  process.on('uncaughtException', uncaught);
+  process.on('unhandledRejection', uncaught);
+  out.write(
+    `handler ${host.functionName} listening on ${host.url}\n` +
+      `give a subscription this target: {"target":{"url":"${host.url}"}}\n`,
+  );
+  await untilStopped();
+  await host.close();
+  process.off('uncaughtException', uncaught);
+  process.off('unhandledRejection', uncaught);
+  return 0;
+}
+
+/** The benchmark lives in bench/ (a checkout only); it runs as its own process. */
+async function bench(argv: string[]): Promise<number> {
+  const { spawn } = await import('node:child_process');
+  const script = new URL('../../bench/run.ts', import.meta.url);
+  const child = spawn(process.execPath, ['--import', 'tsx', script.pathname, ...argv], { stdio: 'inherit' });
+  return new Promise((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
+}
+
+/** `start`, `handler serve` and `bench`, for runCli. */
+export const SERVER_COMMANDS: ServerCommands = { start, handler, bench };
