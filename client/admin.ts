@@ -484,6 +484,36 @@ export class Admin extends Instrumented<AdminEventPayloads, typeof ADMIN_EVENTS>
     await this.transport.raw('DELETE', `/v1/topics/${segment(topic)}`);
   }
 
+  /**
+   * KafkaJS's `deleteTopicRecords`: each partition's log starts at `offset` from now on; the records
+   * below it can no longer be read (fetching them is `OFFSET_OUT_OF_RANGE`, consumers reset as after
+   * retention) and the server removes them later. `offset` is a string or a number; `'-1'` means the
+   * high watermark (every record so far). An offset at or below where the log starts changes nothing.
+   * Fails with `OFFSET_OUT_OF_RANGE` for an offset above the high watermark, `TOPIC_NOT_FOUND`,
+   * `PARTITION_NOT_FOUND` or `INVALID_REQUEST`; no partition is changed then.
+   * @returns where each partition's log starts now.
+   */
+  async deleteTopicRecords(options: {
+    topic: string;
+    partitions: { partition: number; offset: string | number }[];
+  }): Promise<{ partition: number; logStartOffset: number }[]> {
+    const partitions = options.partitions.map(({ partition, offset }) => {
+      const value = typeof offset === 'string' && /^-?\d+$/.test(offset) ? Number(offset) : offset;
+      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < -1) {
+        throw invalid(
+          `offset for ${options.topic}/${partition} must be a non-negative integer or -1 (the high watermark), got ${JSON.stringify(offset)}`,
+        );
+      }
+      return { partition, offset: value };
+    });
+    const result = await this.transport.json<{ partitions: { partition: number; logStartOffset: number }[] }>(
+      'POST',
+      `/v1/topics/${segment(options.topic)}/records/delete`,
+      { json: { partitions } },
+    );
+    return result.partitions;
+  }
+
   /** One partition's valid offset range, and for a timestamp the earliest offset at or after it. */
   async fetchPartitionOffsets(
     topic: string,

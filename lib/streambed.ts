@@ -38,6 +38,7 @@ import {
   Alarm,
   type AlarmProps,
   ComparisonOperator,
+  type Dashboard,
   type IAlarm,
   type IAlarmAction,
   type IMetric,
@@ -101,6 +102,8 @@ import {
   MAX_BATCHING_WINDOW_MS,
   MAX_RETRY_ATTEMPTS,
 } from '../lambdas/subscriptions/subscriptions.ts';
+// The key-layout module owns the object prefix; IAM resources are scoped with the same constant.
+import { createStreambedDashboard } from './dashboard.ts';
 
 // ---------------------------------------------------------------------------------------------------
 // The concern table.
@@ -206,6 +209,8 @@ export const STREAMBED_CONCERNS: readonly StreambedConcern[] = [
       { method: HttpMethod.GET, path: '/v1/topics/{topic}' },
       { method: HttpMethod.PATCH, path: '/v1/topics/{topic}' },
       { method: HttpMethod.DELETE, path: '/v1/topics/{topic}' },
+      // Deleting records only moves partition items' log start (a CAS put); the janitor deletes the rest.
+      { method: HttpMethod.POST, path: '/v1/topics/{topic}/records/delete' },
     ],
   },
   {
@@ -523,6 +528,11 @@ export interface StreambedProps {
   readonly accountConcurrencyQuota?: number;
   /** Notified when any alarm fires (e.g. an SNS action). @default none */
   readonly alarmActions?: readonly IAlarmAction[];
+  /**
+   * A CloudWatch dashboard of lag, throughput, errors and latency (lib/dashboard.ts). CloudWatch
+   * bills dashboards past the account's first three. @default true
+   */
+  readonly dashboard?: boolean;
   /** The concern table. @default STREAMBED_CONCERNS */
   readonly concerns?: readonly StreambedConcern[];
   /**
@@ -899,6 +909,8 @@ export class Streambed extends Construct {
   /** Reads the table's stream and wakes the deliverers. */
   readonly dispatcher: NodejsFunction;
   readonly alarms: readonly IAlarm[];
+  /** Lag, throughput, errors and latency; absent with `dashboard: false`. */
+  readonly dashboard?: Dashboard;
 
   private readonly props: StreambedProps;
   private readonly alarmList: IAlarm[] = [];
@@ -954,6 +966,9 @@ export class Streambed extends Construct {
     this.delivererInvokes = this.wireSubscriptions();
     this.createStorageAlarms();
     this.alarms = this.alarmList;
+    if (props.dashboard !== false) {
+      this.dashboard = createStreambedDashboard(this, { api: this.api, functions: this.functionMap });
+    }
   }
 
   private createBucket(options: StreambedBucketOptions): Bucket {

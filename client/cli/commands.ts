@@ -125,15 +125,21 @@ export async function topicsCommand(argv: string[], io: Io): Promise<number> {
     partitions: { type: 'string' },
     config: { type: 'string', multiple: true },
     timestamp: { type: 'string' },
+    partition: { type: 'string' },
+    offset: { type: 'string' },
   });
   const [action, name] = positionals;
   const admin = new Streambed(clientOptions(values, io.env)).admin();
   const needName = () => name ?? usage(`topics ${action} needs a topic name`);
   if (values.timestamp !== undefined && action !== 'offsets')
     usage('--timestamp applies to topics offsets only');
+  if ((values.partition !== undefined || values.offset !== undefined) && action !== 'delete-records')
+    usage('--partition and --offset apply to topics delete-records only');
   switch (action) {
     case 'offsets':
       return topicOffsets(admin, needName(), integerOption('timestamp', values.timestamp), io);
+    case 'delete-records':
+      return deleteRecords(admin, needName(), values, io);
     case 'create': {
       const topic = needName();
       const numPartitions = integerOption('partitions', values.partitions) ?? 1;
@@ -165,7 +171,7 @@ export async function topicsCommand(argv: string[], io: Io): Promise<number> {
       io.stderr.write(`deleted topic ${name}\n`);
       return 0;
     default:
-      return usage('topics takes create|list|describe|alter|delete|offsets');
+      return usage('topics takes create|list|describe|alter|delete|offsets|delete-records');
   }
 }
 
@@ -194,6 +200,28 @@ async function topicOffsets(admin: Admin, name: string, timestamp: number | unde
     rows.push([partition, range.logStartOffset, range.highWatermark, ...atTime]);
   }
   io.stdout.write(table(rows));
+  return 0;
+}
+
+/** `topics delete-records <t> --offset N|end [--partition P]`: where each partition's log starts now. */
+async function deleteRecords(
+  admin: Admin,
+  topic: string,
+  values: { partition?: string; offset?: string },
+  io: Io,
+) {
+  const raw =
+    values.offset ?? usage('topics delete-records needs --offset N, or end for every record so far');
+  if (raw !== 'end' && raw !== '-1' && !/^\d+$/.test(raw))
+    usage(`--offset must be a non-negative integer, end or -1, got ${JSON.stringify(raw)}`);
+  const offset = raw === 'end' ? '-1' : raw;
+  const chosen = integerOption('partition', values.partition);
+  const partitions =
+    chosen === undefined
+      ? (await admin.describeTopic(topic)).partitions.map((p) => ({ partition: p.partition, offset }))
+      : [{ partition: chosen, offset }];
+  const result = await admin.deleteTopicRecords({ topic, partitions });
+  io.stdout.write(table([['PARTITION', 'LOG-START'], ...result.map((p) => [p.partition, p.logStartOffset])]));
   return 0;
 }
 

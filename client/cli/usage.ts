@@ -13,6 +13,8 @@ const COMMANDS: Record<string, Record<string, string>> = {
     delete: 'topics delete <name>',
     offsets: `topics offsets <name> [--timestamp MS]   per partition: log start, high watermark, and with
           --timestamp the first offset at or after MS (epoch ms)`,
+    'delete-records': `topics delete-records <name> --offset N|end [--partition P]   the log starts at N from now
+          on (end, or --offset=-1: the high watermark, every record so far); default: every partition`,
   },
   produce: {
     '': `produce <topic>   one record per stdin line
@@ -64,6 +66,8 @@ const COMMANDS: Record<string, Record<string, string>> = {
             the last seconds of acknowledged records, see docs/reliability.md)
             --backend embedded|aws  --token T (or STREAMBED_TOKEN)
             --janitor-interval-ms N (5000; 0 = off): retention, compaction, garbage collection
+            --log-level debug|info|warn|error|silent (warn, or STREAMBED_LOG_LEVEL): JSON lines on
+            stderr; info adds one per request. GET /metrics: Prometheus metrics (needs the token too)
             with --backend aws: STREAMBED_TABLE (streambed), STREAMBED_BUCKET (streambed-local),
             AWS_REGION, AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_DYNAMODB + AWS_ENDPOINT_URL_S3
             (emulators such as LocalStack: the table and bucket are created if missing)`,

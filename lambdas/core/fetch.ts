@@ -394,6 +394,8 @@ export function createFetcher({ meta, objects, clock, requireTopic, notifier }: 
       for (const item of page.items) {
         const entry = readIndexEntry(item);
         if (entry.maxTimestamp < timestamp || entry.baseOffset >= state.highWatermark) continue;
+        // Wholly below the log start: deleted records the janitor has yet to remove, skipped unread.
+        if (entry.baseOffset + entry.recordCount <= state.logStartOffset) continue;
         let batches: Uint8Array[];
         try {
           batches = (await readBatches([sliceOf(entry, entry.baseOffset, entry.byteLength) as Slice])).map(

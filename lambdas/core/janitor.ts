@@ -6,7 +6,8 @@
  *
  * Invariants:
  * - Retention only moves logStartOffset forward, never past the high watermark, and deletes exactly
- *   the index entries below it, in the transaction that moves it.
+ *   the index entries below it, in the transaction that moves it. Deleting records (delete-records.ts)
+ *   moves it alone; retention's next step then deletes the entries wholly below it the same way.
  * - Compaction writes a new partition-owned object, then swaps a run of index entries for one entry
  *   covering the run, in one transaction conditioned on every old entry and the partition item.
  *   The new entry points at the same record batches, byte for byte, and carries their batch
@@ -57,7 +58,12 @@ import {
 } from './layout.ts';
 import type { TopicDescription } from './log-types.ts';
 import { encodeObject } from './object-format.ts';
-import { type PartitionMeta, partitionAttributes, readPartitionMeta } from './partition-state.ts';
+import {
+  advancedLogStart,
+  type PartitionMeta,
+  partitionAttributes,
+  readPartitionMeta,
+} from './partition-state.ts';
 import { COMMIT_ATTEMPT_MS, COMMIT_WINDOW_MS } from './produce.ts';
 import type { TopicServiceImpl } from './topics.ts';
 
@@ -212,7 +218,11 @@ export function createJanitor({ meta, objects, clock, topics }: JanitorDeps, opt
     return Math.min(entry.maxTimestamp, bound);
   }
 
-  /** The entries retention removes now, oldest first, at most one transaction's worth. */
+  /**
+   * The entries retention removes now, oldest first, at most one transaction's worth: those past
+   * retention.ms or retention.bytes, and those wholly below a log start that deleted records
+   * (delete-records.ts) moved on ahead of the index.
+   */
   function expired(
     topic: TopicDescription,
     state: PartitionMeta,
@@ -225,10 +235,11 @@ export function createJanitor({ meta, objects, clock, topics }: JanitorDeps, opt
     const doomed: IndexEntry[] = [];
     for (const [i, entry] of entries.entries()) {
       if (doomed.length === MAX_RUN_ENTRIES) break;
+      const deleted = entry.baseOffset + entry.recordCount <= state.logStartOffset;
       const old = retentionMs >= 0 && retentionTime(topic, entry) < cutoff;
       // Size retention never removes the newest entry: a partition keeps its latest data.
       const oversized = retentionBytes >= 0 && bytes > retentionBytes && i < entries.length - 1;
-      if (!old && !oversized) break;
+      if (!deleted && !old && !oversized) break;
       doomed.push(entry);
       bytes -= entry.byteLength;
     }
@@ -236,13 +247,13 @@ export function createJanitor({ meta, objects, clock, topics }: JanitorDeps, opt
   }
 
   /**
-   * Retention by time and size: drops the oldest entries, moving logStartOffset in the same step.
+   * Retention by time and size, and of deleted records: drops the oldest entries, moving
+   * logStartOffset in the same step.
    * Producers keep committing to the partition meanwhile, so a step must not need the partition item
    * to stay still while the index is read: the index is read once, and each attempt only re-reads the
    * partition item and writes (see rewrite), like a producer's commit does.
    */
   async function retain(topic: TopicDescription, partition: number): Promise<number> {
-    if (topic.config['retention.ms'] < 0 && topic.config['retention.bytes'] < 0) return 0;
     let removedTotal = 0;
     for (;;) {
       const { item, state } = await readState(topic.topicId, partition);
@@ -301,6 +312,14 @@ export function createJanitor({ meta, objects, clock, topics }: JanitorDeps, opt
             );
           const current = attempt === 0 ? seen : readPartitionMeta(await meta.get(key, { consistent: true }));
           if (current.v === undefined) throw new ConditionFailedError([0]);
+          // Records deleted meanwhile (delete-records.ts) must not move into a compacted entry that also
+          // holds live ones, where no retention step could drop them: the swap is void, and the next
+          // pass drops them first.
+          if (
+            change.replacement !== undefined &&
+            first.baseOffset + first.recordCount <= current.logStartOffset
+          )
+            throw new EntriesChanged();
           let oldest = oldestShared(kept);
           if (change.replacement !== undefined && isSharedObject(change.replacement.objectKey))
             oldest = older(oldest, change.replacement.objectKey);
@@ -308,10 +327,7 @@ export function createJanitor({ meta, objects, clock, topics }: JanitorDeps, opt
             oldest = older(oldest, dataObjectFloor(readAt - COMMIT_WINDOW_MS));
           const next: PartitionMeta = {
             ...current,
-            logStartOffset: Math.min(
-              current.highWatermark,
-              Math.max(current.logStartOffset, change.logStartOffset ?? 0),
-            ),
+            logStartOffset: advancedLogStart(current, change.logStartOffset ?? 0),
             bytes: Math.max(0, current.bytes - removedBytes + (change.replacement?.byteLength ?? 0)),
             batches: current.batches - removed.length + (change.replacement === undefined ? 0 : 1),
             oldestSharedObject: oldest,

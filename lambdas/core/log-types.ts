@@ -113,6 +113,19 @@ export interface OffsetsResult {
   offset?: number;
 }
 
+/** Kafka's DeleteRecords for one topic: per partition, the offset the log is to start at. */
+export interface DeleteRecordsRequest {
+  topic: string;
+  /** `offset` -1 means the high watermark (every record so far). */
+  partitions: { partition: number; offset: number }[];
+}
+
+export interface DeleteRecordsResult {
+  topic: string;
+  /** Per partition of the request, in its order: where the log starts now. */
+  partitions: { partition: number; logStartOffset: number }[];
+}
+
 /** Topic administration (DESIGN §8). Config values arrive validated in shape; rules live in topics.ts. */
 export interface TopicService {
   createTopic(name: string, partitions: number, config?: Record<string, unknown>): Promise<TopicDescription>;
@@ -132,4 +145,6 @@ export interface LogService {
   fetch(request: FetchRequest): Promise<FetchResult>;
   fetchBatches(request: FetchRequest): Promise<FetchBatchesResult>;
   offsets(topic: string, partition: number, timestamp?: number): Promise<OffsetsResult>;
+  /** Moves log start offsets forward (delete-records.ts); the janitor removes what is below later. */
+  deleteRecords(request: DeleteRecordsRequest): Promise<DeleteRecordsResult>;
 }

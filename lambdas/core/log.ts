@@ -1,8 +1,9 @@
-/** The log service: produce and fetch wired to one set of ports (DESIGN §4, §5). */
+/** The log service: produce, fetch and deleting records wired to one set of ports (DESIGN §4, §5). */
 import type { Clock } from '../ports/clock.ts';
 import type { MetaStore } from '../ports/meta-store.ts';
 import type { ObjectStore } from '../ports/object-store.ts';
 import type { CommitNotifier } from './commit-notifier.ts';
+import { createRecordDeleter } from './delete-records.ts';
 import { createFetcher } from './fetch.ts';
 import type { LogService, TopicDescription } from './log-types.ts';
 import { createProducer } from './produce.ts';
@@ -19,5 +20,6 @@ export function createLogService({ topics, ...deps }: LogServiceDeps): LogServic
   const requireTopic = (name: string) => topics.requireTopic(name);
   const produce = createProducer({ ...deps, requireTopic });
   const { fetch, fetchBatches, offsets } = createFetcher({ ...deps, requireTopic });
-  return { produce, fetch, fetchBatches, offsets };
+  const deleteRecords = createRecordDeleter({ meta: deps.meta, clock: deps.clock, requireTopic });
+  return { produce, fetch, fetchBatches, offsets, deleteRecords };
 }

@@ -57,6 +57,14 @@ export function partitionAttributes(state: PartitionMeta): Record<string, number
 }
 
 /**
+ * Where the log starts once asked to start at `offset`: only ever forward, and never past the high
+ * watermark. Retention (janitor.ts) and deleted records (delete-records.ts) both move it through this.
+ */
+export function advancedLogStart(state: PartitionMeta, offset: number): number {
+  return Math.min(state.highWatermark, Math.max(state.logStartOffset, offset));
+}
+
+/**
  * A request key's hash, scoped to a topic incarnation so keys never match across re-created topics,
  * and to the partition count the request was partitioned by: finding it in a partition tells which
  * count a first attempt used, so its retry is partitioned the same way after the topic grew.

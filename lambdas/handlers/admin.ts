@@ -1,6 +1,7 @@
 /**
  * The admin function. API Gateway routes `GET /v1/health`, `GET /v1/openapi.json`,
- * `GET|POST /v1/topics` and `GET|PATCH|DELETE /v1/topics/{topic}` here.
+ * `GET|POST /v1/topics`, `GET|PATCH|DELETE /v1/topics/{topic}` and
+ * `POST /v1/topics/{topic}/records/delete` here.
  */
 import { openApiRoutes } from '../http/api-routes.ts';
 import { createHttpLambda } from './http-handler.ts';

@@ -27,13 +27,10 @@ import { errorResponse } from '../http/errors.ts';
 import { createRouter, type RouteTable } from '../http/router.ts';
 import type { HttpHandler, HttpRequest } from '../http/types.ts';
 import { getServices } from '../runtime/lambda-root.ts';
+import { METRIC, METRICS_NAMESPACE, STATUS_CLASS_DIMENSION } from '../runtime/metric-names.ts';
 import type { Services } from '../runtime/services.ts';
 
 export const SERVICE_NAME = 'streambed';
-export const METRICS_NAMESPACE = 'Streambed';
-
-/** Every invocation emits all three (0 or 1): Sum counts requests, Average is the rate. */
-const STATUS_CLASSES = ['2xx', '4xx', '5xx'] as const;
 /** Path parameters are client input: a 10 kB "topic" must not become a 10 kB log field. */
 const MAX_LOGGED_PARAM_LENGTH = 256;
 
@@ -100,13 +97,13 @@ function observe(
     bytesIn,
     bytesOut,
   });
-  const statusClass = `${Math.floor(status / 100)}xx`;
-  for (const each of STATUS_CLASSES) {
-    metrics.addMetric(`Requests${each}`, MetricUnit.Count, each === statusClass ? 1 : 0);
-  }
-  metrics.addMetric('Latency', MetricUnit.Milliseconds, latencyMs);
-  metrics.addMetric('BytesIn', MetricUnit.Bytes, bytesIn);
-  metrics.addMetric('BytesOut', MetricUnit.Bytes, bytesOut);
+  // The local server's names (metric-names.ts), by function and status class (2xx, 4xx, 5xx): a handful
+  // of CloudWatch metrics per function, where the exact status and route would be many.
+  metrics.addDimension(STATUS_CLASS_DIMENSION, `${Math.floor(status / 100)}xx`);
+  metrics.addMetric(METRIC.requests, MetricUnit.Count, 1);
+  metrics.addMetric(METRIC.requestDuration, MetricUnit.Seconds, elapsedMs / 1000);
+  metrics.addMetric(METRIC.bytesIn, MetricUnit.Bytes, bytesIn);
+  metrics.addMetric(METRIC.bytesOut, MetricUnit.Bytes, bytesOut);
 }
 
 export function createHttpLambda(concern: string, options: HttpLambdaOptions = {}): HttpLambda {

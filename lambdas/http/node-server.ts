@@ -49,6 +49,21 @@ export interface HttpServerOptions {
    * of the path (the router's `renderErrorFor`: Confluent's shape under /schema-registry).
    */
   renderError?: (path: string, error: unknown) => HttpResponse;
+  /** Told of every answered request once its response is written (metrics, the request log). */
+  onAnswered?: (answered: AnsweredRequest) => void;
+}
+
+export interface AnsweredRequest {
+  method: string;
+  /** Without the query string, still percent-encoded. */
+  path: string;
+  status: number;
+  /** From the request's arrival to its response written. */
+  durationMs: number;
+  /** Body bytes read (0 for a refused body) and sent. */
+  bytesIn: number;
+  bytesOut: number;
+  response: HttpResponse;
 }
 
 export interface RunningHttpServer {
@@ -140,14 +155,20 @@ function toHttpRequest(request: IncomingMessage, body: Uint8Array): HttpRequest 
   };
 }
 
-function writeResponse(response: ServerResponse, result: HttpResponse, closeConnection: boolean): void {
-  if (response.headersSent || response.destroyed) return;
+/** Writes the response; its body's byte count, or undefined when it could not be written. */
+function writeResponse(
+  response: ServerResponse,
+  result: HttpResponse,
+  closeConnection: boolean,
+): number | undefined {
+  if (response.headersSent || response.destroyed) return undefined;
   const body = typeof result.body === 'string' ? Buffer.from(result.body, 'utf8') : result.body;
   for (const [name, value] of Object.entries(result.headers)) response.setHeader(name, value);
   response.setHeader('content-length', body.byteLength);
   if (closeConnection) response.setHeader('connection', 'close');
   response.statusCode = result.status;
   response.end(body);
+  return body.byteLength;
 }
 
 /**
@@ -155,8 +176,12 @@ function writeResponse(response: ServerResponse, result: HttpResponse, closeConn
  * (instead of destroying at once) keeps the kernel from resetting the connection while unread bytes
  * sit in its buffer, which could make the client lose the 413 it was sent.
  */
-function refuseBody(request: IncomingMessage, response: ServerResponse, refusal: HttpResponse): void {
-  writeResponse(response, refusal, true);
+function refuseBody(
+  request: IncomingMessage,
+  response: ServerResponse,
+  refusal: HttpResponse,
+): number | undefined {
+  const written = writeResponse(response, refusal, true);
   const socket = request.socket;
   let lingered = 0;
   const drop = (chunk: Buffer): void => {
@@ -166,6 +191,7 @@ function refuseBody(request: IncomingMessage, response: ServerResponse, refusal:
   request.on('data', drop);
   request.resume();
   setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  return written;
 }
 
 /** The path of a request target, without its query. */
@@ -222,13 +248,34 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   let closing = false;
   let onDrained: (() => void) | undefined;
 
+  const answered = (
+    request: IncomingMessage,
+    started: number,
+    bytesIn: number,
+    result: HttpResponse,
+    bytesOut: number | undefined,
+  ): void => {
+    if (options.onAnswered === undefined || bytesOut === undefined) return;
+    options.onAnswered({
+      method: request.method ?? 'GET',
+      path: pathOf(request.url),
+      status: result.status,
+      durationMs: performance.now() - started,
+      bytesIn,
+      bytesOut,
+      response: result,
+    });
+  };
+
   async function serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const started = performance.now();
     inFlight += 1;
     try {
       const outcome = await readBody(request, maxBodyBytes, bodies.acquire);
       if (outcome.kind === 'aborted') return;
       if (outcome.kind === 'too-large') {
-        refuseBody(request, response, tooLarge(request));
+        const refusal = tooLarge(request);
+        answered(request, started, 0, refusal, refuseBody(request, response, refusal));
         return;
       }
       let result: HttpResponse;
@@ -244,7 +291,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
         onError(error);
         result = errorResponse(error);
       }
-      writeResponse(response, result, closing);
+      answered(request, started, outcome.body.byteLength, result, writeResponse(response, result, closing));
     } finally {
       inFlight -= 1;
       if (inFlight === 0) onDrained?.();
@@ -266,7 +313,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {
     const declared = declaredLength(request);
     if (declared !== undefined && declared > maxBodyBytes) {
-      writeResponse(response, tooLarge(request), true);
+      const refusal = tooLarge(request);
+      answered(request, performance.now(), 0, refusal, writeResponse(response, refusal, true));
       return;
     }
     response.writeContinue();

@@ -61,6 +61,8 @@ import { fetchPageBody, parseRecordEncoding } from './records-json.ts';
 import {
   alterTopicSchema,
   createTopicSchema,
+  deleteRecordsResponseSchema,
+  deleteRecordsSchema,
   fetchQuerySchema,
   fetchResponseSchema,
   healthResponseSchema,
@@ -68,6 +70,7 @@ import {
   offsetsResponseSchema,
   parseAlterTopicBody,
   parseCreateTopicBody,
+  parseDeleteRecordsBody,
   parseProduceBody,
   produceBodySchema,
   produceResponseSchema,
@@ -412,6 +415,36 @@ export function v1Routes(topics: TopicService, log: LogService, maxPayloadBytes:
       },
     },
     {
+      // Kafka's DeleteRecords: a POST, as a DELETE with a body is not reliably carried by proxies.
+      method: 'POST',
+      path: '/v1/topics/{topic}/records/delete',
+      doc: {
+        operationId: 'deleteRecords',
+        summary: 'Move partitions’ log start forward: records below it are gone (Kafka’s DeleteRecords)',
+        description:
+          'Per partition an offset up to the high watermark, or -1 for the high watermark. An offset at or below the current log start changes nothing; the janitor frees the storage.',
+        body: { [JSON_CONTENT_TYPE]: deleteRecordsSchema },
+        responses: {
+          200: {
+            description: 'Each partition’s log start afterwards, in request order.',
+            content: { [JSON_CONTENT_TYPE]: deleteRecordsResponseSchema },
+          },
+        },
+        errors: [400, 404, 415, 416, ...WRITE_ERRORS],
+      },
+      handle: async ({ request, params }) => {
+        readQuery(request, []);
+        const partitions = parseDeleteRecordsBody(readJsonBody(request));
+        const result = await log.deleteRecords({ topic: param(params, 'topic'), partitions });
+        return jsonResponse(200, {
+          partitions: result.partitions.map((p) => ({
+            partition: p.partition,
+            logStartOffset: p.logStartOffset,
+          })),
+        });
+      },
+    },
+    {
       method: 'GET',
       path: '/v1/topics/{topic}/partitions/{partition}/records',
       doc: {
@@ -603,7 +636,7 @@ function resolve(tables: readonly CompiledTable[], method: string, rawPath: stri
   return { kind: 'error', error, table: owner };
 }
 
-function unauthorized(): HttpError {
+export function unauthorized(): HttpError {
   // Only the local server authenticates in the router (bearer token); on AWS, IAM is checked by API
   // Gateway before the Lambda runs. RFC 9110 asks a 401 to name the scheme.
   return new HttpError(401, 'UNAUTHORIZED', 'missing or invalid credentials', {
@@ -613,11 +646,13 @@ function unauthorized(): HttpError {
 
 /**
  * The router, how it renders an error for a path it was not asked to handle (see node-server), and
- * the routes it answers, in the order it tries them.
+ * the routes it answers, in the order it tries them, and which route template
+ * (`/v1/topics/{topic}`) a request matches, if any (the local server's metrics).
  */
 export type Router = HttpHandler & {
   renderErrorFor(path: string, error: unknown): HttpResponse;
   routes: readonly { method: string; path: string }[];
+  routeOf(method: string, path: string): string | undefined;
 };
 
 export function createRouter(options: RouterOptions): Router {
@@ -676,5 +711,9 @@ export function createRouter(options: RouterOptions): Router {
   const routes = tables.flatMap((compiled) =>
     compiled.routes.map(({ route }) => ({ method: route.method, path: route.path })),
   );
-  return Object.assign(handler, { renderErrorFor, routes });
+  const routeOf = (method: string, path: string): string | undefined => {
+    const resolution = resolve(tables, method.toUpperCase(), path);
+    return resolution.kind === 'route' ? resolution.route.path : undefined;
+  };
+  return Object.assign(handler, { renderErrorFor, routes, routeOf });
 }

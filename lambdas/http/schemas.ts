@@ -190,6 +190,28 @@ export const produceBodySchema = z.strictObject(
   { error: 'must be a JSON object' },
 );
 
+/** `{"partitions":[{"partition","offset"}]}`: Kafka's DeleteRecords for one topic; offset -1 = the high watermark. */
+export const deleteRecordsSchema = z.strictObject(
+  {
+    partitions: z
+      .array(
+        z.strictObject(
+          {
+            partition: nonNegativeInt,
+            offset: z
+              .int({ error: 'must be an integer' })
+              .min(-1, 'must be a non-negative integer or -1 (the high watermark)'),
+          },
+          { error: 'must be a JSON object' },
+        ),
+        { error: 'must be an array of {partition, offset}' },
+      )
+      .min(1, 'must hold at least one partition')
+      .max(MAX_PARTITIONS, `must hold at most ${MAX_PARTITIONS} partitions`),
+  },
+  { error: 'must be a JSON object' },
+);
+
 export type CreateTopicBody = z.infer<typeof createTopicSchema>;
 export type AlterTopicBody = z.infer<typeof alterTopicSchema>;
 export type ProduceRecordBody = z.infer<typeof produceRecordSchema>;
@@ -592,4 +614,14 @@ export const openApiResponseSchema = z.looseObject({
   openapi: z.string().regex(/^3\.1\.\d+$/),
   info: z.looseObject({ title: z.string(), version: z.string() }),
   paths: z.record(z.string(), z.unknown()),
+});
+
+/** The partitions and offsets of a delete-records body, in request order. */
+export function parseDeleteRecordsBody(json: unknown): { partition: number; offset: number }[] {
+  return parseWith(deleteRecordsSchema, json).partitions;
+}
+
+/** The answer of a delete-records request: each partition's log start after it, in request order. */
+export const deleteRecordsResponseSchema = z.strictObject({
+  partitions: z.array(z.strictObject({ partition: z.int().min(0), logStartOffset: offset })),
 });

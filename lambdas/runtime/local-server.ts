@@ -5,8 +5,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Durability } from '../adapters/durability.ts';
 import { apiRouteTables } from '../http/api-routes.ts';
-import { bearerTokenAuth, startHttpServer } from '../http/node-server.ts';
-import { createRouter } from '../http/router.ts';
+import { errorResponse } from '../http/errors.ts';
+import { type AnsweredRequest, bearerTokenAuth, startHttpServer } from '../http/node-server.ts';
+import { createRouter, unauthorized } from '../http/router.ts';
+import type { HttpHandler, HttpResponse } from '../http/types.ts';
 import { systemClock } from '../ports/clock.ts';
 import type { DeliveryEvent } from '../subscriptions/deliverer.ts';
 import { createLocalRunner, type LocalRunner } from '../subscriptions/local-runner.ts';
@@ -20,6 +22,8 @@ import {
   noFunctions,
   type Services,
 } from './backends.ts';
+import { createLocalLogger, errorFields, type LocalLogger, type LogLevel } from './local-log.ts';
+import { createLocalMetrics, type LocalMetrics, UNMATCHED_ROUTE } from './local-metrics.ts';
 
 export interface LocalServerOptions {
   host?: string;
@@ -33,27 +37,35 @@ export interface LocalServerOptions {
    * loss; `none` trades that for speed (lambdas/adapters/durability.ts, docs/reliability.md).
    */
   durability?: Durability;
-  /** Require `Authorization: Bearer <token>` on every route but health. */
+  /** Require `Authorization: Bearer <token>` on every route but health (`/metrics` included). */
   token?: string;
   aws?: AwsBackendOptions;
   /** Storage built by the caller (tests wrap adapters, or point them at separate emulators). */
   storage?: Backend;
   /** Run the janitor (retention, compaction, GC) this often; 0 or unset: never. */
   janitorIntervalMs?: number;
-  /** Where janitor failures are reported; default stderr. */
+  /** Where janitor failures are reported; default a `warn` line of the log. */
   onJanitorError?: (error: unknown) => void;
+  /** `info` adds a line per request; default `warn` (local-log.ts). Ignored when `logger` is given. */
+  logLevel?: LogLevel;
+  /** Where log lines go; default JSON lines on stderr at `logLevel`. */
+  logger?: LocalLogger;
   /** Run subscriptions' deliverers in this process (default true). */
   subscriptions?: boolean;
   /** Backoff of failing deliveries (default 1 s doubling to 60 s); tests shorten it. */
   subscriptionBackoff?: { initialMs: number; maxMs: number };
-  /** Failed and dead-lettered deliveries; default one JSON line each on stderr. */
+  /** Failed and dead-lettered deliveries; default one `warn` line of the log each. */
   onSubscriptionEvent?: (event: DeliveryEvent) => void;
 }
 
 export interface LocalServer {
   url: string;
+  /** What this server answers where, for its startup lines: the API, the metrics. */
+  listeners: { name: string; url: string }[];
   close(): Promise<void>;
 }
+
+export const METRICS_PATH = '/metrics';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
@@ -77,6 +89,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       durability: options.durability,
     });
   }
+  const logger = options.logger ?? createLocalLogger(options.logLevel);
   let runner: LocalRunner | undefined;
   const services = createServices(backend, systemClock, {
     subscriptionTargets: {
@@ -85,19 +98,40 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     },
     onSubscriptionChange: (name) => runner?.wakeSubscription(name),
   });
-  const handler = createRouter({
+  const auth = options.token ? bearerTokenAuth(options.token) : undefined;
+  const router = createRouter({
     topics: services.topics,
     log: services.log,
-    auth: options.token ? bearerTokenAuth(options.token) : undefined,
+    auth,
+    onInternalError: (error, request) =>
+      logger.error('internal error', { method: request.method, path: request.path, ...errorFields(error) }),
     routeTables: apiRouteTables(services),
   });
+  const metrics = createLocalMetrics(services);
+  // /metrics is the server's, not the API's: Lambdas have no such route.
+  const handler: HttpHandler = async (request) => {
+    if (request.path !== METRICS_PATH) return router(request);
+    if (auth !== undefined && !(await auth(request))) return errorResponse(unauthorized());
+    if (request.method !== 'GET') return router(request);
+    return { status: 200, headers: { 'content-type': metrics.contentType }, body: await metrics.scrape() };
+  };
   const server = await startHttpServer({
     handler,
     host,
     port: options.port ?? 8080,
-    renderError: handler.renderErrorFor,
+    renderError: router.renderErrorFor,
+    // Errors that escaped the handler (a failed scrape: the router itself never throws).
+    onError: (error) => logger.error('unhandled error', errorFields(error)),
+    onAnswered: (answered) => {
+      const route =
+        answered.path === METRICS_PATH && answered.method === 'GET'
+          ? METRICS_PATH
+          : (router.routeOf(answered.method, answered.path) ?? UNMATCHED_ROUTE);
+      metrics.observeRequest({ ...answered, route });
+      logRequest(logger, answered, route);
+    },
   });
-  const janitor = scheduleJanitor(services, options);
+  const janitor = scheduleJanitor(services, options, logger, metrics);
   if (options.subscriptions !== false) {
     runner = createLocalRunner(
       { ...services, clock: systemClock },
@@ -108,13 +142,21 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
             ? `local-${randomUUID()}`
             : 'local-server',
         backoff: options.subscriptionBackoff,
-        onEvent: options.onSubscriptionEvent,
+        onEvent:
+          options.onSubscriptionEvent ??
+          ((event) => {
+            if (event.type !== 'delivered') logger.warn(`subscription ${event.type}`, { ...event });
+          }),
       },
     );
     await runner.start();
   }
   return {
     url: server.url,
+    listeners: [
+      { name: 'http', url: server.url },
+      { name: 'metrics', url: `${server.url}${METRICS_PATH}` },
+    ],
     close: async () => {
       await runner?.close();
       await janitor.stop();
@@ -124,21 +166,58 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   };
 }
 
+/** The error code of an error response (Streambed's `error.code`, Confluent's `error_code`). */
+function errorCodeOf(response: HttpResponse): string | number | undefined {
+  if (typeof response.body !== 'string') return undefined;
+  try {
+    const body = JSON.parse(response.body) as { error?: { code?: string }; error_code?: number };
+    return body.error?.code ?? body.error_code;
+  } catch {
+    return undefined;
+  }
+}
+
+/** One line per request at `info`; a 5xx at `warn`, so the default level still shows server failures. */
+function logRequest(logger: LocalLogger, answered: AnsweredRequest, route: string): void {
+  const level = answered.status >= 500 ? 'warn' : 'info';
+  if (!logger.enabled(level)) return;
+  logger[level]('request', {
+    method: answered.method,
+    path: answered.path,
+    route,
+    status: answered.status,
+    ms: Math.round(answered.durationMs * 10) / 10,
+    bytesIn: answered.bytesIn,
+    bytesOut: answered.bytesOut,
+    ...(answered.status >= 400 ? { code: errorCodeOf(answered.response) } : {}),
+  });
+}
+
 /** Runs the janitor on a timer, one run at a time; a run in progress finishes before close. */
-function scheduleJanitor(services: Services, options: LocalServerOptions): { stop(): Promise<void> } {
+function scheduleJanitor(
+  services: Services,
+  options: LocalServerOptions,
+  logger: LocalLogger,
+  metrics: LocalMetrics,
+): { stop(): Promise<void> } {
   const interval = options.janitorIntervalMs ?? 0;
   if (interval <= 0) return { stop: async () => {} };
   let running: Promise<unknown> | undefined;
   const report =
-    options.onJanitorError ?? ((error: unknown) => process.stderr.write(`janitor: ${String(error)}\n`));
+    options.onJanitorError ?? ((error: unknown) => logger.warn('janitor failed', errorFields(error)));
   const timer = setInterval(() => {
     if (running !== undefined) return;
     running = services.janitor
       .runOnce()
       .then((result) => {
+        metrics.observeJanitorRun(result);
+        logger.debug('janitor run', { ...result });
         for (const failure of result.errors) report(new Error(`${failure.where}: ${failure.message}`));
       })
-      .catch(report)
+      .catch((error: unknown) => {
+        metrics.observeJanitorRun({ deletedObjects: 0, failures: 1 });
+        report(error);
+      })
       .finally(() => {
         running = undefined;
       });

@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { ServerCommands } from '../../client/cli/main.ts';
+import { DEFAULT_LOG_LEVEL, isLogLevel, LOG_LEVELS } from './local-log.ts';
 import type { LocalServerOptions } from './local-server.ts';
 
 function integer(name: string, raw: string | undefined, fallback: number): number {
@@ -31,9 +32,13 @@ export function parseStartArgs(argv: string[], env: NodeJS.ProcessEnv): LocalSer
       backend: { type: 'string' },
       token: { type: 'string' },
       'janitor-interval-ms': { type: 'string' },
+      'log-level': { type: 'string' },
     },
     strict: true,
   });
+  const logLevel = values['log-level'] ?? (env.STREAMBED_LOG_LEVEL || DEFAULT_LOG_LEVEL);
+  if (!isLogLevel(logLevel))
+    throw new Error(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`);
   const backend = values.backend ?? 'embedded';
   if (backend !== 'embedded' && backend !== 'aws')
     throw new Error(`--backend must be embedded or aws, got ${backend}`);
@@ -53,6 +58,7 @@ export function parseStartArgs(argv: string[], env: NodeJS.ProcessEnv): LocalSer
     durability: noFsync ? 'none' : 'fsync',
     token: values.token ?? env.STREAMBED_TOKEN,
     janitorIntervalMs: integer('janitor-interval-ms', values['janitor-interval-ms'], 5_000),
+    logLevel,
     aws: {
       table: env.STREAMBED_TABLE ?? 'streambed',
       bucket: env.STREAMBED_BUCKET ?? 'streambed-local',
@@ -76,6 +82,12 @@ async function start(argv: string[], out: NodeJS.WritableStream): Promise<number
           ? `${options.dataDir}, no fsync: a power loss may lose acknowledged records`
           : options.dataDir;
   out.write(`streambed listening on ${server.url} (${where})\n`);
+  for (const listener of server.listeners) out.write(`  ${listener.name.padEnd(8)} ${listener.url}\n`);
+  const level = options.logLevel ?? DEFAULT_LOG_LEVEL;
+  const perRequest = level === 'debug' || level === 'info';
+  out.write(
+    `  log      ${level} on stderr${perRequest ? ', a line per request' : ' (--log-level info: a line per request)'}\n`,
+  );
   await untilStopped();
   out.write('streambed: shutting down\n');
   await server.close();

@@ -1,7 +1,7 @@
 /**
  * The CLI a kcat user expects, run in-process (`runCli`) against a local server in memory: `--help`
  * on every command, unknown options, consume's partition/offset/format/exit-at-end, produce's headers
- * and timestamps, groups delete and reset-offsets, topics offsets, and connection errors that name the
+ * and timestamps, groups delete and reset-offsets, topics offsets and delete-records, and connection errors that name the
  * URL and the cause.
  */
 import { createServer } from 'node:net';
@@ -44,6 +44,10 @@ describe('streambed --help and unknown options', () => {
   it.each([
     [['topics', '--help'], /topics create <name>[\s\S]*topics offsets <name>/],
     [['topics', 'offsets', '--help'], /^usage: streambed topics offsets <name> \[--timestamp MS\]/],
+    [
+      ['topics', 'delete-records', '--help'],
+      /^usage: streambed topics delete-records <name> --offset N\|end/,
+    ],
     [['produce', '--help'], /--header name=value/],
     [['consume', '-h'], /--exit-at-end \| -e/],
     [['groups', 'reset-offsets', '--help'], /^usage: streambed groups reset-offsets <group> --topic T/],
@@ -186,6 +190,43 @@ describe('groups and topics offsets', () => {
       ['PARTITION', 'LOG-START', 'HIGH-WATERMARK', 'OFFSET'],
       ['0', '0', '0', '0'],
       ['1', '0', '3', '2'],
+    ]);
+  });
+
+  it('deletes records: one partition up to an offset, every partition up to the end', async () => {
+    const rows = (stdout: string) =>
+      stdout
+        .trim()
+        .split('\n')
+        .map((row) => row.trim().split(/\s+/));
+    expect((await cli(['topics', 'create', 'tdr', '--partitions', '2'])).code).toBe(0);
+    await cli(['produce', 'tdr', '--partition', '0'], 'a\nb\n');
+    await cli(['produce', 'tdr', '--partition', '1'], 'x\ny\nz\n');
+    const one = await cli(['topics', 'delete-records', 'tdr', '--partition', '1', '--offset', '2']);
+    expect(one).toMatchObject({ code: 0, stderr: '' });
+    expect(rows(one.stdout)).toEqual([
+      ['PARTITION', 'LOG-START'],
+      ['1', '2'],
+    ]);
+    const above = await cli(['topics', 'delete-records', 'tdr', '--partition', '0', '--offset', '3']);
+    expect(above.code).toBe(1);
+    expect(above.stderr).toBe(
+      'streambed: offset 3 is outside tdr/0: records can be deleted up to the high watermark, valid offsets are 0 to 2 (OFFSET_OUT_OF_RANGE)\n',
+    );
+    const all = await cli(['topics', 'delete-records', 'tdr', '--offset', 'end']);
+    expect(rows(all.stdout)).toEqual([
+      ['PARTITION', 'LOG-START'],
+      ['0', '2'],
+      ['1', '3'],
+    ]);
+    expect((await cli(['topics', 'delete-records', 'tdr', '--offset=-1'])).code).toBe(0);
+    const bad = await cli(['topics', 'delete-records', 'tdr', '--offset', 'soon']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^streambed: --offset must be a non-negative integer, end or -1, got "soon"/);
+    expect(rows((await cli(['topics', 'offsets', 'tdr'])).stdout)).toEqual([
+      ['PARTITION', 'LOG-START', 'HIGH-WATERMARK'],
+      ['0', '2', '2'],
+      ['1', '3', '3'],
     ]);
   });
 

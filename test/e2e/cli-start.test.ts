@@ -5,7 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, inject, it } from 'vitest';
+import { parseStartArgs } from '../../lambdas/runtime/server-commands.ts';
 import { type ServerProcess, startCliServer, stopCliServer } from '../support/cli-server.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 const servers: ServerProcess[] = [];
 afterEach(async () => {
@@ -62,6 +64,54 @@ describe('streambed start', () => {
   it('refuses to listen beyond loopback without a token', async () => {
     await expect(startCliServer(['--memory', '--host', '0.0.0.0', '--port', '0'])).rejects.toThrow(
       /without a token/,
+    );
+  });
+
+  it('names every listener at startup and logs a line per request at --log-level info', async () => {
+    // Prepare
+    const server = await startCliServer(['--memory', '--port', '0', '--log-level', 'info']);
+    servers.push(server);
+
+    // Act
+    const metrics = await fetch(`${server.url}/metrics`);
+    await fetch(`${server.url}/v1/topics/missing`);
+    await waitFor(() => server.output().includes('/v1/topics/missing'), 10_000, 'the request line');
+
+    // Assess
+    expect(metrics.status).toBe(200);
+    const startupLine = `metrics  ${server.url}/metrics`;
+    await waitFor(() => server.output().includes(startupLine), 10_000, 'the startup lines');
+    const line = server
+      .output()
+      .split('\n')
+      .find((l) => l.includes('/v1/topics/missing'));
+    expect(JSON.parse(line ?? '{}')).toMatchObject({
+      level: 'info',
+      message: 'request',
+      method: 'GET',
+      path: '/v1/topics/missing',
+      route: '/v1/topics/{topic}',
+      status: 404,
+      code: 'TOPIC_NOT_FOUND',
+      ms: expect.any(Number),
+      bytesIn: 0,
+      bytesOut: expect.any(Number),
+    });
+  });
+});
+
+describe('streambed start --log-level', () => {
+  it('is warn by default, STREAMBED_LOG_LEVEL otherwise, and the flag wins', () => {
+    // Act + Assess
+    expect(parseStartArgs([], {}).logLevel).toBe('warn');
+    expect(parseStartArgs([], { STREAMBED_LOG_LEVEL: 'info' }).logLevel).toBe('info');
+    expect(parseStartArgs(['--log-level', 'error'], { STREAMBED_LOG_LEVEL: 'info' }).logLevel).toBe('error');
+  });
+
+  it('refuses an unknown level, naming the flag and the levels', () => {
+    // Act + Assess
+    expect(() => parseStartArgs(['--log-level', 'loud'], {})).toThrow(
+      '--log-level must be one of debug, info, warn, error, silent, got "loud"',
     );
   });
 });

@@ -21,6 +21,7 @@ import { handler as subscriptions } from '../../lambdas/handlers/subscriptions.t
 import type { ApiGatewayResult, HttpApiEvent } from '../../lambdas/http/apigw.ts';
 import type { MetaStore } from '../../lambdas/ports/meta-store.ts';
 import { getServices, readLambdaConfig, setBackendForTests } from '../../lambdas/runtime/lambda-root.ts';
+import { METRIC } from '../../lambdas/runtime/metric-names.ts';
 import type { Backend } from '../../lambdas/runtime/services.ts';
 
 // ---------------------------------------------------------------------------------------------------
@@ -111,7 +112,7 @@ function requestLogs(output: Captured): Record<string, Json>[] {
 
 /** The request metrics (not the ColdStart document, which only the first invocation emits). */
 function requestMetrics(output: Captured): Record<string, Json>[] {
-  return output.emf().filter((entry) => entry.Latency !== undefined);
+  return output.emf().filter((entry) => entry[METRIC.requestDuration] !== undefined);
 }
 
 /** Values, keys and credentials from the fixtures that must never reach a log line. */
@@ -241,7 +242,7 @@ describe('admin handler', () => {
     const logged = output.logs().find((entry) => entry.message === 'internal error');
     expect(logged?.level).toBe('ERROR');
     expect(logged?.error?.message).toBe(secret);
-    expect(requestMetrics(output)[0]).toMatchObject({ Requests5xx: 1, Requests4xx: 0, Requests2xx: 0 });
+    expect(requestMetrics(output)[0]).toMatchObject({ status_class: '5xx', [METRIC.requests]: 1 });
   });
 });
 
@@ -626,7 +627,37 @@ describe('janitor handler', () => {
     // Assess
     const line = output.logs().find((entry) => entry.message === 'janitor run');
     expect(line).toMatchObject({ partitions: 3, incomplete: false });
-    expect(output.emf().some((doc) => 'JanitorErrors' in doc && 'CompactedBatches' in doc)).toBe(true);
+    const run = output.emf().find((doc) => METRIC.janitorRuns in doc);
+    expect(run).toMatchObject({
+      concern: 'janitor',
+      [METRIC.janitorRuns]: 1,
+      [METRIC.janitorErrors]: 0,
+      [METRIC.janitorDeletedObjects]: 0,
+    });
+  });
+
+  it('emits the lag of each consumer group and subscription under the shared names', async () => {
+    // Prepare: a group that joined and committed nothing, a subscription that delivered nothing
+    await createOrders();
+    const services = await getServices();
+    await services.groups.join('billing', { topics: ['orders'] });
+    await services.subscriptions.create({
+      name: 'audit',
+      topic: 'orders',
+      target: { url: 'http://127.0.0.1:9/never' },
+    });
+    const produced = jsonBody(await invoke(produce, 'produce-json')).offsets.length;
+    const scheduled = { version: '0', 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} };
+
+    // Act
+    await janitorHandler(scheduled, lambdaContext('streambed-janitor', 'req-janitor-2'));
+
+    // Assess
+    const group = output.emf().find((doc) => METRIC.groupLag in doc);
+    const subscription = output.emf().find((doc) => METRIC.subscriptionLag in doc);
+    expect(group).toMatchObject({ concern: 'janitor', group: 'billing', [METRIC.groupLag]: produced });
+    expect(group?._aws.CloudWatchMetrics[0].Dimensions).toEqual([['service', 'concern', 'group']]);
+    expect(subscription).toMatchObject({ subscription: 'audit', [METRIC.subscriptionLag]: produced });
   });
 });
 
@@ -666,7 +697,7 @@ describe('logs and metrics', () => {
     for (const secret of SECRETS) expect(raw).not.toContain(secret);
   });
 
-  it('emits EMF metrics once per invocation, with the concern as dimension', async () => {
+  it('emits EMF metrics once per invocation under the names of the local server, by concern and status class', async () => {
     // Act
     await invoke(admin, 'create-topic');
     await invoke(admin, 'describe-unknown-topic');
@@ -677,25 +708,27 @@ describe('logs and metrics', () => {
     expect(created?._aws.CloudWatchMetrics).toEqual([
       {
         Namespace: 'Streambed',
-        Dimensions: [['service', 'concern']],
+        Dimensions: [['service', 'concern', 'status_class']],
         Metrics: expect.arrayContaining([
-          { Name: 'Requests2xx', Unit: 'Count' },
-          { Name: 'Requests4xx', Unit: 'Count' },
-          { Name: 'Requests5xx', Unit: 'Count' },
-          { Name: 'Latency', Unit: 'Milliseconds' },
-          { Name: 'BytesIn', Unit: 'Bytes' },
-          { Name: 'BytesOut', Unit: 'Bytes' },
+          { Name: 'streambed_requests_total', Unit: 'Count' },
+          { Name: 'streambed_request_duration_seconds', Unit: 'Seconds' },
+          { Name: 'streambed_request_bytes_total', Unit: 'Bytes' },
+          { Name: 'streambed_response_bytes_total', Unit: 'Bytes' },
         ]),
       },
     ]);
-    expect(created).toMatchObject({ service: 'streambed', concern: 'admin', Requests2xx: 1, Requests4xx: 0 });
-    expect(created?.BytesIn).toBe(Buffer.byteLength(loadEvent('create-topic').body ?? ''));
+    expect(created).toMatchObject({
+      service: 'streambed',
+      concern: 'admin',
+      status_class: '2xx',
+      [METRIC.requests]: 1,
+    });
+    expect(created?.[METRIC.bytesIn]).toBe(Buffer.byteLength(loadEvent('create-topic').body ?? ''));
     expect(missing).toMatchObject({
       concern: 'admin',
-      Requests2xx: 0,
-      Requests4xx: 1,
-      Requests5xx: 0,
-      BytesIn: 0,
+      status_class: '4xx',
+      [METRIC.requests]: 1,
+      [METRIC.bytesIn]: 0,
     });
   });
 });

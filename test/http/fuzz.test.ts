@@ -621,6 +621,7 @@ const ROUTES: readonly string[] = [
   'PATCH /v1/topics/{topic}',
   'DELETE /v1/topics/{topic}',
   'POST /v1/topics/{topic}/records',
+  'POST /v1/topics/{topic}/records/delete',
   'GET /v1/topics/{topic}/partitions/{partition}/records',
   'GET /v1/topics/{topic}/partitions/{partition}/offsets',
   'GET /v1/groups',
@@ -1045,6 +1046,23 @@ const bodies = {
     },
     { requiredKeys: ['topic', 'to'] },
   ),
+  deleteRecords: fc.record(
+    {
+      partitions: maybe(
+        fc.array(
+          fc.record(
+            {
+              partition: maybe(fc.integer({ min: -1, max: 3 })),
+              offset: maybe(fc.integer({ min: -2, max: 10 })),
+            },
+            { requiredKeys: ['partition', 'offset'] },
+          ),
+          { maxLength: 3 },
+        ),
+      ),
+    },
+    { requiredKeys: ['partitions'] },
+  ),
   schema: fc.record(
     {
       schema: maybe(
@@ -1078,6 +1096,7 @@ function bodyKindOf(route: string): BodyKind | undefined {
   if (route === 'POST /v1/topics') return 'create';
   if (route.startsWith('PATCH /v1/topics/')) return 'alter';
   if (route.endsWith('/records') && route.startsWith('POST')) return 'produce';
+  if (route.endsWith('/records/delete')) return 'deleteRecords';
   if (route.endsWith('/members')) return 'join';
   if (route.endsWith('/offsets') && route.startsWith('POST')) return 'commit';
   if (route.endsWith('/offsets/reset')) return 'reset';

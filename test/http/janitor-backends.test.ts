@@ -1,7 +1,7 @@
 /**
  * The janitor on real storage: the embedded backend (SQLite + files) and the AWS adapters (DynamoDB
- * Local + s3rver). Compaction keeps records byte-identical, retention moves the log start, and GC
- * removes the objects nothing points at any more.
+ * Local + s3rver). Compaction keeps records byte-identical, retention and deleted records move the log
+ * start, and GC removes the objects nothing points at any more.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -92,6 +92,39 @@ describe.each(backends)('janitor on %s', (_name, open) => {
     expect((await backend.objects.list('compacted/')).objects).toEqual([]);
     const { offsets } = await log.produce({ topic: 'j', records: [record('after', { partition: 1 })] });
     expect(offsets).toEqual([{ partition: 1, offset: 20 }]);
+    await backend.close();
+  }, 60_000);
+
+  it('deleted records: the log starts at the offset at once, the janitor then drops what is wholly below', async () => {
+    // Prepare: four two-record requests to one partition (offsets 0-7), no retention
+    const clock = new ManualClock(Date.now());
+    const backend = await open(clock);
+    const { topics, log, janitor } = createServices(backend, clock, {
+      janitor: { graceMs: 1_000, compactAfterMs: Number.MAX_SAFE_INTEGER },
+    });
+    await topics.createTopic('d', 1, { 'retention.ms': -1 });
+    for (let i = 0; i < 4; i++) {
+      await log.produce({ topic: 'd', records: [record(`v${2 * i}`), record(`v${2 * i + 1}`)] });
+      clock.advance(1);
+    }
+    // Act
+    const moved = await log.deleteRecords({ topic: 'd', partitions: [{ partition: 0, offset: 5 }] });
+    // Assess: readers follow at once; the janitor removes the two requests wholly below 5, then their objects
+    expect(moved.partitions).toEqual([{ partition: 0, logStartOffset: 5 }]);
+    await expect(log.fetch({ topic: 'd', partition: 0, offset: 4 })).rejects.toMatchObject({
+      code: 'OFFSET_OUT_OF_RANGE',
+    });
+    expect((await janitor.runOnce()).retainedBatches).toBe(2);
+    expect((await topics.describeTopic('d')).partitionStates[0]).toMatchObject({
+      logStartOffset: 5,
+      highWatermark: 8,
+      batches: 2,
+    });
+    clock.advance(200_000);
+    await janitor.runOnce();
+    expect((await backend.objects.list(DATA_PREFIX)).objects).toHaveLength(2);
+    const page = await log.fetch({ topic: 'd', partition: 0, offset: 5 });
+    expect(page.records.map((r) => r.offset)).toEqual([5, 6, 7]);
     await backend.close();
   }, 60_000);
 });

@@ -45,6 +45,7 @@ function logFailingWith(error: unknown): LogService {
     fetch: notUsed,
     fetchBatches: notUsed,
     offsets: notUsed,
+    deleteRecords: notUsed,
   };
 }
 

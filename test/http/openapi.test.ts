@@ -358,6 +358,18 @@ describe('the API document against a running server', () => {
       { method: 'GET', template: offsetsPath, params: partition0, query: 'timestamp=0' },
       200,
     );
+    const deletePath = '/v1/topics/{topic}/records/delete';
+    const deleteTo = (offset: number) => ({ partitions: [{ partition: 0, offset }] });
+    await expectStatus({ method: 'POST', template: deletePath, params: topic, json: deleteTo(1) }, 200);
+    await expectStatus({ method: 'POST', template: deletePath, params: topic, json: deleteTo(999) }, 416);
+    await expectStatus(
+      { method: 'POST', template: deletePath, params: topic, json: { partitions: [] } },
+      400,
+    );
+    await expectStatus(
+      { method: 'POST', template: deletePath, params: { topic: 'none' }, json: deleteTo(0) },
+      404,
+    );
 
     // Groups
     const group = { group: 'billing' };

@@ -11,6 +11,7 @@ import { DEFAULT_FETCH_MAX_BYTES, MAX_FETCH_MAX_BYTES, MAX_FETCH_WAIT_MS } from 
 import { decodeRecordBatch, encodeRecordBatch, patchBaseOffset } from '../../client/wire/record-batch.ts';
 import { ConditionFailedError, StreamError } from '../../lambdas/core/errors.ts';
 import type {
+  DeleteRecordsResult,
   FetchBatchesResult,
   FetchedRecord,
   FetchRequest,
@@ -188,6 +189,10 @@ class FakeLog implements LogService {
     if (timestamp === undefined) return { logStartOffset: 0, highWatermark: log.length };
     const found = log.find((record) => record.timestamp >= timestamp);
     return { logStartOffset: 0, highWatermark: log.length, offset: found?.offset ?? log.length };
+  }
+
+  async deleteRecords(): Promise<DeleteRecordsResult> {
+    throw new Error('deleting records is tested on the real log (test/http/delete-records.test.ts)');
   }
 }
 

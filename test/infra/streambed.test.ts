@@ -25,6 +25,7 @@ const EXPECTED_ROUTES: Record<string, string> = {
   'GET /v1/topics/{topic}': 'admin',
   'PATCH /v1/topics/{topic}': 'admin',
   'DELETE /v1/topics/{topic}': 'admin',
+  'POST /v1/topics/{topic}/records/delete': 'admin',
   'POST /v1/topics/{topic}/records': 'produce',
   'GET /v1/topics/{topic}/partitions/{partition}/records': 'fetch',
   'GET /v1/topics/{topic}/partitions/{partition}/offsets': 'fetch',

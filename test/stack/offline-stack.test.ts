@@ -110,6 +110,7 @@ describe.each(flavors)('the synthesized stack offline (%s API)', (flavor) => {
         ['PATCH', 'v1/topics/contract'],
         ['DELETE', 'v1/topics/contract'],
         ['POST', 'v1/topics/contract/records'],
+        ['POST', 'v1/topics/contract/records/delete'],
         ['GET', 'v1/topics/contract/partitions/0/records?offset=0'],
         ['GET', 'v1/topics/contract/partitions/0/offsets'],
         ['GET', 'v1/groups'],

@@ -4,6 +4,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 export interface ServerProcess {
   url: string;
   child: ChildProcess;
+  /** Everything it wrote so far, stdout and stderr. */
+  output(): string;
 }
 
 /** `streambed start`; resolves once it logs its URL. */
@@ -17,8 +19,8 @@ export async function startCliProcess(args: string[], env: NodeJS.ProcessEnv = {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });
+  let output = '';
   const url = await new Promise<string>((resolve, reject) => {
-    let output = '';
     child.stdout?.on('data', (chunk: Buffer) => {
       output += chunk.toString();
       const match = /listening on (\S+)/.exec(output);
@@ -29,7 +31,7 @@ export async function startCliProcess(args: string[], env: NodeJS.ProcessEnv = {
     });
     child.once('exit', (code) => reject(new Error(`server exited (${code}): ${output}`)));
   });
-  return { url, child };
+  return { url, child, output: () => output };
 }
 
 /** Stops a server with SIGTERM and waits for its exit code. */

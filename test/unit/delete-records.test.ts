@@ -1,0 +1,316 @@
+/**
+ * Deleting records (Kafka's DeleteRecords): the log start moves forward, readers see it at once, and
+ * the janitor removes what is wholly below it the way retention does.
+ */
+import { describe, expect, it } from 'vitest';
+import { readIndexEntry } from '../../lambdas/core/batch-index.ts';
+import { createGroupService } from '../../lambdas/core/groups.ts';
+import { createJanitor } from '../../lambdas/core/janitor.ts';
+import { DATA_PREFIX, FIRST_BATCH_SK, LAST_BATCH_SK, partitionPk } from '../../lambdas/core/layout.ts';
+import { COMMIT_WINDOW_MS } from '../../lambdas/core/produce.ts';
+import { ManualClock } from '../../lambdas/ports/clock.ts';
+import { failure } from '../support/failure.ts';
+import { asText, logFixture, record } from '../support/log-fixture.ts';
+import { TappedMetaStore } from '../support/tapped-stores.ts';
+
+/** Topic `t` without retention, and four requests of two records each to partition 0: offsets 0-7. */
+async function world(partitions = 1) {
+  const clock = new ManualClock(Date.UTC(2026, 0, 1));
+  const meta = new TappedMetaStore(clock);
+  const fixture = logFixture({ clock, meta });
+  await fixture.topics.createTopic('t', partitions, { 'retention.ms': -1, 'retention.bytes': -1 });
+  for (let i = 0; i < 4; i++) {
+    await fixture.log.produce({
+      topic: 't',
+      records: [
+        record(`v${2 * i}`, { partition: 0, timestamp: 1000 * i }),
+        record(`v${2 * i + 1}`, { partition: 0, timestamp: 1000 * i }),
+      ],
+    });
+    clock.advance(1);
+  }
+  // Compaction would move the data into new objects; these tests watch the objects produce wrote.
+  const janitor = createJanitor(fixture, {
+    owner: 'janitor-1',
+    compactAfterMs: Number.MAX_SAFE_INTEGER,
+    graceMs: 1_000,
+  });
+  return { ...fixture, clock, janitor, tappedMeta: meta };
+}
+
+type World = Awaited<ReturnType<typeof world>>;
+
+async function indexEntries({ meta, topics }: World) {
+  const t = await topics.requireTopic('t');
+  const { items } = await meta.query(partitionPk(t.topicId, 0), { from: FIRST_BATCH_SK, to: LAST_BATCH_SK });
+  return items.map(readIndexEntry);
+}
+
+async function indexBaseOffsets(world: World): Promise<number[]> {
+  return (await indexEntries(world)).map((entry) => entry.baseOffset);
+}
+
+describe('deleting records moves the log start', () => {
+  it('moves logStartOffset to the offset: fetch below it is out of range, fetch from it starts there', async () => {
+    // Prepare
+    const { log } = await world();
+    // Act: 5 is inside the third request's batch (offsets 4-5)
+    const result = await log.deleteRecords({ topic: 't', partitions: [{ partition: 0, offset: 5 }] });
+    // Assess
+    expect(result).toEqual({ topic: 't', partitions: [{ partition: 0, logStartOffset: 5 }] });
+    expect(await log.offsets('t', 0)).toEqual({ logStartOffset: 5, highWatermark: 8 });
+    const below = await failure(log.fetch({ topic: 't', partition: 0, offset: 4 }));
+    expect(below).toMatchObject({
+      code: 'OFFSET_OUT_OF_RANGE',
+      message: 'offset 4 is outside t/0: valid offsets are 5 to 8',
+      details: { logStartOffset: 5, highWatermark: 8 },
+    });
+    const page = await log.fetch({ topic: 't', partition: 0, offset: 5 });
+    expect(page.records.map((r) => asText(r.value))).toEqual(['v5', 'v6', 'v7']);
+    expect(page.logStartOffset).toBe(5);
+  });
+
+  it('offset -1 means the high watermark: every record so far is deleted and producing goes on there', async () => {
+    const { log } = await world();
+    const result = await log.deleteRecords({ topic: 't', partitions: [{ partition: 0, offset: -1 }] });
+    expect(result.partitions).toEqual([{ partition: 0, logStartOffset: 8 }]);
+    expect(await log.offsets('t', 0)).toEqual({ logStartOffset: 8, highWatermark: 8 });
+    expect((await log.fetch({ topic: 't', partition: 0, offset: 8 })).records).toEqual([]);
+    const { offsets } = await log.produce({ topic: 't', records: [record('after')] });
+    expect(offsets).toEqual([{ partition: 0, offset: 8 }]);
+    expect(
+      (await log.fetch({ topic: 't', partition: 0, offset: 8 })).records.map((r) => asText(r.value)),
+    ).toEqual(['after']);
+  });
+
+  it('an offset at or below the current start changes nothing and writes nothing', async () => {
+    // Prepare
+    const { log, meta } = await world(2);
+    await log.deleteRecords({ topic: 't', partitions: [{ partition: 0, offset: 4 }] });
+    meta.reset();
+    // Act: below and at the start of partition 0; 0 of partition 1, never written
+    const result = await log.deleteRecords({
+      topic: 't',
+      partitions: [
+        { partition: 0, offset: 2 },
+        { partition: 1, offset: 0 },
+      ],
+    });
+    const again = await log.deleteRecords({ topic: 't', partitions: [{ partition: 0, offset: 4 }] });
+    // Assess
+    expect(result.partitions).toEqual([
+      { partition: 0, logStartOffset: 4 },
+      { partition: 1, logStartOffset: 0 },
+    ]);
+    expect(again.partitions).toEqual([{ partition: 0, logStartOffset: 4 }]);
+    expect(meta.counts.transacts).toBe(0);
+    expect(await log.offsets('t', 0)).toEqual({ logStartOffset: 4, highWatermark: 8 });
+  });
+
+  it('refuses an offset above the high watermark, naming it and the range, and changes no partition', async () => {
+    // Prepare: partition 1 has two records
+    const { log, meta } = await world(2);
+    await log.produce({
+      topic: 't',
+      records: [record('a', { partition: 1 }), record('b', { partition: 1 })],
+    });
+    meta.reset();
+    // Act: a valid offset for partition 0 and one past the end of partition 1
+    const error = await failure(
+      log.deleteRecords({
+        topic: 't',
+        partitions: [
+          { partition: 0, offset: 3 },
+          { partition: 1, offset: 3 },
+        ],
+      }),
+    );
+    // Assess
+    expect(error).toMatchObject({
+      code: 'OFFSET_OUT_OF_RANGE',
+      message:
+        'offset 3 is outside t/1: records can be deleted up to the high watermark, valid offsets are 0 to 2',
+      details: { logStartOffset: 0, highWatermark: 2 },
+    });
+    expect(meta.counts.transacts).toBe(0);
+    expect(await log.offsets('t', 0)).toEqual({ logStartOffset: 0, highWatermark: 8 });
+    expect(await log.offsets('t', 1)).toEqual({ logStartOffset: 0, highWatermark: 2 });
+  });
+
+  it('refuses a bad request whole: unknown topic, unknown partition, repeated partition, bad offset, none', async () => {
+    const { log, meta } = await world(2);
+    meta.reset();
+    type Request = Parameters<typeof log.deleteRecords>[0];
+    const cases: [Request, string, string][] = [
+      [
+        { topic: 'nope', partitions: [{ partition: 0, offset: 1 }] },
+        'TOPIC_NOT_FOUND',
+        'topic nope does not exist',
+      ],
+      [
+        {
+          topic: 't',
+          partitions: [
+            { partition: 0, offset: 1 },
+            { partition: 2, offset: 1 },
+          ],
+        },
+        'PARTITION_NOT_FOUND',
+        'topic t has no partition 2 (it has 2)',
+      ],
+      [
+        {
+          topic: 't',
+          partitions: [
+            { partition: 0, offset: 1 },
+            { partition: 0, offset: 2 },
+          ],
+        },
+        'INVALID_REQUEST',
+        'partition 0 of t is given more than once',
+      ],
+      [
+        {
+          topic: 't',
+          partitions: [
+            { partition: 0, offset: 1 },
+            { partition: 1, offset: -2 },
+          ],
+        },
+        'INVALID_REQUEST',
+        'offset for t/1 must be a non-negative integer or -1 (the high watermark), got -2',
+      ],
+      [
+        { topic: 't', partitions: [{ partition: 0, offset: 1.5 }] },
+        'INVALID_REQUEST',
+        'offset for t/0 must be a non-negative integer or -1 (the high watermark), got 1.5',
+      ],
+      [{ topic: 't', partitions: [] }, 'INVALID_REQUEST', 'partitions: give at least one partition'],
+    ];
+    for (const [request, code, message] of cases) {
+      expect(await failure(log.deleteRecords(request))).toMatchObject({ code, message });
+    }
+    expect(meta.counts.transacts).toBe(0);
+    expect(await log.offsets('t', 0)).toEqual({ logStartOffset: 0, highWatermark: 8 });
+  });
+
+  it('a commit landing between its read and its write is kept: the move is retried on the new item', async () => {
+    // Prepare: a producer commits to t/0 right after the move reads the partition item
+    const { log, tappedMeta } = await world();
+    let produced = false;
+    tappedMeta.tap = async (call) => {
+      if (call.op !== 'transact' || produced) return;
+      produced = true;
+      tappedMeta.tap = undefined;
+      await log.produce({ topic: 't', records: [record('racing')] });
+    };
+    // Act: -1, so the move's target is the high watermark its first read saw (8)
+    const result = await log.deleteRecords({ topic: 't', partitions: [{ partition: 0, offset: -1 }] });
+    // Assess: retried on the new item, the commit survives and -1 is the high watermark found then
+    expect(produced).toBe(true);
+    expect(result.partitions).toEqual([{ partition: 0, logStartOffset: 9 }]);
+    expect(await log.offsets('t', 0)).toEqual({ logStartOffset: 9, highWatermark: 9 });
+    const { offsets } = await log.produce({ topic: 't', records: [record('next')] });
+    expect(offsets).toEqual([{ partition: 0, offset: 9 }]);
+  });
+
+  it('offsets for a timestamp start at the log start', async () => {
+    // Records 0-1 have timestamp 0, 2-3 1000, 4-5 2000, 6-7 3000
+    const { log, objects } = await world();
+    await log.deleteRecords({ topic: 't', partitions: [{ partition: 0, offset: 5 }] });
+    objects.reset();
+    expect(await log.offsets('t', 0, 0)).toEqual({ logStartOffset: 5, highWatermark: 8, offset: 5 });
+    // The entries wholly below the start (0-1, 2-3) are not even read: only the one holding 5 is
+    expect(objects.counts.gets).toBe(1);
+    expect((await log.offsets('t', 0, 1500)).offset).toBe(5);
+    expect((await log.offsets('t', 0, 3000)).offset).toBe(6);
+  });
+
+  it('a group reset to earliest lands on the new start, and below it is out of range', async () => {
+    const { log, topics, clock, meta } = await world();
+    const groups = createGroupService({ meta, clock, topics, log });
+    await log.deleteRecords({ topic: 't', partitions: [{ partition: 0, offset: 6 }] });
+    const reset = await groups.resetOffsets('g', 't', { to: 'earliest' });
+    expect(reset).toEqual([{ topic: 't', partition: 0, committedOffset: 6 }]);
+    const below = await failure(groups.resetOffsets('g', 't', { to: 'offset', offset: 5 }));
+    expect(below).toMatchObject({
+      code: 'OFFSET_OUT_OF_RANGE',
+      details: { logStartOffset: 6, highWatermark: 8 },
+    });
+  });
+});
+
+describe('the janitor removes what deleted records left, the way retention does', () => {
+  it('deletes the index entries wholly below the start, keeps the one holding it, then their objects', async () => {
+    // Prepare: four produce objects, one batch each (offsets 0-1, 2-3, 4-5, 6-7); no retention configured
+    const world_ = await world();
+    const { log, janitor, topics, objects, clock } = world_;
+    const before = (await topics.describeTopic('t')).partitionStates[0]!;
+    // The objects in offset order
+    const objectsBefore = (await indexEntries(world_)).map((entry) => entry.objectKey);
+    expect((await objects.list(DATA_PREFIX)).objects.map((o) => o.key).sort()).toEqual(
+      [...objectsBefore].sort(),
+    );
+    await log.deleteRecords({ topic: 't', partitions: [{ partition: 0, offset: 5 }] });
+    // Act
+    const report = await janitor.runOnce();
+    // Assess: the entries of 0-1 and 2-3 are gone, 4-5 (holding the start) and 6-7 stay
+    expect(report.retainedBatches).toBe(2);
+    expect(await indexBaseOffsets(world_)).toEqual([4, 6]);
+    const after = (await topics.describeTopic('t')).partitionStates[0]!;
+    expect(after).toMatchObject({ logStartOffset: 5, highWatermark: 8, batches: 2 });
+    expect(after.bytes).toBe(before.bytes / 2);
+    // Their objects go once the commit window and grace have passed, the others stay
+    clock.advance(COMMIT_WINDOW_MS + 2_000);
+    await janitor.runOnce();
+    const objectsAfter = (await objects.list(DATA_PREFIX)).objects.map((o) => o.key);
+    expect(objectsAfter.sort()).toEqual(objectsBefore.slice(2).sort());
+    const page = await log.fetch({ topic: 't', partition: 0, offset: 5 });
+    expect(page.records.map((r) => asText(r.value))).toEqual(['v5', 'v6', 'v7']);
+    expect(await log.offsets('t', 0)).toEqual({ logStartOffset: 5, highWatermark: 8 });
+  });
+
+  it('never compacts entries wholly below the start with live ones, even when the start moves mid-pass', async () => {
+    // Prepare: compaction on; records are deleted up to 5 right after this pass's retention step
+    const world_ = await world();
+    const { log, clock, tappedMeta } = world_;
+    const janitor = createJanitor(world_, { owner: 'janitor-2', compactAfterMs: 5_000, graceMs: 1_000 });
+    clock.advance(10_000);
+    let partitionReads = 0;
+    tappedMeta.tap = async (call) => {
+      if (call.op !== 'get' || call.key.sk !== 'meta' || !call.key.pk.startsWith('part#')) return;
+      partitionReads++;
+      // The first read is retention's; the second is the compaction swap's, after it chose its run
+      if (partitionReads === 2)
+        await log.deleteRecords({ topic: 't', partitions: [{ partition: 0, offset: 5 }] });
+    };
+    // Act
+    await janitor.runOnce();
+    tappedMeta.tap = undefined;
+    await janitor.runOnce();
+    // Assess: the swap was void; the next pass dropped the entries below 5, then compacted the rest
+    expect(partitionReads).toBeGreaterThanOrEqual(2);
+    expect(await indexBaseOffsets(world_)).toEqual([4]);
+    expect(
+      (await log.fetch({ topic: 't', partition: 0, offset: 5 })).records.map((r) => asText(r.value)),
+    ).toEqual(['v5', 'v6', 'v7']);
+  });
+
+  it('after offset -1, every entry goes and producing goes on at the high watermark', async () => {
+    const world_ = await world();
+    const { log, janitor, topics } = world_;
+    await log.deleteRecords({ topic: 't', partitions: [{ partition: 0, offset: -1 }] });
+    await janitor.runOnce();
+    expect(await indexBaseOffsets(world_)).toEqual([]);
+    expect((await topics.describeTopic('t')).partitionStates[0]).toMatchObject({
+      logStartOffset: 8,
+      highWatermark: 8,
+      batches: 0,
+      bytes: 0,
+    });
+    await log.produce({ topic: 't', records: [record('after')] });
+    expect(
+      (await log.fetch({ topic: 't', partition: 0, offset: 8 })).records.map((r) => asText(r.value)),
+    ).toEqual(['after']);
+  });
+});
