@@ -11,13 +11,14 @@ import { COMMIT_WINDOW_MS } from '../../lambdas/core/produce.ts';
 import { ManualClock } from '../../lambdas/ports/clock.ts';
 import { failure } from '../support/failure.ts';
 import { asText, logFixture, record } from '../support/log-fixture.ts';
-import { TappedMetaStore } from '../support/tapped-stores.ts';
+import { TappedMetaStore, TappedObjectStore } from '../support/tapped-stores.ts';
 
 /** Topic `t` without retention, and four requests of two records each to partition 0: offsets 0-7. */
 async function world(partitions = 1) {
   const clock = new ManualClock(Date.UTC(2026, 0, 1));
   const meta = new TappedMetaStore(clock);
-  const fixture = logFixture({ clock, meta });
+  const tappedObjects = new TappedObjectStore();
+  const fixture = logFixture({ clock, meta, objects: tappedObjects });
   await fixture.topics.createTopic('t', partitions, { 'retention.ms': -1, 'retention.bytes': -1 });
   for (let i = 0; i < 4; i++) {
     await fixture.log.produce({
@@ -35,7 +36,7 @@ async function world(partitions = 1) {
     compactAfterMs: Number.MAX_SAFE_INTEGER,
     graceMs: 1_000,
   });
-  return { ...fixture, clock, janitor, tappedMeta: meta };
+  return { ...fixture, clock, janitor, tappedMeta: meta, tappedObjects };
 }
 
 type World = Awaited<ReturnType<typeof world>>;
@@ -212,6 +213,61 @@ describe('deleting records moves the log start', () => {
     expect(await log.offsets('t', 0)).toEqual({ logStartOffset: 9, highWatermark: 9 });
     const { offsets } = await log.produce({ topic: 't', records: [record('next')] });
     expect(offsets).toEqual([{ partition: 0, offset: 9 }]);
+  });
+
+  it('a long poll that wakes to records deleted while it waited answers out of range, never serves them', async () => {
+    // Prepare: while a fetch waits at the high watermark (8), two records come and are deleted
+    const { log, tappedMeta } = await world();
+    let partitionReads = 0;
+    tappedMeta.tap = async (call) => {
+      if (call.op !== 'get' || call.key.sk !== 'meta' || !call.key.pk.startsWith('part#')) return;
+      // The first read is the fetch's own; the second is its wait's re-read
+      if (++partitionReads !== 2) return;
+      tappedMeta.tap = undefined;
+      await log.produce({ topic: 't', records: [record('x8'), record('x9')] });
+      await log.deleteRecords({ topic: 't', partitions: [{ partition: 0, offset: -1 }] });
+    };
+    // Act
+    const outcome = await log.fetch({ topic: 't', partition: 0, offset: 8, maxWaitMs: 1_000 }).then(
+      (page) => page.records.map((r) => r.offset),
+      (error: unknown) => error,
+    );
+    // Assess
+    expect(partitionReads).toBe(2);
+    expect(outcome).toMatchObject({
+      code: 'OFFSET_OUT_OF_RANGE',
+      details: { logStartOffset: 10, highWatermark: 10 },
+    });
+  });
+
+  it('a fetch that finds its objects gone reads again, and answers out of range if records were deleted since', async () => {
+    // Prepare: while a fetch from 2 reads its objects, the janitor compacts 0-7 into one entry,
+    // records are deleted up to 6, and the produce objects go (as GC removes them later)
+    const world_ = await world();
+    const { log, clock, tappedObjects } = world_;
+    const compactor = createJanitor(world_, { owner: 'janitor-2', compactAfterMs: 0, graceMs: 1_000 });
+    let raced = false;
+    tappedObjects.tap = async (call) => {
+      if (call.op !== 'get' || raced) return;
+      raced = true;
+      tappedObjects.tap = undefined;
+      clock.advance(1_000);
+      expect((await compactor.runOnce()).compactedRuns).toBe(1);
+      await log.deleteRecords({ topic: 't', partitions: [{ partition: 0, offset: 6 }] });
+      const produced = await tappedObjects.list(DATA_PREFIX);
+      await tappedObjects.delete(produced.objects.map((o) => o.key));
+    };
+    // Act
+    const outcome = await log.fetch({ topic: 't', partition: 0, offset: 2 }).then(
+      (page) => page.records.map((r) => r.offset),
+      (error: unknown) => error,
+    );
+    // Assess
+    expect(raced).toBe(true);
+    expect(outcome).toMatchObject({
+      code: 'OFFSET_OUT_OF_RANGE',
+      details: { logStartOffset: 6, highWatermark: 8 },
+    });
   });
 
   it('offsets for a timestamp start at the log start', async () => {
