@@ -382,7 +382,7 @@ function seeded(seed: number): () => number {
 
 describe('deleting records among producers, readers and the janitor', () => {
   it.each([1, 2, 3, 4, 5, 6])(
-    'seed %i: every acknowledged record from the log start on stays readable; none below it is served',
+    'seed %i: every acknowledged record from the log start on stays readable; none below it is served or found for a timestamp',
     async (seed) => {
       // Prepare: three partitions, multi-partition produce requests (shared objects), a janitor that
       // compacts at once and collects without grace; the store's tap interleaves the actors and jumps the clock
@@ -451,6 +451,9 @@ describe('deleting records among producers, readers and the janitor', () => {
               if (r.offset < page.logStartOffset)
                 problems.push(`${partition}/${r.offset} served below the start`);
             }
+            const found = await log.offsets('t', partition, random() < 0.5 ? 0 : clock.now());
+            if ((found.offset as number) < found.logStartOffset)
+              problems.push(`${partition}: offset ${found.offset} for a timestamp is below the start`);
           } catch (error) {
             const code = (error as { code?: string }).code;
             if (code !== 'OFFSET_OUT_OF_RANGE' && code !== 'UNAVAILABLE') problems.push(String(error));
