@@ -8,6 +8,7 @@ import {
   defaultContext,
   Instrumented,
 } from './instrumentation.ts';
+import type { RetryOptions } from './retry.ts';
 import { segment, type Transport } from './transport.ts';
 import { MAX_PARTITIONS } from './wire/limits.ts';
 
@@ -269,13 +270,23 @@ function seekTarget(offset: unknown, topic: string, partition: number): OffsetRe
  * Topic and group administration: Streambed's calls, and KafkaJS's Admin calls with KafkaJS's
  * arguments and result shapes (docs/kafkajs-migration.md says where the two differ).
  */
+export interface AdminOptions {
+  /**
+   * Retries of a request that fails with a retriable error (the server unreachable, throttled, timed
+   * out), KafkaJS's `retry`: 5 with backoff from 100 ms by default. A create retried after its first
+   * attempt did reach the server answers TOPIC_ALREADY_EXISTS (createTopics: false).
+   */
+  retry?: RetryOptions;
+}
+
 export class Admin extends Instrumented<AdminEventPayloads, typeof ADMIN_EVENTS> {
   constructor(
     private readonly transport: Transport,
     context: ClientContext = defaultContext(),
+    options: AdminOptions = {},
   ) {
     super(ADMIN_EVENTS, 'Admin', context);
-    this.transport = this.observe(transport);
+    this.transport = this.observe(transport).retrying(options.retry ?? {});
   }
 
   /**

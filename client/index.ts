@@ -21,7 +21,7 @@
  *
  * @packageDocumentation
  */
-import { Admin } from './admin.ts';
+import { Admin, type AdminOptions } from './admin.ts';
 import { Consumer, type ConsumerOptions } from './consumer.ts';
 import { type ClientContext, createLogger, type Logger, type LoggingOptions } from './instrumentation.ts';
 import { Producer, type ProducerOptions } from './producer.ts';
@@ -47,8 +47,8 @@ export class Streambed {
     return new Consumer<V>(this.transport, options, this.context);
   }
 
-  admin(): Admin {
-    return new Admin(this.transport, this.context);
+  admin(options?: AdminOptions): Admin {
+    return new Admin(this.transport, this.context, options);
   }
 
   /** The client's logger (namespace ''), as KafkaJS's `kafka.logger()`. */
@@ -58,6 +58,7 @@ export class Streambed {
 }
 
 export type {
+  AdminOptions,
   ConsumerGroupState,
   DeleteGroupResult,
   FetchOffsetsPartition,

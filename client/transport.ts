@@ -5,6 +5,7 @@
  */
 import { StreambedError } from './errors.ts';
 import type { RequestEventPayload } from './instrumentation.ts';
+import { type RetryOptions, withRetries } from './retry.ts';
 import { type RequestSigner, type SigV4Options, sigV4Signer } from './sigv4.ts';
 
 export interface TransportOptions {
@@ -59,6 +60,18 @@ export class Transport {
   observed(listener: RequestListener): Transport {
     const view = Object.create(this) as Transport;
     view.onRequest = listener;
+    return view;
+  }
+
+  /**
+   * This transport, retrying each request that fails with a retriable error (UNAVAILABLE, THROTTLED,
+   * a timeout) with backoff: the admin client's requests. The producer and consumer retry at their
+   * own layer instead, so a request is never retried by two layers.
+   */
+  retrying(options: RetryOptions): Transport {
+    const view = Object.create(this) as Transport;
+    const once = this.raw;
+    view.raw = (method, path, request) => withRetries(options, () => once.call(view, method, path, request));
     return view;
   }
 
