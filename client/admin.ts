@@ -1,6 +1,14 @@
 /** Topic and group administration over the HTTP API. */
 import type { GroupDescription } from './api-types.ts';
 import { StreambedError } from './errors.ts';
+import {
+  ADMIN_EVENTS,
+  type AdminEventPayloads,
+  type ClientContext,
+  defaultContext,
+  Instrumented,
+} from './instrumentation.ts';
+import type { RetryOptions } from './retry.ts';
 import { segment, type Transport } from './transport.ts';
 import { MAX_PARTITIONS } from './wire/limits.ts';
 
@@ -262,17 +270,37 @@ function seekTarget(offset: unknown, topic: string, partition: number): OffsetRe
  * Topic and group administration: Streambed's calls, and KafkaJS's Admin calls with KafkaJS's
  * arguments and result shapes (docs/kafkajs-migration.md says where the two differ).
  */
-export class Admin {
-  constructor(private readonly transport: Transport) {}
+export interface AdminOptions {
+  /**
+   * Retries of a request that fails with a retriable error (the server unreachable, throttled, timed
+   * out), KafkaJS's `retry`: 5 with backoff from 100 ms by default. A create retried after its first
+   * attempt did reach the server answers TOPIC_ALREADY_EXISTS (createTopics: false).
+   */
+  retry?: RetryOptions;
+}
 
-  /** KafkaJS's `connect()`: checks that the server answers; the error names the URL and the cause. */
-  async connect(): Promise<void> {
-    await this.transport.health();
+export class Admin extends Instrumented<AdminEventPayloads, typeof ADMIN_EVENTS> {
+  constructor(
+    private readonly transport: Transport,
+    context: ClientContext = defaultContext(),
+    options: AdminOptions = {},
+  ) {
+    super(ADMIN_EVENTS, 'Admin', context);
+    this.transport = this.observe(transport).retrying(options.retry ?? {});
   }
 
-  /** KafkaJS's `disconnect()`: requests hold no connection open, so there is nothing to close. */
-  async disconnect(): Promise<void> {
-    // Each call is its own HTTP request.
+  /**
+   * KafkaJS's `connect()`: checks that the server answers (the error names the URL and the cause),
+   * then emits `admin.connect`.
+   */
+  override async connect(): Promise<void> {
+    await this.transport.health();
+    await super.connect();
+  }
+
+  /** KafkaJS's `disconnect()`: requests hold no connection open; it only emits `admin.disconnect`. */
+  override async disconnect(): Promise<void> {
+    await super.disconnect();
   }
 
   /**

@@ -12,10 +12,23 @@
  * times; then it goes to the `deadLetterTopic` and consumption moves past it, or, without one, the
  * consumer crashes: it stops, commits up to (not past) the failed message, leaves the group and emits
  * `consumer.crash`, and rejoins only if `restartOnFailure` says so. Nothing is skipped without a dead letter.
+ *
+ * `pause` and `seek` may come before `run` or before the partition is assigned: they are kept and
+ * apply once it is (a paused topic without partitions covers every partition it will ever have).
+ * Logging goes through the client's `logCreator` under the namespace `Consumer` (or the `logger`
+ * option), and `on(consumer.events.X, listener)` reports KafkaJS's instrumentation events.
  */
 
 import { randomUUID } from 'node:crypto';
 import { atRecord, StreambedError } from './errors.ts';
+import {
+  type ClientContext,
+  defaultContext,
+  type InstrumentationEvent,
+  Instrumented,
+  type Logger,
+  type RequestEventPayload,
+} from './instrumentation.ts';
 import { Producer } from './producer.ts';
 import { type RetryOptions, sleep, withRetries } from './retry.ts';
 import type { AsyncSerde } from './serdes.ts';
@@ -37,39 +50,126 @@ export interface TopicPartition {
   partition: number;
 }
 
+/** Topics and their partitions, as KafkaJS's `TopicPartitions` (`paused()`). */
+export interface TopicPartitions {
+  topic: string;
+  partitions: number[];
+}
+
+/** Positions (next offsets to read) by topic, as KafkaJS's `OffsetsByTopicPartition`. */
+export interface OffsetsByTopicPartition {
+  topics: { topic: string; partitions: { partition: number; offset: number }[] }[];
+}
+
 export interface EachMessagePayload<V = Buffer> extends TopicPartition {
   message: ConsumedMessage<V>;
+  /** Sends a heartbeat now if one is due (heartbeats also run on their own timer). */
+  heartbeat(): Promise<void>;
+  /** Pauses this partition; returns a function that resumes it. */
+  pause(): () => void;
+}
+
+export interface Batch<V = Buffer> extends TopicPartition {
+  highWatermark: number;
+  messages: ConsumedMessage<V>[];
+  isEmpty(): boolean;
+  firstOffset(): number | null;
+  lastOffset(): number;
+  /** highWatermark − 1 − lastOffset: what is left after this batch. */
+  offsetLag(): number;
+  /** highWatermark − 1 − firstOffset. */
+  offsetLagLow(): number;
 }
 
 export interface EachBatchPayload<V = Buffer> {
-  batch: TopicPartition & { highWatermark: number; messages: ConsumedMessage<V>[] };
-  /** Marks a message as processed (the position moves past it). By default all are, on return. */
-  resolveOffset(offset: number): void;
+  batch: Batch<V>;
+  /** Marks a message as processed: the position moves past it now. */
+  resolveOffset(offset: number | string): void;
+  /** Sends a heartbeat now if one is due (heartbeats also run on their own timer). */
+  heartbeat(): Promise<void>;
+  /** Pauses this partition; returns a function that resumes it. */
+  pause(): () => void;
   /** Commits positions now if auto-commit is due. */
   commitOffsetsIfNecessary(): Promise<void>;
+  /** Positions resolved but not committed yet, for every partition this consumer owns. */
+  uncommittedOffsets(): OffsetsByTopicPartition;
   isRunning(): boolean;
+  /**
+   * True once the rest of this batch should not be processed: the partition was sought, revoked, or
+   * the consumer is stopping. Resolving offsets of a stale batch changes nothing.
+   */
+  isStale(): boolean;
 }
 
-/** Where the consumer reports handler failures. Fields name the message, never its key or value. */
+/**
+ * The consumer's own logger for failures, kept from before `logCreator`: when given, errors and
+ * warnings go here instead. Fields name the message, never its key or value.
+ */
 export interface ConsumerLogger {
   error(message: string, fields: Record<string, unknown>): void;
   warn(message: string, fields: Record<string, unknown>): void;
 }
 
-/** KafkaJS's `consumer.crash` event: the consumer stopped after a message failed every retry. */
-export interface ConsumerCrashEvent {
-  type: 'consumer.crash';
-  timestamp: number;
-  payload: { error: unknown; groupId: string; restart: boolean };
+/** KafkaJS's `consumer.events`. */
+export const CONSUMER_EVENTS = {
+  HEARTBEAT: 'consumer.heartbeat',
+  COMMIT_OFFSETS: 'consumer.commit_offsets',
+  GROUP_JOIN: 'consumer.group_join',
+  FETCH_START: 'consumer.fetch_start',
+  FETCH: 'consumer.fetch',
+  START_BATCH_PROCESS: 'consumer.start_batch_process',
+  END_BATCH_PROCESS: 'consumer.end_batch_process',
+  CONNECT: 'consumer.connect',
+  DISCONNECT: 'consumer.disconnect',
+  STOP: 'consumer.stop',
+  CRASH: 'consumer.crash',
+  REBALANCING: 'consumer.rebalancing',
+  REQUEST: 'consumer.network.request',
+} as const;
+
+export interface GroupPayload {
+  groupId: string;
+  memberId: string;
+  /** Counts this member's assignments (there is no group-wide generation). */
+  groupGenerationId: number;
 }
 
-/** Writes one JSON line per event to stderr. */
-const stderrLogger: ConsumerLogger = {
-  error: (message, fields) =>
-    process.stderr.write(`${JSON.stringify({ level: 'error', message, ...fields })}\n`),
-  warn: (message, fields) =>
-    process.stderr.write(`${JSON.stringify({ level: 'warn', message, ...fields })}\n`),
-};
+export interface BatchProcessPayload extends TopicPartition {
+  highWatermark: number;
+  offsetLag: number;
+  offsetLagLow: number;
+  batchSize: number;
+  firstOffset: number;
+  lastOffset: number;
+}
+
+export interface ConsumerEventPayloads extends Record<string, unknown> {
+  'consumer.heartbeat': GroupPayload;
+  'consumer.commit_offsets': GroupPayload & OffsetsByTopicPartition;
+  'consumer.group_join': {
+    groupId: string;
+    memberId: string;
+    /** The server assigns partitions: no member leads. */
+    leaderId: string;
+    isLeader: false;
+    memberAssignment: Record<string, number[]>;
+    groupProtocol: string;
+    duration: number;
+  };
+  'consumer.fetch_start': TopicPartition;
+  'consumer.fetch': TopicPartition & { numberOfBatches: number; duration: number };
+  'consumer.start_batch_process': BatchProcessPayload;
+  'consumer.end_batch_process': BatchProcessPayload & { duration: number };
+  'consumer.connect': null;
+  'consumer.disconnect': null;
+  'consumer.stop': null;
+  'consumer.crash': { error: unknown; groupId: string; restart: boolean };
+  'consumer.rebalancing': { groupId: string; memberId: string };
+  'consumer.network.request': RequestEventPayload;
+}
+
+/** KafkaJS's `consumer.crash` event: the consumer stopped after a message failed every retry. */
+export type ConsumerCrashEvent = InstrumentationEvent<ConsumerEventPayloads['consumer.crash']>;
 
 /** How often a failing handler is retried, unless `retry` says otherwise (KafkaJS's consumer defaults). */
 const HANDLER_RETRY_DEFAULTS: RetryOptions = { retries: 5, initialRetryTimeMs: 300, maxRetryTimeMs: 30_000 };
@@ -83,25 +183,38 @@ type FetchedRecord = ReturnType<typeof decodeRecordBatch>['records'][number];
 export interface ConsumerOptions<V = Buffer> {
   groupId: string;
   /** A member that does not heartbeat for this long loses its partitions. Default 10 s. */
+  sessionTimeout?: number;
+  /** Default 3 s; must be under the session timeout (a third of it is a good choice). */
+  heartbeatInterval?: number;
+  /** Long-poll time when a partition has nothing new. Default 1 s. */
+  maxWaitTimeInMs?: number;
+  /** `sessionTimeout`, by its earlier name. */
   sessionTimeoutMs?: number;
-  /** Default 3 s; keep it well under the session timeout. */
+  /** `heartbeatInterval`, by its earlier name. */
   heartbeatIntervalMs?: number;
-  /** Commit positions periodically (and before every heartbeat and on disconnect). Default true. */
+  /** `maxWaitTimeInMs`, by its earlier name. */
+  maxWaitMs?: number;
+  /**
+   * Commit positions periodically (and before every heartbeat and on disconnect). Default true.
+   * `run({ autoCommit, autoCommitInterval })`, as KafkaJS, overrides these.
+   */
   autoCommit?: boolean;
   autoCommitIntervalMs?: number;
   /** Soft cap on bytes per fetch. Default 1 MiB. */
   maxBytes?: number;
-  /** Long-poll time when a partition has nothing new. Default 1 s. */
-  maxWaitMs?: number;
   /** How value bytes become values; may be asynchronous (the Avro serde fetches writer schemas). */
   valueSerde?: AsyncSerde<V>;
   /**
    * Backoff for a failing `eachMessage`/`eachBatch` (and for the consumer's requests): `retries`
    * (default 5) attempts after the first, waits from `initialRetryTimeMs` (default 300 ms) growing by
    * `multiplier` (2) up to `maxRetryTimeMs` (30 s), jittered by ± `factor` (0.2).
+   * `retry.restartOnFailure` is `restartOnFailure`, where KafkaJS has it.
    */
-  retry?: RetryOptions;
-  /** Failed and retried messages are logged here. Default: one JSON line per event on stderr. */
+  retry?: RetryOptions & { restartOnFailure?: (error: unknown) => Promise<boolean> };
+  /**
+   * Failed and retried messages are logged here instead of through the client's `logCreator`
+   * (which by default writes one JSON line per entry on stderr).
+   */
   logger?: ConsumerLogger;
   /**
    * Where a message goes once its retries are exhausted: the same key, value and headers, plus
@@ -123,6 +236,17 @@ export interface ConsumerOptions<V = Buffer> {
 export interface RunOptions<V = Buffer> {
   eachMessage?: (payload: EachMessagePayload<V>) => Promise<void>;
   eachBatch?: (payload: EachBatchPayload<V>) => Promise<void>;
+  /**
+   * What returning from `eachBatch` resolves. true: its last message, as KafkaJS's default; false:
+   * nothing, the position stays where `resolveOffset` left it and the rest is handed over again.
+   * Unset: the last message only if the handler resolved none itself, so a batch left part-way is
+   * handed over again rather than skipped (KafkaJS would skip the rest).
+   */
+  eachBatchAutoResolve?: boolean;
+  /** Overrides the consumer's `autoCommit` for this run. */
+  autoCommit?: boolean;
+  /** Overrides the consumer's `autoCommitIntervalMs` for this run. */
+  autoCommitInterval?: number;
 }
 
 interface Owned extends TopicPartition {
@@ -140,53 +264,148 @@ interface Owned extends TopicPartition {
 
 const key = (tp: TopicPartition) => `${tp.topic}\u0000${tp.partition}`;
 
-export class Consumer<V = Buffer> {
+const isPartition = (n: unknown) => Number.isInteger(n) && (n as number) >= 0;
+
+/** Refuses a pause/resume list that names no topic or a partition that is not one, naming it. */
+function checkTopicPartitions(call: string, list: unknown): { topic: string; partitions?: number[] }[] {
+  if (!Array.isArray(list))
+    throw new StreambedError('INVALID_REQUEST', `${call} takes a list of { topic, partitions? }`);
+  for (const item of list as { topic?: unknown; partitions?: unknown }[]) {
+    if (typeof item?.topic !== 'string' || item.topic === '')
+      throw new StreambedError(
+        'INVALID_REQUEST',
+        `${call}: topic ${JSON.stringify(item?.topic)} is not a topic name`,
+      );
+    if (
+      item.partitions !== undefined &&
+      (!Array.isArray(item.partitions) || !item.partitions.every(isPartition))
+    )
+      throw new StreambedError(
+        'INVALID_REQUEST',
+        `${call} ${item.topic}: partitions ${JSON.stringify(item.partitions)} is not a list of partition numbers (0 or more)`,
+      );
+  }
+  return list;
+}
+
+/** Positions grouped by topic, in KafkaJS's shape. */
+function byTopic(offsets: (TopicPartition & { offset: number })[]): OffsetsByTopicPartition {
+  const topics = new Map<string, { partition: number; offset: number }[]>();
+  for (const { topic, partition, offset } of offsets) {
+    const list = topics.get(topic) ?? [];
+    list.push({ partition, offset });
+    topics.set(topic, list);
+  }
+  return { topics: [...topics].map(([topic, partitions]) => ({ topic, partitions })) };
+}
+
+export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, typeof CONSUMER_EVENTS> {
   private readonly topics = new Set<string>();
   private fromBeginning = false;
   private memberId: string | undefined;
   private readonly owned = new Map<string, Owned>();
-  private readonly paused = new Set<string>();
+  /** Paused topics: all their partitions (now and later), or the ones listed. */
+  private readonly pausedTopics = new Map<string, { all: boolean; partitions: Set<number> }>();
+  /** Seeks for partitions not assigned yet, applied when they are. */
+  private readonly pendingSeeks = new Map<string, number>();
   private running = false;
   private heartbeatTimer: NodeJS.Timeout | undefined;
+  /** The heartbeat in progress, if any. */
   private heartbeating: Promise<void> | undefined;
+  private lastHeartbeat = 0;
+  private generation = 0;
   private lastCommit = 0;
   private handlers: RunOptions<V> = {};
-  private readonly logger: ConsumerLogger;
+  private readonly log: Logger;
+  private readonly sessionTimeoutMs: number;
+  private readonly heartbeatIntervalMs: number;
   private deadLetters: Producer | undefined;
-  private readonly crashListeners = new Set<(event: ConsumerCrashEvent) => void>();
   /** A crash being handled (leaving, asking restartOnFailure, rejoining). */
   private crashing: Promise<void> | undefined;
-  /** Set by disconnect: a crash then does not rejoin. */
+  /** Set by stop and disconnect: a crash then does not rejoin. */
   private closed = false;
-
-  /** Event names, as KafkaJS's `consumer.events`. */
-  readonly events = { CRASH: 'consumer.crash' } as const;
 
   constructor(
     private readonly transport: Transport,
     private readonly options: ConsumerOptions<V>,
+    private readonly context: ClientContext = defaultContext(),
   ) {
-    this.logger = options.logger ?? stderrLogger;
+    super(CONSUMER_EVENTS, 'Consumer', context);
+    this.sessionTimeoutMs = options.sessionTimeout ?? options.sessionTimeoutMs ?? 10_000;
+    this.heartbeatIntervalMs = options.heartbeatInterval ?? options.heartbeatIntervalMs ?? 3_000;
+    if (this.heartbeatIntervalMs >= this.sessionTimeoutMs)
+      throw new StreambedError(
+        'INVALID_REQUEST',
+        `heartbeatInterval ${this.heartbeatIntervalMs} must be lower than sessionTimeout ${this.sessionTimeoutMs} (a third of it is a good choice)`,
+      );
+    this.transport = this.observe(transport);
+    const base = this.instrumentation.logger;
+    const own = options.logger;
+    this.log =
+      own === undefined
+        ? base
+        : {
+            ...base,
+            error: (message, extra) => own.error(message, extra ?? {}),
+            warn: (message, extra) => own.warn(message, extra ?? {}),
+          };
   }
 
-  /** Listens for `consumer.crash`; returns a function that removes the listener. */
-  on(eventName: 'consumer.crash', listener: (event: ConsumerCrashEvent) => void): () => void {
-    if (eventName !== this.events.CRASH)
-      throw new StreambedError('INVALID_REQUEST', `unknown consumer event '${eventName}'`);
-    this.crashListeners.add(listener);
-    return () => this.crashListeners.delete(listener);
+  /** The consumer's logger (with the `logger` option, its errors and warnings go there). */
+  override logger(): Logger {
+    return this.log;
   }
 
+  /**
+   * Adds topics: names, or RegExps matched against the topics that exist now (as KafkaJS, a topic
+   * created later is not picked up). Not while running: `stop()` first.
+   */
   async subscribe({
     topics,
     topic,
     fromBeginning,
   }: {
-    topics?: string[];
-    topic?: string;
+    topics?: (string | RegExp)[];
+    topic?: string | RegExp;
     fromBeginning?: boolean;
   }): Promise<void> {
-    for (const name of [...(topics ?? []), ...(topic ? [topic] : [])]) this.topics.add(name);
+    if (this.running)
+      throw new StreambedError(
+        'INVALID_REQUEST',
+        'cannot subscribe while the consumer is running: stop() it first',
+      );
+    const wanted = [...(topics ?? []), ...(topic !== undefined ? [topic] : [])];
+    for (const name of wanted) {
+      if (!(name instanceof RegExp) && (typeof name !== 'string' || name === ''))
+        throw new StreambedError(
+          'INVALID_REQUEST',
+          `subscribe: topic ${JSON.stringify(name)} is neither a topic name nor a RegExp`,
+        );
+    }
+    const patterns = wanted.filter((name): name is RegExp => name instanceof RegExp);
+    const existing =
+      patterns.length === 0
+        ? []
+        : (
+            await withRetries(this.options.retry ?? {}, () =>
+              this.transport.json<{ topics: string[] }>('GET', '/v1/topics'),
+            )
+          ).topics;
+    for (const name of wanted) {
+      if (typeof name === 'string') this.topics.add(name);
+    }
+    for (const pattern of patterns) {
+      const matched = existing.filter((name) => {
+        pattern.lastIndex = 0;
+        return pattern.test(name);
+      });
+      this.log.debug('Subscription based on RegExp', {
+        groupId: this.options.groupId,
+        topicRegExp: String(pattern),
+        matchedTopics: matched,
+      });
+      for (const name of matched) this.topics.add(name);
+    }
     if (fromBeginning !== undefined) this.fromBeginning = fromBeginning;
   }
 
@@ -196,31 +415,85 @@ export class Consumer<V = Buffer> {
       throw new StreambedError('INVALID_REQUEST', 'run needs eachMessage or eachBatch');
     if (this.topics.size === 0)
       throw new StreambedError('INVALID_REQUEST', 'subscribe to at least one topic before run');
+    await this.crashing;
+    if (this.running) {
+      this.log.warn('run was called, but the consumer is already running', { groupId: this.options.groupId });
+      return;
+    }
     this.handlers = handlers;
     this.closed = false;
     this.running = true;
+    this.log.debug('Starting', { groupId: this.options.groupId });
     await this.join();
     this.scheduleHeartbeat();
   }
 
-  /** Moves a partition's position; takes effect before its next fetch. */
-  seek({ topic, partition, offset }: TopicPartition & { offset: number }): void {
+  /**
+   * Moves a partition's position; takes effect before its next fetch. For a partition not assigned
+   * yet, when it is. The rest of a batch being processed for it becomes stale.
+   */
+  seek({ topic, partition, offset }: TopicPartition & { offset: number | string }): void {
+    if (typeof topic !== 'string' || topic === '')
+      throw new StreambedError('INVALID_REQUEST', `seek: topic ${JSON.stringify(topic)} is not a topic name`);
+    if (!isPartition(partition))
+      throw new StreambedError(
+        'INVALID_REQUEST',
+        `seek ${topic}: partition ${partition} is not a partition number`,
+      );
+    const position = typeof offset === 'string' && /^\d+$/.test(offset) ? Number(offset) : offset;
+    if (!Number.isSafeInteger(position) || (position as number) < 0)
+      throw new StreambedError(
+        'INVALID_REQUEST',
+        `seek ${topic}/${partition}: offset ${offset} is not an offset (an integer, 0 or more)`,
+      );
     const owned = this.owned.get(key({ topic, partition }));
-    if (owned === undefined)
-      throw new StreambedError('INVALID_REQUEST', `${topic}/${partition} is not assigned to this consumer`);
-    owned.seekTo = offset;
+    if (owned === undefined) {
+      this.pendingSeeks.set(key({ topic, partition }), position as number);
+      return;
+    }
+    this.pendingSeeks.delete(key({ topic, partition }));
+    owned.seekTo = position as number;
   }
 
+  /** Stops fetching the partitions (all of a topic's without `partitions`), assigned now or later. */
   pause(partitions: { topic: string; partitions?: number[] }[]): void {
-    for (const { topic, partitions: list } of partitions) {
-      for (const tp of this.matching(topic, list)) this.paused.add(key(tp));
+    for (const { topic, partitions: list } of checkTopicPartitions('pause', partitions)) {
+      if (list === undefined) {
+        this.pausedTopics.set(topic, { all: true, partitions: new Set() });
+        continue;
+      }
+      const state = this.pausedTopics.get(topic) ?? { all: false, partitions: new Set<number>() };
+      for (const partition of list) state.partitions.add(partition);
+      this.pausedTopics.set(topic, state);
     }
   }
 
   resume(partitions: { topic: string; partitions?: number[] }[]): void {
-    for (const { topic, partitions: list } of partitions) {
-      for (const tp of this.matching(topic, list)) this.paused.delete(key(tp));
+    for (const { topic, partitions: list } of checkTopicPartitions('resume', partitions)) {
+      const state = this.pausedTopics.get(topic);
+      if (state === undefined) continue;
+      if (list === undefined) {
+        this.pausedTopics.delete(topic);
+        continue;
+      }
+      // A whole paused topic becomes the partitions it has now, less the resumed ones.
+      const left = state.all ? new Set(this.assignedPartitions(topic)) : state.partitions;
+      for (const partition of list) left.delete(partition);
+      if (left.size === 0) this.pausedTopics.delete(topic);
+      else this.pausedTopics.set(topic, { all: false, partitions: left });
     }
+  }
+
+  /** The paused partitions; a whole paused topic lists the partitions this consumer has of it. */
+  paused(): TopicPartitions[] {
+    return [...this.pausedTopics]
+      .map(([topic, state]) => ({
+        topic,
+        partitions: (state.all ? this.assignedPartitions(topic) : [...state.partitions]).sort(
+          (a, b) => a - b,
+        ),
+      }))
+      .filter(({ partitions }) => partitions.length > 0);
   }
 
   /** The partitions this consumer owns now. */
@@ -236,6 +509,7 @@ export class Consumer<V = Buffer> {
         .filter((o) => o.position !== null && o.position !== o.committed)
         .map((o) => ({ topic: o.topic, partition: o.partition, offset: o.position as number }));
     if (list.length === 0 || this.memberId === undefined) return;
+    const memberId = this.memberId;
     const body = list.map((o) => {
       const owned = this.owned.get(key(o));
       if (owned === undefined)
@@ -246,7 +520,7 @@ export class Consumer<V = Buffer> {
       const chunk = body.slice(i, i + 100);
       await withRetries(this.options.retry ?? {}, () =>
         this.transport.json('POST', `/v1/groups/${segment(this.options.groupId)}/offsets`, {
-          json: { memberId: this.memberId, offsets: chunk },
+          json: { memberId, offsets: chunk },
         }),
       );
       for (const o of chunk) {
@@ -255,14 +529,70 @@ export class Consumer<V = Buffer> {
       }
     }
     this.lastCommit = Date.now();
+    this.instrumentation.emit(CONSUMER_EVENTS.COMMIT_OFFSETS, {
+      ...this.groupPayload(memberId),
+      ...byTopic(list),
+    });
   }
 
-  /** Stops fetching, commits positions, leaves the group (its partitions move at once). */
-  async disconnect(): Promise<void> {
+  /**
+   * Stops fetching, commits positions and leaves the group (its partitions move at once). `run` may
+   * be called again; pauses and subscriptions are kept.
+   */
+  async stop(): Promise<void> {
     this.closed = true;
     await this.crashing;
     if (!this.running) return;
     await this.leave();
+    this.log.debug('Stopped', { groupId: this.options.groupId });
+    this.instrumentation.emit(CONSUMER_EVENTS.STOP, null);
+  }
+
+  /**
+   * KafkaJS's `connect()`: checks that the server answers (the error names the URL and the cause),
+   * then emits `consumer.connect`. `run` needs no connect.
+   */
+  override async connect(): Promise<void> {
+    await this.transport.health();
+    await super.connect();
+  }
+
+  /** `stop()`, then `consumer.disconnect`. */
+  override async disconnect(): Promise<void> {
+    await this.stop();
+    await super.disconnect();
+  }
+
+  private autoCommit(): boolean {
+    return (this.handlers.autoCommit ?? this.options.autoCommit) !== false;
+  }
+
+  private groupPayload(memberId = this.memberId ?? ''): GroupPayload {
+    return { groupId: this.options.groupId, memberId, groupGenerationId: this.generation };
+  }
+
+  private assignedPartitions(topic: string): number[] {
+    return [...this.owned.values()].filter((o) => o.topic === topic).map((o) => o.partition);
+  }
+
+  private isPaused(tp: TopicPartition): boolean {
+    const state = this.pausedTopics.get(tp.topic);
+    return state !== undefined && (state.all || state.partitions.has(tp.partition));
+  }
+
+  /** Pauses one partition; the returned function resumes it (the payloads' `pause`). */
+  private pauseOne(tp: TopicPartition): () => void {
+    this.pause([{ topic: tp.topic, partitions: [tp.partition] }]);
+    return () => this.resume([{ topic: tp.topic, partitions: [tp.partition] }]);
+  }
+
+  /** Positions resolved but not committed (the payloads' `uncommittedOffsets`). */
+  private uncommitted(): OffsetsByTopicPartition {
+    return byTopic(
+      [...this.owned.values()]
+        .filter((o) => o.position !== null && o.position !== o.committed)
+        .map((o) => ({ topic: o.topic, partition: o.partition, offset: o.position as number })),
+    );
   }
 
   private async leave(): Promise<void> {
@@ -271,7 +601,7 @@ export class Consumer<V = Buffer> {
     await this.heartbeating;
     await this.stopLoops([...this.owned.values()]);
     try {
-      if (this.options.autoCommit !== false) await this.commitOffsets();
+      if (this.autoCommit()) await this.commitOffsets();
     } catch (error) {
       this.options.onError?.(error);
     }
@@ -303,25 +633,15 @@ export class Consumer<V = Buffer> {
       await leaving;
       let restart = false;
       try {
-        restart = !this.closed && ((await this.options.restartOnFailure?.(error)) ?? false);
+        const ask = this.options.restartOnFailure ?? this.options.retry?.restartOnFailure;
+        restart = !this.closed && ((await ask?.(error)) ?? false);
       } catch (failure) {
-        this.logger.error('restartOnFailure threw; the consumer stays stopped', {
+        this.log.error('restartOnFailure threw; the consumer stays stopped', {
           group: this.options.groupId,
           error: errorMessage(failure),
         });
       }
-      const event: ConsumerCrashEvent = {
-        type: this.events.CRASH,
-        timestamp: Date.now(),
-        payload: { error, groupId: this.options.groupId, restart },
-      };
-      for (const listener of this.crashListeners) {
-        try {
-          listener(event);
-        } catch (failure) {
-          this.options.onError?.(failure);
-        }
-      }
+      this.instrumentation.emit(CONSUMER_EVENTS.CRASH, { error, groupId: this.options.groupId, restart });
       if (!restart || this.closed) return;
       this.running = true;
       try {
@@ -329,7 +649,7 @@ export class Consumer<V = Buffer> {
         this.scheduleHeartbeat();
       } catch (failure) {
         this.running = false;
-        this.logger.error('rejoining after a crash failed; the consumer stays stopped', {
+        this.log.error('rejoining after a crash failed; the consumer stays stopped', {
           group: this.options.groupId,
           error: errorMessage(failure),
         });
@@ -340,13 +660,8 @@ export class Consumer<V = Buffer> {
     this.crashing = crashing;
   }
 
-  private matching(topic: string, partitions: number[] | undefined): TopicPartition[] {
-    return [...this.owned.values()].filter(
-      (o) => o.topic === topic && (partitions === undefined || partitions.includes(o.partition)),
-    );
-  }
-
   private async join(): Promise<void> {
+    const started = Date.now();
     // One member id for this join and all its retries: a retry whose first answer was lost (applied,
     // but no response) is then answered for the member the first attempt created, instead of adding
     // a second member that would hold partitions nobody consumes until its session times out.
@@ -358,33 +673,83 @@ export class Consumer<V = Buffer> {
         {
           json: {
             topics: [...this.topics],
-            sessionTimeoutMs: this.options.sessionTimeoutMs ?? 10_000,
+            sessionTimeoutMs: this.sessionTimeoutMs,
             memberId,
           },
         },
       ),
     );
     this.memberId = joined.memberId;
+    this.lastHeartbeat = Date.now();
+    this.generation++;
     await this.apply(joined.assignments);
+    this.joined(started);
+  }
+
+  /** Logs and emits `consumer.group_join` with this member's assignment now. */
+  private joined(started: number): void {
+    const memberAssignment: Record<string, number[]> = {};
+    for (const topic of new Set([...this.owned.values()].map((o) => o.topic)))
+      memberAssignment[topic] = this.assignedPartitions(topic).sort((a, b) => a - b);
+    const payload = {
+      groupId: this.options.groupId,
+      memberId: this.memberId ?? '',
+      leaderId: '',
+      isLeader: false as const,
+      memberAssignment,
+      groupProtocol: 'streambed-leases',
+      duration: Date.now() - started,
+    };
+    this.log.debug('Consumer has joined the group', payload);
+    this.instrumentation.emit(CONSUMER_EVENTS.GROUP_JOIN, payload);
   }
 
   private scheduleHeartbeat(): void {
     if (!this.running) return;
-    this.heartbeatTimer = setTimeout(() => {
-      this.heartbeating = this.heartbeat().finally(() => this.scheduleHeartbeat());
-    }, this.options.heartbeatIntervalMs ?? 3_000);
+    this.heartbeatTimer = setTimeout(() => this.beat(), this.heartbeatIntervalMs);
+  }
+
+  private beat(): void {
+    const beating = this.heartbeat().finally(() => {
+      if (this.heartbeating === beating) this.heartbeating = undefined;
+      this.scheduleHeartbeat();
+    });
+    this.heartbeating = beating;
+  }
+
+  /**
+   * The payloads' `heartbeat()`: starts the next heartbeat now if it is due. It does not wait for it:
+   * a heartbeat may revoke this very partition, which waits for the handler to return.
+   */
+  private async heartbeatIfDue(): Promise<void> {
+    if (!this.running || this.heartbeating !== undefined) return;
+    if (Date.now() - this.lastHeartbeat < this.heartbeatIntervalMs) return;
+    clearTimeout(this.heartbeatTimer);
+    this.beat();
   }
 
   private async heartbeat(): Promise<void> {
     try {
       // Commit before the heartbeat: a partition handed over in it then resumes from here.
-      if (this.options.autoCommit !== false)
-        await this.commitOffsets().catch((error) => this.options.onError?.(error));
+      if (this.autoCommit()) await this.commitOffsets().catch((error) => this.options.onError?.(error));
+      const memberId = this.memberId ?? '';
       const view = await this.transport.json<{ assignments: Assignment[] }>(
         'POST',
-        `/v1/groups/${segment(this.options.groupId)}/members/${segment(this.memberId ?? '')}/heartbeat`,
+        `/v1/groups/${segment(this.options.groupId)}/members/${segment(memberId)}/heartbeat`,
       );
-      if (this.running) await this.apply(view.assignments);
+      this.lastHeartbeat = Date.now();
+      this.instrumentation.emit(CONSUMER_EVENTS.HEARTBEAT, this.groupPayload(memberId));
+      if (!this.running) return;
+      const current = new Map([...this.owned.values()].map((o) => [key(o), o.epoch]));
+      const changed =
+        view.assignments.length !== current.size ||
+        view.assignments.some((a) => current.get(key(a)) !== a.epoch);
+      if (!changed) return;
+      const started = Date.now();
+      this.instrumentation.emit(CONSUMER_EVENTS.REBALANCING, { groupId: this.options.groupId, memberId });
+      this.generation++;
+      await this.apply(view.assignments);
+      if (this.running) this.joined(started);
     } catch (error) {
       this.options.onError?.(error);
       if (error instanceof StreambedError && error.code === 'LEASE_LOST' && this.running) {
@@ -408,13 +773,15 @@ export class Consumer<V = Buffer> {
     const added: TopicPartition[] = [];
     for (const a of assignments) {
       if (this.owned.has(key(a))) continue;
+      const seekTo = this.pendingSeeks.get(key(a));
+      this.pendingSeeks.delete(key(a));
       const owned: Owned = {
         ...a,
         position: a.committedOffset,
         committed: a.committedOffset,
         stopped: false,
         loop: undefined,
-        seekTo: undefined,
+        seekTo,
         abort: new AbortController(),
       };
       this.owned.set(key(a), owned);
@@ -443,6 +810,7 @@ export class Consumer<V = Buffer> {
   /** One partition's loop: fetch in order, hand over, advance the position. */
   private async consume(o: Owned): Promise<void> {
     const live = () => this.running && !o.stopped;
+    const tp = { topic: o.topic, partition: o.partition };
     while (live()) {
       try {
         if (o.seekTo !== undefined) {
@@ -450,10 +818,12 @@ export class Consumer<V = Buffer> {
           o.seekTo = undefined;
         }
         if (o.position === null) o.position = await this.startingOffset(o);
-        if (this.paused.has(key(o))) {
-          await sleep(50);
+        if (this.isPaused(o)) {
+          await sleep(50, o.abort.signal);
           continue;
         }
+        this.instrumentation.emit(CONSUMER_EVENTS.FETCH_START, tp);
+        const fetchStarted = Date.now();
         const response = await this.transport.raw(
           'GET',
           `/v1/topics/${segment(o.topic)}/partitions/${o.partition}/records`,
@@ -461,18 +831,25 @@ export class Consumer<V = Buffer> {
             query: {
               offset: o.position,
               max_bytes: this.options.maxBytes ?? 1024 * 1024,
-              max_wait_ms: this.options.maxWaitMs ?? 1_000,
+              max_wait_ms: this.options.maxWaitTimeInMs ?? this.options.maxWaitMs ?? 1_000,
             },
             accept: BATCHES_CONTENT_TYPE,
           },
         );
         const highWatermark = Number(response.headers.get('streambed-high-watermark'));
         const records: FetchedRecord[] = [];
+        let numberOfBatches = 0;
         for (const batch of splitBatches(response.bytes)) {
+          numberOfBatches++;
           for (const record of decodeRecordBatch(batch).records) {
             if (record.offset >= o.position) records.push(record);
           }
         }
+        this.instrumentation.emit(CONSUMER_EVENTS.FETCH, {
+          ...tp,
+          numberOfBatches,
+          duration: Date.now() - fetchStarted,
+        });
         if (records.length > 0) await this.deliver(o, records, highWatermark, live);
       } catch (error) {
         if (!live()) return;
@@ -488,52 +865,106 @@ export class Consumer<V = Buffer> {
     }
   }
 
+  /** Hands fetched records over, framed by `consumer.start_batch_process` and `end_batch_process`. */
   private async deliver(
     o: Owned,
     records: FetchedRecord[],
     highWatermark: number,
     live: () => boolean,
   ): Promise<void> {
+    if (this.isPaused(o)) return;
+    const firstOffset = (records[0] as FetchedRecord).offset;
+    const lastOffset = (records.at(-1) as FetchedRecord).offset;
+    const batch: BatchProcessPayload = {
+      topic: o.topic,
+      partition: o.partition,
+      highWatermark,
+      offsetLag: highWatermark - 1 - lastOffset,
+      offsetLagLow: highWatermark - 1 - firstOffset,
+      batchSize: records.length,
+      firstOffset,
+      lastOffset,
+    };
+    const started = Date.now();
+    this.instrumentation.emit(CONSUMER_EVENTS.START_BATCH_PROCESS, batch);
+    if (this.handlers.eachBatch) await this.deliverBatch(o, records, highWatermark, live);
+    else await this.deliverMessages(o, records, live);
+    this.instrumentation.emit(CONSUMER_EVENTS.END_BATCH_PROCESS, {
+      ...batch,
+      duration: Date.now() - started,
+    });
+  }
+
+  private async deliverBatch(
+    o: Owned,
+    records: FetchedRecord[],
+    highWatermark: number,
+    live: () => boolean,
+  ): Promise<void> {
+    const eachBatch = this.handlers.eachBatch as NonNullable<RunOptions<V>['eachBatch']>;
     const tp = { topic: o.topic, partition: o.partition };
-    if (this.paused.has(key(o))) return;
-    const { eachBatch, eachMessage } = this.handlers;
-    if (eachBatch) {
-      // The failed message of a batch is the first one the handler did not resolve.
-      const unresolved = () => records.filter((r) => r.offset >= (o.position as number));
-      await this.handle(
-        o,
-        live,
-        () => unresolved()[0],
-        async () => {
-          const messages = await this.toMessages(tp, unresolved());
-          if (messages.length === 0) return;
-          let resolved: number | undefined;
-          try {
-            await eachBatch({
-              batch: { ...tp, highWatermark, messages },
-              resolveOffset: (offset) => {
-                resolved = offset;
-              },
-              commitOffsetsIfNecessary: () => this.commitIfDue(),
-              isRunning: live,
-            });
-            // Returning resolves every message the handler did not resolve itself.
-            resolved ??= (messages.at(-1) as ConsumedMessage<V>).offset;
-          } finally {
-            if (resolved !== undefined && live() && o.seekTo === undefined) o.position = resolved + 1;
-          }
-        },
-      );
-      return;
-    }
+    const stale = () => !live() || o.seekTo !== undefined || this.owned.get(key(o)) !== o;
+    // The failed message of a batch is the first one the handler did not resolve.
+    const unresolved = () => records.filter((r) => r.offset >= (o.position as number));
+    await this.handle(
+      o,
+      live,
+      () => unresolved()[0],
+      async () => {
+        const messages = await this.toMessages(tp, unresolved());
+        if (messages.length === 0) return;
+        let resolvedAny = false;
+        const resolve = (offset: number) => {
+          if (!stale() && offset + 1 > (o.position as number)) o.position = offset + 1;
+        };
+        const first = (messages[0] as ConsumedMessage<V>).offset;
+        const last = (messages.at(-1) as ConsumedMessage<V>).offset;
+        await eachBatch({
+          batch: {
+            ...tp,
+            highWatermark,
+            messages,
+            isEmpty: () => false,
+            firstOffset: () => first,
+            lastOffset: () => last,
+            offsetLag: () => highWatermark - 1 - last,
+            offsetLagLow: () => highWatermark - 1 - first,
+          },
+          resolveOffset: (offset) => {
+            resolvedAny = true;
+            resolve(Number(offset));
+          },
+          heartbeat: () => this.heartbeatIfDue(),
+          pause: () => this.pauseOne(tp),
+          commitOffsetsIfNecessary: () => this.commitIfDue(),
+          uncommittedOffsets: () => this.uncommitted(),
+          isRunning: live,
+          isStale: stale,
+        });
+        const auto = this.handlers.eachBatchAutoResolve;
+        if (auto === true || (auto === undefined && !resolvedAny)) resolve(last);
+      },
+    );
+    await this.commitIfDue();
+  }
+
+  private async deliverMessages(o: Owned, records: FetchedRecord[], live: () => boolean): Promise<void> {
+    const eachMessage = this.handlers.eachMessage as NonNullable<RunOptions<V>['eachMessage']>;
+    const tp = { topic: o.topic, partition: o.partition };
     for (const record of records) {
       // A pause or seek that came while the fetch was in flight wins: the rest is fetched again later.
-      if (!live() || o.seekTo !== undefined || this.paused.has(key(o))) return;
+      if (!live() || o.seekTo !== undefined || this.isPaused(o)) return;
       const handled = await this.handle(
         o,
         live,
         () => record,
-        async () => eachMessage?.({ ...tp, message: await this.toMessage(tp, record) }),
+        async () =>
+          eachMessage({
+            ...tp,
+            message: await this.toMessage(tp, record),
+            heartbeat: () => this.heartbeatIfDue(),
+            pause: () => this.pauseOne(tp),
+          }),
       );
       if (!handled) return;
       o.position = record.offset + 1;
@@ -572,7 +1003,7 @@ export class Consumer<V = Buffer> {
           retriable: current,
           signal: o.abort.signal,
           onRetry: (error, attempt, waitMs) =>
-            this.logger.warn('processing failed; retrying', {
+            this.log.warn('processing failed; retrying', {
               ...fields(),
               attempt,
               retryInMs: Math.round(waitMs),
@@ -592,21 +1023,21 @@ export class Consumer<V = Buffer> {
       if (deadLetterTopic !== undefined) {
         try {
           await this.deadLetter(deadLetterTopic, o, record, attempts, error);
-          this.logger.error('processing failed; sent to the dead-letter topic', {
+          this.log.error('processing failed; sent to the dead-letter topic', {
             ...failure,
             deadLetterTopic,
           });
           o.position = record.offset + 1;
           return true;
         } catch (deadLetterError) {
-          this.logger.error('sending to the dead-letter topic failed', {
+          this.log.error('sending to the dead-letter topic failed', {
             ...failure,
             deadLetterTopic,
             deadLetterError: errorMessage(deadLetterError),
           });
         }
       }
-      this.logger.error('processing failed; the consumer crashes', failure);
+      this.log.error('processing failed; the consumer crashes', failure);
       o.position = record.offset;
       o.stopped = true;
       this.crash(error);
@@ -634,7 +1065,11 @@ export class Consumer<V = Buffer> {
         error: errorMessage(error),
       }),
     );
-    this.deadLetters ??= new Producer(this.transport, { lingerMs: 0, retry: this.options.retry });
+    this.deadLetters ??= new Producer(
+      this.transport,
+      { lingerMs: 0, retry: this.options.retry },
+      this.context,
+    );
     await this.deadLetters.send({
       topic,
       messages: [{ key: record.key, value: record.value, headers }],
@@ -656,8 +1091,9 @@ export class Consumer<V = Buffer> {
   }
 
   private async commitIfDue(): Promise<void> {
-    if (this.options.autoCommit === false) return;
-    if (Date.now() - this.lastCommit < (this.options.autoCommitIntervalMs ?? 5_000)) return;
+    if (!this.autoCommit()) return;
+    const interval = this.handlers.autoCommitInterval ?? this.options.autoCommitIntervalMs ?? 5_000;
+    if (Date.now() - this.lastCommit < interval) return;
     this.lastCommit = Date.now();
     await this.commitOffsets().catch((error) => this.options.onError?.(error));
   }

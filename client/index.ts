@@ -13,39 +13,52 @@
  * Against a deployed stack pass `aws: { region }` to sign requests with SigV4 using the standard AWS
  * credential chain; against a local server started with `--token` pass `token`.
  *
+ * Logging as KafkaJS: `new Streambed({ url, logLevel: logLevel.WARN, logCreator })`; instrumentation
+ * events through `on(producer.events.REQUEST, listener)` and the like (client/instrumentation.ts).
+ *
  * Avro values with the schema registry: `avroSerde({ registry: new SchemaRegistryClient({ url }),
  * subject: 'orders-value', schema })` as the producer's or consumer's `valueSerde`.
  *
  * @packageDocumentation
  */
-import { Admin } from './admin.ts';
+import { Admin, type AdminOptions } from './admin.ts';
 import { Consumer, type ConsumerOptions } from './consumer.ts';
+import { type ClientContext, createLogger, type Logger, type LoggingOptions } from './instrumentation.ts';
 import { Producer, type ProducerOptions } from './producer.ts';
 import { Transport, type TransportOptions } from './transport.ts';
 
-export type StreambedOptions = TransportOptions;
+export type StreambedOptions = TransportOptions & LoggingOptions;
 
 export class Streambed {
   private readonly transport: Transport;
+  private readonly context: ClientContext;
 
   constructor(options: StreambedOptions) {
-    this.transport = new Transport(options);
+    const { logLevel, logCreator, ...transport } = options;
+    this.context = { logger: createLogger({ logLevel, logCreator }) };
+    this.transport = new Transport(transport);
   }
 
   producer<V = unknown>(options?: ProducerOptions<V>): Producer<V> {
-    return new Producer<V>(this.transport, options);
+    return new Producer<V>(this.transport, options, this.context);
   }
 
   consumer<V = Buffer>(options: ConsumerOptions<V>): Consumer<V> {
-    return new Consumer<V>(this.transport, options);
+    return new Consumer<V>(this.transport, options, this.context);
   }
 
-  admin(): Admin {
-    return new Admin(this.transport);
+  admin(options?: AdminOptions): Admin {
+    return new Admin(this.transport, this.context, options);
+  }
+
+  /** The client's logger (namespace ''), as KafkaJS's `kafka.logger()`. */
+  logger(): Logger {
+    return this.context.logger;
   }
 }
 
 export type {
+  AdminOptions,
   ConsumerGroupState,
   DeleteGroupResult,
   FetchOffsetsPartition,
@@ -71,17 +84,39 @@ export type {
 } from './admin.ts';
 export { Admin } from './admin.ts';
 export type {
+  Batch,
+  BatchProcessPayload,
   ConsumedMessage,
   ConsumerCrashEvent,
+  ConsumerEventPayloads,
   ConsumerLogger,
   ConsumerOptions,
   EachBatchPayload,
   EachMessagePayload,
+  GroupPayload,
+  OffsetsByTopicPartition,
   RunOptions,
   TopicPartition,
+  TopicPartitions,
 } from './consumer.ts';
 export { Consumer, DEAD_LETTER_HEADERS } from './consumer.ts';
 export { ERROR_CODES, StreambedError, type StreambedErrorCode } from './errors.ts';
+export {
+  type AdminEventPayloads,
+  type ClientContext,
+  type Instrumentation,
+  type InstrumentationEvent,
+  Instrumented,
+  type Listener,
+  type LogCreator,
+  type LogEntry,
+  type Logger,
+  type LoggingOptions,
+  type LogLevel,
+  logLevel,
+  type ProducerEventPayloads,
+  type RequestEventPayload,
+} from './instrumentation.ts';
 export type {
   Message,
   Partitioner,

@@ -6,6 +6,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { StreambedError } from './errors.ts';
+import {
+  type ClientContext,
+  defaultContext,
+  Instrumented,
+  PRODUCER_EVENTS,
+  type ProducerEventPayloads,
+} from './instrumentation.ts';
 import { type RetryOptions, withRetries } from './retry.ts';
 import { type AsyncSerde, autoSerde, type Serde, stringSerde } from './serdes.ts';
 import { segment, type Transport } from './transport.ts';
@@ -140,7 +147,7 @@ const BODY_LIMIT = MAX_PRODUCE_BODY_BYTES;
  * is sent as several, in order, and is not atomic: if one of them fails, the call fails, and the
  * others may be written.
  */
-export class Producer<V = unknown> {
+export class Producer<V = unknown> extends Instrumented<ProducerEventPayloads, typeof PRODUCER_EVENTS> {
   private readonly queues = new Map<string, TopicQueue>();
   /** Per topic, settles once the latest send has joined its batch (or failed to serialize). */
   private readonly admissions = new Map<string, Promise<void>>();
@@ -156,7 +163,10 @@ export class Producer<V = unknown> {
   constructor(
     private readonly transport: Transport,
     private readonly options: ProducerOptions<V> = {},
+    context: ClientContext = defaultContext(),
   ) {
+    super(PRODUCER_EVENTS, 'Producer', context);
+    this.transport = this.observe(transport);
     this.lingerMs = options.lingerMs ?? 5;
     this.batchBytes = Math.min(options.batchBytes ?? 1024 * 1024, BODY_LIMIT);
     this.valueSerde = options.valueSerde ?? (autoSerde as Serde<V>);
@@ -164,11 +174,13 @@ export class Producer<V = unknown> {
 
   /**
    * KafkaJS's `connect()`: checks that the server answers (the error names the URL and the cause) and
-   * opens a disconnected producer again. Sending needs no connect; calling it again is harmless.
+   * opens a disconnected producer again, then emits `producer.connect`. Sending needs no connect;
+   * calling it again is harmless.
    */
-  async connect(): Promise<void> {
+  override async connect(): Promise<void> {
     await this.transport.health();
     this.closed = false;
+    await super.connect();
   }
 
   /** Queues messages and resolves with their offsets once the server has committed them. */
@@ -325,9 +337,10 @@ export class Producer<V = unknown> {
     }
   }
 
-  async disconnect(): Promise<void> {
+  override async disconnect(): Promise<void> {
     await this.flush();
     this.closed = true;
+    await super.disconnect();
   }
 
   private async toRecord(topic: string, message: Message<V>): Promise<ProduceRecord> {

@@ -4,6 +4,8 @@
  * the server's stable code and `retriable`. No retries here: the producer and consumer retry, once.
  */
 import { StreambedError } from './errors.ts';
+import type { RequestEventPayload } from './instrumentation.ts';
+import { type RetryOptions, withRetries } from './retry.ts';
 import { type RequestSigner, type SigV4Options, sigV4Signer } from './sigv4.ts';
 
 export interface TransportOptions {
@@ -37,17 +39,45 @@ export interface RawResponse {
   bytes: Uint8Array;
 }
 
+export type RequestListener = (request: RequestEventPayload) => void;
+
 export class Transport {
   private readonly base: URL;
   private readonly signer: RequestSigner | undefined;
+  /** Shared by every view of this transport, so correlation ids are unique per client. */
+  private readonly requests = { count: 0 };
+  private onRequest: RequestListener | undefined;
 
   constructor(private readonly options: TransportOptions) {
     this.base = baseUrl(options.url);
     this.signer = options.aws ? sigV4Signer(options.aws) : undefined;
   }
 
+  /**
+   * This transport (same URL, credentials and options), telling `listener` of each request that got
+   * an answer: the request events of the producer, consumer or admin that uses the view.
+   */
+  observed(listener: RequestListener): Transport {
+    const view = Object.create(this) as Transport;
+    view.onRequest = listener;
+    return view;
+  }
+
+  /**
+   * This transport, retrying each request that fails with a retriable error (UNAVAILABLE, THROTTLED,
+   * a timeout) with backoff: the admin client's requests. The producer and consumer retry at their
+   * own layer instead, so a request is never retried by two layers.
+   */
+  retrying(options: RetryOptions): Transport {
+    const view = Object.create(this) as Transport;
+    const once = this.raw;
+    view.raw = (method, path, request) => withRetries(options, () => once.call(view, method, path, request));
+    return view;
+  }
+
   /** A request whose 2xx body is returned raw; error responses throw StreambedError. */
   async raw(method: string, path: string, request: RequestOptions = {}): Promise<RawResponse> {
+    const createdAt = Date.now();
     const url = new URL(path.replace(/^\//, ''), this.base);
     for (const [name, value] of Object.entries(request.query ?? {})) {
       if (value !== undefined) url.searchParams.set(name, String(value));
@@ -61,6 +91,7 @@ export class Transport {
     if (request.accept) headers.accept = request.accept;
     if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
     const signed = this.signer ? await this.signer({ method, url, headers, body }) : headers;
+    const sentAt = Date.now();
     let response: Response;
     try {
       response = await (this.options.fetch ?? fetch)(url, {
@@ -78,6 +109,19 @@ export class Transport {
       });
     }
     const bytes = new Uint8Array(await response.arrayBuffer());
+    this.onRequest?.({
+      broker: url.host,
+      apiName: apiName(method, path),
+      method,
+      path: url.pathname,
+      status: response.status,
+      correlationId: this.requests.count++,
+      size: body?.byteLength ?? 0,
+      createdAt,
+      sentAt,
+      pendingDuration: 0,
+      duration: Date.now() - sentAt,
+    });
     if (response.status >= 400) throw toError(response.status, bytes);
     return { status: response.status, headers: response.headers, bytes };
   }
@@ -183,6 +227,29 @@ export function baseUrl(url: string, name = 'url'): URL {
     );
   }
   return parsed;
+}
+
+/** The SDK's calls by their Kafka API names, so request metrics read as they do for KafkaJS. */
+const API_NAMES: [method: string, path: RegExp, name: string][] = [
+  ['POST', /^\/?v1\/topics\/[^/]+\/records$/, 'Produce'],
+  ['GET', /^\/?v1\/topics\/[^/]+\/partitions\/\d+\/records$/, 'Fetch'],
+  ['GET', /^\/?v1\/topics\/[^/]+\/partitions\/\d+\/offsets$/, 'ListOffsets'],
+  ['GET', /^\/?v1\/topics(\/[^/]+)?$/, 'Metadata'],
+  ['POST', /^\/?v1\/topics$/, 'CreateTopics'],
+  ['DELETE', /^\/?v1\/topics\/[^/]+$/, 'DeleteTopics'],
+  ['POST', /^\/?v1\/groups\/[^/]+\/members$/, 'JoinGroup'],
+  ['POST', /^\/?v1\/groups\/[^/]+\/members\/[^/]+\/heartbeat$/, 'Heartbeat'],
+  ['DELETE', /^\/?v1\/groups\/[^/]+\/members\/[^/]+$/, 'LeaveGroup'],
+  ['POST', /^\/?v1\/groups\/[^/]+\/offsets$/, 'OffsetCommit'],
+  ['GET', /^\/?v1\/groups$/, 'ListGroups'],
+  ['GET', /^\/?v1\/groups\/[^/]+$/, 'DescribeGroups'],
+  ['DELETE', /^\/?v1\/groups\/[^/]+$/, 'DeleteGroups'],
+];
+
+function apiName(method: string, path: string): string {
+  const bare = path.split('?')[0] ?? path;
+  for (const [m, pattern, name] of API_NAMES) if (m === method && pattern.test(bare)) return name;
+  return `${method} ${bare.startsWith('/') ? bare : `/${bare}`}`;
 }
 
 /** Path segment encoding for topic and group names. */

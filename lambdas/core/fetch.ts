@@ -302,8 +302,11 @@ export function createFetcher({ meta, objects, clock, requireTopic, notifier }: 
     const { offset, partition } = request;
     if (offset < state.logStartOffset || offset > state.highWatermark)
       throw outOfRange(topic, partition, offset, state);
-    if (offset === state.highWatermark && waitMs > 0)
+    if (offset === state.highWatermark && waitMs > 0) {
       state = await awaitData(topic, partition, offset, state, waitMs);
+      // Records may have come and been deleted (delete-records.ts) while it waited: never serve them.
+      if (offset < state.logStartOffset) throw outOfRange(topic, partition, offset, state);
+    }
     const empty = { batches: [] as Uint8Array[], nextOffset: offset, state };
     if (offset >= state.highWatermark) return empty;
     const pk = partitionPk(topic.topicId, partition);
@@ -327,6 +330,7 @@ export function createFetcher({ meta, objects, clock, requireTopic, notifier }: 
         // is still there under a newer entry, so the client should simply ask again.
         if (attempt > 0) throw changing(topic, partition, error);
         state = await readState(topic, partition);
+        if (offset < state.logStartOffset) throw outOfRange(topic, partition, offset, state);
         continue;
       }
       return { ...pageOf(read, offset, maxBytes, `${topic.name}/${partition}`), state };

@@ -246,6 +246,28 @@ export function createJanitor({ meta, objects, clock, topics }: JanitorDeps, opt
     return doomed;
   }
 
+  function retentionOn(topic: TopicDescription): boolean {
+    return topic.config['retention.ms'] >= 0 || topic.config['retention.bytes'] >= 0;
+  }
+
+  /**
+   * Whether the oldest index entry lies wholly below the log start (records were deleted): read from
+   * the partition item and that one entry, so a topic without retention costs a pass two small reads
+   * instead of its whole index.
+   */
+  async function deletedBelowStart(topicId: string, partition: number): Promise<boolean> {
+    const { state } = await readState(topicId, partition);
+    if (state.logStartOffset === 0) return false;
+    const { items } = await meta.query(partitionPk(topicId, partition), {
+      from: FIRST_BATCH_SK,
+      to: LAST_BATCH_SK,
+      consistent: true,
+      limit: 1,
+    });
+    const first = items[0] === undefined ? undefined : readIndexEntry(items[0]);
+    return first !== undefined && first.baseOffset + first.recordCount <= state.logStartOffset;
+  }
+
   /**
    * Retention by time and size, and of deleted records: drops the oldest entries, moving
    * logStartOffset in the same step.
@@ -254,6 +276,7 @@ export function createJanitor({ meta, objects, clock, topics }: JanitorDeps, opt
    * partition item and writes (see rewrite), like a producer's commit does.
    */
   async function retain(topic: TopicDescription, partition: number): Promise<number> {
+    if (!retentionOn(topic) && !(await deletedBelowStart(topic.topicId, partition))) return 0;
     let removedTotal = 0;
     for (;;) {
       const { item, state } = await readState(topic.topicId, partition);

@@ -632,8 +632,11 @@ export async function deliverPartition(
         if (!(error instanceof StreamError) || error.code !== 'OFFSET_OUT_OF_RANGE') throw error;
         const range = await log.offsets(topic, partition);
         if (offset < range.logStartOffset) {
-          // Retention removed records before they were delivered: delivery carries on at the log start.
-          note(`records ${offset} to ${range.logStartOffset - 1} were removed by retention before delivery`);
+          // Retention or deleting records (delete-records.ts) removed records before they were
+          // delivered: delivery carries on at the log start.
+          note(
+            `records ${offset} to ${range.logStartOffset - 1} were removed before delivery (retention, or records deleted)`,
+          );
           if (offset === position) position = range.logStartOffset;
           return fetchFrom(range.logStartOffset, most);
         }

@@ -283,7 +283,20 @@ describe('deliverer', () => {
     expect(await world.deliver('s', 0)).toBe('caught-up');
     expect(world.target.seen.map((s) => s.offsets)).toEqual([[1]]);
     expect((await world.subscriptions.describe('s')).partitions[0]?.lastError).toBe(
-      'records 0 to 0 were removed by retention before delivery',
+      'records 0 to 0 were removed before delivery (retention, or records deleted)',
+    );
+  });
+
+  it('carries on at the log start when records were deleted before delivery, and does not blame retention', async () => {
+    const world = await subscriptionWorld();
+    await subscribe(world);
+    await produce(world, 3);
+    // No retention on the topic: an admin deletes the first two records.
+    await world.log.deleteRecords({ topic: 'events', partitions: [{ partition: 0, offset: 2 }] });
+    expect(await world.deliver('s', 0)).toBe('caught-up');
+    expect(world.target.seen.map((s) => s.offsets)).toEqual([[2]]);
+    expect((await world.subscriptions.describe('s')).partitions[0]?.lastError).toBe(
+      'records 0 to 1 were removed before delivery (retention, or records deleted)',
     );
   });
 

@@ -11,13 +11,14 @@ import { COMMIT_WINDOW_MS } from '../../lambdas/core/produce.ts';
 import { ManualClock } from '../../lambdas/ports/clock.ts';
 import { failure } from '../support/failure.ts';
 import { asText, logFixture, record } from '../support/log-fixture.ts';
-import { TappedMetaStore } from '../support/tapped-stores.ts';
+import { TappedMetaStore, TappedObjectStore } from '../support/tapped-stores.ts';
 
 /** Topic `t` without retention, and four requests of two records each to partition 0: offsets 0-7. */
 async function world(partitions = 1) {
   const clock = new ManualClock(Date.UTC(2026, 0, 1));
   const meta = new TappedMetaStore(clock);
-  const fixture = logFixture({ clock, meta });
+  const tappedObjects = new TappedObjectStore();
+  const fixture = logFixture({ clock, meta, objects: tappedObjects });
   await fixture.topics.createTopic('t', partitions, { 'retention.ms': -1, 'retention.bytes': -1 });
   for (let i = 0; i < 4; i++) {
     await fixture.log.produce({
@@ -35,7 +36,7 @@ async function world(partitions = 1) {
     compactAfterMs: Number.MAX_SAFE_INTEGER,
     graceMs: 1_000,
   });
-  return { ...fixture, clock, janitor, tappedMeta: meta };
+  return { ...fixture, clock, janitor, tappedMeta: meta, tappedObjects };
 }
 
 type World = Awaited<ReturnType<typeof world>>;
@@ -214,6 +215,61 @@ describe('deleting records moves the log start', () => {
     expect(offsets).toEqual([{ partition: 0, offset: 9 }]);
   });
 
+  it('a long poll that wakes to records deleted while it waited answers out of range, never serves them', async () => {
+    // Prepare: while a fetch waits at the high watermark (8), two records come and are deleted
+    const { log, tappedMeta } = await world();
+    let partitionReads = 0;
+    tappedMeta.tap = async (call) => {
+      if (call.op !== 'get' || call.key.sk !== 'meta' || !call.key.pk.startsWith('part#')) return;
+      // The first read is the fetch's own; the second is its wait's re-read
+      if (++partitionReads !== 2) return;
+      tappedMeta.tap = undefined;
+      await log.produce({ topic: 't', records: [record('x8'), record('x9')] });
+      await log.deleteRecords({ topic: 't', partitions: [{ partition: 0, offset: -1 }] });
+    };
+    // Act
+    const outcome = await log.fetch({ topic: 't', partition: 0, offset: 8, maxWaitMs: 1_000 }).then(
+      (page) => page.records.map((r) => r.offset),
+      (error: unknown) => error,
+    );
+    // Assess
+    expect(partitionReads).toBe(2);
+    expect(outcome).toMatchObject({
+      code: 'OFFSET_OUT_OF_RANGE',
+      details: { logStartOffset: 10, highWatermark: 10 },
+    });
+  });
+
+  it('a fetch that finds its objects gone reads again, and answers out of range if records were deleted since', async () => {
+    // Prepare: while a fetch from 2 reads its objects, the janitor compacts 0-7 into one entry,
+    // records are deleted up to 6, and the produce objects go (as GC removes them later)
+    const world_ = await world();
+    const { log, clock, tappedObjects } = world_;
+    const compactor = createJanitor(world_, { owner: 'janitor-2', compactAfterMs: 0, graceMs: 1_000 });
+    let raced = false;
+    tappedObjects.tap = async (call) => {
+      if (call.op !== 'get' || raced) return;
+      raced = true;
+      tappedObjects.tap = undefined;
+      clock.advance(1_000);
+      expect((await compactor.runOnce()).compactedRuns).toBe(1);
+      await log.deleteRecords({ topic: 't', partitions: [{ partition: 0, offset: 6 }] });
+      const produced = await tappedObjects.list(DATA_PREFIX);
+      await tappedObjects.delete(produced.objects.map((o) => o.key));
+    };
+    // Act
+    const outcome = await log.fetch({ topic: 't', partition: 0, offset: 2 }).then(
+      (page) => page.records.map((r) => r.offset),
+      (error: unknown) => error,
+    );
+    // Assess
+    expect(raced).toBe(true);
+    expect(outcome).toMatchObject({
+      code: 'OFFSET_OUT_OF_RANGE',
+      details: { logStartOffset: 6, highWatermark: 8 },
+    });
+  });
+
   it('offsets for a timestamp start at the log start', async () => {
     // Records 0-1 have timestamp 0, 2-3 1000, 4-5 2000, 6-7 3000
     const { log, objects } = await world();
@@ -313,4 +369,123 @@ describe('the janitor removes what deleted records left, the way retention does'
       (await log.fetch({ topic: 't', partition: 0, offset: 8 })).records.map((r) => asText(r.value)),
     ).toEqual(['after']);
   });
+});
+
+/** A small deterministic generator (a linear congruential one): the same seed, the same run. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+describe('deleting records among producers, readers and the janitor', () => {
+  it.each([1, 2, 3, 4, 5, 6])(
+    'seed %i: every acknowledged record from the log start on stays readable; none below it is served or found for a timestamp',
+    async (seed) => {
+      // Prepare: three partitions, multi-partition produce requests (shared objects), a janitor that
+      // compacts at once and collects without grace; the store's tap interleaves the actors and jumps the clock
+      const random = seeded(seed);
+      const clock = new ManualClock(Date.UTC(2026, 0, 1));
+      const meta = new TappedMetaStore(clock);
+      const { log, topics, objects } = logFixture({ clock, meta });
+      const partitions = 3;
+      await topics.createTopic('t', partitions, { 'retention.ms': -1, 'retention.bytes': -1 });
+      const janitor = createJanitor(
+        { meta, objects, clock, topics },
+        { owner: 'j', compactAfterMs: 0, graceMs: 0, compactTargetBytes: 400 },
+      );
+      meta.tap = async () => {
+        if (random() < 0.3) await new Promise((resolve) => setImmediate(resolve));
+        if (random() < 0.05) clock.advance(Math.floor(random() * 30_000));
+      };
+      const acknowledged = new Map<string, string>();
+      // Where deleting records put each partition's start: with retention off, nothing else moves it
+      const deletedUpTo = Array.from({ length: partitions }, () => 0);
+      const problems: string[] = [];
+      let written = 0;
+      const producer = async () => {
+        for (let i = 0; i < 20; i++) {
+          const records = Array.from({ length: 1 + Math.floor(random() * 4) }, () =>
+            record(`v${written++}`, { partition: Math.floor(random() * partitions) }),
+          );
+          const result = await log.produce({ topic: 't', records }).catch(() => undefined);
+          result?.offsets.forEach(({ partition, offset }, i) => {
+            acknowledged.set(`${partition}/${offset}`, asText(records[i]?.value ?? null) as string);
+          });
+        }
+      };
+      const deleter = async () => {
+        for (let i = 0; i < 12; i++) {
+          const partition = Math.floor(random() * partitions);
+          const { logStartOffset, highWatermark } = await log.offsets('t', partition);
+          const offset =
+            random() < 0.2
+              ? -1
+              : logStartOffset + Math.floor(random() * (highWatermark - logStartOffset + 1));
+          const moved = await log
+            .deleteRecords({ topic: 't', partitions: [{ partition, offset }] })
+            .catch(() => undefined);
+          for (const p of moved?.partitions ?? [])
+            deletedUpTo[p.partition] = Math.max(deletedUpTo[p.partition] as number, p.logStartOffset);
+          await clock.sleep(100);
+        }
+      };
+      const janitorPasses = async () => {
+        for (let i = 0; i < 12; i++) {
+          await janitor.runOnce();
+          await clock.sleep(5_000);
+        }
+      };
+      let writing = true;
+      const reader = async () => {
+        while (writing) {
+          const partition = Math.floor(random() * partitions);
+          const { logStartOffset, highWatermark } = await log.offsets('t', partition);
+          const offset = logStartOffset + Math.floor(random() * (highWatermark - logStartOffset + 1));
+          const maxWaitMs = random() < 0.3 ? 500 : 0;
+          try {
+            const page = await log.fetch({ topic: 't', partition, offset, maxWaitMs });
+            for (const r of page.records) {
+              if (r.offset < page.logStartOffset)
+                problems.push(`${partition}/${r.offset} served below the start`);
+            }
+            const found = await log.offsets('t', partition, random() < 0.5 ? 0 : clock.now());
+            if ((found.offset as number) < found.logStartOffset)
+              problems.push(`${partition}: offset ${found.offset} for a timestamp is below the start`);
+          } catch (error) {
+            const code = (error as { code?: string }).code;
+            if (code !== 'OFFSET_OUT_OF_RANGE' && code !== 'UNAVAILABLE') problems.push(String(error));
+          }
+        }
+      };
+      // Act
+      const reading = reader();
+      await Promise.all([producer(), producer(), deleter(), janitorPasses()]);
+      writing = false;
+      await reading;
+      meta.tap = undefined;
+      clock.advance(200_000);
+      await janitor.runOnce();
+      // Assess: read every partition from its start to its high watermark
+      expect(problems).toEqual([]);
+      for (let partition = 0; partition < partitions; partition++) {
+        const { logStartOffset, highWatermark } = await log.offsets('t', partition);
+        expect(logStartOffset).toBe(deletedUpTo[partition]);
+        expect(logStartOffset).toBeLessThanOrEqual(highWatermark);
+        const read = new Map<number, string | null>();
+        for (let offset = logStartOffset; offset < highWatermark; ) {
+          const page = await log.fetch({ topic: 't', partition, offset });
+          for (const r of page.records) read.set(r.offset, asText(r.value));
+          expect(page.nextOffset).toBeGreaterThan(offset);
+          offset = page.nextOffset;
+        }
+        for (let offset = logStartOffset; offset < highWatermark; offset++) {
+          const value = acknowledged.get(`${partition}/${offset}`);
+          if (value !== undefined) expect(read.get(offset), `${partition}/${offset}`).toBe(value);
+        }
+      }
+    },
+  );
 });

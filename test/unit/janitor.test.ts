@@ -16,6 +16,7 @@ import { ManualClock } from '../../lambdas/ports/clock.ts';
 import { attributesOf, type Item } from '../../lambdas/ports/meta-store.ts';
 import { failure } from '../support/failure.ts';
 import { asText, logFixture, record } from '../support/log-fixture.ts';
+import { TappedMetaStore } from '../support/tapped-stores.ts';
 
 async function world(config: Record<string, unknown> = {}, partitions = 1) {
   const clock = new ManualClock(Date.UTC(2026, 0, 1));
@@ -342,5 +343,35 @@ describe('janitor: garbage collection and deleted topics', () => {
     expect(report.skipped).toBe(0);
     expect(report.compactedBatches).toBe(4);
     expect((await first.runOnce()).skipped).toBe(0);
+  });
+});
+
+describe('janitor: cost of a topic without retention', () => {
+  it('reads the partition item and one index entry, not the whole index, when nothing is below the log start', async () => {
+    // Prepare: 40 single-record batches under retention off, 10 of them deleted and cleaned up
+    const clock = new ManualClock(Date.UTC(2026, 0, 1));
+    const meta = new TappedMetaStore(clock);
+    const fixture = logFixture({ clock, meta });
+    await fixture.topics.createTopic('t', 1, { 'retention.ms': -1, 'retention.bytes': -1 });
+    for (let i = 0; i < 40; i++)
+      await fixture.log.produce({ topic: 't', records: [record(`v${i}`, { partition: 0 })] });
+    await fixture.log.deleteRecords({ topic: 't', partitions: [{ partition: 0, offset: 10 }] });
+    const janitor = createJanitor(fixture, { owner: 'j', compactAfterMs: 60_000 });
+    await janitor.runOnce();
+    const indexReads = async () => {
+      let pages = 0;
+      meta.tap = async (call) => {
+        if (call.op === 'query' && call.pk.startsWith('part#') && call.options.limit !== 1) pages++;
+      };
+      await janitor.runOnce();
+      meta.tap = undefined;
+      return pages;
+    };
+    // Act
+    const pages = await indexReads();
+    // Assess: compaction's and garbage collection's reads of the 30 entries left; retention only
+    // probes the first entry (a whole read more before)
+    expect(pages).toBe(2);
+    expect(await readAll(fixture.log)).toHaveLength(30);
   });
 });
