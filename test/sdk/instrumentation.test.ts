@@ -286,3 +286,26 @@ describe('instrumentation events', () => {
     expect(entries.some((e) => e.log.message.includes('listener broke'))).toBe(true);
   });
 });
+
+describe('a logCreator that throws', () => {
+  it('loses its entries but never stops the consumer', async () => {
+    // Prepare
+    const client = new Streambed({
+      url: server.url,
+      logLevel: logLevel.DEBUG,
+      logCreator: () => () => {
+        throw new Error('log sink down');
+      },
+    });
+    await topicWith(client, 'log-sink-throws', ['a', 'b']);
+    const consumer = client.consumer({ groupId: 'log-sink-throws', retry });
+    const seen: string[] = [];
+    await consumer.subscribe({ topic: 'log-sink-throws', fromBeginning: true });
+    // Act
+    await consumer.run({ eachMessage: async ({ message }) => void seen.push(String(message.value)) });
+    await waitFor(() => seen.length === 2, 10_000, 'both records');
+    await consumer.disconnect();
+    // Assess
+    expect(seen).toEqual(['a', 'b']);
+  });
+});
