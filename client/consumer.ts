@@ -83,7 +83,10 @@ export interface Batch<V = Buffer> extends TopicPartition {
 
 export interface EachBatchPayload<V = Buffer> {
   batch: Batch<V>;
-  /** Marks a message as processed: the position moves past it now. */
+  /**
+   * Marks a message as processed: the position moves past it now. An offset outside the batch is
+   * refused (INVALID_REQUEST).
+   */
   resolveOffset(offset: number | string): void;
   /** Sends a heartbeat now if one is due (heartbeats also run on their own timer). */
   heartbeat(): Promise<void>;
@@ -304,7 +307,10 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
   private fromBeginning = false;
   private memberId: string | undefined;
   private readonly owned = new Map<string, Owned>();
-  /** Paused topics: all their partitions (now and later), or the ones listed. */
+  /**
+   * Paused topics: all their partitions (now and later) but the ones resumed since (`partitions`),
+   * or only the ones listed.
+   */
   private readonly pausedTopics = new Map<string, { all: boolean; partitions: Set<number> }>();
   /** Seeks for partitions not assigned yet, applied when they are. */
   private readonly pendingSeeks = new Map<string, number>();
@@ -463,7 +469,10 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
         continue;
       }
       const state = this.pausedTopics.get(topic) ?? { all: false, partitions: new Set<number>() };
-      for (const partition of list) state.partitions.add(partition);
+      for (const partition of list) {
+        if (state.all) state.partitions.delete(partition);
+        else state.partitions.add(partition);
+      }
       this.pausedTopics.set(topic, state);
     }
   }
@@ -476,11 +485,12 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
         this.pausedTopics.delete(topic);
         continue;
       }
-      // A whole paused topic becomes the partitions it has now, less the resumed ones.
-      const left = state.all ? new Set(this.assignedPartitions(topic)) : state.partitions;
-      for (const partition of list) left.delete(partition);
-      if (left.size === 0) this.pausedTopics.delete(topic);
-      else this.pausedTopics.set(topic, { all: false, partitions: left });
+      // A whole paused topic stays paused, partitions assigned later too, except the resumed ones.
+      for (const partition of list) {
+        if (state.all) state.partitions.add(partition);
+        else state.partitions.delete(partition);
+      }
+      if (!state.all && state.partitions.size === 0) this.pausedTopics.delete(topic);
     }
   }
 
@@ -489,9 +499,10 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
     return [...this.pausedTopics]
       .map(([topic, state]) => ({
         topic,
-        partitions: (state.all ? this.assignedPartitions(topic) : [...state.partitions]).sort(
-          (a, b) => a - b,
-        ),
+        partitions: (state.all
+          ? this.assignedPartitions(topic).filter((p) => !state.partitions.has(p))
+          : [...state.partitions]
+        ).sort((a, b) => a - b),
       }))
       .filter(({ partitions }) => partitions.length > 0);
   }
@@ -577,7 +588,8 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
 
   private isPaused(tp: TopicPartition): boolean {
     const state = this.pausedTopics.get(tp.topic);
-    return state !== undefined && (state.all || state.partitions.has(tp.partition));
+    if (state === undefined) return false;
+    return state.all ? !state.partitions.has(tp.partition) : state.partitions.has(tp.partition);
   }
 
   /** Pauses one partition; the returned function resumes it (the payloads' `pause`). */
@@ -931,8 +943,15 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
             offsetLagLow: () => highWatermark - 1 - first,
           },
           resolveOffset: (offset) => {
+            const at = typeof offset === 'string' && /^\d+$/.test(offset) ? Number(offset) : offset;
+            // Resolving past the batch would commit past messages never handed over.
+            if (!Number.isSafeInteger(at) || (at as number) < first || (at as number) > last)
+              throw new StreambedError(
+                'INVALID_REQUEST',
+                `resolveOffset ${o.topic}/${o.partition}: offset ${offset} is not in this batch (${first}..${last})`,
+              );
             resolvedAny = true;
-            resolve(Number(offset));
+            resolve(at as number);
           },
           heartbeat: () => this.heartbeatIfDue(),
           pause: () => this.pauseOne(tp),

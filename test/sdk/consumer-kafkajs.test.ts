@@ -351,3 +351,55 @@ describe('consumer lifecycle and subscriptions', () => {
     expect(group.partitions[0]).toMatchObject({ committedOffset: null });
   });
 });
+
+describe('at-least-once at the edges', () => {
+  it('pausing a whole topic, then resuming one partition, keeps the others paused (before assignment too)', async () => {
+    // Prepare
+    await topicWith('pause-all-resume-one', 2, 3);
+    const consumer = client.consumer({ groupId: 'pause-all-resume-one', ...quick });
+    const seen: string[] = [];
+    await consumer.subscribe({ topic: 'pause-all-resume-one', fromBeginning: true });
+    // Act
+    consumer.pause([{ topic: 'pause-all-resume-one' }]);
+    consumer.resume([{ topic: 'pause-all-resume-one', partitions: [0] }]);
+    await consumer.run({ eachMessage: async ({ message }) => void seen.push(String(message.value)) });
+    const paused = consumer.paused();
+    await waitFor(() => seen.length >= 3, 10_000, 'partition 0');
+    await consumer.disconnect();
+    // Assess
+    expect(paused).toEqual([{ topic: 'pause-all-resume-one', partitions: [1] }]);
+    expect(seen.filter((v) => v.startsWith('p1-'))).toEqual([]);
+  });
+
+  it('resolveOffset of an offset outside the batch is refused and moves nothing', async () => {
+    // Prepare
+    await topicWith('resolve-outside', 1, 3);
+    const consumer = client.consumer({ groupId: 'resolve-outside', ...quick, autoCommitIntervalMs: 0 });
+    const refusals: string[] = [];
+    await consumer.subscribe({ topic: 'resolve-outside', fromBeginning: true });
+    // Act: resolving past the end of the batch would commit past messages never handed over
+    await consumer.run({
+      eachBatch: async ({ batch, resolveOffset }) => {
+        for (const offset of [batch.lastOffset() + 10, -1, 'x']) {
+          try {
+            resolveOffset(offset);
+          } catch (error) {
+            if (error instanceof StreambedError) refusals.push(`${error.code}: ${error.message}`);
+          }
+        }
+      },
+    });
+    await waitFor(
+      async () =>
+        ((await client.admin().describeGroup('resolve-outside')).partitions[0]?.committedOffset ?? 0) >= 3,
+      10_000,
+      'the batch committed',
+    );
+    await consumer.disconnect();
+    // Assess: the batch was resolved on return (nothing else was), never past it
+    const group = await client.admin().describeGroup('resolve-outside');
+    expect(group.partitions[0]).toMatchObject({ committedOffset: 3 });
+    expect(refusals).toHaveLength(3);
+    expect(refusals[0]).toMatch(/^INVALID_REQUEST: .*offset 12 .*0\.\.2/);
+  });
+});
