@@ -19,6 +19,7 @@
  * option), and `on(consumer.events.X, listener)` reports KafkaJS's instrumentation events.
  */
 
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { atRecord, StreambedError } from './errors.ts';
 import {
@@ -330,6 +331,8 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
   private crashing: Promise<void> | undefined;
   /** Set by stop and disconnect: a crash then does not rejoin. */
   private closed = false;
+  /** The partition whose handler is running: a stop() from inside it does not wait for itself. */
+  private readonly handling = new AsyncLocalStorage<Owned>();
 
   constructor(
     private readonly transport: Transport,
@@ -627,6 +630,10 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
         this.options.onError?.(error);
       }
     }
+    // A seek not applied yet applies when the partition is assigned again.
+    for (const o of this.owned.values()) {
+      if (o.seekTo !== undefined && !this.pendingSeeks.has(key(o))) this.pendingSeeks.set(key(o), o.seekTo);
+    }
     this.owned.clear();
     this.memberId = undefined;
     await this.deadLetters?.disconnect();
@@ -737,7 +744,8 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
     if (!this.running || this.heartbeating !== undefined) return;
     if (Date.now() - this.lastHeartbeat < this.heartbeatIntervalMs) return;
     clearTimeout(this.heartbeatTimer);
-    this.beat();
+    // Outside the handler's context: a revocation in this heartbeat waits for the handler.
+    this.handling.exit(() => this.beat());
   }
 
   private async heartbeat(): Promise<void> {
@@ -808,7 +816,9 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
       o.stopped = true;
       o.abort.abort();
     }
-    await Promise.allSettled(list.map((o) => o.loop));
+    // A handler that stops the consumer is waiting for this: its own loop ends once it returns.
+    const self = this.handling.getStore();
+    await Promise.allSettled(list.filter((o) => o !== self).map((o) => o.loop));
   }
 
   private async startingOffset(o: Owned): Promise<number> {
@@ -1015,7 +1025,7 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
         this.options.retry ?? {},
         () => {
           attempts++;
-          return work();
+          return this.handling.run(o, work);
         },
         {
           defaults: HANDLER_RETRY_DEFAULTS,

@@ -403,3 +403,45 @@ describe('at-least-once at the edges', () => {
     expect(refusals[0]).toMatch(/^INVALID_REQUEST: .*offset 12 .*0\.\.2/);
   });
 });
+
+describe('stop() and seek', () => {
+  it('stop() called from inside eachMessage returns, and commits nothing past the message in flight', async () => {
+    // Prepare
+    await topicWith('stop-inside', 1, 3);
+    const consumer = client.consumer({ groupId: 'stop-inside', ...quick });
+    let stopped = false;
+    await consumer.subscribe({ topic: 'stop-inside', fromBeginning: true });
+    // Act
+    await consumer.run({
+      eachMessage: async () => {
+        await consumer.stop();
+        stopped = true;
+      },
+    });
+    await waitFor(() => stopped, 10_000, 'stop() to return inside the handler');
+    // Assess
+    const group = await client.admin().describeGroup('stop-inside');
+    expect(group.members).toEqual([]);
+    expect(group.partitions[0]!.committedOffset ?? 0).toBe(0);
+  });
+
+  it('a seek not applied yet when the consumer stops applies when it runs again', async () => {
+    // Prepare
+    await topicWith('seek-stop-run', 1, 3);
+    const consumer = client.consumer({ groupId: 'seek-stop-run', ...quick });
+    const seen: number[] = [];
+    const eachMessage = async ({ message }: { message: { offset: number } }) =>
+      void seen.push(message.offset);
+    await consumer.subscribe({ topic: 'seek-stop-run', fromBeginning: true });
+    await consumer.run({ eachMessage });
+    await waitFor(() => seen.length === 3, 10_000, 'the three records');
+    // Act
+    consumer.seek({ topic: 'seek-stop-run', partition: 0, offset: 1 });
+    await consumer.stop();
+    await consumer.run({ eachMessage });
+    await waitFor(() => seen.length === 5, 10_000, 'offsets 1 and 2 again');
+    await consumer.disconnect();
+    // Assess
+    expect(seen).toEqual([0, 1, 2, 1, 2]);
+  });
+});
