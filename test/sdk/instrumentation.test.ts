@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type InstrumentationEvent,
+  jsonSerde,
   type LogEntry,
   logLevel,
   Streambed,
@@ -307,5 +308,27 @@ describe('a logCreator that throws', () => {
     await consumer.disconnect();
     // Assess
     expect(seen).toEqual(['a', 'b']);
+  });
+});
+
+describe('log entries never carry a value', () => {
+  it('a value the JSON serde cannot parse is logged by its place, not by its text', async () => {
+    // Prepare: Node's JSON.parse quotes the text it failed on
+    const { client, entries } = capturing(logLevel.WARN);
+    await topicWith(client, 'json-leak', ['card 4111-1111 not json']);
+    const consumer = client.consumer({ groupId: 'json-leak', retry, valueSerde: jsonSerde });
+    let crashed = false;
+    consumer.on(consumer.events.CRASH, () => {
+      crashed = true;
+    });
+    await consumer.subscribe({ topic: 'json-leak', fromBeginning: true });
+    // Act
+    await consumer.run({ eachMessage: async () => {} });
+    await waitFor(() => crashed, 10_000, 'the crash');
+    await consumer.disconnect();
+    // Assess
+    const logged = entries.map((e) => JSON.stringify(e.log));
+    expect(logged.filter((line) => line.includes('4111'))).toEqual([]);
+    expect(logged.some((line) => line.includes('json-leak/0 offset 0') && /not JSON/.test(line))).toBe(true);
   });
 });
