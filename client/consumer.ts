@@ -231,7 +231,9 @@ export interface ConsumerOptions<V = Buffer> {
    * message); false (the default) leaves the consumer stopped.
    */
   restartOnFailure?: (error: unknown) => Promise<boolean>;
+  /** Told of partitions assigned; one that throws is logged and reported to `onError`. */
   onPartitionsAssigned?: (partitions: TopicPartition[]) => void | Promise<void>;
+  /** Told of partitions revoked (their loops have stopped); one that throws is logged and reported. */
   onPartitionsRevoked?: (partitions: TopicPartition[]) => void | Promise<void>;
   /** Errors the consumer handled itself (a failed heartbeat, a handler that threw). */
   onError?: (error: unknown) => void;
@@ -788,7 +790,10 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
     if (revoked.length > 0) {
       await this.stopLoops(revoked);
       for (const o of revoked) this.owned.delete(key(o));
-      await this.options.onPartitionsRevoked?.(revoked.map(({ topic, partition }) => ({ topic, partition })));
+      await this.notify(
+        'onPartitionsRevoked',
+        revoked.map(({ topic, partition }) => ({ topic, partition })),
+      );
     }
     const added: TopicPartition[] = [];
     for (const a of assignments) {
@@ -808,7 +813,23 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
       owned.loop = this.consume(owned);
       added.push({ topic: a.topic, partition: a.partition });
     }
-    if (added.length > 0) await this.options.onPartitionsAssigned?.(added);
+    if (added.length > 0) await this.notify('onPartitionsAssigned', added);
+  }
+
+  /**
+   * Calls a rebalance callback. One that throws is logged and reported to `onError`: it must not leave
+   * the assignment half applied (or `run` failed with its partitions consumed and no heartbeat).
+   */
+  private async notify(
+    name: 'onPartitionsAssigned' | 'onPartitionsRevoked',
+    partitions: TopicPartition[],
+  ): Promise<void> {
+    try {
+      await this.options[name]?.(partitions);
+    } catch (error) {
+      this.log.error(`${name} threw`, { group: this.options.groupId, error: errorMessage(error) });
+      this.options.onError?.(error);
+    }
   }
 
   private async stopLoops(list: Owned[]): Promise<void> {

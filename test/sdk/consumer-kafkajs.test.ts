@@ -445,3 +445,35 @@ describe('stop() and seek', () => {
     expect(seen).toEqual([0, 1, 2, 1, 2]);
   });
 });
+
+describe('rebalance callbacks that throw', () => {
+  it('an onPartitionsAssigned that throws is reported, and the consumer still consumes and heartbeats', async () => {
+    // Prepare
+    await topicWith('assigned-throws', 1, 2);
+    const errors: unknown[] = [];
+    const consumer = client.consumer({
+      groupId: 'assigned-throws',
+      ...quick,
+      onPartitionsAssigned: () => {
+        throw new Error('callback broke');
+      },
+      onError: (error) => void errors.push(error),
+    });
+    let heartbeats = 0;
+    consumer.on(consumer.events.HEARTBEAT, () => void heartbeats++);
+    const seen: string[] = [];
+    await consumer.subscribe({ topic: 'assigned-throws', fromBeginning: true });
+    // Act
+    const ran = await consumer
+      .run({ eachMessage: async ({ message }) => void seen.push(String(message.value)) })
+      .then(
+        () => 'ran',
+        (error) => String(error),
+      );
+    await waitFor(() => seen.length === 2 && heartbeats >= 2, 10_000, 'the records and heartbeats');
+    await consumer.disconnect();
+    // Assess
+    expect(ran).toBe('ran');
+    expect(errors.map(String)).toContain('Error: callback broke');
+  });
+});
