@@ -272,6 +272,12 @@ const key = (tp: TopicPartition) => `${tp.topic}\u0000${tp.partition}`;
 
 const isPartition = (n: unknown) => Number.isInteger(n) && (n as number) >= 0;
 
+/** An offset given as a number or, as KafkaJS gives it, a numeric string; undefined if it is not one. */
+function asOffset(offset: unknown): number | undefined {
+  const n = typeof offset === 'string' && /^\d+$/.test(offset) ? Number(offset) : offset;
+  return Number.isSafeInteger(n) && (n as number) >= 0 ? (n as number) : undefined;
+}
+
 /** Refuses a pause/resume list that names no topic or a partition that is not one, naming it. */
 function checkTopicPartitions(call: string, list: unknown): { topic: string; partitions?: number[] }[] {
   if (!Array.isArray(list))
@@ -451,19 +457,19 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
         'INVALID_REQUEST',
         `seek ${topic}: partition ${partition} is not a partition number`,
       );
-    const position = typeof offset === 'string' && /^\d+$/.test(offset) ? Number(offset) : offset;
-    if (!Number.isSafeInteger(position) || (position as number) < 0)
+    const position = asOffset(offset);
+    if (position === undefined)
       throw new StreambedError(
         'INVALID_REQUEST',
         `seek ${topic}/${partition}: offset ${offset} is not an offset (an integer, 0 or more)`,
       );
     const owned = this.owned.get(key({ topic, partition }));
     if (owned === undefined) {
-      this.pendingSeeks.set(key({ topic, partition }), position as number);
+      this.pendingSeeks.set(key({ topic, partition }), position);
       return;
     }
     this.pendingSeeks.delete(key({ topic, partition }));
-    owned.seekTo = position as number;
+    owned.seekTo = position;
   }
 
   /** Stops fetching the partitions (all of a topic's without `partitions`), assigned now or later. */
@@ -517,10 +523,21 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
     return [...this.owned.values()].map(({ topic, partition }) => ({ topic, partition }));
   }
 
-  /** Commits the given positions (next offsets to read), or every owned partition's position. */
-  async commitOffsets(offsets?: (TopicPartition & { offset: number })[]): Promise<void> {
+  /**
+   * Commits the given positions (next offsets to read; numbers or numeric strings), or every owned
+   * partition's position. A list with an offset that is not one is refused whole.
+   */
+  async commitOffsets(offsets?: (TopicPartition & { offset: number | string })[]): Promise<void> {
     const list =
-      offsets ??
+      offsets?.map((o) => {
+        const offset = asOffset(o?.offset);
+        if (offset === undefined)
+          throw new StreambedError(
+            'INVALID_REQUEST',
+            `commitOffsets ${o?.topic}/${o?.partition}: offset ${o?.offset} is not an offset (an integer, 0 or more)`,
+          );
+        return { topic: o.topic, partition: o.partition, offset };
+      }) ??
       [...this.owned.values()]
         .filter((o) => o.position !== null && o.position !== o.committed)
         .map((o) => ({ topic: o.topic, partition: o.partition, offset: o.position as number }));
@@ -974,15 +991,15 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
             offsetLagLow: () => highWatermark - 1 - first,
           },
           resolveOffset: (offset) => {
-            const at = typeof offset === 'string' && /^\d+$/.test(offset) ? Number(offset) : offset;
+            const at = asOffset(offset);
             // Resolving past the batch would commit past messages never handed over.
-            if (!Number.isSafeInteger(at) || (at as number) < first || (at as number) > last)
+            if (at === undefined || at < first || at > last)
               throw new StreambedError(
                 'INVALID_REQUEST',
                 `resolveOffset ${o.topic}/${o.partition}: offset ${offset} is not in this batch (${first}..${last})`,
               );
             resolvedAny = true;
-            resolve(at as number);
+            resolve(at);
           },
           heartbeat: () => this.heartbeatIfDue(),
           pause: () => this.pauseOne(tp),

@@ -477,3 +477,40 @@ describe('rebalance callbacks that throw', () => {
     expect(errors.map(String)).toContain('Error: callback broke');
   });
 });
+
+describe('commitOffsets input', () => {
+  it("takes KafkaJS's numeric strings, and refuses a list with a bad offset before committing any of it", async () => {
+    // Prepare
+    await topicWith('commit-input', 2, 3);
+    const consumer = client.consumer({ groupId: 'commit-input', ...quick });
+    const seen: string[] = [];
+    await consumer.subscribe({ topic: 'commit-input', fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ message }) => void seen.push(String(message.value)),
+    });
+    await waitFor(() => seen.length === 6, 10_000, 'the records');
+    // Act
+    const refused = await consumer
+      .commitOffsets([
+        { topic: 'commit-input', partition: 0, offset: 1 },
+        { topic: 'commit-input', partition: 1, offset: -1 },
+      ])
+      .then(
+        () => 'no error',
+        (error) => (error instanceof StreambedError ? `${error.code}: ${error.message}` : String(error)),
+      );
+    const afterRefusal = (await client.admin().describeGroup('commit-input')).partitions.map(
+      (p) => p.committedOffset,
+    );
+    await consumer.commitOffsets([{ topic: 'commit-input', partition: 0, offset: '2' }]);
+    const afterString = (await client.admin().describeGroup('commit-input')).partitions.map(
+      (p) => p.committedOffset,
+    );
+    await consumer.disconnect();
+    // Assess
+    expect(refused).toMatch(/^INVALID_REQUEST: .*commit-input\/1.*offset -1/);
+    expect(afterRefusal).toEqual([null, null]);
+    expect(afterString[0]).toBe(2);
+  });
+});
