@@ -12,6 +12,7 @@
  * times; then it goes to the `deadLetterTopic` and consumption moves past it, or, without one, the
  * consumer crashes: it stops, commits up to (not past) the failed message, leaves the group and emits
  * `consumer.crash`, and rejoins only if `restartOnFailure` says so. Nothing is skipped without a dead letter.
+ * A handler that paused its partition before failing is not retried: the message comes again on resume.
  *
  * `pause` and `seek` may come before `run` or before the partition is assigned: they are kept and
  * apply once it is (a paused topic without partitions covers every partition it will ever have).
@@ -1056,7 +1057,8 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
       partition: o.partition,
       offset: failed()?.offset,
     });
-    const current = () => live() && o.seekTo === undefined;
+    // A handler that paused its partition and threw is not retried: the message comes again on resume.
+    const current = () => live() && o.seekTo === undefined && !this.isPaused(o);
     let attempts = 0;
     try {
       await withRetries(

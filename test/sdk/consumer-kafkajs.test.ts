@@ -514,3 +514,35 @@ describe('commitOffsets input', () => {
     expect(afterString[0]).toBe(2);
   });
 });
+
+describe('pause then throw', () => {
+  it("a handler that pauses its partition and throws (KafkaJS's throttling pattern) is not retried while paused: the message comes again after resume", async () => {
+    // Prepare
+    await topicWith('pause-throw', 1, 2);
+    const consumer = client.consumer({ groupId: 'pause-throw', ...quick });
+    let crashes = 0;
+    consumer.on(consumer.events.CRASH, () => void crashes++);
+    let heartbeats = 0;
+    consumer.on(consumer.events.HEARTBEAT, () => void heartbeats++);
+    const attempts: number[] = [];
+    let resume: (() => void) | undefined;
+    await consumer.subscribe({ topic: 'pause-throw', fromBeginning: true });
+    // Act: the first attempt pauses and throws; any attempt while paused throws too
+    await consumer.run({
+      eachMessage: async ({ message, pause }) => {
+        attempts.push(message.offset);
+        if (attempts.length === 1) resume = pause();
+        if (consumer.paused().length > 0) throw new Error('throttled');
+      },
+    });
+    await waitFor(() => resume !== undefined, 10_000, 'the pause');
+    const beats = heartbeats;
+    await waitFor(() => heartbeats >= beats + 2 || crashes > 0, 10_000, 'two heartbeats while paused');
+    resume?.();
+    await waitFor(() => attempts.includes(1) || crashes > 0, 10_000, 'offset 1 or a crash');
+    await consumer.disconnect();
+    // Assess
+    expect(crashes).toBe(0);
+    expect(attempts).toEqual([0, 0, 1]);
+  });
+});
