@@ -12,6 +12,7 @@
  * times; then it goes to the `deadLetterTopic` and consumption moves past it, or, without one, the
  * consumer crashes: it stops, commits up to (not past) the failed message, leaves the group and emits
  * `consumer.crash`, and rejoins only if `restartOnFailure` says so. Nothing is skipped without a dead letter.
+ * A handler that paused its partition before failing is not retried: the message comes again on resume.
  *
  * `pause` and `seek` may come before `run` or before the partition is assigned: they are kept and
  * apply once it is (a paused topic without partitions covers every partition it will ever have).
@@ -19,6 +20,7 @@
  * option), and `on(consumer.events.X, listener)` reports KafkaJS's instrumentation events.
  */
 
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { atRecord, StreambedError } from './errors.ts';
 import {
@@ -83,7 +85,10 @@ export interface Batch<V = Buffer> extends TopicPartition {
 
 export interface EachBatchPayload<V = Buffer> {
   batch: Batch<V>;
-  /** Marks a message as processed: the position moves past it now. */
+  /**
+   * Marks a message as processed: the position moves past it now. An offset outside the batch is
+   * refused (INVALID_REQUEST).
+   */
   resolveOffset(offset: number | string): void;
   /** Sends a heartbeat now if one is due (heartbeats also run on their own timer). */
   heartbeat(): Promise<void>;
@@ -227,7 +232,9 @@ export interface ConsumerOptions<V = Buffer> {
    * message); false (the default) leaves the consumer stopped.
    */
   restartOnFailure?: (error: unknown) => Promise<boolean>;
+  /** Told of partitions assigned; one that throws is logged and reported to `onError`. */
   onPartitionsAssigned?: (partitions: TopicPartition[]) => void | Promise<void>;
+  /** Told of partitions revoked (their loops have stopped); one that throws is logged and reported. */
   onPartitionsRevoked?: (partitions: TopicPartition[]) => void | Promise<void>;
   /** Errors the consumer handled itself (a failed heartbeat, a handler that threw). */
   onError?: (error: unknown) => void;
@@ -265,6 +272,12 @@ interface Owned extends TopicPartition {
 const key = (tp: TopicPartition) => `${tp.topic}\u0000${tp.partition}`;
 
 const isPartition = (n: unknown) => Number.isInteger(n) && (n as number) >= 0;
+
+/** An offset given as a number or, as KafkaJS gives it, a numeric string; undefined if it is not one. */
+function asOffset(offset: unknown): number | undefined {
+  const n = typeof offset === 'string' && /^\d+$/.test(offset) ? Number(offset) : offset;
+  return Number.isSafeInteger(n) && (n as number) >= 0 ? (n as number) : undefined;
+}
 
 /** Refuses a pause/resume list that names no topic or a partition that is not one, naming it. */
 function checkTopicPartitions(call: string, list: unknown): { topic: string; partitions?: number[] }[] {
@@ -304,7 +317,10 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
   private fromBeginning = false;
   private memberId: string | undefined;
   private readonly owned = new Map<string, Owned>();
-  /** Paused topics: all their partitions (now and later), or the ones listed. */
+  /**
+   * Paused topics: all their partitions (now and later) but the ones resumed since (`partitions`),
+   * or only the ones listed.
+   */
   private readonly pausedTopics = new Map<string, { all: boolean; partitions: Set<number> }>();
   /** Seeks for partitions not assigned yet, applied when they are. */
   private readonly pendingSeeks = new Map<string, number>();
@@ -324,6 +340,8 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
   private crashing: Promise<void> | undefined;
   /** Set by stop and disconnect: a crash then does not rejoin. */
   private closed = false;
+  /** The partition whose handler is running: a stop() from inside it does not wait for itself. */
+  private readonly handling = new AsyncLocalStorage<Owned>();
 
   constructor(
     private readonly transport: Transport,
@@ -440,19 +458,19 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
         'INVALID_REQUEST',
         `seek ${topic}: partition ${partition} is not a partition number`,
       );
-    const position = typeof offset === 'string' && /^\d+$/.test(offset) ? Number(offset) : offset;
-    if (!Number.isSafeInteger(position) || (position as number) < 0)
+    const position = asOffset(offset);
+    if (position === undefined)
       throw new StreambedError(
         'INVALID_REQUEST',
         `seek ${topic}/${partition}: offset ${offset} is not an offset (an integer, 0 or more)`,
       );
     const owned = this.owned.get(key({ topic, partition }));
     if (owned === undefined) {
-      this.pendingSeeks.set(key({ topic, partition }), position as number);
+      this.pendingSeeks.set(key({ topic, partition }), position);
       return;
     }
     this.pendingSeeks.delete(key({ topic, partition }));
-    owned.seekTo = position as number;
+    owned.seekTo = position;
   }
 
   /** Stops fetching the partitions (all of a topic's without `partitions`), assigned now or later. */
@@ -463,7 +481,10 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
         continue;
       }
       const state = this.pausedTopics.get(topic) ?? { all: false, partitions: new Set<number>() };
-      for (const partition of list) state.partitions.add(partition);
+      for (const partition of list) {
+        if (state.all) state.partitions.delete(partition);
+        else state.partitions.add(partition);
+      }
       this.pausedTopics.set(topic, state);
     }
   }
@@ -476,11 +497,12 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
         this.pausedTopics.delete(topic);
         continue;
       }
-      // A whole paused topic becomes the partitions it has now, less the resumed ones.
-      const left = state.all ? new Set(this.assignedPartitions(topic)) : state.partitions;
-      for (const partition of list) left.delete(partition);
-      if (left.size === 0) this.pausedTopics.delete(topic);
-      else this.pausedTopics.set(topic, { all: false, partitions: left });
+      // A whole paused topic stays paused, partitions assigned later too, except the resumed ones.
+      for (const partition of list) {
+        if (state.all) state.partitions.add(partition);
+        else state.partitions.delete(partition);
+      }
+      if (!state.all && state.partitions.size === 0) this.pausedTopics.delete(topic);
     }
   }
 
@@ -489,9 +511,10 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
     return [...this.pausedTopics]
       .map(([topic, state]) => ({
         topic,
-        partitions: (state.all ? this.assignedPartitions(topic) : [...state.partitions]).sort(
-          (a, b) => a - b,
-        ),
+        partitions: (state.all
+          ? this.assignedPartitions(topic).filter((p) => !state.partitions.has(p))
+          : [...state.partitions]
+        ).sort((a, b) => a - b),
       }))
       .filter(({ partitions }) => partitions.length > 0);
   }
@@ -501,10 +524,21 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
     return [...this.owned.values()].map(({ topic, partition }) => ({ topic, partition }));
   }
 
-  /** Commits the given positions (next offsets to read), or every owned partition's position. */
-  async commitOffsets(offsets?: (TopicPartition & { offset: number })[]): Promise<void> {
+  /**
+   * Commits the given positions (next offsets to read; numbers or numeric strings), or every owned
+   * partition's position. A list with an offset that is not one is refused whole.
+   */
+  async commitOffsets(offsets?: (TopicPartition & { offset: number | string })[]): Promise<void> {
     const list =
-      offsets ??
+      offsets?.map((o) => {
+        const offset = asOffset(o?.offset);
+        if (offset === undefined)
+          throw new StreambedError(
+            'INVALID_REQUEST',
+            `commitOffsets ${o?.topic}/${o?.partition}: offset ${o?.offset} is not an offset (an integer, 0 or more)`,
+          );
+        return { topic: o.topic, partition: o.partition, offset };
+      }) ??
       [...this.owned.values()]
         .filter((o) => o.position !== null && o.position !== o.committed)
         .map((o) => ({ topic: o.topic, partition: o.partition, offset: o.position as number }));
@@ -577,7 +611,8 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
 
   private isPaused(tp: TopicPartition): boolean {
     const state = this.pausedTopics.get(tp.topic);
-    return state !== undefined && (state.all || state.partitions.has(tp.partition));
+    if (state === undefined) return false;
+    return state.all ? !state.partitions.has(tp.partition) : state.partitions.has(tp.partition);
   }
 
   /** Pauses one partition; the returned function resumes it (the payloads' `pause`). */
@@ -614,6 +649,10 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
       } catch (error) {
         this.options.onError?.(error);
       }
+    }
+    // A seek not applied yet applies when the partition is assigned again.
+    for (const o of this.owned.values()) {
+      if (o.seekTo !== undefined && !this.pendingSeeks.has(key(o))) this.pendingSeeks.set(key(o), o.seekTo);
     }
     this.owned.clear();
     this.memberId = undefined;
@@ -725,7 +764,8 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
     if (!this.running || this.heartbeating !== undefined) return;
     if (Date.now() - this.lastHeartbeat < this.heartbeatIntervalMs) return;
     clearTimeout(this.heartbeatTimer);
-    this.beat();
+    // Outside the handler's context: a revocation in this heartbeat waits for the handler.
+    this.handling.exit(() => this.beat());
   }
 
   private async heartbeat(): Promise<void> {
@@ -768,7 +808,10 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
     if (revoked.length > 0) {
       await this.stopLoops(revoked);
       for (const o of revoked) this.owned.delete(key(o));
-      await this.options.onPartitionsRevoked?.(revoked.map(({ topic, partition }) => ({ topic, partition })));
+      await this.notify(
+        'onPartitionsRevoked',
+        revoked.map(({ topic, partition }) => ({ topic, partition })),
+      );
     }
     const added: TopicPartition[] = [];
     for (const a of assignments) {
@@ -788,7 +831,23 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
       owned.loop = this.consume(owned);
       added.push({ topic: a.topic, partition: a.partition });
     }
-    if (added.length > 0) await this.options.onPartitionsAssigned?.(added);
+    if (added.length > 0) await this.notify('onPartitionsAssigned', added);
+  }
+
+  /**
+   * Calls a rebalance callback. One that throws is logged and reported to `onError`: it must not leave
+   * the assignment half applied (or `run` failed with its partitions consumed and no heartbeat).
+   */
+  private async notify(
+    name: 'onPartitionsAssigned' | 'onPartitionsRevoked',
+    partitions: TopicPartition[],
+  ): Promise<void> {
+    try {
+      await this.options[name]?.(partitions);
+    } catch (error) {
+      this.log.error(`${name} threw`, { group: this.options.groupId, error: errorMessage(error) });
+      this.options.onError?.(error);
+    }
   }
 
   private async stopLoops(list: Owned[]): Promise<void> {
@@ -796,7 +855,9 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
       o.stopped = true;
       o.abort.abort();
     }
-    await Promise.allSettled(list.map((o) => o.loop));
+    // A handler that stops the consumer is waiting for this: its own loop ends once it returns.
+    const self = this.handling.getStore();
+    await Promise.allSettled(list.filter((o) => o !== self).map((o) => o.loop));
   }
 
   private async startingOffset(o: Owned): Promise<number> {
@@ -931,8 +992,15 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
             offsetLagLow: () => highWatermark - 1 - first,
           },
           resolveOffset: (offset) => {
+            const at = asOffset(offset);
+            // Resolving past the batch would commit past messages never handed over.
+            if (at === undefined || at < first || at > last)
+              throw new StreambedError(
+                'INVALID_REQUEST',
+                `resolveOffset ${o.topic}/${o.partition}: offset ${offset} is not in this batch (${first}..${last})`,
+              );
             resolvedAny = true;
-            resolve(Number(offset));
+            resolve(at);
           },
           heartbeat: () => this.heartbeatIfDue(),
           pause: () => this.pauseOne(tp),
@@ -989,14 +1057,15 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
       partition: o.partition,
       offset: failed()?.offset,
     });
-    const current = () => live() && o.seekTo === undefined;
+    // A handler that paused its partition and threw is not retried: the message comes again on resume.
+    const current = () => live() && o.seekTo === undefined && !this.isPaused(o);
     let attempts = 0;
     try {
       await withRetries(
         this.options.retry ?? {},
         () => {
           attempts++;
-          return work();
+          return this.handling.run(o, work);
         },
         {
           defaults: HANDLER_RETRY_DEFAULTS,

@@ -4,7 +4,8 @@
  * Logging: the client is built with a `logLevel` (NOTHING 0, ERROR 1, WARN 2, INFO 4, DEBUG 5) and a
  * `logCreator(level)` that returns the function every entry goes to, `{ namespace, level, label, log }`
  * with `log = { timestamp, logger: 'streambed', message, ...extra }`. Entries above the level are
- * dropped before they reach it. Fields never carry a message's key or value.
+ * dropped before they reach it. Fields never carry a message's key or value. An entry whose function
+ * throws is lost; it never fails the call that logged it.
  *
  * Events: each producer, consumer and admin has `events` (its event names) and `on(name, listener)`,
  * which returns a function that removes the listener. Every event is `{ id, type, timestamp, payload }`;
@@ -74,12 +75,16 @@ export function createLogger({
       (entryLevel: Exclude<LogLevel, 0>) =>
       (message: string, extra: Record<string, unknown> = {}) => {
         if (entryLevel > state.level) return;
-        write({
-          namespace,
-          level: entryLevel,
-          label: LABELS[entryLevel],
-          log: { timestamp: new Date().toISOString(), logger: 'streambed', message, ...extra },
-        });
+        try {
+          write({
+            namespace,
+            level: entryLevel,
+            label: LABELS[entryLevel],
+            log: { timestamp: new Date().toISOString(), logger: 'streambed', message, ...extra },
+          });
+        } catch {
+          // A logCreator that throws loses the entry; logging never fails the call that logs.
+        }
       };
     return {
       error: at(logLevel.ERROR),

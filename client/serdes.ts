@@ -1,3 +1,5 @@
+import { StreambedError } from './errors.ts';
+
 /**
  * Serializers and deserializers for keys and values. Bytes travel as Uint8Array; a serde turns them
  * into what the application works with. Avro (with the schema registry, schema-registry.ts) plugs in
@@ -26,11 +28,21 @@ export const stringSerde: Serde<string> = {
   deserialize: (bytes) => (bytes === null ? null : decoder.decode(bytes)),
 };
 
-/** Any JSON value, as its UTF-8 JSON text. */
+/**
+ * Any JSON value, as its UTF-8 JSON text. Bytes that are not JSON are refused without quoting them
+ * (JSON.parse's own message does), so the error can be logged.
+ */
 export const jsonSerde: Serde<unknown> = {
   serialize: (value) =>
     value === null || value === undefined ? null : encoder.encode(JSON.stringify(value)),
-  deserialize: (bytes) => (bytes === null ? null : JSON.parse(decoder.decode(bytes))),
+  deserialize: (bytes) => {
+    if (bytes === null) return null;
+    try {
+      return JSON.parse(decoder.decode(bytes));
+    } catch {
+      throw new StreambedError('INVALID_REQUEST', `value is not JSON (${bytes.byteLength} bytes)`);
+    }
+  },
 };
 
 /** Raw bytes, unchanged. */

@@ -351,3 +351,198 @@ describe('consumer lifecycle and subscriptions', () => {
     expect(group.partitions[0]).toMatchObject({ committedOffset: null });
   });
 });
+
+describe('at-least-once at the edges', () => {
+  it('pausing a whole topic, then resuming one partition, keeps the others paused (before assignment too)', async () => {
+    // Prepare
+    await topicWith('pause-all-resume-one', 2, 3);
+    const consumer = client.consumer({ groupId: 'pause-all-resume-one', ...quick });
+    const seen: string[] = [];
+    await consumer.subscribe({ topic: 'pause-all-resume-one', fromBeginning: true });
+    // Act
+    consumer.pause([{ topic: 'pause-all-resume-one' }]);
+    consumer.resume([{ topic: 'pause-all-resume-one', partitions: [0] }]);
+    await consumer.run({ eachMessage: async ({ message }) => void seen.push(String(message.value)) });
+    const paused = consumer.paused();
+    await waitFor(() => seen.length >= 3, 10_000, 'partition 0');
+    await consumer.disconnect();
+    // Assess
+    expect(paused).toEqual([{ topic: 'pause-all-resume-one', partitions: [1] }]);
+    expect(seen.filter((v) => v.startsWith('p1-'))).toEqual([]);
+  });
+
+  it('resolveOffset of an offset outside the batch is refused and moves nothing', async () => {
+    // Prepare
+    await topicWith('resolve-outside', 1, 3);
+    const consumer = client.consumer({ groupId: 'resolve-outside', ...quick, autoCommitIntervalMs: 0 });
+    const refusals: string[] = [];
+    await consumer.subscribe({ topic: 'resolve-outside', fromBeginning: true });
+    // Act: resolving past the end of the batch would commit past messages never handed over
+    await consumer.run({
+      eachBatch: async ({ batch, resolveOffset }) => {
+        for (const offset of [batch.lastOffset() + 10, -1, 'x']) {
+          try {
+            resolveOffset(offset);
+          } catch (error) {
+            if (error instanceof StreambedError) refusals.push(`${error.code}: ${error.message}`);
+          }
+        }
+      },
+    });
+    await waitFor(
+      async () =>
+        ((await client.admin().describeGroup('resolve-outside')).partitions[0]?.committedOffset ?? 0) >= 3,
+      10_000,
+      'the batch committed',
+    );
+    await consumer.disconnect();
+    // Assess: the batch was resolved on return (nothing else was), never past it
+    const group = await client.admin().describeGroup('resolve-outside');
+    expect(group.partitions[0]).toMatchObject({ committedOffset: 3 });
+    expect(refusals).toHaveLength(3);
+    expect(refusals[0]).toMatch(/^INVALID_REQUEST: .*offset 12 .*0\.\.2/);
+  });
+});
+
+describe('stop() and seek', () => {
+  it('stop() called from inside eachMessage returns, and commits nothing past the message in flight', async () => {
+    // Prepare
+    await topicWith('stop-inside', 1, 3);
+    const consumer = client.consumer({ groupId: 'stop-inside', ...quick });
+    let stopped = false;
+    await consumer.subscribe({ topic: 'stop-inside', fromBeginning: true });
+    // Act
+    await consumer.run({
+      eachMessage: async () => {
+        await consumer.stop();
+        stopped = true;
+      },
+    });
+    await waitFor(() => stopped, 10_000, 'stop() to return inside the handler');
+    // Assess
+    const group = await client.admin().describeGroup('stop-inside');
+    expect(group.members).toEqual([]);
+    expect(group.partitions[0]!.committedOffset ?? 0).toBe(0);
+  });
+
+  it('a seek not applied yet when the consumer stops applies when it runs again', async () => {
+    // Prepare
+    await topicWith('seek-stop-run', 1, 3);
+    const consumer = client.consumer({ groupId: 'seek-stop-run', ...quick });
+    const seen: number[] = [];
+    const eachMessage = async ({ message }: { message: { offset: number } }) =>
+      void seen.push(message.offset);
+    await consumer.subscribe({ topic: 'seek-stop-run', fromBeginning: true });
+    await consumer.run({ eachMessage });
+    await waitFor(() => seen.length === 3, 10_000, 'the three records');
+    // Act
+    consumer.seek({ topic: 'seek-stop-run', partition: 0, offset: 1 });
+    await consumer.stop();
+    await consumer.run({ eachMessage });
+    await waitFor(() => seen.length === 5, 10_000, 'offsets 1 and 2 again');
+    await consumer.disconnect();
+    // Assess
+    expect(seen).toEqual([0, 1, 2, 1, 2]);
+  });
+});
+
+describe('rebalance callbacks that throw', () => {
+  it('an onPartitionsAssigned that throws is reported, and the consumer still consumes and heartbeats', async () => {
+    // Prepare
+    await topicWith('assigned-throws', 1, 2);
+    const errors: unknown[] = [];
+    const consumer = client.consumer({
+      groupId: 'assigned-throws',
+      ...quick,
+      onPartitionsAssigned: () => {
+        throw new Error('callback broke');
+      },
+      onError: (error) => void errors.push(error),
+    });
+    let heartbeats = 0;
+    consumer.on(consumer.events.HEARTBEAT, () => void heartbeats++);
+    const seen: string[] = [];
+    await consumer.subscribe({ topic: 'assigned-throws', fromBeginning: true });
+    // Act
+    const ran = await consumer
+      .run({ eachMessage: async ({ message }) => void seen.push(String(message.value)) })
+      .then(
+        () => 'ran',
+        (error) => String(error),
+      );
+    await waitFor(() => seen.length === 2 && heartbeats >= 2, 10_000, 'the records and heartbeats');
+    await consumer.disconnect();
+    // Assess
+    expect(ran).toBe('ran');
+    expect(errors.map(String)).toContain('Error: callback broke');
+  });
+});
+
+describe('commitOffsets input', () => {
+  it("takes KafkaJS's numeric strings, and refuses a list with a bad offset before committing any of it", async () => {
+    // Prepare
+    await topicWith('commit-input', 2, 3);
+    const consumer = client.consumer({ groupId: 'commit-input', ...quick });
+    const seen: string[] = [];
+    await consumer.subscribe({ topic: 'commit-input', fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ message }) => void seen.push(String(message.value)),
+    });
+    await waitFor(() => seen.length === 6, 10_000, 'the records');
+    // Act
+    const refused = await consumer
+      .commitOffsets([
+        { topic: 'commit-input', partition: 0, offset: 1 },
+        { topic: 'commit-input', partition: 1, offset: -1 },
+      ])
+      .then(
+        () => 'no error',
+        (error) => (error instanceof StreambedError ? `${error.code}: ${error.message}` : String(error)),
+      );
+    const afterRefusal = (await client.admin().describeGroup('commit-input')).partitions.map(
+      (p) => p.committedOffset,
+    );
+    await consumer.commitOffsets([{ topic: 'commit-input', partition: 0, offset: '2' }]);
+    const afterString = (await client.admin().describeGroup('commit-input')).partitions.map(
+      (p) => p.committedOffset,
+    );
+    await consumer.disconnect();
+    // Assess
+    expect(refused).toMatch(/^INVALID_REQUEST: .*commit-input\/1.*offset -1/);
+    expect(afterRefusal).toEqual([null, null]);
+    expect(afterString[0]).toBe(2);
+  });
+});
+
+describe('pause then throw', () => {
+  it("a handler that pauses its partition and throws (KafkaJS's throttling pattern) is not retried while paused: the message comes again after resume", async () => {
+    // Prepare
+    await topicWith('pause-throw', 1, 2);
+    const consumer = client.consumer({ groupId: 'pause-throw', ...quick });
+    let crashes = 0;
+    consumer.on(consumer.events.CRASH, () => void crashes++);
+    let heartbeats = 0;
+    consumer.on(consumer.events.HEARTBEAT, () => void heartbeats++);
+    const attempts: number[] = [];
+    let resume: (() => void) | undefined;
+    await consumer.subscribe({ topic: 'pause-throw', fromBeginning: true });
+    // Act: the first attempt pauses and throws; any attempt while paused throws too
+    await consumer.run({
+      eachMessage: async ({ message, pause }) => {
+        attempts.push(message.offset);
+        if (attempts.length === 1) resume = pause();
+        if (consumer.paused().length > 0) throw new Error('throttled');
+      },
+    });
+    await waitFor(() => resume !== undefined, 10_000, 'the pause');
+    const beats = heartbeats;
+    await waitFor(() => heartbeats >= beats + 2 || crashes > 0, 10_000, 'two heartbeats while paused');
+    resume?.();
+    await waitFor(() => attempts.includes(1) || crashes > 0, 10_000, 'offset 1 or a crash');
+    await consumer.disconnect();
+    // Assess
+    expect(crashes).toBe(0);
+    expect(attempts).toEqual([0, 0, 1]);
+  });
+});

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type InstrumentationEvent,
+  jsonSerde,
   type LogEntry,
   logLevel,
   Streambed,
@@ -284,5 +285,50 @@ describe('instrumentation events', () => {
     await waitFor(() => seen.length === 2, 10_000, 'both records');
     await consumer.disconnect();
     expect(entries.some((e) => e.log.message.includes('listener broke'))).toBe(true);
+  });
+});
+
+describe('a logCreator that throws', () => {
+  it('loses its entries but never stops the consumer', async () => {
+    // Prepare
+    const client = new Streambed({
+      url: server.url,
+      logLevel: logLevel.DEBUG,
+      logCreator: () => () => {
+        throw new Error('log sink down');
+      },
+    });
+    await topicWith(client, 'log-sink-throws', ['a', 'b']);
+    const consumer = client.consumer({ groupId: 'log-sink-throws', retry });
+    const seen: string[] = [];
+    await consumer.subscribe({ topic: 'log-sink-throws', fromBeginning: true });
+    // Act
+    await consumer.run({ eachMessage: async ({ message }) => void seen.push(String(message.value)) });
+    await waitFor(() => seen.length === 2, 10_000, 'both records');
+    await consumer.disconnect();
+    // Assess
+    expect(seen).toEqual(['a', 'b']);
+  });
+});
+
+describe('log entries never carry a value', () => {
+  it('a value the JSON serde cannot parse is logged by its place, not by its text', async () => {
+    // Prepare: Node's JSON.parse quotes the text it failed on
+    const { client, entries } = capturing(logLevel.WARN);
+    await topicWith(client, 'json-leak', ['card 4111-1111 not json']);
+    const consumer = client.consumer({ groupId: 'json-leak', retry, valueSerde: jsonSerde });
+    let crashed = false;
+    consumer.on(consumer.events.CRASH, () => {
+      crashed = true;
+    });
+    await consumer.subscribe({ topic: 'json-leak', fromBeginning: true });
+    // Act
+    await consumer.run({ eachMessage: async () => {} });
+    await waitFor(() => crashed, 10_000, 'the crash');
+    await consumer.disconnect();
+    // Assess
+    const logged = entries.map((e) => JSON.stringify(e.log));
+    expect(logged.filter((line) => line.includes('4111'))).toEqual([]);
+    expect(logged.some((line) => line.includes('json-leak/0 offset 0') && /not JSON/.test(line))).toBe(true);
   });
 });
