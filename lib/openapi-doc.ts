@@ -1,7 +1,8 @@
 /**
  * Writes docs/openapi.json, the API document the servers answer `GET /v1/openapi.json` with
- * (`npm run docs:openapi`, which then formats it as Biome does). It is built from the route tables (lambdas/http/api-routes.ts); the test
- * test/http/openapi.test.ts fails when the committed file is not what they build.
+ * (`npm run docs:openapi`, which then formats it as Biome does). It is built from the route tables
+ * (lambdas/http/api-routes.ts); test/http/openapi.test.ts fails when the committed file is not what
+ * they build.
  */
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';

@@ -102,7 +102,6 @@ import {
   MAX_BATCHING_WINDOW_MS,
   MAX_RETRY_ATTEMPTS,
 } from '../lambdas/subscriptions/subscriptions.ts';
-// The key-layout module owns the object prefix; IAM resources are scoped with the same constant.
 import { createStreambedDashboard } from './dashboard.ts';
 
 // ---------------------------------------------------------------------------------------------------
