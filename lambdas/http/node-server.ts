@@ -199,11 +199,14 @@ function pathOf(target: string | undefined): string {
   return (target ?? '/').split('?')[0] ?? '/';
 }
 
-/** Writes a whole response on a socket node has taken away from the HTTP layer, then closes it. */
-function writeRaw(socket: Duplex, result: HttpResponse): void {
+/**
+ * Writes a whole response on a socket node has taken away from the HTTP layer, then closes it; its
+ * body's byte count, or undefined when it could not be written.
+ */
+function writeRaw(socket: Duplex, result: HttpResponse): number | undefined {
   if (!socket.writable) {
     socket.destroy();
-    return;
+    return undefined;
   }
   const body = typeof result.body === 'string' ? Buffer.from(result.body, 'utf8') : Buffer.from(result.body);
   const headers = { ...result.headers, 'content-length': String(body.byteLength), connection: 'close' };
@@ -212,6 +215,7 @@ function writeRaw(socket: Duplex, result: HttpResponse): void {
     .join('');
   const status = `HTTP/1.1 ${result.status} ${STATUS_CODES[result.status] ?? ''}\r\n`;
   socket.end(Buffer.concat([Buffer.from(`${status}${head}\r\n`), body]));
+  return body.byteLength;
 }
 
 function withTimeout(promise: Promise<HttpResponse>, ms: number): Promise<HttpResponse> {
@@ -321,16 +325,15 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     void serve(request, response);
   });
   // Requests node itself refuses never reach the handler; they still get the documented error shape.
+  // They are answered requests all the same: the request log and the metrics count them.
   server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
-    writeResponse(
-      response,
-      render(pathOf(request.url), invalidRequest('Expect: only 100-continue is supported')),
-      true,
-    );
+    const refusal = render(pathOf(request.url), invalidRequest('Expect: only 100-continue is supported'));
+    answered(request, performance.now(), 0, refusal, writeResponse(response, refusal, true));
   });
   server.on('connect', (request: IncomingMessage, socket: Duplex) => {
     const path = pathOf(request.url);
-    writeRaw(socket, render(path, methodNotAllowed('CONNECT', path, ['GET', 'POST', 'PATCH', 'DELETE'])));
+    const refusal = render(path, methodNotAllowed('CONNECT', path, ['GET', 'POST', 'PATCH', 'DELETE']));
+    answered(request, performance.now(), 0, refusal, writeRaw(socket, refusal));
   });
   server.on('clientError', (error: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Duplex) => {
     const message =

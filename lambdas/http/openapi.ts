@@ -8,7 +8,8 @@
  * Rules the builder applies to every operation, so routes do not repeat them:
  * - Path parameters come from the path (`{topic}`) and are described once, in PATH_PARAMETERS.
  * - Every route may answer 413 (its Lambda event would exceed Lambda's bound, checked before parsing)
- *   and 500; every route but a public one may answer 401. The other error statuses are the route's
+ *   and 500; every route but a public one may answer 401; every route with a path parameter may answer
+ *   400 (the router refuses a parameter with malformed percent-encoding before the route sees it). The other error statuses are the route's
  *   own list (`errors`). An error body is the table's error shape (`RouteTable.errorBody`), by default
  *   the Streambed envelope `{"error":{"code","message","retriable",...details}}`.
  * - Request bodies are described as the client sends them (zod's input side); responses as the server
@@ -47,8 +48,9 @@ export interface RouteDoc {
   /** The success responses, by status. */
   responses: Readonly<Record<number, ResponseDoc>>;
   /**
-   * Error statuses this route answers besides 401, 413 and 500 (which the builder adds): what it
-   * refuses (400, 415), finds missing (404), conflicts on (409), or its store answers (429, 503).
+   * Error statuses this route answers besides 401, 413 and 500 (and 400 with a path parameter), which
+   * the builder adds: what it refuses (400, 415), finds missing (404), conflicts on (409), or its
+   * store answers (429, 503).
    */
   errors: readonly number[];
 }
@@ -175,7 +177,9 @@ function operation(
       ...(response.content === undefined ? {} : { content: content(response.content, 'output') }),
     };
   }
-  const errors = new Set([...doc.errors, ...(isPublic ? [] : [401]), 413, 500]);
+  // A path parameter the router cannot decode (malformed percent-encoding) is its 400, on any route.
+  const malformed = path.includes('{') ? [400] : [];
+  const errors = new Set([...doc.errors, ...malformed, ...(isPublic ? [] : [401]), 413, 500]);
   for (const status of [...errors].sort((a, b) => a - b)) {
     if (ERROR_DESCRIPTIONS[status] === undefined) {
       throw new Error(`${method} ${path}: no description for status ${status}`);

@@ -157,6 +157,26 @@ console.log(JSON.stringify({ sent: sent.length, values: values.sort() }));
     expect(JSON.parse(stdout)).toEqual({ sent: 3, values: ['one', 'three', 'two'] });
   });
 
+  it('loads in a CommonJS script, by require (node >= 20.19, its engines) and by import()', async () => {
+    // Prepare
+    const script = join(app, 'load.cjs');
+    await writeFile(
+      script,
+      [
+        "const required = require('@streambed/client');",
+        "import('@streambed/client').then((imported) => {",
+        '  console.log(typeof required.Streambed, required.Streambed === imported.Streambed);',
+        '});',
+      ].join('\n'),
+    );
+
+    // Act
+    const { stdout } = await run(process.execPath, [script], { cwd: app, env });
+
+    // Assess
+    expect(stdout.trim()).toBe('function true');
+  });
+
   it('installs a streambed bin that answers topics list', async () => {
     // Prepare
     const bin = join(app, 'node_modules/.bin/streambed');

@@ -3,6 +3,7 @@
  * way Prometheus reads it, and the request log at `--log-level info`. Each test starts its own server
  * (memory backend) with its own registry, so counts never leak between tests.
  */
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryMetaStore } from '../../lambdas/adapters/memory-meta-store.ts';
 import { MemoryObjectStore } from '../../lambdas/adapters/memory-object-store.ts';
@@ -43,6 +44,20 @@ async function start(options: LocalServerOptions & { level?: LogLevel } = {}): P
     return parsePrometheus(await response.text());
   };
   return { server, call: jsonCaller(() => server.url), lines, scrape };
+}
+
+/** Sends `text` on a connection of its own; what came back once the server closed it. */
+function rawRequest(url: string, text: string): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.write(text));
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => {
+      answer += chunk.toString('latin1');
+    });
+    socket.on('close', () => resolve(answer));
+    socket.on('error', reject);
+  });
 }
 
 /** Storage whose every query fails with `disk on fire` (listing topics is one). */
@@ -251,6 +266,35 @@ describe('the request log', () => {
     // The query string is never logged.
     expect(requests[1]).toMatchObject({ path: '/v1/topics/orders/partitions/0/records', status: 200 });
     expect(requests[2]).toMatchObject({ status: 404, code: 'TOPIC_NOT_FOUND' });
+  });
+
+  it('writes a line for, and counts, requests node answers before the router: CONNECT, a bad Expect', async () => {
+    // Prepare
+    const { server, lines, scrape } = await start({ level: 'info' });
+
+    // Act
+    const connected = await rawRequest(server.url, 'CONNECT /v1/topics HTTP/1.1\r\nHost: x\r\n\r\n');
+    const expected = await rawRequest(
+      server.url,
+      'GET /v1/topics HTTP/1.1\r\nHost: x\r\nExpect: later\r\nConnection: close\r\n\r\n',
+    );
+
+    // Assess
+    expect(connected).toMatch(/^HTTP\/1\.1 405 /);
+    expect(expected).toMatch(/^HTTP\/1\.1 400 /);
+    const requests = lines.filter((line) => line.message === 'request');
+    expect(requests).toEqual([
+      expect.objectContaining({
+        method: 'CONNECT',
+        path: '/v1/topics',
+        status: 405,
+        code: 'INVALID_REQUEST',
+      }),
+      expect.objectContaining({ method: 'GET', path: '/v1/topics', status: 400, code: 'INVALID_REQUEST' }),
+    ]);
+    const families = await scrape();
+    expect(sampleValue(families, METRIC.requests, { method: 'CONNECT', status: '405' })).toBe(1);
+    expect(sampleValue(families, METRIC.requests, { method: 'GET', status: '400' })).toBe(1);
   });
 
   it('writes no request lines at the default level', async () => {

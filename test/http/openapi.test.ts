@@ -145,6 +145,37 @@ describe('the API document', () => {
     expect(undocumented).toEqual([]);
   });
 
+  it('lists the 400 the router answers a malformed percent-encoding in a path parameter with', async () => {
+    // Prepare
+    const services = createServices(createEmbeddedBackend({ memory: true }));
+    const router = createRouter({
+      topics: services.topics,
+      log: services.log,
+      routeTables: apiRouteTables(services),
+    });
+    const withParameters = documentedOperations(document).filter((key) => key.includes('{'));
+
+    // Act
+    const unlisted: string[] = [];
+    for (const key of withParameters) {
+      const [method, template] = key.split(' ') as [string, string];
+      const answer = await router({
+        method,
+        path: template.replace(/\{\w+\}/g, '%ZZ'),
+        query: new URLSearchParams(),
+        rawQuery: '',
+        headers: {},
+        body: new Uint8Array(0),
+      });
+      const listed = document.paths[template][method.toLowerCase()].responses[String(answer.status)];
+      if (listed === undefined) unlisted.push(`${key} → ${answer.status}`);
+    }
+
+    // Assess
+    expect(withParameters.length).toBeGreaterThan(20);
+    expect(unlisted).toEqual([]);
+  });
+
   it('gives every operation its area’s error shape, and 401 (but health), 413 and 500', () => {
     // Act
     const wrong: string[] = [];
