@@ -1,5 +1,6 @@
 /** `streambed` commands as child processes, the way a user runs them. */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { type ProcessResult, runProcess } from './run-process.ts';
 
 export interface ServerProcess {
   url: string;
@@ -42,28 +43,12 @@ export async function stopCliServer(server: ServerProcess): Promise<number | nul
   return exited;
 }
 
-export interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type CliResult = ProcessResult;
 
 /** Runs one `streambed` command against `url`, feeding `stdin`, and collects its output. */
 export function runCli(url: string, args: string[], stdin = ''): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'lambdas/runtime/cli.ts', ...args], {
-      env: { ...process.env, STREAMBED_URL: url },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-    child.stdin?.end(stdin);
+  return runProcess(process.execPath, ['--import', 'tsx', 'lambdas/runtime/cli.ts', ...args], {
+    env: { ...process.env, STREAMBED_URL: url },
+    stdin,
   });
 }
