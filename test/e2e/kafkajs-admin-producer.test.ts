@@ -3,8 +3,9 @@
  * local in-memory server, and bad input gets a StreambedError naming what was wrong, changing nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Admin, type Producer, type SeekEntry, Streambed, StreambedError } from '../../client/index.ts';
+import { type Admin, type Producer, type SeekEntry, Streambed } from '../../client/index.ts';
 import { type LocalServer, startLocalServer } from '../../lambdas/runtime/local-server.ts';
+import { sdkFailure } from '../support/failure.ts';
 import { freePort } from '../support/free-port.ts';
 import { serveHttp } from '../support/local-http.ts';
 
@@ -17,16 +18,6 @@ beforeAll(async () => {
   admin = client.admin();
 });
 afterAll(async () => local.close());
-
-/** Awaits a call that must fail with a StreambedError and returns the error. */
-async function failure(promise: Promise<unknown>): Promise<StreambedError> {
-  const outcome = await promise.then(
-    () => new Error('expected the call to fail'),
-    (error: unknown) => error,
-  );
-  expect(outcome).toBeInstanceOf(StreambedError);
-  return outcome as StreambedError;
-}
 
 /** A producer that sends each call at once. */
 const producerOf = (): Producer<string> => client.producer<string>({ lingerMs: 0 });
@@ -54,7 +45,7 @@ describe('connect and disconnect', () => {
     const url = `http://127.0.0.1:${await freePort()}`;
     const nowhere = new Streambed({ url });
     for (const connecting of [nowhere.producer().connect(), nowhere.admin().connect()]) {
-      const error = await failure(connecting);
+      const error = await sdkFailure(connecting);
       expect(error.code).toBe('UNAVAILABLE');
       expect(error.message).toContain(url);
       expect(error.message).toContain('connection refused');
@@ -64,7 +55,7 @@ describe('connect and disconnect', () => {
   it('connect to a server that is not Streambed fails naming the URL and its answer', async () => {
     const other = await serveHttp((_req, res) => res.writeHead(404).end('not here'));
     try {
-      const error = await failure(new Streambed({ url: `${other.url}/base` }).admin().connect());
+      const error = await sdkFailure(new Streambed({ url: `${other.url}/base` }).admin().connect());
       expect(error.message).toBe(`${other.url}/base/v1/health answered HTTP 404`);
     } finally {
       await other.close();
@@ -141,7 +132,7 @@ describe('Producer', () => {
       [producer.sendBatch({ topicMessages: 'p-audit' as unknown as [] }), 'topicMessages must be an array'],
     ];
     for (const [call, named] of cases) {
-      const error = await failure(call);
+      const error = await sdkFailure(call);
       expect(error.code).toBe('INVALID_REQUEST');
       expect(error.message).toContain(named);
     }
@@ -149,7 +140,7 @@ describe('Producer', () => {
   });
 
   it('sendBatch to a topic that does not exist fails with TOPIC_NOT_FOUND naming it', async () => {
-    const error = await failure(
+    const error = await sdkFailure(
       producerOf().sendBatch({ topicMessages: [{ topic: 'p-missing', messages: [{ value: 'v' }] }] }),
     );
     expect(error.code).toBe('TOPIC_NOT_FOUND');
@@ -163,7 +154,7 @@ describe('Producer', () => {
       producer.send({ topic: 'p-audit', messages: [{ value: 'v' }] }),
       producer.sendBatch({ topicMessages: [{ topic: 'p-audit', messages: [{ value: 'v' }] }] }),
     ]) {
-      const error = await failure(call);
+      const error = await sdkFailure(call);
       expect(error.code).toBe('INVALID_REQUEST');
       expect(error.message).toBe('the producer is disconnected: call connect() to send again');
     }
@@ -224,7 +215,7 @@ describe('Admin topics', () => {
       [{ topics: 't-bad6' as unknown as [] }, 'topics must be an array'],
     ];
     for (const [options, named] of cases) {
-      const error = await failure(admin.createTopics(options));
+      const error = await sdkFailure(admin.createTopics(options));
       expect(error.code).toBe('INVALID_REQUEST');
       expect(error.message).toContain(named);
     }
@@ -250,7 +241,7 @@ describe('Admin topics', () => {
     });
     const all = await admin.fetchTopicMetadata();
     expect(all.topics.map((topic) => topic.name).sort()).toEqual((await admin.listTopics()).sort());
-    const error = await failure(admin.fetchTopicMetadata({ topics: ['t-one', 't-missing'] }));
+    const error = await sdkFailure(admin.fetchTopicMetadata({ topics: ['t-one', 't-missing'] }));
     expect(error.code).toBe('TOPIC_NOT_FOUND');
     expect(error.message).toContain('t-missing');
   });
@@ -262,7 +253,7 @@ describe('Admin topics', () => {
   });
 
   it('createPartitions refuses a count not above the current one, or an unknown topic, changing nothing', async () => {
-    const lower = await failure(
+    const lower = await sdkFailure(
       admin.createPartitions({
         topicPartitions: [
           { topic: 't-three', count: 2 },
@@ -272,7 +263,7 @@ describe('Admin topics', () => {
     );
     expect(lower.code).toBe('INVALID_REQUEST');
     expect(lower.message).toBe('topic t-two has 4 partitions: count must be more than that, got 3');
-    const unknown = await failure(
+    const unknown = await sdkFailure(
       admin.createPartitions({ topicPartitions: [{ topic: 't-missing', count: 2 }] }),
     );
     expect(unknown.code).toBe('TOPIC_NOT_FOUND');
@@ -287,7 +278,7 @@ describe('Admin topics', () => {
 
   it('deleteTopics deletes every topic named; one unknown topic fails the call before any delete', async () => {
     await admin.createTopics({ topics: [{ topic: 't-del1' }, { topic: 't-del2' }] });
-    const error = await failure(admin.deleteTopics({ topics: ['t-del1', 't-nope'] }));
+    const error = await sdkFailure(admin.deleteTopics({ topics: ['t-del1', 't-nope'] }));
     expect(error.code).toBe('TOPIC_NOT_FOUND');
     expect(error.message).toContain('t-nope');
     expect(await admin.listTopics()).toContain('t-del1');
@@ -316,7 +307,7 @@ describe('Admin offsets', () => {
       { partition: 0, offset: '3', high: '3', low: '0' },
       { partition: 1, offset: '0', high: '0', low: '0' },
     ]);
-    expect((await failure(admin.fetchTopicOffsets('o-missing'))).code).toBe('TOPIC_NOT_FOUND');
+    expect((await sdkFailure(admin.fetchTopicOffsets('o-missing'))).code).toBe('TOPIC_NOT_FOUND');
   });
 
   it('fetchTopicOffsetsByTimestamp answers the first offset at or after the time, else the high watermark', async () => {
@@ -354,7 +345,7 @@ describe('Admin offsets', () => {
       },
     ]);
     expect(await admin.fetchOffsets({ groupId: 'o-fresh' })).toEqual([]);
-    const error = await failure(admin.fetchOffsets({ groupId: 'o-fresh', topics: ['o-missing'] }));
+    const error = await sdkFailure(admin.fetchOffsets({ groupId: 'o-fresh', topics: ['o-missing'] }));
     expect(error.code).toBe('TOPIC_NOT_FOUND');
   });
 
@@ -404,13 +395,13 @@ describe('Admin offsets', () => {
       ],
     ];
     for (const [partitions, code, message] of cases) {
-      const error = await failure(setGuarded(partitions));
+      const error = await sdkFailure(setGuarded(partitions));
       expect([error.code, error.message]).toEqual([code, message]);
     }
     expect(await admin.fetchOffsets({ groupId: 'o-guarded', topics: ['o-events'] })).toEqual(unchanged);
     const member = await liveMember('o-guarded', 'o-events');
     try {
-      const live = await failure(setGuarded([{ partition: 0, offset: '0' }]));
+      const live = await sdkFailure(setGuarded([{ partition: 0, offset: '0' }]));
       expect(live.code).toBe('INVALID_REQUEST');
       expect(live.message).toContain('live member');
     } finally {
@@ -488,7 +479,7 @@ describe('Admin groups', () => {
     } finally {
       await member.disconnect();
     }
-    const error = await failure(admin.describeGroups('g-live' as unknown as string[]));
+    const error = await sdkFailure(admin.describeGroups('g-live' as unknown as string[]));
     expect(error.code).toBe('INVALID_REQUEST');
     expect(error.message).toContain('groupIds must be an array');
   });

@@ -11,6 +11,7 @@ import {
 import { HTTP_STATUS_BY_CODE } from '../../lambdas/http/errors.ts';
 import { type LocalServer, startLocalServer } from '../../lambdas/runtime/local-server.ts';
 import type * as server from '../../lambdas/subscriptions/subscriptions.ts';
+import { sdkFailure } from '../support/failure.ts';
 
 let local: LocalServer;
 let admin: Admin;
@@ -23,16 +24,6 @@ beforeAll(async () => {
 afterAll(async () => local.close());
 
 const target = { url: 'http://127.0.0.1:9/' };
-
-/** Awaits a call that must fail with a StreambedError, and returns that error. */
-async function failure(promise: Promise<unknown>): Promise<StreambedError> {
-  const error = await promise.then(
-    () => new Error('expected the call to fail'),
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(StreambedError);
-  return error as StreambedError;
-}
 
 describe('Admin subscriptions', () => {
   it('creates, lists, describes, pauses, resumes, updates and deletes', async () => {
@@ -80,15 +71,15 @@ describe('Admin subscriptions', () => {
     await admin.createSubscription({ name: 'once', topic: 'events', target });
     // Act
     const missing = await Promise.all([
-      failure(admin.describeSubscription('ghost')),
-      failure(admin.pauseSubscription('ghost')),
-      failure(admin.resumeSubscription('ghost')),
-      failure(admin.updateSubscription('ghost', { batchSize: 5 })),
-      failure(admin.deleteSubscription('ghost')),
+      sdkFailure(admin.describeSubscription('ghost')),
+      sdkFailure(admin.pauseSubscription('ghost')),
+      sdkFailure(admin.resumeSubscription('ghost')),
+      sdkFailure(admin.updateSubscription('ghost', { batchSize: 5 })),
+      sdkFailure(admin.deleteSubscription('ghost')),
     ]);
-    const duplicate = await failure(admin.createSubscription({ name: 'once', topic: 'events', target }));
-    const noTopic = await failure(admin.createSubscription({ name: 'lost', topic: 'nope', target }));
-    const invalid = await failure(admin.updateSubscription('once', { batchSize: 0 }));
+    const duplicate = await sdkFailure(admin.createSubscription({ name: 'once', topic: 'events', target }));
+    const noTopic = await sdkFailure(admin.createSubscription({ name: 'lost', topic: 'nope', target }));
+    const invalid = await sdkFailure(admin.updateSubscription('once', { batchSize: 0 }));
     // Assess
     for (const error of missing) {
       expect(error).toBeInstanceOf(StreambedError);
