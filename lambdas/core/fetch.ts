@@ -179,6 +179,15 @@ export function createFetcher({ meta, objects, clock, requireTopic, notifier }: 
     );
   }
 
+  /**
+   * Throws OFFSET_OUT_OF_RANGE unless `offset` is servable in `state`. Checked again after every read
+   * of the partition item: records may have been deleted (delete-records.ts, retention) meanwhile.
+   */
+  function requireInRange(topic: TopicDescription, partition: number, offset: number, state: PartitionMeta) {
+    if (offset < state.logStartOffset || offset > state.highWatermark)
+      throw outOfRange(topic, partition, offset, state);
+  }
+
   /** Long poll: re-read until the high watermark passes `offset` or the wait is over. */
   async function awaitData(
     topic: TopicDescription,
@@ -300,12 +309,10 @@ export function createFetcher({ meta, objects, clock, requireTopic, notifier }: 
     const waitMs = Math.min(Math.max(0, request.maxWaitMs ?? 0), MAX_FETCH_WAIT_MS);
     let state = await readState(topic, request.partition);
     const { offset, partition } = request;
-    if (offset < state.logStartOffset || offset > state.highWatermark)
-      throw outOfRange(topic, partition, offset, state);
+    requireInRange(topic, partition, offset, state);
     if (offset === state.highWatermark && waitMs > 0) {
       state = await awaitData(topic, partition, offset, state, waitMs);
-      // Records may have come and been deleted (delete-records.ts) while it waited: never serve them.
-      if (offset < state.logStartOffset) throw outOfRange(topic, partition, offset, state);
+      requireInRange(topic, partition, offset, state);
     }
     const empty = { batches: [] as Uint8Array[], nextOffset: offset, state };
     if (offset >= state.highWatermark) return empty;
@@ -317,7 +324,7 @@ export function createFetcher({ meta, objects, clock, requireTopic, notifier }: 
       if (slices.length === 0) {
         // The index no longer covers `offset` (retention moved past it since the state was read).
         state = await readState(topic, partition);
-        if (offset < state.logStartOffset) throw outOfRange(topic, partition, offset, state);
+        requireInRange(topic, partition, offset, state);
         if (attempt > 0) throw changing(topic, partition);
         continue;
       }
@@ -330,7 +337,7 @@ export function createFetcher({ meta, objects, clock, requireTopic, notifier }: 
         // is still there under a newer entry, so the client should simply ask again.
         if (attempt > 0) throw changing(topic, partition, error);
         state = await readState(topic, partition);
-        if (offset < state.logStartOffset) throw outOfRange(topic, partition, offset, state);
+        requireInRange(topic, partition, offset, state);
         continue;
       }
       return { ...pageOf(read, offset, maxBytes, `${topic.name}/${partition}`), state };
