@@ -8,14 +8,21 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../client/cli/main.ts';
+import { freshNpxEnv, type NpxEnv } from '../support/npx-env.ts';
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '../..');
 const BIN = 'lambdas/runtime/cli.ts';
 
 describe('the streambed bin', () => {
+  let npx: NpxEnv;
+  beforeAll(async () => {
+    npx = await freshNpxEnv();
+  });
+  afterAll(() => npx.dispose());
+
   it('is the package bin and is committed with the executable bit', async () => {
     // Prepare
     const manifest = JSON.parse(await readFile(resolve(root, 'package.json'), 'utf8'));
@@ -35,7 +42,7 @@ describe('the streambed bin', () => {
     // Act: a failing exit rejects with the exit code and stderr
     const { stdout } = await run('npx', ['--no-install', 'streambed', '--help'], {
       cwd: root,
-      env: { ...process.env, npm_config_update_notifier: 'false' },
+      env: { ...process.env, ...npx.env },
     });
     // Assess
     expect(stdout).toMatch(/^usage: streambed /m);

@@ -9,6 +9,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ServerProcess, startCliServer, stopCliServer } from '../support/cli-server.ts';
+import { freshNpxEnv, type NpxEnv } from '../support/npx-env.ts';
 import { runProcess } from '../support/run-process.ts';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -60,15 +61,18 @@ function bash(script: string, cwd: string, env: NodeJS.ProcessEnv) {
 const blocks = shellBlocks(await readFile(resolve(root, 'README.md'), 'utf8'));
 let server: ServerProcess;
 let scratch: string;
+let npx: NpxEnv;
 
 beforeAll(async () => {
   server = await startCliServer(['--memory', '--port', '0']);
+  npx = await freshNpxEnv();
   scratch = await mkdtemp(join(root, 'test', '.readme-run-'));
   for (const [name, text] of Object.entries(FIXTURES)) await writeFile(join(scratch, name), text);
 });
 afterAll(async () => {
   await stopCliServer(server);
   await rm(scratch, { recursive: true, force: true });
+  await npx.dispose();
 });
 
 describe('the README shell blocks', () => {
@@ -83,7 +87,7 @@ describe('the README shell blocks', () => {
       const script = block.text.replaceAll('localhost:8080', host);
       const result = await bash(script, scratch, {
         STREAMBED_URL: server.url,
-        npm_config_update_notifier: 'false',
+        ...npx.env,
       });
       expect(result.stderr.split('\n').filter((line) => /^streambed: /.test(line))).toEqual([]);
       expect(result.code, `${block.text}\n--- stderr:\n${result.stderr}`).toBe(0);
@@ -103,7 +107,7 @@ describe('the README shell blocks', () => {
         'npx streambed consume exact --from-beginning --max-messages 1000 > out.txt',
       ].join('\n'),
       scratch,
-      { STREAMBED_URL: server.url, npm_config_update_notifier: 'false' },
+      { STREAMBED_URL: server.url, ...npx.env },
     );
     expect(result.code, result.stderr).toBe(0);
     const written = await readFile(join(scratch, 'out.txt'), 'utf8');
