@@ -65,6 +65,8 @@ const COMMANDS: Record<string, Record<string, string>> = {
             --no-fsync: do not fsync writes to DIR (faster; a power loss, not a crash, may lose
             the last seconds of acknowledged records, see docs/reliability.md)
             --backend embedded|aws  --token T (or STREAMBED_TOKEN)
+            --kafka-port N (9092; 0 = a free port)  --no-kafka  --kafka-advertised-host H (--host):
+            the Kafka protocol listener, for Kafka clients (with a token: SASL/PLAIN, password T)
             --janitor-interval-ms N (5000; 0 = off): retention, compaction, garbage collection
             --log-level debug|info|warn|error|silent (warn, or STREAMBED_LOG_LEVEL): JSON lines on
             stderr; info adds one per request. GET /metrics: Prometheus metrics (needs the token too)

@@ -9,6 +9,8 @@ import { errorResponse } from '../http/errors.ts';
 import { type AnsweredRequest, bearerTokenAuth, startHttpServer } from '../http/node-server.ts';
 import { createRouter, unauthorized } from '../http/router.ts';
 import type { HttpHandler, HttpResponse } from '../http/types.ts';
+import { HANDLERS } from '../kafka/handlers/index.ts';
+import { type KafkaListener, startKafkaListener } from '../kafka/listener.ts';
 import { systemClock } from '../ports/clock.ts';
 import type { DeliveryEvent } from '../subscriptions/deliverer.ts';
 import { createLocalRunner, type LocalRunner } from '../subscriptions/local-runner.ts';
@@ -50,6 +52,12 @@ export interface LocalServerOptions {
   logLevel?: LogLevel;
   /** Where log lines go; default JSON lines on stderr at `logLevel`. */
   logger?: LocalLogger;
+  /**
+   * The Kafka protocol listener (DESIGN §13) on this port (0: a free one), clients told to reach it at
+   * `advertisedHost` (default `host`). Where a token is set, clients authenticate with SASL/PLAIN and
+   * the token as password. Unset: no listener (the CLI's `start` opens 9092 unless `--no-kafka`).
+   */
+  kafka?: { port: number; advertisedHost?: string };
   /** Run subscriptions' deliverers in this process (default true). */
   subscriptions?: boolean;
   /** Backoff of failing deliveries (default 1 s doubling to 60 s); tests shorten it. */
@@ -131,6 +139,30 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       logRequest(logger, answered, route);
     },
   });
+  let kafka: KafkaListener | undefined;
+  if (options.kafka !== undefined) {
+    try {
+      kafka = await startKafkaListener({
+        host,
+        port: options.kafka.port,
+        advertisedHost: options.kafka.advertisedHost,
+        services,
+        clock: systemClock,
+        handlers: HANDLERS,
+        log: logger,
+        token: options.token || undefined,
+      });
+    } catch (error) {
+      await server.close();
+      await backend.close();
+      if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+        throw new Error(
+          `--kafka-port ${options.kafka.port}: the port is in use (another Kafka broker or Streambed?); choose another with --kafka-port N, or start without the listener with --no-kafka`,
+        );
+      }
+      throw error;
+    }
+  }
   const janitor = scheduleJanitor(services, options, logger, metrics);
   if (options.subscriptions !== false) {
     runner = createLocalRunner(
@@ -156,8 +188,10 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     listeners: [
       { name: 'http', url: server.url },
       { name: 'metrics', url: `${server.url}${METRICS_PATH}` },
+      ...(kafka === undefined ? [] : [{ name: 'kafka', url: kafka.url }]),
     ],
     close: async () => {
+      await kafka?.close();
       await runner?.close();
       await janitor.stop();
       await server.close();

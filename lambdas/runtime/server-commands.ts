@@ -8,6 +8,9 @@ import type { ServerCommands } from '../../client/cli/main.ts';
 import { DEFAULT_LOG_LEVEL, isLogLevel, LOG_LEVELS } from './local-log.ts';
 import type { LocalServerOptions } from './local-server.ts';
 
+/** Kafka's own port: clients configured for a local broker find the listener without a change. */
+export const DEFAULT_KAFKA_PORT = 9092;
+
 function integer(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;
   if (!/^\d+$/.test(raw))
@@ -33,9 +36,21 @@ export function parseStartArgs(argv: string[], env: NodeJS.ProcessEnv): LocalSer
       token: { type: 'string' },
       'janitor-interval-ms': { type: 'string' },
       'log-level': { type: 'string' },
+      'kafka-port': { type: 'string' },
+      'no-kafka': { type: 'boolean' },
+      'kafka-advertised-host': { type: 'string' },
     },
     strict: true,
   });
+  if (
+    values['no-kafka'] &&
+    (values['kafka-port'] !== undefined || values['kafka-advertised-host'] !== undefined)
+  )
+    throw new Error(
+      '--no-kafka turns the Kafka listener off; --kafka-port and --kafka-advertised-host configure it: give one or the other',
+    );
+  const kafkaPort = integer('kafka-port', values['kafka-port'], DEFAULT_KAFKA_PORT);
+  if (kafkaPort > 65535) throw new Error(`--kafka-port must be at most 65535, got ${kafkaPort}`);
   const logLevel = values['log-level'] ?? (env.STREAMBED_LOG_LEVEL || DEFAULT_LOG_LEVEL);
   if (!isLogLevel(logLevel))
     throw new Error(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`);
@@ -59,6 +74,9 @@ export function parseStartArgs(argv: string[], env: NodeJS.ProcessEnv): LocalSer
     token: values.token ?? env.STREAMBED_TOKEN,
     janitorIntervalMs: integer('janitor-interval-ms', values['janitor-interval-ms'], 5_000),
     logLevel,
+    kafka: values['no-kafka']
+      ? undefined
+      : { port: kafkaPort, advertisedHost: values['kafka-advertised-host'] },
     aws: {
       table: env.STREAMBED_TABLE ?? 'streambed',
       bucket: env.STREAMBED_BUCKET ?? 'streambed-local',

@@ -9,9 +9,15 @@ export interface ServerProcess {
   output(): string;
 }
 
-/** `streambed start`; resolves once it logs its URL. */
+/**
+ * `streambed start`; resolves once it logs its URL. The Kafka listener takes a free port unless the
+ * arguments say otherwise: test files run in parallel, and 9092 can serve only one of them.
+ */
 export function startCliServer(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
-  return startCliProcess(['start', ...args], env);
+  const kafka = args.some((arg) => arg === '--no-kafka' || arg.startsWith('--kafka-port'))
+    ? []
+    : ['--kafka-port', '0'];
+  return startCliProcess(['start', ...args, ...kafka], env);
 }
 
 /** Any long-running command (`start`, `handler serve`); resolves once it logs `listening on <url>`. */

@@ -1,0 +1,6 @@
+/** Every API handler the listener serves; ApiVersions advertises exactly these. */
+import type { Handler } from '../handler.ts';
+import { apiVersions } from './api-versions.ts';
+import { metadata } from './metadata.ts';
+
+export const HANDLERS: readonly Handler[] = [apiVersions, metadata] as readonly Handler[];

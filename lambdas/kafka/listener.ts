@@ -1,0 +1,252 @@
+/**
+ * The Kafka protocol listener (DESIGN §13): a TCP server that reads Kafka request frames, hands each to
+ * its API's handler and writes the responses back.
+ *
+ * Invariants:
+ * - One request at a time per connection, answered in the order received (as Kafka's broker mutes a
+ *   connection while it serves a request): clients match responses to requests by order as well as by
+ *   correlation id. Clients open several connections (one for fetches, one for their group
+ *   coordinator), so a long-polling Fetch never holds up a Heartbeat.
+ * - A frame that does not parse, an API or version this listener does not speak (but ApiVersions), or a
+ *   frame larger than MAX_FRAME_BYTES closes the connection, as Kafka does: there is no way to answer
+ *   a request one cannot read.
+ * - An ApiVersions request newer than this listener speaks is answered at version 0 with
+ *   UNSUPPORTED_VERSION and this listener's ApiVersions range, so the client retries with one it has.
+ * - Where the listener requires authentication, only ApiVersions and the SASL exchange are served until
+ *   it succeeds; anything else closes the connection.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Clock } from '../ports/clock.ts';
+import { KafkaError } from './errors.ts';
+import type { Broker, Connection, Handler, KafkaContext, KafkaServices, Logger } from './handler.ts';
+import { ProtocolError } from './protocol/codec.ts';
+import { APIS, readRequestBody, readRequestHeader, writeResponse } from './protocol/frames.ts';
+import { ApiVersions, SaslAuthenticate, SaslHandshake } from './protocol/messages.ts';
+import type { Api } from './protocol/schema.ts';
+
+/** The largest request frame accepted (Kafka's socket.request.max.bytes default). */
+export const MAX_FRAME_BYTES = 100 * 1024 * 1024;
+
+export interface KafkaListenerOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** The host clients are told to connect to (Metadata, FindCoordinator); default `host`. */
+  advertisedHost?: string;
+  services: KafkaServices;
+  clock: Clock;
+  handlers: readonly Handler[];
+  log: Logger;
+  /** Require SASL/PLAIN with this password before anything but ApiVersions and the SASL exchange. */
+  token?: string;
+  /** This listener's node id; default 0. */
+  nodeId?: number;
+  /** Every listener over the backend, for Metadata; default this one alone. */
+  brokers?: (self: Broker) => Promise<Broker[]>;
+}
+
+export interface KafkaListener {
+  readonly self: Broker;
+  /** `kafka://host:port` as clients are told to reach it. */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+const SASL_APIS = new Set<number>([ApiVersions.key, SaslHandshake.key, SaslAuthenticate.key]);
+
+export async function startKafkaListener(options: KafkaListenerOptions): Promise<KafkaListener> {
+  const handlers = new Map<number, Handler>(options.handlers.map((h) => [h.api.key, h]));
+  const sockets = new Set<Socket>();
+  let nextConnectionId = 1;
+  const server: Server = createServer({ noDelay: true });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : options.port;
+  const self: Broker = { nodeId: options.nodeId ?? 0, host: options.advertisedHost ?? options.host, port };
+  const context: KafkaContext = {
+    services: options.services,
+    clock: options.clock,
+    self,
+    brokers: () => (options.brokers ? options.brokers(self) : Promise.resolve([self])),
+    controllerId: self.nodeId,
+    served: options.handlers.map((h) => h.api),
+    token: options.token,
+    log: options.log,
+  };
+
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    const connection: Connection = {
+      id: nextConnectionId++,
+      remoteAddress: `${socket.remoteAddress}:${socket.remotePort}`,
+      clientId: null,
+      authenticated: options.token === undefined,
+    };
+    serveConnection(socket, connection, context, handlers, options.log).finally(() => sockets.delete(socket));
+  });
+
+  return {
+    self,
+    url: `kafka://${self.host}:${self.port}`,
+    close: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    },
+  };
+}
+
+/** Splits a socket's bytes into frames and serves them one after another until the socket closes. */
+async function serveConnection(
+  socket: Socket,
+  connection: Connection,
+  context: KafkaContext,
+  handlers: Map<number, Handler>,
+  log: Logger,
+): Promise<void> {
+  const abort = new AbortController();
+  const frames: Buffer[] = [];
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let wake: (() => void) | undefined;
+  let ended = false;
+  socket.on('data', (chunk: Buffer) => {
+    pending.push(chunk);
+    pendingBytes += chunk.length;
+    while (pendingBytes >= 4) {
+      const head = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending);
+      pending = [head];
+      const size = head.readInt32BE(0);
+      if (size < 0 || size > MAX_FRAME_BYTES) {
+        log.warn('kafka: frame size out of bounds; closing the connection', {
+          size,
+          connection: connection.id,
+        });
+        socket.destroy();
+        return;
+      }
+      if (pendingBytes < 4 + size) break;
+      frames.push(head.subarray(4, 4 + size));
+      const rest = head.subarray(4 + size);
+      pending = rest.length > 0 ? [rest] : [];
+      pendingBytes = rest.length;
+    }
+    // One request is served at a time; stop reading while several wait, so a client cannot queue unboundedly.
+    if (frames.length > 8) socket.pause();
+    wake?.();
+  });
+  const stop = () => {
+    ended = true;
+    abort.abort();
+    wake?.();
+  };
+  socket.on('close', stop);
+  socket.on('error', stop);
+
+  while (!ended) {
+    const frame = frames.shift();
+    if (frame === undefined) {
+      socket.resume();
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      wake = undefined;
+      continue;
+    }
+    try {
+      const response = await serveFrame(frame, connection, context, handlers, abort.signal);
+      if (response !== null && !socket.destroyed) {
+        socket.cork();
+        for (const chunk of response) socket.write(chunk);
+        socket.uncork();
+      }
+    } catch (error) {
+      if (error instanceof ProtocolError) {
+        log.warn('kafka: closing the connection', {
+          connection: connection.id,
+          client: connection.clientId,
+          error: error.message,
+        });
+      } else {
+        log.error('kafka: internal error; closing the connection', {
+          connection: connection.id,
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }
+      socket.destroy();
+      return;
+    }
+  }
+}
+
+/** One frame's response chunks, or null when none is due. Throws ProtocolError to close the connection. */
+async function serveFrame(
+  frame: Buffer,
+  connection: Connection,
+  context: KafkaContext,
+  handlers: Map<number, Handler>,
+  signal: AbortSignal,
+): Promise<Buffer[] | null> {
+  if (connection.rawSaslNext) {
+    // SaslHandshake v0: a bare token, answered by a bare frame (empty on success).
+    connection.rawSaslNext = false;
+    if (!verifyPlain(frame, context.token)) throw new ProtocolError('SASL/PLAIN authentication failed');
+    connection.authenticated = true;
+    return [Buffer.alloc(4)];
+  }
+  const { header, reader } = readRequestHeader(frame);
+  connection.clientId = header.clientId;
+  const handler = handlers.get(header.apiKey);
+  const api = handler?.api ?? APIS.get(header.apiKey);
+  if (
+    header.apiKey === ApiVersions.key &&
+    (handler === undefined || !supports(ApiVersions, header.apiVersion))
+  ) {
+    // Too new to parse: answer at v0, naming the versions this listener speaks.
+    const versions = ApiVersions.versions;
+    return writeResponse(ApiVersions, 0, header.correlationId, {
+      errorCode: KafkaError.UNSUPPORTED_VERSION,
+      apiKeys: [{ apiKey: ApiVersions.key, minVersion: versions.min, maxVersion: versions.max }],
+    });
+  }
+  if (handler === undefined || api === undefined || !supports(api, header.apiVersion)) {
+    throw new ProtocolError(
+      `${api?.name ?? `API key ${header.apiKey}`} v${header.apiVersion} is not served here`,
+    );
+  }
+  if (!connection.authenticated && !SASL_APIS.has(api.key)) {
+    throw new ProtocolError(`${api.name} before SASL authentication`);
+  }
+  const request = readRequestBody(api, header.apiVersion, reader);
+  const body = await handler.handle(request as never, context, {
+    version: header.apiVersion,
+    connection,
+    signal,
+  });
+  if (body === null) return null;
+  return writeResponse(api, header.apiVersion, header.correlationId, body as Record<string, unknown>);
+}
+
+function supports(api: Api, version: number): boolean {
+  return version >= api.versions.min && version <= api.versions.max;
+}
+
+/**
+ * SASL/PLAIN (RFC 4616): `authzid NUL authcid NUL passwd`. Any user name; the password is the
+ * server's token. Compared in constant time.
+ */
+export function verifyPlain(token: Uint8Array, expected: string | undefined): boolean {
+  if (expected === undefined) return true;
+  const parts = Buffer.from(token).toString('utf8').split('\0');
+  if (parts.length !== 3) return false;
+  const given = Buffer.from(parts[2] as string);
+  const want = Buffer.from(expected);
+  return given.length === want.length && timingSafeEqual(given, want);
+}
