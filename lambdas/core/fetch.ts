@@ -420,7 +420,7 @@ export function createFetcher({ meta, objects, clock, requireTopic, notifier }: 
         for (const batch of batches) {
           for (const record of decodeRecordBatch(batch).records) {
             if (record.timestamp >= timestamp && record.offset >= state.logStartOffset) {
-              return { ...range, offset: record.offset };
+              return { ...range, offset: record.offset, timestamp: record.timestamp };
             }
           }
         }

@@ -111,6 +111,8 @@ export interface OffsetsResult {
   highWatermark: number;
   /** For a timestamp query: the earliest offset whose timestamp is >= it (highWatermark past the end). */
   offset?: number;
+  /** For a timestamp query that found a record: that record's timestamp. */
+  timestamp?: number;
 }
 
 /** Kafka's DeleteRecords for one topic: per partition, the offset the log is to start at. */

@@ -1,6 +1,8 @@
 /** Every API handler the listener serves; ApiVersions advertises exactly these. */
 import type { Handler } from '../handler.ts';
 import { apiVersions } from './api-versions.ts';
+import { fetch } from './fetch.ts';
+import { listOffsets } from './list-offsets.ts';
 import { metadata } from './metadata.ts';
 
-export const HANDLERS: readonly Handler[] = [apiVersions, metadata] as readonly Handler[];
+export const HANDLERS: readonly Handler[] = [apiVersions, metadata, fetch, listOffsets] as readonly Handler[];

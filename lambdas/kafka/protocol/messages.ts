@@ -124,8 +124,8 @@ export const Fetch = api(1, 'Fetch', '4-12', '12+', {
   ],
 });
 
-/** ListOffsets: advertised 1-7. */
-export const ListOffsets = api(2, 'ListOffsets', '1-7', '6+', {
+/** ListOffsets: advertised 1-6 (v7's max-timestamp query is not served). */
+export const ListOffsets = api(2, 'ListOffsets', '1-6', '6+', {
   request: [
     field('replicaId', 'int32', '1+'),
     field('isolationLevel', 'int8', '2+'),

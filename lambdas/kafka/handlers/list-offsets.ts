@@ -1,0 +1,45 @@
+/**
+ * ListOffsets: per partition, the log start (timestamp -2, earliest), the high watermark (-1, latest;
+ * also the last stable offset, as nothing is transactional), or the first offset whose record's
+ * timestamp is at or after the one asked — offset and timestamp -1 when no record is that recent.
+ */
+import { KafkaError, toKafkaError } from '../errors.ts';
+import { handler } from '../handler.ts';
+import { ListOffsets } from '../protocol/messages.ts';
+
+const LATEST = -1;
+const EARLIEST = -2;
+
+export const listOffsets = handler(ListOffsets, async (request, context) => {
+  const { log } = context.services;
+  const topics = await Promise.all(
+    request.topics.map(async ({ name, partitions }) => ({
+      name,
+      partitions: await Promise.all(
+        partitions.map(async ({ partitionIndex, timestamp }) => {
+          try {
+            if (timestamp === LATEST || timestamp === EARLIEST) {
+              const range = await log.offsets(name, partitionIndex);
+              const offset = timestamp === LATEST ? range.highWatermark : range.logStartOffset;
+              return { partitionIndex, errorCode: KafkaError.NONE, timestamp: -1, offset };
+            }
+            if (timestamp < 0) {
+              return { partitionIndex, errorCode: KafkaError.INVALID_REQUEST, timestamp: -1, offset: -1 };
+            }
+            const found = await log.offsets(name, partitionIndex, timestamp);
+            const none = found.timestamp === undefined;
+            return {
+              partitionIndex,
+              errorCode: KafkaError.NONE,
+              timestamp: none ? -1 : found.timestamp,
+              offset: none ? -1 : (found.offset as number),
+            };
+          } catch (error) {
+            return { partitionIndex, errorCode: toKafkaError(error).errorCode, timestamp: -1, offset: -1 };
+          }
+        }),
+      ),
+    })),
+  );
+  return { throttleTimeMs: 0, topics };
+});
