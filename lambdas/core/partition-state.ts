@@ -98,6 +98,21 @@ export function findRecentKey(recentKeys: Uint8Array, keyHash: Uint8Array): Rece
   return undefined;
 }
 
+/** The window without the entries of `keyHash` (for entries that stand for a state, kept once). */
+export function removeRecentKey(recentKeys: Uint8Array, keyHash: Uint8Array): Uint8Array {
+  const kept: Uint8Array[] = [];
+  for (let at = 0; at + ENTRY_BYTES <= recentKeys.byteLength; at += ENTRY_BYTES) {
+    const entry = recentKeys.subarray(at, at + ENTRY_BYTES);
+    if (!keyHash.subarray(0, KEY_HASH_BYTES).every((byte, i) => entry[i] === byte)) kept.push(entry);
+  }
+  if (kept.length * ENTRY_BYTES === recentKeys.byteLength) return recentKeys;
+  const out = new Uint8Array(kept.length * ENTRY_BYTES);
+  kept.forEach((entry, i) => {
+    out.set(entry, i * ENTRY_BYTES);
+  });
+  return out;
+}
+
 /** The window with one more commit appended, the oldest dropped beyond RECENT_KEYS. */
 export function appendRecentKey(
   recentKeys: Uint8Array,
