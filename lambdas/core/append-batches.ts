@@ -189,18 +189,28 @@ function checkBatch(
     );
   }
   const { firstTimestamp, maxTimestamp } = header;
+  let minTimestamp = firstTimestamp;
+  if (canDecompress(header.compressionCodec)) {
+    try {
+      for (const record of decodeRecordBatch(batch).records)
+        minTimestamp = Math.min(minTimestamp, record.timestamp);
+    } catch (error) {
+      throw refused('CORRUPT_MESSAGE', `${at}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  // The oldest timestamp is the header's first unless the records were decoded (a record may be older).
   const before = topic.config['message.timestamp.before.max.ms'];
   const after = topic.config['message.timestamp.after.max.ms'];
-  if (firstTimestamp < 0 || maxTimestamp < firstTimestamp) {
+  if (minTimestamp < 0 || maxTimestamp < firstTimestamp) {
     throw refused(
       'INVALID_TIMESTAMP',
-      `${at}: first timestamp ${firstTimestamp} and max timestamp ${maxTimestamp} are not a valid pair`,
+      `${at}: timestamps from ${minTimestamp} to ${maxTimestamp} (first ${firstTimestamp}) are not valid`,
     );
   }
-  if (now - firstTimestamp > before) {
+  if (now - minTimestamp > before) {
     throw refused(
       'INVALID_TIMESTAMP',
-      `${at}: timestamp ${firstTimestamp} is ${now - firstTimestamp} ms behind the server's clock; topic ${topic.name} allows ${before} (message.timestamp.before.max.ms)`,
+      `${at}: timestamp ${minTimestamp} is ${now - minTimestamp} ms behind the server's clock; topic ${topic.name} allows ${before} (message.timestamp.before.max.ms)`,
     );
   }
   if (maxTimestamp - now > after) {
@@ -208,14 +218,6 @@ function checkBatch(
       'INVALID_TIMESTAMP',
       `${at}: timestamp ${maxTimestamp} is ${maxTimestamp - now} ms ahead of the server's clock; topic ${topic.name} allows ${after} (message.timestamp.after.max.ms)`,
     );
-  }
-  if (!canDecompress(header.compressionCodec)) return { header, minTimestamp: firstTimestamp };
-  let minTimestamp = firstTimestamp;
-  try {
-    for (const record of decodeRecordBatch(batch).records)
-      minTimestamp = Math.min(minTimestamp, record.timestamp);
-  } catch (error) {
-    throw refused('CORRUPT_MESSAGE', `${at}: ${error instanceof Error ? error.message : String(error)}`);
   }
   return { header, minTimestamp };
 }

@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { crc32c } from '../../client/wire/crc32c.ts';
 import { canDecompress, encodeRecordBatch, type LogRecord } from '../../client/wire/record-batch.ts';
@@ -198,6 +199,16 @@ describe('appendBatches: every batch is checked, and a refused one changes nothi
     [
       'a timestamp older than message.timestamp.before.max.ms',
       () => batchOf(['a'], { timestamp: Date.now() - 120_000 }),
+      'INVALID_REQUEST',
+      'INVALID_TIMESTAMP',
+    ],
+    [
+      'a record older than message.timestamp.before.max.ms behind a recent first timestamp',
+      () =>
+        encodeRecordBatch([
+          { key: null, value: null, headers: [], timestamp: Date.now() },
+          { key: null, value: null, headers: [], timestamp: Date.now() - 120_000 },
+        ]),
       'INVALID_REQUEST',
       'INVALID_TIMESTAMP',
     ],
@@ -575,6 +586,27 @@ describe('appendBatches: compressed batches', () => {
     ]);
     expect(json.records[0]?.headers.map((h) => [h.key, asText(h.value)])).toEqual([['h', 'v']]);
     expect(Buffer.from(binary.batches).equals(Buffer.from(sent))).toBe(true);
+  });
+
+  it.runIf(canDecompress(4))('reads a zstd batch back over the JSON fetch where Node has zstd', async () => {
+    const zstdCompressSync = (zlib as unknown as { zstdCompressSync: (bytes: Uint8Array) => Buffer })
+      .zstdCompressSync;
+    const plain = batchOf(['z0', 'z1']);
+    const compressed = zstdCompressSync(plain.subarray(61));
+    const batch = new Uint8Array(61 + compressed.byteLength);
+    batch.set(plain.subarray(0, 61));
+    batch.set(compressed, 61);
+    const view = new DataView(batch.buffer);
+    view.setInt32(8, batch.byteLength - 12);
+    view.setInt16(21, 4);
+    view.setUint32(17, crc32c(batch.subarray(21)));
+    const { topics, log } = logFixture();
+    await topics.createTopic('t', 1);
+    okOf(
+      (await log.appendBatches({ partitions: [{ topic: 't', partition: 0, batches: batch }] })).partitions[0],
+    );
+    const page = await log.fetch({ topic: 't', partition: 0, offset: 0 });
+    expect(page.records.map((r) => asText(r.value))).toEqual(['z0', 'z1']);
   });
 
   /** A batch marked with `codec` whose records section only that codec could read. */
