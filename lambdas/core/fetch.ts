@@ -12,6 +12,10 @@
  *   stretch between two known boundaries that holds `offset`. However big an entry, a fetch reads only
  *   around what it serves; an entry without a directory is read whole and split.
  * - Index queries are consistent, like the read of the partition item whose high watermark they serve.
+ * - Batches are served as stored, in any codec (Kafka clients' batches, append-batches.ts). The JSON form
+ *   decodes only what this process can decompress: its page ends before any other batch, and a page
+ *   that would start with one is a clear INVALID_REQUEST (reason UNSUPPORTED_COMPRESSION) — never
+ *   wrong or missing records.
  */
 
 import { concatBytes } from '../../client/wire/bytes.ts';

@@ -5,7 +5,9 @@
  * recentKeys is the idempotency window: the last RECENT_KEYS commits' request keys, packed as
  *   entry := keyHash (8 bytes) | baseOffset (uint48 BE) | recordCount (uint32 BE)     — 18 bytes
  * newest last. A produce whose key hash is in the window was already committed to this partition: it
- * answers with the recorded offsets and writes nothing.
+ * answers with the recorded offsets and writes nothing. Kafka's idempotent producers keep their batches
+ * and their state (epoch, next sequence) here too, as entries of the same shape
+ * (idempotent-producers.ts).
  */
 import { createHash } from 'node:crypto';
 import type { Item } from '../ports/meta-store.ts';
