@@ -10,9 +10,11 @@ import { canDecompress, encodeRecordBatch, type LogRecord } from '../../client/w
 import { MemoryMetaStore } from '../../lambdas/adapters/memory-meta-store.ts';
 import { SqliteMetaStore } from '../../lambdas/adapters/sqlite-meta-store.ts';
 import { StreamError } from '../../lambdas/core/errors.ts';
+import { createJanitor } from '../../lambdas/core/janitor.ts';
+import { DATA_PREFIX } from '../../lambdas/core/layout.ts';
 import type { AppendPartition, AppendPartitionResult } from '../../lambdas/core/log-types.ts';
 import { RECENT_KEYS } from '../../lambdas/core/partition-state.ts';
-import { systemClock } from '../../lambdas/ports/clock.ts';
+import { ManualClock, systemClock } from '../../lambdas/ports/clock.ts';
 import type { ItemKey, TransactOp } from '../../lambdas/ports/meta-store.ts';
 import { failure } from '../support/failure.ts';
 import { asText, logFixture } from '../support/log-fixture.ts';
@@ -390,6 +392,42 @@ describe('appendBatches: one object per request, partitions committed independen
     objects.put = put;
     expect(partitions.map((p) => errorOf(p).retriable)).toEqual([true, true]);
     expect(await highWatermarks(topics, 't')).toEqual([0, 0]);
+  });
+});
+
+describe('appendBatches: the janitor over batches from Kafka clients', () => {
+  it('compacts them byte for byte, and collects the object two topics shared once both have moved out', async () => {
+    // Prepare: one request over two topics, several batches (one gzip) for one partition
+    const clock = new ManualClock(Date.now());
+    const { topics, log, objects, meta } = logFixture({ clock });
+    await topics.createTopic('a', 1, { 'retention.ms': -1 });
+    await topics.createTopic('b', 1, { 'retention.ms': -1 });
+    const janitor = createJanitor(
+      { meta, objects, clock, topics },
+      { owner: 'janitor-1', compactAfterMs: 5_000, graceMs: 1_000 },
+    );
+    const gzip = await kafkajsBatch([{ value: 'g0' }, { value: 'g1' }], { gzip: true });
+    await log.appendBatches({
+      partitions: [
+        { topic: 'a', partition: 0, batches: concat(batchOf(['a0']), gzip) },
+        { topic: 'b', partition: 0, batches: batchOf(['b0']) },
+      ],
+    });
+    const served = async (topic: string) =>
+      Buffer.from((await log.fetchBatches({ topic, partition: 0, offset: 0, maxBytes: 1 << 20 })).batches);
+    const before = [await served('a'), await served('b')];
+    const [shared] = (await objects.list(DATA_PREFIX)).objects;
+    // Act
+    clock.advance(10_000);
+    await janitor.runOnce();
+    clock.advance(3 * 60_000);
+    await janitor.runOnce();
+    // Assess: both partitions moved to objects of their own, the shared one is gone, the bytes unchanged
+    expect(shared).toBeDefined();
+    expect((await objects.list(DATA_PREFIX)).objects).toEqual([]);
+    expect([await served('a'), await served('b')]).toEqual(before);
+    const json = await log.fetch({ topic: 'a', partition: 0, offset: 0 });
+    expect(json.records.map((r) => asText(r.value))).toEqual(['a0', 'g0', 'g1']);
   });
 });
 
