@@ -24,7 +24,9 @@
  *   a retried batch is answered with its original base offset and writes nothing. Several batches for
  *   one partition must then come from one producer and epoch, with consecutive sequences: they are
  *   one run. Batches without a producer id get a request key of their own, so an ambiguous commit is
- *   resolved as produce's are.
+ *   resolved as produce's are. Sequences are judged against what is committed when the request runs:
+ *   a caller must append one connection's requests in order, as a Kafka broker handles them, or a
+ *   producer's pipelined batches could arrive ahead of their predecessors and look out of order.
  * - Refusals are StreamErrors: RECORD_TOO_LARGE for sizes, TOPIC_NOT_FOUND / PARTITION_NOT_FOUND, and
  *   INVALID_REQUEST with `details.reason` (AppendRefusal) naming the Kafka error a client expects.
  */
@@ -244,12 +246,7 @@ function runOf(header: RecordBatchHeader, at: string): ProducerRun | undefined {
 }
 
 /** Checks a partition's batches (module comment); throws the refusal of the first bad one. */
-export function checkPart(
-  topic: TopicDescription,
-  partition: number,
-  bytes: Uint8Array,
-  now: number,
-): CheckedPart {
+function checkPart(topic: TopicDescription, partition: number, bytes: Uint8Array, now: number): CheckedPart {
   const where = `produce to ${topic.name}/${partition}`;
   if (bytes.byteLength === 0) throw refused('INVALID_RECORD', `${where} holds no record batch`);
   const spans: { offsets: number; bytes: number }[] = [];
