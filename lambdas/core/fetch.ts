@@ -12,11 +12,17 @@
  *   stretch between two known boundaries that holds `offset`. However big an entry, a fetch reads only
  *   around what it serves; an entry without a directory is read whole and split.
  * - Index queries are consistent, like the read of the partition item whose high watermark they serve.
+ * - Batches are served as stored, in any codec (Kafka clients' batches, append-batches.ts). The JSON form
+ *   decodes only what this process can decompress: its page ends before any other batch, and a page
+ *   that would start with one is a clear INVALID_REQUEST (reason UNSUPPORTED_COMPRESSION) — never
+ *   wrong or missing records.
  */
 
 import { concatBytes } from '../../client/wire/bytes.ts';
 import { DEFAULT_FETCH_MAX_BYTES, MAX_FETCH_MAX_BYTES, MAX_FETCH_WAIT_MS } from '../../client/wire/limits.ts';
 import {
+  canDecompress,
+  compressionName,
   decodeRecordBatch,
   patchBaseOffset,
   readBatchHeader,
@@ -159,6 +165,19 @@ const isNotFound = (error: unknown): boolean => error instanceof StreamError && 
 /** The index moved under a reader (retention, compaction, GC): retriable, a new read sees the new index. */
 const changing = (topic: TopicDescription, partition: number, cause?: unknown) =>
   new StreamError('UNAVAILABLE', `${topic.name}/${partition} is changing; retry`, { cause });
+
+/**
+ * A JSON fetch from a batch whose codec this server cannot decode (snappy, lz4; zstd on a Node without
+ * it). The batch is stored as the Kafka client sent it: the binary fetch and Kafka clients read it.
+ */
+function undecodable(request: FetchRequest, offset: number, codec: string): StreamError {
+  const { topic, partition } = request;
+  return new StreamError(
+    'INVALID_REQUEST',
+    `${topic}/${partition} at offset ${offset} holds a record batch compressed with ${codec}, which this server cannot decode into JSON records; read it with the binary fetch or a Kafka client`,
+    { details: { reason: 'UNSUPPORTED_COMPRESSION', topic, partition, offset, codec } },
+  );
+}
 
 function checkOffset(offset: number): void {
   if (!Number.isSafeInteger(offset) || offset < 0) {
@@ -360,9 +379,20 @@ export function createFetcher({ meta, objects, clock, requireTopic, notifier }: 
    * cuts a JSON page where its Lambda response document is full).
    */
   async function fetch(request: FetchRequest): Promise<FetchResult> {
-    const { batches, nextOffset, state } = await fetchBatchList(request);
+    const page = await fetchBatchList(request);
+    const { batches, state } = page;
+    let { nextOffset } = page;
     const records: FetchedRecord[] = [];
-    for (const batch of batches) {
+    for (const [i, batch] of batches.entries()) {
+      const header = readBatchHeader(batch);
+      if (!canDecompress(header.compressionCodec)) {
+        // The page ends before a batch this server cannot decode; alone, that batch is the answer.
+        if (i > 0) {
+          nextOffset = header.baseOffset;
+          break;
+        }
+        throw undecodable(request, header.baseOffset, compressionName(header.compressionCodec));
+      }
       for (const record of decodeRecordBatch(batch).records) {
         if (record.offset < request.offset) continue;
         records.push({
@@ -418,6 +448,15 @@ export function createFetcher({ meta, objects, clock, requireTopic, notifier }: 
           throw error;
         }
         for (const batch of batches) {
+          const header = readBatchHeader(batch);
+          if (!canDecompress(header.compressionCodec)) {
+            // Records this server cannot decode: their batch's first offset is the earliest that may
+            // hold the timestamp (a reader from there misses nothing).
+            if (header.maxTimestamp >= timestamp) {
+              return { ...range, offset: Math.max(header.baseOffset, state.logStartOffset) };
+            }
+            continue;
+          }
           for (const record of decodeRecordBatch(batch).records) {
             if (record.timestamp >= timestamp && record.offset >= state.logStartOffset) {
               return { ...range, offset: record.offset, timestamp: record.timestamp };

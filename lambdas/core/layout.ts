@@ -10,6 +10,9 @@
  *   part#{topicId}#{p} / meta       a partition: highWatermark, logStartOffset, bytes, batches, ...
  *   part#{topicId}#{p} / b#{20 digits}   a batch index entry, by base offset (zero-padded: sk order = offset order)
  *
+ * Kafka producers (idempotent-producers.ts):
+ *   kafka / producer-ids            the producer id counter: nextId, advanced by compare-and-set
+ *
  * Subscriptions (subscriptions/subscriptions.ts; their offsets are the group `subscription:<name>`'s):
  *   subscriptions / {name}          a subscription: topic, target, batching, retries, enabled
  *
@@ -152,6 +155,9 @@ export const leaseKey = (group: string, topic: string, partition: number): ItemK
   pk: groupPk(group),
   sk: leaseSk(topic, partition),
 });
+
+/** The counter Kafka producer ids are drawn from (InitProducerId). */
+export const PRODUCER_IDS_KEY: ItemKey = { pk: 'kafka', sk: 'producer-ids' };
 
 // Subscriptions (DESIGN §12): one listing item each holds the whole configuration.
 export const SUBSCRIPTIONS_PK = 'subscriptions';

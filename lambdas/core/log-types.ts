@@ -5,6 +5,7 @@
  */
 
 import type { ProduceRecord } from '../../client/wire/binary.ts';
+import type { StreamError } from './errors.ts';
 
 /** Topic configuration (Kafka's names). Absent keys take the defaults in topics.ts. */
 export interface TopicConfig {
@@ -128,6 +129,33 @@ export interface DeleteRecordsResult {
   partitions: { partition: number; logStartOffset: number }[];
 }
 
+/** Record batches for one partition as a Kafka client sent them: one or more RecordBatch v2, concatenated. */
+export interface AppendPartition {
+  topic: string;
+  partition: number;
+  batches: Uint8Array;
+}
+
+export interface AppendBatchesRequest {
+  /** Over any topics; one object holds them all (append-batches.ts). */
+  partitions: AppendPartition[];
+}
+
+/** One per partition of the request, in its order: where its batches start, or why they were refused. */
+export type AppendPartitionResult =
+  | { topic: string; partition: number; baseOffset: number; logStartOffset: number; error?: undefined }
+  | { topic: string; partition: number; error: StreamError };
+
+export interface AppendBatchesResult {
+  partitions: AppendPartitionResult[];
+}
+
+/** A Kafka producer id and epoch (InitProducerId). */
+export interface ProducerIdentity {
+  producerId: number;
+  producerEpoch: number;
+}
+
 /** Topic administration (DESIGN §8). Config values arrive validated in shape; rules live in topics.ts. */
 export interface TopicService {
   createTopic(name: string, partitions: number, config?: Record<string, unknown>): Promise<TopicDescription>;
@@ -149,4 +177,11 @@ export interface LogService {
   offsets(topic: string, partition: number, timestamp?: number): Promise<OffsetsResult>;
   /** Moves log start offsets forward (delete-records.ts); the janitor removes what is below later. */
   deleteRecords(request: DeleteRecordsRequest): Promise<DeleteRecordsResult>;
+  /**
+   * Stores Kafka record batches as received, one object for the request, each partition committed on
+   * its own (append-batches.ts). Never rejects for one partition's sake: its result carries the error.
+   */
+  appendBatches(request: AppendBatchesRequest): Promise<AppendBatchesResult>;
+  /** A producer id no other call over this backend returns, at epoch 0 (idempotent-producers.ts). */
+  initProducerId(): Promise<ProducerIdentity>;
 }

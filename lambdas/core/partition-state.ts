@@ -5,7 +5,9 @@
  * recentKeys is the idempotency window: the last RECENT_KEYS commits' request keys, packed as
  *   entry := keyHash (8 bytes) | baseOffset (uint48 BE) | recordCount (uint32 BE)     — 18 bytes
  * newest last. A produce whose key hash is in the window was already committed to this partition: it
- * answers with the recorded offsets and writes nothing.
+ * answers with the recorded offsets and writes nothing. Kafka's idempotent producers keep their batches
+ * and their state (epoch, next sequence) here too, as entries of the same shape
+ * (idempotent-producers.ts).
  */
 import { createHash } from 'node:crypto';
 import type { Item } from '../ports/meta-store.ts';
@@ -96,6 +98,21 @@ export function findRecentKey(recentKeys: Uint8Array, keyHash: Uint8Array): Rece
     }
   }
   return undefined;
+}
+
+/** The window without the entries of `keyHash` (for entries that stand for a state, kept once). */
+export function removeRecentKey(recentKeys: Uint8Array, keyHash: Uint8Array): Uint8Array {
+  const kept: Uint8Array[] = [];
+  for (let at = 0; at + ENTRY_BYTES <= recentKeys.byteLength; at += ENTRY_BYTES) {
+    const entry = recentKeys.subarray(at, at + ENTRY_BYTES);
+    if (!keyHash.subarray(0, KEY_HASH_BYTES).every((byte, i) => entry[i] === byte)) kept.push(entry);
+  }
+  if (kept.length * ENTRY_BYTES === recentKeys.byteLength) return recentKeys;
+  const out = new Uint8Array(kept.length * ENTRY_BYTES);
+  kept.forEach((entry, i) => {
+    out.set(entry, i * ENTRY_BYTES);
+  });
+  return out;
 }
 
 /** The window with one more commit appended, the oldest dropped beyond RECENT_KEYS. */

@@ -34,31 +34,17 @@ import type { Clock } from '../ports/clock.ts';
 import type { MetaStore } from '../ports/meta-store.ts';
 import type { ObjectStore } from '../ports/object-store.ts';
 import type { IndexAttributes } from './batch-index.ts';
-import { retryOnConflict } from './cas.ts';
+import { COMMIT_ATTEMPT_MS, COMMIT_WINDOW_MS, commitPartition, readPartitionStates } from './commit.ts';
 import type { CommitNotifier } from './commit-notifier.ts';
-import { ConditionFailedError, StreamError } from './errors.ts';
-import { batchKey, isOlderObject, newDataObjectKey, partitionKey } from './layout.ts';
+import { StreamError } from './errors.ts';
+import { newDataObjectKey, partitionKey } from './layout.ts';
 import type { ProduceRequest, ProduceResult, RecordOffset, TopicDescription } from './log-types.ts';
 import { encodeObject, OBJECT_HEADER_BYTES } from './object-format.ts';
-import {
-  appendRecentKey,
-  findRecentKey,
-  hashRequestKey,
-  type PartitionMeta,
-  partitionAttributes,
-  readPartitionMeta,
-} from './partition-state.ts';
+import { appendRecentKey, findRecentKey, hashRequestKey, type PartitionMeta } from './partition-state.ts';
 import { partitionForKey } from './partitioner.ts';
 import { PARTITION_HISTORY_MS } from './topics.ts';
 
-/** How long after the time in its object's key a commit may still land (DESIGN §4.6). */
-export const COMMIT_WINDOW_MS = 60_000;
-/**
- * The longest one commit attempt may take from its start until it has landed or failed for good: the
- * AWS adapters' request timeouts and SDK retries end within it (runtime/aws-backend.ts). No attempt
- * starts later than this before the window closes.
- */
-export const COMMIT_ATTEMPT_MS = 20_000;
+export { COMMIT_ATTEMPT_MS, COMMIT_WINDOW_MS } from './commit.ts';
 
 export interface ProduceDeps {
   meta: MetaStore;
@@ -178,70 +164,10 @@ export function createProducer({ meta, objects, clock, requireTopic, notifier }:
   }
 
   async function readPartitions(topicId: string, partitions: number[]): Promise<PartitionMeta[]> {
-    const out: PartitionMeta[] = [];
-    for (let i = 0; i < partitions.length; i += 100) {
-      const keys = partitions.slice(i, i + 100).map((p) => partitionKey(topicId, p));
-      const items = await meta.batchGet(keys, { consistent: true });
-      out.push(...items.map(readPartitionMeta));
-    }
-    return out;
-  }
-
-  async function commitPartition(
-    topic: TopicDescription,
-    batch: PartitionBatch,
-    entry: IndexAttributes,
-    keyHash: Uint8Array,
-    deadline: number,
-  ): Promise<number> {
-    const key = partitionKey(topic.topicId, batch.partition);
-    let state = batch.meta;
-    const reread = async () => readPartitionMeta(await meta.get(key, { consistent: true }));
-    return retryOnConflict({ clock, what: `${topic.name}/${batch.partition}` }, async (attempt) => {
-      if (attempt > 0) state = await reread();
-      const done = findRecentKey(state.recentKeys, keyHash);
-      if (done !== undefined) return done.baseOffset;
-      if (clock.now() > deadline) {
-        throw new StreamError(
-          'UNAVAILABLE',
-          `commit to ${topic.name}/${batch.partition} ran out of time; retry`,
-        );
-      }
-      const baseOffset = state.highWatermark;
-      const next: PartitionMeta = {
-        ...state,
-        highWatermark: baseOffset + entry.recordCount,
-        bytes: state.bytes + entry.byteLength,
-        batches: state.batches + 1,
-        recentKeys: appendRecentKey(state.recentKeys, keyHash, {
-          baseOffset,
-          recordCount: entry.recordCount,
-        }),
-        oldestSharedObject:
-          state.oldestSharedObject === undefined || isOlderObject(entry.objectKey, state.oldestSharedObject)
-            ? entry.objectKey
-            : state.oldestSharedObject,
-      };
-      try {
-        await meta.transact([
-          { type: 'put', item: { ...key, ...partitionAttributes(next) }, expect: state.v ?? 'absent' },
-          {
-            type: 'put',
-            item: { ...batchKey(topic.topicId, batch.partition, baseOffset), ...entry },
-            expect: 'absent',
-          },
-        ]);
-        return baseOffset;
-      } catch (error) {
-        if (error instanceof ConditionFailedError || !(error instanceof StreamError) || !error.retriable)
-          throw error;
-        // Ambiguous: the write may have applied before the failure. The partition item says which.
-        state = await reread();
-        const applied = findRecentKey(state.recentKeys, keyHash);
-        if (applied !== undefined) return applied.baseOffset;
-        throw error;
-      }
-    });
+    return readPartitionStates(
+      meta,
+      partitions.map((p) => partitionKey(topicId, p)),
+    );
   }
 
   /**
@@ -345,14 +271,34 @@ export function createProducer({ meta, objects, clock, requireTopic, notifier }:
       const outcomes = await Promise.allSettled(
         pending.map((batch, i) => {
           const entry = { ...(entries[i] as IndexAttributes), objectKey, ...object.positions[i] };
-          return commitPartition(topic, batch, entry, keyHash, deadline);
+          return commitPartition(
+            { meta, clock },
+            {
+              topic,
+              partition: batch.partition,
+              state: batch.meta,
+              entry,
+              deadline,
+              admit: (state) => {
+                const done = findRecentKey(state.recentKeys, keyHash);
+                if (done !== undefined) return { committed: done.baseOffset };
+                return {
+                  recentKeys: (baseOffset) =>
+                    appendRecentKey(state.recentKeys, keyHash, {
+                      baseOffset,
+                      recordCount: entry.recordCount,
+                    }),
+                };
+              },
+            },
+          );
         }),
       );
       const failures: unknown[] = [];
       outcomes.forEach((outcome, i) => {
         const { partition } = pending[i] as PartitionBatch;
         if (outcome.status === 'fulfilled') {
-          baseOffsets.set(partition, outcome.value);
+          baseOffsets.set(partition, outcome.value.baseOffset);
           notifier?.notify(partitionKey(topic.topicId, partition).pk);
         } else {
           failures.push(outcome.reason);

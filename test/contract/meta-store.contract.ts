@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConditionFailedError, StreamError } from '../../lambdas/core/errors.ts';
+import { createProducerIds } from '../../lambdas/core/idempotent-producers.ts';
 import type { ManualClock } from '../../lambdas/ports/clock.ts';
 import type { Item, ItemInput, MetaStore, TransactOp } from '../../lambdas/ports/meta-store.ts';
 
@@ -190,6 +191,17 @@ export function metaStoreContract(adapter: string, setup: () => Promise<MetaStor
         Array.from({ length: 6 }, () => Promise.all([increment(), increment(), increment()])),
       );
       expect(await store.get(key, { consistent: true })).toMatchObject({ n: 18, v: 19 });
+    });
+
+    it("hands concurrent callers of Kafka's InitProducerId distinct producer ids", async () => {
+      // Two services over one store, as two servers over one backend (idempotent-producers.ts).
+      const [one, two] = [
+        createProducerIds({ meta: store, clock }),
+        createProducerIds({ meta: store, clock }),
+      ];
+      const ids = await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 ? one : two)()));
+      expect(new Set(ids.map((id) => id.producerId)).size).toBe(12);
+      expect(ids.every((id) => id.producerEpoch === 0)).toBe(true);
     });
 
     describe('query', () => {

@@ -46,6 +46,8 @@ function logFailingWith(error: unknown): LogService {
     fetchBatches: notUsed,
     offsets: notUsed,
     deleteRecords: notUsed,
+    appendBatches: notUsed,
+    initProducerId: notUsed,
   };
 }
 

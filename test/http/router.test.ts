@@ -194,6 +194,14 @@ class FakeLog implements LogService {
   async deleteRecords(): Promise<DeleteRecordsResult> {
     throw new Error('deleting records is tested on the real log (test/http/delete-records.test.ts)');
   }
+
+  async appendBatches(): Promise<never> {
+    throw new Error('the HTTP API does not append Kafka batches');
+  }
+
+  async initProducerId(): Promise<never> {
+    throw new Error('the HTTP API does not hand out Kafka producer ids');
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------
