@@ -38,6 +38,7 @@ export const KafkaError = {
   INVALID_REPLICA_ASSIGNMENT: 39,
   INVALID_CONFIG: 40,
   INVALID_REQUEST: 42,
+  UNSUPPORTED_FOR_MESSAGE_FORMAT: 43,
   POLICY_VIOLATION: 44,
   OUT_OF_ORDER_SEQUENCE_NUMBER: 45,
   DUPLICATE_SEQUENCE_NUMBER: 46,
@@ -64,12 +65,20 @@ export interface KafkaFailure {
   errorMessage: string;
 }
 
+/** Core's refusal reasons (details.reason) whose Kafka error has another name. */
+const REASONS: Partial<Record<string, KafkaErrorName>> = {
+  OUT_OF_ORDER_SEQUENCE: 'OUT_OF_ORDER_SEQUENCE_NUMBER',
+  TRANSACTIONS_UNSUPPORTED: 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
+  UNSUPPORTED_COMPRESSION: 'UNSUPPORTED_COMPRESSION_TYPE',
+};
+
 /** Streambed's error for one topic or partition, as the Kafka code that means the same to a client. */
 export function toKafkaError(error: unknown): KafkaFailure {
   if (!(error instanceof StreamError)) {
     return { errorCode: KafkaError.UNKNOWN_SERVER_ERROR, errorMessage: 'internal error' };
   }
-  const reason = (error.details as { reason?: string } | undefined)?.reason;
+  const given = (error.details as { reason?: string } | undefined)?.reason;
+  const reason = given === undefined ? undefined : (REASONS[given] ?? given);
   if (reason !== undefined && reason in KafkaError) {
     return { errorCode: KafkaError[reason as KafkaErrorName], errorMessage: error.message };
   }

@@ -2,7 +2,16 @@
 import type { Handler } from '../handler.ts';
 import { apiVersions } from './api-versions.ts';
 import { fetch } from './fetch.ts';
+import { initProducerId } from './init-producer-id.ts';
 import { listOffsets } from './list-offsets.ts';
 import { metadata } from './metadata.ts';
+import { produce } from './produce.ts';
 
-export const HANDLERS: readonly Handler[] = [apiVersions, metadata, fetch, listOffsets] as readonly Handler[];
+export const HANDLERS: readonly Handler[] = [
+  apiVersions,
+  metadata,
+  produce,
+  fetch,
+  listOffsets,
+  initProducerId,
+] as readonly Handler[];

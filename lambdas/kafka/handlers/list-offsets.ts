@@ -27,12 +27,15 @@ export const listOffsets = handler(ListOffsets, async (request, context) => {
               return { partitionIndex, errorCode: KafkaError.INVALID_REQUEST, timestamp: -1, offset: -1 };
             }
             const found = await log.offsets(name, partitionIndex, timestamp);
-            const none = found.timestamp === undefined;
+            // Past the end: no record is that recent. A batch whose records cannot be decoded here
+            // (a codec Node lacks) answers its first offset without a timestamp.
+            const offset = found.offset ?? found.highWatermark;
+            const none = offset >= found.highWatermark;
             return {
               partitionIndex,
               errorCode: KafkaError.NONE,
-              timestamp: none ? -1 : found.timestamp,
-              offset: none ? -1 : (found.offset as number),
+              timestamp: none ? -1 : (found.timestamp ?? -1),
+              offset: none ? -1 : offset,
             };
           } catch (error) {
             return { partitionIndex, errorCode: toKafkaError(error).errorCode, timestamp: -1, offset: -1 };
