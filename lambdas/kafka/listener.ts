@@ -13,7 +13,8 @@
  * - An ApiVersions request newer than this listener speaks is answered at version 0 with
  *   UNSUPPORTED_VERSION and this listener's ApiVersions range, so the client retries with one it has.
  * - Where the listener requires authentication, only ApiVersions and the SASL exchange are served until
- *   it succeeds; anything else closes the connection.
+ *   it succeeds; anything else closes the connection. A refused SASL exchange is answered first, then
+ *   the connection closes (a handler sets `closeAfterResponse`).
  */
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -166,6 +167,10 @@ async function serveConnection(
         socket.cork();
         for (const chunk of response) socket.write(chunk);
         socket.uncork();
+      }
+      if (connection.closeAfterResponse) {
+        socket.end(() => socket.destroy());
+        return;
       }
     } catch (error) {
       if (error instanceof ProtocolError) {

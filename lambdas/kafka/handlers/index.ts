@@ -8,6 +8,7 @@ import { initProducerId } from './init-producer-id.ts';
 import { listOffsets } from './list-offsets.ts';
 import { metadata } from './metadata.ts';
 import { produce } from './produce.ts';
+import { saslAuthenticate, saslHandshake } from './sasl.ts';
 import { createPartitions, createTopics, deleteTopics } from './topics.ts';
 
 export const HANDLERS: readonly Handler[] = [
@@ -23,4 +24,6 @@ export const HANDLERS: readonly Handler[] = [
   deleteRecords,
   describeConfigs,
   alterConfigs,
+  saslHandshake,
+  saslAuthenticate,
 ] as readonly Handler[];
