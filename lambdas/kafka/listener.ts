@@ -244,13 +244,13 @@ function supports(api: Api, version: number): boolean {
 }
 
 /**
- * SASL/PLAIN (RFC 4616): `authzid NUL authcid NUL passwd`. Any user name; the password is the
- * server's token. Compared in constant time.
+ * SASL/PLAIN (RFC 4616): `authzid NUL authcid NUL passwd`. Any user name but none; the password is
+ * the server's token (any password where there is none). Compared in constant time.
  */
 export function verifyPlain(token: Uint8Array, expected: string | undefined): boolean {
-  if (expected === undefined) return true;
   const parts = Buffer.from(token).toString('utf8').split('\0');
-  if (parts.length !== 3) return false;
+  if (parts.length !== 3 || parts[1] === '') return false;
+  if (expected === undefined) return true;
   const given = Buffer.from(parts[2] as string);
   const want = Buffer.from(expected);
   return given.length === want.length && timingSafeEqual(given, want);

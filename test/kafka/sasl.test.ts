@@ -90,6 +90,23 @@ describe('SASL/PLAIN', () => {
     expect(topics).toEqual([]);
   });
 
+  it.each([
+    ['without a user name', Buffer.from('\0\0any')],
+    ['that is not authzid NUL authcid NUL passwd', Buffer.from('client:any')],
+  ])('refuses a PLAIN message %s even where the server has no token', async (_what, authBytes) => {
+    const { responses, closed } = await exchange(
+      open.broker,
+      [
+        writeRequest(SaslHandshake, 1, frame(1), { mechanism: 'PLAIN' }),
+        writeRequest(SaslAuthenticate, 2, frame(2), { authBytes }),
+        writeRequest(ApiVersions, 3, frame(3), {}),
+      ],
+      3,
+    );
+    expect(closed).toBe(true);
+    expect(readResponse(SaslAuthenticate, 2, responses[1] as Buffer).body.errorCode).toBe(58);
+  });
+
   it('closes the connection on a request before authentication', async () => {
     const { responses, closed } = await exchange(
       secured.broker,
