@@ -350,6 +350,16 @@ describe('DescribeConfigs', () => {
     });
   });
 
+  it("answers KafkaJS's question for a broker's configs with none", async () => {
+    const { resources } = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: ConfigResourceTypes.BROKER, name: '0' }],
+    });
+    expect(resources).toEqual([
+      { errorCode: 0, errorMessage: null, resourceType: 4, resourceName: '0', configEntries: [] },
+    ]);
+  });
+
   it('answers only the keys asked for, at v4 with types and no documentation', async () => {
     await createOverHttp('described-v4', 1);
     const response = await request(kafkaServer.broker, DescribeConfigs, 4, {
@@ -526,6 +536,7 @@ describe('DeleteRecords', () => {
           ],
         },
         { name: 'never-was', partitions: [{ partitionIndex: 0, offset: 0 }] },
+        { name: 'trimmed', partitions: [{ partitionIndex: 2, offset: -2 }] },
       ],
       timeoutMs: 1000,
     });
@@ -540,6 +551,7 @@ describe('DeleteRecords', () => {
         ],
       },
       { name: 'never-was', partitions: [{ partitionIndex: 0, lowWatermark: -1, errorCode: 3 }] },
+      { name: 'trimmed', partitions: [{ partitionIndex: 2, lowWatermark: -1, errorCode: 1 }] },
     ]);
     const { body } = await http('GET', '/v1/topics/trimmed');
     expect(body.partitions.map((p: { logStartOffset: number }) => p.logStartOffset)).toEqual([2, 4, 0]);
