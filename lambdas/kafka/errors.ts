@@ -55,6 +55,7 @@ export const KafkaError = {
   GROUP_SUBSCRIBED_TO_TOPIC: 86,
   INVALID_RECORD: 87,
   THROTTLING_QUOTA_EXCEEDED: 89,
+  UNKNOWN_TOPIC_ID: 100,
 } as const;
 
 export type KafkaErrorName = keyof typeof KafkaError;

@@ -43,6 +43,8 @@ export interface Connection {
   saslMechanism?: string;
   /** SaslHandshake v0: the next frame is a bare SASL token, not a request. */
   rawSaslNext?: boolean;
+  /** Close the connection once this request's response is written (a failed SASL exchange). */
+  closeAfterResponse?: boolean;
 }
 
 export interface KafkaContext {

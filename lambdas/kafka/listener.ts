@@ -13,7 +13,8 @@
  * - An ApiVersions request newer than this listener speaks is answered at version 0 with
  *   UNSUPPORTED_VERSION and this listener's ApiVersions range, so the client retries with one it has.
  * - Where the listener requires authentication, only ApiVersions and the SASL exchange are served until
- *   it succeeds; anything else closes the connection.
+ *   it succeeds; anything else closes the connection. A refused SASL exchange is answered first, then
+ *   the connection closes (a handler sets `closeAfterResponse`).
  */
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -167,6 +168,10 @@ async function serveConnection(
         for (const chunk of response) socket.write(chunk);
         socket.uncork();
       }
+      if (connection.closeAfterResponse) {
+        socket.end(() => socket.destroy());
+        return;
+      }
     } catch (error) {
       if (error instanceof ProtocolError) {
         log.warn('kafka: closing the connection', {
@@ -239,13 +244,13 @@ function supports(api: Api, version: number): boolean {
 }
 
 /**
- * SASL/PLAIN (RFC 4616): `authzid NUL authcid NUL passwd`. Any user name; the password is the
- * server's token. Compared in constant time.
+ * SASL/PLAIN (RFC 4616): `authzid NUL authcid NUL passwd`. Any user name but none; the password is
+ * the server's token (any password where there is none). Compared in constant time.
  */
 export function verifyPlain(token: Uint8Array, expected: string | undefined): boolean {
-  if (expected === undefined) return true;
   const parts = Buffer.from(token).toString('utf8').split('\0');
-  if (parts.length !== 3) return false;
+  if (parts.length !== 3 || parts[1] === '') return false;
+  if (expected === undefined) return true;
   const given = Buffer.from(parts[2] as string);
   const want = Buffer.from(expected);
   return given.length === want.length && timingSafeEqual(given, want);

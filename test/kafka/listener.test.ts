@@ -3,7 +3,6 @@
  * version negotiation, metadata, and the cases that close a connection.
  */
 import { execFile } from 'node:child_process';
-import { connect, type Socket } from 'node:net';
 import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +10,11 @@ import { Reader } from '../../lambdas/kafka/protocol/codec.ts';
 import { readResponse, writeRequest } from '../../lambdas/kafka/protocol/frames.ts';
 import { ApiVersions, Metadata } from '../../lambdas/kafka/protocol/messages.ts';
 import { startLocalServer } from '../../lambdas/runtime/local-server.ts';
-import { type KafkaTestServer, startKafkaTestServer } from '../support/kafka-server.ts';
+import {
+  exchange as exchangeFrames,
+  type KafkaTestServer,
+  startKafkaTestServer,
+} from '../support/kafka-server.ts';
 
 const run = promisify(execFile);
 let kafkaServer: KafkaTestServer;
@@ -27,33 +30,8 @@ beforeAll(async () => {
 });
 afterAll(() => kafkaServer.close());
 
-/** Sends raw frames on one connection and collects the response frames (or the close). */
-async function exchange(
-  frames: Buffer[],
-  expected: number,
-): Promise<{ responses: Buffer[]; closed: boolean }> {
-  const [host, port] = kafkaServer.broker.split(':');
-  const socket: Socket = connect(Number(port), host);
-  const responses: Buffer[] = [];
-  let buffered = Buffer.alloc(0);
-  return new Promise((resolve, reject) => {
-    socket.on('data', (chunk) => {
-      buffered = Buffer.concat([buffered, chunk]);
-      while (buffered.length >= 4 && buffered.length >= 4 + buffered.readInt32BE(0)) {
-        const size = buffered.readInt32BE(0);
-        responses.push(buffered.subarray(4, 4 + size));
-        buffered = buffered.subarray(4 + size);
-      }
-      if (responses.length === expected) {
-        socket.end();
-        resolve({ responses, closed: false });
-      }
-    });
-    socket.on('close', () => resolve({ responses, closed: true }));
-    socket.on('error', reject);
-    for (const frame of frames) socket.write(frame);
-  });
-}
+/** Sends raw frames to this file's server. */
+const exchange = (frames: Buffer[], expected: number) => exchangeFrames(kafkaServer.broker, frames, expected);
 
 describe('the Kafka listener', () => {
   it('gives KafkaJS the topics and their partitions, led by itself', async () => {

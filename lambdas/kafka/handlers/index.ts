@@ -1,11 +1,15 @@
 /** Every API handler the listener serves; ApiVersions advertises exactly these. */
 import type { Handler } from '../handler.ts';
 import { apiVersions } from './api-versions.ts';
+import { alterConfigs, describeConfigs } from './configs.ts';
+import { deleteRecords } from './delete-records.ts';
 import { fetch } from './fetch.ts';
 import { initProducerId } from './init-producer-id.ts';
 import { listOffsets } from './list-offsets.ts';
 import { metadata } from './metadata.ts';
 import { produce } from './produce.ts';
+import { saslAuthenticate, saslHandshake } from './sasl.ts';
+import { createPartitions, createTopics, deleteTopics } from './topics.ts';
 
 export const HANDLERS: readonly Handler[] = [
   apiVersions,
@@ -14,4 +18,12 @@ export const HANDLERS: readonly Handler[] = [
   fetch,
   listOffsets,
   initProducerId,
+  createTopics,
+  deleteTopics,
+  createPartitions,
+  deleteRecords,
+  describeConfigs,
+  alterConfigs,
+  saslHandshake,
+  saslAuthenticate,
 ] as readonly Handler[];
