@@ -73,11 +73,13 @@ const REASONS: Partial<Record<string, KafkaErrorName>> = {
   UNSUPPORTED_COMPRESSION: 'UNSUPPORTED_COMPRESSION_TYPE',
 };
 
-/** Streambed's error for one topic or partition, as the Kafka code that means the same to a client. */
+/**
+ * Streambed's error for one topic or partition, as the Kafka code that means the same to a client.
+ * Anything but a StreamError is the server's own failure: rethrown, so the listener logs it and closes
+ * the connection (the client retries elsewhere), and nothing of it reaches the client.
+ */
 export function toKafkaError(error: unknown): KafkaFailure {
-  if (!(error instanceof StreamError)) {
-    return { errorCode: KafkaError.UNKNOWN_SERVER_ERROR, errorMessage: 'internal error' };
-  }
+  if (!(error instanceof StreamError)) throw error;
   const given = (error.details as { reason?: string } | undefined)?.reason;
   const reason = given === undefined ? undefined : (REASONS[given] ?? given);
   if (reason !== undefined && reason in KafkaError) {

@@ -4,7 +4,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import { CompressionTypes, Kafka, logLevel, Partitioners } from 'kafkajs';
+import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BATCHES_CONTENT_TYPE } from '../../client/wire/binary.ts';
 import { readBatchHeader, splitBatches } from '../../client/wire/record-batch.ts';

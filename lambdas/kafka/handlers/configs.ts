@@ -4,17 +4,10 @@
  * all, so admin tools that list a broker's configs work; it cannot be altered. AlterConfigs replaces
  * a topic's whole config, as Kafka's does: keys left out return to their defaults.
  */
-import { KafkaError } from '../errors.ts';
+import { KafkaError, toKafkaError } from '../errors.ts';
 import { handler, type KafkaContext } from '../handler.ts';
 import { AlterConfigs, DescribeConfigs } from '../protocol/messages.ts';
-import {
-  type ConfigEntry,
-  checkTopicName,
-  configEntries,
-  failure,
-  refused,
-  topicConfigFrom,
-} from './topic-admin.ts';
+import { type ConfigEntry, checkTopicName, configEntries, refused, topicConfigFrom } from './topic-admin.ts';
 
 const ResourceType = { TOPIC: 2, BROKER: 4 } as const;
 
@@ -40,7 +33,7 @@ export const describeConfigs = handler(DescribeConfigs, async (request, context)
         const configs = await describe(resource, context);
         return { errorCode: KafkaError.NONE, errorMessage: null, resourceType, resourceName, configs };
       } catch (error) {
-        return { ...failure(error), resourceType, resourceName, configs: [] };
+        return { ...toKafkaError(error), resourceType, resourceName, configs: [] };
       }
     }),
   ),
@@ -65,7 +58,7 @@ export const alterConfigs = handler(AlterConfigs, async (request, context) => ({
         else await topics.alterTopic(name, { config: { ...config } });
         return { errorCode: KafkaError.NONE, errorMessage: null, resourceType, resourceName };
       } catch (error) {
-        return { ...failure(error), resourceType, resourceName };
+        return { ...toKafkaError(error), resourceType, resourceName };
       }
     }),
   ),

@@ -4,10 +4,10 @@
  * answered one by one: an unknown partition or an offset past the high watermark fails only itself.
  */
 import { HIGH_WATERMARK_OFFSET } from '../../core/delete-records.ts';
-import { KafkaError } from '../errors.ts';
+import { KafkaError, toKafkaError } from '../errors.ts';
 import { handler } from '../handler.ts';
 import { DeleteRecords } from '../protocol/messages.ts';
-import { checkTopicName, failure, refused } from './topic-admin.ts';
+import { checkTopicName, refused } from './topic-admin.ts';
 
 /** Kafka's low watermark where a partition failed. */
 const UNKNOWN = -1;
@@ -33,7 +33,7 @@ export const deleteRecords = handler(DeleteRecords, async (request, context) => 
             const lowWatermark = moved[0]?.logStartOffset ?? UNKNOWN;
             return { partitionIndex, lowWatermark, errorCode: KafkaError.NONE };
           } catch (error) {
-            return { partitionIndex, lowWatermark: UNKNOWN, errorCode: failure(error).errorCode };
+            return { partitionIndex, lowWatermark: UNKNOWN, errorCode: toKafkaError(error).errorCode };
           }
         }),
       ),

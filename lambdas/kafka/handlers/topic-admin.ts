@@ -10,20 +10,11 @@
 import { StreamError } from '../../core/errors.ts';
 import type { TopicConfig } from '../../core/log-types.ts';
 import { DEFAULT_TOPIC_CONFIG, mergeTopicConfig, validateTopicName } from '../../core/topics.ts';
-import { type KafkaErrorName, type KafkaFailure, toKafkaError } from '../errors.ts';
+import type { KafkaErrorName } from '../errors.ts';
 
 /** An error answered with Kafka's `reason` code and this message (see toKafkaError). */
 export function refused(reason: KafkaErrorName, message: string): StreamError {
   return new StreamError('INVALID_REQUEST', message, { details: { reason } });
-}
-
-/**
- * A topic's or partition's error as its Kafka code. Anything but a StreamError is the server's own
- * failure: rethrown, so the listener logs it and closes the connection.
- */
-export function failure(error: unknown): KafkaFailure {
-  if (!(error instanceof StreamError)) throw error;
-  return toKafkaError(error);
 }
 
 /** The topic name, or INVALID_TOPIC_EXCEPTION: a name that cannot exist. */

@@ -10,12 +10,12 @@
 import { MAX_PARTITIONS } from '../../../client/wire/limits.ts';
 import { StreamError } from '../../core/errors.ts';
 import type { TopicConfig } from '../../core/log-types.ts';
-import { KafkaError } from '../errors.ts';
+import { KafkaError, toKafkaError } from '../errors.ts';
 import { handler, type KafkaContext } from '../handler.ts';
 import { CreatePartitions, CreateTopics, DeleteTopics } from '../protocol/messages.ts';
 import type { RequestOf } from '../protocol/schema.ts';
 import { kafkaTopicId } from '../topic-id.ts';
-import { checkTopicName, configEntries, failure, refused, repeated, topicConfigFrom } from './topic-admin.ts';
+import { checkTopicName, configEntries, refused, repeated, topicConfigFrom } from './topic-admin.ts';
 
 /** Kafka's num.partitions default: what num_partitions -1 asks for. */
 const DEFAULT_PARTITIONS = 1;
@@ -84,7 +84,7 @@ export const createTopics = handler(CreateTopics, async (request, context) => {
             configs: configEntries(created.config),
           };
         } catch (error) {
-          return { name: topic.name, topicId: NO_ID, ...failure(error), configs: [] };
+          return { name: topic.name, topicId: NO_ID, ...toKafkaError(error), configs: [] };
         }
       }),
     ),
@@ -111,7 +111,7 @@ export const deleteTopics = handler(DeleteTopics, async (request, context, { ver
           await topics.deleteTopic(name);
           return { name, topicId: kafkaTopicId(topic.topicId), errorCode: KafkaError.NONE };
         } catch (error) {
-          return { name, topicId, ...failure(error) };
+          return { name, topicId, ...toKafkaError(error) };
         }
       }),
     ),
@@ -138,7 +138,7 @@ export const createPartitions = handler(CreatePartitions, async (request, contex
           if (!request.validateOnly) await topics.alterTopic(name, { partitions: count });
           return { name, errorCode: KafkaError.NONE, errorMessage: null };
         } catch (error) {
-          return { name, ...failure(error) };
+          return { name, ...toKafkaError(error) };
         }
       }),
     ),
