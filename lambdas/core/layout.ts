@@ -10,6 +10,9 @@
  *   part#{topicId}#{p} / meta       a partition: highWatermark, logStartOffset, bytes, batches, ...
  *   part#{topicId}#{p} / b#{20 digits}   a batch index entry, by base offset (zero-padded: sk order = offset order)
  *
+ * Kafka listeners (core/listeners.ts; node ids are int32 in Kafka's protocol):
+ *   kafka-listeners / node#{10 digits}   a live listener: owner, advertised host and port; expires unless renewed
+ *
  * Subscriptions (subscriptions/subscriptions.ts; their offsets are the group `subscription:<name>`'s):
  *   subscriptions / {name}          a subscription: topic, target, batching, retries, enabled
  *
@@ -151,6 +154,14 @@ export const leaseSk = (topic: string, partition: number): string =>
 export const leaseKey = (group: string, topic: string, partition: number): ItemKey => ({
   pk: groupPk(group),
   sk: leaseSk(topic, partition),
+});
+
+// Kafka listeners (DESIGN §13): one item per live listener, keyed by its node id (sk order = id order).
+export const KAFKA_LISTENERS_PK = 'kafka-listeners';
+export const LISTENER_SK_PREFIX = 'node#';
+export const listenerKey = (nodeId: number): ItemKey => ({
+  pk: KAFKA_LISTENERS_PK,
+  sk: `${LISTENER_SK_PREFIX}${String(nodeId).padStart(10, '0')}`,
 });
 
 // Subscriptions (DESIGN §12): one listing item each holds the whole configuration.

@@ -9,8 +9,7 @@ import { errorResponse } from '../http/errors.ts';
 import { type AnsweredRequest, bearerTokenAuth, startHttpServer } from '../http/node-server.ts';
 import { createRouter, unauthorized } from '../http/router.ts';
 import type { HttpHandler, HttpResponse } from '../http/types.ts';
-import { HANDLERS } from '../kafka/handlers/index.ts';
-import { type KafkaListener, startKafkaListener } from '../kafka/listener.ts';
+import type { KafkaListener } from '../kafka/listener.ts';
 import { systemClock } from '../ports/clock.ts';
 import type { DeliveryEvent } from '../subscriptions/deliverer.ts';
 import { createLocalRunner, type LocalRunner } from '../subscriptions/local-runner.ts';
@@ -24,6 +23,7 @@ import {
   noFunctions,
   type Services,
 } from './backends.ts';
+import { startRegisteredKafkaListener } from './kafka-listeners.ts';
 import { createLocalLogger, errorFields, type LocalLogger, type LogLevel } from './local-log.ts';
 import { createLocalMetrics, type LocalMetrics, UNMATCHED_ROUTE } from './local-metrics.ts';
 
@@ -56,6 +56,7 @@ export interface LocalServerOptions {
    * The Kafka protocol listener (DESIGN §13) on this port (0: a free one), clients told to reach it at
    * `advertisedHost` (default `host`). Where a token is set, clients authenticate with SASL/PLAIN and
    * the token as password. Unset: no listener (the CLI's `start` opens 9092 unless `--no-kafka`).
+   * Every listener over the same storage (servers, gateways) lists the others as brokers.
    */
   kafka?: { port: number; advertisedHost?: string };
   /** Run subscriptions' deliverers in this process (default true). */
@@ -142,13 +143,13 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   let kafka: KafkaListener | undefined;
   if (options.kafka !== undefined) {
     try {
-      kafka = await startKafkaListener({
+      kafka = await startRegisteredKafkaListener({
         host,
         port: options.kafka.port,
         advertisedHost: options.kafka.advertisedHost,
         services,
+        meta: backend.meta,
         clock: systemClock,
-        handlers: HANDLERS,
         log: logger,
         token: options.token || undefined,
       });
