@@ -78,26 +78,35 @@ export const METRICS_PATH = '/metrics';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
-export async function startLocalServer(options: LocalServerOptions = {}): Promise<LocalServer> {
-  const host = options.host ?? '127.0.0.1';
-  if (!LOOPBACK.has(host) && (options.token === undefined || options.token === '')) {
+/** Off loopback, anyone who reaches a listener could read and write every topic: a token is required. */
+export function refuseOpenWithoutToken(host: string, token: string | undefined): void {
+  if (!LOOPBACK.has(host) && (token === undefined || token === '')) {
     throw new Error(
       `refusing to listen on ${host} without a token: anyone who reaches it could read and write every topic; set --token or STREAMBED_TOKEN`,
     );
   }
-  let backend: Backend;
-  if (options.storage !== undefined) {
-    backend = options.storage;
-  } else if (options.backend === 'aws') {
+}
+
+/** The storage the options name: the caller's, DynamoDB + S3, or the embedded backend. */
+export async function openBackend(
+  options: Pick<LocalServerOptions, 'storage' | 'backend' | 'aws' | 'dataDir' | 'memory' | 'durability'>,
+): Promise<Backend> {
+  if (options.storage !== undefined) return options.storage;
+  if (options.backend === 'aws') {
     if (options.aws === undefined) throw new Error('the aws backend needs a table and a bucket');
-    backend = await createAwsBackend(options.aws);
-  } else {
-    backend = createEmbeddedBackend({
-      dataDir: options.dataDir,
-      memory: options.memory,
-      durability: options.durability,
-    });
+    return createAwsBackend(options.aws);
   }
+  return createEmbeddedBackend({
+    dataDir: options.dataDir,
+    memory: options.memory,
+    durability: options.durability,
+  });
+}
+
+export async function startLocalServer(options: LocalServerOptions = {}): Promise<LocalServer> {
+  const host = options.host ?? '127.0.0.1';
+  refuseOpenWithoutToken(host, options.token);
+  const backend = await openBackend(options);
   const logger = options.logger ?? createLocalLogger(options.logLevel);
   let runner: LocalRunner | undefined;
   const services = createServices(backend, systemClock, {
