@@ -1,20 +1,27 @@
 /** The Kafka listener registry (core/listeners.ts) over the memory MetaStore and a manual clock. */
 import { describe, expect, it } from 'vitest';
 import { MemoryMetaStore } from '../../lambdas/adapters/memory-meta-store.ts';
-import { StreamError } from '../../lambdas/core/errors.ts';
 import { controllerOf, createListenerRegistry } from '../../lambdas/core/listeners.ts';
 import { ManualClock } from '../../lambdas/ports/clock.ts';
+import { failure } from '../support/failure.ts';
 
 function setup() {
   const clock = new ManualClock();
   const meta = new MemoryMetaStore(clock);
   const registry = (owner: string) =>
     createListenerRegistry({ meta, clock, owner, ttlMs: 30_000, cacheMs: 1_000 });
-  return { clock, meta, registry };
+  /** A listener of its own registry, joined and advertised at `gw-{owner}:{port}`. */
+  const listener = async (owner: string, port: number) => {
+    const own = registry(owner);
+    const registration = await own.join();
+    await registration.advertise({ host: `gw-${owner}`, port });
+    return { registry: own, registration };
+  };
+  return { clock, registry, listener };
 }
 
 describe('the Kafka listener registry', () => {
-  it('gives listeners over one store distinct node ids and lists every advertised one', async () => {
+  it('gives listeners joining at once distinct node ids and lists every advertised one', async () => {
     // Prepare
     const { registry } = setup();
     const a = registry('a');
@@ -44,70 +51,54 @@ describe('the Kafka listener registry', () => {
 
   it('drops a listener that left, after the cache, and reuses its id', async () => {
     // Prepare
-    const { clock, registry } = setup();
-    const a = registry('a');
-    const b = registry('b');
-    const first = await a.join();
-    await first.advertise({ host: 'gw-a', port: 1 });
-    const second = await b.join();
-    await second.advertise({ host: 'gw-b', port: 2 });
-    expect((await b.liveListeners()).map((l) => l.nodeId)).toEqual([0, 1]);
+    const { clock, registry, listener } = setup();
+    const first = await listener('a', 1);
+    const second = await listener('b', 2);
+    expect((await second.registry.liveListeners()).map((l) => l.nodeId)).toEqual([0, 1]);
     // Act
-    await first.leave();
+    await first.registration.leave();
     clock.advance(1_000);
     // Assess
-    expect(await b.liveListeners()).toEqual([{ nodeId: 1, host: 'gw-b', port: 2 }]);
-    expect(controllerOf(await b.liveListeners())).toBe(1);
+    const listed = await second.registry.liveListeners();
+    expect(listed).toEqual([{ nodeId: 1, host: 'gw-b', port: 2 }]);
+    expect(controllerOf(listed)).toBe(1);
     expect((await registry('c').join()).nodeId).toBe(0);
   });
 
   it('lets a listener that stopped renewing expire, and gives its id to the next', async () => {
     // Prepare
-    const { clock, registry } = setup();
-    const a = registry('a');
-    const b = registry('b');
-    const first = await a.join();
-    await first.advertise({ host: 'gw-a', port: 1 });
-    const second = await b.join();
-    await second.advertise({ host: 'gw-b', port: 2 });
+    const { clock, registry, listener } = setup();
+    const first = await listener('a', 1);
+    const second = await listener('b', 2);
     // Act: b renews through 40 s, a does not
     for (let i = 0; i < 4; i++) {
       clock.advance(10_000);
-      await second.renew();
+      await second.registration.renew();
     }
     // Assess
-    expect(await b.liveListeners()).toEqual([{ nodeId: 1, host: 'gw-b', port: 2 }]);
-    const third = await registry('c').join();
-    expect(third.nodeId).toBe(0);
+    expect(await second.registry.liveListeners()).toEqual([{ nodeId: 1, host: 'gw-b', port: 2 }]);
+    expect((await registry('c').join()).nodeId).toBe(0);
     // The first, back too late, finds its id taken and says so instead of overwriting it.
-    await expect(first.renew()).rejects.toSatisfy(
-      (error) => error instanceof StreamError && error.code === 'LEASE_LOST',
-    );
+    expect((await failure(first.registration.renew())).code).toBe('LEASE_LOST');
   });
 
   it('takes its own expired id back on renewal while nobody took it', async () => {
-    const { clock, registry } = setup();
-    const a = registry('a');
-    const first = await a.join();
-    await first.advertise({ host: 'gw-a', port: 1 });
+    const { clock, listener } = setup();
+    const first = await listener('a', 1);
     clock.advance(60_000);
-    expect(await a.liveListeners()).toEqual([]);
-    await first.renew();
+    expect(await first.registry.liveListeners()).toEqual([]);
+    await first.registration.renew();
     clock.advance(1_000);
-    expect(await a.liveListeners()).toEqual([{ nodeId: 0, host: 'gw-a', port: 1 }]);
+    expect(await first.registry.liveListeners()).toEqual([{ nodeId: 0, host: 'gw-a', port: 1 }]);
   });
 
   it('answers from its cache within cacheMs', async () => {
-    const { clock, registry } = setup();
-    const a = registry('a');
-    const b = registry('b');
-    const first = await a.join();
-    await first.advertise({ host: 'gw-a', port: 1 });
-    expect(await a.liveListeners()).toHaveLength(1);
-    const second = await b.join();
-    await second.advertise({ host: 'gw-b', port: 2 });
-    expect(await a.liveListeners()).toHaveLength(1);
+    const { clock, listener } = setup();
+    const first = await listener('a', 1);
+    expect(await first.registry.liveListeners()).toHaveLength(1);
+    await listener('b', 2);
+    expect(await first.registry.liveListeners()).toHaveLength(1);
     clock.advance(1_000);
-    expect(await a.liveListeners()).toHaveLength(2);
+    expect(await first.registry.liveListeners()).toHaveLength(2);
   });
 });
