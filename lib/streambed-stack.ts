@@ -37,6 +37,18 @@ export class StreambedStack extends Stack {
       value: this.streambed.table.tableName,
       description: 'DynamoDB table holding topics, partitions, the batch index and leases',
     });
+    const gateway = this.streambed.kafkaGateway;
+    if (gateway !== undefined) {
+      new CfnOutput(this, 'KafkaBootstrapServers', {
+        value: gateway.bootstrapServers,
+        description:
+          'bootstrap.servers of Kafka clients (TLS; SASL/PLAIN, any user name, the token as password)',
+      });
+      new CfnOutput(this, 'KafkaTokenSecretArn', {
+        value: gateway.tokenSecret.secretArn,
+        description: 'Secrets Manager secret holding the SASL/PLAIN password of Kafka clients',
+      });
+    }
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * The `Streambed` L3 construct (DESIGN §9): the S3 bucket of immutable record objects, the DynamoDB
  * metadata table, one Lambda per concern behind an API Gateway API with IAM authorization (an HTTP
- * API, or a REST API with `api: 'rest'`), least-privilege grants, and alarms. It validates its props (every problem at once), merges secure defaults, wires
+ * API, or a REST API with `api: 'rest'`), least-privilege grants, and alarms; with `kafkaGateway`, Kafka
+ * gateways on ECS Fargate behind a Network Load Balancer. It validates its props (every problem at once), merges secure defaults, wires
  * resources together and holds no business logic.
  *
  * The concerns live in one table, `STREAMBED_CONCERNS`: a row names the handler file, its routes or
@@ -56,7 +57,7 @@ import {
 } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { type IRole, Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import {
   Architecture,
@@ -103,6 +104,11 @@ import {
   MAX_RETRY_ATTEMPTS,
 } from '../lambdas/subscriptions/subscriptions.ts';
 import { createStreambedDashboard } from './dashboard.ts';
+import {
+  StreambedKafkaGateway,
+  type StreambedKafkaGatewayOptions,
+  validateKafkaGatewayOptions,
+} from './kafka-gateway.ts';
 
 // ---------------------------------------------------------------------------------------------------
 // The concern table.
@@ -540,6 +546,12 @@ export interface StreambedProps {
    * functions' own network (SSRF). @default false
    */
   readonly allowPrivateUrlTargets?: boolean;
+  /**
+   * Kafka clients on AWS (DESIGN §13): `streambed kafka-gateway` tasks on ECS Fargate behind a Network
+   * Load Balancer with TLS, clients authenticating with SASL/PLAIN and a generated token
+   * (lib/kafka-gateway.ts). @default none
+   */
+  readonly kafkaGateway?: StreambedKafkaGatewayOptions;
 }
 
 /** A subscription declared with the stack (`Streambed.addSubscription`), delivering to a function. */
@@ -691,6 +703,8 @@ export function validateStreambedProps(props: StreambedProps): string[] {
   if (quota !== undefined && known(quota) && !(Number.isInteger(quota) && quota > 0)) {
     problems.push(`accountConcurrencyQuota must be a positive integer, got ${quota}`);
   }
+
+  if (props.kafkaGateway !== undefined) problems.push(...validateKafkaGatewayOptions(props.kafkaGateway));
 
   const concerns = props.concerns ?? STREAMBED_CONCERNS;
   if (concerns.length === 0) problems.push('concerns must name at least one function');
@@ -910,6 +924,8 @@ export class Streambed extends Construct {
   readonly alarms: readonly IAlarm[];
   /** Lag, throughput, errors and latency; absent with `dashboard: false`. */
   readonly dashboard?: Dashboard;
+  /** The Kafka gateway service, its load balancer and token; absent unless `kafkaGateway` is given. */
+  readonly kafkaGateway?: StreambedKafkaGateway;
 
   private readonly props: StreambedProps;
   private readonly alarmList: IAlarm[] = [];
@@ -967,6 +983,16 @@ export class Streambed extends Construct {
     this.alarms = this.alarmList;
     if (props.dashboard !== false) {
       this.dashboard = createStreambedDashboard(this, { api: this.api, functions: this.functionMap });
+    }
+    if (props.kafkaGateway !== undefined) {
+      // Produce and fetch (new objects under data/, reads of data/ and compacted/), groups, topic admin,
+      // and the gateway's own registration item, which it deletes when it stops.
+      this.kafkaGateway = new StreambedKafkaGateway(this, 'KafkaGateway', props.kafkaGateway, {
+        tableName: this.table.tableName,
+        bucketName: this.bucket.bucketName,
+        grantStorage: (role) => this.grantStorage(role, { meta: 'readWrite', objects: 'readWrite' }),
+        createLogGroup: (id) => this.createLogGroup(id),
+      });
     }
   }
 
@@ -1490,14 +1516,21 @@ export class Streambed extends Construct {
   private bindConcern(fn: NodejsFunction, role: Role, concern: StreambedConcern): void {
     fn.addEnvironment('STREAMBED_TABLE', this.table.tableName);
     fn.addEnvironment('STREAMBED_BUCKET', this.bucket.bucketName);
+    this.grantStorage(role, concern);
+  }
 
-    role.addToPolicy(
-      new PolicyStatement({ actions: [...META_ACTIONS[concern.meta]], resources: [this.table.tableArn] }),
+  /**
+   * A role's rights on the table and the bucket, from an access level of each (the concern table's
+   * levels): the statements and KMS rights of the level, nothing wider.
+   */
+  private grantStorage(role: IRole, { meta, objects }: Pick<StreambedConcern, 'meta' | 'objects'>): void {
+    role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: [...META_ACTIONS[meta]], resources: [this.table.tableArn] }),
     );
     const tableKey = this.props.table?.encryptionKey;
     if (tableKey) {
-      const writes = concern.meta !== 'read';
-      role.addToPolicy(
+      const writes = meta !== 'read';
+      role.addToPrincipalPolicy(
         new PolicyStatement({
           actions: writes
             ? ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey']
@@ -1507,17 +1540,17 @@ export class Streambed extends Construct {
       );
     }
 
-    if (concern.objects === 'none') return;
-    const patterns = OBJECT_PREFIXES[concern.objects].map((prefix) => `${prefix}*`);
-    for (const grant of OBJECT_GRANTS[concern.objects]) {
-      role.addToPolicy(
+    if (objects === 'none') return;
+    const patterns = OBJECT_PREFIXES[objects].map((prefix) => `${prefix}*`);
+    for (const grant of OBJECT_GRANTS[objects]) {
+      role.addToPrincipalPolicy(
         new PolicyStatement({
           actions: [...grant.actions],
           resources: OBJECT_PREFIXES[grant.level].map((prefix) => this.bucket.arnForObjects(`${prefix}*`)),
         }),
       );
     }
-    if (OBJECT_LISTS[concern.objects]) {
+    if (OBJECT_LISTS[objects]) {
       // Without s3:ListBucket S3 answers GetObject of a missing key with 403 AccessDenied, which the
       // S3 adapter cannot tell from a real denial, so the re-read after a compaction or retention race
       // (fetch.ts) would never run. The grant is on the whole bucket and unconditioned on purpose:
@@ -1526,16 +1559,18 @@ export class Streambed extends Construct {
       // context and, per the IAM condition-operator reference, a StringLike on an absent key does not
       // match: a prefix-conditioned grant would not count. The bucket holds Streambed objects only,
       // whose keys these functions already know from the index.
-      role.addToPolicy(
+      role.addToPrincipalPolicy(
         new PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn] }),
       );
     }
     const bucketKey = this.props.bucket?.encryptionKey;
     if (bucketKey) {
       const actions = new Set<string>();
-      if (concern.objects !== 'write') actions.add('kms:Decrypt');
-      if (concern.objects !== 'read') actions.add('kms:GenerateDataKey');
-      role.addToPolicy(new PolicyStatement({ actions: [...actions], resources: [bucketKey.keyArn] }));
+      if (objects !== 'write') actions.add('kms:Decrypt');
+      if (objects !== 'read') actions.add('kms:GenerateDataKey');
+      role.addToPrincipalPolicy(
+        new PolicyStatement({ actions: [...actions], resources: [bucketKey.keyArn] }),
+      );
     }
     const bucketLogicalId = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as CfnBucket);
     for (const pattern of patterns) {

@@ -1,7 +1,7 @@
 /**
  * `streambed <command>`: one clear line and a non-zero exit on any error.
  *
- * The commands that run server code (`start`, `handler serve`, `bench`) are not part of the SDK: the
+ * The commands that run server code (`start`, `kafka-gateway`, `handler serve`, `bench`) are not part of the SDK: the
  * Streambed checkout's entry (lambdas/runtime/cli.ts) hands them in; the packed SDK's `streambed`
  * answers them with where they ship.
  */
@@ -29,6 +29,7 @@ export type ServerCommand = (argv: string[], out: NodeJS.WritableStream) => Prom
 /** The commands only a Streambed checkout runs. */
 export interface ServerCommands {
   start?: ServerCommand;
+  'kafka-gateway'?: ServerCommand;
   handler?: ServerCommand;
   bench?: ServerCommand;
 }
@@ -37,6 +38,7 @@ export interface ServerCommands {
 function checkoutOnly(command: keyof ServerCommands): ServerCommand {
   const [what, run] = {
     start: ['the local server', 'npm start'],
+    'kafka-gateway': ['the Kafka gateway', 'npx streambed kafka-gateway --backend aws'],
     handler: ['the handler host', 'npx streambed handler serve <module>'],
     bench: ['the benchmark', 'npm run bench'],
   }[command];
@@ -74,6 +76,8 @@ export async function runCli(
     switch (command) {
       case 'start':
         return await (server.start ?? checkoutOnly('start'))(rest, out);
+      case 'kafka-gateway':
+        return await (server['kafka-gateway'] ?? checkoutOnly('kafka-gateway'))(rest, out);
       case 'topics':
         return await topicsCommand(rest, io());
       case 'produce':

@@ -74,6 +74,15 @@ const COMMANDS: Record<string, Record<string, string>> = {
             AWS_REGION, AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_DYNAMODB + AWS_ENDPOINT_URL_S3
             (emulators such as LocalStack: the table and bucket are created if missing)`,
   },
+  'kafka-gateway': {
+    '': `kafka-gateway --backend aws|embedded   the Kafka protocol listener alone (no HTTP API); run
+            several over one backend: each lists all of them to clients as brokers
+            --kafka-port N (9092; 0 = a free port)  --host H (127.0.0.1)  --kafka-advertised-host H
+            (--host)  --token T (or STREAMBED_TOKEN; required off loopback): SASL/PLAIN, password T
+            --log-level debug|info|warn|error|silent (warn, or STREAMBED_LOG_LEVEL)
+            with --backend aws: the environment of start --backend aws (STREAMBED_TABLE,
+            STREAMBED_BUCKET, AWS_REGION, AWS_ENDPOINT_URL...); with embedded: --data-dir DIR, --memory`,
+  },
   handler: {
     serve: `handler serve <module>[#<export>]   host a Lambda handler (export default: handler) at a local URL,
             to give a subscription as its target while you develop the function
@@ -81,7 +90,7 @@ const COMMANDS: Record<string, Record<string, string>> = {
   },
 };
 
-const CLIENT_OPTIONS = `client options (every command but start and handler serve):
+const CLIENT_OPTIONS = `client options (every command but start, kafka-gateway and handler serve):
   --url URL         the API (STREAMBED_URL, default http://127.0.0.1:8080)
   --token T         bearer token of a local server (STREAMBED_TOKEN)
   --aws-region R    sign requests with SigV4 from the standard AWS credential chain (automatic for
@@ -98,6 +107,9 @@ ${Object.values(COMMANDS)
 
 ${CLIENT_OPTIONS}`;
 
+/** Commands that run a server: the client options do not apply to them. */
+const SERVER_SIDE: ReadonlySet<string> = new Set(['start', 'kafka-gateway', 'handler']);
+
 export const isCommand = (command: string): boolean => Object.hasOwn(COMMANDS, command);
 
 /** The usage of one command, or of one of its subcommands when it names one. */
@@ -106,6 +118,6 @@ export function commandUsage(command: string, subcommand?: string): string {
   if (subcommands === undefined) return USAGE;
   const one = subcommand === undefined ? undefined : subcommands[subcommand];
   const lines = one ?? Object.values(subcommands).join('\n');
-  const client = command === 'start' || command === 'handler' ? '' : `\n\n${CLIENT_OPTIONS}`;
+  const client = SERVER_SIDE.has(command) ? '' : `\n\n${CLIENT_OPTIONS}`;
   return `usage: streambed ${lines.replace(/\n/g, '\n  ')}${client}`;
 }

@@ -10,8 +10,13 @@
  *   part#{topicId}#{p} / meta       a partition: highWatermark, logStartOffset, bytes, batches, ...
  *   part#{topicId}#{p} / b#{20 digits}   a batch index entry, by base offset (zero-padded: sk order = offset order)
  *
+<<<<<<< HEAD
  * Kafka producers (idempotent-producers.ts):
  *   kafka / producer-ids            the producer id counter: nextId, advanced by compare-and-set
+=======
+ * Kafka listeners (core/listeners.ts; node ids are int32 in Kafka's protocol):
+ *   kafka-listeners / node#{10 digits}   a live listener: owner, advertised host and port; expires unless renewed
+>>>>>>> fix/kgw
  *
  * Subscriptions (subscriptions/subscriptions.ts; their offsets are the group `subscription:<name>`'s):
  *   subscriptions / {name}          a subscription: topic, target, batching, retries, enabled
@@ -158,6 +163,14 @@ export const leaseKey = (group: string, topic: string, partition: number): ItemK
 
 /** The counter Kafka producer ids are drawn from (InitProducerId). */
 export const PRODUCER_IDS_KEY: ItemKey = { pk: 'kafka', sk: 'producer-ids' };
+
+// Kafka listeners (DESIGN §13): one item per live listener, keyed by its node id (sk order = id order).
+export const KAFKA_LISTENERS_PK = 'kafka-listeners';
+export const LISTENER_SK_PREFIX = 'node#';
+export const listenerKey = (nodeId: number): ItemKey => ({
+  pk: KAFKA_LISTENERS_PK,
+  sk: `${LISTENER_SK_PREFIX}${String(nodeId).padStart(10, '0')}`,
+});
 
 // Subscriptions (DESIGN §12): one listing item each holds the whole configuration.
 export const SUBSCRIPTIONS_PK = 'subscriptions';

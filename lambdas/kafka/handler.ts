@@ -52,10 +52,11 @@ export interface KafkaContext {
   readonly clock: Clock;
   /** This listener, as clients reach it. */
   readonly self: Broker;
-  /** Every listener serving this backend (this one included), for Metadata. */
+  /**
+   * Every listener serving this backend (this one included), for Metadata; the lowest node id among
+   * them is the controller (topic admin and InitProducerId go there).
+   */
   brokers(): Promise<Broker[]>;
-  /** The node Metadata names as controller (topic admin and InitProducerId go there). */
-  readonly controllerId: number;
   /** The APIs this listener has handlers for: what ApiVersions advertises. */
   readonly served: readonly Api[];
   /** SASL/PLAIN's password where the listener requires authentication. */

@@ -76,7 +76,6 @@ export async function startKafkaListener(options: KafkaListenerOptions): Promise
     clock: options.clock,
     self,
     brokers: () => (options.brokers ? options.brokers(self) : Promise.resolve([self])),
-    controllerId: self.nodeId,
     served: options.handlers.map((h) => h.api),
     token: options.token,
     log: options.log,

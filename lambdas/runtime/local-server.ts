@@ -9,8 +9,7 @@ import { errorResponse } from '../http/errors.ts';
 import { type AnsweredRequest, bearerTokenAuth, startHttpServer } from '../http/node-server.ts';
 import { createRouter, unauthorized } from '../http/router.ts';
 import type { HttpHandler, HttpResponse } from '../http/types.ts';
-import { HANDLERS } from '../kafka/handlers/index.ts';
-import { type KafkaListener, startKafkaListener } from '../kafka/listener.ts';
+import type { KafkaListener } from '../kafka/listener.ts';
 import { systemClock } from '../ports/clock.ts';
 import type { DeliveryEvent } from '../subscriptions/deliverer.ts';
 import { createLocalRunner, type LocalRunner } from '../subscriptions/local-runner.ts';
@@ -24,6 +23,7 @@ import {
   noFunctions,
   type Services,
 } from './backends.ts';
+import { startRegisteredKafkaListener } from './kafka-listeners.ts';
 import { createLocalLogger, errorFields, type LocalLogger, type LogLevel } from './local-log.ts';
 import { createLocalMetrics, type LocalMetrics, UNMATCHED_ROUTE } from './local-metrics.ts';
 
@@ -56,6 +56,7 @@ export interface LocalServerOptions {
    * The Kafka protocol listener (DESIGN §13) on this port (0: a free one), clients told to reach it at
    * `advertisedHost` (default `host`). Where a token is set, clients authenticate with SASL/PLAIN and
    * the token as password. Unset: no listener (the CLI's `start` opens 9092 unless `--no-kafka`).
+   * Every listener over the same storage (servers, gateways) lists the others as brokers.
    */
   kafka?: { port: number; advertisedHost?: string };
   /** Run subscriptions' deliverers in this process (default true). */
@@ -77,26 +78,35 @@ export const METRICS_PATH = '/metrics';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
-export async function startLocalServer(options: LocalServerOptions = {}): Promise<LocalServer> {
-  const host = options.host ?? '127.0.0.1';
-  if (!LOOPBACK.has(host) && (options.token === undefined || options.token === '')) {
+/** Off loopback, anyone who reaches a listener could read and write every topic: a token is required. */
+export function refuseOpenWithoutToken(host: string, token: string | undefined): void {
+  if (!LOOPBACK.has(host) && (token === undefined || token === '')) {
     throw new Error(
       `refusing to listen on ${host} without a token: anyone who reaches it could read and write every topic; set --token or STREAMBED_TOKEN`,
     );
   }
-  let backend: Backend;
-  if (options.storage !== undefined) {
-    backend = options.storage;
-  } else if (options.backend === 'aws') {
+}
+
+/** The storage the options name: the caller's, DynamoDB + S3, or the embedded backend. */
+export async function openBackend(
+  options: Pick<LocalServerOptions, 'storage' | 'backend' | 'aws' | 'dataDir' | 'memory' | 'durability'>,
+): Promise<Backend> {
+  if (options.storage !== undefined) return options.storage;
+  if (options.backend === 'aws') {
     if (options.aws === undefined) throw new Error('the aws backend needs a table and a bucket');
-    backend = await createAwsBackend(options.aws);
-  } else {
-    backend = createEmbeddedBackend({
-      dataDir: options.dataDir,
-      memory: options.memory,
-      durability: options.durability,
-    });
+    return createAwsBackend(options.aws);
   }
+  return createEmbeddedBackend({
+    dataDir: options.dataDir,
+    memory: options.memory,
+    durability: options.durability,
+  });
+}
+
+export async function startLocalServer(options: LocalServerOptions = {}): Promise<LocalServer> {
+  const host = options.host ?? '127.0.0.1';
+  refuseOpenWithoutToken(host, options.token);
+  const backend = await openBackend(options);
   const logger = options.logger ?? createLocalLogger(options.logLevel);
   let runner: LocalRunner | undefined;
   const services = createServices(backend, systemClock, {
@@ -142,13 +152,13 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   let kafka: KafkaListener | undefined;
   if (options.kafka !== undefined) {
     try {
-      kafka = await startKafkaListener({
+      kafka = await startRegisteredKafkaListener({
         host,
         port: options.kafka.port,
         advertisedHost: options.kafka.advertisedHost,
         services,
+        meta: backend.meta,
         clock: systemClock,
-        handlers: HANDLERS,
         log: logger,
         token: options.token || undefined,
       });

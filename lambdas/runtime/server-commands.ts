@@ -1,11 +1,14 @@
 /**
  * The CLI commands that run server code, which the SDK's `streambed` leaves to a Streambed checkout:
- * `start` (the local server), `handler serve` (a Lambda handler at a local URL) and `bench`. The
+ * `start` (the local server), `kafka-gateway` (the Kafka listener alone), `handler serve` (a Lambda
+ * handler at a local URL) and `bench`. The
  * checkout's entry (cli.ts) hands them to the SDK's runCli.
  */
 import { parseArgs } from 'node:util';
 import type { ServerCommands } from '../../client/cli/main.ts';
-import { DEFAULT_LOG_LEVEL, isLogLevel, LOG_LEVELS } from './local-log.ts';
+import type { AwsBackendOptions } from './aws-backend.ts';
+import type { KafkaGatewayOptions } from './kafka-gateway.ts';
+import { DEFAULT_LOG_LEVEL, isLogLevel, LOG_LEVELS, type LogLevel } from './local-log.ts';
 import type { LocalServerOptions } from './local-server.ts';
 
 /** Kafka's own port: clients configured for a local broker find the listener without a change. */
@@ -49,21 +52,14 @@ export function parseStartArgs(argv: string[], env: NodeJS.ProcessEnv): LocalSer
     throw new Error(
       '--no-kafka turns the Kafka listener off; --kafka-port and --kafka-advertised-host configure it: give one or the other',
     );
-  const kafkaPort = integer('kafka-port', values['kafka-port'], DEFAULT_KAFKA_PORT);
-  if (kafkaPort > 65535) throw new Error(`--kafka-port must be at most 65535, got ${kafkaPort}`);
-  const logLevel = values['log-level'] ?? (env.STREAMBED_LOG_LEVEL || DEFAULT_LOG_LEVEL);
-  if (!isLogLevel(logLevel))
-    throw new Error(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`);
+  const kafkaPort = kafkaPortOf(values['kafka-port']);
+  const logLevel = logLevelOf(values['log-level'], env);
   const backend = values.backend ?? 'embedded';
   if (backend !== 'embedded' && backend !== 'aws')
     throw new Error(`--backend must be embedded or aws, got ${backend}`);
   const noFsync = values['no-fsync'] ?? false;
   if (noFsync && (backend === 'aws' || values.memory))
     throw new Error('--no-fsync applies to the embedded backend on disk, not to --memory or --backend aws');
-  const endpoint = env.AWS_ENDPOINT_URL || undefined;
-  // An emulator (LocalStack, or per-service AWS_ENDPOINT_URL_DYNAMODB / _S3, which the SDK reads
-  // itself): path-style S3 addressing, and the table and bucket are created when missing.
-  const emulated = [endpoint, env.AWS_ENDPOINT_URL_DYNAMODB, env.AWS_ENDPOINT_URL_S3].some(Boolean);
   return {
     host: values.host ?? '127.0.0.1',
     port: integer('port', values.port, 8080),
@@ -77,14 +73,92 @@ export function parseStartArgs(argv: string[], env: NodeJS.ProcessEnv): LocalSer
     kafka: values['no-kafka']
       ? undefined
       : { port: kafkaPort, advertisedHost: values['kafka-advertised-host'] },
-    aws: {
-      table: env.STREAMBED_TABLE ?? 'streambed',
-      bucket: env.STREAMBED_BUCKET ?? 'streambed-local',
-      region: env.AWS_REGION ?? (emulated ? 'us-east-1' : undefined),
-      endpoint,
-      emulated,
-    },
+    aws: awsOptionsFromEnv(env),
   };
+}
+
+/** `--backend aws`: the table, bucket and endpoint from the environment. */
+function awsOptionsFromEnv(env: NodeJS.ProcessEnv): AwsBackendOptions {
+  const endpoint = env.AWS_ENDPOINT_URL || undefined;
+  // An emulator (LocalStack, or per-service AWS_ENDPOINT_URL_DYNAMODB / _S3, which the SDK reads
+  // itself): path-style S3 addressing, and the table and bucket are created when missing.
+  const emulated = [endpoint, env.AWS_ENDPOINT_URL_DYNAMODB, env.AWS_ENDPOINT_URL_S3].some(Boolean);
+  return {
+    table: env.STREAMBED_TABLE ?? 'streambed',
+    bucket: env.STREAMBED_BUCKET ?? 'streambed-local',
+    region: env.AWS_REGION ?? (emulated ? 'us-east-1' : undefined),
+    endpoint,
+    emulated,
+  };
+}
+
+function logLevelOf(flag: string | undefined, env: NodeJS.ProcessEnv): LogLevel {
+  const logLevel = flag ?? (env.STREAMBED_LOG_LEVEL || DEFAULT_LOG_LEVEL);
+  if (!isLogLevel(logLevel))
+    throw new Error(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`);
+  return logLevel;
+}
+
+function kafkaPortOf(flag: string | undefined): number {
+  const port = integer('kafka-port', flag, DEFAULT_KAFKA_PORT);
+  if (port > 65535) throw new Error(`--kafka-port must be at most 65535, got ${port}`);
+  return port;
+}
+
+/**
+ * The options of `streambed kafka-gateway`: the Kafka listener alone over `--backend aws` (the same
+ * environment as `start --backend aws`) or `embedded` (`--data-dir`, `--memory`).
+ */
+export function parseKafkaGatewayArgs(argv: string[], env: NodeJS.ProcessEnv): KafkaGatewayOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      backend: { type: 'string' },
+      host: { type: 'string' },
+      'kafka-port': { type: 'string' },
+      'kafka-advertised-host': { type: 'string' },
+      token: { type: 'string' },
+      'data-dir': { type: 'string' },
+      memory: { type: 'boolean' },
+      'log-level': { type: 'string' },
+    },
+    strict: true,
+  });
+  const backend = values.backend;
+  if (backend !== 'embedded' && backend !== 'aws')
+    throw new Error(
+      `--backend must be aws or embedded, got ${backend === undefined ? 'nothing' : JSON.stringify(backend)}`,
+    );
+  if (backend === 'aws' && (values['data-dir'] !== undefined || values.memory))
+    throw new Error('--data-dir and --memory apply to --backend embedded, not to --backend aws');
+  return {
+    backend,
+    host: values.host ?? '127.0.0.1',
+    port: kafkaPortOf(values['kafka-port']),
+    advertisedHost: values['kafka-advertised-host'],
+    token: values.token ?? env.STREAMBED_TOKEN,
+    dataDir: values['data-dir'] ?? '.streambed',
+    memory: values.memory ?? false,
+    logLevel: logLevelOf(values['log-level'], env),
+    aws: awsOptionsFromEnv(env),
+  };
+}
+
+async function kafkaGateway(argv: string[], out: NodeJS.WritableStream): Promise<number> {
+  const options = parseKafkaGatewayArgs(argv, process.env);
+  const { startKafkaGateway } = await import('./kafka-gateway.ts');
+  const gateway = await startKafkaGateway(options);
+  const where =
+    options.backend === 'aws'
+      ? `DynamoDB table ${options.aws?.table} + S3 bucket ${options.aws?.bucket}${options.aws?.endpoint ? ` at ${options.aws.endpoint}` : ''}`
+      : options.memory
+        ? 'memory'
+        : options.dataDir;
+  out.write(`streambed kafka-gateway listening on ${gateway.url} (${where})\n`);
+  await untilStopped();
+  out.write('streambed kafka-gateway: shutting down\n');
+  await gateway.close();
+  return 0;
 }
 
 async function start(argv: string[], out: NodeJS.WritableStream): Promise<number> {
@@ -188,5 +262,5 @@ async function bench(argv: string[]): Promise<number> {
   return new Promise((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
 }
 
-/** `start`, `handler serve` and `bench`, for runCli. */
-export const SERVER_COMMANDS: ServerCommands = { start, handler, bench };
+/** `start`, `kafka-gateway`, `handler serve` and `bench`, for runCli. */
+export const SERVER_COMMANDS: ServerCommands = { start, 'kafka-gateway': kafkaGateway, handler, bench };

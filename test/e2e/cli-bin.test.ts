@@ -60,6 +60,10 @@ describe("the SDK's streambed, without the checkout's server commands", () => {
       ['start', '--port', 'nope'],
       /^streambed: start: the local server ships with the Streambed repository.*`npm start`/,
     ],
+    [
+      ['kafka-gateway', '--backend', 'aws'],
+      /^streambed: kafka-gateway: the Kafka gateway ships with the Streambed repository/,
+    ],
     [['handler', 'serve'], /^streambed: handler: the handler host ships with the Streambed repository/],
     [['bench', '--quick'], /^streambed: bench: the benchmark ships with the Streambed repository/],
   ])('answers %j with where it ships and exit code 1', async (args, message) => {

@@ -1,11 +1,12 @@
 /**
- * Metadata: the listeners serving this backend as brokers, one of them the controller, and the topics
+ * Metadata: the listeners serving this backend as brokers, the lowest node id the controller, and the topics
  * asked for (all of them for a null list, or an empty one at v0). Every partition is led by the
  * listener asked: any listener serves any partition. Leader epochs are -1 (unknown), so clients skip
  * epoch validation. Topics are never created by a Metadata request: they are created explicitly,
  * as over HTTP.
  */
 import { StreamError } from '../../core/errors.ts';
+import { controllerOf } from '../../core/listeners.ts';
 import { KafkaError, toKafkaError } from '../errors.ts';
 import { handler } from '../handler.ts';
 import { Metadata } from '../protocol/messages.ts';
@@ -57,11 +58,13 @@ export const metadata = handler(Metadata, async (request, context, { version }) 
       }
     }),
   );
+  const brokers = await context.brokers();
   return {
     throttleTimeMs: 0,
-    brokers: (await context.brokers()).map(({ nodeId, host, port }) => ({ nodeId, host, port, rack: null })),
+    brokers: brokers.map(({ nodeId, host, port }) => ({ nodeId, host, port, rack: null })),
     clusterId: CLUSTER_ID,
-    controllerId: context.controllerId,
+    // Every listener names the same one: the lowest node id of the live listeners they all read.
+    controllerId: controllerOf(brokers) ?? context.self.nodeId,
     topics: described,
   };
 });

@@ -1,0 +1,167 @@
+/**
+ * The registry of Kafka listeners serving one backend (DESIGN §13): every local server or gateway over
+ * the same metadata store registers itself, so each one's Metadata can list them all as brokers.
+ *
+ * One item per listener, `kafka-listeners / node#{id}` (layout.ts), holding its owner (a per-process
+ * id), where clients reach it (host, port; absent until `advertise`) and an expiry. A listener renews
+ * its item well before it expires and deletes it when it closes; one that dies without closing drops
+ * out of the list at its expiry.
+ *
+ * Invariants:
+ * - Node ids are unique among live items: a listener takes the lowest id without a live item by a put
+ *   conditioned on its absence (an expired item counts as absent), so a crashed listener's id is
+ *   reused once its item expires, and two listeners joining at once never share one.
+ * - A listener's item changes only by compare-and-set on the version it last wrote. A renewal that
+ *   finds its item expired takes it back if it is still free; one that finds it taken by another
+ *   listener fails with LEASE_LOST instead of overwriting it.
+ * - The controller every listener names is the lowest live node id (`controllerOf`): they all read the
+ *   same items, so they agree on it as soon as their lists agree.
+ */
+import type { Clock } from '../ports/clock.ts';
+import { type Item, type MetaStore, queryAll } from '../ports/meta-store.ts';
+import { retryOnConflict } from './cas.ts';
+import { ConditionFailedError, StreamError } from './errors.ts';
+import { KAFKA_LISTENERS_PK, LISTENER_SK_PREFIX, listenerKey } from './layout.ts';
+
+/** Where clients reach a listener. */
+export interface ListenerAddress {
+  host: string;
+  port: number;
+}
+
+/** A live listener, as Metadata lists it. */
+export interface LiveListener extends ListenerAddress {
+  nodeId: number;
+}
+
+export interface ListenerRegistryOptions {
+  meta: MetaStore;
+  clock: Clock;
+  /** Who registers: unique per process (a renewal tells its own item from another's by it). */
+  owner: string;
+  /** How long an item lives without renewal. Default 30 s; renew at a third of it. */
+  ttlMs?: number;
+  /** How long `liveListeners` answers from its last read. Default 1 s. */
+  cacheMs?: number;
+}
+
+export interface ListenerRegistration {
+  readonly nodeId: number;
+  /** Publishes where clients reach this listener; until then its node id is held but not listed. */
+  advertise(address: ListenerAddress): Promise<void>;
+  /** Extends the item's life by the TTL; LEASE_LOST when another listener holds the node id now. */
+  renew(): Promise<void>;
+  /** Removes the item (a no-op if it is no longer this listener's). */
+  leave(): Promise<void>;
+}
+
+export interface ListenerRegistry {
+  /** Takes the lowest free node id. */
+  join(): Promise<ListenerRegistration>;
+  /** Every live, advertised listener, by node id. Cached for `cacheMs`. */
+  liveListeners(): Promise<LiveListener[]>;
+}
+
+export const DEFAULT_LISTENER_TTL_MS = 30_000;
+const DEFAULT_CACHE_MS = 1_000;
+
+/** The node id Metadata names as controller: the lowest listed. */
+export function controllerOf(listeners: readonly LiveListener[]): number | undefined {
+  let lowest: number | undefined;
+  for (const { nodeId } of listeners) if (lowest === undefined || nodeId < lowest) lowest = nodeId;
+  return lowest;
+}
+
+export function createListenerRegistry(options: ListenerRegistryOptions): ListenerRegistry {
+  const { meta, clock, owner } = options;
+  const ttlMs = options.ttlMs ?? DEFAULT_LISTENER_TTL_MS;
+  const cacheMs = options.cacheMs ?? DEFAULT_CACHE_MS;
+  let cached: { at: number; listeners: Promise<LiveListener[]> } | undefined;
+
+  const readItems = () => queryAll(meta, KAFKA_LISTENERS_PK, { consistent: true });
+
+  async function join(): Promise<ListenerRegistration> {
+    const { nodeId, version } = await retryOnConflict(
+      { clock, what: 'the Kafka listener registry' },
+      async () => {
+        const taken = new Set((await readItems()).map(nodeIdOf));
+        let nodeId = 0;
+        while (taken.has(nodeId)) nodeId++;
+        await meta.transact([
+          {
+            type: 'put',
+            item: { ...listenerKey(nodeId), owner, expiresAt: clock.now() + ttlMs },
+            expect: 'absent',
+          },
+        ]);
+        return { nodeId, version: 1 };
+      },
+    );
+    cached = undefined;
+    let address: ListenerAddress | undefined;
+    let current = version;
+    const key = listenerKey(nodeId);
+
+    /** Writes this listener's item at its version, or takes it back if it expired meanwhile. */
+    const write = () =>
+      retryOnConflict({ clock, what: `Kafka listener ${nodeId}'s registration` }, async (attempt) => {
+        const item = { ...key, owner, ...address, expiresAt: clock.now() + ttlMs };
+        if (attempt > 0) {
+          const stored = await meta.get(key, { consistent: true });
+          if (stored !== undefined && stored.owner !== owner) {
+            throw new StreamError(
+              'LEASE_LOST',
+              `Kafka listener node id ${nodeId} expired and was taken by another listener`,
+            );
+          }
+          current = stored?.v ?? 0;
+        }
+        await meta.transact([{ type: 'put', item, expect: current === 0 ? 'absent' : current }]);
+        // A put from absent stores v 1, one at version N stores N + 1.
+        current += 1;
+      });
+
+    return {
+      nodeId,
+      advertise: async (given) => {
+        address = { host: given.host, port: given.port };
+        await write();
+        cached = undefined;
+      },
+      renew: () => write(),
+      leave: async () => {
+        cached = undefined;
+        try {
+          await meta.transact([{ type: 'delete', key, expect: current }]);
+        } catch (error) {
+          if (!(error instanceof ConditionFailedError)) throw error;
+        }
+      },
+    };
+  }
+
+  async function liveListeners(): Promise<LiveListener[]> {
+    const now = clock.now();
+    if (cached === undefined || now - cached.at >= cacheMs) {
+      const listeners = readItems().then((items) => items.flatMap(listenerOf));
+      cached = { at: now, listeners };
+      // A failed read is not kept: the next call reads again.
+      listeners.catch(() => {
+        if (cached?.listeners === listeners) cached = undefined;
+      });
+    }
+    return cached.listeners;
+  }
+
+  return { join, liveListeners };
+}
+
+function nodeIdOf(item: Item): number {
+  return Number(item.sk.slice(LISTENER_SK_PREFIX.length));
+}
+
+/** An advertised listener's entry; none for one that holds its id but has not advertised yet. */
+function listenerOf(item: Item): LiveListener[] {
+  if (typeof item.host !== 'string' || typeof item.port !== 'number') return [];
+  return [{ nodeId: nodeIdOf(item), host: item.host, port: item.port }];
+}

@@ -1,0 +1,66 @@
+/**
+ * `streambed kafka-gateway`: the Kafka protocol listener alone (DESIGN §13), with no HTTP API, over
+ * DynamoDB + S3 (`backend: 'aws'`) or the embedded backend. Any number of gateways may run over one
+ * backend: each registers itself, and Metadata lists them all as brokers. Retention, compaction and
+ * garbage collection are not a gateway's job: on AWS the janitor function does them.
+ */
+import type { KafkaListener } from '../kafka/listener.ts';
+import { systemClock } from '../ports/clock.ts';
+import { createServices } from './backends.ts';
+import { startRegisteredKafkaListener } from './kafka-listeners.ts';
+import { createLocalLogger, type LocalLogger, type LogLevel } from './local-log.ts';
+import { type LocalServerOptions, openBackend, refuseOpenWithoutToken } from './local-server.ts';
+
+export interface KafkaGatewayOptions
+  extends Pick<LocalServerOptions, 'backend' | 'aws' | 'dataDir' | 'memory' | 'durability' | 'storage'> {
+  /** Where to listen; default 127.0.0.1. Off loopback a token is required. */
+  host?: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** The host clients are told to reach this gateway at; default `host`. */
+  advertisedHost?: string;
+  /** SASL/PLAIN's password: clients authenticate with it before anything else. */
+  token?: string;
+  logLevel?: LogLevel;
+  logger?: LocalLogger;
+}
+
+export interface KafkaGateway {
+  /** `kafka://host:port` as clients are told to reach it. */
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startKafkaGateway(options: KafkaGatewayOptions): Promise<KafkaGateway> {
+  const host = options.host ?? '127.0.0.1';
+  refuseOpenWithoutToken(host, options.token);
+  const backend = await openBackend(options);
+  const logger = options.logger ?? createLocalLogger(options.logLevel);
+  const services = createServices(backend, systemClock);
+  let listener: KafkaListener;
+  try {
+    listener = await startRegisteredKafkaListener({
+      host,
+      port: options.port,
+      advertisedHost: options.advertisedHost,
+      services,
+      meta: backend.meta,
+      clock: systemClock,
+      log: logger,
+      token: options.token || undefined,
+    });
+  } catch (error) {
+    await backend.close();
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new Error(`--kafka-port ${options.port}: the port is in use; choose another with --kafka-port N`);
+    }
+    throw error;
+  }
+  return {
+    url: listener.url,
+    close: async () => {
+      await listener.close();
+      await backend.close();
+    },
+  };
+}

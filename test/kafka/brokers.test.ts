@@ -1,0 +1,130 @@
+/**
+ * Several Kafka listeners over one backend (DESIGN §13): Metadata lists every live listener as a broker,
+ * with distinct node ids and one controller all of them name; a listener that closes drops out.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Kafka, logLevel } from 'kafkajs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryMetaStore } from '../../lambdas/adapters/memory-meta-store.ts';
+import { MemoryObjectStore } from '../../lambdas/adapters/memory-object-store.ts';
+import { createEmbeddedBackend } from '../../lambdas/runtime/backends.ts';
+import { type KafkaTestServer, startKafkaTestServer } from '../support/kafka-server.ts';
+import { waitFor } from '../support/wait-for.ts';
+
+const run = promisify(execFile);
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+interface ClusterView {
+  brokers: { nodeId: number; host: string; port: number }[];
+  controller: number | null;
+}
+
+/** What KafkaJS's admin sees of the cluster through one broker. */
+async function describeCluster(broker: string): Promise<ClusterView> {
+  const admin = new Kafka({
+    brokers: [broker],
+    clientId: 'brokers-test',
+    logLevel: logLevel.NOTHING,
+  }).admin();
+  await admin.connect();
+  try {
+    const { brokers, controller } = await admin.describeCluster();
+    return { brokers: [...brokers].sort((a, b) => a.nodeId - b.nodeId), controller };
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+const address = (server: KafkaTestServer) => {
+  const [host, port] = server.broker.split(':');
+  return { host: host as string, port: Number(port) };
+};
+
+/** Two local servers over one memory MetaStore and object store. */
+async function twoOverMemory(): Promise<[KafkaTestServer, KafkaTestServer]> {
+  const clock = { now: () => Date.now(), sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) };
+  const storage = {
+    meta: new MemoryMetaStore(clock),
+    objects: new MemoryObjectStore(),
+    close: async () => {},
+  };
+  const servers: KafkaTestServer[] = [];
+  for (let i = 0; i < 2; i++) {
+    const server = await startKafkaTestServer({ storage });
+    // A test may close one itself; close each once.
+    let closing: Promise<void> | undefined;
+    const close = () => {
+      closing ??= server.close();
+      return closing;
+    };
+    cleanups.push(close);
+    servers.push({ ...server, close });
+  }
+  return servers as [KafkaTestServer, KafkaTestServer];
+}
+
+describe('listeners over one backend', () => {
+  it('each list both as brokers to KafkaJS, with distinct node ids and the same controller', async () => {
+    // Prepare
+    const [first, second] = await twoOverMemory();
+    // Act
+    const views = await Promise.all([describeCluster(first.broker), describeCluster(second.broker)]);
+    // Assess
+    for (const view of views) {
+      expect(view.brokers).toEqual([
+        { nodeId: 0, ...address(first) },
+        { nodeId: 1, ...address(second) },
+      ]);
+      expect(view.controller).toBe(0);
+    }
+  });
+
+  it('each list both to kcat -L over one SQLite data dir', async () => {
+    // Prepare: two servers, each with its own connection to the same data dir
+    const dataDir = mkdtempSync(join(tmpdir(), 'streambed-brokers-'));
+    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const servers: KafkaTestServer[] = [];
+    for (let i = 0; i < 2; i++) {
+      const server = await startKafkaTestServer({
+        memory: false,
+        storage: createEmbeddedBackend({ dataDir, durability: 'none' }),
+      });
+      cleanups.push(() => server.close());
+      servers.push(server);
+    }
+    const [first, second] = servers as [KafkaTestServer, KafkaTestServer];
+    for (const server of servers) {
+      // Act
+      const { stdout } = await run('kcat', ['-b', server.broker, '-L', '-m', '10']);
+      // Assess
+      expect(stdout).toContain('2 brokers:');
+      expect(stdout).toContain(`broker 0 at ${first.broker} (controller)`);
+      expect(stdout).toContain(`broker 1 at ${second.broker}\n`);
+    }
+  });
+
+  it('drops a listener that closed, and the one left names itself controller', async () => {
+    // Prepare
+    const [first, second] = await twoOverMemory();
+    expect((await describeCluster(second.broker)).brokers).toHaveLength(2);
+    // Act
+    await first.close();
+    // Assess
+    await waitFor(
+      async () => (await describeCluster(second.broker)).brokers.length === 1,
+      10_000,
+      'the closed listener to drop out of Metadata',
+    );
+    expect(await describeCluster(second.broker)).toEqual({
+      brokers: [{ nodeId: 1, ...address(second) }],
+      controller: 1,
+    });
+  });
+});
