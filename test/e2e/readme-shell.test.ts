@@ -2,8 +2,8 @@
  * The README's shell blocks, run as written against a local server: every ```sh block either runs
  * here (in README order, on one in-memory server, from a scratch folder inside the checkout so
  * `npx streambed` finds the package's bin) or is preceded by a `<!-- not run here: why -->` comment.
- * `localhost:8080` in a block is pointed at the test's server; `STREAMBED_URL` does the same for the
- * CLI. A `# → output` comment is checked against what the block printed.
+ * `localhost:8080` in a block is pointed at the test's server, and `localhost:9092` at its Kafka
+ * listener; `STREAMBED_URL` does the same for the CLI. A `# → output` comment is checked against what the block printed.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -84,7 +84,9 @@ describe('the README shell blocks', () => {
   for (const block of blocks.filter((b) => b.skip === undefined)) {
     it(`runs the block at README line ${block.line} as written`, async () => {
       const host = new URL(server.url).host;
-      const script = block.text.replaceAll('localhost:8080', host);
+      const kafka = /kafka:\/\/(\S+)/.exec(server.output())?.[1];
+      if (kafka === undefined) throw new Error(`the server named no Kafka listener: ${server.output()}`);
+      const script = block.text.replaceAll('localhost:8080', host).replaceAll('localhost:9092', kafka);
       const result = await bash(script, scratch, {
         STREAMBED_URL: server.url,
         ...npx.env,
