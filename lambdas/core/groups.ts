@@ -34,6 +34,14 @@
  *   stable membership, within two heartbeat intervals every partition is owned.
  * - Joining is idempotent per member id: a join carrying the `memberId` of a live member with the same
  *   subscription is that member's retry, not a new member.
+ * - A group is either HTTP-leased or Kafka-managed (DESIGN §13), never both at once. The Kafka listener's
+ *   coordinator keeps how many Kafka members it has on the group's coordinator item. Each side writes
+ *   its own members first and then looks for the other's, so whichever comes second sees the first: an
+ *   HTTP join puts its member conditioned on the coordinator item as read (absent, expired, or with no
+ *   Kafka members); the coordinator writes its member count first and then calls `admitKafkaMembers`,
+ *   which refuses while HTTP members are live.
+ * - A Kafka-managed group's committed offsets are the same lease items' (`commitCoordinated`), written
+ *   with owner and epoch unchanged: the coordinator checks members and generations in memory.
  */
 import { randomUUID } from 'node:crypto';
 import type { GroupDescription } from '../../client/api-types.ts';
@@ -50,6 +58,7 @@ import {
 import { retryOnConflict } from './cas.ts';
 import { ConditionFailedError, StreamError } from './errors.ts';
 import {
+  coordinatorKey,
   GROUPS_PK,
   groupListKey,
   groupPk,
@@ -200,6 +209,31 @@ export interface GroupService {
    * exist is already deleted: nothing happens.
    */
   deleteGroup(group: string): Promise<void>;
+  /**
+   * Lets Kafka members into a group (DESIGN §13): lists it, and refuses (CONFLICT, not retriable)
+   * while it has live HTTP members. The coordinator has written its member count on the coordinator
+   * item before calling it.
+   */
+  admitKafkaMembers(group: string): Promise<void>;
+  /** The ids of the group's live HTTP members (none in a Kafka-managed group). */
+  httpMembers(group: string): Promise<string[]>;
+  /**
+   * Writes offsets the Kafka coordinator accepted (it checked member and generation), last one per
+   * partition winning. Partitions of topics or partition numbers that do not exist are returned, not
+   * written. CONFLICT (not retriable) while the group has live HTTP members.
+   */
+  commitCoordinated(
+    group: string,
+    offsets: (TopicPartition & { offset: number })[],
+  ): Promise<TopicPartition[]>;
+  /**
+   * The group's committed offsets of these partitions (null where it has none, or the topic is gone
+   * or was re-created since); without `partitions`, every partition that holds one.
+   */
+  committedOffsets(
+    group: string,
+    partitions?: TopicPartition[],
+  ): Promise<(TopicPartition & { committedOffset: number | null })[]>;
 }
 
 const NAME = /^[A-Za-z0-9._-]{1,249}$/;
@@ -226,6 +260,9 @@ function validateGroup(group: string, subscriptions: 'allowed' | 'refused' = 're
     throw invalid(`group id ${JSON.stringify(group)} is invalid: use 1-249 of A-Z a-z 0-9 . _ -`);
   }
 }
+
+/** Throws INVALID_REQUEST, naming the rule, for a group id no client may join (see validateGroup). */
+export const validateGroupId = (group: string): void => validateGroup(group);
 
 /** Client-chosen member ids travel in URL paths and sort keys: the group id's alphabet, shorter. */
 const MEMBER_ID = /^[A-Za-z0-9._-]{1,128}$/;
@@ -282,6 +319,21 @@ function parseLeaseSk(sk: string): TopicPartition {
 }
 
 const id = (tp: TopicPartition) => `${tp.topic}#${tp.partition}`;
+
+/** The group is Kafka-managed: an HTTP join or delete is refused. */
+function kafkaHeld(group: string, holder: Item): StreamError {
+  return new StreamError(
+    'CONFLICT',
+    `group ${group} is managed by Kafka consumers (${holder.members} member(s) through the Kafka listener at ${holder.host}:${holder.port}); use a Kafka client for it, or wait until its Kafka members have left`,
+    { retriable: false },
+  );
+}
+
+/** The sort-key range of a group's member items (member ids are ASCII letters, digits and . _ -). */
+const MEMBERS = { from: MEMBER_SK_PREFIX, to: `${MEMBER_SK_PREFIX}~` };
+
+/** How many Kafka members the group's coordinator item holds (0 when absent or expired). */
+const kafkaMembers = (holder: Item | undefined): number => (holder?.members as number | undefined) ?? 0;
 
 export interface GroupServiceDeps {
   meta: MetaStore;
@@ -356,6 +408,18 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
     } catch (error) {
       if (error instanceof ConditionFailedError) return false;
       throw error;
+    }
+  }
+
+  /** A Kafka-managed group admits no HTTP members, and takes no Kafka offsets while they are live. */
+  async function refuseHttpMembers(group: string): Promise<void> {
+    const { items } = await meta.query(groupPk(group), { ...MEMBERS, limit: 1, consistent: true });
+    if (items.length > 0) {
+      throw new StreamError(
+        'CONFLICT',
+        `group ${group} is leased by HTTP consumers (member ${items[0]?.sk.slice(MEMBER_SK_PREFIX.length)} is live); a Kafka client can join it once they have left`,
+        { retriable: false },
+      );
     }
   }
 
@@ -745,6 +809,8 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
       const now = clock.now();
       const key = memberKey(group, memberId);
       await retryOnConflict({ clock, what: `member ${memberId} of group ${group}` }, async () => {
+        const holder = await meta.get(coordinatorKey(group), { consistent: true });
+        if (holder !== undefined && kafkaMembers(holder) > 0) throw kafkaHeld(group, holder);
         const existing = chosen === undefined ? undefined : await meta.get(key, { consistent: true });
         if (existing !== undefined) {
           // The member is live: this is a retry of its join whose answer was lost (or a duplicate).
@@ -768,6 +834,8 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
             },
             expect: 'absent',
           },
+          // Kafka members that arrive meanwhile change this item: the join reads it again.
+          { type: 'check', key: coordinatorKey(group), expect: holder?.v ?? 'absent' },
         ]);
       });
       await listGroup(group, now);
@@ -967,7 +1035,11 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
         );
       }
       // Members past their session timeout are absent: only live ones are read.
-      const items = await queryAll(meta, groupPk(group), { consistent: true, pageSize: 500 });
+      const all = await queryAll(meta, groupPk(group), { consistent: true, pageSize: 500 });
+      // The coordinator item is the Kafka listener's: it stays, and refuses while it has members.
+      const holder = all.find((item) => item.sk === coordinatorKey(group).sk);
+      if (holder !== undefined && kafkaMembers(holder) > 0) throw kafkaHeld(group, holder);
+      const items = all.filter((item) => item !== holder);
       const live = items.filter((item) => item.sk.startsWith(MEMBER_SK_PREFIX));
       if (live.length > 0) {
         throw invalid(
@@ -995,6 +1067,76 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
       // A member that joined after the read above lost its listing with it: the group is listed again.
       const joined = await queryAll(meta, groupPk(group), { consistent: true, pageSize: 500 });
       if (joined.some((item) => item.sk.startsWith(MEMBER_SK_PREFIX))) await listGroup(group, clock.now());
+    },
+
+    async admitKafkaMembers(group) {
+      validateGroup(group);
+      await refuseHttpMembers(group);
+      await listGroup(group, clock.now());
+    },
+
+    async httpMembers(group) {
+      validateGroup(group, 'allowed');
+      const items = await queryAll(meta, groupPk(group), { ...MEMBERS, consistent: true, pageSize: 500 });
+      return items.map((item) => item.sk.slice(MEMBER_SK_PREFIX.length));
+    },
+
+    async commitCoordinated(group, offsets) {
+      validateGroup(group);
+      const last = new Map<string, TopicPartition & { offset: number }>();
+      for (const o of offsets) {
+        if (!Number.isSafeInteger(o.offset) || o.offset < 0)
+          throw invalid(`offset for ${o.topic}/${o.partition} must be a non-negative integer`);
+        last.set(id(o), o);
+      }
+      await refuseHttpMembers(group);
+      const described = new Map(
+        (await describeTopics([...new Set(offsets.map((o) => o.topic))])).map((t) => [t.name, t]),
+      );
+      const exists = (o: TopicPartition) => {
+        const p = described.get(o.topic)?.partitions ?? 0;
+        return Number.isInteger(o.partition) && o.partition >= 0 && o.partition < p;
+      };
+      const valid = [...last.values()].filter(exists);
+      for (let i = 0; i < valid.length; i += MAX_COMMIT_OFFSETS) {
+        const chunk = valid.slice(i, i + MAX_COMMIT_OFFSETS);
+        await retryOnConflict({ clock, what: `offsets of group ${group}` }, async () => {
+          const items = await meta.batchGet(
+            chunk.map((o) => leaseKey(group, o.topic, o.partition)),
+            { consistent: true },
+          );
+          await meta.transact(
+            chunk.map((o, k) => {
+              const lease = readLease(items[k], o.topic, o.partition);
+              const topicId = described.get(o.topic)?.topicId ?? null;
+              return {
+                type: 'put' as const,
+                item: leaseInput(group, lease, { committedOffset: o.offset, topicId }),
+                expect: lease.item?.v ?? 'absent',
+              };
+            }),
+          );
+        });
+      }
+      if (valid.length > 0) await listGroup(group, clock.now());
+      return [...last.values()]
+        .filter((o) => !exists(o))
+        .map(({ topic, partition }) => ({ topic, partition }));
+    },
+
+    async committedOffsets(group, partitions) {
+      validateGroup(group, 'allowed');
+      const { leases } = await readGroup(group);
+      const wanted = partitions ?? [...leases.values()].map(({ topic, partition }) => ({ topic, partition }));
+      const topicIds = new Map(
+        (await describeTopics([...new Set(wanted.map((tp) => tp.topic))])).map((t) => [t.name, t.topicId]),
+      );
+      const offsets = wanted.map(({ topic, partition }) => {
+        const lease = leases.get(id({ topic, partition }));
+        const current = lease !== undefined && lease.topicId === topicIds.get(topic);
+        return { topic, partition, committedOffset: current ? lease.committedOffset : null };
+      });
+      return partitions === undefined ? offsets.filter((o) => o.committedOffset !== null) : offsets;
     },
   };
 }

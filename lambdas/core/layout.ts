@@ -143,7 +143,10 @@ export function objectKeyTime(key: string): number {
 /** A new topic id: unique per creation, so a re-created topic never meets a deleted one's leftovers. */
 export const newTopicId = (timeMs: number): string => ulid(timeMs);
 
-// Consumer groups (DESIGN §6): members and leases of a group share its partition key.
+// Consumer groups (DESIGN §6): members and leases of a group share its partition key, and so does the
+// Kafka coordinator lease of a Kafka-managed group (DESIGN §13): owner, nodeId, host, port, members
+// (how many Kafka members the holder has), expiresAt. Written by the Kafka listener; read by groups.ts
+// to keep a group either HTTP-leased or Kafka-managed.
 export const GROUPS_PK = 'groups';
 export const groupListKey = (group: string): ItemKey => ({ pk: GROUPS_PK, sk: group });
 export const groupPk = (group: string): string => `group#${group}`;
@@ -153,6 +156,8 @@ export const memberKey = (group: string, memberId: string): ItemKey => ({
   pk: groupPk(group),
   sk: `${MEMBER_SK_PREFIX}${memberId}`,
 });
+/** Not under m# or l#: the group's member and lease queries never see it. */
+export const coordinatorKey = (group: string): ItemKey => ({ pk: groupPk(group), sk: 'coordinator' });
 /** Partition numbers are zero-padded so a topic's leases sort by partition. */
 export const leaseSk = (topic: string, partition: number): string =>
   `${LEASE_SK_PREFIX}${topic}#${String(partition).padStart(5, '0')}`;
