@@ -332,8 +332,11 @@ function kafkaHeld(group: string, holder: Item): StreamError {
 /** The sort-key range of a group's member items (member ids are ASCII letters, digits and . _ -). */
 const MEMBERS = { from: MEMBER_SK_PREFIX, to: `${MEMBER_SK_PREFIX}~` };
 
-/** How many Kafka members the group's coordinator item holds (0 when absent or expired). */
-const kafkaMembers = (holder: Item | undefined): number => (holder?.members as number | undefined) ?? 0;
+/** How many Kafka members the group's coordinator item holds (0 when absent, released or expired). */
+const kafkaMembers = (holder: Item | undefined, now: number): number =>
+  ((holder?.leaseExpiresAt as number | undefined) ?? 0) > now
+    ? ((holder?.members as number | undefined) ?? 0)
+    : 0;
 
 export interface GroupServiceDeps {
   meta: MetaStore;
@@ -810,7 +813,7 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
       const key = memberKey(group, memberId);
       await retryOnConflict({ clock, what: `member ${memberId} of group ${group}` }, async () => {
         const holder = await meta.get(coordinatorKey(group), { consistent: true });
-        if (holder !== undefined && kafkaMembers(holder) > 0) throw kafkaHeld(group, holder);
+        if (kafkaMembers(holder, clock.now()) > 0 && holder !== undefined) throw kafkaHeld(group, holder);
         const existing = chosen === undefined ? undefined : await meta.get(key, { consistent: true });
         if (existing !== undefined) {
           // The member is live: this is a retry of its join whose answer was lost (or a duplicate).
@@ -1038,7 +1041,7 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
       const all = await queryAll(meta, groupPk(group), { consistent: true, pageSize: 500 });
       // The coordinator item is the Kafka listener's: it stays, and refuses while it has members.
       const holder = all.find((item) => item.sk === coordinatorKey(group).sk);
-      if (holder !== undefined && kafkaMembers(holder) > 0) throw kafkaHeld(group, holder);
+      if (kafkaMembers(holder, clock.now()) > 0 && holder !== undefined) throw kafkaHeld(group, holder);
       const items = all.filter((item) => item !== holder);
       const live = items.filter((item) => item.sk.startsWith(MEMBER_SK_PREFIX));
       if (live.length > 0) {

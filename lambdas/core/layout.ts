@@ -145,8 +145,9 @@ export const newTopicId = (timeMs: number): string => ulid(timeMs);
 
 // Consumer groups (DESIGN §6): members and leases of a group share its partition key, and so does the
 // Kafka coordinator lease of a Kafka-managed group (DESIGN §13): owner, nodeId, host, port, members
-// (how many Kafka members the holder has), expiresAt. Written by the Kafka listener; read by groups.ts
-// to keep a group either HTTP-leased or Kafka-managed.
+// (how many Kafka members the holder has) and leaseExpiresAt; never deleted, so its version only
+// grows. Written by the Kafka listener (kafka/coordinator-lease.ts); read by groups.ts to keep a
+// group either HTTP-leased or Kafka-managed.
 export const GROUPS_PK = 'groups';
 export const groupListKey = (group: string): ItemKey => ({ pk: GROUPS_PK, sk: group });
 export const groupPk = (group: string): string => `group#${group}`;

@@ -1,14 +1,16 @@
 /**
  * Which gateway coordinates a Kafka-managed group (DESIGN §13): a lease per group in the meta store,
  * the item `group#{g}` / `coordinator` (core/layout.ts) holding the holder's random `owner` id, its
- * advertised `nodeId`, `host` and `port`, how many Kafka `members` it has, and `expiresAt`.
+ * advertised `nodeId`, `host` and `port`, how many Kafka `members` it has, and `leaseExpiresAt`.
  *
  * Invariants:
- * - At most one live holder per group: taking is a put conditioned on the item being absent, and an
- *   expired item is absent (DESIGN §3), so a dead holder's lease is free once it expires.
- * - Every later write (renewal, member count, release) is conditioned on the version this holder
- *   wrote last, and the writes of one group run one after another; a write that finds the item changed
- *   means the lease expired and was taken (or deleted): the group is lost at once.
+ * - At most one live holder per group: taking is a put conditioned on the item as read (absent, or
+ *   its lease expired or released), so a dead holder's lease is free once it expires.
+ * - The item is never deleted (nor TTL-expired: a re-created item would start again at version 1, and
+ *   a holder that missed losing it could renew at that version). So every later write of a holder
+ *   (renewal, member count, release) is conditioned on the version it wrote last, and the writes of
+ *   one group run one after another; a write that finds the item changed means the lease expired and
+ *   was taken: the group is lost at once.
  * - A holder serves a group only while its lease is unexpired by its own clock, so two gateways never
  *   both answer for it, even when renewals fail.
  * - `members` is written before Kafka members are admitted (core/groups.ts refuses HTTP joins while it
@@ -67,26 +69,26 @@ export class CoordinatorLeases {
       const key = coordinatorKey(group);
       for (;;) {
         const item = await meta.get(key, { consistent: true });
-        if (item !== undefined) {
+        const now = clock.now();
+        if (item !== undefined && (item.leaseExpiresAt as number) > now) {
           if (item.owner !== this.owner) return { ...addressOf(item), mine: false };
-          // This gateway's own item, dropped from memory by a write whose outcome was unknown.
+          // This gateway's own lease, dropped from memory by a write whose outcome was unknown.
           this.held.set(group, {
             version: item.v,
-            expiresAt: item.expiresAt as number,
+            expiresAt: item.leaseExpiresAt as number,
             members: item.members as number,
           });
           return { ...self, mine: true };
         }
-        const now = clock.now();
         try {
           await meta.transact([
             {
               type: 'put',
-              item: { ...key, owner: this.owner, ...self, members: 0, expiresAt: now + leaseMs },
-              expect: 'absent',
+              item: { ...key, owner: this.owner, ...self, members: 0, leaseExpiresAt: now + leaseMs },
+              expect: item?.v ?? 'absent',
             },
           ]);
-          this.held.set(group, { version: 1, expiresAt: now + leaseMs, members: 0 });
+          this.held.set(group, { version: (item?.v ?? 0) + 1, expiresAt: now + leaseMs, members: 0 });
           return { ...self, mine: true };
         } catch (error) {
           // Another gateway took it first: read who.
@@ -110,7 +112,13 @@ export class CoordinatorLeases {
         await meta.transact([
           {
             type: 'put',
-            item: { ...coordinatorKey(group), owner: this.owner, ...self, members, expiresAt: now + leaseMs },
+            item: {
+              ...coordinatorKey(group),
+              owner: this.owner,
+              ...self,
+              members,
+              leaseExpiresAt: now + leaseMs,
+            },
             expect: held.version,
           },
         ]);
@@ -124,7 +132,7 @@ export class CoordinatorLeases {
     });
   }
 
-  /** Gives the lease up (the item is deleted at the version written last); nothing when not held. */
+  /** Gives the lease up (no owner, expired, at the version written last); nothing when not held. */
   release(group: string): Promise<void> {
     return this.serial(group, async () => {
       const held = this.held.get(group);
@@ -132,7 +140,11 @@ export class CoordinatorLeases {
       this.held.delete(group);
       try {
         await this.options.meta.transact([
-          { type: 'delete', key: coordinatorKey(group), expect: held.version },
+          {
+            type: 'put',
+            item: { ...coordinatorKey(group), owner: null, members: 0, leaseExpiresAt: 0 },
+            expect: held.version,
+          },
         ]);
       } catch (error) {
         // Already taken by another gateway: nothing of this one's is left to release.
