@@ -61,6 +61,13 @@ export class CoordinatorLeases {
     return [...this.held.keys()];
   }
 
+  /** How many Kafka members the group's live holder (this gateway or another) counts; 0 without one. */
+  async members(group: string): Promise<number> {
+    const item = await this.options.meta.get(coordinatorKey(group), { consistent: true });
+    const live = item !== undefined && (item.leaseExpiresAt as number) > this.options.clock.now();
+    return live ? (item.members as number) : 0;
+  }
+
   /** The live holder of the group's lease, taking it when it is free. */
   find(group: string): Promise<CoordinatorAddress & { mine: boolean }> {
     return this.serial(group, async () => {

@@ -645,7 +645,11 @@ export function createGroupCoordinator(options: GroupCoordinatorOptions): GroupC
       }
       try {
         const { nodeId, host, port, mine } = await leases.find(group);
-        if (mine) lastUsed.set(group, clock.now());
+        if (mine) {
+          lastUsed.set(group, clock.now());
+          // A lease taken again after it expired here starts with no member count: write it now.
+          if (counted(groups.get(group)) > 0) await renew(group);
+        }
         return { error: 'NONE', nodeId, host, port };
       } catch (error) {
         return { ...failure(error), error: 'COORDINATOR_NOT_AVAILABLE', ...none };
@@ -655,12 +659,16 @@ export function createGroupCoordinator(options: GroupCoordinatorOptions): GroupC
     async joinGroup(request) {
       const refused = notServing(request.group) ?? checkJoin(request);
       if (refused !== undefined) return failedJoin(request.memberId, refused.error, refused.message);
-      const admission = await admit(groupOf(request.group));
-      if (admission !== undefined) return failedJoin(request.memberId, admission.error, admission.message);
-      // The lease may have been lost while admitting.
-      const lost = notServing(request.group);
-      if (lost !== undefined) return failedJoin(request.memberId, lost.error, lost.message);
       const g = groupOf(request.group);
+      const admission = await admit(g);
+      if (admission !== undefined) return failedJoin(request.memberId, admission.error, admission.message);
+      // The lease may have been lost (and the group's state with it) while admitting.
+      const lost =
+        notServing(request.group) ??
+        (groups.get(request.group) === g
+          ? undefined
+          : { error: 'NOT_COORDINATOR' as const, message: `the coordinator of group ${g.id} moved` });
+      if (lost !== undefined) return failedJoin(request.memberId, lost.error, lost.message);
       if (population(g) > 0 && g.protocolType !== null) {
         const names = new Set(request.protocols.map((p) => p.name));
         const shared = [...g.members.values()].every((m) => m.protocols.some((p) => names.has(p.name)));
@@ -1015,8 +1023,9 @@ export function createGroupCoordinator(options: GroupCoordinatorOptions): GroupC
           if (g !== undefined && population(g) > 0) {
             entry = { group, protocolType: g.protocolType ?? 'consumer', state: g.state };
           } else {
-            const http = await core.httpMembers(group);
-            entry = { group, protocolType: 'consumer', state: http.length > 0 ? 'Stable' : 'Empty' };
+            // Kafka members at another gateway, or HTTP members: the group is in use.
+            const used = (await leases.members(group)) > 0 || (await core.httpMembers(group)).length > 0;
+            entry = { group, protocolType: 'consumer', state: used ? 'Stable' : 'Empty' };
           }
           if (wanted === undefined || wanted.has(entry.state.toLowerCase())) listed.push(entry);
         }

@@ -470,6 +470,7 @@ describe('Kafka group coordinator: coordinator lease across gateways', () => {
     const seenFromB = await b.findCoordinator('g');
     const joinAtB = await b.joinGroup(joinRequest(''));
     const heartbeatAtB = await heartbeat(b, memberAtA, 1);
+    const listedAtB = await b.listGroups();
     await a.close();
     const afterClose = await heartbeat(a, memberAtA, 1);
     const moved = await b.findCoordinator('g');
@@ -478,6 +479,7 @@ describe('Kafka group coordinator: coordinator lease across gateways', () => {
     expect(seenFromB).toMatchObject({ error: 'NONE', nodeId: 1, host: 'gateway-a' });
     expect(joinAtB.error).toBe('NOT_COORDINATOR');
     expect(heartbeatAtB.error).toBe('NOT_COORDINATOR');
+    expect(listedAtB.groups).toEqual([{ group: 'g', protocolType: 'consumer', state: 'Stable' }]);
     expect(afterClose.error).toBe('NOT_COORDINATOR');
     expect(moved).toMatchObject({ error: 'NONE', nodeId: 2, host: 'gateway-b' });
     expect(rejoin.error).toBe('MEMBER_ID_REQUIRED');
