@@ -37,27 +37,31 @@ import { type GroupService, validateGroupId } from '../core/groups.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { MetaStore } from '../ports/meta-store.ts';
 import { type CoordinatorAddress, CoordinatorLeases } from './coordinator-lease.ts';
+import type { KafkaErrorName } from './errors.ts';
 
 export type { CoordinatorAddress } from './coordinator-lease.ts';
 
-/** Kafka's error names, as the coordinator answers them. */
-export type CoordinatorError =
-  | 'NONE'
-  | 'NOT_COORDINATOR'
-  | 'COORDINATOR_NOT_AVAILABLE'
-  | 'INVALID_GROUP_ID'
-  | 'UNKNOWN_MEMBER_ID'
-  | 'ILLEGAL_GENERATION'
-  | 'REBALANCE_IN_PROGRESS'
-  | 'MEMBER_ID_REQUIRED'
-  | 'INCONSISTENT_GROUP_PROTOCOL'
-  | 'INVALID_SESSION_TIMEOUT'
-  | 'UNSUPPORTED_VERSION'
-  | 'GROUP_ID_NOT_FOUND'
-  | 'NON_EMPTY_GROUP'
-  | 'UNKNOWN_TOPIC_OR_PARTITION'
-  | 'INVALID_REQUEST'
-  | 'UNKNOWN_SERVER_ERROR';
+/** Kafka's error names the coordinator answers with; each must be a code of errors.ts. */
+const COORDINATOR_ERRORS = [
+  'NONE',
+  'NOT_COORDINATOR',
+  'COORDINATOR_NOT_AVAILABLE',
+  'INVALID_GROUP_ID',
+  'UNKNOWN_MEMBER_ID',
+  'ILLEGAL_GENERATION',
+  'REBALANCE_IN_PROGRESS',
+  'MEMBER_ID_REQUIRED',
+  'INCONSISTENT_GROUP_PROTOCOL',
+  'INVALID_SESSION_TIMEOUT',
+  'UNSUPPORTED_VERSION',
+  'GROUP_ID_NOT_FOUND',
+  'NON_EMPTY_GROUP',
+  'UNKNOWN_TOPIC_OR_PARTITION',
+  'INVALID_REQUEST',
+  'UNKNOWN_SERVER_ERROR',
+] as const satisfies readonly KafkaErrorName[];
+
+export type CoordinatorError = (typeof COORDINATOR_ERRORS)[number];
 
 export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
 
@@ -249,14 +253,18 @@ export interface GroupCoordinatorOptions {
   idleReleaseMs?: number;
 }
 
-interface Member {
-  memberId: string;
-  clientId: string;
-  clientHost: string;
-  sessionTimeoutMs: number;
-  rebalanceTimeoutMs: number;
-  protocolType: string;
-  protocols: Protocol[];
+/** A member as its last join described it (rebalance timeout resolved), and where it waits. */
+interface Member
+  extends Pick<
+    JoinGroupRequest,
+    | 'memberId'
+    | 'clientId'
+    | 'clientHost'
+    | 'sessionTimeoutMs'
+    | 'rebalanceTimeoutMs'
+    | 'protocolType'
+    | 'protocols'
+  > {
   assignment: Buffer;
   joining?: (result: JoinGroupResult) => void;
   syncing?: (result: SyncGroupResult) => void;
