@@ -11,6 +11,15 @@ import {
   type JoinGroupResult,
   type Timers,
 } from '../../lambdas/kafka/coordinator.ts';
+import type {
+  GetOptions,
+  Item,
+  ItemKey,
+  MetaStore,
+  QueryOptions,
+  QueryResult,
+  TransactOp,
+} from '../../lambdas/ports/meta-store.ts';
 import { createServices } from '../../lambdas/runtime/services.ts';
 import { record } from '../support/log-fixture.ts';
 import { FakeTime, frozenTimers, settle } from './fake-time.ts';
@@ -18,9 +27,34 @@ import { FakeTime, frozenTimers, settle } from './fake-time.ts';
 const SESSION_MS = 10_000;
 const REBALANCE_MS = 30_000;
 
+/** A memory store that runs a cue just before the next transaction putting an item whose sk starts so. */
+class CuedMetaStore implements MetaStore {
+  private readonly cues: { sk: string; run: () => Promise<void> }[] = [];
+  constructor(private readonly inner: MetaStore) {}
+  beforeNextPut(skPrefix: string, run: () => Promise<void>): void {
+    this.cues.push({ sk: skPrefix, run });
+  }
+  get(key: ItemKey, options?: GetOptions): Promise<Item | undefined> {
+    return this.inner.get(key, options);
+  }
+  batchGet(keys: readonly ItemKey[], options?: GetOptions): Promise<(Item | undefined)[]> {
+    return this.inner.batchGet(keys, options);
+  }
+  query(pk: string, options?: QueryOptions): Promise<QueryResult> {
+    return this.inner.query(pk, options);
+  }
+  async transact(ops: readonly TransactOp[]): Promise<void> {
+    const at = this.cues.findIndex((cue) =>
+      ops.some((op) => op.type === 'put' && op.item.sk.startsWith(cue.sk)),
+    );
+    if (at >= 0) await this.cues.splice(at, 1)[0]?.run();
+    return this.inner.transact(ops);
+  }
+}
+
 async function world() {
   const time = new FakeTime();
-  const meta = new MemoryMetaStore(time);
+  const meta = new CuedMetaStore(new MemoryMetaStore(time));
   const services = createServices({ meta, objects: new MemoryObjectStore(), close: async () => {} }, time);
   await services.topics.createTopic('events', 4);
   const gateway = (name: string, timers: Timers = time.timers) =>
@@ -404,6 +438,22 @@ describe('Kafka group coordinator: HTTP-leased or Kafka-managed', () => {
     expect((refused as StreamError).message).toContain('group g is managed by Kafka consumers');
     expect(deleteRefused).toBeInstanceOf(StreamError);
     expect(joined.assignments).toHaveLength(4);
+  });
+
+  it('refuses an HTTP join that read the group before a Kafka member was admitted, and writes it after', async () => {
+    // Prepare: the Kafka member is admitted between the HTTP join's read and its write
+    const { coordinator, services, meta } = await world();
+    let kafka: JoinGroupResult | undefined;
+    meta.beforeNextPut('m#', async () => {
+      kafka = await coordinator.joinGroup(joinRequest(''));
+    });
+    // Act
+    const http = await services.groups.join('g', { topics: ['events'] }).catch((error: unknown) => error);
+    // Assess
+    expect(kafka?.error).toBe('MEMBER_ID_REQUIRED');
+    expect(http).toBeInstanceOf(StreamError);
+    expect((http as StreamError).message).toContain('managed by Kafka consumers');
+    expect(await services.groups.httpMembers('g')).toEqual([]);
   });
 
   it('refuses a Kafka join while HTTP members are live, and admits it after they left', async () => {
