@@ -377,7 +377,10 @@ export function createGroupCoordinator(options: GroupCoordinatorOptions): GroupC
   function prepareRebalance(g: Group): void {
     if (g.state === 'CompletingRebalance') {
       for (const m of g.members.values()) {
-        answerSync(m, { error: 'REBALANCE_IN_PROGRESS', message: `group ${g.id} is rebalancing` });
+        if (answerSync(m, { error: 'REBALANCE_IN_PROGRESS', message: `group ${g.id} is rebalancing` })) {
+          // Its session was on hold while it waited: it starts again now, as Kafka's does.
+          touch(g, m);
+        }
       }
     }
     for (const m of g.members.values()) m.assignment = EMPTY;
@@ -463,11 +466,12 @@ export function createGroupCoordinator(options: GroupCoordinatorOptions): GroupC
     };
   }
 
-  /** Answers the member's waiting SyncGroup, if any. */
-  function answerSync(m: Member, result: Pick<SyncGroupResult, 'error'> & Partial<SyncGroupResult>): void {
+  /** Answers the member's waiting SyncGroup, if any; whether there was one. */
+  function answerSync(m: Member, result: Pick<SyncGroupResult, 'error'> & Partial<SyncGroupResult>): boolean {
     const answer = m.syncing;
     m.syncing = undefined;
     answer?.({ protocolType: null, protocolName: null, assignment: EMPTY, ...result });
+    return answer !== undefined;
   }
 
   /** Takes a member out without starting a rebalance; its waiting requests answer UNKNOWN_MEMBER_ID. */
@@ -809,12 +813,13 @@ export function createGroupCoordinator(options: GroupCoordinatorOptions): GroupC
         g.state = 'Stable';
         for (const member of g.members.values()) {
           member.assignment = Buffer.from(sent.get(member.memberId) ?? EMPTY);
-          answerSync(member, {
+          const waited = answerSync(member, {
             error: 'NONE',
             protocolType: g.protocolType,
             protocolName: g.protocol,
             assignment: member.assignment,
           });
+          if (waited) touch(g, member);
         }
       }
       return synced;

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryMetaStore } from '../../lambdas/adapters/memory-meta-store.ts';
 import { MemoryObjectStore } from '../../lambdas/adapters/memory-object-store.ts';
 import { StreamError } from '../../lambdas/core/errors.ts';
+import { coordinatorKey } from '../../lambdas/core/layout.ts';
 import { errorResponse } from '../../lambdas/http/errors.ts';
 import {
   createGroupCoordinator,
@@ -11,14 +12,15 @@ import {
   type JoinGroupResult,
   type Timers,
 } from '../../lambdas/kafka/coordinator.ts';
-import type {
-  GetOptions,
-  Item,
-  ItemKey,
-  MetaStore,
-  QueryOptions,
-  QueryResult,
-  TransactOp,
+import {
+  attributesOf,
+  type GetOptions,
+  type Item,
+  type ItemKey,
+  type MetaStore,
+  type QueryOptions,
+  type QueryResult,
+  type TransactOp,
 } from '../../lambdas/ports/meta-store.ts';
 import { createServices } from '../../lambdas/runtime/services.ts';
 import { record } from '../support/log-fixture.ts';
@@ -280,6 +282,55 @@ describe('Kafka group coordinator: join and sync barriers', () => {
     expect(joined).toMatchObject({ error: 'NONE', generationId: 2, leader: a });
     expect(joined.members.map((m) => m.memberId)).toEqual([a]);
     expect((await heartbeat(coordinator, b, 1)).error).toBe('UNKNOWN_MEMBER_ID');
+  });
+
+  it('rebalances when a member leaves, and drops members that do not sync while the leader never does', async () => {
+    // Prepare
+    const { coordinator, time } = await world();
+    const a = await memberId(coordinator);
+    const b = await memberId(coordinator);
+    const c = await memberId(coordinator);
+    await stableGroup(coordinator, [a, b, c]);
+    // Act: c leaves; a and b rejoin; only the follower syncs
+    const left = await coordinator.leaveGroup({
+      group: 'g',
+      members: [{ memberId: c, groupInstanceId: null }],
+    });
+    const afterLeave = await heartbeat(coordinator, a, 1);
+    const [ja, jb] = await Promise.all([
+      coordinator.joinGroup(joinRequest(a)),
+      coordinator.joinGroup(joinRequest(b)),
+    ]);
+    const follower = ja?.leader === a ? b : a;
+    const followerSync = coordinator.syncGroup({
+      group: 'g',
+      generationId: 2,
+      memberId: follower,
+      groupInstanceId: null,
+      protocolType: null,
+      protocolName: null,
+      assignments: [],
+    });
+    const commitWhileSyncing = await commit(coordinator, follower, 2, [{ partition: 0, offset: 1 }]);
+    // The leader stays alive (heartbeats) but never sends the assignments.
+    const leaderBeats: string[] = [];
+    for (let waited = 0; waited < REBALANCE_MS; waited += 5_000) {
+      leaderBeats.push((await heartbeat(coordinator, ja?.leader as string, 2)).error);
+      await time.tick(5_000);
+    }
+    const synced = await followerSync;
+    // Assess
+    expect(left.members[0]?.error).toBe('NONE');
+    expect(afterLeave.error).toBe('REBALANCE_IN_PROGRESS');
+    expect([ja?.generationId, jb?.generationId]).toEqual([2, 2]);
+    expect(errorsOf(commitWhileSyncing)).toEqual(['REBALANCE_IN_PROGRESS']);
+    expect(new Set(leaderBeats)).toEqual(new Set(['NONE']));
+    expect(synced.error).toBe('REBALANCE_IN_PROGRESS');
+    expect((await heartbeat(coordinator, ja?.leader as string, 2)).error).toBe('UNKNOWN_MEMBER_ID');
+    expect(await coordinator.describeGroup('g')).toMatchObject({
+      state: 'PreparingRebalance',
+      members: [expect.objectContaining({ memberId: follower })],
+    });
   });
 
   it('answers MEMBER_ID_REQUIRED at v4+, UNKNOWN_MEMBER_ID for an unknown id, and refuses static membership', async () => {
@@ -557,6 +608,22 @@ describe('Kafka group coordinator: coordinator lease across gateways', () => {
     expect(after.host).toBe('gateway-b');
     expect(answersAfterExpiry.error).toBe('NOT_COORDINATOR');
     await alive.close();
+  });
+
+  it('drops a group whose lease another gateway took: its members are told NOT_COORDINATOR', async () => {
+    // Prepare
+    const { coordinator, meta, time } = await world();
+    const a = await memberId(coordinator);
+    await stableGroup(coordinator, [a]);
+    const item = await meta.get(coordinatorKey('g'), { consistent: true });
+    // Act: another owner's write, as after an expiry this gateway did not notice
+    await meta.transact([
+      { type: 'put', item: { ...attributesOf(item as Item), owner: 'someone-else' }, expect: item?.v ?? 0 },
+    ]);
+    await time.tick(5_000);
+    // Assess
+    expect((await heartbeat(coordinator, a, 1)).error).toBe('NOT_COORDINATOR');
+    expect((await coordinator.findCoordinator('g')).host).toBe('gateway-a');
   });
 
   it('keeps a live lease renewed, and waiting joins answer NOT_COORDINATOR when the gateway closes', async () => {
