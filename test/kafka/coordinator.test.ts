@@ -618,12 +618,16 @@ describe('Kafka group coordinator: coordinator lease across gateways', () => {
     const item = await meta.get(coordinatorKey('g'), { consistent: true });
     // Act: another owner's write, as after an expiry this gateway did not notice
     await meta.transact([
-      { type: 'put', item: { ...attributesOf(item as Item), owner: 'someone-else' }, expect: item?.v ?? 0 },
+      {
+        type: 'put',
+        item: { ...attributesOf(item as Item), owner: 'gateway-c-id', nodeId: 3, host: 'gateway-c' },
+        expect: item?.v ?? 0,
+      },
     ]);
     await time.tick(5_000);
     // Assess
     expect((await heartbeat(coordinator, a, 1)).error).toBe('NOT_COORDINATOR');
-    expect((await coordinator.findCoordinator('g')).host).toBe('gateway-a');
+    expect(await coordinator.findCoordinator('g')).toMatchObject({ nodeId: 3, host: 'gateway-c' });
   });
 
   it('keeps a live lease renewed, and waiting joins answer NOT_COORDINATOR when the gateway closes', async () => {
