@@ -12,16 +12,7 @@ import {
   type JoinGroupResult,
   type Timers,
 } from '../../lambdas/kafka/coordinator.ts';
-import {
-  attributesOf,
-  type GetOptions,
-  type Item,
-  type ItemKey,
-  type MetaStore,
-  type QueryOptions,
-  type QueryResult,
-  type TransactOp,
-} from '../../lambdas/ports/meta-store.ts';
+import { attributesOf, type Item, type TransactOp } from '../../lambdas/ports/meta-store.ts';
 import { createServices } from '../../lambdas/runtime/services.ts';
 import { record } from '../support/log-fixture.ts';
 import { FakeTime, frozenTimers, settle } from './fake-time.ts';
@@ -30,33 +21,23 @@ const SESSION_MS = 10_000;
 const REBALANCE_MS = 30_000;
 
 /** A memory store that runs a cue just before the next transaction putting an item whose sk starts so. */
-class CuedMetaStore implements MetaStore {
+class CuedMetaStore extends MemoryMetaStore {
   private readonly cues: { sk: string; run: () => Promise<void> }[] = [];
-  constructor(private readonly inner: MetaStore) {}
   beforeNextPut(skPrefix: string, run: () => Promise<void>): void {
     this.cues.push({ sk: skPrefix, run });
   }
-  get(key: ItemKey, options?: GetOptions): Promise<Item | undefined> {
-    return this.inner.get(key, options);
-  }
-  batchGet(keys: readonly ItemKey[], options?: GetOptions): Promise<(Item | undefined)[]> {
-    return this.inner.batchGet(keys, options);
-  }
-  query(pk: string, options?: QueryOptions): Promise<QueryResult> {
-    return this.inner.query(pk, options);
-  }
-  async transact(ops: readonly TransactOp[]): Promise<void> {
+  override async transact(ops: readonly TransactOp[]): Promise<void> {
     const at = this.cues.findIndex((cue) =>
       ops.some((op) => op.type === 'put' && op.item.sk.startsWith(cue.sk)),
     );
     if (at >= 0) await this.cues.splice(at, 1)[0]?.run();
-    return this.inner.transact(ops);
+    return super.transact(ops);
   }
 }
 
 async function world() {
   const time = new FakeTime();
-  const meta = new CuedMetaStore(new MemoryMetaStore(time));
+  const meta = new CuedMetaStore(time);
   const services = createServices({ meta, objects: new MemoryObjectStore(), close: async () => {} }, time);
   await services.topics.createTopic('events', 4);
   const gateway = (name: string, timers: Timers = time.timers) =>
