@@ -10,13 +10,17 @@
  *   part#{topicId}#{p} / meta       a partition: highWatermark, logStartOffset, bytes, batches, ...
  *   part#{topicId}#{p} / b#{20 digits}   a batch index entry, by base offset (zero-padded: sk order = offset order)
  *
-<<<<<<< HEAD
  * Kafka producers (idempotent-producers.ts):
  *   kafka / producer-ids            the producer id counter: nextId, advanced by compare-and-set
-=======
+ *
  * Kafka listeners (core/listeners.ts; node ids are int32 in Kafka's protocol):
  *   kafka-listeners / node#{10 digits}   a live listener: owner, advertised host and port; expires unless renewed
->>>>>>> fix/kgw
+ *
+ * Consumer groups (groups.ts; the coordinator item is kafka/coordinator-lease.ts's):
+ *   group#{g} / m#{memberId}        an HTTP member: topics, session timeout; expires unless it heartbeats
+ *   group#{g} / l#{topic}#{5 digits}   a partition lease: owner, epoch, leaseExpiresAt, committedOffset, topicId
+ *   group#{g} / coordinator         the Kafka coordinator lease: owner, nodeId, host, port, members, leaseExpiresAt
+ *   groups / {g}                    one item per group, so groups can be listed with one query
  *
  * Subscriptions (subscriptions/subscriptions.ts; their offsets are the group `subscription:<name>`'s):
  *   subscriptions / {name}          a subscription: topic, target, batching, retries, enabled
