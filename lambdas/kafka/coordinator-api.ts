@@ -191,6 +191,11 @@ export const systemTimers: Timers = {
   clear: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
 
+/**
+ * Every method answers with Kafka error names; storage faults answer COORDINATOR_NOT_AVAILABLE
+ * (retriable). A failure that is not a StreamError (a bug) is thrown, for the listener to log and close
+ * the connection.
+ */
 export interface GroupCoordinator {
   /** The live holder of the group's coordinator lease, taking it when it is free. */
   findCoordinator(group: string): Promise<FindCoordinatorResult>;

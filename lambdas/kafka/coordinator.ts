@@ -149,13 +149,15 @@ export function createGroupCoordinator(options: GroupCoordinatorOptions): GroupC
 
   /** A storage or service failure as a Kafka error name. */
   function failure(error: unknown): { error: CoordinatorError; message: string } {
-    const message = error instanceof Error ? error.message : String(error);
-    if (!(error instanceof StreamError)) return { error: 'UNKNOWN_SERVER_ERROR', message };
+    // Anything but a StreamError is the server's own failure: thrown, as errors.ts's toKafkaError
+    // does, so the listener logs it and closes the connection.
+    if (!(error instanceof StreamError)) throw error;
+    const { message } = error;
     if (error.code === 'CONFLICT' && !error.retriable)
       return { error: 'INCONSISTENT_GROUP_PROTOCOL', message };
     if (error.retriable) return { error: 'COORDINATOR_NOT_AVAILABLE', message };
     if (error.code === 'INVALID_REQUEST') return { error: 'INVALID_REQUEST', message };
-    return { error: 'UNKNOWN_SERVER_ERROR', message };
+    return { error: 'UNKNOWN_SERVER_ERROR', message: 'internal error' };
   }
 
   // --- sessions and barriers -------------------------------------------------------------------
