@@ -8,6 +8,7 @@ import type { GroupService } from '../core/groups.ts';
 import type { LogService } from '../core/log-types.ts';
 import type { TopicServiceImpl } from '../core/topics.ts';
 import type { Clock } from '../ports/clock.ts';
+import type { GroupCoordinator } from './coordinator.ts';
 import type { Api, RequestOf, ResponseInput } from './protocol/schema.ts';
 
 /** A listener as clients reach it (Metadata's brokers, FindCoordinator's answer). */
@@ -49,6 +50,8 @@ export interface Connection {
 
 export interface KafkaContext {
   readonly services: KafkaServices;
+  /** The classic group protocol's coordinator for the groups whose lease this listener holds. */
+  readonly coordinator: GroupCoordinator;
   readonly clock: Clock;
   /** This listener, as clients reach it. */
   readonly self: Broker;

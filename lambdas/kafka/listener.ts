@@ -19,6 +19,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Clock } from '../ports/clock.ts';
+import type { GroupCoordinator } from './coordinator.ts';
 import { KafkaError } from './errors.ts';
 import type { Broker, Connection, Handler, KafkaContext, KafkaServices, Logger } from './handler.ts';
 import { ProtocolError } from './protocol/codec.ts';
@@ -43,6 +44,8 @@ export interface KafkaListenerOptions {
   token?: string;
   /** This listener's node id; default 0. */
   nodeId?: number;
+  /** The group coordinator of this listener, made once its address is known; closed with it. */
+  coordinator: (self: Broker) => GroupCoordinator;
   /** Every listener over the backend, for Metadata; default this one alone. */
   brokers?: (self: Broker) => Promise<Broker[]>;
 }
@@ -71,8 +74,10 @@ export async function startKafkaListener(options: KafkaListenerOptions): Promise
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : options.port;
   const self: Broker = { nodeId: options.nodeId ?? 0, host: options.advertisedHost ?? options.host, port };
+  const coordinator = options.coordinator(self);
   const context: KafkaContext = {
     services: options.services,
+    coordinator,
     clock: options.clock,
     self,
     brokers: () => (options.brokers ? options.brokers(self) : Promise.resolve([self])),
@@ -97,6 +102,8 @@ export async function startKafkaListener(options: KafkaListenerOptions): Promise
     url: `kafka://${self.host}:${self.port}`,
     close: async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Waiting joins and syncs are answered NOT_COORDINATOR before their connections go.
+      await coordinator.close();
       for (const socket of sockets) socket.destroy();
       await closed;
     },

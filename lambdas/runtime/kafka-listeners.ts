@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createListenerRegistry, DEFAULT_LISTENER_TTL_MS } from '../core/listeners.ts';
+import { createGroupCoordinator } from '../kafka/coordinator.ts';
 import type { Broker, KafkaServices, Logger } from '../kafka/handler.ts';
 import { HANDLERS } from '../kafka/handlers/index.ts';
 import { type KafkaListener, startKafkaListener } from '../kafka/listener.ts';
@@ -50,6 +51,13 @@ export async function startRegisteredKafkaListener(
       log: options.log,
       token: options.token,
       nodeId: registration.nodeId,
+      coordinator: (self) =>
+        createGroupCoordinator({
+          meta: options.meta,
+          clock: options.clock,
+          groups: options.services.groups,
+          self,
+        }),
       // This listener is always among them, even while a renewal of its own item is late.
       brokers: async (self: Broker) => {
         const live = await registry.liveListeners();

@@ -11,8 +11,9 @@ import { Kafka, logLevel } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryMetaStore } from '../../lambdas/adapters/memory-meta-store.ts';
 import { MemoryObjectStore } from '../../lambdas/adapters/memory-object-store.ts';
+import { FindCoordinator } from '../../lambdas/kafka/protocol/messages.ts';
 import { createEmbeddedBackend } from '../../lambdas/runtime/backends.ts';
-import { type KafkaTestServer, startKafkaTestServer } from '../support/kafka-server.ts';
+import { type KafkaTestServer, request, startKafkaTestServer } from '../support/kafka-server.ts';
 import { waitFor } from '../support/wait-for.ts';
 
 const run = promisify(execFile);
@@ -127,4 +128,62 @@ describe('listeners over one backend', () => {
       controller: 1,
     });
   });
+
+  it('share a consumer group, listed once, and its coordinator moves when the gateway holding it stops', async () => {
+    // Prepare: a topic, and a KafkaJS member bootstrapped through each gateway
+    const [first, second] = await twoOverMemory();
+    const created = await fetch(`${first.url}/v1/topics`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'moving', partitions: 2 }),
+    });
+    expect(created.status).toBe(201);
+    const clients = [first, second].map(
+      (server) => new Kafka({ brokers: [server.broker], clientId: 'moving', logLevel: logLevel.NOTHING }),
+    );
+    const received = new Set<string>();
+    const consumers = clients.map((client) =>
+      client.consumer({
+        groupId: 'movers',
+        sessionTimeout: 6000,
+        heartbeatInterval: 300,
+        retry: { retries: 20 },
+      }),
+    );
+    for (const consumer of consumers) {
+      await consumer.connect();
+      await consumer.subscribe({ topics: ['moving'], fromBeginning: true });
+      await consumer.run({ eachMessage: async ({ message }) => void received.add(`${message.value}`) });
+      cleanups.push(() => consumer.disconnect().catch(() => {}));
+    }
+    const producer = (clients[1] as Kafka).producer();
+    await producer.connect();
+    cleanups.push(() => producer.disconnect().catch(() => {}));
+    await producer.send({
+      topic: 'moving',
+      messages: ['a', 'b', 'c', 'd'].map((value) => ({ key: value, value })),
+    });
+    await waitFor(() => received.size === 4, 30_000, 'the first records');
+    const admin = (clients[1] as Kafka).admin();
+    await admin.connect();
+    cleanups.push(() => admin.disconnect());
+    // Assess: one group for the cluster, whichever listener each member came through
+    expect((await admin.listGroups()).groups.filter((g) => g.groupId === 'movers')).toHaveLength(1);
+    // Act: stop the gateway the group's coordinator lease names, then produce more
+    const found = await request(second.broker, FindCoordinator, 2, { key: 'movers', keyType: 0 });
+    expect(found.errorCode).toBe(0);
+    const holder = found.nodeId === 0 ? first : second;
+    await holder.close();
+    const survivor = holder === first ? second : first;
+    const late = (survivor === second ? clients[1] : clients[0]) as Kafka;
+    const lateProducer = late.producer();
+    await lateProducer.connect();
+    cleanups.push(() => lateProducer.disconnect().catch(() => {}));
+    await lateProducer.send({
+      topic: 'moving',
+      messages: ['e', 'f', 'g', 'h'].map((value) => ({ key: value, value })),
+    });
+    // Assess: the members found the new coordinator and read on
+    await waitFor(() => received.size === 8, 60_000, 'the records after the coordinator moved');
+  }, 120_000);
 });

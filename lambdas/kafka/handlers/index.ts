@@ -4,6 +4,18 @@ import { apiVersions } from './api-versions.ts';
 import { alterConfigs, describeConfigs } from './configs.ts';
 import { deleteRecords } from './delete-records.ts';
 import { fetch } from './fetch.ts';
+import {
+  deleteGroups,
+  describeGroups,
+  findCoordinator,
+  heartbeat,
+  joinGroup,
+  leaveGroup,
+  listGroups,
+  offsetCommit,
+  offsetFetch,
+  syncGroup,
+} from './groups.ts';
 import { initProducerId } from './init-producer-id.ts';
 import { listOffsets } from './list-offsets.ts';
 import { metadata } from './metadata.ts';
@@ -26,4 +38,14 @@ export const HANDLERS: readonly Handler[] = [
   alterConfigs,
   saslHandshake,
   saslAuthenticate,
+  findCoordinator,
+  joinGroup,
+  syncGroup,
+  heartbeat,
+  leaveGroup,
+  offsetCommit,
+  offsetFetch,
+  describeGroups,
+  listGroups,
+  deleteGroups,
 ] as readonly Handler[];
