@@ -202,7 +202,8 @@ describe('kafkaGateway', () => {
     const executionRoleId = stack.getLogicalId(
       executionRole.node.defaultChild as Parameters<Stack['getLogicalId']>[0],
     );
-    expect(JSON.stringify((readers[0]?.Properties as Json).Roles)).toContain(executionRoleId);
+    const [reader] = readers as [Json];
+    expect(JSON.stringify((reader.Properties as Json).Roles)).toContain(executionRoleId);
   });
 
   it('logs to CloudWatch with the construct retention', () => {
