@@ -71,6 +71,27 @@ async function twoOverMemory(): Promise<[KafkaTestServer, KafkaTestServer]> {
   return servers as [KafkaTestServer, KafkaTestServer];
 }
 
+/** Two local servers, each with its own connection to one SQLite data dir (as two processes would). */
+async function twoOverSqlite(): Promise<[KafkaTestServer, KafkaTestServer]> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'streambed-brokers-'));
+  cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+  const servers: KafkaTestServer[] = [];
+  for (let i = 0; i < 2; i++) {
+    const server = await startKafkaTestServer({
+      memory: false,
+      storage: createEmbeddedBackend({ dataDir, durability: 'none' }),
+    });
+    let closing: Promise<void> | undefined;
+    const close = () => {
+      closing ??= server.close();
+      return closing;
+    };
+    cleanups.push(close);
+    servers.push({ ...server, close });
+  }
+  return servers as [KafkaTestServer, KafkaTestServer];
+}
+
 describe('listeners over one backend', () => {
   it('each list both as brokers to KafkaJS, with distinct node ids and the same controller', async () => {
     // Prepare
@@ -88,19 +109,9 @@ describe('listeners over one backend', () => {
   });
 
   it('each list both to kcat -L over one SQLite data dir', async () => {
-    // Prepare: two servers, each with its own connection to the same data dir
-    const dataDir = mkdtempSync(join(tmpdir(), 'streambed-brokers-'));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-    const servers: KafkaTestServer[] = [];
-    for (let i = 0; i < 2; i++) {
-      const server = await startKafkaTestServer({
-        memory: false,
-        storage: createEmbeddedBackend({ dataDir, durability: 'none' }),
-      });
-      cleanups.push(() => server.close());
-      servers.push(server);
-    }
-    const [first, second] = servers as [KafkaTestServer, KafkaTestServer];
+    // Prepare
+    const servers = await twoOverSqlite();
+    const [first, second] = servers;
     for (const server of servers) {
       // Act
       const { stdout } = await run('kcat', ['-b', server.broker, '-L', '-m', '10']);
@@ -130,8 +141,8 @@ describe('listeners over one backend', () => {
   });
 
   it('share a consumer group, listed once, and its coordinator moves when the gateway holding it stops', async () => {
-    // Prepare: a topic, and a KafkaJS member bootstrapped through each gateway
-    const [first, second] = await twoOverMemory();
+    // Prepare: a topic, and a KafkaJS member bootstrapped through each gateway, over one SQLite backend
+    const [first, second] = await twoOverSqlite();
     const created = await fetch(`${first.url}/v1/topics`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
