@@ -124,26 +124,33 @@ async function serveConnection(
   let pendingBytes = 0;
   let wake: (() => void) | undefined;
   let ended = false;
+  // The size of the frame being gathered, once its 4 bytes have arrived; a frame's chunks are joined
+  // once, when it is whole (joining on every chunk would copy a large Produce over and over).
+  let size = -1;
   socket.on('data', (chunk: Buffer) => {
     pending.push(chunk);
     pendingBytes += chunk.length;
-    while (pendingBytes >= 4) {
-      const head = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending);
-      pending = [head];
-      const size = head.readInt32BE(0);
-      if (size < 0 || size > MAX_FRAME_BYTES) {
-        log.warn('kafka: frame size out of bounds; closing the connection', {
-          size,
-          connection: connection.id,
-        });
-        socket.destroy();
-        return;
+    for (;;) {
+      if (size === -1) {
+        if (pendingBytes < 4) break;
+        const first = pending[0] as Buffer;
+        size = (first.length >= 4 ? first : Buffer.concat(pending)).readInt32BE(0);
+        if (size < 0 || size > MAX_FRAME_BYTES) {
+          log.warn('kafka: frame size out of bounds; closing the connection', {
+            size,
+            connection: connection.id,
+          });
+          socket.destroy();
+          return;
+        }
       }
       if (pendingBytes < 4 + size) break;
-      frames.push(head.subarray(4, 4 + size));
-      const rest = head.subarray(4 + size);
+      const whole = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingBytes);
+      frames.push(whole.subarray(4, 4 + size));
+      const rest = whole.subarray(4 + size);
       pending = rest.length > 0 ? [rest] : [];
       pendingBytes = rest.length;
+      size = -1;
     }
     // One request is served at a time; stop reading while several wait, so a client cannot queue unboundedly.
     if (frames.length > 8) socket.pause();

@@ -86,6 +86,15 @@ describe('the Kafka listener', () => {
     expect(responses.map((response) => new Reader(response).int32())).toEqual([1, 2, 3]);
   });
 
+  it('reads frames however the bytes arrive: one byte at a time, or several frames in one write', async () => {
+    const [first, second, third] = [1, 2, 3].map((correlationId) =>
+      writeRequest(Metadata, 6, { correlationId, clientId: 'pieces' }, { topics: [{ name: 'orders' }] }),
+    ) as [Buffer, Buffer, Buffer];
+    const pieces = [...first].map((byte) => Buffer.from([byte]));
+    const { responses } = await exchange(kafkaServer.broker, [...pieces, Buffer.concat([second, third])], 3);
+    expect(responses.map((response) => new Reader(response).int32())).toEqual([1, 2, 3]);
+  });
+
   it.each([
     [
       'an API it does not serve',
