@@ -91,7 +91,7 @@ describe('the Kafka listener', () => {
       writeRequest(Metadata, 6, { correlationId, clientId: 'pieces' }, { topics: [{ name: 'orders' }] }),
     ) as [Buffer, Buffer, Buffer];
     const pieces = [...first].map((byte) => Buffer.from([byte]));
-    const { responses } = await exchange(kafkaServer.broker, [...pieces, Buffer.concat([second, third])], 3);
+    const { responses } = await exchange([...pieces, Buffer.concat([second, third])], 3);
     expect(responses.map((response) => new Reader(response).int32())).toEqual([1, 2, 3]);
   });
 
