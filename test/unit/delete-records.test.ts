@@ -275,7 +275,12 @@ describe('deleting records moves the log start', () => {
     const { log, objects } = await world();
     await log.deleteRecords({ topic: 't', partitions: [{ partition: 0, offset: 5 }] });
     objects.reset();
-    expect(await log.offsets('t', 0, 0)).toEqual({ logStartOffset: 5, highWatermark: 8, offset: 5 });
+    expect(await log.offsets('t', 0, 0)).toEqual({
+      logStartOffset: 5,
+      highWatermark: 8,
+      offset: 5,
+      timestamp: 2000,
+    });
     // The entries wholly below the start (0-1, 2-3) are not even read: only the one holding 5 is
     expect(objects.counts.gets).toBe(1);
     expect((await log.offsets('t', 0, 1500)).offset).toBe(5);
