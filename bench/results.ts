@@ -123,8 +123,8 @@ function roundUsage(usage: MeteredUsage): MeteredUsage {
 function kafkaSection(kafka: ScenarioOutputs['kafka'], sdkProduce: number, sdkFetch: number) {
   if ('skipped' in kafka) return kafka;
   const { produce, fetch } = kafka;
+  // The broker's port changes from run to run: left out, like the server's.
   return {
-    broker: kafka.broker,
     produce: {
       client: produce.client,
       mibPerSec: produce.mibPerSec,

@@ -62,6 +62,7 @@ export interface KafkaFetchResult {
 }
 
 export interface KafkaResult {
+  /** `host:port` of the listener (a free port: it changes from run to run). */
   broker: string;
   produce: KafkaProduceResult;
   fetch: KafkaFetchResult | { skipped: string };
@@ -252,7 +253,10 @@ export async function fetchWithKcat(
   const first = written[0] as Written;
   const result: KafkaFetchResult = {
     client: version,
-    command: `kcat ${args('T').join(' ')}`,
+    command: `kcat ${args('TOPIC')
+      .map((arg) => (arg.includes('%') ? `'${arg}'` : arg))
+      .join(' ')
+      .replace(broker, 'HOST:PORT')}`,
     fetchMaxBytes,
     partitions,
     recordsPerRun: first.records,
