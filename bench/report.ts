@@ -120,7 +120,7 @@ function kafkaSection(results: BenchResults): string[] {
   ];
   const details = kafkaProduce.details;
   const lines = [
-    `The server's Kafka listener (DESIGN §13) on a free port, measured in the same run as the SDK. Produce: ${details.producers} KafkaJS producers, each sending ${details.recordsPerSend} records of ${formatBytes(details.recordBytes)} (${formatBytes(details.payloadBytesPerSend)}) per \`send\` to a partition of its own — one Produce request per \`send\` — ${details.sendsPerRun} sends per run, ${details.runs.length} runs on fresh topics; latency is per \`send\`; ${kafkaProduce.objectPutsPerProduceRequest} S3 PUT per Produce request. Fetch: kcat reads each topic just written from the beginning to the end of every partition once, timed from spawn to exit.`,
+    `The server's Kafka listener (DESIGN §13) on a free port, measured in the same run as the SDK. Produce: ${details.producers} KafkaJS producers, each sending ${details.recordsPerSend} records of ${formatBytes(details.recordBytes)} (${formatBytes(details.payloadBytesPerSend)}) per \`send\` to a partition of its own — one Produce request per \`send\` — ${details.sendsPerRun} sends per run, ${details.runs.length} runs on fresh topics; latency is per \`send\`; ${kafkaProduce.objectPutsPerProduceRequest} S3 PUT per Produce request. Fetch: kcat reads each topic just written from the beginning to the end of every partition once, timed from spawn to exit; its fetch.wait.max.ms is short because it learns each partition's end from an empty Fetch, which the listener holds that long (as a Kafka broker does), while the SDK's read stops at the high watermark.`,
     '',
     table(['path', 'client', 'MiB/s', 'records/s', 'p50 ms', 'p99 ms', 'ratio to SDK'], rows),
   ];

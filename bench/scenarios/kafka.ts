@@ -12,7 +12,11 @@
  * the end of every partition, once, right after it was written (the first read, like the SDK fetch
  * headline), with fetch.max.bytes set to the SDK headline's max_bytes. It prints each value's size
  * rather than the value, so that the bytes it received are counted, not assumed; the process is timed
- * from spawn to exit (connection and metadata included). Without kcat the fetch is reported as skipped.
+ * from spawn to exit (connection and metadata included). With `-e`, librdkafka learns that a partition
+ * is at its end only from a Fetch that finds nothing, which the listener holds for fetch.wait.max.ms
+ * as a Kafka broker does (min_bytes not met): at librdkafka's default 500 ms, one or two such polls
+ * would weigh more than reading the data, and the SDK's read stops at the high watermark without one,
+ * so kcat waits at most EOF_WAIT_MS. Without kcat the fetch is reported as skipped.
  *
  * A KafkaJS consumer needs the group APIs (JoinGroup, SyncGroup, OffsetCommit...), which the listener
  * does not answer yet: it is reported as skipped with that reason.
@@ -71,6 +75,9 @@ export interface KafkaResult {
 
 const KAFKAJS_VERSION = (createRequire(import.meta.url)('kafkajs/package.json') as { version: string })
   .version;
+
+/** fetch.wait.max.ms of kcat's read: the wait of the empty Fetch that tells it a partition's end. */
+const EOF_WAIT_MS = 10;
 
 /** The kcat binary; tests name one that is not installed. */
 const KCAT = 'kcat';
@@ -235,6 +242,8 @@ export async function fetchWithKcat(
     '%S\\n',
     '-X',
     `fetch.max.bytes=${fetchMaxBytes}`,
+    '-X',
+    `fetch.wait.max.ms=${EOF_WAIT_MS}`,
   ];
   const runs: KafkaRun[] = [];
   for (const { topic, records, payloadBytes } of written) {
