@@ -116,11 +116,19 @@ function kafkaSection(results: BenchResults): string[] {
           '',
           `**${kafka.fetch.ratioVsSdk}**`,
         ],
-    ['fetch', 'KafkaJS consumer', `skipped: ${kafka.kafkajsConsumer.skipped}`, '', '', '', ''],
+    [
+      'fetch',
+      `${kafka.kafkajsConsumer.client} consumer (Fetch, after a join of ${kafka.kafkajsConsumer.joinMs} ms)`,
+      kafka.kafkajsConsumer.mibPerSec,
+      kafka.kafkajsConsumer.recordsPerSec,
+      '',
+      '',
+      `**${kafka.kafkajsConsumer.ratioVsSdk}**`,
+    ],
   ];
   const details = kafkaProduce.details;
   const lines = [
-    `The server's Kafka listener (DESIGN §13) on a free port, measured in the same run as the SDK. Produce: ${details.producers} KafkaJS producers, each sending ${details.recordsPerSend} records of ${formatBytes(details.recordBytes)} (${formatBytes(details.payloadBytesPerSend)}) per \`send\` to a partition of its own — one Produce request per \`send\` — ${details.sendsPerRun} sends per run, ${details.runs.length} runs on fresh topics; latency is per \`send\`; ${kafkaProduce.objectPutsPerProduceRequest} S3 PUT per Produce request. Fetch: kcat reads each topic just written from the beginning to the end of every partition once, timed from spawn to exit; its fetch.wait.max.ms is short because it learns each partition's end from an empty Fetch, which the listener holds that long (as a Kafka broker does), while the SDK's read stops at the high watermark.`,
+    `The server's Kafka listener (DESIGN §13) on a free port, measured in the same run as the SDK. Produce: ${details.producers} KafkaJS producers, each sending ${details.recordsPerSend} records of ${formatBytes(details.recordBytes)} (${formatBytes(details.payloadBytesPerSend)}) per \`send\` to a partition of its own — one Produce request per \`send\` — ${details.sendsPerRun} sends per run, ${details.runs.length} runs on fresh topics; latency is per \`send\`; ${kafkaProduce.objectPutsPerProduceRequest} S3 PUT per Produce request. Fetch: kcat reads each topic just written from the beginning to the end of every partition once, timed from spawn to exit; its fetch.wait.max.ms is short because it learns each partition's end from an empty Fetch, which the listener holds that long (as a Kafka broker does), while the SDK's read stops at the high watermark. Then a KafkaJS consumer of a fresh group reads the same topic from the beginning (maxBytes ${formatBytes(kafka.kafkajsConsumer.details.maxBytes)}), timed from the moment it joined the group to its last record.`,
     '',
     table(['path', 'client', 'MiB/s', 'records/s', 'p50 ms', 'p99 ms', 'ratio to SDK'], rows),
   ];

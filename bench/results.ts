@@ -118,7 +118,7 @@ function roundUsage(usage: MeteredUsage): MeteredUsage {
 
 /**
  * The Kafka client numbers beside the SDK headlines of the same run: ratio = Kafka client MiB/s / SDK
- * MiB/s (binary produce headline; cold fetch headline).
+ * MiB/s (binary produce headline; cold fetch headline for kcat and the KafkaJS consumer).
  */
 function kafkaSection(kafka: ScenarioOutputs['kafka'], sdkProduce: number, sdkFetch: number) {
   if ('skipped' in kafka) return kafka;
@@ -147,7 +147,15 @@ function kafkaSection(kafka: ScenarioOutputs['kafka'], sdkProduce: number, sdkFe
             sdkMibPerSec: sdkFetch,
             details: fetch,
           },
-    kafkajsConsumer: kafka.kafkajsConsumer,
+    kafkajsConsumer: {
+      client: kafka.kafkajsConsumer.client,
+      mibPerSec: kafka.kafkajsConsumer.mibPerSec,
+      recordsPerSec: kafka.kafkajsConsumer.recordsPerSec,
+      joinMs: kafka.kafkajsConsumer.joinMs,
+      ratioVsSdk: round(kafka.kafkajsConsumer.mibPerSec / sdkFetch),
+      sdkMibPerSec: sdkFetch,
+      details: kafka.kafkajsConsumer,
+    },
   };
 }
 

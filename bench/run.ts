@@ -60,7 +60,7 @@ async function main(): Promise<void> {
   if ('skipped' in kafka) line(`kafka   skipped: ${kafka.skipped}`);
   else
     line(
-      `kafka   produce ${kafka.produce.mibPerSec} MiB/s (${kafka.produce.ratioVsSdk}× SDK, ${kafka.produce.client}); fetch ${'skipped' in kafka.fetch ? `skipped: ${kafka.fetch.skipped}` : `${kafka.fetch.mibPerSec} MiB/s (${kafka.fetch.ratioVsSdk}× SDK, ${kafka.fetch.client})`}`,
+      `kafka   produce ${kafka.produce.mibPerSec} MiB/s (${kafka.produce.ratioVsSdk}× SDK, ${kafka.produce.client}); fetch ${'skipped' in kafka.fetch ? `skipped: ${kafka.fetch.skipped}` : `${kafka.fetch.mibPerSec} MiB/s (${kafka.fetch.ratioVsSdk}× SDK, ${kafka.fetch.client})`}; consume ${kafka.kafkajsConsumer.mibPerSec} MiB/s (${kafka.kafkajsConsumer.ratioVsSdk}× SDK, ${kafka.kafkajsConsumer.client})`,
     );
   line(`peak RSS ${results.memory.serverRssMb} MB`);
   for (const check of checks)

@@ -18,8 +18,9 @@
  * would weigh more than reading the data, and the SDK's read stops at the high watermark without one,
  * so kcat waits at most EOF_WAIT_MS. Without kcat the fetch is reported as skipped.
  *
- * A KafkaJS consumer needs the group APIs (JoinGroup, SyncGroup, OffsetCommit...), which the listener
- * does not answer yet: it is reported as skipped with that reason.
+ * Consume: a KafkaJS consumer of a fresh group reads each topic from the beginning, with maxBytes set
+ * to the same max_bytes, counting records and value bytes in `eachBatch` until it has them all. It is
+ * timed from the moment it joined the group (join and sync are reported apart) to the last record.
  */
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -65,12 +66,25 @@ export interface KafkaFetchResult {
   recordsPerSec: number;
 }
 
+export interface KafkaConsumeResult {
+  client: string;
+  maxBytes: number;
+  partitions: number;
+  recordsPerRun: number;
+  payloadBytesPerRun: number;
+  runs: (KafkaRun & { joinMs: number })[];
+  mibPerSec: number;
+  recordsPerSec: number;
+  /** Median, from connect to the group joined and synced. */
+  joinMs: number;
+}
+
 export interface KafkaResult {
   /** `host:port` of the listener (a free port: it changes from run to run). */
   broker: string;
   produce: KafkaProduceResult;
   fetch: KafkaFetchResult | { skipped: string };
-  kafkajsConsumer: { skipped: string };
+  kafkajsConsumer: KafkaConsumeResult;
 }
 
 const KAFKAJS_VERSION = (createRequire(import.meta.url)('kafkajs/package.json') as { version: string })
@@ -203,14 +217,84 @@ export async function runKafka(
     `kafka produce (${produce.client}, ${concurrency} producers, ${perSend} records/send, acks -1): ${produce.mibPerSec} MiB/s, ${produce.recordsPerSec} records/s, p50 ${produce.latency.p50Ms} ms, ${produce.objectPutsPerProduceRequest} PUT/Produce request`,
   );
 
-  const fetch = await fetchWithKcat(harness, broker, written, plan.readBack.maxBytes[0] ?? MiB, concurrency);
+  const maxBytes = plan.readBack.maxBytes[0] ?? MiB;
+  const fetch = await fetchWithKcat(harness, broker, written, maxBytes, concurrency);
+  const kafkajsConsumer = await consumeWithKafkaJS(kafka, written, maxBytes, concurrency);
+  harness.progress(
+    `kafka consume (${kafkajsConsumer.client}): ${kafkajsConsumer.mibPerSec} MiB/s, ${kafkajsConsumer.recordsPerSec} records/s, joined in ${kafkajsConsumer.joinMs} ms`,
+  );
+  return { broker, produce, fetch, kafkajsConsumer };
+}
+
+/** Longest a consumer may take to read one topic before the scenario fails instead of hanging. */
+const CONSUME_TIMEOUT_MS = 60_000;
+
+/** Reads every topic of `written` with a KafkaJS consumer of a fresh group, checking every byte. */
+async function consumeWithKafkaJS(
+  kafka: Kafka,
+  written: Written[],
+  maxBytes: number,
+  partitions: number,
+): Promise<KafkaConsumeResult> {
+  const runs: KafkaConsumeResult['runs'] = [];
+  for (const { topic, records, payloadBytes } of written) {
+    const consumer = kafka.consumer({ groupId: `${topic}-reader`, maxBytes });
+    try {
+      const started = performance.now();
+      let joined = Number.NaN;
+      consumer.on(consumer.events.GROUP_JOIN, () => {
+        joined = performance.now();
+      });
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      let got = 0;
+      let bytes = 0;
+      let timer: NodeJS.Timeout | undefined;
+      const finished = new Promise<void>((resolve, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`the KafkaJS consumer read ${got} of ${records} records of ${topic}`)),
+          CONSUME_TIMEOUT_MS,
+        );
+        consumer.on(consumer.events.CRASH, (event) => reject(event.payload.error));
+        consumer
+          .run({
+            eachBatch: async ({ batch }) => {
+              for (const message of batch.messages) {
+                got++;
+                bytes += message.value?.byteLength ?? 0;
+              }
+              if (got >= records) resolve();
+            },
+          })
+          .catch(reject);
+      }).finally(() => clearTimeout(timer));
+      await finished;
+      const seconds = (performance.now() - joined) / 1000;
+      if (got !== records || bytes !== payloadBytes)
+        throw new Error(
+          `the KafkaJS consumer read ${got} records (${bytes} bytes) of ${topic}, expected ${records} (${payloadBytes} bytes)`,
+        );
+      runs.push({
+        seconds: round(seconds),
+        mibPerSec: round(payloadBytes / MiB / seconds),
+        recordsPerSec: round(records / seconds),
+        joinMs: round(joined - started),
+      });
+    } finally {
+      await consumer.disconnect();
+    }
+  }
+  const first = written[0] as Written;
   return {
-    broker,
-    produce,
-    fetch,
-    kafkajsConsumer: {
-      skipped: 'the Kafka listener does not answer the consumer group APIs a KafkaJS consumer needs yet',
-    },
+    client: `KafkaJS ${KAFKAJS_VERSION}`,
+    maxBytes,
+    partitions,
+    recordsPerRun: first.records,
+    payloadBytesPerRun: first.payloadBytes,
+    runs,
+    mibPerSec: median(runs.map((r) => r.mibPerSec)),
+    recordsPerSec: median(runs.map((r) => r.recordsPerSec)),
+    joinMs: median(runs.map((r) => r.joinMs)),
   };
 }
 

@@ -137,6 +137,8 @@ describe('a whole bench run with a tiny plan', () => {
     if ('skipped' in results.kafka.fetch) throw new Error(`kcat skipped: ${results.kafka.fetch.skipped}`);
     expect(results.kafka.fetch.details.runs).toHaveLength(1);
     expect(results.kafka.fetch.ratioVsSdk).toBeGreaterThan(0);
+    expect(results.kafka.kafkajsConsumer.details.runs).toHaveLength(1);
+    expect(results.kafka.kafkajsConsumer.ratioVsSdk).toBeGreaterThan(0);
     for (const file of ['latest.json', 'report.md', 'chart.svg'])
       expect(existsSync(join(out, file))).toBe(true);
     const written = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8'));
@@ -154,8 +156,10 @@ describe('a whole bench run with a tiny plan', () => {
       expect(written.fetch[key]).toEqual(expect.any(Number));
     for (const key of ['mibPerSec', 'recordsPerSec', 'ratioVsSdk', 'objectPutsPerProduceRequest'])
       expect(written.kafka.produce[key]).toEqual(expect.any(Number));
-    for (const key of ['mibPerSec', 'recordsPerSec', 'ratioVsSdk'])
+    for (const key of ['mibPerSec', 'recordsPerSec', 'ratioVsSdk']) {
       expect(written.kafka.fetch[key]).toEqual(expect.any(Number));
+      expect(written.kafka.kafkajsConsumer[key]).toEqual(expect.any(Number));
+    }
     const report = readFileSync(join(out, 'report.md'), 'utf8');
     expect(report).toContain('npm run bench -- --quick --backend memory');
     expect(report).toMatch(/## Kafka clients[\s\S]*\| produce \| KafkaJS 2\.\d+\.\d+/);
