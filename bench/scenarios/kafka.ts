@@ -284,17 +284,24 @@ async function consumeWithKafkaJS(
       await consumer.disconnect();
     }
   }
-  const first = written[0] as Written;
   return {
     client: `KafkaJS ${KAFKAJS_VERSION}`,
     maxBytes,
+    ...readSummary(written, partitions, runs),
+    joinMs: median(runs.map((r) => r.joinMs)),
+  };
+}
+
+/** What every read of the written topics reports: the dataset of one run, and medians over runs. */
+function readSummary<Run extends KafkaRun>(written: Written[], partitions: number, runs: Run[]) {
+  const first = written[0] as Written;
+  return {
     partitions,
     recordsPerRun: first.records,
     payloadBytesPerRun: first.payloadBytes,
     runs,
     mibPerSec: median(runs.map((r) => r.mibPerSec)),
     recordsPerSec: median(runs.map((r) => r.recordsPerSec)),
-    joinMs: median(runs.map((r) => r.joinMs)),
   };
 }
 
@@ -343,7 +350,6 @@ export async function fetchWithKcat(
       recordsPerSec: round(records / seconds),
     });
   }
-  const first = written[0] as Written;
   const result: KafkaFetchResult = {
     client: version,
     command: `kcat ${args('TOPIC')
@@ -351,12 +357,7 @@ export async function fetchWithKcat(
       .join(' ')
       .replace(broker, 'HOST:PORT')}`,
     fetchMaxBytes,
-    partitions,
-    recordsPerRun: first.records,
-    payloadBytesPerRun: first.payloadBytes,
-    runs,
-    mibPerSec: median(runs.map((r) => r.mibPerSec)),
-    recordsPerSec: median(runs.map((r) => r.recordsPerSec)),
+    ...readSummary(written, partitions, runs),
   };
   harness.progress(`kafka fetch (${version}): ${result.mibPerSec} MiB/s, ${result.recordsPerSec} records/s`);
   return result;
