@@ -11,6 +11,7 @@ import type { BenchPlan } from './plan.ts';
 import { renderRemoteReport, renderReport } from './report.ts';
 import { buildRemoteResults, buildResults, checkTargets } from './results.ts';
 import { runEndToEnd } from './scenarios/end-to-end.ts';
+import { runKafka } from './scenarios/kafka.ts';
 import { type LambdaMemoryResult, runLambdaMemory } from './scenarios/lambda-memory.ts';
 import { runLayers } from './scenarios/layers.ts';
 import { runLogLength } from './scenarios/log-length.ts';
@@ -83,6 +84,7 @@ export async function runBench(plan: BenchPlan, outDir: string, options: Harness
     const readBack = await measure('readBack', () => runReadBack(harness, plan));
     const endToEnd = await measure('endToEnd', () => runEndToEnd(harness, plan));
     const logLength = await measure('logLength', () => runLogLength(harness, plan));
+    const kafka = await measure('kafka', () => runKafka(harness, plan));
     const lambdaMemory = await runLambdaMemoryScenario(harness, plan, options.aws);
     outputs = {
       produce,
@@ -91,6 +93,7 @@ export async function runBench(plan: BenchPlan, outDir: string, options: Harness
       readBack,
       endToEnd,
       logLength,
+      kafka,
       lambdaMemory,
       startRssMb: harness.serverStartRssMb,
       rssByScenario,

@@ -54,6 +54,8 @@ export interface Harness {
   local: boolean;
   /** The bare HTTP baseline, beside a local server only. */
   bare?: BareHttp;
+  /** `host:port` of the local server's Kafka listener (scenarios/kafka.ts); unset for --url. */
+  kafkaBroker?: string;
   backend: BackendKind;
   /**
    * The embedded backend's durability (undefined for the others): the raw filesystem baselines fsync
@@ -155,7 +157,7 @@ export async function startHarness(kind: BackendKind, options: HarnessOptions = 
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const link = serverLink(child, progress);
-  let ready: { url: string; bareUrl: string; rssMb: number };
+  let ready: ReadyMessage;
   try {
     ready = await link.ready;
   } catch (error) {
@@ -171,6 +173,7 @@ export async function startHarness(kind: BackendKind, options: HarnessOptions = 
     client,
     local: true,
     bare: bareHttp(ready.bareUrl),
+    kafkaBroker: ready.kafkaBroker,
     backend: kind,
     ...(durability ? { durability } : {}),
     ...(aws ? { aws: aws.config } : {}),
@@ -256,8 +259,10 @@ function bareHttp(url: string): BareHttp {
   };
 }
 
+type ReadyMessage = Extract<ServerMessage, { kind: 'ready' }>;
+
 interface ServerLink {
-  ready: Promise<{ url: string; bareUrl: string; rssMb: number }>;
+  ready: Promise<ReadyMessage>;
   call(call: ServerCall): Promise<unknown>;
   close(): Promise<void>;
 }
@@ -266,9 +271,9 @@ interface ServerLink {
 function serverLink(child: ChildProcess, progress: (message: string) => void): ServerLink {
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   let nextId = 0;
-  let onReady: ((value: { url: string; bareUrl: string; rssMb: number }) => void) | undefined;
+  let onReady: ((value: ReadyMessage) => void) | undefined;
   let onFailure: ((error: Error) => void) | undefined;
-  const ready = new Promise<{ url: string; bareUrl: string; rssMb: number }>((resolve, reject) => {
+  const ready = new Promise<ReadyMessage>((resolve, reject) => {
     onReady = resolve;
     onFailure = reject;
   });
@@ -280,7 +285,7 @@ function serverLink(child: ChildProcess, progress: (message: string) => void): S
     const message = raw as ServerMessage;
     if (message.kind === 'ready') {
       clearTimeout(timer);
-      onReady?.({ url: message.url, bareUrl: message.bareUrl, rssMb: message.rssMb });
+      onReady?.(message);
     } else if (message.kind === 'progress') {
       progress(message.message);
     } else {

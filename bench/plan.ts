@@ -83,8 +83,9 @@ export const USAGE = `Usage: npm run bench -- [--quick] [--backend embedded|memo
   --help             this text
 
 Starts the local server in a process of its own on port 0 over counting storage wrappers, runs the
-scenarios from this process through the SDK, and writes bench/results/latest.json, report.md and
-chart.svg. Progress goes to stderr.`;
+scenarios from this process through the SDK, and through Kafka clients (KafkaJS, kcat) on the
+server's Kafka listener, and writes bench/results/latest.json, report.md and chart.svg. Progress goes
+to stderr.`;
 
 export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}): BenchPlan | 'help' {
   let mode: Mode = 'full';

@@ -72,6 +72,70 @@ export function benchCommand(plan: Pick<BenchPlan, 'mode' | 'backend'>): string 
   return flags.length === 0 ? 'npm run bench' : `npm run bench -- ${flags.join(' ')}`;
 }
 
+/** Kafka clients on the server's Kafka listener, next to the SDK headlines of the same run. */
+function kafkaSection(results: BenchResults): string[] {
+  const { kafka, produce, fetch } = results;
+  if ('skipped' in kafka) return [`Skipped: ${kafka.skipped}.`];
+  const kafkaProduce = kafka.produce;
+  const rows: (string | number)[][] = [
+    [
+      'produce',
+      'Streambed SDK (binary produce over HTTP)',
+      produce.mibPerSec,
+      produce.recordsPerSec,
+      produce.p50Ms,
+      produce.p99Ms,
+      '1',
+    ],
+    [
+      'produce',
+      `${kafkaProduce.client} (Produce, acks -1, no compression)`,
+      kafkaProduce.mibPerSec,
+      kafkaProduce.recordsPerSec,
+      kafkaProduce.p50Ms,
+      kafkaProduce.p99Ms,
+      `**${kafkaProduce.ratioVsSdk}**`,
+    ],
+    [
+      'fetch',
+      'Streambed SDK (binary fetch over HTTP), cold',
+      fetch.mibPerSec,
+      '',
+      fetch.p50Ms,
+      fetch.p99Ms,
+      '1',
+    ],
+    'skipped' in kafka.fetch
+      ? ['fetch', 'kcat', `skipped: ${kafka.fetch.skipped}`, '', '', '', '']
+      : [
+          'fetch',
+          `${kafka.fetch.client} (Fetch)`,
+          kafka.fetch.mibPerSec,
+          kafka.fetch.recordsPerSec,
+          '',
+          '',
+          `**${kafka.fetch.ratioVsSdk}**`,
+        ],
+    [
+      'fetch',
+      `${kafka.kafkajsConsumer.client} consumer (Fetch, after a join of ${kafka.kafkajsConsumer.joinMs} ms)`,
+      kafka.kafkajsConsumer.mibPerSec,
+      kafka.kafkajsConsumer.recordsPerSec,
+      '',
+      '',
+      `**${kafka.kafkajsConsumer.ratioVsSdk}**`,
+    ],
+  ];
+  const details = kafkaProduce.details;
+  const lines = [
+    `The server's Kafka listener (DESIGN §13) on a free port, measured in the same run as the SDK. Produce: ${details.producers} KafkaJS producers, each sending ${details.recordsPerSend} records of ${formatBytes(details.recordBytes)} (${formatBytes(details.payloadBytesPerSend)}) per \`send\` to a partition of its own — one Produce request per \`send\` — ${details.sendsPerRun} sends per run, ${details.runs.length} runs on fresh topics; latency is per \`send\`; ${kafkaProduce.objectPutsPerProduceRequest} S3 PUT per Produce request. Fetch: kcat reads each topic just written from the beginning to the end of every partition once, timed from spawn to exit; its fetch.wait.max.ms is short because it learns each partition's end from an empty Fetch, which the listener holds that long (as a Kafka broker does), while the SDK's read stops at the high watermark. Then a KafkaJS consumer of a fresh group reads the same topic from the beginning (maxBytes ${formatBytes(kafka.kafkajsConsumer.details.maxBytes)}), timed from the moment it joined the group to its last record.`,
+    '',
+    table(['path', 'client', 'MiB/s', 'records/s', 'p50 ms', 'p99 ms', 'ratio to SDK'], rows),
+  ];
+  if (!('skipped' in kafka.fetch)) lines.push('', `kcat command: \`${kafka.fetch.details.command}\`.`);
+  return lines;
+}
+
 export function renderReport(results: BenchResults, checks: TargetCheck[], plan: BenchPlan): string {
   const { run, produce, fetch, costBreakdown, endToEnd, memory } = results;
   const { logLength } = fetch;
@@ -240,6 +304,8 @@ export function renderReport(results: BenchResults, checks: TargetCheck[], plan:
     ),
     '',
   );
+
+  out.push('## Kafka clients', '', ...kafkaSection(results), '');
 
   out.push('## Fetch latency vs log length', '');
   out.push(

@@ -18,6 +18,7 @@ import {
 import type { BenchPlan } from './plan.ts';
 import { ASSUMPTIONS, PRICES } from './prices.ts';
 import type { EndToEndResult } from './scenarios/end-to-end.ts';
+import type { KafkaResult } from './scenarios/kafka.ts';
 import type { LambdaMemoryResult } from './scenarios/lambda-memory.ts';
 import type { LayersResult } from './scenarios/layers.ts';
 import type { LogLengthResult } from './scenarios/log-length.ts';
@@ -32,6 +33,7 @@ export interface ScenarioOutputs {
   readBack: ReadBackResult[];
   endToEnd: EndToEndResult;
   logLength: LogLengthResult;
+  kafka: KafkaResult | { skipped: string };
   lambdaMemory: LambdaMemoryResult | { skipped: string };
   /** Peak RSS of the server process. */
   peakRssMb: number;
@@ -112,6 +114,49 @@ function roundUsage(usage: MeteredUsage): MeteredUsage {
   const out = { ...usage };
   for (const key of Object.keys(out) as (keyof MeteredUsage)[]) out[key] = round(out[key], 4);
   return out;
+}
+
+/**
+ * The Kafka client numbers beside the SDK headlines of the same run: ratio = Kafka client MiB/s / SDK
+ * MiB/s (binary produce headline; cold fetch headline for kcat and the KafkaJS consumer).
+ */
+function kafkaSection(kafka: ScenarioOutputs['kafka'], sdkProduce: number, sdkFetch: number) {
+  if ('skipped' in kafka) return kafka;
+  const { produce, fetch } = kafka;
+  // The broker's port changes from run to run: left out, like the server's.
+  return {
+    produce: {
+      client: produce.client,
+      mibPerSec: produce.mibPerSec,
+      recordsPerSec: produce.recordsPerSec,
+      p50Ms: produce.latency.p50Ms,
+      p99Ms: produce.latency.p99Ms,
+      ratioVsSdk: round(produce.mibPerSec / sdkProduce),
+      sdkMibPerSec: sdkProduce,
+      objectPutsPerProduceRequest: produce.objectPutsPerProduceRequest,
+      details: produce,
+    },
+    fetch:
+      'skipped' in fetch
+        ? fetch
+        : {
+            client: fetch.client,
+            mibPerSec: fetch.mibPerSec,
+            recordsPerSec: fetch.recordsPerSec,
+            ratioVsSdk: round(fetch.mibPerSec / sdkFetch),
+            sdkMibPerSec: sdkFetch,
+            details: fetch,
+          },
+    kafkajsConsumer: {
+      client: kafka.kafkajsConsumer.client,
+      mibPerSec: kafka.kafkajsConsumer.mibPerSec,
+      recordsPerSec: kafka.kafkajsConsumer.recordsPerSec,
+      joinMs: kafka.kafkajsConsumer.joinMs,
+      ratioVsSdk: round(kafka.kafkajsConsumer.mibPerSec / sdkFetch),
+      sdkMibPerSec: sdkFetch,
+      details: kafka.kafkajsConsumer,
+    },
+  };
 }
 
 export function buildResults(plan: BenchPlan, outputs: ScenarioOutputs) {
@@ -204,6 +249,7 @@ export function buildResults(plan: BenchPlan, outputs: ScenarioOutputs) {
       datasets: readBack.map(({ usage: _usage, ...rest }) => rest),
       logLength,
     },
+    kafka: kafkaSection(outputs.kafka, headline.mibPerSec, fetchHeadline.cold.mibPerSec),
     endToEnd,
     layers: outputs.layers,
     lambda: outputs.lambdaMemory,
@@ -307,6 +353,17 @@ export function checkTargets(results: BenchResults, plan: BenchPlan): TargetChec
     measured: `${commit.transactionsPerPartition} transaction of ${commit.opsPerTransaction} items per partition (${commit.writeUnitsPerPartition} WRU, largest item ${commit.largestItemWrittenBytes} B)`,
     status: met(commit.transactionsPerPartition === 1 && commit.opsPerTransaction === 2),
     note: '',
+  });
+  const { kafka } = results;
+  checks.push({
+    what: 'S3 PUTs per Kafka Produce request',
+    target: 'exactly 1',
+    measured:
+      'skipped' in kafka
+        ? '—'
+        : `${kafka.produce.objectPutsPerProduceRequest} (${kafka.produce.client}, ${kafka.produce.details.sendsPerRun * kafka.produce.details.runs.length} Produce requests)`,
+    status: 'skipped' in kafka ? 'not measured' : met(kafka.produce.objectPutsPerProduceRequest === 1),
+    note: 'skipped' in kafka ? `the Kafka scenario was skipped: ${kafka.skipped}` : '',
   });
   const costCheck = (label: 'streambed1MiB' | 'streambed4MiB', requests: string, limit: number) => {
     const usd = costPerGiB[label];

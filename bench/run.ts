@@ -56,6 +56,12 @@ async function main(): Promise<void> {
   line(
     `cost/GiB 1 MiB $${results.costPerGiB.streambed1MiB}, 64 KiB $${results.costPerGiB.streambed64KiB}, 16 KiB $${results.costPerGiB.streambed16KiB}; Kinesis $${results.costPerGiB.kinesisOnDemand}, MSK Serverless $${results.costPerGiB.mskServerless}`,
   );
+  const { kafka } = results;
+  if ('skipped' in kafka) line(`kafka   skipped: ${kafka.skipped}`);
+  else
+    line(
+      `kafka   produce ${kafka.produce.mibPerSec} MiB/s (${kafka.produce.ratioVsSdk}× SDK, ${kafka.produce.client}); fetch ${'skipped' in kafka.fetch ? `skipped: ${kafka.fetch.skipped}` : `${kafka.fetch.mibPerSec} MiB/s (${kafka.fetch.ratioVsSdk}× SDK, ${kafka.fetch.client})`}; consume ${kafka.kafkajsConsumer.mibPerSec} MiB/s (${kafka.kafkajsConsumer.ratioVsSdk}× SDK, ${kafka.kafkajsConsumer.client})`,
+    );
   line(`peak RSS ${results.memory.serverRssMb} MB`);
   for (const check of checks)
     line(`  [${check.status}] ${check.what}: ${check.measured} (target ${check.target})`);

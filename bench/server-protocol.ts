@@ -40,6 +40,13 @@ export type ServerCall =
   | { op: 'coreLayers'; args: CoreLayersArgs };
 
 export type ServerMessage =
-  | { kind: 'ready'; url: string; bareUrl: string; rssMb: number }
+  | {
+      kind: 'ready';
+      url: string;
+      bareUrl: string;
+      /** `host:port` of the server's Kafka listener (DESIGN §13), as Kafka clients take it. */
+      kafkaBroker: string;
+      rssMb: number;
+    }
   | { kind: 'progress'; message: string }
   | { kind: 'reply'; id: number; result?: unknown; error?: string };

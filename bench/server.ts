@@ -8,6 +8,8 @@
  * must run next to the storage — building long logs through the core log service (no HTTP) and timing
  * the core layers of one request (bench/scenarios/layers.ts).
  *
+ * The server also opens its Kafka listener (DESIGN §13) on a free port, for the Kafka client scenario.
+ *
  * Beside it, on a second port, runs the bare HTTP baseline: node:http receiving a body into a reused array
  * and answering a few bytes, or answering N bytes held in memory, and nothing else. Measured the same
  * way from the same client, it is the ceiling HTTP itself sets on this machine, so the report can tell
@@ -88,7 +90,11 @@ async function main(): Promise<void> {
   const server = await startLocalServer({
     port: 0,
     storage: { meta: metered, objects, close: () => inner.close() },
+    // A free port: only the Kafka scenario speaks to it.
+    kafka: { port: 0 },
   });
+  const kafka = server.listeners.find((listener) => listener.name === 'kafka');
+  if (kafka === undefined) throw new Error('the local server opened no Kafka listener');
   const bare = await startBareHttp();
   // The same storage without counters, for building logs and timing core layers.
   const direct = createServices(inner);
@@ -173,7 +179,13 @@ async function main(): Promise<void> {
       .finally(() => rmSync(root, { recursive: true, force: true }))
       .finally(() => process.exit(0));
   });
-  send({ kind: 'ready', url: server.url, bareUrl: bare.url, rssMb: process.memoryUsage().rss / MiB });
+  send({
+    kind: 'ready',
+    url: server.url,
+    bareUrl: bare.url,
+    kafkaBroker: kafka.url.replace('kafka://', ''),
+    rssMb: process.memoryUsage().rss / MiB,
+  });
 }
 
 main().catch((error: unknown) => {

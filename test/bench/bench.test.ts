@@ -11,6 +11,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { runBench, runRemoteBench } from '../../bench/bench.ts';
 import { type BenchPlan, parseArgs } from '../../bench/plan.ts';
 import { benchCommand } from '../../bench/report.ts';
+import { fetchWithKcat } from '../../bench/scenarios/kafka.ts';
 import { KiB, MiB } from '../../bench/stats.ts';
 import { startLocalServer } from '../../lambdas/runtime/local-server.ts';
 
@@ -127,6 +128,17 @@ describe('a whole bench run with a tiny plan', () => {
       'skipped' in results.lambda ? results.lambda.skipped : results.lambda.functions.map((f) => f.name),
     ).toEqual(['produce', 'fetch']);
     expect(checks.find((c) => c.what === 'S3 PUTs per produce request')?.status).toBe('met');
+    // Kafka clients on the listener, beside the SDK: one object per Produce request, kcat reads it all.
+    if ('skipped' in results.kafka) throw new Error(`kafka skipped: ${results.kafka.skipped}`);
+    expect(results.kafka.produce.objectPutsPerProduceRequest).toBe(1);
+    expect(results.kafka.produce.mibPerSec).toBeGreaterThan(0);
+    expect(results.kafka.produce.ratioVsSdk).toBeGreaterThan(0);
+    expect(checks.find((c) => c.what === 'S3 PUTs per Kafka Produce request')?.status).toBe('met');
+    if ('skipped' in results.kafka.fetch) throw new Error(`kcat skipped: ${results.kafka.fetch.skipped}`);
+    expect(results.kafka.fetch.details.runs).toHaveLength(1);
+    expect(results.kafka.fetch.ratioVsSdk).toBeGreaterThan(0);
+    expect(results.kafka.kafkajsConsumer.details.runs).toHaveLength(1);
+    expect(results.kafka.kafkajsConsumer.ratioVsSdk).toBeGreaterThan(0);
     for (const file of ['latest.json', 'report.md', 'chart.svg'])
       expect(existsSync(join(out, file))).toBe(true);
     const written = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8'));
@@ -142,9 +154,15 @@ describe('a whole bench run with a tiny plan', () => {
       expect(written.produce[key]).toEqual(expect.any(Number));
     for (const key of ['mibPerSec', 'p50Ms', 'p99Ms', 'ratioVsRawFs', 'latencyRatioLongVsShortLog'])
       expect(written.fetch[key]).toEqual(expect.any(Number));
-    expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain(
-      'npm run bench -- --quick --backend memory',
-    );
+    for (const key of ['mibPerSec', 'recordsPerSec', 'ratioVsSdk', 'objectPutsPerProduceRequest'])
+      expect(written.kafka.produce[key]).toEqual(expect.any(Number));
+    for (const key of ['mibPerSec', 'recordsPerSec', 'ratioVsSdk']) {
+      expect(written.kafka.fetch[key]).toEqual(expect.any(Number));
+      expect(written.kafka.kafkajsConsumer[key]).toEqual(expect.any(Number));
+    }
+    const report = readFileSync(join(out, 'report.md'), 'utf8');
+    expect(report).toContain('npm run bench -- --quick --backend memory');
+    expect(report).toMatch(/## Kafka clients[\s\S]*\| produce \| KafkaJS 2\.\d+\.\d+/);
   }, 120_000);
 
   it('measures a server that is already running, through --url and its token', async () => {
@@ -169,6 +187,21 @@ describe('a whole bench run with a tiny plan', () => {
       await server.close();
     }
   }, 120_000);
+
+  it('reports the Kafka fetch as skipped where kcat is not installed, instead of failing', async () => {
+    const lines: string[] = [];
+    const written = [{ topic: 'never-read', records: 1, payloadBytes: 1 }];
+    const fetched = await fetchWithKcat(
+      { progress: (line) => lines.push(line) },
+      '127.0.0.1:9',
+      written,
+      MiB,
+      1,
+      'kcat-not-installed-here',
+    );
+    expect(fetched).toEqual({ skipped: 'kcat not installed' });
+    expect(lines).toEqual(['kafka fetch: skipped: kcat not installed']);
+  });
 
   it('runs on the AWS adapters (DynamoDB Local and s3rver) with the same counts', async () => {
     const aws = testEmulators();
