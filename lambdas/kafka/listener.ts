@@ -4,8 +4,9 @@
  *
  * Invariants:
  * - One request at a time per connection, answered in the order received (as Kafka's broker mutes a
- *   connection while it serves a request): clients match responses to requests by order as well as by
- *   correlation id. Clients open several connections (one for fetches, one for their group
+ *   connection while it serves a request and until its response is sent): clients match responses to
+ *   requests by order as well as by correlation id. A client that does not read its responses is not
+ *   served further, so they are never buffered without bound. Clients open several connections (one for fetches, one for their group
  *   coordinator), so a long-polling Fetch never holds up a Heartbeat.
  * - A frame that does not parse, an API or version this listener does not speak (but ApiVersions), or a
  *   frame larger than MAX_FRAME_BYTES (MAX_UNAUTHENTICATED_FRAME_BYTES until SASL succeeds) closes the
@@ -187,6 +188,9 @@ async function serveConnection(
         socket.cork();
         for (const chunk of response) socket.write(chunk);
         socket.uncork();
+        // The next request waits until this response is on its way, so the responses of a client
+        // that does not read them are not buffered here without bound.
+        if (socket.writableNeedDrain) await drained(socket);
       }
       if (connection.closeAfterResponse) {
         socket.end(() => socket.destroy());
@@ -209,6 +213,19 @@ async function serveConnection(
       return;
     }
   }
+}
+
+/** Resolves once the socket's write buffer has drained, or the socket closed. */
+function drained(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      socket.off('drain', done);
+      socket.off('close', done);
+      resolve();
+    };
+    socket.on('drain', done);
+    socket.on('close', done);
+  });
 }
 
 /** One frame's response chunks, or null when none is due. Throws ProtocolError to close the connection. */
