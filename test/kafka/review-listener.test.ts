@@ -6,7 +6,7 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeRecordBatch } from '../../client/wire/record-batch.ts';
 import { readResponse, writeRequest } from '../../lambdas/kafka/protocol/frames.ts';
-import { CreateTopics, Fetch, Produce } from '../../lambdas/kafka/protocol/messages.ts';
+import { CreateTopics, Fetch, Metadata, Produce } from '../../lambdas/kafka/protocol/messages.ts';
 import { exchange, type KafkaTestServer, request, startKafkaTestServer } from '../support/kafka-server.ts';
 
 let secured: KafkaTestServer;
@@ -139,4 +139,21 @@ describe('a client that does not read its responses', () => {
     stalled.destroy();
     expect(answered).toBe(41);
   });
+});
+
+describe('Metadata by topic id', () => {
+  it.each([10, 11, 12])(
+    'answers a topic asked by id alone at v%i, with a name where the version has no null',
+    async (version) => {
+      const response = await request(open.broker, Metadata, version, {
+        topics: [{ topicId: 'f'.repeat(32), name: null }],
+        allowAutoTopicCreation: false,
+        includeClusterAuthorizedOperations: false,
+        includeTopicAuthorizedOperations: false,
+      });
+      expect(response.topics).toMatchObject([
+        { errorCode: 3, name: version >= 12 ? null : '', partitions: [] },
+      ]);
+    },
+  );
 });
