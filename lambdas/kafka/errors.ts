@@ -98,6 +98,10 @@ export function toKafkaError(error: unknown): KafkaFailure {
     CORRUPT_DATA: KafkaError.CORRUPT_MESSAGE,
   };
   const code = byCode[error.code];
+  // Contention that outlasted its retries (CONFLICT) and the like: nothing was written, so the client
+  // is told to retry, as REQUEST_TIMED_OUT does, not given up on as UNKNOWN_SERVER_ERROR would.
+  if (code === undefined && error.retriable)
+    return { errorCode: KafkaError.REQUEST_TIMED_OUT, errorMessage: error.message };
   if (code === undefined)
     return { errorCode: KafkaError.UNKNOWN_SERVER_ERROR, errorMessage: 'internal error' };
   return { errorCode: code, errorMessage: error.message };

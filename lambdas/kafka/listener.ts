@@ -4,12 +4,13 @@
  *
  * Invariants:
  * - One request at a time per connection, answered in the order received (as Kafka's broker mutes a
- *   connection while it serves a request): clients match responses to requests by order as well as by
- *   correlation id. Clients open several connections (one for fetches, one for their group
+ *   connection while it serves a request and until its response is sent): clients match responses to
+ *   requests by order as well as by correlation id. A client that does not read its responses is not
+ *   served further, so they are never buffered without bound. Clients open several connections (one for fetches, one for their group
  *   coordinator), so a long-polling Fetch never holds up a Heartbeat.
  * - A frame that does not parse, an API or version this listener does not speak (but ApiVersions), or a
- *   frame larger than MAX_FRAME_BYTES closes the connection, as Kafka does: there is no way to answer
- *   a request one cannot read.
+ *   frame larger than MAX_FRAME_BYTES (MAX_UNAUTHENTICATED_FRAME_BYTES until SASL succeeds) closes the
+ *   connection, as Kafka does: there is no way to answer a request one cannot read.
  * - An ApiVersions request newer than this listener speaks is answered at version 0 with
  *   UNSUPPORTED_VERSION and this listener's ApiVersions range, so the client retries with one it has.
  * - Where the listener requires authentication, only ApiVersions and the SASL exchange are served until
@@ -29,6 +30,11 @@ import type { Api } from './protocol/schema.ts';
 
 /** The largest request frame accepted (Kafka's socket.request.max.bytes default). */
 export const MAX_FRAME_BYTES = 100 * 1024 * 1024;
+/**
+ * The largest frame accepted before SASL authentication succeeds (Kafka's sasl.server.max.receive.size
+ * default), so a client without the token cannot make the server hold 100 MiB per connection.
+ */
+export const MAX_UNAUTHENTICATED_FRAME_BYTES = 512 * 1024;
 
 export interface KafkaListenerOptions {
   host: string;
@@ -135,9 +141,11 @@ async function serveConnection(
         if (pendingBytes < 4) break;
         const first = pending[0] as Buffer;
         size = (first.length >= 4 ? first : Buffer.concat(pending)).readInt32BE(0);
-        if (size < 0 || size > MAX_FRAME_BYTES) {
+        const limit = connection.authenticated ? MAX_FRAME_BYTES : MAX_UNAUTHENTICATED_FRAME_BYTES;
+        if (size < 0 || size > limit) {
           log.warn('kafka: frame size out of bounds; closing the connection', {
             size,
+            limit,
             connection: connection.id,
           });
           socket.destroy();
@@ -180,6 +188,9 @@ async function serveConnection(
         socket.cork();
         for (const chunk of response) socket.write(chunk);
         socket.uncork();
+        // The next request waits until this response is on its way, so the responses of a client
+        // that does not read them are not buffered here without bound.
+        if (socket.writableNeedDrain) await drained(socket);
       }
       if (connection.closeAfterResponse) {
         socket.end(() => socket.destroy());
@@ -202,6 +213,19 @@ async function serveConnection(
       return;
     }
   }
+}
+
+/** Resolves once the socket's write buffer has drained, or the socket closed. */
+function drained(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      socket.off('drain', done);
+      socket.off('close', done);
+      resolve();
+    };
+    socket.on('drain', done);
+    socket.on('close', done);
+  });
 }
 
 /** One frame's response chunks, or null when none is due. Throws ProtocolError to close the connection. */

@@ -1,13 +1,16 @@
 /**
  * Fetch: stored record batches as they are (base offsets patched, nothing decoded), per partition
  * from the batch holding `fetchOffset`, within `partitionMaxBytes` and, across the response,
- * `maxBytes` — but at least one whole batch whenever a partition has data (KIP-74). A response with
+ * `maxBytes`, cut at batch boundaries — but at least one whole batch for the first partition with
+ * data (KIP-74). A response with
  * fewer than `minBytes` waits up to `maxWaitMs` for a commit to any of its partitions (woken by the
  * commit notifier in this process; re-read at an interval otherwise).
  *
  * No transactions exist here, so the last stable offset is the high watermark and no batch is ever
  * aborted; fetch sessions (v7+) are not kept: every fetch is a full one (session id 0).
  */
+
+import { LOG_OVERHEAD } from '../../../client/wire/record-batch.ts';
 import { StreamError } from '../../core/errors.ts';
 import { partitionPk } from '../../core/layout.ts';
 import type { FetchBatchesResult } from '../../core/log-types.ts';
@@ -97,9 +100,30 @@ async function nextCommit(
   }
 }
 
-/** The response in request order; once `maxBytes` is spent, later partitions carry no records. */
+/**
+ * The leading whole batches of `batches` that fit in `budget` bytes; at least the first one where
+ * nothing was served yet (KIP-74: a batch larger than the limit still makes progress).
+ */
+function fitting(batches: Uint8Array, budget: number, first: boolean): Uint8Array {
+  if (batches.length <= budget) return batches;
+  const view = new DataView(batches.buffer, batches.byteOffset, batches.length);
+  let end = 0;
+  while (end + LOG_OVERHEAD <= batches.length) {
+    // A batch is its 12-byte log overhead (base offset, length) and `length` bytes after it.
+    const next = end + LOG_OVERHEAD + view.getInt32(end + 8);
+    if (next > budget && !(first && end === 0)) break;
+    end = next;
+  }
+  return batches.subarray(0, end);
+}
+
+/**
+ * The response in request order, within `maxBytes` at batch boundaries: the first partition with
+ * records gets at least one batch, later ones what is left of the budget.
+ */
 function respond(request: FetchRequest, outcomes: Outcome[]) {
   let budget = Math.max(0, request.maxBytes);
+  let served = false;
   let index = 0;
   const responses = request.topics.map(({ topic, partitions }) => ({
     topic,
@@ -107,11 +131,10 @@ function respond(request: FetchRequest, outcomes: Outcome[]) {
       const outcome = outcomes[index++] as Outcome;
       if ('error' in outcome) return failed(partition, outcome.error);
       const { batches, highWatermark, logStartOffset } = outcome.ok;
-      const fits = batches.length <= budget || budget === Math.max(0, request.maxBytes);
-      const records = fits
-        ? Buffer.from(batches.buffer, batches.byteOffset, batches.length)
-        : Buffer.alloc(0);
+      const kept = fitting(batches, budget, !served);
+      const records = Buffer.from(kept.buffer, kept.byteOffset, kept.length);
       budget = Math.max(0, budget - records.length);
+      served ||= records.length > 0;
       return {
         partitionIndex: partition,
         errorCode: KafkaError.NONE,

@@ -24,9 +24,10 @@ export const metadata = handler(Metadata, async (request, context, { version }) 
   const described = await Promise.all(
     names.map(async (name) => {
       if (name === null) {
+        // Asked by id alone (topics are found by name here). The answer's name may be null from v12.
         return {
           errorCode: KafkaError.UNKNOWN_TOPIC_OR_PARTITION,
-          name: null,
+          name: version >= 12 ? null : '',
           topicId: NO_ID,
           partitions: [],
         };
