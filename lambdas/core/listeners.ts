@@ -23,10 +23,15 @@ import { retryOnConflict } from './cas.ts';
 import { ConditionFailedError, StreamError } from './errors.ts';
 import { KAFKA_LISTENERS_PK, LISTENER_SK_PREFIX, listenerKey } from './layout.ts';
 
-/** Where clients reach a listener. */
+/**
+ * Where clients reach a listener, and where the other listeners do (`internalHost`/`internalPort`,
+ * to forward group requests to it) when that differs.
+ */
 export interface ListenerAddress {
   host: string;
   port: number;
+  internalHost?: string;
+  internalPort?: number;
 }
 
 /** A live listener, as Metadata lists it. */
@@ -124,7 +129,7 @@ export function createListenerRegistry(options: ListenerRegistryOptions): Listen
     return {
       nodeId,
       advertise: async (given) => {
-        address = { host: given.host, port: given.port };
+        address = { ...given };
         await write();
         cached = undefined;
       },
@@ -163,5 +168,9 @@ function nodeIdOf(item: Item): number {
 /** An advertised listener's entry; none for one that holds its id but has not advertised yet. */
 function listenerOf(item: Item): LiveListener[] {
   if (typeof item.host !== 'string' || typeof item.port !== 'number') return [];
-  return [{ nodeId: nodeIdOf(item), host: item.host, port: item.port }];
+  const internal =
+    typeof item.internalHost === 'string' && typeof item.internalPort === 'number'
+      ? { internalHost: item.internalHost, internalPort: item.internalPort }
+      : {};
+  return [{ nodeId: nodeIdOf(item), host: item.host, port: item.port, ...internal }];
 }

@@ -199,6 +199,11 @@ export const systemTimers: Timers = {
 export interface GroupCoordinator {
   /** The live holder of the group's coordinator lease, taking it when it is free. */
   findCoordinator(group: string): Promise<FindCoordinatorResult>;
+  /**
+   * Another listener holding the group's lease now, without taking it: where group requests that
+   * reach this one are forwarded. Undefined when this listener holds it, nobody does, or it is unknown.
+   */
+  coordinatorElsewhere(group: string): Promise<CoordinatorAddress | undefined>;
   /** Resolves when the join barrier completes (or at once with an error). */
   joinGroup(request: JoinGroupRequest): Promise<JoinGroupResult>;
   /** Resolves when the leader's assignments arrive (or at once with an error, or while Stable). */

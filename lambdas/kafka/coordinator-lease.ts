@@ -68,6 +68,14 @@ export class CoordinatorLeases {
     return live ? (item.members as number) : 0;
   }
 
+  /** The live holder of the group's lease as stored, without taking it; undefined when there is none. */
+  async holder(group: string): Promise<(CoordinatorAddress & { mine: boolean }) | undefined> {
+    if (this.holds(group)) return { ...this.options.self, mine: true };
+    const item = await this.options.meta.get(coordinatorKey(group), { consistent: true });
+    if (item === undefined || (item.leaseExpiresAt as number) <= this.options.clock.now()) return undefined;
+    return { ...addressOf(item), mine: item.owner === this.owner };
+  }
+
   /** The live holder of the group's lease, taking it when it is free. */
   find(group: string): Promise<CoordinatorAddress & { mine: boolean }> {
     return this.serial(group, async () => {

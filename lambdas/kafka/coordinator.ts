@@ -474,6 +474,20 @@ export function createGroupCoordinator(options: GroupCoordinatorOptions): GroupC
       }
     },
 
+    async coordinatorElsewhere(group) {
+      if (closed || leases.holds(group)) return undefined;
+      try {
+        validateGroupId(group);
+        const holder = await leases.holder(group);
+        return holder === undefined || holder.mine
+          ? undefined
+          : { nodeId: holder.nodeId, host: holder.host, port: holder.port };
+      } catch {
+        // An invalid id or a storage fault: answered here, with the error the request earns.
+        return undefined;
+      }
+    },
+
     async joinGroup(request) {
       const refused = notServing(request.group) ?? checkJoin(request);
       if (refused !== undefined) return failedJoin(request.memberId, refused.error, refused.message);

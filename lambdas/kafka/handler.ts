@@ -9,6 +9,8 @@ import type { LogService } from '../core/log-types.ts';
 import type { TopicServiceImpl } from '../core/topics.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { GroupCoordinator } from './coordinator.ts';
+import type { ForwardingState } from './forwarding.ts';
+import type { RequestHeader } from './protocol/frames.ts';
 import type { Api, RequestOf, ResponseInput } from './protocol/schema.ts';
 
 /** A listener as clients reach it (Metadata's brokers, FindCoordinator's answer). */
@@ -36,7 +38,8 @@ export interface Logger {
 /** One client connection's state. */
 export interface Connection {
   readonly id: number;
-  readonly remoteAddress: string;
+  /** Where the client connected from (for a forwarded request, the client the forwarder serves). */
+  remoteAddress: string;
   clientId: string | null;
   /** Set once SASL succeeds; always true where the listener requires no authentication. */
   authenticated: boolean;
@@ -46,6 +49,8 @@ export interface Connection {
   rawSaslNext?: boolean;
   /** Close the connection once this request's response is written (a failed SASL exchange). */
   closeAfterResponse?: boolean;
+  /** Its connection to the coordinator its group requests are forwarded to (forwarding.ts). */
+  forwarding?: ForwardingState;
 }
 
 export interface KafkaContext {
@@ -65,6 +70,17 @@ export interface KafkaContext {
   /** SASL/PLAIN's password where the listener requires authentication. */
   readonly token?: string;
   readonly log: Logger;
+  /**
+   * Forwards a group request (its frame as read) to the group's coordinator elsewhere and resolves
+   * with the response frame to relay; undefined when it is answered here. Unset: never forwarded.
+   */
+  readonly relay?: (
+    group: string,
+    frame: Buffer,
+    header: RequestHeader,
+    connection: Connection,
+    signal: AbortSignal,
+  ) => Promise<Buffer | undefined>;
 }
 
 export interface RequestInfo {

@@ -13,6 +13,9 @@
  *   connection, as Kafka does: there is no way to answer a request one cannot read.
  * - An ApiVersions request newer than this listener speaks is answered at version 0 with
  *   UNSUPPORTED_VERSION and this listener's ApiVersions range, so the client retries with one it has.
+ * - A group request for a group whose coordinator lease another live listener holds is forwarded to
+ *   that listener's internal address and its answer relayed (forwarding.ts), where `peers` tells
+ *   those addresses; a forwarded request is always answered here.
  * - Where the listener requires authentication, only ApiVersions and the SASL exchange are served until
  *   it succeeds; anything else closes the connection. A refused SASL exchange is answered first, then
  *   the connection closes (a handler sets `closeAfterResponse`).
@@ -22,6 +25,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Clock } from '../ports/clock.ts';
 import type { GroupCoordinator } from './coordinator.ts';
 import { KafkaError } from './errors.ts';
+import { forward, forwardableGroup, forwardedFrom } from './forwarding.ts';
 import type { Broker, Connection, Handler, KafkaContext, KafkaServices, Logger } from './handler.ts';
 import { ProtocolError } from './protocol/codec.ts';
 import { APIS, readRequestBody, readRequestHeader, writeResponse } from './protocol/frames.ts';
@@ -42,6 +46,15 @@ export interface KafkaListenerOptions {
   port: number;
   /** The host clients are told to connect to (Metadata, FindCoordinator); default `host`. */
   advertisedHost?: string;
+  /** The port clients are told to connect to (a load balancer's); default the one listened on. */
+  advertisedPort?: number;
+  /** The host other listeners reach this one at, to forward group requests; default `host`. */
+  internalHost?: string;
+  /**
+   * Where another live listener, by node id, is reached by this one (its internal address); group
+   * requests for the groups it coordinates are forwarded there. Unset: nothing is forwarded.
+   */
+  peers?: (nodeId: number) => Promise<{ host: string; port: number } | undefined>;
   services: KafkaServices;
   clock: Clock;
   handlers: readonly Handler[];
@@ -58,6 +71,8 @@ export interface KafkaListenerOptions {
 
 export interface KafkaListener {
   readonly self: Broker;
+  /** Where other listeners reach this one. */
+  readonly internal: { host: string; port: number };
   /** `kafka://host:port` as clients are told to reach it. */
   readonly url: string;
   close(): Promise<void>;
@@ -79,7 +94,12 @@ export async function startKafkaListener(options: KafkaListenerOptions): Promise
   });
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : options.port;
-  const self: Broker = { nodeId: options.nodeId ?? 0, host: options.advertisedHost ?? options.host, port };
+  const self: Broker = {
+    nodeId: options.nodeId ?? 0,
+    host: options.advertisedHost ?? options.host,
+    port: options.advertisedPort ?? port,
+  };
+  const internal = { host: options.internalHost ?? options.host, port };
   const coordinator = options.coordinator(self);
   const context: KafkaContext = {
     services: options.services,
@@ -90,6 +110,7 @@ export async function startKafkaListener(options: KafkaListenerOptions): Promise
     served: options.handlers.map((h) => h.api),
     token: options.token,
     log: options.log,
+    relay: options.peers && relayTo(options.peers, internal, options.token, coordinator, options.log),
   };
 
   server.on('connection', (socket) => {
@@ -100,11 +121,15 @@ export async function startKafkaListener(options: KafkaListenerOptions): Promise
       clientId: null,
       authenticated: options.token === undefined,
     };
-    serveConnection(socket, connection, context, handlers, options.log).finally(() => sockets.delete(socket));
+    serveConnection(socket, connection, context, handlers, options.log).finally(() => {
+      sockets.delete(socket);
+      connection.forwarding?.peer?.close();
+    });
   });
 
   return {
     self,
+    internal,
     url: `kafka://${self.host}:${self.port}`,
     close: async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -267,6 +292,16 @@ async function serveFrame(
     throw new ProtocolError(`${api.name} before SASL authentication`);
   }
   const request = readRequestBody(api, header.apiVersion, reader);
+  const from = forwardedFrom(header.clientId);
+  if (from !== undefined) {
+    connection.clientId = from.clientId;
+    if (from.remoteAddress !== '') connection.remoteAddress = from.remoteAddress;
+  } else if (context.relay !== undefined) {
+    const group = forwardableGroup(api.key, header.apiVersion, request);
+    const relayed =
+      group === undefined ? undefined : await context.relay(group, frame, header, connection, signal);
+    if (relayed !== undefined) return [relayed];
+  }
   const body = await handler.handle(request as never, context, {
     version: header.apiVersion,
     connection,
@@ -274,6 +309,38 @@ async function serveFrame(
   });
   if (body === null) return null;
   return writeResponse(api, header.apiVersion, header.correlationId, body as Record<string, unknown>);
+}
+
+/**
+ * Forwards a group request to the listener holding the group's lease elsewhere and resolves with its
+ * response frame; undefined when it is answered here (no other live holder, or the forward failed:
+ * this listener then answers NOT_COORDINATOR, as it does not hold the lease).
+ */
+function relayTo(
+  peers: NonNullable<KafkaListenerOptions['peers']>,
+  internal: { host: string; port: number },
+  token: string | undefined,
+  coordinator: GroupCoordinator,
+  log: Logger,
+): NonNullable<KafkaContext['relay']> {
+  return async (group, frame, header, connection, signal) => {
+    const holder = await coordinator.coordinatorElsewhere(group);
+    if (holder === undefined) return undefined;
+    const to = await peers(holder.nodeId);
+    if (to === undefined || (to.host === internal.host && to.port === internal.port)) return undefined;
+    connection.forwarding ??= {};
+    try {
+      return await forward(connection.forwarding, to, frame, header, connection.remoteAddress, token, signal);
+    } catch (error) {
+      log.warn('kafka: forwarding a group request to its coordinator failed; answering it here', {
+        connection: connection.id,
+        group,
+        coordinator: holder.nodeId,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      return undefined;
+    }
+  };
 }
 
 function supports(api: Api, version: number): boolean {

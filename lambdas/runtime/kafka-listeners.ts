@@ -2,9 +2,11 @@
  * A Kafka listener registered with the backend's listener registry (core/listeners.ts), as the local
  * server and `streambed kafka-gateway` run it: it takes a node id, starts listening, advertises where
  * clients reach it, renews its registration on a timer and leaves on close. Metadata lists every live
- * listener over the backend as a broker, the lowest node id as controller.
+ * listener over the backend as a broker, the lowest node id as controller. It also registers its
+ * internal address, where the others forward group requests for the groups it coordinates.
  */
 import { randomUUID } from 'node:crypto';
+import { networkInterfaces } from 'node:os';
 import { createListenerRegistry, DEFAULT_LISTENER_TTL_MS } from '../core/listeners.ts';
 import { createGroupCoordinator } from '../kafka/coordinator.ts';
 import type { Broker, KafkaServices, Logger } from '../kafka/handler.ts';
@@ -19,6 +21,10 @@ export interface RegisteredKafkaListenerOptions {
   /** 0 picks a free port. */
   port: number;
   advertisedHost?: string;
+  /** The port clients are told to connect to; default the one listened on. */
+  advertisedPort?: number;
+  /** The host other listeners reach this one at; default `internalHostOf(host)`. */
+  internalHost?: string;
   services: KafkaServices;
   meta: MetaStore;
   clock: Clock;
@@ -45,6 +51,8 @@ export async function startRegisteredKafkaListener(
       host: options.host,
       port: options.port,
       advertisedHost: options.advertisedHost,
+      advertisedPort: options.advertisedPort,
+      internalHost: options.internalHost ?? internalHostOf(options.host),
       services: options.services,
       clock: options.clock,
       handlers: HANDLERS,
@@ -59,13 +67,20 @@ export async function startRegisteredKafkaListener(
           self,
         }),
       // This listener is always among them, even while a renewal of its own item is late.
-      brokers: async (self: Broker) => {
-        const live = await registry.liveListeners();
-        if (live.some((broker) => broker.nodeId === self.nodeId)) return live;
-        return [...live, self].sort((a, b) => a.nodeId - b.nodeId);
+      brokers: async (self: Broker) => brokersByAddress(self, await registry.liveListeners()),
+      peers: async (nodeId) => {
+        const peer = (await registry.liveListeners()).find((broker) => broker.nodeId === nodeId);
+        return peer?.internalHost === undefined || peer.internalPort === undefined
+          ? undefined
+          : { host: peer.internalHost, port: peer.internalPort };
       },
     });
-    await registration.advertise({ host: listener.self.host, port: listener.self.port });
+    await registration.advertise({
+      host: listener.self.host,
+      port: listener.self.port,
+      internalHost: listener.internal.host,
+      internalPort: listener.internal.port,
+    });
   } catch (error) {
     await registration.leave().catch(() => {});
     throw error;
@@ -90,6 +105,7 @@ export async function startRegisteredKafkaListener(
 
   return {
     self: listener.self,
+    internal: listener.internal,
     url: listener.url,
     close: async () => {
       clearInterval(timer);
@@ -98,4 +114,35 @@ export async function startRegisteredKafkaListener(
       await registration.leave();
     },
   };
+}
+
+/**
+ * One broker per advertised address: this listener for its own, the lowest node id for any other.
+ * Listeners sharing an address (tasks behind one load balancer) are one broker to clients, which
+ * reach any of them there (KafkaJS, for one, mixes up node ids that share its bootstrap address);
+ * group requests are forwarded to their coordinator (forwarding.ts).
+ */
+export function brokersByAddress(self: Broker, live: readonly Broker[]): Broker[] {
+  const byAddress = new Map<string, Broker>([[`${self.host}:${self.port}`, self]]);
+  for (const { nodeId, host, port } of [...live].sort((a, b) => a.nodeId - b.nodeId)) {
+    const address = `${host}:${port}`;
+    if (!byAddress.has(address)) byAddress.set(address, { nodeId, host, port });
+  }
+  return [...byAddress.values()].sort((a, b) => a.nodeId - b.nodeId);
+}
+
+/**
+ * Where other listeners reach one bound to `host`: that host, but for a wildcard (0.0.0.0, ::) the
+ * machine's first private IPv4 address (a Fargate task's own, in awsvpc mode), else loopback.
+ */
+export function internalHostOf(host: string): string {
+  if (host !== '0.0.0.0' && host !== '::' && host !== '') return host;
+  for (const addresses of Object.values(networkInterfaces())) {
+    for (const address of addresses ?? []) {
+      if (address.family === 'IPv4' && !address.internal && !address.address.startsWith('169.254.')) {
+        return address.address;
+      }
+    }
+  }
+  return '127.0.0.1';
 }

@@ -58,7 +58,7 @@ export interface LocalServerOptions {
    * the token as password. Unset: no listener (the CLI's `start` opens 9092 unless `--no-kafka`).
    * Every listener over the same storage (servers, gateways) lists the others as brokers.
    */
-  kafka?: { port: number; advertisedHost?: string };
+  kafka?: { port: number; advertisedHost?: string; advertisedPort?: number; internalHost?: string };
   /** Run subscriptions' deliverers in this process (default true). */
   subscriptions?: boolean;
   /** Backoff of failing deliveries (default 1 s doubling to 60 s); tests shorten it. */
@@ -156,6 +156,8 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
         host,
         port: options.kafka.port,
         advertisedHost: options.kafka.advertisedHost,
+        advertisedPort: options.kafka.advertisedPort,
+        internalHost: options.kafka.internalHost,
         services,
         meta: backend.meta,
         clock: systemClock,

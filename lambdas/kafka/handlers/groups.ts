@@ -1,7 +1,9 @@
 /**
  * The classic consumer group protocol (FindCoordinator, JoinGroup, SyncGroup, Heartbeat, LeaveGroup,
  * OffsetCommit, OffsetFetch) and the group admin APIs (DescribeGroups, ListGroups, DeleteGroups):
- * each one call to the group coordinator (coordinator.ts), which answers Kafka's error names.
+ * each one call to the group coordinator (coordinator.ts), which answers Kafka's error names. Group
+ * requests for a group coordinated by another listener are forwarded before they get here
+ * (forwarding.ts).
  */
 import { controllerOf } from '../../core/listeners.ts';
 import type { CoordinatorError } from '../coordinator.ts';
@@ -39,9 +41,12 @@ export const findCoordinator = handler(FindCoordinator, async (request, context,
         };
       }
       const found = await context.coordinator.findCoordinator(key);
+      // Another listener at this one's address (one load balancer before both): a client told to go
+      // there reaches any of them, so it is told to come here, where its requests are forwarded.
+      const shared = found.host === context.self.host && found.port === context.self.port;
       return {
         key,
-        nodeId: found.nodeId,
+        nodeId: found.error === 'NONE' && shared ? context.self.nodeId : found.nodeId,
         host: found.host,
         port: found.port,
         errorCode: code(found.error),

@@ -1,0 +1,224 @@
+/**
+ * Group requests forwarded to the coordinator's listener: several listeners behind one advertised
+ * address (a load balancer) serve a consumer group whichever of them a client reaches.
+ */
+import { createServer } from 'node:net';
+import { type Consumer, Kafka, logLevel, Partitioners } from 'kafkajs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryMetaStore } from '../../lambdas/adapters/memory-meta-store.ts';
+import { MemoryObjectStore } from '../../lambdas/adapters/memory-object-store.ts';
+import { coordinatorKey } from '../../lambdas/core/layout.ts';
+import { createListenerRegistry } from '../../lambdas/core/listeners.ts';
+import { CoordinatorLeases } from '../../lambdas/kafka/coordinator-lease.ts';
+import { KafkaError } from '../../lambdas/kafka/errors.ts';
+import { readResponse, writeRequest } from '../../lambdas/kafka/protocol/frames.ts';
+import {
+  FindCoordinator,
+  Heartbeat,
+  SaslAuthenticate,
+  SaslHandshake,
+} from '../../lambdas/kafka/protocol/messages.ts';
+import { exchange, type KafkaTestServer, startKafkaTestServer } from '../support/kafka-server.ts';
+import { waitFor } from '../support/wait-for.ts';
+
+const TOKEN = 'forwarding-test-token';
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** A port free now, for a listener whose own address the test must know. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (typeof address !== 'object' || address === null) throw new Error('no port');
+  return address.port;
+}
+
+/**
+ * Two listeners over one memory store, both advertising the first one's address, so every client
+ * request reaches the first; `second` is where the second one really listens.
+ */
+async function twoBehindOneAddress(): Promise<{
+  first: KafkaTestServer;
+  second: string;
+  meta: MemoryMetaStore;
+}> {
+  const clock = { now: () => Date.now(), sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) };
+  const storage = {
+    meta: new MemoryMetaStore(clock),
+    objects: new MemoryObjectStore(),
+    close: async () => {},
+  };
+  const first = await startKafkaTestServer({ storage, token: TOKEN });
+  cleanups.push(() => first.close());
+  const [host, port] = first.broker.split(':') as [string, string];
+  const secondPort = await freePort();
+  const second = await startKafkaTestServer({
+    storage,
+    token: TOKEN,
+    kafka: { port: secondPort, advertisedHost: host, advertisedPort: Number(port) },
+  });
+  cleanups.push(() => second.close());
+  expect(second.broker).toBe(first.broker);
+  return { first, second: `127.0.0.1:${secondPort}`, meta: storage.meta };
+}
+
+const header = (correlationId: number) => ({ correlationId, clientId: 'forwarding-test' });
+const authenticate = [
+  writeRequest(SaslHandshake, 1, header(1), { mechanism: 'PLAIN' }),
+  writeRequest(SaslAuthenticate, 1, header(2), { authBytes: Buffer.from(`\0someone\0${TOKEN}`) }),
+];
+
+/** Has the listener at `broker` take the group's coordinator lease, through FindCoordinator to it. */
+async function takeLease(broker: string, group: string): Promise<number> {
+  const find = writeRequest(FindCoordinator, 1, header(3), { key: group, keyType: 0 });
+  const { responses } = await exchange(broker, [...authenticate, find], 3);
+  const body = readResponse(FindCoordinator, 1, responses[2] as Buffer).body;
+  expect(body.errorCode).toBe(KafkaError.NONE);
+  return body.nodeId as number;
+}
+
+interface Member {
+  consumer: Consumer;
+  received: string[];
+  assigned: () => number[];
+}
+
+async function member(kafka: Kafka, groupId: string, topic: string): Promise<Member> {
+  const consumer = kafka.consumer({
+    groupId,
+    sessionTimeout: 6000,
+    heartbeatInterval: 300,
+    rebalanceTimeout: 10000,
+  });
+  cleanups.push(() => consumer.disconnect());
+  let assigned: number[] = [];
+  consumer.on(consumer.events.GROUP_JOIN, (event) => {
+    assigned = (event.payload.memberAssignment[topic] ?? []) as number[];
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  const received: string[] = [];
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      received.push(`${message.value}`);
+    },
+  });
+  return { consumer, received, assigned: () => assigned };
+}
+
+describe('group requests forwarded to the coordinator', () => {
+  it('a KafkaJS group forms, reads everything and commits through the listener that does not coordinate it', async () => {
+    // Prepare: the second listener holds the group's lease; clients reach only the first
+    const { first, second, meta } = await twoBehindOneAddress();
+    expect(await takeLease(second, 'forwarded')).toBe(1);
+    const coordinator = async () => {
+      const lease = await meta.get(coordinatorKey('forwarded'), { consistent: true });
+      return (lease?.leaseExpiresAt as number) > Date.now() ? lease?.nodeId : undefined;
+    };
+    const kafka = new Kafka({
+      brokers: [first.broker],
+      clientId: 'forwarding-test',
+      logLevel: logLevel.NOTHING,
+      sasl: { mechanism: 'plain', username: 'someone', password: TOKEN },
+    });
+    const admin = kafka.admin();
+    await admin.connect();
+    cleanups.push(() => admin.disconnect());
+    await admin.createTopics({ topics: [{ topic: 'orders', numPartitions: 4 }] });
+    // Act
+    const a = await member(kafka, 'forwarded', 'orders');
+    const b = await member(kafka, 'forwarded', 'orders');
+    await waitFor(
+      () =>
+        a.assigned().length > 0 && b.assigned().length > 0 && a.assigned().length + b.assigned().length === 4,
+      30_000,
+      'both members assigned',
+    );
+    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    cleanups.push(() => producer.disconnect());
+    const values = Array.from({ length: 40 }, (_, i) => `order-${i}`);
+    await producer.send({ topic: 'orders', messages: values.map((value) => ({ key: value, value })) });
+    await waitFor(() => new Set([...a.received, ...b.received]).size === 40, 30_000, 'all 40 read');
+    // Assess: the second listener coordinated throughout, and the commits are the group's
+    expect(await coordinator()).toBe(1);
+    await waitFor(
+      async () => {
+        const offsets = await admin.fetchOffsets({ groupId: 'forwarded', topics: ['orders'] });
+        const total = offsets[0]?.partitions.reduce((sum, p) => sum + Number(p.offset), 0);
+        return total === 40;
+      },
+      30_000,
+      'the commits of all 40',
+    );
+    const { groups } = await admin.describeGroups(['forwarded']);
+    expect(groups[0]).toMatchObject({ groupId: 'forwarded', state: 'Stable' });
+    expect(groups[0]?.members.map((m) => m.clientId)).toEqual(['forwarding-test', 'forwarding-test']);
+  }, 120_000);
+
+  it('answers FindCoordinator with itself when the coordinator advertises the same address', async () => {
+    // Prepare
+    const { first, second } = await twoBehindOneAddress();
+    expect(await takeLease(second, 'same-address')).toBe(1);
+    // Act: asked at the first listener
+    const found = await takeLease(first.broker, 'same-address');
+    // Assess
+    expect(found).toBe(0);
+  });
+
+  it('answers NOT_COORDINATOR when the coordinator cannot be reached', async () => {
+    // Prepare: a live listener, registered at an internal address where nothing listens, holds the lease
+    const clock = {
+      now: () => Date.now(),
+      sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)),
+    };
+    const meta = new MemoryMetaStore(clock);
+    const warnings: string[] = [];
+    const logger = {
+      level: 'warn' as const,
+      enabled: () => true,
+      debug: () => {},
+      info: () => {},
+      warn: (message: string) => warnings.push(message),
+      error: (message: string) => warnings.push(message),
+    };
+    const first = await startKafkaTestServer({
+      storage: { meta, objects: new MemoryObjectStore(), close: async () => {} },
+      token: TOKEN,
+      logger,
+    });
+    cleanups.push(() => first.close());
+    const [host, port] = first.broker.split(':') as [string, string];
+    const registration = await createListenerRegistry({ meta, clock, owner: 'gone' }).join();
+    await registration.advertise({
+      host,
+      port: Number(port),
+      internalHost: '127.0.0.1',
+      internalPort: await freePort(),
+    });
+    const leases = new CoordinatorLeases({
+      meta,
+      clock,
+      self: { nodeId: registration.nodeId, host, port: Number(port) },
+      leaseMs: 60_000,
+    });
+    expect((await leases.find('unreachable')).mine).toBe(true);
+    const heartbeat = writeRequest(Heartbeat, 1, header(3), {
+      groupId: 'unreachable',
+      generationId: 1,
+      memberId: 'someone',
+    });
+    // Act
+    const { responses, closed } = await exchange(first.broker, [...authenticate, heartbeat], 3);
+    // Assess: answered, the connection kept, the failed forward logged
+    expect(closed).toBe(false);
+    expect(readResponse(Heartbeat, 1, responses[2] as Buffer).body.errorCode).toBe(
+      KafkaError.NOT_COORDINATOR,
+    );
+    expect(warnings.some((w) => w.includes('forwarding'))).toBe(true);
+  });
+});
