@@ -79,6 +79,8 @@ const COMMANDS: Record<string, Record<string, string>> = {
             several over one backend: each lists all of them to clients as brokers
             --kafka-port N (9092; 0 = a free port)  --host H (127.0.0.1)  --kafka-advertised-host H
             (--host)  --token T (or STREAMBED_TOKEN; required off loopback): SASL/PLAIN, password T
+            --kafka-internal-host H (or STREAMBED_KAFKA_INTERNAL_HOST; default --host, for 0.0.0.0
+            the first private IPv4): where the other gateways forward group requests to this one
             --log-level debug|info|warn|error|silent (warn, or STREAMBED_LOG_LEVEL)
             with --backend aws: the environment of start --backend aws (STREAMBED_TABLE,
             STREAMBED_BUCKET, AWS_REGION, AWS_ENDPOINT_URL...); with embedded: --data-dir DIR, --memory`,

@@ -19,6 +19,11 @@ export interface KafkaGatewayOptions
   port: number;
   /** The host clients are told to reach this gateway at; default `host`. */
   advertisedHost?: string;
+  /**
+   * The host the other gateways reach this one at, to forward group requests (several gateways
+   * behind one load balancer); default `host`, or for 0.0.0.0 the first private IPv4 address.
+   */
+  internalHost?: string;
   /** SASL/PLAIN's password: clients authenticate with it before anything else. */
   token?: string;
   logLevel?: LogLevel;
@@ -43,6 +48,7 @@ export async function startKafkaGateway(options: KafkaGatewayOptions): Promise<K
       host,
       port: options.port,
       advertisedHost: options.advertisedHost,
+      internalHost: options.internalHost,
       services,
       meta: backend.meta,
       clock: systemClock,

@@ -117,6 +117,7 @@ export function parseKafkaGatewayArgs(argv: string[], env: NodeJS.ProcessEnv): K
       host: { type: 'string' },
       'kafka-port': { type: 'string' },
       'kafka-advertised-host': { type: 'string' },
+      'kafka-internal-host': { type: 'string' },
       token: { type: 'string' },
       'data-dir': { type: 'string' },
       memory: { type: 'boolean' },
@@ -131,11 +132,17 @@ export function parseKafkaGatewayArgs(argv: string[], env: NodeJS.ProcessEnv): K
     );
   if (backend === 'aws' && (values['data-dir'] !== undefined || values.memory))
     throw new Error('--data-dir and --memory apply to --backend embedded, not to --backend aws');
+  const internalHost = values['kafka-internal-host'] ?? env.STREAMBED_KAFKA_INTERNAL_HOST;
+  if (internalHost !== undefined && !/^[A-Za-z0-9.:-]+$/.test(internalHost))
+    throw new Error(
+      `--kafka-internal-host (or STREAMBED_KAFKA_INTERNAL_HOST) must be a host name or IP address, got ${JSON.stringify(internalHost)}`,
+    );
   return {
     backend,
     host: values.host ?? '127.0.0.1',
     port: kafkaPortOf(values['kafka-port']),
     advertisedHost: values['kafka-advertised-host'],
+    internalHost,
     token: values.token ?? env.STREAMBED_TOKEN,
     dataDir: values['data-dir'] ?? '.streambed',
     memory: values.memory ?? false,

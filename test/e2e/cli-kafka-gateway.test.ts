@@ -109,12 +109,25 @@ describe('kafka-gateway arguments', () => {
     });
   });
 
+  it('take the internal host from --kafka-internal-host or STREAMBED_KAFKA_INTERNAL_HOST', () => {
+    const env = { STREAMBED_KAFKA_INTERNAL_HOST: '10.0.1.5' };
+    expect(parseKafkaGatewayArgs(['--backend', 'aws'], env).internalHost).toBe('10.0.1.5');
+    expect(
+      parseKafkaGatewayArgs(['--backend', 'aws', '--kafka-internal-host', '10.0.2.6'], env).internalHost,
+    ).toBe('10.0.2.6');
+    expect(parseKafkaGatewayArgs(['--backend', 'aws'], {}).internalHost).toBeUndefined();
+  });
+
   it.each([
     [[], /--backend must be aws or embedded, got nothing/],
     [['--backend', 'kafka'], /--backend must be aws or embedded, got "kafka"/],
     [['--backend', 'aws', '--memory'], /--data-dir and --memory apply to --backend embedded/],
     [['--backend', 'aws', '--kafka-port', '70000'], /--kafka-port must be at most 65535/],
     [['--backend', 'aws', '--kafka-port', 'x'], /--kafka-port must be a non-negative integer/],
+    [
+      ['--backend', 'aws', '--kafka-internal-host', 'a b'],
+      /--kafka-internal-host .* must be a host name or IP/,
+    ],
   ])('refuse %j', (argv, message) => {
     expect(() => parseKafkaGatewayArgs(argv, {})).toThrow(message);
   });

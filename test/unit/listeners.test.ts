@@ -42,6 +42,19 @@ describe('the Kafka listener registry', () => {
     expect(controllerOf(listed)).toBe(0);
   });
 
+  it('lists the internal address a listener advertised with its own', async () => {
+    // Prepare
+    const { registry } = setup();
+    const own = registry('a');
+    const registration = await own.join();
+    // Act
+    await registration.advertise({ host: 'nlb', port: 9092, internalHost: '10.0.1.5', internalPort: 9092 });
+    // Assess
+    expect(await own.liveListeners()).toEqual([
+      { nodeId: 0, host: 'nlb', port: 9092, internalHost: '10.0.1.5', internalPort: 9092 },
+    ]);
+  });
+
   it('does not list a listener that holds its id but has not advertised', async () => {
     const { registry } = setup();
     const a = registry('a');
