@@ -4,7 +4,11 @@
  * terminates TLS, so unmodified Kafka clients reach the same topics, records and groups as the API.
  * Clients authenticate with SASL/PLAIN over that TLS, the password being the token kept in a Secrets
  * Manager secret. Every task registers itself in the table and advertises the load balancer's name, so
- * Metadata lists every task as a broker at that one address: any task serves any request.
+ * Metadata lists one broker at that one address: any task serves any request. A group's requests
+ * reach whichever task the load balancer picks; one that does not coordinate the group forwards them
+ * to the task that does, at the private IP that task registered (the gateway binds 0.0.0.0 and takes
+ * its awsvpc address from its network interface), so the task security group admits the Kafka port
+ * from the tasks themselves.
  *
  * Like the construct, this holds no business logic: it validates its options (every problem at once),
  * wires the resources and grants the task role exactly what the gateway needs.
@@ -203,12 +207,15 @@ export class StreambedKafkaGateway extends Construct {
     }
     const taskGroup = new SecurityGroup(this, 'TaskSecurityGroup', {
       vpc: this.vpc,
-      description: 'Streambed Kafka gateway tasks: the Kafka port from the load balancer only',
+      description: 'Streambed Kafka gateway tasks: the Kafka port from the load balancer and each other',
       // Tasks reach DynamoDB, S3, ECR, Secrets Manager and CloudWatch Logs over HTTPS.
       allowAllOutbound: false,
     });
     taskGroup.addEgressRule(Peer.anyIpv4(), Port.tcp(443), 'AWS APIs over HTTPS');
     taskGroup.addIngressRule(loadBalancerGroup, Port.tcp(port), 'Kafka from the load balancer');
+    // A task forwards group requests to the task coordinating the group, at its private IP.
+    taskGroup.addIngressRule(taskGroup, Port.tcp(port), 'Kafka group requests forwarded between tasks');
+    taskGroup.addEgressRule(taskGroup, Port.tcp(port), 'Kafka group requests forwarded between tasks');
     loadBalancerGroup.addEgressRule(taskGroup, Port.tcp(port), 'Kafka to the gateway tasks');
 
     this.loadBalancer = new NetworkLoadBalancer(this, 'LoadBalancer', {

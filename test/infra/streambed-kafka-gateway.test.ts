@@ -151,6 +151,34 @@ describe('kafkaGateway', () => {
     ]);
   });
 
+  it('lets the tasks reach each other on the Kafka port alone, to forward group requests', () => {
+    // Act
+    const { template, gateway, stack } = synth({ port: 19092 });
+    // Assess
+    const taskGroupId = stack.getLogicalId(
+      gateway.service.connections.securityGroups[0]?.node.defaultChild as Parameters<
+        Stack['getLogicalId']
+      >[0],
+    );
+    const own = { 'Fn::GetAtt': [taskGroupId, 'GroupId'] };
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      IpProtocol: 'tcp',
+      FromPort: 19092,
+      ToPort: 19092,
+      GroupId: own,
+      SourceSecurityGroupId: own,
+    });
+    template.hasResourceProperties('AWS::EC2::SecurityGroupEgress', {
+      IpProtocol: 'tcp',
+      FromPort: 19092,
+      ToPort: 19092,
+      GroupId: own,
+      DestinationSecurityGroupId: own,
+    });
+    const command = JSON.stringify(template.findResources('AWS::ECS::TaskDefinition'));
+    expect(command).toContain('"--host","0.0.0.0"');
+  });
+
   it('grants the task role exactly the table and bucket access of produce, fetch and groups', () => {
     // Act
     const { template, gateway, stack, streambed } = synth({});
