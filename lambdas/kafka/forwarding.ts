@@ -42,6 +42,11 @@ export interface ForwardedFrom {
   remoteAddress: string;
 }
 
+/** The client id a forwarded request carries: the client's own, and where it connected from. */
+export function forwardedClientId(remoteAddress: string, clientId: string | null): string {
+  return `${MARK}${remoteAddress}\u0000${clientId ?? ''}`;
+}
+
 /** The client and address a forwarded request names, or undefined for one straight from a client. */
 export function forwardedFrom(clientId: string | null): ForwardedFrom | undefined {
   if (clientId === null || !clientId.startsWith(MARK)) return undefined;
@@ -210,7 +215,7 @@ export async function forward(
   }
   try {
     state.peer ??= await PeerConnection.open(to, token);
-    const marked = withClientId(frame, `${MARK}${remoteAddress}\u0000${header.clientId ?? ''}`);
+    const marked = withClientId(frame, forwardedClientId(remoteAddress, header.clientId));
     return await state.peer.request(marked, signal);
   } catch (error) {
     state.peer?.close();

@@ -11,6 +11,7 @@ import { coordinatorKey } from '../../lambdas/core/layout.ts';
 import { createListenerRegistry } from '../../lambdas/core/listeners.ts';
 import { CoordinatorLeases } from '../../lambdas/kafka/coordinator-lease.ts';
 import { KafkaError } from '../../lambdas/kafka/errors.ts';
+import { forwardedClientId } from '../../lambdas/kafka/forwarding.ts';
 import { readResponse, writeRequest } from '../../lambdas/kafka/protocol/frames.ts';
 import {
   FindCoordinator,
@@ -170,7 +171,7 @@ describe('group requests forwarded to the coordinator', () => {
     expect(found).toBe(0);
   });
 
-  it('answers NOT_COORDINATOR when the coordinator cannot be reached', async () => {
+  it('answers NOT_COORDINATOR when the coordinator cannot be reached, and never forwards a forwarded request', async () => {
     // Prepare: a live listener, registered at an internal address where nothing listens, holds the lease
     const clock = {
       now: () => Date.now(),
@@ -212,13 +213,25 @@ describe('group requests forwarded to the coordinator', () => {
       generationId: 1,
       memberId: 'someone',
     });
-    // Act
+    const forwarded = writeRequest(
+      Heartbeat,
+      1,
+      { correlationId: 4, clientId: forwardedClientId('10.0.0.9:5000', 'client') },
+      { groupId: 'unreachable', generationId: 1, memberId: 'someone' },
+    );
+    // Act: a client's heartbeat, then one another listener forwarded
     const { responses, closed } = await exchange(first.broker, [...authenticate, heartbeat], 3);
-    // Assess: answered, the connection kept, the failed forward logged
+    const failedForwards = warnings.filter((w) => w.includes('forwarding')).length;
+    const again = await exchange(first.broker, [...authenticate, forwarded], 3);
+    // Assess: answered, the connection kept, the failed forward logged; a forwarded one never forwarded
     expect(closed).toBe(false);
     expect(readResponse(Heartbeat, 1, responses[2] as Buffer).body.errorCode).toBe(
       KafkaError.NOT_COORDINATOR,
     );
-    expect(warnings.some((w) => w.includes('forwarding'))).toBe(true);
+    expect(failedForwards).toBe(1);
+    expect(readResponse(Heartbeat, 1, again.responses[2] as Buffer).body.errorCode).toBe(
+      KafkaError.NOT_COORDINATOR,
+    );
+    expect(warnings.filter((w) => w.includes('forwarding'))).toHaveLength(1);
   });
 });
