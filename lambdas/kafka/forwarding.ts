@@ -16,7 +16,6 @@
  *   client looks the coordinator up again. The forwarding connection is closed; the next opens anew.
  */
 import { connect, type Socket } from 'node:net';
-import type { ListenerAddress } from '../core/listeners.ts';
 import { ProtocolError, Writer } from './protocol/codec.ts';
 import { type RequestHeader, readResponse, writeRequest } from './protocol/frames.ts';
 import {
@@ -31,6 +30,8 @@ import {
   SyncGroup,
 } from './protocol/messages.ts';
 
+/** How long opening a forwarding connection may take. */
+const CONNECT_TIMEOUT_MS = 5_000;
 /** Starts the client id of a forwarded request: `MARK clientAddress NUL clientId`. */
 const MARK = '\u0000streambed-forwarded\u0000';
 /** The client id of a forwarding connection's own requests (its SASL exchange). */
@@ -129,13 +130,18 @@ export class PeerConnection {
   }
 
   /** Connects to `address`, authenticating with SASL/PLAIN and `token` where one is set. */
-  static async open(address: ListenerAddress & { host: string; port: number }, token: string | undefined) {
+  static async open(address: { host: string; port: number }, token: string | undefined) {
     const name = `${address.host}:${address.port}`;
     const socket = connect({ host: address.host, port: address.port, noDelay: true });
+    // A listener that is gone may not refuse, only never answer: give up well before a client does.
+    socket.setTimeout(CONNECT_TIMEOUT_MS, () =>
+      socket.destroy(new Error(`no connection to ${name} within ${CONNECT_TIMEOUT_MS} ms`)),
+    );
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
       socket.once('error', reject);
     });
+    socket.setTimeout(0);
     const peer = new PeerConnection(name, socket);
     if (token !== undefined) {
       try {
