@@ -332,6 +332,8 @@ function relayTo(
     try {
       return await forward(connection.forwarding, to, frame, header, connection.remoteAddress, token, signal);
     } catch (error) {
+      // The client went away while its request waited at the coordinator: nothing to report.
+      if (signal.aborted) return undefined;
       log.warn('kafka: forwarding a group request to its coordinator failed; answering it here', {
         connection: connection.id,
         group,
