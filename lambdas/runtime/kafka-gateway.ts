@@ -57,9 +57,6 @@ export async function startKafkaGateway(options: KafkaGatewayOptions): Promise<K
     });
   } catch (error) {
     await backend.close();
-    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new Error(`--kafka-port ${options.port}: the port is in use; choose another with --kafka-port N`);
-    }
     throw error;
   }
   return {

@@ -32,6 +32,8 @@ export interface RegisteredKafkaListenerOptions {
   token?: string;
   /** How long a registration lives without renewal (renewed at a third of it). Default 30 s. */
   registrationTtlMs?: number;
+  /** Appended to the busy-port error: what else the user can do (e.g. start without the listener). */
+  busyPortHint?: string;
 }
 
 export async function startRegisteredKafkaListener(
@@ -83,6 +85,11 @@ export async function startRegisteredKafkaListener(
     });
   } catch (error) {
     await registration.leave().catch(() => {});
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new Error(
+        `--kafka-port ${options.port}: the port is in use (another Kafka broker or Streambed?); choose another with --kafka-port N${options.busyPortHint ?? ''}`,
+      );
+    }
     throw error;
   }
 

@@ -163,15 +163,11 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
         clock: systemClock,
         log: logger,
         token: options.token || undefined,
+        busyPortHint: ', or start without the listener with --no-kafka',
       });
     } catch (error) {
       await server.close();
       await backend.close();
-      if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-        throw new Error(
-          `--kafka-port ${options.kafka.port}: the port is in use (another Kafka broker or Streambed?); choose another with --kafka-port N, or start without the listener with --no-kafka`,
-        );
-      }
       throw error;
     }
   }

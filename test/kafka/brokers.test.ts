@@ -13,6 +13,7 @@ import { MemoryMetaStore } from '../../lambdas/adapters/memory-meta-store.ts';
 import { MemoryObjectStore } from '../../lambdas/adapters/memory-object-store.ts';
 import { FindCoordinator } from '../../lambdas/kafka/protocol/messages.ts';
 import { createEmbeddedBackend } from '../../lambdas/runtime/backends.ts';
+import type { LocalServerOptions } from '../../lambdas/runtime/local-server.ts';
 import { type KafkaTestServer, request, startKafkaTestServer } from '../support/kafka-server.ts';
 import { waitFor } from '../support/wait-for.ts';
 
@@ -48,18 +49,11 @@ const address = (server: KafkaTestServer) => {
   return { host: host as string, port: Number(port) };
 };
 
-/** Two local servers over one memory MetaStore and object store. */
-async function twoOverMemory(): Promise<[KafkaTestServer, KafkaTestServer]> {
-  const clock = { now: () => Date.now(), sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) };
-  const storage = {
-    meta: new MemoryMetaStore(clock),
-    objects: new MemoryObjectStore(),
-    close: async () => {},
-  };
+/** Two local servers over the storage `open` gives each; a test may close one itself (each closes once). */
+async function twoServers(open: () => LocalServerOptions): Promise<[KafkaTestServer, KafkaTestServer]> {
   const servers: KafkaTestServer[] = [];
   for (let i = 0; i < 2; i++) {
-    const server = await startKafkaTestServer({ storage });
-    // A test may close one itself; close each once.
+    const server = await startKafkaTestServer(open());
     let closing: Promise<void> | undefined;
     const close = () => {
       closing ??= server.close();
@@ -71,25 +65,25 @@ async function twoOverMemory(): Promise<[KafkaTestServer, KafkaTestServer]> {
   return servers as [KafkaTestServer, KafkaTestServer];
 }
 
+/** Two local servers over one memory MetaStore and object store. */
+function twoOverMemory(): Promise<[KafkaTestServer, KafkaTestServer]> {
+  const clock = { now: () => Date.now(), sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) };
+  const storage = {
+    meta: new MemoryMetaStore(clock),
+    objects: new MemoryObjectStore(),
+    close: async () => {},
+  };
+  return twoServers(() => ({ storage }));
+}
+
 /** Two local servers, each with its own connection to one SQLite data dir (as two processes would). */
-async function twoOverSqlite(): Promise<[KafkaTestServer, KafkaTestServer]> {
+function twoOverSqlite(): Promise<[KafkaTestServer, KafkaTestServer]> {
   const dataDir = mkdtempSync(join(tmpdir(), 'streambed-brokers-'));
   cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-  const servers: KafkaTestServer[] = [];
-  for (let i = 0; i < 2; i++) {
-    const server = await startKafkaTestServer({
-      memory: false,
-      storage: createEmbeddedBackend({ dataDir, durability: 'none' }),
-    });
-    let closing: Promise<void> | undefined;
-    const close = () => {
-      closing ??= server.close();
-      return closing;
-    };
-    cleanups.push(close);
-    servers.push({ ...server, close });
-  }
-  return servers as [KafkaTestServer, KafkaTestServer];
+  return twoServers(() => ({
+    memory: false,
+    storage: createEmbeddedBackend({ dataDir, durability: 'none' }),
+  }));
 }
 
 describe('listeners over one backend', () => {
