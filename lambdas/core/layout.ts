@@ -14,7 +14,7 @@
  *   kafka / producer-ids            the producer id counter: nextId, advanced by compare-and-set
  *
  * Kafka listeners (core/listeners.ts; node ids are int32 in Kafka's protocol):
- *   kafka-listeners / node#{10 digits}   a live listener: owner, advertised host and port; expires unless renewed
+ *   kafka-listeners / node#{10 digits}   a listener: owner, advertised host and port, leaseExpiresAt; never deleted
  *
  * Consumer groups (groups.ts; the coordinator item is kafka/coordinator-lease.ts's):
  *   group#{g} / m#{memberId}        an HTTP member: topics, session timeout; expires unless it heartbeats

@@ -3,24 +3,28 @@
  * the same metadata store registers itself, so each one's Metadata can list them all as brokers.
  *
  * One item per listener, `kafka-listeners / node#{id}` (layout.ts), holding its owner (a per-process
- * id), where clients reach it (host, port; absent until `advertise`) and an expiry. A listener renews
- * its item well before it expires and deletes it when it closes; one that dies without closing drops
- * out of the list at its expiry.
+ * id), the registration that holds it (a random id per `join`), where clients reach it (host, port;
+ * absent until `advertise`) and `leaseExpiresAt`. A listener renews its item well before that and
+ * releases it when it closes; one that dies without closing drops out of the list at its expiry.
  *
  * Invariants:
+ * - The items are never deleted nor TTL-expired: a re-created item would start again at version 1,
+ *   and a listener that stalled past its expiry could renew over another's item at that version. So
+ *   versions only grow, and a version a listener wrote is never written again by another.
  * - Node ids are unique among live items: a listener takes the lowest id without a live item by a put
- *   conditioned on its absence (an expired item counts as absent), so a crashed listener's id is
+ *   conditioned on the item as read (absent, or expired or released), so a crashed listener's id is
  *   reused once its item expires, and two listeners joining at once never share one.
  * - A listener's item changes only by compare-and-set on the version it last wrote. A renewal that
- *   finds its item expired takes it back if it is still free; one that finds it taken by another
+ *   finds its item expired takes it back if nobody wrote it since; one that finds it taken by another
  *   listener fails with LEASE_LOST instead of overwriting it.
  * - The controller every listener names is the lowest live node id (`controllerOf`): they all read the
  *   same items, so they agree on it as soon as their lists agree.
  */
+import { randomUUID } from 'node:crypto';
 import type { Clock } from '../ports/clock.ts';
 import { type Item, type MetaStore, queryAll } from '../ports/meta-store.ts';
 import { retryOnConflict } from './cas.ts';
-import { ConditionFailedError, StreamError } from './errors.ts';
+import { StreamError } from './errors.ts';
 import { KAFKA_LISTENERS_PK, LISTENER_SK_PREFIX, listenerKey } from './layout.ts';
 
 /**
@@ -56,7 +60,7 @@ export interface ListenerRegistration {
   advertise(address: ListenerAddress): Promise<void>;
   /** Extends the item's life by the TTL; LEASE_LOST when another listener holds the node id now. */
   renew(): Promise<void>;
-  /** Removes the item (a no-op if it is no longer this listener's). */
+  /** Releases the item (a no-op if it is no longer this listener's). */
   leave(): Promise<void>;
 }
 
@@ -86,43 +90,47 @@ export function createListenerRegistry(options: ListenerRegistryOptions): Listen
   const readItems = () => queryAll(meta, KAFKA_LISTENERS_PK, { consistent: true });
 
   async function join(): Promise<ListenerRegistration> {
+    const registration = randomUUID();
     const { nodeId, version } = await retryOnConflict(
       { clock, what: 'the Kafka listener registry' },
       async () => {
-        const taken = new Set((await readItems()).map(nodeIdOf));
+        const now = clock.now();
+        const items = new Map((await readItems()).map((item) => [nodeIdOf(item), item]));
         let nodeId = 0;
-        while (taken.has(nodeId)) nodeId++;
+        while (isLive(items.get(nodeId), now)) nodeId++;
+        const stored = items.get(nodeId)?.v ?? 0;
         await meta.transact([
           {
             type: 'put',
-            item: { ...listenerKey(nodeId), owner, expiresAt: clock.now() + ttlMs },
-            expect: 'absent',
+            item: { ...listenerKey(nodeId), owner, registration, leaseExpiresAt: now + ttlMs },
+            expect: stored === 0 ? 'absent' : stored,
           },
         ]);
-        return { nodeId, version: 1 };
+        return { nodeId, version: stored + 1 };
       },
     );
     cached = undefined;
     let address: ListenerAddress | undefined;
     let current = version;
+    let left = false;
     const key = listenerKey(nodeId);
 
-    /** Writes this listener's item at its version, or takes it back if it expired meanwhile. */
-    const write = () =>
+    /** Writes this listener's item at its version (which takes it back if it expired untouched). */
+    const write = (leaseExpiresAt: () => number) =>
       retryOnConflict({ clock, what: `Kafka listener ${nodeId}'s registration` }, async (attempt) => {
-        const item = { ...key, owner, ...address, expiresAt: clock.now() + ttlMs };
         if (attempt > 0) {
+          // Another write of this registration may have run meanwhile; anyone else's means it is lost.
           const stored = await meta.get(key, { consistent: true });
-          if (stored !== undefined && stored.owner !== owner) {
+          if (stored?.registration !== registration) {
             throw new StreamError(
               'LEASE_LOST',
               `Kafka listener node id ${nodeId} expired and was taken by another listener`,
             );
           }
-          current = stored?.v ?? 0;
+          current = stored.v;
         }
-        await meta.transact([{ type: 'put', item, expect: current === 0 ? 'absent' : current }]);
-        // A put from absent stores v 1, one at version N stores N + 1.
+        const item = { ...key, owner, registration, ...address, leaseExpiresAt: leaseExpiresAt() };
+        await meta.transact([{ type: 'put', item, expect: current }]);
         current += 1;
       });
 
@@ -130,16 +138,19 @@ export function createListenerRegistry(options: ListenerRegistryOptions): Listen
       nodeId,
       advertise: async (given) => {
         address = { ...given };
-        await write();
+        await write(() => clock.now() + ttlMs);
         cached = undefined;
       },
-      renew: () => write(),
+      renew: async () => {
+        if (!left) await write(() => clock.now() + ttlMs);
+      },
       leave: async () => {
+        left = true;
         cached = undefined;
         try {
-          await meta.transact([{ type: 'delete', key, expect: current }]);
+          await write(() => 0);
         } catch (error) {
-          if (!(error instanceof ConditionFailedError)) throw error;
+          if (!(error instanceof StreamError && error.code === 'LEASE_LOST')) throw error;
         }
       },
     };
@@ -148,7 +159,9 @@ export function createListenerRegistry(options: ListenerRegistryOptions): Listen
   async function liveListeners(): Promise<LiveListener[]> {
     const now = clock.now();
     if (cached === undefined || now - cached.at >= cacheMs) {
-      const listeners = readItems().then((items) => items.flatMap(listenerOf));
+      const listeners = readItems().then((items) =>
+        items.flatMap((item) => (isLive(item, now) ? listenerOf(item) : [])),
+      );
       cached = { at: now, listeners };
       // A failed read is not kept: the next call reads again.
       listeners.catch(() => {
@@ -159,6 +172,11 @@ export function createListenerRegistry(options: ListenerRegistryOptions): Listen
   }
 
   return { join, liveListeners };
+}
+
+/** Whether an item is held: present, and neither expired nor released. */
+function isLive(item: Item | undefined, now: number): boolean {
+  return item !== undefined && typeof item.leaseExpiresAt === 'number' && item.leaseExpiresAt > now;
 }
 
 function nodeIdOf(item: Item): number {

@@ -1,13 +1,18 @@
 /** The Kafka listener registry (core/listeners.ts) over the memory MetaStore and a manual clock. */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MemoryMetaStore } from '../../lambdas/adapters/memory-meta-store.ts';
+import { SqliteMetaStore } from '../../lambdas/adapters/sqlite-meta-store.ts';
 import { controllerOf, createListenerRegistry } from '../../lambdas/core/listeners.ts';
 import { ManualClock } from '../../lambdas/ports/clock.ts';
+import type { MetaStore } from '../../lambdas/ports/meta-store.ts';
 import { failure } from '../support/failure.ts';
 
-function setup() {
+function setup(store: (clock: ManualClock) => MetaStore = (clock) => new MemoryMetaStore(clock)) {
   const clock = new ManualClock();
-  const meta = new MemoryMetaStore(clock);
+  const meta = store(clock);
   const registry = (owner: string) =>
     createListenerRegistry({ meta, clock, owner, ttlMs: 30_000, cacheMs: 1_000 });
   /** A listener of its own registry, joined and advertised at `gw-{owner}:{port}`. */
@@ -113,5 +118,30 @@ describe('the Kafka listener registry', () => {
     expect(await first.registry.liveListeners()).toHaveLength(1);
     clock.advance(1_000);
     expect(await first.registry.liveListeners()).toHaveLength(2);
+  });
+
+  it.each([
+    ['memory', (clock: ManualClock) => new MemoryMetaStore(clock)],
+    [
+      'SQLite',
+      (clock: ManualClock) =>
+        new SqliteMetaStore({
+          path: join(mkdtempSync(join(tmpdir(), 'streambed-listeners-')), 'meta.db'),
+          clock,
+        }),
+    ],
+  ])('never lets a stalled listener take over an id re-registered since (%s store)', async (_, store) => {
+    // Prepare: a stalls past its expiry; c takes node id 0 and advertises, so its item is at a's version
+    const { clock, listener } = setup(store);
+    const first = await listener('a', 1);
+    clock.advance(60_000);
+    const third = await listener('c', 3);
+    expect(third.registration.nodeId).toBe(first.registration.nodeId);
+    // Act
+    const renewal = await failure(first.registration.renew());
+    // Assess: a is told it lost the id, and c is still the one listed under it
+    expect(renewal.code).toBe('LEASE_LOST');
+    clock.advance(1_000);
+    expect(await third.registry.liveListeners()).toEqual([{ nodeId: 0, host: 'gw-c', port: 3 }]);
   });
 });
