@@ -7,13 +7,15 @@
  *
  * Invariants:
  * - One forwarding connection per client connection, opened on its first forwarded request (SASL/PLAIN
- *   with the token where one is set) and closed with it: requests on a client connection are served
- *   one at a time, so its forwarded ones never wait behind another client's long JoinGroup.
+ *   with the token where one is set) and closed with it, even while it is still connecting or
+ *   authenticating: requests on a client connection are served one at a time, so its forwarded ones
+ *   never wait behind another client's long JoinGroup.
  * - A forwarded request carries a marked client id (the client's own, and where it connected from), so
  *   the coordinator names the member as the client does and never forwards it again.
- * - A forward that fails (the coordinator is gone, the connection broke) is answered here instead:
- *   this listener does not hold the lease, so the group's request answers NOT_COORDINATOR and the
- *   client looks the coordinator up again. The forwarding connection is closed; the next opens anew.
+ * - A forward that fails (the coordinator is gone, the connection broke, or the coordinator is silent for
+ *   CONNECT_TIMEOUT_MS before the connection is authenticated) is answered here instead: this
+ *   listener does not hold the lease, so the group's request answers NOT_COORDINATOR and the client
+ *   looks the coordinator up again. The forwarding connection is closed; the next opens anew.
  */
 import { connect, type Socket } from 'node:net';
 import { ProtocolError, Writer } from './protocol/codec.ts';
@@ -129,29 +131,44 @@ export class PeerConnection {
     socket.on('close', () => fail());
   }
 
-  /** Connects to `address`, authenticating with SASL/PLAIN and `token` where one is set. */
-  static async open(address: { host: string; port: number }, token: string | undefined) {
+  /**
+   * Connects to `address`, authenticating with SASL/PLAIN and `token` where one is set; gives up when
+   * `signal` aborts (the client left) or the peer goes silent before it is authenticated.
+   */
+  static async open(
+    address: { host: string; port: number },
+    token: string | undefined,
+    signal?: AbortSignal,
+  ) {
     const name = `${address.host}:${address.port}`;
+    signal?.throwIfAborted();
     const socket = connect({ host: address.host, port: address.port, noDelay: true });
+    const abort = () => socket.destroy(new Error(`the client left before ${name} was reached`));
+    signal?.addEventListener('abort', abort, { once: true });
     // A listener that is gone may not refuse, only never answer: give up well before a client does.
     socket.setTimeout(CONNECT_TIMEOUT_MS, () =>
       socket.destroy(new Error(`no connection to ${name} within ${CONNECT_TIMEOUT_MS} ms`)),
     );
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
-      socket.once('error', reject);
-    });
-    socket.setTimeout(0);
-    const peer = new PeerConnection(name, socket);
-    if (token !== undefined) {
-      try {
-        await peer.authenticate(token);
-      } catch (error) {
-        peer.close();
-        throw error;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.once('connect', resolve);
+        socket.once('error', reject);
+      });
+      const peer = new PeerConnection(name, socket);
+      if (token !== undefined) {
+        try {
+          await peer.authenticate(token);
+        } catch (error) {
+          peer.close();
+          throw error;
+        }
       }
+      // Authenticated: from here a request may rightly wait long (a JoinGroup), so no idle limit.
+      socket.setTimeout(0);
+      return peer;
+    } finally {
+      signal?.removeEventListener('abort', abort);
     }
-    return peer;
   }
 
   /** Sends one request frame (size prefix included) and resolves with its response frame, likewise. */
@@ -220,7 +237,7 @@ export async function forward(
     state.peer = undefined;
   }
   try {
-    state.peer ??= await PeerConnection.open(to, token);
+    state.peer ??= await PeerConnection.open(to, token, signal);
     const marked = withClientId(frame, forwardedClientId(remoteAddress, header.clientId));
     return await state.peer.request(marked, signal);
   } catch (error) {

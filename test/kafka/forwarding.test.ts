@@ -2,7 +2,7 @@
  * Group requests forwarded to the coordinator's listener: several listeners behind one advertised
  * address (a load balancer) serve a consumer group whichever of them a client reaches.
  */
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { type Consumer, Kafka, logLevel, Partitioners } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryMetaStore } from '../../lambdas/adapters/memory-meta-store.ts';
@@ -12,10 +12,17 @@ import { createListenerRegistry } from '../../lambdas/core/listeners.ts';
 import { CoordinatorLeases } from '../../lambdas/kafka/coordinator-lease.ts';
 import { KafkaError } from '../../lambdas/kafka/errors.ts';
 import { forwardedClientId } from '../../lambdas/kafka/forwarding.ts';
-import { readResponse, writeRequest } from '../../lambdas/kafka/protocol/frames.ts';
+import {
+  type RequestHeader,
+  readRequestHeader,
+  readResponse,
+  writeRequest,
+  writeResponse,
+} from '../../lambdas/kafka/protocol/frames.ts';
 import {
   FindCoordinator,
   Heartbeat,
+  JoinGroup,
   SaslAuthenticate,
   SaslHandshake,
 } from '../../lambdas/kafka/protocol/messages.ts';
@@ -233,5 +240,119 @@ describe('group requests forwarded to the coordinator', () => {
       KafkaError.NOT_COORDINATOR,
     );
     expect(warnings.filter((w) => w.includes('forwarding'))).toHaveLength(1);
+  });
+});
+
+/**
+ * A listener over a fresh memory store whose group `group` is coordinated by a fake peer: a raw socket
+ * server registered as the holder's internal address, where `serve` sees every request frame.
+ */
+async function coordinatedByFakePeer(
+  group: string,
+  serve: (socket: Socket, header: RequestHeader) => void,
+): Promise<{ first: KafkaTestServer; peerSockets: Socket[] }> {
+  const clock = {
+    now: () => Date.now(),
+    sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)),
+  };
+  const meta = new MemoryMetaStore(clock);
+  const first = await startKafkaTestServer({
+    storage: { meta, objects: new MemoryObjectStore(), close: async () => {} },
+    token: TOKEN,
+  });
+  cleanups.push(() => first.close());
+  const peerSockets: Socket[] = [];
+  const peer = createServer((socket) => {
+    peerSockets.push(socket);
+    socket.on('data', (chunk: Buffer) => {
+      for (let at = 0; at + 4 <= chunk.length; at += 4 + chunk.readInt32BE(at)) {
+        serve(socket, readRequestHeader(chunk.subarray(at + 4, at + 4 + chunk.readInt32BE(at))).header);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => peer.listen(0, '127.0.0.1', resolve));
+  cleanups.push(async () => {
+    for (const socket of peerSockets) socket.destroy();
+    await new Promise<void>((resolve) => peer.close(() => resolve()));
+  });
+  const address = peer.address();
+  if (typeof address !== 'object' || address === null) throw new Error('no port');
+  const [host, port] = first.broker.split(':') as [string, string];
+  const registration = await createListenerRegistry({ meta, clock, owner: 'fake-peer' }).join();
+  await registration.advertise({
+    host,
+    port: Number(port),
+    internalHost: '127.0.0.1',
+    internalPort: address.port,
+  });
+  const leases = new CoordinatorLeases({
+    meta,
+    clock,
+    self: { nodeId: registration.nodeId, host, port: Number(port) },
+    leaseMs: 60_000,
+  });
+  expect((await leases.find(group)).mine).toBe(true);
+  return { first, peerSockets };
+}
+
+/** The fake peer's answers to the forwarder's SASL/PLAIN exchange. */
+function answerSasl(socket: Socket, header: RequestHeader): boolean {
+  if (header.apiKey === SaslHandshake.key) {
+    socket.write(
+      Buffer.concat(
+        writeResponse(SaslHandshake, 1, header.correlationId, { errorCode: 0, mechanisms: ['PLAIN'] }),
+      ),
+    );
+    return true;
+  }
+  if (header.apiKey === SaslAuthenticate.key) {
+    const body = { errorCode: 0, errorMessage: null, authBytes: Buffer.alloc(0) };
+    socket.write(Buffer.concat(writeResponse(SaslAuthenticate, 1, header.correlationId, body)));
+    return true;
+  }
+  return false;
+}
+
+describe('group requests forwarded to a coordinator that fails', () => {
+  it('answers a forwarded JoinGroup with an error when the coordinator dies while it waits', async () => {
+    // Prepare: the coordinator authenticates the forwarder, then dies on the JoinGroup
+    let joinsReached = 0;
+    const { first } = await coordinatedByFakePeer('dying', (socket, header) => {
+      if (answerSasl(socket, header)) return;
+      joinsReached++;
+      socket.destroy();
+    });
+    const join = writeRequest(JoinGroup, 5, header(3), {
+      groupId: 'dying',
+      sessionTimeoutMs: 10_000,
+      rebalanceTimeoutMs: 10_000,
+      memberId: 'someone',
+      groupInstanceId: null,
+      protocolType: 'consumer',
+      protocols: [{ name: 'range', metadata: Buffer.from('subscription') }],
+    });
+    // Act
+    const { responses, closed } = await exchange(first.broker, [...authenticate, join], 3);
+    // Assess: the join reached the coordinator, and the client got an answer on a connection kept open
+    expect(joinsReached).toBe(1);
+    expect(closed).toBe(false);
+    expect(readResponse(JoinGroup, 5, responses[2] as Buffer).body.errorCode).toBe(
+      KafkaError.NOT_COORDINATOR,
+    );
+  });
+
+  it('closes the forwarding connection when the client leaves while the coordinator has not answered its SASL handshake', async () => {
+    // Prepare: a coordinator that accepts connections and never answers
+    const { first, peerSockets } = await coordinatedByFakePeer('silent', () => {});
+    const heartbeat = writeRequest(Heartbeat, 1, header(3), {
+      groupId: 'silent',
+      generationId: 1,
+      memberId: 'someone',
+    });
+    // Act: the client authenticates, sends a heartbeat to forward, and leaves without its answer
+    await exchange(first.broker, [...authenticate, heartbeat], 2);
+    // Assess
+    await waitFor(() => peerSockets.length === 1, 10_000, 'the forwarding connection opened');
+    await waitFor(() => peerSockets[0]?.closed === true, 10_000, 'the forwarding connection closed');
   });
 });
