@@ -1,13 +1,6 @@
-/**
- * `streambed kafka-gateway`: the Kafka protocol listener alone (DESIGN §13), with no HTTP API, over
- * DynamoDB + S3 (`backend: 'aws'`) or the embedded backend. Any number of gateways may run over one
- * backend: each registers itself, and Metadata lists them all as brokers. Retention, compaction and
- * garbage collection are not a gateway's job: on AWS the janitor function does them.
- */
-import type { KafkaListener } from '../kafka/listener.ts';
 import { systemClock } from '../ports/clock.ts';
 import { createServices } from './backends.ts';
-import { startRegisteredKafkaListener } from './kafka-listeners.ts';
+import { type RegisteredKafkaListener, startRegisteredKafkaListener } from './kafka-listeners.ts';
 import { createLocalLogger, type LocalLogger, type LogLevel } from './local-log.ts';
 import { type LocalServerOptions, openBackend, refuseOpenWithoutToken } from './local-server.ts';
 
@@ -33,6 +26,8 @@ export interface KafkaGatewayOptions
 export interface KafkaGateway {
   /** `kafka://host:port` as clients are told to reach it. */
   url: string;
+  /** Resolves when another gateway took this one's node id and this one stopped serving. */
+  lost: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -42,7 +37,7 @@ export async function startKafkaGateway(options: KafkaGatewayOptions): Promise<K
   const backend = await openBackend(options);
   const logger = options.logger ?? createLocalLogger(options.logLevel);
   const services = createServices(backend, systemClock);
-  let listener: KafkaListener;
+  let listener: RegisteredKafkaListener;
   try {
     listener = await startRegisteredKafkaListener({
       host,
@@ -61,6 +56,7 @@ export async function startKafkaGateway(options: KafkaGatewayOptions): Promise<K
   }
   return {
     url: listener.url,
+    lost: listener.lost,
     close: async () => {
       await listener.close();
       await backend.close();

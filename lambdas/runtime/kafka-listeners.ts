@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
+import { StreamError } from '../core/errors.ts';
 import { createListenerRegistry, DEFAULT_LISTENER_TTL_MS } from '../core/listeners.ts';
 import { createGroupCoordinator } from '../kafka/coordinator.ts';
 import type { Broker, KafkaServices, Logger } from '../kafka/handler.ts';
@@ -36,9 +37,18 @@ export interface RegisteredKafkaListenerOptions {
   busyPortHint?: string;
 }
 
+export interface RegisteredKafkaListener extends KafkaListener {
+  /**
+   * Resolves when another listener took this one's node id (this one stalled past its registration's
+   * life): by then this listener has stopped serving, since two brokers with one node id would confuse
+   * every client. A gateway exits on it so its supervisor starts a fresh one.
+   */
+  readonly lost: Promise<void>;
+}
+
 export async function startRegisteredKafkaListener(
   options: RegisteredKafkaListenerOptions,
-): Promise<KafkaListener> {
+): Promise<RegisteredKafkaListener> {
   const ttlMs = options.registrationTtlMs ?? DEFAULT_LISTENER_TTL_MS;
   const registry = createListenerRegistry({
     meta: options.meta,
@@ -94,15 +104,29 @@ export async function startRegisteredKafkaListener(
   }
 
   let renewing: Promise<void> | undefined;
+  let markLost: () => void = () => {};
+  const lost = new Promise<void>((resolve) => {
+    markLost = resolve;
+  });
   const timer = setInterval(() => {
     if (renewing !== undefined) return;
     renewing = registration
       .renew()
-      .catch((error: unknown) => {
-        options.log.error('kafka: renewing the listener registration failed', {
-          nodeId: registration.nodeId,
-          ...errorFields(error),
-        });
+      .catch(async (error: unknown) => {
+        if (!(error instanceof StreamError && error.code === 'LEASE_LOST')) {
+          options.log.error('kafka: renewing the listener registration failed', {
+            nodeId: registration.nodeId,
+            ...errorFields(error),
+          });
+          return;
+        }
+        clearInterval(timer);
+        options.log.error(
+          "kafka: another listener took this listener's node id while it stalled; the listener stopped (restart it)",
+          { nodeId: registration.nodeId },
+        );
+        await listener.close();
+        markLost();
       })
       .finally(() => {
         renewing = undefined;
@@ -114,6 +138,7 @@ export async function startRegisteredKafkaListener(
     self: listener.self,
     internal: listener.internal,
     url: listener.url,
+    lost,
     close: async () => {
       clearInterval(timer);
       await renewing;

@@ -162,10 +162,14 @@ async function kafkaGateway(argv: string[], out: NodeJS.WritableStream): Promise
         ? 'memory'
         : options.dataDir;
   out.write(`streambed kafka-gateway listening on ${gateway.url} (${where})\n`);
-  await untilStopped();
-  out.write('streambed kafka-gateway: shutting down\n');
+  const stopped = await Promise.race([untilStopped().then(() => true), gateway.lost.then(() => false)]);
+  out.write(
+    stopped
+      ? 'streambed kafka-gateway: shutting down\n'
+      : "streambed kafka-gateway: another gateway took this one's node id while it stalled; exiting so it is started afresh\n",
+  );
   await gateway.close();
-  return 0;
+  return stopped ? 0 : 1;
 }
 
 async function start(argv: string[], out: NodeJS.WritableStream): Promise<number> {
