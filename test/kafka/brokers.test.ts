@@ -153,6 +153,8 @@ describe('listeners over one backend', () => {
         sessionTimeout: 6000,
         heartbeatInterval: 300,
         retry: { retries: 20 },
+        // KafkaJS heartbeats between fetches: short long polls let members rejoin a rebalance at once.
+        maxWaitTimeInMs: 100,
       }),
     );
     for (const consumer of consumers) {

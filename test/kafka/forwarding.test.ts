@@ -101,6 +101,8 @@ async function member(kafka: Kafka, groupId: string, topic: string): Promise<Mem
     sessionTimeout: 6000,
     heartbeatInterval: 300,
     rebalanceTimeout: 10000,
+    // KafkaJS heartbeats between fetches: short long polls let members rejoin a rebalance at once.
+    maxWaitTimeInMs: 100,
   });
   cleanups.push(() => consumer.disconnect());
   let assigned: number[] = [];

@@ -46,6 +46,8 @@ async function member(groupId: string, topic: string): Promise<Member> {
     sessionTimeout: 6000,
     heartbeatInterval: 300,
     rebalanceTimeout: 10000,
+    // KafkaJS heartbeats between fetches: short long polls let members rejoin a rebalance at once.
+    maxWaitTimeInMs: 100,
   });
   let assigned: number[] = [];
   consumer.on(consumer.events.GROUP_JOIN, (event) => {
