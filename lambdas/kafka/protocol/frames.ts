@@ -60,13 +60,13 @@ export function writeResponse(
   version: number,
   correlationId: number,
   body: Record<string, unknown>,
-  { headerVersion }: { headerVersion?: 0 | 1 } = {},
 ): Buffer[] {
   const flexible = isFlexible(api, version);
   const writer = new Writer();
   writer.int32(0); // size, patched below
   writer.int32(correlationId);
-  if ((headerVersion ?? (flexible && api.key !== messages.ApiVersions.key ? 1 : 0)) === 1) writer.uvarint(0);
+  // ApiVersions answers with header v0 at every version (see above).
+  if (flexible && api.key !== messages.ApiVersions.key) writer.uvarint(0);
   writeStruct(writer, api.response, body, version, flexible);
   const chunks = writer.finish();
   const size = chunks.reduce((sum, chunk) => sum + chunk.length, 0) - 4;
