@@ -12,7 +12,13 @@ import type {
   QueryResult,
   TransactOp,
 } from '../ports/meta-store.ts';
-import type { ListOptions, ListResult, ObjectStore, RangeOptions } from '../ports/object-store.ts';
+import type {
+  ListOptions,
+  ListResult,
+  ObjectGetOptions,
+  ObjectStore,
+  RangeOptions,
+} from '../ports/object-store.ts';
 
 export interface ObjectCounts {
   puts: number;
@@ -45,9 +51,9 @@ export class CountingObjectStore implements ObjectStore {
     return this.inner.put(key, bytes);
   }
 
-  async get(key: string, range?: RangeOptions): Promise<Uint8Array> {
+  async get(key: string, range?: RangeOptions, options?: ObjectGetOptions): Promise<Uint8Array> {
     this.counts.gets++;
-    const bytes = await this.inner.get(key, range);
+    const bytes = await this.inner.get(key, range, options);
     this.counts.getBytes += bytes.byteLength;
     return bytes;
   }

@@ -4,7 +4,13 @@ import { open, readdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { uninitializedBytes } from '../../client/wire/bytes.ts';
 import { StreamError } from '../core/errors.ts';
-import type { ListOptions, ListResult, ObjectStore, RangeOptions } from '../ports/object-store.ts';
+import type {
+  ListOptions,
+  ListResult,
+  ObjectGetOptions,
+  ObjectStore,
+  RangeOptions,
+} from '../ports/object-store.ts';
 import { checkDurability, DEFAULT_DURABILITY, type Durability } from './durability.ts';
 import {
   compareKeys,
@@ -152,7 +158,7 @@ export class FsObjectStore implements ObjectStore {
     }
   }
 
-  async get(key: string, range?: RangeOptions): Promise<Uint8Array> {
+  async get(key: string, range?: RangeOptions, options: ObjectGetOptions = {}): Promise<Uint8Array> {
     validateObjectKey(key);
     validateRangeShape(key, range);
     let handle: Awaited<ReturnType<typeof open>> | undefined;
@@ -160,7 +166,7 @@ export class FsObjectStore implements ObjectStore {
       handle = await open(this.path(key), 'r');
       const { size } = await handle.stat();
       const { start, end } = resolveRange(key, size, range);
-      const buffer = uninitializedBytes(end - start);
+      const buffer = (options.allocate ?? uninitializedBytes)(end - start);
       let filled = 0;
       while (filled < buffer.byteLength) {
         const { bytesRead } = await handle.read(buffer, filled, buffer.byteLength - filled, start + filled);

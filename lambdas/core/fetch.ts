@@ -18,7 +18,7 @@
  *   wrong or missing records.
  */
 
-import { concatBytes } from '../../client/wire/bytes.ts';
+import { type BytePool, concatBytes } from '../../client/wire/bytes.ts';
 import { DEFAULT_FETCH_MAX_BYTES, MAX_FETCH_MAX_BYTES, MAX_FETCH_WAIT_MS } from '../../client/wire/limits.ts';
 import {
   canDecompress,
@@ -36,6 +36,7 @@ import type { CommitNotifier } from './commit-notifier.ts';
 import { StreamError } from './errors.ts';
 import { batchSk, FIRST_BATCH_SK, LAST_BATCH_SK, partitionKey, partitionPk } from './layout.ts';
 import type {
+  FetchBatchesOptions,
   FetchBatchesResult,
   FetchedRecord,
   FetchRequest,
@@ -282,9 +283,14 @@ export function createFetcher({ meta, objects, clock, requireTopic, notifier }: 
 
   /**
    * Reads the slices' batches, one GET per run of neighbouring ranges in one object, and patches each
-   * batch's base offset. Batches read in one GET stay neighbours in its buffer.
+   * batch's base offset. Batches read in one GET stay neighbours in its buffer. With `buffers`, the
+   * reads go into buffers from that pool (listed in `reads`, for the caller to give back).
    */
-  async function readBatches(slices: readonly Slice[]): Promise<ServedBatch[]> {
+  async function readBatches(
+    slices: readonly Slice[],
+    buffers?: BytePool,
+    reads: Uint8Array[] = [],
+  ): Promise<ServedBatch[]> {
     const runs: { key: string; start: number; end: number; slices: Slice[] }[] = [];
     for (const slice of slices) {
       const run = runs[runs.length - 1];
@@ -300,12 +306,17 @@ export function createFetcher({ meta, objects, clock, requireTopic, notifier }: 
         });
       }
     }
-    const reads = await Promise.all(
-      runs.map((run) => objects.get(run.key, { start: run.start, end: run.end })),
+    const options = buffers === undefined ? undefined : { allocate: buffers.acquire };
+    const got = await Promise.all(
+      runs.map(async (run) => {
+        const bytes = await objects.get(run.key, { start: run.start, end: run.end }, options);
+        reads.push(bytes);
+        return bytes;
+      }),
     );
     const batches: ServedBatch[] = [];
     runs.forEach((run, i) => {
-      const bytes = reads[i] as Uint8Array;
+      const bytes = got[i] as Uint8Array;
       for (const slice of run.slices) {
         // A slice may cover several batches (a compacted entry): each gets its own base offset.
         let base = slice.baseOffset;
@@ -320,7 +331,7 @@ export function createFetcher({ meta, objects, clock, requireTopic, notifier }: 
     return batches;
   }
 
-  async function fetchBatchList(request: FetchRequest) {
+  async function fetchBatchList(request: FetchRequest, buffers?: BytePool, reads?: Uint8Array[]) {
     checkOffset(request.offset);
     const topic = await requireTopic(request.topic);
     checkPartition(topic, request.partition);
@@ -349,7 +360,7 @@ export function createFetcher({ meta, objects, clock, requireTopic, notifier }: 
       }
       let read: ServedBatch[];
       try {
-        read = await readBatches(slices);
+        read = await readBatches(slices, buffers, reads);
       } catch (error) {
         if (!isNotFound(error)) throw error;
         // Gone twice: the index is changing under this reader (compaction and GC racing it). The data
@@ -363,14 +374,29 @@ export function createFetcher({ meta, objects, clock, requireTopic, notifier }: 
     }
   }
 
-  async function fetchBatches(request: FetchRequest): Promise<FetchBatchesResult> {
-    const { batches, nextOffset, state } = await fetchBatchList(request);
-    return {
-      batches: concatenate(batches),
-      nextOffset,
-      highWatermark: state.highWatermark,
-      logStartOffset: state.logStartOffset,
-    };
+  async function fetchBatches(
+    request: FetchRequest,
+    options: FetchBatchesOptions = {},
+  ): Promise<FetchBatchesResult> {
+    const { buffers } = options;
+    const reads: Uint8Array[] = [];
+    const release = () => buffers?.release(reads.splice(0));
+    try {
+      const { batches, nextOffset, state } = await fetchBatchList(request, buffers, reads);
+      const joined = concatenate(batches);
+      // A copy (batches from several reads) leaves the read buffers free at once.
+      if (!reads.some((read) => read.buffer === joined.buffer)) release();
+      return {
+        batches: joined,
+        nextOffset,
+        highWatermark: state.highWatermark,
+        logStartOffset: state.logStartOffset,
+        release,
+      };
+    } catch (error) {
+      release();
+      throw error;
+    }
   }
 
   /**

@@ -5,6 +5,7 @@
  */
 
 import type { ProduceRecord } from '../../client/wire/binary.ts';
+import type { BytePool } from '../../client/wire/bytes.ts';
 import type { StreamError } from './errors.ts';
 
 /** Topic configuration (Kafka's names). Absent keys take the defaults in topics.ts. */
@@ -105,6 +106,20 @@ export interface FetchBatchesResult {
   nextOffset: number;
   highWatermark: number;
   logStartOffset: number;
+  /**
+   * Gives the buffers under `batches` back to the pool they came from (FetchBatchesOptions.buffers) once
+   * the caller is done with them: after it, `batches` must not be read. A no-op without a pool.
+   */
+  release(): void;
+}
+
+export interface FetchBatchesOptions {
+  /**
+   * Reused buffers to read objects into (adapters that allocate their reads: the filesystem), so that a
+   * busy server does not allocate, and collect, a fresh buffer per fetch. The result's `release` gives
+   * them back.
+   */
+  buffers?: BytePool;
 }
 
 export interface OffsetsResult {
@@ -173,7 +188,7 @@ export interface TopicService {
 export interface LogService {
   produce(request: ProduceRequest): Promise<ProduceResult>;
   fetch(request: FetchRequest): Promise<FetchResult>;
-  fetchBatches(request: FetchRequest): Promise<FetchBatchesResult>;
+  fetchBatches(request: FetchRequest, options?: FetchBatchesOptions): Promise<FetchBatchesResult>;
   offsets(topic: string, partition: number, timestamp?: number): Promise<OffsetsResult>;
   /** Moves log start offsets forward (delete-records.ts); the janitor removes what is below later. */
   deleteRecords(request: DeleteRecordsRequest): Promise<DeleteRecordsResult>;

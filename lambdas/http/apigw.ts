@@ -135,6 +135,14 @@ export function fromApiGatewayEvent(event: ApiGatewayEvent): HttpRequest {
 }
 
 function toResult(response: HttpResponse): ApiGatewayResult {
+  try {
+    return encodeResult(response);
+  } finally {
+    response.release?.();
+  }
+}
+
+function encodeResult(response: HttpResponse): ApiGatewayResult {
   if (typeof response.body === 'string') {
     return { statusCode: response.status, headers: { ...response.headers }, body: response.body };
   }

@@ -295,7 +295,13 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
         onError(error);
         result = errorResponse(error);
       }
-      answered(request, started, outcome.body.byteLength, result, writeResponse(response, result, closing));
+      const sent = writeResponse(response, result, closing);
+      // A pooled body goes back once the socket is done with it ('close' follows 'finish', or the end).
+      if (result.release !== undefined) {
+        if (sent === undefined || response.closed) result.release();
+        else response.once('close', result.release);
+      }
+      answered(request, started, outcome.body.byteLength, result, sent);
     } finally {
       inFlight -= 1;
       if (inFlight === 0) onDrained?.();

@@ -33,6 +33,7 @@ import {
   NEXT_OFFSET_HEADER,
   PRODUCE_CONTENT_TYPE,
 } from '../../client/wire/binary.ts';
+import { BytePool } from '../../client/wire/bytes.ts';
 import {
   DEFAULT_FETCH_MAX_BYTES,
   LAMBDA_RESPONSE_RESERVE_BYTES,
@@ -244,9 +245,15 @@ function param(params: Readonly<Record<string, string>>, name: string): string {
 }
 
 /** The built-in `/v1` routes: health, topics, produce and fetch. */
+/** Reused fetch read buffers kept: a few fetches in flight, up to the largest max_bytes with room. */
+const FETCH_BUFFERS = 8;
+const FETCH_BUFFER_BYTES = 4 * 1024 * 1024;
+
 export function v1Routes(topics: TopicService, log: LogService, maxPayloadBytes: number): Route[] {
   // What a fetch response may fill with records or batches: the rest of the document is reserved.
   const responseBudget = maxPayloadBytes - LAMBDA_RESPONSE_RESERVE_BYTES;
+  // Binary fetches read objects into these and give them back once the response is sent (types.ts).
+  const fetchBuffers = new BytePool(FETCH_BUFFERS, FETCH_BUFFER_BYTES);
   return [
     {
       method: 'GET',
@@ -499,14 +506,20 @@ export function v1Routes(topics: TopicService, log: LogService, maxPayloadBytes:
           // max_bytes (≤ 3 MiB, at most MAX_BATCH_BYTES) keeps a page of several batches inside the
           // response; a page of one batch is too, as produce writes none larger. Only a batch written
           // before batches were bounded can be refused here.
-          const result = await log.fetchBatches(fetchRequest);
+          const result = await log.fetchBatches(fetchRequest, { buffers: fetchBuffers });
           if (base64Length(result.batches.byteLength) > responseBudget) {
+            result.release();
             throw new StreamError(
               'RECORD_TOO_LARGE',
               `the batch at offset ${offset} of ${topic}/${partition} is ${result.batches.byteLength} bytes, more than a binary fetch response carries once base64-encoded; fetch it in the JSON form`,
             );
           }
-          return { status: 200, headers: batchesHeaders(result), body: result.batches };
+          return {
+            status: 200,
+            headers: batchesHeaders(result),
+            body: result.batches,
+            release: result.release,
+          };
         }
         // The page holds whole batches up to max_bytes; how many of its records fit the response is
         // measured as they are rendered (records-json.ts).
@@ -697,6 +710,7 @@ export function createRouter(options: RouterOptions): Router {
     response = echoed(response);
     const oversized = oversizedResponseBytes(response, maxPayloadBytes);
     if (oversized === undefined) return response;
+    response.release?.();
     const error = new StreamError(
       'INTERNAL',
       `response of ${oversized} bytes as a Lambda result exceeds Lambda's ${maxPayloadBytes}-byte limit`,

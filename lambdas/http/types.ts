@@ -34,6 +34,11 @@ export interface HttpResponse {
   headers: Record<string, string>;
   /** A string is sent as UTF-8. */
   body: Uint8Array | string;
+  /**
+   * Called once the body has been sent or dropped, when the body is a reused buffer (a binary fetch's
+   * pooled read) that may go back to its pool then. Whoever consumes a response calls it, at most once.
+   */
+  release?: () => void;
 }
 
 export type HttpHandler = (request: HttpRequest) => Promise<HttpResponse>;

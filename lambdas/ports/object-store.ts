@@ -9,11 +9,22 @@
  * characters or backslashes — safe as S3 keys and as relative file paths alike.
  */
 
+import type { Allocate } from '../../client/wire/bytes.ts';
+
 export interface RangeOptions {
   /** First byte to read (inclusive). Defaults to 0. */
   start?: number;
   /** End of the range (exclusive, like Uint8Array.subarray); clamped to the object size. */
   end?: number;
+}
+
+/**
+ * How `get` may place the bytes it reads. An adapter that reads into memory it allocates itself (the
+ * filesystem) takes the array from `allocate`, so a caller can hand out reused buffers (BytePool); one
+ * that receives its bytes from elsewhere (S3, memory) ignores it. Either way the result is the caller's.
+ */
+export interface ObjectGetOptions {
+  allocate?: Allocate;
 }
 
 export interface ObjectInfo {
@@ -41,7 +52,7 @@ export interface ObjectStore {
    */
   put(key: string, bytes: Uint8Array): Promise<void>;
   /** The object's bytes, or the range [start, end). A missing key is `NOT_FOUND`. */
-  get(key: string, range?: RangeOptions): Promise<Uint8Array>;
+  get(key: string, range?: RangeOptions, options?: ObjectGetOptions): Promise<Uint8Array>;
   /** Deletes every key; missing keys are not an error. */
   delete(keys: readonly string[]): Promise<void>;
   /** Keys with this prefix in ascending (byte) order. */

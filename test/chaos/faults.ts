@@ -29,7 +29,13 @@ import type {
   QueryResult,
   TransactOp,
 } from '../../lambdas/ports/meta-store.ts';
-import type { ListOptions, ListResult, ObjectStore, RangeOptions } from '../../lambdas/ports/object-store.ts';
+import type {
+  ListOptions,
+  ListResult,
+  ObjectGetOptions,
+  ObjectStore,
+  RangeOptions,
+} from '../../lambdas/ports/object-store.ts';
 
 /** mulberry32: small, fast, good enough for schedules; returns floats in [0, 1). */
 export function seededRandom(seed: number): () => number {
@@ -144,8 +150,8 @@ export class FaultyObjectStore implements ObjectStore {
       await this.plan.slowUpload(key);
     }
   }
-  get(key: string, range?: RangeOptions): Promise<Uint8Array> {
-    return around(this.plan, false, 'get', () => this.inner.get(key, range));
+  get(key: string, range?: RangeOptions, options?: ObjectGetOptions): Promise<Uint8Array> {
+    return around(this.plan, false, 'get', () => this.inner.get(key, range, options));
   }
   async delete(keys: readonly string[]): Promise<void> {
     if (keys.length > 1 && this.plan.random() < this.plan.rate) {

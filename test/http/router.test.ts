@@ -179,7 +179,13 @@ class FakeLog implements LogService {
     const highWatermark = this.log(request.topic, request.partition).length;
     const batches = records.length === 0 ? new Uint8Array(0) : encodeRecordBatch(records);
     if (records.length > 0) patchBaseOffset(batches, request.offset);
-    return { batches, nextOffset: request.offset + records.length, highWatermark, logStartOffset: 0 };
+    return {
+      batches,
+      nextOffset: request.offset + records.length,
+      highWatermark,
+      logStartOffset: 0,
+      release: () => {},
+    };
   }
 
   async offsets(topic: string, partition: number, timestamp?: number): Promise<OffsetsResult> {

@@ -1,0 +1,124 @@
+/**
+ * Binary fetches on the embedded backend read objects into reused buffers (router.ts, fetch.ts): a
+ * buffer goes back to its pool only once the response that carries it has left (the local server calls
+ * the response's `release` then), and a page copied out of several reads gives them back at once.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BytePool } from '../../client/wire/bytes.ts';
+import { toApiGatewayResult } from '../../lambdas/http/apigw.ts';
+import { startHttpServer } from '../../lambdas/http/node-server.ts';
+import { createEmbeddedBackend } from '../../lambdas/runtime/backends.ts';
+import { createServices, type Services } from '../../lambdas/runtime/services.ts';
+import { waitFor } from '../support/wait-for.ts';
+
+describe('a response body with release', () => {
+  it('is released only once the socket is done with it, not when the handler returns', async () => {
+    // Larger than the kernel's socket buffers on loopback, so it cannot have left before the client reads.
+    const total = 64 * 1024 * 1024;
+    const body = new Uint8Array(total).fill(7);
+    let received = 0;
+    let receivedAtRelease: number | undefined;
+    const server = await startHttpServer({
+      port: 0,
+      handler: async () => ({
+        status: 200,
+        headers: {},
+        body,
+        release: () => {
+          receivedAtRelease = received;
+        },
+      }),
+    });
+    try {
+      const socket: Socket = connect(Number(new URL(server.url).port), '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.write('GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n');
+      socket.pause();
+      await waitFor(() => socket.readableLength > 0, 10_000, 'the first bytes of the response');
+      expect(receivedAtRelease).toBeUndefined();
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.byteLength;
+      });
+      socket.resume();
+      await new Promise((resolve) => socket.once('end', resolve));
+      expect(received).toBeGreaterThan(total);
+      // Released once the last bytes were handed to the kernel: most of the body had arrived by then.
+      expect(receivedAtRelease).toBeGreaterThan(total - 32 * 1024 * 1024);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('is released by the Lambda adapter once the body is encoded', () => {
+    const body = new Uint8Array([1, 2, 3]);
+    let encodedBeforeRelease: string | undefined;
+    const result = toApiGatewayResult({
+      status: 200,
+      headers: {},
+      body,
+      release: () => {
+        encodedBeforeRelease = Buffer.from(body).toString('base64');
+        body.fill(0);
+      },
+    });
+    expect(encodedBeforeRelease).toBe('AQID');
+    expect(result.body).toBe('AQID');
+  });
+});
+
+describe('fetchBatches with a buffer pool', () => {
+  let dataDir: string;
+  let services: Services;
+  const record = (i: number) => ({ key: null, value: new Uint8Array(100).fill(i), headers: [] });
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'streambed-fetch-pool-'));
+    services = createServices(createEmbeddedBackend({ dataDir, durability: 'none' }));
+    await services.topics.createTopic('t', 1);
+    // Two produce requests: two objects, so a page over both is copied out of two reads.
+    await services.log.produce({ topic: 't', records: [record(1), record(2)] });
+    await services.log.produce({ topic: 't', records: [record(3)] });
+  });
+
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('serves one read without a copy and hands its buffer back on release', async () => {
+    const pool = new BytePool(4, 1024 * 1024);
+    const page = await services.log.fetchBatches(
+      { topic: 't', partition: 0, offset: 0, maxBytes: 1 },
+      { buffers: pool },
+    );
+    expect(page.nextOffset).toBe(2);
+    expect(pool.idle).toBe(0);
+    page.release();
+    expect(pool.idle).toBe(1);
+    // The same buffer is lent again: the next page is read into it.
+    const next = await services.log.fetchBatches(
+      { topic: 't', partition: 0, offset: 2, maxBytes: 1 },
+      { buffers: pool },
+    );
+    expect(pool.idle).toBe(0);
+    expect(next.nextOffset).toBe(3);
+    next.release();
+    next.release();
+    expect(pool.idle).toBe(1);
+  });
+
+  it('gives the reads back at once when the page is a copy of several', async () => {
+    const pool = new BytePool(4, 1024 * 1024);
+    const page = await services.log.fetchBatches(
+      { topic: 't', partition: 0, offset: 0, maxBytes: 1024 * 1024 },
+      { buffers: pool },
+    );
+    expect(page.nextOffset).toBe(3);
+    expect(pool.idle).toBe(2);
+    const copy = Uint8Array.from(page.batches);
+    page.release();
+    expect(pool.idle).toBe(2);
+    expect(page.batches).toEqual(copy);
+  });
+});
