@@ -88,6 +88,16 @@ function at(events: readonly string[], prefix: string): number {
   return index;
 }
 
+/** A store that has put one object into data/ab (so it knows the directory), with a fresh event log. */
+async function storeKnowingDataAb(name: string) {
+  const root = scratch(name);
+  const recorder = recordingFs();
+  const store = new FsObjectStore({ root, fs: recorder.fs });
+  await store.put('data/ab/first.sbo', new Uint8Array([1]));
+  recorder.events.length = 0;
+  return { root, dir: join(root, 'data', 'ab'), recorder, store };
+}
+
 describe('FsObjectStore durability', () => {
   it('put fsyncs the object, renames it into place, then fsyncs its directory', async () => {
     // Prepare: a store whose directories already exist
@@ -198,12 +208,7 @@ describe('FsObjectStore durability', () => {
 
   it('concurrent puts into one directory share its fsyncs', async () => {
     // Prepare: a store that knows the directory; its fsyncs held until every put has renamed
-    const root = scratch('shared');
-    const dir = join(root, 'data', 'ab');
-    const recorder = recordingFs();
-    const store = new FsObjectStore({ root, fs: recorder.fs });
-    await store.put('data/ab/first.sbo', new Uint8Array([1]));
-    recorder.events.length = 0;
+    const { dir, recorder, store } = await storeKnowingDataAb('shared');
     recorder.holdSyncs(dir);
     // Act
     const puts = Array.from({ length: 8 }, (_, i) =>
@@ -220,12 +225,7 @@ describe('FsObjectStore durability', () => {
 
   it('no put resolves before an fsync of its directory that began after its rename has ended', async () => {
     // Prepare
-    const root = scratch('covered');
-    const dir = join(root, 'data', 'ab');
-    const recorder = recordingFs();
-    const store = new FsObjectStore({ root, fs: recorder.fs });
-    await store.put('data/ab/first.sbo', new Uint8Array([1]));
-    recorder.events.length = 0;
+    const { dir, recorder, store } = await storeKnowingDataAb('covered');
     const { events } = recorder;
     const putLogged = (i: number) =>
       store.put(`data/ab/object-${i}.sbo`, new Uint8Array([i])).then(() => {
@@ -254,11 +254,7 @@ describe('FsObjectStore durability', () => {
 
   it('a put into directories it knows makes no mkdir', async () => {
     // Prepare
-    const root = scratch('known');
-    const recorder = recordingFs();
-    const store = new FsObjectStore({ root, fs: recorder.fs });
-    await store.put('data/ab/first.sbo', new Uint8Array([1]));
-    recorder.events.length = 0;
+    const { recorder, store } = await storeKnowingDataAb('known');
     // Act
     await store.put('data/ab/second.sbo', new Uint8Array([2]));
     // Assess
@@ -267,12 +263,8 @@ describe('FsObjectStore durability', () => {
 
   it('a put into a known directory that was removed creates it again and fsyncs its entry', async () => {
     // Prepare: the directory and its object removed behind the store's back
-    const root = scratch('removed');
-    const recorder = recordingFs();
-    const store = new FsObjectStore({ root, fs: recorder.fs });
-    await store.put('data/ab/first.sbo', new Uint8Array([1]));
-    await fsp.rm(join(root, 'data', 'ab'), { recursive: true });
-    recorder.events.length = 0;
+    const { root, dir, recorder, store } = await storeKnowingDataAb('removed');
+    await fsp.rm(dir, { recursive: true });
     // Act
     await store.put('data/ab/second.sbo', new Uint8Array([2]));
     // Assess
