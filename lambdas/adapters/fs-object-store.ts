@@ -70,10 +70,13 @@ export class FsObjectStore implements ObjectStore {
   readonly durability: Durability;
   private readonly fs: FsCalls;
   /**
-   * Directories whose entries, from the root's parent down to them, are known to be on the disk, by
-   * the fsyncs that made them so (concurrent puts into a new directory wait for the same ones).
+   * Directories known to exist and, with fsync, whose entries from the root's parent down to them are
+   * known to be on the disk, by the work that made them so (concurrent puts into a new directory wait
+   * for the same one).
    */
-  private readonly durableDirectories = new Map<string, Promise<void>>();
+  private readonly directories = new Map<string, Promise<void>>();
+  /** Per directory, the fsync running now, and the one that callers arriving during it wait for. */
+  private readonly directorySyncs = new Map<string, DirectorySync>();
 
   constructor(options: FsObjectStoreOptions) {
     // Absolute, so that the paths mkdir reports compare with the root's.
@@ -88,6 +91,21 @@ export class FsObjectStore implements ObjectStore {
 
   async put(key: string, bytes: Uint8Array): Promise<void> {
     validateObjectKey(key);
+    try {
+      await this.write(key, bytes);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw translate(error, key);
+      // A directory the store knew was removed under it: forget them all, create them again.
+      this.directories.clear();
+      try {
+        await this.write(key, bytes);
+      } catch (retryError) {
+        throw translate(retryError, key);
+      }
+    }
+  }
+
+  private async write(key: string, bytes: Uint8Array): Promise<void> {
     const target = this.path(key);
     const temp = join(this.root, TEMP_DIR, randomUUID());
     try {
@@ -108,27 +126,31 @@ export class FsObjectStore implements ObjectStore {
       // A failure after the rename (the directory fsync) leaves an object nothing will point at: the
       // put fails, so no commit names it, and garbage collection removes it like any orphan upload.
       await this.fs.rm(temp, { force: true });
-      throw translate(error, key);
+      throw error;
     }
   }
 
-  /** Creates `dir` if needed; with fsync, makes sure its entry and its ancestors' are on the disk. */
+  /**
+   * Creates `dir` the first time the store needs it; with fsync, makes sure its entry and its
+   * ancestors' are on the disk. Later puts into it make no filesystem call for it at all.
+   */
   private async directory(dir: string): Promise<void> {
-    const created = await this.fs.mkdir(dir, { recursive: true });
-    if (this.durability === 'none') return;
-    let durable = this.durableDirectories.get(dir);
-    // A directory created now (again, if something removed it) needs its entries synced even if an
-    // earlier one of the same name had them.
-    if (durable === undefined || created !== undefined) {
-      durable = this.syncAncestors(dir, created);
-      this.durableDirectories.set(dir, durable);
-      const settled = durable;
-      // A failed fsync is not remembered: the next put into the directory tries again.
+    let ready = this.directories.get(dir);
+    if (ready === undefined) {
+      ready = this.createDirectory(dir);
+      this.directories.set(dir, ready);
+      const settled = ready;
+      // A failed mkdir or fsync is not remembered: the next put into the directory tries again.
       settled.catch(() => {
-        if (this.durableDirectories.get(dir) === settled) this.durableDirectories.delete(dir);
+        if (this.directories.get(dir) === settled) this.directories.delete(dir);
       });
     }
-    await durable;
+    await ready;
+  }
+
+  private async createDirectory(dir: string): Promise<void> {
+    const created = await this.fs.mkdir(dir, { recursive: true });
+    if (this.durability === 'fsync') await this.syncAncestors(dir, created);
   }
 
   /**
@@ -147,15 +169,33 @@ export class FsObjectStore implements ObjectStore {
     }
   }
 
-  private async syncDirectory(dir: string): Promise<void> {
-    // Windows cannot open a directory to flush it; NTFS journals the rename and its directory itself.
-    if (process.platform === 'win32') return;
-    const handle = await this.fs.open(dir, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+  /**
+   * Resolves once an fsync of `dir` that began after this call has ended, so it covers every entry
+   * changed in `dir` before the call. Callers share fsyncs: with none running, one starts now; while
+   * one runs (it may have begun before the caller's change), the caller waits for the next one, which
+   * starts when it ends and serves everyone who arrived meanwhile. So N concurrent puts into one
+   * directory cost two directory fsyncs, not N.
+   */
+  private syncDirectory(dir: string): Promise<void> {
+    const running = this.directorySyncs.get(dir);
+    if (running === undefined) return this.startDirectorySync(dir);
+    running.next ??= running.done.then(
+      () => this.startDirectorySync(dir),
+      () => this.startDirectorySync(dir),
+    );
+    return running.next;
+  }
+
+  private startDirectorySync(dir: string): Promise<void> {
+    const done = fsyncDirectory(this.fs, dir);
+    const sync: DirectorySync = { done };
+    this.directorySyncs.set(dir, sync);
+    const finished = () => {
+      // With callers waiting for a next fsync, it takes this one's place as soon as it starts.
+      if (sync.next === undefined && this.directorySyncs.get(dir) === sync) this.directorySyncs.delete(dir);
+    };
+    done.then(finished, finished);
+    return done;
   }
 
   async get(key: string, range?: RangeOptions, options: ObjectGetOptions = {}): Promise<Uint8Array> {
@@ -237,6 +277,22 @@ export class FsObjectStore implements ObjectStore {
         keys.push(relative(this.root, full).split(sep).join('/'));
       }
     }
+  }
+}
+
+interface DirectorySync {
+  done: Promise<void>;
+  next?: Promise<void>;
+}
+
+async function fsyncDirectory(fs: FsCalls, dir: string): Promise<void> {
+  // Windows cannot open a directory to flush it; NTFS journals the rename and its directory itself.
+  if (process.platform === 'win32') return;
+  const handle = await fs.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 

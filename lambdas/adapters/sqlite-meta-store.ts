@@ -37,6 +37,17 @@ const LIVE = '(expires_at IS NULL OR expires_at > @now)';
 /** Expired rows are swept once every this many transactions (readers skip them before that). */
 const SWEEP_EVERY = 1000;
 
+/** A group commit starts at once when this many transactions are queued (bounds its size and wait). */
+const MAX_GROUP = 256;
+
+interface QueuedTransaction {
+  ops: readonly TransactOp[];
+  /** The store clock when the transaction arrived: its conditions are judged at that time. */
+  now: number;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
 /**
  * MetaStore on SQLite (better-sqlite3), the embedded backend of `npm start`.
  *
@@ -53,11 +64,23 @@ const SWEEP_EVERY = 1000;
  * NORMAL. With `none`, synchronous=NORMAL: the WAL is synced only at checkpoints, so a power loss
  * may drop the last commits but never corrupts the file (OFF could); a crash of the process (kill -9)
  * loses nothing in either mode. See docs/reliability.md, "Power loss".
+ *
+ * Group commit: better-sqlite3 is synchronous, so a commit's WAL fsync blocks the event loop. The
+ * transactions that arrive while the loop is busy are queued and committed together on the next
+ * turn (setImmediate), in ONE SQLite transaction and so one fsync, in arrival order; each runs inside
+ * its own savepoint, so one whose condition fails is rolled back alone and gets exactly the error it
+ * would get alone. Nobody is answered before the COMMIT has returned (durability is unchanged), and
+ * when the COMMIT fails everybody in the group gets its error. Reads run at once on committed state:
+ * a transaction that has resolved is visible to every read issued after it.
  */
 export class SqliteMetaStore implements MetaStore {
   private readonly db: Database.Database;
   private readonly clock: Clock;
   private transactions = 0;
+  private committed = 0;
+  /** Transactions waiting for the next group commit, in arrival order. */
+  private queue: QueuedTransaction[] = [];
+  private flushScheduled = false;
   private readonly statements;
   private readonly queries = new Map<string, Database.Statement<Record<string, unknown>, Row>>();
 
@@ -85,6 +108,12 @@ export class SqliteMetaStore implements MetaStore {
       ),
       delete: this.db.prepare('DELETE FROM items WHERE pk = @pk AND sk = @sk'),
       sweep: this.db.prepare('DELETE FROM items WHERE expires_at IS NOT NULL AND expires_at <= @now'),
+      begin: this.db.prepare('BEGIN IMMEDIATE'),
+      commit: this.db.prepare('COMMIT'),
+      savepoint: this.db.prepare('SAVEPOINT one'),
+      release: this.db.prepare('RELEASE one'),
+      rollbackTo: this.db.prepare('ROLLBACK TO one'),
+      rollback: this.db.prepare('ROLLBACK'),
     };
   }
 
@@ -129,25 +158,107 @@ export class SqliteMetaStore implements MetaStore {
     return more && last !== undefined ? { items, lastKey: last.sk } : { items };
   }
 
+  /**
+   * Queued, and committed with every other transaction that arrives before the event loop is free
+   * (group commit, see the class comment): resolves once the COMMIT holding it has returned.
+   */
   async transact(ops: readonly TransactOp[]): Promise<void> {
     validateTransact(ops);
     const now = this.clock.now();
-    const apply = this.db.transaction(() => {
-      const failed = ops.flatMap((op, index) =>
-        conditionHolds(op, this.read(opKey(op), now)) ? [] : [index],
-      );
-      if (failed.length > 0) throw new ConditionFailedError(failed);
-      for (const op of ops) {
-        if (op.type === 'put') {
-          const { pk, sk, v, expiresAt, ...attrs } = withVersion(op.item, nextVersion(op.expect));
-          this.statements.upsert.run({ pk, sk, v, expiresAt: expiresAt ?? null, attrs: serialize(attrs) });
-        } else if (op.type === 'delete') {
-          this.statements.delete.run({ pk: op.key.pk, sk: op.key.sk });
-        }
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ ops, now, resolve, reject });
+      if (this.queue.length >= MAX_GROUP) this.commitQueued();
+      else if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => {
+          this.flushScheduled = false;
+          this.commitQueued();
+        });
       }
     });
-    this.guard(() => apply.immediate());
-    if (++this.transactions % SWEEP_EVERY === 0) this.guard(() => this.statements.sweep.run({ now }));
+  }
+
+  /**
+   * Applies the queued transactions in arrival order in ONE SQLite transaction, each inside its own
+   * savepoint: one whose condition fails (or whose statements fail) is rolled back to its savepoint
+   * and rejected alone. Every caller settles only after the COMMIT; if the COMMIT (or BEGIN) fails,
+   * or SQLite abandons the transaction midway, every caller of the group gets the error.
+   */
+  private commitQueued(): void {
+    const group = this.queue;
+    this.queue = [];
+    if (group.length === 0) return;
+    const failures = new Map<QueuedTransaction, StreamError>();
+    try {
+      this.guard(() => this.statements.begin.run());
+      for (const queued of group) {
+        const failure = this.inSavepoint(() => this.apply(queued));
+        if (failure !== undefined) failures.set(queued, failure);
+      }
+      const before = this.transactions;
+      this.transactions += group.length;
+      if (Math.floor(before / SWEEP_EVERY) !== Math.floor(this.transactions / SWEEP_EVERY)) {
+        // A failed sweep is rolled back alone and tried again a thousand transactions later.
+        const now = this.clock.now();
+        this.inSavepoint(() => this.statements.sweep.run({ now }));
+      }
+      this.guard(() => this.statements.commit.run());
+      this.committed++;
+    } catch (error) {
+      // A COMMIT refused (a deferred constraint, say) leaves the transaction open.
+      try {
+        if (this.db.open && this.db.inTransaction) this.statements.rollback.run();
+      } catch {
+        // The callers hear the error that failed the group; the next BEGIN reports this state.
+      }
+      for (const queued of group) queued.reject(error);
+      return;
+    }
+    for (const queued of group) {
+      const failure = failures.get(queued);
+      if (failure === undefined) queued.resolve();
+      else queued.reject(failure);
+    }
+  }
+
+  /**
+   * `work` inside a savepoint: returns the error that rolled it back, or throws when SQLite abandoned
+   * the whole transaction.
+   */
+  private inSavepoint(work: () => unknown): StreamError | undefined {
+    this.guard(() => this.statements.savepoint.run());
+    try {
+      this.guard(work);
+      this.guard(() => this.statements.release.run());
+      return undefined;
+    } catch (error) {
+      // Some failures (I/O, out of memory, a full disk) make SQLite roll back the whole transaction:
+      // then nothing of the group survives, and every caller must hear it.
+      if (!this.db.inTransaction) throw error;
+      this.guard(() => {
+        this.statements.rollbackTo.run();
+        this.statements.release.run();
+      });
+      return error as StreamError;
+    }
+  }
+
+  private apply({ ops, now }: QueuedTransaction): void {
+    const failed = ops.flatMap((op, index) => (conditionHolds(op, this.read(opKey(op), now)) ? [] : [index]));
+    if (failed.length > 0) throw new ConditionFailedError(failed);
+    for (const op of ops) {
+      if (op.type === 'put') {
+        const { pk, sk, v, expiresAt, ...attrs } = withVersion(op.item, nextVersion(op.expect));
+        this.statements.upsert.run({ pk, sk, v, expiresAt: expiresAt ?? null, attrs: serialize(attrs) });
+      } else if (op.type === 'delete') {
+        this.statements.delete.run({ pk: op.key.pk, sk: op.key.sk });
+      }
+    }
+  }
+
+  /** SQLite commits made so far by this store; each groups one or more transactions (diagnostics, tests). */
+  commits(): number {
+    return this.committed;
   }
 
   /** Queries come in a handful of shapes; each is prepared once. */
@@ -172,6 +283,8 @@ export class SqliteMetaStore implements MetaStore {
   }
 
   async close(): Promise<void> {
+    // What is queued was promised a commit or an error: it gets its commit.
+    this.commitQueued();
     this.db.close();
   }
 

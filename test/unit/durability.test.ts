@@ -9,7 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { type FsCalls, FsObjectStore, type WritableFile } from '../../lambdas/adapters/fs-object-store.ts';
 import { MemoryMetaStore } from '../../lambdas/adapters/memory-meta-store.ts';
 import { SqliteMetaStore } from '../../lambdas/adapters/sqlite-meta-store.ts';
@@ -22,16 +22,22 @@ import { logFixture, record } from '../support/log-fixture.ts';
 const scratch = (name: string) => mkdtempSync(join(tmpdir(), `streambed-${name}-`));
 
 /**
- * node:fs/promises behind a log of what the store asked for, in order: `open`, `write`, `sync`,
- * `close` name the file or directory, `rename` its target. `holdSyncs(dir)` keeps every fsync of
- * that directory pending until `release` is called, to see whether anything waits for it.
+ * node:fs/promises behind a log of what the store asked for, in order: `mkdir`, `open`, `write`,
+ * `sync`, `close` name the file or directory, `rename` its target; each fsync is also logged as
+ * `begin N path` when asked for and `end N path` when done, N numbering it. `holdSyncs(dir)` keeps
+ * every fsync of that directory pending until `release` is called, to see whether anything waits
+ * for it.
  */
 function recordingFs() {
   const events: string[] = [];
   let held: { dir: string; until: Promise<void> } | undefined;
   let release = () => {};
+  let syncs = 0;
   const fs: FsCalls = {
-    mkdir: (path, options) => fsp.mkdir(path, options),
+    async mkdir(path, options) {
+      events.push(`mkdir ${path}`);
+      return fsp.mkdir(path, options);
+    },
     rm: (path, options) => fsp.rm(path, options),
     async rename(from, to) {
       await fsp.rename(from, to);
@@ -46,9 +52,11 @@ function recordingFs() {
           events.push(`write ${path}`);
         },
         async sync() {
+          const id = ++syncs;
+          events.push(`begin ${id} ${path}`);
           if (held !== undefined && held.dir === path) await held.until;
           await handle.sync();
-          events.push(`sync ${path}`);
+          events.push(`sync ${path}`, `end ${id} ${path}`);
         },
         async close() {
           await handle.close();
@@ -78,6 +86,16 @@ function at(events: readonly string[], prefix: string): number {
   const index = events.findIndex((event) => event.startsWith(prefix));
   expect(index, `no event starting with "${prefix}" in:\n${events.join('\n')}`).toBeGreaterThanOrEqual(0);
   return index;
+}
+
+/** A store that has put one object into data/ab (so it knows the directory), with a fresh event log. */
+async function storeKnowingDataAb(name: string) {
+  const root = scratch(name);
+  const recorder = recordingFs();
+  const store = new FsObjectStore({ root, fs: recorder.fs });
+  await store.put('data/ab/first.sbo', new Uint8Array([1]));
+  recorder.events.length = 0;
+  return { root, dir: join(root, 'data', 'ab'), recorder, store };
 }
 
 describe('FsObjectStore durability', () => {
@@ -186,6 +204,73 @@ describe('FsObjectStore durability', () => {
     expect(events.indexOf(`sync ${temp}`)).toBeLessThan(at(events, 'rename '));
     expect(events.indexOf(`sync ${dirname(object)}`)).toBeGreaterThan(at(events, 'rename '));
     expect(events.indexOf(`sync ${dirname(object)}`)).toBeLessThan(at(events, 'commit'));
+  });
+
+  it('concurrent puts into one directory share its fsyncs', async () => {
+    // Prepare: a store that knows the directory; its fsyncs held until every put has renamed
+    const { dir, recorder, store } = await storeKnowingDataAb('shared');
+    recorder.holdSyncs(dir);
+    // Act
+    const puts = Array.from({ length: 8 }, (_, i) =>
+      store.put(`data/ab/object-${i}.sbo`, new Uint8Array([i])),
+    );
+    await vi.waitFor(() =>
+      expect(recorder.events.filter((event) => event.startsWith('rename '))).toHaveLength(8),
+    );
+    recorder.release();
+    await Promise.all(puts);
+    // Assess: one fsync that was running during the renames, one after them that covers them all
+    expect(recorder.events.filter((event) => event === `sync ${dir}`)).toHaveLength(2);
+  });
+
+  it('no put resolves before an fsync of its directory that began after its rename has ended', async () => {
+    // Prepare
+    const { dir, recorder, store } = await storeKnowingDataAb('covered');
+    const { events } = recorder;
+    const putLogged = (i: number) =>
+      store.put(`data/ab/object-${i}.sbo`, new Uint8Array([i])).then(() => {
+        events.push(`resolved ${join(dir, `object-${i}.sbo`)}`);
+      });
+    // Act: puts that rename while an fsync of the directory is held, and puts that start as it ends
+    recorder.holdSyncs(dir);
+    const early = [0, 1, 2].map(putLogged);
+    await vi.waitFor(() => expect(events.filter((event) => event.startsWith('rename '))).toHaveLength(3));
+    recorder.release();
+    const late = [3, 4, 5].map(putLogged);
+    await Promise.all([...early, ...late]);
+    // Assess
+    for (let i = 0; i < 6; i++) {
+      const target = join(dir, `object-${i}.sbo`);
+      const renamed = events.indexOf(`rename ${target}`);
+      const resolved = events.indexOf(`resolved ${target}`);
+      const covering = events.some((event, index) => {
+        if (index < renamed || !event.startsWith('begin ') || !event.endsWith(` ${dir}`)) return false;
+        const ended = events.indexOf(`end ${event.slice('begin '.length)}`);
+        return ended >= 0 && ended < resolved;
+      });
+      expect(covering, `put ${i} resolved without a covering fsync:\n${events.join('\n')}`).toBe(true);
+    }
+  });
+
+  it('a put into directories it knows makes no mkdir', async () => {
+    // Prepare
+    const { recorder, store } = await storeKnowingDataAb('known');
+    // Act
+    await store.put('data/ab/second.sbo', new Uint8Array([2]));
+    // Assess
+    expect(recorder.events.filter((event) => event.startsWith('mkdir '))).toEqual([]);
+  });
+
+  it('a put into a known directory that was removed creates it again and fsyncs its entry', async () => {
+    // Prepare: the directory and its object removed behind the store's back
+    const { root, dir, recorder, store } = await storeKnowingDataAb('removed');
+    await fsp.rm(dir, { recursive: true });
+    // Act
+    await store.put('data/ab/second.sbo', new Uint8Array([2]));
+    // Assess
+    expect(Buffer.from(await fsp.readFile(join(root, 'data', 'ab', 'second.sbo')))).toEqual(Buffer.from([2]));
+    expect(recorder.events).toContain(`sync ${join(root, 'data')}`);
+    expect(recorder.events).toContain(`sync ${join(root, 'data', 'ab')}`);
   });
 
   it("durability 'none' writes without any fsync", async () => {
