@@ -25,8 +25,8 @@ export interface TransportOptions {
   timeoutMs?: number;
   /**
    * A fetch implementation to send every request with (tests and proxies may wrap one); it is then
-   * used as given, redirects included. Default: node:http or node:https with a keep-alive agent
-   * (about 3× the throughput of global fetch for 1 MiB bodies, at a fraction of its CPU): idle sockets
+   * used as given, redirects included. Default: node:http or node:https with a keep-alive agent,
+   * which moves 1 MiB bodies at a fraction of global fetch's CPU (docs/performance.md): idle sockets
    * never hold the process open, https verifies certificates as Node does, and redirects are not
    * followed (a 3xx answer fails with INVALID_REQUEST naming where it pointed). A request body is
    * valid until the call settles (the producer reuses its buffer): a wrapper keeping it must copy.
