@@ -10,7 +10,6 @@
  * It starts its own server (`streambed start --no-kafka`) on a temporary data dir; not part of
  * `npm run bench`.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +18,7 @@ import { Admin } from '../client/admin.ts';
 import { Producer } from '../client/producer.ts';
 import { segment, Transport, type TransportOptions } from '../client/transport.ts';
 import { BATCHES_CONTENT_TYPE, NEXT_OFFSET_HEADER } from '../client/wire/binary.ts';
+import { startCliServer } from '../test/support/cli-server.ts';
 
 const PRODUCERS = 4;
 const RECORDS_PER_SEND = 1_000;
@@ -29,38 +29,6 @@ interface Sample {
   mib: number;
   seconds: number;
   cpuSeconds: number;
-}
-
-async function startServer(): Promise<{ url: string; child: ChildProcess; dataDir: string }> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'streambed-transport-ab-'));
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      'lambdas/runtime/cli.ts',
-      'start',
-      '--port',
-      '0',
-      '--data-dir',
-      dataDir,
-      '--no-kafka',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening on (\S+)/.exec(output);
-      if (match?.[1]) resolve(match[1]);
-    });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.once('exit', (code) => reject(new Error(`server exited (${code}): ${output}`)));
-  });
-  return { url, child, dataDir };
 }
 
 async function timed(run: () => Promise<number>): Promise<Sample> {
@@ -125,7 +93,8 @@ async function main(): Promise<void> {
   });
   const rounds = Number(values.rounds);
   const sends = Number(values.sends);
-  const server = await startServer();
+  const dataDir = mkdtempSync(join(tmpdir(), 'streambed-transport-ab-'));
+  const server = await startCliServer(['--port', '0', '--data-dir', dataDir, '--no-kafka']);
   const paths: Record<string, TransportOptions> = {
     fetch: { url: server.url, fetch: globalThis.fetch },
     'node:http': { url: server.url },
@@ -148,7 +117,7 @@ async function main(): Promise<void> {
     }
   } finally {
     server.child.kill();
-    rmSync(server.dataDir, { recursive: true, force: true });
+    rmSync(dataDir, { recursive: true, force: true });
   }
   for (const [name, { produce, read }] of Object.entries(results)) {
     const p = summary(produce);
