@@ -193,6 +193,13 @@ describe('Transport over node:http', () => {
     expect(error).toMatchObject({ code: 'UNAVAILABLE', message: `no response from ${url}: timed out` });
   });
 
+  it('times out an answer whose body never ends with a fetch option too, as UNAVAILABLE', async () => {
+    const { url } = await serve((_, response) => response.write('{"partial":'));
+    const transport = new Transport({ url, timeoutMs: 100, fetch: globalThis.fetch });
+    const error = await failure(transport.json('GET', '/v1/topics'));
+    expect(error).toMatchObject({ code: 'UNAVAILABLE', message: `no response from ${url}: timed out` });
+  });
+
   it('rejects a self-signed https server by default', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'streambed-tls-'));
     try {
