@@ -139,7 +139,7 @@ export class Transport {
     let answer: Answer;
     try {
       answer = this.agent
-        ? await this.exchange(url, method, signed, body, timeoutMs, this.agent)
+        ? await agentExchange(url, method, signed, body, timeoutMs, this.agent)
         : await fetchExchange(this.options.fetch ?? fetch, url, method, signed, body, timeoutMs);
     } catch (error) {
       // No answer: the request may or may not have been applied. Retrying is safe only with an
@@ -176,18 +176,6 @@ export class Transport {
     return { status, headers: responseHeaders, bytes };
   }
 
-  private async exchange(
-    url: URL,
-    method: string,
-    headers: Record<string, string>,
-    body: Uint8Array | undefined,
-    timeoutMs: number,
-    agent: Agent,
-  ): Promise<Answer> {
-    const answer = await exchange(url, { method, headers, body, timeoutMs, agent });
-    return { ...answer, headers: headerGetter(answer.headers) };
-  }
-
   /**
    * KafkaJS's `connect()` here: checks that the API answers `GET /v1/health`. A failure names the URL
    * and why (nothing listening, a timeout, or an answer that is not Streambed's).
@@ -213,6 +201,19 @@ export class Transport {
     const { bytes } = await this.raw(method, path, request);
     return (bytes.byteLength === 0 ? undefined : JSON.parse(new TextDecoder().decode(bytes))) as T;
   }
+}
+
+/** A request sent with node:http / node:https through the transport's keep-alive agent. */
+async function agentExchange(
+  url: URL,
+  method: string,
+  headers: Record<string, string>,
+  body: Uint8Array | undefined,
+  timeoutMs: number,
+  agent: Agent,
+): Promise<Answer> {
+  const answer = await exchange(url, { method, headers, body, timeoutMs, agent });
+  return { ...answer, headers: headerGetter(answer.headers) };
 }
 
 /**
