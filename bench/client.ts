@@ -4,8 +4,9 @@
  * the SDK consumer reads with, without the consumer's group protocol around it. A local server with a
  * token, or a deployed stack signed with SigV4, work the same way (`TransportOptions`).
  *
- * The transport's fetch is wrapped to meter what an API Gateway would see: one call per HTTP request,
- * and the bytes each way (HTTP APIs bill per 512 KB of a request, see bench/cost.ts).
+ * The transport's `onResponse` meters what an API Gateway would see: one call per HTTP request, and
+ * the bytes each way (HTTP APIs bill per 512 KB of a request, see bench/cost.ts). Metering this way
+ * keeps the SDK's own HTTP path (a wrapped `fetch` would replace it).
  */
 import { Admin } from '../client/admin.ts';
 import { Producer, type ProducerOptions } from '../client/producer.ts';
@@ -20,7 +21,7 @@ import {
 export interface HttpCall {
   /** Request body bytes. */
   requestBytes: number;
-  /** Response body bytes (its Content-Length). */
+  /** Response body bytes. */
   responseBytes: number;
   /** Wall time from sending to the response's headers; the server has finished its work by then. */
   latencyMs: number;
@@ -60,27 +61,19 @@ export interface BenchClient {
   readonly calls: CallLog;
 }
 
-function bodyBytes(body: RequestInit['body']): number {
-  if (body === undefined || body === null) return 0;
-  if (typeof body === 'string') return Buffer.byteLength(body);
-  if (ArrayBuffer.isView(body) || body instanceof ArrayBuffer) return body.byteLength;
-  return 0;
-}
-
 export function createBenchClient(options: TransportOptions): BenchClient {
   const calls = new CallLog();
-  const underlying = options.fetch ?? fetch;
-  const metered: typeof fetch = async (input, init) => {
-    const started = performance.now();
-    const response = await underlying(input, init);
-    calls.calls.push({
-      requestBytes: bodyBytes(init?.body),
-      responseBytes: Number(response.headers.get('content-length') ?? 0),
-      latencyMs: performance.now() - started,
-    });
-    return response;
-  };
-  const transport = new Transport({ ...options, fetch: metered });
+  const transport = new Transport({
+    ...options,
+    onResponse: (call) => {
+      options.onResponse?.(call);
+      calls.calls.push({
+        requestBytes: call.requestBytes,
+        responseBytes: call.responseBytes,
+        latencyMs: call.latencyMs,
+      });
+    },
+  });
   const admin = new Admin(transport);
   const created: string[] = [];
 

@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { exchange, keepAliveAgent } from '../client/http-exchange.ts';
 import type { TransportOptions } from '../client/transport.ts';
 import { noMetaCounts, noObjectCounts } from '../lambdas/adapters/counting-stores.ts';
 import { DEFAULT_DURABILITY, type Durability } from '../lambdas/adapters/durability.ts';
@@ -245,17 +246,19 @@ function emptyStorageCounts(): StorageCounts {
   };
 }
 
+/** The bare baseline, reached the way the SDK's transport reaches the API: node:http, keep-alive. */
 function bareHttp(url: string): BareHttp {
-  const timed = async (request: () => Promise<Response>): Promise<number> => {
+  const base = new URL(url);
+  const agent = keepAliveAgent(base);
+  const timed = async (target: URL, method: string, body?: Uint8Array): Promise<number> => {
     const started = performance.now();
-    const response = await request();
-    await response.arrayBuffer();
-    if (!response.ok) throw new Error(`bare HTTP baseline: HTTP ${response.status}`);
+    const { status } = await exchange(target, { method, headers: {}, body, timeoutMs: 60_000, agent });
+    if (status >= 300) throw new Error(`bare HTTP baseline: HTTP ${status}`);
     return performance.now() - started;
   };
   return {
-    post: (body) => timed(() => fetch(url, { method: 'POST', body })),
-    get: (bytes) => timed(() => fetch(`${url}/?bytes=${bytes}`)),
+    post: (body) => timed(base, 'POST', body),
+    get: (bytes) => timed(new URL(`/?bytes=${bytes}`, base), 'GET'),
   };
 }
 

@@ -141,4 +141,4 @@ export {
 } from './schema-registry.ts';
 export { type AsyncSerde, autoSerde, bytesSerde, jsonSerde, type Serde, stringSerde } from './serdes.ts';
 export type { SigV4Options } from './sigv4.ts';
-export type { TransportOptions } from './transport.ts';
+export type { AnsweredCall, TransportOptions } from './transport.ts';

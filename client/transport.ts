@@ -1,9 +1,12 @@
 /**
  * HTTP to a Streambed API: the local server (optionally with a bearer token) or a deployed stack
- * (SigV4). Global fetch, JSON or binary bodies; an error response becomes a StreambedError carrying
- * the server's stable code and `retriable`. No retries here: the producer and consumer retry, once.
+ * (SigV4). node:http / node:https with a keep-alive agent (http-exchange.ts), or the caller's `fetch`;
+ * JSON or binary bodies; an error response becomes a StreambedError carrying the server's stable code
+ * and `retriable`. No retries here: the producer and consumer retry, once.
  */
+import type { Agent } from 'node:http';
 import { StreambedError } from './errors.ts';
+import { exchange, headerGetter, keepAliveAgent } from './http-exchange.ts';
 import type { RequestEventPayload } from './instrumentation.ts';
 import { type RetryOptions, withRetries } from './retry.ts';
 import { type RequestSigner, type SigV4Options, sigV4Signer } from './sigv4.ts';
@@ -15,13 +18,39 @@ export interface TransportOptions {
   token?: string;
   /** Sign requests with SigV4 for an IAM-authorized deployment. */
   aws?: SigV4Options;
-  /** Per-request timeout; default 35 s (longer than the longest long poll). */
+  /**
+   * Per-request timeout, from sending until the whole answer is read; default 35 s (longer than the
+   * longest long poll). A request that times out fails with UNAVAILABLE (retriable).
+   */
   timeoutMs?: number;
   /**
-   * The fetch implementation; default the global one (tests and proxies may wrap it). A request body
-   * is valid until the call settles (the producer reuses its buffer): a wrapper keeping it must copy.
+   * A fetch implementation to send every request with (tests and proxies may wrap one); it is then
+   * used as given, redirects included. Default: node:http or node:https with a keep-alive agent,
+   * which moves 1 MiB bodies at a fraction of global fetch's CPU (docs/performance.md): idle sockets
+   * never hold the process open, https verifies certificates as Node does, and redirects are not
+   * followed (a 3xx answer fails with INVALID_REQUEST naming where it pointed). A request body is
+   * valid until the call settles (the producer reuses its buffer): a wrapper keeping it must copy.
    */
   fetch?: typeof fetch;
+  /**
+   * Told of every request that got an answer (any status): bytes each way and latency, to meter
+   * calls the way a gateway bills them. A listener that throws fails the request, so keep it simple.
+   */
+  onResponse?: (call: AnsweredCall) => void;
+}
+
+/** One request that got an answer, as `onResponse` sees it. */
+export interface AnsweredCall {
+  method: string;
+  /** The URL's path, without the query. */
+  path: string;
+  status: number;
+  /** Request body bytes. */
+  requestBytes: number;
+  /** Response body bytes. */
+  responseBytes: number;
+  /** From sending the request to its status and headers arriving, in ms (fractional). */
+  latencyMs: number;
 }
 
 export interface RequestOptions {
@@ -33,10 +62,20 @@ export interface RequestOptions {
   accept?: string;
 }
 
+/** The response headers: `get` as WHATWG Headers has it (case-insensitive, null when absent). */
+export interface ResponseHeaders {
+  get(name: string): string | null;
+}
+
 export interface RawResponse {
   status: number;
-  headers: Headers;
+  headers: ResponseHeaders;
   bytes: Uint8Array;
+}
+
+interface Answer extends RawResponse {
+  /** performance.now() when the status and headers arrived. */
+  answeredAt: number;
 }
 
 export type RequestListener = (request: RequestEventPayload) => void;
@@ -47,10 +86,13 @@ export class Transport {
   /** Shared by every view of this transport, so correlation ids are unique per client. */
   private readonly requests = { count: 0 };
   private onRequest: RequestListener | undefined;
+  /** Keeps sockets for reuse when no `fetch` is given; shared by every view of this transport. */
+  private readonly agent: Agent | undefined;
 
   constructor(private readonly options: TransportOptions) {
     this.base = baseUrl(options.url);
     this.signer = options.aws ? sigV4Signer(options.aws) : undefined;
+    this.agent = options.fetch ? undefined : keepAliveAgent(this.base);
   }
 
   /**
@@ -92,14 +134,13 @@ export class Transport {
     if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
     const signed = this.signer ? await this.signer({ method, url, headers, body }) : headers;
     const sentAt = Date.now();
-    let response: Response;
+    const started = performance.now();
+    const timeoutMs = this.options.timeoutMs ?? 35_000;
+    let answer: Answer;
     try {
-      response = await (this.options.fetch ?? fetch)(url, {
-        method,
-        headers: signed,
-        body,
-        signal: AbortSignal.timeout(this.options.timeoutMs ?? 35_000),
-      });
+      answer = this.agent
+        ? await agentExchange(url, method, signed, body, timeoutMs, this.agent)
+        : await fetchExchange(this.options.fetch ?? fetch, url, method, signed, body, timeoutMs);
     } catch (error) {
       // No answer: the request may or may not have been applied. Retrying is safe only with an
       // idempotency key, which the producer always sends.
@@ -108,13 +149,21 @@ export class Transport {
         cause: error,
       });
     }
-    const bytes = new Uint8Array(await response.arrayBuffer());
+    const { status, headers: responseHeaders, bytes } = answer;
+    this.options.onResponse?.({
+      method,
+      path: url.pathname,
+      status,
+      requestBytes: body?.byteLength ?? 0,
+      responseBytes: bytes.byteLength,
+      latencyMs: answer.answeredAt - started,
+    });
     this.onRequest?.({
       broker: url.host,
       apiName: apiName(method, path),
       method,
       path: url.pathname,
-      status: response.status,
+      status,
       correlationId: this.requests.count++,
       size: body?.byteLength ?? 0,
       createdAt,
@@ -122,8 +171,9 @@ export class Transport {
       pendingDuration: 0,
       duration: Date.now() - sentAt,
     });
-    if (response.status >= 400) throw toError(response.status, bytes);
-    return { status: response.status, headers: response.headers, bytes };
+    // A 3xx is an error too: redirects are not followed (see TransportOptions.fetch).
+    if (status >= 300) throw toError(status, bytes, responseHeaders);
+    return { status, headers: responseHeaders, bytes };
   }
 
   /**
@@ -153,7 +203,41 @@ export class Transport {
   }
 }
 
-/** Why fetch got no answer, from the system error under fetch's own "fetch failed". */
+/** A request sent with node:http / node:https through the transport's keep-alive agent. */
+async function agentExchange(
+  url: URL,
+  method: string,
+  headers: Record<string, string>,
+  body: Uint8Array | undefined,
+  timeoutMs: number,
+  agent: Agent,
+): Promise<Answer> {
+  const answer = await exchange(url, { method, headers, body, timeoutMs, agent });
+  return { ...answer, headers: headerGetter(answer.headers) };
+}
+
+/**
+ * A request sent with a fetch implementation; the timeout covers reading the body too. A binary body
+ * is read once, into the ArrayBuffer the answer hands on.
+ */
+async function fetchExchange(
+  send: typeof fetch,
+  url: URL,
+  method: string,
+  headers: Record<string, string>,
+  body: Uint8Array | undefined,
+  timeoutMs: number,
+): Promise<Answer> {
+  const response = await send(url, { method, headers, body, signal: AbortSignal.timeout(timeoutMs) });
+  const answeredAt = performance.now();
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  return { status: response.status, headers: response.headers, bytes, answeredAt };
+}
+
+/**
+ * Why a request got no answer: the system error (node:http's own, or the one under fetch's "fetch
+ * failed"), or the timeout.
+ */
 function unreachable(origin: string, error: unknown): string {
   let cause: unknown = error;
   while (cause instanceof Error && !('code' in cause) && cause.cause !== undefined) cause = cause.cause;
@@ -176,7 +260,15 @@ function unreachable(origin: string, error: unknown): string {
   }
 }
 
-function toError(status: number, bytes: Uint8Array): StreambedError {
+function toError(status: number, bytes: Uint8Array, headers: ResponseHeaders): StreambedError {
+  if (status < 400) {
+    const location = headers.get('location');
+    return new StreambedError(
+      'INVALID_REQUEST',
+      `HTTP ${status}: redirected${location ? ` to ${location}` : ''}; the SDK does not follow redirects: use the API's own URL`,
+      { status },
+    );
+  }
   let parsed: {
     error?: { code?: string; message?: string; retriable?: boolean } & Record<string, unknown>;
     message?: unknown;
