@@ -6,7 +6,7 @@
 
 import { decodeProduceBody } from '../../client/wire/binary.ts';
 import { BytePool } from '../../client/wire/bytes.ts';
-import { crc32c } from '../../client/wire/crc32c.ts';
+import { crc32c, crc32cImplementation } from '../../client/wire/crc32c.ts';
 import { encodeRecordBatch } from '../../client/wire/record-batch.ts';
 import { newDataObjectKey } from '../../lambdas/core/layout.ts';
 import { encodeObject } from '../../lambdas/core/object-format.ts';
@@ -95,7 +95,10 @@ export async function coreLayers(
           buffers.release([encodeRecordBatch(logRecords, { allocate: buffers.acquire })]);
         }),
       ),
-      row('  of which CRC-32C of the batch', await timeIt(iterations, () => crc32c(batch))),
+      row(
+        `  of which CRC-32C of the batch (${crc32cImplementation()})`,
+        await timeIt(iterations, () => crc32c(batch)),
+      ),
       row(
         'encode object by copying batches (several partitions only)',
         await timeIt(iterations, () => encodeObject([batch])),

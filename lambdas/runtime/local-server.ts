@@ -3,6 +3,7 @@
  * files, or memory) or over DynamoDB + S3 (`backend: 'aws'`, e.g. LocalStack).
  */
 import { randomUUID } from 'node:crypto';
+import { crc32cImplementation } from '../../client/wire/crc32c.ts';
 import type { Durability } from '../adapters/durability.ts';
 import { apiRouteTables } from '../http/api-routes.ts';
 import { errorResponse } from '../http/errors.ts';
@@ -108,6 +109,8 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   refuseOpenWithoutToken(host, options.token);
   const backend = await openBackend(options);
   const logger = options.logger ?? createLocalLogger(options.logLevel);
+  // Native (@node-rs/crc32) unless it failed to load here; the Lambdas always use JavaScript.
+  if (logger.enabled('debug')) logger.debug('crc32c', { implementation: crc32cImplementation() });
   let runner: LocalRunner | undefined;
   const services = createServices(backend, systemClock, {
     subscriptionTargets: {

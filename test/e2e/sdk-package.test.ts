@@ -29,6 +29,7 @@ interface PackedFile {
 }
 
 let work: string;
+let tarball: string;
 let app: string;
 let packed: string[];
 let server: LocalServer;
@@ -43,13 +44,8 @@ beforeAll(async () => {
   const [pack] = JSON.parse(stdout) as { filename: string; files: PackedFile[] }[];
   if (pack === undefined) throw new Error(`npm pack reported nothing: ${stdout}`);
   packed = pack.files.map((file) => file.path);
-  app = join(work, 'app');
-  await mkdir(app);
-  await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
-  await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', join(work, pack.filename)], {
-    cwd: app,
-    env,
-  });
+  tarball = join(work, pack.filename);
+  app = await installInto('app');
   server = await startLocalServer({ memory: true, port: 0 });
 }, 180_000);
 
@@ -57,6 +53,18 @@ afterAll(async () => {
   await server?.close();
   if (work !== undefined) await rm(work, { recursive: true, force: true });
 });
+
+/** A new project `name` in the work folder with the packed SDK installed; its folder. */
+async function installInto(name: string, npmOptions: readonly string[] = []): Promise<string> {
+  const dir = join(work, name);
+  await mkdir(dir);
+  await writeFile(join(dir, 'package.json'), JSON.stringify({ name, private: true, type: 'module' }));
+  await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', ...npmOptions, tarball], {
+    cwd: dir,
+    env,
+  });
+  return dir;
+}
 
 /** Every `.js` file of the installed package, relative to its folder. */
 async function installedScripts(packageDir: string): Promise<string[]> {
@@ -112,7 +120,10 @@ describe('the SDK package', () => {
     const dependencies = manifest.dependencies as Record<string, string>;
     // @smithy/types is imported by the declarations only (the SigV4 credential types).
     expect([...imported, '@smithy/types'].sort()).toEqual(Object.keys(dependencies).sort());
-    for (const [name, version] of Object.entries(dependencies)) {
+    // Optional ones are loaded by name at run time (createRequire), not imported.
+    const optional = manifest.optionalDependencies as Record<string, string>;
+    expect(Object.keys(optional)).toEqual(['@node-rs/crc32']);
+    for (const [name, version] of Object.entries({ ...dependencies, ...optional })) {
       expect(`${name}@${version}`).toBe(`${name}@${lock.packages[`node_modules/${name}`].version}`);
     }
   });
@@ -197,4 +208,53 @@ console.log(JSON.stringify({ sent: sent.length, values: values.sort() }));
     expect(failure?.code).toBe(1);
     expect(failure?.stderr).toMatch(/the local server ships with the Streambed repository.*`npm start`/);
   });
+
+  it('checks CRCs with its optional @node-rs/crc32, and in JavaScript where that is not installed', async () => {
+    // Prepare: a second project installed without optional dependencies, as on a platform with no
+    // prebuilt binary; a script that round-trips a value long enough for the native path
+    const bare = await installInto('bare', ['--omit=optional']);
+    const script = `
+import { Streambed, stringSerde } from '@streambed/client';
+
+const { crc32cImplementation } = await import(
+  new URL('./node_modules/@streambed/client/dist/wire/crc32c.js', import.meta.url)
+);
+const topic = process.env.TOPIC;
+const value = 'crc'.repeat(20_000);
+const streambed = new Streambed({ url: process.env.STREAMBED_URL });
+await streambed.admin().createTopic({ topic, numPartitions: 1 });
+const producer = streambed.producer();
+await producer.send({ topic, messages: [{ key: 'k', value }] });
+await producer.disconnect();
+const consumer = streambed.consumer({ groupId: topic, valueSerde: stringSerde });
+await consumer.subscribe({ topics: [topic], fromBeginning: true });
+const received = await new Promise((resolve, reject) => {
+  consumer.on(consumer.events.CRASH, ({ payload }) => reject(payload.error));
+  consumer.run({ eachMessage: async ({ message }) => resolve(message.value) }).catch(reject);
+});
+await consumer.disconnect();
+console.log(JSON.stringify({ implementation: crc32cImplementation(), same: received === value }));
+`;
+    const outcomes: Record<string, unknown> = {};
+
+    // Act
+    for (const [name, dir] of [
+      ['with', app],
+      ['without', bare],
+    ] as const) {
+      await writeFile(join(dir, 'crc.mjs'), script);
+      const { stdout } = await run(process.execPath, ['crc.mjs'], {
+        cwd: dir,
+        env: { ...env, STREAMBED_URL: server.url, TOPIC: `crc-${name}` },
+      });
+      outcomes[name] = JSON.parse(stdout);
+    }
+
+    // Assess
+    await expect(readdir(join(bare, 'node_modules/@node-rs'))).rejects.toThrow(/ENOENT/);
+    expect(outcomes).toEqual({
+      with: { implementation: 'native', same: true },
+      without: { implementation: 'js', same: true },
+    });
+  }, 120_000);
 });

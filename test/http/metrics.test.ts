@@ -326,4 +326,14 @@ describe('the request log', () => {
       expect.objectContaining({ level: 'warn', message: 'request', status: 500, code: 'INTERNAL' }),
     );
   });
+
+  it('says at debug which CRC-32C implementation checks the batches', async () => {
+    // Act
+    const { lines } = await start({ level: 'debug' });
+
+    // Assess: native here, where @node-rs/crc32 is installed (JavaScript where it is not)
+    expect(lines).toContainEqual(
+      expect.objectContaining({ level: 'debug', message: 'crc32c', implementation: 'native' }),
+    );
+  });
 });

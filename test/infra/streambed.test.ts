@@ -229,6 +229,9 @@ describe('Lambda functions', () => {
       expect(code).not.toMatch(/["']better-sqlite3["']/);
       // The AWS SDK is bundled (pinned), not left to the runtime's copy.
       expect(code).not.toMatch(/from\s*["']@aws-sdk\//);
+      // CRC-32C's native module is looked for at run time, never bundled: npm installed the building
+      // machine's binary only, not arm64's (crc32c-bundle.test.ts: without it, JavaScript is used).
+      expect(code).not.toMatch(/@node-rs\/crc32-|\.node["']/);
     }
   });
 });
