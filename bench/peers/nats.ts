@@ -5,7 +5,6 @@
  * server's PubAck: stored in the stream); each reader pulls its stream back from the start through a
  * pull consumer (no acks), fetching a batch's worth of messages at a time.
  */
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -19,7 +18,7 @@ import {
   StorageType,
 } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { onPath, startPeerServer } from './server-process.ts';
+import { findServer, type PeerOptions, startPeerServer } from './server-process.ts';
 import { measurePeer, type PeerOutcome, type PeerWorkload, peerValues } from './workload.ts';
 
 /** The package exports no package.json: read it beside its entry point (lib/mod.js). */
@@ -37,13 +36,10 @@ export const NATS_CONFIG = 'JetStream file store (-js -sd), one stream per write
 /** How long one pull waits for its batch before the read fails rather than hangs. */
 const FETCH_EXPIRES_MS = 10_000;
 
-export async function measureNats(
-  workload: PeerWorkload,
-  options: { path?: string; binary?: string } = {},
-): Promise<PeerOutcome> {
-  const binary = onPath(options.binary ?? 'nats-server', options.path);
-  if (binary === undefined) return { skipped: 'not installed (apt-get install nats-server)' };
-  const version = /v([\d.]+)/.exec(execFileSync(binary, ['--version'], { encoding: 'utf8' }))?.[1];
+export async function measureNats(workload: PeerWorkload, options: PeerOptions = {}): Promise<PeerOutcome> {
+  const found = findServer('nats-server', /v([\d.]+)/, options);
+  if ('skipped' in found) return found;
+  const { binary, version } = found;
   const server = await startPeerServer({
     binary,
     args: (port, dir) => ['-js', '-sd', dir, '-a', '127.0.0.1', '-p', String(port)],
@@ -103,7 +99,7 @@ export async function measureNats(
       },
       workload,
       {
-        client: `@nats-io/jetstream ${CLIENT_VERSION}, nats-server ${version ?? '?'}`,
+        client: `@nats-io/jetstream ${CLIENT_VERSION}, nats-server ${version}`,
         config: NATS_CONFIG,
       },
     );

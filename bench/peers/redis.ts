@@ -5,10 +5,9 @@
  * one batch (one field, the value); each reader pages through its key with XRANGE ... COUNT batch,
  * from the start to the last entry written, with ioredis's Buffer replies.
  */
-import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { Redis } from 'ioredis';
-import { onPath, startPeerServer } from './server-process.ts';
+import { findServer, type PeerOptions, startPeerServer } from './server-process.ts';
 import { measurePeer, type PeerOutcome, type PeerWorkload, peerValues } from './workload.ts';
 
 const IOREDIS_VERSION = (createRequire(import.meta.url)('ioredis/package.json') as { version: string })
@@ -16,13 +15,10 @@ const IOREDIS_VERSION = (createRequire(import.meta.url)('ioredis/package.json') 
 
 export const REDIS_CONFIG = 'appendonly yes, appendfsync everysec, save ""';
 
-export async function measureRedis(
-  workload: PeerWorkload,
-  options: { path?: string; binary?: string } = {},
-): Promise<PeerOutcome> {
-  const binary = onPath(options.binary ?? 'redis-server', options.path);
-  if (binary === undefined) return { skipped: 'not installed (apt-get install redis-server)' };
-  const version = /v=([\d.]+)/.exec(execFileSync(binary, ['--version'], { encoding: 'utf8' }))?.[1];
+export async function measureRedis(workload: PeerWorkload, options: PeerOptions = {}): Promise<PeerOutcome> {
+  const found = findServer('redis-server', /v=([\d.]+)/, options);
+  if ('skipped' in found) return found;
+  const { binary, version } = found;
   const server = await startPeerServer({
     binary,
     args: (port, dir) => [
@@ -85,7 +81,7 @@ export async function measureRedis(
         },
       },
       workload,
-      { client: `ioredis ${IOREDIS_VERSION}, redis-server ${version ?? '?'}`, config: REDIS_CONFIG },
+      { client: `ioredis ${IOREDIS_VERSION}, redis-server ${version}`, config: REDIS_CONFIG },
     );
   } finally {
     for (const each of connections) each.disconnect();

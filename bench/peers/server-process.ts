@@ -4,7 +4,7 @@
  * its ready line. `stop` kills it, waits for its exit and removes the directory; it is safe to call
  * more than once.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -25,6 +25,26 @@ export function onPath(binary: string, path = process.env.PATH ?? ''): string | 
     }
   }
   return undefined;
+}
+
+/** Where a peer's server is looked for: PATH's directories (default the process's). */
+export interface PeerOptions {
+  path?: string;
+}
+
+/**
+ * The server binary `name` on PATH and the version its `--version` prints (`pattern`'s first group),
+ * or why the peer is skipped: its Debian package names the binary.
+ */
+export function findServer(
+  name: string,
+  pattern: RegExp,
+  options: PeerOptions,
+): { binary: string; version: string } | { skipped: string } {
+  const binary = onPath(name, options.path);
+  if (binary === undefined) return { skipped: `not installed (apt-get install ${name})` };
+  const version = pattern.exec(execFileSync(binary, ['--version'], { encoding: 'utf8' }))?.[1];
+  return { binary, version: version ?? '?' };
 }
 
 /** A port nothing listens on right now (the server binds it a moment later). */

@@ -23,6 +23,7 @@ import { decodeRecordBatch, splitBatches } from '../../client/wire/record-batch.
 import type { Harness } from '../harness.ts';
 import { measureNats } from '../peers/nats.ts';
 import { measureRedis } from '../peers/redis.ts';
+import type { PeerOptions } from '../peers/server-process.ts';
 import {
   measurePeer,
   type PeerMeasurement,
@@ -161,7 +162,7 @@ function sdkTarget(harness: Harness, workload: PeerWorkload): PeerTarget {
 export async function runPeers(
   harness: Harness,
   plan: BenchPlan,
-  options: { path?: string } = {},
+  options: PeerOptions = {},
 ): Promise<PeersResult> {
   const workload = peerWorkload(plan);
   const shape = `${workload.lanes} x ${workload.batchesPerLane} batches of ${workload.recordsPerBatch} x ${workload.recordBytes} B`;

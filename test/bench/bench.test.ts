@@ -254,32 +254,23 @@ describe('peers of the bench (Redis Streams, NATS JetStream)', () => {
     return outcome;
   };
 
-  it.skipIf(onPath('redis-server') === undefined)(
-    'writes and reads the records through a redis-server it starts and stops (skipped where redis-server is not installed)',
-    async () => {
-      const before = peerDirs();
-      const redis = measured(await measureRedis(workload));
-      expect(redis.recordsPerRun).toBe(200);
-      expect(redis.writeMibPerSec).toBeGreaterThan(0);
-      expect(redis.readMibPerSec).toBeGreaterThan(0);
-      expect(redis.client).toMatch(/^ioredis 5\.\d+\.\d+, redis-server \d+\./);
-      expect(peerDirs()).toEqual(before);
-    },
-    20_000,
-  );
-
-  it.skipIf(onPath('nats-server') === undefined)(
-    'writes and reads the records through a JetStream nats-server it starts and stops (skipped where nats-server is not installed)',
-    async () => {
-      const before = peerDirs();
-      const nats = measured(await measureNats(workload));
-      expect(nats.recordsPerRun).toBe(200);
-      expect(nats.writeMibPerSec).toBeGreaterThan(0);
-      expect(nats.readMibPerSec).toBeGreaterThan(0);
-      expect(peerDirs()).toEqual(before);
-    },
-    20_000,
-  );
+  for (const [server, measure, client] of [
+    ['redis-server', measureRedis, /^ioredis 5\.\d+\.\d+, redis-server \d+\./],
+    ['nats-server', measureNats, /^@nats-io\/jetstream 3\.\d+\.\d+, nats-server \d+\./],
+  ] as const)
+    it.skipIf(onPath(server) === undefined)(
+      `writes and reads the records through a ${server} it starts and stops (skipped where ${server} is not installed)`,
+      async () => {
+        const before = peerDirs();
+        const peer = measured(await measure(workload));
+        expect(peer.recordsPerRun).toBe(200);
+        expect(peer.writeMibPerSec).toBeGreaterThan(0);
+        expect(peer.readMibPerSec).toBeGreaterThan(0);
+        expect(peer.client).toMatch(client);
+        expect(peerDirs()).toEqual(before);
+      },
+      20_000,
+    );
 
   it('reports a peer as not installed where its binary is not on PATH, and the table as not measured', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'streambed-bench-path-'));
