@@ -33,7 +33,7 @@ import {
   peerValues,
 } from '../peers/workload.ts';
 import type { BenchPlan } from '../plan.ts';
-import { KiB, MiB } from '../stats.ts';
+import { KiB, MiB, round } from '../stats.ts';
 import { freshTopic, requestCount } from './produce.ts';
 
 export const PEER_RECORD_BYTES = KiB;
@@ -48,6 +48,8 @@ export interface PeersResult {
   nats: PeerOutcome;
   streambedJson: PeerMeasurement;
   streambedSdk: PeerMeasurement;
+  /** Peak RSS of the server process while each Streambed row ran. */
+  serverPeakRssMb: { json: number; sdk: number };
 }
 
 /** The peer workload of `plan`: as many 1,000-record batches as its produce volume, over 4 lanes. */
@@ -184,6 +186,9 @@ export async function runPeers(
   };
   const redis = await peer('Redis Streams', () => measureRedis(workload, options));
   const nats = await peer('NATS JetStream', () => measureNats(workload, options));
+  // The server process's peak RSS during each of Streambed's rows (a new window per row).
+  const serverPeakRssMb = { json: Number.NaN, sdk: Number.NaN };
+  await harness.serverMemory();
   const streambedJson = line(
     'Streambed HTTP JSON',
     await measurePeer(jsonTarget(harness, workload), workload, {
@@ -191,6 +196,7 @@ export async function runPeers(
       config: `JSON produce and fetch (max_bytes ${FETCH_MAX_BYTES})`,
     }),
   );
+  serverPeakRssMb.json = round((await harness.serverMemory()).windowPeakMb);
   const streambedSdk = line(
     'Streambed SDK binary',
     await measurePeer(sdkTarget(harness, workload), workload, {
@@ -198,5 +204,9 @@ export async function runPeers(
       config: `binary produce and fetch (max_bytes ${FETCH_MAX_BYTES})`,
     }),
   );
-  return { workload, redis, nats, streambedJson, streambedSdk };
+  serverPeakRssMb.sdk = round((await harness.serverMemory()).windowPeakMb);
+  harness.progress(
+    `peers: server peak RSS ${serverPeakRssMb.json} MB during HTTP JSON, ${serverPeakRssMb.sdk} MB during SDK binary`,
+  );
+  return { workload, redis, nats, streambedJson, streambedSdk, serverPeakRssMb };
 }

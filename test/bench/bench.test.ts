@@ -291,7 +291,14 @@ describe('peers of the bench (Redis Streams, NATS JetStream)', () => {
         runs: [],
       };
       const table = peerTable(
-        { workload, redis, nats, streambedJson: streambed, streambedSdk: streambed },
+        {
+          workload,
+          redis,
+          nats,
+          streambedJson: streambed,
+          streambedSdk: streambed,
+          serverPeakRssMb: { json: 1, sdk: 1 },
+        },
         { skipped: 'no listener' },
       );
       expect(table.rows[0]).toMatchObject({
