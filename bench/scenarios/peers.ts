@@ -186,27 +186,40 @@ export async function runPeers(
   };
   const redis = await peer('Redis Streams', () => measureRedis(workload, options));
   const nats = await peer('NATS JetStream', () => measureNats(workload, options));
-  // The server process's peak RSS during each of Streambed's rows (a new window per row).
-  const serverPeakRssMb = { json: Number.NaN, sdk: Number.NaN };
-  await harness.serverMemory();
-  const streambedJson = line(
+  /** One of Streambed's rows, and the server process's peak RSS while it ran (a window of its own). */
+  const streambed = async (name: string, target: PeerTarget, client: string, form: string) => {
+    await harness.serverMemory();
+    const measured = line(
+      name,
+      await measurePeer(target, workload, {
+        client,
+        config: `${form} produce and fetch (max_bytes ${FETCH_MAX_BYTES})`,
+      }),
+    );
+    return { measured, peakMb: round((await harness.serverMemory()).windowPeakMb) };
+  };
+  const json = await streambed(
     'Streambed HTTP JSON',
-    await measurePeer(jsonTarget(harness, workload), workload, {
-      client: 'fetch, JSON.stringify and JSON.parse',
-      config: `JSON produce and fetch (max_bytes ${FETCH_MAX_BYTES})`,
-    }),
+    jsonTarget(harness, workload),
+    'fetch, JSON.stringify and JSON.parse',
+    'JSON',
   );
-  serverPeakRssMb.json = round((await harness.serverMemory()).windowPeakMb);
-  const streambedSdk = line(
+  const sdk = await streambed(
     'Streambed SDK binary',
-    await measurePeer(sdkTarget(harness, workload), workload, {
-      client: 'Streambed SDK (Producer; binary fetch, decoded)',
-      config: `binary produce and fetch (max_bytes ${FETCH_MAX_BYTES})`,
-    }),
+    sdkTarget(harness, workload),
+    'Streambed SDK (Producer; binary fetch, decoded)',
+    'binary',
   );
-  serverPeakRssMb.sdk = round((await harness.serverMemory()).windowPeakMb);
+  const serverPeakRssMb = { json: json.peakMb, sdk: sdk.peakMb };
   harness.progress(
     `peers: server peak RSS ${serverPeakRssMb.json} MB during HTTP JSON, ${serverPeakRssMb.sdk} MB during SDK binary`,
   );
-  return { workload, redis, nats, streambedJson, streambedSdk, serverPeakRssMb };
+  return {
+    workload,
+    redis,
+    nats,
+    streambedJson: json.measured,
+    streambedSdk: sdk.measured,
+    serverPeakRssMb,
+  };
 }
