@@ -15,6 +15,7 @@ import { runKafka } from './scenarios/kafka.ts';
 import { type LambdaMemoryResult, runLambdaMemory } from './scenarios/lambda-memory.ts';
 import { runLayers } from './scenarios/layers.ts';
 import { runLogLength } from './scenarios/log-length.ts';
+import { runPeers } from './scenarios/peers.ts';
 import { runFanOut, runProduce } from './scenarios/produce.ts';
 import { runReadBack } from './scenarios/read-back.ts';
 import { MiB } from './stats.ts';
@@ -85,6 +86,7 @@ export async function runBench(plan: BenchPlan, outDir: string, options: Harness
     const endToEnd = await measure('endToEnd', () => runEndToEnd(harness, plan));
     const logLength = await measure('logLength', () => runLogLength(harness, plan));
     const kafka = await measure('kafka', () => runKafka(harness, plan));
+    const peers = await measure('peers', () => runPeers(harness, plan));
     const lambdaMemory = await runLambdaMemoryScenario(harness, plan, options.aws);
     outputs = {
       produce,
@@ -94,6 +96,7 @@ export async function runBench(plan: BenchPlan, outDir: string, options: Harness
       endToEnd,
       logLength,
       kafka,
+      peers,
       lambdaMemory,
       startRssMb: harness.serverStartRssMb,
       rssByScenario,

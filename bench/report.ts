@@ -1,4 +1,5 @@
 /** bench/results/report.md: the DESIGN §10 targets next to the measured numbers, then the details. */
+import { PEER_HEADS, peerIntro, peerRows } from './peers/table.ts';
 import type { BenchPlan } from './plan.ts';
 import { ASSUMPTIONS, PRICES } from './prices.ts';
 import type { BenchResults, RemoteResults, TargetCheck } from './results.ts';
@@ -306,6 +307,7 @@ export function renderReport(results: BenchResults, checks: TargetCheck[], plan:
   );
 
   out.push('## Kafka clients', '', ...kafkaSection(results), '');
+  out.push('## Peers', '', peerIntro(results.peers), '', table(PEER_HEADS, peerRows(results.peers)), '');
 
   out.push('## Fetch latency vs log length', '');
   out.push(

@@ -15,6 +15,7 @@ import {
   scaleUsage,
   streambedCost,
 } from './cost.ts';
+import { peerChecks, peerTable } from './peers/table.ts';
 import type { BenchPlan } from './plan.ts';
 import { ASSUMPTIONS, PRICES } from './prices.ts';
 import type { EndToEndResult } from './scenarios/end-to-end.ts';
@@ -22,6 +23,7 @@ import type { KafkaResult } from './scenarios/kafka.ts';
 import type { LambdaMemoryResult } from './scenarios/lambda-memory.ts';
 import type { LayersResult } from './scenarios/layers.ts';
 import type { LogLengthResult } from './scenarios/log-length.ts';
+import type { PeersResult } from './scenarios/peers.ts';
 import type { FanOutResult, ProduceConfigResult } from './scenarios/produce.ts';
 import type { ReadBackResult } from './scenarios/read-back.ts';
 import { GiB, KiB, MiB, round } from './stats.ts';
@@ -34,6 +36,8 @@ export interface ScenarioOutputs {
   endToEnd: EndToEndResult;
   logLength: LogLengthResult;
   kafka: KafkaResult | { skipped: string };
+  /** Redis Streams, NATS JetStream and Streambed's HTTP forms on the same records (scenarios/peers.ts). */
+  peers: PeersResult;
   lambdaMemory: LambdaMemoryResult | { skipped: string };
   /** Peak RSS of the server process. */
   peakRssMb: number;
@@ -250,6 +254,7 @@ export function buildResults(plan: BenchPlan, outputs: ScenarioOutputs) {
       logLength,
     },
     kafka: kafkaSection(outputs.kafka, headline.mibPerSec, fetchHeadline.cold.mibPerSec),
+    peers: peerTable(outputs.peers, outputs.kafka),
     endToEnd,
     layers: outputs.layers,
     lambda: outputs.lambdaMemory,
@@ -449,6 +454,7 @@ export function checkTargets(results: BenchResults, plan: BenchPlan): TargetChec
       note: '',
     });
   }
+  checks.push(...peerChecks(results.peers));
   return checks;
 }
 

@@ -8,6 +8,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runBench, runRemoteBench } from './bench.ts';
+import { peerLines } from './peers/table.ts';
 import { parseArgs, USAGE } from './plan.ts';
 
 async function main(): Promise<void> {
@@ -62,6 +63,8 @@ async function main(): Promise<void> {
     line(
       `kafka   produce ${kafka.produce.mibPerSec} MiB/s (${kafka.produce.ratioVsSdk}× SDK, ${kafka.produce.client}); fetch ${'skipped' in kafka.fetch ? `skipped: ${kafka.fetch.skipped}` : `${kafka.fetch.mibPerSec} MiB/s (${kafka.fetch.ratioVsSdk}× SDK, ${kafka.fetch.client})`}; consume ${kafka.kafkajsConsumer.mibPerSec} MiB/s (${kafka.kafkajsConsumer.ratioVsSdk}× SDK, ${kafka.kafkajsConsumer.client})`,
     );
+  line('peers (same records, MiB/s of payload):');
+  for (const peer of peerLines(results.peers)) line(peer);
   line(`peak RSS ${results.memory.serverRssMb} MB`);
   for (const check of checks)
     line(`  [${check.status}] ${check.what}: ${check.measured} (target ${check.target})`);

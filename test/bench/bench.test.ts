@@ -4,11 +4,16 @@
  * rather than in a newcomer's hands. Nothing about timings is asserted; only what must hold on any
  * machine (one PUT per produce request, one two-item commit per partition, files written).
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { runBench, runRemoteBench } from '../../bench/bench.ts';
+import { measureNats } from '../../bench/peers/nats.ts';
+import { measureRedis } from '../../bench/peers/redis.ts';
+import { onPath, startPeerServer } from '../../bench/peers/server-process.ts';
+import { peerChecks, peerTable } from '../../bench/peers/table.ts';
+import type { PeerMeasurement, PeerWorkload } from '../../bench/peers/workload.ts';
 import { type BenchPlan, parseArgs } from '../../bench/plan.ts';
 import { benchCommand } from '../../bench/report.ts';
 import { fetchWithKcat } from '../../bench/scenarios/kafka.ts';
@@ -160,8 +165,25 @@ describe('a whole bench run with a tiny plan', () => {
       expect(written.kafka.fetch[key]).toEqual(expect.any(Number));
       expect(written.kafka.kafkajsConsumer[key]).toEqual(expect.any(Number));
     }
+    // The peer table: Streambed's two HTTP forms always, Redis and NATS where installed.
+    const peers = new Map(results.peers.rows.map((row) => [row.system, row]));
+    for (const system of ['Streambed HTTP JSON', 'Streambed SDK binary', 'Streambed Kafka (KafkaJS)']) {
+      expect(peers.get(system)?.writeMibPerSec).toBeGreaterThan(0);
+      expect(peers.get(system)?.readMibPerSec).toBeGreaterThan(0);
+    }
+    expect([...peers.keys()]).toEqual([
+      'Redis Streams',
+      'NATS JetStream',
+      'Streambed HTTP JSON',
+      'Streambed SDK binary',
+      'Streambed Kafka (KafkaJS)',
+    ]);
+    expect(checks.find((c) => c.what.startsWith('SDK produce vs Redis XADD'))?.status).toMatch(
+      /^(met|missed|not measured)$/,
+    );
     const report = readFileSync(join(out, 'report.md'), 'utf8');
     expect(report).toContain('npm run bench -- --quick --backend memory');
+    expect(report).toMatch(/## Peers[\s\S]*\| Streambed SDK binary \|/);
     expect(report).toMatch(/## Kafka clients[\s\S]*\| produce \| KafkaJS 2\.\d+\.\d+/);
   }, 120_000);
 
@@ -215,4 +237,99 @@ describe('a whole bench run with a tiny plan', () => {
     expect(results.fetch.mibPerSec).toBeGreaterThan(0);
     expect(checks.find((c) => c.what === 'Lambda bundles')?.note).toMatch(/skipped: not part of this plan/);
   }, 180_000);
+});
+
+describe('peers of the bench (Redis Streams, NATS JetStream)', () => {
+  const workload: PeerWorkload = {
+    recordBytes: KiB,
+    recordsPerBatch: 50,
+    lanes: 2,
+    batchesPerLane: 2,
+    runs: 1,
+  };
+  const peerDirs = () => readdirSync(tmpdir()).filter((name) => name.startsWith('streambed-bench-peer-'));
+
+  const measured = (outcome: Awaited<ReturnType<typeof measureRedis>>): PeerMeasurement => {
+    if ('skipped' in outcome) throw new Error(`skipped: ${outcome.skipped}`);
+    return outcome;
+  };
+
+  for (const [server, measure, client] of [
+    ['redis-server', measureRedis, /^ioredis 5\.\d+\.\d+, redis-server \d+\./],
+    ['nats-server', measureNats, /^@nats-io\/jetstream 3\.\d+\.\d+, nats-server \d+\./],
+  ] as const)
+    it.skipIf(onPath(server) === undefined)(
+      `writes and reads the records through a ${server} it starts and stops (skipped where ${server} is not installed)`,
+      async () => {
+        const before = peerDirs();
+        const peer = measured(await measure(workload));
+        expect(peer.recordsPerRun).toBe(200);
+        expect(peer.writeMibPerSec).toBeGreaterThan(0);
+        expect(peer.readMibPerSec).toBeGreaterThan(0);
+        expect(peer.client).toMatch(client);
+        expect(peerDirs()).toEqual(before);
+      },
+      20_000,
+    );
+
+  it('reports a peer as not installed where its binary is not on PATH, and the table as not measured', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'streambed-bench-path-'));
+    try {
+      const redis = await measureRedis(workload, { path: empty });
+      const nats = await measureNats(workload, { path: empty });
+      expect(redis).toEqual({ skipped: 'not installed (apt-get install redis-server)' });
+      expect(nats).toEqual({ skipped: 'not installed (apt-get install nats-server)' });
+      const streambed: PeerMeasurement = {
+        client: 'c',
+        config: 'x',
+        recordsPerRun: 200,
+        payloadBytesPerRun: 200 * KiB,
+        writeMibPerSec: 10,
+        readMibPerSec: 20,
+        writeRecordsPerSec: 1,
+        readRecordsPerSec: 1,
+        runs: [],
+      };
+      const table = peerTable(
+        {
+          workload,
+          redis,
+          nats,
+          streambedJson: streambed,
+          streambedSdk: streambed,
+          serverPeakRssMb: { json: 1, sdk: 1 },
+        },
+        { skipped: 'no listener' },
+      );
+      expect(table.rows[0]).toMatchObject({
+        system: 'Redis Streams',
+        writeMibPerSec: null,
+        note: 'skipped: not installed (apt-get install redis-server)',
+      });
+      expect(table.rows[2]).toMatchObject({ writeMibPerSec: 10, writeVsRedis: null });
+      expect(peerChecks(table).map((c) => [c.status, c.note])).toEqual(
+        Array(4).fill([
+          'not measured',
+          'Redis Streams skipped: not installed (apt-get install redis-server)',
+        ]),
+      );
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
+  it.skipIf(onPath('redis-server') === undefined)(
+    'removes the temporary directory of a server that fails to start (skipped where redis-server is not installed)',
+    async () => {
+      const before = peerDirs();
+      await expect(
+        startPeerServer({
+          binary: onPath('redis-server') as string,
+          args: () => ['--no-such-option', 'x'],
+          ready: /Ready to accept connections/,
+        }),
+      ).rejects.toThrow(/exited with 1/);
+      expect(peerDirs()).toEqual(before);
+    },
+  );
 });

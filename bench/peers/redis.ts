@@ -1,0 +1,90 @@
+/**
+ * Redis Streams as a peer: redis-server started here with the append-only file on and fsynced every
+ * second (`appendfsync everysec`, its recommended setting) and no RDB snapshots, in a temporary
+ * directory. Each writer has a connection and a stream key of its own and sends XADD in pipelines of
+ * one batch (one field, the value); each reader pages through its key with XRANGE ... COUNT batch,
+ * from the start to the last entry written, with ioredis's Buffer replies.
+ */
+import { createRequire } from 'node:module';
+import { Redis } from 'ioredis';
+import { findServer, type PeerOptions, startPeerServer } from './server-process.ts';
+import { measurePeer, type PeerOutcome, type PeerWorkload, peerValues } from './workload.ts';
+
+const IOREDIS_VERSION = (createRequire(import.meta.url)('ioredis/package.json') as { version: string })
+  .version;
+
+export const REDIS_CONFIG = 'appendonly yes, appendfsync everysec, save ""';
+
+export async function measureRedis(workload: PeerWorkload, options: PeerOptions = {}): Promise<PeerOutcome> {
+  const found = findServer('redis-server', /v=([\d.]+)/, options);
+  if ('skipped' in found) return found;
+  const { binary, version } = found;
+  const server = await startPeerServer({
+    binary,
+    args: (port, dir) => [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'everysec',
+      '--save',
+      '',
+      '--daemonize',
+      'no',
+    ],
+    ready: /Ready to accept connections/,
+  });
+  const connections = Array.from(
+    { length: workload.lanes },
+    () => new Redis({ port: server.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0 }),
+  );
+  try {
+    await Promise.all(connections.map((connection) => connection.connect()));
+    const values = peerValues(workload);
+    const key = (run: number, lane: number) => `bench-${run}-${lane}`;
+    const connection = (lane: number) => connections[lane] as Redis;
+    return await measurePeer(
+      {
+        prepare: async () => {},
+        async write(run, lane) {
+          const pipeline = connection(lane).pipeline();
+          for (const value of values) pipeline.xadd(key(run, lane), '*', 'v', value);
+          const replies = (await pipeline.exec()) ?? [];
+          const failed = replies.find(([error]) => error !== null);
+          if (failed !== undefined) throw failed[0] as Error;
+        },
+        async read(run, lane, records) {
+          let got = 0;
+          let bytes = 0;
+          let start = '-';
+          while (got < records) {
+            const page = await connection(lane).xrangeBuffer(
+              key(run, lane),
+              start,
+              '+',
+              'COUNT',
+              workload.recordsPerBatch,
+            );
+            if (page.length === 0) break;
+            for (const [, fields] of page) {
+              got++;
+              bytes += (fields[1] as Buffer).byteLength;
+            }
+            start = `(${(page[page.length - 1] as [Buffer, Buffer[]])[0].toString()}`;
+          }
+          return { records: got, bytes };
+        },
+      },
+      workload,
+      { client: `ioredis ${IOREDIS_VERSION}, redis-server ${version}`, config: REDIS_CONFIG },
+    );
+  } finally {
+    for (const each of connections) each.disconnect();
+    await server.stop();
+  }
+}
