@@ -133,6 +133,15 @@ export function lambdaEventSize(
   const base64 = !isTextBody(request.headers['content-type']);
   const length = request.body.byteLength;
   const bodyBytes = base64 ? base64Length(length) : utf8JsonStringContentBytes(request.body);
+  return { bytes: eventShellBytes(request, pathParameters, base64) + bodyBytes, base64 };
+}
+
+/** The event's bytes but its body's characters (see lambdaEventSize). */
+function eventShellBytes(
+  request: HttpRequest,
+  pathParameters: Readonly<Record<string, string>> | undefined,
+  base64: boolean,
+): number {
   const queryStringParameters: Record<string, string> = {};
   for (const name of new Set(request.query.keys())) {
     queryStringParameters[name] = request.query.getAll(name).join(',');
@@ -158,7 +167,41 @@ export function lambdaEventSize(
     body: '',
     isBase64Encoded: base64,
   };
-  return { bytes: Buffer.byteLength(JSON.stringify(shell)) + bodyBytes + LAMBDA_EVENT_RESERVE_BYTES, base64 };
+  return Buffer.byteLength(JSON.stringify(shell)) + LAMBDA_EVENT_RESERVE_BYTES;
+}
+
+/** Whether any byte is a control character (below 0x20): four bytes at a time, as most bodies have none. */
+function hasControlByte(bytes: Uint8Array): boolean {
+  const head = Math.min((4 - (bytes.byteOffset & 3)) & 3, bytes.byteLength);
+  for (let i = 0; i < head; i++) if ((bytes[i] as number) < 0x20) return true;
+  const words = new Uint32Array(bytes.buffer, bytes.byteOffset + head, (bytes.byteLength - head) >>> 2);
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i] as number;
+    // Some byte of `word` is below 0x20 exactly when this sets a byte's top bit (a classic bit trick).
+    if (((word - 0x20202020) & ~word & 0x80808080) !== 0) return true;
+  }
+  for (let i = head + 4 * words.length; i < bytes.byteLength; i++) {
+    if ((bytes[i] as number) < 0x20) return true;
+  }
+  return false;
+}
+
+/**
+ * The request's event (lambdaEventSize) when it exceeds `limit`, else undefined. A text body of valid
+ * UTF-8 without control characters takes at most twice its bytes in the event (only `"` and `\` grow),
+ * which settles most requests without counting; the rest are measured exactly.
+ */
+export function oversizedEvent(
+  request: HttpRequest,
+  pathParameters?: Readonly<Record<string, string>>,
+  limit: number = MAX_LAMBDA_PAYLOAD_BYTES,
+): LambdaEventSize | undefined {
+  const { body } = request;
+  if (isTextBody(request.headers['content-type']) && isUtf8(body) && !hasControlByte(body)) {
+    if (eventShellBytes(request, pathParameters, false) + 2 * body.byteLength <= limit) return undefined;
+  }
+  const event = lambdaEventSize(request, pathParameters);
+  return event.bytes > limit ? event : undefined;
 }
 
 /** Everything of a result document but the characters of its body (apigw.ts builds the same shape). */

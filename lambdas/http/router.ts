@@ -55,7 +55,7 @@ import {
   routeNotFound,
   unsupportedMediaType,
 } from './errors.ts';
-import { base64Length, lambdaEventSize, oversizedResponseBytes } from './lambda-payload.ts';
+import { base64Length, oversizedEvent, oversizedResponseBytes } from './lambda-payload.ts';
 import { type ErrorBodyDoc, type RouteDoc, STORE_ERRORS, WRITE_ERRORS } from './openapi.ts';
 import { fetchPageBody, parseRecordEncoding } from './records-json.ts';
 import {
@@ -673,8 +673,8 @@ export function createRouter(options: RouterOptions): Router {
     if (!isPublic && options.auth !== undefined && !(await options.auth(request))) throw unauthorized();
     if (resolution.kind === 'error') throw resolution.error;
     // Checked before any parsing, for every route: a request Lambda could not take is never looked at.
-    const event = lambdaEventSize(request, resolution.params);
-    if (event.bytes > maxPayloadBytes) throw eventTooLarge(event.bytes, maxPayloadBytes, event.base64);
+    const event = oversizedEvent(request, resolution.params, maxPayloadBytes);
+    if (event !== undefined) throw eventTooLarge(event.bytes, maxPayloadBytes, event.base64);
     return resolution.route.handle({ request, params: resolution.params });
   }
 
