@@ -307,6 +307,7 @@ describe('JSON produce bodies', () => {
       '{"records":[{"value":{"deep":"\\ud800"}}]}',
       '{"records":[{"key":"a","keyBase64":"YQ==","value":1,"valueBase64":"YQ=="}]}',
       '{"records":[{"partition":1e300},{"timestamp":-0},{"partition":0.0}]}',
+      '{"records":[{"timestamp":-0,"partition":-0},{"partition":0.0,"timestamp":5e0}]}',
       JSON.stringify({ records: Array.from({ length: 10_001 }, () => ({})) }),
       JSON.stringify({ records: Array.from({ length: 10_000 }, (_, i) => ({ value: `${i}` })) }),
     ];
