@@ -227,16 +227,19 @@ export function lambdaResponseBytes(response: HttpResponse): number {
 }
 
 /**
- * The size of `response`'s result document when it exceeds `limit`, else undefined. A text body
- * without control characters or surrogates takes at most twice its UTF-8 bytes, which settles most
- * responses without counting; the rest are measured exactly.
+ * The size of `response`'s result document when it exceeds `limit`, else undefined. A body the route
+ * measured (`bodyDocumentBytesAtMost`), or a text body without control characters or surrogates (it
+ * takes at most twice its UTF-8 bytes), settles most responses without counting; the rest are measured
+ * exactly.
  */
 export function oversizedResponseBytes(
   response: HttpResponse,
   limit: number = MAX_LAMBDA_PAYLOAD_BYTES,
 ): number | undefined {
-  const { body } = response;
-  if (typeof body === 'string' && !NEEDS_SCAN.test(body)) {
+  const { body, bodyDocumentBytesAtMost } = response;
+  if (typeof body === 'string' && bodyDocumentBytesAtMost !== undefined) {
+    if (resultShellBytes(response) + bodyDocumentBytesAtMost <= limit) return undefined;
+  } else if (typeof body === 'string' && !NEEDS_SCAN.test(body)) {
     if (resultShellBytes(response) + 2 * Buffer.byteLength(body) <= limit) return undefined;
   }
   const bytes = lambdaResponseBytes(response);

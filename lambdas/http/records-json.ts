@@ -154,6 +154,16 @@ export function fetchPageBody(
   budgetBytes: number,
   where: string,
 ): string {
+  return fetchPage(result, encoding, budgetBytes, where).body;
+}
+
+/** fetchPageBody's body, and at most the bytes it takes in the Lambda response document. */
+export function fetchPage(
+  result: FetchResult,
+  encoding: RecordEncoding,
+  budgetBytes: number,
+  where: string,
+): { body: string; documentBytesAtMost: number } {
   const parts: string[] = [];
   // What the records so far add to the document: at most `used`; exactly `used` once `exact`. A
   // record's text holds no control character and no lone surrogate (JSON.stringify escaped them), so
@@ -197,5 +207,10 @@ export function fetchPageBody(
   }
   // What JSON.stringify writes for {records, nextOffset, highWatermark, logStartOffset}, built from the
   // records' texts already measured.
-  return `{"records":[${parts.join(',')}],"nextOffset":${nextOffset},"highWatermark":${result.highWatermark},"logStartOffset":${result.logStartOffset}}`;
+  const head = '{"records":[';
+  const tail = `],"nextOffset":${nextOffset},"highWatermark":${result.highWatermark},"logStartOffset":${result.logStartOffset}}`;
+  return {
+    body: `${head}${parts.join(',')}${tail}`,
+    documentBytesAtMost: jsonStringContentBytes(head) + used + jsonStringContentBytes(tail),
+  };
 }

@@ -57,7 +57,7 @@ import {
 } from './errors.ts';
 import { base64Length, oversizedEvent, oversizedResponseBytes } from './lambda-payload.ts';
 import { type ErrorBodyDoc, type RouteDoc, STORE_ERRORS, WRITE_ERRORS } from './openapi.ts';
-import { fetchPageBody, parseRecordEncoding } from './records-json.ts';
+import { fetchPage, parseRecordEncoding } from './records-json.ts';
 import {
   alterTopicSchema,
   createTopicSchema,
@@ -511,8 +511,13 @@ export function v1Routes(topics: TopicService, log: LogService, maxPayloadBytes:
         // The page holds whole batches up to max_bytes; how many of its records fit the response is
         // measured as they are rendered (records-json.ts).
         const result = await log.fetch(fetchRequest);
-        const body = fetchPageBody(result, encoding, responseBudget, `${topic}/${partition}`);
-        return { status: 200, headers: { 'content-type': JSON_CONTENT_TYPE }, body };
+        const page = fetchPage(result, encoding, responseBudget, `${topic}/${partition}`);
+        return {
+          status: 200,
+          headers: { 'content-type': JSON_CONTENT_TYPE },
+          body: page.body,
+          bodyDocumentBytesAtMost: page.documentBytesAtMost,
+        };
       },
     },
     {

@@ -34,6 +34,11 @@ export interface HttpResponse {
   headers: Record<string, string>;
   /** A string is sent as UTF-8. */
   body: Uint8Array | string;
+  /**
+   * For a string body, at most the bytes it takes inside a Lambda result document
+   * (lambda-payload.ts), when the route has measured it already: spares measuring a large body twice.
+   */
+  bodyDocumentBytesAtMost?: number;
 }
 
 export type HttpHandler = (request: HttpRequest) => Promise<HttpResponse>;

@@ -263,6 +263,17 @@ describe('lambdaResponseBytes', () => {
   });
 });
 
+describe('oversizedResponseBytes with a measured body', () => {
+  it('trusts a bound within the limit, and measures exactly when the bound is over it', () => {
+    const response: HttpResponse = { status: 200, headers: {}, body: '"'.repeat(100) };
+    const exact = lambdaResponseBytes(response);
+    // The bound is the route's word: one within the limit settles the response unmeasured.
+    expect(oversizedResponseBytes({ ...response, bodyDocumentBytesAtMost: 0 }, exact - 1)).toBeUndefined();
+    expect(oversizedResponseBytes({ ...response, bodyDocumentBytesAtMost: 200 }, exact - 1)).toBe(exact);
+    expect(oversizedResponseBytes({ ...response, bodyDocumentBytesAtMost: 200 }, exact)).toBeUndefined();
+  });
+});
+
 describe('fetchPageBody', () => {
   const record = (offset: number, value: string) => ({
     offset,
