@@ -27,6 +27,7 @@
  */
 import { Buffer, isUtf8 } from 'node:buffer';
 import { LAMBDA_EVENT_RESERVE_BYTES, MAX_LAMBDA_PAYLOAD_BYTES } from '../../client/wire/limits.ts';
+import { hasControlByte } from './byte-scan.ts';
 import type { HttpRequest, HttpResponse } from './types.ts';
 
 const lenientUtf8 = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
@@ -168,22 +169,6 @@ function eventShellBytes(
     isBase64Encoded: base64,
   };
   return Buffer.byteLength(JSON.stringify(shell)) + LAMBDA_EVENT_RESERVE_BYTES;
-}
-
-/** Whether any byte is a control character (below 0x20): four bytes at a time, as most bodies have none. */
-function hasControlByte(bytes: Uint8Array): boolean {
-  const head = Math.min((4 - (bytes.byteOffset & 3)) & 3, bytes.byteLength);
-  for (let i = 0; i < head; i++) if ((bytes[i] as number) < 0x20) return true;
-  const words = new Uint32Array(bytes.buffer, bytes.byteOffset + head, (bytes.byteLength - head) >>> 2);
-  for (let i = 0; i < words.length; i++) {
-    const word = words[i] as number;
-    // Some byte of `word` is below 0x20 exactly when this sets a byte's top bit (a classic bit trick).
-    if (((word - 0x20202020) & ~word & 0x80808080) !== 0) return true;
-  }
-  for (let i = head + 4 * words.length; i < bytes.byteLength; i++) {
-    if ((bytes[i] as number) < 0x20) return true;
-  }
-  return false;
 }
 
 /**
