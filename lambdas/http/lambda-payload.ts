@@ -27,6 +27,7 @@
  */
 import { Buffer, isUtf8 } from 'node:buffer';
 import { LAMBDA_EVENT_RESERVE_BYTES, MAX_LAMBDA_PAYLOAD_BYTES } from '../../client/wire/limits.ts';
+import { hasControlByte } from './byte-scan.ts';
 import type { HttpRequest, HttpResponse } from './types.ts';
 
 const lenientUtf8 = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
@@ -133,6 +134,15 @@ export function lambdaEventSize(
   const base64 = !isTextBody(request.headers['content-type']);
   const length = request.body.byteLength;
   const bodyBytes = base64 ? base64Length(length) : utf8JsonStringContentBytes(request.body);
+  return { bytes: eventShellBytes(request, pathParameters, base64) + bodyBytes, base64 };
+}
+
+/** The event's bytes but its body's characters (see lambdaEventSize). */
+function eventShellBytes(
+  request: HttpRequest,
+  pathParameters: Readonly<Record<string, string>> | undefined,
+  base64: boolean,
+): number {
   const queryStringParameters: Record<string, string> = {};
   for (const name of new Set(request.query.keys())) {
     queryStringParameters[name] = request.query.getAll(name).join(',');
@@ -158,7 +168,25 @@ export function lambdaEventSize(
     body: '',
     isBase64Encoded: base64,
   };
-  return { bytes: Buffer.byteLength(JSON.stringify(shell)) + bodyBytes + LAMBDA_EVENT_RESERVE_BYTES, base64 };
+  return Buffer.byteLength(JSON.stringify(shell)) + LAMBDA_EVENT_RESERVE_BYTES;
+}
+
+/**
+ * The request's event (lambdaEventSize) when it exceeds `limit`, else undefined. A text body of valid
+ * UTF-8 without control characters takes at most twice its bytes in the event (only `"` and `\` grow),
+ * which settles most requests without counting; the rest are measured exactly.
+ */
+export function oversizedEvent(
+  request: HttpRequest,
+  pathParameters?: Readonly<Record<string, string>>,
+  limit: number = MAX_LAMBDA_PAYLOAD_BYTES,
+): LambdaEventSize | undefined {
+  const { body } = request;
+  if (isTextBody(request.headers['content-type']) && isUtf8(body) && !hasControlByte(body)) {
+    if (eventShellBytes(request, pathParameters, false) + 2 * body.byteLength <= limit) return undefined;
+  }
+  const event = lambdaEventSize(request, pathParameters);
+  return event.bytes > limit ? event : undefined;
 }
 
 /** Everything of a result document but the characters of its body (apigw.ts builds the same shape). */
@@ -184,16 +212,19 @@ export function lambdaResponseBytes(response: HttpResponse): number {
 }
 
 /**
- * The size of `response`'s result document when it exceeds `limit`, else undefined. A text body
- * without control characters or surrogates takes at most twice its UTF-8 bytes, which settles most
- * responses without counting; the rest are measured exactly.
+ * The size of `response`'s result document when it exceeds `limit`, else undefined. A body the route
+ * measured (`bodyDocumentBytesAtMost`), or a text body without control characters or surrogates (it
+ * takes at most twice its UTF-8 bytes), settles most responses without counting; the rest are measured
+ * exactly.
  */
 export function oversizedResponseBytes(
   response: HttpResponse,
   limit: number = MAX_LAMBDA_PAYLOAD_BYTES,
 ): number | undefined {
-  const { body } = response;
-  if (typeof body === 'string' && !NEEDS_SCAN.test(body)) {
+  const { body, bodyDocumentBytesAtMost } = response;
+  if (typeof body === 'string' && bodyDocumentBytesAtMost !== undefined) {
+    if (resultShellBytes(response) + bodyDocumentBytesAtMost <= limit) return undefined;
+  } else if (typeof body === 'string' && !NEEDS_SCAN.test(body)) {
     if (resultShellBytes(response) + 2 * Buffer.byteLength(body) <= limit) return undefined;
   }
   const bytes = lambdaResponseBytes(response);

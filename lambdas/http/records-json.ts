@@ -109,6 +109,38 @@ export function toJsonRecord(record: FetchedRecord, encoding: RecordEncoding): J
   return out;
 }
 
+/** What JSON.stringify escapes in text decoded from UTF-8 (which holds no lone surrogate). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it looks for.
+const NEEDS_ESCAPE = /["\\\u0000-\u001f]/;
+
+/** `JSON.stringify(text)` for text decoded from UTF-8; most values need no escape and skip it. */
+function jsonString(text: string): string {
+  return NEEDS_ESCAPE.test(text) ? JSON.stringify(text) : `"${text}"`;
+}
+
+/** `"name":"text"`, `"name":null` or `"nameBase64":"…"`: what JSON.stringify writes for `render`'s field. */
+function fieldJson(name: string, bytes: Uint8Array | null, encoding: RecordEncoding): string {
+  if (bytes === null) return `"${name}":null`;
+  if (encoding === 'utf8') {
+    const decoded = utf8OrUndefined(bytes);
+    if (decoded !== undefined) return `"${name}":${jsonString(decoded)}`;
+  }
+  return `"${name}Base64":"${toBase64(bytes)}"`;
+}
+
+/**
+ * `JSON.stringify(toJsonRecord(record, encoding))`, written straight: no object per record, and each
+ * text escaped once. Headers, rare and small, go through toJsonRecord's objects, which settle the
+ * order of their keys as JSON.stringify does.
+ */
+export function jsonRecordText(record: FetchedRecord, encoding: RecordEncoding): string {
+  const head = `{"offset":${record.offset},"timestamp":${record.timestamp},${fieldJson('key', record.key, encoding)},${fieldJson('value', record.value, encoding)}`;
+  if (record.headers.length === 0) return `${head},"headers":{}}`;
+  const { headers, headersBase64 } = toJsonRecord({ ...record, key: null, value: null }, encoding);
+  const base64 = headersBase64 === undefined ? '' : `,"headersBase64":${JSON.stringify(headersBase64)}`;
+  return `${head},"headers":${JSON.stringify(headers)}${base64}}`;
+}
+
 /**
  * The JSON body of a fetch page: the records of `result` from the first, while the bytes they add to
  * the Lambda response document (records and the commas between them) stay within `budgetBytes`, and
@@ -122,19 +154,45 @@ export function fetchPageBody(
   budgetBytes: number,
   where: string,
 ): string {
+  return fetchPage(result, encoding, budgetBytes, where).body;
+}
+
+/** fetchPageBody's body, and at most the bytes it takes in the Lambda response document. */
+export function fetchPage(
+  result: FetchResult,
+  encoding: RecordEncoding,
+  budgetBytes: number,
+  where: string,
+): { body: string; documentBytesAtMost: number } {
   const parts: string[] = [];
+  // What the records so far add to the document: at most `used`; exactly `used` once `exact`. A
+  // record's text holds no control character and no lone surrogate (JSON.stringify escaped them), so
+  // each of its characters takes at most twice its UTF-8 bytes there: a page whose records take at
+  // most twice their UTF-8 bytes within the budget is settled without measuring each one exactly.
   let used = 0;
+  let exact = false;
   let nextOffset = result.nextOffset;
   for (const record of result.records) {
-    let text = JSON.stringify(toJsonRecord(record, encoding));
-    let bytes = jsonStringContentBytes(text) + (parts.length > 0 ? 1 : 0);
+    let text = jsonRecordText(record, encoding);
+    const comma = parts.length > 0 ? 1 : 0;
+    if (!exact) {
+      const most = 2 * Buffer.byteLength(text) + comma;
+      if (used + most <= budgetBytes) {
+        parts.push(text);
+        used += most;
+        continue;
+      }
+      used = parts.reduce((sum, part, i) => sum + jsonStringContentBytes(part) + (i > 0 ? 1 : 0), 0);
+      exact = true;
+    }
+    let bytes = jsonStringContentBytes(text) + comma;
     if (used + bytes > budgetBytes) {
       if (parts.length > 0) {
         nextOffset = record.offset;
         break;
       }
       if (encoding === 'utf8') {
-        text = JSON.stringify(toJsonRecord(record, 'base64'));
+        text = jsonRecordText(record, 'base64');
         bytes = jsonStringContentBytes(text);
       }
       if (bytes > budgetBytes) {
@@ -149,5 +207,10 @@ export function fetchPageBody(
   }
   // What JSON.stringify writes for {records, nextOffset, highWatermark, logStartOffset}, built from the
   // records' texts already measured.
-  return `{"records":[${parts.join(',')}],"nextOffset":${nextOffset},"highWatermark":${result.highWatermark},"logStartOffset":${result.logStartOffset}}`;
+  const head = '{"records":[';
+  const tail = `],"nextOffset":${nextOffset},"highWatermark":${result.highWatermark},"logStartOffset":${result.logStartOffset}}`;
+  return {
+    body: `${head}${parts.join(',')}${tail}`,
+    documentBytesAtMost: jsonStringContentBytes(head) + used + jsonStringContentBytes(tail),
+  };
 }

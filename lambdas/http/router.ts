@@ -56,9 +56,9 @@ import {
   routeNotFound,
   unsupportedMediaType,
 } from './errors.ts';
-import { base64Length, lambdaEventSize, oversizedResponseBytes } from './lambda-payload.ts';
+import { base64Length, oversizedEvent, oversizedResponseBytes } from './lambda-payload.ts';
 import { type ErrorBodyDoc, type RouteDoc, STORE_ERRORS, WRITE_ERRORS } from './openapi.ts';
-import { fetchPageBody, parseRecordEncoding } from './records-json.ts';
+import { fetchPage, parseRecordEncoding } from './records-json.ts';
 import {
   alterTopicSchema,
   createTopicSchema,
@@ -524,8 +524,13 @@ export function v1Routes(topics: TopicService, log: LogService, maxPayloadBytes:
         // The page holds whole batches up to max_bytes; how many of its records fit the response is
         // measured as they are rendered (records-json.ts).
         const result = await log.fetch(fetchRequest);
-        const body = fetchPageBody(result, encoding, responseBudget, `${topic}/${partition}`);
-        return { status: 200, headers: { 'content-type': JSON_CONTENT_TYPE }, body };
+        const page = fetchPage(result, encoding, responseBudget, `${topic}/${partition}`);
+        return {
+          status: 200,
+          headers: { 'content-type': JSON_CONTENT_TYPE },
+          body: page.body,
+          bodyDocumentBytesAtMost: page.documentBytesAtMost,
+        };
       },
     },
     {
@@ -686,8 +691,8 @@ export function createRouter(options: RouterOptions): Router {
     if (!isPublic && options.auth !== undefined && !(await options.auth(request))) throw unauthorized();
     if (resolution.kind === 'error') throw resolution.error;
     // Checked before any parsing, for every route: a request Lambda could not take is never looked at.
-    const event = lambdaEventSize(request, resolution.params);
-    if (event.bytes > maxPayloadBytes) throw eventTooLarge(event.bytes, maxPayloadBytes, event.base64);
+    const event = oversizedEvent(request, resolution.params, maxPayloadBytes);
+    if (event !== undefined) throw eventTooLarge(event.bytes, maxPayloadBytes, event.base64);
     return resolution.route.handle({ request, params: resolution.params });
   }
 

@@ -39,6 +39,11 @@ export interface HttpResponse {
    * pooled read) that may go back to its pool then. Whoever consumes a response calls it, at most once.
    */
   release?: () => void;
+  /**
+   * For a string body, at most the bytes it takes inside a Lambda result document
+   * (lambda-payload.ts), when the route has measured it already: spares measuring a large body twice.
+   */
+  bodyDocumentBytesAtMost?: number;
 }
 
 export type HttpHandler = (request: HttpRequest) => Promise<HttpResponse>;

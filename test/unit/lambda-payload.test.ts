@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodeProduceBody } from '../../client/wire/binary.ts';
+import { encodeProduceBody, PRODUCE_CONTENT_TYPE } from '../../client/wire/binary.ts';
 import {
   LAMBDA_EVENT_RESERVE_BYTES,
   LAMBDA_RESPONSE_RESERVE_BYTES,
@@ -26,6 +26,7 @@ import {
   jsonStringContentBytes,
   lambdaEventSize,
   lambdaResponseBytes,
+  oversizedEvent,
   oversizedResponseBytes,
   utf8JsonStringContentBytes,
 } from '../../lambdas/http/lambda-payload.ts';
@@ -170,6 +171,64 @@ describe('lambdaEventSize', () => {
   });
 });
 
+describe('oversizedEvent', () => {
+  const [, template] = events.find(([name]) => name === 'produce-json.json') as [string, ApiGatewayEvent];
+  const body = fc.oneof(
+    nastyString.map((text) => new TextEncoder().encode(text)),
+    // Mostly what grows in the event: control characters (6 bytes each, 2 for \n) and quotes.
+    fc
+      .string({ unit: fc.constantFrom('\u0000', '\u001f', '\n', ' ', '"', 'a'), maxLength: 40 })
+      .map((text) => new TextEncoder().encode(text)),
+    fc.uint8Array({ maxLength: 200 }),
+    fc.array(fc.record({ value: nastyString }), { maxLength: 4 }).map((records) => {
+      // Bodies at any offset of their buffer, as the local server's pooled buffers hold them.
+      const text = new TextEncoder().encode(JSON.stringify({ records }));
+      const buffer = new Uint8Array(text.byteLength + 3);
+      buffer.set(text, 3);
+      return buffer.subarray(3);
+    }),
+  );
+
+  it('reports an event over the limit exactly as lambdaEventSize measures it, and nothing for one within it', () => {
+    fc.assert(
+      fc.property(
+        body,
+        fc.constantFrom('application/json', 'text/plain', PRODUCE_CONTENT_TYPE),
+        fc.integer({ min: -8, max: 8 }),
+        fc.boolean(),
+        (bytes, type, delta, nearBound) => {
+          const request = fromApiGatewayEvent({ ...template, body: '', isBase64Encoded: false });
+          const sent = { ...request, headers: { ...request.headers, 'content-type': type }, body: bytes };
+          const exact = lambdaEventSize(sent, { topic: 'orders' });
+          // Limits around the exact size and around the bound that settles a request unmeasured: the
+          // event without its body, plus twice the body's bytes.
+          const shell =
+            exact.bytes - (exact.base64 ? base64Length(bytes.byteLength) : utf8JsonStringContentBytes(bytes));
+          const limit = (nearBound ? shell + 2 * bytes.byteLength : exact.bytes) + delta;
+          expect(oversizedEvent(sent, { topic: 'orders' }, limit)).toEqual(
+            exact.bytes > limit ? exact : undefined,
+          );
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+  it('sees every control character wherever it sits, and measures its body exactly', () => {
+    const request = fromApiGatewayEvent({ ...template, body: '', isBase64Encoded: false });
+    for (let code = 0; code < 0x20; code++) {
+      for (let at = 0; at < 8; at++) {
+        // One control character among letters, the body at each alignment of its buffer.
+        const buffer = new Uint8Array(at + 16).fill(0x61);
+        buffer[at + (code % 16)] = code;
+        const sent = { ...request, body: buffer.subarray(at) };
+        const exact = lambdaEventSize(sent);
+        expect(oversizedEvent(sent, undefined, exact.bytes - 1)).toEqual(exact);
+        expect(oversizedEvent(sent, undefined, exact.bytes)).toBeUndefined();
+      }
+    }
+  });
+});
+
 /** Responses as the router makes them: text (JSON or not) or bytes, with arbitrary header values. */
 const responseArb: fc.Arbitrary<HttpResponse> = fc.record({
   status: fc.constantFrom(200, 201, 204, 400, 413, 500),
@@ -201,6 +260,17 @@ describe('lambdaResponseBytes', () => {
       }),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe('oversizedResponseBytes with a measured body', () => {
+  it('trusts a bound within the limit, and measures exactly when the bound is over it', () => {
+    const response: HttpResponse = { status: 200, headers: {}, body: '"'.repeat(100) };
+    const exact = lambdaResponseBytes(response);
+    // The bound is the route's word: one within the limit settles the response unmeasured.
+    expect(oversizedResponseBytes({ ...response, bodyDocumentBytesAtMost: 0 }, exact - 1)).toBeUndefined();
+    expect(oversizedResponseBytes({ ...response, bodyDocumentBytesAtMost: 200 }, exact - 1)).toBe(exact);
+    expect(oversizedResponseBytes({ ...response, bodyDocumentBytesAtMost: 200 }, exact)).toBeUndefined();
   });
 });
 

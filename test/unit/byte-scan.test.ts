@@ -1,0 +1,38 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { hasControlByte } from '../../lambdas/http/byte-scan.ts';
+
+describe('hasControlByte', () => {
+  const naive = (bytes: Uint8Array): boolean => bytes.some((byte) => byte < 0x20);
+  // Bytes near the boundary the word trick tests, at every alignment of their buffer.
+  const byte = fc.oneof(
+    fc.integer({ min: 0, max: 255 }),
+    fc.constantFrom(0x00, 0x01, 0x1f, 0x20, 0x21, 0x7f, 0x80, 0x9f, 0xa0, 0xff),
+    fc.constantFrom(0x61, 0x61, 0x61, 0xc3, 0xa9),
+  );
+
+  it('finds a control character wherever it sits, in buffers of any length and alignment', () => {
+    fc.assert(
+      fc.property(fc.array(byte, { maxLength: 40 }), fc.nat({ max: 7 }), (list, at) => {
+        const buffer = new Uint8Array(at + list.length);
+        buffer.set(list, at);
+        const bytes = buffer.subarray(at);
+        expect(hasControlByte(bytes)).toBe(naive(bytes));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('finds each byte value alone among letters, at every position and alignment', () => {
+    for (let code = 0; code < 256; code++) {
+      for (let at = 0; at < 4; at++) {
+        for (let position = 0; position < 12; position++) {
+          const buffer = new Uint8Array(at + 12).fill(0x61);
+          buffer[at + position] = code;
+          const bytes = buffer.subarray(at);
+          expect(hasControlByte(bytes)).toBe(naive(bytes));
+        }
+      }
+    }
+  });
+});
