@@ -54,7 +54,14 @@ export async function runLayers(harness: Harness, plan: BenchPlan): Promise<Laye
       }),
     ),
     ...(await harness.coreLayers({ ...core, phase: 'produce' })),
-    row('bare HTTP POST of the same body (no Streambed)', await timeIt(iterations, () => bare.post(body))),
+    row(
+      "bare HTTP POST of the same body, the SDK's client (fetch)",
+      await timeIt(iterations, () => bare.post(body, 'fetch')),
+    ),
+    row(
+      'bare HTTP POST of the same body, node:http client',
+      await timeIt(iterations, () => bare.post(body, 'node:http')),
+    ),
     row(
       'HTTP produce (client + server + core)',
       await timeIt(iterations, () => harness.client.produce(topic, body)),
@@ -70,8 +77,12 @@ export async function runLayers(harness: Harness, plan: BenchPlan): Promise<Laye
     ),
     ...(await harness.coreLayers({ ...core, phase: 'fetch' })),
     row(
-      'bare HTTP GET of the same bytes (no Streambed)',
-      await timeIt(iterations, () => bare.get(fetchBytes)),
+      "bare HTTP GET of the same bytes, the SDK's client (fetch)",
+      await timeIt(iterations, () => bare.get(fetchBytes, 'fetch')),
+    ),
+    row(
+      'bare HTTP GET of the same bytes, node:http client',
+      await timeIt(iterations, () => bare.get(fetchBytes, 'node:http')),
     ),
     row(
       'HTTP fetch (client + server + core)',
