@@ -13,12 +13,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { exchange, keepAliveAgent } from '../client/http-exchange.ts';
 import type { TransportOptions } from '../client/transport.ts';
 import { noMetaCounts, noObjectCounts } from '../lambdas/adapters/counting-stores.ts';
 import { DEFAULT_DURABILITY, type Durability } from '../lambdas/adapters/durability.ts';
 import { startDynamoDbLocal } from '../test/support/dynamodb-local.ts';
 import { startS3Emulator } from '../test/support/s3-emulator.ts';
+import { type BareHttp, startBareHttp } from './baselines.ts';
 import { type BenchClient, createBenchClient, type HttpCall } from './client.ts';
 import { emptyUnits } from './metered-meta-store.ts';
 import type { BackendKind } from './plan.ts';
@@ -36,14 +36,6 @@ export interface PhaseCounts extends StorageCounts {
   calls: HttpCall[];
 }
 
-/** The bare HTTP baseline in the server process (bench/server.ts), called with plain fetch. */
-export interface BareHttp {
-  /** POSTs `body`; returns the latency in ms. */
-  post(body: Uint8Array): Promise<number>;
-  /** GETs `bytes` bytes; returns the latency in ms. */
-  get(bytes: number): Promise<number>;
-}
-
 export interface Harness {
   url: string;
   client: BenchClient;
@@ -53,7 +45,7 @@ export interface Harness {
    * machine.
    */
   local: boolean;
-  /** The bare HTTP baseline, beside a local server only. */
+  /** The bare HTTP baseline (bench/baselines.ts, a process of its own), beside a local server only. */
   bare?: BareHttp;
   /** `host:port` of the local server's Kafka listener (scenarios/kafka.ts); unset for --url. */
   kafkaBroker?: string;
@@ -168,12 +160,18 @@ export async function startHarness(kind: BackendKind, options: HarnessOptions = 
     throw error;
   }
   const client = createBenchClient({ url: ready.url });
+  const bare = await startBareHttp().catch(async (error: unknown) => {
+    await link.close();
+    await aws?.stop();
+    rmSync(scratch, { recursive: true, force: true });
+    throw error;
+  });
 
   return {
     url: ready.url,
     client,
     local: true,
-    bare: bareHttp(ready.bareUrl),
+    bare,
     kafkaBroker: ready.kafkaBroker,
     backend: kind,
     ...(durability ? { durability } : {}),
@@ -195,7 +193,7 @@ export async function startHarness(kind: BackendKind, options: HarnessOptions = 
     progress,
     async close() {
       try {
-        await link.close();
+        await Promise.all([link.close(), bare.close()]);
         await aws?.stop();
       } finally {
         rmSync(scratch, { recursive: true, force: true });
@@ -243,22 +241,6 @@ function emptyStorageCounts(): StorageCounts {
     objects: noObjectCounts(),
     meta: { ...meta, opsPerTransaction: transactSizes },
     units: emptyUnits(),
-  };
-}
-
-/** The bare baseline, reached the way the SDK's transport reaches the API: node:http, keep-alive. */
-function bareHttp(url: string): BareHttp {
-  const base = new URL(url);
-  const agent = keepAliveAgent(base);
-  const timed = async (target: URL, method: string, body?: Uint8Array): Promise<number> => {
-    const started = performance.now();
-    const { status } = await exchange(target, { method, headers: {}, body, timeoutMs: 60_000, agent });
-    if (status >= 300) throw new Error(`bare HTTP baseline: HTTP ${status}`);
-    return performance.now() - started;
-  };
-  return {
-    post: (body) => timed(base, 'POST', body),
-    get: (bytes) => timed(new URL(`/?bytes=${bytes}`, base), 'GET'),
   };
 }
 

@@ -2,7 +2,7 @@
 import { PEER_HEADS, peerIntro, peerRows } from './peers/table.ts';
 import type { BenchPlan } from './plan.ts';
 import { ASSUMPTIONS, PRICES } from './prices.ts';
-import type { BenchResults, RemoteResults, TargetCheck } from './results.ts';
+import type { Baseline, BenchResults, RemoteResults, TargetCheck } from './results.ts';
 import type { EndToEndResult } from './scenarios/end-to-end.ts';
 import { formatBytes } from './stats.ts';
 
@@ -137,6 +137,27 @@ function kafkaSection(results: BenchResults): string[] {
   return lines;
 }
 
+/** The produce and fetch headlines as ratios of each baseline of the same bytes. */
+function baselinesSection(results: BenchResults): string[] {
+  const { produce, fetch } = results;
+  const rows = (path: string, streambed: number, baselines: Record<string, Baseline>) =>
+    Object.values(baselines).map((b) => [path, b.what, b.mibPerSec, streambed, `**${b.ratio}**`]);
+  return [
+    '## Baselines',
+    '',
+    `The headlines next to the same bytes moved without Streambed, measured in the same runs (medians over runs; each transport baseline is a warm-up pass then 3 passes per client, median). Bare HTTP: a node:http server with nothing behind it in a process of its own (it counts a POST's bytes and drops them; it answers a GET from one buffer allocated at start), reached from the bench process through the SDK's own client (global fetch, undici) and through node:http with a keep-alive Agent, with the same bodies at the same concurrency (produce: ${produce.headline.concurrency} in flight; fetch: the cold read's response sizes one at a time, as its one consumer reads). Raw: the same payload as one file per request, written as the fs object store writes or plainly written and fsynced, and read back whole.`,
+    '',
+    table(
+      ['headline', 'baseline', 'baseline MiB/s', 'Streambed MiB/s', 'Streambed / baseline'],
+      [
+        ...rows('produce', produce.mibPerSec, produce.baselines),
+        ...rows('fetch (cold)', fetch.mibPerSec, fetch.baselines),
+      ],
+    ),
+    '',
+  ];
+}
+
 export function renderReport(results: BenchResults, checks: TargetCheck[], plan: BenchPlan): string {
   const { run, produce, fetch, costBreakdown, endToEnd, memory } = results;
   const { logLength } = fetch;
@@ -167,6 +188,8 @@ export function renderReport(results: BenchResults, checks: TargetCheck[], plan:
     ),
     '',
   );
+
+  out.push(...baselinesSection(results));
 
   out.push('## Cost per GiB written and read once', '');
   out.push(
@@ -231,18 +254,33 @@ export function renderReport(results: BenchResults, checks: TargetCheck[], plan:
 
   out.push('## Produce', '');
   out.push(
-    `Through the SDK producer (binary produce over HTTP), one \`send\` of one request's worth of messages at a time per producer; one partition per producer (explicit partition, so producers never contend); MiB/s counts record payload; latency is per \`send\`; ${run.runsPerConfiguration} runs per row on fresh topics (medians of throughput, percentiles over all requests). Baselines of each run, at the same concurrency: raw fs writes the same payload as one file per request, the way the fs object store writes an object (with its file and directory fsyncs when the server's embedded backend makes them, as it does by default); bare HTTP posts the same bodies to a node:http server in the server process that only receives them. Headline: ${formatBytes(produce.headline.recordBytes)} records × ${formatBytes(produce.headline.requestBytes)} requests × ${produce.headline.concurrency}.`,
+    `Through the SDK producer (binary produce over HTTP), one \`send\` of one request's worth of messages at a time per producer; one partition per producer (explicit partition, so producers never contend); MiB/s counts record payload; latency is per \`send\`; ${run.runsPerConfiguration} runs per row on fresh topics (medians of throughput, percentiles over all requests). Baselines of each run, at the same concurrency: raw fs writes the same payload as one file per request, the way the fs object store writes an object (with its file and directory fsyncs when the server's embedded backend makes them, as it does by default), and plainly with write + fsync; bare HTTP posts the same bodies to a node:http server of its own that only counts them, through the SDK's client (fetch) and through node:http (see Baselines). Headline: ${formatBytes(produce.headline.recordBytes)} records × ${formatBytes(produce.headline.requestBytes)} requests × ${produce.headline.concurrency}.`,
     '',
   );
   out.push(
     table(
-      [...PRODUCE_HEADS, 'raw fs MiB/s', 'ratio', 'bare HTTP MiB/s', 'ratio', 'CAS conflicts'],
+      [
+        ...PRODUCE_HEADS,
+        'raw fs MiB/s',
+        'ratio',
+        'write+fsync MiB/s',
+        'ratio',
+        'bare HTTP fetch MiB/s',
+        'ratio',
+        'bare node:http MiB/s',
+        'ratio',
+        'CAS conflicts',
+      ],
       produce.configs.map((c) => [
         ...produceCells(c),
         c.rawFsWriteMibPerSec,
         c.ratioVsRawFs,
+        c.rawFsPlainWriteMibPerSec,
+        c.ratioVsRawFsPlainWrite,
         c.bareHttpMibPerSec,
         c.ratioVsBareHttp,
+        c.bareNodeHttpMibPerSec,
+        c.ratioVsBareNodeHttp,
         c.conflicts,
       ]),
     ),
@@ -252,7 +290,7 @@ export function renderReport(results: BenchResults, checks: TargetCheck[], plan:
   const { layers } = results;
   out.push('## Where the time of one request goes', '');
   out.push(
-    `One ${formatBytes(layers.requestBytes)} request (${formatBytes(layers.recordBytes)} records), each step alone and sequential, median of ${layers.iterations}; MiB/s is record payload at that median. The raw fs, bare HTTP and HTTP rows are timed in the bench process, the rest in the server process (${run.backend} backend). The steps above the core row are its parts, timed alone (the object copy only where a request spans several partitions: a one-partition request gets its object header written in place); the core row includes them plus the metadata reads and commit; the HTTP row includes the core plus HTTP transport and the SDK client. The bare HTTP row is the same body or response through node:http with nothing behind it: the floor HTTP itself sets.`,
+    `One ${formatBytes(layers.requestBytes)} request (${formatBytes(layers.recordBytes)} records), each step alone and sequential, median of ${layers.iterations}; MiB/s is record payload at that median. The raw fs, bare HTTP and HTTP rows are timed in the bench process, the rest in the server process (${run.backend} backend). The steps above the core row are its parts, timed alone (the object copy only where a request spans several partitions: a one-partition request gets its object header written in place); the core row includes them plus the metadata reads and commit; the HTTP row includes the core plus HTTP transport and the SDK client. The bare HTTP rows are the same body or response to or from a node:http server with nothing behind it, through the SDK's client (fetch) and through node:http: what the transport alone costs for one request.`,
     '',
   );
   out.push(
@@ -272,7 +310,7 @@ export function renderReport(results: BenchResults, checks: TargetCheck[], plan:
 
   out.push('## Fetch (read back)', '');
   out.push(
-    `Each dataset (1 KiB records, one partition, written with the given request size) is read from offset 0 to the high watermark with binary fetch by one consumer: cold = the first read (max_bytes ${formatBytes(fetch.headline.maxBytes)}), then warm reads at each max_bytes. The raw fs baseline reads the same payload as one file per request; bare HTTP answers the same response sizes in sequence from memory. Headline: the ${formatBytes(fetch.headline.requestBytes)} dataset, cold.`,
+    `Each dataset (1 KiB records, one partition, written with the given request size) is read from offset 0 to the high watermark with binary fetch by one consumer: cold = the first read (max_bytes ${formatBytes(fetch.headline.maxBytes)}), then warm reads at each max_bytes. The raw fs baseline reads the same payload as one file per request; bare HTTP answers the same response sizes one at a time from memory, through the SDK's client (fetch) and through node:http (see Baselines). Headline: the ${formatBytes(fetch.headline.requestBytes)} dataset, cold.`,
     '',
   );
   const warmHeads = fetch.datasets[0]?.warm.map((w) => `warm @${formatBytes(w.maxBytes)} MiB/s`) ?? [];
@@ -286,7 +324,9 @@ export function renderReport(results: BenchResults, checks: TargetCheck[], plan:
         ...warmHeads,
         'raw fs read MiB/s',
         'ratio',
-        'bare HTTP MiB/s',
+        'bare HTTP fetch MiB/s',
+        'ratio',
+        'bare node:http MiB/s',
         'ratio',
         'fetches',
         'GETs/fetch',
@@ -298,6 +338,8 @@ export function renderReport(results: BenchResults, checks: TargetCheck[], plan:
         d.ratioVsRawFs,
         d.bareHttpMibPerSec,
         d.ratioVsBareHttp,
+        d.bareNodeHttpMibPerSec,
+        d.ratioVsBareNodeHttp,
         d.cold.fetchesPerRun,
         d.cold.objectGetsPerFetch ?? '',
         d.cold.indexQueriesPerFetch ?? '',

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { runBench, runRemoteBench } from './bench.ts';
 import { peerLines } from './peers/table.ts';
 import { parseArgs, USAGE } from './plan.ts';
+import type { Baseline } from './results.ts';
 
 async function main(): Promise<void> {
   const plan = parseArgs(process.argv.slice(2), process.env);
@@ -54,6 +55,11 @@ async function main(): Promise<void> {
   line(
     `fetch   ${results.fetch.mibPerSec} MiB/s (${results.fetch.ratioVsRawFs}× raw fs), p50 ${results.fetch.p50Ms} ms, p99 ${results.fetch.p99Ms} ms; long/short log ${results.fetch.latencyRatioLongVsShortLog}×`,
   );
+  for (const [path, { mibPerSec, baselines }] of [
+    ['produce', results.produce],
+    ['fetch', results.fetch],
+  ] as const)
+    line(`${path.padEnd(7)} ${mibPerSec} MiB/s = ${baselineRatios(baselines)}`);
   line(
     `cost/GiB 1 MiB $${results.costPerGiB.streambed1MiB}, 64 KiB $${results.costPerGiB.streambed64KiB}, 16 KiB $${results.costPerGiB.streambed16KiB}; Kinesis $${results.costPerGiB.kinesisOnDemand}, MSK Serverless $${results.costPerGiB.mskServerless}`,
   );
@@ -69,6 +75,13 @@ async function main(): Promise<void> {
   for (const check of checks)
     line(`  [${check.status}] ${check.what}: ${check.measured} (target ${check.target})`);
   line(`wrote ${dir}/latest.json, report.md, chart.svg`);
+}
+
+/** "0.4× bare HTTP POST, the SDK's client (fetch) (250 MiB/s), …": a headline over each baseline. */
+function baselineRatios(baselines: Record<string, Baseline>): string {
+  return Object.values(baselines)
+    .map((b) => `${b.ratio}× ${b.what} (${b.mibPerSec} MiB/s)`)
+    .join(', ');
 }
 
 main().catch((error: unknown) => {

@@ -43,7 +43,6 @@ export type ServerMessage =
   | {
       kind: 'ready';
       url: string;
-      bareUrl: string;
       /** `host:port` of the server's Kafka listener (DESIGN §13), as Kafka clients take it. */
       kafkaBroker: string;
       rssMb: number;

@@ -10,18 +10,12 @@
  *
  * The server also opens its Kafka listener (DESIGN §13) on a free port, for the Kafka client scenario.
  *
- * Beside it, on a second port, runs the bare HTTP baseline: node:http receiving a body into a reused array
- * and answering a few bytes, or answering N bytes held in memory, and nothing else. Measured the same
- * way from the same client, it is the ceiling HTTP itself sets on this machine, so the report can tell
- * what Streambed costs from what the transport costs.
+ * The bare HTTP baseline is not here: it runs in a process of its own (bench/bare-server.ts), so that it
+ * does not share this process's event loop, heap and RSS sampler.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BytePool } from '../client/wire/bytes.ts';
 import { CountingMetaStore, CountingObjectStore } from '../lambdas/adapters/counting-stores.ts';
 import { type Backend, createEmbeddedBackend, createServices } from '../lambdas/runtime/backends.ts';
 import { startLocalServer } from '../lambdas/runtime/local-server.ts';
@@ -46,40 +40,6 @@ async function openStorage(config: ServerConfig, root: string): Promise<Backend>
   return { meta, objects, close: async () => {} };
 }
 
-/** Largest GET the bare baseline answers: above the largest fetch (max_bytes 3 MiB). */
-const BARE_MAX_BYTES = 8 * MiB;
-
-async function startBareHttp(): Promise<{ server: Server; url: string }> {
-  const held = randomBytes(BARE_MAX_BYTES);
-  // Bodies are received into reused buffers, as the local server receives them (node-server.ts).
-  const bodies = new BytePool(4, BARE_MAX_BYTES);
-  const server = createServer((request, response) => {
-    if (request.method === 'POST') {
-      const body = bodies.acquire(Number(request.headers['content-length'] ?? 0));
-      let at = 0;
-      request.on('data', (chunk: Buffer) => {
-        body.set(chunk, at);
-        at += chunk.byteLength;
-      });
-      request.on('end', () => {
-        const answer = `{"received":${at}}`;
-        response.writeHead(200, { 'content-type': 'application/json', 'content-length': answer.length });
-        response.end(answer);
-        bodies.release([body]);
-      });
-      return;
-    }
-    const bytes = Math.min(
-      BARE_MAX_BYTES,
-      Number(new URL(request.url ?? '/', 'http://x').searchParams.get('bytes')),
-    );
-    response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes });
-    response.end(held.subarray(0, bytes));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
-}
-
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? '{}') as ServerConfig;
   const root = mkdtempSync(join(tmpdir(), 'streambed-bench-server-'));
@@ -95,7 +55,6 @@ async function main(): Promise<void> {
   });
   const kafka = server.listeners.find((listener) => listener.name === 'kafka');
   if (kafka === undefined) throw new Error('the local server opened no Kafka listener');
-  const bare = await startBareHttp();
   // The same storage without counters, for building logs and timing core layers.
   const direct = createServices(inner);
 
@@ -173,7 +132,6 @@ async function main(): Promise<void> {
   // The bench process went away (finished or crashed): stop, clean up, exit.
   process.on('disconnect', () => {
     clearInterval(sampler);
-    bare.server.close();
     server
       .close()
       .finally(() => rmSync(root, { recursive: true, force: true }))
@@ -182,7 +140,6 @@ async function main(): Promise<void> {
   send({
     kind: 'ready',
     url: server.url,
-    bareUrl: bare.url,
     kafkaBroker: kafka.url.replace('kafka://', ''),
     rssMb: process.memoryUsage().rss / MiB,
   });

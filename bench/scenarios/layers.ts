@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { BARE_CLIENTS, type BareClient } from '../baselines.ts';
 import type { Harness } from '../harness.ts';
 import { type BenchPlan, recordsPerRequest } from '../plan.ts';
 import { type LayerTiming, layerFetchOffset, layerRow, timeIt } from './core-layers.ts';
@@ -34,6 +35,15 @@ export async function runLayers(harness: Harness, plan: BenchPlan): Promise<Laye
   const body = produceBody(recordBytes, perRequest, 0);
   const payload = payloadOf(payloadBytes);
   const row = (step: string, ms: number) => layerRow(step, ms, payloadBytes);
+  /** One row per client of the bare HTTP baseline: the SDK's (fetch), then node:http. */
+  const bareRows = async (what: string, send: (client: BareClient) => Promise<number>) => {
+    const rows: LayerTiming[] = [];
+    for (const client of BARE_CLIENTS) {
+      const name = client === 'fetch' ? "the SDK's client (fetch)" : 'node:http client';
+      rows.push(row(`bare HTTP ${what}, ${name}`, await timeIt(iterations, () => send(client))));
+    }
+    return rows;
+  };
 
   const rawDir = join(harness.scratchDir, `layers-${randomUUID()}`);
   await mkdir(join(rawDir, 'files'), { recursive: true });
@@ -54,7 +64,7 @@ export async function runLayers(harness: Harness, plan: BenchPlan): Promise<Laye
       }),
     ),
     ...(await harness.coreLayers({ ...core, phase: 'produce' })),
-    row('bare HTTP POST of the same body (no Streambed)', await timeIt(iterations, () => bare.post(body))),
+    ...(await bareRows('POST of the same body', (client) => bare.post(body, client))),
     row(
       'HTTP produce (client + server + core)',
       await timeIt(iterations, () => harness.client.produce(topic, body)),
@@ -69,10 +79,7 @@ export async function runLayers(harness: Harness, plan: BenchPlan): Promise<Laye
       await timeIt(iterations, (i) => readFile(rawFiles[(i + 1) % rawFiles.length] as string)),
     ),
     ...(await harness.coreLayers({ ...core, phase: 'fetch' })),
-    row(
-      'bare HTTP GET of the same bytes (no Streambed)',
-      await timeIt(iterations, () => bare.get(fetchBytes)),
-    ),
+    ...(await bareRows('GET of the same bytes', (client) => bare.get(fetchBytes, client))),
     row(
       'HTTP fetch (client + server + core)',
       await timeIt(iterations, (i) =>

@@ -5,13 +5,15 @@
  * topic with one partition per producer, so producers never contend (contention would measure the
  * retry jitter, not the write path). Each producer's `batchBytes` is its request size, so a `send` goes
  * out at once as exactly one request; its latency is the `send` call's, from the messages to their
- * offsets. Each Streambed run is followed by the raw filesystem baseline of the same bytes, so drift on
- * a shared machine hits both.
+ * offsets. Each Streambed run is followed by the baselines of the same bytes, so drift on a shared
+ * machine hits all of them: the raw filesystem (raw-fs.ts) and the bare transport with the SDK's client
+ * and with node:http (bench/baselines.ts), the same bodies at the same concurrency.
  */
 import { randomBytes } from 'node:crypto';
 import type { Message, Producer } from '../../client/producer.ts';
 import type { ProduceRecord } from '../../client/wire/binary.ts';
 import { encodeProduceBody } from '../../client/wire/binary.ts';
+import { measureBarePost } from '../baselines.ts';
 import type { Harness } from '../harness.ts';
 import { type BenchPlan, type ProduceConfig, recordsPerRequest } from '../plan.ts';
 import { formatBytes, type LatencySummary, MiB, median, round, runPool, summarize } from '../stats.ts';
@@ -25,9 +27,12 @@ export interface ProduceRun {
   mibPerSec: number;
   recordsPerSec: number;
   rawFsWriteMibPerSec: number;
+  rawFsPlainWriteMibPerSec: number;
   rawFsReadMibPerSec: number;
-  /** The bare HTTP baseline receiving the same bodies at the same concurrency, payload MiB/s. */
+  /** The bare transport receiving the same bodies at the same concurrency through the SDK's client (fetch), payload MiB/s. */
   bareHttpMibPerSec: number;
+  /** The same through node:http with a keep-alive Agent. */
+  bareNodeHttpMibPerSec: number;
 }
 
 export interface ProduceConfigResult extends ProduceConfig {
@@ -37,11 +42,19 @@ export interface ProduceConfigResult extends ProduceConfig {
   /** Medians over the runs. */
   mibPerSec: number;
   recordsPerSec: number;
+  /** Raw writes as the fs object store makes them (its fsyncs when the server makes them). */
   rawFsWriteMibPerSec: number;
   ratioVsRawFs: number;
+  /** Raw write + fsync of one file per request, nothing else. */
+  rawFsPlainWriteMibPerSec: number;
+  ratioVsRawFsPlainWrite: number;
+  /** The bare transport with the SDK's client (fetch). */
   bareHttpMibPerSec: number;
-  /** MiB/s / bare HTTP MiB/s: what Streambed keeps of what HTTP allows. */
+  /** MiB/s / bare transport MiB/s with the SDK's client: what Streambed keeps of what that transport allows. */
   ratioVsBareHttp: number;
+  /** The bare transport with node:http as the client. */
+  bareNodeHttpMibPerSec: number;
+  ratioVsBareNodeHttp: number;
   /** Over every request of every run. */
   latency: LatencySummary;
   /** Storage calls per produce request, over all runs. */
@@ -132,16 +145,15 @@ export async function runProduce(harness: Harness, plan: BenchPlan): Promise<Pro
             readConcurrency: config.concurrency,
             fsync: harness.durability === 'fsync',
           })
-        : { writeMibPerSec: Number.NaN, readMibPerSec: Number.NaN };
-      let bareSeconds = Number.NaN;
-      const { bare } = harness;
-      if (bare !== undefined) {
-        const bareStart = performance.now();
-        await runPool(requests, config.concurrency, async () => {
-          await bare.post(bareBody);
-        });
-        bareSeconds = (performance.now() - bareStart) / 1000;
-      }
+        : { writeMibPerSec: Number.NaN, plainWriteFsyncMibPerSec: Number.NaN, readMibPerSec: Number.NaN };
+      const bareRates =
+        harness.bare === undefined
+          ? { fetchMibPerSec: Number.NaN, nodeHttpMibPerSec: Number.NaN }
+          : await measureBarePost(harness.bare, bareBody, {
+              requests,
+              concurrency: config.concurrency,
+              payloadBytes,
+            });
       runs.push({
         requests,
         records: requests * perRequest,
@@ -150,13 +162,17 @@ export async function runProduce(harness: Harness, plan: BenchPlan): Promise<Pro
         mibPerSec: round(payloadBytes / MiB / seconds),
         recordsPerSec: round((requests * perRequest) / seconds),
         rawFsWriteMibPerSec: round(raw.writeMibPerSec),
+        rawFsPlainWriteMibPerSec: round(raw.plainWriteFsyncMibPerSec),
         rawFsReadMibPerSec: round(raw.readMibPerSec),
-        bareHttpMibPerSec: round(payloadBytes / MiB / bareSeconds),
+        bareHttpMibPerSec: round(bareRates.fetchMibPerSec),
+        bareNodeHttpMibPerSec: round(bareRates.nodeHttpMibPerSec),
       });
     }
     const mibPerSec = median(runs.map((r) => r.mibPerSec));
     const rawFsWriteMibPerSec = median(runs.map((r) => r.rawFsWriteMibPerSec));
+    const rawFsPlainWriteMibPerSec = median(runs.map((r) => r.rawFsPlainWriteMibPerSec));
     const bareHttpMibPerSec = median(runs.map((r) => r.bareHttpMibPerSec));
+    const bareNodeHttpMibPerSec = median(runs.map((r) => r.bareNodeHttpMibPerSec));
     const total = requests * plan.runs;
     const result: ProduceConfigResult = {
       ...config,
@@ -167,8 +183,12 @@ export async function runProduce(harness: Harness, plan: BenchPlan): Promise<Pro
       recordsPerSec: median(runs.map((r) => r.recordsPerSec)),
       rawFsWriteMibPerSec,
       ratioVsRawFs: round(mibPerSec / rawFsWriteMibPerSec),
+      rawFsPlainWriteMibPerSec,
+      ratioVsRawFsPlainWrite: round(mibPerSec / rawFsPlainWriteMibPerSec),
       bareHttpMibPerSec,
       ratioVsBareHttp: round(mibPerSec / bareHttpMibPerSec),
+      bareNodeHttpMibPerSec,
+      ratioVsBareNodeHttp: round(mibPerSec / bareNodeHttpMibPerSec),
       latency: summarize(latencies),
       objectPutsPerRequest: round(puts / total),
       transactionsPerRequest: round(transactions / total),
@@ -177,7 +197,7 @@ export async function runProduce(harness: Harness, plan: BenchPlan): Promise<Pro
     };
     results.push(result);
     harness.progress(
-      `produce ${label}: ${mibPerSec} MiB/s (raw fs ${rawFsWriteMibPerSec}, bare HTTP ${bareHttpMibPerSec}), p50 ${result.latency.p50Ms} ms, p99 ${result.latency.p99Ms} ms`,
+      `produce ${label}: ${mibPerSec} MiB/s (raw fs ${rawFsWriteMibPerSec}, write+fsync ${rawFsPlainWriteMibPerSec}, bare HTTP fetch ${bareHttpMibPerSec}, node:http ${bareNodeHttpMibPerSec}), p50 ${result.latency.p50Ms} ms, p99 ${result.latency.p99Ms} ms`,
     );
   }
   return results;

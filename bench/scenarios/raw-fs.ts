@@ -3,7 +3,8 @@
  * store writes an object (write a temporary file, rename it into a hashed directory; with `fsync`,
  * as the embedded backend does by default, fsync the file before the rename and its directory
  * after), then read back whole. Same request sizes, same concurrency, same filesystem, same process
- * as the Streambed measurement it is compared with.
+ * as the Streambed measurement it is compared with. Beside it, the plainest durable write of the same
+ * bytes: one file per request, written and fsynced, no rename, no directory fsync.
  *
  * A pass over a few MiB of page cache takes milliseconds, so one pass is at the mercy of a single
  * scheduling hiccup: each call makes several passes over fresh files and reports the median.
@@ -16,7 +17,10 @@ import { MiB, median, runPool } from '../stats.ts';
 export interface RawFsResult {
   files: number;
   bytes: number;
+  /** Written as the fs object store writes (with its fsyncs when `fsync`). */
   writeMibPerSec: number;
+  /** Written and fsynced into one directory: no temporary name, no rename, no directory fsync. */
+  plainWriteFsyncMibPerSec: number;
   readMibPerSec: number;
 }
 
@@ -66,6 +70,7 @@ export async function rawWriteRead(scratchDir: string, options: RawFsOptions): P
     files: options.files,
     bytes: options.files * options.payload.byteLength,
     writeMibPerSec: median(passes.map((p) => p.writeMibPerSec)),
+    plainWriteFsyncMibPerSec: median(passes.map((p) => p.plainWriteFsyncMibPerSec)),
     readMibPerSec: median(passes.map((p) => p.readMibPerSec)),
   };
 }
@@ -96,6 +101,20 @@ async function onePass(scratchDir: string, options: RawFsOptions): Promise<RawFs
   });
   const readSeconds = (performance.now() - readStart) / 1000;
 
+  const plain = join(root, 'plain');
+  await mkdir(plain);
+  const plainStart = performance.now();
+  await runPool(files, writeConcurrency, async (index) => {
+    const file = await open(join(plain, `${index}`), 'w');
+    try {
+      await file.writeFile(payload);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+  });
+  const plainSeconds = (performance.now() - plainStart) / 1000;
+
   await rm(root, { recursive: true, force: true });
   const bytes = files * payload.byteLength;
   if (readBytes !== bytes) throw new Error(`raw fs read ${readBytes} bytes, wrote ${bytes}`);
@@ -103,6 +122,7 @@ async function onePass(scratchDir: string, options: RawFsOptions): Promise<RawFs
     files,
     bytes,
     writeMibPerSec: bytes / MiB / writeSeconds,
+    plainWriteFsyncMibPerSec: bytes / MiB / plainSeconds,
     readMibPerSec: bytes / MiB / readSeconds,
   };
 }

@@ -7,6 +7,8 @@
  * files just written (the bench cannot drop caches without root), and Streambed itself caches nothing
  * yet, so cold and warm differ only by what the process and the filesystem keep warm.
  */
+
+import { measureBareGet } from '../baselines.ts';
 import { addUsage, type MeteredUsage, meterUsage } from '../cost.ts';
 import type { Harness } from '../harness.ts';
 import { type BenchPlan, recordsPerRequest } from '../plan.ts';
@@ -37,10 +39,16 @@ export interface ReadBackResult {
   rawFs: { writeMibPerSec: number; readMibPerSec: number };
   /** Fetch MiB/s (cold, first max_bytes) / raw fs read MiB/s of the same files. */
   ratioVsRawFs: number;
-  /** The bare HTTP baseline answering the same response sizes in sequence, payload MiB/s. */
+  /**
+   * The bare transport answering the same response sizes one at a time (as the one consumer reads),
+   * through the SDK's client (fetch), payload MiB/s.
+   */
   bareHttpMibPerSec: number;
-  /** Fetch MiB/s (cold) / bare HTTP MiB/s: what Streambed keeps of what HTTP allows. */
+  /** Fetch MiB/s (cold) / bare transport MiB/s with the SDK's client. */
   ratioVsBareHttp: number;
+  /** The same through node:http with a keep-alive Agent. */
+  bareNodeHttpMibPerSec: number;
+  ratioVsBareNodeHttp: number;
   /** Written once + read once (cold), summed over runs. */
   usage: MeteredUsage;
   payloadBytes: number;
@@ -91,6 +99,7 @@ export async function runReadBack(harness: Harness, plan: BenchPlan): Promise<Re
     }));
     const raw = { write: [] as number[], read: [] as number[] };
     const bareRates: number[] = [];
+    const bareNodeRates: number[] = [];
 
     for (let run = 0; run < plan.runs; run++) {
       const topic = freshTopic('readback');
@@ -139,9 +148,13 @@ export async function runReadBack(harness: Harness, plan: BenchPlan): Promise<Re
         raw.read.push(baseline.readMibPerSec);
 
         // The same response sizes from the bare HTTP server, one after another like the cold read.
-        const bareStart = performance.now();
-        for (const call of read.calls) await bare.get(call.responseBytes);
-        bareRates.push(payloadBytes / MiB / ((performance.now() - bareStart) / 1000));
+        const rates = await measureBareGet(
+          bare,
+          read.calls.map((call) => call.responseBytes),
+          { concurrency: 1, payloadBytes },
+        );
+        bareRates.push(rates.fetchMibPerSec);
+        bareNodeRates.push(rates.nodeHttpMibPerSec);
       }
     }
 
@@ -173,12 +186,14 @@ export async function runReadBack(harness: Harness, plan: BenchPlan): Promise<Re
       ratioVsRawFs: round(coldMibPerSec / rawRead),
       bareHttpMibPerSec: round(median(bareRates)),
       ratioVsBareHttp: round(coldMibPerSec / median(bareRates)),
+      bareNodeHttpMibPerSec: round(median(bareNodeRates)),
+      ratioVsBareNodeHttp: round(coldMibPerSec / median(bareNodeRates)),
       usage: usage as MeteredUsage,
       payloadBytes: payloadBytes * plan.runs,
     };
     results.push(result);
     harness.progress(
-      `read back ${formatBytes(requestBytes)}-request dataset: cold ${coldMibPerSec} MiB/s (raw fs ${rawRead}, bare HTTP ${result.bareHttpMibPerSec}), p50 ${result.cold.latency.p50Ms} ms; warm ${result.warm.map((w) => `${w.mibPerSec} MiB/s @${formatBytes(w.maxBytes)}`).join(', ')}`,
+      `read back ${formatBytes(requestBytes)}-request dataset: cold ${coldMibPerSec} MiB/s (raw fs ${rawRead}, bare HTTP fetch ${result.bareHttpMibPerSec}, node:http ${result.bareNodeHttpMibPerSec}), p50 ${result.cold.latency.p50Ms} ms; warm ${result.warm.map((w) => `${w.mibPerSec} MiB/s @${formatBytes(w.maxBytes)}`).join(', ')}`,
     );
   }
   return results;

@@ -125,6 +125,24 @@ describe('a whole bench run with a tiny plan', () => {
     expect(results.commit.opsPerTransaction).toBe(2);
     expect(results.produce.mibPerSec).toBeGreaterThan(0);
     expect(results.produce.bareHttpMibPerSec).toBeGreaterThan(0);
+    // Every baseline of both headlines was measured, and the headline is a ratio of each.
+    const baselines = { ...results.produce.baselines, ...results.fetch.baselines };
+    expect(Object.keys(results.produce.baselines)).toEqual([
+      'bareHttpSdkClient',
+      'bareNodeHttp',
+      'rawWriteLikeStore',
+      'rawWriteFsync',
+    ]);
+    expect(Object.keys(results.fetch.baselines)).toEqual(['bareHttpSdkClient', 'bareNodeHttp', 'rawRead']);
+    for (const baseline of Object.values(baselines)) {
+      expect(baseline.mibPerSec).toBeGreaterThan(0);
+      expect(baseline.ratio).toBeGreaterThan(0);
+    }
+    for (const what of [
+      "local produce throughput vs the bare transport POST with the SDK's client",
+      "local fetch throughput vs the bare transport GET with the SDK's client",
+    ])
+      expect(['met', 'missed']).toContain(checks.find((c) => c.what === what)?.status);
     expect(results.fetch.mibPerSec).toBeGreaterThan(0);
     expect(results.costPerGiB.streambed1MiB).toBeGreaterThan(0);
     expect(results.memory.serverRssMb).toBeGreaterThan(0);
@@ -159,6 +177,13 @@ describe('a whole bench run with a tiny plan', () => {
       expect(written.produce[key]).toEqual(expect.any(Number));
     for (const key of ['mibPerSec', 'p50Ms', 'p99Ms', 'ratioVsRawFs', 'latencyRatioLongVsShortLog'])
       expect(written.fetch[key]).toEqual(expect.any(Number));
+    for (const path of ['produce', 'fetch'])
+      for (const baseline of Object.values(written[path].baselines))
+        expect(baseline).toEqual({
+          what: expect.any(String),
+          mibPerSec: expect.any(Number),
+          ratio: expect.any(Number),
+        });
     for (const key of ['mibPerSec', 'recordsPerSec', 'ratioVsSdk', 'objectPutsPerProduceRequest'])
       expect(written.kafka.produce[key]).toEqual(expect.any(Number));
     for (const key of ['mibPerSec', 'recordsPerSec', 'ratioVsSdk']) {
@@ -184,6 +209,7 @@ describe('a whole bench run with a tiny plan', () => {
     const report = readFileSync(join(out, 'report.md'), 'utf8');
     expect(report).toContain('npm run bench -- --quick --backend memory');
     expect(report).toMatch(/## Peers[\s\S]*\| Streambed SDK binary \|/);
+    expect(report).toMatch(/## Baselines[\s\S]*\| produce \| bare HTTP POST, the SDK's client \(fetch\) \|/);
     expect(report).toMatch(/## Kafka clients[\s\S]*\| produce \| KafkaJS 2\.\d+\.\d+/);
   }, 120_000);
 
