@@ -3,37 +3,42 @@
  * the same concurrency to a node:http server with nothing behind it (bench/bare-server.ts, a process
  * of its own), from the bench process, through two clients:
  *
- * - `fetch`: the global fetch (undici), the client the SDK's transport uses (client/transport.ts); the
- *   response is read whole with `arrayBuffer()`, as the transport reads it.
- * - `node:http`: `http.request` on a keep-alive Agent; the response's bytes are counted as they
- *   arrive. The gap between the two is what the client library costs.
+ * - `sdk`: the SDK's own HTTP path (client/http-exchange.ts: node:http with a keep-alive agent, the
+ *   response read whole into one buffer), which its transport uses unless given a `fetch`.
+ * - `fetch`: the global fetch (undici), the response read whole with `arrayBuffer()`. The gap between
+ *   the two is what that client library would cost.
  *
  * A measurement is a warm-up pass (it opens the keep-alive connections and warms the code), then
  * PASSES passes of every client in turn, median per client: a single short pass, right after a
  * Streambed run, mostly measures that run's garbage and the first connections.
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { Agent, request as httpRequest } from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { exchange, keepAliveAgent } from '../client/http-exchange.ts';
 import { MiB, median, runPool } from './stats.ts';
 
-export type BareClient = 'fetch' | 'node:http';
-export const BARE_CLIENTS: readonly BareClient[] = ['fetch', 'node:http'];
+export type BareClient = 'sdk' | 'fetch';
+export const BARE_CLIENTS: readonly BareClient[] = ['sdk', 'fetch'];
+/** How the report names each client. */
+export const BARE_CLIENT_NAMES: Record<BareClient, string> = {
+  sdk: "the SDK's client (node:http)",
+  fetch: 'fetch (undici)',
+};
 
 export interface BareHttp {
-  /** POSTs `body` through `client` (default fetch); returns the latency in ms. */
+  /** POSTs `body` through `client` (default the SDK's); returns the latency in ms. */
   post(body: Uint8Array, client?: BareClient): Promise<number>;
-  /** GETs `bytes` bytes through `client` (default fetch); returns the latency in ms. */
+  /** GETs `bytes` bytes through `client` (default the SDK's); returns the latency in ms. */
   get(bytes: number, client?: BareClient): Promise<number>;
   close(): Promise<void>;
 }
 
 /** Payload MiB/s of the bare transport through each client. */
 export interface BareRates {
-  /** The SDK's client: global fetch (undici). */
+  /** The SDK's client: node:http with a keep-alive agent (client/http-exchange.ts). */
+  sdkMibPerSec: number;
+  /** The global fetch (undici). */
   fetchMibPerSec: number;
-  /** node:http with a keep-alive Agent. */
-  nodeHttpMibPerSec: number;
 }
 
 const SERVER_SCRIPT = fileURLToPath(new URL('./bare-server.ts', import.meta.url));
@@ -48,25 +53,17 @@ export async function startBareHttp(): Promise<BareHttp> {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const url = await started(child);
-  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-  const viaNodeHttp = (method: string, path: string, body?: Uint8Array) =>
-    new Promise<void>((resolve, reject) => {
-      const outgoing = httpRequest(
-        `${url}${path}`,
-        { method, agent, headers: body ? { 'content-length': body.byteLength } : {} },
-        (response) => {
-          response.on('data', () => {});
-          response.on('error', reject);
-          response.on('end', () =>
-            response.statusCode === 200
-              ? resolve()
-              : reject(new Error(`bare HTTP baseline: HTTP ${response.statusCode}`)),
-          );
-        },
-      );
-      outgoing.on('error', reject);
-      outgoing.end(body);
+  const agent = keepAliveAgent(new URL(url));
+  const viaSdk = async (method: string, path: string, body?: Uint8Array) => {
+    const { status } = await exchange(new URL(path, url), {
+      method,
+      headers: {},
+      body,
+      timeoutMs: 60_000,
+      agent,
     });
+    if (status !== 200) throw new Error(`bare HTTP baseline: HTTP ${status}`);
+  };
   const viaFetch = async (path: string, init?: RequestInit) => {
     const response = await fetch(`${url}${path}`, init);
     await response.arrayBuffer();
@@ -78,14 +75,10 @@ export async function startBareHttp(): Promise<BareHttp> {
     return performance.now() - start;
   };
   return {
-    post: (body, client = 'fetch') =>
-      timed(() =>
-        client === 'fetch' ? viaFetch('/', { method: 'POST', body }) : viaNodeHttp('POST', '/', body),
-      ),
-    get: (bytes, client = 'fetch') =>
-      timed(() =>
-        client === 'fetch' ? viaFetch(`/?bytes=${bytes}`) : viaNodeHttp('GET', `/?bytes=${bytes}`),
-      ),
+    post: (body, client = 'sdk') =>
+      timed(() => (client === 'fetch' ? viaFetch('/', { method: 'POST', body }) : viaSdk('POST', '/', body))),
+    get: (bytes, client = 'sdk') =>
+      timed(() => (client === 'fetch' ? viaFetch(`/?bytes=${bytes}`) : viaSdk('GET', `/?bytes=${bytes}`))),
     async close() {
       agent.destroy();
       if (child.exitCode !== null || child.signalCode !== null) return;
@@ -128,7 +121,7 @@ async function measure(
   send: (index: number, client: BareClient) => Promise<number>,
 ): Promise<BareRates> {
   const warmUp = Math.min(requests, Math.max(2 * concurrency, 8));
-  const rates: Record<BareClient, number[]> = { fetch: [], 'node:http': [] };
+  const rates: Record<BareClient, number[]> = { sdk: [], fetch: [] };
   for (const client of BARE_CLIENTS) {
     await runPool(warmUp, concurrency, async (index) => {
       await send(index, client);
@@ -143,7 +136,7 @@ async function measure(
       rates[client].push(payloadBytes / MiB / ((performance.now() - start) / 1000));
     }
   }
-  return { fetchMibPerSec: median(rates.fetch), nodeHttpMibPerSec: median(rates['node:http']) };
+  return { sdkMibPerSec: median(rates.sdk), fetchMibPerSec: median(rates.fetch) };
 }
 
 /** `requests` POSTs of `body`, `concurrency` in flight; `payloadBytes` is what they carry in all. */

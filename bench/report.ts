@@ -145,7 +145,7 @@ function baselinesSection(results: BenchResults): string[] {
   return [
     '## Baselines',
     '',
-    `The headlines next to the same bytes moved without Streambed, measured in the same runs (medians over runs; each transport baseline is a warm-up pass then 3 passes per client, median). Bare HTTP: a node:http server with nothing behind it in a process of its own (it counts a POST's bytes and drops them; it answers a GET from one buffer allocated at start), reached from the bench process through the SDK's own client (global fetch, undici) and through node:http with a keep-alive Agent, with the same bodies at the same concurrency (produce: ${produce.headline.concurrency} in flight; fetch: the cold read's response sizes one at a time, as its one consumer reads). Raw: the same payload as one file per request, written as the fs object store writes or plainly written and fsynced, and read back whole.`,
+    `The headlines next to the same bytes moved without Streambed, measured in the same runs (medians over runs; each transport baseline is a warm-up pass then 3 passes per client, median). Bare HTTP: a node:http server with nothing behind it in a process of its own (it counts a POST's bytes and drops them; it answers a GET from one buffer allocated at start), reached from the bench process through the SDK's own client (node:http with a keep-alive agent, client/http-exchange.ts) and through the global fetch (undici), with the same bodies at the same concurrency (produce: ${produce.headline.concurrency} in flight; fetch: the cold read's response sizes one at a time, as its one consumer reads). Raw: the same payload as one file per request, written as the fs object store writes or plainly written and fsynced, and read back whole.`,
     '',
     table(
       ['headline', 'baseline', 'baseline MiB/s', 'Streambed MiB/s', 'Streambed / baseline'],
@@ -254,7 +254,7 @@ export function renderReport(results: BenchResults, checks: TargetCheck[], plan:
 
   out.push('## Produce', '');
   out.push(
-    `Through the SDK producer (binary produce over HTTP), one \`send\` of one request's worth of messages at a time per producer; one partition per producer (explicit partition, so producers never contend); MiB/s counts record payload; latency is per \`send\`; ${run.runsPerConfiguration} runs per row on fresh topics (medians of throughput, percentiles over all requests). Baselines of each run, at the same concurrency: raw fs writes the same payload as one file per request, the way the fs object store writes an object (with its file and directory fsyncs when the server's embedded backend makes them, as it does by default), and plainly with write + fsync; bare HTTP posts the same bodies to a node:http server of its own that only counts them, through the SDK's client (fetch) and through node:http (see Baselines). Headline: ${formatBytes(produce.headline.recordBytes)} records × ${formatBytes(produce.headline.requestBytes)} requests × ${produce.headline.concurrency}.`,
+    `Through the SDK producer (binary produce over HTTP), one \`send\` of one request's worth of messages at a time per producer; one partition per producer (explicit partition, so producers never contend); MiB/s counts record payload; latency is per \`send\`; ${run.runsPerConfiguration} runs per row on fresh topics (medians of throughput, percentiles over all requests). Baselines of each run, at the same concurrency: raw fs writes the same payload as one file per request, the way the fs object store writes an object (with its file and directory fsyncs when the server's embedded backend makes them, as it does by default), and plainly with write + fsync; bare HTTP posts the same bodies to a node:http server of its own that only counts them, through the SDK's client (node:http) and through fetch (see Baselines). Headline: ${formatBytes(produce.headline.recordBytes)} records × ${formatBytes(produce.headline.requestBytes)} requests × ${produce.headline.concurrency}.`,
     '',
   );
   out.push(
@@ -267,7 +267,7 @@ export function renderReport(results: BenchResults, checks: TargetCheck[], plan:
         'ratio',
         'bare HTTP fetch MiB/s',
         'ratio',
-        'bare node:http MiB/s',
+        'bare fetch MiB/s',
         'ratio',
         'CAS conflicts',
       ],
@@ -279,8 +279,8 @@ export function renderReport(results: BenchResults, checks: TargetCheck[], plan:
         c.ratioVsRawFsPlainWrite,
         c.bareHttpMibPerSec,
         c.ratioVsBareHttp,
-        c.bareNodeHttpMibPerSec,
-        c.ratioVsBareNodeHttp,
+        c.bareFetchMibPerSec,
+        c.ratioVsBareFetch,
         c.conflicts,
       ]),
     ),
@@ -290,7 +290,7 @@ export function renderReport(results: BenchResults, checks: TargetCheck[], plan:
   const { layers } = results;
   out.push('## Where the time of one request goes', '');
   out.push(
-    `One ${formatBytes(layers.requestBytes)} request (${formatBytes(layers.recordBytes)} records), each step alone and sequential, median of ${layers.iterations}; MiB/s is record payload at that median. The raw fs, bare HTTP and HTTP rows are timed in the bench process, the rest in the server process (${run.backend} backend). The steps above the core row are its parts, timed alone (the object copy only where a request spans several partitions: a one-partition request gets its object header written in place); the core row includes them plus the metadata reads and commit; the HTTP row includes the core plus HTTP transport and the SDK client. The bare HTTP rows are the same body or response to or from a node:http server with nothing behind it, through the SDK's client (fetch) and through node:http: what the transport alone costs for one request.`,
+    `One ${formatBytes(layers.requestBytes)} request (${formatBytes(layers.recordBytes)} records), each step alone and sequential, median of ${layers.iterations}; MiB/s is record payload at that median. The raw fs, bare HTTP and HTTP rows are timed in the bench process, the rest in the server process (${run.backend} backend). The steps above the core row are its parts, timed alone (the object copy only where a request spans several partitions: a one-partition request gets its object header written in place); the core row includes them plus the metadata reads and commit; the HTTP row includes the core plus HTTP transport and the SDK client. The bare HTTP rows are the same body or response to or from a node:http server with nothing behind it, through the SDK's client (node:http) and through fetch: what the transport alone costs for one request.`,
     '',
   );
   out.push(
@@ -310,7 +310,7 @@ export function renderReport(results: BenchResults, checks: TargetCheck[], plan:
 
   out.push('## Fetch (read back)', '');
   out.push(
-    `Each dataset (1 KiB records, one partition, written with the given request size) is read from offset 0 to the high watermark with binary fetch by one consumer: cold = the first read (max_bytes ${formatBytes(fetch.headline.maxBytes)}), then warm reads at each max_bytes. The raw fs baseline reads the same payload as one file per request; bare HTTP answers the same response sizes one at a time from memory, through the SDK's client (fetch) and through node:http (see Baselines). Headline: the ${formatBytes(fetch.headline.requestBytes)} dataset, cold.`,
+    `Each dataset (1 KiB records, one partition, written with the given request size) is read from offset 0 to the high watermark with binary fetch by one consumer: cold = the first read (max_bytes ${formatBytes(fetch.headline.maxBytes)}), then warm reads at each max_bytes. The raw fs baseline reads the same payload as one file per request; bare HTTP answers the same response sizes one at a time from memory, through the SDK's client (node:http) and through fetch (see Baselines). Headline: the ${formatBytes(fetch.headline.requestBytes)} dataset, cold.`,
     '',
   );
   const warmHeads = fetch.datasets[0]?.warm.map((w) => `warm @${formatBytes(w.maxBytes)} MiB/s`) ?? [];
@@ -326,7 +326,7 @@ export function renderReport(results: BenchResults, checks: TargetCheck[], plan:
         'ratio',
         'bare HTTP fetch MiB/s',
         'ratio',
-        'bare node:http MiB/s',
+        'bare fetch MiB/s',
         'ratio',
         'fetches',
         'GETs/fetch',
@@ -338,8 +338,8 @@ export function renderReport(results: BenchResults, checks: TargetCheck[], plan:
         d.ratioVsRawFs,
         d.bareHttpMibPerSec,
         d.ratioVsBareHttp,
-        d.bareNodeHttpMibPerSec,
-        d.ratioVsBareNodeHttp,
+        d.bareFetchMibPerSec,
+        d.ratioVsBareFetch,
         d.cold.fetchesPerRun,
         d.cold.objectGetsPerFetch ?? '',
         d.cold.indexQueriesPerFetch ?? '',

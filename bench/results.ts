@@ -182,11 +182,11 @@ function produceBaselines(headline: ProduceConfigResult) {
   const { mibPerSec } = headline;
   return {
     bareHttpSdkClient: baseline(
-      "bare HTTP POST, the SDK's client (fetch)",
+      "bare HTTP POST, the SDK's client (node:http)",
       headline.bareHttpMibPerSec,
       mibPerSec,
     ),
-    bareNodeHttp: baseline('bare HTTP POST, node:http client', headline.bareNodeHttpMibPerSec, mibPerSec),
+    bareFetch: baseline('bare HTTP POST, fetch (undici)', headline.bareFetchMibPerSec, mibPerSec),
     rawWriteLikeStore: baseline(
       'raw write as the fs object store writes',
       headline.rawFsWriteMibPerSec,
@@ -201,11 +201,11 @@ function fetchBaselines(dataset: ReadBackResult) {
   const mibPerSec = dataset.cold.mibPerSec;
   return {
     bareHttpSdkClient: baseline(
-      "bare HTTP GET, the SDK's client (fetch)",
+      "bare HTTP GET, the SDK's client (node:http)",
       dataset.bareHttpMibPerSec,
       mibPerSec,
     ),
-    bareNodeHttp: baseline('bare HTTP GET, node:http client', dataset.bareNodeHttpMibPerSec, mibPerSec),
+    bareFetch: baseline('bare HTTP GET, fetch (undici)', dataset.bareFetchMibPerSec, mibPerSec),
     rawRead: baseline('raw read', dataset.rawFs.readMibPerSec, mibPerSec),
   };
 }
@@ -553,14 +553,14 @@ function produceSteps(results: BenchResults): string {
   const steps = results.layers.produce;
   const http = stepMs(steps, 'HTTP produce');
   const core = stepMs(steps, 'core produce');
-  return `One ${results.layers.requestBytes / MiB} MiB request alone: HTTP produce ${http} ms = HTTP transport and SDK ${round(http - core)} ms (bare POST ${stepMs(steps, 'bare HTTP POST of the same body, the SDK')} ms with the SDK's client, ${stepMs(steps, 'bare HTTP POST of the same body, node:http')} ms with node:http) + core ${core} ms (object put ${stepMs(steps, 'object store put')} ms, batch encoding ${stepMs(steps, 'encode record batch')} ms of which CRC-32C ${stepMs(steps, 'of which CRC-32C')} ms, the rest metadata and copies) vs raw write ${stepMs(steps, 'raw fs')} ms; client and server share 2 cores`;
+  return `One ${results.layers.requestBytes / MiB} MiB request alone: HTTP produce ${http} ms = HTTP transport and SDK ${round(http - core)} ms (bare POST ${stepMs(steps, 'bare HTTP POST of the same body, the SDK')} ms with the SDK's client, ${stepMs(steps, 'bare HTTP POST of the same body, fetch')} ms with fetch) + core ${core} ms (object put ${stepMs(steps, 'object store put')} ms, batch encoding ${stepMs(steps, 'encode record batch')} ms of which CRC-32C ${stepMs(steps, 'of which CRC-32C')} ms, the rest metadata and copies) vs raw write ${stepMs(steps, 'raw fs')} ms; client and server share 2 cores`;
 }
 
 function fetchSteps(results: BenchResults): string {
   const steps = results.layers.fetch;
   const http = stepMs(steps, 'HTTP fetch');
   const core = stepMs(steps, 'core fetchBatches');
-  return `One ${results.layers.requestBytes / MiB} MiB fetch alone: HTTP fetch ${http} ms = HTTP transport and SDK ${round(http - core)} ms (bare GET ${stepMs(steps, 'bare HTTP GET of the same bytes, the SDK')} ms with the SDK's client, ${stepMs(steps, 'bare HTTP GET of the same bytes, node:http')} ms with node:http) + core ${core} ms (object get ${stepMs(steps, 'object store get')} ms, the rest metadata reads) vs raw read ${stepMs(steps, 'raw fs')} ms`;
+  return `One ${results.layers.requestBytes / MiB} MiB fetch alone: HTTP fetch ${http} ms = HTTP transport and SDK ${round(http - core)} ms (bare GET ${stepMs(steps, 'bare HTTP GET of the same bytes, the SDK')} ms with the SDK's client, ${stepMs(steps, 'bare HTTP GET of the same bytes, fetch')} ms with fetch) + core ${core} ms (object get ${stepMs(steps, 'object store get')} ms, the rest metadata reads) vs raw read ${stepMs(steps, 'raw fs')} ms`;
 }
 
 function produceLimit(results: BenchResults): string {

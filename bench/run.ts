@@ -77,7 +77,7 @@ async function main(): Promise<void> {
   line(`wrote ${dir}/latest.json, report.md, chart.svg`);
 }
 
-/** "0.4× bare HTTP POST, the SDK's client (fetch) (250 MiB/s), …": a headline over each baseline. */
+/** "0.4× bare HTTP POST, the SDK's client (node:http) (250 MiB/s), …": a headline over each baseline. */
 function baselineRatios(baselines: Record<string, Baseline>): string {
   return Object.values(baselines)
     .map((b) => `${b.ratio}× ${b.what} (${b.mibPerSec} MiB/s)`)

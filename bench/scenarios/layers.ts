@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BARE_CLIENTS, type BareClient } from '../baselines.ts';
+import { BARE_CLIENT_NAMES, BARE_CLIENTS, type BareClient } from '../baselines.ts';
 import type { Harness } from '../harness.ts';
 import { type BenchPlan, recordsPerRequest } from '../plan.ts';
 import { type LayerTiming, layerFetchOffset, layerRow, timeIt } from './core-layers.ts';
@@ -35,12 +35,13 @@ export async function runLayers(harness: Harness, plan: BenchPlan): Promise<Laye
   const body = produceBody(recordBytes, perRequest, 0);
   const payload = payloadOf(payloadBytes);
   const row = (step: string, ms: number) => layerRow(step, ms, payloadBytes);
-  /** One row per client of the bare HTTP baseline: the SDK's (fetch), then node:http. */
+  /** One row per client of the bare HTTP baseline: the SDK's (node:http), then fetch. */
   const bareRows = async (what: string, send: (client: BareClient) => Promise<number>) => {
     const rows: LayerTiming[] = [];
     for (const client of BARE_CLIENTS) {
-      const name = client === 'fetch' ? "the SDK's client (fetch)" : 'node:http client';
-      rows.push(row(`bare HTTP ${what}, ${name}`, await timeIt(iterations, () => send(client))));
+      rows.push(
+        row(`bare HTTP ${what}, ${BARE_CLIENT_NAMES[client]}`, await timeIt(iterations, () => send(client))),
+      );
     }
     return rows;
   };

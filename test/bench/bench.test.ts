@@ -209,7 +209,7 @@ describe('a whole bench run with a tiny plan', () => {
     const report = readFileSync(join(out, 'report.md'), 'utf8');
     expect(report).toContain('npm run bench -- --quick --backend memory');
     expect(report).toMatch(/## Peers[\s\S]*\| Streambed SDK binary \|/);
-    expect(report).toMatch(/## Baselines[\s\S]*\| produce \| bare HTTP POST, the SDK's client \(fetch\) \|/);
+    expect(report).toMatch(/## Baselines[\s\S]*\| produce \| bare HTTP POST, the SDK's client \(node:http\) \|/);
     expect(report).toMatch(/## Kafka clients[\s\S]*\| produce \| KafkaJS 2\.\d+\.\d+/);
   }, 120_000);
 
