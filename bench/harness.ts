@@ -21,6 +21,7 @@ import { startS3Emulator } from '../test/support/s3-emulator.ts';
 import { type BenchClient, createBenchClient, type HttpCall } from './client.ts';
 import { emptyUnits } from './metered-meta-store.ts';
 import type { BackendKind } from './plan.ts';
+import { type CpuProfile, type PhaseProfiler, phaseProfiler, SAMPLING_INTERVAL_US } from './profiler.ts';
 import type { CoreLayersArgs, LayerTiming } from './scenarios/core-layers.ts';
 import type {
   ServerCall,
@@ -78,6 +79,8 @@ export interface Harness {
   buildLog(topic: string, batches: number, valueBytes: number): Promise<{ batchesPerSec: number }>;
   /** Core steps of one request timed in the server process (scenarios/core-layers.ts). */
   coreLayers(args: CoreLayersArgs): Promise<LayerTiming[]>;
+  /** `--profile`: CPU profiles of both processes around the headline phases. */
+  profiler?: PhaseProfiler;
   progress(message: string): void;
   close(): Promise<void>;
 }
@@ -133,6 +136,8 @@ export interface HarnessOptions {
   aws?: ServerConfig['aws'];
   /** The embedded backend's durability (bench/durability.ts runs both); default `fsync`. */
   durability?: Durability;
+  /** CPU-profile both processes around the headline phases (`--profile`). */
+  profile?: boolean;
 }
 
 export async function startHarness(kind: BackendKind, options: HarnessOptions = {}): Promise<Harness> {
@@ -191,6 +196,16 @@ export async function startHarness(kind: BackendKind, options: HarnessOptions = 
     buildLog: (topic, batches, valueBytes) =>
       link.call({ op: 'buildLog', topic, batches, valueBytes }) as Promise<{ batchesPerSec: number }>,
     coreLayers: (args) => link.call({ op: 'coreLayers', args }) as Promise<LayerTiming[]>,
+    ...(options.profile
+      ? {
+          profiler: phaseProfiler({
+            start: async (intervalUs = SAMPLING_INTERVAL_US) => {
+              await link.call({ op: 'profileStart', intervalUs });
+            },
+            stop: () => link.call({ op: 'profileStop' }) as Promise<CpuProfile>,
+          }),
+        }
+      : {}),
     progress,
     async close() {
       try {

@@ -28,6 +28,7 @@ import { startLocalServer } from '../lambdas/runtime/local-server.ts';
 import { dynamoOn, s3On } from '../test/support/aws-targets.ts';
 import { MeteredMetaStore } from './metered-meta-store.ts';
 import { kernelPeakRss } from './peak-rss.ts';
+import { cpuProfiler } from './profiler.ts';
 import { coreLayers } from './scenarios/core-layers.ts';
 import type { ServerCall, ServerConfig, ServerMessage, StorageCounts } from './server-protocol.ts';
 import { MiB } from './stats.ts';
@@ -109,6 +110,7 @@ async function main(): Promise<void> {
   const sampler = setInterval(sample, 50);
   sampler.unref();
 
+  const profiler = cpuProfiler();
   const send = (message: ServerMessage) => process.send?.(message);
   const answer = async (call: ServerCall): Promise<unknown> => {
     switch (call.op) {
@@ -155,6 +157,10 @@ async function main(): Promise<void> {
       }
       case 'coreLayers':
         return coreLayers({ services: direct, objects: inner.objects }, call.args);
+      case 'profileStart':
+        return profiler.start(call.intervalUs).then(() => null);
+      case 'profileStop':
+        return profiler.stop();
     }
   };
 
