@@ -8,6 +8,7 @@
  */
 import type { Profiler } from 'node:inspector';
 import { Session } from 'node:inspector/promises';
+import { findSourceMap } from 'node:module';
 
 export type CpuProfile = Profiler.Profile;
 export type ProfiledPhase = 'produce' | 'fetch';
@@ -39,12 +40,51 @@ export function cpuProfiler(): CpuProfiler {
       session = undefined;
       try {
         const { profile } = await running.post('Profiler.stop');
-        return profile;
+        return toSourcePositions(profile);
       } finally {
         running.disconnect();
       }
     },
   };
+}
+
+/** What `toSourcePositions` needs of a script's source map (node:module's `findSourceMap`). */
+export type SourceMapLookup = (
+  url: string,
+) => { findEntry(line: number, column: number): Partial<SourceMapEntry> } | undefined;
+
+interface SourceMapEntry {
+  originalSource: string;
+  originalLine: number;
+  originalColumn: number;
+}
+
+/**
+ * The profile with every function's position in its source file rather than in the JavaScript the
+ * TypeScript loader (tsx) compiled it into, through the source maps the loader registered in this
+ * process (so it runs where the profile was taken). Line-level ticks are dropped where a position
+ * moved: they are of the compiled lines.
+ */
+export function toSourcePositions(profile: CpuProfile, lookup: SourceMapLookup = findSourceMap): CpuProfile {
+  const maps = new Map<string, ReturnType<SourceMapLookup>>();
+  const nodes = profile.nodes.map((node) => {
+    const { url, lineNumber, columnNumber } = node.callFrame;
+    if (!url.startsWith('file:')) return node;
+    if (!maps.has(url)) maps.set(url, lookup(url));
+    const entry = maps.get(url)?.findEntry(lineNumber, columnNumber);
+    if (entry?.originalLine === undefined) return node;
+    const { positionTicks: _, ...rest } = node;
+    return {
+      ...rest,
+      callFrame: {
+        ...node.callFrame,
+        url: entry.originalSource?.startsWith('file:') ? entry.originalSource : url,
+        lineNumber: entry.originalLine,
+        columnNumber: entry.originalColumn ?? 0,
+      },
+    };
+  });
+  return { ...profile, nodes };
 }
 
 /** Profiles both processes around the headline phases; `profiles` holds one merged profile per pair. */

@@ -161,11 +161,12 @@ export function profileTables(summary: ProfileSummary, { heading = '###' } = {})
 }
 
 /** `--profile`: where the profiles are, then each one's tables. */
-function profilesSection(profiles: ProfileSummary[]): string[] {
+function profilesSection(profiles: ProfileSummary[], plan: BenchPlan): string[] {
+  const { recordBytes, requestBytes, concurrency } = plan.produce.headline;
   return [
     '## Profiles',
     '',
-    `CPU profiles of both processes during the headline produce phase (every run of 1 KiB records × 1 MiB requests × 4 producers) and the headline cold fetch (every cold read of the 1 MiB-request dataset), sampled every ${SAMPLING_INTERVAL_US} µs, runs merged. Files in bench/results/profiles/: \`.cpuprofile\` (Chrome DevTools → Performance → Load profile, or speedscope), \`.svg\` flame graphs (open in a browser; hover for file and line), \`.md\` these tables. Lines are those of the code as tsx compiled it. How to read them: [docs/performance.md](../../docs/performance.md#profiling).`,
+    `CPU profiles of both processes during the headline produce phase (every run of ${formatBytes(recordBytes)} records × ${formatBytes(requestBytes)} requests × ${concurrency} producers) and the headline cold fetch (every cold read of the ${formatBytes(plan.readBack.headlineRequestBytes)}-request dataset), sampled every ${SAMPLING_INTERVAL_US} µs, runs merged. Files in bench/results/profiles/: \`.cpuprofile\` (Chrome DevTools → Performance → Load profile, or speedscope), \`.svg\` flame graphs (open in a browser; hover for file and line), \`.md\` these tables. How to read them: [docs/performance.md](../../docs/performance.md#profiling).`,
     '',
     ...profiles.flatMap((summary) => profileTables(summary)),
   ];
@@ -470,7 +471,7 @@ export function renderReport(
     ),
     '',
   );
-  if (profiles !== undefined) out.push(...profilesSection(profiles));
+  if (profiles !== undefined) out.push(...profilesSection(profiles, plan));
   return out.join('\n');
 }
 

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { flameLayout, renderFlameGraph } from '../../bench/flame.ts';
 import { type BenchPlan, parseArgs, USAGE } from '../../bench/plan.ts';
 import { areaOf, frameTree, summarizeProfile } from '../../bench/profile.ts';
-import { type CpuProfile, cpuProfiler, mergeProfiles } from '../../bench/profiler.ts';
+import { type CpuProfile, cpuProfiler, mergeProfiles, toSourcePositions } from '../../bench/profiler.ts';
 import { profileTables } from '../../bench/report.ts';
 
 const ROOT = '/repo';
@@ -186,6 +186,40 @@ describe('merging the profiles of repeated runs', () => {
     // Every sample names a node of the merged tree.
     const ids = new Set(merged.nodes.map((node) => node.id));
     expect(merged.samples?.every((id) => ids.has(id))).toBe(true);
+  });
+});
+
+describe('positions in the source', () => {
+  it('moves each function of a compiled script to its place in the source, through its source map', () => {
+    const profile = syntheticProfile();
+    const main = profile.nodes.find((node) => node.id === 2);
+    if (main === undefined) throw new Error('no main node');
+    main.positionTicks = [{ line: 10, ticks: 3 }];
+    const asked: string[] = [];
+    const moved = toSourcePositions(profile, (url) => {
+      asked.push(url);
+      if (!url.endsWith('/bench/x.ts')) return undefined;
+      return {
+        findEntry: (line, column) =>
+          line === 9 && column === 0
+            ? { originalSource: 'file:///repo/bench/x.ts', originalLine: 41, originalColumn: 2 }
+            : {},
+      };
+    });
+    expect(asked).toEqual(['file:///repo/bench/x.ts', 'file:///repo/client/wire/binary.ts']);
+    const movedMain = moved.nodes.find((node) => node.id === 2);
+    expect(movedMain?.callFrame).toMatchObject({
+      url: 'file:///repo/bench/x.ts',
+      lineNumber: 41,
+      columnNumber: 2,
+    });
+    expect(movedMain?.positionTicks).toBeUndefined();
+    // No map, or no entry: left where it was; node: scripts are not looked up.
+    expect(moved.nodes.find((node) => node.id === 3)?.callFrame.lineNumber).toBe(19);
+    expect(moved.nodes.find((node) => node.id === 4)?.callFrame.url).toBe('node:internal/x');
+    expect(summarizeProfile('produce-client', moved, { root: ROOT }).top).toContainEqual(
+      expect.objectContaining({ name: 'main', location: 'bench/x.ts:42' }),
+    );
   });
 });
 
