@@ -5,6 +5,7 @@
  * line, and its samples. Colours say the area: Node internals and V8 grey-blue, lambdas/ orange,
  * client/ green, node_modules purple, bench/ yellow, GC/idle/program light grey.
  */
+import { escapeXml } from './chart.ts';
 import type { FrameNode } from './profile.ts';
 
 export interface FlameBox {
@@ -57,14 +58,6 @@ export function colourOf(node: Pick<FrameNode, 'name' | 'area'>): string {
   const [low, high] = range.hue;
   return `hsl(${low + (hash % (high - low + 1))}, ${range.sat}%, ${range.light}%)`;
 }
-
-export const escapeXml = (text: string): string =>
-  text
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;')
-    .replaceAll("'", '&apos;');
 
 /** About the width of one character of 11 px monospace. */
 const CHAR_WIDTH = 6.7;
