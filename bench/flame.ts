@@ -2,7 +2,7 @@
  * A flame graph of a CPU profile's call tree (bench/profile.ts) as a self-contained SVG: one box per
  * function at a place in the tree, callers below callees, a box's width its share of the samples
  * (its own and its callees'), siblings widest first. Hovering a box shows the function, its file and
- * line, and its samples. Colours say the area: Node internals and V8 grey-blue, lambdas/ orange,
+ * line, and its samples. Colours say the area: Node internals and native code grey-blue, lambdas/ orange,
  * client/ green, node_modules purple, bench/ yellow, GC/idle/program light grey.
  */
 import { escapeXml } from './chart.ts';
@@ -45,7 +45,7 @@ const PALETTE: { test: (area: string) => boolean; hue: [number, number]; sat: nu
   { test: (a) => a.startsWith('lambdas'), hue: [15, 40], sat: 85, light: 62 },
   { test: (a) => a.startsWith('client'), hue: [95, 140], sat: 50, light: 58 },
   { test: (a) => a.startsWith('node_modules'), hue: [265, 295], sat: 45, light: 70 },
-  { test: (a) => a === 'node:internal' || a === 'V8 native', hue: [200, 220], sat: 20, light: 72 },
+  { test: (a) => a === 'node:internal' || a === 'native', hue: [200, 220], sat: 20, light: 72 },
   { test: (a) => a === 'GC' || a === 'idle/program', hue: [0, 0], sat: 0, light: 86 },
 ];
 const OTHER = { hue: [48, 58] as [number, number], sat: 80, light: 62 };
@@ -72,7 +72,7 @@ const LEGEND: [string, Pick<FrameNode, 'name' | 'area'>][] = [
   ['lambdas/', { name: '', area: 'lambdas' }],
   ['client/', { name: '', area: 'client' }],
   ['node_modules', { name: '', area: 'node_modules' }],
-  ['Node internals, V8', { name: '', area: 'node:internal' }],
+  ['Node internals, native', { name: '', area: 'node:internal' }],
   ['bench/, other', { name: '', area: 'bench' }],
   ['GC, idle, program', { name: '', area: 'GC' }],
 ];

@@ -2,7 +2,7 @@
  * What a CPU profile of the bench (bench/profiler.ts) says, in files a reader opens: the .cpuprofile
  * itself (Chrome DevTools, speedscope), a flame graph (bench/flame.ts) and a summary — the functions
  * with the most self time, and self time by area: the project's directories (lambdas/core,
- * client/wire, ...), node_modules by package, Node's own JavaScript, V8's native code, the garbage
+ * client/wire, ...), node_modules by package, Node's own JavaScript, native code, the garbage
  * collector, and idle/program (waiting, or native work V8 does not attribute to a function).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -52,7 +52,7 @@ function scriptPath(url: string, root: string): string {
 export function areaOf(frame: Pick<CallFrame, 'functionName' | 'url'>, root = REPO_ROOT): string {
   const vm = VM_ENTRIES[frame.functionName];
   if (frame.url === '' && vm !== undefined) return vm;
-  if (frame.url === '') return 'V8 native';
+  if (frame.url === '') return 'native';
   if (frame.url.startsWith('node:')) return 'node:internal';
   const path = scriptPath(frame.url, root);
   const modules = path.lastIndexOf('node_modules/');
@@ -65,8 +65,16 @@ export function areaOf(frame: Pick<CallFrame, 'functionName' | 'url'>, root = RE
   return dirs.length === 0 ? '(repository root)' : dirs.slice(0, 2).join('/');
 }
 
-function locationOf(frame: CallFrame, root: string): string {
-  return frame.url === '' ? '' : `${scriptPath(frame.url, root)}:${frame.lineNumber + 1}`;
+/**
+ * Where a frame is: file and line of a script; for native code (Node's C++ bindings such as writev,
+ * SQLite's statements, V8 builtins), which has none, where it was called from.
+ */
+function locationOf(frame: CallFrame, caller: FrameNode, root: string): string {
+  if (frame.url !== '') return `${scriptPath(frame.url, root)}:${frame.lineNumber + 1}`;
+  if (VM_ENTRIES[frame.functionName] !== undefined || caller.name === '(root)') return '';
+  return caller.location.startsWith('native') || caller.location === ''
+    ? caller.location
+    : `native ← ${caller.location}`;
 }
 
 /** Samples per profile node: from the sample list when there is one, else V8's hit counts. */
@@ -93,7 +101,7 @@ export function frameTree(profile: CpuProfile, root = REPO_ROOT): FrameNode {
       const node = byId.get(id);
       if (node === undefined) continue;
       const frame = node.callFrame;
-      const location = locationOf(frame, root);
+      const location = locationOf(frame, into, root);
       const key = `${frame.functionName}\0${location}\0${frame.columnNumber}`;
       let child = byKey.get(key);
       if (child === undefined) {

@@ -145,7 +145,7 @@ export function profileTables(summary: ProfileSummary, { heading = '###' } = {})
   return [
     `${heading} ${summary.phase}, ${who}`,
     '',
-    `${summary.samples} samples over ${summary.durationMs} ms. Flame graph: [${summary.name}.svg](${heading === '#' ? '' : 'profiles/'}${summary.name}.svg); profile: \`${summary.name}.cpuprofile\`.`,
+    `${summary.samples} samples over ${summary.durationMs} ms (one every ${summary.samples === 0 ? 'n/a' : Math.round((summary.durationMs * 1000) / summary.samples)} µs on average: a busy machine samples less often than asked). Flame graph: [${summary.name}.svg](${heading === '#' ? '' : 'profiles/'}${summary.name}.svg); profile: \`${summary.name}.cpuprofile\`.`,
     '',
     table(
       ['area', 'self ms', 'self %'],

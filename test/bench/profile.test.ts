@@ -60,6 +60,28 @@ describe('the call tree of a profile', () => {
       ['a<b>&"c"', 5, 5],
     ]);
   });
+
+  it('places native code where it was called from', () => {
+    const profile: CpuProfile = {
+      nodes: [
+        { id: 1, callFrame: frame('(root)'), children: [2] },
+        { id: 2, callFrame: frame('put', 'file:///repo/lambdas/adapters/fs.ts', 29), children: [3] },
+        { id: 3, callFrame: frame('writev'), children: [4] },
+        { id: 4, callFrame: frame('dispatch') },
+      ],
+      startTime: 0,
+      endTime: 300,
+      samples: [2, 3, 4],
+      timeDeltas: [100, 100, 100],
+    };
+    const writev = frameTree(profile, ROOT).children[0]?.children[0];
+    expect(writev).toMatchObject({
+      name: 'writev',
+      area: 'native',
+      location: 'native ← lambdas/adapters/fs.ts:30',
+    });
+    expect(writev?.children[0]?.location).toBe('native ← lambdas/adapters/fs.ts:30');
+  });
 });
 
 describe('the flame graph', () => {
@@ -146,7 +168,7 @@ describe('the summary of a profile', () => {
     expect(areaOf({ functionName: 'f', url: 'file:///repo/node_modules/tsx/dist/a.mjs' }, ROOT)).toBe(
       'node_modules/tsx',
     );
-    expect(areaOf({ functionName: 'writev', url: '' }, ROOT)).toBe('V8 native');
+    expect(areaOf({ functionName: 'writev', url: '' }, ROOT)).toBe('native');
     expect(areaOf({ functionName: '(program)', url: '' }, ROOT)).toBe('idle/program');
   });
 
