@@ -2,7 +2,7 @@
  * What a CPU profile of the bench (bench/profiler.ts) says, in files a reader opens: the .cpuprofile
  * itself (Chrome DevTools, speedscope), a flame graph (bench/flame.ts) and a summary — the functions
  * with the most self time, and self time by area: the project's directories (lambdas/core,
- * client/wire, ...), node_modules by package, Node's own JavaScript, native code, the garbage
+ * client/wire, ...), node_modules by package, Node's own JavaScript, native code, WebAssembly, the garbage
  * collector, and idle/program (waiting, or native work V8 does not attribute to a function).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -40,10 +40,15 @@ const VM_ENTRIES: Record<string, string> = {
   '(root)': 'idle/program',
 };
 
-/** A script's path relative to the repository (or absolute when outside it); node: URLs as they are. */
+/**
+ * A script's path relative to the repository, from `node_modules/` for a dependency wherever it is
+ * installed, absolute elsewhere; node: and wasm: URLs as they are.
+ */
 function scriptPath(url: string, root: string): string {
   if (!url.startsWith('file:')) return url;
   const path = fileURLToPath(url);
+  const modules = path.indexOf('/node_modules/');
+  if (modules >= 0) return path.slice(modules + 1);
   const inRepo = relative(root, path);
   return inRepo.startsWith('..') ? path : inRepo;
 }
@@ -54,6 +59,8 @@ export function areaOf(frame: Pick<CallFrame, 'functionName' | 'url'>, root = RE
   if (frame.url === '' && vm !== undefined) return vm;
   if (frame.url === '') return 'native';
   if (frame.url.startsWith('node:')) return 'node:internal';
+  // WebAssembly: undici's HTTP parser (llhttp), in the client.
+  if (frame.url.startsWith('wasm:')) return 'wasm';
   const path = scriptPath(frame.url, root);
   const modules = path.lastIndexOf('node_modules/');
   if (modules >= 0) {
@@ -212,12 +219,27 @@ export function summarizeProfile(
 }
 
 /**
+ * The profile with script URLs of this machine made portable: files of the repository relative to
+ * it (`lambdas/core/fetch.ts`), dependencies from `node_modules/`. Everything here reads either form.
+ */
+export function portableProfile(profile: CpuProfile, root = REPO_ROOT): CpuProfile {
+  return {
+    ...profile,
+    nodes: profile.nodes.map((node) => ({
+      ...node,
+      callFrame: { ...node.callFrame, url: scriptPath(node.callFrame.url, root) },
+    })),
+  };
+}
+
+/**
  * Writes `<name>.cpuprofile`, `<name>.svg` and `<name>.md` for every profile into `dir`; returns
  * the summaries, for the report.
  */
 export function writeProfiles(
   dir: string,
   profiles: Map<ProfileSummary['name'], CpuProfile>,
+  root = REPO_ROOT,
 ): ProfileSummary[] {
   mkdirSync(dir, { recursive: true });
   const order: ProfileSummary['name'][] = [
@@ -228,14 +250,15 @@ export function writeProfiles(
   ];
   const summaries: ProfileSummary[] = [];
   for (const name of order) {
-    const profile = profiles.get(name);
-    if (profile === undefined) continue;
-    const summary = summarizeProfile(name, profile);
+    const taken = profiles.get(name);
+    if (taken === undefined) continue;
+    const profile = portableProfile(taken, root);
+    const summary = summarizeProfile(name, profile, { root });
     summaries.push(summary);
     writeFileSync(join(dir, `${name}.cpuprofile`), JSON.stringify(profile));
     writeFileSync(
       join(dir, `${name}.svg`),
-      renderFlameGraph(frameTree(profile), {
+      renderFlameGraph(frameTree(profile, root), {
         title: `${summary.phase} phase, ${summary.process === 'client' ? 'bench process (SDK client)' : 'server process'}: ${summary.samples} samples over ${summary.durationMs} ms`,
       }),
     );

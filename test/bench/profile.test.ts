@@ -3,11 +3,14 @@
  * from a small synthetic .cpuprofile, the self-time summary and its areas, merging the profiles of
  * repeated runs, and the profiler itself in this process.
  */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { Profiler } from 'node:inspector';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { flameLayout, renderFlameGraph } from '../../bench/flame.ts';
 import { type BenchPlan, parseArgs, USAGE } from '../../bench/plan.ts';
-import { areaOf, frameTree, summarizeProfile } from '../../bench/profile.ts';
+import { areaOf, frameTree, summarizeProfile, writeProfiles } from '../../bench/profile.ts';
 import { type CpuProfile, cpuProfiler, mergeProfiles, toSourcePositions } from '../../bench/profiler.ts';
 import { profileTables } from '../../bench/report.ts';
 
@@ -81,6 +84,23 @@ describe('the call tree of a profile', () => {
       location: 'native ← lambdas/adapters/fs.ts:30',
     });
     expect(writev?.children[0]?.location).toBe('native ← lambdas/adapters/fs.ts:30');
+  });
+
+  it('names a dependency from node_modules/, wherever it is installed', () => {
+    const profile: CpuProfile = {
+      nodes: [
+        { id: 1, callFrame: frame('(root)'), children: [2] },
+        { id: 2, callFrame: frame('run', 'file:///opt/shared/node_modules/better-sqlite3/lib/index.js', 51) },
+      ],
+      startTime: 0,
+      endTime: 100,
+      samples: [2],
+      timeDeltas: [100],
+    };
+    expect(frameTree(profile, ROOT).children[0]).toMatchObject({
+      location: 'node_modules/better-sqlite3/lib/index.js:52',
+      area: 'node_modules/better-sqlite3',
+    });
   });
 });
 
@@ -169,6 +189,7 @@ describe('the summary of a profile', () => {
       'node_modules/tsx',
     );
     expect(areaOf({ functionName: 'writev', url: '' }, ROOT)).toBe('native');
+    expect(areaOf({ functionName: 'execute', url: 'wasm://wasm/0002a1b2' }, ROOT)).toBe('wasm');
     expect(areaOf({ functionName: '(program)', url: '' }, ROOT)).toBe('idle/program');
   });
 
@@ -178,6 +199,27 @@ describe('the summary of a profile', () => {
     expect(text).toContain('[produce-client.svg](profiles/produce-client.svg)');
     expect(text).toContain('| 1 | `encode` | client/wire/binary.ts:20 | client/wire | 0.8 | 40 |');
     expect(text).toContain('| node:internal | 0.5 | 25 |');
+  });
+});
+
+describe('the files of a profile', () => {
+  it('writes the profile with paths relative to the repository, its flame graph and its summary', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'streambed-profile-test-'));
+    try {
+      const [summary] = writeProfiles(dir, new Map([['fetch-server', syntheticProfile()]]), ROOT);
+      expect(summary?.name).toBe('fetch-server');
+      const written = JSON.parse(readFileSync(join(dir, 'fetch-server.cpuprofile'), 'utf8')) as CpuProfile;
+      expect(written.nodes.map((node) => node.callFrame.url)).toContain('client/wire/binary.ts');
+      expect(JSON.stringify(written)).not.toContain('file://');
+      // Read back, it says the same.
+      expect(summarizeProfile('fetch-server', written, { root: ROOT })).toEqual(summary);
+      expect(readFileSync(join(dir, 'fetch-server.svg'), 'utf8')).toContain(
+        'encode (client/wire/binary.ts:20)',
+      );
+      expect(readFileSync(join(dir, 'fetch-server.md'), 'utf8')).toContain('# fetch, server process');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
