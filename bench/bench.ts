@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { renderChart } from './chart.ts';
 import { awsEndpoints, connectHarness, type Harness, type HarnessOptions, startHarness } from './harness.ts';
 import type { BenchPlan } from './plan.ts';
+import { type ProfileSummary, writeProfiles } from './profile.ts';
 import { renderRemoteReport, renderReport } from './report.ts';
 import { buildRemoteResults, buildResults, checkTargets } from './results.ts';
 import { runEndToEnd } from './scenarios/end-to-end.ts';
@@ -68,8 +69,9 @@ async function finalMemory(harness: Harness) {
 /** Runs every scenario of `plan` and writes latest.json, report.md and chart.svg into `outDir`. */
 export async function runBench(plan: BenchPlan, outDir: string, options: HarnessOptions = {}) {
   const started = performance.now();
-  const harness = await startHarness(plan.backend, options);
+  const harness = await startHarness(plan.backend, { ...options, profile: plan.profile === true });
   let outputs: Parameters<typeof buildResults>[1];
+  let profiles: ProfileSummary[] | undefined;
   try {
     harness.progress(`${plan.mode} mode on the ${plan.backend} backend, server at ${harness.url}`);
     const rssByScenario: Record<string, number> = {};
@@ -103,6 +105,8 @@ export async function runBench(plan: BenchPlan, outDir: string, options: Harness
       ...(await finalMemory(harness)),
       durationSec: (performance.now() - started) / 1000,
     };
+    if (harness.profiler !== undefined)
+      profiles = writeProfiles(join(outDir, 'profiles'), harness.profiler.profiles);
   } finally {
     await harness.close();
   }
@@ -111,7 +115,7 @@ export async function runBench(plan: BenchPlan, outDir: string, options: Harness
   const checks = checkTargets(results, plan);
   mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify({ ...results, targets: checks }, null, 2)}\n`);
-  writeFileSync(join(outDir, 'report.md'), renderReport(results, checks, plan));
+  writeFileSync(join(outDir, 'report.md'), renderReport(results, checks, plan, profiles));
   writeFileSync(join(outDir, 'chart.svg'), renderChart(results));
   return { results, checks };
 }

@@ -18,7 +18,7 @@ const STREAMBED = '#2f6fb3';
 const BASELINE = '#9aa5b1';
 const OTHER = '#d9822b';
 
-const escapeXml = (text: string) =>
+export const escapeXml = (text: string) =>
   text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
 
 function panel(title: string, bars: Bar[], top: number): { svg: string; height: number } {

@@ -22,6 +22,7 @@ import { type BareHttp, startBareHttp } from './baselines.ts';
 import { type BenchClient, createBenchClient, type HttpCall } from './client.ts';
 import { emptyUnits } from './metered-meta-store.ts';
 import type { BackendKind } from './plan.ts';
+import { type CpuProfile, type PhaseProfiler, phaseProfiler, SAMPLING_INTERVAL_US } from './profiler.ts';
 import type { CoreLayersArgs, LayerTiming } from './scenarios/core-layers.ts';
 import type {
   ServerCall,
@@ -71,6 +72,8 @@ export interface Harness {
   buildLog(topic: string, batches: number, valueBytes: number): Promise<{ batchesPerSec: number }>;
   /** Core steps of one request timed in the server process (scenarios/core-layers.ts). */
   coreLayers(args: CoreLayersArgs): Promise<LayerTiming[]>;
+  /** `--profile`: CPU profiles of both processes around the headline phases. */
+  profiler?: PhaseProfiler;
   progress(message: string): void;
   close(): Promise<void>;
 }
@@ -126,6 +129,8 @@ export interface HarnessOptions {
   aws?: ServerConfig['aws'];
   /** The embedded backend's durability (bench/durability.ts runs both); default `fsync`. */
   durability?: Durability;
+  /** CPU-profile both processes around the headline phases (`--profile`). */
+  profile?: boolean;
 }
 
 export async function startHarness(kind: BackendKind, options: HarnessOptions = {}): Promise<Harness> {
@@ -190,6 +195,16 @@ export async function startHarness(kind: BackendKind, options: HarnessOptions = 
     buildLog: (topic, batches, valueBytes) =>
       link.call({ op: 'buildLog', topic, batches, valueBytes }) as Promise<{ batchesPerSec: number }>,
     coreLayers: (args) => link.call({ op: 'coreLayers', args }) as Promise<LayerTiming[]>,
+    ...(options.profile
+      ? {
+          profiler: phaseProfiler({
+            start: async (intervalUs = SAMPLING_INTERVAL_US) => {
+              await link.call({ op: 'profileStart', intervalUs });
+            },
+            stop: () => link.call({ op: 'profileStop' }) as Promise<CpuProfile>,
+          }),
+        }
+      : {}),
     progress,
     async close() {
       try {

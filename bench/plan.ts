@@ -56,9 +56,11 @@ export interface BenchPlan {
   stack?: { api: 'http' | 'rest' };
   /** Invocations of each Lambda handler with a maximal request (scenarios/lambda-memory.ts); 0 skips it. */
   lambdaMemory: { requests: number };
+  /** `--profile`: CPU profiles of both processes during the headline phases (bench/profiler.ts). */
+  profile?: boolean;
 }
 
-export const USAGE = `Usage: npm run bench -- [--quick] [--backend embedded|memory|aws]
+export const USAGE = `Usage: npm run bench -- [--quick] [--backend embedded|memory|aws] [--profile]
        npm run bench -- [--quick] --url URL [--token T | --aws-region R]
        npm run bench -- [--quick] --stack local [--api http|rest]
 
@@ -68,6 +70,10 @@ export const USAGE = `Usage: npm run bench -- [--quick] [--backend embedded|memo
                      memory: everything in the server's memory (its RSS then includes the data)
                      aws: DynamoDB + S3 through the AWS adapters, on DynamoDB Local and s3rver
                      started for the run (needs java), or on LocalStack if AWS_ENDPOINT_URL is set
+  --profile          CPU-profile the bench process and the server process during the headline
+                     produce and cold fetch phases: .cpuprofile files, flame graphs (.svg) and
+                     summaries in bench/results/profiles/, tables in report.md. Profiling slows
+                     those phases, so the run's numbers are not comparable with unprofiled runs
   --url URL          measure a server that is already running (a deployed stack, or one started
                      by hand) through the SDK instead: produce, read back and end to end only, into
                      bench/results/remote.json and remote.md (storage counts, cost, memory and the
@@ -94,6 +100,7 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}):
   const remote: { url?: string; token?: string; 'aws-region'?: string } = {};
   let stack: string | undefined;
   let api: string | undefined;
+  let profile = false;
   const flagValue = (name: string, arg: string, i: number): string => {
     const value = arg === `--${name}` ? argv[i + 1] : arg.slice(`--${name}=`.length);
     if (value === undefined || value === '') throw new Error(`--${name} needs a value\n\n${USAGE}`);
@@ -105,6 +112,7 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}):
     if (arg === '--quick') mode = 'quick';
     else if (arg === '--full') mode = 'full';
     else if (arg === '--help' || arg === '-h') return 'help';
+    else if (arg === '--profile') profile = true;
     else if (flag === '--backend') {
       const value = flagValue('backend', arg, i);
       if (value !== 'embedded' && value !== 'memory' && value !== 'aws') {
@@ -129,6 +137,8 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}):
       throw new Error(`unknown argument ${JSON.stringify(arg)}\n\n${USAGE}`);
     }
   }
+  if (profile && (stack !== undefined || api !== undefined || remote.url !== undefined))
+    throw new Error(`--profile needs the bench's own server process: not with --url or --stack\n\n${USAGE}`);
   if (stack !== undefined || api !== undefined) {
     if (stack !== 'local')
       throw new Error(`--stack takes local, got ${JSON.stringify(stack ?? '')}\n\n${USAGE}`);
@@ -144,7 +154,8 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}):
   if (remote.url === undefined) {
     if (remote.token !== undefined || remote['aws-region'] !== undefined)
       throw new Error(`--token and --aws-region go with --url\n\n${USAGE}`);
-    return mode === 'quick' ? quickPlan(backend) : fullPlan(backend);
+    const plan = mode === 'quick' ? quickPlan(backend) : fullPlan(backend);
+    return profile ? { ...plan, profile } : plan;
   }
   if (backendGiven)
     throw new Error(
@@ -158,6 +169,12 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}):
 }
 
 const headline: ProduceConfig = { recordBytes: KiB, requestBytes: MiB, concurrency: 4 };
+
+/** Whether `config` is the plan's headline produce configuration. */
+export const isHeadline = (config: ProduceConfig, plan: BenchPlan): boolean =>
+  config.recordBytes === plan.produce.headline.recordBytes &&
+  config.requestBytes === plan.produce.headline.requestBytes &&
+  config.concurrency === plan.produce.headline.concurrency;
 
 function quickPlan(backend: BackendKind): BenchPlan {
   const configs: ProduceConfig[] = [];

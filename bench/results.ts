@@ -16,7 +16,7 @@ import {
   streambedCost,
 } from './cost.ts';
 import { peerChecks, peerTable } from './peers/table.ts';
-import type { BenchPlan } from './plan.ts';
+import { type BenchPlan, isHeadline } from './plan.ts';
 import { ASSUMPTIONS, PRICES } from './prices.ts';
 import type { EndToEndResult } from './scenarios/end-to-end.ts';
 import type { KafkaResult } from './scenarios/kafka.ts';
@@ -90,12 +90,7 @@ function gitInfo(): { commit: string; dirty: boolean } {
 
 /** The produce configuration whose numbers are the headline. */
 const headlineOf = (plan: BenchPlan, produce: readonly ProduceConfigResult[]) =>
-  produce.find(
-    (c) =>
-      c.recordBytes === plan.produce.headline.recordBytes &&
-      c.requestBytes === plan.produce.headline.requestBytes &&
-      c.concurrency === plan.produce.headline.concurrency,
-  );
+  produce.find((c) => isHeadline(c, plan));
 
 /** When, where and from what code a run was made. */
 export function runInfo(plan: BenchPlan, durationSec: number) {

@@ -37,7 +37,10 @@ export type ServerCall =
   | { op: 'end' }
   | { op: 'memory' }
   | { op: 'buildLog'; topic: string; batches: number; valueBytes: number }
-  | { op: 'coreLayers'; args: CoreLayersArgs };
+  | { op: 'coreLayers'; args: CoreLayersArgs }
+  /** `--profile` (bench/profiler.ts): start V8's CPU profiler; stop it, answering the profile. */
+  | { op: 'profileStart'; intervalUs: number }
+  | { op: 'profileStop' };
 
 export type ServerMessage =
   | {

@@ -22,6 +22,7 @@ import { startLocalServer } from '../lambdas/runtime/local-server.ts';
 import { dynamoOn, s3On } from '../test/support/aws-targets.ts';
 import { MeteredMetaStore } from './metered-meta-store.ts';
 import { kernelPeakRss } from './peak-rss.ts';
+import { cpuProfiler } from './profiler.ts';
 import { coreLayers } from './scenarios/core-layers.ts';
 import type { ServerCall, ServerConfig, ServerMessage, StorageCounts } from './server-protocol.ts';
 import { MiB } from './stats.ts';
@@ -68,6 +69,7 @@ async function main(): Promise<void> {
   const sampler = setInterval(sample, 50);
   sampler.unref();
 
+  const profiler = cpuProfiler();
   const send = (message: ServerMessage) => process.send?.(message);
   const answer = async (call: ServerCall): Promise<unknown> => {
     switch (call.op) {
@@ -114,6 +116,10 @@ async function main(): Promise<void> {
       }
       case 'coreLayers':
         return coreLayers({ services: direct, objects: inner.objects }, call.args);
+      case 'profileStart':
+        return profiler.start(call.intervalUs).then(() => null);
+      case 'profileStop':
+        return profiler.stop();
     }
   };
 

@@ -15,7 +15,7 @@ import type { ProduceRecord } from '../../client/wire/binary.ts';
 import { encodeProduceBody } from '../../client/wire/binary.ts';
 import { measureBarePost } from '../baselines.ts';
 import type { Harness } from '../harness.ts';
-import { type BenchPlan, type ProduceConfig, recordsPerRequest } from '../plan.ts';
+import { type BenchPlan, isHeadline, type ProduceConfig, recordsPerRequest } from '../plan.ts';
 import { formatBytes, type LatencySummary, MiB, median, round, runPool, summarize } from '../stats.ts';
 import { rawWriteRead } from './raw-fs.ts';
 
@@ -106,6 +106,7 @@ export async function runProduce(harness: Harness, plan: BenchPlan): Promise<Pro
     );
     const bareBody = produceBody(config.recordBytes, perRequest, 0);
     const bodyBytes = bareBody.byteLength;
+    const profiler = isHeadline(config, plan) ? harness.profiler : undefined;
     const label = `${formatBytes(config.recordBytes)} records x ${formatBytes(config.requestBytes)} requests x ${config.concurrency}`;
     const runs: ProduceRun[] = [];
     const latencies: number[] = [];
@@ -120,6 +121,7 @@ export async function runProduce(harness: Harness, plan: BenchPlan): Promise<Pro
         harness.client.producer({ batchBytes: bodyBytes, retry: { retries: 0 } }),
       );
       await harness.beginPhase();
+      await profiler?.start();
       const start = performance.now();
       await runPool(requests, config.concurrency, async (_, lane) => {
         const sent = performance.now();
@@ -130,6 +132,7 @@ export async function runProduce(harness: Harness, plan: BenchPlan): Promise<Pro
         latencies.push(performance.now() - sent);
       });
       const seconds = (performance.now() - start) / 1000;
+      await profiler?.stop('produce');
       const counts = await harness.endPhase();
       puts += counts.objects.puts;
       transactions += counts.meta.transacts;

@@ -100,6 +100,7 @@ export async function runReadBack(harness: Harness, plan: BenchPlan): Promise<Re
     const raw = { write: [] as number[], read: [] as number[] };
     const bareRates: number[] = [];
     const bareFetchRates: number[] = [];
+    const profiler = requestBytes === readBack.headlineRequestBytes ? harness.profiler : undefined;
 
     for (let run = 0; run < plan.runs; run++) {
       const topic = freshTopic('readback');
@@ -112,7 +113,9 @@ export async function runReadBack(harness: Harness, plan: BenchPlan): Promise<Re
       const written = await harness.endPhase();
 
       await harness.beginPhase();
+      await profiler?.start();
       const first = await readAll(harness, topic, requests * perRequest, readBack.maxBytes[0] as number);
+      await profiler?.stop('fetch');
       const read = await harness.endPhase();
       cold.rates.push(payloadBytes / MiB / first.seconds);
       cold.latencies.push(...first.latencies);

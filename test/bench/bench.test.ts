@@ -118,7 +118,9 @@ describe('a whole bench run with a tiny plan', () => {
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
   it('measures every scenario through the server process and writes the three files', async () => {
-    const { results, checks } = await runBench(tinyPlan('memory'), out, { aws: testEmulators() });
+    // Profiled too (--profile): the profiler's start and stop reach the server process over IPC.
+    const plan = { ...tinyPlan('memory'), profile: true };
+    const { results, checks } = await runBench(plan, out, { aws: testEmulators() });
 
     expect(results.putsPerProduceRequest).toBe(1);
     expect(results.commit.transactionsPerPartition).toBe(1);
@@ -209,8 +211,15 @@ describe('a whole bench run with a tiny plan', () => {
     const report = readFileSync(join(out, 'report.md'), 'utf8');
     expect(report).toContain('npm run bench -- --quick --backend memory');
     expect(report).toMatch(/## Peers[\s\S]*\| Streambed SDK binary \|/);
-    expect(report).toMatch(/## Baselines[\s\S]*\| produce \| bare HTTP POST, the SDK's client \(node:http\) \|/);
+    expect(report).toMatch(
+      /## Baselines[\s\S]*\| produce \| bare HTTP POST, the SDK's client \(node:http\) \|/,
+    );
     expect(report).toMatch(/## Kafka clients[\s\S]*\| produce \| KafkaJS 2\.\d+\.\d+/);
+    expect(report).toContain('**Profiled run:**');
+    expect(report).toContain('](profiles/fetch-server.svg)');
+    for (const name of ['produce-client', 'produce-server', 'fetch-client', 'fetch-server'])
+      for (const ext of ['cpuprofile', 'svg', 'md'])
+        expect(existsSync(join(out, 'profiles', `${name}.${ext}`))).toBe(true);
   }, 120_000);
 
   it('measures a server that is already running, through --url and its token', async () => {
