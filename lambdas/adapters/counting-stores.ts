@@ -84,6 +84,8 @@ export interface MetaCounts {
   transactSizes: number[];
   /** Transactions refused for a condition or contention. */
   conflicts: number;
+  /** Transactions that failed for any reason (conflicts included): a retry follows, or an error. */
+  failedTransacts: number;
 }
 
 export const noMetaCounts = (): MetaCounts => ({
@@ -94,6 +96,7 @@ export const noMetaCounts = (): MetaCounts => ({
   transacts: 0,
   transactSizes: [],
   conflicts: 0,
+  failedTransacts: 0,
 });
 
 export class CountingMetaStore implements MetaStore {
@@ -126,6 +129,7 @@ export class CountingMetaStore implements MetaStore {
     try {
       await this.inner.transact(ops);
     } catch (error) {
+      this.counts.failedTransacts++;
       if ((error as { code?: string }).code === 'CONFLICT') this.counts.conflicts++;
       throw error;
     }

@@ -233,6 +233,9 @@ describe('produce and fetch', () => {
     );
     // Producers of one partition still contend with each other; across partitions they never do.
     const conflictsWithin = meta.counts.conflicts;
+    // Every refused transaction is a failed one; the rest are the topic's creation and 40 commits.
+    expect(meta.counts.failedTransacts).toBeGreaterThanOrEqual(conflictsWithin);
+    expect(meta.counts.transacts - meta.counts.failedTransacts).toBe(41);
     meta.reset();
     await Promise.all(
       Array.from({ length: 8 }, (_, p) =>
@@ -240,6 +243,7 @@ describe('produce and fetch', () => {
       ),
     );
     expect(meta.counts.conflicts).toBe(0);
+    expect(meta.counts.failedTransacts).toBe(0);
     expect(meta.counts.transactSizes).toEqual(Array(8).fill(2));
     expect(conflictsWithin).toBeGreaterThanOrEqual(0);
   });
