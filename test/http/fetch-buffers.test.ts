@@ -122,3 +122,65 @@ describe('fetchBatches with a buffer pool', () => {
     expect(page.batches).toEqual(copy);
   });
 });
+
+describe('a response body with release, at the edges of the local server', () => {
+  it('is released when the handler answers after its timeout (the timeout answered instead)', async () => {
+    let finish: (() => void) | undefined;
+    let released = 0;
+    const server = await startHttpServer({
+      port: 0,
+      handlerTimeoutMs: 50,
+      handler: async () => {
+        await new Promise<void>((resolve) => {
+          finish = resolve;
+        });
+        return { status: 200, headers: {}, body: new Uint8Array(8), release: () => void released++ };
+      },
+    });
+    try {
+      const response = await fetch(`${server.url}/late`);
+      expect(response.status).toBe(503);
+      await response.arrayBuffer();
+      finish?.();
+      await waitFor(() => released === 1, 5_000, 'the late response released');
+      expect(released).toBe(1);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('sends each pipelined response whole although a released body is overwritten', async () => {
+    // Each release scribbles over its body, as a reused buffer would be: a byte that left after its
+    // release would show up as 0xee on the client.
+    const size = 8 * 1024 * 1024;
+    let n = 0;
+    const server = await startHttpServer({
+      port: 0,
+      handler: async () => {
+        n += 1;
+        const body = new Uint8Array(size).fill(n);
+        return { status: 200, headers: {}, body, release: () => void body.fill(0xee) };
+      },
+    });
+    try {
+      const socket: Socket = connect(Number(new URL(server.url).port), '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      const request = 'GET / HTTP/1.1\r\nhost: x\r\n\r\n';
+      socket.write(`${request}${request}GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`);
+      socket.pause();
+      await waitFor(() => n === 3, 10_000, 'the three handlers called');
+      const chunks: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+      socket.resume();
+      await new Promise((resolve) => socket.once('end', resolve));
+      const all = Buffer.concat(chunks);
+      expect(all.includes(0xee)).toBe(false);
+      for (const fill of [1, 2, 3]) {
+        const start = all.indexOf(Buffer.from([fill]));
+        expect(all.subarray(start, start + size).every((byte) => byte === fill)).toBe(true);
+      }
+    } finally {
+      await server.close();
+    }
+  });
+});
