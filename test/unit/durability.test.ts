@@ -273,6 +273,16 @@ describe('FsObjectStore durability', () => {
     expect(recorder.events).toContain(`sync ${join(root, 'data', 'ab')}`);
   });
 
+  it('a put after the temporary directory was removed creates it again', async () => {
+    // Prepare
+    const { root, store } = await storeKnowingDataAb('temp-removed');
+    await fsp.rm(join(root, '.tmp'), { recursive: true });
+    // Act
+    await store.put('data/ab/second.sbo', new Uint8Array([2]));
+    // Assess
+    expect(Buffer.from(await fsp.readFile(join(root, 'data', 'ab', 'second.sbo')))).toEqual(Buffer.from([2]));
+  });
+
   it('a put that renamed into a directory created again meanwhile waits for its new entry to be fsynced', async () => {
     // Prepare: data/ab removed behind the store's back; a put into it (its directory known, from
     // before) held just before its rename, and the fsync of data/ (which holds ab's entry) held
