@@ -9,8 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BytePool } from '../../client/wire/bytes.ts';
+import { notFound } from '../../lambdas/adapters/object-rules.ts';
+import { StreamError } from '../../lambdas/core/errors.ts';
 import { toApiGatewayResult } from '../../lambdas/http/apigw.ts';
 import { startHttpServer } from '../../lambdas/http/node-server.ts';
+import type { ObjectStore } from '../../lambdas/ports/object-store.ts';
 import { createEmbeddedBackend } from '../../lambdas/runtime/backends.ts';
 import { createServices, type Services } from '../../lambdas/runtime/services.ts';
 import { waitFor } from '../support/wait-for.ts';
@@ -181,6 +184,65 @@ describe('a response body with release, at the edges of the local server', () =>
       }
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe('fetchBatches with a buffer pool, when a read fails', () => {
+  it('gives back the buffers of the reads still running when another read of the page failed', async () => {
+    // Prepare: two objects; reads of the first are held once they have their buffer, the second is gone
+    const dataDir = mkdtempSync(join(tmpdir(), 'streambed-fetch-pool-'));
+    try {
+      const backend = createEmbeddedBackend({ dataDir, durability: 'none' });
+      let openGate = () => {};
+      const gate = new Promise<void>((resolve) => {
+        openGate = resolve;
+      });
+      let started = 0;
+      let returned = 0;
+      let failing = false;
+      const keys: string[] = [];
+      const objects: ObjectStore = {
+        put: (key, bytes) => {
+          keys.push(key);
+          return backend.objects.put(key, bytes);
+        },
+        delete: (list) => backend.objects.delete(list),
+        list: (prefix, options) => backend.objects.list(prefix, options),
+        async get(key, range, options) {
+          if (!failing) return backend.objects.get(key, range, options);
+          if (key === keys[1]) throw notFound(key);
+          started += 1;
+          const bytes = await backend.objects.get(key, range, options);
+          await gate;
+          returned += 1;
+          return bytes;
+        },
+      };
+      const services = createServices({ ...backend, objects });
+      await services.topics.createTopic('t', 1);
+      const record = { key: null, value: new Uint8Array(100).fill(1), headers: [] };
+      await services.log.produce({ topic: 't', records: [record] });
+      await services.log.produce({ topic: 't', records: [record] });
+      const pool = new BytePool(4, 1024 * 1024);
+      failing = true;
+      // Act: a page over both objects, whose read of the second fails while the first is held
+      const fetched = services.log
+        .fetchBatches({ topic: 't', partition: 0, offset: 0, maxBytes: 1024 * 1024 }, { buffers: pool })
+        .then(
+          () => 'ok',
+          (error: unknown) => error,
+        );
+      await waitFor(() => started > 0, 5_000, 'a read of the first object');
+      openGate();
+      const outcome = await fetched;
+      await waitFor(() => returned === started, 5_000, 'every read of the first object done');
+      // Assess: the page failed, and every buffer it took went back to the pool
+      expect(outcome).toBeInstanceOf(StreamError);
+      expect(pool.idle).toBe(started);
+      await backend.close();
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });
