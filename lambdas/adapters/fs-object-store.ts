@@ -110,7 +110,9 @@ export class FsObjectStore implements ObjectStore {
     const temp = join(this.root, TEMP_DIR, randomUUID());
     try {
       await this.directory(dirname(temp));
-      await this.directory(dirname(target));
+      const dir = dirname(target);
+      const known = this.directory(dir);
+      await known;
       const file = await this.fs.open(temp, 'w');
       try {
         await file.writeFile(bytes);
@@ -119,6 +121,9 @@ export class FsObjectStore implements ObjectStore {
         await file.close();
       }
       await this.fs.rename(temp, target);
+      // The directory may have been created again since it was known (another put found it removed):
+      // then this object is in the new one, whose entry must be on the disk before the put resolves.
+      if (this.directories.get(dir) !== known) await this.directory(dir);
       // The temporary name's removal from TEMP_DIR needs no fsync: if it were lost, a stray file would
       // be left there, never listed.
       if (this.durability === 'fsync') await this.syncDirectory(dirname(target));
@@ -134,7 +139,7 @@ export class FsObjectStore implements ObjectStore {
    * Creates `dir` the first time the store needs it; with fsync, makes sure its entry and its
    * ancestors' are on the disk. Later puts into it make no filesystem call for it at all.
    */
-  private async directory(dir: string): Promise<void> {
+  private directory(dir: string): Promise<void> {
     let ready = this.directories.get(dir);
     if (ready === undefined) {
       ready = this.createDirectory(dir);
@@ -145,7 +150,7 @@ export class FsObjectStore implements ObjectStore {
         if (this.directories.get(dir) === settled) this.directories.delete(dir);
       });
     }
-    await ready;
+    return ready;
   }
 
   private async createDirectory(dir: string): Promise<void> {

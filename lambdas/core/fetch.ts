@@ -307,13 +307,18 @@ export function createFetcher({ meta, objects, clock, requireTopic, notifier }: 
       }
     }
     const options = buffers === undefined ? undefined : { allocate: buffers.acquire };
-    const got = await Promise.all(
+    // Every read settles before a failure is reported: one still running would otherwise land in
+    // `reads` after the caller gave them back, and its buffer would never return to the pool.
+    const settled = await Promise.allSettled(
       runs.map(async (run) => {
         const bytes = await objects.get(run.key, { start: run.start, end: run.end }, options);
         reads.push(bytes);
         return bytes;
       }),
     );
+    const failed = settled.find((outcome) => outcome.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+    const got = settled.map((outcome) => (outcome as PromiseFulfilledResult<Uint8Array>).value);
     const batches: ServedBatch[] = [];
     runs.forEach((run, i) => {
       const bytes = got[i] as Uint8Array;

@@ -289,7 +289,15 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
           ? Promise.resolve()
           : new Promise((resolve) => response.once('close', resolve));
         void Promise.allSettled([handled, written]).then(() => bodies.release([outcome.body]));
-        result = await withTimeout(handled, handlerTimeoutMs);
+        const answer = await withTimeout(handled, handlerTimeoutMs);
+        result = answer;
+        // A handler that answers after its timeout was answered for: its pooled body is never sent.
+        void handled.then(
+          (late) => {
+            if (late !== answer) late.release?.();
+          },
+          () => undefined,
+        );
       } catch (error) {
         // The router never throws; anything else that does is answered without its internals.
         onError(error);

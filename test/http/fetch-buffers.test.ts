@@ -9,8 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BytePool } from '../../client/wire/bytes.ts';
+import { notFound } from '../../lambdas/adapters/object-rules.ts';
+import { StreamError } from '../../lambdas/core/errors.ts';
 import { toApiGatewayResult } from '../../lambdas/http/apigw.ts';
 import { startHttpServer } from '../../lambdas/http/node-server.ts';
+import type { ObjectStore } from '../../lambdas/ports/object-store.ts';
 import { createEmbeddedBackend } from '../../lambdas/runtime/backends.ts';
 import { createServices, type Services } from '../../lambdas/runtime/services.ts';
 import { waitFor } from '../support/wait-for.ts';
@@ -120,5 +123,126 @@ describe('fetchBatches with a buffer pool', () => {
     page.release();
     expect(pool.idle).toBe(2);
     expect(page.batches).toEqual(copy);
+  });
+});
+
+describe('a response body with release, at the edges of the local server', () => {
+  it('is released when the handler answers after its timeout (the timeout answered instead)', async () => {
+    let finish: (() => void) | undefined;
+    let released = 0;
+    const server = await startHttpServer({
+      port: 0,
+      handlerTimeoutMs: 50,
+      handler: async () => {
+        await new Promise<void>((resolve) => {
+          finish = resolve;
+        });
+        return { status: 200, headers: {}, body: new Uint8Array(8), release: () => void released++ };
+      },
+    });
+    try {
+      const response = await fetch(`${server.url}/late`);
+      expect(response.status).toBe(503);
+      await response.arrayBuffer();
+      finish?.();
+      await waitFor(() => released === 1, 5_000, 'the late response released');
+      expect(released).toBe(1);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('sends each pipelined response whole although a released body is overwritten', async () => {
+    // Each release scribbles over its body, as a reused buffer would be: a byte that left after its
+    // release would show up as 0xee on the client.
+    const size = 8 * 1024 * 1024;
+    let n = 0;
+    const server = await startHttpServer({
+      port: 0,
+      handler: async () => {
+        n += 1;
+        const body = new Uint8Array(size).fill(n);
+        return { status: 200, headers: {}, body, release: () => void body.fill(0xee) };
+      },
+    });
+    try {
+      const socket: Socket = connect(Number(new URL(server.url).port), '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      const request = 'GET / HTTP/1.1\r\nhost: x\r\n\r\n';
+      socket.write(`${request}${request}GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`);
+      socket.pause();
+      await waitFor(() => n === 3, 10_000, 'the three handlers called');
+      const chunks: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+      socket.resume();
+      await new Promise((resolve) => socket.once('end', resolve));
+      const all = Buffer.concat(chunks);
+      expect(all.includes(0xee)).toBe(false);
+      for (const fill of [1, 2, 3]) {
+        const start = all.indexOf(Buffer.from([fill]));
+        expect(all.subarray(start, start + size).every((byte) => byte === fill)).toBe(true);
+      }
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('fetchBatches with a buffer pool, when a read fails', () => {
+  it('gives back the buffers of the reads still running when another read of the page failed', async () => {
+    // Prepare: two objects; reads of the first are held once they have their buffer, the second is gone
+    const dataDir = mkdtempSync(join(tmpdir(), 'streambed-fetch-pool-'));
+    try {
+      const backend = createEmbeddedBackend({ dataDir, durability: 'none' });
+      let openGate = () => {};
+      const gate = new Promise<void>((resolve) => {
+        openGate = resolve;
+      });
+      let started = 0;
+      let returned = 0;
+      let failing = false;
+      const keys: string[] = [];
+      const objects: ObjectStore = {
+        put: (key, bytes) => {
+          keys.push(key);
+          return backend.objects.put(key, bytes);
+        },
+        delete: (list) => backend.objects.delete(list),
+        list: (prefix, options) => backend.objects.list(prefix, options),
+        async get(key, range, options) {
+          if (!failing) return backend.objects.get(key, range, options);
+          if (key === keys[1]) throw notFound(key);
+          started += 1;
+          const bytes = await backend.objects.get(key, range, options);
+          await gate;
+          returned += 1;
+          return bytes;
+        },
+      };
+      const services = createServices({ ...backend, objects });
+      await services.topics.createTopic('t', 1);
+      const record = { key: null, value: new Uint8Array(100).fill(1), headers: [] };
+      await services.log.produce({ topic: 't', records: [record] });
+      await services.log.produce({ topic: 't', records: [record] });
+      const pool = new BytePool(4, 1024 * 1024);
+      failing = true;
+      // Act: a page over both objects, whose read of the second fails while the first is held
+      const fetched = services.log
+        .fetchBatches({ topic: 't', partition: 0, offset: 0, maxBytes: 1024 * 1024 }, { buffers: pool })
+        .then(
+          () => 'ok',
+          (error: unknown) => error,
+        );
+      await waitFor(() => started > 0, 5_000, 'a read of the first object');
+      openGate();
+      const outcome = await fetched;
+      await waitFor(() => returned === started, 5_000, 'every read of the first object done');
+      // Assess: the page failed, and every buffer it took went back to the pool
+      expect(outcome).toBeInstanceOf(StreamError);
+      expect(pool.idle).toBe(started);
+      await backend.close();
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

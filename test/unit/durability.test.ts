@@ -273,6 +273,63 @@ describe('FsObjectStore durability', () => {
     expect(recorder.events).toContain(`sync ${join(root, 'data', 'ab')}`);
   });
 
+  it('a put after the temporary directory was removed creates it again', async () => {
+    // Prepare
+    const { root, store } = await storeKnowingDataAb('temp-removed');
+    await fsp.rm(join(root, '.tmp'), { recursive: true });
+    // Act
+    await store.put('data/ab/second.sbo', new Uint8Array([2]));
+    // Assess
+    expect(Buffer.from(await fsp.readFile(join(root, 'data', 'ab', 'second.sbo')))).toEqual(Buffer.from([2]));
+  });
+
+  it('a put that renamed into a directory created again meanwhile waits for its new entry to be fsynced', async () => {
+    // Prepare: data/ab removed behind the store's back; a put into it (its directory known, from
+    // before) held just before its rename, and the fsync of data/ (which holds ab's entry) held
+    const { root, dir, recorder } = await storeKnowingDataAb('recreated');
+    let openGate = () => {};
+    const gate = new Promise<void>((resolve) => {
+      openGate = resolve;
+    });
+    let atGate = false;
+    const fs: FsCalls = {
+      ...recorder.fs,
+      async rename(from, to) {
+        if (to.endsWith('two.sbo')) {
+          atGate = true;
+          await gate;
+        }
+        return recorder.fs.rename(from, to);
+      },
+    };
+    const store = new FsObjectStore({ root, fs });
+    await store.put('data/ab/first.sbo', new Uint8Array([1]));
+    await fsp.rm(dir, { recursive: true });
+    const data = join(root, 'data');
+    recorder.holdSyncs(data);
+    const { events } = recorder;
+    events.length = 0;
+    // Act: the held put waits at its rename; another put finds the directory gone, creates it again
+    // and waits for the fsync of data/; then the held put renames into the new directory
+    const two = store.put('data/ab/two.sbo', new Uint8Array([2])).then(() => events.push('resolved two'));
+    await vi.waitFor(() => expect(atGate).toBe(true));
+    const one = store.put('data/ab/one.sbo', new Uint8Array([1]));
+    await vi.waitFor(() =>
+      expect(events.some((event) => event.startsWith('begin ') && event.endsWith(` ${data}`))).toBe(true),
+    );
+    openGate();
+    await vi.waitFor(() => expect(events).toContain(`rename ${join(dir, 'two.sbo')}`));
+    // A put that does not wait for data/ resolves now (this wait then ends early); one that waits
+    // cannot resolve before the release.
+    await vi
+      .waitFor(() => expect(events).toContain('resolved two'), { timeout: 1_000 })
+      .catch(() => undefined);
+    recorder.release();
+    await Promise.all([one, two]);
+    // Assess: the put into the new directory resolved only once the directory's entry was on the disk
+    expect(events.indexOf('resolved two'), events.join('\n')).toBeGreaterThan(events.indexOf(`sync ${data}`));
+  });
+
   it("durability 'none' writes without any fsync", async () => {
     // Prepare
     const recorder = recordingFs();

@@ -167,3 +167,97 @@ describe('SqliteMetaStore group commit', () => {
     await reopened.close();
   });
 });
+
+describe('SqliteMetaStore group commit, under attack', () => {
+  it('chains more transactions than one group holds, each conditioned on the one before', async () => {
+    // Prepare
+    const store = newStore();
+    // Act: all issued in one turn, so a full group commits at once and the rest on the next turn
+    const results = await outcomes(
+      Array.from({ length: 600 }, (_, i) => store.transact([put('k', i === 0 ? 'absent' : i)])),
+    );
+    // Assess
+    expect(results.every((result) => result === 'ok')).toBe(true);
+    expect(await store.get({ pk: 'p', sk: 'k' })).toMatchObject({ v: 600 });
+    await store.close();
+  });
+
+  it('rolls back alone a transaction SQLite refuses midway; one refused by validation never joins the group', async () => {
+    // Prepare: a trigger that aborts the statement putting sk 'bad'
+    const store = newStore();
+    const db = Reflect.get(store, 'db') as Database.Database;
+    db.exec(`CREATE TRIGGER refuse BEFORE INSERT ON items WHEN NEW.sk = 'bad'
+      BEGIN SELECT RAISE(ABORT, 'refused'); END;`);
+    // Act
+    const results = await outcomes([
+      store.transact([put('a', 'absent')]),
+      store.transact([put('b1', 'absent'), put('bad', 'absent')]),
+      store.transact([
+        put('c1', 'absent'),
+        { type: 'put', item: { pk: 'p', sk: 'c2', f: (() => 1) as unknown as string }, expect: 'absent' },
+      ]),
+      store.transact([put('d', 'absent')]),
+    ]);
+    // Assess: the two refused transactions leave nothing behind, the others are committed
+    expect(results[0]).toBe('ok');
+    expect((results[1] as StreamError).code).toBe('INTERNAL');
+    expect((results[2] as StreamError).code).toBe('INVALID_ARGUMENT');
+    expect(results[3]).toBe('ok');
+    expect((await store.query('p')).items.map((item) => item.sk)).toEqual(['a', 'd']);
+    await store.close();
+  });
+
+  it('answers a whole group UNAVAILABLE, committing none of it, while another connection holds the write lock', async () => {
+    // Prepare: a second connection on the same file inside a write transaction
+    const path = join(mkdtempSync(join(tmpdir(), 'streambed-group-commit-')), 'meta.db');
+    const store = new SqliteMetaStore({ path });
+    const other = new SqliteMetaStore({ path });
+    const db = Reflect.get(store, 'db') as Database.Database;
+    db.pragma('busy_timeout = 10');
+    const otherDb = Reflect.get(other, 'db') as Database.Database;
+    otherDb.exec('BEGIN IMMEDIATE');
+    // Act
+    const results = await outcomes([
+      store.transact([put('a', 'absent')]),
+      store.transact([put('b', 'absent')]),
+    ]);
+    otherDb.exec('COMMIT');
+    // Assess
+    for (const result of results) expect((result as StreamError).code).toBe('UNAVAILABLE');
+    expect((await other.query('p')).items).toEqual([]);
+    await store.transact([put('a', 'absent')]);
+    expect(await other.get({ pk: 'p', sk: 'a' })).toMatchObject({ v: 1 });
+    await store.close();
+    await other.close();
+  });
+
+  it('lets one of two stores over one file win a conflicting put made in the same turn', async () => {
+    // Prepare
+    const path = join(mkdtempSync(join(tmpdir(), 'streambed-group-commit-')), 'meta.db');
+    const one = new SqliteMetaStore({ path });
+    const two = new SqliteMetaStore({ path });
+    // Act
+    const results = await outcomes([
+      one.transact([put('k', 'absent', { by: 'one' })]),
+      two.transact([put('k', 'absent', { by: 'two' })]),
+    ]);
+    // Assess: exactly one wins, and both stores read the winner at once
+    expect(results.filter((result) => result === 'ok')).toHaveLength(1);
+    expect(results.filter((result) => result instanceof ConditionFailedError)).toHaveLength(1);
+    const winner = results[0] === 'ok' ? 'one' : 'two';
+    expect(await one.get({ pk: 'p', sk: 'k' })).toMatchObject({ by: winner });
+    expect(await two.get({ pk: 'p', sk: 'k' })).toMatchObject({ by: winner });
+    await one.close();
+    await two.close();
+  });
+
+  it('refuses a transaction made after close, with an error', async () => {
+    // Prepare
+    const store = newStore();
+    await store.close();
+    // Act
+    const [result] = await outcomes([store.transact([put('k', 'absent')])]);
+    // Assess
+    expect(result).toBeInstanceOf(StreamError);
+  });
+});
