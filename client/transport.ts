@@ -6,7 +6,7 @@
  */
 import type { Agent } from 'node:http';
 import { StreambedError } from './errors.ts';
-import { exchange, headerGetter, keepAliveAgent } from './http-exchange.ts';
+import { exchange, headerGetter, keepAliveAgent, UnsendableRequest } from './http-exchange.ts';
 import type { RequestEventPayload } from './instrumentation.ts';
 import { type RetryOptions, withRetries } from './retry.ts';
 import { type RequestSigner, type SigV4Options, sigV4Signer } from './sigv4.ts';
@@ -142,6 +142,11 @@ export class Transport {
         ? await agentExchange(url, method, signed, body, timeoutMs, this.agent)
         : await fetchExchange(this.options.fetch ?? fetch, url, method, signed, body, timeoutMs);
     } catch (error) {
+      if (error instanceof UnsendableRequest) {
+        throw new StreambedError('INVALID_REQUEST', `request to ${url.origin} not sent: ${error.message}`, {
+          cause: error,
+        });
+      }
       // No answer: the request may or may not have been applied. Retrying is safe only with an
       // idempotency key, which the producer always sends.
       throw new StreambedError('UNAVAILABLE', unreachable(url.origin, error), {

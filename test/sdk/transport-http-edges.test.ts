@@ -1,0 +1,137 @@
+/**
+ * The node:http path of the transport at its edges: a base path and query, empty bodies, a body in
+ * many chunks, an IPv6 host (signed too), repeated and non-ASCII headers, a kept-alive socket the
+ * server drops, an answer slower than the agent's idle timeout, and a request HTTP cannot carry.
+ */
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { StreambedError } from '../../client/errors.ts';
+import { Transport } from '../../client/transport.ts';
+
+const servers: Server[] = [];
+afterEach(async () => {
+  vi.useRealTimers();
+  for (const server of servers.splice(0)) {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
+
+/** A server answering `handler` once each request's body is read; its base URL. */
+async function serve(
+  handler: (request: IncomingMessage, response: ServerResponse) => void,
+  host = '127.0.0.1',
+): Promise<string> {
+  const server = createServer((request, response) => {
+    request.resume();
+    request.on('end', () => handler(request, response));
+  });
+  server.keepAliveTimeout = 60_000;
+  servers.push(server);
+  server.listen(0, host);
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+const failure = (promise: Promise<unknown>) =>
+  promise.then(
+    () => expect.unreachable('the request succeeded'),
+    (error: unknown) => error as StreambedError,
+  );
+
+describe('Transport over node:http, at the edges', () => {
+  it('keeps the base URL path and encodes the query', async () => {
+    const urls: string[] = [];
+    const url = await serve((request, response) => {
+      urls.push(request.url ?? '');
+      response.end('{}');
+    });
+    const transport = new Transport({ url: `${url}/prefix/stage` });
+    await transport.json('GET', '/v1/topics/a%2Fb/partitions/0/records', {
+      query: { offset: 5, x: 'a b&c' },
+    });
+    expect(urls).toEqual(['/prefix/stage/v1/topics/a%2Fb/partitions/0/records?offset=5&x=a+b%26c']);
+  });
+
+  it('reads a 204 and a HEAD answer as empty, and reuses the socket after them', async () => {
+    const url = await serve((request, response) => {
+      response.statusCode = request.method === 'HEAD' ? 200 : 204;
+      if (request.method === 'HEAD') response.setHeader('content-length', '10');
+      response.end();
+    });
+    const transport = new Transport({ url });
+    expect(await transport.json('DELETE', '/v1/topics/t')).toBeUndefined();
+    expect((await transport.raw('HEAD', '/v1/topics/t')).bytes.byteLength).toBe(0);
+    expect(await transport.json('DELETE', '/v1/topics/t')).toBeUndefined();
+  });
+
+  it('reads a body sent one byte at a time', async () => {
+    const url = await serve((_, response) => {
+      let i = 0;
+      const next = () => {
+        if (i === 200) return response.end();
+        response.write(Buffer.from([i++]));
+        setImmediate(next);
+      };
+      next();
+    });
+    const response = await new Transport({ url }).raw('GET', '/x');
+    expect([...response.bytes]).toEqual(Array.from({ length: 200 }, (_, i) => i));
+  });
+
+  it('sends the Host of an IPv6 literal, signed with SigV4 too', async () => {
+    const url = await serve((request, response) => response.end(JSON.stringify(request.headers.host)), '::1');
+    const host = new URL(url).host;
+    expect(await new Transport({ url }).json('GET', '/v1/health')).toBe(host);
+    const signed = new Transport({
+      url,
+      aws: { region: 'eu-west-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' } },
+    });
+    expect(await signed.json('GET', '/v1/health')).toBe(host);
+  });
+
+  it('joins repeated headers and reads non-ASCII ones as fetch does', async () => {
+    const url = await serve((_, response) => {
+      response.setHeader('x-repeated', ['1', '2']);
+      response.setHeader('x-latin1', Buffer.from('é', 'utf8').toString('latin1'));
+      response.end('{}');
+    });
+    const ours = await new Transport({ url }).raw('GET', '/x');
+    const theirs = await new Transport({ url, fetch }).raw('GET', '/x');
+    expect(ours.headers.get('x-repeated')).toBe('1, 2');
+    expect(ours.headers.get('x-latin1')).toBe(theirs.headers.get('x-latin1'));
+  });
+
+  it('fails a request on a kept-alive socket the server drops as retriable, then recovers', async () => {
+    let requests = 0;
+    const url = await serve((request, response) => {
+      if (++requests === 2) request.socket.destroy();
+      else response.end('{}');
+    });
+    const transport = new Transport({ url });
+    await transport.json('GET', '/x');
+    expect(await failure(transport.json('GET', '/x'))).toMatchObject({
+      code: 'UNAVAILABLE',
+      retriable: true,
+    });
+    expect(await transport.json('GET', '/x')).toEqual({});
+  });
+
+  it('waits for an answer slower than the idle timeout of kept sockets (a long poll)', async () => {
+    const url = await serve((_, response) => setTimeout(() => response.end('{"late":true}'), 4_500));
+    expect(await new Transport({ url }).json('GET', '/x')).toEqual({ late: true });
+  }, 15_000);
+
+  it('refuses a header HTTP cannot carry without sending it, and leaves no timer behind', async () => {
+    // Before, node:http threw as the request was built: the error read as a retriable UNAVAILABLE,
+    // and the exchange's timer stayed armed, then threw a ReferenceError outside any request.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const transport = new Transport({ url: 'http://127.0.0.1:9', token: 'secret\n' });
+    const error = await failure(transport.json('GET', '/v1/topics'));
+    expect(error).toMatchObject({ code: 'INVALID_REQUEST', retriable: false });
+    expect(error.message).toContain('authorization');
+    expect(vi.getTimerCount()).toBe(0);
+  });
+});
