@@ -20,7 +20,8 @@ export interface TransportOptions {
   aws?: SigV4Options;
   /**
    * Per-request timeout, from sending until the whole answer is read; default 35 s (longer than the
-   * longest long poll). A request that times out fails with UNAVAILABLE (retriable).
+   * longest long poll), at most 2^31 - 1 (what a timer holds). A request that times out fails with
+   * UNAVAILABLE (retriable).
    */
   timeoutMs?: number;
   /**
@@ -91,6 +92,7 @@ export class Transport {
 
   constructor(private readonly options: TransportOptions) {
     this.base = baseUrl(options.url);
+    checkTimeout(options.timeoutMs);
     this.signer = options.aws ? sigV4Signer(options.aws) : undefined;
     this.agent = options.fetch ? undefined : keepAliveAgent(this.base);
   }
@@ -303,6 +305,21 @@ function toError(status: number, bytes: Uint8Array, headers: ResponseHeaders): S
             ? 'UNAVAILABLE'
             : 'INVALID_REQUEST';
   return new StreambedError(code, `HTTP ${status}${gatewayMessage}`, { retriable, status });
+}
+
+/** The longest delay a Node timer holds; past it the timer fires at once (TimeoutOverflowWarning). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function checkTimeout(timeoutMs: number | undefined): void {
+  if (
+    timeoutMs === undefined ||
+    (Number.isSafeInteger(timeoutMs) && timeoutMs >= 1 && timeoutMs <= MAX_TIMER_MS)
+  )
+    return;
+  throw new StreambedError(
+    'INVALID_REQUEST',
+    `timeoutMs ${timeoutMs} is not a whole number of milliseconds from 1 to ${MAX_TIMER_MS} (about 24.8 days)`,
+  );
 }
 
 /**

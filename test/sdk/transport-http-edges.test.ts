@@ -134,4 +134,19 @@ describe('Transport over node:http, at the edges', () => {
     expect(error.message).toContain('authorization');
     expect(vi.getTimerCount()).toBe(0);
   });
+
+  it('refuses a timeout a timer cannot hold, instead of timing every request out at once', async () => {
+    // Before, a timeoutMs past 2^31 - 1 ms (as a way to say "no timeout") overflowed Node's timer,
+    // which then fired after 1 ms: every request failed as timed out, and the answer was never read.
+    const url = await serve((_, response) => response.end('{}'));
+    for (const timeoutMs of [2 ** 31, Number.POSITIVE_INFINITY, 0, -1, 1.5]) {
+      expect(() => new Transport({ url, timeoutMs }), String(timeoutMs)).toThrow(
+        expect.objectContaining({
+          code: 'INVALID_REQUEST',
+          message: expect.stringContaining(`timeoutMs ${timeoutMs}`),
+        }),
+      );
+    }
+    expect(await new Transport({ url, timeoutMs: 2 ** 31 - 1 }).json('GET', '/x')).toEqual({});
+  });
 });
