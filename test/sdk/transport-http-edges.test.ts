@@ -7,7 +7,9 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { StreambedError } from '../../client/errors.ts';
+import { Producer } from '../../client/producer.ts';
 import { Transport } from '../../client/transport.ts';
+import { decodeProduceBody } from '../../client/wire/binary.ts';
 
 const servers: Server[] = [];
 afterEach(async () => {
@@ -148,5 +150,36 @@ describe('Transport over node:http, at the edges', () => {
       );
     }
     expect(await new Transport({ url, timeoutMs: 2 ** 31 - 1 }).json('GET', '/x')).toEqual({});
+  });
+
+  it('retries a produce dropped on a kept-alive socket with the same key and the same bytes', async () => {
+    const produces: { key: string | undefined; body: Buffer }[] = [];
+    const server = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        if (request.method === 'GET') return response.end('{"partitions":[{"partition":0}]}');
+        const key = request.headers['idempotency-key'] as string | undefined;
+        produces.push({ key, body: Buffer.concat(chunks) });
+        // The first produce arrives on the socket the metadata request left open: drop it unanswered.
+        if (produces.length === 1) return request.socket.destroy();
+        response.end('{"offsets":[{"partition":0,"offset":0}]}');
+      });
+    });
+    server.keepAliveTimeout = 60_000;
+    servers.push(server);
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as { port: number };
+    const transport = new Transport({ url: `http://127.0.0.1:${port}` });
+    await transport.json('GET', '/v1/topics/t');
+    const producer = new Producer<string>(transport, { lingerMs: 0, retry: { initialRetryTimeMs: 1 } });
+    const [sent] = await producer.send({ topic: 't', messages: [{ value: 'v'.repeat(100_000) }] });
+    expect(sent).toMatchObject({ partition: 0, offset: 0 });
+    expect(produces).toHaveLength(2);
+    expect(produces[1]?.key).toBe(produces[0]?.key);
+    expect(produces[0]?.key).toMatch(/^[0-9a-f-]{36}$/);
+    expect(produces[1]?.body.equals(produces[0]?.body as Buffer)).toBe(true);
+    expect(decodeProduceBody(produces[1]?.body as Buffer)[0]?.value?.byteLength).toBe(100_000);
   });
 });
