@@ -89,10 +89,13 @@ export class Transport {
   private onRequest: RequestListener | undefined;
   /** Keeps sockets for reuse when no `fetch` is given; shared by every view of this transport. */
   private readonly agent: Agent | undefined;
+  /** The per-request timeout in ms (TransportOptions.timeoutMs, or its default). */
+  readonly timeoutMs: number;
 
   constructor(private readonly options: TransportOptions) {
     this.base = baseUrl(options.url);
     checkTimeout(options.timeoutMs);
+    this.timeoutMs = options.timeoutMs ?? 35_000;
     this.signer = options.aws ? sigV4Signer(options.aws) : undefined;
     this.agent = options.fetch ? undefined : keepAliveAgent(this.base);
   }
@@ -137,7 +140,7 @@ export class Transport {
     const signed = this.signer ? await this.signer({ method, url, headers, body }) : headers;
     const sentAt = Date.now();
     const started = performance.now();
-    const timeoutMs = this.options.timeoutMs ?? 35_000;
+    const timeoutMs = this.timeoutMs;
     let answer: Answer;
     try {
       answer = this.agent

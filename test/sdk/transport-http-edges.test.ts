@@ -6,6 +6,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Consumer } from '../../client/consumer.ts';
 import type { StreambedError } from '../../client/errors.ts';
 import { Producer } from '../../client/producer.ts';
 import { Transport } from '../../client/transport.ts';
@@ -181,5 +182,26 @@ describe('Transport over node:http, at the edges', () => {
     expect(produces[0]?.key).toMatch(/^[0-9a-f-]{36}$/);
     expect(produces[1]?.body.equals(produces[0]?.body as Buffer)).toBe(true);
     expect(decodeProduceBody(produces[1]?.body as Buffer)[0]?.value?.byteLength).toBe(100_000);
+  });
+
+  it('refuses a consumer whose long poll outlasts the client timeout', () => {
+    // Before, every fetch that found nothing held the request for maxWaitTimeInMs, past timeoutMs:
+    // each one failed as timed out (UNAVAILABLE) and was retried, and an idle consumer only erred.
+    const transport = new Transport({ url: 'http://127.0.0.1:9', timeoutMs: 10_000 });
+    for (const options of [{ maxWaitTimeInMs: 10_000 }, { maxWaitMs: 20_000 }]) {
+      expect(() => new Consumer(transport, { groupId: 'g', ...options })).toThrow(
+        expect.objectContaining({
+          code: 'INVALID_REQUEST',
+          message: expect.stringMatching(
+            /maxWaitTimeInMs \d+ must be lower than the client's timeoutMs 10000/,
+          ),
+        }),
+      );
+    }
+    expect(() => new Consumer(transport, { groupId: 'g', maxWaitTimeInMs: 9_000 })).not.toThrow();
+    expect(
+      () =>
+        new Consumer(new Transport({ url: 'http://127.0.0.1:9' }), { groupId: 'g', maxWaitTimeInMs: 20_000 }),
+    ).not.toThrow();
   });
 });
