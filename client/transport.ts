@@ -343,6 +343,14 @@ export function baseUrl(url: string, name = 'url'): URL {
       `${name} ${url} is not a URL: use http://host:port (or https://host)`,
     );
   }
+  // node:http would send them as an Authorization: Basic header (in the clear over http); Streambed
+  // takes a bearer token or SigV4 instead. The message leaves them out.
+  if (parsed.username !== '' || parsed.password !== '') {
+    throw new StreambedError(
+      'INVALID_REQUEST',
+      `${name} ${parsed.protocol}//${parsed.host}${parsed.pathname} holds a user name or password: leave them out (use a token, or SigV4 for a deployed stack)`,
+    );
+  }
   return parsed;
 }
 

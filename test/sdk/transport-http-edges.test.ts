@@ -204,4 +204,20 @@ describe('Transport over node:http, at the edges', () => {
         new Consumer(new Transport({ url: 'http://127.0.0.1:9' }), { groupId: 'g', maxWaitTimeInMs: 20_000 }),
     ).not.toThrow();
   });
+
+  it('refuses a URL holding a user name or password rather than send them as Basic credentials', () => {
+    // Before, node:http turned them into an Authorization: Basic header, sent in the clear over http
+    // (fetch refused such a URL when the request was made).
+    const error = (() => {
+      try {
+        new Transport({ url: 'http://admin:hunter2@127.0.0.1:9/prefix' });
+      } catch (thrown) {
+        return thrown as StreambedError;
+      }
+      return expect.unreachable('the URL was taken');
+    })();
+    expect(error).toMatchObject({ code: 'INVALID_REQUEST', retriable: false });
+    expect(error.message).toContain('http://127.0.0.1:9/prefix/ holds a user name or password');
+    expect(error.message).not.toContain('hunter2');
+  });
 });
