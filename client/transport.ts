@@ -12,7 +12,7 @@ import { type RetryOptions, withRetries } from './retry.ts';
 import { type RequestSigner, type SigV4Options, sigV4Signer } from './sigv4.ts';
 
 export interface TransportOptions {
-  /** Base URL, e.g. http://127.0.0.1:8080 or the deployed API's URL. */
+  /** Base URL, e.g. http://127.0.0.1:8080 or the deployed API's URL (no user name or password in it). */
   url: string;
   /** Bearer token for a local server started with --token. */
   token?: string;
