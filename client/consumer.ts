@@ -191,7 +191,7 @@ export interface ConsumerOptions<V = Buffer> {
   sessionTimeout?: number;
   /** Default 3 s; must be under the session timeout (a third of it is a good choice). */
   heartbeatInterval?: number;
-  /** Long-poll time when a partition has nothing new. Default 1 s. */
+  /** Long-poll time when a partition has nothing new. Default 1 s; under the client's `timeoutMs`. */
   maxWaitTimeInMs?: number;
   /** `sessionTimeout`, by its earlier name. */
   sessionTimeoutMs?: number;
@@ -355,6 +355,13 @@ export class Consumer<V = Buffer> extends Instrumented<ConsumerEventPayloads, ty
       throw new StreambedError(
         'INVALID_REQUEST',
         `heartbeatInterval ${this.heartbeatIntervalMs} must be lower than sessionTimeout ${this.sessionTimeoutMs} (a third of it is a good choice)`,
+      );
+    // A fetch that finds nothing is held for the long poll: it must end within the request timeout.
+    const maxWaitMs = options.maxWaitTimeInMs ?? options.maxWaitMs ?? 1_000;
+    if (maxWaitMs >= transport.timeoutMs)
+      throw new StreambedError(
+        'INVALID_REQUEST',
+        `maxWaitTimeInMs ${maxWaitMs} must be lower than the client's timeoutMs ${transport.timeoutMs}: a long poll that finds nothing lasts that long`,
       );
     this.transport = this.observe(transport);
     const base = this.instrumentation.logger;

@@ -6,9 +6,15 @@
  *
  * Failures reject with Node's own error (its `code`: ECONNREFUSED, ENOTFOUND, ECONNRESET…), or with a
  * `TimeoutError` when the whole exchange, body included, takes longer than `timeoutMs`: the same
- * errors the transport sees from fetch, so one function names the cause for both.
+ * errors the transport sees from fetch, so one function names the cause for both. A request node:http
+ * will not build (a header value HTTP cannot carry) rejects with UnsendableRequest, and nothing is sent.
  */
-import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import {
+  type ClientRequest,
+  Agent as HttpAgent,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+} from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 
 export interface Exchange {
@@ -17,6 +23,14 @@ export interface Exchange {
   bytes: Uint8Array;
   /** performance.now() when the status and headers arrived. */
   answeredAt: number;
+}
+
+/** A request node:http refused to build (its message names the header or method): it was never sent. */
+export class UnsendableRequest extends Error {
+  constructor(cause: Error) {
+    super(cause.message, { cause });
+    this.name = 'UnsendableRequest';
+  }
 }
 
 /**
@@ -47,6 +61,15 @@ export function exchange(
         ? init.headers
         : { ...init.headers, 'content-length': String(init.body.byteLength) };
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    // node:http checks the method and headers as it builds the request, and throws for one HTTP cannot
+    // carry (a token holding a newline): nothing was sent, and no timer is left behind.
+    let request: ClientRequest;
+    try {
+      request = send(url, { method: init.method, headers, agent: init.agent });
+    } catch (error) {
+      reject(new UnsendableRequest(error as Error));
+      return;
+    }
     let settled = false;
     const fail = (error: Error) => {
       if (settled) return;
@@ -59,7 +82,6 @@ export function exchange(
       () => fail(new DOMException('The operation was aborted due to timeout', 'TimeoutError')),
       init.timeoutMs,
     );
-    const request = send(url, { method: init.method, headers, agent: init.agent });
     request.on('error', fail);
     request.on('response', (response) => {
       const answeredAt = performance.now();

@@ -6,13 +6,13 @@
  */
 import type { Agent } from 'node:http';
 import { StreambedError } from './errors.ts';
-import { exchange, headerGetter, keepAliveAgent } from './http-exchange.ts';
+import { exchange, headerGetter, keepAliveAgent, UnsendableRequest } from './http-exchange.ts';
 import type { RequestEventPayload } from './instrumentation.ts';
 import { type RetryOptions, withRetries } from './retry.ts';
 import { type RequestSigner, type SigV4Options, sigV4Signer } from './sigv4.ts';
 
 export interface TransportOptions {
-  /** Base URL, e.g. http://127.0.0.1:8080 or the deployed API's URL. */
+  /** Base URL, e.g. http://127.0.0.1:8080 or the deployed API's URL (no user name or password in it). */
   url: string;
   /** Bearer token for a local server started with --token. */
   token?: string;
@@ -20,7 +20,8 @@ export interface TransportOptions {
   aws?: SigV4Options;
   /**
    * Per-request timeout, from sending until the whole answer is read; default 35 s (longer than the
-   * longest long poll). A request that times out fails with UNAVAILABLE (retriable).
+   * longest long poll), at most 2^31 - 1 (what a timer holds). A request that times out fails with
+   * UNAVAILABLE (retriable).
    */
   timeoutMs?: number;
   /**
@@ -88,9 +89,13 @@ export class Transport {
   private onRequest: RequestListener | undefined;
   /** Keeps sockets for reuse when no `fetch` is given; shared by every view of this transport. */
   private readonly agent: Agent | undefined;
+  /** The per-request timeout in ms (TransportOptions.timeoutMs, or its default). */
+  readonly timeoutMs: number;
 
   constructor(private readonly options: TransportOptions) {
     this.base = baseUrl(options.url);
+    checkTimeout(options.timeoutMs);
+    this.timeoutMs = options.timeoutMs ?? 35_000;
     this.signer = options.aws ? sigV4Signer(options.aws) : undefined;
     this.agent = options.fetch ? undefined : keepAliveAgent(this.base);
   }
@@ -135,13 +140,18 @@ export class Transport {
     const signed = this.signer ? await this.signer({ method, url, headers, body }) : headers;
     const sentAt = Date.now();
     const started = performance.now();
-    const timeoutMs = this.options.timeoutMs ?? 35_000;
+    const timeoutMs = this.timeoutMs;
     let answer: Answer;
     try {
       answer = this.agent
         ? await agentExchange(url, method, signed, body, timeoutMs, this.agent)
         : await fetchExchange(this.options.fetch ?? fetch, url, method, signed, body, timeoutMs);
     } catch (error) {
+      if (error instanceof UnsendableRequest) {
+        throw new StreambedError('INVALID_REQUEST', `request to ${url.origin} not sent: ${error.message}`, {
+          cause: error,
+        });
+      }
       // No answer: the request may or may not have been applied. Retrying is safe only with an
       // idempotency key, which the producer always sends.
       throw new StreambedError('UNAVAILABLE', unreachable(url.origin, error), {
@@ -300,6 +310,21 @@ function toError(status: number, bytes: Uint8Array, headers: ResponseHeaders): S
   return new StreambedError(code, `HTTP ${status}${gatewayMessage}`, { retriable, status });
 }
 
+/** The longest delay a Node timer holds; past it the timer fires at once (TimeoutOverflowWarning). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function checkTimeout(timeoutMs: number | undefined): void {
+  if (
+    timeoutMs === undefined ||
+    (Number.isSafeInteger(timeoutMs) && timeoutMs >= 1 && timeoutMs <= MAX_TIMER_MS)
+  )
+    return;
+  throw new StreambedError(
+    'INVALID_REQUEST',
+    `timeoutMs ${timeoutMs} is not a whole number of milliseconds from 1 to ${MAX_TIMER_MS} (about 24.8 days)`,
+  );
+}
+
 /**
  * The API's base URL; anything but an http(s) URL is refused, naming the value and where it came from
  * (`name`: the option, the flag or the environment variable).
@@ -316,6 +341,14 @@ export function baseUrl(url: string, name = 'url'): URL {
     throw new StreambedError(
       'INVALID_REQUEST',
       `${name} ${url} is not a URL: use http://host:port (or https://host)`,
+    );
+  }
+  // node:http would send them as an Authorization: Basic header (in the clear over http); Streambed
+  // takes a bearer token or SigV4 instead. The message leaves them out.
+  if (parsed.username !== '' || parsed.password !== '') {
+    throw new StreambedError(
+      'INVALID_REQUEST',
+      `${name} ${parsed.protocol}//${parsed.host}${parsed.pathname} holds a user name or password: leave them out (use a token, or SigV4 for a deployed stack)`,
     );
   }
   return parsed;
