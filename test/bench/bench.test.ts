@@ -131,11 +131,11 @@ describe('a whole bench run with a tiny plan', () => {
     const baselines = { ...results.produce.baselines, ...results.fetch.baselines };
     expect(Object.keys(results.produce.baselines)).toEqual([
       'bareHttpSdkClient',
-      'bareNodeHttp',
+      'bareFetch',
       'rawWriteLikeStore',
       'rawWriteFsync',
     ]);
-    expect(Object.keys(results.fetch.baselines)).toEqual(['bareHttpSdkClient', 'bareNodeHttp', 'rawRead']);
+    expect(Object.keys(results.fetch.baselines)).toEqual(['bareHttpSdkClient', 'bareFetch', 'rawRead']);
     for (const baseline of Object.values(baselines)) {
       expect(baseline.mibPerSec).toBeGreaterThan(0);
       expect(baseline.ratio).toBeGreaterThan(0);
