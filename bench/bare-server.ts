@@ -4,7 +4,8 @@
  *
  * A POST's body is counted as it arrives and dropped (no copy, no allocation of ours); the answer is a
  * few bytes. A GET `/?bytes=N` is answered with the first N bytes of one buffer allocated at start.
- * What is left is what node:http and the loopback cost on this machine.
+ * What is left is what node:http and the loopback cost on this machine. Any IPC message is answered
+ * with the process's CPU time so far.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -35,6 +36,10 @@ function main(): void {
   server.keepAliveTimeout = 60_000;
   server.listen(0, '127.0.0.1', () => {
     process.send?.({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+  });
+  // The bench asks for this process's CPU time around a measurement (bench/cpu.ts).
+  process.on('message', () => {
+    process.send?.({ cpu: process.cpuUsage() });
   });
   // The bench process went away: stop.
   process.on('disconnect', () => {

@@ -15,6 +15,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { exchange, keepAliveAgent } from '../client/http-exchange.ts';
+import { type CpuPerMiB, cpuBetween, cpuPerMiB, cpuSince, medianCpu } from './cpu.ts';
 import { MiB, median, runPool } from './stats.ts';
 
 export type BareClient = 'sdk' | 'fetch';
@@ -30,6 +31,8 @@ export interface BareHttp {
   post(body: Uint8Array, client?: BareClient): Promise<number>;
   /** GETs `bytes` bytes through `client` (default the SDK's); returns the latency in ms. */
   get(bytes: number, client?: BareClient): Promise<number>;
+  /** The bare server process's CPU time so far. */
+  cpu(): Promise<NodeJS.CpuUsage>;
   close(): Promise<void>;
 }
 
@@ -39,6 +42,8 @@ export interface BareRates {
   sdkMibPerSec: number;
   /** The global fetch (undici). */
   fetchMibPerSec: number;
+  /** CPU per MiB of the bare server and the bench process with the SDK's client (median over passes). */
+  sdkCpu: CpuPerMiB;
 }
 
 const SERVER_SCRIPT = fileURLToPath(new URL('./bare-server.ts', import.meta.url));
@@ -74,7 +79,15 @@ export async function startBareHttp(): Promise<BareHttp> {
     await send();
     return performance.now() - start;
   };
+  const cpu = (): Promise<NodeJS.CpuUsage> =>
+    new Promise((resolve, reject) => {
+      child.once('message', (message) => resolve((message as { cpu: NodeJS.CpuUsage }).cpu));
+      child.send({ op: 'cpu' }, (error) => {
+        if (error) reject(error);
+      });
+    });
   return {
+    cpu,
     post: (body, client = 'sdk') =>
       timed(() => (client === 'fetch' ? viaFetch('/', { method: 'POST', body }) : viaSdk('POST', '/', body))),
     get: (bytes, client = 'sdk') =>
@@ -112,9 +125,10 @@ function started(child: ChildProcess): Promise<string> {
 /**
  * `requests` calls of `send(index, client)`, `concurrency` in flight, through each client: a warm-up
  * pass, then PASSES passes per client in turn; payload MiB/s = `payloadBytes` / a pass's wall time,
- * median over passes.
+ * median over passes. The SDK client's passes also count both processes' CPU.
  */
 async function measure(
+  bare: BareHttp,
   requests: number,
   concurrency: number,
   payloadBytes: number,
@@ -122,6 +136,7 @@ async function measure(
 ): Promise<BareRates> {
   const warmUp = Math.min(requests, Math.max(2 * concurrency, 8));
   const rates: Record<BareClient, number[]> = { sdk: [], fetch: [] };
+  const cpu: CpuPerMiB[] = [];
   for (const client of BARE_CLIENTS) {
     await runPool(warmUp, concurrency, async (index) => {
       await send(index, client);
@@ -129,14 +144,24 @@ async function measure(
   }
   for (let pass = 0; pass < PASSES; pass++) {
     for (const client of BARE_CLIENTS) {
+      const serverAt = await bare.cpu();
+      const clientAt = process.cpuUsage();
       const start = performance.now();
       await runPool(requests, concurrency, async (index) => {
         await send(index, client);
       });
-      rates[client].push(payloadBytes / MiB / ((performance.now() - start) / 1000));
+      const seconds = (performance.now() - start) / 1000;
+      const clientUsed = cpuSince(clientAt);
+      const serverUsed = cpuBetween(serverAt, await bare.cpu());
+      rates[client].push(payloadBytes / MiB / seconds);
+      if (client === 'sdk') cpu.push(cpuPerMiB(serverUsed, clientUsed, payloadBytes, seconds));
     }
   }
-  return { sdkMibPerSec: median(rates.sdk), fetchMibPerSec: median(rates.fetch) };
+  return {
+    sdkMibPerSec: median(rates.sdk),
+    fetchMibPerSec: median(rates.fetch),
+    sdkCpu: medianCpu(cpu) as CpuPerMiB,
+  };
 }
 
 /** `requests` POSTs of `body`, `concurrency` in flight; `payloadBytes` is what they carry in all. */
@@ -145,7 +170,7 @@ export function measureBarePost(
   body: Uint8Array,
   options: { requests: number; concurrency: number; payloadBytes: number },
 ): Promise<BareRates> {
-  return measure(options.requests, options.concurrency, options.payloadBytes, (_, client) =>
+  return measure(bare, options.requests, options.concurrency, options.payloadBytes, (_, client) =>
     bare.post(body, client),
   );
 }
@@ -156,7 +181,7 @@ export function measureBareGet(
   responseBytes: readonly number[],
   options: { concurrency: number; payloadBytes: number },
 ): Promise<BareRates> {
-  return measure(responseBytes.length, options.concurrency, options.payloadBytes, (index, client) =>
+  return measure(bare, responseBytes.length, options.concurrency, options.payloadBytes, (index, client) =>
     bare.get(responseBytes[index] as number, client),
   );
 }

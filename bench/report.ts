@@ -1,4 +1,5 @@
 /** bench/results/report.md: the DESIGN §10 targets next to the measured numbers, then the details. */
+import type { CpuPerMiB } from './cpu.ts';
 import { PEER_HEADS, peerIntro, peerRows } from './peers/table.ts';
 import type { BenchPlan } from './plan.ts';
 import { ASSUMPTIONS, PRICES } from './prices.ts';
@@ -6,7 +7,7 @@ import type { ProfileSummary } from './profile.ts';
 import { SAMPLING_INTERVAL_US } from './profiler.ts';
 import type { Baseline, BenchResults, RemoteResults, TargetCheck } from './results.ts';
 import type { EndToEndResult } from './scenarios/end-to-end.ts';
-import { formatBytes } from './stats.ts';
+import { formatBytes, round } from './stats.ts';
 
 const usd = (value: number) => (Number.isFinite(value) ? `$${value.toFixed(4)}` : 'n/a');
 const cell = (text: string | number) => String(text).replaceAll('|', '\\|');
@@ -156,6 +157,41 @@ function baselinesSection(results: BenchResults): string[] {
         ...rows('produce', produce.mibPerSec, produce.baselines),
         ...rows('fetch (cold)', fetch.mibPerSec, fetch.baselines),
       ],
+    ),
+    '',
+    ...cpuTable(results),
+  ];
+}
+
+/**
+ * CPU per MiB of each headline and of its bare transport (bench/cpu.ts): user + system time of all
+ * threads of the server process and of the bench process, per MiB of payload, and the share of the
+ * cores they kept busy together. A run near 100% busy is CPU-bound.
+ */
+function cpuTable(results: BenchResults): string[] {
+  const { produce, fetch } = results;
+  const row = (path: string, what: string, m: CpuPerMiB) => [
+    path,
+    what,
+    `${m.serverMs} (${m.serverSystemMs})`,
+    `${m.clientMs} (${m.clientSystemMs})`,
+    round(m.serverMs + m.clientMs),
+    `${Math.round(m.busy * 100)}%`,
+    m.ceilingMibPerSec,
+  ];
+  const rows = (path: string, cpu: typeof produce.cpu, bare: string) =>
+    cpu === undefined ? [] : [row(path, 'Streambed', cpu.streambed), row(path, bare, cpu.bareHttpSdkClient)];
+  const body = [
+    ...rows('produce', produce.cpu, "bare POST, the SDK's client"),
+    ...rows('fetch (cold)', fetch.cpu, "bare GET, the SDK's client"),
+  ];
+  if (body.length === 0) return [];
+  return [
+    `CPU per MiB of payload in the same runs (user + system time of every thread of each process, the kernel's share in brackets; medians over runs/passes). "Busy" is the share of the machine's ${results.run.cores} cores the two processes used together; near 100% the run is CPU-bound and only less CPU per MiB makes it faster. "Ceiling" is the rate at which that CPU per MiB would keep every core busy.`,
+    '',
+    table(
+      ['headline', 'measured', 'server ms/MiB', 'client ms/MiB', 'total ms/MiB', 'busy', 'ceiling MiB/s'],
+      body,
     ),
     '',
   ];

@@ -15,6 +15,7 @@ import {
   scaleUsage,
   streambedCost,
 } from './cost.ts';
+import { type CpuPerMiB, describeCpu } from './cpu.ts';
 import { peerChecks, peerTable } from './peers/table.ts';
 import { type BenchPlan, isHeadline } from './plan.ts';
 import { ASSUMPTIONS, PRICES } from './prices.ts';
@@ -205,6 +206,19 @@ function fetchBaselines(dataset: ReadBackResult) {
   };
 }
 
+/**
+ * CPU per MiB of a headline and of its bare transport with the SDK's client (bench/cpu.ts): what the
+ * two processes spend, and how busy they kept the cores. Absent for a server reached by --url.
+ */
+function cpuSection(measured: {
+  cpu?: CpuPerMiB;
+  bareHttpCpu?: CpuPerMiB;
+}): { streambed: CpuPerMiB; bareHttpSdkClient: CpuPerMiB } | undefined {
+  return measured.cpu === undefined || measured.bareHttpCpu === undefined
+    ? undefined
+    : { streambed: measured.cpu, bareHttpSdkClient: measured.bareHttpCpu };
+}
+
 export function buildResults(plan: BenchPlan, outputs: ScenarioOutputs) {
   const { produce, fanOut, readBack, endToEnd, logLength } = outputs;
   const headline = headlineOf(plan, produce);
@@ -275,6 +289,7 @@ export function buildResults(plan: BenchPlan, outputs: ScenarioOutputs) {
       ratioVsBareHttp: headline.ratioVsBareHttp,
       bareHttpMibPerSec: headline.bareHttpMibPerSec,
       baselines: produceBaselines(headline),
+      cpu: cpuSection(headline),
       headline: plan.produce.headline,
       configs: produce,
     },
@@ -287,6 +302,7 @@ export function buildResults(plan: BenchPlan, outputs: ScenarioOutputs) {
       ratioVsBareHttp: fetchHeadline.ratioVsBareHttp,
       bareHttpMibPerSec: fetchHeadline.bareHttpMibPerSec,
       baselines: fetchBaselines(fetchHeadline),
+      cpu: cpuSection(fetchHeadline),
       latencyRatioLongVsShortLog: logLength.tailRatio,
       latencyRatioLongVsShortLogHead: logLength.headRatio,
       headline: {
@@ -548,14 +564,24 @@ function produceSteps(results: BenchResults): string {
   const steps = results.layers.produce;
   const http = stepMs(steps, 'HTTP produce');
   const core = stepMs(steps, 'core produce');
-  return `One ${results.layers.requestBytes / MiB} MiB request alone: HTTP produce ${http} ms = HTTP transport and SDK ${round(http - core)} ms (bare POST ${stepMs(steps, 'bare HTTP POST of the same body, the SDK')} ms with the SDK's client, ${stepMs(steps, 'bare HTTP POST of the same body, fetch')} ms with fetch) + core ${core} ms (object put ${stepMs(steps, 'object store put')} ms, batch encoding ${stepMs(steps, 'encode record batch')} ms of which CRC-32C ${stepMs(steps, 'of which CRC-32C')} ms, the rest metadata and copies) vs raw write ${stepMs(steps, 'raw fs')} ms; client and server share 2 cores`;
+  return `One ${results.layers.requestBytes / MiB} MiB request alone: HTTP produce ${http} ms = HTTP transport and SDK ${round(http - core)} ms (bare POST ${stepMs(steps, 'bare HTTP POST of the same body, the SDK')} ms with the SDK's client, ${stepMs(steps, 'bare HTTP POST of the same body, fetch')} ms with fetch) + core ${core} ms (object put ${stepMs(steps, 'object store put')} ms, batch encoding ${stepMs(steps, 'encode record batch')} ms of which CRC-32C ${stepMs(steps, 'of which CRC-32C')} ms, the rest metadata and copies) vs raw write ${stepMs(steps, 'raw fs')} ms; client and server share ${results.run.cores} cores. ${cpuNote(results.produce.cpu, 'POST')}`;
+}
+
+/** What the CPU per MiB says about a headline (bench/cpu.ts), beside its bare transport. */
+function cpuNote(
+  cpu: { streambed: CpuPerMiB; bareHttpSdkClient: CpuPerMiB } | undefined,
+  bare: 'POST' | 'GET',
+): string {
+  if (cpu === undefined) return '';
+  const { streambed, bareHttpSdkClient } = cpu;
+  return `CPU: ${describeCpu(streambed)}, so at most ${streambed.ceilingMibPerSec} MiB/s at this CPU per MiB; the bare ${bare} with the SDK's client: ${describeCpu(bareHttpSdkClient)}.`;
 }
 
 function fetchSteps(results: BenchResults): string {
   const steps = results.layers.fetch;
   const http = stepMs(steps, 'HTTP fetch');
   const core = stepMs(steps, 'core fetchBatches');
-  return `One ${results.layers.requestBytes / MiB} MiB fetch alone: HTTP fetch ${http} ms = HTTP transport and SDK ${round(http - core)} ms (bare GET ${stepMs(steps, 'bare HTTP GET of the same bytes, the SDK')} ms with the SDK's client, ${stepMs(steps, 'bare HTTP GET of the same bytes, fetch')} ms with fetch) + core ${core} ms (object get ${stepMs(steps, 'object store get')} ms, the rest metadata reads) vs raw read ${stepMs(steps, 'raw fs')} ms`;
+  return `One ${results.layers.requestBytes / MiB} MiB fetch alone: HTTP fetch ${http} ms = HTTP transport and SDK ${round(http - core)} ms (bare GET ${stepMs(steps, 'bare HTTP GET of the same bytes, the SDK')} ms with the SDK's client, ${stepMs(steps, 'bare HTTP GET of the same bytes, fetch')} ms with fetch) + core ${core} ms (object get ${stepMs(steps, 'object store get')} ms, the rest metadata reads) vs raw read ${stepMs(steps, 'raw fs')} ms. ${cpuNote(results.fetch.cpu, 'GET')}`;
 }
 
 function produceLimit(results: BenchResults): string {

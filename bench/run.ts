@@ -8,6 +8,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runBench, runRemoteBench } from './bench.ts';
+import { describeCpu } from './cpu.ts';
 import { peerLines } from './peers/table.ts';
 import { parseArgs, USAGE } from './plan.ts';
 import type { Baseline } from './results.ts';
@@ -55,11 +56,16 @@ async function main(): Promise<void> {
   line(
     `fetch   ${results.fetch.mibPerSec} MiB/s (${results.fetch.ratioVsRawFs}× raw fs), p50 ${results.fetch.p50Ms} ms, p99 ${results.fetch.p99Ms} ms; long/short log ${results.fetch.latencyRatioLongVsShortLog}×`,
   );
-  for (const [path, { mibPerSec, baselines }] of [
+  for (const [path, { mibPerSec, baselines, cpu }] of [
     ['produce', results.produce],
     ['fetch', results.fetch],
-  ] as const)
+  ] as const) {
     line(`${path.padEnd(7)} ${mibPerSec} MiB/s = ${baselineRatios(baselines)}`);
+    if (cpu !== undefined)
+      line(
+        `${''.padEnd(7)} CPU ${describeCpu(cpu.streambed)} (ceiling ${cpu.streambed.ceilingMibPerSec} MiB/s); bare: ${describeCpu(cpu.bareHttpSdkClient)}`,
+      );
+  }
   line(
     `cost/GiB 1 MiB $${results.costPerGiB.streambed1MiB}, 64 KiB $${results.costPerGiB.streambed64KiB}, 16 KiB $${results.costPerGiB.streambed16KiB}; Kinesis $${results.costPerGiB.kinesisOnDemand}, MSK Serverless $${results.costPerGiB.mskServerless}`,
   );

@@ -1,6 +1,7 @@
 /** What the bench process (bench/harness.ts) and its server process (bench/server.ts) say to each other. */
 import type { MetaCounts, ObjectCounts } from '../lambdas/adapters/counting-stores.ts';
 import type { Durability } from '../lambdas/adapters/durability.ts';
+import type { CpuTime } from './cpu.ts';
 import type { RequestUnits } from './metered-meta-store.ts';
 import type { BackendKind } from './plan.ts';
 import type { CoreLayersArgs } from './scenarios/core-layers.ts';
@@ -22,6 +23,8 @@ export interface StorageCounts {
   objects: ObjectCounts;
   meta: Omit<MetaCounts, 'transactSizes'> & { opsPerTransaction: number[] };
   units: RequestUnits;
+  /** CPU the server process used during the phase (bench/cpu.ts); absent for a server reached by --url. */
+  cpu?: CpuTime;
 }
 
 export interface ServerMemory {

@@ -20,6 +20,7 @@ import { CountingMetaStore, CountingObjectStore } from '../lambdas/adapters/coun
 import { type Backend, createEmbeddedBackend, createServices } from '../lambdas/runtime/backends.ts';
 import { startLocalServer } from '../lambdas/runtime/local-server.ts';
 import { dynamoOn, s3On } from '../test/support/aws-targets.ts';
+import { cpuSince } from './cpu.ts';
 import { MeteredMetaStore } from './metered-meta-store.ts';
 import { kernelPeakRss } from './peak-rss.ts';
 import { cpuProfiler } from './profiler.ts';
@@ -70,6 +71,7 @@ async function main(): Promise<void> {
   sampler.unref();
 
   const profiler = cpuProfiler();
+  let cpuAt = process.cpuUsage();
   const send = (message: ServerMessage) => process.send?.(message);
   const answer = async (call: ServerCall): Promise<unknown> => {
     switch (call.op) {
@@ -77,6 +79,7 @@ async function main(): Promise<void> {
         objects.reset();
         counted.reset();
         metered.reset();
+        cpuAt = process.cpuUsage();
         return null;
       case 'end': {
         const { transactSizes, ...meta } = counted.counts;
@@ -84,6 +87,7 @@ async function main(): Promise<void> {
           objects: { ...objects.counts },
           meta: { ...meta, opsPerTransaction: [...transactSizes] },
           units: metered.reset(),
+          cpu: cpuSince(cpuAt),
         };
         return counts;
       }

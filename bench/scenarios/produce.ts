@@ -14,6 +14,7 @@ import type { Message, Producer } from '../../client/producer.ts';
 import type { ProduceRecord } from '../../client/wire/binary.ts';
 import { encodeProduceBody } from '../../client/wire/binary.ts';
 import { measureBarePost } from '../baselines.ts';
+import { type CpuPerMiB, cpuPerMiB, cpuSince, describeCpu, medianCpu } from '../cpu.ts';
 import type { Harness } from '../harness.ts';
 import { type BenchPlan, isHeadline, type ProduceConfig, recordsPerRequest } from '../plan.ts';
 import { formatBytes, type LatencySummary, MiB, median, round, runPool, summarize } from '../stats.ts';
@@ -33,6 +34,10 @@ export interface ProduceRun {
   bareHttpMibPerSec: number;
   /** The same through the global fetch (undici). */
   bareFetchMibPerSec: number;
+  /** CPU per MiB of the server and the bench process (a local server only). */
+  cpu?: CpuPerMiB;
+  /** The same for the bare transport with the SDK's client. */
+  bareHttpCpu?: CpuPerMiB;
 }
 
 export interface ProduceConfigResult extends ProduceConfig {
@@ -55,6 +60,9 @@ export interface ProduceConfigResult extends ProduceConfig {
   /** The bare transport with fetch (undici) as the client. */
   bareFetchMibPerSec: number;
   ratioVsBareFetch: number;
+  /** Medians over the runs of each run's CPU per MiB (bench/cpu.ts), Streambed's and the bare transport's. */
+  cpu?: CpuPerMiB;
+  bareHttpCpu?: CpuPerMiB;
   /** Over every request of every run. */
   latency: LatencySummary;
   /** Storage calls per produce request, over all runs. */
@@ -120,8 +128,11 @@ export async function runProduce(harness: Harness, plan: BenchPlan): Promise<Pro
       const producers = messages.map(() =>
         harness.client.producer({ batchBytes: bodyBytes, retry: { retries: 0 } }),
       );
-      await harness.beginPhase();
+      // The profiler starts before the phase and stops after it, so that the server CPU the phase
+      // counts leaves out the profiler's start and its profile's serialization.
       await profiler?.start();
+      await harness.beginPhase();
+      const clientAt = process.cpuUsage();
       const start = performance.now();
       await runPool(requests, config.concurrency, async (_, lane) => {
         const sent = performance.now();
@@ -132,8 +143,9 @@ export async function runProduce(harness: Harness, plan: BenchPlan): Promise<Pro
         latencies.push(performance.now() - sent);
       });
       const seconds = (performance.now() - start) / 1000;
-      await profiler?.stop('produce');
+      const clientCpu = cpuSince(clientAt);
       const counts = await harness.endPhase();
+      await profiler?.stop('produce');
       puts += counts.objects.puts;
       transactions += counts.meta.transacts;
       ops += counts.meta.opsPerTransaction.reduce((sum, n) => sum + n, 0);
@@ -151,7 +163,7 @@ export async function runProduce(harness: Harness, plan: BenchPlan): Promise<Pro
         : { writeMibPerSec: Number.NaN, plainWriteFsyncMibPerSec: Number.NaN, readMibPerSec: Number.NaN };
       const bareRates =
         harness.bare === undefined
-          ? { sdkMibPerSec: Number.NaN, fetchMibPerSec: Number.NaN }
+          ? undefined
           : await measureBarePost(harness.bare, bareBody, {
               requests,
               concurrency: config.concurrency,
@@ -167,8 +179,10 @@ export async function runProduce(harness: Harness, plan: BenchPlan): Promise<Pro
         rawFsWriteMibPerSec: round(raw.writeMibPerSec),
         rawFsPlainWriteMibPerSec: round(raw.plainWriteFsyncMibPerSec),
         rawFsReadMibPerSec: round(raw.readMibPerSec),
-        bareHttpMibPerSec: round(bareRates.sdkMibPerSec),
-        bareFetchMibPerSec: round(bareRates.fetchMibPerSec),
+        bareHttpMibPerSec: round(bareRates?.sdkMibPerSec ?? Number.NaN),
+        bareFetchMibPerSec: round(bareRates?.fetchMibPerSec ?? Number.NaN),
+        ...(counts.cpu === undefined ? {} : { cpu: cpuPerMiB(counts.cpu, clientCpu, payloadBytes, seconds) }),
+        ...(bareRates === undefined ? {} : { bareHttpCpu: bareRates.sdkCpu }),
       });
     }
     const mibPerSec = median(runs.map((r) => r.mibPerSec));
@@ -177,6 +191,8 @@ export async function runProduce(harness: Harness, plan: BenchPlan): Promise<Pro
     const bareHttpMibPerSec = median(runs.map((r) => r.bareHttpMibPerSec));
     const bareFetchMibPerSec = median(runs.map((r) => r.bareFetchMibPerSec));
     const total = requests * plan.runs;
+    const cpu = medianCpu(runs.flatMap((r) => (r.cpu === undefined ? [] : [r.cpu])));
+    const bareHttpCpu = medianCpu(runs.flatMap((r) => (r.bareHttpCpu === undefined ? [] : [r.bareHttpCpu])));
     const result: ProduceConfigResult = {
       ...config,
       recordsPerRequest: perRequest,
@@ -192,6 +208,8 @@ export async function runProduce(harness: Harness, plan: BenchPlan): Promise<Pro
       ratioVsBareHttp: round(mibPerSec / bareHttpMibPerSec),
       bareFetchMibPerSec,
       ratioVsBareFetch: round(mibPerSec / bareFetchMibPerSec),
+      ...(cpu === undefined ? {} : { cpu }),
+      ...(bareHttpCpu === undefined ? {} : { bareHttpCpu }),
       latency: summarize(latencies),
       objectPutsPerRequest: round(puts / total),
       transactionsPerRequest: round(transactions / total),
@@ -200,7 +218,7 @@ export async function runProduce(harness: Harness, plan: BenchPlan): Promise<Pro
     };
     results.push(result);
     harness.progress(
-      `produce ${label}: ${mibPerSec} MiB/s (raw fs ${rawFsWriteMibPerSec}, write+fsync ${rawFsPlainWriteMibPerSec}, bare HTTP ${bareHttpMibPerSec}, with fetch ${bareFetchMibPerSec}), p50 ${result.latency.p50Ms} ms, p99 ${result.latency.p99Ms} ms`,
+      `produce ${label}: ${mibPerSec} MiB/s (raw fs ${rawFsWriteMibPerSec}, write+fsync ${rawFsPlainWriteMibPerSec}, bare HTTP ${bareHttpMibPerSec}, with fetch ${bareFetchMibPerSec}), p50 ${result.latency.p50Ms} ms, p99 ${result.latency.p99Ms} ms${cpu === undefined ? '' : `; ${describeCpu(cpu)}`}`,
     );
   }
   return results;

@@ -10,6 +10,7 @@
 
 import { measureBareGet } from '../baselines.ts';
 import { addUsage, type MeteredUsage, meterUsage } from '../cost.ts';
+import { type CpuPerMiB, cpuPerMiB, cpuSince, describeCpu, medianCpu } from '../cpu.ts';
 import type { Harness } from '../harness.ts';
 import { type BenchPlan, recordsPerRequest } from '../plan.ts';
 import { formatBytes, type LatencySummary, MiB, median, round, summarize } from '../stats.ts';
@@ -49,6 +50,9 @@ export interface ReadBackResult {
   /** The same through the global fetch (undici). */
   bareFetchMibPerSec: number;
   ratioVsBareFetch: number;
+  /** Medians over runs of the cold read's CPU per MiB (bench/cpu.ts), and the bare GETs'. */
+  cpu?: CpuPerMiB;
+  bareHttpCpu?: CpuPerMiB;
   /** Written once + read once (cold), summed over runs. */
   usage: MeteredUsage;
   payloadBytes: number;
@@ -100,6 +104,8 @@ export async function runReadBack(harness: Harness, plan: BenchPlan): Promise<Re
     const raw = { write: [] as number[], read: [] as number[] };
     const bareRates: number[] = [];
     const bareFetchRates: number[] = [];
+    const cpuSamples: CpuPerMiB[] = [];
+    const bareCpuSamples: CpuPerMiB[] = [];
     const profiler = requestBytes === readBack.headlineRequestBytes ? harness.profiler : undefined;
 
     for (let run = 0; run < plan.runs; run++) {
@@ -112,11 +118,17 @@ export async function runReadBack(harness: Harness, plan: BenchPlan): Promise<Re
       produceRates.push(payloadBytes / MiB / ((performance.now() - writeStart) / 1000));
       const written = await harness.endPhase();
 
-      await harness.beginPhase();
+      // The profiler starts before the phase and stops after it, so that the server CPU the phase
+      // counts leaves out the profiler's start and its profile's serialization.
       await profiler?.start();
+      await harness.beginPhase();
+      const clientAt = process.cpuUsage();
       const first = await readAll(harness, topic, requests * perRequest, readBack.maxBytes[0] as number);
-      await profiler?.stop('fetch');
+      const clientCpu = cpuSince(clientAt);
       const read = await harness.endPhase();
+      await profiler?.stop('fetch');
+      if (read.cpu !== undefined)
+        cpuSamples.push(cpuPerMiB(read.cpu, clientCpu, payloadBytes, first.seconds));
       cold.rates.push(payloadBytes / MiB / first.seconds);
       cold.latencies.push(...first.latencies);
       cold.fetches = first.fetches;
@@ -158,12 +170,15 @@ export async function runReadBack(harness: Harness, plan: BenchPlan): Promise<Re
         );
         bareRates.push(rates.sdkMibPerSec);
         bareFetchRates.push(rates.fetchMibPerSec);
+        bareCpuSamples.push(rates.sdkCpu);
       }
     }
 
     const coldMibPerSec = round(median(cold.rates));
     const rawRead = round(median(raw.read));
     const totalFetches = cold.latencies.length;
+    const cpu = medianCpu(cpuSamples);
+    const bareHttpCpu = medianCpu(bareCpuSamples);
     const result: ReadBackResult = {
       requestBytes,
       recordBytes: readBack.recordBytes,
@@ -191,12 +206,14 @@ export async function runReadBack(harness: Harness, plan: BenchPlan): Promise<Re
       ratioVsBareHttp: round(coldMibPerSec / median(bareRates)),
       bareFetchMibPerSec: round(median(bareFetchRates)),
       ratioVsBareFetch: round(coldMibPerSec / median(bareFetchRates)),
+      ...(cpu === undefined ? {} : { cpu }),
+      ...(bareHttpCpu === undefined ? {} : { bareHttpCpu }),
       usage: usage as MeteredUsage,
       payloadBytes: payloadBytes * plan.runs,
     };
     results.push(result);
     harness.progress(
-      `read back ${formatBytes(requestBytes)}-request dataset: cold ${coldMibPerSec} MiB/s (raw fs ${rawRead}, bare HTTP ${result.bareHttpMibPerSec}, with fetch ${result.bareFetchMibPerSec}), p50 ${result.cold.latency.p50Ms} ms; warm ${result.warm.map((w) => `${w.mibPerSec} MiB/s @${formatBytes(w.maxBytes)}`).join(', ')}`,
+      `read back ${formatBytes(requestBytes)}-request dataset: cold ${coldMibPerSec} MiB/s (raw fs ${rawRead}, bare HTTP ${result.bareHttpMibPerSec}, with fetch ${result.bareFetchMibPerSec}), p50 ${result.cold.latency.p50Ms} ms; warm ${result.warm.map((w) => `${w.mibPerSec} MiB/s @${formatBytes(w.maxBytes)}`).join(', ')}${cpu === undefined ? '' : `; cold ${describeCpu(cpu)}`}`,
     );
   }
   return results;

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { runBench, runRemoteBench } from '../../bench/bench.ts';
+import { cpuBetween, cpuPerMiB } from '../../bench/cpu.ts';
 import { measureNats } from '../../bench/peers/nats.ts';
 import { measureRedis } from '../../bench/peers/redis.ts';
 import { onPath, startPeerServer } from '../../bench/peers/server-process.ts';
@@ -113,6 +114,26 @@ function tinyPlan(backend: BenchPlan['backend']): BenchPlan {
   };
 }
 
+describe('CPU per MiB (bench/cpu.ts)', () => {
+  it("divides both processes' CPU by the payload and says how busy they kept the cores", () => {
+    const server = { userMs: 300, systemMs: 100 };
+    const client = { userMs: 90, systemMs: 10 };
+    // 100 MiB in 1 s on 2 cores: 500 ms of CPU out of 2,000 available.
+    expect(cpuPerMiB(server, client, 100 * MiB, 1, 2)).toEqual({
+      serverMs: 4,
+      serverSystemMs: 1,
+      clientMs: 1,
+      clientSystemMs: 0.1,
+      busy: 0.25,
+      ceilingMibPerSec: 400,
+    });
+    expect(cpuBetween({ user: 1_000, system: 2_000 }, { user: 4_000, system: 2_500 })).toEqual({
+      userMs: 3,
+      systemMs: 0.5,
+    });
+  });
+});
+
 describe('a whole bench run with a tiny plan', () => {
   const out = mkdtempSync(join(tmpdir(), 'streambed-bench-test-'));
   afterAll(() => rmSync(out, { recursive: true, force: true }));
@@ -145,6 +166,15 @@ describe('a whole bench run with a tiny plan', () => {
       "local fetch throughput vs the bare transport GET with the SDK's client",
     ])
       expect(['met', 'missed']).toContain(checks.find((c) => c.what === what)?.status);
+    // Both processes' CPU per MiB, for each headline and its bare transport, and what it says.
+    for (const cpu of [results.produce.cpu, results.fetch.cpu]) {
+      for (const measured of [cpu?.streambed, cpu?.bareHttpSdkClient]) {
+        expect(measured?.serverMs).toBeGreaterThan(0);
+        expect(measured?.clientMs).toBeGreaterThan(0);
+        expect(measured?.busy).toBeGreaterThan(0);
+        expect(measured?.ceilingMibPerSec).toBeGreaterThan(0);
+      }
+    }
     expect(results.fetch.mibPerSec).toBeGreaterThan(0);
     expect(results.costPerGiB.streambed1MiB).toBeGreaterThan(0);
     expect(results.memory.serverRssMb).toBeGreaterThan(0);
@@ -214,6 +244,8 @@ describe('a whole bench run with a tiny plan', () => {
     expect(report).toMatch(
       /## Baselines[\s\S]*\| produce \| bare HTTP POST, the SDK's client \(node:http\) \|/,
     );
+    expect(report).toMatch(/\| produce \| Streambed \| [\d.]+ \([\d.]+\) \| [\d.]+ \([\d.]+\) \|/);
+    expect(report).toMatch(/\| fetch \(cold\) \| bare GET, the SDK's client \| /);
     expect(report).toMatch(/## Kafka clients[\s\S]*\| produce \| KafkaJS 2\.\d+\.\d+/);
     expect(report).toContain('**Profiled run:**');
     expect(report).toContain('](profiles/fetch-server.svg)');

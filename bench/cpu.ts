@@ -1,0 +1,83 @@
+/**
+ * CPU time spent moving the payload: what each process of a measurement (the server and the client)
+ * used per MiB, user and system time of all its threads (process.cpuUsage: the event loop, libuv's
+ * threadpool, V8's helpers, the kernel's work on its behalf).
+ *
+ * On a machine where client and server share the cores, this says what a throughput is limited by:
+ * `busy` is the share of every core the two processes kept busy between them (1 = all of them). A
+ * measurement near 1 is CPU-bound, and only less CPU per MiB makes it faster; one well below 1 waits
+ * (on the disk, on a lock, on round trips), and the CPU figures bound what removing the wait could give:
+ * `ceilingMibPerSec` is the rate at which the same CPU per MiB would fill every core.
+ */
+import { availableParallelism } from 'node:os';
+import { MiB, median, round } from './stats.ts';
+
+/** CPU time used over an interval, ms. */
+export interface CpuTime {
+  userMs: number;
+  systemMs: number;
+}
+
+/** CPU used between two process.cpuUsage() readings of one process. */
+export function cpuBetween(from: NodeJS.CpuUsage, to: NodeJS.CpuUsage): CpuTime {
+  return { userMs: (to.user - from.user) / 1000, systemMs: (to.system - from.system) / 1000 };
+}
+
+/** The CPU this process used since `start` (a process.cpuUsage() taken earlier). */
+export const cpuSince = (start: NodeJS.CpuUsage): CpuTime => cpuBetween(start, process.cpuUsage());
+
+export const cpuMs = (time: CpuTime): number => time.userMs + time.systemMs;
+
+/** One measurement's CPU per MiB of payload, server and client, and what it says about the cores. */
+export interface CpuPerMiB {
+  /** The server process (or the bare server), ms of CPU per MiB of payload, user + system. */
+  serverMs: number;
+  /** Of serverMs, the kernel's part (system time). */
+  serverSystemMs: number;
+  /** The client process, ms of CPU per MiB. */
+  clientMs: number;
+  clientSystemMs: number;
+  /** Share of all the machine's cores the two processes used together while it ran (0..1). */
+  busy: number;
+  /** MiB/s at which serverMs + clientMs per MiB would keep every core busy. */
+  ceilingMibPerSec: number;
+}
+
+/** `server` and `client` used over `seconds` of wall time while `payloadBytes` moved. */
+export function cpuPerMiB(
+  server: CpuTime,
+  client: CpuTime,
+  payloadBytes: number,
+  seconds: number,
+  cores = availableParallelism(),
+): CpuPerMiB {
+  const mib = payloadBytes / MiB;
+  const total = cpuMs(server) + cpuMs(client);
+  return {
+    serverMs: round(cpuMs(server) / mib),
+    serverSystemMs: round(server.systemMs / mib),
+    clientMs: round(cpuMs(client) / mib),
+    clientSystemMs: round(client.systemMs / mib),
+    busy: round(total / (seconds * 1000 * cores)),
+    ceilingMibPerSec: round((cores * 1000 * mib) / total),
+  };
+}
+
+/** The median of each field over several measurements (each field on its own). */
+export function medianCpu(samples: readonly CpuPerMiB[]): CpuPerMiB | undefined {
+  if (samples.length === 0) return undefined;
+  const field = (key: keyof CpuPerMiB) => round(median(samples.map((s) => s[key])));
+  return {
+    serverMs: field('serverMs'),
+    serverSystemMs: field('serverSystemMs'),
+    clientMs: field('clientMs'),
+    clientSystemMs: field('clientSystemMs'),
+    busy: field('busy'),
+    ceilingMibPerSec: field('ceilingMibPerSec'),
+  };
+}
+
+/** "server 5.1 ms/MiB (1.9 kernel) + client 3.2 (0.4) = 8.3 ms/MiB; 2 cores 97% busy" */
+export function describeCpu(cpu: CpuPerMiB): string {
+  return `server ${cpu.serverMs} ms/MiB (${cpu.serverSystemMs} kernel) + client ${cpu.clientMs} (${cpu.clientSystemMs}) = ${round(cpu.serverMs + cpu.clientMs)} ms CPU per MiB; ${availableParallelism()} cores ${Math.round(cpu.busy * 100)}% busy`;
+}
