@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 // The pinned AWS SDK warns once per process that later releases will need Node 22; Streambed targets
@@ -10,6 +11,9 @@ export default defineConfig({
     globalSetup: ['test/support/global-setup.ts'],
     // Every test name is printed, so the output shows each contract passing for every adapter.
     reporters: ['verbose'],
+    // Most test files wait on servers and child processes rather than compute: on a 2-core machine two
+    // workers (vitest's default there is one, cores - 1) keep both cores busy.
+    maxWorkers: Math.max(2, availableParallelism()),
     testTimeout: 30_000,
     hookTimeout: 120_000,
   },
