@@ -303,7 +303,18 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
         onError(error);
         result = errorResponse(error);
       }
-      const sent = writeResponse(response, result, closing);
+      let sent: number | undefined;
+      try {
+        sent = writeResponse(response, result, closing);
+      } catch (error) {
+        // An answer node cannot write (a header value it refuses) is answered as an internal error,
+        // never left hanging; its pooled body was never sent and goes back now.
+        onError(error);
+        result.release?.();
+        result = errorResponse(error);
+        for (const name of response.getHeaderNames()) response.removeHeader(name);
+        sent = writeResponse(response, result, closing);
+      }
       // A pooled body goes back once the socket is done with it ('close' follows 'finish', or the end).
       if (result.release !== undefined) {
         if (sent === undefined || response.closed) result.release();

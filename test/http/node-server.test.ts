@@ -5,7 +5,7 @@ import { StreamError } from '../../lambdas/core/errors.ts';
 import type { LogService, TopicService } from '../../lambdas/core/log-types.ts';
 import { bearerTokenAuth, type RunningHttpServer, startHttpServer } from '../../lambdas/http/node-server.ts';
 import { createRouter } from '../../lambdas/http/router.ts';
-import type { HttpHandler, HttpRequest } from '../../lambdas/http/types.ts';
+import type { HttpHandler, HttpRequest, HttpResponse } from '../../lambdas/http/types.ts';
 
 const running: RunningHttpServer[] = [];
 
@@ -140,6 +140,41 @@ describe('startHttpServer', () => {
     expect(Object.fromEntries(seen?.query ?? [])).toEqual({ offset: '3', encoding: 'utf8' });
     expect(seen?.headers['x-custom']).toBe('Yes');
     expect(new TextDecoder().decode(seen?.body)).toBe('{"records":[]}');
+  });
+
+  it('answers 500 when the handler returns a header node cannot send, and keeps serving', async () => {
+    // Prepare: a header value with a line break, which node:http refuses to write.
+    const errors: unknown[] = [];
+    let released = 0;
+    const server = await serve(
+      async (request): Promise<HttpResponse> =>
+        request.path === '/bad'
+          ? {
+              status: 200,
+              headers: { 'x-broken': 'a\nb' },
+              body: new Uint8Array(8),
+              release: () => {
+                released += 1;
+              },
+            }
+          : { status: 200, headers: {}, body: 'fine' },
+      { onError: (error) => errors.push(error) },
+    );
+
+    // Act
+    const bad = await fetch(`${server.url}/bad`);
+    const after = await fetch(`${server.url}/good`);
+
+    // Assess: the documented error shape, nothing of the handler's answer, the pooled body given back.
+    expect(bad.status).toBe(500);
+    expect(bad.headers.get('x-broken')).toBeNull();
+    expect(await bad.json()).toEqual({
+      error: { code: 'INTERNAL', message: 'internal error', retriable: false },
+    });
+    expect(errors).toHaveLength(1);
+    expect(released).toBe(1);
+    expect(after.status).toBe(200);
+    expect(await after.text()).toBe('fine');
   });
 
   it('serves the router end to end', async () => {
