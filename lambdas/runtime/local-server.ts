@@ -12,6 +12,7 @@ import { createRouter, unauthorized } from '../http/router.ts';
 import type { HttpHandler, HttpResponse } from '../http/types.ts';
 import type { KafkaListener } from '../kafka/listener.ts';
 import { systemClock } from '../ports/clock.ts';
+import type { MetaStore } from '../ports/meta-store.ts';
 import type { DeliveryEvent } from '../subscriptions/deliverer.ts';
 import { createLocalRunner, type LocalRunner } from '../subscriptions/local-runner.ts';
 import { validateTargetUrl } from '../subscriptions/url-target.ts';
@@ -58,8 +59,18 @@ export interface LocalServerOptions {
    * `advertisedHost` (default `host`). Where a token is set, clients authenticate with SASL/PLAIN and
    * the token as password. Unset: no listener (the CLI's `start` opens 9092 unless `--no-kafka`).
    * Every listener over the same storage (servers, gateways) lists the others as brokers.
+   * `bookkeeping`: where the listener keeps its own items (its broker registration, renewed in the
+   * background, and group coordinator leases); default the server's metadata store. The same table
+   * underneath, so that other listeners see them: the bench passes its storage without counters, so
+   * that what it counts is the requests' work alone.
    */
-  kafka?: { port: number; advertisedHost?: string; advertisedPort?: number; internalHost?: string };
+  kafka?: {
+    port: number;
+    advertisedHost?: string;
+    advertisedPort?: number;
+    internalHost?: string;
+    bookkeeping?: MetaStore;
+  };
   /** Run subscriptions' deliverers in this process (default true). */
   subscriptions?: boolean;
   /** Backoff of failing deliveries (default 1 s doubling to 60 s); tests shorten it. */
@@ -162,7 +173,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
         advertisedPort: options.kafka.advertisedPort,
         internalHost: options.kafka.internalHost,
         services,
-        meta: backend.meta,
+        meta: options.kafka.bookkeeping ?? backend.meta,
         clock: systemClock,
         log: logger,
         token: options.token || undefined,

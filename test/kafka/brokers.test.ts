@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { CountingMetaStore } from '../../lambdas/adapters/counting-stores.ts';
 import { MemoryMetaStore } from '../../lambdas/adapters/memory-meta-store.ts';
 import { MemoryObjectStore } from '../../lambdas/adapters/memory-object-store.ts';
 import { FindCoordinator } from '../../lambdas/kafka/protocol/messages.ts';
@@ -193,4 +194,41 @@ describe('listeners over one backend', () => {
     // Assess: the members found the new coordinator and read on
     await waitFor(() => received.size === 8, 60_000, 'the records after the coordinator moved');
   }, 120_000);
+});
+
+describe("a listener's bookkeeping store", () => {
+  /** A server whose requests go through a counted store over `meta`; its listener's items to `bookkeeping`. */
+  async function countedServer(meta: MemoryMetaStore, bookkeeping?: MemoryMetaStore) {
+    const counted = new CountingMetaStore(meta);
+    const server = await startKafkaTestServer({
+      storage: { meta: counted, objects: new MemoryObjectStore(), close: async () => {} },
+      kafka: { port: 0, ...(bookkeeping === undefined ? {} : { bookkeeping }) },
+    });
+    cleanups.push(() => server.close());
+    return { server, counted };
+  }
+
+  it('keeps the registration out of the counted store when given one, and the broker stays listed', async () => {
+    const clock = {
+      now: () => Date.now(),
+      sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)),
+    };
+    const inner = new MemoryMetaStore(clock);
+    const { server, counted } = await countedServer(inner, inner);
+
+    const cluster = await describeCluster(server.broker);
+
+    expect(cluster.brokers).toEqual([{ nodeId: cluster.controller, ...address(server) }]);
+    expect(counted.counts.transacts).toBe(0);
+  });
+
+  it('registers through the server store by default (what the bench would otherwise count)', async () => {
+    const clock = {
+      now: () => Date.now(),
+      sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)),
+    };
+    const { counted } = await countedServer(new MemoryMetaStore(clock));
+
+    expect(counted.counts.transacts).toBeGreaterThan(0);
+  });
 });
