@@ -1,19 +1,31 @@
 /**
- * A scan of bytes for control characters (below 0x20), four bytes at a time: most request bodies hold
- * none, and finding none lets lambda-payload.ts bound a body's size in an event without counting.
+ * Scans of bytes for what JSON must escape (control characters four bytes at a time, `"` and `\` with
+ * a native search): most request bodies and record values hold none of it, and finding none lets lambda-payload.ts bound a body's size in an event without counting,
+ * and records-json.ts copy a value's bytes into a fetch page as they are.
  */
+
+import { Buffer } from 'node:buffer';
 
 const NO_WORDS = new Uint32Array(0);
 
 const isControl = (byte: number): boolean => byte < 0x20;
 
+/** The whole 32-bit words of `bytes` past its unaligned head of `head` bytes. */
+function wordsAfter(bytes: Uint8Array, head: number): Uint32Array {
+  const count = (bytes.byteLength - head) >>> 2;
+  // Whole words exist only past an aligned head: then `head` is the way to alignment.
+  return count === 0 ? NO_WORDS : new Uint32Array(bytes.buffer, bytes.byteOffset + head, count);
+}
+
+/** Bytes before the first 4-byte aligned one (at most the whole array). */
+const headLength = (bytes: Uint8Array): number =>
+  Math.min((4 - (bytes.byteOffset & 3)) & 3, bytes.byteLength);
+
 /** Whether any byte is a control character: what JSON writes escaped, 2 or 6 bytes for 1. */
 export function hasControlByte(bytes: Uint8Array): boolean {
-  const head = Math.min((4 - (bytes.byteOffset & 3)) & 3, bytes.byteLength);
+  const head = headLength(bytes);
   for (let i = 0; i < head; i++) if (isControl(bytes[i] as number)) return true;
-  // Whole words exist only past an aligned head: then `head` is the way to alignment.
-  const count = (bytes.byteLength - head) >>> 2;
-  const words = count === 0 ? NO_WORDS : new Uint32Array(bytes.buffer, bytes.byteOffset + head, count);
+  const words = wordsAfter(bytes, head);
   for (let i = 0; i < words.length; i++) {
     const word = words[i] as number;
     // A classic bit trick: (w - 0x20 in each byte) & ~w sets some byte's top bit exactly when some byte
@@ -24,4 +36,14 @@ export function hasControlByte(bytes: Uint8Array): boolean {
     if (isControl(bytes[i] as number)) return true;
   }
   return false;
+}
+
+/** Buffer's indexOf (a native memchr) works on any Uint8Array; TypedArray's own is a slower loop. */
+const indexOfByte = Buffer.prototype.indexOf as (this: Uint8Array, byte: number) => number;
+
+/** Whether any byte is one JSON.stringify escapes in a string: `"`, `\`, or a control character. */
+export function hasJsonEscapeByte(bytes: Uint8Array): boolean {
+  return (
+    indexOfByte.call(bytes, 0x22) !== -1 || indexOfByte.call(bytes, 0x5c) !== -1 || hasControlByte(bytes)
+  );
 }

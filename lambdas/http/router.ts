@@ -257,6 +257,8 @@ export function v1Routes(topics: TopicService, log: LogService, maxPayloadBytes:
   const responseBudget = maxPayloadBytes - LAMBDA_RESPONSE_RESERVE_BYTES;
   // Binary fetches read objects into these and give them back once the response is sent (types.ts).
   const fetchBuffers = new BytePool(FETCH_BUFFERS, FETCH_BUFFER_BYTES);
+  // JSON fetch pages are written into these, given back the same way.
+  const pageBuffers = new BytePool(FETCH_BUFFERS, FETCH_BUFFER_BYTES);
   return [
     {
       method: 'GET',
@@ -527,12 +529,20 @@ export function v1Routes(topics: TopicService, log: LogService, maxPayloadBytes:
         // The page holds whole batches up to max_bytes; how many of its records fit the response is
         // measured as they are rendered (records-json.ts).
         const result = await log.fetch(fetchRequest);
-        const page = fetchPage(result, encoding, responseBudget, `${topic}/${partition}`);
+        const page = fetchPage(
+          result,
+          encoding,
+          responseBudget,
+          `${topic}/${partition}`,
+          pageBuffers.acquire,
+        );
         return {
           status: 200,
           headers: { 'content-type': JSON_CONTENT_TYPE },
           body: page.body,
+          textBytes: true,
           bodyDocumentBytesAtMost: page.documentBytesAtMost,
+          release: () => pageBuffers.release(page.taken),
         };
       },
     },

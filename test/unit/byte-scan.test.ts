@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { hasControlByte } from '../../lambdas/http/byte-scan.ts';
+import { hasControlByte, hasJsonEscapeByte } from '../../lambdas/http/byte-scan.ts';
 
 describe('hasControlByte', () => {
   const naive = (bytes: Uint8Array): boolean => bytes.some((byte) => byte < 0x20);
@@ -31,6 +31,42 @@ describe('hasControlByte', () => {
           buffer[at + position] = code;
           const bytes = buffer.subarray(at);
           expect(hasControlByte(bytes)).toBe(naive(bytes));
+        }
+      }
+    }
+  });
+});
+
+describe('hasJsonEscapeByte', () => {
+  const naive = (bytes: Uint8Array): boolean =>
+    bytes.some((byte) => byte < 0x20 || byte === 0x22 || byte === 0x5c);
+  const byte = fc.oneof(
+    fc.integer({ min: 0, max: 255 }),
+    fc.constantFrom(0x00, 0x1f, 0x20, 0x21, 0x22, 0x23, 0x5b, 0x5c, 0x5d, 0x7f, 0xa2, 0xdc, 0xff),
+    fc.constantFrom(0x61, 0x61, 0x61, 0xc3, 0xa9),
+  );
+
+  it('finds a quote, a backslash or a control character wherever it sits, at any alignment', () => {
+    fc.assert(
+      fc.property(fc.array(byte, { maxLength: 40 }), fc.nat({ max: 7 }), (list, at) => {
+        const buffer = new Uint8Array(at + list.length + 3).fill(0x22);
+        buffer.set(list, at);
+        // A view: the bytes around it (quotes) are not its own.
+        const bytes = buffer.subarray(at, at + list.length);
+        expect(hasJsonEscapeByte(bytes)).toBe(naive(bytes));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('finds each byte value alone among letters, at every position and alignment', () => {
+    for (let code = 0; code < 256; code++) {
+      for (let at = 0; at < 4; at++) {
+        for (let position = 0; position < 12; position++) {
+          const buffer = new Uint8Array(at + 12).fill(0x61);
+          buffer[at + position] = code;
+          const bytes = buffer.subarray(at);
+          expect(hasJsonEscapeByte(bytes)).toBe(naive(bytes));
         }
       }
     }
