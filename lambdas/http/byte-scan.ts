@@ -1,7 +1,8 @@
 /**
  * Scans of bytes for what JSON must escape (control characters four bytes at a time, `"` and `\` with
- * a native search): most request bodies and record values hold none of it, and finding none lets lambda-payload.ts bound a body's size in an event without counting,
- * and records-json.ts copy a value's bytes into a fetch page as they are.
+ * a native search): most request bodies and record values hold none of it, and finding none lets
+ * lambda-payload.ts bound a body's size in an event without counting, and records-json.ts copy a
+ * value's bytes into a fetch page as they are.
  */
 
 import { Buffer } from 'node:buffer';
@@ -41,9 +42,39 @@ export function hasControlByte(bytes: Uint8Array): boolean {
 /** Buffer's indexOf (a native memchr) works on any Uint8Array; TypedArray's own is a slower loop. */
 const indexOfByte = Buffer.prototype.indexOf as (this: Uint8Array, byte: number) => number;
 
-/** Whether any byte is one JSON.stringify escapes in a string: `"`, `\`, or a control character. */
-export function hasJsonEscapeByte(bytes: Uint8Array): boolean {
-  return (
-    indexOfByte.call(bytes, 0x22) !== -1 || indexOfByte.call(bytes, 0x5c) !== -1 || hasControlByte(bytes)
-  );
+const NO_INT_WORDS = new Int32Array(0);
+
+/**
+ * Whether byte arrays hold a byte JSON.stringify escapes in a string: `"`, `\` or a control character.
+ * Made for many small views into one buffer (the values of a decoded record batch): the buffer's words
+ * are viewed once, not once per array.
+ */
+export class JsonEscapeScan {
+  private buffer: ArrayBufferLike | undefined;
+  private words: Int32Array<ArrayBufferLike> = NO_INT_WORDS;
+
+  needsEscape(bytes: Uint8Array): boolean {
+    if (indexOfByte.call(bytes, 0x22) !== -1 || indexOfByte.call(bytes, 0x5c) !== -1) return true;
+    if (bytes.buffer !== this.buffer) {
+      this.buffer = bytes.buffer;
+      this.words = new Int32Array(bytes.buffer, 0, bytes.buffer.byteLength >>> 2);
+    }
+    const start = bytes.byteOffset;
+    const end = start + bytes.byteLength;
+    // Bytes before the first whole word, the whole words, then the bytes after the last one.
+    const firstWord = (start + 3) >>> 2;
+    const endWord = end >>> 2;
+    const headEnd = Math.min(4 * firstWord, end);
+    for (let i = start; i < headEnd; i++) if (isControl(bytes[i - start] as number)) return true;
+    const words = this.words;
+    for (let i = firstWord; i < endWord; i++) {
+      const word = words[i] as number;
+      // As in hasControlByte.
+      if (((word - 0x20202020) & ~word & 0x80808080) !== 0) return true;
+    }
+    for (let i = Math.max(4 * endWord, headEnd); i < end; i++) {
+      if (isControl(bytes[i - start] as number)) return true;
+    }
+    return false;
+  }
 }

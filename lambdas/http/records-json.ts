@@ -27,7 +27,7 @@ import { BATCHES_CONTENT_TYPE } from '../../client/wire/binary.ts';
 import { type Allocate, uninitializedBytes } from '../../client/wire/bytes.ts';
 import { StreamError } from '../core/errors.ts';
 import type { FetchedRecord, FetchResult } from '../core/log-types.ts';
-import { hasJsonEscapeByte } from './byte-scan.ts';
+import { JsonEscapeScan } from './byte-scan.ts';
 import { jsonStringContentBytes } from './lambda-payload.ts';
 
 export type RecordEncoding = 'utf8' | 'base64';
@@ -121,6 +121,7 @@ class JsonBytes {
   at = 0;
   /** Every array taken from `allocate`, the last one current: all go back with the page. */
   readonly taken: Uint8Array[] = [];
+  readonly scan = new JsonEscapeScan();
 
   constructor(
     private readonly allocate: Allocate,
@@ -145,7 +146,13 @@ class JsonBytes {
   /** Text of code units below 0x80 (field names, numbers, base64). */
   ascii(text: string): void {
     this.reserve(text.length);
-    this.at += this.bytes.write(text, this.at, 'latin1');
+    // The short texts around each value are copied here: cheaper than a call into native code.
+    if (text.length > 64) this.at += this.bytes.write(text, this.at, 'latin1');
+    else {
+      const { bytes, at } = this;
+      for (let i = 0; i < text.length; i++) bytes[at + i] = text.charCodeAt(i);
+      this.at += text.length;
+    }
   }
 
   utf8(text: string): void {
@@ -180,7 +187,7 @@ function writeField(
   }
   if (encoding === 'utf8' && isUtf8(bytes)) {
     // A BOM stays (ignoreBOM): as bytes here, as U+FEFF in utf8OrUndefined's text.
-    if (!hasJsonEscapeByte(bytes)) {
+    if (!out.scan.needsEscape(bytes)) {
       out.ascii(`"${name}":"`);
       out.raw(bytes);
       out.ascii('"');

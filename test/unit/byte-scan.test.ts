@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { hasControlByte, hasJsonEscapeByte } from '../../lambdas/http/byte-scan.ts';
+import { hasControlByte, JsonEscapeScan } from '../../lambdas/http/byte-scan.ts';
 
 describe('hasControlByte', () => {
   const naive = (bytes: Uint8Array): boolean => bytes.some((byte) => byte < 0x20);
@@ -37,7 +37,7 @@ describe('hasControlByte', () => {
   });
 });
 
-describe('hasJsonEscapeByte', () => {
+describe('JsonEscapeScan', () => {
   const naive = (bytes: Uint8Array): boolean =>
     bytes.some((byte) => byte < 0x20 || byte === 0x22 || byte === 0x5c);
   const byte = fc.oneof(
@@ -53,22 +53,43 @@ describe('hasJsonEscapeByte', () => {
         buffer.set(list, at);
         // A view: the bytes around it (quotes) are not its own.
         const bytes = buffer.subarray(at, at + list.length);
-        expect(hasJsonEscapeByte(bytes)).toBe(naive(bytes));
+        expect(new JsonEscapeScan().needsEscape(bytes)).toBe(naive(bytes));
       }),
       { numRuns: 5000 },
     );
   });
 
   it('finds each byte value alone among letters, at every position and alignment', () => {
+    // One scan for every buffer, as for the records of a page: it must notice each new buffer.
+    const scan = new JsonEscapeScan();
     for (let code = 0; code < 256; code++) {
       for (let at = 0; at < 4; at++) {
         for (let position = 0; position < 12; position++) {
           const buffer = new Uint8Array(at + 12).fill(0x61);
           buffer[at + position] = code;
           const bytes = buffer.subarray(at);
-          expect(hasJsonEscapeByte(bytes)).toBe(naive(bytes));
+          expect(scan.needsEscape(bytes)).toBe(naive(bytes));
         }
       }
     }
+  });
+
+  it('answers for each view of one buffer on its own bytes, whatever views came before', () => {
+    fc.assert(
+      fc.property(
+        fc.array(byte, { minLength: 1, maxLength: 200 }),
+        fc.array(fc.tuple(fc.nat(), fc.nat({ max: 40 })), { maxLength: 20 }),
+        (list, views) => {
+          const buffer = Uint8Array.from(list);
+          const scan = new JsonEscapeScan();
+          for (const [from, length] of views) {
+            const start = from % buffer.length;
+            const bytes = buffer.subarray(start, start + length);
+            expect(scan.needsEscape(bytes)).toBe(naive(bytes));
+          }
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });
