@@ -27,10 +27,32 @@ export function hasControlByte(bytes: Uint8Array): boolean {
   const head = headLength(bytes);
   for (let i = 0; i < head; i++) if (isControl(bytes[i] as number)) return true;
   const words = wordsAfter(bytes, head);
-  for (let i = 0; i < words.length; i++) {
+  // A classic bit trick: (w - 0x20 in each byte) & ~w sets some byte's top bit exactly when some byte
+  // of w is below 0x20. Eight words are tested at once (their flags or-ed), then any left one by one.
+  const wholeEights = words.length & ~7;
+  let i = 0;
+  for (; i < wholeEights; i += 8) {
+    const a = words[i] as number;
+    const b = words[i + 1] as number;
+    const c = words[i + 2] as number;
+    const d = words[i + 3] as number;
+    const e = words[i + 4] as number;
+    const f = words[i + 5] as number;
+    const g = words[i + 6] as number;
+    const h = words[i + 7] as number;
+    const flags =
+      ((a - 0x20202020) & ~a) |
+      ((b - 0x20202020) & ~b) |
+      ((c - 0x20202020) & ~c) |
+      ((d - 0x20202020) & ~d) |
+      ((e - 0x20202020) & ~e) |
+      ((f - 0x20202020) & ~f) |
+      ((g - 0x20202020) & ~g) |
+      ((h - 0x20202020) & ~h);
+    if ((flags & 0x80808080) !== 0) return true;
+  }
+  for (; i < words.length; i++) {
     const word = words[i] as number;
-    // A classic bit trick: (w - 0x20 in each byte) & ~w sets some byte's top bit exactly when some byte
-    // of w is below 0x20.
     if (((word - 0x20202020) & ~word & 0x80808080) !== 0) return true;
   }
   for (let i = head + 4 * words.length; i < bytes.byteLength; i++) {

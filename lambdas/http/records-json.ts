@@ -146,7 +146,8 @@ class JsonBytes {
   /** Text of code units below 0x80 (field names, numbers, base64). */
   ascii(text: string): void {
     this.reserve(text.length);
-    // The short texts around each value are copied here: cheaper than a call into native code.
+    // The short texts around each value are copied here (they are flat strings: constants and
+    // numbers): cheaper than a call into native code.
     if (text.length > 64) this.at += this.bytes.write(text, this.at, 'latin1');
     else {
       const { bytes, at } = this;
@@ -170,6 +171,12 @@ class JsonBytes {
 /** What a text adds to the Lambda response document beyond its UTF-8 bytes (its `"` and `\` again). */
 const documentExtra = (text: string): number => jsonStringContentBytes(text) - Buffer.byteLength(text);
 
+/** The texts around a field's value, written as constants (no string is built per record). */
+const FIELD_TEXTS = {
+  key: { null: '"key":null', text: '"key":"', json: '"key":', base64: '"keyBase64":"' },
+  value: { null: '"value":null', text: '"value":"', json: '"value":', base64: '"valueBase64":"' },
+};
+
 /**
  * Writes `"name":…` for `render`'s field as JSON.stringify would: valid UTF-8 that needs no escape is
  * copied as it is, anything else goes through a string. What the field adds to the Lambda response
@@ -177,28 +184,31 @@ const documentExtra = (text: string): number => jsonStringContentBytes(text) - B
  */
 function writeField(
   out: JsonBytes,
-  name: string,
+  name: 'key' | 'value',
   bytes: Uint8Array | null,
   encoding: RecordEncoding,
 ): number {
+  const texts = FIELD_TEXTS[name];
   if (bytes === null) {
-    out.ascii(`"${name}":null`);
+    out.ascii(texts.null);
     return 2;
   }
   if (encoding === 'utf8' && isUtf8(bytes)) {
     // A BOM stays (ignoreBOM): as bytes here, as U+FEFF in utf8OrUndefined's text.
     if (!out.scan.needsEscape(bytes)) {
-      out.ascii(`"${name}":"`);
+      out.ascii(texts.text);
       out.raw(bytes);
       out.ascii('"');
       return 4;
     }
     const text = JSON.stringify(strictUtf8.decode(bytes));
-    out.ascii(`"${name}":`);
+    out.ascii(texts.json);
     out.utf8(text);
     return 2 + documentExtra(text);
   }
-  out.ascii(`"${name}Base64":"${toBase64(bytes)}"`);
+  out.ascii(texts.base64);
+  out.ascii(toBase64(bytes));
+  out.ascii('"');
   return 4;
 }
 
@@ -209,7 +219,11 @@ function writeField(
  * JSON text holds no control character and no lone surrogate, so that is one byte per `"` and `\`.
  */
 function writeRecord(out: JsonBytes, record: FetchedRecord, encoding: RecordEncoding): number {
-  out.ascii(`{"offset":${record.offset},"timestamp":${record.timestamp},`);
+  out.ascii('{"offset":');
+  out.ascii(String(record.offset));
+  out.ascii(',"timestamp":');
+  out.ascii(String(record.timestamp));
+  out.ascii(',');
   let extra = 4 + writeField(out, 'key', record.key, encoding);
   out.ascii(',');
   extra += writeField(out, 'value', record.value, encoding);

@@ -22,6 +22,7 @@
  * owns the paths under its `prefix` for 404/405 answers and may render errors in its own dialect.
  */
 
+import { Buffer, isAscii } from 'node:buffer';
 import * as z from 'zod';
 import {
   acceptsBatches,
@@ -43,7 +44,7 @@ import {
   MAX_LAMBDA_PAYLOAD_BYTES,
 } from '../../client/wire/limits.ts';
 import { StreamError } from '../core/errors.ts';
-import type { LogService, TopicDescription, TopicService } from '../core/log-types.ts';
+import type { LogService, ProduceResult, TopicDescription, TopicService } from '../core/log-types.ts';
 import {
   describeError,
   errorResponse,
@@ -79,6 +80,7 @@ import {
   topicListResponseSchema,
   topicResponseSchema,
 } from './schemas.ts';
+import { TextArena } from './text-arena.ts';
 import type { HttpHandler, HttpRequest, HttpResponse } from './types.ts';
 
 export interface RouteContext {
@@ -158,7 +160,10 @@ function parseJsonBytes(body: Uint8Array): unknown {
   if (body.byteLength === 0) throw invalidRequest('request body is empty; send a JSON object');
   let text: string;
   try {
-    text = strictUtf8.decode(body);
+    // ASCII (most bodies) is the same text in both decodings, and Buffer's is several times faster.
+    text = isAscii(body)
+      ? Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('ascii')
+      : strictUtf8.decode(body);
   } catch {
     throw invalidRequest('request body is not valid UTF-8');
   }
@@ -259,6 +264,8 @@ export function v1Routes(topics: TopicService, log: LogService, maxPayloadBytes:
   const fetchBuffers = new BytePool(FETCH_BUFFERS, FETCH_BUFFER_BYTES);
   // JSON fetch pages are written into these, given back the same way.
   const pageBuffers = new BytePool(FETCH_BUFFERS, FETCH_BUFFER_BYTES);
+  // The strings of JSON produce bodies, as bytes (text-arena.ts).
+  const produceTexts = new BytePool(FETCH_BUFFERS, FETCH_BUFFER_BYTES);
   return [
     {
       method: 'GET',
@@ -412,15 +419,24 @@ export function v1Routes(topics: TopicService, log: LogService, maxPayloadBytes:
         readQuery(request, []);
         const type = requireContentType(request, [JSON_CONTENT_TYPE, PRODUCE_CONTENT_TYPE]);
         const idempotencyKey = readIdempotencyKey(request);
-        const records =
-          type === PRODUCE_CONTENT_TYPE
-            ? decodeProduceBody(request.body)
-            : parseProduceBody(parseJsonBytes(request.body));
-        const result = await log.produce({
-          topic: param(params, 'topic'),
-          records,
-          ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
-        });
+        // A JSON body's strings are encoded into one array, given back once the produce has settled (the
+        // core copies record bytes into its batches), as the binary form's views into the body are.
+        const texts =
+          type === PRODUCE_CONTENT_TYPE ? undefined : produceTexts.acquire(request.body.byteLength);
+        let result: ProduceResult;
+        try {
+          const records =
+            texts === undefined
+              ? decodeProduceBody(request.body)
+              : parseProduceBody(parseJsonBytes(request.body), new TextArena(texts).encode);
+          result = await log.produce({
+            topic: param(params, 'topic'),
+            records,
+            ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+          });
+        } finally {
+          if (texts !== undefined) produceTexts.release([texts]);
+        }
         return jsonResponse(200, {
           offsets: result.offsets.map((o) => ({ partition: o.partition, offset: o.offset })),
         });

@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BATCHES_CONTENT_TYPE } from '../../client/wire/binary.ts';
+import { BATCHES_CONTENT_TYPE, type ProduceRecord } from '../../client/wire/binary.ts';
 import { StreamError } from '../../lambdas/core/errors.ts';
 import type { FetchedRecord, FetchResult } from '../../lambdas/core/log-types.ts';
 import { jsonStringContentBytes } from '../../lambdas/http/lambda-payload.ts';
@@ -23,6 +23,7 @@ import {
   produceBodySchema,
   toProduceRecord,
 } from '../../lambdas/http/schemas.ts';
+import { TextArena } from '../../lambdas/http/text-arena.ts';
 
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
 
@@ -276,7 +277,7 @@ describe('JSON fetch pages, byte for byte', () => {
 /** The schema's own reading of a body: its records, or its INVALID_REQUEST message. */
 function referenceProduce(json: unknown): unknown {
   try {
-    return parseWith(produceBodySchema, json).records.map(toProduceRecord);
+    return parseWith(produceBodySchema, json).records.map((record, i) => toProduceRecord(record, i));
   } catch (error) {
     if (error instanceof StreamError) return { code: error.code, message: error.message };
     throw error;
@@ -377,6 +378,47 @@ describe('JSON produce bodies', () => {
         expect(produce(parsed)).toEqual(referenceProduce(parsed));
       }),
       { numRuns: 3000 },
+    );
+  });
+
+  it("writes a body's strings into one array of the body's length, the bytes TextEncoder writes", () => {
+    const text = fc.string({ unit: 'grapheme', maxLength: 20 });
+    const stringRecord = fc.record(
+      {
+        key: text,
+        value: fc.oneof(text, fc.constant(null), fc.integer()),
+        headers: fc.dictionary(text, fc.oneof(text, fc.constant(null)), { maxKeys: 3 }),
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(
+        fc.array(stringRecord, { minLength: 1, maxLength: 5 }),
+        fc.constantFrom('raw', 'escaped', 'too small'),
+        (records, form) => {
+          let source = JSON.stringify({ records });
+          // \uXXXX escapes: the most text for the fewest encoded bytes.
+          if (form === 'escaped')
+            source = source.replace(
+              /[\u0080-\uffff]/g,
+              (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+            );
+          const bodyBytes = new TextEncoder().encode(source).byteLength;
+          const arena = new Uint8Array(form === 'too small' ? Math.floor(bodyBytes / 4) : bodyBytes);
+          const ours = parseProduceBody(JSON.parse(source), new TextArena(arena).encode);
+          expect(ours).toEqual(referenceProduce(JSON.parse(source)));
+          if (form === 'too small') return;
+          // Every string landed in the one array: the body's length holds them all.
+          records.forEach((record, i) => {
+            const out = ours[i] as ProduceRecord;
+            if (record.key !== undefined) expect(out.key?.buffer).toBe(arena.buffer);
+            if (typeof record.value === 'string') expect(out.value?.buffer).toBe(arena.buffer);
+            for (const header of out.headers)
+              if (header.value !== null) expect(header.value.buffer).toBe(arena.buffer);
+          });
+        },
+      ),
+      { numRuns: 1000 },
     );
   });
 
