@@ -59,6 +59,7 @@ import {
 } from './errors.ts';
 import { base64Length, oversizedEvent, oversizedResponseBytes } from './lambda-payload.ts';
 import { type ErrorBodyDoc, type RouteDoc, STORE_ERRORS, WRITE_ERRORS } from './openapi.ts';
+import { readPlainProduceBody } from './produce-json.ts';
 import { fetchPage, parseRecordEncoding } from './records-json.ts';
 import {
   alterTopicSchema,
@@ -419,16 +420,20 @@ export function v1Routes(topics: TopicService, log: LogService, maxPayloadBytes:
         readQuery(request, []);
         const type = requireContentType(request, [JSON_CONTENT_TYPE, PRODUCE_CONTENT_TYPE]);
         const idempotencyKey = readIdempotencyKey(request);
-        // A JSON body's strings are encoded into one array, given back once the produce has settled (the
-        // core copies record bytes into its batches), as the binary form's views into the body are.
-        const texts =
-          type === PRODUCE_CONTENT_TYPE ? undefined : produceTexts.acquire(request.body.byteLength);
+        // A JSON body is read from its bytes when it is plain (produce-json.ts), its values views into
+        // it as the binary form's are; else parsed, its strings encoded into one array that goes back
+        // once the produce has settled (the core copies record bytes into its batches).
+        let texts: Uint8Array | undefined;
         let result: ProduceResult;
         try {
-          const records =
-            texts === undefined
+          let records =
+            type === PRODUCE_CONTENT_TYPE
               ? decodeProduceBody(request.body)
-              : parseProduceBody(parseJsonBytes(request.body), new TextArena(texts).encode);
+              : readPlainProduceBody(request.body);
+          if (records === undefined) {
+            texts = produceTexts.acquire(request.body.byteLength);
+            records = parseProduceBody(parseJsonBytes(request.body), new TextArena(texts).encode);
+          }
           result = await log.produce({
             topic: param(params, 'topic'),
             records,
