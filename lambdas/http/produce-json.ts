@@ -172,3 +172,21 @@ export function readPlainProduceBody(body: Uint8Array): ProduceRecord[] | undefi
     throw error;
   }
 }
+
+/**
+ * The produce response's body, `JSON.stringify({offsets})` of `{partition, offset}` pairs, written
+ * without an object per record; and what it takes in a Lambda result document (its bytes and its
+ * quotes once more: ASCII, nothing else escaped), for the router's response check.
+ */
+export function offsetsJson(offsets: readonly { partition: number; offset: number }[]): {
+  body: string;
+  documentBytes: number;
+} {
+  let body = '{"offsets":[';
+  for (let i = 0; i < offsets.length; i++) {
+    const { partition, offset } = offsets[i] as { partition: number; offset: number };
+    body += `${i === 0 ? '' : ','}{"partition":${partition},"offset":${offset}}`;
+  }
+  body += ']}';
+  return { body, documentBytes: body.length + 2 + 4 * offsets.length };
+}

@@ -59,7 +59,7 @@ import {
 } from './errors.ts';
 import { base64Length, oversizedEvent, oversizedResponseBytes } from './lambda-payload.ts';
 import { type ErrorBodyDoc, type RouteDoc, STORE_ERRORS, WRITE_ERRORS } from './openapi.ts';
-import { readPlainProduceBody } from './produce-json.ts';
+import { offsetsJson, readPlainProduceBody } from './produce-json.ts';
 import { fetchPage, parseRecordEncoding } from './records-json.ts';
 import {
   alterTopicSchema,
@@ -442,9 +442,13 @@ export function v1Routes(topics: TopicService, log: LogService, maxPayloadBytes:
         } finally {
           if (texts !== undefined) produceTexts.release([texts]);
         }
-        return jsonResponse(200, {
-          offsets: result.offsets.map((o) => ({ partition: o.partition, offset: o.offset })),
-        });
+        const answer = offsetsJson(result.offsets);
+        return {
+          status: 200,
+          headers: { 'content-type': JSON_CONTENT_TYPE },
+          body: answer.body,
+          bodyDocumentBytesAtMost: answer.documentBytes,
+        };
       },
     },
     {

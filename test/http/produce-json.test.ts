@@ -6,7 +6,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { StreamError } from '../../lambdas/core/errors.ts';
-import { readPlainProduceBody } from '../../lambdas/http/produce-json.ts';
+import { jsonStringContentBytes } from '../../lambdas/http/lambda-payload.ts';
+import { offsetsJson, readPlainProduceBody } from '../../lambdas/http/produce-json.ts';
 import { parseProduceBody } from '../../lambdas/http/schemas.ts';
 
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -139,5 +140,27 @@ describe('plain JSON produce bodies read from their bytes', () => {
     const [record] = readPlainProduceBody(body) ?? [];
     expect(record?.value?.buffer).toBe(body.buffer);
     expect(record?.key?.buffer).toBe(body.buffer);
+  });
+});
+
+describe('the produce response', () => {
+  it('is JSON.stringify of the offsets, and measures its Lambda document bytes exactly', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            partition: fc.nat({ max: 2 ** 31 - 1 }),
+            offset: fc.nat({ max: Number.MAX_SAFE_INTEGER }),
+          }),
+          { maxLength: 20 },
+        ),
+        (offsets) => {
+          const { body, documentBytes } = offsetsJson(offsets);
+          expect(body).toBe(JSON.stringify({ offsets }));
+          expect(documentBytes).toBe(jsonStringContentBytes(body));
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });
