@@ -2,6 +2,21 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { hasControlByte, JsonEscapeScan } from '../../lambdas/http/byte-scan.ts';
 
+/** Checks `scan` against `naive` for each byte value alone among 40 letters, at every position and alignment. */
+function eachByteAlone(scan: (bytes: Uint8Array) => boolean, naive: (bytes: Uint8Array) => boolean): void {
+  for (let code = 0; code < 256; code++) {
+    for (let at = 0; at < 4; at++) {
+      // 40 bytes: the eight words hasControlByte tests together, and the words and bytes after them.
+      for (let position = 0; position < 40; position++) {
+        const buffer = new Uint8Array(at + 40).fill(0x61);
+        buffer[at + position] = code;
+        const bytes = buffer.subarray(at);
+        expect(scan(bytes)).toBe(naive(bytes));
+      }
+    }
+  }
+}
+
 describe('hasControlByte', () => {
   const naive = (bytes: Uint8Array): boolean => bytes.some((byte) => byte < 0x20);
   // Bytes near the boundary the word trick tests, at every alignment of their buffer.
@@ -24,17 +39,7 @@ describe('hasControlByte', () => {
   });
 
   it('finds each byte value alone among letters, at every position and alignment', () => {
-    for (let code = 0; code < 256; code++) {
-      for (let at = 0; at < 4; at++) {
-        // 40 bytes: the eight words tested together, and the words and bytes after them.
-        for (let position = 0; position < 40; position++) {
-          const buffer = new Uint8Array(at + 40).fill(0x61);
-          buffer[at + position] = code;
-          const bytes = buffer.subarray(at);
-          expect(hasControlByte(bytes)).toBe(naive(bytes));
-        }
-      }
-    }
+    eachByteAlone(hasControlByte, naive);
   });
 });
 
@@ -63,16 +68,7 @@ describe('JsonEscapeScan', () => {
   it('finds each byte value alone among letters, at every position and alignment', () => {
     // One scan for every buffer, as for the records of a page: it must notice each new buffer.
     const scan = new JsonEscapeScan();
-    for (let code = 0; code < 256; code++) {
-      for (let at = 0; at < 4; at++) {
-        for (let position = 0; position < 12; position++) {
-          const buffer = new Uint8Array(at + 12).fill(0x61);
-          buffer[at + position] = code;
-          const bytes = buffer.subarray(at);
-          expect(scan.needsEscape(bytes)).toBe(naive(bytes));
-        }
-      }
-    }
+    eachByteAlone((bytes) => scan.needsEscape(bytes), naive);
   });
 
   it('answers for each view of one buffer on its own bytes, whatever views came before', () => {
