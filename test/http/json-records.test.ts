@@ -131,6 +131,23 @@ describe('JSON fetch pages, byte for byte', () => {
     );
   });
 
+  it('writes offsets and timestamps as JSON.stringify does, up to the largest safe integer', () => {
+    const numbers = [0, 9, 10, 99, 100, 2 ** 31, 2 ** 53 - 2, Number.MAX_SAFE_INTEGER];
+    const records = numbers.map(
+      (n, i): FetchedRecord => ({
+        offset: n,
+        timestamp: numbers.at(-1 - i) as number,
+        key: null,
+        value: null,
+        headers: [],
+      }),
+    );
+    const result = page(records);
+    expect(fetchPageBody(result, 'utf8', Number.MAX_SAFE_INTEGER, 't/0')).toBe(
+      referencePage(result, 'utf8', Number.MAX_SAFE_INTEGER),
+    );
+  });
+
   it('writes an empty page as JSON.stringify does', () => {
     const body = fetchPageBody(
       page([], { nextOffset: 5, highWatermark: 5, logStartOffset: 2 }),
