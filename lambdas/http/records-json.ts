@@ -156,22 +156,6 @@ class JsonBytes {
     }
   }
 
-  /** A non-negative safe integer's decimal digits, as String writes them, without making the string. */
-  integer(value: number): void {
-    let digits = 1;
-    for (let rest = value; rest >= 10; rest = (rest - (rest % 10)) / 10) digits++;
-    this.reserve(digits);
-    const { bytes } = this;
-    let rest = value;
-    for (let i = this.at + digits - 1; i >= this.at; i--) {
-      const digit = rest % 10;
-      bytes[i] = 0x30 + digit;
-      // Exact for every safe integer (rest / 10 alone may round up near 2^53).
-      rest = (rest - digit) / 10;
-    }
-    this.at += digits;
-  }
-
   utf8(text: string): void {
     this.reserve(Buffer.byteLength(text));
     this.at += this.bytes.write(text, this.at, 'utf8');
@@ -236,9 +220,9 @@ function writeField(
  */
 function writeRecord(out: JsonBytes, record: FetchedRecord, encoding: RecordEncoding): number {
   out.ascii('{"offset":');
-  out.integer(record.offset);
+  out.ascii(String(record.offset));
   out.ascii(',"timestamp":');
-  out.integer(record.timestamp);
+  out.ascii(String(record.timestamp));
   out.ascii(',');
   let extra = 4 + writeField(out, 'key', record.key, encoding);
   out.ascii(',');
