@@ -147,6 +147,10 @@ function encodeResult(response: HttpResponse): ApiGatewayResult {
     return { statusCode: response.status, headers: { ...response.headers }, body: response.body };
   }
   const bytes = response.body;
+  if (response.textBytes === true) {
+    const body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+    return { statusCode: response.status, headers: { ...response.headers }, body };
+  }
   return {
     statusCode: response.status,
     headers: { ...response.headers },

@@ -189,9 +189,13 @@ export function oversizedEvent(
   return event.bytes > limit ? event : undefined;
 }
 
+/** Whether a response's body travels in its result document as text (else base64). */
+const isText = (response: HttpResponse): boolean =>
+  typeof response.body === 'string' || response.textBytes === true;
+
 /** Everything of a result document but the characters of its body (apigw.ts builds the same shape). */
 function resultShellBytes(response: HttpResponse): number {
-  const binary = typeof response.body !== 'string';
+  const binary = !isText(response);
   const shell = {
     statusCode: response.status,
     headers: response.headers,
@@ -207,7 +211,12 @@ function resultShellBytes(response: HttpResponse): number {
  */
 export function lambdaResponseBytes(response: HttpResponse): number {
   const { body } = response;
-  const bodyBytes = typeof body === 'string' ? jsonStringContentBytes(body) : base64Length(body.byteLength);
+  const bodyBytes =
+    typeof body === 'string'
+      ? jsonStringContentBytes(body)
+      : response.textBytes === true
+        ? utf8JsonStringContentBytes(body)
+        : base64Length(body.byteLength);
   return resultShellBytes(response) + bodyBytes;
 }
 
@@ -222,7 +231,7 @@ export function oversizedResponseBytes(
   limit: number = MAX_LAMBDA_PAYLOAD_BYTES,
 ): number | undefined {
   const { body, bodyDocumentBytesAtMost } = response;
-  if (typeof body === 'string' && bodyDocumentBytesAtMost !== undefined) {
+  if (isText(response) && bodyDocumentBytesAtMost !== undefined) {
     if (resultShellBytes(response) + bodyDocumentBytesAtMost <= limit) return undefined;
   } else if (typeof body === 'string' && !NEEDS_SCAN.test(body)) {
     if (resultShellBytes(response) + 2 * Buffer.byteLength(body) <= limit) return undefined;

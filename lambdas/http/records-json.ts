@@ -22,10 +22,12 @@
  * (Kafka returns at least one): when its text does not fit, it is rendered as base64 instead.
  */
 
-import { Buffer } from 'node:buffer';
+import { Buffer, isUtf8 } from 'node:buffer';
 import { BATCHES_CONTENT_TYPE } from '../../client/wire/binary.ts';
+import { type Allocate, uninitializedBytes } from '../../client/wire/bytes.ts';
 import { StreamError } from '../core/errors.ts';
 import type { FetchedRecord, FetchResult } from '../core/log-types.ts';
+import { JsonEscapeScan } from './byte-scan.ts';
 import { jsonStringContentBytes } from './lambda-payload.ts';
 
 export type RecordEncoding = 'utf8' | 'base64';
@@ -109,36 +111,130 @@ export function toJsonRecord(record: FetchedRecord, encoding: RecordEncoding): J
   return out;
 }
 
-/** What JSON.stringify escapes in text decoded from UTF-8 (which holds no lone surrogate). */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it looks for.
-const NEEDS_ESCAPE = /["\\\u0000-\u001f]/;
+/**
+ * A growing UTF-8 buffer a fetch page is written into: bytes copied as they are, ASCII and UTF-8 text
+ * written in place. Its memory comes from `allocate` (a pool's, given back by whoever sends the page)
+ * and grows to twice its size when a write would not fit.
+ */
+class JsonBytes {
+  bytes: Buffer;
+  at = 0;
+  /** Every array taken from `allocate`, the last one current: all go back with the page. */
+  readonly taken: Uint8Array[] = [];
+  readonly scan = new JsonEscapeScan();
 
-/** `JSON.stringify(text)` for text decoded from UTF-8; most values need no escape and skip it. */
-function jsonString(text: string): string {
-  return NEEDS_ESCAPE.test(text) ? JSON.stringify(text) : `"${text}"`;
+  constructor(
+    private readonly allocate: Allocate,
+    capacity: number,
+  ) {
+    this.bytes = this.take(capacity);
+  }
+
+  private take(size: number): Buffer {
+    const array = this.allocate(size);
+    this.taken.push(array);
+    return Buffer.from(array.buffer, array.byteOffset, array.byteLength);
+  }
+
+  private reserve(size: number): void {
+    if (this.at + size <= this.bytes.byteLength) return;
+    const grown = this.take(Math.max(2 * this.bytes.byteLength, this.at + size));
+    grown.set(this.bytes.subarray(0, this.at));
+    this.bytes = grown;
+  }
+
+  /** Text of code units below 0x80 (field names, numbers, base64). */
+  ascii(text: string): void {
+    this.reserve(text.length);
+    // The short texts around each value are copied here (they are flat strings: constants and
+    // numbers): cheaper than a call into native code.
+    if (text.length > 64) this.at += this.bytes.write(text, this.at, 'latin1');
+    else {
+      const { bytes, at } = this;
+      for (let i = 0; i < text.length; i++) bytes[at + i] = text.charCodeAt(i);
+      this.at += text.length;
+    }
+  }
+
+  utf8(text: string): void {
+    this.reserve(Buffer.byteLength(text));
+    this.at += this.bytes.write(text, this.at, 'utf8');
+  }
+
+  raw(bytes: Uint8Array): void {
+    this.reserve(bytes.byteLength);
+    this.bytes.set(bytes, this.at);
+    this.at += bytes.byteLength;
+  }
 }
 
-/** `"name":"text"`, `"name":null` or `"nameBase64":"…"`: what JSON.stringify writes for `render`'s field. */
-function fieldJson(name: string, bytes: Uint8Array | null, encoding: RecordEncoding): string {
-  if (bytes === null) return `"${name}":null`;
-  if (encoding === 'utf8') {
-    const decoded = utf8OrUndefined(bytes);
-    if (decoded !== undefined) return `"${name}":${jsonString(decoded)}`;
+/** What a text adds to the Lambda response document beyond its UTF-8 bytes (its `"` and `\` again). */
+const documentExtra = (text: string): number => jsonStringContentBytes(text) - Buffer.byteLength(text);
+
+/** The texts around a field's value, written as constants (no string is built per record). */
+const FIELD_TEXTS = {
+  key: { null: '"key":null', text: '"key":"', json: '"key":', base64: '"keyBase64":"' },
+  value: { null: '"value":null', text: '"value":"', json: '"value":', base64: '"valueBase64":"' },
+};
+
+/**
+ * Writes `"name":…` for `render`'s field as JSON.stringify would: valid UTF-8 that needs no escape is
+ * copied as it is, anything else goes through a string. What the field adds to the Lambda response
+ * document beyond its bytes.
+ */
+function writeField(
+  out: JsonBytes,
+  name: 'key' | 'value',
+  bytes: Uint8Array | null,
+  encoding: RecordEncoding,
+): number {
+  const texts = FIELD_TEXTS[name];
+  if (bytes === null) {
+    out.ascii(texts.null);
+    return 2;
   }
-  return `"${name}Base64":"${toBase64(bytes)}"`;
+  if (encoding === 'utf8' && isUtf8(bytes)) {
+    // A BOM stays (ignoreBOM): as bytes here, as U+FEFF in utf8OrUndefined's text.
+    if (!out.scan.needsEscape(bytes)) {
+      out.ascii(texts.text);
+      out.raw(bytes);
+      out.ascii('"');
+      return 4;
+    }
+    const text = JSON.stringify(strictUtf8.decode(bytes));
+    out.ascii(texts.json);
+    out.utf8(text);
+    return 2 + documentExtra(text);
+  }
+  out.ascii(texts.base64);
+  out.ascii(toBase64(bytes));
+  out.ascii('"');
+  return 4;
 }
 
 /**
- * `JSON.stringify(toJsonRecord(record, encoding))`, written straight: no object per record, and each
- * text escaped once. Headers, rare and small, go through toJsonRecord's objects, which settle the
- * order of their keys as JSON.stringify does.
+ * Writes `JSON.stringify(toJsonRecord(record, encoding))`: no object per record, and each text escaped
+ * once. Headers, rare and small, go through toJsonRecord's objects, which settle the order of their
+ * keys as JSON.stringify does. What the record adds to the Lambda response document beyond its bytes:
+ * JSON text holds no control character and no lone surrogate, so that is one byte per `"` and `\`.
  */
-export function jsonRecordText(record: FetchedRecord, encoding: RecordEncoding): string {
-  const head = `{"offset":${record.offset},"timestamp":${record.timestamp},${fieldJson('key', record.key, encoding)},${fieldJson('value', record.value, encoding)}`;
-  if (record.headers.length === 0) return `${head},"headers":{}}`;
+function writeRecord(out: JsonBytes, record: FetchedRecord, encoding: RecordEncoding): number {
+  out.ascii('{"offset":');
+  out.ascii(String(record.offset));
+  out.ascii(',"timestamp":');
+  out.ascii(String(record.timestamp));
+  out.ascii(',');
+  let extra = 4 + writeField(out, 'key', record.key, encoding);
+  out.ascii(',');
+  extra += writeField(out, 'value', record.value, encoding);
+  if (record.headers.length === 0) {
+    out.ascii(',"headers":{}}');
+    return extra + 2;
+  }
   const { headers, headersBase64 } = toJsonRecord({ ...record, key: null, value: null }, encoding);
-  const base64 = headersBase64 === undefined ? '' : `,"headersBase64":${JSON.stringify(headersBase64)}`;
-  return `${head},"headers":${JSON.stringify(headers)}${base64}}`;
+  const text = `,"headers":${JSON.stringify(headers)}${headersBase64 === undefined ? '' : `,"headersBase64":${JSON.stringify(headersBase64)}`}}`;
+  out.utf8(text);
+  return extra + documentExtra(text);
 }
 
 /**
@@ -154,47 +250,50 @@ export function fetchPageBody(
   budgetBytes: number,
   where: string,
 ): string {
-  return fetchPage(result, encoding, budgetBytes, where).body;
+  const { body } = fetchPage(result, encoding, budgetBytes, where);
+  return Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
 }
 
-/** fetchPageBody's body, and at most the bytes it takes in the Lambda response document. */
+/** A fetch page's bytes to start with: its values and keys as they are, and room for the rest. */
+function pageCapacity(result: FetchResult): number {
+  let bytes = 128;
+  for (const record of result.records) {
+    bytes += 96 + (record.key?.byteLength ?? 0) + (record.value?.byteLength ?? 0);
+  }
+  return bytes;
+}
+
+/**
+ * fetchPageBody's body as UTF-8 bytes, and the bytes it takes in the Lambda response document (the
+ * route's `bodyDocumentBytesAtMost`), exactly. The body is written into arrays from `allocate` (default
+ * fresh ones); `taken` lists every one, for the caller to give back once the body is sent.
+ */
 export function fetchPage(
   result: FetchResult,
   encoding: RecordEncoding,
   budgetBytes: number,
   where: string,
-): { body: string; documentBytesAtMost: number } {
-  const parts: string[] = [];
-  // What the records so far add to the document: at most `used`; exactly `used` once `exact`. A
-  // record's text holds no control character and no lone surrogate (JSON.stringify escaped them), so
-  // each of its characters takes at most twice its UTF-8 bytes there: a page whose records take at
-  // most twice their UTF-8 bytes within the budget is settled without measuring each one exactly.
+  allocate: Allocate = uninitializedBytes,
+): { body: Uint8Array; documentBytesAtMost: number; taken: readonly Uint8Array[] } {
+  const out = new JsonBytes(allocate, pageCapacity(result));
+  const head = '{"records":[';
+  out.ascii(head);
+  // What the records so far add to the document: each record's bytes and its `"` and `\` once more.
   let used = 0;
-  let exact = false;
   let nextOffset = result.nextOffset;
+  let count = 0;
   for (const record of result.records) {
-    let text = jsonRecordText(record, encoding);
-    const comma = parts.length > 0 ? 1 : 0;
-    if (!exact) {
-      const most = 2 * Buffer.byteLength(text) + comma;
-      if (used + most <= budgetBytes) {
-        parts.push(text);
-        used += most;
-        continue;
-      }
-      used = parts.reduce((sum, part, i) => sum + jsonStringContentBytes(part) + (i > 0 ? 1 : 0), 0);
-      exact = true;
-    }
-    let bytes = jsonStringContentBytes(text) + comma;
+    const comma = count > 0 ? 1 : 0;
+    const start = out.at;
+    if (comma === 1) out.ascii(',');
+    let bytes = writeRecord(out, record, encoding) + out.at - start;
     if (used + bytes > budgetBytes) {
-      if (parts.length > 0) {
+      out.at = start;
+      if (count > 0) {
         nextOffset = record.offset;
         break;
       }
-      if (encoding === 'utf8') {
-        text = jsonRecordText(record, 'base64');
-        bytes = jsonStringContentBytes(text);
-      }
+      if (encoding === 'utf8') bytes = writeRecord(out, record, 'base64') + out.at - start;
       if (bytes > budgetBytes) {
         throw new StreamError(
           'RECORD_TOO_LARGE',
@@ -202,15 +301,15 @@ export function fetchPage(
         );
       }
     }
-    parts.push(text);
+    count++;
     used += bytes;
   }
-  // What JSON.stringify writes for {records, nextOffset, highWatermark, logStartOffset}, built from the
-  // records' texts already measured.
-  const head = '{"records":[';
+  // What JSON.stringify writes for {records, nextOffset, highWatermark, logStartOffset}.
   const tail = `],"nextOffset":${nextOffset},"highWatermark":${result.highWatermark},"logStartOffset":${result.logStartOffset}}`;
+  out.ascii(tail);
   return {
-    body: `${head}${parts.join(',')}${tail}`,
+    body: out.bytes.subarray(0, out.at),
     documentBytesAtMost: jsonStringContentBytes(head) + used + jsonStringContentBytes(tail),
+    taken: out.taken,
   };
 }

@@ -271,9 +271,9 @@ export function parseWith<S extends z.ZodType>(schema: S, input: unknown): z.out
   return result.data;
 }
 
-function jsonValueBytes(value: unknown, index: number): Uint8Array | null {
+function jsonValueBytes(value: unknown, index: number, encodeText: EncodeText): Uint8Array | null {
   if (value === undefined || value === null) return null;
-  if (typeof value === 'string') return utf8Encoder.encode(value);
+  if (typeof value === 'string') return encodeText(value);
   let json: string;
   try {
     json = JSON.stringify(value);
@@ -284,12 +284,21 @@ function jsonValueBytes(value: unknown, index: number): Uint8Array | null {
   return utf8Encoder.encode(json);
 }
 
-export function toProduceRecord(record: ProduceRecordBody, index: number): ProduceRecord {
-  const key = record.keyBase64 ?? (record.key === undefined ? null : utf8Encoder.encode(record.key));
-  const value = record.valueBase64 ?? jsonValueBytes(record.value, index);
+/** How a string becomes its UTF-8 bytes (TextEncoder's, or a TextArena's). */
+export type EncodeText = (text: string) => Uint8Array;
+
+const encodeUtf8: EncodeText = (text) => utf8Encoder.encode(text);
+
+export function toProduceRecord(
+  record: ProduceRecordBody,
+  index: number,
+  encodeText: EncodeText = encodeUtf8,
+): ProduceRecord {
+  const key = record.keyBase64 ?? (record.key === undefined ? null : encodeText(record.key));
+  const value = record.valueBase64 ?? jsonValueBytes(record.value, index, encodeText);
   const headers = Object.entries(record.headers ?? {}).map(([name, headerValue]) => ({
     key: name,
-    value: headerValue === null ? null : utf8Encoder.encode(headerValue),
+    value: headerValue === null ? null : encodeText(headerValue),
   }));
   const out: ProduceRecord = { key, value, headers };
   if (record.partition !== undefined) out.partition = record.partition;
@@ -305,13 +314,16 @@ export function parseAlterTopicBody(json: unknown): AlterTopicBody {
   return parseWith(alterTopicSchema, json);
 }
 
-/** The records of a JSON produce body, converted to the core's shape, in request order. */
-export function parseProduceBody(json: unknown): ProduceRecord[] {
+/**
+ * The records of a JSON produce body, converted to the core's shape, in request order; strings become
+ * bytes through `encodeText` (default: a new array each).
+ */
+export function parseProduceBody(json: unknown, encodeText: EncodeText = encodeUtf8): ProduceRecord[] {
   // The schema walks every record through zod, which costs more than the rest of a produce; a body
   // the plain check below accepts is one the schema accepts, read the same. Any other body, valid or
   // not, is the schema's to read and to explain.
   const records = plainProduceRecords(json) ?? parseWith(produceBodySchema, json).records;
-  return records.map(toProduceRecord);
+  return records.map((record, i) => toProduceRecord(record, i, encodeText));
 }
 
 const PRODUCE_RECORD_FIELDS: ReadonlySet<string> = new Set([

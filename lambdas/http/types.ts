@@ -32,15 +32,20 @@ export interface HttpResponse {
   status: number;
   /** Header names lower-cased. */
   headers: Record<string, string>;
-  /** A string is sent as UTF-8. */
+  /** A string is sent as UTF-8; bytes as they are (see `textBytes`). */
   body: Uint8Array | string;
+  /**
+   * The bytes of the body are UTF-8 text, a string body written straight as bytes (a JSON fetch page):
+   * Lambda carries it as text, as it would the string, rather than base64-encoded.
+   */
+  textBytes?: boolean;
   /**
    * Called once the body has been sent or dropped, when the body is a reused buffer (a binary fetch's
    * pooled read) that may go back to its pool then. Whoever consumes a response calls it, at most once.
    */
   release?: () => void;
   /**
-   * For a string body, at most the bytes it takes inside a Lambda result document
+   * For a text body (a string, or `textBytes`), at most the bytes it takes inside a Lambda result document
    * (lambda-payload.ts), when the route has measured it already: spares measuring a large body twice.
    */
   bodyDocumentBytesAtMost?: number;

@@ -73,6 +73,26 @@ describe('a response body with release', () => {
   });
 });
 
+describe('a text body held as bytes (a JSON fetch page)', () => {
+  it('reaches Lambda as the text it holds, not base64, and is released once encoded', () => {
+    const body = new TextEncoder().encode('{"records":[{"value":"é\\n"}]}');
+    let released = false;
+    const result = toApiGatewayResult({
+      status: 200,
+      headers: { 'content-type': 'application/json' },
+      body,
+      textBytes: true,
+      release: () => {
+        released = true;
+        body.fill(0);
+      },
+    });
+    expect(result.body).toBe('{"records":[{"value":"é\\n"}]}');
+    expect(result.isBase64Encoded).toBeUndefined();
+    expect(released).toBe(true);
+  });
+});
+
 describe('fetchBatches with a buffer pool', () => {
   let dataDir: string;
   let services: Services;

@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BATCHES_CONTENT_TYPE } from '../../client/wire/binary.ts';
+import { BATCHES_CONTENT_TYPE, type ProduceRecord } from '../../client/wire/binary.ts';
 import { StreamError } from '../../lambdas/core/errors.ts';
 import type { FetchedRecord, FetchResult } from '../../lambdas/core/log-types.ts';
 import { jsonStringContentBytes } from '../../lambdas/http/lambda-payload.ts';
@@ -23,6 +23,7 @@ import {
   produceBodySchema,
   toProduceRecord,
 } from '../../lambdas/http/schemas.ts';
+import { TextArena } from '../../lambdas/http/text-arena.ts';
 
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
 
@@ -130,6 +131,23 @@ describe('JSON fetch pages, byte for byte', () => {
     );
   });
 
+  it('writes offsets and timestamps as JSON.stringify does, up to the largest safe integer', () => {
+    const numbers = [0, 9, 10, 99, 100, 2 ** 31, 2 ** 53 - 2, Number.MAX_SAFE_INTEGER];
+    const records = numbers.map(
+      (n, i): FetchedRecord => ({
+        offset: n,
+        timestamp: numbers.at(-1 - i) as number,
+        key: null,
+        value: null,
+        headers: [],
+      }),
+    );
+    const result = page(records);
+    expect(fetchPageBody(result, 'utf8', Number.MAX_SAFE_INTEGER, 't/0')).toBe(
+      referencePage(result, 'utf8', Number.MAX_SAFE_INTEGER),
+    );
+  });
+
   it('writes an empty page as JSON.stringify does', () => {
     const body = fetchPageBody(
       page([], { nextOffset: 5, highWatermark: 5, logStartOffset: 2 }),
@@ -185,9 +203,10 @@ describe('JSON fetch pages, byte for byte', () => {
             );
           } else {
             const { body, documentBytesAtMost } = fetchPage(result, encoding, budget, 't/0');
-            expect(body).toBe(expected);
-            // What the router trusts instead of measuring the page again: never below the truth.
-            expect(documentBytesAtMost).toBeGreaterThanOrEqual(jsonStringContentBytes(body));
+            const text = new TextDecoder().decode(body);
+            expect(text).toBe(expected);
+            // What the router trusts instead of measuring the page again: the truth.
+            expect(documentBytesAtMost).toBe(jsonStringContentBytes(text));
           }
           expect(fetchPageBody(result, encoding, Number.MAX_SAFE_INTEGER, 't/0')).toBe(
             referencePage(result, encoding, Number.MAX_SAFE_INTEGER),
@@ -197,12 +216,85 @@ describe('JSON fetch pages, byte for byte', () => {
       { numRuns: 1000 },
     );
   });
+
+  it('matches the reference for longer keys and values that are views into one shared buffer', () => {
+    // As fetched records are: views at any offset of the batch they were decoded from.
+    const long = fc.oneof(
+      fc.string({ unit: 'grapheme', minLength: 8, maxLength: 300 }).map(utf8),
+      fc
+        .string({ unit: fc.constantFrom('a', 'b', '"', '\\', '\u0001', 'é', '\ufeff'), maxLength: 200 })
+        .map(utf8),
+      fc.uint8Array({ minLength: 8, maxLength: 200 }),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.option(long), long, fc.nat({ max: 7 })), { minLength: 1, maxLength: 8 }),
+        fc.constantFrom<RecordEncoding>('utf8', 'base64'),
+        fc.nat({ max: 3000 }),
+        (list, encoding, budget) => {
+          const shared = new Uint8Array(
+            list.reduce((sum, [k, v, gap]) => sum + (k?.length ?? 0) + v.length + 2 * gap, 0),
+          );
+          let at = 0;
+          const view = (bytes: Uint8Array, gap: number): Uint8Array => {
+            at += gap;
+            shared.set(bytes, at);
+            at += bytes.length;
+            return shared.subarray(at - bytes.length, at);
+          };
+          const records = list.map(
+            ([key, value, gap], i): FetchedRecord => ({
+              offset: i,
+              timestamp: i,
+              key: key === null ? null : view(key, gap),
+              value: view(value, gap),
+              headers: [],
+            }),
+          );
+          const result = page(records);
+          const expected = referencePage(result, encoding, budget);
+          if (expected === 'too large') {
+            expect(() => fetchPageBody(result, encoding, budget, 't/0')).toThrow(
+              expect.objectContaining({ code: 'RECORD_TOO_LARGE' }),
+            );
+          } else {
+            expect(fetchPageBody(result, encoding, budget, 't/0')).toBe(expected);
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('writes pages larger than the arrays it is given, growing into new ones', () => {
+    const records = Array.from(
+      { length: 50 },
+      (_, i): FetchedRecord => ({
+        offset: i,
+        timestamp: i,
+        key: null,
+        value: utf8(`v"${i}`.repeat(40)),
+        headers: [],
+      }),
+    );
+    const sizes: number[] = [];
+    const { body, taken } = fetchPage(page(records), 'utf8', Number.MAX_SAFE_INTEGER, 't/0', (size) => {
+      sizes.push(size);
+      return new Uint8Array(size);
+    });
+    expect(new TextDecoder().decode(body)).toBe(
+      referencePage(page(records), 'utf8', Number.MAX_SAFE_INTEGER),
+    );
+    // Escaped values take more than the first estimate: the page grew, and every array is handed back.
+    expect(sizes.length).toBeGreaterThan(1);
+    expect(taken).toHaveLength(sizes.length);
+  });
 });
 
 /** The schema's own reading of a body: its records, or its INVALID_REQUEST message. */
 function referenceProduce(json: unknown): unknown {
   try {
-    return parseWith(produceBodySchema, json).records.map(toProduceRecord);
+    return parseWith(produceBodySchema, json).records.map((record, i) => toProduceRecord(record, i));
   } catch (error) {
     if (error instanceof StreamError) return { code: error.code, message: error.message };
     throw error;
@@ -303,6 +395,47 @@ describe('JSON produce bodies', () => {
         expect(produce(parsed)).toEqual(referenceProduce(parsed));
       }),
       { numRuns: 3000 },
+    );
+  });
+
+  it("writes a body's strings into one array of the body's length, the bytes TextEncoder writes", () => {
+    const text = fc.string({ unit: 'grapheme', maxLength: 20 });
+    const stringRecord = fc.record(
+      {
+        key: text,
+        value: fc.oneof(text, fc.constant(null), fc.integer()),
+        headers: fc.dictionary(text, fc.oneof(text, fc.constant(null)), { maxKeys: 3 }),
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(
+        fc.array(stringRecord, { minLength: 1, maxLength: 5 }),
+        fc.constantFrom('raw', 'escaped', 'too small'),
+        (records, form) => {
+          let source = JSON.stringify({ records });
+          // \uXXXX escapes: the most text for the fewest encoded bytes.
+          if (form === 'escaped')
+            source = source.replace(
+              /[\u0080-\uffff]/g,
+              (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+            );
+          const bodyBytes = new TextEncoder().encode(source).byteLength;
+          const arena = new Uint8Array(form === 'too small' ? Math.floor(bodyBytes / 4) : bodyBytes);
+          const ours = parseProduceBody(JSON.parse(source), new TextArena(arena).encode);
+          expect(ours).toEqual(referenceProduce(JSON.parse(source)));
+          if (form === 'too small') return;
+          // Every string landed in the one array: the body's length holds them all.
+          records.forEach((record, i) => {
+            const out = ours[i] as ProduceRecord;
+            if (record.key !== undefined) expect(out.key?.buffer).toBe(arena.buffer);
+            if (typeof record.value === 'string') expect(out.value?.buffer).toBe(arena.buffer);
+            for (const header of out.headers)
+              if (header.value !== null) expect(header.value.buffer).toBe(arena.buffer);
+          });
+        },
+      ),
+      { numRuns: 1000 },
     );
   });
 

@@ -568,6 +568,28 @@ describe('produce (JSON)', () => {
     expect(response.status).toBe(200);
   });
 
+  it('reads an ASCII body, a UTF-8 one and one led by a byte order mark alike', async () => {
+    // Prepare: the same records, once with \u escapes only (ASCII), once as UTF-8, once with a BOM.
+    const { handle, log } = await setup();
+    const ascii =
+      '{"records":[{"key":"k\\u00e9","value":"v\\u00e9 \\ud83d\\ude00","headers":{"h":"\\u00e9"}}]}';
+    const text = JSON.stringify(JSON.parse(ascii));
+    const produced = [];
+
+    // Act
+    for (const body of [utf8(ascii), utf8(text), new Uint8Array([0xef, 0xbb, 0xbf, ...utf8(text)])]) {
+      const response = await handle(
+        request('POST', RECORDS, { headers: { 'content-type': 'application/json' }, body }),
+      );
+      expect(response.status).toBe(200);
+      produced.push(structuredClone(log.produced?.records));
+    }
+
+    // Assess
+    const expected = [{ key: utf8('ké'), value: utf8('vé 😀'), headers: [{ key: 'h', value: utf8('é') }] }];
+    expect(produced).toEqual([expected, expected, expected]);
+  });
+
   it('keeps a header named __proto__ as an ordinary header', async () => {
     // Prepare
     const { handle, log } = await setup();

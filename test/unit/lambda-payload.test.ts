@@ -229,18 +229,32 @@ describe('oversizedEvent', () => {
   });
 });
 
-/** Responses as the router makes them: text (JSON or not) or bytes, with arbitrary header values. */
-const responseArb: fc.Arbitrary<HttpResponse> = fc.record({
-  status: fc.constantFrom(200, 201, 204, 400, 413, 500),
-  headers: fc.dictionary(fc.stringMatching(/^[a-z][a-z-]{0,12}$/), nastyString, { maxKeys: 4 }),
-  body: fc.oneof(
-    nastyString,
-    fc
-      .array(fc.record({ value: nastyString, n: fc.integer() }), { maxLength: 5 })
-      .map((v) => JSON.stringify(v)),
-    fc.uint8Array({ maxLength: 100 }),
-  ),
-});
+const textArb = fc.oneof(
+  nastyString,
+  fc
+    .array(fc.record({ value: nastyString, n: fc.integer() }), { maxLength: 5 })
+    .map((v) => JSON.stringify(v)),
+);
+
+/**
+ * Responses as the router makes them: text (JSON or not), as a string or as its UTF-8 bytes
+ * (`textBytes`, a JSON fetch page), or bytes, with arbitrary header values.
+ */
+const responseArb: fc.Arbitrary<HttpResponse> = fc
+  .record({
+    status: fc.constantFrom(200, 201, 204, 400, 413, 500),
+    headers: fc.dictionary(fc.stringMatching(/^[a-z][a-z-]{0,12}$/), nastyString, { maxKeys: 4 }),
+    body: fc.oneof(textArb, fc.uint8Array({ maxLength: 100 })),
+  })
+  .chain((response) =>
+    typeof response.body === 'string'
+      ? fc.constantFrom(response, {
+          ...response,
+          body: new TextEncoder().encode(response.body),
+          textBytes: true,
+        })
+      : fc.constant(response),
+  );
 
 describe('lambdaResponseBytes', () => {
   it('is the size of the result document toApiGatewayResult returns', () => {
