@@ -81,9 +81,10 @@ function TokenForm({ refused, onToken }: { refused: boolean; onToken: (token: st
           if (token !== '') onToken(token);
         }}
       >
-        <label>
-          API token
+        <div class="field">
+          <label for="field-token">API token</label>
           <input
+            id="field-token"
             type="password"
             name="token"
             autocomplete="current-password"
@@ -91,7 +92,7 @@ function TokenForm({ refused, onToken }: { refused: boolean; onToken: (token: st
             value={token}
             onInput={(event) => setToken(event.currentTarget.value)}
           />
-        </label>
+        </div>
         <button type="submit">Use this token</button>
       </form>
     </article>

@@ -33,9 +33,10 @@ export function CreateTopicPage() {
     <>
       <h1>Create a topic</h1>
       <form onSubmit={submit} aria-describedby={error === undefined ? undefined : 'create-error'}>
-        <label>
-          Topic name
+        <div class="field">
+          <label for="field-name">Topic name</label>
           <input
+            id="field-name"
             name="name"
             required
             maxLength={249}
@@ -46,11 +47,12 @@ export function CreateTopicPage() {
             onInput={(event) => setName(event.currentTarget.value)}
           />
           <small id="name-help">1–249 characters: letters, digits, dot, underscore, hyphen.</small>
-        </label>
+        </div>
         <div class="grid-form">
-          <label>
-            Partitions
+          <div class="field">
+            <label for="field-partitions">Partitions</label>
             <input
+              id="field-partitions"
               name="partitions"
               type="number"
               required
@@ -59,10 +61,13 @@ export function CreateTopicPage() {
               value={partitions}
               onInput={(event) => setPartitions(event.currentTarget.value)}
             />
-          </label>
-          <label>
-            Retention (hours, empty for the default of 7 days; −1 keeps forever)
+          </div>
+          <div class="field">
+            <label for="field-retention">
+              Retention (hours, empty for the default of 7 days; −1 keeps forever)
+            </label>
             <input
+              id="field-retention"
               name="retention"
               type="number"
               min={-1}
@@ -70,7 +75,7 @@ export function CreateTopicPage() {
               value={retentionHours}
               onInput={(event) => setRetentionHours(event.currentTarget.value)}
             />
-          </label>
+          </div>
         </div>
         {error !== undefined && (
           <p id="create-error" role="alert" class="notice-error">

@@ -211,7 +211,7 @@ function BrowserPanel({
     } catch (failure) {
       setError(
         failure instanceof ApiError && failure.code === 'OFFSET_OUT_OF_RANGE'
-          ? `${failure.message}. Pick an offset in that range, or start at the newest records.`
+          ? `${describeFailure(failure)}. Pick an offset in that range, or start at the newest records.`
           : describeFailure(failure),
       );
       setPage(undefined);
@@ -230,9 +230,10 @@ function BrowserPanel({
         }}
       >
         <div class="grid-form">
-          <label>
-            Partition
+          <div class="field">
+            <label for="field-browse-partition">Partition</label>
             <select
+              id="field-browse-partition"
               name="browse-partition"
               value={partition}
               onChange={(e) => setPartition(e.currentTarget.value)}
@@ -243,10 +244,11 @@ function BrowserPanel({
                 </option>
               ))}
             </select>
-          </label>
-          <label>
-            Start at
+          </div>
+          <div class="field">
+            <label for="field-start-at">Start at</label>
             <select
+              id="field-start-at"
               name="start-at"
               value={startAt}
               onChange={(e) => setStartAt(e.currentTarget.value as StartAt)}
@@ -255,11 +257,12 @@ function BrowserPanel({
               <option value="offset">an offset</option>
               <option value="time">a time</option>
             </select>
-          </label>
+          </div>
           {startAt === 'offset' && (
-            <label>
-              Offset
+            <div class="field">
+              <label for="field-offset">Offset</label>
               <input
+                id="field-offset"
                 name="offset"
                 type="number"
                 min={0}
@@ -267,12 +270,13 @@ function BrowserPanel({
                 value={offset}
                 onInput={(e) => setOffset(e.currentTarget.value)}
               />
-            </label>
+            </div>
           )}
           {startAt === 'time' && (
-            <label>
-              Time (your time zone)
+            <div class="field">
+              <label for="field-time">Time (your time zone)</label>
               <input
+                id="field-time"
                 name="time"
                 type="datetime-local"
                 step={1}
@@ -280,11 +284,12 @@ function BrowserPanel({
                 value={time}
                 onInput={(e) => setTime(e.currentTarget.value)}
               />
-            </label>
+            </div>
           )}
-          <label>
-            Records
+          <div class="field">
+            <label for="field-limit">Records</label>
             <input
+              id="field-limit"
               name="limit"
               type="number"
               min={1}
@@ -293,7 +298,7 @@ function BrowserPanel({
               value={limit}
               onInput={(e) => setLimit(e.currentTarget.value)}
             />
-          </label>
+          </div>
         </div>
         <button type="submit" aria-busy={busy} disabled={busy}>
           Show records
@@ -466,13 +471,14 @@ function ProducePanel({
       <h2 id="produce-title">Produce a record</h2>
       <form onSubmit={submit}>
         <div class="grid-form">
-          <label>
-            Key (empty for none)
-            <input name="key" value={key} onInput={(e) => setKey(e.currentTarget.value)} />
-          </label>
-          <label>
-            Partition
+          <div class="field">
+            <label for="field-key">Key (empty for none)</label>
+            <input id="field-key" name="key" value={key} onInput={(e) => setKey(e.currentTarget.value)} />
+          </div>
+          <div class="field">
+            <label for="field-produce-partition">Partition</label>
             <select
+              id="field-produce-partition"
               name="produce-partition"
               value={partition}
               onChange={(e) => setPartition(e.currentTarget.value)}
@@ -484,21 +490,30 @@ function ProducePanel({
                 </option>
               ))}
             </select>
-          </label>
+          </div>
         </div>
-        <label>
-          Value (stored as UTF-8 text; JSON is shown pretty)
-          <textarea name="value" rows={4} value={value} onInput={(e) => setValue(e.currentTarget.value)} />
-        </label>
-        <label>
-          Headers (one <code>name: value</code> a line)
+        <div class="field">
+          <label for="field-value">Value (stored as UTF-8 text; JSON is shown pretty)</label>
           <textarea
+            id="field-value"
+            name="value"
+            rows={4}
+            value={value}
+            onInput={(e) => setValue(e.currentTarget.value)}
+          />
+        </div>
+        <div class="field">
+          <label for="field-headers">
+            Headers (one <code>name: value</code> a line)
+          </label>
+          <textarea
+            id="field-headers"
             name="headers"
             rows={2}
             value={headers}
             onInput={(e) => setHeaders(e.currentTarget.value)}
           />
-        </label>
+        </div>
         <button type="submit" aria-busy={busy} disabled={busy}>
           Produce
         </button>
