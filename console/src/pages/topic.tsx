@@ -35,10 +35,8 @@ export function TopicPage({ topic }: { topic: string }) {
       <h1>
         Topic <code>{value.name}</code>
       </h1>
-      <div class="grid">
-        <PartitionsPanel details={value} onRefresh={reload} />
-        <ConfigPanel details={value} />
-      </div>
+      <PartitionsPanel details={value} onRefresh={reload} />
+      <ConfigPanel details={value} />
       <BrowserPanel
         topic={value.name}
         partitions={value.partitions.length}
@@ -362,10 +360,19 @@ function Bytes({ decoded }: { decoded: Decoded }) {
   if (decoded.kind === 'null') return <span class="muted">null</span>;
   return (
     <>
-      <span class="kind">{decoded.kind === 'hex' ? `hex, ${decoded.bytes} bytes` : decoded.kind}</span>
+      {decoded.kind !== 'text' && (
+        <span class="kind">{decoded.kind === 'hex' ? `hex, ${decoded.bytes} bytes` : decoded.kind}</span>
+      )}
       <pre class="value">{decoded.text}</pre>
     </>
   );
+}
+
+/** A header value on its line: text as is, bytes that are not text as hex. */
+function HeaderValue({ decoded }: { decoded: Decoded }) {
+  if (decoded.kind === 'null') return <span class="muted">null</span>;
+  if (decoded.kind === 'hex') return <code title={`${decoded.bytes} bytes, hex`}>{decoded.text}</code>;
+  return <span>{decoded.text}</span>;
 }
 
 function RecordRow({ record }: { record: FetchedRecord }) {
@@ -395,18 +402,13 @@ function RecordRow({ record }: { record: FetchedRecord }) {
         {headers.length === 0 ? (
           <span class="muted">none</span>
         ) : (
-          <dl>
+          <ul class="headers">
             {headers.map(([name, decoded]) => (
-              <div key={name}>
-                <dt>
-                  <code>{name}</code>
-                </dt>
-                <dd>
-                  <Bytes decoded={decoded} />
-                </dd>
-              </div>
+              <li key={name}>
+                <strong>{name}</strong>: <HeaderValue decoded={decoded} />
+              </li>
             ))}
-          </dl>
+          </ul>
         )}
       </td>
     </tr>
