@@ -112,7 +112,7 @@ function ConfigPanel({ details }: { details: TopicDetails }) {
                   <code>{key}</code>
                 </th>
                 <td data-config={key}>{String(value)}</td>
-                <td class="muted">{CONFIG_NOTES[key] ?? ''}</td>
+                <td class="muted config-note">{CONFIG_NOTES[key] ?? ''}</td>
               </tr>
             ))}
           </tbody>
