@@ -62,6 +62,8 @@ if (skipReason !== undefined) {
       built?.remove();
     });
 
+    const pageErrors = new WeakMap<Page, string[]>();
+
     async function newPage(width = 1280, height = 800): Promise<Page> {
       const context = await browser.newContext({ viewport: { width, height } });
       // Below the test's own timeout, so a condition that never comes fails with Playwright's own account.
@@ -69,8 +71,18 @@ if (skipReason !== undefined) {
       const page = await context.newPage();
       const errors: string[] = [];
       page.on('pageerror', (error) => errors.push(String(error)));
-      page.on('close', () => expect(errors).toEqual([]));
+      // The Content-Security-Policy the server sends must let the console run and style itself.
+      page.on('console', (message) => {
+        if (/Content Security Policy/i.test(message.text())) errors.push(message.text());
+      });
+      pageErrors.set(page, errors);
       return page;
+    }
+
+    /** Closes the page; it must have had no script error and no Content-Security-Policy refusal. */
+    async function done(page: Page): Promise<void> {
+      await page.close();
+      expect(pageErrors.get(page)).toEqual([]);
     }
 
     it('says what to do while there are no topics, groups or subscriptions', async () => {
@@ -82,7 +94,7 @@ if (skipReason !== undefined) {
       await expect(
         page.getByRole('link', { name: 'Create one with the form' }).getAttribute('href'),
       ).resolves.toBe('#/topics/new');
-      await page.close();
+      await done(page);
     });
 
     it('creates a topic and produces through the forms, then finds the record by offset, by time and on the overview', async () => {
@@ -155,7 +167,7 @@ if (skipReason !== undefined) {
       await expect(topicRow.locator('[data-field="high-watermarks"]').textContent()).resolves.toBe(
         '0: 0 · 1: 2',
       );
-      await page.close();
+      await done(page);
     });
 
     it('shows bytes that are not text as hex, and a null value as null', async () => {
@@ -172,7 +184,7 @@ if (skipReason !== undefined) {
       await expect(page.locator('tr[data-offset="1"] [data-field="value"]').textContent()).resolves.toBe(
         'null',
       );
-      await page.close();
+      await done(page);
     });
 
     it('says what to do about a topic that does not exist and an offset out of range', async () => {
@@ -197,7 +209,7 @@ if (skipReason !== undefined) {
         .getByRole('alert')
         .getByText(/TOPIC_ALREADY_EXISTS/)
         .waitFor();
-      await page.close();
+      await done(page);
     });
 
     it('asks for the token once, says when it is wrong, and keeps it for the tab', async () => {
@@ -216,7 +228,7 @@ if (skipReason !== undefined) {
       await page.reload();
       await page.locator('tr[data-topic="secret-topic"]').waitFor();
       expect(await page.getByLabel('API token').count()).toBe(0);
-      await page.close();
+      await done(page);
     });
 
     it('fits a narrow window and is driven from the keyboard', async () => {
@@ -236,7 +248,7 @@ if (skipReason !== undefined) {
       await page.keyboard.type('1');
       await page.keyboard.press('Enter');
       await page.getByRole('heading', { name: 'Topic typed' }).waitFor();
-      await page.close();
+      await done(page);
     });
   });
 }
