@@ -100,6 +100,18 @@ async function main(): Promise<void> {
     await shot(page, 'overview');
 
     await page.goto(`${server.url}/console#/topics/orders`);
+    // Records arriving while the page measures, so the live chart has something to draw.
+    const rate = page.locator('[data-field="rate"]');
+    await rate.waitFor();
+    for (let round = 0; round < 3; round += 1) {
+      const burst = Array.from({ length: 30 + 20 * round }, (_, i) => ({
+        key: `customer-${i % 7}`,
+        value: JSON.stringify({ order: 2000 + 100 * round + i, total: (i * 3.1).toFixed(2) }),
+      }));
+      await call(server, 'POST', '/v1/topics/orders/records', { records: burst });
+      await rate.filter({ hasNotText: /^0\.0$/ }).waitFor({ timeout: 15_000 });
+      await rate.filter({ hasText: /^0\.0$/ }).waitFor({ timeout: 15_000 });
+    }
     const messages = page.locator('section', { has: page.getByRole('heading', { name: 'Messages' }) });
     await messages.getByLabel('Records').fill('8');
     await messages.getByRole('button', { name: 'Show records' }).click();

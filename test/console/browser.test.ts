@@ -170,6 +170,30 @@ if (skipReason !== undefined) {
       await done(page);
     });
 
+    it('draws the records written per second, live, with uPlot, and keeps the partitions current', async () => {
+      await createTopic(open.url, 'live');
+      const page = await newPage();
+      await page.goto(`${open.url}/console#/topics/live`);
+      await page.locator('.rate-chart canvas').first().waitFor();
+      // A first rate of 0 (nothing written between two reads), then records, then a rate above 0.
+      await page.locator('[data-field="rate"]').waitFor();
+      await produce(
+        open.url,
+        'live',
+        Array.from({ length: 50 }, (_, i) => ({ value: `v${i}` })),
+      );
+      await expect
+        .poll(async () => Number(await page.locator('[data-field="rate"]').textContent()), {
+          timeout: 15_000,
+        })
+        .toBeGreaterThan(0);
+      // The same reads keep the partition table current.
+      await page
+        .locator('tr[data-partition="0"] [data-field="high-watermark"]', { hasText: /^50$/ })
+        .waitFor();
+      await done(page);
+    });
+
     it('shows bytes that are not text as hex, and a null value as null', async () => {
       await createTopic(open.url, 'bytes');
       await produce(open.url, 'bytes', [{ keyBase64: 'AAEC/w==', valueBase64: 'AAEC/w==' }, { key: 'gone' }]);

@@ -8,12 +8,15 @@ import type { FetchedRecord, TopicDetails } from '../api-types.ts';
 import { type Decoded, decodeField } from '../decode.ts';
 import { useLoad } from '../load.ts';
 import { Failure, formatBytes, formatTime, Loading } from '../notices.tsx';
+import { RateChart } from '../rate-chart.tsx';
 import { hrefs } from '../route.ts';
 
 export function TopicPage({ topic }: { topic: string }) {
   const [details, reload] = useLoad(() => api.describeTopic(topic), [topic]);
   // Where the browser starts when the produce form points at a record it wrote.
   const [jump, setJump] = useState<{ partition: number; offset: number; round: number } | undefined>();
+  // The latest read of the live chart, newer than the page's first load.
+  const [fresh, setFresh] = useState<TopicDetails | undefined>();
   if (details.state === 'loading') return <Loading what={`topic ${topic}`} />;
   if (details.state === 'failed') {
     if (details.error instanceof ApiError && details.error.code === 'TOPIC_NOT_FOUND') {
@@ -35,7 +38,14 @@ export function TopicPage({ topic }: { topic: string }) {
       <h1>
         Topic <code>{value.name}</code>
       </h1>
-      <PartitionsPanel details={value} onRefresh={reload} />
+      <PartitionsPanel
+        details={fresh ?? value}
+        onRefresh={() => {
+          setFresh(undefined);
+          reload();
+        }}
+      />
+      <RateChart topic={value.name} onSample={setFresh} />
       <ConfigPanel details={value} />
       <BrowserPanel
         topic={value.name}
@@ -47,6 +57,7 @@ export function TopicPage({ topic }: { topic: string }) {
         topic={value.name}
         partitions={value.partitions.length}
         onProduced={(partition, offset) => {
+          setFresh(undefined);
           reload();
           setJump((previous) => ({ partition, offset, round: (previous?.round ?? 0) + 1 }));
         }}
