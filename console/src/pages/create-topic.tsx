@@ -1,6 +1,8 @@
 /** Create a topic (POST /v1/topics): name, partitions, retention; the server's checks decide. */
+
 import { useState } from 'preact/hooks';
 import { api, describeFailure } from '../api.ts';
+import { InputField } from '../fields.tsx';
 import { hrefs } from '../route.ts';
 
 export function CreateTopicPage() {
@@ -33,49 +35,37 @@ export function CreateTopicPage() {
     <>
       <h1>Create a topic</h1>
       <form onSubmit={submit} aria-describedby={error === undefined ? undefined : 'create-error'}>
-        <div class="field">
-          <label for="field-name">Topic name</label>
-          <input
-            id="field-name"
-            name="name"
-            required
-            maxLength={249}
-            pattern="[A-Za-z0-9._\-]+"
-            placeholder="orders"
-            aria-describedby="name-help"
-            value={name}
-            onInput={(event) => setName(event.currentTarget.value)}
-          />
-          <small id="name-help">1–249 characters: letters, digits, dot, underscore, hyphen.</small>
-        </div>
+        <InputField
+          name="name"
+          label="Topic name"
+          help="1–249 characters: letters, digits, dot, underscore, hyphen."
+          required
+          maxLength={249}
+          pattern="[A-Za-z0-9._\-]+"
+          placeholder="orders"
+          value={name}
+          onValue={setName}
+        />
         <div class="grid-form">
-          <div class="field">
-            <label for="field-partitions">Partitions</label>
-            <input
-              id="field-partitions"
-              name="partitions"
-              type="number"
-              required
-              min={1}
-              max={256}
-              value={partitions}
-              onInput={(event) => setPartitions(event.currentTarget.value)}
-            />
-          </div>
-          <div class="field">
-            <label for="field-retention">
-              Retention (hours, empty for the default of 7 days; −1 keeps forever)
-            </label>
-            <input
-              id="field-retention"
-              name="retention"
-              type="number"
-              min={-1}
-              step="any"
-              value={retentionHours}
-              onInput={(event) => setRetentionHours(event.currentTarget.value)}
-            />
-          </div>
+          <InputField
+            name="partitions"
+            label="Partitions"
+            type="number"
+            required
+            min={1}
+            max={256}
+            value={partitions}
+            onValue={setPartitions}
+          />
+          <InputField
+            name="retention"
+            label="Retention (hours, empty for the default of 7 days; −1 keeps forever)"
+            type="number"
+            min={-1}
+            step="any"
+            value={retentionHours}
+            onValue={setRetentionHours}
+          />
         </div>
         {error !== undefined && (
           <p id="create-error" role="alert" class="notice-error">

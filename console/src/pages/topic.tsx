@@ -2,10 +2,12 @@
  * A topic: its config, each partition's log start and high watermark, a message browser and a produce
  * form. The browser reads with `encoding=base64` and decodes in decode.ts.
  */
+
 import { useState } from 'preact/hooks';
 import { ApiError, api, describeFailure } from '../api.ts';
 import type { FetchedRecord, TopicDetails } from '../api-types.ts';
 import { type Decoded, decodeField } from '../decode.ts';
+import { InputField, partitionOptions, TextAreaField } from '../fields.tsx';
 import { useLoad } from '../load.ts';
 import { Failure, formatBytes, formatTime, Loading } from '../notices.tsx';
 import { RateChart } from '../rate-chart.tsx';
@@ -247,11 +249,7 @@ function BrowserPanel({
               value={partition}
               onChange={(e) => setPartition(e.currentTarget.value)}
             >
-              {Array.from({ length: partitions }, (_, i) => (
-                <option key={i} value={String(i)}>
-                  {i}
-                </option>
-              ))}
+              {partitionOptions(partitions)}
             </select>
           </div>
           <div class="field">
@@ -268,46 +266,37 @@ function BrowserPanel({
             </select>
           </div>
           {startAt === 'offset' && (
-            <div class="field">
-              <label for="field-offset">Offset</label>
-              <input
-                id="field-offset"
-                name="offset"
-                type="number"
-                min={0}
-                required
-                value={offset}
-                onInput={(e) => setOffset(e.currentTarget.value)}
-              />
-            </div>
+            <InputField
+              name="offset"
+              label="Offset"
+              type="number"
+              min={0}
+              required
+              value={offset}
+              onValue={setOffset}
+            />
           )}
           {startAt === 'time' && (
-            <div class="field">
-              <label for="field-time">Time (your time zone)</label>
-              <input
-                id="field-time"
-                name="time"
-                type="datetime-local"
-                step={1}
-                required
-                value={time}
-                onInput={(e) => setTime(e.currentTarget.value)}
-              />
-            </div>
-          )}
-          <div class="field">
-            <label for="field-limit">Records</label>
-            <input
-              id="field-limit"
-              name="limit"
-              type="number"
-              min={1}
-              max={500}
+            <InputField
+              name="time"
+              label="Time (your time zone)"
+              type="datetime-local"
+              step={1}
               required
-              value={limit}
-              onInput={(e) => setLimit(e.currentTarget.value)}
+              value={time}
+              onValue={setTime}
             />
-          </div>
+          )}
+          <InputField
+            name="limit"
+            label="Records"
+            type="number"
+            min={1}
+            max={500}
+            required
+            value={limit}
+            onValue={setLimit}
+          />
         </div>
         <button type="submit" aria-busy={busy} disabled={busy}>
           Show records
@@ -484,10 +473,7 @@ function ProducePanel({
       <h2 id="produce-title">Produce a record</h2>
       <form onSubmit={submit}>
         <div class="grid-form">
-          <div class="field">
-            <label for="field-key">Key (empty for none)</label>
-            <input id="field-key" name="key" value={key} onInput={(e) => setKey(e.currentTarget.value)} />
-          </div>
+          <InputField name="key" label="Key (empty for none)" value={key} onValue={setKey} />
           <div class="field">
             <label for="field-produce-partition">Partition</label>
             <select
@@ -497,36 +483,28 @@ function ProducePanel({
               onChange={(e) => setPartition(e.currentTarget.value)}
             >
               <option value="auto">by key (or rotating without one)</option>
-              {Array.from({ length: partitions }, (_, i) => (
-                <option key={i} value={String(i)}>
-                  {i}
-                </option>
-              ))}
+              {partitionOptions(partitions)}
             </select>
           </div>
         </div>
-        <div class="field">
-          <label for="field-value">Value (stored as UTF-8 text; JSON is shown pretty)</label>
-          <textarea
-            id="field-value"
-            name="value"
-            rows={4}
-            value={value}
-            onInput={(e) => setValue(e.currentTarget.value)}
-          />
-        </div>
-        <div class="field">
-          <label for="field-headers">
-            Headers (one <code>name: value</code> a line)
-          </label>
-          <textarea
-            id="field-headers"
-            name="headers"
-            rows={2}
-            value={headers}
-            onInput={(e) => setHeaders(e.currentTarget.value)}
-          />
-        </div>
+        <TextAreaField
+          name="value"
+          label="Value (stored as UTF-8 text; JSON is shown pretty)"
+          rows={4}
+          value={value}
+          onValue={setValue}
+        />
+        <TextAreaField
+          name="headers"
+          label={
+            <>
+              Headers (one <code>name: value</code> a line)
+            </>
+          }
+          rows={2}
+          value={headers}
+          onValue={setHeaders}
+        />
         <button type="submit" aria-busy={busy} disabled={busy}>
           Produce
         </button>
