@@ -158,6 +158,14 @@ describe('GET /console', () => {
     expect((await raw(server.url, 'GET', '/v1/topics')).body).toBe('{"topics":[]}');
   });
 
+  it('counts the console in /metrics under one route, not as unmatched paths', async () => {
+    await raw(server.url, 'GET', '/console/assets/index-Ab12.js');
+    await raw(server.url, 'GET', '/console/assets/nope.js');
+    const metrics = (await raw(server.url, 'GET', '/metrics')).body;
+    expect(metrics).toMatch(/streambed_requests_total\{[^}]*route="\/console"[^}]*status="200"/);
+    expect(metrics).toMatch(/streambed_requests_total\{[^}]*route="\/console"[^}]*status="404"/);
+  });
+
   it('says how to build a console that was never built', async () => {
     const answer = await raw(unbuilt.url, 'GET', '/console');
     expect(answer.status).toBe(503);
