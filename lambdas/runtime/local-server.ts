@@ -25,6 +25,7 @@ import {
   noFunctions,
   type Services,
 } from './backends.ts';
+import { CONSOLE_PATH, createConsoleAssets, isConsolePath } from './console-assets.ts';
 import { startRegisteredKafkaListener } from './kafka-listeners.ts';
 import { createLocalLogger, errorFields, type LocalLogger, type LogLevel } from './local-log.ts';
 import { createLocalMetrics, type LocalMetrics, UNMATCHED_ROUTE } from './local-metrics.ts';
@@ -77,6 +78,8 @@ export interface LocalServerOptions {
   subscriptionBackoff?: { initialMs: number; maxMs: number };
   /** Failed and dead-lettered deliveries; default one `warn` line of the log each. */
   onSubscriptionEvent?: (event: DeliveryEvent) => void;
+  /** The built web console served under `/console`; default console/dist (console-assets.ts). */
+  consoleDir?: string;
 }
 
 export interface LocalServer {
@@ -140,8 +143,11 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     routeTables: apiRouteTables(services),
   });
   const metrics = createLocalMetrics(services);
-  // /metrics is the server's, not the API's: Lambdas have no such route.
+  const consoleAssets = createConsoleAssets(options.consoleDir);
+  // /metrics and /console are the server's, not the API's: Lambdas have no such routes. The console's
+  // files carry no secrets and are served without the token; its API calls carry it.
   const handler: HttpHandler = async (request) => {
+    if (isConsolePath(request.path)) return consoleAssets(request);
     if (request.path !== METRICS_PATH) return router(request);
     if (auth !== undefined && !(await auth(request))) return errorResponse(unauthorized());
     if (request.method !== 'GET') return router(request);
@@ -158,7 +164,9 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       const route =
         answered.path === METRICS_PATH && answered.method === 'GET'
           ? METRICS_PATH
-          : (router.routeOf(answered.method, answered.path) ?? UNMATCHED_ROUTE);
+          : isConsolePath(answered.path)
+            ? CONSOLE_PATH
+            : (router.routeOf(answered.method, answered.path) ?? UNMATCHED_ROUTE);
       metrics.observeRequest({ ...answered, route });
       logRequest(logger, answered, route);
     },
@@ -210,6 +218,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     listeners: [
       { name: 'http', url: server.url },
       { name: 'metrics', url: `${server.url}${METRICS_PATH}` },
+      { name: 'console', url: `${server.url}${CONSOLE_PATH}` },
       ...(kafka === undefined ? [] : [{ name: 'kafka', url: kafka.url }]),
     ],
     close: async () => {

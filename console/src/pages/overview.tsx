@@ -1,0 +1,223 @@
+/**
+ * Overview: every topic with its partitions, records, bytes and high watermarks; every consumer group
+ * and subscription with its total lag. Built from the list and describe routes (docs/api.md).
+ */
+import { api } from '../api.ts';
+import type { GroupDetails, SubscriptionDetails, TopicDetails } from '../api-types.ts';
+import { useLoad } from '../load.ts';
+import { Failure, formatBytes, Loading } from '../notices.tsx';
+import { hrefs } from '../route.ts';
+
+/** Describes each name, a few at a time, in list order. */
+async function describeAll<T>(names: string[], describe: (name: string) => Promise<T>): Promise<T[]> {
+  const results: T[] = new Array(names.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < names.length) {
+      const index = next;
+      next += 1;
+      results[index] = await describe(names[index] as string);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(4, names.length) }, worker));
+  return results;
+}
+
+export function OverviewPage() {
+  return (
+    <>
+      <h1>Overview</h1>
+      <TopicsPanel />
+      <GroupsPanel />
+      <SubscriptionsPanel />
+    </>
+  );
+}
+
+function TopicsPanel() {
+  const [topics, reload] = useLoad(
+    async () => describeAll((await api.listTopics()).topics, (name) => api.describeTopic(name)),
+    [],
+  );
+  return (
+    <section class="panel" aria-labelledby="topics-title">
+      <h2 id="topics-title">Topics</h2>
+      {topics.state === 'loading' && <Loading what="topics" />}
+      {topics.state === 'failed' && <Failure error={topics.error} what="the topics" />}
+      {topics.state === 'loaded' &&
+        (topics.value.length === 0 ? (
+          <p>
+            No topics yet. <a href={hrefs.createTopic}>Create one with the form</a>, or with{' '}
+            <code>npx streambed topics create orders --partitions 3</code>.
+          </p>
+        ) : (
+          <TopicsTable topics={topics.value} />
+        ))}
+      <p>
+        <button type="button" class="secondary outline" onClick={reload}>
+          Refresh topics
+        </button>{' '}
+        <a href={hrefs.createTopic}>Create a topic</a>
+      </p>
+    </section>
+  );
+}
+
+function TopicsTable({ topics }: { topics: TopicDetails[] }) {
+  return (
+    <div class="overflow-auto">
+      <table class="striped">
+        <thead>
+          <tr>
+            <th scope="col">Topic</th>
+            <th scope="col">Partitions</th>
+            <th scope="col">Records</th>
+            <th scope="col">Bytes</th>
+            <th scope="col">High watermarks</th>
+          </tr>
+        </thead>
+        <tbody>
+          {topics.map((topic) => {
+            const records = topic.partitions.reduce((sum, p) => sum + p.highWatermark - p.logStartOffset, 0);
+            const bytes = topic.partitions.reduce((sum, p) => sum + p.bytes, 0);
+            return (
+              <tr key={topic.name} data-topic={topic.name}>
+                <th scope="row">
+                  <a href={hrefs.topic(topic.name)}>{topic.name}</a>
+                </th>
+                <td>{topic.partitions.length}</td>
+                <td data-field="records">{records}</td>
+                <td>{formatBytes(bytes)}</td>
+                <td data-field="high-watermarks">
+                  {topic.partitions.map((p) => `${p.partition}: ${p.highWatermark}`).join(' · ')}
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function GroupsPanel() {
+  const [groups, reload] = useLoad(
+    async () => describeAll((await api.listGroups()).groups, (name) => api.describeGroup(name)),
+    [],
+  );
+  return (
+    <section class="panel" aria-labelledby="groups-title">
+      <h2 id="groups-title">Consumer groups</h2>
+      {groups.state === 'loading' && <Loading what="consumer groups" />}
+      {groups.state === 'failed' && <Failure error={groups.error} what="the consumer groups" />}
+      {groups.state === 'loaded' &&
+        (groups.value.length === 0 ? (
+          <p>
+            No consumer groups yet. A group appears when its first consumer joins: a Kafka client, the SDK's{' '}
+            <code>Consumer</code>, or{' '}
+            <code>npx streambed consume orders --group billing --from-beginning</code>.
+          </p>
+        ) : (
+          <GroupsTable groups={groups.value} />
+        ))}
+      <p>
+        <button type="button" class="secondary outline" onClick={reload}>
+          Refresh groups
+        </button>
+      </p>
+    </section>
+  );
+}
+
+function GroupsTable({ groups }: { groups: GroupDetails[] }) {
+  return (
+    <div class="overflow-auto">
+      <table class="striped">
+        <thead>
+          <tr>
+            <th scope="col">Group</th>
+            <th scope="col">Members</th>
+            <th scope="col">Topics</th>
+            <th scope="col">Total lag</th>
+          </tr>
+        </thead>
+        <tbody>
+          {groups.map((group) => (
+            <tr key={group.group} data-group={group.group}>
+              <th scope="row">{group.group}</th>
+              <td>{group.members.length}</td>
+              <td>{[...new Set(group.partitions.map((p) => p.topic))].join(', ') || '—'}</td>
+              <td data-field="lag">{group.partitions.reduce((sum, p) => sum + p.lag, 0)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function SubscriptionsPanel() {
+  const [subscriptions, reload] = useLoad(
+    async () =>
+      describeAll(
+        (await api.listSubscriptions()).subscriptions.map((s) => s.name),
+        (name) => api.describeSubscription(name),
+      ),
+    [],
+  );
+  return (
+    <section class="panel" aria-labelledby="subscriptions-title">
+      <h2 id="subscriptions-title">Subscriptions</h2>
+      {subscriptions.state === 'loading' && <Loading what="subscriptions" />}
+      {subscriptions.state === 'failed' && <Failure error={subscriptions.error} what="the subscriptions" />}
+      {subscriptions.state === 'loaded' &&
+        (subscriptions.value.length === 0 ? (
+          <p>
+            No subscriptions yet. A subscription delivers a topic's records to a URL: create one with{' '}
+            <code>npx streambed subscriptions create orders-hook --topic orders --target-url http://…</code>{' '}
+            (see docs/subscriptions.md).
+          </p>
+        ) : (
+          <SubscriptionsTable subscriptions={subscriptions.value} />
+        ))}
+      <p>
+        <button type="button" class="secondary outline" onClick={reload}>
+          Refresh subscriptions
+        </button>
+      </p>
+    </section>
+  );
+}
+
+function SubscriptionsTable({ subscriptions }: { subscriptions: SubscriptionDetails[] }) {
+  return (
+    <div class="overflow-auto">
+      <table class="striped">
+        <thead>
+          <tr>
+            <th scope="col">Subscription</th>
+            <th scope="col">Topic</th>
+            <th scope="col">Target</th>
+            <th scope="col">State</th>
+            <th scope="col">Total lag</th>
+            <th scope="col">Failing partitions</th>
+          </tr>
+        </thead>
+        <tbody>
+          {subscriptions.map((s) => (
+            <tr key={s.name} data-subscription={s.name}>
+              <th scope="row">{s.name}</th>
+              <td>
+                <a href={hrefs.topic(s.topic)}>{s.topic}</a>
+              </td>
+              <td>{'url' in s.target ? s.target.url : s.target.function}</td>
+              <td>{s.enabled ? 'running' : 'paused'}</td>
+              <td data-field="lag">{s.partitions.reduce((sum, p) => sum + p.lag, 0)}</td>
+              <td>{s.partitions.filter((p) => p.attempts > 0).length}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}

@@ -1,0 +1,154 @@
+/**
+ * `npm run docs:console`: builds the web console, starts a local server in memory, fills it with
+ * sample topics, records, a consumer group and a subscription, and writes a PNG of each page to
+ * docs/console/ (shown in the README) with Debian's Chromium, as the console's browser tests run it.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { type LocalServer, startLocalServer } from '../lambdas/runtime/local-server.ts';
+import { browserSkipReason, buildConsole, launchChromium } from '../test/support/console-browser.ts';
+
+const OUT = 'docs/console';
+
+async function call(server: LocalServer, method: string, path: string, body?: unknown, token?: string) {
+  const response = await fetch(`${server.url}${path}`, {
+    method,
+    headers: {
+      'content-type': 'application/json',
+      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
+  return text === '' ? undefined : JSON.parse(text);
+}
+
+/** Topics with records (JSON, text, bytes), a group that lags, a paused subscription. */
+async function seed(server: LocalServer): Promise<void> {
+  await call(server, 'POST', '/v1/topics', {
+    name: 'orders',
+    partitions: 3,
+    config: { 'retention.ms': 86_400_000 },
+  });
+  await call(server, 'POST', '/v1/topics', { name: 'clicks', partitions: 6 });
+  await call(server, 'POST', '/v1/topics', { name: 'orders.dlt', partitions: 1 });
+  const start = Date.now() - 20 * 60_000;
+  const orders = Array.from({ length: 40 }, (_, i) => ({
+    key: `customer-${i % 7}`,
+    value: JSON.stringify({ order: 1000 + i, customer: `customer-${i % 7}`, total: (i * 13.7).toFixed(2) }),
+    headers: { trace: `t-${(0x5eed + i).toString(16)}`, source: 'web' },
+    timestamp: start + i * 30_000,
+  }));
+  await call(server, 'POST', '/v1/topics/orders/records', { records: orders });
+  await call(server, 'POST', '/v1/topics/orders/records', {
+    records: [
+      { key: 'customer-3', valueBase64: 'AAAAAAECBmFiYw==', partition: 0 },
+      { key: 'customer-3', partition: 0 },
+    ],
+  });
+  const clicks = Array.from({ length: 300 }, (_, i) => ({
+    key: `user-${i % 50}`,
+    value: `clicked /page/${i % 9}`,
+  }));
+  await call(server, 'POST', '/v1/topics/clicks/records', { records: clicks });
+  const joined = await call(server, 'POST', '/v1/groups/billing/members', { topics: ['orders'] });
+  const offsets = (joined.assignments as { topic: string; partition: number; epoch: number }[]).map(
+    ({ topic, partition, epoch }) => ({ topic, partition, epoch, offset: 5 }),
+  );
+  await call(server, 'POST', '/v1/groups/billing/offsets', { memberId: joined.memberId, offsets });
+  await call(server, 'POST', '/v1/subscriptions', {
+    name: 'orders-hook',
+    topic: 'orders',
+    target: { url: 'http://127.0.0.1:9000/orders' },
+    deadLetterTopic: 'orders.dlt',
+    maxRetryAttempts: 3,
+    startingPosition: 'earliest',
+    enabled: false,
+  });
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(OUT, `${name}.png`), fullPage: true });
+  console.log(`wrote ${join(OUT, `${name}.png`)}`);
+}
+
+async function main(): Promise<void> {
+  const skip = browserSkipReason();
+  if (skip !== undefined) throw new Error(`cannot take screenshots: ${skip}`);
+  mkdirSync(OUT, { recursive: true });
+  const built = await buildConsole();
+  const common = {
+    memory: true,
+    port: 0,
+    subscriptions: false,
+    logLevel: 'silent',
+    consoleDir: built.dir,
+  } as const;
+  const server = await startLocalServer(common);
+  const guarded = await startLocalServer({ ...common, token: 'sample-token' });
+  const browser = await launchChromium();
+  try {
+    await seed(server);
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+
+    await page.goto(`${server.url}/console`);
+    await page.locator('tr[data-topic="orders"]').waitFor();
+    await page.locator('tr[data-group="billing"]').waitFor();
+    await page.locator('tr[data-subscription="orders-hook"]').waitFor();
+    await shot(page, 'overview');
+
+    await page.goto(`${server.url}/console#/topics/orders`);
+    // Records arriving while the page measures, so the live chart has something to draw.
+    const rate = page.locator('[data-field="rate"]');
+    await rate.waitFor();
+    for (let round = 0; round < 3; round += 1) {
+      const burst = Array.from({ length: 30 + 20 * round }, (_, i) => ({
+        key: `customer-${i % 7}`,
+        value: JSON.stringify({ order: 2000 + 100 * round + i, total: (i * 3.1).toFixed(2) }),
+      }));
+      await call(server, 'POST', '/v1/topics/orders/records', { records: burst });
+      await rate.filter({ hasNotText: /^0\.0$/ }).waitFor({ timeout: 15_000 });
+      await rate.filter({ hasText: /^0\.0$/ }).waitFor({ timeout: 15_000 });
+    }
+    const messages = page.locator('section', { has: page.getByRole('heading', { name: 'Messages' }) });
+    await messages.getByLabel('Records').fill('8');
+    await messages.getByRole('button', { name: 'Show records' }).click();
+    await messages.locator('tr[data-offset]').first().waitFor();
+    await shot(page, 'topic');
+
+    const produce = page.locator('section', { has: page.getByRole('heading', { name: 'Produce a record' }) });
+    await produce.getByLabel('Key (empty for none)').fill('customer-9');
+    await produce.getByLabel(/^Value/).fill('{"order":2001,"customer":"customer-9","total":"12.50"}');
+    await produce.getByLabel(/^Headers/).fill('trace: t-new\nsource: console');
+    await produce.getByRole('button', { name: 'Produce' }).click();
+    await produce.getByRole('status').waitFor();
+    await produce.screenshot({ path: join(OUT, 'produce.png') });
+    console.log(`wrote ${join(OUT, 'produce.png')}`);
+
+    await page.goto(`${server.url}/console#/topics/new`);
+    await page.getByLabel('Topic name').fill('payments');
+    await shot(page, 'create-topic');
+
+    const narrow = await (await browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
+    await narrow.goto(`${server.url}/console#/topics/orders`);
+    await narrow.getByRole('heading', { name: 'Partitions' }).waitFor();
+    await narrow.screenshot({ path: join(OUT, 'topic-narrow.png') });
+    console.log(`wrote ${join(OUT, 'topic-narrow.png')}`);
+
+    const prompt = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    await prompt.goto(`${guarded.url}/console`);
+    await prompt.getByLabel('API token').fill('not-the-token');
+    await prompt.getByRole('button', { name: 'Use this token' }).click();
+    await prompt.getByText('The server refused that token').waitFor();
+    await prompt.screenshot({ path: join(OUT, 'token.png') });
+    console.log(`wrote ${join(OUT, 'token.png')}`);
+  } finally {
+    await browser.close();
+    await Promise.all([server.close(), guarded.close()]);
+    built.remove();
+  }
+}
+
+await main();

@@ -1,0 +1,278 @@
+/**
+ * The web console in headless Chromium against a local server: create a topic and produce a record
+ * through the forms, find the record by offset and by time, see it on the overview; the token prompt;
+ * error and empty states; a narrow window. Every wait is for a condition (Playwright's auto-waiting
+ * locators, vitest's expect.poll), never a sleep.
+ */
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalServer, startLocalServer } from '../../lambdas/runtime/local-server.ts';
+import {
+  type BuiltConsole,
+  browserSkipReason,
+  buildConsole,
+  launchChromium,
+} from '../support/console-browser.ts';
+
+const skipReason = browserSkipReason();
+
+async function post(url: string, body: unknown, token?: string): Promise<number> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+    },
+    body: JSON.stringify(body),
+  });
+  await response.body?.cancel();
+  return response.status;
+}
+
+async function createTopic(url: string, name: string, token?: string): Promise<void> {
+  expect(await post(`${url}/v1/topics`, { name, partitions: 1 }, token)).toBe(201);
+}
+
+async function produce(url: string, topic: string, records: unknown[]): Promise<void> {
+  expect(await post(`${url}/v1/topics/${topic}/records`, { records })).toBe(200);
+}
+
+if (skipReason !== undefined) {
+  describe.skip(`web console in Chromium (skipped: ${skipReason})`, () => {
+    it('creates a topic, produces, browses by offset and time, and asks for a token', () => {});
+  });
+} else {
+  describe('web console in Chromium', () => {
+    let built: BuiltConsole;
+    let browser: Browser;
+    let open: LocalServer;
+    let guarded: LocalServer;
+    const common = { memory: true, port: 0, subscriptions: false, logLevel: 'silent' } as const;
+
+    beforeAll(async () => {
+      built = await buildConsole();
+      browser = await launchChromium();
+      open = await startLocalServer({ ...common, consoleDir: built.dir });
+      guarded = await startLocalServer({ ...common, consoleDir: built.dir, token: 'sesame' });
+    });
+
+    afterAll(async () => {
+      await browser?.close();
+      await Promise.all([open?.close(), guarded?.close()]);
+      built?.remove();
+    });
+
+    const pageErrors = new WeakMap<Page, string[]>();
+
+    async function newPage(width = 1280, height = 800): Promise<Page> {
+      const context = await browser.newContext({ viewport: { width, height } });
+      // Below the test's own timeout, so a condition that never comes fails with Playwright's own account.
+      context.setDefaultTimeout(10_000);
+      const page = await context.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (error) => errors.push(String(error)));
+      // The Content-Security-Policy the server sends must let the console run and style itself.
+      page.on('console', (message) => {
+        if (/Content Security Policy/i.test(message.text())) errors.push(message.text());
+      });
+      pageErrors.set(page, errors);
+      return page;
+    }
+
+    /** Closes the page; it must have had no script error and no Content-Security-Policy refusal. */
+    async function done(page: Page): Promise<void> {
+      await page.close();
+      expect(pageErrors.get(page)).toEqual([]);
+    }
+
+    it('says what to do while there are no topics, groups or subscriptions', async () => {
+      const page = await newPage();
+      await page.goto(`${open.url}/console`);
+      await page.getByText('No topics yet.').waitFor();
+      await page.getByText('No consumer groups yet.').waitFor();
+      await page.getByText('No subscriptions yet.').waitFor();
+      await expect(
+        page.getByRole('link', { name: 'Create one with the form' }).getAttribute('href'),
+      ).resolves.toBe('#/topics/new');
+      await done(page);
+    });
+
+    it('creates a topic and produces through the forms, then finds the record by offset, by time and on the overview', async () => {
+      const page = await newPage();
+      await page.goto(`${open.url}/console`);
+      await page.getByRole('link', { name: 'Create topic' }).click();
+      await page.getByLabel('Topic name').fill('orders');
+      await page.getByLabel('Partitions').fill('2');
+      await page.getByRole('button', { name: 'Create topic' }).click();
+      await page.getByRole('heading', { name: 'Topic orders' }).waitFor();
+      expect(new URL(page.url()).hash).toBe('#/topics/orders');
+      const created = (await (await fetch(`${open.url}/v1/topics/orders`)).json()) as {
+        partitions: unknown[];
+      };
+      expect(created.partitions).toHaveLength(2);
+
+      // An older record at offset 0, two hours back: the search by time must skip it.
+      await produce(open.url, 'orders', [{ value: 'old', partition: 1, timestamp: Date.now() - 7_200_000 }]);
+
+      const produceForm = page.locator('section', {
+        has: page.getByRole('heading', { name: 'Produce a record' }),
+      });
+      await produceForm.getByLabel('Key (empty for none)').fill('customer-7');
+      await produceForm.getByLabel('Partition').selectOption('1');
+      await produceForm.getByLabel(/^Value/).fill('{"total":42,"items":["a"]}');
+      await produceForm.getByLabel(/^Headers/).fill('trace: abc');
+      await produceForm.getByRole('button', { name: 'Produce' }).click();
+      await produceForm.getByRole('status').getByText('Written to partition 1 at offset 1.').waitFor();
+
+      const browserPanel = page.locator('section', { has: page.getByRole('heading', { name: 'Messages' }) });
+      // By offset: the form points the browser at the record it wrote.
+      await expect(browserPanel.getByLabel('Start at').inputValue()).resolves.toBe('offset');
+      await browserPanel.getByLabel('Partition').selectOption('1');
+      await browserPanel.getByLabel('Offset').fill('1');
+      await browserPanel.getByLabel('Records').fill('5');
+      await browserPanel.getByRole('button', { name: 'Show records' }).click();
+      const row = browserPanel.locator('tr[data-offset="1"]');
+      await row.waitFor();
+      await expect(row.locator('[data-field="key"]').textContent()).resolves.toContain('customer-7');
+      await expect(row.locator('[data-field="value"] pre').textContent()).resolves.toBe(
+        '{\n  "total": 42,\n  "items": [\n    "a"\n  ]\n}',
+      );
+      await expect(row.locator('[data-field="headers"]').textContent()).resolves.toMatch('trace: abc');
+      expect(await browserPanel.locator('tr[data-offset]').count()).toBe(1);
+
+      // By time: a minute ago, in the browser's own time zone, finds offset 1 and not the older offset 0.
+      await browserPanel.getByLabel('Start at').selectOption('time');
+      const minuteAgo = await page.evaluate(() => {
+        const at = Date.now() - 60_000;
+        return new Date(at - new Date(at).getTimezoneOffset() * 60_000).toISOString().slice(0, 19);
+      });
+      await browserPanel.getByLabel('Time (your time zone)').fill(minuteAgo);
+      await browserPanel.getByRole('button', { name: 'Show records' }).click();
+      await browserPanel.getByText(/1 record from the first record at or after/).waitFor();
+      await expect(browserPanel.locator('tr[data-offset]').getAttribute('data-offset')).resolves.toBe('1');
+
+      // The newest N, from the log start: both records, the old one as text.
+      await browserPanel.getByLabel('Start at').selectOption('newest');
+      await browserPanel.getByRole('button', { name: 'Show records' }).click();
+      await browserPanel.getByText('2 records from the newest 5').waitFor();
+      await expect(
+        browserPanel.locator('tr[data-offset="0"] [data-field="value"]').textContent(),
+      ).resolves.toContain('old');
+
+      // On the overview: two records, high watermarks per partition.
+      await page.getByRole('link', { name: 'Overview' }).click();
+      const topicRow = page.locator('tr[data-topic="orders"]');
+      await topicRow.waitFor();
+      await expect(topicRow.locator('[data-field="records"]').textContent()).resolves.toBe('2');
+      await expect(topicRow.locator('[data-field="high-watermarks"]').textContent()).resolves.toBe(
+        '0: 0 · 1: 2',
+      );
+      await done(page);
+    });
+
+    it('draws the records written per second, live, with uPlot, and keeps the partitions current', async () => {
+      await createTopic(open.url, 'live');
+      const page = await newPage();
+      await page.goto(`${open.url}/console#/topics/live`);
+      await page.locator('.rate-chart canvas').first().waitFor();
+      // A first rate of 0 (nothing written between two reads), then records, then a rate above 0.
+      await page.locator('[data-field="rate"]').waitFor();
+      await produce(
+        open.url,
+        'live',
+        Array.from({ length: 50 }, (_, i) => ({ value: `v${i}` })),
+      );
+      await expect
+        .poll(async () => Number(await page.locator('[data-field="rate"]').textContent()), {
+          timeout: 15_000,
+        })
+        .toBeGreaterThan(0);
+      // The same reads keep the partition table current.
+      await page
+        .locator('tr[data-partition="0"] [data-field="high-watermark"]', { hasText: /^50$/ })
+        .waitFor();
+      await done(page);
+    });
+
+    it('shows bytes that are not text as hex, and a null value as null', async () => {
+      await createTopic(open.url, 'bytes');
+      await produce(open.url, 'bytes', [{ keyBase64: 'AAEC/w==', valueBase64: 'AAEC/w==' }, { key: 'gone' }]);
+      const page = await newPage();
+      await page.goto(`${open.url}/console#/topics/bytes`);
+      await page.getByRole('button', { name: 'Show records' }).click();
+      const first = page.locator('tr[data-offset="0"]');
+      await first.waitFor();
+      await expect(first.locator('[data-field="value"]').textContent()).resolves.toMatch(
+        /hex, 4 bytes\s*00 01 02 ff/,
+      );
+      await expect(page.locator('tr[data-offset="1"] [data-field="value"]').textContent()).resolves.toBe(
+        'null',
+      );
+      await done(page);
+    });
+
+    it('says what to do about a topic that does not exist and an offset out of range', async () => {
+      const page = await newPage();
+      await page.goto(`${open.url}/console#/topics/nope`);
+      await page.getByRole('alert').getByText('There is no topic named').waitFor();
+      await createTopic(open.url, 'ranges');
+      await page.goto(`${open.url}/console#/topics/ranges`);
+      const browserPanel = page.locator('section', { has: page.getByRole('heading', { name: 'Messages' }) });
+      await browserPanel.getByLabel('Start at').selectOption('offset');
+      await browserPanel.getByLabel('Offset').fill('99');
+      await browserPanel.getByRole('button', { name: 'Show records' }).click();
+      await browserPanel
+        .getByRole('alert')
+        .getByText(/OFFSET_OUT_OF_RANGE.*Pick an offset in that range/)
+        .waitFor();
+      // A refused create says why, and creates nothing.
+      await page.goto(`${open.url}/console#/topics/new`);
+      await page.getByLabel('Topic name').fill('ranges');
+      await page.getByRole('button', { name: 'Create topic' }).click();
+      await page
+        .getByRole('alert')
+        .getByText(/TOPIC_ALREADY_EXISTS/)
+        .waitFor();
+      await done(page);
+    });
+
+    it('asks for the token once, says when it is wrong, and keeps it for the tab', async () => {
+      await createTopic(guarded.url, 'secret-topic', 'sesame');
+      const page = await newPage();
+      await page.goto(`${guarded.url}/console`);
+      await page.getByRole('heading', { name: 'This server wants a token' }).waitFor();
+      await page.getByLabel('API token').fill('wrong');
+      await page.getByRole('button', { name: 'Use this token' }).click();
+      await page.getByRole('alert').getByText('The server refused that token').waitFor();
+      await page.getByLabel('API token').fill('sesame');
+      await page.getByRole('button', { name: 'Use this token' }).click();
+      await page.locator('tr[data-topic="secret-topic"]').waitFor();
+      expect(await page.getByLabel('API token').count()).toBe(0);
+      // Kept for the tab: a reload asks no more.
+      await page.reload();
+      await page.locator('tr[data-topic="secret-topic"]').waitFor();
+      expect(await page.getByLabel('API token').count()).toBe(0);
+      await done(page);
+    });
+
+    it('fits a narrow window and is driven from the keyboard', async () => {
+      const page = await newPage(390, 800);
+      await page.goto(`${open.url}/console#/topics/orders`);
+      await page.getByRole('heading', { name: 'Topic orders' }).waitFor();
+      const overflow = await page.evaluate<number>(
+        'document.documentElement.scrollWidth - window.innerWidth',
+      );
+      expect(overflow).toBeLessThanOrEqual(0);
+      // Keyboard only: the create form, from the name field to Enter.
+      await page.goto(`${open.url}/console#/topics/new`);
+      await page.getByLabel('Topic name').focus();
+      await page.keyboard.type('typed');
+      await page.keyboard.press('Tab');
+      await page.keyboard.press('Control+A');
+      await page.keyboard.type('1');
+      await page.keyboard.press('Enter');
+      await page.getByRole('heading', { name: 'Topic typed' }).waitFor();
+      await done(page);
+    });
+  });
+}

@@ -1,0 +1,47 @@
+/**
+ * The web console in real headless Chromium: Debian's `chromium` package driven by playwright-core
+ * (`.ci/run` installs it when missing). Without it the browser suites report themselves skipped with
+ * the reason. The console is built into a directory of the test's own, so the tests see the sources as
+ * they are and never race another build of console/dist.
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Browser, chromium } from 'playwright-core';
+import { runProcess } from './run-process.ts';
+
+export const CHROMIUM_PATH = process.env.STREAMBED_CHROMIUM ?? '/usr/bin/chromium';
+
+/** Why the browser tests cannot run here, or undefined when they can. */
+export function browserSkipReason(): string | undefined {
+  if (!existsSync(CHROMIUM_PATH)) {
+    return `no Chromium at ${CHROMIUM_PATH} (apt-get install chromium, or set STREAMBED_CHROMIUM)`;
+  }
+  return undefined;
+}
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu'],
+  });
+}
+
+export interface BuiltConsole {
+  dir: string;
+  remove(): void;
+}
+
+/** `npm run build:console` into a fresh temporary directory. */
+export async function buildConsole(): Promise<BuiltConsole> {
+  const root = mkdtempSync(join(tmpdir(), 'streambed-console-build-'));
+  const dir = join(root, 'dist');
+  const built = await runProcess(
+    join('node_modules', '.bin', 'vite'),
+    ['build', '--config', 'console/vite.config.ts', '--outDir', dir, '--emptyOutDir', '--logLevel', 'warn'],
+    { env: process.env },
+  );
+  if (built.code !== 0) throw new Error(`building the console failed (${built.code}): ${built.stderr}`);
+  return { dir, remove: () => rmSync(root, { recursive: true, force: true }) };
+}
