@@ -184,12 +184,17 @@ async function start(argv: string[], out: NodeJS.WritableStream): Promise<number
         : options.durability === 'none'
           ? `${options.dataDir}, no fsync: a power loss may lose acknowledged records`
           : options.dataDir;
-  out.write(`streambed listening on ${server.url} (${where})\n`);
-  for (const listener of server.listeners) out.write(`  ${listener.name.padEnd(8)} ${listener.url}\n`);
   const level = options.logLevel ?? DEFAULT_LOG_LEVEL;
   const perRequest = level === 'debug' || level === 'info';
+  // One write: a reader of the output (a pipe, a script waiting for the listeners) gets the whole
+  // start-up block at once, never the first line without the listeners under it.
   out.write(
-    `  log      ${level} on stderr${perRequest ? ', a line per request' : ' (--log-level info: a line per request)'}\n`,
+    [
+      `streambed listening on ${server.url} (${where})`,
+      ...server.listeners.map((listener) => `  ${listener.name.padEnd(8)} ${listener.url}`),
+      `  log      ${level} on stderr${perRequest ? ', a line per request' : ' (--log-level info: a line per request)'}`,
+      '',
+    ].join('\n'),
   );
   await untilStopped();
   out.write('streambed: shutting down\n');

@@ -3,6 +3,7 @@
  * `--backend aws` it runs on DynamoDB + S3 through the standard AWS environment (here the emulators,
  * through the SDK's per-service endpoint variables), creating the table and bucket.
  */
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { parseStartArgs } from '../../lambdas/runtime/server-commands.ts';
@@ -97,6 +98,36 @@ describe('streambed start', () => {
       bytesIn: 0,
       bytesOut: expect.any(Number),
     });
+  });
+});
+
+describe('streambed start output', () => {
+  it('writes the start-up block at once, so a reader never sees the first line without the listeners', async () => {
+    // Prepare: the first chunk of stdout that holds the first line.
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'lambdas/runtime/cli.ts', 'start', '--memory', '--port', '0', '--kafka-port', '0'],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    try {
+      // Act
+      const first = await new Promise<string>((resolve, reject) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          if (chunk.toString().includes('listening on')) resolve(chunk.toString());
+        });
+        child.once('exit', (code) => reject(new Error(`streambed start exited (${code})`)));
+      });
+
+      // Assess: the listeners and the log line came in the same chunk as the first line.
+      expect(first).toMatch(/^streambed listening on http:\/\/127\.0\.0\.1:\d+ \(memory\)\n/);
+      expect(first).toMatch(/\n {2}kafka +kafka:\/\/127\.0\.0\.1:\d+\n/);
+      expect(first).toMatch(/\n {2}metrics +http:\/\/127\.0\.0\.1:\d+\/metrics\n/);
+      expect(first).toMatch(/\n {2}log +warn on stderr .*\n$/);
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
   });
 });
 
