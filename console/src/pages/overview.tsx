@@ -144,7 +144,9 @@ function GroupsTable({ groups }: { groups: GroupDetails[] }) {
         <tbody>
           {groups.map((group) => (
             <tr key={group.group} data-group={group.group}>
-              <th scope="row">{group.group}</th>
+              <th scope="row">
+                <a href={hrefs.group(group.group)}>{group.group}</a>
+              </th>
               <td>{group.members.length}</td>
               <td>{[...new Set(group.partitions.map((p) => p.topic))].join(', ') || '—'}</td>
               <td data-field="lag">{group.partitions.reduce((sum, p) => sum + p.lag, 0)}</td>
@@ -206,7 +208,9 @@ function SubscriptionsTable({ subscriptions }: { subscriptions: SubscriptionDeta
         <tbody>
           {subscriptions.map((s) => (
             <tr key={s.name} data-subscription={s.name}>
-              <th scope="row">{s.name}</th>
+              <th scope="row">
+                <a href={hrefs.subscription(s.name)}>{s.name}</a>
+              </th>
               <td>
                 <a href={hrefs.topic(s.topic)}>{s.topic}</a>
               </td>
