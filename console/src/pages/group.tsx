@@ -49,7 +49,7 @@ export function GroupPage({ group }: { group: string }) {
       <MembersPanel details={value} />
       <GroupPartitionsPanel details={value} onRefresh={refresh} />
       <LiveChart
-        id="lag"
+        id="total-lag"
         title="Lag, all partitions (live)"
         unit="records"
         description={`Records group ${group} has still to read`}
@@ -180,13 +180,15 @@ function ResetPanel({ details, onReset }: { details: GroupDetails; onReset: () =
       ...(to === 'timestamp' ? { timestamp: Math.max(0, at) } : {}),
     });
   };
+  // Done or refused, the question is answered: the outcome says which.
   const confirm = (reset: OffsetReset) =>
-    void action.run(async () => {
-      const answer = await api.resetOffsets(details.group, reset);
-      setAsking(undefined);
-      onReset();
-      return `Reset: ${answer.partitions.map((p) => `${p.topic}/${p.partition} → ${p.committedOffset}`).join(', ')}.`;
-    });
+    void action
+      .run(async () => {
+        const answer = await api.resetOffsets(details.group, reset);
+        onReset();
+        return `Reset: ${answer.partitions.map((p) => `${p.topic}/${p.partition} → ${p.committedOffset}`).join(', ')}.`;
+      })
+      .finally(() => setAsking(undefined));
 
   return (
     <section class="panel" aria-labelledby="reset-title">
@@ -320,12 +322,13 @@ function DeletePanel({ details, onDeleted }: { details: GroupDetails; onDeleted:
           confirmLabel="Delete this group"
           busy={action.busy}
           onConfirm={() =>
-            void action.run(async () => {
-              await api.deleteGroup(details.group);
-              setAsking(false);
-              onDeleted();
-              return `Group ${details.group} is deleted. Back to the overview to see what is left.`;
-            })
+            void action
+              .run(async () => {
+                await api.deleteGroup(details.group);
+                onDeleted();
+                return `Group ${details.group} is deleted.`;
+              })
+              .finally(() => setAsking(false))
           }
           onCancel={() => setAsking(false)}
         />
