@@ -18,8 +18,10 @@ export function useAction(explain?: (error: unknown) => string | undefined) {
     try {
       setOutcome({ ok: true, text: await action() });
     } catch (error) {
+      const text = describeFailure(error);
       const advice = explain?.(error);
-      setOutcome({ ok: false, text: `${describeFailure(error)}${advice === undefined ? '' : ` ${advice}`}` });
+      const stop = /[.!?]$/.test(text) ? '' : '.';
+      setOutcome({ ok: false, text: advice === undefined ? text : `${text}${stop} ${advice}` });
     } finally {
       setBusy(false);
     }
