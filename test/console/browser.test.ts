@@ -6,7 +6,7 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalServer, startLocalServer } from '../../lambdas/runtime/local-server.ts';
 import {
@@ -308,21 +308,19 @@ if (skipReason !== undefined) {
       // While the member is live, a reset and a delete are refused, and the page says what to do.
       const reset = page.locator('section', { has: page.getByRole('heading', { name: 'Reset offsets' }) });
       await reset.getByLabel('Reset to').selectOption('earliest');
-      await reset.getByRole('button', { name: 'Reset offsets…' }).click();
-      await reset.getByRole('button', { name: 'Reset these offsets' }).click();
-      await reset
-        .getByRole('alert')
-        .getByText(/INVALID_REQUEST: group readers has 1 live member.*Stop the group’s consumers/)
-        .waitFor();
+      const refusedWhileLive = async (section: Locator, ask: string, confirm: string) => {
+        await section.getByRole('button', { name: ask }).click();
+        await section.getByRole('button', { name: confirm }).click();
+        await section
+          .getByRole('alert')
+          .getByText(/INVALID_REQUEST: group readers has 1 live member.*Stop the group’s consumers/)
+          .waitFor();
+      };
+      await refusedWhileLive(reset, 'Reset offsets…', 'Reset these offsets');
       const remove = page.locator('section', {
         has: page.getByRole('heading', { name: 'Delete the group' }),
       });
-      await remove.getByRole('button', { name: 'Delete group…' }).click();
-      await remove.getByRole('button', { name: 'Delete this group' }).click();
-      await remove
-        .getByRole('alert')
-        .getByText(/INVALID_REQUEST: group readers has 1 live member.*Stop the group’s consumers/)
-        .waitFor();
+      await refusedWhileLive(remove, 'Delete group…', 'Delete this group');
       expect((await send<{ groups: string[] }>('GET', `${open.url}/v1/groups`)).json.groups).toContain(
         'readers',
       );

@@ -7,11 +7,12 @@ import { useState } from 'preact/hooks';
 import { Confirm, OutcomeNotice, useAction } from '../action.tsx';
 import { ApiError, api } from '../api.ts';
 import type { GroupDetails, OffsetReset } from '../api-types.ts';
-import { InputField, partitionOptions } from '../fields.tsx';
+import { localDateTime, OffsetField, partitionOptions, SelectField, TimeField } from '../fields.tsx';
 import { LiveChart } from '../live-chart.tsx';
 import { useLoad } from '../load.ts';
 import { Failure, formatTime, Loading } from '../notices.tsx';
 import { hrefs } from '../route.ts';
+import { DataTable } from '../table.tsx';
 
 /** What to do when the API refuses a change because members are live (400 INVALID_REQUEST). */
 function whileLive(error: unknown): string | undefined {
@@ -75,28 +76,17 @@ function MembersPanel({ details }: { details: GroupDetails }) {
           No live members: nobody is consuming now, so the offsets can be reset and the group deleted.
         </p>
       ) : (
-        <div class="overflow-auto">
-          <table class="striped">
-            <thead>
-              <tr>
-                <th scope="col">Member</th>
-                <th scope="col">Topics</th>
-                <th scope="col">Session ends unless it heartbeats</th>
-              </tr>
-            </thead>
-            <tbody>
-              {details.members.map((m) => (
-                <tr key={m.memberId} data-member={m.memberId}>
-                  <th scope="row">
-                    <code>{m.memberId}</code>
-                  </th>
-                  <td>{m.topics.join(', ')}</td>
-                  <td>{formatTime(m.expiresAt)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable headings={['Member', 'Topics', 'Session ends unless it heartbeats']}>
+          {details.members.map((m) => (
+            <tr key={m.memberId} data-member={m.memberId}>
+              <th scope="row">
+                <code>{m.memberId}</code>
+              </th>
+              <td>{m.topics.join(', ')}</td>
+              <td>{formatTime(m.expiresAt)}</td>
+            </tr>
+          ))}
+        </DataTable>
       )}
     </section>
   );
@@ -109,38 +99,25 @@ function GroupPartitionsPanel({ details, onRefresh }: { details: GroupDetails; o
       {details.partitions.length === 0 ? (
         <p>The group holds no partitions yet: they appear when a member joins with its topics.</p>
       ) : (
-        <div class="overflow-auto">
-          <table class="striped">
-            <thead>
-              <tr>
-                <th scope="col">Topic</th>
-                <th scope="col">Partition</th>
-                <th scope="col">Owner</th>
-                <th scope="col">Epoch</th>
-                <th scope="col">Committed offset</th>
-                <th scope="col">High watermark</th>
-                <th scope="col">Lag</th>
-              </tr>
-            </thead>
-            <tbody>
-              {details.partitions.map((p) => (
-                <tr key={`${p.topic}/${p.partition}`} data-topic={p.topic} data-partition={p.partition}>
-                  <td>
-                    <a href={hrefs.topic(p.topic)}>{p.topic}</a>
-                  </td>
-                  <th scope="row">{p.partition}</th>
-                  <td>{p.owner === null ? <span class="muted">none</span> : <code>{p.owner}</code>}</td>
-                  <td>{p.epoch}</td>
-                  <td data-field="committed">
-                    {p.committedOffset === null ? <span class="muted">none</span> : p.committedOffset}
-                  </td>
-                  <td data-field="high-watermark">{p.highWatermark}</td>
-                  <td data-field="lag">{p.lag}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          headings={['Topic', 'Partition', 'Owner', 'Epoch', 'Committed offset', 'High watermark', 'Lag']}
+        >
+          {details.partitions.map((p) => (
+            <tr key={`${p.topic}/${p.partition}`} data-topic={p.topic} data-partition={p.partition}>
+              <td>
+                <a href={hrefs.topic(p.topic)}>{p.topic}</a>
+              </td>
+              <th scope="row">{p.partition}</th>
+              <td>{p.owner === null ? <span class="muted">none</span> : <code>{p.owner}</code>}</td>
+              <td>{p.epoch}</td>
+              <td data-field="committed">
+                {p.committedOffset === null ? <span class="muted">none</span> : p.committedOffset}
+              </td>
+              <td data-field="high-watermark">{p.highWatermark}</td>
+              <td data-field="lag">{p.lag}</td>
+            </tr>
+          ))}
+        </DataTable>
       )}
       <button type="button" class="secondary outline" onClick={onRefresh}>
         Refresh group
@@ -164,7 +141,7 @@ function ResetPanel({ details, onReset }: { details: GroupDetails; onReset: () =
   const [partition, setPartition] = useState('all');
   const [to, setTo] = useState<ResetTo>('earliest');
   const [offset, setOffset] = useState('0');
-  const [time, setTime] = useState('');
+  const [time, setTime] = useState(() => localDateTime(Date.now() - 3_600_000));
   const [asking, setAsking] = useState<OffsetReset | undefined>();
   const action = useAction(whileLive);
   const partitions = details.partitions.filter((p) => p.topic === topic).length;
@@ -205,69 +182,41 @@ function ResetPanel({ details, onReset }: { details: GroupDetails; onReset: () =
       ) : (
         <form onSubmit={ask}>
           <div class="grid-form">
-            <div class="field">
-              <label for="field-reset-topic">Topic</label>
-              <select
-                id="field-reset-topic"
-                name="reset-topic"
-                value={topic}
-                onChange={(e) => {
-                  setTopic(e.currentTarget.value);
-                  setPartition('all');
-                }}
-              >
-                {topics.map((t) => (
-                  <option key={t} value={t}>
-                    {t}
-                  </option>
-                ))}
-              </select>
-            </div>
-            <div class="field">
-              <label for="field-reset-partition">Partitions</label>
-              <select
-                id="field-reset-partition"
-                name="reset-partition"
-                value={partition}
-                onChange={(e) => setPartition(e.currentTarget.value)}
-              >
-                <option value="all">all</option>
-                {partitionOptions(partitions)}
-              </select>
-            </div>
-            <div class="field">
-              <label for="field-reset-to">Reset to</label>
-              <select
-                id="field-reset-to"
-                name="reset-to"
-                value={to}
-                onChange={(e) => setTo(e.currentTarget.value as ResetTo)}
-              >
-                {Object.entries(RESET_WORDS).map(([value, words]) => (
-                  <option key={value} value={value}>
-                    {words}
-                  </option>
-                ))}
-              </select>
-            </div>
-            {to === 'offset' && (
-              <InputField
-                name="reset-offset"
-                label="Offset"
-                type="number"
-                min={0}
-                required
-                value={offset}
-                onValue={setOffset}
-              />
-            )}
+            <SelectField
+              name="reset-topic"
+              label="Topic"
+              value={topic}
+              onValue={(value) => {
+                setTopic(value);
+                setPartition('all');
+              }}
+            >
+              {topics.map((t) => (
+                <option key={t} value={t}>
+                  {t}
+                </option>
+              ))}
+            </SelectField>
+            <SelectField name="reset-partition" label="Partitions" value={partition} onValue={setPartition}>
+              <option value="all">all</option>
+              {partitionOptions(partitions)}
+            </SelectField>
+            <SelectField
+              name="reset-to"
+              label="Reset to"
+              value={to}
+              onValue={(value) => setTo(value as ResetTo)}
+            >
+              {Object.entries(RESET_WORDS).map(([value, words]) => (
+                <option key={value} value={value}>
+                  {words}
+                </option>
+              ))}
+            </SelectField>
+            {to === 'offset' && <OffsetField name="reset-offset" value={offset} onValue={setOffset} />}
             {to === 'timestamp' && (
-              <InputField
+              <TimeField
                 name="reset-time"
-                label="Time (your time zone)"
-                type="datetime-local"
-                step={1}
-                required
                 value={time}
                 onValue={setTime}
                 help="The first record at or after it; the high watermark when none is that recent."

@@ -8,8 +8,9 @@ import { OutcomeNotice, useAction } from '../action.tsx';
 import { ApiError, api } from '../api.ts';
 import type { SubscriptionDetails } from '../api-types.ts';
 import { useLoad } from '../load.ts';
-import { Failure, formatTime, Loading } from '../notices.tsx';
+import { Failure, formatTime, Loading, Missing } from '../notices.tsx';
 import { hrefs } from '../route.ts';
+import { DataTable } from '../table.tsx';
 
 export function SubscriptionPage({ subscription }: { subscription: string }) {
   const [details, reload] = useLoad(() => api.describeSubscription(subscription), [subscription]);
@@ -17,14 +18,11 @@ export function SubscriptionPage({ subscription }: { subscription: string }) {
   if (details.state === 'failed') {
     if (details.error instanceof ApiError && details.error.code === 'SUBSCRIPTION_NOT_FOUND') {
       return (
-        <>
-          <h1>{subscription}</h1>
-          <p role="alert" class="notice-error">
-            There is no subscription named <code>{subscription}</code>. Go back to the{' '}
-            <a href={hrefs.overview}>overview</a> to pick another, or create it with{' '}
-            <code>npx streambed subscriptions create {subscription} --topic … --target-url …</code>.
-          </p>
-        </>
+        <Missing name={subscription}>
+          There is no subscription named <code>{subscription}</code>. Go back to the{' '}
+          <a href={hrefs.overview}>overview</a> to pick another, or create it with{' '}
+          <code>npx streambed subscriptions create {subscription} --topic … --target-url …</code>.
+        </Missing>
       );
     }
     return <Failure error={details.error} what={`subscription ${subscription}`} />;
@@ -125,48 +123,44 @@ function DeliveryPanel({ details, onRefresh }: { details: SubscriptionDetails; o
   return (
     <section class="panel" aria-labelledby="delivery-title">
       <h2 id="delivery-title">Delivery per partition</h2>
-      <div class="overflow-auto">
-        <table class="striped records">
-          <thead>
-            <tr>
-              <th scope="col">Partition</th>
-              <th scope="col">Committed offset</th>
-              <th scope="col">High watermark</th>
-              <th scope="col">Lag</th>
-              <th scope="col">Attempts</th>
-              <th scope="col">Last error</th>
-              <th scope="col">Last delivery</th>
-              <th scope="col">Dead-lettered</th>
-            </tr>
-          </thead>
-          <tbody>
-            {details.partitions.map((p) => (
-              <tr key={p.partition} data-partition={p.partition}>
-                <th scope="row">{p.partition}</th>
-                <td data-field="committed">
-                  {p.committedOffset === null ? <span class="muted">none yet</span> : p.committedOffset}
-                </td>
-                <td>{p.highWatermark}</td>
-                <td data-field="lag">{p.lag}</td>
-                <td data-field="attempts">{p.attempts}</td>
-                <td data-field="last-error">
-                  {p.lastError === null ? (
-                    <span class="muted">none</span>
-                  ) : (
-                    <>
-                      <When at={p.lastErrorTime} />: {p.lastError}
-                    </>
-                  )}
-                </td>
-                <td data-field="last-delivery">
-                  <When at={p.lastDeliveryTime} />
-                </td>
-                <td data-field="dead-lettered">{p.deadLettered}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        className="records"
+        headings={[
+          'Partition',
+          'Committed offset',
+          'High watermark',
+          'Lag',
+          'Attempts',
+          'Last error',
+          'Last delivery',
+          'Dead-lettered',
+        ]}
+      >
+        {details.partitions.map((p) => (
+          <tr key={p.partition} data-partition={p.partition}>
+            <th scope="row">{p.partition}</th>
+            <td data-field="committed">
+              {p.committedOffset === null ? <span class="muted">none yet</span> : p.committedOffset}
+            </td>
+            <td>{p.highWatermark}</td>
+            <td data-field="lag">{p.lag}</td>
+            <td data-field="attempts">{p.attempts}</td>
+            <td data-field="last-error">
+              {p.lastError === null ? (
+                <span class="muted">none</span>
+              ) : (
+                <>
+                  <When at={p.lastErrorTime} />: {p.lastError}
+                </>
+              )}
+            </td>
+            <td data-field="last-delivery">
+              <When at={p.lastDeliveryTime} />
+            </td>
+            <td data-field="dead-lettered">{p.deadLettered}</td>
+          </tr>
+        ))}
+      </DataTable>
       <button type="button" class="secondary outline" onClick={onRefresh}>
         Refresh delivery status
       </button>
