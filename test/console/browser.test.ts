@@ -442,6 +442,14 @@ if (skipReason !== undefined) {
         'document.documentElement.scrollWidth - window.innerWidth',
       );
       expect(overflow).toBeLessThanOrEqual(0);
+      // A group page, with its long member ids, scrolls its tables and not the page.
+      await createTopic(open.url, 'narrow');
+      expect(await post(`${open.url}/v1/groups/narrow-readers/members`, { topics: ['narrow'] })).toBe(201);
+      await page.goto(`${open.url}/console#/groups/narrow-readers`);
+      await page.locator('tr[data-member]').waitFor();
+      expect(
+        await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth'),
+      ).toBeLessThanOrEqual(0);
       // Keyboard only: the create form, from the name field to Enter.
       await page.goto(`${open.url}/console#/topics/new`);
       await page.getByLabel('Topic name').focus();
