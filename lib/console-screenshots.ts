@@ -26,7 +26,7 @@ async function call(server: LocalServer, method: string, path: string, body?: un
 }
 
 /** Topics with records (JSON, text, bytes), a group that lags, a paused subscription. */
-async function seed(server: LocalServer): Promise<void> {
+async function seed(server: LocalServer): Promise<Commit> {
   await call(server, 'POST', '/v1/topics', {
     name: 'orders',
     partitions: 3,
@@ -53,11 +53,20 @@ async function seed(server: LocalServer): Promise<void> {
     value: `clicked /page/${i % 9}`,
   }));
   await call(server, 'POST', '/v1/topics/clicks/records', { records: clicks });
-  const joined = await call(server, 'POST', '/v1/groups/billing/members', { topics: ['orders'] });
+  const joined = await call(server, 'POST', '/v1/groups/billing/members', {
+    topics: ['orders'],
+    // Live through the whole run, so the group page shows a member and a refused delete.
+    sessionTimeoutMs: 300_000,
+  });
   const offsets = (joined.assignments as { topic: string; partition: number; epoch: number }[]).map(
     ({ topic, partition, epoch }) => ({ topic, partition, epoch, offset: 5 }),
   );
-  await call(server, 'POST', '/v1/groups/billing/offsets', { memberId: joined.memberId, offsets });
+  const commit: Commit = (offset) =>
+    call(server, 'POST', '/v1/groups/billing/offsets', {
+      memberId: joined.memberId,
+      offsets: offsets.map((o) => ({ ...o, offset })),
+    });
+  await commit(5);
   await call(server, 'POST', '/v1/subscriptions', {
     name: 'orders-hook',
     topic: 'orders',
@@ -67,7 +76,11 @@ async function seed(server: LocalServer): Promise<void> {
     startingPosition: 'earliest',
     enabled: false,
   });
+  return commit;
 }
+
+/** Commits the billing group's offset on every partition of orders. */
+type Commit = (offset: number) => Promise<unknown>;
 
 async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(OUT, `${name}.png`), fullPage: true });
@@ -90,7 +103,7 @@ async function main(): Promise<void> {
   const guarded = await startLocalServer({ ...common, token: 'sample-token' });
   const browser = await launchChromium();
   try {
-    await seed(server);
+    const commit = await seed(server);
     const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
 
     await page.goto(`${server.url}/console`);
@@ -126,6 +139,25 @@ async function main(): Promise<void> {
     await produce.getByRole('status').waitFor();
     await produce.screenshot({ path: join(OUT, 'produce.png') });
     console.log(`wrote ${join(OUT, 'produce.png')}`);
+
+    // The group catching up while the page reads its lag, then a delete refused while its member lives.
+    await page.goto(`${server.url}/console#/groups/billing`);
+    const lag = page.locator('strong[data-field="total-lag"]');
+    await lag.waitFor();
+    for (const offset of [8, 11, 13]) {
+      const before = await lag.textContent();
+      await commit(offset);
+      await lag.filter({ hasNotText: before ?? '' }).waitFor({ timeout: 15_000 });
+    }
+    const remove = page.locator('section', { has: page.getByRole('heading', { name: 'Delete the group' }) });
+    await remove.getByRole('button', { name: 'Delete group…' }).click();
+    await remove.getByRole('button', { name: 'Delete this group' }).click();
+    await remove.getByRole('alert').waitFor();
+    await shot(page, 'group');
+
+    await page.goto(`${server.url}/console#/subscriptions/orders-hook`);
+    await page.locator('[data-field="state"]').waitFor();
+    await shot(page, 'subscription');
 
     await page.goto(`${server.url}/console#/topics/new`);
     await page.getByLabel('Topic name').fill('payments');

@@ -4,7 +4,9 @@
  * Type-only: no zod reaches the browser bundle.
  */
 import type * as z from 'zod';
+import type { resetSchema } from '../../lambdas/http/groups-routes.ts';
 import type {
+  changeSubscriptionSchema,
   fetchedRecordSchema,
   fetchResponseSchema,
   groupDetailsResponseSchema,
@@ -12,8 +14,10 @@ import type {
   offsetsResponseSchema,
   ProduceRecordBody,
   produceResponseSchema,
+  resetResponseSchema,
   subscriptionDetailsResponseSchema,
   subscriptionListResponseSchema,
+  subscriptionResponseSchema,
   topicDetailsResponseSchema,
   topicListResponseSchema,
   topicResponseSchema,
@@ -30,6 +34,10 @@ export type FetchedRecord = z.infer<typeof fetchedRecordSchema>;
 export type PartitionOffsets = z.infer<typeof offsetsResponseSchema>;
 export type GroupList = z.infer<typeof groupListResponseSchema>;
 export type GroupDetails = z.infer<typeof groupDetailsResponseSchema>;
+export type OffsetReset = z.input<typeof resetSchema>;
+export type ResetResponse = z.infer<typeof resetResponseSchema>;
+export type SubscriptionConfig = z.infer<typeof subscriptionResponseSchema>;
+export type SubscriptionChange = z.input<typeof changeSubscriptionSchema>;
 export type SubscriptionList = z.infer<typeof subscriptionListResponseSchema>;
 export type SubscriptionDetails = z.infer<typeof subscriptionDetailsResponseSchema>;
 

@@ -9,9 +9,13 @@ import type {
   FetchResponse,
   GroupDetails,
   GroupList,
+  OffsetReset,
   PartitionOffsets,
   ProduceRecordBody,
   ProduceResponse,
+  ResetResponse,
+  SubscriptionChange,
+  SubscriptionConfig,
   SubscriptionDetails,
   SubscriptionList,
   TopicDetails,
@@ -113,6 +117,11 @@ export const api = {
   listSubscriptions: () => call<SubscriptionList>('GET', '/v1/subscriptions'),
   describeSubscription: (name: string) =>
     call<SubscriptionDetails>('GET', `/v1/subscriptions/${segment(name)}`),
+  resetOffsets: (group: string, reset: OffsetReset) =>
+    call<ResetResponse>('POST', `/v1/groups/${segment(group)}/offsets/reset`, reset),
+  deleteGroup: (group: string) => call<undefined>('DELETE', `/v1/groups/${segment(group)}`),
+  changeSubscription: (name: string, change: SubscriptionChange) =>
+    call<SubscriptionConfig>('PATCH', `/v1/subscriptions/${segment(name)}`, change),
 };
 
 /** One record of a produce request, in the JSON form (docs/api.md, "Produce"), as the form sends it. */

@@ -5,7 +5,9 @@
 import { useEffect, useState } from 'preact/hooks';
 import { setUnauthorizedListener, storedToken, storeToken } from './api.ts';
 import { CreateTopicPage } from './pages/create-topic.tsx';
+import { GroupPage } from './pages/group.tsx';
 import { OverviewPage } from './pages/overview.tsx';
+import { SubscriptionPage } from './pages/subscription.tsx';
 import { TopicPage } from './pages/topic.tsx';
 import { hrefs, useRoute } from './route.ts';
 
@@ -52,7 +54,9 @@ export function App() {
         <div key={generation}>
           {route.page === 'overview' && <OverviewPage />}
           {route.page === 'create-topic' && <CreateTopicPage />}
-          {route.page === 'topic' && <TopicPage key={route.topic} topic={route.topic} />}
+          {route.page === 'topic' && <TopicPage key={route.name} topic={route.name} />}
+          {route.page === 'group' && <GroupPage key={route.name} group={route.name} />}
+          {route.page === 'subscription' && <SubscriptionPage key={route.name} subscription={route.name} />}
         </div>
       </main>
     </>

@@ -82,3 +82,74 @@ export function partitionOptions(partitions: number) {
     </option>
   ));
 }
+
+export function SelectField({
+  name,
+  label,
+  value,
+  onValue,
+  children,
+}: {
+  name: string;
+  label: ComponentChildren;
+  value: string;
+  onValue: (value: string) => void;
+  children: ComponentChildren;
+}) {
+  const id = `field-${name}`;
+  return (
+    <div class="field">
+      <label for={id}>{label}</label>
+      <select id={id} name={name} value={value} onChange={(e) => onValue(e.currentTarget.value)}>
+        {children}
+      </select>
+    </div>
+  );
+}
+
+/** An offset to start at: a whole number from 0. */
+export function OffsetField({
+  name,
+  value,
+  onValue,
+}: {
+  name: string;
+  value: string;
+  onValue: (value: string) => void;
+}) {
+  return (
+    <InputField name={name} label="Offset" type="number" min={0} required value={value} onValue={onValue} />
+  );
+}
+
+/** A time to start at, to the second, in the browser's time zone (see `localDateTime`). */
+export function TimeField({
+  name,
+  value,
+  onValue,
+  help,
+}: {
+  name: string;
+  value: string;
+  onValue: (value: string) => void;
+  help?: ComponentChildren;
+}) {
+  return (
+    <InputField
+      name={name}
+      label="Time (your time zone)"
+      type="datetime-local"
+      step={1}
+      required
+      value={value}
+      onValue={onValue}
+      help={help}
+    />
+  );
+}
+
+/** A `datetime-local` value for a time: local wall-clock time, to the second. */
+export function localDateTime(ms: number): string {
+  const date = new Date(ms - new Date(ms).getTimezoneOffset() * 60_000);
+  return date.toISOString().slice(0, 19);
+}

@@ -1,4 +1,5 @@
 /** How the console says that something failed, and what to do about it. */
+import type { ComponentChildren } from 'preact';
 import { ApiError, describeFailure } from './api.ts';
 
 export function Failure({ error, what }: { error: unknown; what: string }) {
@@ -33,4 +34,16 @@ export function formatBytes(bytes: number): string {
 
 export function formatTime(ms: number): string {
   return new Date(ms).toISOString().replace('T', ' ').replace('Z', ' UTC');
+}
+
+/** A page for a name that does not exist: what was asked for, and where to go instead. */
+export function Missing({ name, children }: { name: string; children: ComponentChildren }) {
+  return (
+    <>
+      <h1>{name}</h1>
+      <p role="alert" class="notice-error">
+        {children}
+      </p>
+    </>
+  );
 }

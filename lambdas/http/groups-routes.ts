@@ -49,7 +49,7 @@ const commitSchema = z.strictObject(
   { error: 'must be a JSON object' },
 );
 
-const resetSchema = z.strictObject(
+export const resetSchema = z.strictObject(
   {
     topic: name,
     partitions: z.array(nonNegativeInt).optional(),

@@ -4,7 +4,9 @@
  * error and empty states; a narrow window. Every wait is for a condition (Playwright's auto-waiting
  * locators, vitest's expect.poll), never a sleep.
  */
-import type { Browser, Page } from 'playwright-core';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalServer, startLocalServer } from '../../lambdas/runtime/local-server.ts';
 import {
@@ -17,16 +19,26 @@ import {
 const skipReason = browserSkipReason();
 
 async function post(url: string, body: unknown, token?: string): Promise<number> {
+  return (await send('POST', url, body, token)).status;
+}
+
+/** A call to the API; the answer's status and JSON body. */
+async function send<T = unknown>(
+  method: string,
+  url: string,
+  body?: unknown,
+  token?: string,
+): Promise<{ status: number; json: T }> {
   const response = await fetch(url, {
-    method: 'POST',
+    method,
     headers: {
       'content-type': 'application/json',
       ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
     },
-    body: JSON.stringify(body),
+    body: body === undefined ? undefined : JSON.stringify(body),
   });
-  await response.body?.cancel();
-  return response.status;
+  const text = await response.text();
+  return { status: response.status, json: (text === '' ? undefined : JSON.parse(text)) as T };
 }
 
 async function createTopic(url: string, name: string, token?: string): Promise<void> {
@@ -255,6 +267,173 @@ if (skipReason !== undefined) {
       await done(page);
     });
 
+    it("shows a group's lag falling to 0 as its consumer commits, then resets and deletes it once the member has left", async () => {
+      await createTopic(open.url, 'lagging');
+      await produce(
+        open.url,
+        'lagging',
+        Array.from({ length: 7 }, (_, i) => ({ value: `r${i}` })),
+      );
+      const joined = await send<{ memberId: string; assignments: { epoch: number }[] }>(
+        'POST',
+        `${open.url}/v1/groups/readers/members`,
+        {
+          topics: ['lagging'],
+          sessionTimeoutMs: 120_000,
+        },
+      );
+      expect(joined.status).toBe(201);
+      const memberId = joined.json.memberId;
+      const epoch = joined.json.assignments[0]?.epoch;
+
+      const page = await newPage();
+      await page.goto(`${open.url}/console`);
+      await page.getByRole('link', { name: 'readers' }).click();
+      await page.getByRole('heading', { name: 'Group readers' }).waitFor();
+      const row = page.locator('tr[data-topic="lagging"][data-partition="0"]');
+      const lag = row.locator('[data-field="lag"]');
+      await expect.poll(() => lag.textContent()).toBe('7');
+      await page.locator('tr[data-member]').getByText(memberId).waitFor();
+
+      // The consumer catches up: the live reads show the lag at 0, in the table and the chart's text.
+      const commit = await send('POST', `${open.url}/v1/groups/readers/offsets`, {
+        memberId,
+        offsets: [{ topic: 'lagging', partition: 0, offset: 7, epoch }],
+      });
+      expect(commit.status).toBe(200);
+      await expect.poll(() => lag.textContent(), { timeout: 15_000 }).toBe('0');
+      await expect.poll(() => page.locator('strong[data-field="total-lag"]').textContent()).toBe('0');
+      await expect.poll(() => row.locator('[data-field="committed"]').textContent()).toBe('7');
+
+      // While the member is live, a reset and a delete are refused, and the page says what to do.
+      const reset = page.locator('section', { has: page.getByRole('heading', { name: 'Reset offsets' }) });
+      await reset.getByLabel('Reset to').selectOption('earliest');
+      const refusedWhileLive = async (section: Locator, ask: string, confirm: string) => {
+        await section.getByRole('button', { name: ask }).click();
+        await section.getByRole('button', { name: confirm }).click();
+        await section
+          .getByRole('alert')
+          .getByText(/INVALID_REQUEST: group readers has 1 live member.*Stop the group’s consumers/)
+          .waitFor();
+      };
+      await refusedWhileLive(reset, 'Reset offsets…', 'Reset these offsets');
+      const remove = page.locator('section', {
+        has: page.getByRole('heading', { name: 'Delete the group' }),
+      });
+      await refusedWhileLive(remove, 'Delete group…', 'Delete this group');
+      expect((await send<{ groups: string[] }>('GET', `${open.url}/v1/groups`)).json.groups).toContain(
+        'readers',
+      );
+
+      // The member leaves: a reset to the earliest offset brings the lag back to 7.
+      expect((await send('DELETE', `${open.url}/v1/groups/readers/members/${memberId}`)).status).toBe(204);
+      await page.getByRole('button', { name: 'Refresh group' }).click();
+      await page.locator('[data-field="no-members"]').waitFor();
+      await reset.getByRole('button', { name: 'Reset offsets…' }).click();
+      await reset
+        .getByText('Reset group readers on lagging, all partitions, to the earliest offset')
+        .waitFor();
+      await reset.getByRole('button', { name: 'Reset these offsets' }).click();
+      await reset.getByRole('status').getByText('Reset: lagging/0 → 0.').waitFor();
+      await expect.poll(() => lag.textContent()).toBe('7');
+      await expect.poll(() => row.locator('[data-field="committed"]').textContent()).toBe('0');
+
+      // To an offset, one partition: the lag follows.
+      await reset.getByLabel('Reset to').selectOption('offset');
+      await reset.getByLabel('Offset').fill('4');
+      await reset.getByLabel('Partitions').selectOption('0');
+      await reset.getByRole('button', { name: 'Reset offsets…' }).click();
+      await reset.getByRole('button', { name: 'Reset these offsets' }).click();
+      await reset.getByRole('status').getByText('Reset: lagging/0 → 4.').waitFor();
+      await expect.poll(() => lag.textContent()).toBe('3');
+
+      // Cancel changes nothing; a confirmed delete removes the group.
+      await remove.getByRole('button', { name: 'Delete group…' }).click();
+      await remove.getByRole('button', { name: 'Cancel' }).click();
+      expect((await send<{ groups: string[] }>('GET', `${open.url}/v1/groups`)).json.groups).toContain(
+        'readers',
+      );
+      await remove.getByRole('button', { name: 'Delete group…' }).click();
+      await remove.getByRole('button', { name: 'Delete this group' }).click();
+      await remove.getByRole('status').getByText('Group readers is deleted.').waitFor();
+      expect((await send<{ groups: string[] }>('GET', `${open.url}/v1/groups`)).json.groups).not.toContain(
+        'readers',
+      );
+      await done(page);
+    });
+
+    it("shows a subscription's delivery per partition, and pauses and resumes it", async () => {
+      // A target that accepts every delivery and counts the records.
+      let delivered = 0;
+      const target = createServer((request, response) => {
+        let body = '';
+        request.on('data', (chunk) => {
+          body += chunk;
+        });
+        request.on('end', () => {
+          // The event of a self-managed Kafka source: records by `topic-partition` (docs/subscriptions.md).
+          const event = JSON.parse(body) as { records: Record<string, unknown[]> };
+          for (const batch of Object.values(event.records)) delivered += batch.length;
+          response.writeHead(200).end();
+        });
+      });
+      await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+      const delivering = await startLocalServer({ ...common, subscriptions: true, consoleDir: built.dir });
+      try {
+        const url = delivering.url;
+        await createTopic(url, 'hooked');
+        await produce(url, 'hooked', [{ value: 'a' }, { value: 'b' }, { value: 'c' }]);
+        const created = await send('POST', `${url}/v1/subscriptions`, {
+          name: 'hook',
+          topic: 'hooked',
+          target: { url: `http://127.0.0.1:${(target.address() as AddressInfo).port}/in` },
+          startingPosition: 'earliest',
+        });
+        expect(created.status).toBe(201);
+
+        const page = await newPage();
+        await page.goto(`${url}/console`);
+        await page.getByRole('link', { name: 'hook', exact: true }).click();
+        await page.getByRole('heading', { name: 'Subscription hook' }).waitFor();
+        const state = page.locator('[data-field="state"]');
+        await expect.poll(() => state.textContent()).toBe('running');
+        await expect.poll(() => delivered, { timeout: 15_000 }).toBe(3);
+        const partition = page.locator('tr[data-partition="0"]');
+        await expect
+          .poll(
+            async () => {
+              await page.getByRole('button', { name: 'Refresh delivery status' }).click();
+              return partition.locator('[data-field="committed"]').textContent();
+            },
+            { timeout: 15_000 },
+          )
+          .toBe('3');
+        await expect(partition.locator('[data-field="lag"]').textContent()).resolves.toBe('0');
+        await expect(partition.locator('[data-field="last-delivery"] time').count()).resolves.toBe(1);
+        await expect(partition.locator('[data-field="attempts"]').textContent()).resolves.toBe('0');
+
+        await page.getByRole('button', { name: 'Pause delivery' }).click();
+        await page.getByRole('status').getByText('Paused').waitFor();
+        await expect.poll(() => state.textContent()).toBe('paused');
+        expect((await send<{ enabled: boolean }>('GET', `${url}/v1/subscriptions/hook`)).json.enabled).toBe(
+          false,
+        );
+
+        // Resumed, it delivers what was written meanwhile.
+        await produce(url, 'hooked', [{ value: 'd' }]);
+        await page.getByRole('button', { name: 'Resume delivery' }).click();
+        await page.getByRole('status').getByText('Resumed').waitFor();
+        await expect.poll(() => state.textContent()).toBe('running');
+        await expect.poll(() => delivered, { timeout: 15_000 }).toBe(4);
+        await page.goto(`${url}/console#/subscriptions/nope`);
+        await page.getByRole('alert').getByText('There is no subscription named').waitFor();
+        await done(page);
+      } finally {
+        await delivering.close();
+        await new Promise((resolve) => target.close(resolve));
+      }
+    });
+
     it('fits a narrow window and is driven from the keyboard', async () => {
       const page = await newPage(390, 800);
       await page.goto(`${open.url}/console#/topics/orders`);
@@ -263,6 +442,14 @@ if (skipReason !== undefined) {
         'document.documentElement.scrollWidth - window.innerWidth',
       );
       expect(overflow).toBeLessThanOrEqual(0);
+      // A group page, with its long member ids, scrolls its tables and not the page.
+      await createTopic(open.url, 'narrow');
+      expect(await post(`${open.url}/v1/groups/narrow-readers/members`, { topics: ['narrow'] })).toBe(201);
+      await page.goto(`${open.url}/console#/groups/narrow-readers`);
+      await page.locator('tr[data-member]').waitFor();
+      expect(
+        await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth'),
+      ).toBeLessThanOrEqual(0);
       // Keyboard only: the create form, from the name field to Enter.
       await page.goto(`${open.url}/console#/topics/new`);
       await page.getByLabel('Topic name').focus();

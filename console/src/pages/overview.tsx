@@ -7,6 +7,7 @@ import type { GroupDetails, SubscriptionDetails, TopicDetails } from '../api-typ
 import { useLoad } from '../load.ts';
 import { Failure, formatBytes, Loading } from '../notices.tsx';
 import { hrefs } from '../route.ts';
+import { DataTable } from '../table.tsx';
 
 /** Describes each name, a few at a time, in list order. */
 async function describeAll<T>(names: string[], describe: (name: string) => Promise<T>): Promise<T[]> {
@@ -65,38 +66,25 @@ function TopicsPanel() {
 
 function TopicsTable({ topics }: { topics: TopicDetails[] }) {
   return (
-    <div class="overflow-auto">
-      <table class="striped">
-        <thead>
-          <tr>
-            <th scope="col">Topic</th>
-            <th scope="col">Partitions</th>
-            <th scope="col">Records</th>
-            <th scope="col">Bytes</th>
-            <th scope="col">High watermarks</th>
+    <DataTable headings={['Topic', 'Partitions', 'Records', 'Bytes', 'High watermarks']}>
+      {topics.map((topic) => {
+        const records = topic.partitions.reduce((sum, p) => sum + p.highWatermark - p.logStartOffset, 0);
+        const bytes = topic.partitions.reduce((sum, p) => sum + p.bytes, 0);
+        return (
+          <tr key={topic.name} data-topic={topic.name}>
+            <th scope="row">
+              <a href={hrefs.topic(topic.name)}>{topic.name}</a>
+            </th>
+            <td>{topic.partitions.length}</td>
+            <td data-field="records">{records}</td>
+            <td>{formatBytes(bytes)}</td>
+            <td data-field="high-watermarks">
+              {topic.partitions.map((p) => `${p.partition}: ${p.highWatermark}`).join(' · ')}
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {topics.map((topic) => {
-            const records = topic.partitions.reduce((sum, p) => sum + p.highWatermark - p.logStartOffset, 0);
-            const bytes = topic.partitions.reduce((sum, p) => sum + p.bytes, 0);
-            return (
-              <tr key={topic.name} data-topic={topic.name}>
-                <th scope="row">
-                  <a href={hrefs.topic(topic.name)}>{topic.name}</a>
-                </th>
-                <td>{topic.partitions.length}</td>
-                <td data-field="records">{records}</td>
-                <td>{formatBytes(bytes)}</td>
-                <td data-field="high-watermarks">
-                  {topic.partitions.map((p) => `${p.partition}: ${p.highWatermark}`).join(' · ')}
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
-    </div>
+        );
+      })}
+    </DataTable>
   );
 }
 
@@ -131,28 +119,18 @@ function GroupsPanel() {
 
 function GroupsTable({ groups }: { groups: GroupDetails[] }) {
   return (
-    <div class="overflow-auto">
-      <table class="striped">
-        <thead>
-          <tr>
-            <th scope="col">Group</th>
-            <th scope="col">Members</th>
-            <th scope="col">Topics</th>
-            <th scope="col">Total lag</th>
-          </tr>
-        </thead>
-        <tbody>
-          {groups.map((group) => (
-            <tr key={group.group} data-group={group.group}>
-              <th scope="row">{group.group}</th>
-              <td>{group.members.length}</td>
-              <td>{[...new Set(group.partitions.map((p) => p.topic))].join(', ') || '—'}</td>
-              <td data-field="lag">{group.partitions.reduce((sum, p) => sum + p.lag, 0)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable headings={['Group', 'Members', 'Topics', 'Total lag']}>
+      {groups.map((group) => (
+        <tr key={group.group} data-group={group.group}>
+          <th scope="row">
+            <a href={hrefs.group(group.group)}>{group.group}</a>
+          </th>
+          <td>{group.members.length}</td>
+          <td>{[...new Set(group.partitions.map((p) => p.topic))].join(', ') || '—'}</td>
+          <td data-field="lag">{group.partitions.reduce((sum, p) => sum + p.lag, 0)}</td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }
 
@@ -191,33 +169,21 @@ function SubscriptionsPanel() {
 
 function SubscriptionsTable({ subscriptions }: { subscriptions: SubscriptionDetails[] }) {
   return (
-    <div class="overflow-auto">
-      <table class="striped">
-        <thead>
-          <tr>
-            <th scope="col">Subscription</th>
-            <th scope="col">Topic</th>
-            <th scope="col">Target</th>
-            <th scope="col">State</th>
-            <th scope="col">Total lag</th>
-            <th scope="col">Failing partitions</th>
-          </tr>
-        </thead>
-        <tbody>
-          {subscriptions.map((s) => (
-            <tr key={s.name} data-subscription={s.name}>
-              <th scope="row">{s.name}</th>
-              <td>
-                <a href={hrefs.topic(s.topic)}>{s.topic}</a>
-              </td>
-              <td>{'url' in s.target ? s.target.url : s.target.function}</td>
-              <td>{s.enabled ? 'running' : 'paused'}</td>
-              <td data-field="lag">{s.partitions.reduce((sum, p) => sum + p.lag, 0)}</td>
-              <td>{s.partitions.filter((p) => p.attempts > 0).length}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable headings={['Subscription', 'Topic', 'Target', 'State', 'Total lag', 'Failing partitions']}>
+      {subscriptions.map((s) => (
+        <tr key={s.name} data-subscription={s.name}>
+          <th scope="row">
+            <a href={hrefs.subscription(s.name)}>{s.name}</a>
+          </th>
+          <td>
+            <a href={hrefs.topic(s.topic)}>{s.topic}</a>
+          </td>
+          <td>{'url' in s.target ? s.target.url : s.target.function}</td>
+          <td>{s.enabled ? 'running' : 'paused'}</td>
+          <td data-field="lag">{s.partitions.reduce((sum, p) => sum + p.lag, 0)}</td>
+          <td>{s.partitions.filter((p) => p.attempts > 0).length}</td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }

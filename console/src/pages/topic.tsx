@@ -7,11 +7,20 @@ import { useState } from 'preact/hooks';
 import { ApiError, api, describeFailure } from '../api.ts';
 import type { FetchedRecord, TopicDetails } from '../api-types.ts';
 import { type Decoded, decodeField } from '../decode.ts';
-import { InputField, partitionOptions, TextAreaField } from '../fields.tsx';
+import {
+  InputField,
+  localDateTime,
+  OffsetField,
+  partitionOptions,
+  SelectField,
+  TextAreaField,
+  TimeField,
+} from '../fields.tsx';
 import { useLoad } from '../load.ts';
-import { Failure, formatBytes, formatTime, Loading } from '../notices.tsx';
+import { Failure, formatBytes, formatTime, Loading, Missing } from '../notices.tsx';
 import { RateChart } from '../rate-chart.tsx';
 import { hrefs } from '../route.ts';
+import { DataTable } from '../table.tsx';
 
 export function TopicPage({ topic }: { topic: string }) {
   const [details, reload] = useLoad(() => api.describeTopic(topic), [topic]);
@@ -23,13 +32,10 @@ export function TopicPage({ topic }: { topic: string }) {
   if (details.state === 'failed') {
     if (details.error instanceof ApiError && details.error.code === 'TOPIC_NOT_FOUND') {
       return (
-        <>
-          <h1>{topic}</h1>
-          <p role="alert" class="notice-error">
-            There is no topic named <code>{topic}</code>. <a href={hrefs.createTopic}>Create it</a>, or go
-            back to the <a href={hrefs.overview}>overview</a> to pick another.
-          </p>
-        </>
+        <Missing name={topic}>
+          There is no topic named <code>{topic}</code>. <a href={hrefs.createTopic}>Create it</a>, or go back
+          to the <a href={hrefs.overview}>overview</a> to pick another.
+        </Missing>
       );
     }
     return <Failure error={details.error} what={`topic ${topic}`} />;
@@ -72,30 +78,17 @@ function PartitionsPanel({ details, onRefresh }: { details: TopicDetails; onRefr
   return (
     <section class="panel" aria-labelledby="partitions-title">
       <h2 id="partitions-title">Partitions</h2>
-      <div class="overflow-auto">
-        <table class="striped">
-          <thead>
-            <tr>
-              <th scope="col">Partition</th>
-              <th scope="col">Log start</th>
-              <th scope="col">High watermark</th>
-              <th scope="col">Batches</th>
-              <th scope="col">Bytes</th>
-            </tr>
-          </thead>
-          <tbody>
-            {details.partitions.map((p) => (
-              <tr key={p.partition} data-partition={p.partition}>
-                <th scope="row">{p.partition}</th>
-                <td data-field="log-start">{p.logStartOffset}</td>
-                <td data-field="high-watermark">{p.highWatermark}</td>
-                <td>{p.batches}</td>
-                <td>{formatBytes(p.bytes)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable headings={['Partition', 'Log start', 'High watermark', 'Batches', 'Bytes']}>
+        {details.partitions.map((p) => (
+          <tr key={p.partition} data-partition={p.partition}>
+            <th scope="row">{p.partition}</th>
+            <td data-field="log-start">{p.logStartOffset}</td>
+            <td data-field="high-watermark">{p.highWatermark}</td>
+            <td>{p.batches}</td>
+            <td>{formatBytes(p.bytes)}</td>
+          </tr>
+        ))}
+      </DataTable>
       <button type="button" class="secondary outline" onClick={onRefresh}>
         Refresh partitions
       </button>
@@ -175,11 +168,6 @@ async function readRecords(topic: string, partition: number, offset: number, lim
   }
 }
 
-function localDateTime(ms: number): string {
-  const date = new Date(ms - new Date(ms).getTimezoneOffset() * 60_000);
-  return date.toISOString().slice(0, 19);
-}
-
 function BrowserPanel({
   topic,
   partitions,
@@ -241,52 +229,21 @@ function BrowserPanel({
         }}
       >
         <div class="grid-form">
-          <div class="field">
-            <label for="field-browse-partition">Partition</label>
-            <select
-              id="field-browse-partition"
-              name="browse-partition"
-              value={partition}
-              onChange={(e) => setPartition(e.currentTarget.value)}
-            >
-              {partitionOptions(partitions)}
-            </select>
-          </div>
-          <div class="field">
-            <label for="field-start-at">Start at</label>
-            <select
-              id="field-start-at"
-              name="start-at"
-              value={startAt}
-              onChange={(e) => setStartAt(e.currentTarget.value as StartAt)}
-            >
-              <option value="newest">the newest records</option>
-              <option value="offset">an offset</option>
-              <option value="time">a time</option>
-            </select>
-          </div>
-          {startAt === 'offset' && (
-            <InputField
-              name="offset"
-              label="Offset"
-              type="number"
-              min={0}
-              required
-              value={offset}
-              onValue={setOffset}
-            />
-          )}
-          {startAt === 'time' && (
-            <InputField
-              name="time"
-              label="Time (your time zone)"
-              type="datetime-local"
-              step={1}
-              required
-              value={time}
-              onValue={setTime}
-            />
-          )}
+          <SelectField name="browse-partition" label="Partition" value={partition} onValue={setPartition}>
+            {partitionOptions(partitions)}
+          </SelectField>
+          <SelectField
+            name="start-at"
+            label="Start at"
+            value={startAt}
+            onValue={(value) => setStartAt(value as StartAt)}
+          >
+            <option value="newest">the newest records</option>
+            <option value="offset">an offset</option>
+            <option value="time">a time</option>
+          </SelectField>
+          {startAt === 'offset' && <OffsetField name="offset" value={offset} onValue={setOffset} />}
+          {startAt === 'time' && <TimeField name="time" value={time} onValue={setTime} />}
           <InputField
             name="limit"
             label="Records"
@@ -325,27 +282,15 @@ function RecordsView({ page, onNext }: { page: Page; onNext: () => void }) {
           newest records.
         </p>
       ) : (
-        <div class="overflow-auto">
-          <table class="records striped">
-            <caption class="muted">
-              {page.records.length} record{page.records.length === 1 ? '' : 's'} from {page.asked}
-            </caption>
-            <thead>
-              <tr>
-                <th scope="col">Offset</th>
-                <th scope="col">Timestamp</th>
-                <th scope="col">Key</th>
-                <th scope="col">Value</th>
-                <th scope="col">Headers</th>
-              </tr>
-            </thead>
-            <tbody>
-              {page.records.map((record) => (
-                <RecordRow key={record.offset} record={record} />
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          className="records"
+          headings={['Offset', 'Timestamp', 'Key', 'Value', 'Headers']}
+          caption={`${page.records.length} record${page.records.length === 1 ? '' : 's'} from ${page.asked}`}
+        >
+          {page.records.map((record) => (
+            <RecordRow key={record.offset} record={record} />
+          ))}
+        </DataTable>
       )}
       {page.nextOffset < page.highWatermark && (
         <button type="button" class="secondary" onClick={onNext}>
@@ -474,18 +419,10 @@ function ProducePanel({
       <form onSubmit={submit}>
         <div class="grid-form">
           <InputField name="key" label="Key (empty for none)" value={key} onValue={setKey} />
-          <div class="field">
-            <label for="field-produce-partition">Partition</label>
-            <select
-              id="field-produce-partition"
-              name="produce-partition"
-              value={partition}
-              onChange={(e) => setPartition(e.currentTarget.value)}
-            >
-              <option value="auto">by key (or rotating without one)</option>
-              {partitionOptions(partitions)}
-            </select>
-          </div>
+          <SelectField name="produce-partition" label="Partition" value={partition} onValue={setPartition}>
+            <option value="auto">by key (or rotating without one)</option>
+            {partitionOptions(partitions)}
+          </SelectField>
         </div>
         <TextAreaField
           name="value"
