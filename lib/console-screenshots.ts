@@ -7,22 +7,31 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { type LocalServer, startLocalServer } from '../lambdas/runtime/local-server.ts';
-import { browserSkipReason, buildConsole, launchChromium } from '../test/support/console-browser.ts';
+import {
+  browserSkipReason,
+  buildConsole,
+  launchChromium,
+  sendJson,
+} from '../test/support/console-browser.ts';
 
 const OUT = 'docs/console';
 
-async function call(server: LocalServer, method: string, path: string, body?: unknown, token?: string) {
-  const response = await fetch(`${server.url}${path}`, {
+/** A JSON call that must succeed; its answer's body. */
+async function call(
+  server: LocalServer,
+  method: string,
+  path: string,
+  body?: unknown,
+  token?: string,
+): Promise<Record<string, unknown>> {
+  const { status, json } = await sendJson<Record<string, unknown>>(
     method,
-    headers: {
-      'content-type': 'application/json',
-      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
-  return text === '' ? undefined : JSON.parse(text);
+    `${server.url}${path}`,
+    body,
+    token,
+  );
+  if (status < 200 || status > 299) throw new Error(`${method} ${path}: ${status} ${JSON.stringify(json)}`);
+  return json;
 }
 
 /** Topics with records (JSON, text, bytes), a group that lags, a paused subscription. */

@@ -14,31 +14,13 @@ import {
   browserSkipReason,
   buildConsole,
   launchChromium,
+  sendJson,
 } from '../support/console-browser.ts';
 
 const skipReason = browserSkipReason();
 
 async function post(url: string, body: unknown, token?: string): Promise<number> {
-  return (await send('POST', url, body, token)).status;
-}
-
-/** A call to the API; the answer's status and JSON body. */
-async function send<T = unknown>(
-  method: string,
-  url: string,
-  body?: unknown,
-  token?: string,
-): Promise<{ status: number; json: T }> {
-  const response = await fetch(url, {
-    method,
-    headers: {
-      'content-type': 'application/json',
-      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, json: (text === '' ? undefined : JSON.parse(text)) as T };
+  return (await sendJson('POST', url, body, token)).status;
 }
 
 async function createTopic(url: string, name: string, token?: string): Promise<void> {
@@ -274,7 +256,7 @@ if (skipReason !== undefined) {
         'lagging',
         Array.from({ length: 7 }, (_, i) => ({ value: `r${i}` })),
       );
-      const joined = await send<{ memberId: string; assignments: { epoch: number }[] }>(
+      const joined = await sendJson<{ memberId: string; assignments: { epoch: number }[] }>(
         'POST',
         `${open.url}/v1/groups/readers/members`,
         {
@@ -296,7 +278,7 @@ if (skipReason !== undefined) {
       await page.locator('tr[data-member]').getByText(memberId).waitFor();
 
       // The consumer catches up: the live reads show the lag at 0, in the table and the chart's text.
-      const commit = await send('POST', `${open.url}/v1/groups/readers/offsets`, {
+      const commit = await sendJson('POST', `${open.url}/v1/groups/readers/offsets`, {
         memberId,
         offsets: [{ topic: 'lagging', partition: 0, offset: 7, epoch }],
       });
@@ -321,12 +303,14 @@ if (skipReason !== undefined) {
         has: page.getByRole('heading', { name: 'Delete the group' }),
       });
       await refusedWhileLive(remove, 'Delete group…', 'Delete this group');
-      expect((await send<{ groups: string[] }>('GET', `${open.url}/v1/groups`)).json.groups).toContain(
+      expect((await sendJson<{ groups: string[] }>('GET', `${open.url}/v1/groups`)).json.groups).toContain(
         'readers',
       );
 
       // The member leaves: a reset to the earliest offset brings the lag back to 7.
-      expect((await send('DELETE', `${open.url}/v1/groups/readers/members/${memberId}`)).status).toBe(204);
+      expect((await sendJson('DELETE', `${open.url}/v1/groups/readers/members/${memberId}`)).status).toBe(
+        204,
+      );
       await page.getByRole('button', { name: 'Refresh group' }).click();
       await page.locator('[data-field="no-members"]').waitFor();
       await reset.getByRole('button', { name: 'Reset offsets…' }).click();
@@ -350,15 +334,15 @@ if (skipReason !== undefined) {
       // Cancel changes nothing; a confirmed delete removes the group.
       await remove.getByRole('button', { name: 'Delete group…' }).click();
       await remove.getByRole('button', { name: 'Cancel' }).click();
-      expect((await send<{ groups: string[] }>('GET', `${open.url}/v1/groups`)).json.groups).toContain(
+      expect((await sendJson<{ groups: string[] }>('GET', `${open.url}/v1/groups`)).json.groups).toContain(
         'readers',
       );
       await remove.getByRole('button', { name: 'Delete group…' }).click();
       await remove.getByRole('button', { name: 'Delete this group' }).click();
       await remove.getByRole('status').getByText('Group readers is deleted.').waitFor();
-      expect((await send<{ groups: string[] }>('GET', `${open.url}/v1/groups`)).json.groups).not.toContain(
-        'readers',
-      );
+      expect(
+        (await sendJson<{ groups: string[] }>('GET', `${open.url}/v1/groups`)).json.groups,
+      ).not.toContain('readers');
       await done(page);
     });
 
@@ -383,7 +367,7 @@ if (skipReason !== undefined) {
         const url = delivering.url;
         await createTopic(url, 'hooked');
         await produce(url, 'hooked', [{ value: 'a' }, { value: 'b' }, { value: 'c' }]);
-        const created = await send('POST', `${url}/v1/subscriptions`, {
+        const created = await sendJson('POST', `${url}/v1/subscriptions`, {
           name: 'hook',
           topic: 'hooked',
           target: { url: `http://127.0.0.1:${(target.address() as AddressInfo).port}/in` },
@@ -415,9 +399,9 @@ if (skipReason !== undefined) {
         await page.getByRole('button', { name: 'Pause delivery' }).click();
         await page.getByRole('status').getByText('Paused').waitFor();
         await expect.poll(() => state.textContent()).toBe('paused');
-        expect((await send<{ enabled: boolean }>('GET', `${url}/v1/subscriptions/hook`)).json.enabled).toBe(
-          false,
-        );
+        expect(
+          (await sendJson<{ enabled: boolean }>('GET', `${url}/v1/subscriptions/hook`)).json.enabled,
+        ).toBe(false);
 
         // Resumed, it delivers what was written meanwhile.
         await produce(url, 'hooked', [{ value: 'd' }]);

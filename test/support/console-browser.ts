@@ -45,3 +45,22 @@ export async function buildConsole(): Promise<BuiltConsole> {
   if (built.code !== 0) throw new Error(`building the console failed (${built.code}): ${built.stderr}`);
   return { dir, remove: () => rmSync(root, { recursive: true, force: true }) };
 }
+
+/** A JSON call to the API (with the token when given): the answer's status and JSON body. */
+export async function sendJson<T = unknown>(
+  method: string,
+  url: string,
+  body?: unknown,
+  token?: string,
+): Promise<{ status: number; json: T }> {
+  const response = await fetch(url, {
+    method,
+    headers: {
+      'content-type': 'application/json',
+      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, json: (text === '' ? undefined : JSON.parse(text)) as T };
+}
