@@ -44,7 +44,7 @@
  * a batch occupies exactly 12 + batchLength bytes.
  */
 
-import { Buffer } from 'node:buffer';
+import { Buffer, isUtf8 } from 'node:buffer';
 import * as zlib from 'node:zlib';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { type Allocate, uninitializedBytes } from './bytes.ts';
@@ -456,44 +456,67 @@ export function decodeRecordBatch(bytes: Uint8Array, options: DecodeOptions = {}
   if (computed !== stored) throw corrupt(`CRC mismatch: stored ${hex(stored)}, computed ${hex(computed)}`);
   const header = readBatchHeader(bytes);
 
-  const { recordCount, lastOffsetDelta, compressionCodec } = header;
+  checkRecordCount(header);
+  const { compressionCodec } = header;
+  const section = recordsSection(bytes, compressionCodec, options);
+  // Kafka semantics: with LogAppendTime every record's timestamp is the batch's maxTimestamp.
+  const logAppendTime = header.timestampType === 'LogAppendTime' ? header.maxTimestamp : undefined;
+  const records: DecodedRecord[] = [];
+  walkRecords(section, header, logAppendTime, records);
+  return { ...header, records };
+}
+
+/**
+ * Checks every record of a batch whose framing and CRC the caller has verified (readBatchHeader gave
+ * `header`) as decodeRecordBatch would, without building the records: for a server that stores the
+ * batch as it came and only needs to know that every record parses. Answers the smallest record
+ * timestamp. Throws CORRUPT_DATA as decodeRecordBatch does, and for a codec this build cannot decode.
+ */
+export function checkRecords(
+  batch: Uint8Array,
+  header: RecordBatchHeader,
+  options: DecodeOptions = {},
+): number {
+  checkRecordCount(header);
+  return walkRecords(recordsSection(batch, header.compressionCodec, options), header, undefined, undefined);
+}
+
+function checkRecordCount({ recordCount, lastOffsetDelta }: RecordBatchHeader): void {
   if (recordCount < 0) throw corrupt(`negative recordCount ${recordCount}`);
   if (lastOffsetDelta < recordCount - 1) {
     throw corrupt(`lastOffsetDelta ${lastOffsetDelta} cannot cover ${recordCount} records`);
   }
+}
 
-  let section: Uint8Array;
+/** The records section of a batch: a view of its bytes, or the decompressed section. */
+function recordsSection(bytes: Uint8Array, compressionCodec: number, options: DecodeOptions): Uint8Array {
   if (compressionCodec === CODEC_NONE) {
     // A plain Uint8Array view, so records never surface as Buffers whatever the caller passed in.
-    section = new Uint8Array(
+    return new Uint8Array(
       bytes.buffer,
       bytes.byteOffset + RECORD_BATCH_OVERHEAD,
       bytes.length - RECORD_BATCH_OVERHEAD,
     );
-  } else if (compressionCodec === CODEC_GZIP) {
-    section = decompress(
+  }
+  if (compressionCodec === CODEC_GZIP) {
+    return decompress(
       gunzipSync,
       'gzip',
       bytes.subarray(RECORD_BATCH_OVERHEAD),
       options.maxUncompressedBytes,
     );
-  } else if (compressionCodec === CODEC_ZSTD && zstdDecompressSync !== undefined) {
-    section = decompress(
+  }
+  if (compressionCodec === CODEC_ZSTD && zstdDecompressSync !== undefined) {
+    return decompress(
       zstdDecompressSync,
       'zstd',
       bytes.subarray(RECORD_BATCH_OVERHEAD),
       options.maxUncompressedBytes,
     );
-  } else {
-    throw corrupt(`compression codec ${compressionName(compressionCodec)} cannot be decoded here`, {
-      codec: compressionCodec,
-    });
   }
-
-  // Kafka semantics: with LogAppendTime every record's timestamp is the batch's maxTimestamp.
-  const logAppendTime = header.timestampType === 'LogAppendTime' ? header.maxTimestamp : undefined;
-  const records = decodeRecords(section, header, logAppendTime);
-  return { ...header, records };
+  throw corrupt(`compression codec ${compressionName(compressionCodec)} cannot be decoded here`, {
+    codec: compressionCodec,
+  });
 }
 
 function decompress(
@@ -514,20 +537,27 @@ function decompress(
   return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
 
-function decodeRecords(
+/**
+ * Parses every record of `section`, checking each length against its record and the record against
+ * the batch; pushes the decoded records onto `out` when given (keys, values and header values as views
+ * into `section`), else only checks them (header keys for UTF-8, without making strings). Answers the
+ * smallest record timestamp (Infinity for no records).
+ */
+function walkRecords(
   section: Uint8Array,
   header: RecordBatchHeader,
   logAppendTime: number | undefined,
-): DecodedRecord[] {
+  out: DecodedRecord[] | undefined,
+): number {
   const { recordCount, baseOffset, firstTimestamp, lastOffsetDelta } = header;
   const end = section.length;
   // Each record takes at least 7 bytes: refuse an impossible count before parsing any record.
   if (recordCount > end / (MIN_RECORD_BODY + 1)) {
     throw corrupt(`recordCount ${recordCount} cannot fit in ${end} bytes of records`);
   }
-  const records: DecodedRecord[] = [];
   const cursor: Cursor = { pos: 0 };
   let previousDelta = -1;
+  let minTimestamp = Number.POSITIVE_INFINITY;
   for (let i = 0; i < recordCount; i++) {
     const length = readVarint(section, cursor, end);
     const recordEnd = cursor.pos + length;
@@ -552,28 +582,32 @@ function decodeRecords(
       if (keyLength < 0 || cursor.pos + keyLength > recordEnd) {
         throw corrupt(`record ${i} header ${h} key length ${keyLength} does not fit the record`);
       }
-      let headerKey: string;
+      const keyBytes = section.subarray(cursor.pos, cursor.pos + keyLength);
+      let headerKey = '';
       try {
-        headerKey = utf8Decoder.decode(section.subarray(cursor.pos, cursor.pos + keyLength));
+        if (out !== undefined) headerKey = utf8Decoder.decode(keyBytes);
+        else if (!isUtf8(keyBytes)) throw new TypeError('invalid UTF-8');
       } catch (cause) {
         throw new WireError('CORRUPT_DATA', `record batch: record ${i} header ${h} key is not UTF-8`, {
           cause,
         });
       }
       cursor.pos += keyLength;
-      headers.push({ key: headerKey, value: readBytesField(section, cursor, recordEnd, i, `header ${h}`) });
+      const headerValue = readBytesField(section, cursor, recordEnd, i, `header ${h}`);
+      if (out !== undefined) headers.push({ key: headerKey, value: headerValue });
     }
     if (cursor.pos !== recordEnd) {
       throw corrupt(`record ${i} has ${recordEnd - cursor.pos} bytes beyond its fields`);
     }
     const timestamp = logAppendTime ?? firstTimestamp + timestampDelta;
     if (!Number.isSafeInteger(timestamp)) throw corrupt(`record ${i} timestamp is not a safe integer`);
-    records.push({ offset: baseOffset + offsetDelta, timestamp, key, value, headers });
+    if (timestamp < minTimestamp) minTimestamp = timestamp;
+    out?.push({ offset: baseOffset + offsetDelta, timestamp, key, value, headers });
   }
   if (cursor.pos !== end) {
     throw corrupt(`${end - cursor.pos} bytes follow the last of ${recordCount} records`);
   }
-  return records;
+  return minTimestamp;
 }
 
 function readBytesField(

@@ -8,9 +8,9 @@
  * - Every batch is checked before anything is written: magic 2, length fields, CRC-32C, a record count
  *   that matches its offsets, not transactional nor control, no bigger than the topic's
  *   max.message.bytes (Kafka compares the batch's size) nor MAX_BATCH_BYTES, first and max timestamps
- *   within message.timestamp.before/after.max.ms; batches this server can decompress are decoded
- *   whole, so a record that does not parse is refused too. Batches of other codecs (snappy, lz4) are
- *   checked up to their CRC.
+ *   within message.timestamp.before/after.max.ms; every record of a batch this server can decompress
+ *   is parsed (checkRecords: checked, none built), so a record that does not parse is refused too.
+ *   Batches of other codecs (snappy, lz4) are checked up to their CRC.
  * - Partitions are independent, as in Kafka's answer: an unknown topic or partition, a refused batch,
  *   a refused idempotent sequence or a failed commit is that partition's error and changes nothing
  *   for it; the other partitions go on. The request never rejects for one partition's sake.
@@ -35,7 +35,7 @@ import { crc32c } from '../../client/wire/crc32c.ts';
 import { MAX_BATCH_BYTES } from '../../client/wire/limits.ts';
 import {
   canDecompress,
-  decodeRecordBatch,
+  checkRecords,
   LOG_OVERHEAD,
   MAGIC,
   RECORD_BATCH_OVERHEAD,
@@ -194,8 +194,7 @@ function checkBatch(
   let minTimestamp = firstTimestamp;
   if (canDecompress(header.compressionCodec)) {
     try {
-      for (const record of decodeRecordBatch(batch).records)
-        minTimestamp = Math.min(minTimestamp, record.timestamp);
+      minTimestamp = Math.min(minTimestamp, checkRecords(batch, header));
     } catch (error) {
       throw refused('CORRUPT_MESSAGE', `${at}: ${error instanceof Error ? error.message : String(error)}`);
     }

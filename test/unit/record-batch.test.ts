@@ -7,6 +7,7 @@ import { WireError } from '../../client/wire/errors.ts';
 import {
   type Compression,
   canDecompress,
+  checkRecords,
   decodeRecordBatch,
   encodeRecordBatch,
   type LogRecord,
@@ -209,6 +210,27 @@ describe('encodeRecordBatch / decodeRecordBatch round trip', () => {
   });
 });
 
+describe('checkRecords', () => {
+  it('accepts what decodes and answers the smallest record timestamp, for both compressions', () => {
+    for (const compression of ['none', 'gzip'] as const) {
+      // Prepare: the first record is not the oldest
+      const records: LogRecord[] = [
+        { key: null, value: utf8('a'), timestamp: 5_000, headers: [{ key: 'h', value: null }] },
+        { key: utf8('k'), value: null, timestamp: 1_000, headers: [] },
+        { key: null, value: utf8('c'), timestamp: 9_000, headers: [] },
+      ];
+      const batch = encodeRecordBatch(records, { compression });
+
+      // Act
+      const oldest = checkRecords(batch, readBatchHeader(batch));
+
+      // Assess
+      expect(oldest, compression).toBe(1_000);
+      expect(Math.min(...decodeRecordBatch(batch).records.map((r) => r.timestamp))).toBe(oldest);
+    }
+  });
+});
+
 describe('byte fixture', () => {
   it('encodes the fixture records to exactly the hand-checked bytes', () => {
     // Prepare
@@ -359,9 +381,11 @@ describe('corruption is detected, never decoded', () => {
 
     // Act
     const error = thrownBy(() => decodeRecordBatch(damaged));
+    const checked = thrownBy(() => checkRecords(damaged, readBatchHeader(damaged)));
 
-    // Assess
+    // Assess: the check that builds no records refuses what decoding refuses
     expect(error.code).toBe('CORRUPT_DATA');
+    expect(checked.code).toBe('CORRUPT_DATA');
   });
 
   it.each(
