@@ -17,7 +17,12 @@ import { type RetryOptions, withRetries } from './retry.ts';
 import { type AsyncSerde, autoSerde, type Serde, stringSerde } from './serdes.ts';
 import { segment, type Transport } from './transport.ts';
 import type { ProduceRecord } from './wire/binary.ts';
-import { encodeProduceBody, PRODUCE_CONTENT_TYPE } from './wire/binary.ts';
+import {
+  BATCHES_CONTENT_TYPE,
+  encodeProduceBatches,
+  encodeProduceBody,
+  PRODUCE_CONTENT_TYPE,
+} from './wire/binary.ts';
 import { BytePool } from './wire/bytes.ts';
 import { MAX_PRODUCE_BODY_BYTES, MAX_RECORDS_PER_REQUEST } from './wire/limits.ts';
 
@@ -26,7 +31,10 @@ export interface Message<V = unknown> {
   value: V;
   headers?: Record<string, string | Uint8Array | null>;
   partition?: number;
-  /** Milliseconds since the epoch; the server's time of acceptance when absent. */
+  /**
+   * Milliseconds since the epoch. When absent: the time the producer sends the request, for a message
+   * whose partition is known (given, or from the `partitioner`); else the server's time of acceptance.
+   */
   timestamp?: number;
 }
 
@@ -386,23 +394,61 @@ export class Producer<V = unknown> extends Instrumented<ProducerEventPayloads, t
     return described.partitions.length;
   }
 
+  /**
+   * A request body for `records`: the record batches the server stores (wire/binary.ts, "PRODUCE AS
+   * BATCHES") when every record's partition is known here, so the server checks them instead of
+   * building them; else the compact binary form, for the server to partition. `order` maps a body of
+   * batches back to `records` (body position → record index). Records without a timestamp take this
+   * moment's, as a Kafka producer gives them (CreateTime), so a retry sends the same batches.
+   */
+  private encode(records: readonly ProduceRecord[]): {
+    body: Uint8Array;
+    contentType: string;
+    order?: number[];
+  } {
+    const byPartition = new Map<number, number[]>();
+    for (let i = 0; i < records.length; i++) {
+      const { partition } = records[i] as ProduceRecord;
+      if (partition === undefined) {
+        return { body: encodeProduceBody(records, this.bodies.acquire), contentType: PRODUCE_CONTENT_TYPE };
+      }
+      const indexes = byPartition.get(partition);
+      if (indexes === undefined) byPartition.set(partition, [i]);
+      else indexes.push(i);
+    }
+    const now = Date.now();
+    const parts = [...byPartition].map(([partition, indexes]) => ({
+      partition,
+      records: indexes.map((i) => {
+        const { key, value, headers, timestamp } = records[i] as ProduceRecord;
+        return { key, value, headers, timestamp: timestamp ?? now };
+      }),
+    }));
+    const body = encodeProduceBatches(parts, this.bodies.acquire);
+    // Sized for the compact form, a request to many partitions can come out larger as batches (61
+    // bytes of header each): it goes in the compact form, which always fits.
+    if (body.byteLength > BODY_LIMIT) {
+      this.bodies.release([body]);
+      return { body: encodeProduceBody(records, this.bodies.acquire), contentType: PRODUCE_CONTENT_TYPE };
+    }
+    return { body, contentType: BATCHES_CONTENT_TYPE, order: [...byPartition.values()].flat() };
+  }
+
   private async deliver(topic: string, batch: Batch): Promise<void> {
     // One key per request, reused by every retry: the server answers a repeat from its record of the
     // first attempt instead of writing again.
     const idempotencyKey = randomUUID();
-    const body = encodeProduceBody(batch.records, this.bodies.acquire);
+    const { body, contentType, order } = this.encode(batch.records);
     try {
-      const { offsets } = await withRetries(this.options.retry ?? {}, () =>
+      const answered = await withRetries(this.options.retry ?? {}, () =>
         this.transport.json<{ offsets: { partition: number; offset: number }[] }>(
           'POST',
           `/v1/topics/${segment(topic)}/records`,
-          {
-            body,
-            contentType: PRODUCE_CONTENT_TYPE,
-            headers: { 'idempotency-key': idempotencyKey },
-          },
+          { body, contentType, headers: { 'idempotency-key': idempotencyKey } },
         ),
       );
+      // A body of batches is answered in its own order: back to the order of the sends.
+      const offsets = order === undefined ? answered.offsets : inSendOrder(answered.offsets, order);
       for (const waiter of batch.waiters) {
         waiter.resolve(
           offsets.slice(waiter.from, waiter.from + waiter.count).map(({ partition, offset }) => ({
@@ -422,6 +468,21 @@ export class Producer<V = unknown> extends Instrumented<ProducerEventPayloads, t
       this.bodies.release([body]);
     }
   }
+}
+
+/** Offsets answered in body order, put back in the order of the records (`order`: body → record). */
+function inSendOrder<T>(offsets: readonly T[], order: readonly number[]): T[] {
+  if (offsets.length !== order.length) {
+    throw new StreambedError(
+      'INTERNAL',
+      `the server answered ${offsets.length} offsets for a request of ${order.length} records`,
+    );
+  }
+  const sorted: T[] = new Array(order.length);
+  order.forEach((record, i) => {
+    sorted[record] = offsets[i] as T;
+  });
+  return sorted;
 }
 
 const invalid = (message: string) => new StreambedError('INVALID_REQUEST', message);

@@ -28,6 +28,22 @@
  * The leading recordCount makes truncation detectable even when a body is cut at a record boundary.
  * Header keys may repeat, as in Kafka (the JSON form cannot say that).
  *
+ * PRODUCE AS BATCHES — the same `POST` with `Content-Type: application/vnd.streambed.batches.v1` (the
+ * media type of the binary fetch): the record batches the server is to store, as the SDK builds them,
+ * so the server checks them (CRC, every record, limits) and stores them as they came instead of
+ * building them again.
+ *
+ *   ProduceBatchesBody :=
+ *     Frame × 1 .. (one per partition; a partition appears at most once)
+ *
+ *   Frame :=
+ *     partition     int32    ≥ 0
+ *     batch         one Kafka RecordBatch v2 (record-batch.ts), baseOffset 0, CreateTime timestamps;
+ *                   its batchLength field says where it ends
+ *
+ * The records of all frames count toward MAX_RECORDS_PER_REQUEST. The response is the JSON
+ * `{"offsets":[...]}`, one per record in body order: frame by frame, each batch's records in order.
+ *
  * FETCH — `GET /v1/topics/{t}/partitions/{p}/records?...` with
  * `Accept: application/vnd.streambed.batches.v1`. The body is concatenated Kafka RecordBatch v2 bytes
  * (see record-batch.ts), base offsets already patched; the first batch may start below the
@@ -39,6 +55,7 @@
 import { type Allocate, uninitializedBytes } from './bytes.ts';
 import { WireError } from './errors.ts';
 import { MAX_RECORDS_PER_REQUEST } from './limits.ts';
+import { encodeRecordBatch, LOG_OVERHEAD, type LogRecord, RECORD_BATCH_OVERHEAD } from './record-batch.ts';
 
 /** One record as a producer hands it over; bytes are already encoded (serdes live at the edge). */
 export interface ProduceRecord {
@@ -239,6 +256,85 @@ export function encodeProduceBody(
   }
   if (at !== total) throw new RangeError(`produce body: wrote ${at} of ${total} bytes`);
   return bytes;
+}
+
+/** One partition's records, for encodeProduceBatches. */
+export interface ProduceBatchPart {
+  partition: number;
+  records: readonly LogRecord[];
+}
+
+/** A frame of a ProduceBatchesBody: a view of its batch, and the record count its header states. */
+export interface ProduceBatchFrame {
+  partition: number;
+  batch: Uint8Array;
+  recordCount: number;
+}
+
+/** Where a RecordBatch v2 keeps its record count (its last header field). */
+const RECORD_COUNT_AT = RECORD_BATCH_OVERHEAD - 4;
+
+/**
+ * A ProduceBatchesBody of one batch per part, in the order given. With one part (a producer that
+ * writes to one partition per request) the batch is encoded straight into the body, behind the
+ * partition; `allocate` as encodeProduceBody's.
+ */
+export function encodeProduceBatches(
+  parts: readonly ProduceBatchPart[],
+  allocate: Allocate = uninitializedBytes,
+): Uint8Array {
+  const [only] = parts;
+  if (parts.length === 1 && only !== undefined) {
+    const batch = encodeRecordBatch(only.records, { headroom: 4, allocate });
+    const body = new Uint8Array(batch.buffer, batch.byteOffset - 4, batch.byteLength + 4);
+    new DataView(body.buffer, body.byteOffset, 4).setInt32(0, only.partition);
+    return body;
+  }
+  const batches = parts.map((part) => encodeRecordBatch(part.records));
+  const body = allocate(batches.reduce((sum, batch) => sum + 4 + batch.byteLength, 0));
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  let at = 0;
+  parts.forEach((part, i) => {
+    const batch = batches[i] as Uint8Array;
+    view.setInt32(at, part.partition);
+    body.set(batch, at + 4);
+    at += 4 + batch.byteLength;
+  });
+  return body;
+}
+
+/**
+ * Splits a ProduceBatchesBody into its frames (views into `body`), checking the framing and the
+ * record limit: what is inside each batch is the server's to check (append-batches.ts).
+ */
+export function splitProduceBatches(body: Uint8Array): ProduceBatchFrame[] {
+  const reader = new Reader(body);
+  const frames: ProduceBatchFrame[] = [];
+  let records = 0;
+  while (reader.remaining > 0) {
+    const at = `frame ${frames.length} (byte ${reader.offset})`;
+    const partition = reader.int32(`${at} partition`);
+    if (partition < 0) throw invalid(`${at}: partition ${partition} is invalid (≥ 0)`);
+    if (reader.remaining < RECORD_BATCH_OVERHEAD) {
+      throw invalid(`${at}: ${reader.remaining} bytes left where a record batch takes at least 61`);
+    }
+    const start = reader.offset;
+    const view = new DataView(body.buffer, body.byteOffset + start, RECORD_BATCH_OVERHEAD);
+    const size = LOG_OVERHEAD + view.getInt32(8);
+    if (size < RECORD_BATCH_OVERHEAD || size > reader.remaining) {
+      throw invalid(
+        `${at}: the batch's length field says ${size} bytes, but ${size < RECORD_BATCH_OVERHEAD ? 'a batch takes at least 61' : `only ${reader.remaining} are left`}`,
+      );
+    }
+    const recordCount = view.getInt32(RECORD_COUNT_AT);
+    records += Math.max(recordCount, 0);
+    if (records > MAX_RECORDS_PER_REQUEST) {
+      throw invalid(`the batches hold more than ${MAX_RECORDS_PER_REQUEST} records`);
+    }
+    frames.push({ partition, batch: reader.take(size, `${at} batch`), recordCount });
+  }
+  if (frames.length === 0) throw invalid('the body holds no record batch');
+  return frames;
 }
 
 /** True when the Accept header asks for record batches (media type match, q > 0). */

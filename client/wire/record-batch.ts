@@ -466,19 +466,35 @@ export function decodeRecordBatch(bytes: Uint8Array, options: DecodeOptions = {}
   return { ...header, records };
 }
 
+/** What checkRecords learns of a batch's records on the way. */
+export interface RecordsSummary {
+  /** The smallest record timestamp. */
+  minTimestamp: number;
+  /** The largest record by its key, value, header keys (UTF-8) and header values, and its index. */
+  largest: { index: number; bytes: number };
+  /** The record whose header keys take the most bytes, counting 8 more per header, and its index. */
+  mostHeaderKeyBytes: { index: number; bytes: number };
+}
+
 /**
  * Checks every record of a batch whose framing and CRC the caller has verified (readBatchHeader gave
  * `header`) as decodeRecordBatch would, without building the records: for a server that stores the
- * batch as it came and only needs to know that every record parses. Answers the smallest record
- * timestamp. Throws CORRUPT_DATA as decodeRecordBatch does, and for a codec this build cannot decode.
+ * batch as it came and only needs to know that every record parses, and how large they are. Throws
+ * CORRUPT_DATA as decodeRecordBatch does, and for a codec this build cannot decode.
  */
 export function checkRecords(
   batch: Uint8Array,
   header: RecordBatchHeader,
   options: DecodeOptions = {},
-): number {
+): RecordsSummary {
   checkRecordCount(header);
-  return walkRecords(recordsSection(batch, header.compressionCodec, options), header, undefined, undefined);
+  const summary: RecordsSummary = {
+    minTimestamp: Number.POSITIVE_INFINITY,
+    largest: { index: -1, bytes: -1 },
+    mostHeaderKeyBytes: { index: -1, bytes: -1 },
+  };
+  walkRecords(recordsSection(batch, header.compressionCodec, options), header, undefined, summary);
+  return summary;
 }
 
 function checkRecordCount({ recordCount, lastOffsetDelta }: RecordBatchHeader): void {
@@ -539,16 +555,18 @@ function decompress(
 
 /**
  * Parses every record of `section`, checking each length against its record and the record against
- * the batch; pushes the decoded records onto `out` when given (keys, values and header values as views
- * into `section`), else only checks them (header keys for UTF-8, without making strings). Answers the
- * smallest record timestamp (Infinity for no records).
+ * the batch. Decoding (`out` an array) pushes the records onto it (keys, values and header values as
+ * views into `section`); checking (`out` a summary) builds nothing (header keys are checked for
+ * UTF-8 without making strings) and notes sizes and the oldest timestamp in the summary.
  */
 function walkRecords(
   section: Uint8Array,
   header: RecordBatchHeader,
   logAppendTime: number | undefined,
-  out: DecodedRecord[] | undefined,
-): number {
+  out: DecodedRecord[] | RecordsSummary,
+): void {
+  const decoded = Array.isArray(out) ? out : undefined;
+  const summary = Array.isArray(out) ? undefined : out;
   const { recordCount, baseOffset, firstTimestamp, lastOffsetDelta } = header;
   const end = section.length;
   // Each record takes at least 7 bytes: refuse an impossible count before parsing any record.
@@ -557,7 +575,6 @@ function walkRecords(
   }
   const cursor: Cursor = { pos: 0 };
   let previousDelta = -1;
-  let minTimestamp = Number.POSITIVE_INFINITY;
   for (let i = 0; i < recordCount; i++) {
     const length = readVarint(section, cursor, end);
     const recordEnd = cursor.pos + length;
@@ -577,6 +594,8 @@ function walkRecords(
     const headerCount = readVarint(section, cursor, recordEnd);
     if (headerCount < 0) throw corrupt(`record ${i} has negative headerCount ${headerCount}`);
     const headers: RecordHeader[] = [];
+    let headerBytes = 0;
+    let headerKeyBytes = 0;
     for (let h = 0; h < headerCount; h++) {
       const keyLength = readVarint(section, cursor, recordEnd);
       if (keyLength < 0 || cursor.pos + keyLength > recordEnd) {
@@ -585,7 +604,7 @@ function walkRecords(
       const keyBytes = section.subarray(cursor.pos, cursor.pos + keyLength);
       let headerKey = '';
       try {
-        if (out !== undefined) headerKey = utf8Decoder.decode(keyBytes);
+        if (decoded !== undefined) headerKey = utf8Decoder.decode(keyBytes);
         else if (!isUtf8(keyBytes)) throw new TypeError('invalid UTF-8');
       } catch (cause) {
         throw new WireError('CORRUPT_DATA', `record batch: record ${i} header ${h} key is not UTF-8`, {
@@ -594,20 +613,28 @@ function walkRecords(
       }
       cursor.pos += keyLength;
       const headerValue = readBytesField(section, cursor, recordEnd, i, `header ${h}`);
-      if (out !== undefined) headers.push({ key: headerKey, value: headerValue });
+      if (decoded !== undefined) headers.push({ key: headerKey, value: headerValue });
+      headerBytes += keyLength + (headerValue?.byteLength ?? 0);
+      headerKeyBytes += keyLength + 8;
     }
     if (cursor.pos !== recordEnd) {
       throw corrupt(`record ${i} has ${recordEnd - cursor.pos} bytes beyond its fields`);
     }
     const timestamp = logAppendTime ?? firstTimestamp + timestampDelta;
     if (!Number.isSafeInteger(timestamp)) throw corrupt(`record ${i} timestamp is not a safe integer`);
-    if (timestamp < minTimestamp) minTimestamp = timestamp;
-    out?.push({ offset: baseOffset + offsetDelta, timestamp, key, value, headers });
+    if (decoded !== undefined) {
+      decoded.push({ offset: baseOffset + offsetDelta, timestamp, key, value, headers });
+    } else if (summary !== undefined) {
+      if (timestamp < summary.minTimestamp) summary.minTimestamp = timestamp;
+      const bytes = (key?.byteLength ?? 0) + (value?.byteLength ?? 0) + headerBytes;
+      if (bytes > summary.largest.bytes) summary.largest = { index: i, bytes };
+      if (headerKeyBytes > summary.mostHeaderKeyBytes.bytes)
+        summary.mostHeaderKeyBytes = { index: i, bytes: headerKeyBytes };
+    }
   }
   if (cursor.pos !== end) {
     throw corrupt(`${end - cursor.pos} bytes follow the last of ${recordCount} records`);
   }
-  return minTimestamp;
 }
 
 function readBytesField(

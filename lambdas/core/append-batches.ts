@@ -32,14 +32,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import { crc32c } from '../../client/wire/crc32c.ts';
-import { MAX_BATCH_BYTES } from '../../client/wire/limits.ts';
+import { MAX_BATCH_BYTES, MAX_HEADER_KEY_BYTES } from '../../client/wire/limits.ts';
 import {
   canDecompress,
   checkRecords,
+  compressionName,
   LOG_OVERHEAD,
   MAGIC,
   RECORD_BATCH_OVERHEAD,
   type RecordBatchHeader,
+  type RecordsSummary,
   readBatchHeader,
 } from '../../client/wire/record-batch.ts';
 import type { Clock } from '../ports/clock.ts';
@@ -80,6 +82,7 @@ import { appendRecentKey, findRecentKey, hashRequestKey, type PartitionMeta } fr
  *   set by a producer, no batch at all, batches of one partition from different producers;
  * - INVALID_TIMESTAMP: a timestamp outside the topic's message.timestamp.before/after.max.ms;
  * - TRANSACTIONS_UNSUPPORTED: a transactional or control batch (Streambed has no transactions);
+ * - UNSUPPORTED_COMPRESSION_TYPE: with `recordLimits`, a codec whose records cannot be checked here;
  * - OUT_OF_ORDER_SEQUENCE, INVALID_PRODUCER_EPOCH: idempotent-producers.ts.
  */
 export type AppendRefusal =
@@ -88,6 +91,7 @@ export type AppendRefusal =
   | 'INVALID_RECORD'
   | 'INVALID_TIMESTAMP'
   | 'TRANSACTIONS_UNSUPPORTED'
+  | 'UNSUPPORTED_COMPRESSION_TYPE'
   | IdempotenceRefusal;
 
 export interface AppendBatchesDeps {
@@ -129,6 +133,7 @@ function checkBatch(
   pos: number,
   at: string,
   now: number,
+  recordLimits: boolean,
 ): { header: RecordBatchHeader; minTimestamp: number } {
   const left = bytes.byteLength - pos;
   const view = new DataView(bytes.buffer, bytes.byteOffset + pos, left);
@@ -182,9 +187,12 @@ function checkBatch(
     );
   }
   const limit = topic.config['max.message.bytes'];
-  if (size > limit || size > MAX_BATCH_BYTES) {
+  const batchLimit = recordLimits ? MAX_BATCH_BYTES : Math.min(limit, MAX_BATCH_BYTES);
+  if (size > batchLimit) {
     const [max, name] =
-      size > limit ? [limit, 'max.message.bytes'] : [MAX_BATCH_BYTES, 'what one fetch response carries'];
+      size > limit && !recordLimits
+        ? [limit, 'max.message.bytes']
+        : [MAX_BATCH_BYTES, 'what one fetch response carries'];
     throw new StreamError(
       'RECORD_TOO_LARGE',
       `${at}: a batch of ${size} bytes; topic ${topic.name} allows ${max} (${name})`,
@@ -192,12 +200,21 @@ function checkBatch(
   }
   const { firstTimestamp, maxTimestamp } = header;
   let minTimestamp = firstTimestamp;
+  if (recordLimits && !canDecompress(header.compressionCodec)) {
+    throw refused(
+      'UNSUPPORTED_COMPRESSION_TYPE',
+      `${at}: compression codec ${compressionName(header.compressionCodec)} cannot be checked here; send it uncompressed or gzipped`,
+    );
+  }
   if (canDecompress(header.compressionCodec)) {
+    let records: RecordsSummary;
     try {
-      minTimestamp = Math.min(minTimestamp, checkRecords(batch, header));
+      records = checkRecords(batch, header);
     } catch (error) {
       throw refused('CORRUPT_MESSAGE', `${at}: ${error instanceof Error ? error.message : String(error)}`);
     }
+    minTimestamp = Math.min(minTimestamp, records.minTimestamp);
+    if (recordLimits) checkRecordSizes(topic, records, at);
   }
   // The oldest timestamp is the header's first unless the records were decoded (a record may be older).
   const before = topic.config['message.timestamp.before.max.ms'];
@@ -223,6 +240,24 @@ function checkBatch(
   return { header, minTimestamp };
 }
 
+/** Produce's limits on each record (produce.ts), for batches checked record by record. */
+function checkRecordSizes(topic: TopicDescription, records: RecordsSummary, at: string): void {
+  const limit = topic.config['max.message.bytes'];
+  const { largest, mostHeaderKeyBytes } = records;
+  if (mostHeaderKeyBytes.bytes > MAX_HEADER_KEY_BYTES) {
+    throw new StreamError(
+      'RECORD_TOO_LARGE',
+      `${at}: record ${mostHeaderKeyBytes.index}'s header keys take ${mostHeaderKeyBytes.bytes} bytes (UTF-8, plus 8 per header); the limit is ${MAX_HEADER_KEY_BYTES}`,
+    );
+  }
+  if (largest.bytes > limit) {
+    throw new StreamError(
+      'RECORD_TOO_LARGE',
+      `${at}: record ${largest.index} is ${largest.bytes} bytes; topic ${topic.name} allows ${limit} (max.message.bytes)`,
+    );
+  }
+}
+
 /** The idempotent run of a batch, or undefined for a producer without a producer id. */
 function runOf(header: RecordBatchHeader, at: string): ProducerRun | undefined {
   if (header.producerId < 0n) return undefined;
@@ -245,7 +280,13 @@ function runOf(header: RecordBatchHeader, at: string): ProducerRun | undefined {
 }
 
 /** Checks a partition's batches (module comment); throws the refusal of the first bad one. */
-function checkPart(topic: TopicDescription, partition: number, bytes: Uint8Array, now: number): CheckedPart {
+function checkPart(
+  topic: TopicDescription,
+  partition: number,
+  bytes: Uint8Array,
+  now: number,
+  recordLimits: boolean,
+): CheckedPart {
   const where = `produce to ${topic.name}/${partition}`;
   if (bytes.byteLength === 0) throw refused('INVALID_RECORD', `${where} holds no record batch`);
   const spans: { offsets: number; bytes: number }[] = [];
@@ -254,7 +295,7 @@ function checkPart(topic: TopicDescription, partition: number, bytes: Uint8Array
   let run: ProducerRun | undefined;
   for (let pos = 0; pos < bytes.byteLength; ) {
     const at = `${where}, batch ${spans.length} (byte ${pos})`;
-    const checked = checkBatch(topic, bytes, pos, at, now);
+    const checked = checkBatch(topic, bytes, pos, at, now, recordLimits);
     const { header } = checked;
     const next = runOf(header, at);
     if (spans.length > 0 && (next === undefined) !== (run === undefined)) {
@@ -346,7 +387,12 @@ export function createBatchAppender({ meta, objects, clock, requireTopic, notifi
             `produce to ${name}/${partition}: the partition appears more than once in the request`,
           );
         }
-        checked.push({ index, topic, partition, part: checkPart(topic, partition, batches, now) });
+        checked.push({
+          index,
+          topic,
+          partition,
+          part: checkPart(topic, partition, batches, now, request.recordLimits === true),
+        });
       } catch (error) {
         fail(index, error);
       }
@@ -354,7 +400,8 @@ export function createBatchAppender({ meta, objects, clock, requireTopic, notifi
     if (checked.length === 0) return { partitions: results };
 
     // Admit: what the idempotency window already holds is answered without writing.
-    const requestKey = randomUUID();
+    const { idempotencyKey } = request;
+    const requestKey = idempotencyKey ?? randomUUID();
     const admitFor = (work: Omit<Work, 'state'>) => {
       const { topic, partition, part } = work;
       const run = part.run;
@@ -362,9 +409,17 @@ export function createBatchAppender({ meta, objects, clock, requireTopic, notifi
         const where = { topicId: topic.topicId, name: topic.name, partition };
         return (state: PartitionMeta): Admission => admitRun(where, state, run);
       }
-      const keyHash = hashRequestKey(topic.topicId, requestKey, topic.partitions);
+      // The batches name their partitions, so the key's hash leaves out the partition count (-1),
+      // unlike produce's: a retry after the topic grew still finds its first attempt.
+      const keyHash = hashRequestKey(topic.topicId, requestKey, -1);
       return (state: PartitionMeta): Admission => {
         const done = findRecentKey(state.recentKeys, keyHash);
+        if (done !== undefined && done.recordCount !== part.recordCount) {
+          throw new StreamError(
+            'INVALID_REQUEST',
+            `Idempotency-Key ${idempotencyKey} was already used for a different request to ${topic.name}/${partition}`,
+          );
+        }
         if (done !== undefined) return { committed: done.baseOffset };
         return {
           recentKeys: (baseOffset) =>

@@ -154,6 +154,19 @@ export interface AppendPartition {
 export interface AppendBatchesRequest {
   /** Over any topics; one object holds them all (append-batches.ts). */
   partitions: AppendPartition[];
+  /**
+   * The client's Idempotency-Key (an SDK's produce of batches): a retry with the same key answers the
+   * first attempt's offsets for the partitions that committed and writes only the others. Batches of
+   * an idempotent producer (a producer id) are admitted by their sequence instead.
+   */
+  idempotencyKey?: string;
+  /**
+   * Limits each record, as produce does (max.message.bytes, the header-key limit), and each batch
+   * only to what one fetch carries, instead of each batch to max.message.bytes as Kafka does: for the
+   * batches an SDK builds, whose size its user did not choose. Batches must then be uncompressed or
+   * gzipped, so that their records can be checked.
+   */
+  recordLimits?: boolean;
 }
 
 /** One per partition of the request, in its order: where its batches start, or why they were refused. */

@@ -38,7 +38,13 @@ import { COMMIT_ATTEMPT_MS, COMMIT_WINDOW_MS, commitPartition, readPartitionStat
 import type { CommitNotifier } from './commit-notifier.ts';
 import { StreamError } from './errors.ts';
 import { newDataObjectKey, partitionKey } from './layout.ts';
-import type { ProduceRequest, ProduceResult, RecordOffset, TopicDescription } from './log-types.ts';
+import type {
+  AppendPartitionResult,
+  ProduceRequest,
+  ProduceResult,
+  RecordOffset,
+  TopicDescription,
+} from './log-types.ts';
 import { encodeObject, OBJECT_HEADER_BYTES } from './object-format.ts';
 import { appendRecentKey, findRecentKey, hashRequestKey, type PartitionMeta } from './partition-state.ts';
 import { partitionForKey } from './partitioner.ts';
@@ -341,14 +347,54 @@ function partialFailure(
   const offsets = offsetsFor(request, groups, baseOffsets);
   const committed = Array.from({ length: request.records.length }, (_, i) => offsets[i] ?? null);
   const missing = [...groups.keys()].filter((p) => !baseOffsets.has(p));
+  return partitionsFailed(topic.name, committed, missing, baseOffsets.size > 0, first);
+}
+
+/** The error of a produce some of whose partitions did not commit (see partialFailure). */
+function partitionsFailed(
+  topic: string,
+  committed: (RecordOffset | null)[],
+  missing: number[],
+  someCommitted: boolean,
+  first: unknown,
+): StreamError {
   const cause = first instanceof StreamError ? first : undefined;
   return new StreamError(
     cause?.code ?? 'INTERNAL',
-    `produce to ${topic.name}: partitions ${missing.join(', ')} did not commit${baseOffsets.size > 0 ? ' (the others did)' : ''}; retry with the same Idempotency-Key`,
+    `produce to ${topic}: partitions ${missing.join(', ')} did not commit${someCommitted ? ' (the others did)' : ''}; retry with the same Idempotency-Key`,
     {
       retriable: cause?.retriable ?? false,
       cause: first,
       details: { offsets: committed },
     },
   );
+}
+
+/**
+ * What a produce of record batches (client/wire/binary.ts, "PRODUCE AS BATCHES") answers, from
+ * appendBatches' result for each of its frames: every record's offset in body order. When no frame
+ * committed, the first frame's error as it is (a refusal keeps its code and `details.reason`); when
+ * some did, produce's partial failure, with the committed records' offsets.
+ */
+export function batchesProduceResult(
+  topic: string,
+  frames: readonly { partition: number; recordCount: number }[],
+  results: readonly AppendPartitionResult[],
+): ProduceResult {
+  const offsets: (RecordOffset | null)[] = [];
+  const missing: number[] = [];
+  let first: StreamError | undefined;
+  frames.forEach(({ partition, recordCount }, i) => {
+    const result = results[i] as AppendPartitionResult;
+    if (result.error !== undefined) {
+      first ??= result.error;
+      missing.push(partition);
+    }
+    for (let r = 0; r < recordCount; r++) {
+      offsets.push(result.error === undefined ? { partition, offset: result.baseOffset + r } : null);
+    }
+  });
+  if (first === undefined) return { offsets: offsets as RecordOffset[] };
+  if (missing.length === frames.length) throw first;
+  throw partitionsFailed(topic, offsets, missing, true, first);
 }

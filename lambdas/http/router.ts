@@ -33,6 +33,7 @@ import {
   LOG_START_OFFSET_HEADER,
   NEXT_OFFSET_HEADER,
   PRODUCE_CONTENT_TYPE,
+  splitProduceBatches,
 } from '../../client/wire/binary.ts';
 import { BytePool } from '../../client/wire/bytes.ts';
 import {
@@ -45,6 +46,7 @@ import {
 } from '../../client/wire/limits.ts';
 import { StreamError } from '../core/errors.ts';
 import type { LogService, ProduceResult, TopicDescription, TopicService } from '../core/log-types.ts';
+import { batchesProduceResult } from '../core/produce.ts';
 import {
   describeError,
   errorResponse,
@@ -230,6 +232,17 @@ const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
 // ---------------------------------------------------------------------------------------------------
 // The built-in routes.
 
+/** A produce's answer: each record's partition and offset, in request order (produce-json.ts). */
+function offsetsResponse(result: ProduceResult): HttpResponse {
+  const answer = offsetsJson(result.offsets);
+  return {
+    status: 200,
+    headers: { 'content-type': JSON_CONTENT_TYPE },
+    body: answer.body,
+    bodyDocumentBytesAtMost: answer.documentBytes,
+  };
+}
+
 function topicBody(topic: TopicDescription): { name: string; partitions: number; config: unknown } {
   // The created/altered resource in the shape of the request that makes it (`partitions` is a count).
   return { name: topic.name, partitions: topic.partitions, config: topic.config };
@@ -407,6 +420,10 @@ export function v1Routes(topics: TopicService, log: LogService, maxPayloadBytes:
             binary:
               'The compact binary form (client/wire/binary.ts): int32 record count, then per record int32 partition (-1: server chooses), int64 timestamp (-1: now), key and value as int32 length (-1: null) + bytes, int32 header count and headers as key length + UTF-8 key, value length (-1: null) + bytes; big-endian.',
           },
+          [BATCHES_CONTENT_TYPE]: {
+            binary:
+              'Record batches as the SDK builds them (client/wire/binary.ts): per partition, at most once each, an int32 partition (big-endian) followed by one Kafka RecordBatch v2 (baseOffset 0, CreateTime). The offsets answer the records in body order.',
+          },
         },
         responses: {
           200: {
@@ -418,8 +435,23 @@ export function v1Routes(topics: TopicService, log: LogService, maxPayloadBytes:
       },
       handle: async ({ request, params }) => {
         readQuery(request, []);
-        const type = requireContentType(request, [JSON_CONTENT_TYPE, PRODUCE_CONTENT_TYPE]);
+        const type = requireContentType(request, [
+          JSON_CONTENT_TYPE,
+          PRODUCE_CONTENT_TYPE,
+          BATCHES_CONTENT_TYPE,
+        ]);
         const idempotencyKey = readIdempotencyKey(request);
+        const topic = param(params, 'topic');
+        if (type === BATCHES_CONTENT_TYPE) {
+          // Stored as they came, once checked (append-batches.ts): the server builds no batch.
+          const frames = splitProduceBatches(request.body);
+          const { partitions } = await log.appendBatches({
+            partitions: frames.map(({ partition, batch }) => ({ topic, partition, batches: batch })),
+            recordLimits: true,
+            ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+          });
+          return offsetsResponse(batchesProduceResult(topic, frames, partitions));
+        }
         // A JSON body is read from its bytes when it is plain (produce-json.ts), its values views into
         // it as the binary form's are; else parsed, its strings encoded into one array that goes back
         // once the produce has settled (the core copies record bytes into its batches).
@@ -435,20 +467,14 @@ export function v1Routes(topics: TopicService, log: LogService, maxPayloadBytes:
             records = parseProduceBody(parseJsonBytes(request.body), new TextArena(texts).encode);
           }
           result = await log.produce({
-            topic: param(params, 'topic'),
+            topic,
             records,
             ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
           });
         } finally {
           if (texts !== undefined) produceTexts.release([texts]);
         }
-        const answer = offsetsJson(result.offsets);
-        return {
-          status: 200,
-          headers: { 'content-type': JSON_CONTENT_TYPE },
-          body: answer.body,
-          bodyDocumentBytesAtMost: answer.documentBytes,
-        };
+        return offsetsResponse(result);
       },
     },
     {

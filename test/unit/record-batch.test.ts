@@ -211,7 +211,7 @@ describe('encodeRecordBatch / decodeRecordBatch round trip', () => {
 });
 
 describe('checkRecords', () => {
-  it('accepts what decodes and answers the smallest record timestamp, for both compressions', () => {
+  it('accepts what decodes and answers the oldest timestamp and the largest records, for both compressions', () => {
     for (const compression of ['none', 'gzip'] as const) {
       // Prepare: the first record is not the oldest
       const records: LogRecord[] = [
@@ -222,11 +222,15 @@ describe('checkRecords', () => {
       const batch = encodeRecordBatch(records, { compression });
 
       // Act
-      const oldest = checkRecords(batch, readBatchHeader(batch));
+      const summary = checkRecords(batch, readBatchHeader(batch));
 
-      // Assess
-      expect(oldest, compression).toBe(1_000);
-      expect(Math.min(...decodeRecordBatch(batch).records.map((r) => r.timestamp))).toBe(oldest);
+      // Assess: sizes count key, value, header keys and header values; header keys 8 more each
+      expect(summary, compression).toEqual({
+        minTimestamp: 1_000,
+        largest: { index: 0, bytes: 2 },
+        mostHeaderKeyBytes: { index: 0, bytes: 9 },
+      });
+      expect(Math.min(...decodeRecordBatch(batch).records.map((r) => r.timestamp))).toBe(1_000);
     }
   });
 });
