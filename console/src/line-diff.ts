@@ -70,3 +70,32 @@ function middleDiff(a: string[], b: string[]): DiffLine[] {
   }
   return lines;
 }
+
+/** A diff to show: changed lines with `context` unchanged lines around them; longer unchanged runs folded. */
+export type ShownLine = DiffLine | { op: 'folded'; count: number };
+
+export function foldUnchanged(lines: DiffLine[], context = 3): ShownLine[] {
+  const shown: ShownLine[] = [];
+  let i = 0;
+  while (i < lines.length) {
+    if (lines[i]?.op !== 'same') {
+      shown.push(lines[i] as DiffLine);
+      i += 1;
+      continue;
+    }
+    let end = i;
+    while (end < lines.length && lines[end]?.op === 'same') end += 1;
+    // Kept: `context` lines after a change and before the next; at the start or end, only the side by a change.
+    const keepHead = i === 0 ? 0 : context;
+    const keepTail = end === lines.length ? 0 : context;
+    if (end - i > keepHead + keepTail + 1) {
+      shown.push(...lines.slice(i, i + keepHead));
+      shown.push({ op: 'folded', count: end - i - keepHead - keepTail });
+      shown.push(...lines.slice(end - keepTail, end));
+    } else {
+      shown.push(...lines.slice(i, end));
+    }
+    i = end;
+  }
+  return shown;
+}

@@ -1,6 +1,6 @@
 /** The schemas page's line diff (console/src/line-diff.ts). */
 import { describe, expect, it } from 'vitest';
-import { type DiffLine, lineDiff } from '../../console/src/line-diff.ts';
+import { type DiffLine, foldUnchanged, lineDiff } from '../../console/src/line-diff.ts';
 
 /** A diff as unified-diff-like lines: ' ' same, '-' removed, '+' added. */
 const show = (lines: DiffLine[]) =>
@@ -68,5 +68,27 @@ describe('lineDiff', () => {
     expect(lines[2101]).toEqual({ op: 'added', text: 'new 0' });
     expect(lines.at(-1)).toEqual({ op: 'same', text: 'tail' });
     expect(lines).toHaveLength(4202);
+  });
+
+  it('folds long runs of unchanged lines, keeping three around each change', () => {
+    const before = Array.from({ length: 20 }, (_, i) => `line ${i}`);
+    const after = before.map((line, i) => (i === 10 ? 'changed' : line));
+    const shown = foldUnchanged(lineDiff(before.join('\n'), after.join('\n')).lines);
+    expect(shown.map((line) => (line.op === 'folded' ? `… ${line.count}` : line.text))).toEqual([
+      '… 7',
+      'line 7',
+      'line 8',
+      'line 9',
+      'line 10',
+      'changed',
+      'line 11',
+      'line 12',
+      'line 13',
+      '… 6',
+    ]);
+    // A short run between two changes stays whole; nothing changed folds everything.
+    const near = foldUnchanged(lineDiff('a\nb\nc\nd', 'x\nb\nc\ny').lines);
+    expect(near.filter((line) => line.op === 'folded')).toEqual([]);
+    expect(foldUnchanged(lineDiff('a\nb', 'a\nb').lines)).toEqual([{ op: 'folded', count: 2 }]);
   });
 });

@@ -205,6 +205,10 @@ if (skipReason !== undefined) {
         '+   "doc": "Orders as billed",\n',
       ]);
       await expect(diff.locator('[data-op="removed"]').count()).resolves.toBe(0);
+      // The unchanged lines past three after the change are folded.
+      await expect(diff.locator('[data-op="folded"]').allTextContents()).resolves.toEqual([
+        expect.stringMatching(/^ {2}⋯ \d+ unchanged lines\n$/),
+      ]);
       // From 1 to 3: the doc and the note field added, nothing removed.
       await page.getByLabel('From version').selectOption('1');
       const added = (await diff.locator('[data-op="added"]').allTextContents()).join('');

@@ -7,7 +7,7 @@ import { useState } from 'preact/hooks';
 import { OutcomeNotice, useAction } from '../action.tsx';
 import { describeFailure } from '../api.ts';
 import { InputField, SelectField, TextAreaField } from '../fields.tsx';
-import { lineDiff } from '../line-diff.ts';
+import { foldUnchanged, lineDiff } from '../line-diff.ts';
 import { useLoad } from '../load.ts';
 import { Failure, Loading, Missing } from '../notices.tsx';
 import {
@@ -207,10 +207,11 @@ function DiffPanel({ versions }: { versions: SubjectVersion[] }) {
               ' The change is too large to match line by line: all of it is shown removed, then added.'}
           </p>
           <pre class="value diff" data-field="diff">
-            {diff.lines.map((line, i) => (
+            {foldUnchanged(diff.lines).map((line, i) => (
               <span key={i} class={`diff-${line.op}`} data-op={line.op}>
-                {line.op === 'same' ? '  ' : line.op === 'removed' ? '− ' : '+ '}
-                {line.text}
+                {line.op === 'folded'
+                  ? `  ⋯ ${line.count} unchanged line${line.count === 1 ? '' : 's'}`
+                  : `${line.op === 'same' ? ' ' : line.op === 'removed' ? '−' : '+'} ${line.text}`}
                 {'\n'}
               </span>
             ))}
