@@ -81,11 +81,11 @@ export function AvroOrBytes({
   }
   return (
     <>
-      <span class="kind">
+      <div class="kind" data-avro-note>
         {shown.state === 'loading'
           ? `Avro wire format, schema id ${shown.schemaId}: reading the schema…`
           : `Avro wire format, schema id ${shown.schemaId}, shown as bytes: ${shown.why}.`}
-      </span>
+      </div>
       {children}
     </>
   );
