@@ -1,7 +1,7 @@
 /**
- * avro-js, the Apache Avro project's JavaScript library, as the console's tests use it: an encoder
- * independent of the console's own decoder (console/src/avro.ts) to check it against. It ships no
- * types; this is the part the tests call.
+ * avro-js, the Apache Avro project's JavaScript library, as the console's tests and screenshots use
+ * it: an encoder independent of the console's own decoder (console/src/avro.ts) to check it against.
+ * It ships no types; this is the part they call.
  */
 import { createRequire } from 'node:module';
 
