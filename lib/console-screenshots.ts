@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { type LocalServer, startLocalServer } from '../lambdas/runtime/local-server.ts';
+import { avroJsEncode } from '../test/support/avro-js.ts';
 import {
   browserSkipReason,
   buildConsole,
@@ -86,6 +87,73 @@ async function seed(server: LocalServer): Promise<Commit> {
     enabled: false,
   });
   return commit;
+}
+
+const PAYMENT_V1 = {
+  type: 'record',
+  name: 'Payment',
+  namespace: 'shop',
+  fields: [
+    { name: 'id', type: 'long' },
+    { name: 'amount', type: 'double' },
+    { name: 'method', type: { type: 'enum', name: 'Method', symbols: ['CARD', 'TRANSFER', 'VOUCHER'] } },
+  ],
+};
+/** v1 with an optional reference: backward compatible. */
+const PAYMENT_V2 = {
+  ...PAYMENT_V1,
+  fields: [...PAYMENT_V1.fields, { name: 'reference', type: ['null', 'string'], default: null }],
+};
+/** v2 with a field and no default: refused at BACKWARD, as the schemas screenshot shows. */
+const PAYMENT_V3 = { ...PAYMENT_V2, fields: [...PAYMENT_V2.fields, { name: 'currency', type: 'string' }] };
+
+/** A payment of PAYMENT_V2 in Confluent's wire format, base64. */
+function paymentBase64(schemaId: number, payment: Record<string, unknown>): string {
+  const head = Buffer.alloc(5);
+  head.writeUInt32BE(schemaId, 1);
+  return Buffer.concat([head, avroJsEncode(PAYMENT_V2, payment)]).toString('base64');
+}
+
+/** A subject with two versions, and a topic of Avro payments (one with a schema id the registry lacks). */
+async function seedSchemas(server: LocalServer): Promise<void> {
+  const register = (schema: unknown) =>
+    call(server, 'POST', '/schema-registry/subjects/payments-value/versions', {
+      schema: JSON.stringify(schema),
+    });
+  await register(PAYMENT_V1);
+  const { id } = (await register(PAYMENT_V2)) as { id: number };
+  await call(server, 'POST', '/v1/topics', { name: 'payments', partitions: 1 });
+  await call(server, 'POST', '/v1/topics/payments/records', {
+    records: [
+      {
+        key: 'p-1',
+        valueBase64: paymentBase64(id, {
+          id: 5001,
+          amount: 42.5,
+          method: 'CARD',
+          reference: { string: 'INV-2026-118' },
+        }),
+      },
+      {
+        key: 'p-2',
+        valueBase64: paymentBase64(id, { id: 5002, amount: 1250, method: 'TRANSFER', reference: null }),
+      },
+      {
+        key: 'p-3',
+        valueBase64: paymentBase64(id, {
+          id: 5003,
+          amount: 9.99,
+          method: 'VOUCHER',
+          reference: { string: 'SPRING' },
+        }),
+      },
+      // A schema id the registry does not have: shown as bytes, with the reason.
+      {
+        key: 'p-4',
+        valueBase64: paymentBase64(77, { id: 5004, amount: 20, method: 'CARD', reference: null }),
+      },
+    ],
+  });
 }
 
 /** Commits the billing group's offset on every partition of orders. */
@@ -185,6 +253,25 @@ async function main(): Promise<void> {
     await prompt.getByText('The server refused that token').waitFor();
     await prompt.screenshot({ path: join(OUT, 'token.png') });
     console.log(`wrote ${join(OUT, 'token.png')}`);
+
+    // Last, so that the pages above stay as they were: a subject with versions, and Avro records.
+    await seedSchemas(server);
+    await page.goto(`${server.url}/console#/schemas/payments-value`);
+    const register = page.locator('section', {
+      has: page.getByRole('heading', { name: 'Register a new version' }),
+    });
+    await register.getByLabel('Avro schema (JSON)').fill(JSON.stringify(PAYMENT_V3, null, 2));
+    await register.getByRole('button', { name: 'Check compatibility' }).click();
+    await register.locator('[data-field="check-result"]').waitFor();
+    await shot(page, 'schemas');
+
+    await page.goto(`${server.url}/console#/topics/payments`);
+    const avroMessages = page.locator('section', { has: page.getByRole('heading', { name: 'Messages' }) });
+    await avroMessages.getByRole('button', { name: 'Show records' }).click();
+    await avroMessages.locator('[data-avro-schema-id]').first().waitFor();
+    await avroMessages.locator('tr[data-offset="3"] .kind', { hasText: 'shown as bytes' }).waitFor();
+    await avroMessages.screenshot({ path: join(OUT, 'avro.png') });
+    console.log(`wrote ${join(OUT, 'avro.png')}`);
   } finally {
     await browser.close();
     await Promise.all([server.close(), guarded.close()]);

@@ -59,7 +59,8 @@ export function setUnauthorizedListener(listener: UnauthorizedListener): void {
 
 const segment = encodeURIComponent;
 
-async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+/** One call to the API: its JSON answer, or an `ApiError` / `UnreachableError`. */
+export async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   const token = storedToken();
   if (token !== undefined) headers.authorization = `Bearer ${token}`;
@@ -86,13 +87,21 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
   }
   if (response.ok) return json as T;
   if (response.status === 401) onUnauthorized();
-  const error = (json as Partial<ApiErrorBody> | undefined)?.error;
+  const error = (json as Partial<ApiErrorBody> | undefined)?.error ?? registryError(json);
   throw new ApiError(
     response.status,
     error?.code ?? `HTTP_${response.status}`,
     error?.message ?? `${method} ${path} answered ${response.status} ${response.statusText}`,
     error,
   );
+}
+
+/** The schema registry's errors (`/schema-registry`) are Confluent's `{error_code, message}`. */
+function registryError(json: unknown): ApiErrorBody['error'] | undefined {
+  const body = json as { error_code?: unknown; message?: unknown } | undefined;
+  if (typeof body?.error_code !== 'number' || typeof body.message !== 'string') return undefined;
+  // 50001 is Confluent's "backend data store" error, which its clients retry.
+  return { code: String(body.error_code), message: body.message, retriable: body.error_code === 50001 };
 }
 
 export const api = {

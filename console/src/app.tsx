@@ -7,6 +7,7 @@ import { setUnauthorizedListener, storedToken, storeToken } from './api.ts';
 import { CreateTopicPage } from './pages/create-topic.tsx';
 import { GroupPage } from './pages/group.tsx';
 import { OverviewPage } from './pages/overview.tsx';
+import { SchemasPage, SubjectPage } from './pages/schemas.tsx';
 import { SubscriptionPage } from './pages/subscription.tsx';
 import { TopicPage } from './pages/topic.tsx';
 import { hrefs, useRoute } from './route.ts';
@@ -46,6 +47,14 @@ export function App() {
                 Create topic
               </a>
             </li>
+            <li>
+              <a
+                href={hrefs.schemas}
+                aria-current={route.page === 'schemas' || route.page === 'subject' ? 'page' : undefined}
+              >
+                Schemas
+              </a>
+            </li>
           </ul>
         </nav>
       </header>
@@ -57,6 +66,8 @@ export function App() {
           {route.page === 'topic' && <TopicPage key={route.name} topic={route.name} />}
           {route.page === 'group' && <GroupPage key={route.name} group={route.name} />}
           {route.page === 'subscription' && <SubscriptionPage key={route.name} subscription={route.name} />}
+          {route.page === 'schemas' && <SchemasPage />}
+          {route.page === 'subject' && <SubjectPage key={route.name} subject={route.name} />}
         </div>
       </main>
     </>

@@ -2,21 +2,29 @@
  * Where the console is: the part of the URL after `#`, so that every page is a link that can be
  * bookmarked and shared, and the server serves one document for all of them.
  * `#/` overview, `#/topics/new` create a topic, `#/topics/<name>` a topic, `#/groups/<name>` a consumer
- * group, `#/subscriptions/<name>` a subscription.
+ * group, `#/subscriptions/<name>` a subscription, `#/schemas` the schema registry's subjects, `#/schemas/<subject>`
+ * a subject.
  */
 import { useEffect, useState } from 'preact/hooks';
 
 export type Route =
   | { page: 'overview' }
   | { page: 'create-topic' }
-  | { page: 'topic' | 'group' | 'subscription'; name: string };
+  | { page: 'schemas' }
+  | { page: 'topic' | 'group' | 'subscription' | 'subject'; name: string };
 
-const NAMED = { topics: 'topic', groups: 'group', subscriptions: 'subscription' } as const;
+const NAMED = {
+  topics: 'topic',
+  groups: 'group',
+  subscriptions: 'subscription',
+  schemas: 'subject',
+} as const;
 
 export function parseRoute(hash: string): Route {
   const path = hash.replace(/^#/, '');
   if (path === '/topics/new') return { page: 'create-topic' };
-  const named = /^\/(topics|groups|subscriptions)\/([^/]+)$/.exec(path);
+  if (path === '/schemas') return { page: 'schemas' };
+  const named = /^\/(topics|groups|subscriptions|schemas)\/([^/]+)$/.exec(path);
   if (named !== null) {
     try {
       return { page: NAMED[named[1] as keyof typeof NAMED], name: decodeURIComponent(named[2] as string) };
@@ -33,6 +41,8 @@ export const hrefs = {
   topic: (name: string) => `#/topics/${encodeURIComponent(name)}`,
   group: (name: string) => `#/groups/${encodeURIComponent(name)}`,
   subscription: (name: string) => `#/subscriptions/${encodeURIComponent(name)}`,
+  schemas: '#/schemas',
+  subject: (name: string) => `#/schemas/${encodeURIComponent(name)}`,
 };
 
 export function useRoute(): Route {

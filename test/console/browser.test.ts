@@ -13,7 +13,9 @@ import {
   type BuiltConsole,
   browserSkipReason,
   buildConsole,
+  closeWatchedPage,
   launchChromium,
+  openWatchedPage,
   sendJson,
 } from '../support/console-browser.ts';
 
@@ -56,27 +58,11 @@ if (skipReason !== undefined) {
       built?.remove();
     });
 
-    const pageErrors = new WeakMap<Page, string[]>();
-
-    async function newPage(width = 1280, height = 800): Promise<Page> {
-      const context = await browser.newContext({ viewport: { width, height } });
-      // Below the test's own timeout, so a condition that never comes fails with Playwright's own account.
-      context.setDefaultTimeout(10_000);
-      const page = await context.newPage();
-      const errors: string[] = [];
-      page.on('pageerror', (error) => errors.push(String(error)));
-      // The Content-Security-Policy the server sends must let the console run and style itself.
-      page.on('console', (message) => {
-        if (/Content Security Policy/i.test(message.text())) errors.push(message.text());
-      });
-      pageErrors.set(page, errors);
-      return page;
-    }
+    const newPage = (width?: number, height?: number) => openWatchedPage(browser, width, height);
 
     /** Closes the page; it must have had no script error and no Content-Security-Policy refusal. */
     async function done(page: Page): Promise<void> {
-      await page.close();
-      expect(pageErrors.get(page)).toEqual([]);
+      expect(await closeWatchedPage(page)).toEqual([]);
     }
 
     it('says what to do while there are no topics, groups or subscriptions', async () => {

@@ -7,7 +7,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 import { runProcess } from './run-process.ts';
 
 export const CHROMIUM_PATH = process.env.STREAMBED_CHROMIUM ?? '/usr/bin/chromium';
@@ -26,6 +26,33 @@ export function launchChromium(): Promise<Browser> {
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu'],
   });
+}
+
+const pageErrors = new WeakMap<Page, string[]>();
+
+/**
+ * A page in a context of its own that notes every script error and every Content-Security-Policy
+ * refusal (the policy the server sends must let the console run and style itself); close it with
+ * `closeWatchedPage` to read them.
+ */
+export async function openWatchedPage(browser: Browser, width = 1280, height = 800): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width, height } });
+  // Below a test's own timeout, so a condition that never comes fails with Playwright's own account.
+  context.setDefaultTimeout(10_000);
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(String(error)));
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) errors.push(message.text());
+  });
+  pageErrors.set(page, errors);
+  return page;
+}
+
+/** Closes a page from `openWatchedPage`: the script errors and policy refusals it had. */
+export async function closeWatchedPage(page: Page): Promise<string[]> {
+  await page.close();
+  return pageErrors.get(page) ?? [];
 }
 
 export interface BuiltConsole {

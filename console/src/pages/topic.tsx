@@ -6,6 +6,7 @@
 import { useState } from 'preact/hooks';
 import { ApiError, api, describeFailure } from '../api.ts';
 import type { FetchedRecord, TopicDetails } from '../api-types.ts';
+import { AvroOrBytes } from '../avro-view.tsx';
 import { type Decoded, decodeField } from '../decode.ts';
 import {
   InputField,
@@ -338,10 +339,14 @@ function RecordRow({ record }: { record: FetchedRecord }) {
         <time dateTime={new Date(record.timestamp).toISOString()}>{formatTime(record.timestamp)}</time>
       </td>
       <td data-field="key">
-        <Bytes decoded={key} />
+        <AvroOrBytes base64={record.keyBase64}>
+          <Bytes decoded={key} />
+        </AvroOrBytes>
       </td>
       <td data-field="value">
-        <Bytes decoded={value} />
+        <AvroOrBytes base64={record.valueBase64}>
+          <Bytes decoded={value} />
+        </AvroOrBytes>
       </td>
       <td data-field="headers">
         {headers.length === 0 ? (
