@@ -6,7 +6,7 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Browser, Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalServer, startLocalServer } from '../../lambdas/runtime/local-server.ts';
 import {
@@ -15,6 +15,7 @@ import {
   buildConsole,
   launchChromium,
   sendJson,
+  trackedPages,
 } from '../support/console-browser.ts';
 
 const skipReason = browserSkipReason();
@@ -56,28 +57,7 @@ if (skipReason !== undefined) {
       built?.remove();
     });
 
-    const pageErrors = new WeakMap<Page, string[]>();
-
-    async function newPage(width = 1280, height = 800): Promise<Page> {
-      const context = await browser.newContext({ viewport: { width, height } });
-      // Below the test's own timeout, so a condition that never comes fails with Playwright's own account.
-      context.setDefaultTimeout(10_000);
-      const page = await context.newPage();
-      const errors: string[] = [];
-      page.on('pageerror', (error) => errors.push(String(error)));
-      // The Content-Security-Policy the server sends must let the console run and style itself.
-      page.on('console', (message) => {
-        if (/Content Security Policy/i.test(message.text())) errors.push(message.text());
-      });
-      pageErrors.set(page, errors);
-      return page;
-    }
-
-    /** Closes the page; it must have had no script error and no Content-Security-Policy refusal. */
-    async function done(page: Page): Promise<void> {
-      await page.close();
-      expect(pageErrors.get(page)).toEqual([]);
-    }
+    const { newPage, done } = trackedPages(() => browser);
 
     it('says what to do while there are no topics, groups or subscriptions', async () => {
       const page = await newPage();

@@ -7,7 +7,8 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { expect } from 'vitest';
 import { runProcess } from './run-process.ts';
 
 export const CHROMIUM_PATH = process.env.STREAMBED_CHROMIUM ?? '/usr/bin/chromium';
@@ -63,4 +64,35 @@ export async function sendJson<T = unknown>(
   });
   const text = await response.text();
   return { status: response.status, json: (text === '' ? undefined : JSON.parse(text)) as T };
+}
+
+/**
+ * Pages that record their script errors and Content-Security-Policy refusals: `done` closes one and
+ * expects it to have had none. `browser` is read when a page opens (suites launch it in beforeAll).
+ */
+export function trackedPages(browser: () => Browser) {
+  const pageErrors = new WeakMap<Page, string[]>();
+
+  async function newPage(width = 1280, height = 800): Promise<Page> {
+    const context = await browser().newContext({ viewport: { width, height } });
+    // Below the test's own timeout, so a condition that never comes fails with Playwright's own account.
+    context.setDefaultTimeout(10_000);
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(String(error)));
+    // The Content-Security-Policy the server sends must let the console run and style itself.
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) errors.push(message.text());
+    });
+    pageErrors.set(page, errors);
+    return page;
+  }
+
+  /** Closes the page; it must have had no script error and no Content-Security-Policy refusal. */
+  async function done(page: Page): Promise<void> {
+    await page.close();
+    expect(pageErrors.get(page)).toEqual([]);
+  }
+
+  return { newPage, done };
 }
