@@ -221,21 +221,18 @@ export function TailPanel({
               onChange={(event) => (event.currentTarget.checked ? start() : stop())}
             />
             Follow new records
-          </label>
+          </label>{' '}
+          {state === 'paused' && (
+            <button type="button" class="secondary" onClick={() => setState('running')}>
+              Resume
+            </button>
+          )}
+          {(state === 'running' || state === 'hidden') && (
+            <button type="button" class="secondary outline" onClick={() => setState('paused')}>
+              Pause
+            </button>
+          )}
         </div>
-        {state !== 'stopped' && (
-          <div class="field">
-            {state === 'paused' ? (
-              <button type="button" class="secondary" onClick={() => setState('running')}>
-                Resume
-              </button>
-            ) : (
-              <button type="button" class="secondary outline" onClick={() => setState('paused')}>
-                Pause
-              </button>
-            )}
-          </div>
-        )}
       </div>
       <p class="muted" data-field="tail-state" aria-live="polite">
         {tailStatus(state, only, records.length, startedAt)}

@@ -147,7 +147,7 @@ function ChangeForm({ details, onChanged }: { details: TopicDetails; onChanged: 
 
   return (
     <form onSubmit={submit}>
-      <div class="grid-form">
+      <div class="config-form">
         {EDITABLE.map((key) => (
           <InputField
             key={key}
