@@ -239,6 +239,21 @@ if (skipReason !== undefined) {
       await expect(janitor.textContent()).resolves.toMatch(/\(3 partitions\), finished \d{4}-\d\d-\d\d /);
       await page.getByText('No failures.').waitFor();
       await done(page);
+
+      // A server from before the route answers it with the router's 404: the page says what that means.
+      const older = await newPage();
+      await older.route('**/v1/janitor', (route) =>
+        route.fulfill({
+          status: 404,
+          contentType: 'application/json',
+          body: JSON.stringify({
+            error: { code: 'INVALID_REQUEST', message: 'no route GET /v1/janitor', retriable: false },
+          }),
+        }),
+      );
+      await older.goto(`${janitored.url}/console`);
+      await older.getByText(/does not say when its janitor last ran/).waitFor();
+      await done(older);
     });
   });
 }

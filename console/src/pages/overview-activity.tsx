@@ -8,7 +8,7 @@
  * back (offsets reset) adds nothing, rather than a spike or a negative rate.
  */
 import { useEffect } from 'preact/hooks';
-import { api } from '../api.ts';
+import { ApiError, api } from '../api.ts';
 import type { JanitorRun } from '../api-types.ts';
 import { LIVE_PERIOD_MS, LiveChart, type Reading } from '../live-chart.tsx';
 import { describeAll, useLoad } from '../load.ts';
@@ -105,7 +105,15 @@ export function JanitorPanel() {
     <section class="panel" aria-labelledby="janitor-title">
       <h2 id="janitor-title">Janitor</h2>
       {state.state === 'loading' && <Loading what="the janitor's last run" />}
-      {state.state === 'failed' && <Failure error={state.error} what="the janitor's last run" />}
+      {state.state === 'failed' &&
+        (state.error instanceof ApiError && state.error.status === 404 ? (
+          <p data-field="janitor">
+            This server does not say when its janitor last ran: it has no <code>GET /v1/janitor</code> (it
+            predates it). Deploy or start the current Streambed to see it here.
+          </p>
+        ) : (
+          <Failure error={state.error} what="the janitor's last run" />
+        ))}
       {state.state === 'loaded' &&
         (state.value.lastRun === null ? (
           <p data-field="janitor">
