@@ -1,6 +1,7 @@
 /**
- * `npm run docs:console`: builds the web console, starts a local server in memory, fills it with
- * sample topics, records, a consumer group and a subscription, and writes a PNG of each page to
+ * `npm run docs:console`: builds the web console, starts a local server in memory (its janitor on),
+ * fills it with sample topics, records, a consumer group and a subscription, and writes a PNG of each
+ * page and of a few of their panels (produce, config change, live tail) to
  * docs/console/ (shown in the README) with Debian's Chromium, as the console's browser tests run it.
  */
 import { mkdirSync } from 'node:fs';
@@ -176,17 +177,36 @@ async function main(): Promise<void> {
     logLevel: 'silent',
     consoleDir: built.dir,
   } as const;
-  const server = await startLocalServer(common);
+  // The janitor runs as `streambed start` runs it, so the overview shows its last pass.
+  const server = await startLocalServer({ ...common, janitorIntervalMs: 5_000 });
   const guarded = await startLocalServer({ ...common, token: 'sample-token' });
   const browser = await launchChromium();
   try {
     const commit = await seed(server);
     const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
 
+    while ((await call(server, 'GET', '/v1/janitor')).lastRun === null) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
     await page.goto(`${server.url}/console`);
     await page.locator('tr[data-topic="orders"]').waitFor();
     await page.locator('tr[data-group="billing"]').waitFor();
     await page.locator('tr[data-subscription="orders-hook"]').waitFor();
+    await page.getByText(/^Last run/).waitFor();
+    // Records written and consumed while the overview measures, so both rates have something to show.
+    const rateIn = page.locator('[data-field="records-in"]');
+    const rateOut = page.locator('[data-field="records-out"]');
+    await rateIn.waitFor();
+    await rateOut.waitFor();
+    await call(server, 'POST', '/v1/topics/clicks/records', {
+      records: Array.from({ length: 120 }, (_, i) => ({
+        key: `user-${i % 50}`,
+        value: `clicked /page/${i % 9}`,
+      })),
+    });
+    await commit(7);
+    await rateIn.filter({ hasNotText: /^0\.0$/ }).waitFor({ timeout: 15_000 });
+    await rateOut.filter({ hasNotText: /^0\.0$/ }).waitFor({ timeout: 15_000 });
     await shot(page, 'overview');
 
     await page.goto(`${server.url}/console#/topics/orders`);
@@ -207,6 +227,35 @@ async function main(): Promise<void> {
     await messages.getByRole('button', { name: 'Show records' }).click();
     await messages.locator('tr[data-offset]').first().waitFor();
     await shot(page, 'topic');
+
+    // A config change and a partition raise, at the question the form asks before raising.
+    const config = page.locator('section', { has: page.getByRole('heading', { name: 'Config' }) });
+    await config.getByText('Change config or partitions').click();
+    await config.getByLabel('retention.ms', { exact: true }).fill('43200000');
+    await config.getByLabel('Partitions', { exact: true }).fill('4');
+    await config.getByRole('button', { name: 'Save changes' }).click();
+    await config.getByRole('button', { name: 'Raise to 4 partitions' }).waitFor();
+    await config.screenshot({ path: join(OUT, 'topic-config.png') });
+    console.log(`wrote ${join(OUT, 'topic-config.png')}`);
+    await config.getByRole('button', { name: 'Cancel' }).click();
+    await config.getByText('Change config or partitions').click();
+
+    // The live tail of all partitions, with records written after it started.
+    const tail = page.locator('section', { has: page.getByRole('heading', { name: 'Live tail' }) });
+    await tail.getByLabel('Follow new records').check();
+    await tail.getByText(/waiting for new records/).waitFor();
+    for (let round = 0; round < 2; round += 1) {
+      const records = Array.from({ length: 3 }, (_, i) => ({
+        key: `customer-${(round * 3 + i) % 7}`,
+        value: JSON.stringify({ order: 3000 + round * 3 + i, total: ((round * 3 + i) * 7.3).toFixed(2) }),
+        headers: { source: 'tail' },
+      }));
+      await call(server, 'POST', '/v1/topics/orders/records', { records });
+      await tail.getByText(`${3 * (round + 1)} new records`).waitFor({ timeout: 15_000 });
+    }
+    await tail.screenshot({ path: join(OUT, 'tail.png') });
+    console.log(`wrote ${join(OUT, 'tail.png')}`);
+    await tail.getByLabel('Follow new records').uncheck();
 
     const produce = page.locator('section', { has: page.getByRole('heading', { name: 'Produce a record' }) });
     await produce.getByLabel('Key (empty for none)').fill('customer-9');

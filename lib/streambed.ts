@@ -209,6 +209,8 @@ export const STREAMBED_CONCERNS: readonly StreambedConcern[] = [
     routes: [
       { method: HttpMethod.GET, path: '/v1/health', public: true },
       { method: HttpMethod.GET, path: '/v1/openapi.json' },
+      // How the janitor's last pass went: one item the janitor writes at the end of each pass.
+      { method: HttpMethod.GET, path: '/v1/janitor' },
       { method: HttpMethod.POST, path: '/v1/topics' },
       { method: HttpMethod.GET, path: '/v1/topics' },
       { method: HttpMethod.GET, path: '/v1/topics/{topic}' },

@@ -5,7 +5,9 @@
  */
 import type * as z from 'zod';
 import type { resetSchema } from '../../lambdas/http/groups-routes.ts';
+import type { janitorResponseSchema } from '../../lambdas/http/janitor-routes.ts';
 import type {
+  alterTopicSchema,
   changeSubscriptionSchema,
   fetchedRecordSchema,
   fetchResponseSchema,
@@ -27,6 +29,9 @@ export type TopicList = z.infer<typeof topicListResponseSchema>;
 export type TopicDetails = z.infer<typeof topicDetailsResponseSchema>;
 export type TopicConfig = TopicDetails['config'];
 export type CreatedTopic = z.infer<typeof topicResponseSchema>;
+export type TopicChange = z.input<typeof alterTopicSchema>;
+export type JanitorState = z.infer<typeof janitorResponseSchema>;
+export type JanitorRun = NonNullable<JanitorState['lastRun']>;
 export type { ProduceRecordBody };
 export type ProduceResponse = z.infer<typeof produceResponseSchema>;
 export type FetchResponse = z.infer<typeof fetchResponseSchema>;

@@ -9,6 +9,7 @@ import type {
   FetchResponse,
   GroupDetails,
   GroupList,
+  JanitorState,
   OffsetReset,
   PartitionOffsets,
   ProduceRecordBody,
@@ -18,6 +19,7 @@ import type {
   SubscriptionConfig,
   SubscriptionDetails,
   SubscriptionList,
+  TopicChange,
   TopicDetails,
   TopicList,
 } from './api-types.ts';
@@ -60,7 +62,12 @@ export function setUnauthorizedListener(listener: UnauthorizedListener): void {
 const segment = encodeURIComponent;
 
 /** One call to the API: its JSON answer, or an `ApiError` / `UnreachableError`. */
-export async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+export async function call<T>(
+  method: string,
+  path: string,
+  body?: unknown,
+  signal?: AbortSignal,
+): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   const token = storedToken();
   if (token !== undefined) headers.authorization = `Bearer ${token}`;
@@ -71,8 +78,11 @@ export async function call<T>(method: string, path: string, body?: unknown): Pro
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
+      signal,
     });
   } catch (error) {
+    // Called off by its caller (a live tail stopped): not a failure to report.
+    if (signal?.aborted === true) throw error;
     throw new UnreachableError(
       `cannot reach the Streambed server at ${location.origin} (${String(error)}); is it running (npm start)?`,
     );
@@ -111,16 +121,28 @@ export const api = {
     call<CreatedTopic>('POST', '/v1/topics', { name, partitions, config }),
   produce: (topic: string, record: ProduceRecordInput) =>
     call<ProduceResponse>('POST', `/v1/topics/${segment(topic)}/records`, { records: [record] }),
-  fetch: (topic: string, partition: number, offset: number, maxBytes: number) =>
+  alterTopic: (topic: string, change: TopicChange) =>
+    call<CreatedTopic>('PATCH', `/v1/topics/${segment(topic)}`, change),
+  /** `waitMs` > 0 long-polls: the answer comes when records arrive or the time is up (at most 20 s). */
+  fetch: (
+    topic: string,
+    partition: number,
+    offset: number,
+    maxBytes: number,
+    poll: { waitMs?: number; signal?: AbortSignal } = {},
+  ) =>
     call<FetchResponse>(
       'GET',
-      `/v1/topics/${segment(topic)}/partitions/${partition}/records?offset=${offset}&max_bytes=${maxBytes}&encoding=base64`,
+      `/v1/topics/${segment(topic)}/partitions/${partition}/records?offset=${offset}&max_bytes=${maxBytes}&encoding=base64${poll.waitMs === undefined ? '' : `&max_wait_ms=${poll.waitMs}`}`,
+      undefined,
+      poll.signal,
     ),
   offsets: (topic: string, partition: number, timestamp?: number) =>
     call<PartitionOffsets>(
       'GET',
       `/v1/topics/${segment(topic)}/partitions/${partition}/offsets${timestamp === undefined ? '' : `?timestamp=${timestamp}`}`,
     ),
+  janitor: () => call<JanitorState>('GET', '/v1/janitor'),
   listGroups: () => call<GroupList>('GET', '/v1/groups'),
   describeGroup: (group: string) => call<GroupDetails>('GET', `/v1/groups/${segment(group)}`),
   listSubscriptions: () => call<SubscriptionList>('GET', '/v1/subscriptions'),

@@ -23,3 +23,18 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): [Loaded<T>,
   const reload = useCallback(() => setRound((n) => n + 1), []);
   return [loaded, reload];
 }
+
+/** Describes each name, a few at a time, in list order. */
+export async function describeAll<T>(names: string[], describe: (name: string) => Promise<T>): Promise<T[]> {
+  const results: T[] = new Array(names.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < names.length) {
+      const index = next;
+      next += 1;
+      results[index] = await describe(names[index] as string);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(4, names.length) }, worker));
+  return results;
+}

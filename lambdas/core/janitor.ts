@@ -46,6 +46,7 @@ import {
   FIRST_BATCH_SK,
   isOlderObject,
   isSharedObject,
+  JANITOR_LAST_RUN_KEY,
   JANITOR_PROGRESS_KEY,
   janitorLeaseKey,
   LAST_BATCH_SK,
@@ -94,6 +95,24 @@ export interface JanitorReport {
   /** The first few failures: where, the error code, and whether a later pass can be expected to succeed. */
   errors: { where: string; code: string; retriable: boolean; message: string }[];
   /** True when the deadline or a failure stopped the pass before it covered everything. */
+  incomplete: boolean;
+}
+
+/** What is kept of a completed pass (`janitor / last-run`), for `GET /v1/janitor` and the console. */
+export interface JanitorLastRun {
+  /** When the pass started and finished, epoch ms. */
+  startedAt: number;
+  finishedAt: number;
+  /** Partitions worked, and skipped because another janitor held them. */
+  partitions: number;
+  skipped: number;
+  retainedBatches: number;
+  compactedBatches: number;
+  deletedObjects: number;
+  deletedTopics: number;
+  /** Partitions or steps that failed (see the janitor's log for which). */
+  failures: number;
+  /** The deadline or a failure stopped the pass before it covered everything; the next carries on. */
   incomplete: boolean;
 }
 
@@ -727,10 +746,60 @@ export function createJanitor({ meta, objects, clock, topics }: JanitorDeps, opt
       }
     });
     await isolated(report, 'saving progress', () => saveProgress(progress));
+    await isolated(report, 'recording the pass', () => recordLastRun(report, started));
     return report;
   }
 
-  return { runOnce };
+  /**
+   * Keeps how this pass went, one item overwritten by every pass. A janitor finishing alongside may
+   * write first; either record is a true last run, so a lost race is not retried.
+   */
+  async function recordLastRun(report: JanitorReport, startedAt: number): Promise<void> {
+    const previous = await meta.get(JANITOR_LAST_RUN_KEY, { consistent: true });
+    const run: JanitorLastRun = {
+      startedAt,
+      finishedAt: clock.now(),
+      partitions: report.partitions,
+      skipped: report.skipped,
+      retainedBatches: report.retainedBatches,
+      compactedBatches: report.compactedBatches,
+      deletedObjects: report.deletedObjects,
+      deletedTopics: report.deletedTopics,
+      failures: report.failures,
+      incomplete: report.incomplete,
+    };
+    try {
+      await meta.transact([
+        { type: 'put', item: { ...JANITOR_LAST_RUN_KEY, ...run }, expect: previous?.v ?? 'absent' },
+      ]);
+    } catch (error) {
+      if (!(error instanceof ConditionFailedError)) throw error;
+    }
+  }
+
+  /** The last completed pass of any janitor on this store, or undefined before the first. */
+  async function lastRun(): Promise<JanitorLastRun | undefined> {
+    const item = await meta.get(JANITOR_LAST_RUN_KEY, { consistent: true });
+    if (item === undefined) return undefined;
+    const number = (name: keyof JanitorLastRun) => {
+      const value = item[name];
+      return typeof value === 'number' ? value : 0;
+    };
+    return {
+      startedAt: number('startedAt'),
+      finishedAt: number('finishedAt'),
+      partitions: number('partitions'),
+      skipped: number('skipped'),
+      retainedBatches: number('retainedBatches'),
+      compactedBatches: number('compactedBatches'),
+      deletedObjects: number('deletedObjects'),
+      deletedTopics: number('deletedTopics'),
+      failures: number('failures'),
+      incomplete: item.incomplete === true,
+    };
+  }
+
+  return { runOnce, lastRun };
 }
 
 export type Janitor = ReturnType<typeof createJanitor>;

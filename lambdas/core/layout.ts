@@ -47,6 +47,8 @@ export const topicListKey = (name: string): ItemKey => ({ pk: TOPICS_PK, sk: nam
 export const DELETED_TOPICS_PK = 'deleted-topics';
 /** Where janitor passes left off, so a pass cut short by its deadline is carried on by the next. */
 export const JANITOR_PROGRESS_KEY: ItemKey = { pk: 'janitor', sk: 'progress' };
+/** How the last completed janitor pass went (read by `GET /v1/janitor`). */
+export const JANITOR_LAST_RUN_KEY: ItemKey = { pk: 'janitor', sk: 'last-run' };
 export const deletedTopicKey = (topicId: string): ItemKey => ({ pk: DELETED_TOPICS_PK, sk: topicId });
 
 /** The sort key of a partition's own item (its highWatermark, logStartOffset, ...). */

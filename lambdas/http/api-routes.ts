@@ -10,10 +10,12 @@
 
 import { MAX_LAMBDA_PAYLOAD_BYTES } from '../../client/wire/limits.ts';
 import type { GroupService } from '../core/groups.ts';
+import type { Janitor } from '../core/janitor.ts';
 import type { SchemaRegistryService } from '../core/schemas.ts';
 import type { SubscriptionService } from '../subscriptions/subscriptions.ts';
 import { JSON_CONTENT_TYPE } from './errors.ts';
 import { groupRoutes } from './groups-routes.ts';
+import { janitorRoutes } from './janitor-routes.ts';
 import { openApiDocument } from './openapi.ts';
 import { type RouteTable, readQuery, v1Routes } from './router.ts';
 import { schemaRegistryRoutes } from './schema-routes.ts';
@@ -26,12 +28,14 @@ export interface ApiServices {
   groups: GroupService;
   subscriptions: SubscriptionService;
   schemas: SchemaRegistryService;
+  janitor: Pick<Janitor, 'lastRun'>;
 }
 
 /** Every route table beside the router's built-in `/v1` routes, in the order the router tries them. */
 export function apiRouteTables(services: ApiServices): RouteTable[] {
   return [
     openApiRoutes(),
+    janitorRoutes(services.janitor),
     groupRoutes(services.groups),
     subscriptionRoutes(services.subscriptions),
     schemaRegistryRoutes(services.schemas),
@@ -54,7 +58,12 @@ export function openApiDocumentText(): string {
   documentText ??= JSON.stringify(
     openApiDocument([
       { prefix: '/v1', routes: v1Routes(NO_SERVICE, NO_SERVICE, MAX_LAMBDA_PAYLOAD_BYTES) },
-      ...apiRouteTables({ groups: NO_SERVICE, subscriptions: NO_SERVICE, schemas: NO_SERVICE }),
+      ...apiRouteTables({
+        groups: NO_SERVICE,
+        subscriptions: NO_SERVICE,
+        schemas: NO_SERVICE,
+        janitor: NO_SERVICE,
+      }),
     ]),
   );
   return documentText;

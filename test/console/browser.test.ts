@@ -6,17 +6,16 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Browser, Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalServer, startLocalServer } from '../../lambdas/runtime/local-server.ts';
 import {
   type BuiltConsole,
   browserSkipReason,
   buildConsole,
-  closeWatchedPage,
   launchChromium,
-  openWatchedPage,
   sendJson,
+  trackedPages,
 } from '../support/console-browser.ts';
 
 const skipReason = browserSkipReason();
@@ -58,12 +57,7 @@ if (skipReason !== undefined) {
       built?.remove();
     });
 
-    const newPage = (width?: number, height?: number) => openWatchedPage(browser, width, height);
-
-    /** Closes the page; it must have had no script error and no Content-Security-Policy refusal. */
-    async function done(page: Page): Promise<void> {
-      expect(await closeWatchedPage(page)).toEqual([]);
-    }
+    const { newPage, done } = trackedPages(() => browser);
 
     it('says what to do while there are no topics, groups or subscriptions', async () => {
       const page = await newPage();

@@ -4,7 +4,7 @@
  * versions, change a subject's level, and read Avro records in the message browser (or a note why
  * not). Every wait is for a condition, never a sleep.
  */
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalServer, startLocalServer } from '../../lambdas/runtime/local-server.ts';
 import { avroJsEncode } from '../support/avro-js.ts';
@@ -12,10 +12,9 @@ import {
   type BuiltConsole,
   browserSkipReason,
   buildConsole,
-  closeWatchedPage,
   launchChromium,
-  openWatchedPage,
   sendJson,
+  trackedPages,
 } from '../support/console-browser.ts';
 
 const skipReason = browserSkipReason();
@@ -73,12 +72,7 @@ if (skipReason !== undefined) {
       built?.remove();
     });
 
-    const newPage = () => openWatchedPage(browser);
-
-    /** Closes the page; it must have had no script error and no Content-Security-Policy refusal. */
-    async function done(page: Page): Promise<void> {
-      expect(await closeWatchedPage(page)).toEqual([]);
-    }
+    const { newPage, done } = trackedPages(() => browser);
 
     async function register(subject: string, schema: unknown): Promise<number> {
       const answer = await sendJson<{ id: number }>(

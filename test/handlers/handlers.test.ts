@@ -636,6 +636,33 @@ describe('janitor handler', () => {
     });
   });
 
+  it('records each pass for GET /v1/janitor on the admin function: null before the first, then the last', async () => {
+    // Prepare
+    await createOrders();
+    const event = loadEvent('health');
+    event.rawPath = '/v1/janitor';
+    event.routeKey = 'GET /v1/janitor';
+    event.requestContext.http.path = '/v1/janitor';
+    event.requestContext.routeKey = 'GET /v1/janitor';
+    const scheduled = { version: '0', 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} };
+    const before = await invoke(admin, event);
+    const startedBefore = Date.now();
+
+    // Act
+    await janitorHandler(scheduled, lambdaContext('streambed-janitor', 'req-janitor-3'));
+    const after = await invoke(admin, event);
+
+    // Assess
+    expect(before.statusCode).toBe(200);
+    expect(jsonBody(before)).toEqual({ lastRun: null });
+    expect(after.statusCode).toBe(200);
+    const { lastRun } = jsonBody(after);
+    expect(lastRun).toMatchObject({ partitions: 3, failures: 0, deletedObjects: 0, incomplete: false });
+    expect(lastRun.finishedAt).toBeGreaterThanOrEqual(startedBefore);
+    expect(lastRun.finishedAt).toBeLessThanOrEqual(Date.now());
+    expect(lastRun.startedAt).toBeLessThanOrEqual(lastRun.finishedAt);
+  });
+
   it('emits the lag of each consumer group and subscription under the shared names', async () => {
     // Prepare: a group that joined and committed nothing, a subscription that delivered nothing
     await createOrders();

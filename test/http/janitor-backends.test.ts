@@ -1,7 +1,7 @@
 /**
  * The janitor on real storage: the embedded backend (SQLite + files) and the AWS adapters (DynamoDB
  * Local + s3rver). Compaction keeps records byte-identical, retention and deleted records move the log
- * start, and GC removes the objects nothing points at any more.
+ * start, GC removes the objects nothing points at any more, and each pass is on record.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -68,6 +68,14 @@ describe.each(backends)('janitor on %s', (_name, open) => {
     const compacted = await janitor.runOnce();
     // Assess 1
     expect(compacted.compactedBatches).toBe(40);
+    // The pass is on record for GET /v1/janitor, as the store keeps it
+    expect(await janitor.lastRun()).toMatchObject({
+      finishedAt: clock.now(),
+      partitions: 2,
+      compactedBatches: 40,
+      failures: 0,
+      incomplete: false,
+    });
     const described = await topics.describeTopic('j');
     expect(described.partitionStates.map((p) => p.batches)).toEqual([1, 1]);
     expect([await readAll(0), await readAll(1)]).toEqual(before);

@@ -293,6 +293,8 @@ describe('the API document against a running server', () => {
     await expectStatus({ method: 'GET', template: '/v1/health', auth: false }, 200);
     expect(await expectStatus({ method: 'GET', template: '/v1/openapi.json' }, 200)).toEqual(document);
     await expectStatus({ method: 'GET', template: '/v1/openapi.json', auth: false }, 401);
+    expect(await expectStatus({ method: 'GET', template: '/v1/janitor' }, 200)).toEqual({ lastRun: null });
+    await expectStatus({ method: 'GET', template: '/v1/janitor', query: 'since=0' }, 400);
 
     // Topics
     const topic = { topic: 'orders' };

@@ -20,6 +20,7 @@ import { bundleFileOf } from '../support/lambda-bundles.ts';
 const EXPECTED_ROUTES: Record<string, string> = {
   'GET /v1/health': 'admin',
   'GET /v1/openapi.json': 'admin',
+  'GET /v1/janitor': 'admin',
   'POST /v1/topics': 'admin',
   'GET /v1/topics': 'admin',
   'GET /v1/topics/{topic}': 'admin',

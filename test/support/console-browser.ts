@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { expect } from 'vitest';
 import { runProcess } from './run-process.ts';
 
 export const CHROMIUM_PATH = process.env.STREAMBED_CHROMIUM ?? '/usr/bin/chromium';
@@ -90,4 +91,20 @@ export async function sendJson<T = unknown>(
   });
   const text = await response.text();
   return { status: response.status, json: (text === '' ? undefined : JSON.parse(text)) as T };
+}
+
+/**
+ * Pages that record their script errors and Content-Security-Policy refusals: `done` closes one and
+ * expects it to have had none. `browser` is read when a page opens (suites launch it in beforeAll).
+ */
+export function trackedPages(browser: () => Browser) {
+  const newPage = (width?: number, height?: number): Promise<Page> =>
+    openWatchedPage(browser(), width, height);
+
+  /** Closes the page; it must have had no script error and no Content-Security-Policy refusal. */
+  async function done(page: Page): Promise<void> {
+    expect(await closeWatchedPage(page)).toEqual([]);
+  }
+
+  return { newPage, done };
 }

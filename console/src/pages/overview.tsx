@@ -1,36 +1,25 @@
 /**
- * Overview: every topic with its partitions, records, bytes and high watermarks; every consumer group
- * and subscription with its total lag. Built from the list and describe routes (docs/api.md).
+ * Overview: records in and out per second (live) and the janitor's last pass (overview-activity.tsx),
+ * every topic with its partitions, records, bytes and high watermarks, every consumer group and
+ * subscription with its total lag. Built from the list and describe routes (docs/api.md).
  */
 import { api } from '../api.ts';
 import type { GroupDetails, SubscriptionDetails, TopicDetails } from '../api-types.ts';
-import { useLoad } from '../load.ts';
+import { describeAll, useLoad } from '../load.ts';
 import { Failure, formatBytes, Loading } from '../notices.tsx';
 import { hrefs } from '../route.ts';
 import { DataTable } from '../table.tsx';
-
-/** Describes each name, a few at a time, in list order. */
-async function describeAll<T>(names: string[], describe: (name: string) => Promise<T>): Promise<T[]> {
-  const results: T[] = new Array(names.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < names.length) {
-      const index = next;
-      next += 1;
-      results[index] = await describe(names[index] as string);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(4, names.length) }, worker));
-  return results;
-}
+import { ActivityPanels, JanitorPanel } from './overview-activity.tsx';
 
 export function OverviewPage() {
   return (
     <>
       <h1>Overview</h1>
+      <ActivityPanels />
       <TopicsPanel />
       <GroupsPanel />
       <SubscriptionsPanel />
+      <JanitorPanel />
     </>
   );
 }

@@ -1,6 +1,7 @@
 /**
- * A topic: its config, each partition's log start and high watermark, a message browser and a produce
- * form. The browser reads with `encoding=base64` and decodes in decode.ts.
+ * A topic: its config and the form that changes it (topic-config.tsx), each partition's log start and
+ * high watermark, a message browser, a live tail of new records (tail.tsx) and a produce form. The
+ * browser reads with `encoding=base64` and decodes in decode.ts.
  */
 
 import { useState } from 'preact/hooks';
@@ -22,6 +23,8 @@ import { Failure, formatBytes, formatTime, Loading, Missing } from '../notices.t
 import { RateChart } from '../rate-chart.tsx';
 import { hrefs } from '../route.ts';
 import { DataTable } from '../table.tsx';
+import { TailPanel } from '../tail.tsx';
+import { ConfigPanel } from './topic-config.tsx';
 
 export function TopicPage({ topic }: { topic: string }) {
   const [details, reload] = useLoad(() => api.describeTopic(topic), [topic]);
@@ -55,13 +58,20 @@ export function TopicPage({ topic }: { topic: string }) {
         }}
       />
       <RateChart topic={value.name} onSample={setFresh} />
-      <ConfigPanel details={value} />
+      <ConfigPanel
+        details={value}
+        onChanged={() => {
+          setFresh(undefined);
+          reload();
+        }}
+      />
       <BrowserPanel
         topic={value.name}
         partitions={value.partitions.length}
         jump={jump}
         key={jump?.round ?? 0}
       />
+      <TailPanel topic={value.name} partitions={value.partitions.length} Row={RecordRow} />
       <ProducePanel
         topic={value.name}
         partitions={value.partitions.length}
@@ -93,41 +103,6 @@ function PartitionsPanel({ details, onRefresh }: { details: TopicDetails; onRefr
       <button type="button" class="secondary outline" onClick={onRefresh}>
         Refresh partitions
       </button>
-    </section>
-  );
-}
-
-const CONFIG_NOTES: Record<string, string> = {
-  'retention.ms': 'delete batches older than this (ms); −1 keeps forever',
-  'retention.bytes': 'delete the oldest batches past this size per partition; −1 no limit',
-  'max.message.bytes': 'largest record, in bytes',
-  'cleanup.policy': 'only delete',
-  'message.timestamp.before.max.ms': 'refuse records stamped further in the past (ms)',
-  'message.timestamp.after.max.ms': 'refuse records stamped further in the future (ms)',
-};
-
-function ConfigPanel({ details }: { details: TopicDetails }) {
-  return (
-    <section class="panel" aria-labelledby="config-title">
-      <h2 id="config-title">Config</h2>
-      <div class="overflow-auto">
-        <table>
-          <tbody>
-            {Object.entries(details.config).map(([key, value]) => (
-              <tr key={key}>
-                <th scope="row">
-                  <code>{key}</code>
-                </th>
-                <td data-config={key}>{String(value)}</td>
-                <td class="muted config-note">{CONFIG_NOTES[key] ?? ''}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-      <p class="muted">
-        Change it with <code>PATCH /v1/topics/{details.name}</code> (docs/api.md, "Alter a topic").
-      </p>
     </section>
   );
 }
@@ -321,7 +296,8 @@ function HeaderValue({ decoded }: { decoded: Decoded }) {
   return <span>{decoded.text}</span>;
 }
 
-function RecordRow({ record }: { record: FetchedRecord }) {
+/** A record as a table row; with `partition`, a first cell names its partition (the live tail of all). */
+function RecordRow({ record, partition }: { record: FetchedRecord; partition?: number }) {
   const key = decodeField(record.keyBase64 ?? (record.key === null ? null : undefined));
   const value = decodeField(record.valueBase64 ?? (record.value === null ? null : undefined));
   const headers = [
@@ -333,7 +309,8 @@ function RecordRow({ record }: { record: FetchedRecord }) {
       .map(([name]) => [name, { kind: 'null' } as Decoded] as const),
   ];
   return (
-    <tr data-offset={record.offset}>
+    <tr data-offset={record.offset} data-partition={partition}>
+      {partition !== undefined && <td data-field="partition">{partition}</td>}
       <th scope="row">{record.offset}</th>
       <td>
         <time dateTime={new Date(record.timestamp).toISOString()}>{formatTime(record.timestamp)}</time>
