@@ -1,7 +1,9 @@
 /**
  * The console's only way to the server: the public HTTP API (docs/api.md), on the origin that served
  * the console. Every call carries the token the user gave, when there is one; a 401 asks for it (see
- * app.tsx) and the call is made again once it is given.
+ * app.tsx) and the call is made again once it is given. Served by `streambed console` (a local proxy to
+ * a deployed stack that signs every call with the user's AWS credentials), the page is marked so and
+ * no token is sent or asked for.
  */
 import type {
   ApiErrorBody,
@@ -23,6 +25,9 @@ import type {
 } from './api-types.ts';
 
 const TOKEN_KEY = 'streambed.token';
+
+/** The page came from `streambed console`: the server that served it signs the calls. */
+export const signedByProxy = document.querySelector('meta[name="streambed-signing-proxy"]') !== null;
 
 /** The token kept for this tab (sessionStorage: gone when the tab closes, never sent elsewhere). */
 export function storedToken(): string | undefined {
@@ -61,7 +66,7 @@ const segment = encodeURIComponent;
 
 async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
-  const token = storedToken();
+  const token = signedByProxy ? undefined : storedToken();
   if (token !== undefined) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
   let response: Response;
@@ -73,7 +78,7 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
     });
   } catch (error) {
     throw new UnreachableError(
-      `cannot reach the Streambed server at ${location.origin} (${String(error)}); is it running (npm start)?`,
+      `cannot reach the Streambed server at ${location.origin} (${String(error)}); is it running (${signedByProxy ? 'streambed console' : 'npm start'})?`,
     );
   }
   if (response.status === 204) return undefined as T;
@@ -85,7 +90,7 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
     json = undefined;
   }
   if (response.ok) return json as T;
-  if (response.status === 401) onUnauthorized();
+  if (response.status === 401 && !signedByProxy) onUnauthorized();
   const error = (json as Partial<ApiErrorBody> | undefined)?.error;
   throw new ApiError(
     response.status,
@@ -130,6 +135,9 @@ export type ProduceRecordInput = Pick<ProduceRecordBody, 'key' | 'value' | 'head
 /** What to tell the user about a failed call: the API's message, and what to do about it. */
 export function describeFailure(error: unknown): string {
   if (error instanceof ApiError) {
+    if (signedByProxy && (error.status === 401 || error.status === 403)) {
+      return `The deployed API refused the call signed by streambed console (${error.status} ${error.code}): its AWS credentials need execute-api:Invoke on this API.`;
+    }
     if (error.status === 401) return 'The server wants a token: enter it above.';
     return `${error.code}: ${error.message}`;
   }
