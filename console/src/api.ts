@@ -136,7 +136,7 @@ export type ProduceRecordInput = Pick<ProduceRecordBody, 'key' | 'value' | 'head
 export function describeFailure(error: unknown): string {
   if (error instanceof ApiError) {
     if (signedByProxy && (error.status === 401 || error.status === 403)) {
-      return `The deployed API refused the call signed by streambed console (${error.status} ${error.code}): its AWS credentials need execute-api:Invoke on this API.`;
+      return `The deployed API refused the call signed by streambed console (${error.status}): check the AWS credentials it was started with; they need execute-api:Invoke on this API.`;
     }
     if (error.status === 401) return 'The server wants a token: enter it above.';
     return `${error.code}: ${error.message}`;

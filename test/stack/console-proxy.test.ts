@@ -159,7 +159,7 @@ describe('streambed console against the synthesized stack offline', () => {
 
   const skipReason = browserSkipReason();
   it.skipIf(skipReason !== undefined)(
-    `shows the stack's topics in Chromium without asking for a token, sending no credential${skipReason === undefined ? '' : ` (skipped: ${skipReason})`}`,
+    `shows the stack's topics in Chromium without asking for a token, sending no credential, and says what to check on a 403${skipReason === undefined ? '' : ` (skipped: ${skipReason})`}`,
     async () => {
       const browser = await launchChromium();
       try {
@@ -175,6 +175,13 @@ describe('streambed console against the synthesized stack offline', () => {
         });
         await page.goto(signed.url);
         await page.getByRole('link', { name: 'console-orders' }).first().waitFor();
+        expect(await page.getByText('This server wants a token').count()).toBe(0);
+        // Wrong keys: the stack's 403, said as what to check, and still no token form.
+        await page.goto(forged.url);
+        await page
+          .getByText(/refused the call signed by streambed console \(403\): check the AWS credentials/)
+          .first()
+          .waitFor();
         expect(await page.getByText('This server wants a token').count()).toBe(0);
         expect(errors).toEqual([]);
         expect(authorizations).toEqual([]);
