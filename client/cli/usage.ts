@@ -91,9 +91,9 @@ const COMMANDS: Record<string, Record<string, string>> = {
             --port N (9000)  --host H (127.0.0.1)  --timeout-ms N (3000, per invocation)`,
   },
   console: {
-    '': `console --url <ApiUrl>   the web console against a deployed stack, at http://127.0.0.1:8081/console;
-            its API calls are signed here with your AWS credentials (the standard chain: AWS_ACCESS_KEY_ID
-            + AWS_SECRET_ACCESS_KEY, AWS_PROFILE, SSO, a role), which need execute-api:Invoke on the API
+    '': `console --url <ApiUrl>   the web console for a deployed stack, on this machine; its API
+            calls are signed here with your AWS credentials (the standard chain: AWS_ACCESS_KEY_ID and
+            AWS_SECRET_ACCESS_KEY, AWS_PROFILE, SSO, a role), which need execute-api:Invoke on the API
             --region R (the execute-api host name's, else AWS_REGION)  --port N (8081)
             --host H (127.0.0.1; anything else lets whoever reaches it call the API as you)`,
   },
