@@ -13,6 +13,14 @@ export interface SigV4Options {
   service?: string;
 }
 
+/**
+ * The Region an AWS endpoint's host name names (`ID.execute-api.REGION.amazonaws.com`), or undefined
+ * for any other host.
+ */
+export function regionOfAwsHost(hostname: string): string | undefined {
+  return hostname.endsWith('.amazonaws.com') ? hostname.split('.').at(-3) : undefined;
+}
+
 export type RequestSigner = (request: {
   method: string;
   url: URL;

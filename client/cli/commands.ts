@@ -16,6 +16,7 @@ import type {
 import { atRecord, StreambedError } from '../errors.ts';
 import { Streambed } from '../index.ts';
 import { avroSerde, SchemaRegistryClient } from '../schema-registry.ts';
+import { regionOfAwsHost } from '../sigv4.ts';
 import { baseUrl, segment, Transport } from '../transport.ts';
 import { BATCHES_CONTENT_TYPE, HIGH_WATERMARK_HEADER, NEXT_OFFSET_HEADER } from '../wire/binary.ts';
 import { decodeRecordBatch, splitBatches } from '../wire/record-batch.ts';
@@ -55,7 +56,7 @@ export function clientOptions(
   const host = baseUrl(url, values.url !== undefined ? '--url' : 'STREAMBED_URL').hostname;
   const region =
     values['aws-region'] ??
-    (host.endsWith('.amazonaws.com') ? (host.split('.').at(-3) ?? env.AWS_REGION) : undefined);
+    (host.endsWith('.amazonaws.com') ? (regionOfAwsHost(host) ?? env.AWS_REGION) : undefined);
   return { url, ...(token ? { token } : {}), ...(region ? { aws: { region } } : {}) };
 }
 

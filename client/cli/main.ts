@@ -1,7 +1,7 @@
 /**
  * `streambed <command>`: one clear line and a non-zero exit on any error.
  *
- * The commands that run server code (`start`, `kafka-gateway`, `handler serve`, `bench`) are not part of the SDK: the
+ * The commands that run server code (`start`, `kafka-gateway`, `handler serve`, `console`, `bench`) are not part of the SDK: the
  * Streambed checkout's entry (lambdas/runtime/cli.ts) hands them in; the packed SDK's `streambed`
  * answers them with where they ship.
  */
@@ -31,6 +31,7 @@ export interface ServerCommands {
   start?: ServerCommand;
   'kafka-gateway'?: ServerCommand;
   handler?: ServerCommand;
+  console?: ServerCommand;
   bench?: ServerCommand;
 }
 
@@ -40,6 +41,7 @@ function checkoutOnly(command: keyof ServerCommands): ServerCommand {
     start: ['the local server', 'npm start'],
     'kafka-gateway': ['the Kafka gateway', 'npx streambed kafka-gateway --backend aws'],
     handler: ['the handler host', 'npx streambed handler serve <module>'],
+    console: ['the web console', 'npx streambed console --url <ApiUrl>'],
     bench: ['the benchmark', 'npm run bench'],
   }[command];
   return async () => {
@@ -92,6 +94,8 @@ export async function runCli(
         return await (server.bench ?? checkoutOnly('bench'))(rest, out);
       case 'handler':
         return await (server.handler ?? checkoutOnly('handler'))(rest, out);
+      case 'console':
+        return await (server.console ?? checkoutOnly('console'))(rest, out);
       case undefined:
       case 'help':
       case '--help':

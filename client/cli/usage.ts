@@ -90,9 +90,16 @@ const COMMANDS: Record<string, Record<string, string>> = {
             to give a subscription as its target while you develop the function
             --port N (9000)  --host H (127.0.0.1)  --timeout-ms N (3000, per invocation)`,
   },
+  console: {
+    '': `console --url <ApiUrl>   the web console for a deployed stack, on this machine; its API
+            calls are signed here with your AWS credentials (the standard chain: AWS_ACCESS_KEY_ID and
+            AWS_SECRET_ACCESS_KEY, AWS_PROFILE, SSO, a role), which need execute-api:Invoke on the API
+            --region R (the execute-api host name's, else AWS_REGION)  --port N (8081)
+            --host H (127.0.0.1; anything else lets whoever reaches it call the API as you)`,
+  },
 };
 
-const CLIENT_OPTIONS = `client options (every command but start, kafka-gateway and handler serve):
+const CLIENT_OPTIONS = `client options (every command but start, kafka-gateway, handler serve and console):
   --url URL         the API (STREAMBED_URL, default http://127.0.0.1:8080)
   --token T         bearer token of a local server (STREAMBED_TOKEN)
   --aws-region R    sign requests with SigV4 from the standard AWS credential chain (automatic for
@@ -110,7 +117,7 @@ ${Object.values(COMMANDS)
 ${CLIENT_OPTIONS}`;
 
 /** Commands that run a server: the client options do not apply to them. */
-const SERVER_SIDE: ReadonlySet<string> = new Set(['start', 'kafka-gateway', 'handler']);
+const SERVER_SIDE: ReadonlySet<string> = new Set(['start', 'kafka-gateway', 'handler', 'console']);
 
 export const isCommand = (command: string): boolean => Object.hasOwn(COMMANDS, command);
 

@@ -1,7 +1,9 @@
 /**
  * The console's only way to the server: the public HTTP API (docs/api.md), on the origin that served
  * the console. Every call carries the token the user gave, when there is one; a 401 asks for it (see
- * app.tsx) and the call is made again once it is given.
+ * app.tsx) and the call is made again once it is given. Served by `streambed console` (a local proxy to
+ * a deployed stack that signs every call with the user's AWS credentials), the page is marked so and
+ * no token is sent or asked for.
  */
 import type {
   ApiErrorBody,
@@ -25,6 +27,9 @@ import type {
 } from './api-types.ts';
 
 const TOKEN_KEY = 'streambed.token';
+
+/** The page came from `streambed console`: the server that served it signs the calls. */
+export const signedByProxy = document.querySelector('meta[name="streambed-signing-proxy"]') !== null;
 
 /** The token kept for this tab (sessionStorage: gone when the tab closes, never sent elsewhere). */
 export function storedToken(): string | undefined {
@@ -69,7 +74,7 @@ export async function call<T>(
   signal?: AbortSignal,
 ): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
-  const token = storedToken();
+  const token = signedByProxy ? undefined : storedToken();
   if (token !== undefined) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
   let response: Response;
@@ -84,7 +89,7 @@ export async function call<T>(
     // Called off by its caller (a live tail stopped): not a failure to report.
     if (signal?.aborted === true) throw error;
     throw new UnreachableError(
-      `cannot reach the Streambed server at ${location.origin} (${String(error)}); is it running (npm start)?`,
+      `cannot reach the Streambed server at ${location.origin} (${String(error)}); is it running (${signedByProxy ? 'streambed console' : 'npm start'})?`,
     );
   }
   if (response.status === 204) return undefined as T;
@@ -96,7 +101,7 @@ export async function call<T>(
     json = undefined;
   }
   if (response.ok) return json as T;
-  if (response.status === 401) onUnauthorized();
+  if (response.status === 401 && !signedByProxy) onUnauthorized();
   const error = (json as Partial<ApiErrorBody> | undefined)?.error ?? registryError(json);
   throw new ApiError(
     response.status,
@@ -161,6 +166,9 @@ export type ProduceRecordInput = Pick<ProduceRecordBody, 'key' | 'value' | 'head
 /** What to tell the user about a failed call: the API's message, and what to do about it. */
 export function describeFailure(error: unknown): string {
   if (error instanceof ApiError) {
+    if (signedByProxy && (error.status === 401 || error.status === 403)) {
+      return `The deployed API refused the call signed by streambed console (${error.status}): check the AWS credentials it was started with; they need execute-api:Invoke on this API.`;
+    }
     if (error.status === 401) return 'The server wants a token: enter it above.';
     return `${error.code}: ${error.message}`;
   }

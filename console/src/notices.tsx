@@ -1,10 +1,10 @@
 /** How the console says that something failed, and what to do about it. */
 import type { ComponentChildren } from 'preact';
-import { ApiError, describeFailure } from './api.ts';
+import { ApiError, describeFailure, signedByProxy } from './api.ts';
 
 export function Failure({ error, what }: { error: unknown; what: string }) {
-  // A 401 is answered by the token prompt above the page.
-  if (error instanceof ApiError && error.status === 401) {
+  // A 401 is answered by the token prompt above the page (never shown when a proxy signs the calls).
+  if (error instanceof ApiError && error.status === 401 && !signedByProxy) {
     return <p class="muted">Waiting for a token to load {what}.</p>;
   }
   return (

@@ -10,6 +10,9 @@
  *   `..`, no percent-escapes, so no path can leave the directory; anything else, or a file that is not
  *   there, is 404 `INVALID_REQUEST` like any unknown path.
  * - GET and HEAD only (405 otherwise). A console that was never built answers 503 saying how to build it.
+ * - Served by `streambed console` (console-proxy.ts), index.html carries
+ *   `<meta name="streambed-signing-proxy">`: the console then knows its calls are signed by the server
+ *   that served it and never asks for a token (console/src/api.ts).
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -74,8 +77,27 @@ function notBuilt(dir: string): HttpError {
   );
 }
 
+/** The mark index.html carries when `streambed console` serves it; the console reads it (api.ts). */
+export const SIGNING_PROXY_META = '<meta name="streambed-signing-proxy" content="true" />';
+
+function withSigningProxyMark(html: Buffer): Buffer {
+  const text = html.toString('utf8');
+  const head = text.indexOf('</head>');
+  const marked =
+    head === -1
+      ? `${SIGNING_PROXY_META}${text}`
+      : `${text.slice(0, head)}${SIGNING_PROXY_META}\n${text.slice(head)}`;
+  return Buffer.from(marked, 'utf8');
+}
+
+export interface ConsoleAssetsOptions {
+  /** Served by `streambed console`: the page is marked so the console asks for no token. */
+  signingProxy?: boolean;
+}
+
 export function createConsoleAssets(
   dir: string = DEFAULT_CONSOLE_DIR,
+  options: ConsoleAssetsOptions = {},
 ): (request: HttpRequest) => Promise<HttpResponse> {
   return async (request) => {
     if (request.method !== 'GET' && request.method !== 'HEAD') {
@@ -93,6 +115,7 @@ export function createConsoleAssets(
       if (file === 'index.html') return errorResponse(notBuilt(dir));
       return errorResponse(routeNotFound(request.method, request.path));
     }
+    if (file === 'index.html' && options.signingProxy) body = withSigningProxyMark(body);
     const extension = /\.[a-z0-9]+$/.exec(file)?.[0] ?? '.html';
     return {
       status: 200,

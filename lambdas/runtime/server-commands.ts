@@ -1,11 +1,15 @@
 /**
  * The CLI commands that run server code, which the SDK's `streambed` leaves to a Streambed checkout:
  * `start` (the local server), `kafka-gateway` (the Kafka listener alone), `handler serve` (a Lambda
- * handler at a local URL) and `bench`. The
+ * handler at a local URL), `console` (the web console against a deployed stack) and `bench`. The
  * checkout's entry (cli.ts) hands them to the SDK's runCli.
  */
 import { parseArgs } from 'node:util';
+import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { ServerCommands } from '../../client/cli/main.ts';
+import { regionOfAwsHost } from '../../client/sigv4.ts';
+import { baseUrl } from '../../client/transport.ts';
+import { isLoopbackUrl } from '../subscriptions/url-target.ts';
 import type { AwsBackendOptions } from './aws-backend.ts';
 import type { KafkaGatewayOptions } from './kafka-gateway.ts';
 import { DEFAULT_LOG_LEVEL, isLogLevel, LOG_LEVELS, type LogLevel } from './local-log.ts';
@@ -99,10 +103,14 @@ function logLevelOf(flag: string | undefined, env: NodeJS.ProcessEnv): LogLevel 
   return logLevel;
 }
 
-function kafkaPortOf(flag: string | undefined): number {
-  const port = integer('kafka-port', flag, DEFAULT_KAFKA_PORT);
-  if (port > 65535) throw new Error(`--kafka-port must be at most 65535, got ${port}`);
+function portOf(name: string, flag: string | undefined, fallback: number): number {
+  const port = integer(name, flag, fallback);
+  if (port > 65535) throw new Error(`--${name} must be at most 65535, got ${port}`);
   return port;
+}
+
+function kafkaPortOf(flag: string | undefined): number {
+  return portOf('kafka-port', flag, DEFAULT_KAFKA_PORT);
 }
 
 /**
@@ -196,8 +204,17 @@ async function start(argv: string[], out: NodeJS.WritableStream): Promise<number
       '',
     ].join('\n'),
   );
+  return runUntilStopped(out, 'streambed', server);
+}
+
+/** Serves until SIGTERM or SIGINT, then says so and closes; exit code 0. */
+async function runUntilStopped(
+  out: NodeJS.WritableStream,
+  name: string,
+  server: { close(): Promise<void> },
+): Promise<number> {
   await untilStopped();
-  out.write('streambed: shutting down\n');
+  out.write(`${name}: shutting down\n`);
   await server.close();
   return 0;
 }
@@ -270,6 +287,107 @@ async function handler(argv: string[], out: NodeJS.WritableStream): Promise<numb
   return 0;
 }
 
+/** `streambed console`'s port: next to the local server's 8080, so both can run at once. */
+export const DEFAULT_CONSOLE_PORT = 8081;
+
+export interface ConsoleArgs {
+  /** The deployed API's base URL, its stage path kept. */
+  apiUrl: string;
+  region: string;
+  host: string;
+  port: number;
+  /** Listening off loopback: whoever reaches it calls the API as the user. */
+  exposed: boolean;
+}
+
+/** Whether a listen address is this machine only (localhost, 127.0.0.0/8, ::1). */
+function isLoopbackHost(host: string): boolean {
+  try {
+    return isLoopbackUrl(new URL(`http://${host.includes(':') ? `[${host}]` : host}`));
+  } catch {
+    throw new Error(`--host must be a host name or IP address, got ${JSON.stringify(host)}`);
+  }
+}
+
+/**
+ * `console --url <ApiUrl> [--region R] [--port N] [--host H]`. The Region signs the calls: --region,
+ * else the one an execute-api host name names, else AWS_REGION. The API is reached over https, or
+ * over http on this machine only (an offline stack): signed calls are not sent in the clear.
+ */
+export function parseConsoleArgs(argv: string[], env: NodeJS.ProcessEnv): ConsoleArgs {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      url: { type: 'string' },
+      region: { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+    },
+    strict: true,
+  });
+  if (values.url === undefined || values.url === '')
+    throw new Error("console needs --url <ApiUrl>: the deployed stack's ApiUrl output");
+  const url = baseUrl(values.url, '--url');
+  if (url.search !== '' || url.hash !== '')
+    throw new Error(`--url must be the API's base URL, without a query or fragment, got ${values.url}`);
+  if (url.protocol === 'http:' && !isLoopbackUrl(url))
+    throw new Error(
+      `--url ${url.origin} is plain http: use the API's https URL (http only reaches an API on this machine)`,
+    );
+  const region = values.region ?? regionOfAwsHost(url.hostname) ?? (env.AWS_REGION || undefined);
+  if (region === undefined)
+    throw new Error(
+      `cannot tell the Region of ${url.origin} (not an execute-api host name): give --region or set AWS_REGION`,
+    );
+  if (!/^[a-z]{2}(-[a-z0-9]+)+-\d+$/.test(region))
+    throw new Error(`--region must be an AWS Region such as eu-west-1, got ${JSON.stringify(region)}`);
+  const host = values.host ?? '127.0.0.1';
+  return {
+    apiUrl: url.href,
+    region,
+    host,
+    port: portOf('port', values.port, DEFAULT_CONSOLE_PORT),
+    exposed: !isLoopbackHost(host),
+  };
+}
+
+/**
+ * The default AWS credential chain (environment, shared config and SSO, container or instance role),
+ * resolved once at start-up so missing credentials fail here, not on the console's first call.
+ */
+async function loadCredentials(): Promise<AwsCredentialIdentityProvider> {
+  const { defaultProvider } = await import('@aws-sdk/credential-provider-node');
+  const provider = defaultProvider();
+  try {
+    await provider();
+  } catch (error) {
+    throw new Error(
+      `no AWS credentials to sign the console's calls with (${error instanceof Error ? error.message : String(error)}): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE (after aws sso login for an SSO profile)`,
+    );
+  }
+  return provider;
+}
+
+async function consoleCommand(argv: string[], out: NodeJS.WritableStream): Promise<number> {
+  const options = parseConsoleArgs(argv, process.env);
+  const credentials = await loadCredentials();
+  const { startConsoleProxy } = await import('./console-proxy.ts');
+  const proxy = await startConsoleProxy({ ...options, credentials });
+  out.write(
+    [
+      `streambed console listening on ${proxy.consoleUrl}`,
+      `  api      ${options.apiUrl} (calls signed for execute-api in ${options.region})`,
+      ...(options.exposed
+        ? [
+            `  warning  listening on ${options.host}, not loopback: whoever reaches it calls the API with your AWS credentials`,
+          ]
+        : []),
+      '',
+    ].join('\n'),
+  );
+  return runUntilStopped(out, 'streambed console', proxy);
+}
+
 /** The benchmark lives in bench/ (a checkout only); it runs as its own process. */
 async function bench(argv: string[]): Promise<number> {
   const { spawn } = await import('node:child_process');
@@ -278,5 +396,11 @@ async function bench(argv: string[]): Promise<number> {
   return new Promise((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
 }
 
-/** `start`, `kafka-gateway`, `handler serve` and `bench`, for runCli. */
-export const SERVER_COMMANDS: ServerCommands = { start, 'kafka-gateway': kafkaGateway, handler, bench };
+/** `start`, `kafka-gateway`, `handler serve`, `console` and `bench`, for runCli. */
+export const SERVER_COMMANDS: ServerCommands = {
+  start,
+  'kafka-gateway': kafkaGateway,
+  handler,
+  console: consoleCommand,
+  bench,
+};

@@ -4,38 +4,12 @@
  * while the API keeps asking for it. Over a fixture build directory, so these tests need no build.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consoleFileOf, DEFAULT_CONSOLE_DIR } from '../../lambdas/runtime/console-assets.ts';
 import { type LocalServer, startLocalServer } from '../../lambdas/runtime/local-server.ts';
-
-interface Raw {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-/** A request with its path sent exactly as written (fetch would resolve `..` before sending). */
-function raw(base: string, method: string, path: string, headers: Record<string, string> = {}): Promise<Raw> {
-  const url = new URL(base);
-  return new Promise((resolve, reject) => {
-    const request = httpRequest({ host: url.hostname, port: url.port, method, path, headers }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () =>
-        resolve({
-          status: response.statusCode ?? 0,
-          headers: response.headers,
-          body: Buffer.concat(chunks).toString('utf8'),
-        }),
-      );
-    });
-    request.on('error', reject);
-    request.end();
-  });
-}
+import { rawRequest as raw } from '../support/raw-http.ts';
 
 const INDEX =
   '<!doctype html><title>Streambed console</title><script src="/console/assets/index-Ab12.js"></script>';

@@ -65,6 +65,10 @@ describe("the SDK's streambed, without the checkout's server commands", () => {
       /^streambed: kafka-gateway: the Kafka gateway ships with the Streambed repository/,
     ],
     [['handler', 'serve'], /^streambed: handler: the handler host ships with the Streambed repository/],
+    [
+      ['console', '--url', 'https://example.invalid'],
+      /^streambed: console: the web console ships with the Streambed repository/,
+    ],
     [['bench', '--quick'], /^streambed: bench: the benchmark ships with the Streambed repository/],
   ])('answers %j with where it ships and exit code 1', async (args, message) => {
     // Prepare

@@ -1,4 +1,3 @@
-import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LAMBDA_TIMEOUT_MS, MAX_FETCH_WAIT_MS } from '../../client/wire/limits.ts';
 import { StreamError } from '../../lambdas/core/errors.ts';
@@ -6,6 +5,7 @@ import type { LogService, TopicService } from '../../lambdas/core/log-types.ts';
 import { bearerTokenAuth, type RunningHttpServer, startHttpServer } from '../../lambdas/http/node-server.ts';
 import { createRouter } from '../../lambdas/http/router.ts';
 import type { HttpHandler, HttpRequest, HttpResponse } from '../../lambdas/http/types.ts';
+import { writtenRequest as rawRequest } from '../support/raw-http.ts';
 
 const running: RunningHttpServer[] = [];
 
@@ -59,55 +59,6 @@ interface ApiError {
 
 async function errorOf(response: Response): Promise<ApiError> {
   return ((await response.json()) as { error: ApiError }).error;
-}
-
-interface RawResponse {
-  status: number;
-  headers: IncomingMessage['headers'];
-  body: string;
-}
-
-/**
- * Sends a request whose body is written by `write` and never ended unless `write` ends it: proves
- * the server answers without waiting for (or holding) the whole body.
- */
-function rawRequest(
-  url: string,
-  options: { method: string; path: string; headers?: Record<string, string> },
-  write: (request: ReturnType<typeof httpRequest>) => void,
-): Promise<RawResponse & { closed: Promise<void> }> {
-  const target = new URL(url);
-  return new Promise((resolve, reject) => {
-    const request = httpRequest(
-      {
-        host: target.hostname,
-        port: target.port,
-        method: options.method,
-        path: options.path,
-        headers: options.headers,
-      },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () =>
-          resolve({
-            status: response.statusCode ?? 0,
-            headers: response.headers,
-            body: Buffer.concat(chunks).toString('utf8'),
-            closed: new Promise((done) => {
-              if (request.socket?.destroyed) done();
-              else request.socket?.once('close', () => done());
-            }),
-          }),
-        );
-      },
-    );
-    // The server closes the connection on a refused body: writes after that fail, which is expected.
-    request.on('error', (error) => {
-      if (!('code' in error) || (error.code !== 'EPIPE' && error.code !== 'ECONNRESET')) reject(error);
-    });
-    write(request);
-  });
 }
 
 describe('startHttpServer', () => {
