@@ -233,8 +233,33 @@ export class Producer<V = unknown> extends Instrumented<ProducerEventPayloads, t
     if (this.closed) throw invalid('the producer is disconnected: call connect() to send again');
   }
 
-  private toRecords(topic: string, messages: Message<V>[]): Promise<ProduceRecord[]> {
-    return Promise.all(messages.map((message) => this.toRecord(topic, message)));
+  /**
+   * Serializes every message. Synchronous serdes (the built-in ones) leave no promise per message: only
+   * the values a serde answers with a promise are awaited, together.
+   */
+  private async toRecords(topic: string, messages: Message<V>[]): Promise<ProduceRecord[]> {
+    const partitioned =
+      this.options.partitioner !== undefined && messages.some((m) => m.partition === undefined);
+    const partitionCount = partitioned ? await this.partitionCount(topic) : 0;
+    const records: ProduceRecord[] = new Array(messages.length);
+    const pending: Promise<void>[] = [];
+    for (let i = 0; i < messages.length; i++) {
+      const message = messages[i] as Message<V>;
+      const record = this.toRecord(topic, message, partitionCount);
+      records[i] = record;
+      const value = this.valueSerde.serialize(message.value);
+      if (value instanceof Promise) {
+        pending.push(
+          value.then((bytes) => {
+            record.value = bytes;
+          }),
+        );
+      } else {
+        record.value = value;
+      }
+    }
+    if (pending.length > 0) await Promise.all(pending);
+    return records;
   }
 
   /**
@@ -351,7 +376,8 @@ export class Producer<V = unknown> extends Instrumented<ProducerEventPayloads, t
     await super.disconnect();
   }
 
-  private async toRecord(topic: string, message: Message<V>): Promise<ProduceRecord> {
+  /** A message as a record, all but its value (toRecords serializes it). */
+  private toRecord(topic: string, message: Message<V>, partitionCount: number): ProduceRecord {
     const keySerde = this.options.keySerde ?? stringSerde;
     const key =
       message.key === undefined || message.key === null
@@ -359,14 +385,17 @@ export class Producer<V = unknown> extends Instrumented<ProducerEventPayloads, t
         : message.key instanceof Uint8Array
           ? message.key
           : keySerde.serialize(message.key);
-    const headers = Object.entries(message.headers ?? {}).map(([name, value]) => ({
-      key: name,
-      value: value === null ? null : typeof value === 'string' ? new TextEncoder().encode(value) : value,
-    }));
-    const record: ProduceRecord = { key, value: await this.valueSerde.serialize(message.value), headers };
+    const headers =
+      message.headers === undefined
+        ? []
+        : Object.entries(message.headers).map(([name, value]) => ({
+            key: name,
+            value: value === null ? null : typeof value === 'string' ? utf8.encode(value) : value,
+          }));
+    const record: ProduceRecord = { key, value: null, headers };
     let partition = message.partition;
     if (partition === undefined && this.options.partitioner) {
-      partition = this.options.partitioner({ topic, key, partitionCount: await this.partitionCount(topic) });
+      partition = this.options.partitioner({ topic, key, partitionCount });
     }
     if (partition !== undefined) record.partition = partition;
     if (message.timestamp !== undefined) {
@@ -486,6 +515,8 @@ function inSendOrder<T>(offsets: readonly T[], order: readonly number[]): T[] {
 }
 
 const invalid = (message: string) => new StreambedError('INVALID_REQUEST', message);
+
+const utf8 = new TextEncoder();
 
 /** Checks KafkaJS's per-call options (see SendOptions) and answers `acks`. */
 function checkSendOptions({ acks = -1, timeout, compression }: SendOptions): number {
