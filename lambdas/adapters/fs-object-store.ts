@@ -209,8 +209,12 @@ export class FsObjectStore implements ObjectStore {
     let handle: Awaited<ReturnType<typeof open>> | undefined;
     try {
       handle = await open(this.path(key), 'r');
-      const { size } = await handle.stat();
-      const { start, end } = resolveRange(key, size, range);
+      const opened = handle;
+      const resolved = async () => resolveRange(key, (await opened.stat()).size, range);
+      // A range with both ends names its length (a fetch reads what the index says): it is read
+      // without asking the size first; only a file that ends early is measured, to clamp or refuse.
+      const { start, end } =
+        range?.end === undefined ? await resolved() : { start: range.start ?? 0, end: range.end };
       const buffer = (options.allocate ?? uninitializedBytes)(end - start);
       let filled = 0;
       while (filled < buffer.byteLength) {
@@ -218,6 +222,7 @@ export class FsObjectStore implements ObjectStore {
         if (bytesRead === 0) break;
         filled += bytesRead;
       }
+      if (filled < buffer.byteLength && range?.end !== undefined) await resolved();
       return filled === buffer.byteLength ? buffer : buffer.subarray(0, filled);
     } catch (error) {
       throw translate(error, key);
