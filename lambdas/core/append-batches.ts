@@ -31,6 +31,7 @@
  *   INVALID_REQUEST with `details.reason` (AppendRefusal) naming the Kafka error a client expects.
  */
 import { randomUUID } from 'node:crypto';
+import { BytePool } from '../../client/wire/bytes.ts';
 import { crc32c } from '../../client/wire/crc32c.ts';
 import { MAX_BATCH_BYTES, MAX_HEADER_KEY_BYTES } from '../../client/wire/limits.ts';
 import {
@@ -340,6 +341,8 @@ interface Work {
 }
 
 export function createBatchAppender({ meta, objects, clock, requireTopic, notifier }: AppendBatchesDeps) {
+  // Object buffers, reused from request to request (see BytePool), as produce's are.
+  const buffers = new BytePool();
   async function resolveTopics(names: string[]): Promise<Map<string, TopicDescription | StreamError>> {
     const out = new Map<string, TopicDescription | StreamError>();
     await Promise.all(
@@ -459,13 +462,19 @@ export function createBatchAppender({ meta, objects, clock, requireTopic, notifi
     if (pending.length === 0) return { partitions: results };
 
     // Write: one object for every partition still to commit, whatever its topic.
-    const object = encodeObject(pending.map((work) => work.part.bytes));
+    const object = encodeObject(
+      pending.map((work) => work.part.bytes),
+      { allocate: buffers.acquire },
+    );
     const objectKey = newDataObjectKey(now);
     try {
       await objects.put(objectKey, object.bytes);
     } catch (error) {
       for (const work of pending) fail(work.index, error);
       return { partitions: results };
+    } finally {
+      // The put has settled: every adapter has copied or written the bytes; only positions are kept.
+      buffers.release([object.bytes]);
     }
 
     // Commit: each partition on its own, within the window that starts at the object's key time.
