@@ -26,15 +26,19 @@ describeInChromium(
   'web console in Chromium',
   { open: {}, guarded: { token: 'sesame' }, delivering: { subscriptions: true } },
   ({ urls, newPage, done }) => {
-    it('says what to do while there are no topics, groups or subscriptions', async () => {
+    it('says what to do while there are no topics, groups, subscriptions or schemas', async () => {
       const page = await newPage();
       await page.goto(`${urls.open}/console`);
       await page.getByText('No topics yet.').waitFor();
       await page.getByText('No consumer groups yet.').waitFor();
       await page.getByText('No subscriptions yet.').waitFor();
+      await page.getByText('No schemas yet.').waitFor();
       await expect(
         page.getByRole('link', { name: 'Create one with the form' }).getAttribute('href'),
       ).resolves.toBe('#/topics/new');
+      await expect(
+        page.getByRole('link', { name: 'Register one on the Schemas page' }).getAttribute('href'),
+      ).resolves.toBe('#/schemas');
       await done(page);
     });
 

@@ -143,6 +143,12 @@ describeInChromium('schemas and Avro in the web console', { server: {} }, ({ url
     expect(own.json.compatibilityLevel).toBe('NONE');
     await level.getByRole('button', { name: 'Use the global level' }).click();
     await level.getByText('it follows the global level, BACKWARD').waitFor();
+
+    // The overview lists the subject, linked to its page.
+    await page.getByRole('link', { name: 'Overview' }).click();
+    await page.locator('[data-field="subjects"]').getByText('1 subject in the schema registry').waitFor();
+    await page.getByRole('link', { name: 'orders-value', exact: true }).click();
+    await page.getByRole('heading', { name: 'Subject orders-value' }).waitFor();
     await done(page);
   });
 
