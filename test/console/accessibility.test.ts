@@ -1,9 +1,9 @@
 /**
  * The console for keyboard and assistive-technology users, in headless Chromium against a local
- * server: every form control and button on every page has a name as Chromium's accessibility tree
- * computes it and all text meets WCAG AA contrast, and a topic is created and a record produced and
- * found again with the keyboard alone (Tab, typing, Enter), the focus visible at each step. Every wait
- * is for a condition, never a sleep.
+ * server: on every page each form control and button has a name as Chromium's accessibility tree
+ * computes it, all text meets WCAG AA contrast, and nothing scrolls sideways at a phone's width; and a
+ * topic is created, a record produced and found again with the keyboard alone (Tab, typing, Enter),
+ * the focus visible at each step. Every wait is for a condition, never a sleep.
  */
 import type { Locator, Page } from 'playwright-core';
 import { expect, it } from 'vitest';
@@ -93,11 +93,18 @@ const LOW_CONTRAST = `(() => {
 
 /**
  * The page as it is now: every control has a name, there are at least `least` of them (so the check
- * saw the forms), and all its text is readable against its background.
+ * saw the forms), all its text is readable against its background, and at a phone's width (390px) it
+ * still needs no sideways scrolling (wide tables scroll inside themselves).
  */
 async function expectAccessible(page: Page, least: number): Promise<void> {
   await expectAllNamed(page, least);
   expect(await page.evaluate<string[]>(LOW_CONTRAST)).toEqual([]);
+  const size = page.viewportSize();
+  await page.setViewportSize({ width: 390, height: 800 });
+  await expect
+    .poll(() => page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth'))
+    .toBeLessThanOrEqual(0);
+  if (size !== null) await page.setViewportSize(size);
 }
 
 /**
@@ -130,7 +137,7 @@ describeInChromium(
   'the console for keyboard and screen-reader users',
   { open: {}, guarded: { token: 'sesame' } },
   ({ urls, newPage, done }) => {
-    it('names every form control and button on every page, and its text is readable against its background', async () => {
+    it('names every control on every page, with readable text, and fits a phone-width window', async () => {
       const url = urls.open;
       expect((await sendJson('POST', `${url}/v1/topics`, { name: 'named', partitions: 2 })).status).toBe(201);
       expect(
