@@ -1,7 +1,7 @@
 /**
  * `npm run docs:console`: builds the web console, starts a local server in memory (its janitor on),
- * fills it with sample topics, records, a consumer group and a subscription, and writes a PNG of each
- * page and of a few of their panels (produce, config change, live tail) to
+ * fills it with sample topics, records, a consumer group, a subscription and schemas, and writes a PNG
+ * of each page, of a missing topic, and of a few panels (produce, config change, live tail) to
  * docs/console/ (shown in the README) with Debian's Chromium, as the console's browser tests run it.
  */
 import { mkdirSync } from 'node:fs';
@@ -183,6 +183,7 @@ async function main(): Promise<void> {
   const browser = await launchChromium();
   try {
     const commit = await seed(server);
+    await seedSchemas(server);
     const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
 
     while ((await call(server, 'GET', '/v1/janitor')).lastRun === null) {
@@ -192,6 +193,7 @@ async function main(): Promise<void> {
     await page.locator('tr[data-topic="orders"]').waitFor();
     await page.locator('tr[data-group="billing"]').waitFor();
     await page.locator('tr[data-subscription="orders-hook"]').waitFor();
+    await page.locator('[data-field="subjects"]').waitFor();
     await page.getByText(/^Last run/).waitFor();
     // Records written and consumed while the overview measures, so both rates have something to show.
     const rateIn = page.locator('[data-field="records-in"]');
@@ -286,7 +288,7 @@ async function main(): Promise<void> {
     await shot(page, 'subscription');
 
     await page.goto(`${server.url}/console#/topics/new`);
-    await page.getByLabel('Topic name').fill('payments');
+    await page.getByLabel('Topic name').fill('invoices');
     await shot(page, 'create-topic');
 
     const narrow = await (await browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
@@ -303,8 +305,16 @@ async function main(): Promise<void> {
     await prompt.screenshot({ path: join(OUT, 'token.png') });
     console.log(`wrote ${join(OUT, 'token.png')}`);
 
-    // Last, so that the pages above stay as they were: a subject with versions, and Avro records.
-    await seedSchemas(server);
+    // What the console says about a page that cannot be shown, and what to do.
+    await page.goto(`${server.url}/console#/topics/order`);
+    await page.getByRole('alert').getByText('There is no topic named').waitFor();
+    await shot(page, 'missing-topic');
+
+    // The registry's subjects, a subject with versions, and Avro records.
+    await page.goto(`${server.url}/console#/schemas`);
+    await page.locator('tr[data-subject="payments-value"]').waitFor();
+    await shot(page, 'schema-subjects');
+
     await page.goto(`${server.url}/console#/schemas/payments-value`);
     const register = page.locator('section', {
       has: page.getByRole('heading', { name: 'Register a new version' }),

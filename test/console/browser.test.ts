@@ -6,19 +6,9 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Browser, Locator } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalServer, startLocalServer } from '../../lambdas/runtime/local-server.ts';
-import {
-  type BuiltConsole,
-  browserSkipReason,
-  buildConsole,
-  launchChromium,
-  sendJson,
-  trackedPages,
-} from '../support/console-browser.ts';
-
-const skipReason = browserSkipReason();
+import type { Locator } from 'playwright-core';
+import { expect, it } from 'vitest';
+import { describeInChromium, sendJson } from '../support/console-browser.ts';
 
 async function post(url: string, body: unknown, token?: string): Promise<number> {
   return (await sendJson('POST', url, body, token)).status;
@@ -32,61 +22,42 @@ async function produce(url: string, topic: string, records: unknown[]): Promise<
   expect(await post(`${url}/v1/topics/${topic}/records`, { records })).toBe(200);
 }
 
-if (skipReason !== undefined) {
-  describe.skip(`web console in Chromium (skipped: ${skipReason})`, () => {
-    it('creates a topic, produces, browses by offset and time, and asks for a token', () => {});
-  });
-} else {
-  describe('web console in Chromium', () => {
-    let built: BuiltConsole;
-    let browser: Browser;
-    let open: LocalServer;
-    let guarded: LocalServer;
-    const common = { memory: true, port: 0, subscriptions: false, logLevel: 'silent' } as const;
-
-    beforeAll(async () => {
-      built = await buildConsole();
-      browser = await launchChromium();
-      open = await startLocalServer({ ...common, consoleDir: built.dir });
-      guarded = await startLocalServer({ ...common, consoleDir: built.dir, token: 'sesame' });
-    });
-
-    afterAll(async () => {
-      await browser?.close();
-      await Promise.all([open?.close(), guarded?.close()]);
-      built?.remove();
-    });
-
-    const { newPage, done } = trackedPages(() => browser);
-
-    it('says what to do while there are no topics, groups or subscriptions', async () => {
+describeInChromium(
+  'web console in Chromium',
+  { open: {}, guarded: { token: 'sesame' }, delivering: { subscriptions: true } },
+  ({ urls, newPage, done }) => {
+    it('says what to do while there are no topics, groups, subscriptions or schemas', async () => {
       const page = await newPage();
-      await page.goto(`${open.url}/console`);
+      await page.goto(`${urls.open}/console`);
       await page.getByText('No topics yet.').waitFor();
       await page.getByText('No consumer groups yet.').waitFor();
       await page.getByText('No subscriptions yet.').waitFor();
+      await page.getByText('No schemas yet.').waitFor();
       await expect(
         page.getByRole('link', { name: 'Create one with the form' }).getAttribute('href'),
       ).resolves.toBe('#/topics/new');
+      await expect(
+        page.getByRole('link', { name: 'Register one on the Schemas page' }).getAttribute('href'),
+      ).resolves.toBe('#/schemas');
       await done(page);
     });
 
     it('creates a topic and produces through the forms, then finds the record by offset, by time and on the overview', async () => {
       const page = await newPage();
-      await page.goto(`${open.url}/console`);
+      await page.goto(`${urls.open}/console`);
       await page.getByRole('link', { name: 'Create topic' }).click();
       await page.getByLabel('Topic name').fill('orders');
       await page.getByLabel('Partitions').fill('2');
       await page.getByRole('button', { name: 'Create topic' }).click();
       await page.getByRole('heading', { name: 'Topic orders' }).waitFor();
       expect(new URL(page.url()).hash).toBe('#/topics/orders');
-      const created = (await (await fetch(`${open.url}/v1/topics/orders`)).json()) as {
+      const created = (await (await fetch(`${urls.open}/v1/topics/orders`)).json()) as {
         partitions: unknown[];
       };
       expect(created.partitions).toHaveLength(2);
 
       // An older record at offset 0, two hours back: the search by time must skip it.
-      await produce(open.url, 'orders', [{ value: 'old', partition: 1, timestamp: Date.now() - 7_200_000 }]);
+      await produce(urls.open, 'orders', [{ value: 'old', partition: 1, timestamp: Date.now() - 7_200_000 }]);
 
       const produceForm = page.locator('section', {
         has: page.getByRole('heading', { name: 'Produce a record' }),
@@ -145,14 +116,14 @@ if (skipReason !== undefined) {
     });
 
     it('draws the records written per second, live, with uPlot, and keeps the partitions current', async () => {
-      await createTopic(open.url, 'live');
+      await createTopic(urls.open, 'live');
       const page = await newPage();
-      await page.goto(`${open.url}/console#/topics/live`);
+      await page.goto(`${urls.open}/console#/topics/live`);
       await page.locator('.rate-chart canvas').first().waitFor();
       // A first rate of 0 (nothing written between two reads), then records, then a rate above 0.
       await page.locator('[data-field="rate"]').waitFor();
       await produce(
-        open.url,
+        urls.open,
         'live',
         Array.from({ length: 50 }, (_, i) => ({ value: `v${i}` })),
       );
@@ -169,10 +140,13 @@ if (skipReason !== undefined) {
     });
 
     it('shows bytes that are not text as hex, and a null value as null', async () => {
-      await createTopic(open.url, 'bytes');
-      await produce(open.url, 'bytes', [{ keyBase64: 'AAEC/w==', valueBase64: 'AAEC/w==' }, { key: 'gone' }]);
+      await createTopic(urls.open, 'bytes');
+      await produce(urls.open, 'bytes', [
+        { keyBase64: 'AAEC/w==', valueBase64: 'AAEC/w==' },
+        { key: 'gone' },
+      ]);
       const page = await newPage();
-      await page.goto(`${open.url}/console#/topics/bytes`);
+      await page.goto(`${urls.open}/console#/topics/bytes`);
       await page.getByRole('button', { name: 'Show records' }).click();
       const first = page.locator('tr[data-offset="0"]');
       await first.waitFor();
@@ -187,10 +161,10 @@ if (skipReason !== undefined) {
 
     it('says what to do about a topic that does not exist and an offset out of range', async () => {
       const page = await newPage();
-      await page.goto(`${open.url}/console#/topics/nope`);
+      await page.goto(`${urls.open}/console#/topics/nope`);
       await page.getByRole('alert').getByText('There is no topic named').waitFor();
-      await createTopic(open.url, 'ranges');
-      await page.goto(`${open.url}/console#/topics/ranges`);
+      await createTopic(urls.open, 'ranges');
+      await page.goto(`${urls.open}/console#/topics/ranges`);
       const browserPanel = page.locator('section', { has: page.getByRole('heading', { name: 'Messages' }) });
       await browserPanel.getByLabel('Start at').selectOption('offset');
       await browserPanel.getByLabel('Offset').fill('99');
@@ -200,7 +174,7 @@ if (skipReason !== undefined) {
         .getByText(/OFFSET_OUT_OF_RANGE.*Pick an offset in that range/)
         .waitFor();
       // A refused create says why, and creates nothing.
-      await page.goto(`${open.url}/console#/topics/new`);
+      await page.goto(`${urls.open}/console#/topics/new`);
       await page.getByLabel('Topic name').fill('ranges');
       await page.getByRole('button', { name: 'Create topic' }).click();
       await page
@@ -211,9 +185,9 @@ if (skipReason !== undefined) {
     });
 
     it('asks for the token once, says when it is wrong, and keeps it for the tab', async () => {
-      await createTopic(guarded.url, 'secret-topic', 'sesame');
+      await createTopic(urls.guarded, 'secret-topic', 'sesame');
       const page = await newPage();
-      await page.goto(`${guarded.url}/console`);
+      await page.goto(`${urls.guarded}/console`);
       await page.getByRole('heading', { name: 'This server wants a token' }).waitFor();
       await page.getByLabel('API token').fill('wrong');
       await page.getByRole('button', { name: 'Use this token' }).click();
@@ -230,15 +204,15 @@ if (skipReason !== undefined) {
     });
 
     it("shows a group's lag falling to 0 as its consumer commits, then resets and deletes it once the member has left", async () => {
-      await createTopic(open.url, 'lagging');
+      await createTopic(urls.open, 'lagging');
       await produce(
-        open.url,
+        urls.open,
         'lagging',
         Array.from({ length: 7 }, (_, i) => ({ value: `r${i}` })),
       );
       const joined = await sendJson<{ memberId: string; assignments: { epoch: number }[] }>(
         'POST',
-        `${open.url}/v1/groups/readers/members`,
+        `${urls.open}/v1/groups/readers/members`,
         {
           topics: ['lagging'],
           sessionTimeoutMs: 120_000,
@@ -249,7 +223,7 @@ if (skipReason !== undefined) {
       const epoch = joined.json.assignments[0]?.epoch;
 
       const page = await newPage();
-      await page.goto(`${open.url}/console`);
+      await page.goto(`${urls.open}/console`);
       await page.getByRole('link', { name: 'readers' }).click();
       await page.getByRole('heading', { name: 'Group readers' }).waitFor();
       const row = page.locator('tr[data-topic="lagging"][data-partition="0"]');
@@ -258,7 +232,7 @@ if (skipReason !== undefined) {
       await page.locator('tr[data-member]').getByText(memberId).waitFor();
 
       // The consumer catches up: the live reads show the lag at 0, in the table and the chart's text.
-      const commit = await sendJson('POST', `${open.url}/v1/groups/readers/offsets`, {
+      const commit = await sendJson('POST', `${urls.open}/v1/groups/readers/offsets`, {
         memberId,
         offsets: [{ topic: 'lagging', partition: 0, offset: 7, epoch }],
       });
@@ -283,12 +257,12 @@ if (skipReason !== undefined) {
         has: page.getByRole('heading', { name: 'Delete the group' }),
       });
       await refusedWhileLive(remove, 'Delete group…', 'Delete this group');
-      expect((await sendJson<{ groups: string[] }>('GET', `${open.url}/v1/groups`)).json.groups).toContain(
+      expect((await sendJson<{ groups: string[] }>('GET', `${urls.open}/v1/groups`)).json.groups).toContain(
         'readers',
       );
 
       // The member leaves: a reset to the earliest offset brings the lag back to 7.
-      expect((await sendJson('DELETE', `${open.url}/v1/groups/readers/members/${memberId}`)).status).toBe(
+      expect((await sendJson('DELETE', `${urls.open}/v1/groups/readers/members/${memberId}`)).status).toBe(
         204,
       );
       await page.getByRole('button', { name: 'Refresh group' }).click();
@@ -314,14 +288,14 @@ if (skipReason !== undefined) {
       // Cancel changes nothing; a confirmed delete removes the group.
       await remove.getByRole('button', { name: 'Delete group…' }).click();
       await remove.getByRole('button', { name: 'Cancel' }).click();
-      expect((await sendJson<{ groups: string[] }>('GET', `${open.url}/v1/groups`)).json.groups).toContain(
+      expect((await sendJson<{ groups: string[] }>('GET', `${urls.open}/v1/groups`)).json.groups).toContain(
         'readers',
       );
       await remove.getByRole('button', { name: 'Delete group…' }).click();
       await remove.getByRole('button', { name: 'Delete this group' }).click();
       await remove.getByRole('status').getByText('Group readers is deleted.').waitFor();
       expect(
-        (await sendJson<{ groups: string[] }>('GET', `${open.url}/v1/groups`)).json.groups,
+        (await sendJson<{ groups: string[] }>('GET', `${urls.open}/v1/groups`)).json.groups,
       ).not.toContain('readers');
       await done(page);
     });
@@ -342,9 +316,8 @@ if (skipReason !== undefined) {
         });
       });
       await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
-      const delivering = await startLocalServer({ ...common, subscriptions: true, consoleDir: built.dir });
       try {
-        const url = delivering.url;
+        const url = urls.delivering;
         await createTopic(url, 'hooked');
         await produce(url, 'hooked', [{ value: 'a' }, { value: 'b' }, { value: 'c' }]);
         const created = await sendJson('POST', `${url}/v1/subscriptions`, {
@@ -393,29 +366,28 @@ if (skipReason !== undefined) {
         await page.getByRole('alert').getByText('There is no subscription named').waitFor();
         await done(page);
       } finally {
-        await delivering.close();
         await new Promise((resolve) => target.close(resolve));
       }
     });
 
     it('fits a narrow window and is driven from the keyboard', async () => {
       const page = await newPage(390, 800);
-      await page.goto(`${open.url}/console#/topics/orders`);
+      await page.goto(`${urls.open}/console#/topics/orders`);
       await page.getByRole('heading', { name: 'Topic orders' }).waitFor();
       const overflow = await page.evaluate<number>(
         'document.documentElement.scrollWidth - window.innerWidth',
       );
       expect(overflow).toBeLessThanOrEqual(0);
       // A group page, with its long member ids, scrolls its tables and not the page.
-      await createTopic(open.url, 'narrow');
-      expect(await post(`${open.url}/v1/groups/narrow-readers/members`, { topics: ['narrow'] })).toBe(201);
-      await page.goto(`${open.url}/console#/groups/narrow-readers`);
+      await createTopic(urls.open, 'narrow');
+      expect(await post(`${urls.open}/v1/groups/narrow-readers/members`, { topics: ['narrow'] })).toBe(201);
+      await page.goto(`${urls.open}/console#/groups/narrow-readers`);
       await page.locator('tr[data-member]').waitFor();
       expect(
         await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth'),
       ).toBeLessThanOrEqual(0);
       // Keyboard only: the create form, from the name field to Enter.
-      await page.goto(`${open.url}/console#/topics/new`);
+      await page.goto(`${urls.open}/console#/topics/new`);
       await page.getByLabel('Topic name').focus();
       await page.keyboard.type('typed');
       await page.keyboard.press('Tab');
@@ -425,5 +397,5 @@ if (skipReason !== undefined) {
       await page.getByRole('heading', { name: 'Topic typed' }).waitFor();
       await done(page);
     });
-  });
-}
+  },
+);

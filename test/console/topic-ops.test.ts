@@ -4,19 +4,9 @@
  * new records with the live tail, and the overview's live rates and janitor state. Every wait is for
  * a condition (Playwright's auto-waiting locators, vitest's expect.poll), never a sleep.
  */
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalServer, startLocalServer } from '../../lambdas/runtime/local-server.ts';
-import {
-  type BuiltConsole,
-  browserSkipReason,
-  buildConsole,
-  launchChromium,
-  sendJson,
-  trackedPages,
-} from '../support/console-browser.ts';
-
-const skipReason = browserSkipReason();
+import type { Page } from 'playwright-core';
+import { expect, it } from 'vitest';
+import { describeInChromium, sendJson } from '../support/console-browser.ts';
 
 interface Topic {
   config: Record<string, unknown>;
@@ -35,41 +25,19 @@ async function setHidden(page: Page, hidden: boolean): Promise<void> {
   `);
 }
 
-if (skipReason !== undefined) {
-  describe.skip(`console topic operations in Chromium (skipped: ${skipReason})`, () => {
-    it('changes config and partitions, tails new records, shows rates and the janitor', () => {});
-  });
-} else {
-  describe('console topic operations in Chromium', () => {
-    let built: BuiltConsole;
-    let browser: Browser;
-    let open: LocalServer;
-    let janitored: LocalServer;
-    const common = { memory: true, port: 0, subscriptions: false, logLevel: 'silent' } as const;
-    const { newPage, done } = trackedPages(() => browser);
-
-    beforeAll(async () => {
-      built = await buildConsole();
-      browser = await launchChromium();
-      open = await startLocalServer({ ...common, consoleDir: built.dir });
-      janitored = await startLocalServer({ ...common, consoleDir: built.dir, janitorIntervalMs: 100 });
-    });
-
-    afterAll(async () => {
-      await browser?.close();
-      await Promise.all([open?.close(), janitored?.close()]);
-      built?.remove();
-    });
-
+describeInChromium(
+  'console topic operations in Chromium',
+  { open: {}, janitored: { janitorIntervalMs: 100 } },
+  ({ urls, newPage, done }) => {
     const describeTopic = async (name: string) =>
-      (await sendJson<Topic>('GET', `${open.url}/v1/topics/${name}`)).json;
+      (await sendJson<Topic>('GET', `${urls.open}/v1/topics/${name}`)).json;
 
     it('changes retention and raises the partition count through the form, confirmed first', async () => {
-      expect((await sendJson('POST', `${open.url}/v1/topics`, { name: 'ops', partitions: 2 })).status).toBe(
+      expect((await sendJson('POST', `${urls.open}/v1/topics`, { name: 'ops', partitions: 2 })).status).toBe(
         201,
       );
       const page = await newPage();
-      await page.goto(`${open.url}/console#/topics/ops`);
+      await page.goto(`${urls.open}/console#/topics/ops`);
       const config = page.locator('section', { has: page.getByRole('heading', { name: 'Config' }) });
       await config.getByText('Change config or partitions').click();
 
@@ -119,19 +87,19 @@ if (skipReason !== undefined) {
     }
 
     it('follows new records of all partitions and of one, pauses, resumes and stops', async () => {
-      expect((await sendJson('POST', `${open.url}/v1/topics`, { name: 'tail', partitions: 2 })).status).toBe(
+      expect((await sendJson('POST', `${urls.open}/v1/topics`, { name: 'tail', partitions: 2 })).status).toBe(
         201,
       );
-      await produce(open.url, 'tail', [{ value: 'before-the-tail', partition: 1 }]);
+      await produce(urls.open, 'tail', [{ value: 'before-the-tail', partition: 1 }]);
       const page = await newPage();
-      await page.goto(`${open.url}/console#/topics/tail`);
+      await page.goto(`${urls.open}/console#/topics/tail`);
       const tail = await tailOf(page);
       const state = tail.locator('[data-field="tail-state"]');
 
       // All partitions, from the high watermarks: only what is written after the start shows.
       await tail.getByLabel('Follow new records').check();
       await state.getByText('Following 2 partitions: waiting for new records.').waitFor();
-      await produce(open.url, 'tail', [{ value: 'after-the-start', partition: 1 }]);
+      await produce(urls.open, 'tail', [{ value: 'after-the-start', partition: 1 }]);
       const first = tail.locator('tr[data-offset="1"][data-partition="1"]');
       await first.waitFor();
       await expect(first.locator('[data-field="value"]').textContent()).resolves.toContain('after-the-start');
@@ -141,15 +109,15 @@ if (skipReason !== undefined) {
       // One partition, long-polled: a record on partition 0 shows, one on partition 1 does not.
       await tail.getByLabel('Follow', { exact: true }).selectOption('0');
       await state.getByText('Following partition 0 from offset 0: waiting for new records.').waitFor();
-      await produce(open.url, 'tail', [{ value: 'other-partition', partition: 1 }]);
-      await produce(open.url, 'tail', [{ value: 'on-partition-0', partition: 0 }]);
+      await produce(urls.open, 'tail', [{ value: 'other-partition', partition: 1 }]);
+      await produce(urls.open, 'tail', [{ value: 'on-partition-0', partition: 0 }]);
       await tail.locator('tr[data-offset="0"]', { hasText: 'on-partition-0' }).waitFor();
       await expect(tail.locator('table').textContent()).resolves.not.toContain('other-partition');
 
       // Paused: nothing is read; resumed: it goes on from where it stopped.
       await tail.getByRole('button', { name: 'Pause' }).click();
       await state.getByText(/^Paused: nothing is read until you resume/).waitFor();
-      await produce(open.url, 'tail', [{ value: 'while-paused', partition: 0 }]);
+      await produce(urls.open, 'tail', [{ value: 'while-paused', partition: 0 }]);
       await tail.getByRole('button', { name: 'Resume' }).click();
       await tail.locator('tr[data-offset="1"]', { hasText: 'while-paused' }).waitFor();
       // Newest first.
@@ -164,7 +132,7 @@ if (skipReason !== undefined) {
       await calledOff;
       await setHidden(page, false);
       await state.getByText(/^Following partition 0/).waitFor();
-      await produce(open.url, 'tail', [{ value: 'after-shown', partition: 0 }]);
+      await produce(urls.open, 'tail', [{ value: 'after-shown', partition: 0 }]);
       await tail.locator('tr[data-offset="2"]', { hasText: 'after-shown' }).waitFor();
 
       // Stopped: off, and the next start begins at the newest records again.
@@ -177,21 +145,21 @@ if (skipReason !== undefined) {
     });
 
     it('shows records in and out per second, live, and that the janitor has not run', async () => {
-      expect((await sendJson('POST', `${open.url}/v1/topics`, { name: 'rates', partitions: 1 })).status).toBe(
-        201,
-      );
+      expect(
+        (await sendJson('POST', `${urls.open}/v1/topics`, { name: 'rates', partitions: 1 })).status,
+      ).toBe(201);
       await produce(
-        open.url,
+        urls.open,
         'rates',
         Array.from({ length: 40 }, (_, i) => ({ value: `v${i}` })),
       );
       const joined = await sendJson<{ memberId: string; assignments: { epoch: number }[] }>(
         'POST',
-        `${open.url}/v1/groups/rates-readers/members`,
+        `${urls.open}/v1/groups/rates-readers/members`,
         { topics: ['rates'], sessionTimeoutMs: 60_000 },
       );
       const commit = async (offset: number) => {
-        const answer = await sendJson('POST', `${open.url}/v1/groups/rates-readers/offsets`, {
+        const answer = await sendJson('POST', `${urls.open}/v1/groups/rates-readers/offsets`, {
           memberId: joined.json.memberId,
           offsets: [{ topic: 'rates', partition: 0, offset, epoch: joined.json.assignments[0]?.epoch }],
         });
@@ -199,7 +167,7 @@ if (skipReason !== undefined) {
       };
       await commit(1);
       const page = await newPage();
-      await page.goto(`${open.url}/console`);
+      await page.goto(`${urls.open}/console`);
       await page.getByText('The janitor has not run yet').waitFor();
       await expect(page.locator('[data-field="janitor"]').textContent()).resolves.toMatch(
         /until a pass completes, nothing is deleted by retention/,
@@ -208,7 +176,7 @@ if (skipReason !== undefined) {
       await page.locator('[data-field="records-in"]').waitFor();
       await page.locator('[data-field="records-out"]').waitFor();
       await produce(
-        open.url,
+        urls.open,
         'rates',
         Array.from({ length: 40 }, (_, i) => ({ value: `w${i}` })),
       );
@@ -222,18 +190,22 @@ if (skipReason !== undefined) {
 
     it('shows when the janitor last ran and how many partitions it worked', async () => {
       expect(
-        (await sendJson('POST', `${janitored.url}/v1/topics`, { name: 'swept', partitions: 3 })).status,
+        (await sendJson('POST', `${urls.janitored}/v1/topics`, { name: 'swept', partitions: 3 })).status,
       ).toBe(201);
       // The janitor runs every 100 ms: wait until a pass has seen the topic.
       await expect
         .poll(
           async () =>
-            (await sendJson<{ lastRun: { partitions: number } | null }>('GET', `${janitored.url}/v1/janitor`))
-              .json.lastRun?.partitions,
+            (
+              await sendJson<{ lastRun: { partitions: number } | null }>(
+                'GET',
+                `${urls.janitored}/v1/janitor`,
+              )
+            ).json.lastRun?.partitions,
         )
         .toBe(3);
       const page = await newPage();
-      await page.goto(`${janitored.url}/console`);
+      await page.goto(`${urls.janitored}/console`);
       const janitor = page.locator('[data-field="janitor"]');
       await janitor.getByText(/^Last run \d+ s ago$/).waitFor();
       await expect(janitor.textContent()).resolves.toMatch(/\(3 partitions\), finished \d{4}-\d\d-\d\d /);
@@ -251,9 +223,9 @@ if (skipReason !== undefined) {
           }),
         }),
       );
-      await older.goto(`${janitored.url}/console`);
+      await older.goto(`${urls.janitored}/console`);
       await older.getByText(/does not say when its janitor last ran/).waitFor();
       await done(older);
     });
-  });
-}
+  },
+);

@@ -8,7 +8,13 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { SIGNING_PROXY_META } from '../../lambdas/runtime/console-assets.ts';
 import { type ServerProcess, startCliProcess, stopCliServer } from '../support/cli-server.ts';
-import { browserSkipReason, launchChromium, sendJson } from '../support/console-browser.ts';
+import {
+  browserSkipReason,
+  closeWatchedPage,
+  launchChromium,
+  openWatchedPage,
+  sendJson,
+} from '../support/console-browser.ts';
 import { assemblyDirectory, type OfflineStack, startOfflineStack, synthesizeStack } from './offline-stack.ts';
 
 /** `streambed console` for the stack with these keys (and nothing else of the AWS chain). */
@@ -163,12 +169,8 @@ describe('streambed console against the synthesized stack offline', () => {
     async () => {
       const browser = await launchChromium();
       try {
-        const context = await browser.newContext();
-        context.setDefaultTimeout(10_000);
-        const page = await context.newPage();
-        const errors: string[] = [];
+        const page = await openWatchedPage(browser);
         const authorizations: string[] = [];
-        page.on('pageerror', (error) => errors.push(String(error)));
         page.on('request', (request) => {
           const authorization = request.headers().authorization;
           if (authorization !== undefined) authorizations.push(authorization);
@@ -183,7 +185,7 @@ describe('streambed console against the synthesized stack offline', () => {
           .first()
           .waitFor();
         expect(await page.getByText('This server wants a token').count()).toBe(0);
-        expect(errors).toEqual([]);
+        expect(await closeWatchedPage(page)).toEqual([]);
         expect(authorizations).toEqual([]);
       } finally {
         await browser.close();

@@ -8,7 +8,12 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
+import {
+  type LocalServer,
+  type LocalServerOptions,
+  startLocalServer,
+} from '../../lambdas/runtime/local-server.ts';
 import { runProcess } from './run-process.ts';
 
 export const CHROMIUM_PATH = process.env.STREAMBED_CHROMIUM ?? '/usr/bin/chromium';
@@ -107,4 +112,68 @@ export function trackedPages(browser: () => Browser) {
   }
 
   return { newPage, done };
+}
+
+/** What `describeInChromium` hands its tests: the servers' base URLs by name, and tracked pages. */
+export interface ConsoleSuite<Name extends string> extends ReturnType<typeof trackedPages> {
+  /** Each named server's base URL (read inside a test: the servers start in beforeAll). */
+  urls: Readonly<Record<Name, string>>;
+}
+
+/**
+ * A suite of console tests in Chromium. Before its tests: the console built into a directory of its
+ * own, Chromium launched, and one local server in memory (no subscriptions, silent) per entry of
+ * `servers`, with these options on top, serving that build; all closed after. Without Chromium its
+ * tests are reported skipped, with the reason in the suite's title.
+ */
+export function describeInChromium<Name extends string>(
+  title: string,
+  servers: Record<Name, LocalServerOptions>,
+  body: (suite: ConsoleSuite<Name>) => void,
+): void {
+  const skipReason = browserSkipReason();
+  if (skipReason !== undefined) {
+    describe.skip(`${title} (skipped: ${skipReason})`, () => body(consoleSuite(servers)));
+  } else {
+    describe(title, () => body(consoleSuite(servers)));
+  }
+}
+
+function consoleSuite<Name extends string>(servers: Record<Name, LocalServerOptions>): ConsoleSuite<Name> {
+  let built: BuiltConsole | undefined;
+  let browser: Browser | undefined;
+  const started = new Map<Name, LocalServer>();
+  const names = Object.keys(servers) as Name[];
+
+  beforeAll(async () => {
+    built = await buildConsole();
+    browser = await launchChromium();
+    for (const name of names) {
+      const options = { memory: true, port: 0, subscriptions: false, logLevel: 'silent' } as const;
+      started.set(name, await startLocalServer({ ...options, ...servers[name], consoleDir: built.dir }));
+    }
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await Promise.all([...started.values()].map((server) => server.close()));
+    built?.remove();
+  });
+
+  const urls = {} as Record<Name, string>;
+  for (const name of names) {
+    Object.defineProperty(urls, name, {
+      enumerable: true,
+      get: () => {
+        const server = started.get(name);
+        if (server === undefined) throw new Error(`the console suite's server ${name} has not started`);
+        return server.url;
+      },
+    });
+  }
+  const tracked = trackedPages(() => {
+    if (browser === undefined) throw new Error('Chromium has not been launched for this suite');
+    return browser;
+  });
+  return { urls, ...tracked };
 }

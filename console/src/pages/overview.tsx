@@ -1,12 +1,14 @@
 /**
  * Overview: records in and out per second (live) and the janitor's last pass (overview-activity.tsx),
  * every topic with its partitions, records, bytes and high watermarks, every consumer group and
- * subscription with its total lag. Built from the list and describe routes (docs/api.md).
+ * subscription with its total lag, and the schema registry's subjects. Built from the list and
+ * describe routes (docs/api.md) and the registry's subject list.
  */
 import { api } from '../api.ts';
 import type { GroupDetails, SubscriptionDetails, TopicDetails } from '../api-types.ts';
 import { describeAll, useLoad } from '../load.ts';
 import { Failure, formatBytes, Loading } from '../notices.tsx';
+import { registry } from '../registry.ts';
 import { hrefs } from '../route.ts';
 import { DataTable } from '../table.tsx';
 import { ActivityPanels, JanitorPanel } from './overview-activity.tsx';
@@ -19,6 +21,7 @@ export function OverviewPage() {
       <TopicsPanel />
       <GroupsPanel />
       <SubscriptionsPanel />
+      <SchemasPanel />
       <JanitorPanel />
     </>
   );
@@ -174,5 +177,40 @@ function SubscriptionsTable({ subscriptions }: { subscriptions: SubscriptionDeta
         </tr>
       ))}
     </DataTable>
+  );
+}
+
+function SchemasPanel() {
+  const [subjects, reload] = useLoad(() => registry.subjects(), []);
+  return (
+    <section class="panel" aria-labelledby="schemas-title">
+      <h2 id="schemas-title">Schemas</h2>
+      {subjects.state === 'loading' && <Loading what="the schema registry" />}
+      {subjects.state === 'failed' && <Failure error={subjects.error} what="the schema registry" />}
+      {subjects.state === 'loaded' &&
+        (subjects.value.length === 0 ? (
+          <p data-field="no-subjects">
+            No schemas yet. <a href={hrefs.schemas}>Register one on the Schemas page</a>; producers using the
+            registry (<code>avroSerde</code>) register theirs themselves.
+          </p>
+        ) : (
+          <p data-field="subjects">
+            {subjects.value.length === 1 ? '1 subject' : `${subjects.value.length} subjects`} in the schema
+            registry:{' '}
+            {subjects.value.map((subject, i) => (
+              <span key={subject}>
+                {i > 0 && ', '}
+                <a href={hrefs.subject(subject)}>{subject}</a>
+              </span>
+            ))}
+            . <a href={hrefs.schemas}>All schemas and the global compatibility level</a>
+          </p>
+        ))}
+      <p>
+        <button type="button" class="secondary outline" onClick={reload}>
+          Refresh schemas
+        </button>
+      </p>
+    </section>
   );
 }
