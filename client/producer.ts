@@ -462,7 +462,8 @@ export class Producer<V = unknown> extends Instrumented<ProducerEventPayloads, t
         );
       }
     } catch (error) {
-      for (const waiter of batch.waiters) waiter.reject(error);
+      const failure = order === undefined ? error : failureInSendOrder(error, order);
+      for (const waiter of batch.waiters) waiter.reject(failure);
     } finally {
       // Every attempt has been answered (or given up on): the body's bytes can serve the next request.
       this.bodies.release([body]);
@@ -483,6 +484,22 @@ function inSendOrder<T>(offsets: readonly T[], order: readonly number[]): T[] {
     sorted[record] = offsets[i] as T;
   });
   return sorted;
+}
+
+/**
+ * A failed request of batches, its `details.offsets` (the records that did commit, in body order) put
+ * back in the order of the sends; any other error as it is.
+ */
+function failureInSendOrder(error: unknown, order: readonly number[]): unknown {
+  if (!(error instanceof StreambedError)) return error;
+  const { offsets } = error.details;
+  if (!Array.isArray(offsets) || offsets.length !== order.length) return error;
+  return new StreambedError(error.code, error.message, {
+    retriable: error.retriable,
+    status: error.status,
+    details: { ...error.details, offsets: inSendOrder(offsets, order) },
+    cause: error,
+  });
 }
 
 const invalid = (message: string) => new StreambedError('INVALID_REQUEST', message);

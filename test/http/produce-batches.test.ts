@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StreambedError } from '../../client/errors.ts';
 import { Producer } from '../../client/producer.ts';
 import { Transport } from '../../client/transport.ts';
 import {
@@ -128,6 +129,33 @@ describe('the SDK producer', () => {
     expect(contentTypes).toEqual([BATCHES_CONTENT_TYPE, PRODUCE_CONTENT_TYPE]);
     expect((await read(topic, 2)).records?.[0]).toMatchObject({ value: 'pinned', timestamp: 1_234 });
     expect((await read(topic, keyed?.partition ?? -1)).records?.map((r) => r.value)).toContain('keyed');
+  });
+
+  it('gives a partial failure the committed offsets in send order, not the body order', async () => {
+    // Prepare: partition 7 does not exist; the body groups partition 0's records ahead of it
+    const topic = await newTopic(1);
+    const producer = new Producer<string>(new Transport({ url: server.url }), { lingerMs: 0 });
+
+    // Act
+    const error = await producer
+      .send({
+        topic,
+        messages: [
+          { value: 'a', partition: 0 },
+          { value: 'x', partition: 7 },
+          { value: 'b', partition: 0 },
+        ],
+      })
+      .catch((e: unknown) => e);
+
+    // Assess: one entry per message sent, where that message is (null: not written)
+    expect(error).toBeInstanceOf(StreambedError);
+    expect((error as StreambedError).details.offsets).toEqual([
+      { partition: 0, offset: 0 },
+      null,
+      { partition: 0, offset: 1 },
+    ]);
+    expect((await read(topic, 0)).records?.map((r) => r.value)).toEqual(['a', 'b']);
   });
 });
 
