@@ -9,7 +9,8 @@
  *   that matches its offsets, not transactional nor control, no bigger than the topic's
  *   max.message.bytes (Kafka compares the batch's size) nor MAX_BATCH_BYTES, first and max timestamps
  *   within message.timestamp.before/after.max.ms; every record of a batch this server can decompress
- *   is parsed (checkRecords: checked, none built), so a record that does not parse is refused too.
+ *   is parsed (checkRecords: checked, none built), so a record that does not parse is refused too,
+ *   and the timestamps checked and indexed are the records' own (a header may understate its max).
  *   Batches of other codecs (snappy, lz4) are checked up to their CRC.
  * - Partitions are independent, as in Kafka's answer: an unknown topic or partition, a refused batch,
  *   a refused idempotent sequence or a failed commit is that partition's error and changes nothing
@@ -134,7 +135,7 @@ function checkBatch(
   at: string,
   now: number,
   recordLimits: boolean,
-): { header: RecordBatchHeader; minTimestamp: number } {
+): { header: RecordBatchHeader; minTimestamp: number; maxTimestamp: number } {
   const left = bytes.byteLength - pos;
   const view = new DataView(bytes.buffer, bytes.byteOffset + pos, left);
   if (left > 16 && view.getInt8(16) !== MAGIC) {
@@ -198,7 +199,8 @@ function checkBatch(
       `${at}: a batch of ${size} bytes; topic ${topic.name} allows ${max} (${name})`,
     );
   }
-  const { firstTimestamp, maxTimestamp } = header;
+  const { firstTimestamp } = header;
+  let { maxTimestamp } = header;
   let minTimestamp = firstTimestamp;
   if (recordLimits && !canDecompress(header.compressionCodec)) {
     throw refused(
@@ -214,15 +216,18 @@ function checkBatch(
       throw refused('CORRUPT_MESSAGE', `${at}: ${error instanceof Error ? error.message : String(error)}`);
     }
     minTimestamp = Math.min(minTimestamp, records.minTimestamp);
+    // A producer may understate it (KafkaJS leaves records without a timestamp out of its max): the
+    // newest record bounds the batch, for after.max.ms and for time lookups (Kafka's broker rewrites it).
+    maxTimestamp = Math.max(maxTimestamp, records.maxTimestamp);
     if (recordLimits) checkRecordSizes(topic, records, at);
   }
-  // The oldest timestamp is the header's first unless the records were decoded (a record may be older).
+  // The oldest and newest timestamps are the header's unless the records were checked (they may differ).
   const before = topic.config['message.timestamp.before.max.ms'];
   const after = topic.config['message.timestamp.after.max.ms'];
-  if (minTimestamp < 0 || maxTimestamp < firstTimestamp) {
+  if (minTimestamp < 0 || header.maxTimestamp < firstTimestamp) {
     throw refused(
       'INVALID_TIMESTAMP',
-      `${at}: timestamps from ${minTimestamp} to ${maxTimestamp} (first ${firstTimestamp}) are not valid`,
+      `${at}: timestamps from ${minTimestamp} to ${header.maxTimestamp} (first ${firstTimestamp}) are not valid`,
     );
   }
   if (now - minTimestamp > before) {
@@ -237,7 +242,7 @@ function checkBatch(
       `${at}: timestamp ${maxTimestamp} is ${maxTimestamp - now} ms ahead of the server's clock; topic ${topic.name} allows ${after} (message.timestamp.after.max.ms)`,
     );
   }
-  return { header, minTimestamp };
+  return { header, minTimestamp, maxTimestamp };
 }
 
 /** Produce's limits on each record (produce.ts), for batches checked record by record. */
@@ -316,7 +321,7 @@ function checkPart(
     }
     spans.push({ offsets: header.lastOffsetDelta + 1, bytes: header.sizeInBytes });
     minTimestamp = Math.min(minTimestamp, checked.minTimestamp);
-    maxTimestamp = Math.max(maxTimestamp, header.maxTimestamp);
+    maxTimestamp = Math.max(maxTimestamp, checked.maxTimestamp);
     pos += header.sizeInBytes;
   }
   const part: CheckedPart = {

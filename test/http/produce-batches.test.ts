@@ -273,6 +273,27 @@ describe('POST records with record batches', () => {
     expect((await read(topic, 0)).highWatermark).toBe(3);
   });
 
+  it('bounds the newest record by after.max.ms when the batch header understates its maxTimestamp', async () => {
+    // Prepare: the second record is two hours ahead (after.max.ms is one), the header says now
+    const topic = await newTopic(1);
+    const now = Date.now();
+    const body = encodeProduceBatches([
+      { partition: 0, records: [record('now', now), record('later', now + 2 * 3_600_000)] },
+    ]);
+    const view = new DataView(body.buffer, body.byteOffset + 4);
+    view.setBigInt64(35, BigInt(now));
+    view.setUint32(17, crc32c(body.subarray(4 + 21)));
+
+    // Act
+    const answer = await produceBatches(topic, body);
+
+    // Assess
+    expect(answer.status).toBe(400);
+    expect(answer.body.error).toMatchObject({ code: 'INVALID_REQUEST', reason: 'INVALID_TIMESTAMP' });
+    expect(answer.body.error?.message).toContain(`timestamp ${now + 2 * 3_600_000} is`);
+    expect((await read(topic, 0)).highWatermark).toBe(0);
+  });
+
   it('refuses a codec whose records it cannot check', async () => {
     // Prepare: the attributes say snappy (2), the CRC made to match
     const topic = await newTopic(1);
