@@ -185,6 +185,39 @@ describe('POST records with record batches', () => {
     expect((await read(topic, 0)).highWatermark).toBe(1);
   });
 
+  it('completes a partial failure on a retry with the same key after the topic grew, writing nothing twice', async () => {
+    // Prepare: partition 1 does not exist yet, so only partition 0 commits
+    const topic = await newTopic(1);
+    const body = encodeProduceBatches([
+      { partition: 1, records: [record('b')] },
+      { partition: 0, records: [record('a'), record('c')] },
+    ]);
+    const key = { 'idempotency-key': randomUUID() };
+    const partial = await produceBatches(topic, body, key);
+    const grown = await call('PATCH', `/v1/topics/${topic}`, {
+      body: JSON.stringify({ partitions: 2 }),
+      headers: { 'content-type': 'application/json' },
+    });
+
+    // Act
+    const retry = await produceBatches(topic, body, key);
+
+    // Assess
+    expect(partial.body.error?.offsets).toEqual([
+      null,
+      { partition: 0, offset: 0 },
+      { partition: 0, offset: 1 },
+    ]);
+    expect(grown.status).toBe(200);
+    expect(retry.body.offsets).toEqual([
+      { partition: 1, offset: 0 },
+      { partition: 0, offset: 0 },
+      { partition: 0, offset: 1 },
+    ]);
+    expect((await read(topic, 0)).records?.map((r) => r.value)).toEqual(['a', 'c']);
+    expect((await read(topic, 1)).records?.map((r) => r.value)).toEqual(['b']);
+  });
+
   it('refuses the same Idempotency-Key on different records', async () => {
     // Prepare
     const topic = await newTopic(1);
