@@ -3,7 +3,7 @@
  * what the SDK producer sends when it knows each record's partition, and what the server refuses.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { StreambedError } from '../../client/errors.ts';
 import { Producer } from '../../client/producer.ts';
 import { Transport } from '../../client/transport.ts';
@@ -156,6 +156,45 @@ describe('the SDK producer', () => {
       { partition: 0, offset: 1 },
     ]);
     expect((await read(topic, 0)).records?.map((r) => r.value)).toEqual(['a', 'b']);
+  });
+});
+
+describe('the SDK producer on a clock the server refuses', () => {
+  it('lets the server stamp the messages it gave no timestamp, in the compact form, writing them once', async () => {
+    // Prepare: the producer's clock is two hours ahead while it builds the request (after.max.ms is one)
+    const topic = await newTopic(2);
+    const ahead = Date.now() + 2 * 3_600_000;
+    const clock = vi.spyOn(Date, 'now').mockReturnValue(ahead);
+    const contentTypes: string[] = [];
+    const transport = new Transport({
+      url: server.url,
+      fetch: async (url, init) => {
+        clock.mockRestore();
+        contentTypes.push(new Headers(init?.headers).get('content-type') ?? '');
+        return fetch(url, init);
+      },
+    });
+    const producer = new Producer<string>(transport, { lingerMs: 0 });
+
+    // Act
+    const sent = await producer.send({
+      topic,
+      messages: [
+        { value: 'a', partition: 1 },
+        { value: 'b', partition: 0 },
+      ],
+    });
+
+    // Assess
+    expect(contentTypes).toEqual([BATCHES_CONTENT_TYPE, PRODUCE_CONTENT_TYPE]);
+    expect(sent.map(({ partition, offset }) => [partition, offset])).toEqual([
+      [1, 0],
+      [0, 0],
+    ]);
+    const [stored] = (await read(topic, 1)).records ?? [];
+    expect(stored?.value).toBe('a');
+    expect(stored?.timestamp).toBeLessThan(ahead - 3_600_000);
+    expect((await read(topic, 0)).highWatermark).toBe(1);
   });
 });
 
