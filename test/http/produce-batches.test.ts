@@ -404,6 +404,20 @@ describe('POST records with record batches', () => {
     ],
     ['a partition and no batch', () => Uint8Array.of(0, 0, 0, 0), 'where a record batch takes at least 61'],
     [
+      'a batch of an idempotent Kafka producer (a producer id), whose sequence would bypass the key',
+      () => {
+        const body = encodeProduceBatches([{ partition: 0, records: [record('v')] }]);
+        const view = new DataView(body.buffer, body.byteOffset + 4);
+        view.setBigInt64(43, 5n);
+        view.setInt16(51, 0);
+        view.setInt32(53, 0);
+        view.setUint32(17, crc32c(body.subarray(4 + 21)));
+        return body;
+      },
+      'producer id 5',
+    ],
+
+    [
       'more records than one request may hold',
       () => {
         const records = Array.from({ length: MAX_RECORDS_PER_REQUEST + 1 }, (_, i) => record(String(i), 1));
