@@ -441,21 +441,24 @@ export class Producer<V = unknown> extends Instrumented<ProducerEventPayloads, t
     const idempotencyKey = randomUUID();
     const request = this.encode(batch.records);
     const bodies = [request.body];
+    let attempts = 0;
     const post = ({ body, contentType }: { body: Uint8Array; contentType: string }) =>
-      withRetries(this.options.retry ?? {}, () =>
-        this.transport.json<{ offsets: { partition: number; offset: number }[] }>(
+      withRetries(this.options.retry ?? {}, () => {
+        attempts++;
+        return this.transport.json<{ offsets: { partition: number; offset: number }[] }>(
           'POST',
           `/v1/topics/${segment(topic)}/records`,
           { body, contentType, headers: { 'idempotency-key': idempotencyKey } },
-        ),
-      );
+        );
+      });
     let { order } = request;
     try {
       let answered: { offsets: { partition: number; offset: number }[] };
       try {
         answered = await post(request);
       } catch (error) {
-        if (order === undefined || !clockRefused(error, batch.records)) throw error;
+        // Only a refused first attempt: a retry may be refused for time after its first attempt wrote.
+        if (order === undefined || attempts > 1 || !clockRefused(error, batch.records)) throw error;
         // The server refused this producer's clock for the records it stamped, and wrote nothing: the
         // compact form lets the server stamp them, as it would have without the batches.
         const compact = encodeProduceBody(batch.records, this.bodies.acquire);

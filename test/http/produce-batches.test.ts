@@ -196,6 +196,40 @@ describe('the SDK producer on a clock the server refuses', () => {
     expect(stored?.timestamp).toBeLessThan(ahead - 3_600_000);
     expect((await read(topic, 0)).highWatermark).toBe(1);
   });
+
+  it('does not switch forms on a retry, whose first attempt may have written under its key', async () => {
+    // Prepare: the first attempt is lost on its way (503, nothing reaches the server); the retry is refused
+    const topic = await newTopic(1);
+    const ahead = Date.now() + 2 * 3_600_000;
+    const clock = vi.spyOn(Date, 'now').mockReturnValue(ahead);
+    const contentTypes: string[] = [];
+    const transport = new Transport({
+      url: server.url,
+      fetch: async (url, init) => {
+        clock.mockRestore();
+        contentTypes.push(new Headers(init?.headers).get('content-type') ?? '');
+        if (contentTypes.length === 1) {
+          const lost = { error: { code: 'UNAVAILABLE', message: 'lost', retriable: true } };
+          return new Response(JSON.stringify(lost), { status: 503 });
+        }
+        return fetch(url, init);
+      },
+    });
+    const producer = new Producer<string>(transport, {
+      lingerMs: 0,
+      retry: { retries: 1, initialRetryTimeMs: 1 },
+    });
+
+    // Act
+    const error = await producer
+      .send({ topic, messages: [{ value: 'a', partition: 0 }] })
+      .catch((e: unknown) => e);
+
+    // Assess
+    expect(contentTypes).toEqual([BATCHES_CONTENT_TYPE, BATCHES_CONTENT_TYPE]);
+    expect(error).toMatchObject({ code: 'INVALID_REQUEST', details: { reason: 'INVALID_TIMESTAMP' } });
+    expect((await read(topic, 0)).highWatermark).toBe(0);
+  });
 });
 
 describe('POST records with record batches', () => {
