@@ -24,8 +24,10 @@
  * - Idempotent producers (producerId ≥ 0) are admitted through the window (idempotent-producers.ts):
  *   a retried batch is answered with its original base offset and writes nothing. Several batches for
  *   one partition must then come from one producer and epoch, with consecutive sequences: they are
- *   one run. Batches without a producer id get a request key of their own, so an ambiguous commit is
- *   resolved as produce's are. Sequences are judged against what is committed when the request runs:
+ *   one run. Batches without a producer id get a request key of their own (the client's
+ *   Idempotency-Key when given), so an ambiguous commit is resolved as produce's are. A partition that
+ *   holds the client's key already is answered from it before its batches are checked: the retry of
+ *   an accepted request is not refused because the topic's config changed since. Sequences are judged against what is committed when the request runs:
  *   a caller must append one connection's requests in order, as a Kafka broker handles them, or a
  *   producer's pipelined batches could arrive ahead of their predecessors and look out of order.
  * - Refusals are StreamErrors: RECORD_TOO_LARGE for sizes, TOPIC_NOT_FOUND / PARTITION_NOT_FOUND, and
@@ -335,6 +337,24 @@ function checkPart(
   return part;
 }
 
+/**
+ * The offsets a partition's batches span, read from their headers alone (as CheckedPart.recordCount
+ * counts them), or -1 when a header cannot be read: to match a retry with its first attempt.
+ */
+function offsetsSpanned(bytes: Uint8Array): number {
+  let offsets = 0;
+  try {
+    for (let pos = 0; pos < bytes.byteLength; ) {
+      const header = readBatchHeader(bytes, pos);
+      offsets += header.lastOffsetDelta + 1;
+      pos += header.sizeInBytes;
+    }
+  } catch {
+    return -1;
+  }
+  return offsets;
+}
+
 /** A partition of the request on its way: checked, then admitted, then committed. */
 interface Work {
   index: number;
@@ -374,8 +394,8 @@ export function createBatchAppender({ meta, objects, clock, requireTopic, notifi
       occurrences.set(id, (occurrences.get(id) ?? 0) + 1);
     }
 
-    // Check: every partition's batches, before anything is read or written.
-    const checked: Omit<Work, 'state'>[] = [];
+    // Locate: every partition named must exist, once.
+    const located: { index: number; topic: TopicDescription; partition: number; batches: Uint8Array }[] = [];
     partitions.forEach(({ topic: name, partition, batches }, index) => {
       const topic = topics.get(name) as TopicDescription | StreamError;
       try {
@@ -392,21 +412,58 @@ export function createBatchAppender({ meta, objects, clock, requireTopic, notifi
             `produce to ${name}/${partition}: the partition appears more than once in the request`,
           );
         }
-        checked.push({
-          index,
-          topic,
-          partition,
-          part: checkPart(topic, partition, batches, now, request.recordLimits === true),
-        });
+        located.push({ index, topic, partition, batches });
       } catch (error) {
         fail(index, error);
       }
     });
+
+    // A retry with the client's key is answered from its first attempt before its batches are checked:
+    // the topic's config (timestamp bounds, max.message.bytes) may have changed since it was accepted.
+    const { idempotencyKey } = request;
+    const requestKey = idempotencyKey ?? randomUUID();
+    // The batches name their partitions, so the key's hash leaves out the partition count (-1), unlike
+    // produce's: a retry after the topic grew still finds its first attempt.
+    const keyHashOf = (topic: TopicDescription) => hashRequestKey(topic.topicId, requestKey, -1);
+    let toCheck = located;
+    if (idempotencyKey !== undefined && located.length > 0) {
+      let known: PartitionMeta[];
+      try {
+        known = await readPartitionStates(
+          meta,
+          located.map(({ topic, partition }) => partitionKey(topic.topicId, partition)),
+        );
+      } catch (error) {
+        for (const { index } of located) fail(index, error);
+        return { partitions: results };
+      }
+      toCheck = located.filter(({ index, topic, partition, batches }, i) => {
+        const state = known[i] as PartitionMeta;
+        const done = findRecentKey(state.recentKeys, keyHashOf(topic));
+        if (done === undefined || done.recordCount !== offsetsSpanned(batches)) return true;
+        results[index] = {
+          topic: topic.name,
+          partition,
+          baseOffset: done.baseOffset,
+          logStartOffset: state.logStartOffset,
+        };
+        return false;
+      });
+    }
+
+    // Check: every partition's batches, before anything is written.
+    const checked: Omit<Work, 'state'>[] = [];
+    for (const { index, topic, partition, batches } of toCheck) {
+      try {
+        const part = checkPart(topic, partition, batches, now, request.recordLimits === true);
+        checked.push({ index, topic, partition, part });
+      } catch (error) {
+        fail(index, error);
+      }
+    }
     if (checked.length === 0) return { partitions: results };
 
     // Admit: what the idempotency window already holds is answered without writing.
-    const { idempotencyKey } = request;
-    const requestKey = idempotencyKey ?? randomUUID();
     const admitFor = (work: Omit<Work, 'state'>) => {
       const { topic, partition, part } = work;
       const run = part.run;
@@ -414,9 +471,7 @@ export function createBatchAppender({ meta, objects, clock, requireTopic, notifi
         const where = { topicId: topic.topicId, name: topic.name, partition };
         return (state: PartitionMeta): Admission => admitRun(where, state, run);
       }
-      // The batches name their partitions, so the key's hash leaves out the partition count (-1),
-      // unlike produce's: a retry after the topic grew still finds its first attempt.
-      const keyHash = hashRequestKey(topic.topicId, requestKey, -1);
+      const keyHash = keyHashOf(topic);
       return (state: PartitionMeta): Admission => {
         const done = findRecentKey(state.recentKeys, keyHash);
         if (done !== undefined && done.recordCount !== part.recordCount) {

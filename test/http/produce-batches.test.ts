@@ -160,9 +160,11 @@ describe('the SDK producer', () => {
 });
 
 describe('the SDK producer on a clock the server refuses', () => {
-  it('lets the server stamp the messages it gave no timestamp, in the compact form, writing them once', async () => {
-    // Prepare: the producer's clock is two hours ahead while it builds the request (after.max.ms is one)
-    const topic = await newTopic(2);
+  /**
+   * A transport whose producer's clock reads two hours ahead (after.max.ms is one) until its first
+   * request, noting each request's content type; `lose` answers the requests it picks with a 503.
+   */
+  function aheadTransport(lose: (request: number) => boolean = () => false) {
     const ahead = Date.now() + 2 * 3_600_000;
     const clock = vi.spyOn(Date, 'now').mockReturnValue(ahead);
     const contentTypes: string[] = [];
@@ -171,9 +173,20 @@ describe('the SDK producer on a clock the server refuses', () => {
       fetch: async (url, init) => {
         clock.mockRestore();
         contentTypes.push(new Headers(init?.headers).get('content-type') ?? '');
+        if (lose(contentTypes.length)) {
+          const lost = { error: { code: 'UNAVAILABLE', message: 'lost', retriable: true } };
+          return new Response(JSON.stringify(lost), { status: 503 });
+        }
         return fetch(url, init);
       },
     });
+    return { transport, contentTypes, ahead };
+  }
+
+  it('lets the server stamp the messages it gave no timestamp, in the compact form, writing them once', async () => {
+    // Prepare
+    const topic = await newTopic(2);
+    const { transport, contentTypes, ahead } = aheadTransport();
     const producer = new Producer<string>(transport, { lingerMs: 0 });
 
     // Act
@@ -200,21 +213,7 @@ describe('the SDK producer on a clock the server refuses', () => {
   it('does not switch forms on a retry, whose first attempt may have written under its key', async () => {
     // Prepare: the first attempt is lost on its way (503, nothing reaches the server); the retry is refused
     const topic = await newTopic(1);
-    const ahead = Date.now() + 2 * 3_600_000;
-    const clock = vi.spyOn(Date, 'now').mockReturnValue(ahead);
-    const contentTypes: string[] = [];
-    const transport = new Transport({
-      url: server.url,
-      fetch: async (url, init) => {
-        clock.mockRestore();
-        contentTypes.push(new Headers(init?.headers).get('content-type') ?? '');
-        if (contentTypes.length === 1) {
-          const lost = { error: { code: 'UNAVAILABLE', message: 'lost', retriable: true } };
-          return new Response(JSON.stringify(lost), { status: 503 });
-        }
-        return fetch(url, init);
-      },
-    });
+    const { transport, contentTypes } = aheadTransport((request) => request === 1);
     const producer = new Producer<string>(transport, {
       lingerMs: 0,
       retry: { retries: 1, initialRetryTimeMs: 1 },
@@ -289,6 +288,28 @@ describe('POST records with record batches', () => {
     ]);
     expect((await read(topic, 0)).records?.map((r) => r.value)).toEqual(['a', 'c']);
     expect((await read(topic, 1)).records?.map((r) => r.value)).toEqual(['b']);
+  });
+
+  it('answers a retry from its first attempt even when the topic would now refuse its records', async () => {
+    // Prepare: the first attempt commits records ten seconds old; then the topic allows one second
+    const topic = await newTopic(1);
+    const body = encodeProduceBatches([{ partition: 0, records: [record('old', Date.now() - 10_000)] }]);
+    const key = { 'idempotency-key': randomUUID() };
+    const first = await produceBatches(topic, body, key);
+    const altered = await call('PATCH', `/v1/topics/${topic}`, {
+      body: JSON.stringify({ config: { 'message.timestamp.before.max.ms': 1_000 } }),
+      headers: { 'content-type': 'application/json' },
+    });
+
+    // Act
+    const retry = await produceBatches(topic, body, key);
+
+    // Assess
+    expect(first.body.offsets).toEqual([{ partition: 0, offset: 0 }]);
+    expect(altered.status).toBe(200);
+    expect(retry.status).toBe(200);
+    expect(retry.body).toEqual(first.body);
+    expect((await read(topic, 0)).highWatermark).toBe(1);
   });
 
   it('refuses the same Idempotency-Key on different records', async () => {
