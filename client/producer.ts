@@ -369,7 +369,14 @@ export class Producer<V = unknown> extends Instrumented<ProducerEventPayloads, t
     if (partition === undefined && this.options.partitioner) {
       partition = this.options.partitioner({ topic, key, partitionCount: await this.partitionCount(topic) });
     }
-    if (partition !== undefined) record.partition = partition;
+    if (partition !== undefined) {
+      if (!Number.isInteger(partition) || partition < 0 || partition > 0x7fffffff) {
+        throw invalid(
+          `message partition ${partition} to ${topic} is not a partition number (a whole number ≥ 0)`,
+        );
+      }
+      record.partition = partition;
+    }
     if (message.timestamp !== undefined) {
       const { timestamp } = message;
       if (!Number.isSafeInteger(timestamp) || timestamp < 0) {

@@ -131,6 +131,26 @@ describe('the SDK producer', () => {
     expect((await read(topic, keyed?.partition ?? -1)).records?.map((r) => r.value)).toContain('keyed');
   });
 
+  it.each([1.5, -1, 2 ** 32])(
+    'refuses partition %s, writing nothing, rather than send it as another',
+    async (partition) => {
+      // Prepare
+      const topic = await newTopic(2);
+      const producer = new Producer<string>(new Transport({ url: server.url }), { lingerMs: 0 });
+
+      // Act
+      const error = await producer
+        .send({ topic, messages: [{ value: 'v', partition }] })
+        .catch((e: unknown) => e);
+
+      // Assess
+      expect(error).toMatchObject({ code: 'INVALID_REQUEST' });
+      expect((error as Error).message).toContain(`partition ${partition}`);
+      expect((await read(topic, 0)).highWatermark).toBe(0);
+      expect((await read(topic, 1)).highWatermark).toBe(0);
+    },
+  );
+
   it('gives a partial failure the committed offsets in send order, not the body order', async () => {
     // Prepare: partition 7 does not exist; the body groups partition 0's records ahead of it
     const topic = await newTopic(1);
