@@ -425,6 +425,8 @@ export function createBatchAppender({ meta, objects, clock, requireTopic, notifi
     // The batches name their partitions, so the key's hash leaves out the partition count (-1), unlike
     // produce's: a retry after the topic grew still finds its first attempt.
     const keyHashOf = (topic: TopicDescription) => hashRequestKey(topic.topicId, requestKey, -1);
+    // Each partition's state, read once (request index → state): before the check with a key.
+    const stateAt = new Map<number, PartitionMeta>();
     let toCheck = located;
     if (idempotencyKey !== undefined && located.length > 0) {
       let known: PartitionMeta[];
@@ -439,6 +441,7 @@ export function createBatchAppender({ meta, objects, clock, requireTopic, notifi
       }
       toCheck = located.filter(({ index, topic, partition, batches }, i) => {
         const state = known[i] as PartitionMeta;
+        stateAt.set(index, state);
         const done = findRecentKey(state.recentKeys, keyHashOf(topic));
         if (done === undefined || done.recordCount !== offsetsSpanned(batches)) return true;
         results[index] = {
@@ -487,19 +490,24 @@ export function createBatchAppender({ meta, objects, clock, requireTopic, notifi
         };
       };
     };
-    let states: PartitionMeta[];
-    try {
-      states = await readPartitionStates(
-        meta,
-        checked.map((work) => partitionKey(work.topic.topicId, work.partition)),
-      );
-    } catch (error) {
-      for (const work of checked) fail(work.index, error);
-      return { partitions: results };
+    const unread = checked.filter((work) => !stateAt.has(work.index));
+    if (unread.length > 0) {
+      try {
+        const states = await readPartitionStates(
+          meta,
+          unread.map((work) => partitionKey(work.topic.topicId, work.partition)),
+        );
+        unread.forEach((work, i) => {
+          stateAt.set(work.index, states[i] as PartitionMeta);
+        });
+      } catch (error) {
+        for (const work of checked) fail(work.index, error);
+        return { partitions: results };
+      }
     }
     const pending: Work[] = [];
-    checked.forEach((work, i) => {
-      const state = states[i] as PartitionMeta;
+    checked.forEach((work) => {
+      const state = stateAt.get(work.index) as PartitionMeta;
       try {
         const admission = admitFor(work)(state);
         if ('committed' in admission) {
