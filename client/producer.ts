@@ -33,7 +33,8 @@ export interface Message<V = unknown> {
   partition?: number;
   /**
    * Milliseconds since the epoch. When absent: the time the producer sends the request, for a message
-   * whose partition is known (given, or from the `partitioner`); else the server's time of acceptance.
+   * whose partition is known (given, or from the `partitioner`); else, or when the topic refuses the
+   * producer's clock (message.timestamp.before/after.max.ms), the server's time of acceptance.
    */
   timestamp?: number;
 }
@@ -397,7 +398,14 @@ export class Producer<V = unknown> extends Instrumented<ProducerEventPayloads, t
     if (partition === undefined && this.options.partitioner) {
       partition = this.options.partitioner({ topic, key, partitionCount });
     }
-    if (partition !== undefined) record.partition = partition;
+    if (partition !== undefined) {
+      if (!Number.isInteger(partition) || partition < 0 || partition > 0x7fffffff) {
+        throw invalid(
+          `message partition ${partition} to ${topic} is not a partition number (a whole number ≥ 0)`,
+        );
+      }
+      record.partition = partition;
+    }
     if (message.timestamp !== undefined) {
       const { timestamp } = message;
       if (!Number.isSafeInteger(timestamp) || timestamp < 0) {
@@ -467,15 +475,33 @@ export class Producer<V = unknown> extends Instrumented<ProducerEventPayloads, t
     // One key per request, reused by every retry: the server answers a repeat from its record of the
     // first attempt instead of writing again.
     const idempotencyKey = randomUUID();
-    const { body, contentType, order } = this.encode(batch.records);
-    try {
-      const answered = await withRetries(this.options.retry ?? {}, () =>
-        this.transport.json<{ offsets: { partition: number; offset: number }[] }>(
+    const request = this.encode(batch.records);
+    const bodies = [request.body];
+    let attempts = 0;
+    const post = ({ body, contentType }: { body: Uint8Array; contentType: string }) =>
+      withRetries(this.options.retry ?? {}, () => {
+        attempts++;
+        return this.transport.json<{ offsets: { partition: number; offset: number }[] }>(
           'POST',
           `/v1/topics/${segment(topic)}/records`,
           { body, contentType, headers: { 'idempotency-key': idempotencyKey } },
-        ),
-      );
+        );
+      });
+    let { order } = request;
+    try {
+      let answered: { offsets: { partition: number; offset: number }[] };
+      try {
+        answered = await post(request);
+      } catch (error) {
+        // Only a refused first attempt: a retry may be refused for time after its first attempt wrote.
+        if (order === undefined || attempts > 1 || !clockRefused(error, batch.records)) throw error;
+        // The server refused this producer's clock for the records it stamped, and wrote nothing: the
+        // compact form lets the server stamp them, as it would have without the batches.
+        const compact = encodeProduceBody(batch.records, this.bodies.acquire);
+        bodies.push(compact);
+        order = undefined;
+        answered = await post({ body: compact, contentType: PRODUCE_CONTENT_TYPE });
+      }
       // A body of batches is answered in its own order: back to the order of the sends.
       const offsets = order === undefined ? answered.offsets : inSendOrder(answered.offsets, order);
       for (const waiter of batch.waiters) {
@@ -491,12 +517,28 @@ export class Producer<V = unknown> extends Instrumented<ProducerEventPayloads, t
         );
       }
     } catch (error) {
-      for (const waiter of batch.waiters) waiter.reject(error);
+      const failure = order === undefined ? error : failureInSendOrder(error, order);
+      for (const waiter of batch.waiters) waiter.reject(failure);
     } finally {
-      // Every attempt has been answered (or given up on): the body's bytes can serve the next request.
-      this.bodies.release([body]);
+      // Every attempt has been answered (or given up on): the bodies' bytes can serve the next request.
+      this.bodies.release(bodies);
     }
   }
+}
+
+/**
+ * True when a request of batches was refused as a whole (no partition committed: no `offsets`) for a
+ * timestamp outside the topic's message.timestamp.before/after.max.ms, and some of its records carry
+ * the producer's clock rather than a timestamp of their own.
+ */
+function clockRefused(error: unknown, records: readonly ProduceRecord[]): boolean {
+  return (
+    error instanceof StreambedError &&
+    error.code === 'INVALID_REQUEST' &&
+    error.details.reason === 'INVALID_TIMESTAMP' &&
+    error.details.offsets === undefined &&
+    records.some((record) => record.timestamp === undefined)
+  );
 }
 
 /** Offsets answered in body order, put back in the order of the records (`order`: body → record). */
@@ -512,6 +554,22 @@ function inSendOrder<T>(offsets: readonly T[], order: readonly number[]): T[] {
     sorted[record] = offsets[i] as T;
   });
   return sorted;
+}
+
+/**
+ * A failed request of batches, its `details.offsets` (the records that did commit, in body order) put
+ * back in the order of the sends; any other error as it is.
+ */
+function failureInSendOrder(error: unknown, order: readonly number[]): unknown {
+  if (!(error instanceof StreambedError)) return error;
+  const { offsets } = error.details;
+  if (!Array.isArray(offsets) || offsets.length !== order.length) return error;
+  return new StreambedError(error.code, error.message, {
+    retriable: error.retriable,
+    status: error.status,
+    details: { ...error.details, offsets: inSendOrder(offsets, order) },
+    cause: error,
+  });
 }
 
 const invalid = (message: string) => new StreambedError('INVALID_REQUEST', message);

@@ -38,8 +38,8 @@
  *
  *   Frame :=
  *     partition     int32    ≥ 0
- *     batch         one Kafka RecordBatch v2 (record-batch.ts), baseOffset 0, CreateTime timestamps;
- *                   its batchLength field says where it ends
+ *     batch         one Kafka RecordBatch v2 (record-batch.ts), baseOffset 0, CreateTime timestamps,
+ *                   no producer id (-1); its batchLength field says where it ends
  *
  * The records of all frames count toward MAX_RECORDS_PER_REQUEST. The response is the JSON
  * `{"offsets":[...]}`, one per record in body order: frame by frame, each batch's records in order.
@@ -271,8 +271,9 @@ export interface ProduceBatchFrame {
   recordCount: number;
 }
 
-/** Where a RecordBatch v2 keeps its record count (its last header field). */
+/** Where a RecordBatch v2 keeps its record count (its last header field) and its producer id. */
 const RECORD_COUNT_AT = RECORD_BATCH_OVERHEAD - 4;
+const PRODUCER_ID_AT = 43;
 
 /**
  * A ProduceBatchesBody of one batch per part, in the order given. With one part (a producer that
@@ -324,6 +325,14 @@ export function splitProduceBatches(body: Uint8Array): ProduceBatchFrame[] {
     if (size < RECORD_BATCH_OVERHEAD || size > reader.remaining) {
       throw invalid(
         `${at}: the batch's length field says ${size} bytes, but ${size < RECORD_BATCH_OVERHEAD ? 'a batch takes at least 61' : `only ${reader.remaining} are left`}`,
+      );
+    }
+    // Idempotent by its Idempotency-Key: a producer id would have the batch admitted by its sequence,
+    // in the state Kafka producers share, instead.
+    const producerId = view.getBigInt64(PRODUCER_ID_AT);
+    if (producerId >= 0n) {
+      throw invalid(
+        `${at}: the batch carries producer id ${producerId}; a produce of batches has none (-1) and is made idempotent by its Idempotency-Key`,
       );
     }
     const recordCount = view.getInt32(RECORD_COUNT_AT);

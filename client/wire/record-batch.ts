@@ -470,6 +470,8 @@ export function decodeRecordBatch(bytes: Uint8Array, options: DecodeOptions = {}
 export interface RecordsSummary {
   /** The smallest record timestamp. */
   minTimestamp: number;
+  /** The largest record timestamp (a header's maxTimestamp may understate it). */
+  maxTimestamp: number;
   /** The largest record by its key, value, header keys (UTF-8) and header values, and its index. */
   largest: { index: number; bytes: number };
   /** The record whose header keys take the most bytes, counting 8 more per header, and its index. */
@@ -490,6 +492,7 @@ export function checkRecords(
   checkRecordCount(header);
   const summary: RecordsSummary = {
     minTimestamp: Number.POSITIVE_INFINITY,
+    maxTimestamp: Number.NEGATIVE_INFINITY,
     largest: { index: -1, bytes: -1 },
     mostHeaderKeyBytes: { index: -1, bytes: -1 },
   };
@@ -557,7 +560,7 @@ function decompress(
  * Parses every record of `section`, checking each length against its record and the record against
  * the batch. Decoding (`out` an array) pushes the records onto it (keys, values and header values as
  * views into `section`); checking (`out` a summary) builds nothing (header keys are checked for
- * UTF-8 without making strings) and notes sizes and the oldest timestamp in the summary.
+ * UTF-8 without making strings) and notes sizes and the oldest and newest timestamps in the summary.
  */
 function walkRecords(
   section: Uint8Array,
@@ -626,6 +629,7 @@ function walkRecords(
       decoded.push({ offset: baseOffset + offsetDelta, timestamp, key, value, headers });
     } else if (summary !== undefined) {
       if (timestamp < summary.minTimestamp) summary.minTimestamp = timestamp;
+      if (timestamp > summary.maxTimestamp) summary.maxTimestamp = timestamp;
       const bytes = (key?.byteLength ?? 0) + (value?.byteLength ?? 0) + headerBytes;
       if (bytes > summary.largest.bytes) summary.largest = { index: i, bytes };
       if (headerKeyBytes > summary.mostHeaderKeyBytes.bytes)

@@ -9,7 +9,8 @@
  *   that matches its offsets, not transactional nor control, no bigger than the topic's
  *   max.message.bytes (Kafka compares the batch's size) nor MAX_BATCH_BYTES, first and max timestamps
  *   within message.timestamp.before/after.max.ms; every record of a batch this server can decompress
- *   is parsed (checkRecords: checked, none built), so a record that does not parse is refused too.
+ *   is parsed (checkRecords: checked, none built), so a record that does not parse is refused too,
+ *   and the timestamps checked and indexed are the records' own (a header may understate its max).
  *   Batches of other codecs (snappy, lz4) are checked up to their CRC.
  * - Partitions are independent, as in Kafka's answer: an unknown topic or partition, a refused batch,
  *   a refused idempotent sequence or a failed commit is that partition's error and changes nothing
@@ -23,8 +24,10 @@
  * - Idempotent producers (producerId ≥ 0) are admitted through the window (idempotent-producers.ts):
  *   a retried batch is answered with its original base offset and writes nothing. Several batches for
  *   one partition must then come from one producer and epoch, with consecutive sequences: they are
- *   one run. Batches without a producer id get a request key of their own, so an ambiguous commit is
- *   resolved as produce's are. Sequences are judged against what is committed when the request runs:
+ *   one run. Batches without a producer id get a request key of their own (the client's
+ *   Idempotency-Key when given), so an ambiguous commit is resolved as produce's are. A partition that
+ *   holds the client's key already is answered from it before its batches are checked: the retry of
+ *   an accepted request is not refused because the topic's config changed since. Sequences are judged against what is committed when the request runs:
  *   a caller must append one connection's requests in order, as a Kafka broker handles them, or a
  *   producer's pipelined batches could arrive ahead of their predecessors and look out of order.
  * - Refusals are StreamErrors: RECORD_TOO_LARGE for sizes, TOPIC_NOT_FOUND / PARTITION_NOT_FOUND, and
@@ -135,7 +138,7 @@ function checkBatch(
   at: string,
   now: number,
   recordLimits: boolean,
-): { header: RecordBatchHeader; minTimestamp: number } {
+): { header: RecordBatchHeader; minTimestamp: number; maxTimestamp: number } {
   const left = bytes.byteLength - pos;
   const view = new DataView(bytes.buffer, bytes.byteOffset + pos, left);
   if (left > 16 && view.getInt8(16) !== MAGIC) {
@@ -199,7 +202,8 @@ function checkBatch(
       `${at}: a batch of ${size} bytes; topic ${topic.name} allows ${max} (${name})`,
     );
   }
-  const { firstTimestamp, maxTimestamp } = header;
+  const { firstTimestamp } = header;
+  let { maxTimestamp } = header;
   let minTimestamp = firstTimestamp;
   if (recordLimits && !canDecompress(header.compressionCodec)) {
     throw refused(
@@ -215,15 +219,18 @@ function checkBatch(
       throw refused('CORRUPT_MESSAGE', `${at}: ${error instanceof Error ? error.message : String(error)}`);
     }
     minTimestamp = Math.min(minTimestamp, records.minTimestamp);
+    // A producer may understate it (KafkaJS leaves records without a timestamp out of its max): the
+    // newest record bounds the batch, for after.max.ms and for time lookups (Kafka's broker rewrites it).
+    maxTimestamp = Math.max(maxTimestamp, records.maxTimestamp);
     if (recordLimits) checkRecordSizes(topic, records, at);
   }
-  // The oldest timestamp is the header's first unless the records were decoded (a record may be older).
+  // The oldest and newest timestamps are the header's unless the records were checked (they may differ).
   const before = topic.config['message.timestamp.before.max.ms'];
   const after = topic.config['message.timestamp.after.max.ms'];
-  if (minTimestamp < 0 || maxTimestamp < firstTimestamp) {
+  if (minTimestamp < 0 || header.maxTimestamp < firstTimestamp) {
     throw refused(
       'INVALID_TIMESTAMP',
-      `${at}: timestamps from ${minTimestamp} to ${maxTimestamp} (first ${firstTimestamp}) are not valid`,
+      `${at}: timestamps from ${minTimestamp} to ${header.maxTimestamp} (first ${firstTimestamp}) are not valid`,
     );
   }
   if (now - minTimestamp > before) {
@@ -238,7 +245,7 @@ function checkBatch(
       `${at}: timestamp ${maxTimestamp} is ${maxTimestamp - now} ms ahead of the server's clock; topic ${topic.name} allows ${after} (message.timestamp.after.max.ms)`,
     );
   }
-  return { header, minTimestamp };
+  return { header, minTimestamp, maxTimestamp };
 }
 
 /** Produce's limits on each record (produce.ts), for batches checked record by record. */
@@ -317,7 +324,7 @@ function checkPart(
     }
     spans.push({ offsets: header.lastOffsetDelta + 1, bytes: header.sizeInBytes });
     minTimestamp = Math.min(minTimestamp, checked.minTimestamp);
-    maxTimestamp = Math.max(maxTimestamp, header.maxTimestamp);
+    maxTimestamp = Math.max(maxTimestamp, checked.maxTimestamp);
     pos += header.sizeInBytes;
   }
   const part: CheckedPart = {
@@ -329,6 +336,24 @@ function checkPart(
   if (spans.length > 1) part.directory = encodeBatchDirectory(spans);
   if (run !== undefined) part.run = run;
   return part;
+}
+
+/**
+ * The offsets a partition's batches span, read from their headers alone (as CheckedPart.recordCount
+ * counts them), or -1 when a header cannot be read: to match a retry with its first attempt.
+ */
+function offsetsSpanned(bytes: Uint8Array): number {
+  let offsets = 0;
+  try {
+    for (let pos = 0; pos < bytes.byteLength; ) {
+      const header = readBatchHeader(bytes, pos);
+      offsets += header.lastOffsetDelta + 1;
+      pos += header.sizeInBytes;
+    }
+  } catch {
+    return -1;
+  }
+  return offsets;
 }
 
 /** A partition of the request on its way: checked, then admitted, then committed. */
@@ -372,8 +397,8 @@ export function createBatchAppender({ meta, objects, clock, requireTopic, notifi
       occurrences.set(id, (occurrences.get(id) ?? 0) + 1);
     }
 
-    // Check: every partition's batches, before anything is read or written.
-    const checked: Omit<Work, 'state'>[] = [];
+    // Locate: every partition named must exist, once.
+    const located: { index: number; topic: TopicDescription; partition: number; batches: Uint8Array }[] = [];
     partitions.forEach(({ topic: name, partition, batches }, index) => {
       const topic = topics.get(name) as TopicDescription | StreamError;
       try {
@@ -390,21 +415,61 @@ export function createBatchAppender({ meta, objects, clock, requireTopic, notifi
             `produce to ${name}/${partition}: the partition appears more than once in the request`,
           );
         }
-        checked.push({
-          index,
-          topic,
-          partition,
-          part: checkPart(topic, partition, batches, now, request.recordLimits === true),
-        });
+        located.push({ index, topic, partition, batches });
       } catch (error) {
         fail(index, error);
       }
     });
+
+    // A retry with the client's key is answered from its first attempt before its batches are checked:
+    // the topic's config (timestamp bounds, max.message.bytes) may have changed since it was accepted.
+    const { idempotencyKey } = request;
+    const requestKey = idempotencyKey ?? randomUUID();
+    // The batches name their partitions, so the key's hash leaves out the partition count (-1), unlike
+    // produce's: a retry after the topic grew still finds its first attempt.
+    const keyHashOf = (topic: TopicDescription) => hashRequestKey(topic.topicId, requestKey, -1);
+    // Each partition's state, read once (request index → state): before the check with a key.
+    const stateAt = new Map<number, PartitionMeta>();
+    let toCheck = located;
+    if (idempotencyKey !== undefined && located.length > 0) {
+      let known: PartitionMeta[];
+      try {
+        known = await readPartitionStates(
+          meta,
+          located.map(({ topic, partition }) => partitionKey(topic.topicId, partition)),
+        );
+      } catch (error) {
+        for (const { index } of located) fail(index, error);
+        return { partitions: results };
+      }
+      toCheck = located.filter(({ index, topic, partition, batches }, i) => {
+        const state = known[i] as PartitionMeta;
+        stateAt.set(index, state);
+        const done = findRecentKey(state.recentKeys, keyHashOf(topic));
+        if (done === undefined || done.recordCount !== offsetsSpanned(batches)) return true;
+        results[index] = {
+          topic: topic.name,
+          partition,
+          baseOffset: done.baseOffset,
+          logStartOffset: state.logStartOffset,
+        };
+        return false;
+      });
+    }
+
+    // Check: every partition's batches, before anything is written.
+    const checked: Omit<Work, 'state'>[] = [];
+    for (const { index, topic, partition, batches } of toCheck) {
+      try {
+        const part = checkPart(topic, partition, batches, now, request.recordLimits === true);
+        checked.push({ index, topic, partition, part });
+      } catch (error) {
+        fail(index, error);
+      }
+    }
     if (checked.length === 0) return { partitions: results };
 
     // Admit: what the idempotency window already holds is answered without writing.
-    const { idempotencyKey } = request;
-    const requestKey = idempotencyKey ?? randomUUID();
     const admitFor = (work: Omit<Work, 'state'>) => {
       const { topic, partition, part } = work;
       const run = part.run;
@@ -412,9 +477,7 @@ export function createBatchAppender({ meta, objects, clock, requireTopic, notifi
         const where = { topicId: topic.topicId, name: topic.name, partition };
         return (state: PartitionMeta): Admission => admitRun(where, state, run);
       }
-      // The batches name their partitions, so the key's hash leaves out the partition count (-1),
-      // unlike produce's: a retry after the topic grew still finds its first attempt.
-      const keyHash = hashRequestKey(topic.topicId, requestKey, -1);
+      const keyHash = keyHashOf(topic);
       return (state: PartitionMeta): Admission => {
         const done = findRecentKey(state.recentKeys, keyHash);
         if (done !== undefined && done.recordCount !== part.recordCount) {
@@ -430,19 +493,24 @@ export function createBatchAppender({ meta, objects, clock, requireTopic, notifi
         };
       };
     };
-    let states: PartitionMeta[];
-    try {
-      states = await readPartitionStates(
-        meta,
-        checked.map((work) => partitionKey(work.topic.topicId, work.partition)),
-      );
-    } catch (error) {
-      for (const work of checked) fail(work.index, error);
-      return { partitions: results };
+    const unread = checked.filter((work) => !stateAt.has(work.index));
+    if (unread.length > 0) {
+      try {
+        const states = await readPartitionStates(
+          meta,
+          unread.map((work) => partitionKey(work.topic.topicId, work.partition)),
+        );
+        unread.forEach((work, i) => {
+          stateAt.set(work.index, states[i] as PartitionMeta);
+        });
+      } catch (error) {
+        for (const work of checked) fail(work.index, error);
+        return { partitions: results };
+      }
     }
     const pending: Work[] = [];
-    checked.forEach((work, i) => {
-      const state = states[i] as PartitionMeta;
+    checked.forEach((work) => {
+      const state = stateAt.get(work.index) as PartitionMeta;
       try {
         const admission = admitFor(work)(state);
         if ('committed' in admission) {

@@ -422,7 +422,7 @@ export function v1Routes(topics: TopicService, log: LogService, maxPayloadBytes:
           },
           [BATCHES_CONTENT_TYPE]: {
             binary:
-              'Record batches as the SDK builds them (client/wire/binary.ts): per partition, at most once each, an int32 partition (big-endian) followed by one Kafka RecordBatch v2 (baseOffset 0, CreateTime). The offsets answer the records in body order.',
+              'Record batches as the SDK builds them (client/wire/binary.ts): per partition, at most once each, an int32 partition (big-endian) followed by one Kafka RecordBatch v2 (baseOffset 0, CreateTime, no producer id). The offsets answer the records in body order.',
           },
         },
         responses: {

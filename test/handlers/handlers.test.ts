@@ -6,7 +6,12 @@
 import { readFileSync } from 'node:fs';
 import type { Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { BATCHES_CONTENT_TYPE, encodeProduceBody, PRODUCE_CONTENT_TYPE } from '../../client/wire/binary.ts';
+import {
+  BATCHES_CONTENT_TYPE,
+  encodeProduceBatches,
+  encodeProduceBody,
+  PRODUCE_CONTENT_TYPE,
+} from '../../client/wire/binary.ts';
 import { MAX_LAMBDA_PAYLOAD_BYTES, MAX_PRODUCE_BODY_BYTES } from '../../client/wire/limits.ts';
 import { decodeRecordBatch } from '../../client/wire/record-batch.ts';
 import { MemoryMetaStore } from '../../lambdas/adapters/memory-meta-store.ts';
@@ -300,6 +305,50 @@ describe('produce handler', () => {
     expect(requestLogs(output).at(-1)).toMatchObject({
       bytesIn: Buffer.from(event.body ?? '', 'base64').length,
     });
+  });
+
+  it('produces record batches, as the SDK sends them when it knows the partitions, base64-encoded by API Gateway', async () => {
+    // Prepare: the binary event, its body and type replaced by a body of batches for two partitions
+    await createOrders();
+    const value = (text: string) => ({
+      key: null,
+      value: new TextEncoder().encode(text),
+      timestamp: Date.now(),
+      headers: [],
+    });
+    const body = encodeProduceBatches([
+      { partition: 2, records: [value('x'), value('y')] },
+      { partition: 0, records: [value('z')] },
+    ]);
+    const binary = loadEvent('produce-binary');
+    const event: HttpApiEvent = {
+      ...binary,
+      headers: {
+        ...binary.headers,
+        'content-type': BATCHES_CONTENT_TYPE,
+        'content-length': String(body.length),
+      },
+      body: Buffer.from(body).toString('base64'),
+      isBase64Encoded: true,
+    };
+
+    // Act
+    const result = await invoke(produce, event);
+
+    // Assess
+    expect(result.statusCode).toBe(200);
+    expect(jsonBody(result)).toEqual({
+      offsets: [
+        { partition: 2, offset: 0 },
+        { partition: 2, offset: 1 },
+        { partition: 0, offset: 0 },
+      ],
+    });
+    const fetched = await (await getServices()).log.fetch({ topic: 'orders', partition: 2, offset: 0 });
+    expect(fetched.records.map((r) => new TextDecoder().decode(r.value ?? new Uint8Array()))).toEqual([
+      'x',
+      'y',
+    ]);
   });
 
   it('produces to a topic whose name is percent-encoded in rawPath', async () => {

@@ -3,7 +3,8 @@
  * what the SDK producer sends when it knows each record's partition, and what the server refuses.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { StreambedError } from '../../client/errors.ts';
 import { Producer } from '../../client/producer.ts';
 import { Transport } from '../../client/transport.ts';
 import {
@@ -129,6 +130,125 @@ describe('the SDK producer', () => {
     expect((await read(topic, 2)).records?.[0]).toMatchObject({ value: 'pinned', timestamp: 1_234 });
     expect((await read(topic, keyed?.partition ?? -1)).records?.map((r) => r.value)).toContain('keyed');
   });
+
+  it.each([1.5, -1, 2 ** 32])(
+    'refuses partition %s, writing nothing, rather than send it as another',
+    async (partition) => {
+      // Prepare
+      const topic = await newTopic(2);
+      const producer = new Producer<string>(new Transport({ url: server.url }), { lingerMs: 0 });
+
+      // Act
+      const error = await producer
+        .send({ topic, messages: [{ value: 'v', partition }] })
+        .catch((e: unknown) => e);
+
+      // Assess
+      expect(error).toMatchObject({ code: 'INVALID_REQUEST' });
+      expect((error as Error).message).toContain(`partition ${partition}`);
+      expect((await read(topic, 0)).highWatermark).toBe(0);
+      expect((await read(topic, 1)).highWatermark).toBe(0);
+    },
+  );
+
+  it('gives a partial failure the committed offsets in send order, not the body order', async () => {
+    // Prepare: partition 7 does not exist; the body groups partition 0's records ahead of it
+    const topic = await newTopic(1);
+    const producer = new Producer<string>(new Transport({ url: server.url }), { lingerMs: 0 });
+
+    // Act
+    const error = await producer
+      .send({
+        topic,
+        messages: [
+          { value: 'a', partition: 0 },
+          { value: 'x', partition: 7 },
+          { value: 'b', partition: 0 },
+        ],
+      })
+      .catch((e: unknown) => e);
+
+    // Assess: one entry per message sent, where that message is (null: not written)
+    expect(error).toBeInstanceOf(StreambedError);
+    expect((error as StreambedError).details.offsets).toEqual([
+      { partition: 0, offset: 0 },
+      null,
+      { partition: 0, offset: 1 },
+    ]);
+    expect((await read(topic, 0)).records?.map((r) => r.value)).toEqual(['a', 'b']);
+  });
+});
+
+describe('the SDK producer on a clock the server refuses', () => {
+  /**
+   * A transport whose producer's clock reads two hours ahead (after.max.ms is one) until its first
+   * request, noting each request's content type; `lose` answers the requests it picks with a 503.
+   */
+  function aheadTransport(lose: (request: number) => boolean = () => false) {
+    const ahead = Date.now() + 2 * 3_600_000;
+    const clock = vi.spyOn(Date, 'now').mockReturnValue(ahead);
+    const contentTypes: string[] = [];
+    const transport = new Transport({
+      url: server.url,
+      fetch: async (url, init) => {
+        clock.mockRestore();
+        contentTypes.push(new Headers(init?.headers).get('content-type') ?? '');
+        if (lose(contentTypes.length)) {
+          const lost = { error: { code: 'UNAVAILABLE', message: 'lost', retriable: true } };
+          return new Response(JSON.stringify(lost), { status: 503 });
+        }
+        return fetch(url, init);
+      },
+    });
+    return { transport, contentTypes, ahead };
+  }
+
+  it('lets the server stamp the messages it gave no timestamp, in the compact form, writing them once', async () => {
+    // Prepare
+    const topic = await newTopic(2);
+    const { transport, contentTypes, ahead } = aheadTransport();
+    const producer = new Producer<string>(transport, { lingerMs: 0 });
+
+    // Act
+    const sent = await producer.send({
+      topic,
+      messages: [
+        { value: 'a', partition: 1 },
+        { value: 'b', partition: 0 },
+      ],
+    });
+
+    // Assess
+    expect(contentTypes).toEqual([BATCHES_CONTENT_TYPE, PRODUCE_CONTENT_TYPE]);
+    expect(sent.map(({ partition, offset }) => [partition, offset])).toEqual([
+      [1, 0],
+      [0, 0],
+    ]);
+    const [stored] = (await read(topic, 1)).records ?? [];
+    expect(stored?.value).toBe('a');
+    expect(stored?.timestamp).toBeLessThan(ahead - 3_600_000);
+    expect((await read(topic, 0)).highWatermark).toBe(1);
+  });
+
+  it('does not switch forms on a retry, whose first attempt may have written under its key', async () => {
+    // Prepare: the first attempt is lost on its way (503, nothing reaches the server); the retry is refused
+    const topic = await newTopic(1);
+    const { transport, contentTypes } = aheadTransport((request) => request === 1);
+    const producer = new Producer<string>(transport, {
+      lingerMs: 0,
+      retry: { retries: 1, initialRetryTimeMs: 1 },
+    });
+
+    // Act
+    const error = await producer
+      .send({ topic, messages: [{ value: 'a', partition: 0 }] })
+      .catch((e: unknown) => e);
+
+    // Assess
+    expect(contentTypes).toEqual([BATCHES_CONTENT_TYPE, BATCHES_CONTENT_TYPE]);
+    expect(error).toMatchObject({ code: 'INVALID_REQUEST', details: { reason: 'INVALID_TIMESTAMP' } });
+    expect((await read(topic, 0)).highWatermark).toBe(0);
+  });
 });
 
 describe('POST records with record batches', () => {
@@ -154,6 +274,61 @@ describe('POST records with record batches', () => {
     ]);
     expect(retry.body).toEqual(first.body);
     expect((await read(topic, 1)).highWatermark).toBe(2);
+    expect((await read(topic, 0)).highWatermark).toBe(1);
+  });
+
+  it('completes a partial failure on a retry with the same key after the topic grew, writing nothing twice', async () => {
+    // Prepare: partition 1 does not exist yet, so only partition 0 commits
+    const topic = await newTopic(1);
+    const body = encodeProduceBatches([
+      { partition: 1, records: [record('b')] },
+      { partition: 0, records: [record('a'), record('c')] },
+    ]);
+    const key = { 'idempotency-key': randomUUID() };
+    const partial = await produceBatches(topic, body, key);
+    const grown = await call('PATCH', `/v1/topics/${topic}`, {
+      body: JSON.stringify({ partitions: 2 }),
+      headers: { 'content-type': 'application/json' },
+    });
+
+    // Act
+    const retry = await produceBatches(topic, body, key);
+
+    // Assess
+    expect(partial.body.error?.offsets).toEqual([
+      null,
+      { partition: 0, offset: 0 },
+      { partition: 0, offset: 1 },
+    ]);
+    expect(grown.status).toBe(200);
+    expect(retry.body.offsets).toEqual([
+      { partition: 1, offset: 0 },
+      { partition: 0, offset: 0 },
+      { partition: 0, offset: 1 },
+    ]);
+    expect((await read(topic, 0)).records?.map((r) => r.value)).toEqual(['a', 'c']);
+    expect((await read(topic, 1)).records?.map((r) => r.value)).toEqual(['b']);
+  });
+
+  it('answers a retry from its first attempt even when the topic would now refuse its records', async () => {
+    // Prepare: the first attempt commits records ten seconds old; then the topic allows one second
+    const topic = await newTopic(1);
+    const body = encodeProduceBatches([{ partition: 0, records: [record('old', Date.now() - 10_000)] }]);
+    const key = { 'idempotency-key': randomUUID() };
+    const first = await produceBatches(topic, body, key);
+    const altered = await call('PATCH', `/v1/topics/${topic}`, {
+      body: JSON.stringify({ config: { 'message.timestamp.before.max.ms': 1_000 } }),
+      headers: { 'content-type': 'application/json' },
+    });
+
+    // Act
+    const retry = await produceBatches(topic, body, key);
+
+    // Assess
+    expect(first.body.offsets).toEqual([{ partition: 0, offset: 0 }]);
+    expect(altered.status).toBe(200);
+    expect(retry.status).toBe(200);
+    expect(retry.body).toEqual(first.body);
     expect((await read(topic, 0)).highWatermark).toBe(1);
   });
 
@@ -245,6 +420,27 @@ describe('POST records with record batches', () => {
     expect((await read(topic, 0)).highWatermark).toBe(3);
   });
 
+  it('bounds the newest record by after.max.ms when the batch header understates its maxTimestamp', async () => {
+    // Prepare: the second record is two hours ahead (after.max.ms is one), the header says now
+    const topic = await newTopic(1);
+    const now = Date.now();
+    const body = encodeProduceBatches([
+      { partition: 0, records: [record('now', now), record('later', now + 2 * 3_600_000)] },
+    ]);
+    const view = new DataView(body.buffer, body.byteOffset + 4);
+    view.setBigInt64(35, BigInt(now));
+    view.setUint32(17, crc32c(body.subarray(4 + 21)));
+
+    // Act
+    const answer = await produceBatches(topic, body);
+
+    // Assess
+    expect(answer.status).toBe(400);
+    expect(answer.body.error).toMatchObject({ code: 'INVALID_REQUEST', reason: 'INVALID_TIMESTAMP' });
+    expect(answer.body.error?.message).toContain(`timestamp ${now + 2 * 3_600_000} is`);
+    expect((await read(topic, 0)).highWatermark).toBe(0);
+  });
+
   it('refuses a codec whose records it cannot check', async () => {
     // Prepare: the attributes say snappy (2), the CRC made to match
     const topic = await newTopic(1);
@@ -282,6 +478,20 @@ describe('POST records with record batches', () => {
       'only',
     ],
     ['a partition and no batch', () => Uint8Array.of(0, 0, 0, 0), 'where a record batch takes at least 61'],
+    [
+      'a batch of an idempotent Kafka producer (a producer id), whose sequence would bypass the key',
+      () => {
+        const body = encodeProduceBatches([{ partition: 0, records: [record('v')] }]);
+        const view = new DataView(body.buffer, body.byteOffset + 4);
+        view.setBigInt64(43, 5n);
+        view.setInt16(51, 0);
+        view.setInt32(53, 0);
+        view.setUint32(17, crc32c(body.subarray(4 + 21)));
+        return body;
+      },
+      'producer id 5',
+    ],
+
     [
       'more records than one request may hold',
       () => {

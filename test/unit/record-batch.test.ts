@@ -211,7 +211,7 @@ describe('encodeRecordBatch / decodeRecordBatch round trip', () => {
 });
 
 describe('checkRecords', () => {
-  it('accepts what decodes and answers the oldest timestamp and the largest records, for both compressions', () => {
+  it('accepts what decodes and answers the oldest and newest timestamps and the largest records, for both compressions', () => {
     for (const compression of ['none', 'gzip'] as const) {
       // Prepare: the first record is not the oldest
       const records: LogRecord[] = [
@@ -227,6 +227,7 @@ describe('checkRecords', () => {
       // Assess: sizes count key, value, header keys and header values; header keys 8 more each
       expect(summary, compression).toEqual({
         minTimestamp: 1_000,
+        maxTimestamp: 9_000,
         largest: { index: 0, bytes: 2 },
         mostHeaderKeyBytes: { index: 0, bytes: 9 },
       });
