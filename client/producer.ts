@@ -32,9 +32,10 @@ export interface Message<V = unknown> {
   headers?: Record<string, string | Uint8Array | null>;
   partition?: number;
   /**
-   * Milliseconds since the epoch. When absent: the time the producer sends the request, for a message
-   * whose partition is known (given, or from the `partitioner`); else, or when the topic refuses the
-   * producer's clock (message.timestamp.before/after.max.ms), the server's time of acceptance.
+   * Milliseconds since the epoch. When absent: the producer's clock when it sends the request, for a
+   * message whose partition is known (given, or from the `partitioner`), as a Kafka producer stamps
+   * it (a clock further ahead than the topic's message.timestamp.after.max.ms is refused,
+   * INVALID_TIMESTAMP); else the server's time of acceptance.
    */
   timestamp?: number;
 }
@@ -475,33 +476,15 @@ export class Producer<V = unknown> extends Instrumented<ProducerEventPayloads, t
     // One key per request, reused by every retry: the server answers a repeat from its record of the
     // first attempt instead of writing again.
     const idempotencyKey = randomUUID();
-    const request = this.encode(batch.records);
-    const bodies = [request.body];
-    let attempts = 0;
-    const post = ({ body, contentType }: { body: Uint8Array; contentType: string }) =>
-      withRetries(this.options.retry ?? {}, () => {
-        attempts++;
-        return this.transport.json<{ offsets: { partition: number; offset: number }[] }>(
+    const { body, contentType, order } = this.encode(batch.records);
+    try {
+      const answered = await withRetries(this.options.retry ?? {}, () =>
+        this.transport.json<{ offsets: { partition: number; offset: number }[] }>(
           'POST',
           `/v1/topics/${segment(topic)}/records`,
           { body, contentType, headers: { 'idempotency-key': idempotencyKey } },
-        );
-      });
-    let { order } = request;
-    try {
-      let answered: { offsets: { partition: number; offset: number }[] };
-      try {
-        answered = await post(request);
-      } catch (error) {
-        // Only a refused first attempt: a retry may be refused for time after its first attempt wrote.
-        if (order === undefined || attempts > 1 || !clockRefused(error, batch.records)) throw error;
-        // The server refused this producer's clock for the records it stamped, and wrote nothing: the
-        // compact form lets the server stamp them, as it would have without the batches.
-        const compact = encodeProduceBody(batch.records, this.bodies.acquire);
-        bodies.push(compact);
-        order = undefined;
-        answered = await post({ body: compact, contentType: PRODUCE_CONTENT_TYPE });
-      }
+        ),
+      );
       // A body of batches is answered in its own order: back to the order of the sends.
       const offsets = order === undefined ? answered.offsets : inSendOrder(answered.offsets, order);
       for (const waiter of batch.waiters) {
@@ -520,25 +503,10 @@ export class Producer<V = unknown> extends Instrumented<ProducerEventPayloads, t
       const failure = order === undefined ? error : failureInSendOrder(error, order);
       for (const waiter of batch.waiters) waiter.reject(failure);
     } finally {
-      // Every attempt has been answered (or given up on): the bodies' bytes can serve the next request.
-      this.bodies.release(bodies);
+      // Every attempt has been answered (or given up on): the body's bytes can serve the next request.
+      this.bodies.release([body]);
     }
   }
-}
-
-/**
- * True when a request of batches was refused as a whole (no partition committed: no `offsets`) for a
- * timestamp outside the topic's message.timestamp.before/after.max.ms, and some of its records carry
- * the producer's clock rather than a timestamp of their own.
- */
-function clockRefused(error: unknown, records: readonly ProduceRecord[]): boolean {
-  return (
-    error instanceof StreambedError &&
-    error.code === 'INVALID_REQUEST' &&
-    error.details.reason === 'INVALID_TIMESTAMP' &&
-    error.details.offsets === undefined &&
-    records.some((record) => record.timestamp === undefined)
-  );
 }
 
 /** Offsets answered in body order, put back in the order of the records (`order`: body → record). */
