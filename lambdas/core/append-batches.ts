@@ -27,9 +27,10 @@
  *   one run. Batches without a producer id get a request key of their own (the client's
  *   Idempotency-Key when given), so an ambiguous commit is resolved as produce's are. A partition that
  *   holds the client's key already is answered from it before its batches are checked: the retry of
- *   an accepted request is not refused because the topic's config changed since. Sequences are judged against what is committed when the request runs:
- *   a caller must append one connection's requests in order, as a Kafka broker handles them, or a
- *   producer's pipelined batches could arrive ahead of their predecessors and look out of order.
+ *   an accepted request is not refused because the topic's config changed since. Sequences are
+ *   judged against what is committed when the request runs: a caller must append one connection's
+ *   requests in order, as a Kafka broker handles them, or a producer's pipelined batches could
+ *   arrive ahead of their predecessors and look out of order.
  * - Refusals are StreamErrors: RECORD_TOO_LARGE for sizes, TOPIC_NOT_FOUND / PARTITION_NOT_FOUND, and
  *   INVALID_REQUEST with `details.reason` (AppendRefusal) naming the Kafka error a client expects.
  */
