@@ -160,6 +160,31 @@ function baselinesSection(results: BenchResults): string[] {
     ),
     '',
     ...cpuTable(results),
+    ...rawWriteTable(results),
+  ];
+}
+
+/** The raw writes' CPU per MiB beside the server's: what storing the bytes costs by itself. */
+function rawWriteTable(results: BenchResults): string[] {
+  const raw = results.produce.rawWrites;
+  if (raw === undefined) return [];
+  const server = results.produce.cpu?.streambed;
+  const row = (what: string, m: { mibPerSec: number; cpu: { ms: number; systemMs: number } }) => [
+    what,
+    m.mibPerSec,
+    `${m.cpu.ms} (${m.cpu.systemMs})`,
+  ];
+  return [
+    `Storing the bytes by itself: the produce headline's payload written by the bench process alone, at the same concurrency, with no HTTP and no Streambed (CPU per MiB of that process, the kernel's share in brackets). Fresh files are what a log writes; rewriting one file per writer reuses page-cache pages the kernel has just freed.${server === undefined ? '' : ` Streambed's server spent ${server.serverMs} ms per MiB (${server.serverSystemMs} kernel) in the same run.`}`,
+    '',
+    table(
+      ['raw write of the same bytes', 'MiB/s', 'CPU ms/MiB'],
+      [
+        row('fresh files, as the fs object store writes them', raw.freshLikeStore),
+        row('one file per writer rewritten (write + fsync)', raw.rewrite),
+      ],
+    ),
+    '',
   ];
 }
 

@@ -219,6 +219,21 @@ function cpuSection(measured: {
     : { streambed: measured.cpu, bareHttpSdkClient: measured.bareHttpCpu };
 }
 
+/**
+ * The raw writes of the produce headline's bytes with their CPU per MiB (the bench process alone):
+ * fresh files as the fs object store writes them, and one file per writer rewritten (warm pages).
+ * Absent for a server reached by --url.
+ */
+function rawWritesSection(headline: ProduceConfigResult) {
+  const { rawFsWriteCpu, rawFsRewriteCpu } = headline;
+  return rawFsWriteCpu === undefined || rawFsRewriteCpu === undefined
+    ? undefined
+    : {
+        freshLikeStore: { mibPerSec: headline.rawFsWriteMibPerSec, cpu: rawFsWriteCpu },
+        rewrite: { mibPerSec: headline.rawFsRewriteMibPerSec, cpu: rawFsRewriteCpu },
+      };
+}
+
 export function buildResults(plan: BenchPlan, outputs: ScenarioOutputs) {
   const { produce, fanOut, readBack, endToEnd, logLength } = outputs;
   const headline = headlineOf(plan, produce);
@@ -290,6 +305,7 @@ export function buildResults(plan: BenchPlan, outputs: ScenarioOutputs) {
       bareHttpMibPerSec: headline.bareHttpMibPerSec,
       baselines: produceBaselines(headline),
       cpu: cpuSection(headline),
+      rawWrites: rawWritesSection(headline),
       headline: plan.produce.headline,
       configs: produce,
     },
@@ -564,7 +580,15 @@ function produceSteps(results: BenchResults): string {
   const steps = results.layers.produce;
   const http = stepMs(steps, 'HTTP produce');
   const core = stepMs(steps, 'core produce');
-  return `One ${results.layers.requestBytes / MiB} MiB request alone: HTTP produce ${http} ms = HTTP transport and SDK ${round(http - core)} ms (bare POST ${stepMs(steps, 'bare HTTP POST of the same body, the SDK')} ms with the SDK's client, ${stepMs(steps, 'bare HTTP POST of the same body, fetch')} ms with fetch) + core ${core} ms (object put ${stepMs(steps, 'object store put')} ms, batch encoding ${stepMs(steps, 'encode record batch')} ms of which CRC-32C ${stepMs(steps, 'of which CRC-32C')} ms, the rest metadata and copies) vs raw write ${stepMs(steps, 'raw fs')} ms; client and server share ${results.run.cores} cores. ${cpuNote(results.produce.cpu, 'POST')}`;
+  return `One ${results.layers.requestBytes / MiB} MiB request alone: HTTP produce ${http} ms = HTTP transport and SDK ${round(http - core)} ms (bare POST ${stepMs(steps, 'bare HTTP POST of the same body, the SDK')} ms with the SDK's client, ${stepMs(steps, 'bare HTTP POST of the same body, fetch')} ms with fetch) + core ${core} ms (object put ${stepMs(steps, 'object store put')} ms, batch encoding ${stepMs(steps, 'encode record batch')} ms of which CRC-32C ${stepMs(steps, 'of which CRC-32C')} ms, the rest metadata and copies) vs raw write ${stepMs(steps, 'raw fs')} ms; client and server share ${results.run.cores} cores. ${cpuNote(results.produce.cpu, 'POST')}${rawWriteNote(results)}`;
+}
+
+/** What writing the same bytes costs the machine by itself, beside the server's CPU per MiB. */
+function rawWriteNote(results: BenchResults): string {
+  const raw = results.produce.rawWrites;
+  if (raw === undefined) return '';
+  const { freshLikeStore: fresh, rewrite } = raw;
+  return ` The raw write of the same bytes, as the store writes them into fresh files, costs ${fresh.cpu.ms} ms CPU per MiB (${fresh.cpu.systemMs} kernel) by itself; rewriting one file per writer, whose page cache is warm, ${rewrite.cpu.ms} (${rewrite.cpu.systemMs}) at ${rewrite.mibPerSec} MiB/s: the kernel's cost of filling fresh page-cache pages is part of every produced MiB's.`;
 }
 
 /** What the CPU per MiB says about a headline (bench/cpu.ts), beside its bare transport. */

@@ -18,7 +18,7 @@ import { type CpuPerMiB, cpuPerMiB, cpuSince, describeCpu, medianCpu } from '../
 import type { Harness } from '../harness.ts';
 import { type BenchPlan, isHeadline, type ProduceConfig, recordsPerRequest } from '../plan.ts';
 import { formatBytes, type LatencySummary, MiB, median, round, runPool, summarize } from '../stats.ts';
-import { rawWriteRead } from './raw-fs.ts';
+import { medianRawCpu, type RawCpu, rawWriteRead } from './raw-fs.ts';
 
 export interface ProduceRun {
   requests: number;
@@ -30,6 +30,11 @@ export interface ProduceRun {
   rawFsWriteMibPerSec: number;
   rawFsPlainWriteMibPerSec: number;
   rawFsReadMibPerSec: number;
+  /** The plain write + fsync rewriting one file per writer (warm page cache). */
+  rawFsRewriteMibPerSec: number;
+  /** CPU per MiB of the store-like raw write, and of the rewrite (a local server only). */
+  rawFsWriteCpu?: RawCpu;
+  rawFsRewriteCpu?: RawCpu;
   /** The bare transport receiving the same bodies at the same concurrency through the SDK's client (node:http), payload MiB/s. */
   bareHttpMibPerSec: number;
   /** The same through the global fetch (undici). */
@@ -53,6 +58,11 @@ export interface ProduceConfigResult extends ProduceConfig {
   /** Raw write + fsync of one file per request, nothing else. */
   rawFsPlainWriteMibPerSec: number;
   ratioVsRawFsPlainWrite: number;
+  /** The same plain write + fsync rewriting one file per writer: the page cache reuses its pages. */
+  rawFsRewriteMibPerSec: number;
+  /** Medians of the raw writes' CPU per MiB (bench process): fresh files as the store writes, and the rewrite. */
+  rawFsWriteCpu?: RawCpu;
+  rawFsRewriteCpu?: RawCpu;
   /** The bare transport with the SDK's client (node:http). */
   bareHttpMibPerSec: number;
   /** MiB/s / bare transport MiB/s with the SDK's client: what Streambed keeps of what that transport allows. */
@@ -160,7 +170,7 @@ export async function runProduce(harness: Harness, plan: BenchPlan): Promise<Pro
             readConcurrency: config.concurrency,
             fsync: harness.durability === 'fsync',
           })
-        : { writeMibPerSec: Number.NaN, plainWriteFsyncMibPerSec: Number.NaN, readMibPerSec: Number.NaN };
+        : undefined;
       const bareRates =
         harness.bare === undefined
           ? undefined
@@ -176,9 +186,11 @@ export async function runProduce(harness: Harness, plan: BenchPlan): Promise<Pro
         seconds: round(seconds),
         mibPerSec: round(payloadBytes / MiB / seconds),
         recordsPerSec: round((requests * perRequest) / seconds),
-        rawFsWriteMibPerSec: round(raw.writeMibPerSec),
-        rawFsPlainWriteMibPerSec: round(raw.plainWriteFsyncMibPerSec),
-        rawFsReadMibPerSec: round(raw.readMibPerSec),
+        rawFsWriteMibPerSec: round(raw?.writeMibPerSec ?? Number.NaN),
+        rawFsPlainWriteMibPerSec: round(raw?.plainWriteFsyncMibPerSec ?? Number.NaN),
+        rawFsReadMibPerSec: round(raw?.readMibPerSec ?? Number.NaN),
+        rawFsRewriteMibPerSec: round(raw?.rewriteFsyncMibPerSec ?? Number.NaN),
+        ...(raw === undefined ? {} : { rawFsWriteCpu: raw.writeCpu, rawFsRewriteCpu: raw.rewriteCpu }),
         bareHttpMibPerSec: round(bareRates?.sdkMibPerSec ?? Number.NaN),
         bareFetchMibPerSec: round(bareRates?.fetchMibPerSec ?? Number.NaN),
         ...(counts.cpu === undefined ? {} : { cpu: cpuPerMiB(counts.cpu, clientCpu, payloadBytes, seconds) }),
@@ -189,6 +201,10 @@ export async function runProduce(harness: Harness, plan: BenchPlan): Promise<Pro
     const rawFsWriteMibPerSec = median(runs.map((r) => r.rawFsWriteMibPerSec));
     const rawFsPlainWriteMibPerSec = median(runs.map((r) => r.rawFsPlainWriteMibPerSec));
     const bareHttpMibPerSec = median(runs.map((r) => r.bareHttpMibPerSec));
+    const rawCpu = (field: 'rawFsWriteCpu' | 'rawFsRewriteCpu') => {
+      const samples = runs.flatMap((r) => (r[field] === undefined ? [] : [r[field]]));
+      return samples.length === 0 ? {} : { [field]: medianRawCpu(samples) };
+    };
     const bareFetchMibPerSec = median(runs.map((r) => r.bareFetchMibPerSec));
     const total = requests * plan.runs;
     const cpu = medianCpu(runs.flatMap((r) => (r.cpu === undefined ? [] : [r.cpu])));
@@ -204,6 +220,9 @@ export async function runProduce(harness: Harness, plan: BenchPlan): Promise<Pro
       ratioVsRawFs: round(mibPerSec / rawFsWriteMibPerSec),
       rawFsPlainWriteMibPerSec,
       ratioVsRawFsPlainWrite: round(mibPerSec / rawFsPlainWriteMibPerSec),
+      rawFsRewriteMibPerSec: median(runs.map((r) => r.rawFsRewriteMibPerSec)),
+      ...rawCpu('rawFsWriteCpu'),
+      ...rawCpu('rawFsRewriteCpu'),
       bareHttpMibPerSec,
       ratioVsBareHttp: round(mibPerSec / bareHttpMibPerSec),
       bareFetchMibPerSec,

@@ -4,7 +4,13 @@
  * as the embedded backend does by default, fsync the file before the rename and its directory
  * after), then read back whole. Same request sizes, same concurrency, same filesystem, same process
  * as the Streambed measurement it is compared with. Beside it, the plainest durable write of the same
- * bytes: one file per request, written and fsynced, no rename, no directory fsync.
+ * bytes: one file per request, written and fsynced, no rename, no directory fsync; and that write
+ * again into as many files as there are writers, each rewritten over and over, so that the page cache
+ * reuses the pages it has just freed (what writing the same bytes costs when the memory is warm).
+ *
+ * Each write is timed and its CPU counted (this process: the threadpool's calls and the kernel's work
+ * for them): the store-like write's CPU per MiB is the floor of what a server that stores those bytes
+ * spends, whatever it does besides.
  *
  * A pass over a few MiB of page cache takes milliseconds, so one pass is at the mercy of a single
  * scheduling hiccup: each call makes several passes over fresh files and reports the median.
@@ -12,7 +18,14 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { MiB, median, runPool } from '../stats.ts';
+import { type CpuTime, cpuMs, cpuSince } from '../cpu.ts';
+import { MiB, median, round, runPool } from '../stats.ts';
+
+/** CPU per MiB of one raw write: user + system, and the kernel's (system) part. */
+export interface RawCpu {
+  ms: number;
+  systemMs: number;
+}
 
 export interface RawFsResult {
   files: number;
@@ -21,7 +34,13 @@ export interface RawFsResult {
   writeMibPerSec: number;
   /** Written and fsynced into one directory: no temporary name, no rename, no directory fsync. */
   plainWriteFsyncMibPerSec: number;
+  /** The plain write + fsync into one file per writer, each rewritten: the page cache reuses its pages. */
+  rewriteFsyncMibPerSec: number;
   readMibPerSec: number;
+  /** CPU per MiB of the store-like write (fresh files). */
+  writeCpu: RawCpu;
+  /** CPU per MiB of the rewrite (warm pages). */
+  rewriteCpu: RawCpu;
 }
 
 export interface RawFsOptions {
@@ -47,13 +66,7 @@ export async function writeLikeFsStore(
     await rename(temp, target);
     return;
   }
-  const file = await open(temp, 'w');
-  try {
-    await file.writeFile(payload);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
+  await writeFsync(temp, payload);
   await rename(temp, target);
   const dir = await open(dirname(target), 'r');
   try {
@@ -71,8 +84,33 @@ export async function rawWriteRead(scratchDir: string, options: RawFsOptions): P
     bytes: options.files * options.payload.byteLength,
     writeMibPerSec: median(passes.map((p) => p.writeMibPerSec)),
     plainWriteFsyncMibPerSec: median(passes.map((p) => p.plainWriteFsyncMibPerSec)),
+    rewriteFsyncMibPerSec: median(passes.map((p) => p.rewriteFsyncMibPerSec)),
     readMibPerSec: median(passes.map((p) => p.readMibPerSec)),
+    writeCpu: medianRawCpu(passes.map((p) => p.writeCpu)),
+    rewriteCpu: medianRawCpu(passes.map((p) => p.rewriteCpu)),
   };
+}
+
+export function medianRawCpu(samples: readonly RawCpu[]): RawCpu {
+  return {
+    ms: round(median(samples.map((s) => s.ms))),
+    systemMs: round(median(samples.map((s) => s.systemMs))),
+  };
+}
+
+function perMiB(cpu: CpuTime, bytes: number): RawCpu {
+  return { ms: round(cpuMs(cpu) / (bytes / MiB)), systemMs: round(cpu.systemMs / (bytes / MiB)) };
+}
+
+/** Writes and fsyncs `payload` into `path` (created or truncated). */
+async function writeFsync(path: string, payload: Uint8Array): Promise<void> {
+  const file = await open(path, 'w');
+  try {
+    await file.writeFile(payload);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
 }
 
 async function onePass(scratchDir: string, options: RawFsOptions): Promise<RawFsResult> {
@@ -83,6 +121,7 @@ async function onePass(scratchDir: string, options: RawFsOptions): Promise<RawFs
   for (let d = 0; d < 256; d++) await mkdir(join(root, d.toString(16).padStart(2, '0')));
   const paths: string[] = [];
 
+  const writeCpuAt = process.cpuUsage();
   const writeStart = performance.now();
   await runPool(files, writeConcurrency, async (index) => {
     const name = randomUUID();
@@ -92,6 +131,7 @@ async function onePass(scratchDir: string, options: RawFsOptions): Promise<RawFs
     paths[index] = target;
   });
   const writeSeconds = (performance.now() - writeStart) / 1000;
+  const writeCpu = cpuSince(writeCpuAt);
 
   let readBytes = 0;
   const readStart = performance.now();
@@ -104,16 +144,16 @@ async function onePass(scratchDir: string, options: RawFsOptions): Promise<RawFs
   const plain = join(root, 'plain');
   await mkdir(plain);
   const plainStart = performance.now();
-  await runPool(files, writeConcurrency, async (index) => {
-    const file = await open(join(plain, `${index}`), 'w');
-    try {
-      await file.writeFile(payload);
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-  });
+  await runPool(files, writeConcurrency, (index) => writeFsync(join(plain, `${index}`), payload));
   const plainSeconds = (performance.now() - plainStart) / 1000;
+
+  const rewritten = join(root, 'rewritten');
+  await mkdir(rewritten);
+  const rewriteCpuAt = process.cpuUsage();
+  const rewriteStart = performance.now();
+  await runPool(files, writeConcurrency, (_, lane) => writeFsync(join(rewritten, `${lane}`), payload));
+  const rewriteSeconds = (performance.now() - rewriteStart) / 1000;
+  const rewriteCpu = cpuSince(rewriteCpuAt);
 
   await rm(root, { recursive: true, force: true });
   const bytes = files * payload.byteLength;
@@ -123,6 +163,9 @@ async function onePass(scratchDir: string, options: RawFsOptions): Promise<RawFs
     bytes,
     writeMibPerSec: bytes / MiB / writeSeconds,
     plainWriteFsyncMibPerSec: bytes / MiB / plainSeconds,
+    rewriteFsyncMibPerSec: bytes / MiB / rewriteSeconds,
     readMibPerSec: bytes / MiB / readSeconds,
+    writeCpu: perMiB(writeCpu, bytes),
+    rewriteCpu: perMiB(rewriteCpu, bytes),
   };
 }

@@ -175,6 +175,12 @@ describe('a whole bench run with a tiny plan', () => {
         expect(measured?.ceilingMibPerSec).toBeGreaterThan(0);
       }
     }
+    // Storing the bytes by itself: fresh files and a warm rewrite, each with its CPU per MiB.
+    for (const raw of [results.produce.rawWrites?.freshLikeStore, results.produce.rawWrites?.rewrite]) {
+      expect(raw?.mibPerSec).toBeGreaterThan(0);
+      expect(raw?.cpu.ms).toBeGreaterThan(0);
+      expect(raw?.cpu.systemMs).toBeLessThanOrEqual(raw?.cpu.ms ?? -1);
+    }
     expect(results.fetch.mibPerSec).toBeGreaterThan(0);
     expect(results.costPerGiB.streambed1MiB).toBeGreaterThan(0);
     expect(results.memory.serverRssMb).toBeGreaterThan(0);
@@ -246,6 +252,9 @@ describe('a whole bench run with a tiny plan', () => {
     );
     expect(report).toMatch(/\| produce \| Streambed \| [\d.]+ \([\d.]+\) \| [\d.]+ \([\d.]+\) \|/);
     expect(report).toMatch(/\| fetch \(cold\) \| bare GET, the SDK's client \| /);
+    expect(report).toMatch(
+      /\| fresh files, as the fs object store writes them \| [\d.]+ \| [\d.]+ \([\d.]+\) \|/,
+    );
     expect(report).toMatch(/## Kafka clients[\s\S]*\| produce \| KafkaJS 2\.\d+\.\d+/);
     expect(report).toContain('**Profiled run:**');
     expect(report).toContain('](profiles/fetch-server.svg)');
