@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import * as nodeFs from 'node:fs/promises';
-import { open, readdir, stat, unlink } from 'node:fs/promises';
+import { type FileHandle, open, readdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { uninitializedBytes } from '../../client/wire/bytes.ts';
 import { StreamError } from '../core/errors.ts';
@@ -25,6 +25,21 @@ import {
 /** Where half-written objects live until renamed into place; never listed. */
 const TEMP_DIR = '.tmp';
 
+/** Read handles kept open at most: a fetch reads the objects of the partitions it serves again and again. */
+const READ_HANDLES = 16;
+/** A read handle unused for this long is closed (a dropped store's handles with it). */
+const READ_HANDLE_IDLE_MS = 2_000;
+
+/** An object file opened for reading, shared by the reads that find it open. */
+interface ReadHandle {
+  opened: Promise<FileHandle>;
+  /** Reads using it now: a retired handle is closed when the last one ends. */
+  users: number;
+  retired: boolean;
+  /** Used since the idle sweep last looked. */
+  used: boolean;
+}
+
 /** A file opened for writing, or a directory opened to be fsynced: what `put` does with a handle. */
 export interface WritableFile {
   writeFile(data: Uint8Array): Promise<void>;
@@ -48,6 +63,8 @@ export interface FsObjectStoreOptions {
   /** `fsync` (default): a put is on the disk when it resolves; `none`: in the page cache only. */
   durability?: Durability;
   fs?: FsCalls;
+  /** How long an unused read handle stays open (default READ_HANDLE_IDLE_MS). */
+  readHandleIdleMs?: number;
 }
 
 /**
@@ -64,6 +81,14 @@ export interface FsObjectStoreOptions {
  * A directory the store has not yet seen durable has each entry above it fsynced, up to the root's
  * parent, before the first object goes in: a new file in a directory whose own entry is lost is lost
  * with it. The store owns its root: nothing else removes its directories while it runs.
+ *
+ * Reads keep the files they open open (at most READ_HANDLES, the least recently used closed first,
+ * any closed after READ_HANDLE_IDLE_MS unused): a handle of an immutable object reads the same bytes
+ * as a fresh open, without the open and close, two of a ranged read's three trips to libuv's
+ * threadpool. A put or delete of a key retires its handle once the new name or the unlink is done, so
+ * every read that starts after the put or delete resolves opens the file anew. (A delete by another
+ * process sharing the root is seen by a cached handle only once it is closed; that process's reads
+ * are its own.)
  */
 export class FsObjectStore implements ObjectStore {
   private readonly root: string;
@@ -77,12 +102,17 @@ export class FsObjectStore implements ObjectStore {
   private readonly directories = new Map<string, Promise<void>>();
   /** Per directory, the fsync running now, and the one that callers arriving during it wait for. */
   private readonly directorySyncs = new Map<string, DirectorySync>();
+  /** Open read handles by path, least recently used first. */
+  private readonly readHandles = new Map<string, ReadHandle>();
+  private idleSweep: NodeJS.Timeout | undefined;
+  private readonly readHandleIdleMs: number;
 
   constructor(options: FsObjectStoreOptions) {
     // Absolute, so that the paths mkdir reports compare with the root's.
     this.root = resolve(options.root);
     this.durability = checkDurability(options.durability ?? DEFAULT_DURABILITY);
     this.fs = options.fs ?? nodeFs;
+    this.readHandleIdleMs = options.readHandleIdleMs ?? READ_HANDLE_IDLE_MS;
   }
 
   private path(key: string): string {
@@ -121,6 +151,7 @@ export class FsObjectStore implements ObjectStore {
         await file.close();
       }
       await this.fs.rename(temp, target);
+      this.retireReadHandle(target);
       // The directory may have been created again since it was known (another put found it removed):
       // then this object is in the new one, whose entry must be on the disk before the put resolves.
       if (this.directories.get(dir) !== known) await this.directory(dir);
@@ -206,11 +237,11 @@ export class FsObjectStore implements ObjectStore {
   async get(key: string, range?: RangeOptions, options: ObjectGetOptions = {}): Promise<Uint8Array> {
     validateObjectKey(key);
     validateRangeShape(key, range);
-    let handle: Awaited<ReturnType<typeof open>> | undefined;
+    const path = this.path(key);
+    const entry = this.readHandle(path);
     try {
-      handle = await open(this.path(key), 'r');
-      const opened = handle;
-      const resolved = async () => resolveRange(key, (await opened.stat()).size, range);
+      const handle = await entry.opened;
+      const resolved = async () => resolveRange(key, (await handle.stat()).size, range);
       // A range with both ends names its length (a fetch reads what the index says): it is read
       // without asking the size first; only a file that ends early is measured, to clamp or refuse.
       const { start, end } =
@@ -227,8 +258,60 @@ export class FsObjectStore implements ObjectStore {
     } catch (error) {
       throw translate(error, key);
     } finally {
-      await handle?.close();
+      entry.users--;
+      if (entry.retired && entry.users === 0) closeQuietly(entry);
     }
+  }
+
+  /** The open handle of `path` (opened now if none is), counted as used until the caller's read ends. */
+  private readHandle(path: string): ReadHandle {
+    let entry = this.readHandles.get(path);
+    if (entry === undefined) {
+      const opened = open(path, 'r');
+      const created: ReadHandle = { opened, users: 0, retired: false, used: true };
+      // A file that cannot be opened (missing, say) is not remembered: the next read tries again.
+      opened.catch(() => this.retireReadHandle(path, created));
+      this.readHandles.set(path, created);
+      for (const [oldest] of this.readHandles) {
+        if (this.readHandles.size <= READ_HANDLES) break;
+        this.retireReadHandle(oldest);
+      }
+      this.idleSweep ??= setTimeout(() => this.sweepReadHandles(), this.readHandleIdleMs).unref();
+      entry = created;
+    } else {
+      // Most recently used last.
+      this.readHandles.delete(path);
+      this.readHandles.set(path, entry);
+      entry.used = true;
+    }
+    entry.users++;
+    return entry;
+  }
+
+  /** Forgets `path`'s handle (only `entry`, when given) and closes it once no read uses it. */
+  private retireReadHandle(path: string, entry = this.readHandles.get(path)): void {
+    if (entry === undefined || this.readHandles.get(path) !== entry) return;
+    this.readHandles.delete(path);
+    entry.retired = true;
+    if (entry.users === 0) closeQuietly(entry);
+  }
+
+  /** Closes the handles no read used since the last sweep; sweeps again while any is open. */
+  private sweepReadHandles(): void {
+    this.idleSweep = undefined;
+    for (const [path, entry] of this.readHandles) {
+      if (entry.used) entry.used = false;
+      else this.retireReadHandle(path, entry);
+    }
+    if (this.readHandles.size > 0)
+      this.idleSweep = setTimeout(() => this.sweepReadHandles(), this.readHandleIdleMs).unref();
+  }
+
+  /** Closes the read handles (each once its reads have ended). */
+  async close(): Promise<void> {
+    clearTimeout(this.idleSweep);
+    this.idleSweep = undefined;
+    for (const path of [...this.readHandles.keys()]) this.retireReadHandle(path);
   }
 
   /**
@@ -243,6 +326,8 @@ export class FsObjectStore implements ObjectStore {
         await unlink(this.path(key));
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw translate(error, key);
+      } finally {
+        this.retireReadHandle(this.path(key));
       }
     }
   }
@@ -304,6 +389,14 @@ async function fsyncDirectory(fs: FsCalls, dir: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+/** Closes a retired handle; a read handle's close loses nothing, so its failure is ignored. */
+function closeQuietly(entry: ReadHandle): void {
+  entry.opened.then(
+    (handle) => handle.close().catch(() => {}),
+    () => {},
+  );
 }
 
 function translate(error: unknown, key: string): StreamError {

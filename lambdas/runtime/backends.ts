@@ -45,7 +45,11 @@ export function createEmbeddedBackend(options: EmbeddedBackendOptions): Backend 
   if (durability === 'fsync' && created !== undefined) syncParents(dataDir, created);
   const meta = new SqliteMetaStore({ path: join(dataDir, 'meta.db'), clock, durability });
   const objects = new FsObjectStore({ root: join(dataDir, 'objects'), durability });
-  return { meta, objects, close: () => meta.close() };
+  const close = async () => {
+    await objects.close();
+    await meta.close();
+  };
+  return { meta, objects, close };
 }
 
 /** Fsyncs the parent of each directory from `dir` up to `created`, the first one mkdir created. */
