@@ -4,7 +4,7 @@
  * already recovers from), and a kept handle whose reads fail.
  */
 import { pbkdf2 } from 'node:crypto';
-import { mkdtempSync, readdirSync, readlinkSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FsObjectStore } from '../../lambdas/adapters/fs-object-store.ts';
 import { StreamError } from '../../lambdas/core/errors.ts';
 import { createEmbeddedBackend } from '../../lambdas/runtime/backends.ts';
+import { canListOpenFiles, openUnder } from '../support/open-files.ts';
 
 /** Reads of files whose path is in `failing` fail as a stale descriptor does (NFS's ESTALE). */
 const failing = new Set<string>();
@@ -35,23 +36,6 @@ vi.mock('node:fs/promises', async (importOriginal) => {
   return { ...actual, open, default: { ...actual, open } };
 });
 
-const procFds = '/proc/self/fd';
-const linux = process.platform === 'linux';
-
-/** The files under `root` this process has open now. */
-function openUnder(root: string): string[] {
-  const paths: string[] = [];
-  for (const fd of readdirSync(procFds)) {
-    try {
-      const target = readlinkSync(join(procFds, fd));
-      if (target.startsWith(`${root}/`)) paths.push(target);
-    } catch {
-      // The descriptor readdir itself used, closed by now.
-    }
-  }
-  return paths.sort();
-}
-
 const scratch = () => mkdtempSync(join(tmpdir(), 'streambed-read-handles-review-'));
 const bytes = (...values: number[]) => new Uint8Array(values);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -67,7 +51,7 @@ function busyThreadpool(): Promise<unknown> {
 
 afterEach(() => failing.clear());
 
-describe.skipIf(!linux)('FsObjectStore read handles, review', () => {
+describe.skipIf(!canListOpenFiles)('FsObjectStore read handles, review', () => {
   it('await backend.close() has closed the object files its reads opened', async () => {
     const dataDir = scratch();
     const backend = createEmbeddedBackend({ dataDir, durability: 'none' });

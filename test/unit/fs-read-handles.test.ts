@@ -3,29 +3,13 @@
  * process's open descriptors (Linux's /proc/self/fd) to see which of the store's files are open, and
  * check that a kept handle never answers for a key that was written or deleted since.
  */
-import { mkdtempSync, readdirSync, readlinkSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FsObjectStore } from '../../lambdas/adapters/fs-object-store.ts';
 import { StreamError } from '../../lambdas/core/errors.ts';
-
-const procFds = '/proc/self/fd';
-const linux = process.platform === 'linux';
-
-/** The files under `root` this process has open now. */
-function openUnder(root: string): string[] {
-  const paths: string[] = [];
-  for (const fd of readdirSync(procFds)) {
-    try {
-      const target = readlinkSync(join(procFds, fd));
-      if (target.startsWith(`${root}/`)) paths.push(target);
-    } catch {
-      // The descriptor readdir itself used, closed by now.
-    }
-  }
-  return paths.sort();
-}
+import { canListOpenFiles, openUnder } from '../support/open-files.ts';
 
 async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -42,7 +26,7 @@ function scratchStore(readHandleIdleMs?: number) {
 
 const bytes = (...values: number[]) => new Uint8Array(values);
 
-describe.skipIf(!linux)('FsObjectStore read handles', () => {
+describe.skipIf(!canListOpenFiles)('FsObjectStore read handles', () => {
   it('reads an object again through the handle its first read opened', async () => {
     const { root, store } = scratchStore();
     await store.put('t/0/a.sbo', bytes(1, 2, 3, 4));
