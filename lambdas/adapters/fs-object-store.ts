@@ -38,6 +38,9 @@ interface ReadHandle {
   retired: boolean;
   /** Used since the idle sweep last looked. */
   used: boolean;
+  /** Settles once the file is closed (or could not be opened). */
+  closed: Promise<void>;
+  markClosed(): void;
 }
 
 /** A file opened for writing, or a directory opened to be fsynced: what `put` does with a handle. */
@@ -86,9 +89,11 @@ export interface FsObjectStoreOptions {
  * any closed after READ_HANDLE_IDLE_MS unused): a handle of an immutable object reads the same bytes
  * as a fresh open, without the open and close, two of a ranged read's three trips to libuv's
  * threadpool. A put or delete of a key retires its handle once the new name or the unlink is done, so
- * every read that starts after the put or delete resolves opens the file anew. (A delete by another
- * process sharing the root is seen by a cached handle only once it is closed; that process's reads
- * are its own.)
+ * every read that starts after the put or delete resolves opens the file anew. A read that fails
+ * retires the handle it used, and a put that finds a directory removed under the store retires them
+ * all. (A delete by another process sharing the root is seen by a kept handle only once it is
+ * closed; that process's reads are its own.) After `close`, reads still work, each on a file of its
+ * own, closed when it ends.
  */
 export class FsObjectStore implements ObjectStore {
   private readonly root: string;
@@ -106,6 +111,7 @@ export class FsObjectStore implements ObjectStore {
   private readonly readHandles = new Map<string, ReadHandle>();
   private idleSweep: NodeJS.Timeout | undefined;
   private readonly readHandleIdleMs: number;
+  private closed = false;
 
   constructor(options: FsObjectStoreOptions) {
     // Absolute, so that the paths mkdir reports compare with the root's.
@@ -125,8 +131,10 @@ export class FsObjectStore implements ObjectStore {
       await this.write(key, bytes);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw translate(error, key);
-      // A directory the store knew was removed under it: forget them all, create them again.
+      // A directory the store knew was removed under it: forget them all, create them again; and
+      // the files kept open, which may have gone with it.
       this.directories.clear();
+      this.retireReadHandles();
       try {
         await this.write(key, bytes);
       } catch (retryError) {
@@ -256,6 +264,8 @@ export class FsObjectStore implements ObjectStore {
       if (filled < buffer.byteLength && range?.end !== undefined) await resolved();
       return filled === buffer.byteLength ? buffer : buffer.subarray(0, filled);
     } catch (error) {
+      // Whatever failed, the next read opens the file anew rather than trust this handle again.
+      this.retireReadHandle(path, entry);
       throw translate(error, key);
     } finally {
       entry.users--;
@@ -265,25 +275,30 @@ export class FsObjectStore implements ObjectStore {
 
   /** The open handle of `path` (opened now if none is), counted as used until the caller's read ends. */
   private readHandle(path: string): ReadHandle {
-    let entry = this.readHandles.get(path);
+    const entry = this.readHandles.get(path);
     if (entry === undefined) {
+      let markClosed = () => {};
+      const closed = new Promise<void>((resolve) => {
+        markClosed = resolve;
+      });
       const opened = open(path, 'r');
-      const created: ReadHandle = { opened, users: 0, retired: false, used: true };
+      // After close, a read's file is its own: retired from the start, closed when the read ends.
+      const created: ReadHandle = { opened, users: 1, retired: this.closed, used: true, closed, markClosed };
       // A file that cannot be opened (missing, say) is not remembered: the next read tries again.
       opened.catch(() => this.retireReadHandle(path, created));
+      if (this.closed) return created;
       this.readHandles.set(path, created);
       for (const [oldest] of this.readHandles) {
         if (this.readHandles.size <= READ_HANDLES) break;
         this.retireReadHandle(oldest);
       }
       this.idleSweep ??= setTimeout(() => this.sweepReadHandles(), this.readHandleIdleMs).unref();
-      entry = created;
-    } else {
-      // Most recently used last.
-      this.readHandles.delete(path);
-      this.readHandles.set(path, entry);
-      entry.used = true;
+      return created;
     }
+    // Most recently used last.
+    this.readHandles.delete(path);
+    this.readHandles.set(path, entry);
+    entry.used = true;
     entry.users++;
     return entry;
   }
@@ -307,11 +322,19 @@ export class FsObjectStore implements ObjectStore {
       this.idleSweep = setTimeout(() => this.sweepReadHandles(), this.readHandleIdleMs).unref();
   }
 
-  /** Closes the read handles (each once its reads have ended). */
+  /** Retires every kept handle. */
+  private retireReadHandles(): ReadHandle[] {
+    const entries = [...this.readHandles.values()];
+    for (const [path, entry] of [...this.readHandles]) this.retireReadHandle(path, entry);
+    return entries;
+  }
+
+  /** Closes the kept files, waiting for the reads using them to end; later reads keep nothing open. */
   async close(): Promise<void> {
+    this.closed = true;
     clearTimeout(this.idleSweep);
     this.idleSweep = undefined;
-    for (const path of [...this.readHandles.keys()]) this.retireReadHandle(path);
+    await Promise.all(this.retireReadHandles().map((entry) => entry.closed));
   }
 
   /**
@@ -393,10 +416,13 @@ async function fsyncDirectory(fs: FsCalls, dir: string): Promise<void> {
 
 /** Closes a retired handle; a read handle's close loses nothing, so its failure is ignored. */
 function closeQuietly(entry: ReadHandle): void {
-  entry.opened.then(
-    (handle) => handle.close().catch(() => {}),
-    () => {},
-  );
+  entry.opened
+    .then(
+      (handle) => handle.close(),
+      () => {},
+    )
+    .catch(() => {})
+    .finally(entry.markClosed);
 }
 
 function translate(error: unknown, key: string): StreamError {
