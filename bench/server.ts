@@ -19,7 +19,6 @@ import { join } from 'node:path';
 import { CountingMetaStore, CountingObjectStore } from '../lambdas/adapters/counting-stores.ts';
 import { type Backend, createEmbeddedBackend, createServices } from '../lambdas/runtime/backends.ts';
 import { startLocalServer } from '../lambdas/runtime/local-server.ts';
-import { dynamoOn, s3On } from '../test/support/aws-targets.ts';
 import { cpuSince } from './cpu.ts';
 import { MeteredMetaStore } from './metered-meta-store.ts';
 import { kernelPeakRss } from './peak-rss.ts';
@@ -37,6 +36,8 @@ async function openStorage(config: ServerConfig, root: string): Promise<Backend>
     secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'test',
   };
   if (config.aws === undefined) throw new Error('the aws backend needs emulator endpoints');
+  // Loaded only here: a server on the embedded backend does not carry the AWS SDK's clients.
+  const { dynamoOn, s3On } = await import('../test/support/aws-targets.ts');
   const meta = await dynamoOn({ endpoint: config.aws.dynamoEndpoint, credentials });
   const objects = await s3On({ endpoint: config.aws.s3Endpoint, credentials });
   return { meta, objects, close: async () => {} };

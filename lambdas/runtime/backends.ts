@@ -15,9 +15,10 @@ import { MemoryMetaStore } from '../adapters/memory-meta-store.ts';
 import { MemoryObjectStore } from '../adapters/memory-object-store.ts';
 import { SqliteMetaStore } from '../adapters/sqlite-meta-store.ts';
 import { type Clock, systemClock } from '../ports/clock.ts';
+import type { AwsBackendOptions } from './aws-backend.ts';
 import type { Backend } from './services.ts';
 
-export { type AwsBackendOptions, createAwsBackend } from './aws-backend.ts';
+export type { AwsBackendOptions } from './aws-backend.ts';
 export { type Backend, createServices, noFunctions, type Services } from './services.ts';
 
 export interface EmbeddedBackendOptions {
@@ -29,6 +30,15 @@ export interface EmbeddedBackendOptions {
    * but a power loss may lose the last seconds of acknowledged writes (lambdas/adapters/durability.ts).
    */
   durability?: Durability;
+}
+
+/**
+ * The AWS backend (DynamoDB and S3), its module loaded on first use: a server on the embedded backend
+ * never loads the AWS SDK's clients (about 20 MB of its resident memory).
+ */
+export async function createAwsBackend(options: AwsBackendOptions): Promise<Backend> {
+  const aws = await import('./aws-backend.ts');
+  return aws.createAwsBackend(options);
 }
 
 /** The embedded backend of `npm start`: SQLite + files under `dataDir`, or everything in memory. */
