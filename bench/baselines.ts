@@ -9,13 +9,14 @@
  *   the two is what that client library would cost.
  *
  * A measurement is a warm-up pass (it opens the keep-alive connections and warms the code), then
- * PASSES passes of every client in turn, median per client: a single short pass, right after a
+ * PASSES passes of every client in turn, each on a collected heap (bench/gc.ts), median per client: a single short pass, right after a
  * Streambed run, mostly measures that run's garbage and the first connections.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { exchange, keepAliveAgent } from '../client/http-exchange.ts';
 import { type CpuPerMiB, cpuBetween, cpuPerMiB, cpuSince, medianCpu } from './cpu.ts';
+import { collectGarbage } from './gc.ts';
 import { MiB, median, runPool } from './stats.ts';
 
 export type BareClient = 'sdk' | 'fetch';
@@ -144,6 +145,7 @@ async function measure(
   }
   for (let pass = 0; pass < PASSES; pass++) {
     for (const client of BARE_CLIENTS) {
+      collectGarbage();
       const serverAt = await bare.cpu();
       const clientAt = process.cpuUsage();
       const start = performance.now();

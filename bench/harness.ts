@@ -20,6 +20,7 @@ import { startDynamoDbLocal } from '../test/support/dynamodb-local.ts';
 import { startS3Emulator } from '../test/support/s3-emulator.ts';
 import { type BareHttp, startBareHttp } from './baselines.ts';
 import { type BenchClient, createBenchClient, type HttpCall } from './client.ts';
+import { collectGarbage } from './gc.ts';
 import { emptyUnits } from './metered-meta-store.ts';
 import type { BackendKind } from './plan.ts';
 import { type CpuProfile, type PhaseProfiler, phaseProfiler, SAMPLING_INTERVAL_US } from './profiler.ts';
@@ -60,8 +61,11 @@ export interface Harness {
   aws?: NonNullable<ServerConfig['aws']>;
   /** A scratch directory for the raw filesystem baseline (the same filesystem as the embedded data). */
   scratchDir: string;
-  /** Starts counting from zero. */
-  beginPhase(): Promise<void>;
+  /**
+   * Starts counting from zero. `collect`: both processes collect their garbage first (bench/gc.ts),
+   * for a headline pass.
+   */
+  beginPhase(options?: { collect?: boolean }): Promise<void>;
   /** What was counted since beginPhase. */
   endPhase(): Promise<PhaseCounts>;
   /** The server process's memory; each call starts a new window for `windowPeakMb`. */
@@ -183,9 +187,10 @@ export async function startHarness(kind: BackendKind, options: HarnessOptions = 
     ...(aws ? { aws: aws.config } : {}),
     scratchDir: join(scratch, 'raw'),
     serverStartRssMb: ready.rssMb,
-    async beginPhase() {
+    async beginPhase({ collect = false } = {}) {
       client.calls.reset();
-      await link.call({ op: 'begin' });
+      await link.call({ op: 'begin', collect });
+      if (collect) collectGarbage();
     },
     async endPhase() {
       const counts = (await link.call({ op: 'end' })) as StorageCounts;
@@ -234,8 +239,9 @@ export function connectHarness(target: TransportOptions): Harness {
     backend: 'remote',
     scratchDir: join(scratch, 'raw'),
     serverStartRssMb: Number.NaN,
-    async beginPhase() {
+    async beginPhase({ collect = false } = {}) {
       client.calls.reset();
+      if (collect) collectGarbage();
     },
     async endPhase() {
       return { ...emptyStorageCounts(), calls: client.calls.reset() };

@@ -36,7 +36,8 @@ export interface ServerMemory {
 }
 
 export type ServerCall =
-  | { op: 'begin' }
+  /** `collect`: a full garbage collection first (bench/gc.ts), before a headline pass. */
+  | { op: 'begin'; collect?: boolean }
   | { op: 'end' }
   | { op: 'memory' }
   | { op: 'buildLog'; topic: string; batches: number; valueBytes: number }

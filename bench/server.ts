@@ -20,6 +20,7 @@ import { CountingMetaStore, CountingObjectStore } from '../lambdas/adapters/coun
 import { type Backend, createEmbeddedBackend, createServices } from '../lambdas/runtime/backends.ts';
 import { startLocalServer } from '../lambdas/runtime/local-server.ts';
 import { cpuSince } from './cpu.ts';
+import { collectGarbage } from './gc.ts';
 import { MeteredMetaStore } from './metered-meta-store.ts';
 import { kernelPeakRss } from './peak-rss.ts';
 import { cpuProfiler } from './profiler.ts';
@@ -79,6 +80,7 @@ async function main(): Promise<void> {
   const answer = async (call: ServerCall): Promise<unknown> => {
     switch (call.op) {
       case 'begin':
+        if (call.collect === true) collectGarbage();
         objects.reset();
         counted.reset();
         metered.reset();

@@ -121,7 +121,7 @@ export async function runReadBack(harness: Harness, plan: BenchPlan): Promise<Re
       // The profiler starts before the phase and stops after it, so that the server CPU the phase
       // counts leaves out the profiler's start and its profile's serialization.
       await profiler?.start();
-      await harness.beginPhase();
+      await harness.beginPhase({ collect: true });
       const clientAt = process.cpuUsage();
       const first = await readAll(harness, topic, requests * perRequest, readBack.maxBytes[0] as number);
       const clientCpu = cpuSince(clientAt);

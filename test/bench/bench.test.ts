@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { runBench, runRemoteBench } from '../../bench/bench.ts';
 import { cpuBetween, cpuPerMiB } from '../../bench/cpu.ts';
+import { collectGarbage } from '../../bench/gc.ts';
 import { measureNats } from '../../bench/peers/nats.ts';
 import { measureRedis } from '../../bench/peers/redis.ts';
 import { onPath, startPeerServer } from '../../bench/peers/server-process.ts';
@@ -131,6 +132,17 @@ describe('CPU per MiB (bench/cpu.ts)', () => {
       userMs: 3,
       systemMs: 0.5,
     });
+  });
+});
+
+describe('a collected heap before a timed pass (bench/gc.ts)', () => {
+  it('collects what nothing holds any more, with no node flag', async () => {
+    // A WeakRef's target stays alive until the job that made it ends: make it, then yield.
+    const made = (() => new WeakRef({ bytes: new Uint8Array(1024) }))();
+    await new Promise((resolve) => setImmediate(resolve));
+    collectGarbage();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(made.deref()).toBeUndefined();
   });
 });
 
