@@ -25,7 +25,10 @@ import {
 /** Where half-written objects live until renamed into place; never listed. */
 const TEMP_DIR = '.tmp';
 
-/** Read handles kept open at most: a fetch reads the objects of the partitions it serves again and again. */
+/**
+ * Read handles kept open at most: an object is read again by each partition whose batches it holds,
+ * and by each consumer group reading those offsets.
+ */
 const READ_HANDLES = 16;
 /** A read handle unused for this long is closed (a dropped store's handles with it). */
 const READ_HANDLE_IDLE_MS = 2_000;
@@ -324,9 +327,9 @@ export class FsObjectStore implements ObjectStore {
 
   /** Retires every kept handle. */
   private retireReadHandles(): ReadHandle[] {
-    const entries = [...this.readHandles.values()];
-    for (const [path, entry] of [...this.readHandles]) this.retireReadHandle(path, entry);
-    return entries;
+    const kept = [...this.readHandles];
+    for (const [path, entry] of kept) this.retireReadHandle(path, entry);
+    return kept.map(([, entry]) => entry);
   }
 
   /** Closes the kept files, waiting for the reads using them to end; later reads keep nothing open. */
