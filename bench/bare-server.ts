@@ -4,11 +4,12 @@
  *
  * A POST's body is counted as it arrives and dropped (no copy, no allocation of ours); the answer is a
  * few bytes. A GET `/?bytes=N` is answered with the first N bytes of one buffer allocated at start.
- * What is left is what node:http and the loopback cost on this machine. Any IPC message is answered
- * with the process's CPU time so far.
+ * What is left is what node:http and the loopback cost on this machine. Each call over the IPC channel
+ * (bench/child-link.ts) is answered with the process's CPU time so far.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { answerCalls, sendToParent } from './child-link.ts';
 
 /** Largest GET answered: above the largest fetch response (a whole 4 MiB batch). */
 const BARE_MAX_BYTES = 8 * 1024 * 1024;
@@ -35,12 +36,10 @@ function main(): void {
   });
   server.keepAliveTimeout = 60_000;
   server.listen(0, '127.0.0.1', () => {
-    process.send?.({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+    sendToParent({ kind: 'ready', url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
   });
   // The bench asks for this process's CPU time around a measurement (bench/cpu.ts).
-  process.on('message', () => {
-    process.send?.({ cpu: process.cpuUsage() });
-  });
+  answerCalls(async () => process.cpuUsage());
   // The bench process went away: stop.
   process.on('disconnect', () => {
     server.close();

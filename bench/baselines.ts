@@ -1,7 +1,8 @@
 /**
  * The bare transport baseline: the same bodies and response sizes as a Streambed measurement, sent at
  * the same concurrency to a node:http server with nothing behind it (bench/bare-server.ts, a process
- * of its own), from the bench process, through two clients:
+ * of its own), from the process that sends Streambed's: POSTs from the bench process like its
+ * producers, GETs from the reading process like its fetches (bench/reader.ts). Two clients:
  *
  * - `sdk`: the SDK's own HTTP path (client/http-exchange.ts: node:http with a keep-alive agent, the
  *   response read whole into one buffer), which its transport uses unless given a `fetch`.
@@ -9,14 +10,16 @@
  *   the two is what that client library would cost.
  *
  * A measurement is a warm-up pass (it opens the keep-alive connections and warms the code), then
- * PASSES passes of every client in turn, each on a collected heap (bench/gc.ts), median per client: a single short pass, right after a
- * Streambed run, mostly measures that run's garbage and the first connections.
+ * PASSES passes of every client in turn, each on a collected heap (bench/gc.ts), median per client: a
+ * single short pass, right after a Streambed run, mostly measures that run's garbage and the first
+ * connections.
  */
-import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { exchange, keepAliveAgent } from '../client/http-exchange.ts';
-import { type CpuPerMiB, cpuBetween, cpuPerMiB, cpuSince, medianCpu } from './cpu.ts';
+import { forkChild } from './child-link.ts';
+import { type CpuPerMiB, type CpuTime, cpuBetween, cpuPerMiB, cpuSince, medianCpu } from './cpu.ts';
 import { collectGarbage } from './gc.ts';
+import type { Reader } from './reader.ts';
 import { MiB, median, runPool } from './stats.ts';
 
 export type BareClient = 'sdk' | 'fetch';
@@ -28,6 +31,8 @@ export const BARE_CLIENT_NAMES: Record<BareClient, string> = {
 };
 
 export interface BareHttp {
+  /** Where the bare server listens. */
+  url: string;
   /** POSTs `body` through `client` (default the SDK's); returns the latency in ms. */
   post(body: Uint8Array, client?: BareClient): Promise<number>;
   /** GETs `bytes` bytes through `client` (default the SDK's); returns the latency in ms. */
@@ -43,22 +48,41 @@ export interface BareRates {
   sdkMibPerSec: number;
   /** The global fetch (undici). */
   fetchMibPerSec: number;
-  /** CPU per MiB of the bare server and the bench process with the SDK's client (median over passes). */
+  /** CPU per MiB of the bare server and the client's process with the SDK's client (median over passes). */
   sdkCpu: CpuPerMiB;
 }
 
+/** One timed pass of requests: its wall time and the CPU of the process that sent them. */
+export interface TimedPass {
+  seconds: number;
+  cpu: CpuTime;
+}
+
 const SERVER_SCRIPT = fileURLToPath(new URL('./bare-server.ts', import.meta.url));
-const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PASSES = 3;
 const START_TIMEOUT_MS = 30_000;
 
 export async function startBareHttp(): Promise<BareHttp> {
-  const child = fork(SERVER_SCRIPT, [], {
-    cwd: REPO_ROOT,
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  const link = forkChild<{ url: string }, null>(SERVER_SCRIPT, [], {
+    name: 'bare HTTP server',
+    startTimeoutMs: START_TIMEOUT_MS,
   });
-  const url = await started(child);
+  const { url } = await link.ready;
+  const client = bareClient(url);
+  return {
+    url,
+    post: client.post,
+    get: client.get,
+    cpu: () => link.call(null) as Promise<NodeJS.CpuUsage>,
+    async close() {
+      client.close();
+      await link.close();
+    },
+  };
+}
+
+/** Requests to the bare server at `url` through either client, from whichever process calls this. */
+export function bareClient(url: string): Pick<BareHttp, 'post' | 'get'> & { close(): void } {
   const agent = keepAliveAgent(new URL(url));
   const viaSdk = async (method: string, path: string, body?: Uint8Array) => {
     const { status } = await exchange(new URL(path, url), {
@@ -80,80 +104,51 @@ export async function startBareHttp(): Promise<BareHttp> {
     await send();
     return performance.now() - start;
   };
-  const cpu = (): Promise<NodeJS.CpuUsage> =>
-    new Promise((resolve, reject) => {
-      child.once('message', (message) => resolve((message as { cpu: NodeJS.CpuUsage }).cpu));
-      child.send({ op: 'cpu' }, (error) => {
-        if (error) reject(error);
-      });
-    });
   return {
-    cpu,
     post: (body, client = 'sdk') =>
       timed(() => (client === 'fetch' ? viaFetch('/', { method: 'POST', body }) : viaSdk('POST', '/', body))),
     get: (bytes, client = 'sdk') =>
       timed(() => (client === 'fetch' ? viaFetch(`/?bytes=${bytes}`) : viaSdk('GET', `/?bytes=${bytes}`))),
-    async close() {
-      agent.destroy();
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      if (child.connected) child.disconnect();
-      else child.kill('SIGKILL');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exited;
-      clearTimeout(killer);
-    },
+    close: () => agent.destroy(),
   };
 }
 
-function started(child: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`the bare HTTP server did not start within ${START_TIMEOUT_MS} ms`));
-    }, START_TIMEOUT_MS);
-    child.once('message', (message) => {
-      clearTimeout(timer);
-      resolve((message as { url: string }).url);
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`the bare HTTP server exited (code ${code}, signal ${signal})`));
-    });
+/**
+ * `requests` calls of `send(index)`, `concurrency` in flight, timed with this process's CPU; with
+ * `collect`, on a collected heap (bench/gc.ts).
+ */
+export async function timedPass(
+  requests: number,
+  concurrency: number,
+  send: (index: number) => Promise<unknown>,
+  { collect }: { collect: boolean },
+): Promise<TimedPass> {
+  if (collect) collectGarbage();
+  const clientAt = process.cpuUsage();
+  const start = performance.now();
+  await runPool(requests, concurrency, async (index) => {
+    await send(index);
   });
+  return { seconds: (performance.now() - start) / 1000, cpu: cpuSince(clientAt) };
 }
 
 /**
- * `requests` calls of `send(index, client)`, `concurrency` in flight, through each client: a warm-up
- * pass, then PASSES passes per client in turn; payload MiB/s = `payloadBytes` / a pass's wall time,
- * median over passes. The SDK client's passes also count both processes' CPU.
+ * Each client's passes: a warm-up pass of `warmUp` requests, then PASSES timed passes per client in
+ * turn, each on a collected heap; payload MiB/s = `payloadBytes` / a pass's wall time, median over
+ * passes. The SDK client's passes also count both processes' CPU.
  */
 async function measure(
   bare: BareHttp,
-  requests: number,
-  concurrency: number,
   payloadBytes: number,
-  send: (index: number, client: BareClient) => Promise<number>,
+  pass: (client: BareClient, warmUp: boolean) => Promise<TimedPass>,
 ): Promise<BareRates> {
-  const warmUp = Math.min(requests, Math.max(2 * concurrency, 8));
   const rates: Record<BareClient, number[]> = { sdk: [], fetch: [] };
   const cpu: CpuPerMiB[] = [];
-  for (const client of BARE_CLIENTS) {
-    await runPool(warmUp, concurrency, async (index) => {
-      await send(index, client);
-    });
-  }
-  for (let pass = 0; pass < PASSES; pass++) {
+  for (const client of BARE_CLIENTS) await pass(client, true);
+  for (let pass_ = 0; pass_ < PASSES; pass_++) {
     for (const client of BARE_CLIENTS) {
-      collectGarbage();
       const serverAt = await bare.cpu();
-      const clientAt = process.cpuUsage();
-      const start = performance.now();
-      await runPool(requests, concurrency, async (index) => {
-        await send(index, client);
-      });
-      const seconds = (performance.now() - start) / 1000;
-      const clientUsed = cpuSince(clientAt);
+      const { seconds, cpu: clientUsed } = await pass(client, false);
       const serverUsed = cpuBetween(serverAt, await bare.cpu());
       rates[client].push(payloadBytes / MiB / seconds);
       if (client === 'sdk') cpu.push(cpuPerMiB(serverUsed, clientUsed, payloadBytes, seconds));
@@ -166,24 +161,52 @@ async function measure(
   };
 }
 
-/** `requests` POSTs of `body`, `concurrency` in flight; `payloadBytes` is what they carry in all. */
+/** Requests in a warm-up pass: enough to open the keep-alive connections and warm the code. */
+const warmUpRequests = (requests: number, concurrency: number) =>
+  Math.min(requests, Math.max(2 * concurrency, 8));
+
+/**
+ * `requests` POSTs of `body` from this process, `concurrency` in flight; `payloadBytes` is what they
+ * carry in all.
+ */
 export function measureBarePost(
   bare: BareHttp,
   body: Uint8Array,
   options: { requests: number; concurrency: number; payloadBytes: number },
 ): Promise<BareRates> {
-  return measure(bare, options.requests, options.concurrency, options.payloadBytes, (_, client) =>
-    bare.post(body, client),
+  const { requests, concurrency } = options;
+  return measure(bare, options.payloadBytes, (client, warmUp) =>
+    timedPass(
+      warmUp ? warmUpRequests(requests, concurrency) : requests,
+      concurrency,
+      () => bare.post(body, client),
+      {
+        collect: !warmUp,
+      },
+    ),
   );
 }
 
-/** GETs of each of `responseBytes` in turn, `concurrency` in flight; `payloadBytes` in all. */
+/**
+ * GETs of each of `responseBytes` in turn, `concurrency` in flight, sent by `reader` (the process
+ * that reads Streambed's fetches, bench/reader.ts); `payloadBytes` in all.
+ */
 export function measureBareGet(
   bare: BareHttp,
+  reader: Reader,
   responseBytes: readonly number[],
   options: { concurrency: number; payloadBytes: number },
 ): Promise<BareRates> {
-  return measure(bare, responseBytes.length, options.concurrency, options.payloadBytes, (index, client) =>
-    bare.get(responseBytes[index] as number, client),
+  const { concurrency } = options;
+  return measure(bare, options.payloadBytes, (client, warmUp) =>
+    reader.bareGet(
+      bare.url,
+      warmUp ? responseBytes.slice(0, warmUpRequests(responseBytes.length, concurrency)) : responseBytes,
+      {
+        concurrency,
+        client,
+        collect: !warmUp,
+      },
+    ),
   );
 }

@@ -1,6 +1,7 @@
 /**
  * What every scenario runs on: the real local server in a process of its own (bench/server.ts) over
- * counted storage, an SDK client in this process, progress lines on stderr, and the calls that reach
+ * counted storage, an SDK client in this process and a reading one in a process of its own
+ * (bench/reader.ts), progress lines on stderr, and the calls that reach
  * into the server process — its storage counters, its memory, and the work that runs next to its
  * storage (building long logs, timing core layers).
  *
@@ -8,7 +9,6 @@
  * the emulators the tests use (DynamoDB Local and s3rver, started here), or on LocalStack when
  * AWS_ENDPOINT_URL points at one.
  */
-import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,17 +19,25 @@ import { DEFAULT_DURABILITY, type Durability } from '../lambdas/adapters/durabil
 import { startDynamoDbLocal } from '../test/support/dynamodb-local.ts';
 import { startS3Emulator } from '../test/support/s3-emulator.ts';
 import { type BareHttp, startBareHttp } from './baselines.ts';
+import { forkChild } from './child-link.ts';
 import { type BenchClient, createBenchClient, type HttpCall } from './client.ts';
 import { collectGarbage } from './gc.ts';
 import { emptyUnits } from './metered-meta-store.ts';
 import type { BackendKind } from './plan.ts';
-import { type CpuProfile, type PhaseProfiler, phaseProfiler, SAMPLING_INTERVAL_US } from './profiler.ts';
+import {
+  type CpuProfile,
+  cpuProfiler,
+  type PhaseProfiler,
+  phaseProfiler,
+  SAMPLING_INTERVAL_US,
+} from './profiler.ts';
+import { inProcessReader, type Reader, startReader } from './reader.ts';
 import type { CoreLayersArgs, LayerTiming } from './scenarios/core-layers.ts';
 import type {
   ServerCall,
   ServerConfig,
   ServerMemory,
-  ServerMessage,
+  ServerReady,
   StorageCounts,
 } from './server-protocol.ts';
 
@@ -76,14 +84,18 @@ export interface Harness {
   buildLog(topic: string, batches: number, valueBytes: number): Promise<{ batchesPerSec: number }>;
   /** Core steps of one request timed in the server process (scenarios/core-layers.ts). */
   coreLayers(args: CoreLayersArgs): Promise<LayerTiming[]>;
-  /** `--profile`: CPU profiles of both processes around the headline phases. */
+  /**
+   * Reads fetches and the bare GETs they are compared with (bench/reader.ts): a process of its own
+   * beside a local server, the bench process against --url.
+   */
+  reader: Reader;
+  /** `--profile`: CPU profiles of the server and the client around the headline phases. */
   profiler?: PhaseProfiler;
   progress(message: string): void;
   close(): Promise<void>;
 }
 
 const SERVER_SCRIPT = fileURLToPath(new URL('./server.ts', import.meta.url));
-const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const START_TIMEOUT_MS = 60_000;
 
 /** Progress on stderr, each line stamped with the seconds since this call. */
@@ -152,35 +164,38 @@ export async function startHarness(kind: BackendKind, options: HarnessOptions = 
     ...(durability ? { durability } : {}),
     ...(aws ? { aws: aws.config } : {}),
   };
-  // The server is TypeScript run through tsx, whatever runs this process (tsx, vitest).
-  const child = fork(SERVER_SCRIPT, [JSON.stringify(config)], {
-    cwd: REPO_ROOT,
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  const link = forkChild<ServerReady, ServerCall>(SERVER_SCRIPT, [JSON.stringify(config)], {
+    name: 'bench server',
+    startTimeoutMs: START_TIMEOUT_MS,
+    progress,
   });
-  const link = serverLink(child, progress);
-  let ready: ReadyMessage;
+  let ready: ServerReady;
   try {
     ready = await link.ready;
   } catch (error) {
-    child.kill('SIGKILL');
     await aws?.stop();
     rmSync(scratch, { recursive: true, force: true });
     throw error;
   }
   const client = createBenchClient({ url: ready.url });
-  const bare = await startBareHttp().catch(async (error: unknown) => {
-    await link.close();
+  const started = await Promise.allSettled([startBareHttp(), startReader(ready.url)]);
+  const [bare, reader] = started.map((each) => (each.status === 'fulfilled' ? each.value : undefined)) as [
+    BareHttp | undefined,
+    Reader | undefined,
+  ];
+  if (bare === undefined || reader === undefined) {
+    await Promise.all([link.close(), bare?.close(), reader?.close()]);
     await aws?.stop();
     rmSync(scratch, { recursive: true, force: true });
-    throw error;
-  });
+    throw (started.find((each) => each.status === 'rejected') as PromiseRejectedResult).reason;
+  }
 
   return {
     url: ready.url,
     client,
     local: true,
     bare,
+    reader,
     kafkaBroker: ready.kafkaBroker,
     backend: kind,
     ...(durability ? { durability } : {}),
@@ -202,18 +217,21 @@ export async function startHarness(kind: BackendKind, options: HarnessOptions = 
     coreLayers: (args) => link.call({ op: 'coreLayers', args }) as Promise<LayerTiming[]>,
     ...(options.profile
       ? {
-          profiler: phaseProfiler({
-            start: async (intervalUs = SAMPLING_INTERVAL_US) => {
-              await link.call({ op: 'profileStart', intervalUs });
+          profiler: phaseProfiler(
+            {
+              start: async (intervalUs = SAMPLING_INTERVAL_US) => {
+                await link.call({ op: 'profileStart', intervalUs });
+              },
+              stop: () => link.call({ op: 'profileStop' }) as Promise<CpuProfile>,
             },
-            stop: () => link.call({ op: 'profileStop' }) as Promise<CpuProfile>,
-          }),
+            { produce: cpuProfiler(), fetch: reader.profiler },
+          ),
         }
       : {}),
     progress,
     async close() {
       try {
-        await Promise.all([link.close(), bare.close()]);
+        await Promise.all([link.close(), bare.close(), reader.close()]);
         await aws?.stop();
       } finally {
         rmSync(scratch, { recursive: true, force: true });
@@ -229,6 +247,7 @@ export async function startHarness(kind: BackendKind, options: HarnessOptions = 
  */
 export function connectHarness(target: TransportOptions): Harness {
   const client = createBenchClient(target);
+  const reader = inProcessReader(client);
   const scratch = mkdtempSync(join(tmpdir(), 'streambed-bench-'));
   const remoteOnly = (what: string) => () =>
     Promise.reject(new Error(`${what} needs the bench's own server process, not --url`));
@@ -236,6 +255,7 @@ export function connectHarness(target: TransportOptions): Harness {
     url: target.url,
     client,
     local: false,
+    reader,
     backend: 'remote',
     scratchDir: join(scratch, 'raw'),
     serverStartRssMb: Number.NaN,
@@ -251,6 +271,7 @@ export function connectHarness(target: TransportOptions): Harness {
     coreLayers: remoteOnly('timing core layers'),
     progress: progressLines(),
     async close() {
+      await reader.close();
       rmSync(scratch, { recursive: true, force: true });
     },
   };
@@ -262,80 +283,5 @@ function emptyStorageCounts(): StorageCounts {
     objects: noObjectCounts(),
     meta: { ...meta, opsPerTransaction: transactSizes },
     units: emptyUnits(),
-  };
-}
-
-type ReadyMessage = Extract<ServerMessage, { kind: 'ready' }>;
-
-interface ServerLink {
-  ready: Promise<ReadyMessage>;
-  call(call: ServerCall): Promise<unknown>;
-  close(): Promise<void>;
-}
-
-/** Request/reply over the child's IPC channel; a child that dies fails every pending call. */
-function serverLink(child: ChildProcess, progress: (message: string) => void): ServerLink {
-  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
-  let nextId = 0;
-  let onReady: ((value: ReadyMessage) => void) | undefined;
-  let onFailure: ((error: Error) => void) | undefined;
-  const ready = new Promise<ReadyMessage>((resolve, reject) => {
-    onReady = resolve;
-    onFailure = reject;
-  });
-  const timer = setTimeout(
-    () => onFailure?.(new Error(`the bench server did not start within ${START_TIMEOUT_MS} ms`)),
-    START_TIMEOUT_MS,
-  );
-  child.on('message', (raw) => {
-    const message = raw as ServerMessage;
-    if (message.kind === 'ready') {
-      clearTimeout(timer);
-      onReady?.(message);
-    } else if (message.kind === 'progress') {
-      progress(message.message);
-    } else {
-      const waiter = pending.get(message.id);
-      pending.delete(message.id);
-      if (message.error !== undefined) waiter?.reject(new Error(`bench server: ${message.error}`));
-      else waiter?.resolve(message.result);
-    }
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  // A failed send (the channel closed under us) fails the calls waiting on it, not the whole process.
-  child.on('error', (error) => {
-    for (const waiter of pending.values()) waiter.reject(error);
-    pending.clear();
-  });
-  child.once('exit', (code, signal) => {
-    clearTimeout(timer);
-    const error = new Error(`the bench server exited (code ${code}, signal ${signal})`);
-    onFailure?.(error);
-    for (const waiter of pending.values()) waiter.reject(error);
-    pending.clear();
-  });
-  return {
-    ready,
-    call(call) {
-      const id = nextId++;
-      if (!child.connected) return Promise.reject(new Error('the bench server is gone'));
-      return new Promise((resolve, reject) => {
-        pending.set(id, { resolve, reject });
-        child.send({ id, call }, (error) => {
-          if (error === null) return;
-          pending.delete(id);
-          reject(error);
-        });
-      });
-    },
-    async close() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      if (child.connected)
-        child.disconnect(); // the server closes itself when its channel closes
-      else child.kill('SIGKILL');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(killer);
-    },
   };
 }

@@ -9,7 +9,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderFlameGraph } from './flame.ts';
-import type { CpuProfile, ProfiledPhase, ProfiledProcess } from './profiler.ts';
+import {
+  type CpuProfile,
+  type ProfiledPhase,
+  type ProfiledProcess,
+  profiledProcessName,
+} from './profiler.ts';
 import { profileTables } from './report.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -259,7 +264,7 @@ export function writeProfiles(
     writeFileSync(
       join(dir, `${name}.svg`),
       renderFlameGraph(frameTree(profile, root), {
-        title: `${summary.phase} phase, ${summary.process === 'client' ? 'bench process (SDK client)' : 'server process'}: ${summary.samples} samples over ${summary.durationMs} ms`,
+        title: `${summary.phase} phase, ${profiledProcessName(summary.phase, summary.process)}: ${summary.samples} samples over ${summary.durationMs} ms`,
       }),
     );
     writeFileSync(join(dir, `${name}.md`), `${profileTables(summary, { heading: '#' }).join('\n')}\n`);

@@ -14,6 +14,12 @@ export type CpuProfile = Profiler.Profile;
 export type ProfiledPhase = 'produce' | 'fetch';
 export type ProfiledProcess = 'client' | 'server';
 
+/** How reports name the process a profile was taken in. */
+export function profiledProcessName(phase: ProfiledPhase, process: ProfiledProcess): string {
+  if (process === 'server') return 'server process';
+  return phase === 'fetch' ? 'reading process (SDK client)' : 'bench process (SDK client)';
+}
+
 /** V8's sampling interval while profiling, microseconds (its default is 1000). */
 export const SAMPLING_INTERVAL_US = 100;
 
@@ -87,14 +93,21 @@ export function toSourcePositions(profile: CpuProfile, lookup: SourceMapLookup =
   return { ...profile, nodes };
 }
 
-/** Profiles both processes around the headline phases; `profiles` holds one merged profile per pair. */
+/**
+ * Profiles the server and the phase's client process (the bench process for produce, the reading
+ * process for fetch: bench/reader.ts) around the headline phases; `profiles` holds one merged profile
+ * per pair.
+ */
 export interface PhaseProfiler {
-  start(): Promise<void>;
+  start(phase: ProfiledPhase): Promise<void>;
   stop(phase: ProfiledPhase): Promise<void>;
   readonly profiles: Map<`${ProfiledPhase}-${ProfiledProcess}`, CpuProfile>;
 }
 
-export function phaseProfiler(server: CpuProfiler, client: CpuProfiler = cpuProfiler()): PhaseProfiler {
+export function phaseProfiler(
+  server: CpuProfiler,
+  clients: Record<ProfiledPhase, CpuProfiler>,
+): PhaseProfiler {
   const profiles: PhaseProfiler['profiles'] = new Map();
   const keep = (key: `${ProfiledPhase}-${ProfiledProcess}`, profile: CpuProfile) => {
     const earlier = profiles.get(key);
@@ -102,11 +115,11 @@ export function phaseProfiler(server: CpuProfiler, client: CpuProfiler = cpuProf
   };
   return {
     profiles,
-    async start() {
-      await Promise.all([server.start(), client.start()]);
+    async start(phase) {
+      await Promise.all([server.start(), clients[phase].start()]);
     },
     async stop(phase) {
-      const [inServer, inClient] = await Promise.all([server.stop(), client.stop()]);
+      const [inServer, inClient] = await Promise.all([server.stop(), clients[phase].stop()]);
       keep(`${phase}-server`, inServer);
       keep(`${phase}-client`, inClient);
     },

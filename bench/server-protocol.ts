@@ -46,13 +46,10 @@ export type ServerCall =
   | { op: 'profileStart'; intervalUs: number }
   | { op: 'profileStop' };
 
-export type ServerMessage =
-  | {
-      kind: 'ready';
-      url: string;
-      /** `host:port` of the server's Kafka listener (DESIGN §13), as Kafka clients take it. */
-      kafkaBroker: string;
-      rssMb: number;
-    }
-  | { kind: 'progress'; message: string }
-  | { kind: 'reply'; id: number; result?: unknown; error?: string };
+/** What the server process says once it is ready (bench/child-link.ts carries it). */
+export interface ServerReady {
+  url: string;
+  /** `host:port` of the server's Kafka listener (DESIGN §13), as Kafka clients take it. */
+  kafkaBroker: string;
+  rssMb: number;
+}

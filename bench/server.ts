@@ -19,13 +19,14 @@ import { join } from 'node:path';
 import { CountingMetaStore, CountingObjectStore } from '../lambdas/adapters/counting-stores.ts';
 import { type Backend, createEmbeddedBackend, createServices } from '../lambdas/runtime/backends.ts';
 import { startLocalServer } from '../lambdas/runtime/local-server.ts';
+import { answerCalls, sendToParent } from './child-link.ts';
 import { cpuSince } from './cpu.ts';
 import { collectGarbage } from './gc.ts';
 import { MeteredMetaStore } from './metered-meta-store.ts';
 import { kernelPeakRss } from './peak-rss.ts';
 import { cpuProfiler } from './profiler.ts';
 import { coreLayers } from './scenarios/core-layers.ts';
-import type { ServerCall, ServerConfig, ServerMessage, StorageCounts } from './server-protocol.ts';
+import type { ServerCall, ServerConfig, ServerReady, StorageCounts } from './server-protocol.ts';
 import { MiB } from './stats.ts';
 
 async function openStorage(config: ServerConfig, root: string): Promise<Backend> {
@@ -76,7 +77,6 @@ async function main(): Promise<void> {
 
   const profiler = cpuProfiler();
   let cpuAt = process.cpuUsage();
-  const send = (message: ServerMessage) => process.send?.(message);
   const answer = async (call: ServerCall): Promise<unknown> => {
     switch (call.op) {
       case 'begin':
@@ -118,7 +118,7 @@ async function main(): Promise<void> {
           const tenth = Math.floor(((i + 1) * 10) / batches);
           if (tenth > reported && batches >= 10_000) {
             reported = tenth;
-            send({ kind: 'progress', message: `  building ${topic}: ${i + 1}/${batches} batches` });
+            sendToParent({ kind: 'progress', message: `  building ${topic}: ${i + 1}/${batches} batches` });
           }
         }
         return { batchesPerSec: batches / ((performance.now() - start) / 1000) };
@@ -132,18 +132,7 @@ async function main(): Promise<void> {
     }
   };
 
-  process.on('message', (raw) => {
-    const { id, call } = raw as { id: number; call: ServerCall };
-    answer(call).then(
-      (result) => send({ kind: 'reply', id, result }),
-      (error: unknown) =>
-        send({
-          kind: 'reply',
-          id,
-          error: error instanceof Error ? (error.stack ?? error.message) : String(error),
-        }),
-    );
-  });
+  answerCalls(answer);
   // The bench process went away (finished or crashed): stop, clean up, exit.
   process.on('disconnect', () => {
     clearInterval(sampler);
@@ -152,7 +141,7 @@ async function main(): Promise<void> {
       .finally(() => rmSync(root, { recursive: true, force: true }))
       .finally(() => process.exit(0));
   });
-  send({
+  sendToParent<ServerReady>({
     kind: 'ready',
     url: server.url,
     kafkaBroker: kafka.url.replace('kafka://', ''),

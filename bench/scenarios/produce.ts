@@ -140,7 +140,7 @@ export async function runProduce(harness: Harness, plan: BenchPlan): Promise<Pro
       );
       // The profiler starts before the phase and stops after it, so that the server CPU the phase
       // counts leaves out the profiler's start and its profile's serialization.
-      await profiler?.start();
+      await profiler?.start('produce');
       await harness.beginPhase({ collect: true });
       const clientAt = process.cpuUsage();
       const start = performance.now();

@@ -1,7 +1,8 @@
 /**
  * Write a dataset, then read it all back with binary fetch: once cold (the first read, which is also
  * what the cost per GiB counts: written once, read once) and again warm at each max_bytes. One dataset
- * per produce request size, one partition, one producer and one consumer, fresh topics per run.
+ * per produce request size, one partition, one producer and one consumer, fresh topics per run. The
+ * consumer is the reading process (bench/reader.ts), which also sends the bare GETs compared with it.
  *
  * "Cold" means the first read through Streambed; the operating system's page cache still holds the
  * files just written (the bench cannot drop caches without root), and Streambed itself caches nothing
@@ -10,7 +11,7 @@
 
 import { measureBareGet } from '../baselines.ts';
 import { addUsage, type MeteredUsage, meterUsage } from '../cost.ts';
-import { type CpuPerMiB, cpuPerMiB, cpuSince, describeCpu, medianCpu } from '../cpu.ts';
+import { type CpuPerMiB, cpuPerMiB, describeCpu, medianCpu } from '../cpu.ts';
 import type { Harness } from '../harness.ts';
 import { type BenchPlan, recordsPerRequest } from '../plan.ts';
 import { formatBytes, type LatencySummary, MiB, median, round, summarize } from '../stats.ts';
@@ -58,31 +59,6 @@ export interface ReadBackResult {
   payloadBytes: number;
 }
 
-interface PassSample {
-  seconds: number;
-  fetches: number;
-  latencies: number[];
-}
-
-async function readAll(
-  harness: Harness,
-  topic: string,
-  highWatermark: number,
-  maxBytes: number,
-): Promise<PassSample> {
-  const latencies: number[] = [];
-  let offset = 0;
-  const start = performance.now();
-  while (offset < highWatermark) {
-    const result = await harness.client.fetchBatches(topic, 0, offset, { maxBytes });
-    latencies.push(result.latencyMs);
-    if (result.nextOffset <= offset) throw new Error(`fetch of ${topic} at ${offset} made no progress`);
-    offset = result.nextOffset;
-  }
-  if (offset !== highWatermark) throw new Error(`read ${topic} to ${offset}, expected ${highWatermark}`);
-  return { seconds: (performance.now() - start) / 1000, fetches: latencies.length, latencies };
-}
-
 export async function runReadBack(harness: Harness, plan: BenchPlan): Promise<ReadBackResult[]> {
   const { readBack } = plan;
   const results: ReadBackResult[] = [];
@@ -120,15 +96,19 @@ export async function runReadBack(harness: Harness, plan: BenchPlan): Promise<Re
 
       // The profiler starts before the phase and stops after it, so that the server CPU the phase
       // counts leaves out the profiler's start and its profile's serialization.
-      await profiler?.start();
+      await profiler?.start('fetch');
       await harness.beginPhase({ collect: true });
-      const clientAt = process.cpuUsage();
-      const first = await readAll(harness, topic, requests * perRequest, readBack.maxBytes[0] as number);
-      const clientCpu = cpuSince(clientAt);
+      const first = await harness.reader.read({
+        topic,
+        partition: 0,
+        highWatermark: requests * perRequest,
+        maxBytes: readBack.maxBytes[0] as number,
+        collect: true,
+      });
       const read = await harness.endPhase();
       await profiler?.stop('fetch');
       if (read.cpu !== undefined)
-        cpuSamples.push(cpuPerMiB(read.cpu, clientCpu, payloadBytes, first.seconds));
+        cpuSamples.push(cpuPerMiB(read.cpu, first.cpu, payloadBytes, first.seconds));
       cold.rates.push(payloadBytes / MiB / first.seconds);
       cold.latencies.push(...first.latencies);
       cold.fetches = first.fetches;
@@ -137,12 +117,18 @@ export async function runReadBack(harness: Harness, plan: BenchPlan): Promise<Re
 
       const once = addUsage(
         meterUsage(written.objects, written.units, written.calls),
-        meterUsage(read.objects, read.units, read.calls),
+        meterUsage(read.objects, read.units, first.calls),
       );
       usage = usage === undefined ? once : addUsage(usage, once);
 
       for (const [i, maxBytes] of readBack.maxBytes.entries()) {
-        const pass = await readAll(harness, topic, requests * perRequest, maxBytes);
+        const pass = await harness.reader.read({
+          topic,
+          partition: 0,
+          highWatermark: requests * perRequest,
+          maxBytes,
+          collect: false,
+        });
         const slot = warm[i] as (typeof warm)[number];
         slot.rates.push(payloadBytes / MiB / pass.seconds);
         slot.latencies.push(...pass.latencies);
@@ -165,7 +151,8 @@ export async function runReadBack(harness: Harness, plan: BenchPlan): Promise<Re
         // The same response sizes from the bare HTTP server, one after another like the cold read.
         const rates = await measureBareGet(
           bare,
-          read.calls.map((call) => call.responseBytes),
+          harness.reader,
+          first.calls.map((call) => call.responseBytes),
           { concurrency: 1, payloadBytes },
         );
         bareRates.push(rates.sdkMibPerSec);

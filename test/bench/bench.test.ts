@@ -273,6 +273,13 @@ describe('a whole bench run with a tiny plan', () => {
     for (const name of ['produce-client', 'produce-server', 'fetch-client', 'fetch-server'])
       for (const ext of ['cpuprofile', 'svg', 'md'])
         expect(existsSync(join(out, 'profiles', `${name}.${ext}`))).toBe(true);
+    // The fetch's client is the reading process, a process of its own; the producers' the bench process.
+    expect(readFileSync(join(out, 'profiles', 'fetch-client.md'), 'utf8')).toContain(
+      '# fetch, reading process (SDK client)',
+    );
+    expect(readFileSync(join(out, 'profiles', 'produce-client.md'), 'utf8')).toContain(
+      '# produce, bench process (SDK client)',
+    );
   }, 120_000);
 
   it('measures a server that is already running, through --url and its token', async () => {

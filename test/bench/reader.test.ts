@@ -1,0 +1,95 @@
+/**
+ * The bench's reading process (bench/reader.ts): it reads a partition the way the headline fetch does,
+ * sends the bare GETs it is compared with, and reports its own CPU, not the bench process's.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startBareHttp } from '../../bench/baselines.ts';
+import { createBenchClient } from '../../bench/client.ts';
+import { type Reader, startReader } from '../../bench/reader.ts';
+import { produceBody } from '../../bench/scenarios/produce.ts';
+import { KiB } from '../../bench/stats.ts';
+import { type LocalServer, startLocalServer } from '../../lambdas/runtime/local-server.ts';
+
+describe('the reading process', () => {
+  let server: LocalServer;
+  let reader: Reader;
+  const topic = 'reader-test';
+  const requests = 5;
+  const perRequest = 40;
+
+  beforeAll(async () => {
+    server = await startLocalServer({ port: 0, memory: true });
+    const client = createBenchClient({ url: server.url });
+    await client.createTopic(topic, 1);
+    const body = produceBody(KiB, perRequest, 0);
+    for (let i = 0; i < requests; i++) await client.produce(topic, body);
+    reader = await startReader(server.url);
+  }, 60_000);
+
+  afterAll(async () => {
+    await reader?.close();
+    await server?.close();
+  });
+
+  it('reads the partition to its high watermark, a fetch per call, with its own CPU', async () => {
+    const pass = await reader.read({
+      topic,
+      partition: 0,
+      highWatermark: requests * perRequest,
+      maxBytes: 2 * perRequest * KiB,
+      collect: true,
+    });
+    expect(pass.fetches).toBeGreaterThanOrEqual(3);
+    expect(pass.latencies).toHaveLength(pass.fetches);
+    expect(pass.calls).toHaveLength(pass.fetches);
+    const delivered = pass.calls.reduce((sum, call) => sum + call.responseBytes, 0);
+    expect(delivered).toBeGreaterThan(requests * perRequest * KiB);
+    expect(pass.seconds).toBeGreaterThan(0);
+    expect(pass.cpu.userMs + pass.cpu.systemMs).toBeGreaterThan(0);
+  });
+
+  it('fails a read that cannot finish with the server’s error, naming the reading process', async () => {
+    await expect(
+      reader.read({ topic: 'no-such-topic', partition: 0, highWatermark: 1, maxBytes: KiB, collect: false }),
+    ).rejects.toThrow(/reading process: .*no-such-topic/s);
+    // It reads on afterwards.
+    const pass = await reader.read({
+      topic,
+      partition: 0,
+      highWatermark: perRequest,
+      maxBytes: KiB,
+      collect: false,
+    });
+    expect(pass.fetches).toBeGreaterThanOrEqual(1);
+  });
+
+  it('sends the bare GETs of the given sizes through either client', async () => {
+    const bare = await startBareHttp();
+    try {
+      for (const client of ['sdk', 'fetch'] as const) {
+        const serverAt = await bare.cpu();
+        const pass = await reader.bareGet(bare.url, [KiB, 64 * KiB, 3 * KiB], {
+          concurrency: 2,
+          client,
+          collect: true,
+        });
+        const serverNow = await bare.cpu();
+        expect(pass.seconds).toBeGreaterThan(0);
+        expect(pass.cpu.userMs + pass.cpu.systemMs).toBeGreaterThan(0);
+        expect(serverNow.user + serverNow.system).toBeGreaterThan(serverAt.user + serverAt.system);
+      }
+    } finally {
+      await bare.close();
+    }
+  });
+
+  it('profiles itself between start and stop: the reading runs there', async () => {
+    await reader.profiler.start();
+    await reader.read({ topic, partition: 0, highWatermark: perRequest, maxBytes: KiB, collect: false });
+    const profile = await reader.profiler.stop();
+    const frames = profile.nodes.map((node) => node.callFrame);
+    expect(frames).toContainEqual(
+      expect.objectContaining({ functionName: 'readPass', url: expect.stringMatching(/bench\/reader\.ts$/) }),
+    );
+  });
+});
