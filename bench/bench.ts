@@ -13,7 +13,7 @@ import { renderRemoteReport, renderReport } from './report.ts';
 import { buildRemoteResults, buildResults, checkTargets } from './results.ts';
 import { runEndToEnd } from './scenarios/end-to-end.ts';
 import { runKafka } from './scenarios/kafka.ts';
-import { type LambdaMemoryResult, runLambdaMemory } from './scenarios/lambda-memory.ts';
+import type { LambdaMemoryResult } from './scenarios/lambda-memory.ts';
 import { runLayers } from './scenarios/layers.ts';
 import { runLogLength } from './scenarios/log-length.ts';
 import { runPeers } from './scenarios/peers.ts';
@@ -25,6 +25,10 @@ import { MiB } from './stats.ts';
  * The Lambda handlers under maximal requests, on DynamoDB and S3 emulators: the aws backend's, or a
  * pair started for this scenario. Without them (no java for DynamoDB Local) the scenario is reported
  * as skipped with the reason instead of failing the whole run.
+ *
+ * Loaded when it runs, last: its modules (the AWS SDK, esbuild, the Lambda bundles' tooling) would
+ * otherwise triple the bench process's heap through every earlier scenario, and a client's garbage
+ * collections cost in proportion to the heap they mark.
  */
 async function runLambdaMemoryScenario(
   harness: Harness,
@@ -37,6 +41,7 @@ async function runLambdaMemoryScenario(
     const given = harness.aws ?? running;
     if (given === undefined) started = await awsEndpoints(harness.progress);
     const endpoints = given ?? (started as NonNullable<typeof started>).config;
+    const { runLambdaMemory } = await import('./scenarios/lambda-memory.ts');
     const result = await runLambdaMemory({
       dynamoEndpoint: endpoints.dynamoEndpoint,
       s3Endpoint: endpoints.s3Endpoint,
