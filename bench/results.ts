@@ -269,7 +269,7 @@ export function buildResults(plan: BenchPlan, outputs: ScenarioOutputs) {
       ...runInfo(plan, outputs.durationSec),
       backend: plan.backend,
       totalMemoryMb: Math.round(totalmem() / MiB),
-      note: "The server and its storage run in a process of their own (port 0 on 127.0.0.1); the client, in the bench process, shares the machine's cores with it.",
+      note: "The server and its storage run in a process of their own (port 0 on 127.0.0.1); the clients share the machine's cores with it: the producers in the bench process, the headline fetch's consumer in a reading process of its own.",
     },
     putsPerProduceRequest,
     commit: {
@@ -345,7 +345,7 @@ export function buildResults(plan: BenchPlan, outputs: ScenarioOutputs) {
         external: round(outputs.memoryAtEnd.external / MiB),
         arrayBuffers: round(outputs.memoryAtEnd.arrayBuffers / MiB),
       },
-      note: 'peak RSS of the server process (HTTP server, core, storage adapters), measured alone; the client runs in the bench process',
+      note: 'peak RSS of the server process (HTTP server, core, storage adapters), measured alone; the clients run in processes of their own',
     },
     prices: PRICES,
     assumptions: ASSUMPTIONS,
