@@ -133,9 +133,9 @@ export async function timedPass(
 }
 
 /**
- * Each client's passes: a warm-up pass of `warmUp` requests, then PASSES timed passes per client in
- * turn, each on a collected heap; payload MiB/s = `payloadBytes` / a pass's wall time, median over
- * passes. The SDK client's passes also count both processes' CPU.
+ * A warm-up pass of each client (`pass(client, true)`), then PASSES timed passes per client in turn,
+ * each on a collected heap; payload MiB/s = `payloadBytes` / a pass's wall time, median over passes.
+ * The SDK client's passes also count both processes' CPU.
  */
 async function measure(
   bare: BareHttp,
@@ -145,7 +145,7 @@ async function measure(
   const rates: Record<BareClient, number[]> = { sdk: [], fetch: [] };
   const cpu: CpuPerMiB[] = [];
   for (const client of BARE_CLIENTS) await pass(client, true);
-  for (let pass_ = 0; pass_ < PASSES; pass_++) {
+  for (let round = 0; round < PASSES; round++) {
     for (const client of BARE_CLIENTS) {
       const serverAt = await bare.cpu();
       const { seconds, cpu: clientUsed } = await pass(client, false);
@@ -175,16 +175,10 @@ export function measureBarePost(
   options: { requests: number; concurrency: number; payloadBytes: number },
 ): Promise<BareRates> {
   const { requests, concurrency } = options;
-  return measure(bare, options.payloadBytes, (client, warmUp) =>
-    timedPass(
-      warmUp ? warmUpRequests(requests, concurrency) : requests,
-      concurrency,
-      () => bare.post(body, client),
-      {
-        collect: !warmUp,
-      },
-    ),
-  );
+  return measure(bare, options.payloadBytes, (client, warmUp) => {
+    const count = warmUp ? warmUpRequests(requests, concurrency) : requests;
+    return timedPass(count, concurrency, () => bare.post(body, client), { collect: !warmUp });
+  });
 }
 
 /**
@@ -198,15 +192,10 @@ export function measureBareGet(
   options: { concurrency: number; payloadBytes: number },
 ): Promise<BareRates> {
   const { concurrency } = options;
-  return measure(bare, options.payloadBytes, (client, warmUp) =>
-    reader.bareGet(
-      bare.url,
-      warmUp ? responseBytes.slice(0, warmUpRequests(responseBytes.length, concurrency)) : responseBytes,
-      {
-        concurrency,
-        client,
-        collect: !warmUp,
-      },
-    ),
-  );
+  return measure(bare, options.payloadBytes, (client, warmUp) => {
+    const sizes = warmUp
+      ? responseBytes.slice(0, warmUpRequests(responseBytes.length, concurrency))
+      : responseBytes;
+    return reader.bareGet(bare.url, sizes, { concurrency, client, collect: !warmUp });
+  });
 }

@@ -1,9 +1,9 @@
 /**
  * What every scenario runs on: the real local server in a process of its own (bench/server.ts) over
  * counted storage, an SDK client in this process and a reading one in a process of its own
- * (bench/reader.ts), progress lines on stderr, and the calls that reach
- * into the server process — its storage counters, its memory, and the work that runs next to its
- * storage (building long logs, timing core layers).
+ * (bench/reader.ts), progress lines on stderr, and the calls that reach into the server process — its
+ * storage counters, its memory, and the work that runs next to its storage (building long logs,
+ * timing core layers).
  *
  * Backends: `embedded` (SQLite + files in a temporary directory), `memory`, or `aws`: DynamoDB + S3 on
  * the emulators the tests use (DynamoDB Local and s3rver, started here), or on LocalStack when
