@@ -13,9 +13,12 @@ export type ChildMessage<Ready> =
 
 export interface ChildLink<Ready, Call> {
   ready: Promise<Ready>;
-  /** Fails with the child's error, or when the child dies before answering. */
+  /** Fails with the child's error, or when the child dies or its channel closes before answering. */
   call(call: Call): Promise<unknown>;
-  /** Closes the channel (the child stops itself then) and waits for the child to exit. */
+  /**
+   * Closes the channel (the child stops itself then; a child that has dropped its channel is killed)
+   * and waits for the child to exit. Calling it again waits for the same close.
+   */
   close(): Promise<void>;
 }
 
@@ -77,18 +80,21 @@ function childLink<Ready, Call>(
     }
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  // A failed send (the channel closed under us) fails the calls waiting on it, not the whole process.
-  child.on('error', (error) => {
+  const failPending = (error: Error) => {
     for (const waiter of pending.values()) waiter.reject(error);
     pending.clear();
-  });
+  };
+  // A failed send (the channel closed under us) fails the calls waiting on it, not the whole process.
+  child.on('error', failPending);
+  // No reply can come once the channel is closed, whoever closed it, even if the child lives on.
+  child.once('disconnect', () => failPending(new Error(`the channel to the ${name} closed`)));
   child.once('exit', (code, signal) => {
     clearTimeout(timer);
     const error = new Error(`the ${name} exited (code ${code}, signal ${signal})`);
     onFailure?.(error);
-    for (const waiter of pending.values()) waiter.reject(error);
-    pending.clear();
+    failPending(error);
   });
+  let closing: Promise<void> | undefined;
   return {
     ready,
     call(call) {
@@ -103,14 +109,18 @@ function childLink<Ready, Call>(
         });
       });
     },
-    async close() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      if (child.connected)
-        child.disconnect(); // the child closes itself when its channel closes
-      else child.kill('SIGKILL');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(killer);
+    close() {
+      // Once: a second close waits for the first, which lets the child stop itself.
+      closing ??= (async () => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        if (child.connected)
+          child.disconnect(); // the child closes itself when its channel closes
+        else child.kill('SIGKILL');
+        const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(killer);
+      })();
+      return closing;
     },
   };
 }

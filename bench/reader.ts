@@ -42,6 +42,7 @@ export interface BareGetRequest {
   collect: boolean;
 }
 
+/** One pass at a time (`read` refuses a second while one is under way). */
 export interface Reader {
   read(request: ReadRequest): Promise<FetchPass>;
   /** GETs of each of `responseBytes` from the bare server at `url` (bench/baselines.ts). */
@@ -58,9 +59,27 @@ export type ReaderCall =
   | { op: 'profileStart'; intervalUs?: number }
   | { op: 'profileStop' };
 
-/** Reads `request`'s partition through `client` (binary fetch, as the SDK consumer reads). */
+/** Clients with a pass under way: their call log is the pass's. */
+const reading = new WeakSet<BenchClient>();
+
+/**
+ * Reads `request`'s partition through `client` (binary fetch, as the SDK consumer reads). One pass
+ * per client at a time: a pass's calls are what the client logs during it, and concurrent passes
+ * would time each other anyway.
+ */
 export async function readPass(client: BenchClient, request: ReadRequest): Promise<FetchPass> {
+  if (reading.has(client)) throw new Error('a reader reads one pass at a time: another is under way');
+  reading.add(client);
+  try {
+    return await timedRead(client, request);
+  } finally {
+    reading.delete(client);
+  }
+}
+
+async function timedRead(client: BenchClient, request: ReadRequest): Promise<FetchPass> {
   const { topic, partition, highWatermark, maxBytes } = request;
+  const where = `${topic}/${partition}`;
   const latencies: number[] = [];
   let offset = 0;
   client.calls.reset();
@@ -70,12 +89,12 @@ export async function readPass(client: BenchClient, request: ReadRequest): Promi
   while (offset < highWatermark) {
     const result = await client.fetchBatches(topic, partition, offset, { maxBytes });
     latencies.push(result.latencyMs);
-    if (result.nextOffset <= offset) throw new Error(`fetch of ${topic} at ${offset} made no progress`);
+    if (result.nextOffset <= offset) throw new Error(`fetch of ${where} at ${offset} made no progress`);
     offset = result.nextOffset;
   }
   const seconds = (performance.now() - start) / 1000;
   const cpu = cpuSince(cpuAt);
-  if (offset !== highWatermark) throw new Error(`read ${topic} to ${offset}, expected ${highWatermark}`);
+  if (offset !== highWatermark) throw new Error(`read ${where} to ${offset}, expected ${highWatermark}`);
   return { seconds, fetches: latencies.length, latencies, calls: client.calls.reset(), cpu };
 }
 
