@@ -39,7 +39,8 @@
  *   the dead-letter topic with provenance headers naming it and its value (below the log start
  *   excepted); the poison is dead-lettered after maxRetryAttempts + 1 attempts; a call whose success
  *   was committed began at the committed position of the time; no lease write of a deliverer run
- *   applies once another run wrote the lease, no epoch goes back, no committed offset moves back;
+ *   applies once another run wrote the lease, unless it claims the lease anew (the next epoch); no
+ *   epoch goes back, no committed offset moves back;
  * - garbage: deadline-bounded janitor passes alone remove every unreferenced data object past the
  *   windows; afterwards nothing is left that nothing points at, and nothing of a deleted topic.
  */
@@ -1332,8 +1333,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   }
 
   /**
-   * Fencing: once a lease moved to another owner or epoch, no write at the old one applies; the
-   * committed offset never moves back.
+   * Fencing: once a lease moved to another owner or epoch, no write at the old one applies (a run
+   * that held it before may only claim it anew); the committed offset never moves back.
    */
   function checkDeliveryFencing(): void {
     for (const [key, writes] of subscriptionLeases) {
@@ -1342,10 +1343,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       for (let i = 1; i < writes.length; i++) {
         const before = writes[i - 1] as LeaseWrite;
         const write = writes[i] as LeaseWrite;
+        // Every claim takes the next epoch; renewals and releases keep the one they hold. A run claims
+        // again when more records came after it released (deliverPartition's loop): a new tenure.
+        const claim = write.epoch > before.epoch;
         const fenced =
           write.epoch < before.epoch ||
           (write.epoch === before.epoch && write.owner !== null && write.owner !== before.owner) ||
-          (write.run !== before.run && write.run !== undefined && tenures.has(write.run));
+          (!claim && write.run !== before.run && write.run !== undefined && tenures.has(write.run));
         if (before.run !== undefined) tenures.add(before.run);
         const back =
           write.committedOffset !== null &&
