@@ -13,6 +13,8 @@ export type ChildMessage<Ready> =
 
 export interface ChildLink<Ready, Call> {
   ready: Promise<Ready>;
+  /** The child's process id (undefined if it could not be spawned). */
+  pid: number | undefined;
   /** Fails with the child's error, or when the child dies or its channel closes before answering. */
   call(call: Call): Promise<unknown>;
   /**
@@ -97,6 +99,7 @@ function childLink<Ready, Call>(
   let closing: Promise<void> | undefined;
   return {
     ready,
+    pid: child.pid,
     call(call) {
       const id = nextId++;
       if (!child.connected) return Promise.reject(new Error(`the ${name} is gone`));

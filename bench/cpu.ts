@@ -9,6 +9,7 @@
  * (on the disk, on a lock, on round trips), and the CPU figures bound what removing the wait could give:
  * `ceilingMibPerSec` is the rate at which the same CPU per MiB would fill every core.
  */
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { MiB, median, round } from './stats.ts';
 
@@ -81,3 +82,33 @@ export function medianCpu(samples: readonly CpuPerMiB[]): CpuPerMiB | undefined 
 export function describeCpu(cpu: CpuPerMiB): string {
   return `server ${cpu.serverMs} ms/MiB (${cpu.serverSystemMs} kernel) + client ${cpu.clientMs} (${cpu.clientSystemMs}) = ${round(cpu.serverMs + cpu.clientMs)} ms CPU per MiB; ${availableParallelism()} cores ${Math.round(cpu.busy * 100)}% busy`;
 }
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ: 100 on Linux's usual builds). */
+const USER_HZ = 100;
+
+/**
+ * The CPU another process (and all its threads) has used since it started, from /proc/<pid>/stat
+ * (utime and stime, in clock ticks of 10 ms): how the bench reads servers it did not write, such as
+ * redis-server. Undefined where /proc cannot tell (not Linux, or the process is gone).
+ */
+export function processCpu(pid: number): CpuTime | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // The command name (field 2) is in parentheses and may hold spaces: count fields after its end.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = (index: number) => Number(fields[index]);
+  // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name and state.
+  const [user, system] = [ticks(11), ticks(12)];
+  if (!Number.isFinite(user) || !Number.isFinite(system)) return undefined;
+  return { userMs: (user * 1000) / USER_HZ, systemMs: (system * 1000) / USER_HZ };
+}
+
+/** What `to` used more than `from` (two readings of one process). */
+export const cpuDifference = (from: CpuTime, to: CpuTime): CpuTime => ({
+  userMs: to.userMs - from.userMs,
+  systemMs: to.systemMs - from.systemMs,
+});

@@ -80,6 +80,8 @@ export interface Harness {
   serverMemory(): Promise<ServerMemory>;
   /** RSS of the server process when it was ready, before any request. */
   serverStartRssMb: number;
+  /** The server process's id (bench/cpu.ts processCpu reads its CPU time); unset for --url. */
+  serverPid?: number;
   /** A one-partition topic of `batches` one-record batches, built through the core log service. */
   buildLog(topic: string, batches: number, valueBytes: number): Promise<{ batchesPerSec: number }>;
   /** Core steps of one request timed in the server process (scenarios/core-layers.ts). */
@@ -202,6 +204,7 @@ export async function startHarness(kind: BackendKind, options: HarnessOptions = 
     ...(aws ? { aws: aws.config } : {}),
     scratchDir: join(scratch, 'raw'),
     serverStartRssMb: ready.rssMb,
+    ...(link.pid === undefined ? {} : { serverPid: link.pid }),
     async beginPhase({ collect = false } = {}) {
       client.calls.reset();
       await link.call({ op: 'begin', collect });

@@ -1,6 +1,13 @@
 /** bench/results/report.md: the DESIGN §10 targets next to the measured numbers, then the details. */
 import type { CpuPerMiB } from './cpu.ts';
-import { PEER_HEADS, peerIntro, peerRows } from './peers/table.ts';
+import {
+  PEER_CPU_HEADS,
+  PEER_CPU_INTRO,
+  PEER_HEADS,
+  peerCpuRows,
+  peerIntro,
+  peerRows,
+} from './peers/table.ts';
 import type { BenchPlan } from './plan.ts';
 import { ASSUMPTIONS, PRICES } from './prices.ts';
 import type { ProfileSummary } from './profile.ts';
@@ -458,6 +465,8 @@ export function renderReport(
 
   out.push('## Kafka clients', '', ...kafkaSection(results), '');
   out.push('## Peers', '', peerIntro(results.peers), '', table(PEER_HEADS, peerRows(results.peers)), '');
+  const cpuRows = peerCpuRows(results.peers);
+  if (cpuRows.length > 0) out.push(PEER_CPU_INTRO, '', table(PEER_CPU_HEADS, cpuRows), '');
 
   out.push('## Fetch latency vs log length', '');
   out.push(

@@ -7,8 +7,9 @@
  */
 import { createRequire } from 'node:module';
 import { Redis } from 'ioredis';
+import { measureInOwnProcess } from './own-process.ts';
 import { findServer, type PeerOptions, startPeerServer } from './server-process.ts';
-import { measurePeer, type PeerOutcome, type PeerWorkload, peerValues } from './workload.ts';
+import { type PeerClient, type PeerOutcome, type PeerWorkload, peerValues } from './workload.ts';
 
 const IOREDIS_VERSION = (createRequire(import.meta.url)('ioredis/package.json') as { version: string })
   .version;
@@ -39,52 +40,68 @@ export async function measureRedis(workload: PeerWorkload, options: PeerOptions 
     ],
     ready: /Ready to accept connections/,
   });
-  const connections = Array.from(
-    { length: workload.lanes },
-    () => new Redis({ port: server.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0 }),
-  );
   try {
-    await Promise.all(connections.map((connection) => connection.connect()));
-    const values = peerValues(workload);
-    const key = (run: number, lane: number) => `bench-${run}-${lane}`;
-    const connection = (lane: number) => connections[lane] as Redis;
-    return await measurePeer(
-      {
-        prepare: async () => {},
-        async write(run, lane) {
-          const pipeline = connection(lane).pipeline();
-          for (const value of values) pipeline.xadd(key(run, lane), '*', 'v', value);
-          const replies = (await pipeline.exec()) ?? [];
-          const failed = replies.find(([error]) => error !== null);
-          if (failed !== undefined) throw failed[0] as Error;
-        },
-        async read(run, lane, records) {
-          let got = 0;
-          let bytes = 0;
-          let start = '-';
-          while (got < records) {
-            const page = await connection(lane).xrangeBuffer(
-              key(run, lane),
-              start,
-              '+',
-              'COUNT',
-              workload.recordsPerBatch,
-            );
-            if (page.length === 0) break;
-            for (const [, fields] of page) {
-              got++;
-              bytes += (fields[1] as Buffer).byteLength;
-            }
-            start = `(${(page[page.length - 1] as [Buffer, Buffer[]])[0].toString()}`;
-          }
-          return { records: got, bytes };
-        },
-      },
+    return await measureInOwnProcess({
+      spec: { system: 'redis', port: server.port },
       workload,
-      { client: `ioredis ${IOREDIS_VERSION}, redis-server ${version}`, config: REDIS_CONFIG },
-    );
+      about: { client: `ioredis ${IOREDIS_VERSION}, redis-server ${version}`, config: REDIS_CONFIG },
+      server: { serverPid: server.pid },
+    });
   } finally {
-    for (const each of connections) each.disconnect();
     await server.stop();
   }
+}
+
+/** One connection per lane to the redis-server on `port`, and the workload through them. */
+export async function redisClient(port: number, workload: PeerWorkload): Promise<PeerClient> {
+  const connections = Array.from(
+    { length: workload.lanes },
+    () => new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0 }),
+  );
+  const close = async () => {
+    for (const each of connections) each.disconnect();
+  };
+  try {
+    await Promise.all(connections.map((connection) => connection.connect()));
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  const values = peerValues(workload);
+  const key = (run: number, lane: number) => `bench-${run}-${lane}`;
+  const connection = (lane: number) => connections[lane] as Redis;
+  return {
+    close,
+    target: {
+      prepare: async () => {},
+      async write(run, lane) {
+        const pipeline = connection(lane).pipeline();
+        for (const value of values) pipeline.xadd(key(run, lane), '*', 'v', value);
+        const replies = (await pipeline.exec()) ?? [];
+        const failed = replies.find(([error]) => error !== null);
+        if (failed !== undefined) throw failed[0] as Error;
+      },
+      async read(run, lane, records) {
+        let got = 0;
+        let bytes = 0;
+        let start = '-';
+        while (got < records) {
+          const page = await connection(lane).xrangeBuffer(
+            key(run, lane),
+            start,
+            '+',
+            'COUNT',
+            workload.recordsPerBatch,
+          );
+          if (page.length === 0) break;
+          for (const [, fields] of page) {
+            got++;
+            bytes += (fields[1] as Buffer).byteLength;
+          }
+          start = `(${(page[page.length - 1] as [Buffer, Buffer[]])[0].toString()}`;
+        }
+        return { records: got, bytes };
+      },
+    },
+  };
 }

@@ -62,6 +62,8 @@ export function freePort(): Promise<number> {
 
 export interface PeerServer {
   port: number;
+  /** The server's process id, for its CPU time (bench/cpu.ts processCpu). */
+  pid: number | undefined;
   dir: string;
   stop(): Promise<void>;
 }
@@ -94,7 +96,7 @@ export async function startPeerServer(spec: PeerServerSpec): Promise<PeerServer>
     await stop();
     throw error;
   }
-  return { port, dir, stop };
+  return { port, pid: child.pid, dir, stop };
 }
 
 function waitForReady(child: ChildProcess, spec: PeerServerSpec): Promise<void> {

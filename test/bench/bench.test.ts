@@ -246,6 +246,10 @@ describe('a whole bench run with a tiny plan', () => {
       expect(peers.get(system)?.writeMibPerSec).toBeGreaterThan(0);
       expect(peers.get(system)?.readMibPerSec).toBeGreaterThan(0);
     }
+    // Streambed's rows carry their server's and client process's CPU (read from /proc on Linux).
+    if (process.platform === 'linux')
+      for (const system of ['Streambed HTTP JSON', 'Streambed SDK binary'])
+        expect(peers.get(system)?.readCpu?.clientMs).toBeGreaterThan(0);
     expect([...peers.keys()]).toEqual([
       'Redis Streams',
       'NATS JetStream',
@@ -259,6 +263,8 @@ describe('a whole bench run with a tiny plan', () => {
     const report = readFileSync(join(out, 'report.md'), 'utf8');
     expect(report).toContain('npm run bench -- --quick --backend memory');
     expect(report).toMatch(/## Peers[\s\S]*\| Streambed SDK binary \|/);
+    if (process.platform === 'linux')
+      expect(report).toMatch(/\| write: server ms\/MiB \|[\s\S]*\| Streambed SDK binary \| [\d.]+ \|/);
     expect(report).toMatch(
       /## Baselines[\s\S]*\| produce \| bare HTTP POST, the SDK's client \(node:http\) \|/,
     );
@@ -340,6 +346,7 @@ describe('peers of the bench (Redis Streams, NATS JetStream)', () => {
     recordsPerBatch: 50,
     lanes: 2,
     batchesPerLane: 2,
+    readPasses: 2,
     runs: 1,
   };
   const peerDirs = () => readdirSync(tmpdir()).filter((name) => name.startsWith('streambed-bench-peer-'));
