@@ -1,5 +1,5 @@
 /**
- * Each system of the peer comparison is driven from a process of its own (bench/peers/client-process.ts),
+ * Each system of the peer comparison is driven from a process of its own (bench/peers/peer-process.ts),
  * forked for it and closed after it, as a client application would be: the bench process keeps
  * everything its earlier scenarios made, and its garbage collections in that heap would be counted
  * as the client's cost of whichever system ran last. The server (redis-server, nats-server,
@@ -23,7 +23,7 @@ export interface PeerClientCall {
   server: PeerServerProcess;
 }
 
-const CLIENT_SCRIPT = fileURLToPath(new URL('./client-process.ts', import.meta.url));
+const CLIENT_SCRIPT = fileURLToPath(new URL('./peer-process.ts', import.meta.url));
 const START_TIMEOUT_MS = 30_000;
 
 /** Runs `call`'s workload in a fresh client process and closes it. */

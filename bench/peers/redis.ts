@@ -54,10 +54,22 @@ export async function measureRedis(workload: PeerWorkload, options: PeerOptions 
 
 /** One connection per lane to the redis-server on `port`, and the workload through them. */
 export async function redisClient(port: number, workload: PeerWorkload): Promise<PeerClient> {
-  const connections = Array.from(
-    { length: workload.lanes },
-    () => new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0 }),
-  );
+  // ioredis reports why a connection failed as an 'error' event, and rejects connect() with a bare
+  // "Connection is closed": the event's error is the one worth throwing. No reconnecting either.
+  let failure: Error | undefined;
+  const connections = Array.from({ length: workload.lanes }, () => {
+    const connection = new Redis({
+      port,
+      host: '127.0.0.1',
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
+    connection.on('error', (error: Error) => {
+      failure ??= error;
+    });
+    return connection;
+  });
   const close = async () => {
     for (const each of connections) each.disconnect();
   };
@@ -65,7 +77,7 @@ export async function redisClient(port: number, workload: PeerWorkload): Promise
     await Promise.all(connections.map((connection) => connection.connect()));
   } catch (error) {
     await close();
-    throw error;
+    throw failure ?? error;
   }
   const values = peerValues(workload);
   const key = (run: number, lane: number) => `bench-${run}-${lane}`;

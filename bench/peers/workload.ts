@@ -8,7 +8,7 @@
  * writer; then as many readers read their lane back, from its start to what was written, in pages of
  * `recordsPerBatch`, `readPasses` times over. Every record and byte read back is counted and checked.
  * MiB/s counts record payload (values only), like the rest of the bench. The workload runs in a
- * process of its own (bench/peers/client-process.ts), one per system, so that every client starts
+ * process of its own (bench/peers/peer-process.ts), one per system, so that every client starts
  * with the same empty heap; the CPU of that process and of the server's is measured per phase.
  */
 import { randomBytes } from 'node:crypto';
@@ -86,6 +86,9 @@ export function peerValues(workload: Pick<PeerWorkload, 'recordBytes' | 'records
   );
 }
 
+/** The shortest phase whose CPU is reported: 20 of /proc's 10 ms ticks. */
+export const MIN_CPU_PHASE_SECONDS = 0.2;
+
 /** Where the workload's server runs, for its CPU per MiB (bench/cpu.ts processCpu). */
 export interface PeerServerProcess {
   serverPid?: number;
@@ -120,6 +123,16 @@ export async function measurePeer(
   about: Pick<PeerMeasurement, 'client' | 'config'>,
   { serverPid }: PeerServerProcess = {},
 ): Promise<PeerMeasurement> {
+  for (const field of [
+    'recordBytes',
+    'recordsPerBatch',
+    'lanes',
+    'batchesPerLane',
+    'readPasses',
+    'runs',
+  ] as const)
+    if (!Number.isInteger(workload[field]) || workload[field] < 1)
+      throw new Error(`peer workload: ${field} must be a whole number of at least 1, not ${workload[field]}`);
   const { lanes, batchesPerLane, recordsPerBatch, recordBytes, readPasses } = workload;
   const laneLanes = Array.from({ length: lanes }, (_, lane) => lane);
   const perLane = batchesPerLane * recordsPerBatch;
@@ -133,7 +146,9 @@ export async function measurePeer(
     bytes: number,
     into: CpuPerMiB[],
   ) => {
-    if (phase.server) into.push(cpuPerMiB(phase.server, phase.client, bytes, phase.seconds));
+    // /proc counts in 10 ms ticks: a shorter phase's server CPU would be off by more than 5 %.
+    if (phase.server && phase.seconds >= MIN_CPU_PHASE_SECONDS)
+      into.push(cpuPerMiB(phase.server, phase.client, bytes, phase.seconds));
   };
   for (let run = 0; run < workload.runs; run++) {
     await target.prepare(run);
