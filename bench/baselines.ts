@@ -1,8 +1,8 @@
 /**
  * The bare transport baseline: the same bodies and response sizes as a Streambed measurement, sent at
  * the same concurrency to a node:http server with nothing behind it (bench/bare-server.ts, a process
- * of its own), from the process that sends Streambed's: POSTs from the bench process like its
- * producers, GETs from the reading process like its fetches (bench/reader.ts). Two clients:
+ * of its own), from the process that sends Streambed's: the client process (bench/client-process.ts),
+ * POSTs like its producers, GETs like its fetches. Two clients:
  *
  * - `sdk`: the SDK's own HTTP path (client/http-exchange.ts: node:http with a keep-alive agent, the
  *   response read whole into one buffer), which its transport uses unless given a `fetch`.
@@ -17,9 +17,9 @@
 import { fileURLToPath } from 'node:url';
 import { exchange, keepAliveAgent } from '../client/http-exchange.ts';
 import { forkChild } from './child-link.ts';
+import type { ClientProcess } from './client-process.ts';
 import { type CpuPerMiB, type CpuTime, cpuBetween, cpuPerMiB, cpuSince, medianCpu } from './cpu.ts';
 import { collectGarbage } from './gc.ts';
-import type { Reader } from './reader.ts';
 import { MiB, median, runPool } from './stats.ts';
 
 export type BareClient = 'sdk' | 'fetch';
@@ -166,28 +166,41 @@ const warmUpRequests = (requests: number, concurrency: number) =>
   Math.min(requests, Math.max(2 * concurrency, 8));
 
 /**
- * `requests` POSTs of `body` from this process, `concurrency` in flight; `payloadBytes` is what they
- * carry in all.
+ * `requests` POSTs of one produce request's body (`recordsPerRequest` records of `recordBytes`),
+ * `concurrency` in flight, sent by `clients` (the process that sends Streambed's produce requests,
+ * bench/client-process.ts); `payloadBytes` is what they carry in all.
  */
 export function measureBarePost(
   bare: BareHttp,
-  body: Uint8Array,
-  options: { requests: number; concurrency: number; payloadBytes: number },
+  clients: ClientProcess,
+  options: {
+    recordBytes: number;
+    recordsPerRequest: number;
+    requests: number;
+    concurrency: number;
+    payloadBytes: number;
+  },
 ): Promise<BareRates> {
-  const { requests, concurrency } = options;
-  return measure(bare, options.payloadBytes, (client, warmUp) => {
-    const count = warmUp ? warmUpRequests(requests, concurrency) : requests;
-    return timedPass(count, concurrency, () => bare.post(body, client), { collect: !warmUp });
-  });
+  const { requests, concurrency, recordBytes, recordsPerRequest } = options;
+  return measure(bare, options.payloadBytes, (client, warmUp) =>
+    clients.barePost(bare.url, {
+      recordBytes,
+      recordsPerRequest,
+      requests: warmUp ? warmUpRequests(requests, concurrency) : requests,
+      concurrency,
+      client,
+      collect: !warmUp,
+    }),
+  );
 }
 
 /**
- * GETs of each of `responseBytes` in turn, `concurrency` in flight, sent by `reader` (the process
- * that reads Streambed's fetches, bench/reader.ts); `payloadBytes` in all.
+ * GETs of each of `responseBytes` in turn, `concurrency` in flight, sent by `clients` (the process
+ * that reads Streambed's fetches, bench/client-process.ts); `payloadBytes` in all.
  */
 export function measureBareGet(
   bare: BareHttp,
-  reader: Reader,
+  clients: ClientProcess,
   responseBytes: readonly number[],
   options: { concurrency: number; payloadBytes: number },
 ): Promise<BareRates> {
@@ -196,6 +209,6 @@ export function measureBareGet(
     const sizes = warmUp
       ? responseBytes.slice(0, warmUpRequests(responseBytes.length, concurrency))
       : responseBytes;
-    return reader.bareGet(bare.url, sizes, { concurrency, client, collect: !warmUp });
+    return clients.bareGet(bare.url, sizes, { concurrency, client, collect: !warmUp });
   });
 }

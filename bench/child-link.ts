@@ -1,5 +1,5 @@
 /**
- * The bench's own processes (bench/server.ts, bench/reader.ts), forked from the bench process and
+ * The bench's own processes (bench/server.ts, bench/client-process.ts), forked from the bench process and
  * spoken to over the IPC channel: the child announces itself with a `ready` message, may send
  * `progress` lines, and answers each call with a `reply` carrying the call's id. Both sides are here.
  */

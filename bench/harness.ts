@@ -1,7 +1,7 @@
 /**
  * What every scenario runs on: the real local server in a process of its own (bench/server.ts) over
- * counted storage, an SDK client in this process and a reading one in a process of its own
- * (bench/reader.ts), progress lines on stderr, and the calls that reach into the server process — its
+ * counted storage, an SDK client in this process (topics, small scenarios) and the headlines' one in a process of its own
+ * (bench/client-process.ts), progress lines on stderr, and the calls that reach into the server process — its
  * storage counters, its memory, and the work that runs next to its storage (building long logs,
  * timing core layers).
  *
@@ -21,17 +21,11 @@ import { startS3Emulator } from '../test/support/s3-emulator.ts';
 import { type BareHttp, startBareHttp } from './baselines.ts';
 import { forkChild } from './child-link.ts';
 import { type BenchClient, createBenchClient, type HttpCall } from './client.ts';
+import { type ClientProcess, inProcessClient, startClientProcess } from './client-process.ts';
 import { collectGarbage } from './gc.ts';
 import { emptyUnits } from './metered-meta-store.ts';
 import type { BackendKind } from './plan.ts';
-import {
-  type CpuProfile,
-  cpuProfiler,
-  type PhaseProfiler,
-  phaseProfiler,
-  SAMPLING_INTERVAL_US,
-} from './profiler.ts';
-import { inProcessReader, type Reader, startReader } from './reader.ts';
+import { type CpuProfile, type PhaseProfiler, phaseProfiler, SAMPLING_INTERVAL_US } from './profiler.ts';
 import type { CoreLayersArgs, LayerTiming } from './scenarios/core-layers.ts';
 import type {
   ServerCall,
@@ -87,10 +81,11 @@ export interface Harness {
   /** Core steps of one request timed in the server process (scenarios/core-layers.ts). */
   coreLayers(args: CoreLayersArgs): Promise<LayerTiming[]>;
   /**
-   * Reads fetches and the bare GETs they are compared with (bench/reader.ts): a process of its own
-   * beside a local server, the bench process against --url.
+   * Sends the produce headlines' requests and reads the fetch headlines', with the bare POSTs and GETs
+   * they are compared with (bench/client-process.ts): a process of its own beside a local server, the
+   * bench process against --url.
    */
-  reader: Reader;
+  clientProcess: ClientProcess;
   /** `--profile`: CPU profiles of the server and the client around the headline phases. */
   profiler?: PhaseProfiler;
   progress(message: string): void;
@@ -180,13 +175,12 @@ export async function startHarness(kind: BackendKind, options: HarnessOptions = 
     throw error;
   }
   const client = createBenchClient({ url: ready.url });
-  const started = await Promise.allSettled([startBareHttp(), startReader(ready.url)]);
-  const [bare, reader] = started.map((each) => (each.status === 'fulfilled' ? each.value : undefined)) as [
-    BareHttp | undefined,
-    Reader | undefined,
-  ];
-  if (bare === undefined || reader === undefined) {
-    await Promise.all([link.close(), bare?.close(), reader?.close()]);
+  const started = await Promise.allSettled([startBareHttp(), startClientProcess(ready.url)]);
+  const [bare, clientProcess] = started.map((each) =>
+    each.status === 'fulfilled' ? each.value : undefined,
+  ) as [BareHttp | undefined, ClientProcess | undefined];
+  if (bare === undefined || clientProcess === undefined) {
+    await Promise.all([link.close(), bare?.close(), clientProcess?.close()]);
     await aws?.stop();
     rmSync(scratch, { recursive: true, force: true });
     throw (started.find((each) => each.status === 'rejected') as PromiseRejectedResult).reason;
@@ -197,7 +191,7 @@ export async function startHarness(kind: BackendKind, options: HarnessOptions = 
     client,
     local: true,
     bare,
-    reader,
+    clientProcess,
     kafkaBroker: ready.kafkaBroker,
     backend: kind,
     ...(durability ? { durability } : {}),
@@ -227,14 +221,14 @@ export async function startHarness(kind: BackendKind, options: HarnessOptions = 
               },
               stop: () => link.call({ op: 'profileStop' }) as Promise<CpuProfile>,
             },
-            { produce: cpuProfiler(), fetch: reader.profiler },
+            clientProcess.profiler,
           ),
         }
       : {}),
     progress,
     async close() {
       try {
-        await Promise.all([link.close(), bare.close(), reader.close()]);
+        await Promise.all([link.close(), bare.close(), clientProcess.close()]);
         await aws?.stop();
       } finally {
         rmSync(scratch, { recursive: true, force: true });
@@ -250,7 +244,7 @@ export async function startHarness(kind: BackendKind, options: HarnessOptions = 
  */
 export function connectHarness(target: TransportOptions): Harness {
   const client = createBenchClient(target);
-  const reader = inProcessReader(client);
+  const clientProcess = inProcessClient(client);
   const scratch = mkdtempSync(join(tmpdir(), 'streambed-bench-'));
   const remoteOnly = (what: string) => () =>
     Promise.reject(new Error(`${what} needs the bench's own server process, not --url`));
@@ -258,7 +252,7 @@ export function connectHarness(target: TransportOptions): Harness {
     url: target.url,
     client,
     local: false,
-    reader,
+    clientProcess,
     backend: 'remote',
     scratchDir: join(scratch, 'raw'),
     serverStartRssMb: Number.NaN,
@@ -274,7 +268,7 @@ export function connectHarness(target: TransportOptions): Harness {
     coreLayers: remoteOnly('timing core layers'),
     progress: progressLines(),
     async close() {
-      await reader.close();
+      await clientProcess.close();
       rmSync(scratch, { recursive: true, force: true });
     },
   };

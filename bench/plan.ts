@@ -70,7 +70,7 @@ export const USAGE = `Usage: npm run bench -- [--quick] [--backend embedded|memo
                      memory: everything in the server's memory (its RSS then includes the data)
                      aws: DynamoDB + S3 through the AWS adapters, on DynamoDB Local and s3rver
                      started for the run (needs java), or on LocalStack if AWS_ENDPOINT_URL is set
-  --profile          CPU-profile the bench process and the server process during the headline
+  --profile          CPU-profile the client process and the server process during the headline
                      produce and cold fetch phases: .cpuprofile files, flame graphs (.svg) and
                      summaries in bench/results/profiles/, tables in report.md. Profiling slows
                      those phases, so the run's numbers are not comparable with unprofiled runs

@@ -264,7 +264,7 @@ export function writeProfiles(
     writeFileSync(
       join(dir, `${name}.svg`),
       renderFlameGraph(frameTree(profile, root), {
-        title: `${summary.phase} phase, ${profiledProcessName(summary.phase, summary.process)}: ${summary.samples} samples over ${summary.durationMs} ms`,
+        title: `${summary.phase} phase, ${profiledProcessName(summary.process)}: ${summary.samples} samples over ${summary.durationMs} ms`,
       }),
     );
     writeFileSync(join(dir, `${name}.md`), `${profileTables(summary, { heading: '#' }).join('\n')}\n`);

@@ -1,7 +1,7 @@
 /**
  * CPU profiles of the bench's headline phases (`npm run bench -- --profile`): V8's sampling profiler
- * through `node:inspector`, in the bench process (the SDK client) and in the server process (asked
- * over IPC, bench/server-protocol.ts), started just before a phase and stopped just after it. A
+ * through `node:inspector`, in the client process (the SDK client, bench/client-process.ts) and in the
+ * server process (each asked over IPC), started just before a phase and stopped just after it. A
  * phase that repeats (every run of the headline produce configuration, every cold read of the
  * headline dataset) is profiled each time and the profiles are merged into one, as if the runs had
  * followed each other without the baselines in between. bench/profile.ts turns them into files.
@@ -15,9 +15,8 @@ export type ProfiledPhase = 'produce' | 'fetch';
 export type ProfiledProcess = 'client' | 'server';
 
 /** How reports name the process a profile was taken in. */
-export function profiledProcessName(phase: ProfiledPhase, process: ProfiledProcess): string {
-  if (process === 'server') return 'server process';
-  return phase === 'fetch' ? 'reading process (SDK client)' : 'bench process (SDK client)';
+export function profiledProcessName(process: ProfiledProcess): string {
+  return process === 'server' ? 'server process' : 'client process (SDK client)';
 }
 
 /** V8's sampling interval while profiling, microseconds (its default is 1000). */
@@ -94,9 +93,9 @@ export function toSourcePositions(profile: CpuProfile, lookup: SourceMapLookup =
 }
 
 /**
- * Profiles the server and the phase's client process (the bench process for produce, the reading
- * process for fetch: bench/reader.ts) around the headline phases; `profiles` holds one merged profile
- * per pair.
+ * Profiles the server and the client process (bench/client-process.ts: it sends the produce headline's
+ * requests and reads the fetch headline's) around the headline phases; `profiles` holds one merged
+ * profile per pair.
  */
 export interface PhaseProfiler {
   start(phase: ProfiledPhase): Promise<void>;
@@ -104,10 +103,7 @@ export interface PhaseProfiler {
   readonly profiles: Map<`${ProfiledPhase}-${ProfiledProcess}`, CpuProfile>;
 }
 
-export function phaseProfiler(
-  server: CpuProfiler,
-  clients: Record<ProfiledPhase, CpuProfiler>,
-): PhaseProfiler {
+export function phaseProfiler(server: CpuProfiler, client: CpuProfiler): PhaseProfiler {
   const profiles: PhaseProfiler['profiles'] = new Map();
   const keep = (key: `${ProfiledPhase}-${ProfiledProcess}`, profile: CpuProfile) => {
     const earlier = profiles.get(key);
@@ -115,11 +111,11 @@ export function phaseProfiler(
   };
   return {
     profiles,
-    async start(phase) {
-      await Promise.all([server.start(), clients[phase].start()]);
+    async start() {
+      await Promise.all([server.start(), client.start()]);
     },
     async stop(phase) {
-      const [inServer, inClient] = await Promise.all([server.stop(), clients[phase].stop()]);
+      const [inServer, inClient] = await Promise.all([server.stop(), client.stop()]);
       keep(`${phase}-server`, inServer);
       keep(`${phase}-client`, inClient);
     },

@@ -156,7 +156,7 @@ function baselinesSection(results: BenchResults): string[] {
   return [
     '## Baselines',
     '',
-    `The headlines next to the same bytes moved without Streambed, measured in the same runs (medians over runs; each transport baseline is a warm-up pass then 3 passes per client, median). Bare HTTP: a node:http server with nothing behind it in a process of its own (it counts a POST's bytes and drops them; it answers a GET from one buffer allocated at start), reached through the SDK's own client (node:http with a keep-alive agent, client/http-exchange.ts) and through the global fetch (undici), with the same bodies at the same concurrency, from the process that sends Streambed's requests (produce: the bench process, ${produce.headline.concurrency} in flight; fetch: the reading process, a process of its own like a consumer's, the cold read's response sizes one at a time, as its one consumer reads). Raw: the same payload as one file per request, written as the fs object store writes or plainly written and fsynced, and read back whole.`,
+    `The headlines next to the same bytes moved without Streambed, measured in the same runs (medians over runs; each transport baseline is a warm-up pass then 3 passes per client, median). Bare HTTP: a node:http server with nothing behind it in a process of its own (it counts a POST's bytes and drops them; it answers a GET from one buffer allocated at start), reached through the SDK's own client (node:http with a keep-alive agent, client/http-exchange.ts) and through the global fetch (undici), with the same bodies at the same concurrency, from the process that sends Streambed's requests, the client process, a process of its own like an application's (produce: ${produce.headline.concurrency} in flight; fetch: the cold read's response sizes one at a time, as its one consumer reads). Raw: the same payload as one file per request, written as the fs object store writes or plainly written and fsynced, and read back whole.`,
     '',
     table(
       ['headline', 'baseline', 'baseline MiB/s', 'Streambed MiB/s', 'Streambed / baseline'],
@@ -197,8 +197,8 @@ function rawWriteTable(results: BenchResults): string[] {
 
 /**
  * CPU per MiB of each headline and of its bare transport (bench/cpu.ts): user + system time of all
- * threads of the server process and of the client's process (the bench process for produce, the
- * reading process for fetch), per MiB of payload, and the share of the cores they kept busy together. A run near 100% busy is CPU-bound.
+ * threads of the server process and of the client process, per MiB of payload, and the share of the
+ * cores they kept busy together. A run near 100% busy is CPU-bound.
  */
 function cpuTable(results: BenchResults): string[] {
   const { produce, fetch } = results;
@@ -219,7 +219,7 @@ function cpuTable(results: BenchResults): string[] {
   ];
   if (body.length === 0) return [];
   return [
-    `CPU per MiB of payload in the same runs (user + system time of every thread of each process, the kernel's share in brackets; medians over runs/passes). The client is the bench process for produce and the reading process for fetch. "Busy" is the share of the machine's ${results.run.cores} cores the two processes used together; near 100% the run is CPU-bound and only less CPU per MiB makes it faster. "Ceiling" is the rate at which that CPU per MiB would keep every core busy.`,
+    `CPU per MiB of payload in the same runs (user + system time of every thread of each process, the kernel's share in brackets; medians over runs/passes). The client is the client process, which sends the produce requests and reads the fetches. "Busy" is the share of the machine's ${results.run.cores} cores the two processes used together; near 100% the run is CPU-bound and only less CPU per MiB makes it faster. "Ceiling" is the rate at which that CPU per MiB would keep every core busy.`,
     '',
     table(
       ['headline', 'measured', 'server ms/MiB', 'client ms/MiB', 'total ms/MiB', 'busy', 'ceiling MiB/s'],
@@ -231,7 +231,7 @@ function cpuTable(results: BenchResults): string[] {
 
 /** One profile's tables: self time by area, then the functions with the most self time. */
 export function profileTables(summary: ProfileSummary, { heading = '###' } = {}): string[] {
-  const who = profiledProcessName(summary.phase, summary.process);
+  const who = profiledProcessName(summary.process);
   return [
     `${heading} ${summary.phase}, ${who}`,
     '',

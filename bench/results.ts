@@ -269,7 +269,7 @@ export function buildResults(plan: BenchPlan, outputs: ScenarioOutputs) {
       ...runInfo(plan, outputs.durationSec),
       backend: plan.backend,
       totalMemoryMb: Math.round(totalmem() / MiB),
-      note: "The server and its storage run in a process of their own (port 0 on 127.0.0.1); the clients share the machine's cores with it: the producers in the bench process, the headline fetch's consumer in a reading process of its own.",
+      note: "The server and its storage run in a process of their own (port 0 on 127.0.0.1); the clients share the machine's cores with it: the headlines' producers and consumer in a client process of its own, the smaller scenarios' clients in the bench process.",
     },
     putsPerProduceRequest,
     commit: {

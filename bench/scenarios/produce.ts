@@ -10,14 +10,13 @@
  * and with fetch (bench/baselines.ts), the same bodies at the same concurrency.
  */
 import { randomBytes } from 'node:crypto';
-import type { Message, Producer } from '../../client/producer.ts';
 import type { ProduceRecord } from '../../client/wire/binary.ts';
 import { encodeProduceBody } from '../../client/wire/binary.ts';
 import { measureBarePost } from '../baselines.ts';
-import { type CpuPerMiB, cpuPerMiB, cpuSince, describeCpu, medianCpu } from '../cpu.ts';
+import { type CpuPerMiB, cpuPerMiB, describeCpu, medianCpu } from '../cpu.ts';
 import type { Harness } from '../harness.ts';
 import { type BenchPlan, isHeadline, type ProduceConfig, recordsPerRequest } from '../plan.ts';
-import { formatBytes, type LatencySummary, MiB, median, round, runPool, summarize } from '../stats.ts';
+import { formatBytes, type LatencySummary, MiB, median, round, summarize } from '../stats.ts';
 import { medianRawCpu, type RawCpu, rawWriteRead } from './raw-fs.ts';
 
 export interface ProduceRun {
@@ -39,7 +38,7 @@ export interface ProduceRun {
   bareHttpMibPerSec: number;
   /** The same through the global fetch (undici). */
   bareFetchMibPerSec: number;
-  /** CPU per MiB of the server and the bench process (a local server only). */
+  /** CPU per MiB of the server and the client process (a local server only). */
   cpu?: CpuPerMiB;
   /** The same for the bare transport with the SDK's client. */
   bareHttpCpu?: CpuPerMiB;
@@ -116,14 +115,6 @@ export async function runProduce(harness: Harness, plan: BenchPlan): Promise<Pro
     const perRequest = recordsPerRequest(config.recordBytes, config.requestBytes);
     const payloadPerRequest = perRequest * config.recordBytes;
     const requests = requestCount(payloadPerRequest, plan.produce);
-    const messages: Message<Uint8Array>[][] = Array.from({ length: config.concurrency }, (_, lane) =>
-      Array.from({ length: perRequest }, (_, i) => ({
-        value: payloadOf(config.recordBytes, i),
-        partition: lane,
-      })),
-    );
-    const bareBody = produceBody(config.recordBytes, perRequest, 0);
-    const bodyBytes = bareBody.byteLength;
     const profiler = isHeadline(config, plan) ? harness.profiler : undefined;
     const label = `${formatBytes(config.recordBytes)} records x ${formatBytes(config.requestBytes)} requests x ${config.concurrency}`;
     const runs: ProduceRun[] = [];
@@ -135,25 +126,20 @@ export async function runProduce(harness: Harness, plan: BenchPlan): Promise<Pro
     for (let run = 0; run < plan.runs; run++) {
       const topic = freshTopic('produce');
       await harness.client.createTopic(topic, config.concurrency);
-      const producers = messages.map(() =>
-        harness.client.producer({ batchBytes: bodyBytes, retry: { retries: 0 } }),
-      );
       // The profiler starts before the phase and stops after it, so that the server CPU the phase
       // counts leaves out the profiler's start and its profile's serialization.
       await profiler?.start('produce');
       await harness.beginPhase({ collect: true });
-      const clientAt = process.cpuUsage();
-      const start = performance.now();
-      await runPool(requests, config.concurrency, async (_, lane) => {
-        const sent = performance.now();
-        await (producers[lane] as Producer<Uint8Array>).send({
-          topic,
-          messages: messages[lane] as Message<Uint8Array>[],
-        });
-        latencies.push(performance.now() - sent);
+      const pass = await harness.clientProcess.produce({
+        topic,
+        concurrency: config.concurrency,
+        requests,
+        recordBytes: config.recordBytes,
+        recordsPerRequest: perRequest,
+        collect: true,
       });
-      const seconds = (performance.now() - start) / 1000;
-      const clientCpu = cpuSince(clientAt);
+      const { seconds, cpu: clientCpu } = pass;
+      latencies.push(...pass.latencies);
       const counts = await harness.endPhase();
       await profiler?.stop('produce');
       puts += counts.objects.puts;
@@ -174,7 +160,9 @@ export async function runProduce(harness: Harness, plan: BenchPlan): Promise<Pro
       const bareRates =
         harness.bare === undefined
           ? undefined
-          : await measureBarePost(harness.bare, bareBody, {
+          : await measureBarePost(harness.bare, harness.clientProcess, {
+              recordBytes: config.recordBytes,
+              recordsPerRequest: perRequest,
               requests,
               concurrency: config.concurrency,
               payloadBytes,

@@ -2,7 +2,7 @@
  * Write a dataset, then read it all back with binary fetch: once cold (the first read, which is also
  * what the cost per GiB counts: written once, read once) and again warm at each max_bytes. One dataset
  * per produce request size, one partition, one producer and one consumer, fresh topics per run. The
- * consumer is the reading process (bench/reader.ts), which also sends the bare GETs compared with it.
+ * consumer is the client process (bench/client-process.ts), which also sends the bare GETs compared with it.
  *
  * "Cold" means the first read through Streambed; the operating system's page cache still holds the
  * files just written (the bench cannot drop caches without root), and Streambed itself caches nothing
@@ -98,7 +98,7 @@ export async function runReadBack(harness: Harness, plan: BenchPlan): Promise<Re
       // counts leaves out the profiler's start and its profile's serialization.
       await profiler?.start('fetch');
       await harness.beginPhase({ collect: true });
-      const first = await harness.reader.read({
+      const first = await harness.clientProcess.read({
         topic,
         partition: 0,
         highWatermark: requests * perRequest,
@@ -122,7 +122,7 @@ export async function runReadBack(harness: Harness, plan: BenchPlan): Promise<Re
       usage = usage === undefined ? once : addUsage(usage, once);
 
       for (const [i, maxBytes] of readBack.maxBytes.entries()) {
-        const pass = await harness.reader.read({
+        const pass = await harness.clientProcess.read({
           topic,
           partition: 0,
           highWatermark: requests * perRequest,
@@ -151,7 +151,7 @@ export async function runReadBack(harness: Harness, plan: BenchPlan): Promise<Re
         // The same response sizes from the bare HTTP server, one after another like the cold read.
         const rates = await measureBareGet(
           bare,
-          harness.reader,
+          harness.clientProcess,
           first.calls.map((call) => call.responseBytes),
           { concurrency: 1, payloadBytes },
         );

@@ -1,6 +1,6 @@
 /**
  * Edges of the bench's child links (bench/child-link.ts) and of reading a partition
- * (bench/reader.ts) that the main tests leave out.
+ * (bench/client-process.ts) that the main tests leave out.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forkChild } from '../../bench/child-link.ts';
 import { type BenchClient, createBenchClient } from '../../bench/client.ts';
-import { inProcessReader, readPass } from '../../bench/reader.ts';
+import { inProcessClient, readPass } from '../../bench/client-process.ts';
 import { produceBody } from '../../bench/scenarios/produce.ts';
 import { KiB } from '../../bench/stats.ts';
 import { type LocalServer, startLocalServer } from '../../lambdas/runtime/local-server.ts';
@@ -118,7 +118,7 @@ describe('reads through one reader at once', () => {
   });
 
   it('each pass counts its own fetches’ calls: a second pass at once is refused', async () => {
-    const reader = inProcessReader(createBenchClient({ url: server.url }));
+    const reader = inProcessClient(createBenchClient({ url: server.url }));
     const request = {
       partition: 0,
       highWatermark: requests * perRequest,

@@ -1,12 +1,19 @@
 /**
- * The reading process (bench/reader.ts): a consumer's process of its own, with nothing in its heap but
- * what reading needs. Forked by the bench process, it answers calls over the IPC channel
- * (bench/child-link.ts) and exits when that channel closes.
+ * The client process (bench/client-process.ts): an application's process of its own, with nothing in
+ * its heap but what producing and reading need. Forked by the bench process, it answers calls over the
+ * IPC channel (bench/child-link.ts) and exits when that channel closes.
  */
 import { answerCalls, sendToParent } from './child-link.ts';
 import { type BenchClient, createBenchClient } from './client.ts';
+import {
+  bareClients,
+  bareGetPass,
+  barePostPass,
+  type ClientCall,
+  producePass,
+  readPass,
+} from './client-process.ts';
 import { cpuProfiler } from './profiler.ts';
-import { bareClients, bareGetPass, type ReaderCall, readPass } from './reader.ts';
 
 function main(): void {
   const clients = new Map<string, BenchClient>();
@@ -20,8 +27,16 @@ function main(): void {
   };
   const bare = bareClients();
   const profiler = cpuProfiler();
-  answerCalls<ReaderCall>(async (call) => {
+  answerCalls<ClientCall>(async (call) => {
     switch (call.op) {
+      case 'produce': {
+        const { op: _, url, ...request } = call;
+        return producePass(clientOf(url), request);
+      }
+      case 'barePost': {
+        const { op: _, url, ...request } = call;
+        return barePostPass(bare.of(url), request);
+      }
       case 'read': {
         const { op: _, url, ...request } = call;
         return readPass(clientOf(url), request);
