@@ -42,6 +42,12 @@ export interface CpuPerMiB {
   busy: number;
   /** MiB/s at which serverMs + clientMs per MiB would keep every core busy. */
   ceilingMibPerSec: number;
+  /**
+   * Share of the time the server's event loop ran code (0..1), where the server reported it (the
+   * bench's own server process): near 1, its one JavaScript thread limits the rate, whatever the
+   * cores have left.
+   */
+  serverLoopBusy?: number;
 }
 
 /** `server` and `client` used over `seconds` of wall time while `payloadBytes` moved. */
@@ -51,10 +57,12 @@ export function cpuPerMiB(
   payloadBytes: number,
   seconds: number,
   cores = availableParallelism(),
+  serverLoopBusy?: number,
 ): CpuPerMiB {
   const mib = payloadBytes / MiB;
   const total = cpuMs(server) + cpuMs(client);
   return {
+    ...(serverLoopBusy === undefined ? {} : { serverLoopBusy: round(serverLoopBusy) }),
     serverMs: round(cpuMs(server) / mib),
     serverSystemMs: round(server.systemMs / mib),
     clientMs: round(cpuMs(client) / mib),
@@ -67,8 +75,11 @@ export function cpuPerMiB(
 /** The median of each field over several measurements (each field on its own). */
 export function medianCpu(samples: readonly CpuPerMiB[]): CpuPerMiB | undefined {
   if (samples.length === 0) return undefined;
-  const field = (key: keyof CpuPerMiB) => round(median(samples.map((s) => s[key])));
+  const field = (key: Exclude<keyof CpuPerMiB, 'serverLoopBusy'>) =>
+    round(median(samples.map((s) => s[key])));
+  const loops = samples.flatMap((s) => (s.serverLoopBusy === undefined ? [] : [s.serverLoopBusy]));
   return {
+    ...(loops.length === 0 ? {} : { serverLoopBusy: round(median(loops)) }),
     serverMs: field('serverMs'),
     serverSystemMs: field('serverSystemMs'),
     clientMs: field('clientMs'),
@@ -80,7 +91,11 @@ export function medianCpu(samples: readonly CpuPerMiB[]): CpuPerMiB | undefined 
 
 /** "server 5.1 ms/MiB (1.9 kernel) + client 3.2 (0.4) = 8.3 ms/MiB; 2 cores 97% busy" */
 export function describeCpu(cpu: CpuPerMiB): string {
-  return `server ${cpu.serverMs} ms/MiB (${cpu.serverSystemMs} kernel) + client ${cpu.clientMs} (${cpu.clientSystemMs}) = ${round(cpu.serverMs + cpu.clientMs)} ms CPU per MiB; ${availableParallelism()} cores ${Math.round(cpu.busy * 100)}% busy`;
+  const loop =
+    cpu.serverLoopBusy === undefined
+      ? ''
+      : `, the server's event loop ${Math.round(cpu.serverLoopBusy * 100)}% busy`;
+  return `server ${cpu.serverMs} ms/MiB (${cpu.serverSystemMs} kernel) + client ${cpu.clientMs} (${cpu.clientSystemMs}) = ${round(cpu.serverMs + cpu.clientMs)} ms CPU per MiB; ${availableParallelism()} cores ${Math.round(cpu.busy * 100)}% busy${loop}`;
 }
 
 /** Clock ticks per second of /proc's CPU times (USER_HZ: 100 on Linux's usual builds). */

@@ -210,6 +210,7 @@ function cpuTable(results: BenchResults): string[] {
     round(m.serverMs + m.clientMs),
     `${Math.round(m.busy * 100)}%`,
     m.ceilingMibPerSec,
+    m.serverLoopBusy === undefined ? '—' : `${Math.round(m.serverLoopBusy * 100)}%`,
   ];
   const rows = (path: string, cpu: typeof produce.cpu, bare: string) =>
     cpu === undefined ? [] : [row(path, 'Streambed', cpu.streambed), row(path, bare, cpu.bareHttpSdkClient)];
@@ -219,10 +220,19 @@ function cpuTable(results: BenchResults): string[] {
   ];
   if (body.length === 0) return [];
   return [
-    `CPU per MiB of payload in the same runs (user + system time of every thread of each process, the kernel's share in brackets; medians over runs/passes). The client is the client process, which sends the produce requests and reads the fetches. "Busy" is the share of the machine's ${results.run.cores} cores the two processes used together; near 100% the run is CPU-bound and only less CPU per MiB makes it faster. "Ceiling" is the rate at which that CPU per MiB would keep every core busy.`,
+    `CPU per MiB of payload in the same runs (user + system time of every thread of each process, the kernel's share in brackets; medians over runs/passes). The client is the client process, which sends the produce requests and reads the fetches. "Busy" is the share of the machine's ${results.run.cores} cores the two processes used together; near 100% the run is CPU-bound and only less CPU per MiB makes it faster. "Ceiling" is the rate at which that CPU per MiB would keep every core busy. "Server loop" is the share of the time the Streambed server's event loop was running code (performance.eventLoopUtilization): near 100%, its one JavaScript thread is the limit even with cores to spare.`,
     '',
     table(
-      ['headline', 'measured', 'server ms/MiB', 'client ms/MiB', 'total ms/MiB', 'busy', 'ceiling MiB/s'],
+      [
+        'headline',
+        'measured',
+        'server ms/MiB',
+        'client ms/MiB',
+        'total ms/MiB',
+        'busy',
+        'ceiling MiB/s',
+        'server loop',
+      ],
       body,
     ),
     '',

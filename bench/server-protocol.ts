@@ -25,6 +25,11 @@ export interface StorageCounts {
   units: RequestUnits;
   /** CPU the server process used during the phase (bench/cpu.ts); absent for a server reached by --url. */
   cpu?: CpuTime;
+  /**
+   * Share of the phase the server's event loop spent running code rather than waiting for I/O
+   * (performance.eventLoopUtilization, 0..1): near 1, its one JavaScript thread is what limits it.
+   */
+  loopBusy?: number;
 }
 
 export interface ServerMemory {

@@ -77,6 +77,7 @@ async function main(): Promise<void> {
 
   const profiler = cpuProfiler();
   let cpuAt = process.cpuUsage();
+  let loopAt = performance.eventLoopUtilization();
   const answer = async (call: ServerCall): Promise<unknown> => {
     switch (call.op) {
       case 'begin':
@@ -85,6 +86,7 @@ async function main(): Promise<void> {
         counted.reset();
         metered.reset();
         cpuAt = process.cpuUsage();
+        loopAt = performance.eventLoopUtilization();
         return null;
       case 'end': {
         const { transactSizes, ...meta } = counted.counts;
@@ -93,6 +95,7 @@ async function main(): Promise<void> {
           meta: { ...meta, opsPerTransaction: [...transactSizes] },
           units: metered.reset(),
           cpu: cpuSince(cpuAt),
+          loopBusy: performance.eventLoopUtilization(loopAt).utilization,
         };
         return counts;
       }

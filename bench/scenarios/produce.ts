@@ -181,7 +181,9 @@ export async function runProduce(harness: Harness, plan: BenchPlan): Promise<Pro
         ...(raw === undefined ? {} : { rawFsWriteCpu: raw.writeCpu, rawFsRewriteCpu: raw.rewriteCpu }),
         bareHttpMibPerSec: round(bareRates?.sdkMibPerSec ?? Number.NaN),
         bareFetchMibPerSec: round(bareRates?.fetchMibPerSec ?? Number.NaN),
-        ...(counts.cpu === undefined ? {} : { cpu: cpuPerMiB(counts.cpu, clientCpu, payloadBytes, seconds) }),
+        ...(counts.cpu === undefined
+          ? {}
+          : { cpu: cpuPerMiB(counts.cpu, clientCpu, payloadBytes, seconds, undefined, counts.loopBusy) }),
         ...(bareRates === undefined ? {} : { bareHttpCpu: bareRates.sdkCpu }),
       });
     }

@@ -108,7 +108,9 @@ export async function runReadBack(harness: Harness, plan: BenchPlan): Promise<Re
       const read = await harness.endPhase();
       await profiler?.stop('fetch');
       if (read.cpu !== undefined)
-        cpuSamples.push(cpuPerMiB(read.cpu, first.cpu, payloadBytes, first.seconds));
+        cpuSamples.push(
+          cpuPerMiB(read.cpu, first.cpu, payloadBytes, first.seconds, undefined, read.loopBusy),
+        );
       cold.rates.push(payloadBytes / MiB / first.seconds);
       cold.latencies.push(...first.latencies);
       cold.fetches = first.fetches;

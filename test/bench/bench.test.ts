@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { runBench, runRemoteBench } from '../../bench/bench.ts';
-import { cpuBetween, cpuPerMiB } from '../../bench/cpu.ts';
+import { cpuBetween, cpuPerMiB, describeCpu, medianCpu } from '../../bench/cpu.ts';
 import { collectGarbage } from '../../bench/gc.ts';
 import { measureNats } from '../../bench/peers/nats.ts';
 import { measureRedis } from '../../bench/peers/redis.ts';
@@ -128,6 +128,14 @@ describe('CPU per MiB (bench/cpu.ts)', () => {
       busy: 0.25,
       ceilingMibPerSec: 400,
     });
+    // The server's event loop, where it reported it, rides along, and its median with the rest.
+    const loop = cpuPerMiB(server, client, 100 * MiB, 1, 2, 0.91234);
+    expect(loop.serverLoopBusy).toBe(0.912);
+    const samples = [loop, { ...loop, serverLoopBusy: 0.5 }, { ...loop, serverLoopBusy: 0.7 }];
+    // A sample without it (a server that did not say) is left out of its median, not counted as 0.
+    expect(medianCpu([...samples, cpuPerMiB(server, client, MiB, 1, 2)])?.serverLoopBusy).toBe(0.7);
+    expect(describeCpu(loop)).toMatch(/, the server's event loop 91% busy$/);
+    expect(describeCpu(cpuPerMiB(server, client, MiB, 1, 2))).not.toMatch(/event loop/);
     expect(cpuBetween({ user: 1_000, system: 2_000 }, { user: 4_000, system: 2_500 })).toEqual({
       userMs: 3,
       systemMs: 0.5,
@@ -186,6 +194,9 @@ describe('a whole bench run with a tiny plan', () => {
         expect(measured?.busy).toBeGreaterThan(0);
         expect(measured?.ceilingMibPerSec).toBeGreaterThan(0);
       }
+      // The server's event loop ran code for part of the phase: it says whether its thread limits.
+      expect(cpu?.streambed.serverLoopBusy).toBeGreaterThan(0);
+      expect(cpu?.streambed.serverLoopBusy).toBeLessThanOrEqual(1);
     }
     // Storing the bytes by itself: fresh files and a warm rewrite, each with its CPU per MiB.
     for (const raw of [results.produce.rawWrites?.freshLikeStore, results.produce.rawWrites?.rewrite]) {
