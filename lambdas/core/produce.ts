@@ -359,13 +359,19 @@ function partitionsFailed(
   first: unknown,
 ): StreamError {
   const cause = first instanceof StreamError ? first : undefined;
+  // A refusal's reason (a corrupt batch, say) is what the client acts on: it stays with its code.
+  const reason = cause?.details?.reason;
   return new StreamError(
     cause?.code ?? 'INTERNAL',
-    `produce to ${topic}: partitions ${missing.join(', ')} did not commit${someCommitted ? ' (the others did)' : ''}; retry with the same Idempotency-Key`,
+    `produce to ${topic}: partitions ${missing.join(', ')} did not commit${someCommitted ? ' (the others did)' : ''}; ${
+      cause === undefined || cause.retriable
+        ? 'retry with the same Idempotency-Key'
+        : `the first refusal: ${cause.message}`
+    }`,
     {
       retriable: cause?.retriable ?? false,
       cause: first,
-      details: { offsets: committed },
+      details: { offsets: committed, ...(reason === undefined ? {} : { reason }) },
     },
   );
 }

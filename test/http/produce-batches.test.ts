@@ -349,6 +349,33 @@ describe('POST records with record batches', () => {
     expect((await read(topic, 0)).records?.map((r) => r.value)).toEqual(['kept']);
   });
 
+  it("keeps the refused frame's reason when the other partitions committed", async () => {
+    // Prepare: two frames, the second's last value changed after its CRC was computed
+    const topic = await newTopic(2);
+    const body = encodeProduceBatches([
+      { partition: 0, records: [record('intact')] },
+      { partition: 1, records: [record('damaged')] },
+    ]);
+    body.set([(body.at(-3) as number) ^ 0xff], body.byteLength - 3);
+
+    // Act
+    const answer = await produceBatches(topic, body);
+
+    // Assess: the refusal's code and reason, and the offset of what did commit
+    expect(answer.status).toBe(400);
+    expect(answer.body.error).toMatchObject({
+      code: 'INVALID_REQUEST',
+      reason: 'CORRUPT_MESSAGE',
+      offsets: [{ partition: 0, offset: 0 }, null],
+    });
+    // A refusal is not cured by a retry: the message says what was refused instead.
+    expect(answer.body.error?.message).toMatch(
+      /partitions 1 did not commit \(the others did\); the first refusal: .*CRC/,
+    );
+    expect((await read(topic, 0)).highWatermark).toBe(1);
+    expect((await read(topic, 1)).highWatermark).toBe(0);
+  });
+
   it('limits each record to max.message.bytes, as the compact form does, not each batch', async () => {
     // Prepare
     const topic = `b-${randomUUID().slice(0, 8)}`;
