@@ -307,23 +307,44 @@ describe('POST records with record batches', () => {
     expect((await read(topic, 0)).highWatermark).toBe(1);
   });
 
-  it('refuses a batch whose CRC does not match, writing nothing', async () => {
-    // Prepare: one byte of a value changed after the CRC was computed
-    const topic = await newTopic(1);
-    const body = encodeProduceBatches([{ partition: 0, records: [record('intact')] }]);
-    body.set([(body.at(-3) as number) ^ 0xff], body.byteLength - 3);
+  // One byte of the last frame's value changed after its CRC was computed: alone, nothing is
+  // written; after a frame that commits, that frame's offset comes back with the refusal's reason.
+  for (const [what, parts, committed] of [
+    ['refuses a batch whose CRC does not match, writing nothing', [[0, 'damaged']], []],
+    [
+      "keeps the refused frame's reason when the other partitions committed",
+      [
+        [0, 'intact'],
+        [1, 'damaged'],
+      ],
+      [{ partition: 0, offset: 0 }],
+    ],
+  ] as const)
+    it(what, async () => {
+      // Prepare
+      const topic = await newTopic(2);
+      const body = encodeProduceBatches(
+        parts.map(([partition, value]) => ({ partition, records: [record(value)] })),
+      );
+      body.set([(body.at(-3) as number) ^ 0xff], body.byteLength - 3);
 
-    // Act
-    const answer = await produceBatches(topic, body);
+      // Act
+      const answer = await produceBatches(topic, body);
 
-    // Assess
-    expect(answer.status).toBe(400);
-    expect(answer.body.error).toMatchObject({
-      code: 'INVALID_REQUEST',
-      reason: 'CORRUPT_MESSAGE',
+      // Assess
+      expect(answer.status).toBe(400);
+      expect(answer.body.error).toMatchObject({ code: 'INVALID_REQUEST', reason: 'CORRUPT_MESSAGE' });
+      const damaged = parts.length - 1;
+      if (committed.length > 0) {
+        expect(answer.body.error?.offsets).toEqual([...committed, null]);
+        // A refusal is not cured by a retry: the message says what was refused instead.
+        expect(answer.body.error?.message).toMatch(
+          new RegExp(`partitions ${damaged} did not commit \\(the others did\\); the first refusal: .*CRC`),
+        );
+      }
+      for (const [partition] of parts)
+        expect((await read(topic, partition)).highWatermark).toBe(partition === damaged ? 0 : 1);
     });
-    expect((await read(topic, 0)).highWatermark).toBe(0);
-  });
 
   it('commits the partitions that exist and names the one that does not, with the committed offsets', async () => {
     // Prepare
@@ -347,33 +368,6 @@ describe('POST records with record batches', () => {
     expect(none.status).toBe(404);
     expect(none.body.error?.message).toContain('has no partition 7');
     expect((await read(topic, 0)).records?.map((r) => r.value)).toEqual(['kept']);
-  });
-
-  it("keeps the refused frame's reason when the other partitions committed", async () => {
-    // Prepare: two frames, the second's last value changed after its CRC was computed
-    const topic = await newTopic(2);
-    const body = encodeProduceBatches([
-      { partition: 0, records: [record('intact')] },
-      { partition: 1, records: [record('damaged')] },
-    ]);
-    body.set([(body.at(-3) as number) ^ 0xff], body.byteLength - 3);
-
-    // Act
-    const answer = await produceBatches(topic, body);
-
-    // Assess: the refusal's code and reason, and the offset of what did commit
-    expect(answer.status).toBe(400);
-    expect(answer.body.error).toMatchObject({
-      code: 'INVALID_REQUEST',
-      reason: 'CORRUPT_MESSAGE',
-      offsets: [{ partition: 0, offset: 0 }, null],
-    });
-    // A refusal is not cured by a retry: the message says what was refused instead.
-    expect(answer.body.error?.message).toMatch(
-      /partitions 1 did not commit \(the others did\); the first refusal: .*CRC/,
-    );
-    expect((await read(topic, 0)).highWatermark).toBe(1);
-    expect((await read(topic, 1)).highWatermark).toBe(0);
   });
 
   it('limits each record to max.message.bytes, as the compact form does, not each batch', async () => {
