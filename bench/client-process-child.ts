@@ -4,34 +4,27 @@
  * IPC channel (bench/child-link.ts) and exits when that channel closes.
  */
 import { answerCalls, sendToParent } from './child-link.ts';
-import { type BenchClient, createBenchClient } from './client.ts';
+import { createBenchClient } from './client.ts';
 import {
   bareClients,
   bareGetPass,
   barePostPass,
   type ClientCall,
+  clientsByUrl,
   producePass,
   readPass,
 } from './client-process.ts';
 import { cpuProfiler } from './profiler.ts';
 
 function main(): void {
-  const clients = new Map<string, BenchClient>();
-  const clientOf = (url: string): BenchClient => {
-    let client = clients.get(url);
-    if (client === undefined) {
-      client = createBenchClient({ url });
-      clients.set(url, client);
-    }
-    return client;
-  };
+  const clients = clientsByUrl((url) => createBenchClient({ url }));
   const bare = bareClients();
   const profiler = cpuProfiler();
   answerCalls<ClientCall>(async (call) => {
     switch (call.op) {
       case 'produce': {
         const { op: _, url, ...request } = call;
-        return producePass(clientOf(url), request);
+        return producePass(clients.of(url), request);
       }
       case 'barePost': {
         const { op: _, url, ...request } = call;
@@ -39,7 +32,7 @@ function main(): void {
       }
       case 'read': {
         const { op: _, url, ...request } = call;
-        return readPass(clientOf(url), request);
+        return readPass(clients.of(url), request);
       }
       case 'bareGet': {
         const { op: _, url, responseBytes, ...request } = call;

@@ -194,24 +194,30 @@ export function bareGetPass(
   return timedPass(responseBytes.length, concurrency, get, { collect });
 }
 
-/** Clients to the bare servers asked for so far, by URL. */
-export function bareClients(): { of(url: string): ReturnType<typeof bareClient>; close(): void } {
-  const clients = new Map<string, ReturnType<typeof bareClient>>();
+/** One client per URL, made the first time a URL is asked for; `close` closes every one made. */
+export function clientsByUrl<T>(
+  make: (url: string) => T,
+  closeOne: (client: T) => void = () => {},
+): { of(url: string): T; close(): void } {
+  const clients = new Map<string, T>();
   return {
     of(url) {
       let client = clients.get(url);
       if (client === undefined) {
-        client = bareClient(url);
+        client = make(url);
         clients.set(url, client);
       }
       return client;
     },
     close() {
-      for (const client of clients.values()) client.close();
+      for (const client of clients.values()) closeOne(client);
       clients.clear();
     },
   };
 }
+
+/** Clients to the bare servers asked for so far, by URL. */
+export const bareClients = () => clientsByUrl(bareClient, (client) => client.close());
 
 /** Reads from this process, through `client`. */
 export function inProcessClient(client: BenchClient): ClientProcess {
