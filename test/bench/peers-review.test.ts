@@ -16,7 +16,6 @@ import {
   type PeerWorkload,
 } from '../../bench/peers/workload.ts';
 import { KiB, MiB } from '../../bench/stats.ts';
-import { spin } from '../support/spin.ts';
 
 const onLinux = process.platform === 'linux';
 
@@ -137,7 +136,12 @@ describe('measurePeer edge cases', () => {
     ] as const) {
       const workload = { ...smallWorkload, [field]: value };
       let prepared = false;
-      const target = { ...memoryTarget(workload), prepare: async () => void (prepared = true) };
+      const target = {
+        ...memoryTarget(workload),
+        prepare: async () => {
+          prepared = true;
+        },
+      };
       await expect(measurePeer(target, workload, { client: 'fake', config: '' })).rejects.toThrow(
         `peer workload: ${field} must be a whole number of at least 1, not ${value}`,
       );
