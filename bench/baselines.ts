@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { exchange, keepAliveAgent } from '../client/http-exchange.ts';
 import { forkChild } from './child-link.ts';
 import type { ClientProcess } from './client-process.ts';
-import { type CpuPerMiB, type CpuTime, cpuBetween, cpuPerMiB, cpuSince, medianCpu } from './cpu.ts';
+import { type CpuPerMiB, type CpuTime, cpuBetween, cpuPerMiB, medianCpu, withCpu } from './cpu.ts';
 import { collectGarbage } from './gc.ts';
 import { MiB, median, runPool } from './stats.ts';
 
@@ -124,12 +124,12 @@ export async function timedPass(
   { collect }: { collect: boolean },
 ): Promise<TimedPass> {
   if (collect) collectGarbage();
-  const clientAt = process.cpuUsage();
-  const start = performance.now();
-  await runPool(requests, concurrency, async (index) => {
-    await send(index);
-  });
-  return { seconds: (performance.now() - start) / 1000, cpu: cpuSince(clientAt) };
+  const { seconds, cpu } = await withCpu(() =>
+    runPool(requests, concurrency, async (index) => {
+      await send(index);
+    }),
+  );
+  return { seconds, cpu };
 }
 
 /**

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { type BareClient, bareClient, type TimedPass, timedPass } from './baselines.ts';
 import { forkChild } from './child-link.ts';
 import type { BenchClient, HttpCall } from './client.ts';
-import { type CpuTime, cpuSince } from './cpu.ts';
+import { type CpuTime, withCpu } from './cpu.ts';
 import { collectGarbage } from './gc.ts';
 import { type CpuProfile, type CpuProfiler, cpuProfiler } from './profiler.ts';
 import { payloadOf, produceBody } from './scenarios/produce.ts';
@@ -135,15 +135,13 @@ async function timedProduce(client: BenchClient, request: ProduceRequest): Promi
   const latencies: number[] = [];
   client.calls.reset();
   if (request.collect) collectGarbage();
-  const cpuAt = process.cpuUsage();
-  const start = performance.now();
-  await runPool(requests, concurrency, async (_, lane) => {
-    const sent = performance.now();
-    await producers[lane]?.send({ topic, messages: messages[lane] ?? [] });
-    latencies.push(performance.now() - sent);
-  });
-  const seconds = (performance.now() - start) / 1000;
-  const cpu = cpuSince(cpuAt);
+  const { seconds, cpu } = await withCpu(() =>
+    runPool(requests, concurrency, async (_, lane) => {
+      const sent = performance.now();
+      await producers[lane]?.send({ topic, messages: messages[lane] ?? [] });
+      latencies.push(performance.now() - sent);
+    }),
+  );
   // The produce scenario counts storage, not calls: the log is dropped rather than left to grow.
   client.calls.reset();
   return { seconds, latencies, cpu };
@@ -170,16 +168,14 @@ async function timedRead(client: BenchClient, request: ReadRequest): Promise<Fet
   let offset = 0;
   client.calls.reset();
   if (request.collect) collectGarbage();
-  const cpuAt = process.cpuUsage();
-  const start = performance.now();
-  while (offset < highWatermark) {
-    const result = await client.fetchBatches(topic, partition, offset, { maxBytes });
-    latencies.push(result.latencyMs);
-    if (result.nextOffset <= offset) throw new Error(`fetch of ${where} at ${offset} made no progress`);
-    offset = result.nextOffset;
-  }
-  const seconds = (performance.now() - start) / 1000;
-  const cpu = cpuSince(cpuAt);
+  const { seconds, cpu } = await withCpu(async () => {
+    while (offset < highWatermark) {
+      const result = await client.fetchBatches(topic, partition, offset, { maxBytes });
+      latencies.push(result.latencyMs);
+      if (result.nextOffset <= offset) throw new Error(`fetch of ${where} at ${offset} made no progress`);
+      offset = result.nextOffset;
+    }
+  });
   if (offset !== highWatermark) throw new Error(`read ${where} to ${offset}, expected ${highWatermark}`);
   return { seconds, fetches: latencies.length, latencies, calls: client.calls.reset(), cpu };
 }

@@ -29,6 +29,16 @@ export const cpuSince = (start: NodeJS.CpuUsage): CpuTime => cpuBetween(start, p
 
 export const cpuMs = (time: CpuTime): number => time.userMs + time.systemMs;
 
+/** Runs `work`, with its wall time (s) and the CPU this process used meanwhile. */
+export async function withCpu<T>(
+  work: () => Promise<T>,
+): Promise<{ value: T; seconds: number; cpu: CpuTime }> {
+  const cpuAt = process.cpuUsage();
+  const start = performance.now();
+  const value = await work();
+  return { value, seconds: (performance.now() - start) / 1000, cpu: cpuSince(cpuAt) };
+}
+
 /** One measurement's CPU per MiB of payload, server and client, and what it says about the cores. */
 export interface CpuPerMiB {
   /** The server process (or the bare server), ms of CPU per MiB of payload, user + system. */

@@ -17,9 +17,9 @@ import {
   type CpuTime,
   cpuDifference,
   cpuPerMiB,
-  cpuSince,
   medianCpu,
   processCpu,
+  withCpu,
 } from '../cpu.ts';
 import { MiB, median, round } from '../stats.ts';
 
@@ -103,11 +103,7 @@ async function timed(
   serverPid: number | undefined,
 ): Promise<{ seconds: number; server?: CpuTime; client: CpuTime }> {
   const serverAt = serverPid === undefined ? undefined : processCpu(serverPid);
-  const clientAt = process.cpuUsage();
-  const start = performance.now();
-  await phase();
-  const seconds = (performance.now() - start) / 1000;
-  const client = cpuSince(clientAt);
+  const { seconds, cpu: client } = await withCpu(phase);
   const serverNow = serverPid === undefined ? undefined : processCpu(serverPid);
   const server = serverAt && serverNow ? cpuDifference(serverAt, serverNow) : undefined;
   return { seconds, client, ...(server ? { server } : {}) };

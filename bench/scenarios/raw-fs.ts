@@ -18,7 +18,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { type CpuTime, cpuMs, cpuSince } from '../cpu.ts';
+import { type CpuTime, cpuMs, withCpu } from '../cpu.ts';
 import { MiB, median, round, runPool } from '../stats.ts';
 
 /** CPU per MiB of one raw write: user + system, and the kernel's (system) part. */
@@ -121,17 +121,15 @@ async function onePass(scratchDir: string, options: RawFsOptions): Promise<RawFs
   for (let d = 0; d < 256; d++) await mkdir(join(root, d.toString(16).padStart(2, '0')));
   const paths: string[] = [];
 
-  const writeCpuAt = process.cpuUsage();
-  const writeStart = performance.now();
-  await runPool(files, writeConcurrency, async (index) => {
-    const name = randomUUID();
-    const target = join(root, (index % 256).toString(16).padStart(2, '0'), name);
-    const staging = join(temp, name);
-    await writeLikeFsStore(staging, target, payload, fsync);
-    paths[index] = target;
-  });
-  const writeSeconds = (performance.now() - writeStart) / 1000;
-  const writeCpu = cpuSince(writeCpuAt);
+  const { seconds: writeSeconds, cpu: writeCpu } = await withCpu(() =>
+    runPool(files, writeConcurrency, async (index) => {
+      const name = randomUUID();
+      const target = join(root, (index % 256).toString(16).padStart(2, '0'), name);
+      const staging = join(temp, name);
+      await writeLikeFsStore(staging, target, payload, fsync);
+      paths[index] = target;
+    }),
+  );
 
   let readBytes = 0;
   const readStart = performance.now();
@@ -149,11 +147,9 @@ async function onePass(scratchDir: string, options: RawFsOptions): Promise<RawFs
 
   const rewritten = join(root, 'rewritten');
   await mkdir(rewritten);
-  const rewriteCpuAt = process.cpuUsage();
-  const rewriteStart = performance.now();
-  await runPool(files, writeConcurrency, (_, lane) => writeFsync(join(rewritten, `${lane}`), payload));
-  const rewriteSeconds = (performance.now() - rewriteStart) / 1000;
-  const rewriteCpu = cpuSince(rewriteCpuAt);
+  const { seconds: rewriteSeconds, cpu: rewriteCpu } = await withCpu(() =>
+    runPool(files, writeConcurrency, (_, lane) => writeFsync(join(rewritten, `${lane}`), payload)),
+  );
 
   await rm(root, { recursive: true, force: true });
   const bytes = files * payload.byteLength;
