@@ -62,8 +62,12 @@ const SERVER_SCRIPT = fileURLToPath(new URL('./bare-server.ts', import.meta.url)
 const PASSES = 3;
 const START_TIMEOUT_MS = 30_000;
 
-export async function startBareHttp(): Promise<BareHttp> {
-  const link = forkChild<{ url: string }, null>(SERVER_SCRIPT, [], {
+/**
+ * Starts the bare server; its store-only produce writes into `storeDir`, with the fs object store's
+ * fsyncs when `fsync` (as the bench's server stores with its durability).
+ */
+export async function startBareHttp(storeDir: string, { fsync }: { fsync: boolean }): Promise<BareHttp> {
+  const link = forkChild<{ url: string }, null>(SERVER_SCRIPT, [storeDir, fsync ? 'fsync' : 'none'], {
     name: 'bare HTTP server',
     startTimeoutMs: START_TIMEOUT_MS,
   });
@@ -132,33 +136,51 @@ export async function timedPass(
   return { seconds, cpu };
 }
 
+/** Payload MiB/s of a kind of pass and its CPU per MiB (bare server and client process), medians over passes. */
+interface KindRate {
+  mibPerSec: number;
+  cpu: CpuPerMiB;
+}
+
 /**
- * A warm-up pass of each client (`pass(client, true)`), then PASSES timed passes per client in turn,
- * each on a collected heap; payload MiB/s = `payloadBytes` / a pass's wall time, median over passes.
- * The SDK client's passes also count both processes' CPU.
+ * A warm-up pass of each kind (`pass(kind, true)`), then PASSES timed passes per kind in turn, each on
+ * a collected heap; payload MiB/s = `payloadBytes` / a pass's wall time, median over passes, with the
+ * CPU per MiB of the bare server and of the process that sent the requests.
  */
+async function measureKinds<K extends string>(
+  bare: BareHttp,
+  payloadBytes: number,
+  kinds: readonly K[],
+  pass: (kind: K, warmUp: boolean) => Promise<TimedPass>,
+): Promise<Record<K, KindRate>> {
+  const rates = new Map<K, number[]>(kinds.map((kind) => [kind, []]));
+  const cpu = new Map<K, CpuPerMiB[]>(kinds.map((kind) => [kind, []]));
+  for (const kind of kinds) await pass(kind, true);
+  for (let round = 0; round < PASSES; round++) {
+    for (const kind of kinds) {
+      const serverAt = await bare.cpu();
+      const { seconds, cpu: clientUsed } = await pass(kind, false);
+      const serverUsed = cpuBetween(serverAt, await bare.cpu());
+      rates.get(kind)?.push(payloadBytes / MiB / seconds);
+      cpu.get(kind)?.push(cpuPerMiB(serverUsed, clientUsed, payloadBytes, seconds));
+    }
+  }
+  return Object.fromEntries(
+    kinds.map((kind) => [
+      kind,
+      { mibPerSec: median(rates.get(kind) ?? []), cpu: medianCpu(cpu.get(kind) ?? []) as CpuPerMiB },
+    ]),
+  ) as Record<K, KindRate>;
+}
+
+/** Each client's passes (`measureKinds`), as BareRates. */
 async function measure(
   bare: BareHttp,
   payloadBytes: number,
   pass: (client: BareClient, warmUp: boolean) => Promise<TimedPass>,
 ): Promise<BareRates> {
-  const rates: Record<BareClient, number[]> = { sdk: [], fetch: [] };
-  const cpu: CpuPerMiB[] = [];
-  for (const client of BARE_CLIENTS) await pass(client, true);
-  for (let round = 0; round < PASSES; round++) {
-    for (const client of BARE_CLIENTS) {
-      const serverAt = await bare.cpu();
-      const { seconds, cpu: clientUsed } = await pass(client, false);
-      const serverUsed = cpuBetween(serverAt, await bare.cpu());
-      rates[client].push(payloadBytes / MiB / seconds);
-      if (client === 'sdk') cpu.push(cpuPerMiB(serverUsed, clientUsed, payloadBytes, seconds));
-    }
-  }
-  return {
-    sdkMibPerSec: median(rates.sdk),
-    fetchMibPerSec: median(rates.fetch),
-    sdkCpu: medianCpu(cpu) as CpuPerMiB,
-  };
+  const { sdk, fetch } = await measureKinds(bare, payloadBytes, BARE_CLIENTS, pass);
+  return { sdkMibPerSec: sdk.mibPerSec, fetchMibPerSec: fetch.mibPerSec, sdkCpu: sdk.cpu };
 }
 
 /** Requests in a warm-up pass: enough to open the keep-alive connections and warm the code. */
@@ -192,6 +214,36 @@ export function measureBarePost(
       collect: !warmUp,
     }),
   );
+}
+
+/**
+ * The SDK producers of Streambed's produce headline (`clients`' produce pass: one producer per lane,
+ * the same records, `concurrency` in flight), against the bare server's store-only produce instead of
+ * Streambed: what producing these records durably costs with no log behind the route. `topic` only
+ * names the route.
+ */
+export async function measureStoreOnly(
+  bare: BareHttp,
+  clients: ClientProcess,
+  options: {
+    topic: string;
+    recordBytes: number;
+    recordsPerRequest: number;
+    requests: number;
+    concurrency: number;
+    payloadBytes: number;
+  },
+): Promise<KindRate> {
+  const { payloadBytes, ...request } = options;
+  const { storeOnly } = await measureKinds(bare, payloadBytes, ['storeOnly'], async (_, warmUp) => {
+    const pass = await clients.produceTo(bare.url, {
+      ...request,
+      requests: warmUp ? warmUpRequests(request.requests, request.concurrency) : request.requests,
+      collect: !warmUp,
+    });
+    return { seconds: pass.seconds, cpu: pass.cpu };
+  });
+  return storeOnly;
 }
 
 /**

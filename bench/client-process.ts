@@ -13,7 +13,7 @@
 import { fileURLToPath } from 'node:url';
 import { type BareClient, bareClient, type TimedPass, timedPass } from './baselines.ts';
 import { forkChild } from './child-link.ts';
-import type { BenchClient, HttpCall } from './client.ts';
+import { type BenchClient, createBenchClient, type HttpCall } from './client.ts';
 import { type CpuTime, withCpu } from './cpu.ts';
 import { collectGarbage } from './gc.ts';
 import { type CpuProfile, type CpuProfiler, cpuProfiler } from './profiler.ts';
@@ -78,6 +78,8 @@ export interface BareGetRequest {
 /** One pass at a time (`produce` and `read` refuse a second while one is under way). */
 export interface ClientProcess {
   produce(request: ProduceRequest): Promise<ProducePass>;
+  /** The same produce pass against the server at `url` instead (the bare server's store-only produce). */
+  produceTo(url: string, request: ProduceRequest): Promise<ProducePass>;
   /** POSTs of one produce request's body to the bare server at `url` (bench/baselines.ts). */
   barePost(url: string, request: BarePostRequest): Promise<TimedPass>;
   read(request: ReadRequest): Promise<FetchPass>;
@@ -215,17 +217,20 @@ export function clientsByUrl<T>(
 /** Clients to the bare servers asked for so far, by URL. */
 export const bareClients = () => clientsByUrl(bareClient, (client) => client.close());
 
-/** Reads from this process, through `client`. */
+/** Reads from this process, through `client` (and clients of their own to other URLs). */
 export function inProcessClient(client: BenchClient): ClientProcess {
   const bare = bareClients();
+  const others = clientsByUrl((url) => createBenchClient({ url }));
   return {
     produce: (request) => producePass(client, request),
+    produceTo: (url, request) => producePass(others.of(url), request),
     barePost: (url, request) => barePostPass(bare.of(url), request),
     read: (request) => readPass(client, request),
     bareGet: (url, responseBytes, request) => bareGetPass(bare.of(url), responseBytes, request),
     profiler: cpuProfiler(),
     async close() {
       bare.close();
+      others.close();
     },
   };
 }
@@ -242,6 +247,7 @@ export async function startClientProcess(url: string): Promise<ClientProcess> {
   await link.ready;
   return {
     produce: (request) => link.call({ op: 'produce', url, ...request }) as Promise<ProducePass>,
+    produceTo: (to, request) => link.call({ op: 'produce', url: to, ...request }) as Promise<ProducePass>,
     barePost: (bareUrl, request) =>
       link.call({ op: 'barePost', url: bareUrl, ...request }) as Promise<TimedPass>,
     read: (request) => link.call({ op: 'read', url, ...request }) as Promise<FetchPass>,

@@ -175,7 +175,10 @@ export async function startHarness(kind: BackendKind, options: HarnessOptions = 
     throw error;
   }
   const client = createBenchClient({ url: ready.url });
-  const started = await Promise.allSettled([startBareHttp(), startClientProcess(ready.url)]);
+  const started = await Promise.allSettled([
+    startBareHttp(join(scratch, 'store-only'), { fsync: durability === 'fsync' }),
+    startClientProcess(ready.url),
+  ]);
   const [bare, clientProcess] = started.map((each) =>
     each.status === 'fulfilled' ? each.value : undefined,
   ) as [BareHttp | undefined, ClientProcess | undefined];

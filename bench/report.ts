@@ -156,7 +156,7 @@ function baselinesSection(results: BenchResults): string[] {
   return [
     '## Baselines',
     '',
-    `The headlines next to the same bytes moved without Streambed, measured in the same runs (medians over runs; each transport baseline is a warm-up pass then 3 passes per client, median). Bare HTTP: a node:http server with nothing behind it in a process of its own (it counts a POST's bytes and drops them; it answers a GET from one buffer allocated at start), reached through the SDK's own client (node:http with a keep-alive agent, client/http-exchange.ts) and through the global fetch (undici), with the same bodies at the same concurrency, from the process that sends Streambed's requests, the client process, a process of its own like an application's (produce: ${produce.headline.concurrency} in flight; fetch: the cold read's response sizes one at a time, as its one consumer reads). Raw: the same payload as one file per request, written as the fs object store writes or plainly written and fsynced, and read back whole.`,
+    `The headlines next to the same bytes moved without Streambed, measured in the same runs (medians over runs; each transport baseline is a warm-up pass then 3 passes per client, median). Bare HTTP: a node:http server with nothing behind it in a process of its own (it counts a POST's bytes and drops them; it answers a GET from one buffer allocated at start), reached through the SDK's own client (node:http with a keep-alive agent, client/http-exchange.ts) and through the global fetch (undici), with the same bodies at the same concurrency, from the process that sends Streambed's requests, the client process, a process of its own like an application's (produce: ${produce.headline.concurrency} in flight; fetch: the cold read's response sizes one at a time, as its one consumer reads). Store-only: the headline's SDK producers, same records, sent by the client process to that bare server's produce route, which receives each body as the local server does, splits its frames (no CRC, no record walked), writes it into a fresh file as the fs object store writes an object (its fsyncs included) and answers one offset per record: no metadata, no idempotency, no object format — what producing these records durably costs with no log behind the route. Raw: the same payload as one file per request, written as the fs object store writes or plainly written and fsynced, and read back whole.`,
     '',
     table(
       ['headline', 'baseline', 'baseline MiB/s', 'Streambed MiB/s', 'Streambed / baseline'],
@@ -213,7 +213,15 @@ function cpuTable(results: BenchResults): string[] {
     m.serverLoopBusy === undefined ? '—' : `${Math.round(m.serverLoopBusy * 100)}%`,
   ];
   const rows = (path: string, cpu: typeof produce.cpu, bare: string) =>
-    cpu === undefined ? [] : [row(path, 'Streambed', cpu.streambed), row(path, bare, cpu.bareHttpSdkClient)];
+    cpu === undefined
+      ? []
+      : [
+          row(path, 'Streambed', cpu.streambed),
+          row(path, bare, cpu.bareHttpSdkClient),
+          ...(cpu.storeOnly === undefined
+            ? []
+            : [row(path, 'the SDK producers, store-only server', cpu.storeOnly)]),
+        ];
   const body = [
     ...rows('produce', produce.cpu, "bare POST, the SDK's client"),
     ...rows('fetch (cold)', fetch.cpu, "bare GET, the SDK's client"),

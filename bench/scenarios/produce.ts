@@ -7,12 +7,13 @@
  * out at once as exactly one request; its latency is the `send` call's, from the messages to their
  * offsets. Each Streambed run is followed by the baselines of the same bytes, so drift on a shared
  * machine hits all of them: the raw filesystem (raw-fs.ts) and the bare transport with the SDK's client
- * and with fetch (bench/baselines.ts), the same bodies at the same concurrency.
+ * and with fetch (bench/baselines.ts), the same bodies at the same concurrency, and the same SDK
+ * producers against a server that only stores each body durably and answers (the store-only produce).
  */
 import { randomBytes } from 'node:crypto';
 import type { ProduceRecord } from '../../client/wire/binary.ts';
 import { encodeProduceBody } from '../../client/wire/binary.ts';
-import { measureBarePost } from '../baselines.ts';
+import { measureBarePost, measureStoreOnly } from '../baselines.ts';
 import { type CpuPerMiB, cpuPerMiB, describeCpu, medianCpu } from '../cpu.ts';
 import type { Harness } from '../harness.ts';
 import { type BenchPlan, isHeadline, type ProduceConfig, recordsPerRequest } from '../plan.ts';
@@ -38,10 +39,14 @@ export interface ProduceRun {
   bareHttpMibPerSec: number;
   /** The same through the global fetch (undici). */
   bareFetchMibPerSec: number;
+  /** The same SDK producers against the bare server's store-only produce (bench/bare-server.ts), payload MiB/s. */
+  storeOnlyMibPerSec: number;
   /** CPU per MiB of the server and the client process (a local server only). */
   cpu?: CpuPerMiB;
   /** The same for the bare transport with the SDK's client. */
   bareHttpCpu?: CpuPerMiB;
+  /** The same for the SDK producers against the store-only produce. */
+  storeOnlyCpu?: CpuPerMiB;
 }
 
 export interface ProduceConfigResult extends ProduceConfig {
@@ -69,9 +74,17 @@ export interface ProduceConfigResult extends ProduceConfig {
   /** The bare transport with fetch (undici) as the client. */
   bareFetchMibPerSec: number;
   ratioVsBareFetch: number;
-  /** Medians over the runs of each run's CPU per MiB (bench/cpu.ts), Streambed's and the bare transport's. */
+  /**
+   * The same SDK producers against a server that only receives each body, writes it durably into a
+   * fresh file as the fs object store writes and answers the offsets: what producing these records
+   * durably costs with no log behind the route.
+   */
+  storeOnlyMibPerSec: number;
+  ratioVsStoreOnly: number;
+  /** Medians over the runs of each run's CPU per MiB (bench/cpu.ts): Streambed's, the bare transport's, the store-only produce's. */
   cpu?: CpuPerMiB;
   bareHttpCpu?: CpuPerMiB;
+  storeOnlyCpu?: CpuPerMiB;
   /** Over every request of every run. */
   latency: LatencySummary;
   /** Storage calls per produce request, over all runs. */
@@ -167,6 +180,17 @@ export async function runProduce(harness: Harness, plan: BenchPlan): Promise<Pro
               concurrency: config.concurrency,
               payloadBytes,
             });
+      const storeOnly =
+        harness.bare === undefined
+          ? undefined
+          : await measureStoreOnly(harness.bare, harness.clientProcess, {
+              topic: freshTopic('store-only'),
+              recordBytes: config.recordBytes,
+              recordsPerRequest: perRequest,
+              requests,
+              concurrency: config.concurrency,
+              payloadBytes,
+            });
       runs.push({
         requests,
         records: requests * perRequest,
@@ -181,10 +205,12 @@ export async function runProduce(harness: Harness, plan: BenchPlan): Promise<Pro
         ...(raw === undefined ? {} : { rawFsWriteCpu: raw.writeCpu, rawFsRewriteCpu: raw.rewriteCpu }),
         bareHttpMibPerSec: round(bareRates?.sdkMibPerSec ?? Number.NaN),
         bareFetchMibPerSec: round(bareRates?.fetchMibPerSec ?? Number.NaN),
+        storeOnlyMibPerSec: round(storeOnly?.mibPerSec ?? Number.NaN),
         ...(counts.cpu === undefined
           ? {}
           : { cpu: cpuPerMiB(counts.cpu, clientCpu, payloadBytes, seconds, undefined, counts.loopBusy) }),
         ...(bareRates === undefined ? {} : { bareHttpCpu: bareRates.sdkCpu }),
+        ...(storeOnly === undefined ? {} : { storeOnlyCpu: storeOnly.cpu }),
       });
     }
     const mibPerSec = median(runs.map((r) => r.mibPerSec));
@@ -197,8 +223,12 @@ export async function runProduce(harness: Harness, plan: BenchPlan): Promise<Pro
     };
     const bareFetchMibPerSec = median(runs.map((r) => r.bareFetchMibPerSec));
     const total = requests * plan.runs;
-    const cpu = medianCpu(runs.flatMap((r) => (r.cpu === undefined ? [] : [r.cpu])));
-    const bareHttpCpu = medianCpu(runs.flatMap((r) => (r.bareHttpCpu === undefined ? [] : [r.bareHttpCpu])));
+    const medianOf = (field: 'cpu' | 'bareHttpCpu' | 'storeOnlyCpu') =>
+      medianCpu(runs.flatMap((r) => (r[field] === undefined ? [] : [r[field]])));
+    const cpu = medianOf('cpu');
+    const bareHttpCpu = medianOf('bareHttpCpu');
+    const storeOnlyCpu = medianOf('storeOnlyCpu');
+    const storeOnlyMibPerSec = median(runs.map((r) => r.storeOnlyMibPerSec));
     const result: ProduceConfigResult = {
       ...config,
       recordsPerRequest: perRequest,
@@ -217,8 +247,11 @@ export async function runProduce(harness: Harness, plan: BenchPlan): Promise<Pro
       ratioVsBareHttp: round(mibPerSec / bareHttpMibPerSec),
       bareFetchMibPerSec,
       ratioVsBareFetch: round(mibPerSec / bareFetchMibPerSec),
+      storeOnlyMibPerSec,
+      ratioVsStoreOnly: round(mibPerSec / storeOnlyMibPerSec),
       ...(cpu === undefined ? {} : { cpu }),
       ...(bareHttpCpu === undefined ? {} : { bareHttpCpu }),
+      ...(storeOnlyCpu === undefined ? {} : { storeOnlyCpu }),
       latency: summarize(latencies),
       objectPutsPerRequest: round(puts / total),
       transactionsPerRequest: round(transactions / total),
@@ -227,7 +260,7 @@ export async function runProduce(harness: Harness, plan: BenchPlan): Promise<Pro
     };
     results.push(result);
     harness.progress(
-      `produce ${label}: ${mibPerSec} MiB/s (raw fs ${rawFsWriteMibPerSec}, write+fsync ${rawFsPlainWriteMibPerSec}, bare HTTP ${bareHttpMibPerSec}, with fetch ${bareFetchMibPerSec}), p50 ${result.latency.p50Ms} ms, p99 ${result.latency.p99Ms} ms${cpu === undefined ? '' : `; ${describeCpu(cpu)}`}`,
+      `produce ${label}: ${mibPerSec} MiB/s (raw fs ${rawFsWriteMibPerSec}, write+fsync ${rawFsPlainWriteMibPerSec}, bare HTTP ${bareHttpMibPerSec}, with fetch ${bareFetchMibPerSec}, store-only ${storeOnlyMibPerSec}), p50 ${result.latency.p50Ms} ms, p99 ${result.latency.p99Ms} ms${cpu === undefined ? '' : `; ${describeCpu(cpu)}`}`,
     );
   }
   return results;

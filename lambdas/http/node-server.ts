@@ -77,7 +77,7 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 const LINGER_BYTES = 64 * 1024;
 const LINGER_MS = 1_000;
 
-type BodyOutcome = { kind: 'body'; body: Uint8Array } | { kind: 'too-large' } | { kind: 'aborted' };
+export type BodyOutcome = { kind: 'body'; body: Uint8Array } | { kind: 'too-large' } | { kind: 'aborted' };
 
 function declaredLength(request: IncomingMessage): number | undefined {
   const raw = request.headers['content-length'];
@@ -85,7 +85,15 @@ function declaredLength(request: IncomingMessage): number | undefined {
   return Number(raw);
 }
 
-function readBody(request: IncomingMessage, maxBytes: number, allocate: Allocate): Promise<BodyOutcome> {
+/**
+ * Reads a request's body into an array from `allocate` (with a declared length) or joins its chunks
+ * (chunked), refusing it past `maxBytes`. The bench's store-only server receives bodies with it too.
+ */
+export function readBody(
+  request: IncomingMessage,
+  maxBytes: number,
+  allocate: Allocate,
+): Promise<BodyOutcome> {
   const declared = declaredLength(request);
   if (declared !== undefined && declared > maxBytes) return Promise.resolve({ kind: 'too-large' });
   return new Promise((resolve) => {

@@ -175,6 +175,7 @@ describe('a whole bench run with a tiny plan', () => {
       'bareFetch',
       'rawWriteLikeStore',
       'rawWriteFsync',
+      'storeOnly',
     ]);
     expect(Object.keys(results.fetch.baselines)).toEqual(['bareHttpSdkClient', 'bareFetch', 'rawRead']);
     for (const baseline of Object.values(baselines)) {
@@ -187,6 +188,10 @@ describe('a whole bench run with a tiny plan', () => {
     ])
       expect(['met', 'missed']).toContain(checks.find((c) => c.what === what)?.status);
     // Both processes' CPU per MiB, for each headline and its bare transport, and what it says.
+    // The store-only produce has both processes' CPU too (produce only: it is a produce route).
+    expect(results.produce.cpu?.storeOnly?.serverMs).toBeGreaterThan(0);
+    expect(results.produce.cpu?.storeOnly?.clientMs).toBeGreaterThan(0);
+    expect(results.fetch.cpu?.storeOnly).toBeUndefined();
     for (const cpu of [results.produce.cpu, results.fetch.cpu]) {
       for (const measured of [cpu?.streambed, cpu?.bareHttpSdkClient]) {
         expect(measured?.serverMs).toBeGreaterThan(0);

@@ -3,6 +3,9 @@
  * produce does and reads a partition the way the headline fetch does, sends the bare POSTs and GETs
  * they are compared with, and reports its own CPU, not the bench process's.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBareHttp } from '../../bench/baselines.ts';
 import { createBenchClient } from '../../bench/client.ts';
@@ -17,6 +20,7 @@ describe('the client process', () => {
   const topic = 'reader-test';
   const requests = 5;
   const perRequest = 40;
+  const scratch = mkdtempSync(join(tmpdir(), 'client-process-test-'));
 
   beforeAll(async () => {
     server = await startLocalServer({ port: 0, memory: true });
@@ -30,6 +34,7 @@ describe('the client process', () => {
   afterAll(async () => {
     await reader?.close();
     await server?.close();
+    rmSync(scratch, { recursive: true, force: true });
   });
 
   it('sends produce requests, a partition per lane, with its own CPU', async () => {
@@ -116,7 +121,7 @@ describe('the client process', () => {
   });
 
   it('sends the bare POSTs and GETs of the given sizes through either client', async () => {
-    const bare = await startBareHttp();
+    const bare = await startBareHttp(join(scratch, 'bare'), { fsync: false });
     try {
       for (const client of ['sdk', 'fetch'] as const) {
         const atPost = await bare.cpu();
