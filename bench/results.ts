@@ -545,18 +545,31 @@ export function checkTargets(results: BenchResults, plan: BenchPlan): TargetChec
   return checks;
 }
 
+/** The headlines' share of the bare transport with the SDK's client: the bench's target, and DESIGN §10's. */
+const TRANSPORT_TARGET = 0.5;
+const DESIGN_TRANSPORT_TARGET = 0.8;
+
 const stepMs = (steps: readonly { step: string; p50Ms: number }[], prefix: string): number =>
   steps.find((s) => s.step.trim().startsWith(prefix))?.p50Ms ?? Number.NaN;
 
-/** Streambed's headlines against the bare transport with the SDK's own client: ≥ 0.5× each. */
+/**
+ * Streambed's headlines against the bare transport with the SDK's own client: ≥ 0.5× each. DESIGN §10
+ * asks more of the transport floor (≥ 0.8×); a ratio between the two is met here and says it is
+ * below DESIGN's.
+ */
 function transportChecks(results: BenchResults): TargetCheck[] {
   const { produce, fetch } = results;
   const check = (what: string, streambed: number, bare: Baseline, limit: () => string): TargetCheck => ({
     what,
-    target: '≥ 0.5×',
+    target: `≥ ${TRANSPORT_TARGET}× (DESIGN §10: ≥ ${DESIGN_TRANSPORT_TARGET}×)`,
     measured: `${bare.ratio}× (${streambed} vs ${bare.mibPerSec} MiB/s)`,
-    status: bare.ratio >= 0.5 ? 'met' : 'missed',
-    note: bare.ratio >= 0.5 ? '' : limit(),
+    status: bare.ratio >= TRANSPORT_TARGET ? 'met' : 'missed',
+    note:
+      bare.ratio < TRANSPORT_TARGET
+        ? limit()
+        : bare.ratio < DESIGN_TRANSPORT_TARGET
+          ? `below DESIGN §10's ${DESIGN_TRANSPORT_TARGET}×: ${limit()}`
+          : '',
   });
   return [
     check(
