@@ -10,8 +10,9 @@
  * SDK producer sends when every record names its partition) is received whole, its framing split (no
  * CRC, no record walked), its body written into a fresh file as the fs object store writes an object
  * (with the file's and the directory's fsyncs when asked: argv[3] `fsync`), and answered with one
- * offset per record, counted per partition. No metadata, no idempotency, no object format: what any
- * server that durably stores a produce request's bytes and answers the SDK has to spend at least.
+ * offset per record, counted per partition of each topic. No metadata, no idempotency, no object
+ * format: what a server that stores each produce request as a new file and answers the SDK spends at
+ * the least.
  *
  * argv[2] is the directory the store-only produce writes into. Each call over the IPC channel
  * (bench/child-link.ts) is answered with the process's CPU time so far.
@@ -30,7 +31,7 @@ import { writeLikeFsStore } from './scenarios/raw-fs.ts';
 /** Largest GET answered: above the largest fetch response (a whole 4 MiB batch). */
 const BARE_MAX_BYTES = 8 * 1024 * 1024;
 /** The route the SDK producer posts a topic's records to. */
-const PRODUCE_PATH = /^\/v1\/topics\/[^/]+\/records$/;
+const PRODUCE_PATH = /^\/v1\/topics\/([^/]+)\/records$/;
 /** Largest produce body stored. */
 const MAX_BODY_BYTES = 8 * 1024 * 1024;
 /** Object directories, as the fs object store spreads its objects. */
@@ -50,12 +51,13 @@ function storeOnly(dir: string, fsync: boolean) {
   mkdirSync(temp, { recursive: true });
   for (let d = 0; d < DIRECTORIES; d++)
     mkdirSync(join(dir, d.toString(16).padStart(2, '0')), { recursive: true });
-  const nextOffsets = new Map<number, number>();
+  // Next offset by topic, then partition: a fresh topic's partitions start at 0, as in Streambed.
+  const nextOffsets = new Map<string, Map<number, number>>();
   let stored = 0;
   // Bodies received into reused buffers, as the local server receives them (fresh megabytes are
   // expensive on this VM: docs/performance.md).
   const bodies = new BytePool(4, MAX_BODY_BYTES);
-  return async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+  return async (topic: string, request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const read = await readBody(request, MAX_BODY_BYTES, bodies.acquire);
     if (read.kind !== 'body') {
       answer(response, 413, `{"code":"INVALID_REQUEST","message":"body ${read.kind}"}`);
@@ -63,13 +65,13 @@ function storeOnly(dir: string, fsync: boolean) {
     }
     const { body } = read;
     try {
-      await storeBody(body, response);
+      await storeBody(topic, body, response);
     } finally {
       bodies.release([body]);
     }
   };
 
-  async function storeBody(body: Uint8Array, response: ServerResponse): Promise<void> {
+  async function storeBody(topic: string, body: Uint8Array, response: ServerResponse): Promise<void> {
     let frames: ReturnType<typeof splitProduceBatches>;
     try {
       frames = splitProduceBatches(body);
@@ -80,11 +82,16 @@ function storeOnly(dir: string, fsync: boolean) {
     const name = randomUUID();
     const directory = (stored++ % DIRECTORIES).toString(16).padStart(2, '0');
     await writeLikeFsStore(join(temp, name), join(dir, directory, name), body, fsync);
+    let partitions = nextOffsets.get(topic);
+    if (partitions === undefined) {
+      partitions = new Map();
+      nextOffsets.set(topic, partitions);
+    }
     const offsets: string[] = [];
     for (const { partition, recordCount } of frames) {
-      const base = nextOffsets.get(partition) ?? 0;
+      const base = partitions.get(partition) ?? 0;
       for (let i = 0; i < recordCount; i++) offsets.push(`{"partition":${partition},"offset":${base + i}}`);
-      nextOffsets.set(partition, base + recordCount);
+      partitions.set(partition, base + recordCount);
     }
     answer(response, 200, `{"offsets":[${offsets.join(',')}]}`);
   }
@@ -97,7 +104,8 @@ function main(): void {
   const produce = storeOnly(dir, durability === 'fsync');
   const held = Buffer.alloc(BARE_MAX_BYTES, 0x61);
   const server = createServer((request, response) => {
-    if (request.method === 'POST' && PRODUCE_PATH.test(request.url ?? '')) {
+    const produceTo = request.method === 'POST' ? PRODUCE_PATH.exec(request.url ?? '')?.[1] : undefined;
+    if (produceTo !== undefined) {
       if (request.headers['content-type'] !== BATCHES_CONTENT_TYPE) {
         answer(
           response,
@@ -107,7 +115,7 @@ function main(): void {
         request.resume();
         return;
       }
-      produce(request, response).catch((error: unknown) => {
+      produce(produceTo, request, response).catch((error: unknown) => {
         answer(response, 500, JSON.stringify({ code: 'INTERNAL', message: String(error) }));
       });
       return;

@@ -219,8 +219,8 @@ export function measureBarePost(
 /**
  * The SDK producers of Streambed's produce headline (`clients`' produce pass: one producer per lane,
  * the same records, `concurrency` in flight), against the bare server's store-only produce instead of
- * Streambed: what producing these records durably costs with no log behind the route. `topic` only
- * names the route.
+ * Streambed: what producing these records durably costs with no log behind the route. `topic` is
+ * the route's; the server counts offsets per partition of each topic, from 0.
  */
 export async function measureStoreOnly(
   bare: BareHttp,

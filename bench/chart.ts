@@ -57,6 +57,12 @@ export function renderChart(results: BenchResults): string {
         color: BASELINE,
       },
       {
+        label: 'store-only, SDK producers',
+        value: produce.baselines.storeOnly.mibPerSec,
+        text: mib(produce.baselines.storeOnly.mibPerSec),
+        color: BASELINE,
+      },
+      {
         label: 'raw fs write',
         value: produce.rawFsMibPerSec,
         text: mib(produce.rawFsMibPerSec),
