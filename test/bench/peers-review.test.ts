@@ -72,8 +72,9 @@ function waitExit(child: ChildProcess): Promise<unknown> {
 
 describe.skipIf(!onLinux)('processCpu (/proc/<pid>/stat)', () => {
   it('gives a zombie (exited, not yet reaped) either nothing or the CPU it had used, never garbage', async () => {
-    // The busy node becomes a child of `sleep`, which never reaps it.
-    const busy = `${process.execPath} -e 'const end = Date.now() + 200; while (Date.now() < end);'`;
+    // The busy node becomes a child of `sleep`, which never reaps it. It spins until it has used
+    // 200 ms of CPU, however long a loaded machine takes to give it that.
+    const busy = `${process.execPath} -e 'const at = process.cpuUsage(); for (;;) { const used = process.cpuUsage(at); if (used.user + used.system >= 200_000) break; }'`;
     const parent = spawn('sh', ['-c', `${busy} & echo $!; exec sleep 30`], {
       stdio: ['ignore', 'pipe', 'ignore'],
     });
