@@ -1,8 +1,10 @@
 /**
  * A peer's server (redis-server, nats-server) started by the bench for one run: found on PATH, given
  * a free port on 127.0.0.1 and a temporary directory of its own, and considered ready when it logs
- * its ready line. `stop` kills it, waits for its exit and removes the directory; it is safe to call
- * more than once.
+ * its ready line. `stop` asks it to shut down (SIGTERM), kills it if it has not exited within its
+ * grace (STOP_GRACE_MS), and removes the directory; it is safe to call more than once. Asked, not killed: a
+ * Redis rewriting its append-only file in a forked child stops that child and removes its temporary
+ * file as it shuts down, where a SIGKILL leaves the child writing into the directory being removed.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
@@ -11,6 +13,8 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 
 const READY_TIMEOUT_MS = 20_000;
+/** How long a server may take to shut down once asked before it is killed. */
+export const STOP_GRACE_MS = 5_000;
 
 /** The executable `binary` in one of PATH's directories, or undefined. */
 export function onPath(binary: string, path = process.env.PATH ?? ''): string | undefined {
@@ -74,6 +78,8 @@ export interface PeerServerSpec {
   args(port: number, dir: string): string[];
   /** A line on stdout or stderr that says the server accepts connections. */
   ready: RegExp;
+  /** How long it may take to shut down once asked (default STOP_GRACE_MS). */
+  stopGraceMs?: number;
 }
 
 export async function startPeerServer(spec: PeerServerSpec): Promise<PeerServer> {
@@ -85,10 +91,15 @@ export async function startPeerServer(spec: PeerServerSpec): Promise<PeerServer>
   const stop = async () => {
     if (!stopped) {
       stopped = true;
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), spec.stopGraceMs ?? STOP_GRACE_MS);
+        await exited;
+        clearTimeout(timer);
+      }
     }
-    rmSync(dir, { recursive: true, force: true });
+    // A process the server forked may still be leaving a file behind as it ends.
+    rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
   };
   try {
     await waitForReady(child, spec);

@@ -435,6 +435,42 @@ describe('peers of the bench (Redis Streams, NATS JetStream)', () => {
     }
   });
 
+  /** A server (node -e) that says it is ready, in the directory it was given, and sits there. */
+  const fakeServer = (onTerm: string) => ({
+    binary: process.execPath,
+    args: () => [
+      '-e',
+      `process.on('SIGTERM', () => { ${onTerm} }); console.log('ready'); setInterval(() => {}, 60_000);`,
+    ],
+    ready: /ready/,
+  });
+
+  it('asks a server to shut down before it removes its directory, so a Redis ends its AOF rewrite child itself', async () => {
+    const markers = mkdtempSync(join(tmpdir(), 'peer-stop-'));
+    try {
+      const marker = join(markers, 'asked');
+      const server = await startPeerServer(
+        fakeServer(
+          `require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'SIGTERM'); process.exit(0);`,
+        ),
+      );
+      await server.stop();
+      expect(readFileSync(marker, 'utf8')).toBe('SIGTERM');
+      expect(existsSync(server.dir)).toBe(false);
+      await server.stop(); // twice is harmless
+    } finally {
+      rmSync(markers, { recursive: true, force: true });
+    }
+  });
+
+  it('kills a server that has not shut down within its grace', async () => {
+    const server = await startPeerServer({ ...fakeServer('/* ignored */'), stopGraceMs: 200 });
+    const pid = server.pid as number;
+    await server.stop();
+    expect(() => process.kill(pid, 0)).toThrow(/ESRCH/);
+    expect(existsSync(server.dir)).toBe(false);
+  });
+
   it.skipIf(onPath('redis-server') === undefined)(
     'removes the temporary directory of a server that fails to start (skipped where redis-server is not installed)',
     async () => {
