@@ -15,7 +15,7 @@
  * the least.
  *
  * argv[2] is the directory the store-only produce writes into. Each call over the IPC channel
- * (bench/child-link.ts) is answered with the process's CPU time so far.
+ * (bench/child-link.ts) is answered with the process's CPU time so far (bench/cpu.ts ownCpu: its main thread's too).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
@@ -26,6 +26,7 @@ import { BATCHES_CONTENT_TYPE, splitProduceBatches } from '../client/wire/binary
 import { BytePool } from '../client/wire/bytes.ts';
 import { readBody } from '../lambdas/http/node-server.ts';
 import { answerCalls, sendToParent } from './child-link.ts';
+import { ownCpu } from './cpu.ts';
 import { writeLikeFsStore } from './scenarios/raw-fs.ts';
 
 /** Largest GET answered: above the largest fetch response (a whole 4 MiB batch). */
@@ -138,7 +139,7 @@ function main(): void {
     sendToParent({ kind: 'ready', url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
   });
   // The bench asks for this process's CPU time around a measurement (bench/cpu.ts).
-  answerCalls(async () => process.cpuUsage());
+  answerCalls(async () => ownCpu());
   // The bench process went away: stop.
   process.on('disconnect', () => {
     server.close();

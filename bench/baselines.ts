@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { exchange, keepAliveAgent } from '../client/http-exchange.ts';
 import { forkChild } from './child-link.ts';
 import type { ClientProcess } from './client-process.ts';
-import { type CpuPerMiB, type CpuTime, cpuBetween, cpuPerMiB, medianCpu, withCpu } from './cpu.ts';
+import { type CpuPerMiB, type CpuTime, cpuDifference, cpuPerMiB, medianCpu, withCpu } from './cpu.ts';
 import { collectGarbage } from './gc.ts';
 import { MiB, median, runPool } from './stats.ts';
 
@@ -37,8 +37,8 @@ export interface BareHttp {
   post(body: Uint8Array, client?: BareClient): Promise<number>;
   /** GETs `bytes` bytes through `client` (default the SDK's); returns the latency in ms. */
   get(bytes: number, client?: BareClient): Promise<number>;
-  /** The bare server process's CPU time so far. */
-  cpu(): Promise<NodeJS.CpuUsage>;
+  /** The bare server process's CPU time so far, its main thread's included where /proc tells it. */
+  cpu(): Promise<CpuTime>;
   close(): Promise<void>;
 }
 
@@ -77,7 +77,7 @@ export async function startBareHttp(storeDir: string, { fsync }: { fsync: boolea
     url,
     post: client.post,
     get: client.get,
-    cpu: () => link.call(null) as Promise<NodeJS.CpuUsage>,
+    cpu: () => link.call(null) as Promise<CpuTime>,
     async close() {
       client.close();
       await link.close();
@@ -160,7 +160,7 @@ async function measureKinds<K extends string>(
     for (const kind of kinds) {
       const serverAt = await bare.cpu();
       const { seconds, cpu: clientUsed } = await pass(kind, false);
-      const serverUsed = cpuBetween(serverAt, await bare.cpu());
+      const serverUsed = cpuDifference(serverAt, await bare.cpu());
       rates.get(kind)?.push(payloadBytes / MiB / seconds);
       cpu.get(kind)?.push(cpuPerMiB(serverUsed, clientUsed, payloadBytes, seconds));
     }

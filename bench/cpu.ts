@@ -17,6 +17,12 @@ import { MiB, median, round } from './stats.ts';
 export interface CpuTime {
   userMs: number;
   systemMs: number;
+  /**
+   * Of userMs + systemMs, the process's main thread: its event loop and everything that runs on it
+   * synchronously (a Node process's other threads are libuv's threadpool, doing file I/O, and V8's
+   * helpers). Where /proc tells it (Linux).
+   */
+  mainThreadMs?: number;
 }
 
 /** CPU used between two process.cpuUsage() readings of one process. */
@@ -26,6 +32,35 @@ export function cpuBetween(from: NodeJS.CpuUsage, to: NodeJS.CpuUsage): CpuTime 
 
 /** The CPU this process used since `start` (a process.cpuUsage() taken earlier). */
 export const cpuSince = (start: NodeJS.CpuUsage): CpuTime => cpuBetween(start, process.cpuUsage());
+
+/**
+ * The CPU this process has used since it started, its main thread's share included where /proc
+ * tells it: what a process reports about itself, to be subtracted from a later reading with
+ * cpuDifference.
+ */
+export function ownCpu(): CpuTime {
+  const { user, system } = process.cpuUsage();
+  const mainThreadMs = threadCpuMs(process.pid, process.pid);
+  return {
+    userMs: user / 1000,
+    systemMs: system / 1000,
+    ...(mainThreadMs === undefined ? {} : { mainThreadMs }),
+  };
+}
+
+/**
+ * The CPU (user + system) thread `tid` of process `pid` has used since it started, ms, from
+ * /proc/<pid>/task/<tid>/schedstat (its first field: nanoseconds on a CPU). Undefined where /proc
+ * cannot tell (not Linux, no schedstats, or the thread is gone).
+ */
+export function threadCpuMs(pid: number, tid: number): number | undefined {
+  try {
+    const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    return Number.isFinite(ns) ? ns / 1e6 : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 export const cpuMs = (time: CpuTime): number => time.userMs + time.systemMs;
 
@@ -45,6 +80,12 @@ export interface CpuPerMiB {
   serverMs: number;
   /** Of serverMs, the kernel's part (system time). */
   serverSystemMs: number;
+  /**
+   * Of serverMs, its main thread's (the event loop's, user + system), where /proc tells it; the rest
+   * ran on libuv's threadpool (file writes, reads and fsyncs, and the kernel's work in them) and on
+   * V8's helper threads (garbage collection).
+   */
+  serverMainThreadMs?: number;
   /** The client process, ms of CPU per MiB. */
   clientMs: number;
   clientSystemMs: number;
@@ -75,6 +116,7 @@ export function cpuPerMiB(
     ...(serverLoopBusy === undefined ? {} : { serverLoopBusy: round(serverLoopBusy) }),
     serverMs: round(cpuMs(server) / mib),
     serverSystemMs: round(server.systemMs / mib),
+    ...(server.mainThreadMs === undefined ? {} : { serverMainThreadMs: round(server.mainThreadMs / mib) }),
     clientMs: round(cpuMs(client) / mib),
     clientSystemMs: round(client.systemMs / mib),
     busy: round(total / (seconds * 1000 * cores)),
@@ -85,13 +127,18 @@ export function cpuPerMiB(
 /** The median of each field over several measurements (each field on its own). */
 export function medianCpu(samples: readonly CpuPerMiB[]): CpuPerMiB | undefined {
   if (samples.length === 0) return undefined;
-  const field = (key: Exclude<keyof CpuPerMiB, 'serverLoopBusy'>) =>
+  const field = (key: Exclude<keyof CpuPerMiB, 'serverLoopBusy' | 'serverMainThreadMs'>) =>
     round(median(samples.map((s) => s[key])));
-  const loops = samples.flatMap((s) => (s.serverLoopBusy === undefined ? [] : [s.serverLoopBusy]));
+  /** An optional field's median over the samples that have it: none, and it is left out. */
+  const optional = (key: 'serverLoopBusy' | 'serverMainThreadMs') => {
+    const values = samples.flatMap((s) => (s[key] === undefined ? [] : [s[key]]));
+    return values.length === 0 ? {} : { [key]: round(median(values)) };
+  };
   return {
-    ...(loops.length === 0 ? {} : { serverLoopBusy: round(median(loops)) }),
+    ...optional('serverLoopBusy'),
     serverMs: field('serverMs'),
     serverSystemMs: field('serverSystemMs'),
+    ...optional('serverMainThreadMs'),
     clientMs: field('clientMs'),
     clientSystemMs: field('clientSystemMs'),
     busy: field('busy'),
@@ -99,13 +146,14 @@ export function medianCpu(samples: readonly CpuPerMiB[]): CpuPerMiB | undefined 
   };
 }
 
-/** "server 5.1 ms/MiB (1.9 kernel) + client 3.2 (0.4) = 8.3 ms/MiB; 2 cores 97% busy" */
+/** "server 5.1 ms/MiB (1.9 kernel, 2.8 main thread) + client 3.2 (0.4) = 8.3 ms/MiB; 2 cores 97% busy" */
 export function describeCpu(cpu: CpuPerMiB): string {
   const loop =
     cpu.serverLoopBusy === undefined
       ? ''
       : `, the server's event loop ${Math.round(cpu.serverLoopBusy * 100)}% busy`;
-  return `server ${cpu.serverMs} ms/MiB (${cpu.serverSystemMs} kernel) + client ${cpu.clientMs} (${cpu.clientSystemMs}) = ${round(cpu.serverMs + cpu.clientMs)} ms CPU per MiB; ${availableParallelism()} cores ${Math.round(cpu.busy * 100)}% busy${loop}`;
+  const main = cpu.serverMainThreadMs === undefined ? '' : `, ${cpu.serverMainThreadMs} main thread`;
+  return `server ${cpu.serverMs} ms/MiB (${cpu.serverSystemMs} kernel${main}) + client ${cpu.clientMs} (${cpu.clientSystemMs}) = ${round(cpu.serverMs + cpu.clientMs)} ms CPU per MiB; ${availableParallelism()} cores ${Math.round(cpu.busy * 100)}% busy${loop}`;
 }
 
 /** Clock ticks per second of /proc's CPU times (USER_HZ: 100 on Linux's usual builds). */
@@ -136,4 +184,7 @@ export function processCpu(pid: number): CpuTime | undefined {
 export const cpuDifference = (from: CpuTime, to: CpuTime): CpuTime => ({
   userMs: to.userMs - from.userMs,
   systemMs: to.systemMs - from.systemMs,
+  ...(from.mainThreadMs === undefined || to.mainThreadMs === undefined
+    ? {}
+    : { mainThreadMs: to.mainThreadMs - from.mainThreadMs }),
 });

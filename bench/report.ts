@@ -197,8 +197,8 @@ function rawWriteTable(results: BenchResults): string[] {
 
 /**
  * CPU per MiB of each headline and of its bare transport (bench/cpu.ts): user + system time of all
- * threads of the server process and of the client process, per MiB of payload, and the share of the
- * cores they kept busy together. A run near 100% busy is CPU-bound.
+ * threads of the server process (and of its main thread alone) and of the client process, per MiB of
+ * payload, and the share of the cores they kept busy together. A run near 100% busy is CPU-bound.
  */
 function cpuTable(results: BenchResults): string[] {
   const { produce, fetch } = results;
@@ -206,6 +206,7 @@ function cpuTable(results: BenchResults): string[] {
     path,
     what,
     `${m.serverMs} (${m.serverSystemMs})`,
+    m.serverMainThreadMs ?? '—',
     `${m.clientMs} (${m.clientSystemMs})`,
     round(m.serverMs + m.clientMs),
     `${Math.round(m.busy * 100)}%`,
@@ -228,13 +229,14 @@ function cpuTable(results: BenchResults): string[] {
   ];
   if (body.length === 0) return [];
   return [
-    `CPU per MiB of payload in the same runs (user + system time of every thread of each process, the kernel's share in brackets; medians over runs/passes). The client is the client process, which sends the produce requests and reads the fetches. "Busy" is the share of the machine's ${results.run.cores} cores the two processes used together; near 100% the run is CPU-bound and only less CPU per MiB makes it faster. "Ceiling" is the rate at which that CPU per MiB would keep every core busy. "Server loop" is the share of the time the Streambed server's event loop was running code (performance.eventLoopUtilization): near 100%, its one JavaScript thread is the limit even with cores to spare.`,
+    `CPU per MiB of payload in the same runs (user + system time of every thread of each process, the kernel's share in brackets; medians over runs/passes). The client is the client process, which sends the produce requests and reads the fetches. "Of it, main thread" is the server's main thread (its event loop and what runs on it synchronously, from /proc on Linux); the rest of the server's CPU ran on libuv's threadpool (file writes, reads and fsyncs, with the kernel's work in them) and V8's helper threads. "Busy" is the share of the machine's ${results.run.cores} cores the two processes used together; near 100% the run is CPU-bound and only less CPU per MiB makes it faster. "Ceiling" is the rate at which that CPU per MiB would keep every core busy. "Server loop" is the share of the time the Streambed server's event loop was running code (performance.eventLoopUtilization): near 100%, its one JavaScript thread is the limit even with cores to spare.`,
     '',
     table(
       [
         'headline',
         'measured',
         'server ms/MiB',
+        'of it, main thread',
         'client ms/MiB',
         'total ms/MiB',
         'busy',

@@ -20,7 +20,7 @@ import { CountingMetaStore, CountingObjectStore } from '../lambdas/adapters/coun
 import { type Backend, createEmbeddedBackend, createServices } from '../lambdas/runtime/backends.ts';
 import { startLocalServer } from '../lambdas/runtime/local-server.ts';
 import { answerCalls, sendToParent } from './child-link.ts';
-import { cpuSince } from './cpu.ts';
+import { cpuDifference, ownCpu } from './cpu.ts';
 import { collectGarbage } from './gc.ts';
 import { MeteredMetaStore } from './metered-meta-store.ts';
 import { kernelPeakRss } from './peak-rss.ts';
@@ -76,7 +76,7 @@ async function main(): Promise<void> {
   sampler.unref();
 
   const profiler = cpuProfiler();
-  let cpuAt = process.cpuUsage();
+  let cpuAt = ownCpu();
   let loopAt = performance.eventLoopUtilization();
   const answer = async (call: ServerCall): Promise<unknown> => {
     switch (call.op) {
@@ -85,7 +85,7 @@ async function main(): Promise<void> {
         objects.reset();
         counted.reset();
         metered.reset();
-        cpuAt = process.cpuUsage();
+        cpuAt = ownCpu();
         loopAt = performance.eventLoopUtilization();
         return null;
       case 'end': {
@@ -94,7 +94,7 @@ async function main(): Promise<void> {
           objects: { ...objects.counts },
           meta: { ...meta, opsPerTransaction: [...transactSizes] },
           units: metered.reset(),
-          cpu: cpuSince(cpuAt),
+          cpu: cpuDifference(cpuAt, ownCpu()),
           loopBusy: performance.eventLoopUtilization(loopAt).utilization,
         };
         return counts;

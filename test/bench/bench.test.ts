@@ -9,7 +9,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { runBench, runRemoteBench } from '../../bench/bench.ts';
-import { cpuBetween, cpuPerMiB, describeCpu, medianCpu } from '../../bench/cpu.ts';
+import {
+  cpuBetween,
+  cpuDifference,
+  cpuMs,
+  cpuPerMiB,
+  describeCpu,
+  medianCpu,
+  ownCpu,
+  threadCpuMs,
+} from '../../bench/cpu.ts';
 import { collectGarbage } from '../../bench/gc.ts';
 import { measureNats } from '../../bench/peers/nats.ts';
 import { measureRedis } from '../../bench/peers/redis.ts';
@@ -140,6 +149,38 @@ describe('CPU per MiB (bench/cpu.ts)', () => {
       userMs: 3,
       systemMs: 0.5,
     });
+  });
+
+  it("carries the server's main thread where both readings have it, and leaves it out otherwise", () => {
+    const at = { userMs: 100, systemMs: 50, mainThreadMs: 90 };
+    const now = { userMs: 400, systemMs: 150, mainThreadMs: 290 };
+    expect(cpuDifference(at, now)).toEqual({ userMs: 300, systemMs: 100, mainThreadMs: 200 });
+    expect(cpuDifference({ userMs: 100, systemMs: 50 }, now)).toEqual({ userMs: 300, systemMs: 100 });
+    const client = { userMs: 90, systemMs: 10 };
+    const split = cpuPerMiB(cpuDifference(at, now), client, 100 * MiB, 1, 2);
+    expect(split).toMatchObject({ serverMs: 4, serverSystemMs: 1, serverMainThreadMs: 2 });
+    expect(describeCpu(split)).toMatch(/^server 4 ms\/MiB \(1 kernel, 2 main thread\)/);
+    const without = cpuPerMiB(cpuDifference({ userMs: 100, systemMs: 50 }, now), client, 100 * MiB, 1, 2);
+    expect(without).not.toHaveProperty('serverMainThreadMs');
+    expect(describeCpu(without)).toMatch(/^server 4 ms\/MiB \(1 kernel\)/);
+    // Its median is over the samples that have it.
+    expect(
+      medianCpu([split, without, { ...split, serverMainThreadMs: 5 }, { ...split, serverMainThreadMs: 3 }])
+        ?.serverMainThreadMs,
+    ).toBe(3);
+    expect(medianCpu([without])).not.toHaveProperty('serverMainThreadMs');
+  });
+
+  it.skipIf(process.platform !== 'linux')("reads this process's main thread from /proc (Linux)", () => {
+    const at = ownCpu();
+    const until = performance.now() + 30;
+    while (performance.now() < until) {
+      // busy on the main thread
+    }
+    const used = cpuDifference(at, ownCpu());
+    expect(used.mainThreadMs).toBeGreaterThanOrEqual(20);
+    expect(used.mainThreadMs).toBeLessThanOrEqual(cpuMs(used) + 1);
+    expect(threadCpuMs(process.pid, 2 ** 22 + 7)).toBeUndefined();
   });
 });
 
@@ -285,7 +326,18 @@ describe('a whole bench run with a tiny plan', () => {
     expect(report).toMatch(
       /## Baselines[\s\S]*\| produce \| bare HTTP POST, the SDK's client \(node:http\) \|/,
     );
-    expect(report).toMatch(/\| produce \| Streambed \| [\d.]+ \([\d.]+\) \| [\d.]+ \([\d.]+\) \|/);
+    // The server's main thread beside its whole CPU where /proc tells it (Linux), a dash elsewhere.
+    const main = process.platform === 'linux' ? '[\\d.]+' : '—';
+    expect(report).toMatch(
+      new RegExp(
+        `\\| produce \\| Streambed \\| [\\d.]+ \\([\\d.]+\\) \\| ${main} \\| [\\d.]+ \\([\\d.]+\\) \\|`,
+      ),
+    );
+    if (process.platform === 'linux')
+      for (const row of ['streambed', 'bareHttpSdkClient', 'storeOnly'])
+        expect(written.produce.cpu[row].serverMainThreadMs).toBeLessThanOrEqual(
+          written.produce.cpu[row].serverMs,
+        );
     expect(report).toMatch(/\| fetch \(cold\) \| bare GET, the SDK's client \| /);
     expect(report).toMatch(
       /\| fresh files, as the fs object store writes them \| [\d.]+ \| [\d.]+ \([\d.]+\) \|/,
