@@ -592,11 +592,14 @@ function walkRecords(
       throw corrupt(`record ${i} offsetDelta ${offsetDelta} is out of order or beyond lastOffsetDelta`);
     }
     previousDelta = offsetDelta;
-    const key = readBytesField(section, cursor, recordEnd, i, 'key');
-    const value = readBytesField(section, cursor, recordEnd, i, 'value');
+    // Lengths first, views only when decoding: checking makes no object per record.
+    const keyLength = skipBytesField(section, cursor, recordEnd, i, 'key');
+    const keyEnd = cursor.pos;
+    const valueLength = skipBytesField(section, cursor, recordEnd, i, 'value');
+    const valueEnd = cursor.pos;
     const headerCount = readVarint(section, cursor, recordEnd);
     if (headerCount < 0) throw corrupt(`record ${i} has negative headerCount ${headerCount}`);
-    const headers: RecordHeader[] = [];
+    const headers: RecordHeader[] | undefined = decoded === undefined ? undefined : [];
     let headerBytes = 0;
     let headerKeyBytes = 0;
     for (let h = 0; h < headerCount; h++) {
@@ -615,9 +618,9 @@ function walkRecords(
         });
       }
       cursor.pos += keyLength;
-      const headerValue = readBytesField(section, cursor, recordEnd, i, `header ${h}`);
-      if (decoded !== undefined) headers.push({ key: headerKey, value: headerValue });
-      headerBytes += keyLength + (headerValue?.byteLength ?? 0);
+      const headerValueLength = skipBytesField(section, cursor, recordEnd, i, `header ${h}`);
+      headers?.push({ key: headerKey, value: bytesFieldView(section, cursor.pos, headerValueLength) });
+      headerBytes += keyLength + Math.max(headerValueLength, 0);
       headerKeyBytes += keyLength + 8;
     }
     if (cursor.pos !== recordEnd) {
@@ -626,11 +629,17 @@ function walkRecords(
     const timestamp = logAppendTime ?? firstTimestamp + timestampDelta;
     if (!Number.isSafeInteger(timestamp)) throw corrupt(`record ${i} timestamp is not a safe integer`);
     if (decoded !== undefined) {
-      decoded.push({ offset: baseOffset + offsetDelta, timestamp, key, value, headers });
+      decoded.push({
+        offset: baseOffset + offsetDelta,
+        timestamp,
+        key: bytesFieldView(section, keyEnd, keyLength),
+        value: bytesFieldView(section, valueEnd, valueLength),
+        headers: headers ?? [],
+      });
     } else if (summary !== undefined) {
       if (timestamp < summary.minTimestamp) summary.minTimestamp = timestamp;
       if (timestamp > summary.maxTimestamp) summary.maxTimestamp = timestamp;
-      const bytes = (key?.byteLength ?? 0) + (value?.byteLength ?? 0) + headerBytes;
+      const bytes = Math.max(keyLength, 0) + Math.max(valueLength, 0) + headerBytes;
       if (bytes > summary.largest.bytes) summary.largest = { index: i, bytes };
       if (headerKeyBytes > summary.mostHeaderKeyBytes.bytes)
         summary.mostHeaderKeyBytes = { index: i, bytes: headerKeyBytes };
@@ -641,21 +650,30 @@ function walkRecords(
   }
 }
 
-function readBytesField(
+/**
+ * Reads a bytes field's length (-1 for null) and moves the cursor past its bytes, which must fit the
+ * record.
+ */
+function skipBytesField(
   section: Uint8Array,
   cursor: Cursor,
   recordEnd: number,
   index: number,
   field: string,
-): Uint8Array | null {
+): number {
   const length = readVarint(section, cursor, recordEnd);
-  if (length === -1) return null;
+  if (length === -1) return -1;
   const start = cursor.pos;
   if (length < -1 || start + length > recordEnd) {
     throw corrupt(`record ${index} ${field} length ${length} does not fit the record`);
   }
   cursor.pos = start + length;
-  return section.subarray(start, cursor.pos);
+  return length;
+}
+
+/** The bytes field of `length` (-1: null) that ends at `end` of `section`, as a view. */
+function bytesFieldView(section: Uint8Array, end: number, length: number): Uint8Array | null {
+  return length === -1 ? null : section.subarray(end - length, end);
 }
 
 function hex(n: number): string {

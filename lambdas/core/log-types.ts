@@ -73,6 +73,17 @@ export interface ProduceResult {
   offsets: RecordOffset[];
 }
 
+/**
+ * Records in a row of one partition with consecutive offsets from `baseOffset`: how a produce's
+ * answer is written without an object per record (a partition's records of one request get
+ * consecutive offsets).
+ */
+export interface OffsetRun {
+  partition: number;
+  baseOffset: number;
+  count: number;
+}
+
 export interface FetchRequest {
   topic: string;
   partition: number;

@@ -40,6 +40,7 @@ import { StreamError } from './errors.ts';
 import { newDataObjectKey, partitionKey } from './layout.ts';
 import type {
   AppendPartitionResult,
+  OffsetRun,
   ProduceRequest,
   ProduceResult,
   RecordOffset,
@@ -378,29 +379,36 @@ function partitionsFailed(
 
 /**
  * What a produce of record batches (client/wire/binary.ts, "PRODUCE AS BATCHES") answers, from
- * appendBatches' result for each of its frames: every record's offset in body order. When no frame
- * committed, the first frame's error as it is (a refusal keeps its code and `details.reason`); when
- * some did, produce's partial failure, with the committed records' offsets.
+ * appendBatches' result for each of its frames: every record's offset in body order, as one run per
+ * frame (no object per record). When no frame committed, the first frame's error as it is (a refusal
+ * keeps its code and `details.reason`); when some did, produce's partial failure, with the committed
+ * records' offsets.
  */
-export function batchesProduceResult(
+export function batchesProduceRuns(
   topic: string,
   frames: readonly { partition: number; recordCount: number }[],
   results: readonly AppendPartitionResult[],
-): ProduceResult {
-  const offsets: (RecordOffset | null)[] = [];
+): OffsetRun[] {
+  const runs: OffsetRun[] = [];
   const missing: number[] = [];
   let first: StreamError | undefined;
   frames.forEach(({ partition, recordCount }, i) => {
     const result = results[i] as AppendPartitionResult;
-    if (result.error !== undefined) {
+    if (result.error === undefined)
+      runs.push({ partition, baseOffset: result.baseOffset, count: recordCount });
+    else {
       first ??= result.error;
       missing.push(partition);
     }
-    for (let r = 0; r < recordCount; r++) {
-      offsets.push(result.error === undefined ? { partition, offset: result.baseOffset + r } : null);
-    }
   });
-  if (first === undefined) return { offsets: offsets as RecordOffset[] };
+  if (first === undefined) return runs;
   if (missing.length === frames.length) throw first;
+  // A partial failure names every record's offset, null where its partition did not commit.
+  const offsets: (RecordOffset | null)[] = [];
+  frames.forEach(({ partition, recordCount }, i) => {
+    const result = results[i] as AppendPartitionResult;
+    for (let r = 0; r < recordCount; r++)
+      offsets.push(result.error === undefined ? { partition, offset: result.baseOffset + r } : null);
+  });
   throw partitionsFailed(topic, offsets, missing, true, first);
 }

@@ -46,7 +46,7 @@ import {
 } from '../../client/wire/limits.ts';
 import { StreamError } from '../core/errors.ts';
 import type { LogService, ProduceResult, TopicDescription, TopicService } from '../core/log-types.ts';
-import { batchesProduceResult } from '../core/produce.ts';
+import { batchesProduceRuns } from '../core/produce.ts';
 import {
   describeError,
   errorResponse,
@@ -61,7 +61,7 @@ import {
 } from './errors.ts';
 import { base64Length, oversizedEvent, oversizedResponseBytes } from './lambda-payload.ts';
 import { type ErrorBodyDoc, type RouteDoc, STORE_ERRORS, WRITE_ERRORS } from './openapi.ts';
-import { offsetsJson, readPlainProduceBody } from './produce-json.ts';
+import { offsetRunsJson, offsetsJson, readPlainProduceBody } from './produce-json.ts';
 import { fetchPage, parseRecordEncoding } from './records-json.ts';
 import {
   alterTopicSchema,
@@ -233,12 +233,13 @@ const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
 // The built-in routes.
 
 /** A produce's answer: each record's partition and offset, in request order (produce-json.ts). */
-function offsetsResponse(result: ProduceResult): HttpResponse {
-  const answer = offsetsJson(result.offsets);
+/** A produce's answer (produce-json.ts offsetRunsJson), JSON text written as bytes. */
+function offsetsResponse(answer: { body: Uint8Array; documentBytes: number }): HttpResponse {
   return {
     status: 200,
     headers: { 'content-type': JSON_CONTENT_TYPE },
     body: answer.body,
+    textBytes: true,
     bodyDocumentBytesAtMost: answer.documentBytes,
   };
 }
@@ -450,7 +451,7 @@ export function v1Routes(topics: TopicService, log: LogService, maxPayloadBytes:
             recordLimits: true,
             ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
           });
-          return offsetsResponse(batchesProduceResult(topic, frames, partitions));
+          return offsetsResponse(offsetRunsJson(batchesProduceRuns(topic, frames, partitions)));
         }
         // A JSON body is read from its bytes when it is plain (produce-json.ts), its values views into
         // it as the binary form's are; else parsed, its strings encoded into one array that goes back
@@ -474,7 +475,7 @@ export function v1Routes(topics: TopicService, log: LogService, maxPayloadBytes:
         } finally {
           if (texts !== undefined) produceTexts.release([texts]);
         }
-        return offsetsResponse(result);
+        return offsetsResponse(offsetsJson(result.offsets));
       },
     },
     {

@@ -7,7 +7,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { StreamError } from '../../lambdas/core/errors.ts';
 import { jsonStringContentBytes } from '../../lambdas/http/lambda-payload.ts';
-import { offsetsJson, readPlainProduceBody } from '../../lambdas/http/produce-json.ts';
+import {
+  offsetRuns,
+  offsetRunsJson,
+  offsetsJson,
+  readPlainProduceBody,
+} from '../../lambdas/http/produce-json.ts';
 import { parseProduceBody } from '../../lambdas/http/schemas.ts';
 
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -156,11 +161,63 @@ describe('the produce response', () => {
         ),
         (offsets) => {
           const { body, documentBytes } = offsetsJson(offsets);
-          expect(body).toBe(JSON.stringify({ offsets }));
-          expect(documentBytes).toBe(jsonStringContentBytes(body));
+          const text = new TextDecoder().decode(body);
+          expect(text).toBe(JSON.stringify({ offsets }));
+          expect(documentBytes).toBe(jsonStringContentBytes(text));
         },
       ),
       { numRuns: 500 },
     );
+  });
+
+  it('is written from runs of consecutive offsets, counting across every carry of their digits', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            partition: fc.nat({ max: 2 ** 31 - 1 }),
+            // Near a power of ten, so that counting up carries into a new digit.
+            baseOffset: fc.oneof(
+              fc.nat({ max: 2 ** 40 }),
+              fc.integer({ min: 1, max: 15 }).map((exp) => 10 ** exp - 3),
+              fc.constant(Number.MAX_SAFE_INTEGER - 1_200),
+            ),
+            count: fc.integer({ min: 0, max: 1_100 }),
+          }),
+          { maxLength: 4 },
+        ),
+        (runs) => {
+          const offsets = runs.flatMap(({ partition, baseOffset, count }) =>
+            Array.from({ length: count }, (_, i) => ({ partition, offset: baseOffset + i })),
+          );
+          const { body, documentBytes } = offsetRunsJson(runs);
+          const text = new TextDecoder().decode(body);
+          expect(text).toBe(JSON.stringify({ offsets }));
+          expect(documentBytes).toBe(jsonStringContentBytes(text));
+          // The runs offsetsJson finds say the same.
+          expect(new TextDecoder().decode(offsetsJson(offsets).body)).toBe(text);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('groups offsets into runs: consecutive offsets of one partition, in order', () => {
+    expect(
+      offsetRuns([
+        { partition: 0, offset: 5 },
+        { partition: 0, offset: 6 },
+        { partition: 1, offset: 7 },
+        { partition: 0, offset: 7 },
+        { partition: 0, offset: 9 },
+      ]),
+    ).toEqual([
+      { partition: 0, baseOffset: 5, count: 2 },
+      { partition: 1, baseOffset: 7, count: 1 },
+      { partition: 0, baseOffset: 7, count: 1 },
+      { partition: 0, baseOffset: 9, count: 1 },
+    ]);
+    expect(offsetRuns([])).toEqual([]);
+    expect(new TextDecoder().decode(offsetRunsJson([]).body)).toBe('{"offsets":[]}');
   });
 });
