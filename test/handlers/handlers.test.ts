@@ -4,7 +4,6 @@
  * Lambda composition root. Logs and EMF metrics are read from what Powertools writes to stdout/stderr.
  */
 import { readFileSync } from 'node:fs';
-import type { Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   BATCHES_CONTENT_TYPE,
@@ -28,6 +27,7 @@ import type { MetaStore } from '../../lambdas/ports/meta-store.ts';
 import { getServices, readLambdaConfig, setBackendForTests } from '../../lambdas/runtime/lambda-root.ts';
 import { METRIC } from '../../lambdas/runtime/metric-names.ts';
 import type { Backend } from '../../lambdas/runtime/services.ts';
+import { lambdaContext } from '../support/lambda-context.ts';
 
 // ---------------------------------------------------------------------------------------------------
 // Fixtures and helpers.
@@ -38,23 +38,6 @@ type Json = any;
 
 function loadEvent(name: string): HttpApiEvent {
   return JSON.parse(readFileSync(new URL(`./events/${name}.json`, import.meta.url), 'utf8')) as HttpApiEvent;
-}
-
-function lambdaContext(functionName: string, awsRequestId: string): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:eu-west-1:123456789012:function:${functionName}`,
-    memoryLimitInMB: '512',
-    awsRequestId,
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: '2025/03/12/[$LATEST]0123456789abcdef0123456789abcdef',
-    getRemainingTimeInMillis: () => 29_000,
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
 }
 
 let invocations = 0;

@@ -6,7 +6,6 @@
  * Real router and services on the memory adapters; the response shape is the one both flavors take.
  */
 import { readFileSync } from 'node:fs';
-import type { Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BATCHES_CONTENT_TYPE } from '../../client/wire/binary.ts';
 import { decodeRecordBatch } from '../../client/wire/record-batch.ts';
@@ -23,25 +22,13 @@ import {
   routeKeyOf,
 } from '../../lambdas/http/apigw.ts';
 import { setBackendForTests } from '../../lambdas/runtime/lambda-root.ts';
+import { lambdaContext } from '../support/lambda-context.ts';
 
 function restEvent(name: string): RestApiEvent {
   return JSON.parse(readFileSync(new URL(`./events/${name}.json`, import.meta.url), 'utf8')) as RestApiEvent;
 }
 
-const context = {
-  callbackWaitsForEmptyEventLoop: true,
-  functionName: 'streambed-fn',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:streambed-fn',
-  memoryLimitInMB: '512',
-  awsRequestId: '8f5a3c1e-0000-4000-8000-000000000001',
-  logGroupName: '/aws/lambda/streambed-fn',
-  logStreamName: '2025/03/12/[$LATEST]0123456789abcdef0123456789abcdef',
-  getRemainingTimeInMillis: () => 29_000,
-  done: () => {},
-  fail: () => {},
-  succeed: () => {},
-} satisfies Context;
+const context = lambdaContext();
 
 const invoke = (handler: HttpLambda, name: string): Promise<ApiGatewayResult> =>
   handler(restEvent(name), context);
