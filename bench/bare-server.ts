@@ -15,7 +15,8 @@
  * the least.
  *
  * argv[2] is the directory the store-only produce writes into. Each call over the IPC channel
- * (bench/child-link.ts) is answered with the process's CPU time so far (bench/cpu.ts ownCpu: its main thread's too).
+ * (bench/child-link.ts) is answered with the process's CPU time so far, its main thread's too
+ * (bench/cpu.ts ownCpu).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';

@@ -2,9 +2,10 @@
  * A peer's server (redis-server, nats-server) started by the bench for one run: found on PATH, given
  * a free port on 127.0.0.1 and a temporary directory of its own, and considered ready when it logs
  * its ready line. `stop` asks it to shut down (SIGTERM), kills it if it has not exited within its
- * grace (STOP_GRACE_MS), and removes the directory; it is safe to call more than once. Asked, not killed: a
- * Redis rewriting its append-only file in a forked child stops that child and removes its temporary
- * file as it shuts down, where a SIGKILL leaves the child writing into the directory being removed.
+ * grace (STOP_GRACE_MS), and removes the directory; it is safe to call more than once. Asked, not
+ * killed: a Redis rewriting its append-only file in a forked child stops that child and removes its
+ * temporary file as it shuts down, where a SIGKILL leaves the child writing into the directory being
+ * removed.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
