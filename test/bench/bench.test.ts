@@ -173,12 +173,13 @@ describe('CPU per MiB (bench/cpu.ts)', () => {
 
   it.skipIf(process.platform !== 'linux')("reads this process's main thread from /proc (Linux)", () => {
     const at = ownCpu();
-    const until = performance.now() + 30;
-    while (performance.now() < until) {
-      // busy on the main thread
+    // Busy on the main thread until the process has used 30 ms of CPU (not 30 ms of wall time: on a
+    // loaded machine the thread may get a fraction of it).
+    while (cpuMs(cpuDifference(at, ownCpu())) < 30) {
+      // spin
     }
     const used = cpuDifference(at, ownCpu());
-    expect(used.mainThreadMs).toBeGreaterThanOrEqual(20);
+    expect(used.mainThreadMs).toBeGreaterThanOrEqual(15);
     expect(used.mainThreadMs).toBeLessThanOrEqual(cpuMs(used) + 1);
     expect(threadCpuMs(process.pid, 2 ** 22 + 7)).toBeUndefined();
   });
@@ -333,10 +334,11 @@ describe('a whole bench run with a tiny plan', () => {
         `\\| produce \\| Streambed \\| [\\d.]+ \\([\\d.]+\\) \\| ${main} \\| [\\d.]+ \\([\\d.]+\\) \\|`,
       ),
     );
+    // Within the process's (the two are read one after the other: a few microseconds apart, so 1 %).
     if (process.platform === 'linux')
       for (const row of ['streambed', 'bareHttpSdkClient', 'storeOnly'])
         expect(written.produce.cpu[row].serverMainThreadMs).toBeLessThanOrEqual(
-          written.produce.cpu[row].serverMs,
+          written.produce.cpu[row].serverMs * 1.01,
         );
     expect(report).toMatch(/\| fetch \(cold\) \| bare GET, the SDK's client \| /);
     expect(report).toMatch(
