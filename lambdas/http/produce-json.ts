@@ -194,22 +194,23 @@ const OFFSETS_OPEN = '{"offsets":[';
 const OFFSETS_CLOSE = ']}';
 /** The longest decimal a safe integer takes. */
 const MAX_DIGITS = String(Number.MAX_SAFE_INTEGER).length;
+/** A record's text up to its offset's digits (then `}`), with the comma that follows the one before. */
+const recordPrefix = (partition: number): string => `,{"partition":${partition},"offset":`;
 
 /**
  * The produce response's body: the UTF-8 bytes of `JSON.stringify({offsets})` of the runs'
  * `{partition, offset}` pairs (non-negative integers), written into one array with no string or object
  * per record (each run's offsets counted up in their decimal digits; a 1,000-record request's answer
  * built about 200 KB of strings the other way, each one garbage at once). And what it takes in a Lambda
- * result document
- * (its bytes and its quotes once more: ASCII, nothing else escaped), for the router's response check.
+ * result document (its bytes and its quotes once more: ASCII, nothing else escaped), for the router's
+ * response check.
  */
 export function offsetRunsJson(runs: readonly OffsetRun[]): { body: Uint8Array; documentBytes: number } {
   let records = 0;
   let bound = OFFSETS_OPEN.length + OFFSETS_CLOSE.length;
   for (const { partition, count } of runs) {
     records += count;
-    // ,{"partition":P,"offset":O}
-    bound += count * (`,{"partition":${partition},"offset":}`.length + MAX_DIGITS);
+    bound += count * (recordPrefix(partition).length + MAX_DIGITS + 1);
   }
   const out = new Uint8Array(bound);
   const text = Buffer.from(out.buffer, out.byteOffset, out.byteLength);
@@ -217,7 +218,7 @@ export function offsetRunsJson(runs: readonly OffsetRun[]): { body: Uint8Array; 
   const digits = new Uint8Array(MAX_DIGITS);
   for (const { partition, baseOffset, count } of runs) {
     if (count === 0) continue;
-    const prefix = Buffer.from(`,{"partition":${partition},"offset":`, 'latin1');
+    const prefix = Buffer.from(recordPrefix(partition), 'latin1');
     // The run's first offset, right-aligned in `digits`; each next one is the same digits plus one.
     const start = String(baseOffset);
     let from = MAX_DIGITS - start.length;
