@@ -56,7 +56,9 @@ export interface FetchDeps {
 
 /** How often a long poll re-reads the partition item when no in-process notification comes. */
 const POLL_INTERVAL_MS = 200;
-/** Index entries read per query while walking forward. */
+/** Index entries read by a fetch's first query: the entry at its offset and the one after it. */
+const FIRST_PAGE = 2;
+/** At most this many index entries are read per query while walking forward. */
 const INDEX_PAGE = 64;
 
 /**
@@ -242,42 +244,59 @@ export function createFetcher({ meta, objects, clock, requireTopic, notifier }: 
   ): Promise<Slice[]> {
     // Consistent reads: the high watermark was read consistently, and an eventually consistent query
     // may not yet hold the entries it already counts (the newest batch would look missing).
-    const first = await meta.query(pk, {
-      from: FIRST_BATCH_SK,
-      to: batchSk(offset),
-      reverse: true,
-      limit: 1,
+    // A consumer reading on asks for the offset its last page ended at: an entry's base offset. So the
+    // first query reads forward from it, and finds that entry and the one after it in one trip; an
+    // offset inside an entry takes a second query, back to the entry below it.
+    const ahead = await meta.query(pk, {
+      from: batchSk(offset),
+      to: LAST_BATCH_SK,
+      limit: FIRST_PAGE,
       consistent: true,
     });
-    const head = first.items[0];
-    if (head === undefined) return [];
-    const headEntry = readIndexEntry(head);
-    if (headEntry.baseOffset + headEntry.recordCount <= offset) return [];
-    const slices = [sliceOf(headEntry, offset, maxBytes) as Slice];
-    let bytes = slices[0]?.byteLength ?? 0;
-    let startAfter = head.sk;
-    for (;;) {
-      const last = slices[slices.length - 1] as Slice;
-      // Stopped inside an entry (the budget is spent), or at the end of the committed log.
-      if (bytes >= maxBytes || !last.toEnd || last.endOffset >= highWatermark) return slices;
-      const page = await meta.query(pk, {
-        startAfter,
-        to: LAST_BATCH_SK,
-        limit: INDEX_PAGE,
+    let items = ahead.items;
+    let lastKey = ahead.lastKey;
+    let head = items[0] === undefined ? undefined : readIndexEntry(items[0]);
+    if (head?.baseOffset === offset) {
+      items = items.slice(1);
+    } else {
+      const below = await meta.query(pk, {
+        from: FIRST_BATCH_SK,
+        to: batchSk(offset),
+        reverse: true,
+        limit: 1,
         consistent: true,
       });
-      for (const item of page.items) {
+      head = below.items[0] === undefined ? undefined : readIndexEntry(below.items[0]);
+    }
+    if (head === undefined || head.baseOffset + head.recordCount <= offset) return [];
+    const slices = [sliceOf(head, offset, maxBytes) as Slice];
+    let bytes = slices[0]?.byteLength ?? 0;
+    let smallest = head.byteLength;
+    // Stopped inside an entry (the budget is spent), or at the end of the committed log.
+    const ended = (last: Slice) => bytes >= maxBytes || !last.toEnd || last.endOffset >= highWatermark;
+    for (;;) {
+      for (const item of items) {
+        const last = slices[slices.length - 1] as Slice;
+        if (ended(last)) return slices;
         const entry = readIndexEntry(item);
-        const previous = slices[slices.length - 1] as Slice;
-        if (entry.baseOffset !== previous.endOffset || entry.baseOffset >= highWatermark) return slices;
+        if (entry.baseOffset !== last.endOffset || entry.baseOffset >= highWatermark) return slices;
         const slice = sliceOf(entry, entry.baseOffset, maxBytes - bytes, { optional: true });
         if (slice === undefined) return slices;
         slices.push(slice);
         bytes += slice.byteLength;
-        if (!slice.toEnd || bytes >= maxBytes) return slices;
+        smallest = Math.min(smallest, entry.byteLength);
       }
-      if (page.lastKey === undefined) return slices;
-      startAfter = page.lastKey;
+      if (ended(slices[slices.length - 1] as Slice) || lastKey === undefined) return slices;
+      // As many entries as the budget left could hold, judged by the smallest seen, and one more to
+      // find where the page ends.
+      const page = await meta.query(pk, {
+        startAfter: lastKey,
+        to: LAST_BATCH_SK,
+        limit: Math.min(INDEX_PAGE, Math.floor((maxBytes - bytes) / Math.max(1, smallest)) + 1),
+        consistent: true,
+      });
+      items = page.items;
+      lastKey = page.lastKey;
     }
   }
 
