@@ -169,8 +169,9 @@ async function kafkaGateway(argv: string[], out: NodeJS.WritableStream): Promise
       : options.memory
         ? 'memory'
         : options.dataDir;
+  const signalled = untilStopped();
   out.write(`streambed kafka-gateway listening on ${gateway.url} (${where})\n`);
-  const stopped = await Promise.race([untilStopped().then(() => true), gateway.lost.then(() => false)]);
+  const stopped = await Promise.race([signalled.then(() => true), gateway.lost.then(() => false)]);
   out.write(
     stopped
       ? 'streambed kafka-gateway: shutting down\n'
@@ -194,6 +195,9 @@ async function start(argv: string[], out: NodeJS.WritableStream): Promise<number
           : options.dataDir;
   const level = options.logLevel ?? DEFAULT_LOG_LEVEL;
   const perRequest = level === 'debug' || level === 'info';
+  // Listening for SIGTERM before saying so: whoever stops it as soon as it reads the block gets a
+  // clean shutdown, not the signal's default exit.
+  const stopped = untilStopped();
   // One write: a reader of the output (a pipe, a script waiting for the listeners) gets the whole
   // start-up block at once, never the first line without the listeners under it.
   out.write(
@@ -204,7 +208,7 @@ async function start(argv: string[], out: NodeJS.WritableStream): Promise<number
       '',
     ].join('\n'),
   );
-  return runUntilStopped(out, 'streambed', server);
+  return runUntilStopped(out, 'streambed', server, stopped);
 }
 
 /** Serves until SIGTERM or SIGINT, then says so and closes; exit code 0. */
@@ -212,14 +216,15 @@ async function runUntilStopped(
   out: NodeJS.WritableStream,
   name: string,
   server: { close(): Promise<void> },
+  stopped: Promise<void>,
 ): Promise<number> {
-  await untilStopped();
+  await stopped;
   out.write(`${name}: shutting down\n`);
   await server.close();
   return 0;
 }
 
-/** Resolves on the first SIGTERM or SIGINT. */
+/** Resolves on the first SIGTERM or SIGINT after the call (the handlers are in place when it returns). */
 function untilStopped(): Promise<void> {
   return new Promise<void>((resolve) => {
     const stop = () => resolve();
@@ -276,11 +281,12 @@ async function handler(argv: string[], out: NodeJS.WritableStream): Promise<numb
   const uncaught = (error: unknown) => host.reportUncaught(error);
   process.on('uncaughtException', uncaught);
   process.on('unhandledRejection', uncaught);
+  const stopped = untilStopped();
   out.write(
     `handler ${host.functionName} listening on ${host.url}\n` +
       `give a subscription this target: {"target":{"url":"${host.url}"}}\n`,
   );
-  await untilStopped();
+  await stopped;
   await host.close();
   process.off('uncaughtException', uncaught);
   process.off('unhandledRejection', uncaught);
@@ -373,6 +379,7 @@ async function consoleCommand(argv: string[], out: NodeJS.WritableStream): Promi
   const credentials = await loadCredentials();
   const { startConsoleProxy } = await import('./console-proxy.ts');
   const proxy = await startConsoleProxy({ ...options, credentials });
+  const stopped = untilStopped();
   out.write(
     [
       `streambed console listening on ${proxy.consoleUrl}`,
@@ -385,7 +392,7 @@ async function consoleCommand(argv: string[], out: NodeJS.WritableStream): Promi
       '',
     ].join('\n'),
   );
-  return runUntilStopped(out, 'streambed console', proxy);
+  return runUntilStopped(out, 'streambed console', proxy, stopped);
 }
 
 /** The benchmark lives in bench/ (a checkout only); it runs as its own process. */
