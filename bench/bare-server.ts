@@ -26,6 +26,7 @@ import { join } from 'node:path';
 import { BATCHES_CONTENT_TYPE, splitProduceBatches } from '../client/wire/binary.ts';
 import { BytePool } from '../client/wire/bytes.ts';
 import { readBody } from '../lambdas/http/node-server.ts';
+import { tuneServerHeap } from '../lambdas/runtime/heap-tuning.ts';
 import { answerCalls, sendToParent } from './child-link.ts';
 import { ownCpu } from './cpu.ts';
 import { writeLikeFsStore } from './scenarios/raw-fs.ts';
@@ -101,6 +102,9 @@ function storeOnly(dir: string, fsync: boolean) {
 
 function main(): void {
   const [dir, durability] = process.argv.slice(2);
+  // Like Streambed's server (lambdas/runtime/heap-tuning.ts): the store-only produce receives the
+  // same bodies, and its comparison with Streambed should not turn on V8's old-generation limit.
+  tuneServerHeap();
   if (dir === undefined)
     throw new Error('bare server: the store-only produce directory is missing (argv[2])');
   const produce = storeOnly(dir, durability === 'fsync');

@@ -8,6 +8,8 @@
  * must run next to the storage — building long logs through the core log service (no HTTP) and timing
  * the core layers of one request (bench/scenarios/layers.ts).
  *
+ * It sets V8's heap growing as `streambed start` does (lambdas/runtime/heap-tuning.ts).
+ *
  * The server also opens its Kafka listener (DESIGN §13) on a free port, for the Kafka client scenario.
  *
  * The bare HTTP baseline is not here: it runs in a process of its own (bench/bare-server.ts), so that it
@@ -18,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CountingMetaStore, CountingObjectStore } from '../lambdas/adapters/counting-stores.ts';
 import { type Backend, createEmbeddedBackend, createServices } from '../lambdas/runtime/backends.ts';
+import { tuneServerHeap } from '../lambdas/runtime/heap-tuning.ts';
 import { startLocalServer } from '../lambdas/runtime/local-server.ts';
 import { answerCalls, sendToParent } from './child-link.ts';
 import { cpuDifference, ownCpu } from './cpu.ts';
@@ -47,6 +50,8 @@ async function openStorage(config: ServerConfig, root: string): Promise<Backend>
 
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? '{}') as ServerConfig;
+  // As `streambed start` does: the server measured is the one users run.
+  tuneServerHeap();
   const root = mkdtempSync(join(tmpdir(), 'streambed-bench-server-'));
   const inner = await openStorage(config, root);
   const objects = new CountingObjectStore(inner.objects);

@@ -11,6 +11,7 @@ import { regionOfAwsHost } from '../../client/sigv4.ts';
 import { baseUrl } from '../../client/transport.ts';
 import { isLoopbackUrl } from '../subscriptions/url-target.ts';
 import type { AwsBackendOptions } from './aws-backend.ts';
+import { tuneServerHeap } from './heap-tuning.ts';
 import type { KafkaGatewayOptions } from './kafka-gateway.ts';
 import { DEFAULT_LOG_LEVEL, isLogLevel, LOG_LEVELS, type LogLevel } from './local-log.ts';
 import type { LocalServerOptions } from './local-server.ts';
@@ -161,6 +162,7 @@ export function parseKafkaGatewayArgs(argv: string[], env: NodeJS.ProcessEnv): K
 
 async function kafkaGateway(argv: string[], out: NodeJS.WritableStream): Promise<number> {
   const options = parseKafkaGatewayArgs(argv, process.env);
+  tuneServerHeap();
   const { startKafkaGateway } = await import('./kafka-gateway.ts');
   const gateway = await startKafkaGateway(options);
   const where =
@@ -183,6 +185,7 @@ async function kafkaGateway(argv: string[], out: NodeJS.WritableStream): Promise
 
 async function start(argv: string[], out: NodeJS.WritableStream): Promise<number> {
   const options = parseStartArgs(argv, process.env);
+  const heapFlag = tuneServerHeap();
   const { startLocalServer } = await import('./local-server.ts');
   const server = await startLocalServer(options);
   const where =
@@ -205,6 +208,7 @@ async function start(argv: string[], out: NodeJS.WritableStream): Promise<number
       `streambed listening on ${server.url} (${where})`,
       ...server.listeners.map((listener) => `  ${listener.name.padEnd(8)} ${listener.url}`),
       `  log      ${level} on stderr${perRequest ? ', a line per request' : ' (--log-level info: a line per request)'}`,
+      ...(level === 'debug' ? [`  heap     ${heapFlag ?? "node's own --heap-growing-percent"}`] : []),
       '',
     ].join('\n'),
   );

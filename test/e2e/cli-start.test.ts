@@ -56,6 +56,12 @@ describe('streambed start', () => {
     }
   });
 
+  it("says at --log-level debug how it set V8's heap growing", async () => {
+    const server = await startCliServer(['--memory', '--port', '0', '--log-level', 'debug']);
+    expect(server.output()).toContain('  heap     --heap-growing-percent=200\n');
+    expect(await stopCliServer(server)).toBe(0);
+  });
+
   it('runs on DynamoDB + S3 with --backend aws, creating the table and bucket', async () => {
     const suffix = randomUUID().slice(0, 8);
     const server = await startCliServer(['--backend', 'aws', '--port', '0'], {
