@@ -27,7 +27,7 @@ export const HEAP_GROWING_PERCENT = 200;
 
 /** The V8 flag a server process should set, or undefined when node's command line already sets one. */
 export function heapGrowingFlag(execArgv: readonly string[]): string | undefined {
-  const own = execArgv.some((arg) => /^--heap[-_]growing[-_]percent(=|$)/.test(arg));
+  const own = execArgv.some((arg) => /^--?heap[-_]growing[-_]percent(=|$)/.test(arg));
   return own ? undefined : `--heap-growing-percent=${HEAP_GROWING_PERCENT}`;
 }
 

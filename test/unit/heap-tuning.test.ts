@@ -10,11 +10,14 @@ describe('heapGrowingFlag', () => {
     );
   });
 
-  it("leaves an operator's own flag alone, in any of V8's spellings", () => {
+  it("leaves an operator's own flag alone, in any spelling node passes to V8 (one dash or two, - or _)", () => {
     for (const argv of [
       ['--heap-growing-percent=50'],
       ['--heap_growing_percent=50'],
       ['--import', 'tsx', '--heap-growing-percent', '50'],
+      ['-heap-growing-percent=50'],
+      ['--heap_growing-percent=50'],
+      ['--heap-growing_percent', '50'],
     ]) {
       expect(heapGrowingFlag(argv)).toBeUndefined();
     }
