@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { readBatchHeader, splitBatches } from '../../client/wire/record-batch.ts';
 import { MemoryMetaStore } from '../../lambdas/adapters/memory-meta-store.ts';
 import type { QueryOptions, QueryResult } from '../../lambdas/ports/meta-store.ts';
+import { expectedPage, storedBatches } from '../support/fetch-oracle.ts';
 import { logFixture, record } from '../support/log-fixture.ts';
 
 /** A memory store that keeps every query's options and how many items it returned. */
@@ -18,12 +19,6 @@ class QueryLog extends MemoryMetaStore {
     this.queries.push({ options, items: result.items.length });
     return result;
   }
-}
-
-interface StoredBatch {
-  baseOffset: number;
-  nextOffset: number;
-  byteLength: number;
 }
 
 /** A one-partition topic of batches with these record counts and value sizes, one produce each. */
@@ -40,26 +35,9 @@ async function logOf(batches: readonly { records: number; valueBytes: number }[]
   }
   // The whole log in one page, split into its batches: what the oracle serves from.
   const whole = await fixture.log.fetchBatches({ topic: 't', partition: 0, offset: 0, maxBytes: 64 << 20 });
-  const stored: StoredBatch[] = [];
-  for (const batch of splitBatches(whole.batches)) {
-    const { baseOffset, lastOffsetDelta } = readBatchHeader(batch);
-    stored.push({ baseOffset, nextOffset: baseOffset + lastOffsetDelta + 1, byteLength: batch.byteLength });
-  }
+  const stored = storedBatches(whole.batches);
   meta.queries.length = 0;
   return { ...fixture, queries: meta.queries, stored };
-}
-
-/** The batches a page from `offset` holds: the one holding it, then whole ones within `maxBytes`. */
-function expectedPage(stored: readonly StoredBatch[], offset: number, maxBytes: number): StoredBatch[] {
-  const first = stored.findIndex((b) => b.baseOffset <= offset && offset < b.nextOffset);
-  const page = [stored[first] as StoredBatch];
-  let bytes = page[0]?.byteLength ?? 0;
-  for (const batch of stored.slice(first + 1)) {
-    if (bytes + batch.byteLength > maxBytes) break;
-    page.push(batch);
-    bytes += batch.byteLength;
-  }
-  return page;
 }
 
 describe('fetch reads of the batch index', () => {
