@@ -14,7 +14,6 @@ import {
 import { MAX_LAMBDA_PAYLOAD_BYTES, MAX_PRODUCE_BODY_BYTES } from '../../client/wire/limits.ts';
 import { decodeRecordBatch } from '../../client/wire/record-batch.ts';
 import { MemoryMetaStore } from '../../lambdas/adapters/memory-meta-store.ts';
-import { MemoryObjectStore } from '../../lambdas/adapters/memory-object-store.ts';
 import { handler as admin } from '../../lambdas/handlers/admin.ts';
 import { handler as fetchHandler } from '../../lambdas/handlers/fetch.ts';
 import { handler as groups } from '../../lambdas/handlers/groups.ts';
@@ -23,11 +22,10 @@ import { handler as janitorHandler } from '../../lambdas/handlers/janitor.ts';
 import { handler as produce } from '../../lambdas/handlers/produce.ts';
 import { handler as subscriptions } from '../../lambdas/handlers/subscriptions.ts';
 import type { ApiGatewayResult, HttpApiEvent } from '../../lambdas/http/apigw.ts';
-import type { MetaStore } from '../../lambdas/ports/meta-store.ts';
 import { getServices, readLambdaConfig, setBackendForTests } from '../../lambdas/runtime/lambda-root.ts';
 import { METRIC } from '../../lambdas/runtime/metric-names.ts';
-import type { Backend } from '../../lambdas/runtime/services.ts';
 import { lambdaContext } from '../support/lambda-context.ts';
+import { memoryBackend } from '../support/memory-backend.ts';
 
 // ---------------------------------------------------------------------------------------------------
 // Fixtures and helpers.
@@ -54,10 +52,6 @@ async function invoke(handler: HttpLambda, event: HttpApiEvent | string): Promis
 function jsonBody(result: ApiGatewayResult): Json {
   expect(result.isBase64Encoded ?? false).toBe(false);
   return JSON.parse(result.body ?? '');
-}
-
-function memoryBackend(meta: MetaStore = new MemoryMetaStore()): Backend {
-  return { meta, objects: new MemoryObjectStore(), close: async () => {} };
 }
 
 /** Everything Powertools prints (it writes through its own Console on process.stdout / stderr). */

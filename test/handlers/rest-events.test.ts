@@ -9,8 +9,6 @@ import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BATCHES_CONTENT_TYPE } from '../../client/wire/binary.ts';
 import { decodeRecordBatch } from '../../client/wire/record-batch.ts';
-import { MemoryMetaStore } from '../../lambdas/adapters/memory-meta-store.ts';
-import { MemoryObjectStore } from '../../lambdas/adapters/memory-object-store.ts';
 import { handler as admin } from '../../lambdas/handlers/admin.ts';
 import { handler as fetchHandler } from '../../lambdas/handlers/fetch.ts';
 import type { HttpLambda } from '../../lambdas/handlers/http-handler.ts';
@@ -23,6 +21,7 @@ import {
 } from '../../lambdas/http/apigw.ts';
 import { setBackendForTests } from '../../lambdas/runtime/lambda-root.ts';
 import { lambdaContext } from '../support/lambda-context.ts';
+import { memoryBackend } from '../support/memory-backend.ts';
 
 function restEvent(name: string): RestApiEvent {
   return JSON.parse(readFileSync(new URL(`./events/${name}.json`, import.meta.url), 'utf8')) as RestApiEvent;
@@ -39,11 +38,7 @@ function jsonBody(result: ApiGatewayResult): unknown {
 }
 
 beforeEach(() => {
-  setBackendForTests({
-    meta: new MemoryMetaStore(),
-    objects: new MemoryObjectStore(),
-    close: async () => {},
-  });
+  setBackendForTests(memoryBackend());
   // Powertools writes a log line and an EMF document per invocation; handlers.test.ts reads them.
   vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
   vi.spyOn(process.stderr, 'write').mockImplementation(() => true);

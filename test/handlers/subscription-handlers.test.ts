@@ -5,8 +5,6 @@
 import type { InvokeCommand } from '@aws-sdk/client-lambda';
 import type { Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { MemoryMetaStore } from '../../lambdas/adapters/memory-meta-store.ts';
-import { MemoryObjectStore } from '../../lambdas/adapters/memory-object-store.ts';
 import {
   handler as deliver,
   deliveryLeaseMs,
@@ -18,6 +16,7 @@ import { setLambdaClientForTests } from '../../lambdas/runtime/aws-subscriptions
 import { getServices, setBackendForTests } from '../../lambdas/runtime/lambda-root.ts';
 import type { LambdaInvoker } from '../../lambdas/subscriptions/function-target.ts';
 import { type LocalHttpServer, serveHttp } from '../support/local-http.ts';
+import { memoryBackend } from '../support/memory-backend.ts';
 
 function context(remainingMs: number): Context {
   return {
@@ -74,11 +73,7 @@ beforeEach(async () => {
   vi.spyOn(process.stderr, 'write').mockImplementation(keep);
   vi.stubEnv('STREAMBED_ALLOW_PRIVATE_URLS', 'true');
   vi.stubEnv('AWS_LAMBDA_FUNCTION_NAME', 'streambed-deliver');
-  setBackendForTests({
-    meta: new MemoryMetaStore(),
-    objects: new MemoryObjectStore(),
-    close: async () => {},
-  });
+  setBackendForTests(memoryBackend());
   setLambdaClientForTests(fakeLambda);
   receiver = await serveHttp((req, res) => {
     let body = '';

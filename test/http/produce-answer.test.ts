@@ -21,8 +21,6 @@ import {
   type LogRecord,
   readBatchHeader,
 } from '../../client/wire/record-batch.ts';
-import { MemoryMetaStore } from '../../lambdas/adapters/memory-meta-store.ts';
-import { MemoryObjectStore } from '../../lambdas/adapters/memory-object-store.ts';
 import { StreamError } from '../../lambdas/core/errors.ts';
 import type {
   AppendBatchesRequest,
@@ -49,6 +47,7 @@ import type { HttpRequest, HttpResponse } from '../../lambdas/http/types.ts';
 import { getServices, setBackendForTests } from '../../lambdas/runtime/lambda-root.ts';
 import { type LocalServer, startLocalServer } from '../../lambdas/runtime/local-server.ts';
 import { lambdaContext } from '../support/lambda-context.ts';
+import { memoryBackend } from '../support/memory-backend.ts';
 
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
 const decode = (bytes: Uint8Array | string): string =>
@@ -581,11 +580,7 @@ function produceEvent(contentType: string, body: Uint8Array): HttpApiEvent {
 
 describe('the produce Lambda (API Gateway events, memory backend)', () => {
   beforeEach(() => {
-    setBackendForTests({
-      meta: new MemoryMetaStore(),
-      objects: new MemoryObjectStore(),
-      close: async () => {},
-    });
+    setBackendForTests(memoryBackend());
     // Powertools writes its log lines and metrics to stdout: kept out of the test output.
     vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
   });
