@@ -9,9 +9,9 @@
  * per 1 MiB request, freed by the next collection of the young generation. With a tight limit the next
  * mark-compact starts before the young generation has filled, so no scavenge frees those chunks in
  * between, and every few requests another mark-compact runs: once one mark-compact has happened under
- * load, the process stays there. Measured on the local server (docs/performance.md, "Garbage
- * collection"): 9–15 mark-compacts a second instead of none, V8's helper threads at about 2 ms of
- * CPU per MiB produced instead of 0.4, produce throughput down by 15–25 %.
+ * load, the process stays there. Measured on the local server (docs/performance.md, "V8's
+ * old-generation limit"): 9–15 mark-compacts a second instead of none, V8's helper threads at about
+ * 2 ms of CPU per MiB produced instead of 0.4, produce throughput down by 15–25 %.
  *
  * A fixed factor of 3 (`--heap-growing-percent=200`) keeps the limit far enough above a small live
  * heap for scavenges to free the chunks first; V8's own factor goes up to 4 when a program does move
