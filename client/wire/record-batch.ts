@@ -50,6 +50,8 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { type Allocate, uninitializedBytes } from './bytes.ts';
 import { crc32c } from './crc32c.ts';
 import { WireError } from './errors.ts';
+import { lz4Decompress } from './lz4.ts';
+import { snappyDecompress } from './snappy.ts';
 import {
   type Cursor,
   readVarint,
@@ -159,12 +161,20 @@ const CONTROL_FLAG_MASK = 0x20;
 
 const CODEC_NONE = 0;
 const CODEC_GZIP = 1;
-const CODEC_ZSTD = 4;
 const CODEC_NAMES = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
 
-type Decompress = (bytes: Uint8Array, options: { maxOutputLength: number }) => Buffer;
+type Decompress = (bytes: Uint8Array, options: { maxOutputLength: number }) => Uint8Array;
 /** node:zlib's zstd, in the Node versions that have it (22.15+, 23.8+); undefined in older ones. */
 const zstdDecompressSync = (zlib as unknown as { zstdDecompressSync?: Decompress }).zstdDecompressSync;
+
+/** The decompressor of each codec this process can read, by codec id (none needs none). */
+const DECOMPRESSORS: (Decompress | undefined)[] = [
+  undefined,
+  gunzipSync,
+  snappyDecompress,
+  lz4Decompress,
+  zstdDecompressSync,
+];
 
 /** A compression codec's name (attribute bits 0-2), as Kafka names it. */
 export function compressionName(codec: number): string {
@@ -173,13 +183,11 @@ export function compressionName(codec: number): string {
 
 /**
  * Whether decodeRecordBatch can read the records of a batch compressed with `codec` in this process:
- * none and gzip always, zstd when the running Node's zlib has it; snappy and lz4 never (their bytes
- * are still valid batches: they are stored and served as they are, only not decoded here).
+ * none, gzip, snappy and lz4 always, zstd when the running Node's zlib has it (a zstd batch is still a
+ * valid batch where it does not: it is stored and served as it is, only not decoded here).
  */
 export function canDecompress(codec: number): boolean {
-  return (
-    codec === CODEC_NONE || codec === CODEC_GZIP || (codec === CODEC_ZSTD && zstdDecompressSync !== undefined)
-  );
+  return codec === CODEC_NONE || DECOMPRESSORS[codec] !== undefined;
 }
 
 /** Smallest record body: attributes, timestampDelta, offsetDelta, keyLength, valueLength, headerCount. */
@@ -517,18 +525,11 @@ function recordsSection(bytes: Uint8Array, compressionCodec: number, options: De
       bytes.length - RECORD_BATCH_OVERHEAD,
     );
   }
-  if (compressionCodec === CODEC_GZIP) {
+  const inflate = DECOMPRESSORS[compressionCodec];
+  if (inflate !== undefined) {
     return decompress(
-      gunzipSync,
-      'gzip',
-      bytes.subarray(RECORD_BATCH_OVERHEAD),
-      options.maxUncompressedBytes,
-    );
-  }
-  if (compressionCodec === CODEC_ZSTD && zstdDecompressSync !== undefined) {
-    return decompress(
-      zstdDecompressSync,
-      'zstd',
+      inflate,
+      compressionName(compressionCodec),
       bytes.subarray(RECORD_BATCH_OVERHEAD),
       options.maxUncompressedBytes,
     );
@@ -544,14 +545,19 @@ function decompress(
   compressed: Uint8Array,
   maxUncompressedBytes = DEFAULT_MAX_UNCOMPRESSED_BYTES,
 ): Uint8Array {
-  let out: Buffer;
+  let out: Uint8Array;
   try {
     out = inflate(compressed, { maxOutputLength: maxUncompressedBytes });
   } catch (cause) {
-    throw new WireError('CORRUPT_DATA', `record batch: ${name} records section could not be decompressed`, {
-      cause,
-      details: { maxUncompressedBytes },
-    });
+    const reason = cause instanceof Error ? `: ${cause.message}` : '';
+    throw new WireError(
+      'CORRUPT_DATA',
+      `record batch: ${name} records section could not be decompressed${reason}`,
+      {
+        cause,
+        details: { maxUncompressedBytes },
+      },
+    );
   }
   return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }

@@ -11,7 +11,7 @@
  *   within message.timestamp.before/after.max.ms; every record of a batch this server can decompress
  *   is parsed (checkRecords: checked, none built), so a record that does not parse is refused too,
  *   and the timestamps checked and indexed are the records' own (a header may understate its max).
- *   Batches of other codecs (snappy, lz4) are checked up to their CRC.
+ *   Batches of other codecs (zstd on a Node without it, codecs 5-7) are checked up to their CRC.
  * - Partitions are independent, as in Kafka's answer: an unknown topic or partition, a refused batch,
  *   a refused idempotent sequence or a failed commit is that partition's error and changes nothing
  *   for it; the other partitions go on. The request never rejects for one partition's sake.
@@ -209,7 +209,7 @@ function checkBatch(
   if (recordLimits && !canDecompress(header.compressionCodec)) {
     throw refused(
       'UNSUPPORTED_COMPRESSION_TYPE',
-      `${at}: compression codec ${compressionName(header.compressionCodec)} cannot be checked here; send it uncompressed or gzipped`,
+      `${at}: compression codec ${compressionName(header.compressionCodec)} cannot be checked here; send it uncompressed or with gzip, snappy or lz4`,
     );
   }
   if (canDecompress(header.compressionCodec)) {

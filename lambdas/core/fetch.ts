@@ -170,8 +170,8 @@ const changing = (topic: TopicDescription, partition: number, cause?: unknown) =
   new StreamError('UNAVAILABLE', `${topic.name}/${partition} is changing; retry`, { cause });
 
 /**
- * A JSON fetch from a batch whose codec this server cannot decode (snappy, lz4; zstd on a Node without
- * it). The batch is stored as the Kafka client sent it: the binary fetch and Kafka clients read it.
+ * A JSON fetch from a batch whose codec this server cannot decode (zstd on a Node without it; codecs
+ * 5-7). The batch is stored as the Kafka client sent it: the binary fetch and Kafka clients read it.
  */
 function undecodable(request: FetchRequest, offset: number, codec: string): StreamError {
   const { topic, partition } = request;

@@ -3,6 +3,8 @@
  * what the SDK producer sends when it knows each record's partition, and what the server refuses.
  */
 import { randomUUID } from 'node:crypto';
+import * as lz4js from 'lz4js';
+import SnappyJS from 'snappyjs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { StreambedError } from '../../client/errors.ts';
 import { Producer } from '../../client/producer.ts';
@@ -17,6 +19,7 @@ import { crc32c } from '../../client/wire/crc32c.ts';
 import { MAX_RECORDS_PER_REQUEST } from '../../client/wire/limits.ts';
 import { encodeRecordBatch, type LogRecord } from '../../client/wire/record-batch.ts';
 import { type LocalServer, startLocalServer } from '../../lambdas/runtime/local-server.ts';
+import { compressedBatch } from '../support/compressed-batch.ts';
 
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
 const record = (value: string, timestamp = Date.now()): LogRecord => ({
@@ -418,12 +421,48 @@ describe('POST records with record batches', () => {
     expect((await read(topic, 0)).highWatermark).toBe(0);
   });
 
+  it.each([
+    ['snappy', 2, (section: Uint8Array) => SnappyJS.compress(section)],
+    ['lz4', 3, (section: Uint8Array) => lz4js.compress(section)],
+  ] as const)(
+    'accepts a %s batch, checks its records and serves them decoded',
+    async (_, codec, compress) => {
+      // Prepare: a frame of one compressed batch, and one whose records section is broken
+      const topic = await newTopic(1);
+      const frame = (batch: Uint8Array) => {
+        const body = new Uint8Array(4 + batch.length);
+        body.set(batch, 4);
+        return body;
+      };
+      const values = ['one', 'two', 'three'];
+      const good = compressedBatch(
+        values.map((value) => record(value)),
+        codec,
+        compress,
+      );
+      const broken = compressedBatch([record('x')], codec, () => Uint8Array.from([0x82, 1, 2]));
+
+      // Act
+      const accepted = await produceBatches(topic, frame(good));
+      const refused = await produceBatches(topic, frame(broken));
+
+      // Assess
+      expect(accepted.status).toBe(200);
+      expect(accepted.body.offsets).toEqual([0, 1, 2].map((offset) => ({ partition: 0, offset })));
+      expect(refused.status).toBe(400);
+      expect(refused.body.error).toMatchObject({ code: 'INVALID_REQUEST', reason: 'CORRUPT_MESSAGE' });
+      const page = await read(topic, 0);
+      expect(page.records?.map((r) => r.value)).toEqual(values);
+      expect(page.highWatermark).toBe(3);
+    },
+  );
+
   it('refuses a codec whose records it cannot check', async () => {
-    // Prepare: the attributes say snappy (2), the CRC made to match
+    // Prepare: the attributes say codec 5, which no Kafka client writes; the CRC made to match
     const topic = await newTopic(1);
     const body = encodeProduceBatches([{ partition: 0, records: [record('v')] }]);
     const view = new DataView(body.buffer, body.byteOffset + 4);
-    view.setInt16(21, 2);
+    view.setInt16(21, 5);
     view.setUint32(17, crc32c(body.subarray(4 + 21)));
 
     // Act

@@ -1,6 +1,5 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { WireError } from '../../client/wire/errors.ts';
 import {
   readVarint,
   readVarlong,
@@ -9,6 +8,7 @@ import {
   writeVarint,
   writeVarlong,
 } from '../../client/wire/varint.ts';
+import { thrownBy } from '../support/wire-error.ts';
 
 /** Kafka's zig-zag varint, written independently with bigint: (n << 1) ^ (n >> 63), 7 bits per byte. */
 function referenceEncode(value: bigint): Uint8Array {
@@ -32,16 +32,6 @@ function encodeVarlong(value: number): Uint8Array {
   const buf = new Uint8Array(sizeOfVarlong(value));
   const end = writeVarlong(buf, 0, value);
   return buf.subarray(0, end);
-}
-
-function thrownBy(action: () => unknown): WireError {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof WireError) return error;
-    throw error;
-  }
-  throw new Error('expected a WireError, nothing was thrown');
 }
 
 const int32 = fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 });
