@@ -64,8 +64,8 @@ export const USAGE = `Usage: npm run bench -- [--quick] [--backend embedded|memo
        npm run bench -- [--quick] --url URL [--token T | --aws-region R]
        npm run bench -- [--quick] --stack local [--api http|rest]
 
-  --quick            representative subset, finishes in under 3 minutes on 2 cores
-                     (default: full mode, all sizes and concurrencies, up to ~15 minutes)
+  --quick            representative subset, about 3.5 minutes on 2 cores
+                     (default: full mode, all sizes and concurrencies, about 25 minutes)
   --backend KIND     embedded (default): SQLite + files in a temporary directory
                      memory: everything in the server's memory (its RSS then includes the data)
                      aws: DynamoDB + S3 through the AWS adapters, on DynamoDB Local and s3rver
