@@ -176,6 +176,11 @@ const DECOMPRESSORS: (Decompress | undefined)[] = [
   zstdDecompressSync,
 ];
 
+/** Whether `codec` (attribute bits 0-2) is one of Kafka's five: 0 none to 4 zstd; 5-7 mean nothing. */
+export function isKnownCodec(codec: number): boolean {
+  return CODEC_NAMES[codec] !== undefined;
+}
+
 /** A compression codec's name (attribute bits 0-2), as Kafka names it. */
 export function compressionName(codec: number): string {
   return CODEC_NAMES[codec] ?? `unknown (${codec})`;

@@ -1,6 +1,6 @@
 /**
  * Appending Kafka record batches as a client sent them (DESIGN §13): what a Kafka Produce request
- * becomes. The batches are stored byte for byte — compressed ones stay compressed, whatever the codec —
+ * becomes. The batches are stored byte for byte — compressed ones stay compressed, in any of Kafka's codecs —
  * and served by the same fetch paths as produce.ts's batches (the base offset, outside the CRC, is
  * patched at read).
  *
@@ -11,7 +11,8 @@
  *   within message.timestamp.before/after.max.ms; every record of a batch this server can decompress
  *   is parsed (checkRecords: checked, none built), so a record that does not parse is refused too,
  *   and the timestamps checked and indexed are the records' own (a header may understate its max).
- *   Batches of other codecs (zstd on a Node without it, codecs 5-7) are checked up to their CRC.
+ *   A zstd batch on a Node without zstd is checked up to its CRC; codec bits 5-7 name no codec and
+ *   are refused.
  * - Partitions are independent, as in Kafka's answer: an unknown topic or partition, a refused batch,
  *   a refused idempotent sequence or a failed commit is that partition's error and changes nothing
  *   for it; the other partitions go on. The request never rejects for one partition's sake.
@@ -42,6 +43,7 @@ import {
   canDecompress,
   checkRecords,
   compressionName,
+  isKnownCodec,
   LOG_OVERHEAD,
   MAGIC,
   RECORD_BATCH_OVERHEAD,
@@ -81,7 +83,8 @@ import { appendRecentKey, findRecentKey, hashRequestKey, type PartitionMeta } fr
 
 /**
  * `details.reason` of a refused batch (INVALID_REQUEST), named after the Kafka error it stands for:
- * - CORRUPT_MESSAGE: a length field, the CRC, or a record that does not parse;
+ * - CORRUPT_MESSAGE: a length field, the CRC, a codec id Kafka does not have, or a record that does
+ *   not parse;
  * - UNSUPPORTED_FOR_MESSAGE_FORMAT: a magic other than 2;
  * - INVALID_RECORD: header fields that contradict each other (record count and offsets), LogAppendTime
  *   set by a producer, no batch at all, batches of one partition from different producers;
@@ -189,6 +192,12 @@ function checkBatch(
     throw refused(
       'INVALID_RECORD',
       `${at}: timestamp type LogAppendTime is the broker's to set, not a producer's`,
+    );
+  }
+  if (!isKnownCodec(header.compressionCodec)) {
+    throw refused(
+      'CORRUPT_MESSAGE',
+      `${at}: compression codec ${header.compressionCodec} does not exist (Kafka's are 0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd)`,
     );
   }
   const limit = topic.config['max.message.bytes'];
