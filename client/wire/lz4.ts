@@ -35,6 +35,8 @@ const SKIPPABLE_MAGIC = 0x184d2a50;
 const SKIPPABLE_MASK = 0xfffffff0;
 const UNCOMPRESSED_BLOCK = 0x80000000;
 const MIN_OUTPUT = 64 * 1024;
+/** The most a compressed byte expands: each 255 of a match length's extension adds 255 bytes. */
+const MAX_EXPANSION = 256;
 
 function corrupt(message: string, position: number): WireError {
   return new WireError('CORRUPT_DATA', `lz4: ${message} at byte ${position}`, { details: { position } });
@@ -92,7 +94,10 @@ export function lz4Decompress(input: Uint8Array, options: { maxOutputLength: num
     }
     pos = decodeFrame(input, view, pos + 4, output);
   }
-  return output.bytes.subarray(0, output.at);
+  // Records are views into the result: a buffer much larger than the output would stay alive with
+  // them, so a loose fit is copied to size.
+  const { bytes, at } = output;
+  return bytes.length - at > Math.max(4096, at >>> 3) ? bytes.slice(0, at) : bytes.subarray(0, at);
 }
 
 /** Decodes the frame whose descriptor starts at `pos`; returns the position after it. */
@@ -116,6 +121,10 @@ function decodeFrame(input: Uint8Array, view: DataView, pos: number, output: Out
   if (hasContentSize) {
     if (pos + 9 > input.length) throw corrupt('truncated content size', pos);
     contentSize = view.getUint32(pos, true) + view.getUint32(pos + 4, true) * 2 ** 32;
+    // Refused before anything is allocated: a few bytes cannot declare megabytes.
+    if (contentSize > (input.length - pos) * MAX_EXPANSION) {
+      throw corrupt(`a content size of ${contentSize} from ${input.length - pos} bytes of frame`, pos);
+    }
     output.room(contentSize, pos);
     pos += 8;
   }
@@ -134,7 +143,14 @@ function decodeFrame(input: Uint8Array, view: DataView, pos: number, output: Out
       output.room(size, pos).set(input.subarray(pos, pos + size), output.at);
       output.at += size;
     } else {
-      decodeBlock(input, pos, pos + size, output, independent ? output.at : frameStart);
+      const blockStart = output.at;
+      decodeBlock(input, pos, pos + size, output, independent ? blockStart : frameStart);
+      if (output.at - blockStart > maxBlock) {
+        throw corrupt(
+          `a block decodes to ${output.at - blockStart} bytes, above its frame's ${maxBlock}`,
+          pos,
+        );
+      }
     }
     pos += size + (blockChecksums ? 4 : 0);
   }

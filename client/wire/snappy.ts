@@ -25,6 +25,8 @@ import { WireError } from './errors.ts';
 import { copyLiterals, copyMatch } from './lz77.ts';
 
 const FRAMING_MAGIC = [0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00];
+/** The most an element expands: a 3-byte copy writes at most 64 bytes. */
+const MAX_EXPANSION = 22;
 const FRAMING_HEADER_BYTES = 16;
 
 function corrupt(message: string, position: number): WireError {
@@ -38,6 +40,10 @@ export function snappyDecompress(input: Uint8Array, options: { maxOutputLength: 
   let total = 0;
   for (let i = 0; i < chunks.length; i += 2) {
     const { length, pos } = preamble(input, chunks[i]!, chunks[i + 1]!);
+    // Refused before anything is allocated: a few bytes cannot declare megabytes.
+    if (length > (chunks[i + 1]! - pos) * MAX_EXPANSION) {
+      throw corrupt(`${length} bytes declared from ${chunks[i + 1]! - pos} compressed`, chunks[i]!);
+    }
     total += length;
     if (total > options.maxOutputLength) {
       throw new WireError(

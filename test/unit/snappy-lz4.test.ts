@@ -11,6 +11,7 @@ import {
   type LogRecord,
 } from '../../client/wire/record-batch.ts';
 import { snappyDecompress } from '../../client/wire/snappy.ts';
+import { concat, u32be, u32le, utf8 } from '../support/byte-builders.ts';
 import { compressedBatch } from '../support/compressed-batch.ts';
 import { thrownBy } from '../support/wire-error.ts';
 
@@ -18,21 +19,6 @@ import { thrownBy } from '../support/wire-error.ts';
 // decoders must read back byte for byte; the frames' other shapes are assembled here by hand.
 
 const LIMIT = { maxOutputLength: 64 * 1024 * 1024 };
-const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
-
-function concat(...parts: readonly (Uint8Array | readonly number[])[]): Uint8Array {
-  const arrays = parts.map((part) => Uint8Array.from(part));
-  const out = new Uint8Array(arrays.reduce((sum, part) => sum + part.length, 0));
-  let pos = 0;
-  for (const part of arrays) {
-    out.set(part, pos);
-    pos += part.length;
-  }
-  return out;
-}
-
-const u32le = (value: number) => [value & 0xff, (value >>> 8) & 0xff, (value >>> 16) & 0xff, value >>> 24];
-const u32be = (value: number) => [value >>> 24, (value >>> 16) & 0xff, (value >>> 8) & 0xff, value & 0xff];
 
 /** Deterministic bytes of a given character: random, text-like (compressible) or one repeated byte. */
 function sample(size: number, kind: 'random' | 'text' | 'run', seed = 1): Uint8Array {
@@ -228,16 +214,19 @@ describe('snappyDecompress', () => {
     expect(error.message).toContain(message);
   });
 
-  it('refuses to allocate past maxOutputLength, whatever the preambles declare', () => {
-    // Prepare: a 1 MiB run compresses to a few KiB; a chunk may also lie about its length
+  it('refuses to allocate past maxOutputLength, or more than its input could expand to', () => {
+    // Prepare: a 1 MiB run compresses to a few KiB; a 6-byte chunk may also declare 4 GiB
     const bomb = SnappyJS.compress(new Uint8Array(1024 * 1024));
     const liar = concat([0xff, 0xff, 0xff, 0xff, 0x0f], [0]);
     // Act + Assess
-    for (const input of [bomb, snappyFramed(new Uint8Array(1024 * 1024)), liar]) {
+    for (const input of [bomb, snappyFramed(new Uint8Array(1024 * 1024))]) {
       const error = thrownBy(() => snappyDecompress(input, { maxOutputLength: 64 * 1024 }));
       expect(error.code).toBe('CORRUPT_DATA');
       expect(error.message).toContain('above the limit of 65536');
     }
+    const lie = thrownBy(() => snappyDecompress(liar, LIMIT));
+    expect(lie.code).toBe('CORRUPT_DATA');
+    expect(lie.message).toContain('4294967295 bytes declared from 1 compressed');
   });
 
   it('throws CORRUPT_DATA or decodes for any damaged stream, never anything else', () => {
@@ -351,6 +340,20 @@ describe('lz4Decompress', () => {
       expect(error.code).toBe('CORRUPT_DATA');
       expect(error.message).toContain('more than the limit of 100000 bytes');
     }
+  });
+
+  it('refuses a content size its frame could not expand to, and a block above its frame maximum', () => {
+    // Prepare: 1 GiB declared by a frame of a few bytes; a 64 KiB-block frame whose block makes 70,000
+    const liar = lz4Frame([{ raw: utf8('abc') }], { contentSize: 2 ** 30 });
+    const long = lz4Frame([
+      { compressed: concat([0x1f], utf8('a'), [1, 0], new Array<number>(300).fill(255), [0], [0x00]) },
+    ]);
+    // Act
+    const declared = thrownBy(() => lz4Decompress(liar, LIMIT));
+    const oversized = thrownBy(() => lz4Decompress(long, LIMIT));
+    // Assess
+    expect(declared.message).toContain(`a content size of ${2 ** 30}`);
+    expect(oversized.message).toContain('above its frame');
   });
 
   it('throws CORRUPT_DATA or decodes for any damaged frame, never anything else', () => {
