@@ -224,16 +224,17 @@ export interface GroupService {
    */
   commitCoordinated(
     group: string,
-    offsets: (TopicPartition & { offset: number })[],
+    offsets: (TopicPartition & { offset: number; metadata?: string })[],
   ): Promise<TopicPartition[]>;
   /**
    * The group's committed offsets of these partitions (null where it has none, or the topic is gone
-   * or was re-created since); without `partitions`, every partition that holds one.
+   * or was re-created since) with the metadata a Kafka client committed beside each ('' where none);
+   * without `partitions`, every partition that holds one.
    */
   committedOffsets(
     group: string,
     partitions?: TopicPartition[],
-  ): Promise<(TopicPartition & { committedOffset: number | null })[]>;
+  ): Promise<(TopicPartition & { committedOffset: number | null; committedMetadata: string })[]>;
 }
 
 const NAME = /^[A-Za-z0-9._-]{1,249}$/;
@@ -293,6 +294,8 @@ interface Lease {
   epoch: number;
   leaseExpiresAt: number;
   committedOffset: number | null;
+  /** A Kafka client's string kept with the offset (OffsetCommit's metadata); '' when none. */
+  committedMetadata: string;
   topicId: string | null;
   /** What a partition lease's holder keeps beside its offset (a subscription's delivery status). */
   status: LeaseStatus | null;
@@ -307,6 +310,7 @@ function readLease(item: Item | undefined, topic: string, partition: number): Le
     epoch: (item?.epoch as number | undefined) ?? 0,
     leaseExpiresAt: (item?.leaseExpiresAt as number | undefined) ?? 0,
     committedOffset: (item?.committedOffset as number | null | undefined) ?? null,
+    committedMetadata: (item?.committedMetadata as string | undefined) ?? '',
     topicId: (item?.topicId as string | undefined) ?? null,
     status: (item?.status as LeaseStatus | null | undefined) ?? null,
   };
@@ -386,12 +390,16 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
 
   function leaseInput(group: string, lease: Lease, change: Partial<Omit<Lease, 'item'>>): ItemInput {
     const next = { ...lease, ...change };
+    // Metadata belongs to the offset it was committed with: any other new offset goes without it.
+    if (change.committedOffset !== undefined && change.committedMetadata === undefined)
+      next.committedMetadata = '';
     return {
       ...leaseKey(group, next.topic, next.partition),
       owner: next.owner,
       epoch: next.epoch,
       leaseExpiresAt: next.leaseExpiresAt,
       committedOffset: next.committedOffset,
+      ...(next.committedMetadata !== '' && { committedMetadata: next.committedMetadata }),
       topicId: next.topicId,
       ...(next.status !== null && { status: next.status }),
     };
@@ -1086,7 +1094,7 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
 
     async commitCoordinated(group, offsets) {
       validateGroup(group);
-      const last = new Map<string, TopicPartition & { offset: number }>();
+      const last = new Map<string, TopicPartition & { offset: number; metadata?: string }>();
       for (const o of offsets) {
         if (!Number.isSafeInteger(o.offset) || o.offset < 0)
           throw invalid(`offset for ${o.topic}/${o.partition} must be a non-negative integer`);
@@ -1114,7 +1122,11 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
               const topicId = described.get(o.topic)?.topicId ?? null;
               return {
                 type: 'put' as const,
-                item: leaseInput(group, lease, { committedOffset: o.offset, topicId }),
+                item: leaseInput(group, lease, {
+                  committedOffset: o.offset,
+                  committedMetadata: o.metadata ?? '',
+                  topicId,
+                }),
                 expect: lease.item?.v ?? 'absent',
               };
             }),
@@ -1137,7 +1149,12 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
       const offsets = wanted.map(({ topic, partition }) => {
         const lease = leases.get(id({ topic, partition }));
         const current = lease !== undefined && lease.topicId === topicIds.get(topic);
-        return { topic, partition, committedOffset: current ? lease.committedOffset : null };
+        return {
+          topic,
+          partition,
+          committedOffset: current ? lease.committedOffset : null,
+          committedMetadata: current && lease.committedOffset !== null ? lease.committedMetadata : '',
+        };
       });
       return partitions === undefined ? offsets.filter((o) => o.committedOffset !== null) : offsets;
     },

@@ -26,6 +26,7 @@ const COORDINATOR_ERRORS = [
   'GROUP_ID_NOT_FOUND',
   'NON_EMPTY_GROUP',
   'UNKNOWN_TOPIC_OR_PARTITION',
+  'OFFSET_METADATA_TOO_LARGE',
   'INVALID_REQUEST',
   'UNKNOWN_SERVER_ERROR',
 ] as const satisfies readonly KafkaErrorName[];
@@ -40,6 +41,8 @@ export const MAX_SESSION_TIMEOUT_MS = 1_800_000;
 export const DEFAULT_COORDINATOR_LEASE_MS = 15_000;
 /** A group with no members and no request for this long gives its lease up. */
 export const DEFAULT_IDLE_RELEASE_MS = 300_000;
+/** Kafka's broker limit on a committed offset's metadata string (offset.metadata.max.bytes). */
+export const OFFSET_METADATA_MAX_BYTES = 4096;
 
 export interface Protocol {
   name: string;
@@ -119,7 +122,11 @@ export interface OffsetCommitRequest {
   generationId: number;
   memberId: string;
   groupInstanceId: string | null;
-  topics: { name: string; partitions: { partition: number; offset: number }[] }[];
+  /** `metadata`: the client's string kept with the offset (null is kept as ''). */
+  topics: {
+    name: string;
+    partitions: { partition: number; offset: number; metadata?: string | null }[];
+  }[];
 }
 
 export interface OffsetCommitResult {
@@ -138,7 +145,7 @@ export interface OffsetFetchResult {
   message?: string;
   topics: {
     name: string;
-    /** offset -1 where the group has none; metadata is always '' (it is not stored). */
+    /** offset -1 and metadata '' where the group has none. */
     partitions: { partition: number; offset: number; metadata: string; error: CoordinatorError }[];
   }[];
 }

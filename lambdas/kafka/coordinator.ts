@@ -47,6 +47,7 @@ import {
   type ListGroupsResult,
   MAX_SESSION_TIMEOUT_MS,
   MIN_SESSION_TIMEOUT_MS,
+  OFFSET_METADATA_MAX_BYTES,
   type OffsetCommitResult,
   type OffsetFetchResult,
   type Protocol,
@@ -734,10 +735,18 @@ export function createGroupCoordinator(options: GroupCoordinatorOptions): GroupC
         }
         touch(g, m);
       }
+      // As Kafka's broker, a partition whose metadata is over the limit is refused on its own.
+      const tooLarge = (metadata: string | null | undefined) =>
+        (metadata?.length ?? 0) > OFFSET_METADATA_MAX_BYTES;
       const offsets = request.topics.flatMap((t) =>
         t.partitions
-          .filter((p) => Number.isSafeInteger(p.offset) && p.offset >= 0)
-          .map((p) => ({ topic: t.name, partition: p.partition, offset: p.offset })),
+          .filter((p) => Number.isSafeInteger(p.offset) && p.offset >= 0 && !tooLarge(p.metadata))
+          .map((p) => ({
+            topic: t.name,
+            partition: p.partition,
+            offset: p.offset,
+            metadata: p.metadata ?? '',
+          })),
       );
       let rejected: { topic: string; partition: number }[];
       try {
@@ -750,14 +759,16 @@ export function createGroupCoordinator(options: GroupCoordinatorOptions): GroupC
       return {
         topics: request.topics.map((t) => ({
           name: t.name,
-          partitions: t.partitions.map(({ partition, offset }) => ({
+          partitions: t.partitions.map(({ partition, offset, metadata }) => ({
             partition,
             error:
               !Number.isSafeInteger(offset) || offset < 0
                 ? ('INVALID_REQUEST' as const)
-                : unknown.has(`${t.name}#${partition}`)
-                  ? ('UNKNOWN_TOPIC_OR_PARTITION' as const)
-                  : ('NONE' as const),
+                : tooLarge(metadata)
+                  ? ('OFFSET_METADATA_TOO_LARGE' as const)
+                  : unknown.has(`${t.name}#${partition}`)
+                    ? ('UNKNOWN_TOPIC_OR_PARTITION' as const)
+                    : ('NONE' as const),
           })),
         })),
       };
@@ -769,7 +780,7 @@ export function createGroupCoordinator(options: GroupCoordinatorOptions): GroupC
       const wanted = request.topics?.flatMap((t) =>
         t.partitions.map((partition) => ({ topic: t.name, partition })),
       );
-      let offsets: { topic: string; partition: number; committedOffset: number | null }[];
+      let offsets: Awaited<ReturnType<typeof core.committedOffsets>>;
       try {
         offsets = await core.committedOffsets(request.group, wanted);
       } catch (error) {
@@ -783,7 +794,7 @@ export function createGroupCoordinator(options: GroupCoordinatorOptions): GroupC
         topic.partitions.push({
           partition: o.partition,
           offset: o.committedOffset ?? -1,
-          metadata: '',
+          metadata: o.committedMetadata,
           error: 'NONE',
         });
       }

@@ -116,7 +116,7 @@ const commit = (
   coordinator: GroupCoordinator,
   memberId: string,
   generationId: number,
-  partitions: { partition: number; offset: number }[],
+  partitions: { partition: number; offset: number; metadata?: string | null }[],
 ) =>
   coordinator.commitOffsets({
     group: 'g',
@@ -446,6 +446,57 @@ describe('Kafka group coordinator: offsets', () => {
     });
     expect(all.topics).toEqual([
       { name: 'events', partitions: [{ partition: 0, offset: 3, metadata: '', error: 'NONE' }] },
+    ]);
+  });
+});
+
+describe('Kafka group coordinator: offset metadata', () => {
+  it('keeps the metadata committed with an offset, until an offset is committed without it', async () => {
+    // Prepare
+    const { coordinator } = await world();
+    const a = await memberId(coordinator);
+    await stableGroup(coordinator, [a]);
+    const fetch = async () =>
+      (
+        await coordinator.fetchOffsets({ group: 'g', topics: [{ name: 'events', partitions: [0, 1, 2] }] })
+      ).topics[0]?.partitions.map((p) => [p.partition, p.offset, p.metadata]);
+    // Act
+    const first = await commit(coordinator, a, 1, [
+      { partition: 0, offset: 4, metadata: 'stream-time=1790000000000' },
+      { partition: 1, offset: 2, metadata: null },
+    ]);
+    const withMetadata = await fetch();
+    await commit(coordinator, a, 1, [{ partition: 0, offset: 6 }]);
+    const without = await fetch();
+    // Assess
+    expect(errorsOf(first)).toEqual(['NONE', 'NONE']);
+    expect(withMetadata).toEqual([
+      [0, 4, 'stream-time=1790000000000'],
+      [1, 2, ''],
+      [2, -1, ''],
+    ]);
+    expect(without?.[0]).toEqual([0, 6, '']);
+  });
+
+  it("refuses a partition whose metadata is over Kafka's 4,096 and commits the others", async () => {
+    // Prepare
+    const { coordinator } = await world();
+    const a = await memberId(coordinator);
+    await stableGroup(coordinator, [a]);
+    // Act
+    const result = await commit(coordinator, a, 1, [
+      { partition: 0, offset: 4, metadata: 'm'.repeat(4097) },
+      { partition: 1, offset: 5, metadata: 'm'.repeat(4096) },
+    ]);
+    const fetched = await coordinator.fetchOffsets({
+      group: 'g',
+      topics: [{ name: 'events', partitions: [0, 1] }],
+    });
+    // Assess
+    expect(errorsOf(result)).toEqual(['OFFSET_METADATA_TOO_LARGE', 'NONE']);
+    expect(fetched.topics[0]?.partitions.map((p) => [p.offset, p.metadata.length])).toEqual([
+      [-1, 0],
+      [5, 4096],
     ]);
   });
 });

@@ -146,6 +146,40 @@ describe('Kafka consumer groups', () => {
     }
   }, 60_000);
 
+  it('keeps the metadata a KafkaJS consumer commits with an offset, for KafkaJS admin to read', async () => {
+    // Prepare
+    await createTopic('with-metadata', 1);
+    await produce('with-metadata', ['a', 'b', 'c']);
+    const consumer = kafka.consumer({ groupId: 'annotators', sessionTimeout: 6000, heartbeatInterval: 300 });
+    await consumer.connect();
+    await consumer.subscribe({ topics: ['with-metadata'], fromBeginning: true });
+    let committed = false;
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      // Act: commit by hand, with metadata (Kafka Streams keeps a partition's stream time there)
+      await consumer.run({
+        autoCommit: false,
+        eachMessage: async ({ topic, partition, message }) => {
+          if (message.offset !== '2') return;
+          await consumer.commitOffsets([
+            { topic, partition, offset: '3', metadata: 'stream-time=1790000000000' },
+          ]);
+          committed = true;
+        },
+      });
+      await waitFor(() => committed, 30_000, 'the commit');
+      await consumer.disconnect();
+      const [fetched] = await admin.fetchOffsets({ groupId: 'annotators', topics: ['with-metadata'] });
+      // Assess
+      expect(fetched?.partitions).toEqual([
+        { partition: 0, offset: '3', metadata: 'stream-time=1790000000000' },
+      ]);
+    } finally {
+      await admin.disconnect();
+    }
+  }, 60_000);
+
   it("reads with kcat's balanced consumer (-G) and commits the group's offsets", async () => {
     // Prepare
     await createTopic('kcat-group', 2);

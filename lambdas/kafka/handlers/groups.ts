@@ -148,9 +148,10 @@ export const offsetCommit = handler(OffsetCommit, async (request, context) => {
     groupInstanceId: request.groupInstanceId,
     topics: request.topics.map(({ name, partitions }) => ({
       name,
-      partitions: partitions.map(({ partitionIndex, committedOffset }) => ({
+      partitions: partitions.map(({ partitionIndex, committedOffset, committedMetadata }) => ({
         partition: partitionIndex,
         offset: committedOffset,
+        metadata: committedMetadata,
       })),
     })),
   });
