@@ -1,8 +1,8 @@
 /**
  * Appending Kafka record batches as a client sent them (DESIGN §13): what a Kafka Produce request
- * becomes. The batches are stored byte for byte — compressed ones stay compressed, in any of Kafka's codecs —
- * and served by the same fetch paths as produce.ts's batches (the base offset, outside the CRC, is
- * patched at read).
+ * becomes. The batches are stored byte for byte — compressed ones stay compressed, in any of
+ * Kafka's codecs — and served by the same fetch paths as produce.ts's batches (the base offset,
+ * outside the CRC, is patched at read).
  *
  * Invariants:
  * - Every batch is checked before anything is written: magic 2, length fields, CRC-32C, a record count
