@@ -1153,7 +1153,7 @@ export function createGroupService({ meta, clock, topics, log }: GroupServiceDep
           topic,
           partition,
           committedOffset: current ? lease.committedOffset : null,
-          committedMetadata: current && lease.committedOffset !== null ? lease.committedMetadata : '',
+          committedMetadata: current ? lease.committedMetadata : '',
         };
       });
       return partitions === undefined ? offsets.filter((o) => o.committedOffset !== null) : offsets;

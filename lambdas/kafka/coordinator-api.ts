@@ -41,8 +41,11 @@ export const MAX_SESSION_TIMEOUT_MS = 1_800_000;
 export const DEFAULT_COORDINATOR_LEASE_MS = 15_000;
 /** A group with no members and no request for this long gives its lease up. */
 export const DEFAULT_IDLE_RELEASE_MS = 300_000;
-/** Kafka's broker limit on a committed offset's metadata string (offset.metadata.max.bytes). */
-export const OFFSET_METADATA_MAX_BYTES = 4096;
+/**
+ * Kafka's broker limit on a committed offset's metadata (offset.metadata.max.bytes), which it compares
+ * with the string's length in characters, as this does.
+ */
+export const OFFSET_METADATA_MAX_CHARS = 4096;
 
 export interface Protocol {
   name: string;

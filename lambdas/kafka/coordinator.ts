@@ -47,7 +47,7 @@ import {
   type ListGroupsResult,
   MAX_SESSION_TIMEOUT_MS,
   MIN_SESSION_TIMEOUT_MS,
-  OFFSET_METADATA_MAX_BYTES,
+  OFFSET_METADATA_MAX_CHARS,
   type OffsetCommitResult,
   type OffsetFetchResult,
   type Protocol,
@@ -737,7 +737,7 @@ export function createGroupCoordinator(options: GroupCoordinatorOptions): GroupC
       }
       // As Kafka's broker, a partition whose metadata is over the limit is refused on its own.
       const tooLarge = (metadata: string | null | undefined) =>
-        (metadata?.length ?? 0) > OFFSET_METADATA_MAX_BYTES;
+        (metadata?.length ?? 0) > OFFSET_METADATA_MAX_CHARS;
       const offsets = request.topics.flatMap((t) =>
         t.partitions
           .filter((p) => Number.isSafeInteger(p.offset) && p.offset >= 0 && !tooLarge(p.metadata))

@@ -15,6 +15,7 @@ import {
   readBatchHeader,
   splitBatches,
 } from '../../client/wire/record-batch.ts';
+import { concat } from '../support/byte-builders.ts';
 import { thrownBy } from '../support/wire-error.ts';
 
 // ---------------------------------------------------------------------------------------------------
@@ -38,16 +39,6 @@ function setByte(position: number, value: number): (copy: Uint8Array) => void {
   return (copy) => {
     copy[position] = value;
   };
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let pos = 0;
-  for (const part of parts) {
-    out.set(part, pos);
-    pos += part.length;
-  }
-  return out;
 }
 
 const bytesOrNull = fc.option(fc.uint8Array({ maxLength: 40 }), { nil: null });
@@ -345,7 +336,7 @@ describe('corruption is detected, never decoded', () => {
     const batch = encodeRecordBatch(FIXTURE_RECORDS, { compression: 'gzip' });
     const candidates = [
       ...Array.from({ length: batch.length }, (_, cut) => batch.subarray(0, cut)),
-      concat([batch, Uint8Array.of(0)]),
+      concat(batch, Uint8Array.of(0)),
     ];
 
     for (const candidate of candidates) {
@@ -417,7 +408,7 @@ describe('corruption is detected, never decoded', () => {
   it('throws CORRUPT_DATA instead of inflating past maxUncompressedBytes', () => {
     // Prepare: 1 MiB of zeros gzips to about 1 KiB
     const bomb = gzipSync(new Uint8Array(1024 * 1024));
-    const batch = resealed(concat([fixture().subarray(0, RECORD_BATCH_OVERHEAD), bomb]), (_, view) => {
+    const batch = resealed(concat(fixture().subarray(0, RECORD_BATCH_OVERHEAD), bomb), (_, view) => {
       view.setInt16(21, 1);
       view.setInt32(8, view.byteLength - 12);
     });
@@ -481,7 +472,7 @@ describe('readBatchHeader', () => {
   it('reads the batch at a given offset of a larger buffer', () => {
     // Prepare
     const first = encodeRecordBatch([{ key: null, value: utf8('first'), timestamp: 1, headers: [] }]);
-    const joined = concat([first, fixture()]);
+    const joined = concat(first, fixture());
 
     // Act
     const header = readBatchHeader(joined, first.length);
@@ -536,7 +527,7 @@ describe('patchBaseOffset', () => {
   it('patches a batch inside a larger buffer without touching its neighbours', () => {
     // Prepare
     const batch = fixture();
-    const joined = concat([Uint8Array.of(0xaa), batch, Uint8Array.of(0xbb)]);
+    const joined = concat(Uint8Array.of(0xaa), batch, Uint8Array.of(0xbb));
     const view = joined.subarray(1, 1 + batch.length);
 
     // Act
@@ -572,7 +563,7 @@ describe('splitBatches', () => {
       fc.property(fc.array(fc.tuple(recordsArb, compressionArb), { maxLength: 5 }), (specs) => {
         // Prepare
         const batches = specs.map(([records, compression]) => encodeRecordBatch(records, { compression }));
-        const joined = concat(batches);
+        const joined = concat(...batches);
 
         // Act
         const split = [...splitBatches(joined)];
@@ -589,7 +580,7 @@ describe('splitBatches', () => {
   it('yields the batches before a truncated one, then throws CORRUPT_DATA', () => {
     // Prepare
     const first = fixture();
-    const joined = concat([first, fixture().subarray(0, 70)]);
+    const joined = concat(first, fixture().subarray(0, 70));
     const seen: Uint8Array[] = [];
 
     // Act
@@ -603,8 +594,8 @@ describe('splitBatches', () => {
   });
 
   it.each<[string, Uint8Array]>([
-    ['a tail shorter than a header', concat([fixture(), new Uint8Array(10)])],
-    ['a tail of zeros (batchLength 0, which would never advance)', concat([fixture(), new Uint8Array(80)])],
+    ['a tail shorter than a header', concat(fixture(), new Uint8Array(10))],
+    ['a tail of zeros (batchLength 0, which would never advance)', concat(fixture(), new Uint8Array(80))],
   ])('throws CORRUPT_DATA for %s', (_name, bytes) => {
     // Prepare: the bytes
 
